@@ -1,0 +1,52 @@
+//! The one domain error. Each variant maps once to an HTTP status in the server; the
+//! message of every variant but `Internal` is safe to show a client.
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Input that fails validation. `field` names the offending input.
+    #[error("{message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("authentication required")]
+    Unauthenticated,
+    /// The principal is known but may not do this. For patient data the access policy
+    /// answers `NotFound` instead, so a refusal does not confirm that a record exists.
+    #[error("you are not allowed to do this")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many attempts; try again later")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("the request body is too large")]
+    TooLarge,
+    /// Detail for the logs only; clients see a generic message and the request id.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Invalid { field, message: message.into() }
+    }
+
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Error::Internal(detail.to_string())
+    }
+
+    /// A stable machine-readable code for clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid { .. } => "invalid",
+            Error::Unauthenticated => "unauthenticated",
+            Error::Forbidden => "forbidden",
+            Error::NotFound => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::TooLarge => "too_large",
+            Error::Internal(_) => "internal",
+        }
+    }
+}

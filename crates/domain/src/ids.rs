@@ -1,0 +1,98 @@
+//! Typed ids. Each wraps a UUID, parses once at the edge, and cannot be mixed up with
+//! another kind of id.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! typed_id {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(Uuid);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(Uuid::new_v4())
+            }
+
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = crate::Error;
+
+            fn from_str(s: &str) -> crate::Result<Self> {
+                Uuid::parse_str(s)
+                    .map(Self)
+                    .map_err(|_| crate::Error::invalid("id", concat!("not a valid ", stringify!($name))))
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::Type::String)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::Uuid,
+                    )))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+typed_id!(
+    /// A person with an account: patient, clinician, staff member or admin.
+    UserId
+);
+typed_id!(
+    /// A web sign-in session (the cookie holds a secret, not this id).
+    SessionId
+);
+typed_id!(
+    /// A personal access token for the API.
+    ApiTokenId
+);
+typed_id!(
+    /// An invitation for a clinician or staff member.
+    InvitationId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_garbage() {
+        let id = UserId::new();
+        assert_eq!(id.to_string().parse::<UserId>().unwrap(), id);
+        assert!("not-a-uuid".parse::<UserId>().is_err());
+        assert!("".parse::<SessionId>().is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! telemed's domain: typed ids, validated values, roles and permissions, the `Clock`,
+//! the audit record and its hash chain, and the one error type. No IO lives here.
+
+pub mod access;
+pub mod audit;
+pub mod clock;
+pub mod email;
+pub mod error;
+pub mod ids;
+pub mod password;
+pub mod role;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use email::Email;
+pub use error::{Error, Result};
+pub use ids::{ApiTokenId, InvitationId, SessionId, UserId};
+pub use role::{Permission, Role};

@@ -1,0 +1,352 @@
+//! The audit trail: an append-only, hash-chained log. Writes append their entry in the
+//! write's own transaction (`append`); reads go through the `AuditWriter`, which
+//! batches entries from many requests into one transaction (group commit). Either way
+//! the chain head row is locked for the append, so the chain has one order on every
+//! node, and a batch is atomic: after a crash the chain still verifies.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use telemed_domain::audit::{AuditRecord, Outcome};
+use telemed_domain::{Error, Result, Role, UserId};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{from_micros, to_micros, Conn, DbResult, Store};
+
+/// Appends `records` to the chain inside the caller's transaction.
+pub async fn append(conn: &mut Conn, records: &[AuditRecord]) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let n = records.len() as i64;
+    // Taking the head row first serialises appenders (row lock on PostgreSQL, the write
+    // lock on SQLite) for the rest of the transaction.
+    let (last_seq, mut prev_hash): (i64, String) =
+        sqlx::query_as("UPDATE audit_chain_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+            .bind(n)
+            .fetch_one(&mut *conn)
+            .await
+            .db()?;
+    let first_seq = last_seq - n + 1;
+    for (i, r) in records.iter().enumerate() {
+        let seq = first_seq + i as i64;
+        let hash = r.chain_hash(seq, &prev_hash);
+        sqlx::query(
+            "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, \
+             client_addr, request_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(seq)
+        .bind(to_micros(r.at))
+        .bind(r.actor.map(|a| a.to_string()))
+        .bind(r.actor_role.map(|x| x.as_str()))
+        .bind(r.action.clone())
+        .bind(r.resource_type.clone())
+        .bind(r.resource_id.clone())
+        .bind(r.patient.map(|p| p.to_string()))
+        .bind(r.outcome.as_str())
+        .bind(r.client_addr.clone())
+        .bind(r.request_id.clone())
+        .bind(r.detail.clone())
+        .bind(prev_hash.clone())
+        .bind(hash.clone())
+        .execute(&mut *conn)
+        .await
+        .db()?;
+        prev_hash = hash;
+    }
+    sqlx::query("UPDATE audit_chain_head SET hash = $1 WHERE id = 1").bind(prev_hash).execute(conn).await.db()?;
+    Ok(())
+}
+
+impl Store {
+    /// Appends records in a transaction of their own.
+    pub async fn append_audit(&self, records: &[AuditRecord]) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        append(&mut tx, records).await?;
+        tx.commit().await.db()
+    }
+}
+
+enum WriterMessage {
+    Record(AuditRecord),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The batching writer for audit entries of reads. Cheap to clone.
+#[derive(Clone)]
+pub struct AuditWriter {
+    tx: mpsc::Sender<WriterMessage>,
+}
+
+/// Most entries one group commit takes.
+const MAX_BATCH: usize = 512;
+
+impl AuditWriter {
+    /// Starts the writer task. It ends, after writing what it holds, when every clone of
+    /// the writer is dropped.
+    pub fn start(store: Store) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(16 * MAX_BATCH);
+        let task = tokio::spawn(run_writer(store, rx));
+        (Self { tx }, task)
+    }
+
+    /// Queues a record; it is committed within moments. Waits only when the queue is full.
+    pub async fn record(&self, record: AuditRecord) -> Result<()> {
+        self.tx
+            .send(WriterMessage::Record(record))
+            .await
+            .map_err(|_| Error::internal("the audit writer has stopped"))
+    }
+
+    /// Returns once everything queued before this call is committed.
+    pub async fn flush(&self) -> Result<()> {
+        let (done, wait) = oneshot::channel();
+        self.tx
+            .send(WriterMessage::Flush(done))
+            .await
+            .map_err(|_| Error::internal("the audit writer has stopped"))?;
+        wait.await.map_err(|_| Error::internal("the audit writer has stopped"))
+    }
+}
+
+async fn run_writer(store: Store, mut rx: mpsc::Receiver<WriterMessage>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut waiters = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        while let Some(message) = next.take() {
+            match message {
+                WriterMessage::Record(r) => batch.push(r),
+                WriterMessage::Flush(w) => waiters.push(w),
+            }
+            if batch.len() < MAX_BATCH {
+                next = rx.try_recv().ok();
+            }
+        }
+        write_batch(&store, &mut batch).await;
+        for w in waiters.drain(..) {
+            let _ = w.send(());
+        }
+    }
+}
+
+/// Writes a batch, retrying a failed commit a few times: audit entries are not dropped
+/// lightly. What still fails is logged (without personal data) and counted.
+async fn write_batch(store: &Store, batch: &mut Vec<AuditRecord>) {
+    if batch.is_empty() {
+        return;
+    }
+    for attempt in 1..=5u32 {
+        match store.append_audit(batch).await {
+            Ok(()) => {
+                batch.clear();
+                return;
+            }
+            Err(e) => {
+                tracing::error!(attempt, entries = batch.len(), error = %e_detail(&e), "audit batch commit failed");
+                tokio::time::sleep(StdDuration::from_millis(50 * u64::from(attempt))).await;
+            }
+        }
+    }
+    tracing::error!(entries = batch.len(), "audit entries dropped after repeated failures");
+    batch.clear();
+}
+
+fn e_detail(e: &Error) -> String {
+    match e {
+        Error::Internal(detail) => detail.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// One entry as stored.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub seq: i64,
+    pub at: DateTime<Utc>,
+    pub actor: Option<UserId>,
+    pub actor_role: Option<Role>,
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub patient: Option<UserId>,
+    pub outcome: Outcome,
+    pub client_addr: Option<String>,
+    pub request_id: Option<String>,
+    pub detail: Option<String>,
+    #[serde(skip)]
+    pub prev_hash: String,
+    #[serde(skip)]
+    pub hash: String,
+}
+
+impl AuditEntry {
+    fn record(&self) -> AuditRecord {
+        AuditRecord {
+            at: self.at,
+            actor: self.actor,
+            actor_role: self.actor_role,
+            action: self.action.clone(),
+            resource_type: self.resource_type.clone(),
+            resource_id: self.resource_id.clone(),
+            patient: self.patient,
+            outcome: self.outcome,
+            client_addr: self.client_addr.clone(),
+            request_id: self.request_id.clone(),
+            detail: self.detail.clone(),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct AuditRow {
+    seq: i64,
+    at: i64,
+    actor_id: Option<String>,
+    actor_role: Option<String>,
+    action: String,
+    resource_type: String,
+    resource_id: Option<String>,
+    patient_id: Option<String>,
+    outcome: String,
+    client_addr: Option<String>,
+    request_id: Option<String>,
+    detail: Option<String>,
+    prev_hash: String,
+    hash: String,
+}
+
+impl AuditRow {
+    /// Converts leniently: a tampered row must still load so `verify` can point at it.
+    fn into_entry(self) -> (AuditEntry, bool) {
+        let actor = self.actor_id.as_deref().map(str::parse::<UserId>);
+        let role = self.actor_role.as_deref().map(str::parse::<Role>);
+        let patient = self.patient_id.as_deref().map(str::parse::<UserId>);
+        let outcome = Outcome::parse(&self.outcome);
+        let well_formed = !matches!(actor, Some(Err(_)))
+            && !matches!(role, Some(Err(_)))
+            && !matches!(patient, Some(Err(_)))
+            && outcome.is_some();
+        let entry = AuditEntry {
+            seq: self.seq,
+            at: from_micros(self.at),
+            actor: actor.and_then(|a| a.ok()),
+            actor_role: role.and_then(|r| r.ok()),
+            action: self.action,
+            resource_type: self.resource_type,
+            resource_id: self.resource_id,
+            patient: patient.and_then(|p| p.ok()),
+            outcome: outcome.unwrap_or(Outcome::Failure),
+            client_addr: self.client_addr,
+            request_id: self.request_id,
+            detail: self.detail,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        };
+        (entry, well_formed)
+    }
+}
+
+const COLUMNS: &str = "seq, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, client_addr, \
+                       request_id, detail, prev_hash, hash";
+
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub actor: Option<UserId>,
+    pub patient: Option<UserId>,
+    /// Prefix of the action, e.g. `auth.` for every sign-in event.
+    pub action_prefix: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Only entries with a smaller sequence number (paging backwards).
+    pub before_seq: Option<i64>,
+    pub limit: i64,
+}
+
+/// Where the chain breaks, if it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainBreak {
+    /// Entry `seq` does not hash to what is stored, or does not link to its predecessor.
+    Altered { seq: i64 },
+    /// Entries between `after` and `next` are missing.
+    Missing { after: i64, next: i64 },
+    /// The head says `head_seq` but the log ends at `last_seq`.
+    Truncated { last_seq: i64, head_seq: i64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    pub entries: i64,
+    pub first_break: Option<ChainBreak>,
+}
+
+impl Store {
+    pub async fn search_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let prefix = f.action_prefix.as_ref().map(|p| format!("{}%", p.replace(['%', '_'], "")));
+        let rows: Vec<AuditRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM audit_log \
+             WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR patient_id = $2) AND ($3 IS NULL OR action LIKE $3) \
+               AND ($4 IS NULL OR outcome = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
+               AND ($7 IS NULL OR seq < $7) \
+             ORDER BY seq DESC LIMIT $8"
+        ))
+        .bind(f.actor.map(|a| a.to_string()))
+        .bind(f.patient.map(|p| p.to_string()))
+        .bind(prefix)
+        .bind(f.outcome.map(|o| o.as_str()))
+        .bind(f.since.map(to_micros))
+        .bind(f.until.map(to_micros))
+        .bind(f.before_seq)
+        .bind(f.limit.clamp(1, 1000))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        Ok(rows.into_iter().map(|r| r.into_entry().0).collect())
+    }
+
+    /// Walks the whole chain in order and reports the first broken link.
+    pub async fn verify_audit_chain(&self) -> Result<ChainReport> {
+        const PAGE: i64 = 5000;
+        let mut prev_seq = 0i64;
+        let mut prev_hash = telemed_domain::audit::GENESIS_HASH.to_owned();
+        let mut entries = 0i64;
+        loop {
+            let rows: Vec<AuditRow> =
+                sqlx::query_as(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
+                    .bind(prev_seq)
+                    .bind(PAGE)
+                    .fetch_all(self.pool())
+                    .await
+                    .db()?;
+            let page_len = rows.len() as i64;
+            for row in rows {
+                let (entry, well_formed) = row.into_entry();
+                if entry.seq != prev_seq + 1 {
+                    return Ok(ChainReport { entries, first_break: Some(ChainBreak::Missing { after: prev_seq, next: entry.seq }) });
+                }
+                if !well_formed || entry.prev_hash != prev_hash || entry.record().chain_hash(entry.seq, &prev_hash) != entry.hash {
+                    return Ok(ChainReport { entries, first_break: Some(ChainBreak::Altered { seq: entry.seq }) });
+                }
+                entries += 1;
+                prev_seq = entry.seq;
+                prev_hash = entry.hash;
+            }
+            if page_len < PAGE {
+                break;
+            }
+        }
+        let (head_seq, head_hash): (i64, String) = sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
+            .fetch_one(self.pool())
+            .await
+            .db()?;
+        if head_seq != prev_seq {
+            return Ok(ChainReport { entries, first_break: Some(ChainBreak::Truncated { last_seq: prev_seq, head_seq }) });
+        }
+        if head_hash != prev_hash {
+            return Ok(ChainReport { entries, first_break: Some(ChainBreak::Altered { seq: prev_seq }) });
+        }
+        Ok(ChainReport { entries, first_break: None })
+    }
+}

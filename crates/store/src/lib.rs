@@ -1,0 +1,201 @@
+//! telemed's persistence. One `Store` over SQLite (embedded, the default) or PostgreSQL,
+//! chosen by the database URL; every SQL dialect difference lives in this crate. Queries
+//! are checked at run time (`sqlx::query`) so one code path serves both databases.
+//!
+//! Reads are methods on `Store`; writes are functions taking a connection so that a
+//! write and its audit entry commit in one transaction (`Store::begin_write`).
+
+pub mod audit;
+pub mod instance;
+pub mod invitations;
+pub mod one_time;
+pub mod outbox;
+pub mod sessions;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+mod time;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor, Transaction};
+use telemed_domain::{Error, Result};
+
+pub use sqlx::Any;
+pub use time::{from_micros, to_micros};
+
+pub type Tx = Transaction<'static, Any>;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    pub fn of_url(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Dialect::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Dialect::Postgres)
+        } else {
+            Err(Error::invalid(
+                "database_url",
+                "database_url must start with sqlite:// or postgres://",
+            ))
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+/// The file a `sqlite://` URL names, if it names one (not `:memory:`).
+pub fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+impl Store {
+    /// Connects and configures the pool. For SQLite the database file is created when
+    /// missing, but never its folder: a wrong folder is a configuration mistake, and
+    /// creating an empty database there would hide it.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::of_url(url)?;
+        let mut url = url.to_owned();
+        if dialect == Dialect::Sqlite {
+            let path = sqlite_path(&url).ok_or_else(|| {
+                Error::invalid("database_url", "sqlite database_url must name a file, e.g. sqlite://./telemed-data/telemed.db")
+            })?;
+            let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            if !folder.is_dir() {
+                return Err(Error::invalid(
+                    "database_url",
+                    format!(
+                        "the folder {} for the SQLite database does not exist; create it or fix database_url",
+                        folder.display()
+                    ),
+                ));
+            }
+            if !url.contains("mode=") {
+                url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+            }
+        }
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(|e| Error::invalid("database_url", format!("database_url is not valid: {e}")))?
+            .log_statements(tracing::log::LevelFilter::Trace)
+            .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| Error::internal(format!("cannot connect to the database: {e}")))?;
+        Ok(Self { pool, dialect })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Applies the embedded migrations of this dialect that have not run yet.
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| Error::internal(format!("database migration failed: {e}")))?;
+        instance::ensure_secrets(&self.pool).await
+    }
+
+    /// Answers whether the database takes a query now (for /readyz).
+    pub async fn ping(&self) -> bool {
+        sqlx::query("SELECT 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`) so that a read-then-write transaction waits its turn instead
+    /// of failing with SQLITE_BUSY when another writer got there first.
+    pub async fn begin_write(&self) -> Result<Tx> {
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        };
+        tx.map_err(db_error)
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// SQLite online backup (`VACUUM INTO`) to a new file.
+    pub async fn backup_sqlite(&self, target: &Path) -> Result<()> {
+        if self.dialect != Dialect::Sqlite {
+            return Err(Error::invalid(
+                "backup",
+                "online backup to a file is for SQLite; for PostgreSQL use pg_dump (see the README)",
+            ));
+        }
+        if target.exists() {
+            return Err(Error::invalid("backup", format!("{} exists already; name a new file", target.display())));
+        }
+        let target = target
+            .to_str()
+            .ok_or_else(|| Error::invalid("backup", "the backup path must be valid UTF-8"))?;
+        sqlx::query("VACUUM INTO $1").bind(target.to_owned()).execute(&self.pool).await.map_err(db_error)?;
+        Ok(())
+    }
+}
+
+/// Maps a database error to the domain error: unique violations become conflicts, a
+/// missing row not-found, everything else internal (the detail goes to the logs only).
+pub fn db_error(e: sqlx::Error) -> Error {
+    match &e {
+        sqlx::Error::RowNotFound => Error::NotFound,
+        sqlx::Error::Database(d) if d.is_unique_violation() => Error::Conflict("it exists already".into()),
+        _ => Error::internal(format!("database: {e}")),
+    }
+}
+
+pub(crate) trait DbResult<T> {
+    fn db(self) -> Result<T>;
+}
+
+impl<T> DbResult<T> for std::result::Result<T, sqlx::Error> {
+    fn db(self) -> Result<T> {
+        self.map_err(db_error)
+    }
+}
+
+/// A connection, whether from the pool or inside a transaction.
+pub type Conn = AnyConnection;

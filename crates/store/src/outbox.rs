@@ -1,0 +1,140 @@
+//! The mail outbox: every email is stored first and delivered by a background sender,
+//! so a crash or an SMTP outage loses nothing. Bodies are erased once delivered (they
+//! may hold sign-in links).
+
+use chrono::{DateTime, Duration, Utc};
+use telemed_domain::{Error, Result};
+
+use crate::{from_micros, to_micros, Conn, DbResult, Store};
+
+#[derive(Debug, Clone)]
+pub struct OutboxMail {
+    pub id: String,
+    pub to_addr: String,
+    pub subject: String,
+    pub body_text: String,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i64,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    next_attempt_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: String,
+    to_addr: String,
+    subject: String,
+    body_text: String,
+    created_at: i64,
+    next_attempt_at: i64,
+    attempts: i64,
+    sent_at: Option<i64>,
+    last_error: Option<String>,
+}
+
+impl From<OutboxRow> for OutboxMail {
+    fn from(r: OutboxRow) -> Self {
+        OutboxMail {
+            id: r.id,
+            to_addr: r.to_addr,
+            subject: r.subject,
+            body_text: r.body_text,
+            created_at: from_micros(r.created_at),
+            attempts: r.attempts,
+            sent_at: r.sent_at.map(from_micros),
+            last_error: r.last_error,
+            next_attempt_at: r.next_attempt_at,
+        }
+    }
+}
+
+const COLUMNS: &str = "id, to_addr, subject, body_text, created_at, next_attempt_at, attempts, sent_at, last_error";
+
+pub async fn enqueue(conn: &mut Conn, to: &str, subject: &str, body: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO mail_outbox (id, to_addr, subject, body_text, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(to.to_owned())
+    .bind(subject.to_owned())
+    .bind(body.to_owned())
+    .bind(to_micros(now))
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
+}
+
+impl Store {
+    /// Claims up to `limit` mails that are due, leasing each for `lease` so that another
+    /// node does not send it at the same time.
+    pub async fn claim_due_mail(&self, now: DateTime<Utc>, lease: Duration, limit: i64) -> Result<Vec<OutboxMail>> {
+        let due: Vec<OutboxRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2"
+        ))
+        .bind(to_micros(now))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        let mut claimed = Vec::new();
+        for row in due {
+            let mail = OutboxMail::from(row);
+            let done = sqlx::query(
+                "UPDATE mail_outbox SET next_attempt_at = $1, attempts = attempts + 1 \
+                 WHERE id = $2 AND next_attempt_at = $3 AND sent_at IS NULL",
+            )
+            .bind(to_micros(now + lease))
+            .bind(mail.id.clone())
+            .bind(mail.next_attempt_at)
+            .execute(self.pool())
+            .await
+            .db()?;
+            if done.rows_affected() == 1 {
+                claimed.push(mail);
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Marks a mail delivered. Keeps its body only when `keep_body` (demo outbox).
+    pub async fn mark_mail_sent(&self, id: &str, now: DateTime<Utc>, keep_body: bool) -> Result<()> {
+        let sql = if keep_body {
+            "UPDATE mail_outbox SET sent_at = $1, last_error = NULL WHERE id = $2"
+        } else {
+            "UPDATE mail_outbox SET sent_at = $1, last_error = NULL, body_text = '' WHERE id = $2"
+        };
+        sqlx::query(sql).bind(to_micros(now)).bind(id.to_owned()).execute(self.pool()).await.db()?;
+        Ok(())
+    }
+
+    pub async fn mark_mail_failed(&self, id: &str, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+        sqlx::query("UPDATE mail_outbox SET last_error = $1, next_attempt_at = $2 WHERE id = $3")
+            .bind(error.chars().take(500).collect::<String>())
+            .bind(to_micros(retry_at))
+            .bind(id.to_owned())
+            .execute(self.pool())
+            .await
+            .db()?;
+        Ok(())
+    }
+
+    pub async fn recent_mail(&self, limit: i64) -> Result<Vec<OutboxMail>> {
+        let rows: Vec<OutboxRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM mail_outbox ORDER BY created_at DESC LIMIT $1"))
+            .bind(limit.clamp(1, 500))
+            .fetch_all(self.pool())
+            .await
+            .db()?;
+        Ok(rows.into_iter().map(OutboxMail::from).collect())
+    }
+
+    pub async fn mail_by_id(&self, id: &str) -> Result<OutboxMail> {
+        let row: Option<OutboxRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM mail_outbox WHERE id = $1"))
+            .bind(id.to_owned())
+            .fetch_optional(self.pool())
+            .await
+            .db()?;
+        row.map(OutboxMail::from).ok_or(Error::NotFound)
+    }
+}

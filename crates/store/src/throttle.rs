@@ -1,0 +1,61 @@
+//! Sign-in throttling: failures counted per key (an account's email, a client address)
+//! in a window; too many lock the key for a while. Keys are stored hashed.
+
+use chrono::{DateTime, Duration, Utc};
+use telemed_domain::Result;
+
+use crate::{from_micros, to_micros, Conn, DbResult, Store};
+
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleRule {
+    pub max_failures: i64,
+    pub window: Duration,
+    pub lockout: Duration,
+}
+
+impl Store {
+    /// Until when the key is locked, if it is locked now.
+    pub async fn throttle_locked_until(&self, key_hash: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let until: Option<Option<i64>> = sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key_hash = $1")
+            .bind(key_hash.to_owned())
+            .fetch_optional(self.pool())
+            .await
+            .db()?;
+        Ok(until.flatten().map(from_micros).filter(|t| *t > now))
+    }
+}
+
+/// Counts a failure; locks the key when the rule's limit is reached. Returns the lock's end.
+pub async fn record_failure(conn: &mut Conn, key_hash: &str, rule: ThrottleRule, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    let window_start = to_micros(now - rule.window);
+    let failures: i64 = sqlx::query_scalar(
+        "INSERT INTO login_throttle (key_hash, failures, window_started_at) VALUES ($1, 1, $2) \
+         ON CONFLICT (key_hash) DO UPDATE SET \
+           failures = CASE WHEN login_throttle.window_started_at < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
+           window_started_at = CASE WHEN login_throttle.window_started_at < $3 THEN $2 ELSE login_throttle.window_started_at END \
+         RETURNING failures",
+    )
+    .bind(key_hash.to_owned())
+    .bind(to_micros(now))
+    .bind(window_start)
+    .fetch_one(&mut *conn)
+    .await
+    .db()?;
+    if failures < rule.max_failures {
+        return Ok(None);
+    }
+    let until = now + rule.lockout;
+    sqlx::query("UPDATE login_throttle SET locked_until = $1, failures = 0, window_started_at = $2 WHERE key_hash = $3")
+        .bind(to_micros(until))
+        .bind(to_micros(now))
+        .bind(key_hash.to_owned())
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(Some(until))
+}
+
+pub async fn clear(conn: &mut Conn, key_hash: &str) -> Result<()> {
+    sqlx::query("DELETE FROM login_throttle WHERE key_hash = $1").bind(key_hash.to_owned()).execute(conn).await.db()?;
+    Ok(())
+}

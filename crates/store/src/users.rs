@@ -1,0 +1,251 @@
+//! Accounts: identity, role, password hash, MFA secret, language, disabled flag.
+
+use chrono::{DateTime, Utc};
+use telemed_domain::{Email, Error, Result, Role, UserId};
+
+use crate::{from_micros, to_micros, Conn, DbResult, Store};
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: UserId,
+    pub email: Email,
+    pub display_name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub email_verified_at: Option<DateTime<Utc>>,
+    pub totp_secret: Option<String>,
+    pub mfa_enabled_at: Option<DateTime<Utc>>,
+    pub locale: String,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn mfa_enabled(&self) -> bool {
+        self.mfa_enabled_at.is_some() && self.totp_secret.is_some()
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: String,
+    email: String,
+    display_name: String,
+    role: String,
+    password_hash: String,
+    email_verified_at: Option<i64>,
+    totp_secret: Option<String>,
+    mfa_enabled_at: Option<i64>,
+    locale: String,
+    disabled_at: Option<i64>,
+    created_at: i64,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = Error;
+    fn try_from(r: UserRow) -> Result<Self> {
+        Ok(User {
+            id: r.id.parse().map_err(|_| Error::internal("corrupt user id"))?,
+            email: Email::parse(&r.email).map_err(|_| Error::internal("corrupt user email"))?,
+            display_name: r.display_name,
+            role: r.role.parse().map_err(|_| Error::internal("corrupt user role"))?,
+            password_hash: r.password_hash,
+            email_verified_at: r.email_verified_at.map(from_micros),
+            totp_secret: r.totp_secret,
+            mfa_enabled_at: r.mfa_enabled_at.map(from_micros),
+            locale: r.locale,
+            disabled_at: r.disabled_at.map(from_micros),
+            created_at: from_micros(r.created_at),
+        })
+    }
+}
+
+const COLUMNS: &str = "id, email, display_name, role, password_hash, email_verified_at, totp_secret, \
+                       mfa_enabled_at, locale, disabled_at, created_at";
+
+pub struct NewUser<'a> {
+    pub email: &'a Email,
+    pub display_name: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+    pub email_verified: bool,
+    pub locale: &'a str,
+}
+
+/// Validates a person's display name: 1 to 100 characters, no control characters.
+pub fn validate_display_name(raw: &str) -> Result<String> {
+    let name = raw.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(Error::invalid("display_name", "enter a name of 1 to 100 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Creates an account. An email that is taken is a `Conflict`.
+pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now: DateTime<Utc>) -> Result<UserId> {
+    let id = UserId::new();
+    let now = to_micros(now);
+    sqlx::query(
+        "INSERT INTO users (id, email, display_name, role, password_hash, email_verified_at, locale, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(id.to_string())
+    .bind(user.email.as_str().to_owned())
+    .bind(user.display_name.to_owned())
+    .bind(user.role.as_str())
+    .bind(user.password_hash.to_owned())
+    .bind(user.email_verified.then_some(now))
+    .bind(user.locale.to_owned())
+    .bind(now)
+    .execute(conn)
+    .await
+    .map_err(|e| match crate::db_error(e) {
+        Error::Conflict(_) => Error::Conflict("an account with this email exists already".into()),
+        other => other,
+    })?;
+    Ok(id)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    /// Case-insensitive match on name or email.
+    pub query: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Store {
+    pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .db()?;
+        row.map(User::try_from).transpose()
+    }
+
+    pub async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
+        let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+            .bind(email.as_str().to_owned())
+            .fetch_optional(self.pool())
+            .await
+            .db()?;
+        row.map(User::try_from).transpose()
+    }
+
+    pub async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>> {
+        let pattern = filter.query.as_ref().map(|q| format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM users \
+             WHERE ($1 IS NULL OR role = $1) \
+               AND ($2 IS NULL OR lower(display_name) LIKE $2 OR email LIKE $2) \
+             ORDER BY display_name, id LIMIT $3 OFFSET $4"
+        ))
+        .bind(filter.role.map(|r| r.as_str()))
+        .bind(pattern)
+        .bind(filter.limit.clamp(1, 500))
+        .bind(filter.offset.max(0))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
+    pub async fn count_users(&self) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(self.pool()).await.db()
+    }
+}
+
+/// Runs one `UPDATE users ... WHERE id = $1` whose `$2` is the time of the change and
+/// `$3`, when given, the new value.
+async fn update_user(conn: &mut Conn, id: UserId, sql: &'static str, value: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+    let mut query = sqlx::query(sql).bind(id.to_string()).bind(to_micros(now));
+    if let Some(value) = value {
+        query = query.bind(value.to_owned());
+    }
+    if query.execute(conn).await.db()?.rows_affected() == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn set_role(conn: &mut Conn, id: UserId, role: Role, now: DateTime<Utc>) -> Result<()> {
+    update_user(conn, id, "UPDATE users SET role = $3, updated_at = $2 WHERE id = $1", Some(role.as_str()), now).await
+}
+
+pub async fn set_password_hash(conn: &mut Conn, id: UserId, hash: &str, now: DateTime<Utc>) -> Result<()> {
+    update_user(conn, id, "UPDATE users SET password_hash = $3, updated_at = $2 WHERE id = $1", Some(hash), now).await
+}
+
+pub async fn set_locale(conn: &mut Conn, id: UserId, locale: &str, now: DateTime<Utc>) -> Result<()> {
+    update_user(conn, id, "UPDATE users SET locale = $3, updated_at = $2 WHERE id = $1", Some(locale), now).await
+}
+
+/// Stores a TOTP secret that is not yet confirmed (MFA stays off until `enable_mfa`).
+pub async fn set_pending_totp(conn: &mut Conn, id: UserId, secret: &str, now: DateTime<Utc>) -> Result<()> {
+    let sql = "UPDATE users SET totp_secret = $3, mfa_enabled_at = NULL, updated_at = $2 WHERE id = $1";
+    update_user(conn, id, sql, Some(secret), now).await
+}
+
+pub async fn enable_mfa(conn: &mut Conn, id: UserId, now: DateTime<Utc>) -> Result<()> {
+    let sql = "UPDATE users SET mfa_enabled_at = $2, updated_at = $2 WHERE id = $1 AND totp_secret IS NOT NULL";
+    update_user(conn, id, sql, None, now).await
+}
+
+pub async fn disable_mfa(conn: &mut Conn, id: UserId, now: DateTime<Utc>) -> Result<()> {
+    let sql = "UPDATE users SET totp_secret = NULL, mfa_enabled_at = NULL, updated_at = $2 WHERE id = $1";
+    update_user(conn, id, sql, None, now).await?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(id.to_string()).execute(conn).await.db()?;
+    Ok(())
+}
+
+pub async fn mark_email_verified(conn: &mut Conn, id: UserId, now: DateTime<Utc>) -> Result<()> {
+    let sql = "UPDATE users SET email_verified_at = COALESCE(email_verified_at, $2), updated_at = $2 WHERE id = $1";
+    update_user(conn, id, sql, None, now).await
+}
+
+pub async fn set_disabled(conn: &mut Conn, id: UserId, disabled: bool, now: DateTime<Utc>) -> Result<()> {
+    let sql = if disabled {
+        "UPDATE users SET disabled_at = $2, updated_at = $2 WHERE id = $1"
+    } else {
+        "UPDATE users SET disabled_at = NULL, updated_at = $2 WHERE id = $1"
+    };
+    update_user(conn, id, sql, None, now).await
+}
+
+/// Replaces the user's recovery codes with these hashes.
+pub async fn replace_recovery_codes(conn: &mut Conn, id: UserId, code_hashes: &[String]) -> Result<()> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(id.to_string()).execute(&mut *conn).await.db()?;
+    for hash in code_hashes {
+        sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
+            .bind(id.to_string())
+            .bind(hash.clone())
+            .execute(&mut *conn)
+            .await
+            .db()?;
+    }
+    Ok(())
+}
+
+/// Uses up one recovery code; true when it was valid and unused.
+pub async fn consume_recovery_code(conn: &mut Conn, id: UserId, code_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+    let done = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
+        .bind(to_micros(now))
+        .bind(id.to_string())
+        .bind(code_hash.to_owned())
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(done.rows_affected() == 1)
+}
+
+impl Store {
+    pub async fn unused_recovery_codes(&self, id: UserId) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
+            .bind(id.to_string())
+            .fetch_one(self.pool())
+            .await
+            .db()
+    }
+}
