@@ -22,6 +22,8 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("the request body is too large")]
     TooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Detail for the logs only; clients see a generic message and the request id.
     #[error("internal error")]
     Internal(String),
@@ -46,6 +48,7 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::RateLimited { .. } => "rate_limited",
             Error::TooLarge => "too_large",
+            Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::Internal(_) => "internal",
         }
     }

@@ -1,1 +1,23 @@
+//! telemed's HTTP server: the JSON API under `/api/v1`, the HTML UI, operations
+//! endpoints, authentication and sessions, and background work (audit writer, mail).
+//! It knows nothing of SQL dialects: all data goes through `telemed_store`.
 
+pub mod accounts;
+pub mod api;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod context;
+pub mod crypto;
+pub mod error;
+pub mod i18n;
+pub mod mail;
+pub mod metrics;
+pub mod openapi;
+pub mod ops;
+pub mod security;
+pub mod web;
+
+pub use app::{open_store, router, start, start_with_store, AppState, RunningServer};
+pub use config::Config;

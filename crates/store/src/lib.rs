@@ -187,7 +187,7 @@ pub fn db_error(e: sqlx::Error) -> Error {
     }
 }
 
-pub(crate) trait DbResult<T> {
+pub trait DbResult<T> {
     fn db(self) -> Result<T>;
 }
 

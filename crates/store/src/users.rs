@@ -249,3 +249,71 @@ impl Store {
             .db()
     }
 }
+
+/// Records that the TOTP code of time step `step` was used; false when that step (or a
+/// later one) was used already, i.e. the code is being replayed.
+pub async fn claim_totp_step(conn: &mut Conn, id: UserId, step: i64) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND (totp_last_step IS NULL OR totp_last_step < $1)",
+    )
+    .bind(step)
+    .bind(id.to_string())
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_specialty(conn: &mut Conn, id: UserId, specialty: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO clinician_profiles (user_id, specialty) VALUES ($1, $2) \
+         ON CONFLICT (user_id) DO UPDATE SET specialty = excluded.specialty",
+    )
+    .bind(id.to_string())
+    .bind(specialty.to_owned())
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
+}
+
+impl Store {
+    pub async fn specialty_of(&self, id: UserId) -> Result<Option<String>> {
+        sqlx::query_scalar("SELECT specialty FROM clinician_profiles WHERE user_id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.pool())
+            .await
+            .db()
+    }
+}
+
+/// Reads a user on a given connection, e.g. inside a transaction that just wrote it.
+pub async fn by_id_in(conn: &mut Conn, id: UserId) -> Result<Option<User>> {
+    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await
+        .db()?;
+    row.map(User::try_from).transpose()
+}
+
+impl Store {
+    /// Display names and roles of these users (for showing who did what).
+    pub async fn names_of(&self, ids: &[UserId]) -> Result<std::collections::HashMap<UserId, (String, Role)>> {
+        let mut names = std::collections::HashMap::new();
+        for chunk in ids.chunks(200) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT id, display_name, role FROM users WHERE id IN ({})", placeholders.join(", "));
+            let mut query = sqlx::query_as::<_, (String, String, String)>(&sql);
+            for id in chunk {
+                query = query.bind(id.to_string());
+            }
+            for (id, name, role) in query.fetch_all(self.pool()).await.db()? {
+                if let (Ok(id), Ok(role)) = (id.parse(), role.parse()) {
+                    names.insert(id, (name, role));
+                }
+            }
+        }
+        Ok(names)
+    }
+}

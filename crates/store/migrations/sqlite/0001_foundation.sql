@@ -15,12 +15,20 @@ CREATE TABLE users (
     email_verified_at BIGINT,
     totp_secret TEXT,
     mfa_enabled_at BIGINT,
+    -- The last TOTP time step accepted, so a code cannot be replayed.
+    totp_last_step BIGINT,
     locale TEXT NOT NULL DEFAULT 'en' CHECK (locale IN ('en', 'es')),
     disabled_at BIGINT,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX users_role ON users (role, display_name);
+
+-- What patients see when choosing a clinician; scheduling extends it.
+CREATE TABLE clinician_profiles (
+    user_id TEXT PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    specialty TEXT NOT NULL
+);
 
 CREATE TABLE recovery_codes (
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,

@@ -1,0 +1,221 @@
+//! Signing in: password, then (where enrolled) a TOTP or recovery code. Failures are
+//! counted per account and per client address and lock both for a while, with the same
+//! answer whether or not the account exists.
+
+use chrono::Duration;
+use telemed_domain::audit::Outcome;
+use telemed_domain::{Email, Result, Role};
+use telemed_store::sessions::{self, NewSession, Session, SessionStage};
+use telemed_store::throttle::{self, ThrottleRule};
+use telemed_store::users::User;
+use telemed_store::{one_time, DbResult as _};
+
+use crate::audit::Event;
+use crate::context::Ctx;
+use crate::crypto::{self, random_token, token_hash};
+use crate::i18n::Lang;
+use crate::mail::{self, Mail};
+use crate::AppState;
+
+/// Why a sign-in did not go through. Only `Failed` and `Locked` are shown before the
+/// password is known to be right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Failed,
+    Locked,
+    Unverified,
+    Disabled,
+}
+
+/// A new session: the cookie secret for the browser and what it may do yet.
+pub struct StartedSession {
+    pub cookie: String,
+    pub stage: SessionStage,
+    pub user: User,
+}
+
+fn throttle_key(kind: &str, value: &str) -> String {
+    token_hash(&format!("{kind}:{value}"))
+}
+
+impl AppState {
+    fn account_rule(&self) -> ThrottleRule {
+        let l = &self.config.login;
+        ThrottleRule {
+            max_failures: l.max_failures_per_account,
+            window: Duration::minutes(l.failure_window_minutes),
+            lockout: Duration::minutes(l.lockout_minutes),
+        }
+    }
+
+    fn address_rule(&self) -> ThrottleRule {
+        ThrottleRule { max_failures: self.config.login.max_failures_per_address, ..self.account_rule() }
+    }
+}
+
+/// The throttle keys of one attempt: the account named and the client address.
+struct Keys {
+    account: String,
+    address: Option<String>,
+}
+
+impl Keys {
+    fn of(email: &str, ctx: &Ctx) -> Self {
+        Keys {
+            account: throttle_key("account", &email.trim().to_lowercase()),
+            address: ctx.client_addr.as_deref().map(|a| throttle_key("address", a)),
+        }
+    }
+
+    async fn locked(&self, state: &AppState) -> Result<bool> {
+        let now = state.clock.now();
+        if state.store.throttle_locked_until(&self.account, now).await?.is_some() {
+            return Ok(true);
+        }
+        match &self.address {
+            Some(a) => Ok(state.store.throttle_locked_until(a, now).await?.is_some()),
+            None => Ok(false),
+        }
+    }
+
+    /// Counts the failure and audits it in one transaction.
+    async fn fail(&self, state: &AppState, event: Event) -> Result<()> {
+        let now = state.clock.now();
+        let mut tx = state.store.begin_write().await?;
+        throttle::record_failure(&mut tx, &self.account, state.account_rule(), now).await?;
+        if let Some(a) = &self.address {
+            throttle::record_failure(&mut tx, a, state.address_rule(), now).await?;
+        }
+        telemed_store::audit::append(&mut tx, &[event.outcome(Outcome::Failure).build()]).await?;
+        tx.commit().await.db()
+    }
+}
+
+pub async fn sign_in(state: &AppState, ctx: &Ctx, email: &str, password: &str) -> Result<std::result::Result<StartedSession, Refusal>> {
+    let keys = Keys::of(email, ctx);
+    let now = state.clock.now();
+    let event = Event::new(ctx, now, "auth.sign_in", "session");
+    if keys.locked(state).await? {
+        state.store.append_audit(&[event.outcome(Outcome::Denied).detail("locked").build()]).await?;
+        return Ok(Err(Refusal::Locked));
+    }
+    let user = match Email::parse(email) {
+        Ok(e) => state.store.user_by_email(&e).await?,
+        Err(_) => None,
+    };
+    // Verify against a dummy hash when there is no account, so timing does not tell.
+    let stored = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or_else(|| crypto::dummy_password_hash());
+    let password_ok = verify_blocking(password, stored).await && user.is_some();
+    let Some(user) = user.filter(|_| password_ok) else {
+        keys.fail(state, event.detail("bad_credentials")).await?;
+        return Ok(Err(Refusal::Failed));
+    };
+    let event = event.by(user.id, user.role).on(user.id);
+    if user.disabled_at.is_some() {
+        keys.fail(state, event.detail("disabled")).await?;
+        return Ok(Err(Refusal::Disabled));
+    }
+    if user.email_verified_at.is_none() {
+        let mut tx = state.store.begin_write().await?;
+        send_verification(state, &mut tx, &user, Lang::from_code(&user.locale).unwrap_or(ctx.lang)).await?;
+        telemed_store::audit::append(&mut tx, &[event.outcome(Outcome::Failure).detail("email_unverified").build()]).await?;
+        tx.commit().await.db()?;
+        state.mail_wake.notify_one();
+        return Ok(Err(Refusal::Unverified));
+    }
+    let stage = if user.mfa_enabled() {
+        SessionStage::MfaPending
+    } else if user.role.requires_mfa() {
+        SessionStage::MfaEnroll
+    } else {
+        SessionStage::Active
+    };
+    let detail = match stage {
+        SessionStage::Active => "password",
+        SessionStage::MfaPending => "password; second factor pending",
+        SessionStage::MfaEnroll => "password; second factor enrolment required",
+    };
+    let cookie = random_token("");
+    let (cookie_hash, csrf_secret) = (token_hash(&cookie), random_token(""));
+    let mut tx = state.store.begin_write().await?;
+    throttle::clear(&mut tx, &keys.account).await?;
+    let session = sessions::insert(&mut tx, new_session(state, ctx, &user, &cookie_hash, &csrf_secret, stage), now).await?;
+    let action = if stage == SessionStage::Active { "auth.sign_in" } else { "auth.password" };
+    let record = Event::new(ctx, now, action, "session").by(user.id, user.role).on(session).detail(detail).build();
+    telemed_store::audit::append(&mut tx, &[record]).await?;
+    tx.commit().await.db()?;
+    Ok(Ok(StartedSession { cookie, stage, user }))
+}
+
+fn new_session<'a>(state: &AppState, ctx: &'a Ctx, user: &User, cookie_hash: &'a str, csrf_secret: &'a str, stage: SessionStage) -> NewSession<'a> {
+    NewSession {
+        token_hash: cookie_hash,
+        user_id: user.id,
+        stage,
+        csrf_secret,
+        user_agent: &ctx.user_agent,
+        client_addr: ctx.client_addr.as_deref().unwrap_or_default(),
+        expires_at: state.clock.now() + Duration::hours(state.config.session.absolute_lifetime_hours),
+    }
+}
+
+/// Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+pub async fn verify_blocking(password: &str, stored: &str) -> bool {
+    let (password, stored) = (password.to_owned(), stored.to_owned());
+    tokio::task::spawn_blocking(move || crypto::verify_password(&password, &stored)).await.unwrap_or(false)
+}
+
+pub async fn hash_blocking(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .map_err(|e| telemed_domain::Error::internal(format!("hashing task: {e}")))?
+}
+
+/// Queues a fresh email-verification link for `user`.
+pub async fn send_verification(state: &AppState, conn: &mut telemed_store::Conn, user: &User, lang: Lang) -> Result<()> {
+    let token = random_token("");
+    let now = state.clock.now();
+    one_time::insert(conn, one_time::Purpose::VerifyEmail, user.id, &token_hash(&token), now, now + Duration::hours(24)).await?;
+    let link = format!("{}/verify-email?token={token}", state.config.public_url);
+    mail::enqueue(conn, &user.email, Mail::VerifyEmail { link: &link }, lang, now).await
+}
+
+/// The second step: a TOTP code or a recovery code for a session waiting for it.
+/// Wrong codes count against the account like wrong passwords; at the lockout the
+/// waiting session is revoked.
+pub async fn complete_mfa(state: &AppState, ctx: &Ctx, session: &Session, user: &User, code: &str) -> Result<std::result::Result<(), Refusal>> {
+    let keys = Keys { account: throttle_key("account", user.email.as_str()), address: None };
+    let now = state.clock.now();
+    let event = Event::new(ctx, now, "auth.mfa", "session").by(user.id, user.role).on(session.id);
+    if keys.locked(state).await? {
+        let mut tx = state.store.begin_write().await?;
+        sessions::revoke(&mut tx, user.id, session.id, now).await?;
+        telemed_store::audit::append(&mut tx, &[event.outcome(Outcome::Denied).detail("locked").build()]).await?;
+        tx.commit().await.db()?;
+        return Ok(Err(Refusal::Locked));
+    }
+    let mut tx = state.store.begin_write().await?;
+    let method = super::mfa::check_second_factor(state, &mut tx, user, code).await?;
+    let Some(method) = method else {
+        tx.rollback().await.db()?;
+        keys.fail(state, event.detail("wrong_code")).await?;
+        return Ok(Err(Refusal::Failed));
+    };
+    sessions::set_stage(&mut tx, session.id, SessionStage::Active).await?;
+    throttle::clear(&mut tx, &keys.account).await?;
+    let signed_in = Event::new(ctx, now, "auth.sign_in", "session").by(user.id, user.role).on(session.id);
+    telemed_store::audit::append(&mut tx, &[event.detail(method).build(), signed_in.detail(format!("password + {method}")).build()]).await?;
+    tx.commit().await.db()?;
+    Ok(Ok(()))
+}
+
+/// Ends one session (sign out).
+pub async fn sign_out(state: &AppState, ctx: &Ctx, session: &Session, role: Role) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    sessions::revoke(&mut tx, session.user_id, session.id, now).await?;
+    let record = Event::new(ctx, now, "auth.sign_out", "session").by(session.user_id, role).on(session.id).build();
+    telemed_store::audit::append(&mut tx, &[record]).await?;
+    tx.commit().await.db()
+}

@@ -1,0 +1,108 @@
+//! The JSON API under `/api/v1`. Every handler takes `ApiUser` (a bearer token), so none
+//! can run unauthenticated; bodies and queries go through `ApiJson` / `ApiQuery`, so a
+//! malformed one is a clear 4xx in the one error format.
+
+mod audit;
+mod invitations;
+mod me;
+mod patients;
+mod tokens;
+mod users;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::routing::{delete, get};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use telemed_domain::Error;
+
+use crate::error::AppError;
+use crate::AppState;
+
+pub use audit::{describe_break, AuditPage, AuditQuery};
+pub use invitations::{invitation_status, InvitationView, NewInvitationBody};
+pub use me::Me;
+pub use patients::{access_log_entries, AccessLogEntry, PatientView};
+pub use tokens::{CreatedToken, NewTokenBody, TokenView};
+pub use users::{UserPatch, UserView};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(me::me))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", delete(tokens::revoke))
+        .route("/users", get(users::list))
+        .route("/users/{id}", get(users::get).patch(users::patch))
+        .route("/invitations", get(invitations::list).post(invitations::create))
+        .route("/invitations/{id}", delete(invitations::revoke))
+        .route("/patients/{id}", get(patients::get))
+        .route("/patients/{id}/access-log", get(patients::access_log))
+        .route("/audit", get(audit::search))
+        .route("/audit/verify", get(audit::verify))
+}
+
+/// The OpenAPI 3.1 document, generated from the handlers and types.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "telemed API", description = "The telemed JSON API. Authenticate with a personal access token: `Authorization: Bearer tm_pat_...`."),
+    paths(
+        me::me, tokens::list, tokens::create, tokens::revoke, users::list, users::get, users::patch,
+        invitations::list, invitations::create, invitations::revoke, patients::get, patients::access_log,
+        audit::search, audit::verify, crate::ops::healthz, crate::ops::readyz,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::error::ErrorFields)),
+    modifiers(&BearerAuth),
+    tags((name = "account"), (name = "admin"), (name = "patients"), (name = "audit"), (name = "operations"))
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A personal access token")).build()),
+        );
+    }
+}
+
+/// A JSON body whose rejection is one of our errors: malformed JSON or a wrong shape is
+/// 400, a missing `Content-Type: application/json` 415, too large 413.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(ApiJson(v)),
+            Err(rejection) => Err(AppError(match rejection {
+                JsonRejection::JsonDataError(e) => Error::invalid("body", e.body_text()),
+                JsonRejection::JsonSyntaxError(_) => Error::invalid("body", "the body is not valid JSON"),
+                JsonRejection::MissingJsonContentType(_) => {
+                    Error::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into())
+                }
+                JsonRejection::BytesRejection(_) => Error::TooLarge,
+                _ => Error::invalid("body", "the body could not be read"),
+            })),
+        }
+    }
+}
+
+/// Query parameters whose rejection is a 400 in our format.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e: QueryRejection| AppError(Error::invalid("query", e.body_text())))
+    }
+}

@@ -1,0 +1,212 @@
+//! The application: shared state, the router with its middleware, and starting and
+//! stopping the server.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::Router;
+use telemed_domain::Clock;
+use telemed_store::audit::AuditWriter;
+use telemed_store::{Dialect, Store};
+use tokio::sync::{oneshot, Notify};
+use tokio::task::JoinHandle;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::{api, context, error, metrics, ops, security, web};
+
+/// Everything a request handler may use. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// The batching writer for audit entries of reads.
+    pub audit: AuditWriter,
+    /// Wakes the mail sender when something is queued.
+    pub mail_wake: Arc<Notify>,
+    pub metrics: Metrics,
+    pub csrf_key: Vec<u8>,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state over an open, migrated store and starts the audit writer.
+    pub async fn new(config: Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<(Self, JoinHandle<()>)> {
+        let csrf_key = telemed_store::instance::secret(store.pool(), telemed_store::instance::CSRF_KEY)
+            .await
+            .map_err(|e| anyhow::anyhow!("reading the instance secret: {e:?}"))?
+            .into_bytes();
+        let (audit, audit_task) = AuditWriter::start(store.clone());
+        let inner = Inner {
+            config: Arc::new(config),
+            store,
+            clock,
+            audit,
+            mail_wake: Arc::new(Notify::new()),
+            metrics: Metrics::default(),
+            csrf_key,
+        };
+        Ok((AppState(Arc::new(inner)), audit_task))
+    }
+}
+
+/// Opens the configured database and applies pending migrations. The default data
+/// folder is created when the default database is used; a configured folder never is.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let defaults = Config::default();
+    if config.database_url == defaults.database_url && config.data_dir == defaults.data_dir {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
+    }
+    let store = Store::connect(&config.database_url, config.max_db_connections).await.map_err(describe)?;
+    store.migrate().await.map_err(describe)?;
+    Ok(store)
+}
+
+/// Turns a domain error into a message for the operator (internal detail included).
+pub fn describe(e: telemed_domain::Error) -> anyhow::Error {
+    match e {
+        telemed_domain::Error::Internal(detail) => anyhow::anyhow!(detail),
+        other => anyhow::anyhow!(other.to_string()),
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .merge(web::router().layer(from_fn_with_state(state.clone(), security::csrf_protect)))
+        .nest("/api/v1", api::router())
+        .merge(ops::router())
+        .layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(from_fn(error::render_errors))
+        .layer(from_fn_with_state(state.clone(), security::security_headers))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(from_fn_with_state(state.clone(), context::assign_context))
+        .with_state(state)
+}
+
+/// A running server. Dropping it does not stop it; call `shutdown`.
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    serving: JoinHandle<std::io::Result<()>>,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets requests in flight finish, and commits queued audit entries.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let served = (&mut self.serving).await;
+        let flushed = self.state.audit.flush().await;
+        for task in &self.background {
+            task.abort();
+        }
+        served.context("server task")?.context("server")?;
+        flushed.map_err(describe)
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then shuts down gracefully.
+    pub async fn run_until_signal(self) -> anyhow::Result<()> {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.shutdown().await
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+/// Opens the store, starts background work and serves HTTP (or HTTPS with a
+/// certificate) on the configured address.
+pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<RunningServer> {
+    let store = open_store(&config).await?;
+    start_with_store(config, store, clock).await
+}
+
+pub async fn start_with_store(config: Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<RunningServer> {
+    let addr = config.listen_addr()?;
+    let dialect = store.dialect();
+    let (state, audit_task) = AppState::new(config, store, clock).await?;
+    let mail_task = tokio::spawn(crate::mail::run_sender(
+        state.store.clone(),
+        state.config.clone(),
+        state.clock.clone(),
+        state.mail_wake.clone(),
+    ));
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    listener.set_nonblocking(true)?;
+    let bound = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = match (&state.config.tls_cert, &state.config.tls_key) {
+        (Some(cert), Some(key)) => {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+                .await
+                .with_context(|| format!("loading the TLS certificate {} and key {}", cert.display(), key.display()))?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                let _ = stopped.await;
+                stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            let server = axum_server::from_tcp_rustls(listener, tls).handle(handle);
+            tokio::spawn(async move { server.serve(app).await })
+        }
+        _ => {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            tokio::spawn(async move {
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async move {
+                        let _ = stopped.await;
+                    })
+                    .await
+            })
+        }
+    };
+    let scheme = if state.config.tls_cert.is_some() { "https" } else { "http" };
+    let db = match dialect {
+        Dialect::Sqlite => "SQLite",
+        Dialect::Postgres => "PostgreSQL",
+    };
+    tracing::info!(%bound, %scheme, database = db, "telemed is listening");
+    Ok(RunningServer { addr: bound, state, stop: Some(stop), serving, background: vec![audit_task, mail_task] })
+}

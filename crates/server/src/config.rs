@@ -1,0 +1,349 @@
+//! Configuration: defaults, then a TOML file, then `TELEMED_` environment variables.
+//! Unknown keys and bad values fail at start with a message that says what to fix.
+//! Secrets may come from files (`*_file` keys).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address to listen on, e.g. `127.0.0.1:8080`; port 0 picks a free port.
+    pub listen: String,
+    /// The address people use to reach telemed; links in emails start with it.
+    pub public_url: String,
+    /// `sqlite://path/to/file.db` (embedded) or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Folder for the embedded database and other local state.
+    pub data_dir: PathBuf,
+    pub max_db_connections: u32,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Demo mode: mail without SMTP stays readable in the admin outbox.
+    pub demo: bool,
+    pub session: SessionConfig,
+    pub login: LoginConfig,
+    pub smtp: Option<SmtpConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Sign out after this long without activity.
+    pub idle_timeout_minutes: i64,
+    /// Sign out this long after sign-in, whatever the activity.
+    pub absolute_lifetime_hours: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    pub max_failures_per_account: i64,
+    pub max_failures_per_address: i64,
+    pub failure_window_minutes: i64,
+    pub lockout_minutes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpConfig {
+    pub host: String,
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// `starttls` (default), `tls` (implicit, port 465) or `none` (local relays only).
+    #[serde(default = "default_smtp_security")]
+    pub security: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    /// A file holding the SMTP password, instead of `password`.
+    pub password_file: Option<PathBuf>,
+    /// The sender, e.g. `telemed <noreply@clinic.example>`.
+    pub from: String,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_smtp_security() -> String {
+    "starttls".into()
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            database_url: "sqlite://./telemed-data/telemed.db".into(),
+            data_dir: PathBuf::from("./telemed-data"),
+            max_db_connections: 8,
+            max_body_bytes: 1024 * 1024,
+            tls_cert: None,
+            tls_key: None,
+            trust_forwarded_for: false,
+            demo: false,
+            session: SessionConfig::default(),
+            login: LoginConfig::default(),
+            smtp: None,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig { idle_timeout_minutes: 30, absolute_lifetime_hours: 12 }
+    }
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        LoginConfig {
+            max_failures_per_account: 5,
+            max_failures_per_address: 50,
+            failure_window_minutes: 15,
+            lockout_minutes: 15,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn fail<T>(message: impl Into<String>) -> Result<T, ConfigError> {
+    Err(ConfigError(message.into()))
+}
+
+/// Environment variables with the `TELEMED_` prefix that are not configuration keys.
+const NOT_CONFIG_PREFIXES: [&str; 5] = ["TELEMED_CONFIG", "TELEMED_LOG", "TELEMED_TEST_", "TELEMED_REQUIRE_", "TELEMED_BENCH_"];
+
+impl Config {
+    /// Loads defaults, then `file` (if any), then the `TELEMED_*` variables in `env`.
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+        let mut merged = to_table(&Config::default())?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .or_else(|e| fail(format!("cannot read the config file {}: {e}", path.display())))?;
+            let from_file: toml::Table = toml::from_str(&text)
+                .or_else(|e| fail(format!("{} is not valid TOML: {e}", path.display())))?;
+            merge(&mut merged, from_file);
+        }
+        let known = known_env_keys()?;
+        for (name, value) in env {
+            if !name.starts_with("TELEMED_") || NOT_CONFIG_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                continue;
+            }
+            let Some((path, example)) = known.get(&name) else {
+                return fail(format!(
+                    "unknown environment variable {name}; known ones are {}",
+                    known.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            };
+            set_path(&mut merged, path, env_value(&value, example));
+        }
+        let config: Config = toml::Value::Table(merged)
+            .try_into()
+            .or_else(|e: toml::de::Error| fail(e.message().to_owned()))?;
+        config.validated()
+    }
+
+    fn validated(mut self) -> Result<Self, ConfigError> {
+        self.listen_addr()?;
+        if !(self.public_url.starts_with("http://") || self.public_url.starts_with("https://")) {
+            return fail("public_url must start with http:// or https://");
+        }
+        self.public_url = self.public_url.trim_end_matches('/').to_owned();
+        telemed_store::Dialect::of_url(&self.database_url).or_else(|e| fail(e.to_string()))?;
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            return fail("set both tls_cert and tls_key, or neither");
+        }
+        if self.max_db_connections == 0 || self.max_db_connections > 500 {
+            return fail("max_db_connections must be between 1 and 500");
+        }
+        if self.max_body_bytes < 1024 {
+            return fail("max_body_bytes must be at least 1024");
+        }
+        let s = &self.session;
+        if s.idle_timeout_minutes < 1 || s.absolute_lifetime_hours < 1 || s.idle_timeout_minutes > s.absolute_lifetime_hours * 60 {
+            return fail("session: idle_timeout_minutes must be at least 1 and within absolute_lifetime_hours");
+        }
+        let l = &self.login;
+        if l.max_failures_per_account < 1 || l.max_failures_per_address < 1 || l.failure_window_minutes < 1 || l.lockout_minutes < 1 {
+            return fail("login: every limit must be at least 1");
+        }
+        if let Some(smtp) = &mut self.smtp {
+            if smtp.host.trim().is_empty() {
+                return fail("smtp.host is empty");
+            }
+            if !["starttls", "tls", "none"].contains(&smtp.security.as_str()) {
+                return fail("smtp.security must be starttls, tls or none");
+            }
+            if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
+                return fail("smtp.from must be an address such as `telemed <noreply@clinic.example>`");
+            }
+            if let Some(file) = smtp.password_file.take() {
+                if smtp.password.is_some() {
+                    return fail("set smtp.password or smtp.password_file, not both");
+                }
+                let secret = std::fs::read_to_string(&file)
+                    .or_else(|e| fail(format!("cannot read smtp.password_file {}: {e}", file.display())))?;
+                smtp.password = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
+            }
+            if smtp.password.is_some() && smtp.username.is_none() {
+                return fail("smtp.password is set but smtp.username is not");
+            }
+        }
+        Ok(self)
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .or_else(|_| fail(format!("listen must be an address with a port, like 127.0.0.1:8080 (got {:?})", self.listen)))
+    }
+
+    /// Whether cookies get the `Secure` flag: when people reach telemed over HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn to_table<T: Serialize>(value: &T) -> Result<toml::Table, ConfigError> {
+    toml::Table::try_from(value).or_else(|e| fail(format!("internal: {e}")))
+}
+
+fn merge(into: &mut toml::Table, from: toml::Table) {
+    for (key, value) in from {
+        match (into.get_mut(&key), value) {
+            (Some(toml::Value::Table(existing)), toml::Value::Table(incoming)) => merge(existing, incoming),
+            (_, value) => {
+                into.insert(key, value);
+            }
+        }
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    let Some((last, parents)) = path.split_last() else { return };
+    let mut at = table;
+    for p in parents {
+        let entry = at.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(next) = entry else { return };
+        at = next;
+    }
+    at.insert(last.clone(), value);
+}
+
+/// An environment value as the TOML type the key takes (`example` is a value of it);
+/// a value that does not parse stays a string, so the error names the key and type.
+fn env_value(raw: &str, example: &toml::Value) -> toml::Value {
+    match example {
+        toml::Value::Integer(_) => raw.parse().map(toml::Value::Integer).unwrap_or_else(|_| raw.into()),
+        toml::Value::Boolean(_) => raw.parse().map(toml::Value::Boolean).unwrap_or_else(|_| raw.into()),
+        _ => raw.into(),
+    }
+}
+
+/// Every configuration key as its environment variable name, e.g.
+/// `TELEMED_SMTP_PASSWORD_FILE` -> `smtp.password_file`.
+fn known_env_keys() -> Result<BTreeMap<String, (Vec<String>, toml::Value)>, ConfigError> {
+    let mut full = Config::default();
+    full.tls_cert = Some(PathBuf::new());
+    full.tls_key = Some(PathBuf::new());
+    full.smtp = Some(SmtpConfig {
+        host: String::new(),
+        port: 0,
+        security: String::new(),
+        username: Some(String::new()),
+        password: Some(String::new()),
+        password_file: Some(PathBuf::new()),
+        from: String::new(),
+    });
+    let mut keys = BTreeMap::new();
+    fn walk(prefix: &[String], table: &toml::Table, keys: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {
+        for (key, value) in table {
+            let mut path = prefix.to_vec();
+            path.push(key.clone());
+            match value {
+                toml::Value::Table(inner) => walk(&path, inner, keys),
+                example => {
+                    keys.insert(format!("TELEMED_{}", path.join("_").to_uppercase()), (path, example.clone()));
+                }
+            }
+        }
+    }
+    walk(&[], &to_table(&full)?, &mut keys);
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = std::env::temp_dir().join(format!("telemed-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("telemed.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\n[session]\nidle_timeout_minutes = 10\n").unwrap();
+        let c = Config::load(Some(&file), env(&[("TELEMED_LISTEN", "127.0.0.1:9100"), ("PATH", "/bin")])).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9100");
+        assert_eq!(c.session.idle_timeout_minutes, 10);
+        assert_eq!(c.session.absolute_lifetime_hours, 12);
+        let c = Config::load(None, env(&[("TELEMED_SESSION_IDLE_TIMEOUT_MINUTES", "5"), ("TELEMED_TEST_DATABASE_URL", "x")])).unwrap();
+        assert_eq!(c.session.idle_timeout_minutes, 5);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_say_what_to_fix() {
+        let err = Config::load(None, env(&[("TELEMED_DATABSE_URL", "x")])).unwrap_err().to_string();
+        assert!(err.contains("TELEMED_DATABSE_URL") && err.contains("TELEMED_DATABASE_URL"), "{err}");
+        let err = Config::load(None, env(&[("TELEMED_LISTEN", "nowhere")])).unwrap_err().to_string();
+        assert!(err.contains("listen"), "{err}");
+        let err = Config::load(None, env(&[("TELEMED_DATABASE_URL", "mysql://x")])).unwrap_err().to_string();
+        assert!(err.contains("sqlite://"), "{err}");
+        let err = Config::load(None, env(&[("TELEMED_MAX_DB_CONNECTIONS", "many")])).unwrap_err().to_string();
+        assert!(err.contains("max_db_connections") || err.contains("integer"), "{err}");
+        let dir = std::env::temp_dir().join(format!("telemed-config-bad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("telemed.toml");
+        std::fs::write(&file, "[session]\nidle_timeout = 3\n").unwrap();
+        let err = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
+        assert!(err.contains("idle_timeout"), "{err}");
+    }
+
+    #[test]
+    fn smtp_password_comes_from_a_file() {
+        let dir = std::env::temp_dir().join(format!("telemed-config-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = dir.join("smtp-password");
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let c = Config::load(
+            None,
+            env(&[
+                ("TELEMED_SMTP_HOST", "mail.example.org"),
+                ("TELEMED_SMTP_FROM", "telemed <noreply@example.org>"),
+                ("TELEMED_SMTP_USERNAME", "telemed"),
+                ("TELEMED_SMTP_PASSWORD_FILE", secret.to_str().unwrap()),
+            ]),
+        )
+        .unwrap();
+        let smtp = c.smtp.unwrap();
+        assert_eq!(smtp.password.as_deref(), Some("s3cret"));
+        assert_eq!(smtp.port, 587);
+    }
+}

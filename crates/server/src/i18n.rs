@@ -1,0 +1,227 @@
+//! English and Spanish. Every text exists in both languages by construction: `texts!`
+//! defines each key once with both translations, and templates read `t.key`.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Lang {
+    En,
+    Es,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Es];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Es => "es",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        Lang::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// The first supported language in an `Accept-Language` header, by quality.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.unwrap_or_default().split(',') {
+            let mut pieces = part.trim().split(';');
+            let tag = pieces.next().unwrap_or_default().trim().to_lowercase();
+            let q = pieces
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .unwrap_or(1.0);
+            let primary = tag.split('-').next().unwrap_or_default();
+            if let Some(lang) = Lang::from_code(primary) {
+                if best.is_none_or(|(bq, _)| q > bq) {
+                    best = Some((q, lang));
+                }
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or(Lang::En)
+    }
+
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::En => &EN,
+            Lang::Es => &ES,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Es => "Español",
+        }
+    }
+}
+
+macro_rules! texts {
+    ($($key:ident: $en:literal, $es:literal;)*) => {
+        /// Every text of the UI, in one language.
+        #[derive(Debug)]
+        pub struct Texts {
+            $(pub $key: &'static str,)*
+        }
+        pub static EN: Texts = Texts { $($key: $en,)* };
+        pub static ES: Texts = Texts { $($key: $es,)* };
+    };
+}
+
+texts! {
+    skip_to_content: "Skip to content", "Saltar al contenido";
+    nav_home: "Home", "Inicio";
+    nav_account: "Account", "Cuenta";
+    nav_users: "Users", "Usuarios";
+    nav_audit: "Audit trail", "Registro de auditoría";
+    nav_outbox: "Mail outbox", "Correo saliente";
+    nav_access_log: "Who saw my record", "Quién vio mi historia";
+    sign_in: "Sign in", "Iniciar sesión";
+    sign_out: "Sign out", "Cerrar sesión";
+    register: "Create an account", "Crear una cuenta";
+    language: "Language", "Idioma";
+    change: "Change", "Cambiar";
+    save: "Save", "Guardar";
+    email: "Email", "Correo electrónico";
+    password: "Password", "Contraseña";
+    new_password: "New password", "Nueva contraseña";
+    display_name: "Full name", "Nombre completo";
+    password_hint: "At least 10 characters. A few unrelated words work well.", "Al menos 10 caracteres. Unas palabras sin relación entre sí funcionan bien.";
+    login_title: "Sign in to telemed", "Inicie sesión en telemed";
+    forgot_link: "Forgot your password?", "¿Olvidó su contraseña?";
+    new_patient: "New patient?", "¿Paciente nuevo?";
+    login_failed: "The email or password is not right.", "El correo o la contraseña no son correctos.";
+    too_many_attempts: "Too many attempts. Wait a few minutes and try again.", "Demasiados intentos. Espere unos minutos y vuelva a intentarlo.";
+    login_unverified: "Confirm your email address first: we have sent you a new link.", "Primero confirme su correo: le enviamos un enlace nuevo.";
+    account_disabled: "This account is disabled. Contact the clinic.", "Esta cuenta está desactivada. Contacte con la clínica.";
+    signed_out_idle: "You were signed out after a period of inactivity.", "Se cerró su sesión por inactividad.";
+    mfa_title: "Two-step verification", "Verificación en dos pasos";
+    mfa_prompt: "Enter the 6-digit code from your authenticator app, or one of your recovery codes.", "Escriba el código de 6 dígitos de su aplicación de autenticación o uno de sus códigos de recuperación.";
+    mfa_code: "Code", "Código";
+    mfa_failed: "That code is not right.", "Ese código no es correcto.";
+    verify: "Verify", "Verificar";
+    register_title: "Create your patient account", "Cree su cuenta de paciente";
+    register_button: "Create account", "Crear cuenta";
+    register_sent: "Check your email: we have sent you a link to confirm your address.", "Revise su correo: le enviamos un enlace para confirmar su dirección.";
+    verify_ok: "Your email address is confirmed. You can sign in now.", "Su correo está confirmado. Ya puede iniciar sesión.";
+    link_invalid: "This link is not valid or has expired.", "Este enlace no es válido o ha caducado.";
+    forgot_title: "Reset your password", "Restablecer la contraseña";
+    forgot_button: "Send reset link", "Enviar enlace";
+    forgot_sent: "If an account exists for this address, we have sent it a link to reset the password.", "Si existe una cuenta con esta dirección, le enviamos un enlace para restablecer la contraseña.";
+    reset_title: "Choose a new password", "Elija una contraseña nueva";
+    reset_done: "Your password is changed and your other sessions are signed out. Sign in with the new password.", "Su contraseña se cambió y se cerraron sus otras sesiones. Inicie sesión con la nueva contraseña.";
+    invite_title: "Join the clinic", "Únase a la clínica";
+    invite_intro: "You have been invited to telemed with the role:", "Le invitaron a telemed con el rol:";
+    invite_button: "Create my account", "Crear mi cuenta";
+    invite_done: "Your account is ready. Sign in, then set up two-step verification.", "Su cuenta está lista. Inicie sesión y configure la verificación en dos pasos.";
+    home_title: "Welcome", "Bienvenido";
+    home_intro: "You are signed in to telemed.", "Ha iniciado sesión en telemed.";
+    account_title: "Your account", "Su cuenta";
+    role: "Role", "Rol";
+    specialty: "Specialty", "Especialidad";
+    on: "On", "Activada";
+    off: "Off", "Desactivada";
+    mfa_set_up: "Set up", "Configurar";
+    mfa_turn_off: "Turn off", "Desactivar";
+    mfa_setup_title: "Set up two-step verification", "Configure la verificación en dos pasos";
+    mfa_setup_steps: "Scan this code with an authenticator app, or type the key into it. Then enter the 6-digit code the app shows.", "Escanee este código con una aplicación de autenticación o escriba la clave en ella. Luego escriba el código de 6 dígitos que muestra.";
+    mfa_key: "Key", "Clave";
+    mfa_turn_on: "Turn on", "Activar";
+    mfa_required: "Your role needs two-step verification. Set it up to continue.", "Su rol requiere la verificación en dos pasos. Configúrela para continuar.";
+    recovery_title: "Your recovery codes", "Sus códigos de recuperación";
+    recovery_intro: "Keep these codes somewhere safe. Each one signs you in once if you lose your phone. They are not shown again.", "Guarde estos códigos en un lugar seguro. Cada uno le permite entrar una vez si pierde su teléfono. No se vuelven a mostrar.";
+    recovery_left: "Recovery codes left", "Códigos de recuperación restantes";
+    continue_label: "Continue", "Continuar";
+    sessions_title: "Signed-in devices", "Dispositivos con sesión iniciada";
+    this_device: "This device", "Este dispositivo";
+    signed_in_at: "Signed in", "Inicio de sesión";
+    last_active: "Last active", "Última actividad";
+    address: "Address", "Dirección";
+    sign_out_everywhere: "Sign out everywhere", "Cerrar sesión en todas partes";
+    tokens_title: "API tokens", "Tokens de API";
+    tokens_intro: "Tokens let other programs use the telemed API as you, within the scopes you choose.", "Los tokens permiten que otros programas usen la API de telemed en su nombre, dentro de los permisos que elija.";
+    token_name: "Name", "Nombre";
+    token_scopes: "Scopes", "Permisos";
+    token_days: "Valid for (days)", "Válido durante (días)";
+    token_create: "Create token", "Crear token";
+    token_created: "Copy this token now: it is not shown again.", "Copie este token ahora: no se vuelve a mostrar.";
+    expires: "Expires", "Caduca";
+    last_used: "Last used", "Último uso";
+    revoke: "Revoke", "Revocar";
+    nothing_yet: "Nothing yet.", "Nada todavía.";
+    users_title: "Users", "Usuarios";
+    search: "Search", "Buscar";
+    any_role: "Any role", "Cualquier rol";
+    status: "Status", "Estado";
+    active: "Active", "Activo";
+    disabled: "Disabled", "Desactivado";
+    disable: "Disable", "Desactivar";
+    enable: "Enable", "Activar";
+    set_role: "Set role", "Cambiar rol";
+    invite_heading: "Invite a clinician or staff member", "Invitar a un profesional o a personal";
+    invite_send: "Send invitation", "Enviar invitación";
+    invite_sent: "Invitation sent.", "Invitación enviada.";
+    invitations: "Invitations", "Invitaciones";
+    pending: "Pending", "Pendiente";
+    accepted: "Accepted", "Aceptada";
+    revoked: "Revoked", "Revocada";
+    expired: "Expired", "Caducada";
+    role_patient: "Patient", "Paciente";
+    role_clinician: "Clinician", "Profesional clínico";
+    role_staff: "Front desk staff", "Personal de recepción";
+    role_admin: "Administrator", "Administrador";
+    outbox_title: "Mail outbox", "Correo saliente";
+    outbox_intro: "Every email telemed sends passes through here. Without an SMTP server (demo), messages stay here to be read.", "Todo correo que envía telemed pasa por aquí. Sin servidor SMTP (demo), los mensajes se quedan aquí para leerlos.";
+    to: "To", "Para";
+    subject: "Subject", "Asunto";
+    queued: "Queued", "En cola";
+    sent: "Sent", "Enviado";
+    audit_title: "Audit trail", "Registro de auditoría";
+    audit_intro: "Every sign-in, account change and access to patient data, in a tamper-evident chain.", "Cada inicio de sesión, cambio de cuenta y acceso a datos de pacientes, en una cadena a prueba de manipulación.";
+    when: "When", "Cuándo";
+    who: "Who", "Quién";
+    action: "Action", "Acción";
+    patient: "Patient", "Paciente";
+    outcome: "Outcome", "Resultado";
+    request: "Request", "Solicitud";
+    filter: "Filter", "Filtrar";
+    older: "Older entries", "Entradas anteriores";
+    verify_chain: "Verify the chain", "Verificar la cadena";
+    chain_ok: "The chain is intact.", "La cadena está intacta.";
+    chain_broken: "The chain is broken at entry", "La cadena está rota en la entrada";
+    entries: "entries", "entradas";
+    access_log_title: "Who saw my record", "Quién vio mi historia";
+    access_log_intro: "Each time someone at the clinic opens your record, it is listed here.", "Cada vez que alguien de la clínica abre su historia, aparece aquí.";
+    error_title: "Something went wrong", "Algo salió mal";
+    error_reference: "Reference", "Referencia";
+    back_home: "Back to the start page", "Volver al inicio";
+    err_not_found: "We could not find that page.", "No encontramos esa página.";
+    err_forbidden: "You are not allowed to do this.", "No tiene permiso para hacer esto.";
+    err_invalid: "The request was not valid.", "La solicitud no era válida.";
+    err_too_large: "What you sent is too large.", "Lo que envió es demasiado grande.";
+    err_internal: "An error happened on our side. Please try again.", "Ocurrió un error de nuestra parte. Vuelva a intentarlo.";
+    err_session_form: "The form expired. Reload the page and try again.", "El formulario caducó. Recargue la página y vuelva a intentarlo.";
+    err_email: "Enter a valid email address.", "Escriba un correo electrónico válido.";
+    err_password_short: "Use at least 10 characters.", "Use al menos 10 caracteres.";
+    err_password_weak: "This password is too common or too easy to guess. Try a few unrelated words.", "Esta contraseña es demasiado común o fácil de adivinar. Pruebe con unas palabras sin relación.";
+    err_name: "Enter a name of 1 to 100 characters.", "Escriba un nombre de 1 a 100 caracteres.";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+
+    #[test]
+    fn picks_language_by_quality() {
+        assert_eq!(Lang::from_accept_language(Some("es-MX,es;q=0.9,en;q=0.8")), Lang::Es);
+        assert_eq!(Lang::from_accept_language(Some("fr-FR,en;q=0.5,es;q=0.7")), Lang::Es);
+        assert_eq!(Lang::from_accept_language(Some("de")), Lang::En);
+        assert_eq!(Lang::from_accept_language(None), Lang::En);
+    }
+
+    #[test]
+    fn spanish_is_really_translated() {
+        assert_ne!(Lang::En.texts().sign_in, Lang::Es.texts().sign_in);
+    }
+}

@@ -1,0 +1,116 @@
+//! Response headers that keep browsers safe (a strict CSP with no inline scripts,
+//! framing denied, no referrer leaking links with tokens, no caching of private pages),
+//! and CSRF protection for every state-changing form.
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::auth::SESSION_COOKIE;
+use crate::context::cookie;
+use crate::crypto::{constant_time_eq, hmac_hex, random_token, token_hash};
+use crate::error::ErrorInfo;
+use crate::AppState;
+
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+                   media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+                   frame-ancestors 'none'; form-action 'self'";
+
+pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(self), microphone=(self), display-capture=(self), geolocation=()"));
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    if state.config.tls_cert.is_some() {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+    }
+    response
+}
+
+pub const CSRF_COOKIE: &str = "telemed_csrf";
+const CSRF_FIELD: &str = "csrf";
+const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The token a page puts in its forms (`<input name="csrf">`) or htmx sends as a header.
+#[derive(Debug, Clone)]
+pub struct CsrfToken(pub String);
+
+/// Every form page gets a token tied to the browser (a random cookie) and to its
+/// session; every POST, PUT, PATCH or DELETE to the UI must present it, in the
+/// `csrf` form field or the `X-CSRF-Token` header. Checked here, before any handler.
+pub async fn csrf_protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    let existing = cookie(headers, CSRF_COOKIE).filter(|v| v.len() >= 32 && v.len() <= 64).map(str::to_owned);
+    let (browser_secret, is_new) = match existing {
+        Some(v) => (v, false),
+        None => (random_token(""), true),
+    };
+    let session = cookie(headers, SESSION_COOKIE).map(token_hash).unwrap_or_default();
+    let Ok(expected) = hmac_hex(&state.csrf_key, format!("{browser_secret}|{session}").as_bytes()) else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let mut request = if safe {
+        request
+    } else {
+        match presented_token(request, state.config.max_body_bytes).await {
+            Ok((request, Some(token))) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => request,
+            Ok(_) => return csrf_refused(),
+            Err(response) => return response,
+        }
+    };
+    request.extensions_mut().insert(CsrfToken(expected));
+    let mut response = next.run(request).await;
+    if is_new {
+        let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+        let value = format!("{CSRF_COOKIE}={browser_secret}; Path=/; HttpOnly; SameSite=Strict{secure}");
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
+}
+
+fn csrf_refused() -> Response {
+    let mut response = StatusCode::FORBIDDEN.into_response();
+    response.extensions_mut().insert(ErrorInfo {
+        code: "csrf",
+        message: "the form expired; reload the page and try again".into(),
+        detail: None,
+    });
+    response
+}
+
+/// The token from the header, or from a URL-encoded form body (read, then put back).
+async fn presented_token(request: Request, limit: usize) -> Result<(Request, Option<String>), Response> {
+    if let Some(token) = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+        let token = token.to_owned();
+        return Ok((request, Some(token)));
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return Ok((request, None));
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+    let token = form_urlencoded_field(&bytes, CSRF_FIELD);
+    Ok((Request::from_parts(parts, Body::from(bytes)), token))
+}
+
+fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
+    pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}

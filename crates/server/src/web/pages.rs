@@ -1,0 +1,114 @@
+//! What every page shares (`Page`: language, texts, form token, who is signed in) and
+//! the pages any handler may end with: a message, an error.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use telemed_domain::{Error, Role};
+use telemed_store::users::User;
+
+use crate::context::Ctx;
+use crate::error::ErrorInfo;
+use crate::i18n::{Lang, Texts};
+
+pub struct NavUser {
+    pub is_admin: bool,
+    pub is_patient: bool,
+}
+
+pub struct Page {
+    pub lang: Lang,
+    pub t: &'static Texts,
+    pub csrf: String,
+    pub user: Option<NavUser>,
+    /// This page's path, for the language form to come back to.
+    pub path: String,
+}
+
+impl Page {
+    /// A page for `user` (their saved language wins over the browser's).
+    pub fn new(ctx: &Ctx, csrf: &str, user: Option<&User>, path: &str) -> Self {
+        let lang = user.and_then(|u| Lang::from_code(&u.locale)).unwrap_or(ctx.lang);
+        Page {
+            lang,
+            t: lang.texts(),
+            csrf: csrf.to_owned(),
+            user: user.map(|u| NavUser { is_admin: u.role == Role::Admin, is_patient: u.role == Role::Patient }),
+            path: path.to_owned(),
+        }
+    }
+
+    pub fn langs(&self) -> [Lang; 2] {
+        Lang::ALL
+    }
+
+    pub fn role_name(&self, role: Role) -> &'static str {
+        crate::accounts::admin::role_label(role, self.lang)
+    }
+
+    /// Localised text for a validation error in a form.
+    pub fn form_error(&self, e: &Error) -> String {
+        let t = self.t;
+        match e {
+            Error::Invalid { field: "email", .. } => t.err_email.into(),
+            Error::Invalid { field: "display_name", .. } => t.err_name.into(),
+            Error::Invalid { field: "password", message } if message.contains("at least") => t.err_password_short.into(),
+            Error::Invalid { field: "password", .. } => t.err_password_weak.into(),
+            Error::RateLimited { .. } => t.too_many_attempts.into(),
+            Error::Internal(_) => t.err_internal.into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A moment as shown in tables: UTC, to the minute.
+pub fn when(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+pub fn render(template: &impl Template) -> Response {
+    render_with(StatusCode::OK, template)
+}
+
+/// Renders with a status (e.g. 400 for a form with errors); the body is kept as is.
+pub fn render_with(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => crate::error::AppError(Error::internal(format!("template: {e}"))).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub page: &'a Page,
+    pub title: &'a str,
+    pub message: &'a str,
+    pub good: bool,
+    pub link: Option<(&'a str, &'a str)>,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    page: &'a Page,
+    message: &'a str,
+    request_id: &'a str,
+}
+
+/// The HTML page for an error response, in the request's language.
+pub fn error_page(ctx: &Ctx, status: StatusCode, info: &ErrorInfo) -> String {
+    let page = Page::new(ctx, "", None, "/");
+    let t = page.t;
+    let message = match info.code {
+        "not_found" => t.err_not_found,
+        "forbidden" | "unauthenticated" => t.err_forbidden,
+        "csrf" => t.err_session_form,
+        "too_large" => t.err_too_large,
+        "rate_limited" => t.too_many_attempts,
+        _ if status.is_server_error() => t.err_internal,
+        _ => t.err_invalid,
+    };
+    ErrorPage { page: &page, message, request_id: &ctx.request_id }.render().unwrap_or_else(|_| format!("{message} ({})", ctx.request_id))
+}
