@@ -1,1 +1,214 @@
-fn main(){}
+//! The `telemed` command: serve the platform, run a demo, migrate, manage users from
+//! the shell, verify the audit chain, back up the embedded database.
+
+mod demo;
+
+use std::io::BufRead as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use clap::{Parser, Subcommand};
+use telemed_domain::{Role, SystemClock};
+use telemed_server::accounts::admin::{create_user, ShellUser};
+use telemed_server::app::describe;
+use telemed_server::context::Ctx;
+use telemed_server::i18n::Lang;
+use telemed_server::{open_store, AppState, Config};
+
+#[derive(Parser)]
+#[command(name = "telemed", version, about = "A self-hosted telemedicine platform in one binary")]
+struct Cli {
+    /// A TOML configuration file (settings there are overridden by TELEMED_* variables).
+    #[arg(long, global = true, env = "TELEMED_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve telemed (HTTP, or HTTPS with --tls-cert and --tls-key).
+    Serve(ServeArgs),
+    /// Serve with a seeded demo clinic on the embedded database; prints the demo logins.
+    Demo(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Work with the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Back up the embedded SQLite database to a new file while telemed runs.
+    Backup {
+        /// The file to write; it must not exist.
+        target: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on, e.g. 0.0.0.0:8080.
+    #[arg(long)]
+    listen: Option<String>,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a verified account (admins, clinicians, staff). Prints a generated
+    /// password unless one is given on standard input with --password-stdin.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, clinician, staff or patient.
+        #[arg(long)]
+        role: String,
+        /// A clinician's specialty, e.g. "Dermatology".
+        #[arg(long)]
+        specialty: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the whole hash chain; exits non-zero and names the first broken link if any.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("telemed: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("telemed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TELEMED_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+}
+
+fn load_config(cli: &Cli, serve: Option<&ServeArgs>, demo: bool) -> anyhow::Result<Config> {
+    let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
+    if let Some(args) = serve {
+        if let Some(listen) = &args.listen {
+            config.listen = listen.clone();
+            config.listen_addr()?;
+        }
+        if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+            config.tls_cert = Some(cert.clone());
+            config.tls_key = Some(key.clone());
+        }
+    }
+    config.demo |= demo;
+    Ok(config)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Serve(args) => {
+            let config = load_config(&cli, Some(args), false)?;
+            let server = telemed_server::start(config, Arc::new(SystemClock)).await?;
+            println!("telemed is serving on {}", server.state.config.public_url);
+            server.run_until_signal().await?;
+        }
+        Command::Demo(args) => {
+            let config = load_config(&cli, Some(args), true)?;
+            let server = telemed_server::start(config, Arc::new(SystemClock)).await?;
+            demo::seed_if_empty(&server.state).await?;
+            demo::print_logins(&server.state);
+            server.run_until_signal().await?;
+        }
+        Command::Migrate => {
+            let config = load_config(&cli, None, false)?;
+            open_store(&config).await?;
+            println!("the database is up to date");
+        }
+        Command::User(UserCommand::Create { email, name, role, specialty, password_stdin }) => {
+            let config = load_config(&cli, None, false)?;
+            let role: Role = role.parse().map_err(describe)?;
+            let (password, generated) = if *password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+                (line.trim_end_matches(['\r', '\n']).to_owned(), false)
+            } else {
+                (generate_password(), true)
+            };
+            let store = open_store(&config).await?;
+            let (state, _writer) = AppState::new(config, store, Arc::new(SystemClock)).await?;
+            let ctx = shell_ctx();
+            let new = ShellUser { email, display_name: name, role, password: &password, specialty: specialty.as_deref() };
+            let id = create_user(&state, &ctx, new).await.map_err(describe)?;
+            println!("created {role} {email} (id {id})");
+            if generated {
+                println!("password: {password}");
+            }
+            if role.requires_mfa() {
+                println!("two-step verification is set up at the first sign-in");
+            }
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let config = load_config(&cli, None, false)?;
+            let store = open_store(&config).await?;
+            let report = store.verify_audit_chain().await.map_err(describe)?;
+            match report.first_break {
+                None => println!("audit chain intact: {} entries", report.entries),
+                Some(b) => {
+                    println!("audit chain BROKEN: {} ({} entries verified before it)", telemed_server::api::describe_break(&b), report.entries);
+                    return Ok(ExitCode::from(2));
+                }
+            }
+        }
+        Command::Backup { target } => {
+            let config = load_config(&cli, None, false)?;
+            if telemed_store::Dialect::of_url(&config.database_url).map_err(describe)? == telemed_store::Dialect::Postgres {
+                bail!("telemed backup copies the embedded SQLite database. For PostgreSQL use its own tools, e.g. `pg_dump --format=custom --file=telemed.dump \"$DATABASE_URL\"` (restore with pg_restore).");
+            }
+            let store = open_store(&config).await?;
+            store.backup_sqlite(target).await.map_err(describe)?;
+            println!("backed up to {}", target.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The request context of a command run from the shell (audited as such).
+pub fn shell_ctx() -> Ctx {
+    Ctx { request_id: "shell".into(), client_addr: Some("shell".into()), lang: Lang::En, user_agent: "telemed-cli".into() }
+}
+
+/// Five random words' worth of entropy in a form people can type.
+fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..4)
+        .map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}

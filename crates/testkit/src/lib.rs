@@ -1,1 +1,235 @@
+//! telemed's test kit: the real application on port 0 over a fresh database (SQLite in
+//! a temporary folder, or a new PostgreSQL database), an in-process SMTP sink that
+//! receives what telemed really sends, HTTP helpers, and headless Chromium.
 
+pub mod browser;
+pub mod smtp;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{anyhow, Context as _};
+use chrono::Utc;
+use telemed_domain::{ManualClock, Permission, Role, UserId};
+use telemed_server::accounts::admin::{create_user, ShellUser};
+use telemed_server::accounts::api_tokens::{self, NewToken};
+use telemed_server::config::SmtpConfig;
+use telemed_server::context::Ctx;
+use telemed_server::i18n::Lang;
+use telemed_server::{AppState, Config, RunningServer};
+
+pub use smtp::{ReceivedMail, SmtpSink};
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test and is removed after it.
+pub struct TestDb {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Folder(PathBuf),
+    PgDatabase { admin_url: String, name: String },
+}
+
+impl TestDb {
+    pub async fn create(backend: Backend) -> anyhow::Result<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("telemed-test-{}", uuid::Uuid::new_v4()));
+                std::fs::create_dir_all(&dir)?;
+                Ok(TestDb { url: format!("sqlite://{}/telemed.db", dir.display()), cleanup: Cleanup::Folder(dir) })
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("TELEMED_TEST_DATABASE_URL")
+                    .context("PostgreSQL tests need TELEMED_TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1/test")?;
+                let name = format!("telemed_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+                    .await
+                    .with_context(|| "connecting to TELEMED_TEST_DATABASE_URL")?;
+                sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await?;
+                let url = replace_database(&admin_url, &name)?;
+                Ok(TestDb { url, cleanup: Cleanup::PgDatabase { admin_url, name } })
+            }
+        }
+    }
+}
+
+/// The same server URL with another database name.
+fn replace_database(url: &str, name: &str) -> anyhow::Result<String> {
+    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
+    let scheme_end = base.find("://").ok_or_else(|| anyhow!("not a URL: {url}"))? + 3;
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let mut out = format!("{}/{name}", &base[..path_start]);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    Ok(out)
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Folder(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PgDatabase { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs outside async; a helper thread with its own runtime does the SQL.
+                let _ = std::thread::spawn(move || {
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    rt.block_on(async {
+                        if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
+                            let _ = sqlx::Executor::execute(&mut conn, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                        }
+                    });
+                })
+                .join();
+            }
+        }
+    }
+}
+
+/// A running telemed with its own database, clock and mail sink.
+pub struct TestApp {
+    pub base: String,
+    pub clock: ManualClock,
+    pub smtp: SmtpSink,
+    pub backend: Backend,
+    server: Option<RunningServer>,
+    // Declared last: the database goes after the server is dropped.
+    pub db: TestDb,
+}
+
+/// An account made for a test, with its password.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: UserId,
+    pub email: String,
+    pub password: String,
+    pub role: Role,
+}
+
+pub const TEST_PASSWORD: &str = "violet kettle orbit 42 sandals";
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Self {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts the app with the test defaults, adjusted by `configure`.
+    pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
+        Self::try_spawn(backend, configure).await.unwrap_or_else(|e| panic!("starting telemed for a test ({backend:?}): {e:#}"))
+    }
+
+    async fn try_spawn(backend: Backend, configure: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        let db = TestDb::create(backend).await?;
+        let smtp = SmtpSink::start().await?;
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            database_url: db.url.clone(),
+            data_dir: PathBuf::from("/nonexistent-test-data-dir"),
+            max_db_connections: 5,
+            smtp: Some(SmtpConfig {
+                host: "127.0.0.1".into(),
+                port: smtp.port(),
+                security: "none".into(),
+                username: None,
+                password: None,
+                password_file: None,
+                from: "telemed <noreply@clinic.example>".into(),
+            }),
+            ..Config::default()
+        };
+        configure(&mut config);
+        let clock = ManualClock::new(telemed_domain::Clock::now(&telemed_domain::SystemClock));
+        let server = telemed_server::start(config, Arc::new(clock.clone())).await?;
+        let base = format!("http://{}", server.addr);
+        Ok(TestApp { base, clock, smtp, backend, server: Some(server), db })
+    }
+
+    pub fn state(&self) -> &AppState {
+        match &self.server {
+            Some(s) => &s.state,
+            None => panic!("the test app has been shut down"),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A client that keeps cookies and does not follow redirects (tests look at them).
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_else(|e| panic!("http client: {e}"))
+    }
+
+    /// Creates a verified account directly (as `telemed user create` does).
+    pub async fn create_user(&self, role: Role) -> TestUser {
+        let email = format!("{}-{}@clinic.example", role.as_str(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let ctx = test_ctx();
+        let new = ShellUser { email: &email, display_name: &format!("Test {role}"), role, password: TEST_PASSWORD, specialty: None };
+        let id = create_user(self.state(), &ctx, new).await.unwrap_or_else(|e| panic!("creating a {role}: {e:?}"));
+        TestUser { id, email, password: TEST_PASSWORD.into(), role }
+    }
+
+    /// A personal access token for `user` with `scopes` (all of the role's by default).
+    pub async fn token_for(&self, user: &TestUser, scopes: Option<&[Permission]>) -> String {
+        let principal = telemed_domain::access::Principal { user_id: user.id, role: user.role, permissions: user.role.permissions().to_vec() };
+        let scopes = scopes.map(|s| s.to_vec()).unwrap_or_else(|| user.role.permissions().to_vec());
+        let (_, secret) = api_tokens::create(self.state(), &test_ctx(), &principal, NewToken { name: "test", scopes, days: 30 })
+            .await
+            .unwrap_or_else(|e| panic!("token: {e:?}"));
+        secret
+    }
+
+    /// Commits queued audit entries of reads.
+    pub async fn flush_audit(&self) {
+        self.state().audit.flush().await.unwrap_or_else(|e| panic!("audit flush: {e:?}"));
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(server) = self.server.take() {
+            server.shutdown().await.unwrap_or_else(|e| panic!("shutdown: {e:#}"));
+        }
+    }
+}
+
+pub fn test_ctx() -> Ctx {
+    Ctx { request_id: "test".into(), client_addr: Some("127.0.0.1".into()), lang: Lang::En, user_agent: "testkit".into() }
+}
+
+/// The TOTP code an authenticator app would show for `secret` at `at`.
+pub fn totp_code(secret_b32: &str, at: chrono::DateTime<Utc>) -> String {
+    let bytes = totp_rs::Secret::Encoded(secret_b32.to_owned()).to_bytes().unwrap_or_else(|e| panic!("secret: {e:?}"));
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 0, 30, bytes).unwrap_or_else(|e| panic!("totp: {e:?}"));
+    totp.generate(at.timestamp() as u64)
+}
+
+/// The value of the hidden `csrf` field in a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no csrf field in page:\n{html}"));
+    html[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_names_are_swapped_in_urls() {
+        assert_eq!(super::replace_database("postgres://postgres@127.0.0.1/test", "x").unwrap(), "postgres://postgres@127.0.0.1/x");
+        assert_eq!(super::replace_database("postgres://u:p@h:5432/test?sslmode=disable", "x").unwrap(), "postgres://u:p@h:5432/x?sslmode=disable");
+        assert_eq!(super::replace_database("postgres://h", "x").unwrap(), "postgres://h/x");
+    }
+}
