@@ -92,11 +92,11 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router().layer(from_fn_with_state(state.clone(), security::csrf_protect)))
         .nest("/api/v1", api::router())
         .merge(ops::router())
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyLimitLayer::new(max_body))
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(from_fn(error::render_errors))
         .layer(from_fn_with_state(state.clone(), security::security_headers))
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(RequestBodyLimitLayer::new(max_body))
         .layer(from_fn_with_state(state.clone(), context::assign_context))
         .with_state(state)
 }

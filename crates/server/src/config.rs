@@ -131,6 +131,8 @@ impl Config {
         if let Some(path) = file {
             let text = std::fs::read_to_string(path)
                 .or_else(|e| fail(format!("cannot read the config file {}: {e}", path.display())))?;
+            // Parsed alone first, so a mistake is reported with its line and key.
+            toml::from_str::<Config>(&text).or_else(|e| fail(format!("{}: {e}", path.display())))?;
             let from_file: toml::Table = toml::from_str(&text)
                 .or_else(|e| fail(format!("{} is not valid TOML: {e}", path.display())))?;
             merge(&mut merged, from_file);
@@ -146,7 +148,7 @@ impl Config {
                     known.keys().cloned().collect::<Vec<_>>().join(", ")
                 ));
             };
-            set_path(&mut merged, path, env_value(&value, example));
+            set_path(&mut merged, path, env_value(&name, &value, example)?);
         }
         let config: Config = toml::Value::Table(merged)
             .try_into()
@@ -244,13 +246,12 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
     at.insert(last.clone(), value);
 }
 
-/// An environment value as the TOML type the key takes (`example` is a value of it);
-/// a value that does not parse stays a string, so the error names the key and type.
-fn env_value(raw: &str, example: &toml::Value) -> toml::Value {
+/// An environment value as the TOML type the key takes (`example` is a value of it).
+fn env_value(name: &str, raw: &str, example: &toml::Value) -> Result<toml::Value, ConfigError> {
     match example {
-        toml::Value::Integer(_) => raw.parse().map(toml::Value::Integer).unwrap_or_else(|_| raw.into()),
-        toml::Value::Boolean(_) => raw.parse().map(toml::Value::Boolean).unwrap_or_else(|_| raw.into()),
-        _ => raw.into(),
+        toml::Value::Integer(_) => raw.trim().parse().map(toml::Value::Integer).or_else(|_| fail(format!("{name} must be a whole number (got {raw:?})"))),
+        toml::Value::Boolean(_) => raw.trim().parse().map(toml::Value::Boolean).or_else(|_| fail(format!("{name} must be true or false (got {raw:?})"))),
+        _ => Ok(raw.into()),
     }
 }
 
@@ -317,7 +318,7 @@ mod tests {
         let err = Config::load(None, env(&[("TELEMED_DATABASE_URL", "mysql://x")])).unwrap_err().to_string();
         assert!(err.contains("sqlite://"), "{err}");
         let err = Config::load(None, env(&[("TELEMED_MAX_DB_CONNECTIONS", "many")])).unwrap_err().to_string();
-        assert!(err.contains("max_db_connections") || err.contains("integer"), "{err}");
+        assert!(err.contains("TELEMED_MAX_DB_CONNECTIONS must be a whole number"), "{err}");
         let dir = std::env::temp_dir().join(format!("telemed-config-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("telemed.toml");

@@ -284,10 +284,10 @@ pub struct ChainReport {
 
 impl Store {
     pub async fn search_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        let prefix = f.action_prefix.as_ref().map(|p| format!("{}%", p.replace(['%', '_'], "")));
+        let prefix = f.action_prefix.as_deref().map(|p| format!("{}%", crate::like_escape(p)));
         let rows: Vec<AuditRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM audit_log \
-             WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR patient_id = $2) AND ($3 IS NULL OR action LIKE $3) \
+             WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR patient_id = $2) AND ($3 IS NULL OR action LIKE $3 ESCAPE '\\') \
                AND ($4 IS NULL OR outcome = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
                AND ($7 IS NULL OR seq < $7) \
              ORDER BY seq DESC LIMIT $8"

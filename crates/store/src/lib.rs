@@ -197,5 +197,17 @@ impl<T> DbResult<T> for std::result::Result<T, sqlx::Error> {
     }
 }
 
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+pub(crate) fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A connection, whether from the pool or inside a transaction.
 pub type Conn = AnyConnection;

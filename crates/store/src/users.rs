@@ -135,11 +135,11 @@ impl Store {
     }
 
     pub async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>> {
-        let pattern = filter.query.as_ref().map(|q| format!("%{}%", q.to_lowercase().replace(['%', '_'], "")));
+        let pattern = filter.query.as_deref().map(|q| format!("%{}%", crate::like_escape(&q.to_lowercase())));
         let rows: Vec<UserRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM users \
              WHERE ($1 IS NULL OR role = $1) \
-               AND ($2 IS NULL OR lower(display_name) LIKE $2 OR email LIKE $2) \
+               AND ($2 IS NULL OR lower(display_name) LIKE $2 ESCAPE '\\' OR email LIKE $2 ESCAPE '\\') \
              ORDER BY display_name, id LIMIT $3 OFFSET $4"
         ))
         .bind(filter.role.map(|r| r.as_str()))

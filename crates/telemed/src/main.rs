@@ -116,13 +116,18 @@ fn init_logging() {
 fn load_config(cli: &Cli, serve: Option<&ServeArgs>, demo: bool) -> anyhow::Result<Config> {
     let mut config = Config::load(cli.config.as_deref(), std::env::vars())?;
     if let Some(args) = serve {
-        if let Some(listen) = &args.listen {
-            config.listen = listen.clone();
-            config.listen_addr()?;
-        }
         if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
             config.tls_cert = Some(cert.clone());
             config.tls_key = Some(key.clone());
+        }
+        if let Some(listen) = &args.listen {
+            config.listen = listen.clone();
+            let addr = config.listen_addr()?;
+            // Links in emails follow the address unless a public_url was configured.
+            if config.public_url == Config::default().public_url && !addr.ip().is_unspecified() {
+                let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
+                config.public_url = format!("{scheme}://{addr}");
+            }
         }
     }
     config.demo |= demo;

@@ -68,9 +68,28 @@ impl TestBrowser {
     }
 }
 
-/// Types into the field matched by `selector`.
+/// Types into the field matched by `selector`. Text beyond ASCII, which the DevTools
+/// key events cannot type, is inserted as an input method would.
 pub async fn fill(page: &Page, selector: &str, text: &str) -> anyhow::Result<()> {
-    page.find_element(selector).await.with_context(|| format!("no {selector}"))?.click().await?.type_str(text).await?;
+    // A page that is still replacing its document can hand out a node that is gone by
+    // the click; look again then.
+    let mut attempts = 0;
+    let field = loop {
+        let field = wait_for(page, selector).await?;
+        match field.click().await {
+            Ok(_) => break field,
+            Err(_) if attempts < 10 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if text.is_ascii() {
+        field.type_str(text).await?;
+    } else {
+        page.execute(chromiumoxide::cdp::browser_protocol::input::InsertTextParams::new(text)).await?;
+    }
     Ok(())
 }
 
@@ -82,7 +101,17 @@ pub async fn click_and_wait(page: &Page, selector: &str) -> anyhow::Result<()> {
 }
 
 pub async fn text_of(page: &Page, selector: &str) -> anyhow::Result<String> {
-    Ok(page.find_element(selector).await.with_context(|| format!("no {selector}"))?.inner_text().await?.unwrap_or_default())
+    let mut attempts = 0;
+    loop {
+        match wait_for(page, selector).await?.inner_text().await {
+            Ok(text) => return Ok(text.unwrap_or_default()),
+            Err(_) if attempts < 10 => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// Saves a full-page PNG under target/screenshots/ for review.
@@ -103,4 +132,36 @@ fn screenshot_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     target.join("screenshots")
+}
+
+/// Waits (up to 15 s) until `selector` is on the page, e.g. after a form submission.
+pub async fn wait_for(page: &Page, selector: &str) -> anyhow::Result<chromiumoxide::Element> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(el) = page.find_element(selector).await {
+            return Ok(el);
+        }
+        if tokio::time::Instant::now() > deadline {
+            let url = page.url().await.ok().flatten().unwrap_or_default();
+            return Err(anyhow!("{selector} did not appear (at {url})"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the page's path is `path`.
+pub async fn wait_for_path(page: &Page, path: &str) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let url = page.url().await?.unwrap_or_default();
+        let current = url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned())).unwrap_or_default();
+        let loaded = page.evaluate("document.readyState").await.ok().and_then(|r| r.into_value::<String>().ok()).is_some_and(|s| s == "complete");
+        if current.split('?').next() == Some(path) && loaded {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(anyhow!("expected {path}, still at {url}"));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -199,10 +199,16 @@ impl TestApp {
         self.state().audit.flush().await.unwrap_or_else(|e| panic!("audit flush: {e:?}"));
     }
 
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
+        drop(self.shutdown_keep_db().await);
+    }
+
+    /// Shuts the server down and hands back its database, to inspect what was stored.
+    pub async fn shutdown_keep_db(mut self) -> TestDb {
         if let Some(server) = self.server.take() {
             server.shutdown().await.unwrap_or_else(|e| panic!("shutdown: {e:#}"));
         }
+        self.db
     }
 }
 
@@ -232,4 +238,57 @@ mod tests {
         assert_eq!(super::replace_database("postgres://u:p@h:5432/test?sslmode=disable", "x").unwrap(), "postgres://u:p@h:5432/x?sslmode=disable");
         assert_eq!(super::replace_database("postgres://h", "x").unwrap(), "postgres://h/x");
     }
+}
+
+/// A browser-like session against the web UI: keeps cookies, reads form tokens.
+pub struct WebClient {
+    pub http: reqwest::Client,
+    base: String,
+}
+
+impl TestApp {
+    pub fn web(&self) -> WebClient {
+        WebClient { http: self.client(), base: self.base.clone() }
+    }
+}
+
+impl WebClient {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(self.url(path)).header("accept", "text/html").send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// The form token a page would carry right now.
+    pub async fn csrf(&self) -> String {
+        let html = self.get("/login").await.text().await.unwrap_or_default();
+        csrf_of(&html)
+    }
+
+    /// Submits a form like a browser: with the page's token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &token));
+        self.http.post(self.url(path)).header("accept", "text/html").form(&form).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// Submits a form without any token (to check the CSRF refusal).
+    pub async fn post_without_token(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.http.post(self.url(path)).header("accept", "text/html").form(fields).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// Signs in with a password; returns where the server sends the browser next.
+    pub async fn sign_in(&self, email: &str, password: &str) -> (reqwest::StatusCode, Option<String>) {
+        let r = self.post("/login", &[("email", email), ("password", password)]).await;
+        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+        (r.status(), location)
+    }
+}
+
+/// Where a redirect points.
+pub fn location(r: &reqwest::Response) -> Option<String> {
+    r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned)
 }

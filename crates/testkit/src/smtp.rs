@@ -24,8 +24,10 @@ impl ReceivedMail {
         head.split("\r\n").find(|l| l.to_lowercase().starts_with(&prefix)).map(|l| l[prefix.len()..].trim().to_owned())
     }
 
+    /// The subject, with RFC 2047 encoded words (`=?utf-8?b?...?=`) decoded.
     pub fn subject(&self) -> String {
-        self.header("Subject").unwrap_or_default()
+        let raw = self.header("Subject").unwrap_or_default();
+        raw.split_whitespace().map(decode_encoded_word).collect::<Vec<_>>().join("")
     }
 
     /// The body, decoded from quoted-printable or base64 as its header says.
@@ -48,6 +50,17 @@ impl ReceivedMail {
         let url = body.split_whitespace().find(|w| w.starts_with("http") && w.contains(fragment))?;
         let after_scheme = url.split_once("://")?.1;
         after_scheme.find('/').map(|i| after_scheme[i..].to_owned())
+    }
+}
+
+fn decode_encoded_word(word: &str) -> String {
+    let Some(inner) = word.strip_prefix("=?").and_then(|w| w.strip_suffix("?=")) else { return format!("{word} ") };
+    let mut parts = inner.splitn(3, '?');
+    let (_charset, encoding, text) = (parts.next(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    match encoding.to_ascii_lowercase().as_str() {
+        "b" => String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default()).into_owned(),
+        "q" => decode_quoted_printable(&text.replace('_', " ")),
+        _ => word.to_owned(),
     }
 }
 
@@ -104,10 +117,20 @@ impl SmtpSink {
 
     /// Waits (up to 20 s) for a message to `to` whose subject contains `subject`.
     pub async fn wait_for(&self, to: &str, subject: &str) -> ReceivedMail {
+        self.wait_for_nth(to, subject, 1).await
+    }
+
+    /// Waits for the `n`th such message and returns it.
+    pub async fn wait_for_nth(&self, to: &str, subject: &str, n: usize) -> ReceivedMail {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
             let notified = self.arrived.notified();
-            if let Some(m) = self.all().into_iter().rev().find(|m| m.recipients.iter().any(|r| r.eq_ignore_ascii_case(to)) && m.subject().contains(subject)) {
+            let matching: Vec<ReceivedMail> = self
+                .all()
+                .into_iter()
+                .filter(|m| m.recipients.iter().any(|r| r.eq_ignore_ascii_case(to)) && m.subject().contains(subject))
+                .collect();
+            if let Some(m) = matching.into_iter().nth(n - 1) {
                 return m;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {

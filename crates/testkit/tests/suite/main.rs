@@ -1,0 +1,33 @@
+//! telemed's integration suite: one test binary. Each scenario runs on SQLite always
+//! and on PostgreSQL when TELEMED_TEST_DATABASE_URL is set (otherwise the PostgreSQL
+//! copies are listed as ignored, with the reason).
+
+/// Declares `sqlite::NAME` and `postgres::NAME` tests for each `async fn NAME(Backend)`.
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(telemed_testkit::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(telemed_pg), ignore = "PostgreSQL not configured: set TELEMED_TEST_DATABASE_URL to run")]
+                async fn $name() {
+                    super::$name(telemed_testkit::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+mod accounts;
+mod api;
+mod audit;
+mod browser;
+mod ops;
+mod sessions;
