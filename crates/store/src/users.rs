@@ -81,13 +81,15 @@ pub fn validate_display_name(raw: &str) -> Result<String> {
     Ok(name.to_owned())
 }
 
-/// Creates an account. An email that is taken is a `Conflict`.
+/// Creates an account. An email that is taken is a `Conflict`, and leaves the caller's
+/// transaction usable (PostgreSQL aborts a transaction on a failed statement, so the
+/// conflict is detected with `ON CONFLICT DO NOTHING` rather than by an error).
 pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now: DateTime<Utc>) -> Result<UserId> {
     let id = UserId::new();
     let now = to_micros(now);
-    sqlx::query(
+    let inserted: Option<String> = sqlx::query_scalar(
         "INSERT INTO users (id, email, display_name, role, password_hash, email_verified_at, locale, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (email) DO NOTHING RETURNING id",
     )
     .bind(id.to_string())
     .bind(user.email.as_str().to_owned())
@@ -97,13 +99,13 @@ pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now: DateTime<Utc>) -> R
     .bind(user.email_verified.then_some(now))
     .bind(user.locale.to_owned())
     .bind(now)
-    .execute(conn)
+    .fetch_optional(conn)
     .await
-    .map_err(|e| match crate::db_error(e) {
-        Error::Conflict(_) => Error::Conflict("an account with this email exists already".into()),
-        other => other,
-    })?;
-    Ok(id)
+    .db()?;
+    match inserted {
+        Some(_) => Ok(id),
+        None => Err(Error::Conflict("an account with this email exists already".into())),
+    }
 }
 
 #[derive(Debug, Default, Clone)]
