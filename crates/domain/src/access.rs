@@ -70,14 +70,21 @@ pub fn decide(principal: &Principal, patient: UserId, access: PatientAccess) -> 
     let is_self = principal.role == Role::Patient && principal.user_id == patient;
     let allowed = match access {
         PatientAccess::ReadDemographics => {
-            (is_self && principal.can(Permission::Profile)) || principal.can(Permission::PatientsRead)
+            (is_self && principal.can(Permission::Profile))
+                || principal.can(Permission::PatientsRead)
         }
-        PatientAccess::ReadAccessLog => (is_self && principal.can(Permission::Profile)) || principal.can(Permission::AuditRead),
+        PatientAccess::ReadAccessLog => {
+            (is_self && principal.can(Permission::Profile)) || principal.can(Permission::AuditRead)
+        }
     };
     AccessDecision {
         access,
         patient,
-        grant: allowed.then_some(Grant { actor: principal.user_id, patient, access }),
+        grant: allowed.then_some(Grant {
+            actor: principal.user_id,
+            patient,
+            access,
+        }),
     }
 }
 
@@ -86,26 +93,46 @@ mod tests {
     use super::*;
 
     fn principal(role: Role) -> Principal {
-        Principal { user_id: UserId::new(), role, permissions: role.permissions().to_vec() }
+        Principal {
+            user_id: UserId::new(),
+            role,
+            permissions: role.permissions().to_vec(),
+        }
     }
 
     #[test]
     fn patients_reach_only_their_own_record() {
         let p = principal(Role::Patient);
-        assert!(decide(&p, p.user_id, PatientAccess::ReadDemographics).grant.is_some());
-        assert!(decide(&p, UserId::new(), PatientAccess::ReadDemographics).grant.is_none());
-        assert!(decide(&p, UserId::new(), PatientAccess::ReadAccessLog).grant.is_none());
+        assert!(decide(&p, p.user_id, PatientAccess::ReadDemographics)
+            .grant
+            .is_some());
+        assert!(decide(&p, UserId::new(), PatientAccess::ReadDemographics)
+            .grant
+            .is_none());
+        assert!(decide(&p, UserId::new(), PatientAccess::ReadAccessLog)
+            .grant
+            .is_none());
     }
 
     #[test]
     fn clinical_roles_read_demographics_and_token_scopes_narrow_them() {
         let mut c = principal(Role::Clinician);
-        assert!(decide(&c, UserId::new(), PatientAccess::ReadDemographics).grant.is_some());
-        assert!(decide(&c, UserId::new(), PatientAccess::ReadAccessLog).grant.is_none());
+        assert!(decide(&c, UserId::new(), PatientAccess::ReadDemographics)
+            .grant
+            .is_some());
+        assert!(decide(&c, UserId::new(), PatientAccess::ReadAccessLog)
+            .grant
+            .is_none());
         c.permissions = vec![Permission::Profile];
-        assert!(decide(&c, UserId::new(), PatientAccess::ReadDemographics).grant.is_none());
+        assert!(decide(&c, UserId::new(), PatientAccess::ReadDemographics)
+            .grant
+            .is_none());
         let a = principal(Role::Admin);
-        assert!(decide(&a, UserId::new(), PatientAccess::ReadDemographics).grant.is_none());
-        assert!(decide(&a, UserId::new(), PatientAccess::ReadAccessLog).grant.is_some());
+        assert!(decide(&a, UserId::new(), PatientAccess::ReadDemographics)
+            .grant
+            .is_none());
+        assert!(decide(&a, UserId::new(), PatientAccess::ReadAccessLog)
+            .grant
+            .is_some());
     }
 }

@@ -28,7 +28,9 @@ impl Outcome {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Outcome::Success, Outcome::Failure, Outcome::Denied].into_iter().find(|o| o.as_str() == s)
+        [Outcome::Success, Outcome::Failure, Outcome::Denied]
+            .into_iter()
+            .find(|o| o.as_str() == s)
     }
 }
 
@@ -62,12 +64,27 @@ impl AuditRecord {
         field(prev_hash.as_bytes());
         field(&seq.to_be_bytes());
         field(&self.at.timestamp_micros().to_be_bytes());
-        field(self.actor.map(|a| a.to_string()).unwrap_or_default().as_bytes());
-        field(self.actor_role.map(|r| r.as_str()).unwrap_or_default().as_bytes());
+        field(
+            self.actor
+                .map(|a| a.to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        field(
+            self.actor_role
+                .map(|r| r.as_str())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
         field(self.action.as_bytes());
         field(self.resource_type.as_bytes());
         field(self.resource_id.as_deref().unwrap_or_default().as_bytes());
-        field(self.patient.map(|p| p.to_string()).unwrap_or_default().as_bytes());
+        field(
+            self.patient
+                .map(|p| p.to_string())
+                .unwrap_or_default()
+                .as_bytes(),
+        );
         field(self.outcome.as_str().as_bytes());
         field(self.client_addr.as_deref().unwrap_or_default().as_bytes());
         field(self.request_id.as_deref().unwrap_or_default().as_bytes());

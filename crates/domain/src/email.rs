@@ -15,7 +15,10 @@ impl Email {
     pub fn parse(raw: &str) -> crate::Result<Self> {
         let value = raw.trim().to_lowercase();
         let invalid = || crate::Error::invalid("email", "enter a valid email address");
-        if value.is_empty() || value.len() > 254 || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if value.is_empty()
+            || value.len() > 254
+            || value.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
             return Err(invalid());
         }
         let (local, domain) = value.split_once('@').ok_or_else(invalid)?;
@@ -24,7 +27,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
         if local.is_empty() || local.len() > 64 || !domain_ok {
             return Err(invalid());
         }
@@ -68,8 +73,21 @@ mod tests {
 
     #[test]
     fn normalises_and_validates() {
-        assert_eq!(Email::parse("  Ana.Lopez@Example.ORG ").unwrap().as_str(), "ana.lopez@example.org");
-        for bad in ["", "ana", "ana@", "@example.org", "ana@example", "a b@example.org", "ana@@example.org", "ana@.example.org", "ana@example..org"] {
+        assert_eq!(
+            Email::parse("  Ana.Lopez@Example.ORG ").unwrap().as_str(),
+            "ana.lopez@example.org"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@example.org",
+            "ana@example",
+            "a b@example.org",
+            "ana@@example.org",
+            "ana@.example.org",
+            "ana@example..org",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Email::parse(&format!("{}@example.org", "a".repeat(65))).is_err());

@@ -31,7 +31,13 @@ impl NewPassword {
         // The inputs whole and in words, so "ana.lopez@example.org" also counts "lopez".
         let mut words: Vec<String> = user_inputs.iter().map(|w| w.to_lowercase()).collect();
         for input in user_inputs {
-            words.extend(input.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| w.chars().count() >= 3).map(str::to_owned));
+            words.extend(
+                input
+                    .to_lowercase()
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|w| w.chars().count() >= 3)
+                    .map(str::to_owned),
+            );
         }
         let words: Vec<&str> = words.iter().map(String::as_str).collect();
         let strength = zxcvbn::zxcvbn(raw, &words);
@@ -64,9 +70,20 @@ mod tests {
         assert!(NewPassword::parse("short", &[]).is_err());
         assert!(NewPassword::parse("password123", &[]).is_err());
         assert!(NewPassword::parse("qwertyuiop", &[]).is_err());
-        assert!(NewPassword::parse("lopezanamaria", &["anamaria.lopez@example.org", "Ana Maria Lopez"]).is_err());
+        assert!(NewPassword::parse(
+            "lopezanamaria",
+            &["anamaria.lopez@example.org", "Ana Maria Lopez"]
+        )
+        .is_err());
         assert!(NewPassword::parse("quimpersxylobrandt", &[]).is_ok());
-        assert!(NewPassword::parse("quimpersxylobrandt", &["x@example.org", "Xylobrandt Quimpers"]).is_err(), "the person's own name");
+        assert!(
+            NewPassword::parse(
+                "quimpersxylobrandt",
+                &["x@example.org", "Xylobrandt Quimpers"]
+            )
+            .is_err(),
+            "the person's own name"
+        );
         assert!(NewPassword::parse(&"x".repeat(129), &[]).is_err());
     }
 

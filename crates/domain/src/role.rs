@@ -60,7 +60,12 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| crate::Error::invalid("role", "role must be one of patient, clinician, staff, admin"))
+            .ok_or_else(|| {
+                crate::Error::invalid(
+                    "role",
+                    "role must be one of patient, clinician, staff, admin",
+                )
+            })
     }
 }
 
@@ -124,7 +129,11 @@ pub fn parse_scopes(raw: &str) -> crate::Result<Vec<Permission>> {
 }
 
 pub fn format_scopes(scopes: &[Permission]) -> String {
-    scopes.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(" ")
+    scopes
+        .iter()
+        .map(|p| p.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -146,6 +155,10 @@ mod tests {
     #[test]
     fn only_patients_may_skip_mfa() {
         assert!(!Role::Patient.requires_mfa());
-        assert!(Role::Clinician.requires_mfa() && Role::Staff.requires_mfa() && Role::Admin.requires_mfa());
+        assert!(
+            Role::Clinician.requires_mfa()
+                && Role::Staff.requires_mfa()
+                && Role::Admin.requires_mfa()
+        );
     }
 }

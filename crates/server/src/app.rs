@@ -46,11 +46,16 @@ impl Deref for AppState {
 
 impl AppState {
     /// Builds the state over an open, migrated store and starts the audit writer.
-    pub async fn new(config: Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<(Self, JoinHandle<()>)> {
-        let csrf_key = telemed_store::instance::secret(store.pool(), telemed_store::instance::CSRF_KEY)
-            .await
-            .map_err(|e| anyhow::anyhow!("reading the instance secret: {e:?}"))?
-            .into_bytes();
+    pub async fn new(
+        config: Config,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<(Self, JoinHandle<()>)> {
+        let csrf_key =
+            telemed_store::instance::secret(store.pool(), telemed_store::instance::CSRF_KEY)
+                .await
+                .map_err(|e| anyhow::anyhow!("reading the instance secret: {e:?}"))?
+                .into_bytes();
         let (audit, audit_task) = AuditWriter::start(store.clone());
         let inner = Inner {
             config: Arc::new(config),
@@ -73,7 +78,9 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating the data folder {}", config.data_dir.display()))?;
     }
-    let store = Store::connect(&config.database_url, config.max_db_connections).await.map_err(describe)?;
+    let store = Store::connect(&config.database_url, config.max_db_connections)
+        .await
+        .map_err(describe)?;
     store.migrate().await.map_err(describe)?;
     Ok(store)
 }
@@ -96,7 +103,10 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(max_body))
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(from_fn(error::render_errors))
-        .layer(from_fn_with_state(state.clone(), security::security_headers))
+        .layer(from_fn_with_state(
+            state.clone(),
+            security::security_headers,
+        ))
         .layer(from_fn_with_state(state.clone(), context::assign_context))
         .with_state(state)
 }
@@ -161,7 +171,11 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     start_with_store(config, store, clock).await
 }
 
-pub async fn start_with_store(config: Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::Result<RunningServer> {
+pub async fn start_with_store(
+    config: Config,
+    store: Store,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<RunningServer> {
     let addr = config.listen_addr()?;
     let dialect = store.dialect();
     let (state, audit_task) = AppState::new(config, store, clock).await?;
@@ -172,7 +186,8 @@ pub async fn start_with_store(config: Config, store: Store, clock: Arc<dyn Clock
         state.mail_wake.clone(),
     ));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let listener = std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
+    let listener =
+        std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
     listener.set_nonblocking(true)?;
     let bound = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
@@ -181,7 +196,13 @@ pub async fn start_with_store(config: Config, store: Store, clock: Arc<dyn Clock
             let _ = rustls::crypto::ring::default_provider().install_default();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
-                .with_context(|| format!("loading the TLS certificate {} and key {}", cert.display(), key.display()))?;
+                .with_context(|| {
+                    format!(
+                        "loading the TLS certificate {} and key {}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
             let handle = axum_server::Handle::new();
             let stopper = handle.clone();
             tokio::spawn(async move {
@@ -202,11 +223,21 @@ pub async fn start_with_store(config: Config, store: Store, clock: Arc<dyn Clock
             })
         }
     };
-    let scheme = if state.config.tls_cert.is_some() { "https" } else { "http" };
+    let scheme = if state.config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let db = match dialect {
         Dialect::Sqlite => "SQLite",
         Dialect::Postgres => "PostgreSQL",
     };
     tracing::info!(%bound, %scheme, database = db, "telemed is listening");
-    Ok(RunningServer { addr: bound, state, stop: Some(stop), serving, background: vec![audit_task, mail_task] })
+    Ok(RunningServer {
+        addr: bound,
+        state,
+        stop: Some(stop),
+        serving,
+        background: vec![audit_task, mail_task],
+    })
 }

@@ -72,7 +72,11 @@ pub async fn authorize_patient_read(
     access: PatientAccess,
 ) -> Result<Grant> {
     let AccessDecision { grant, .. } = access::decide(principal, patient, access);
-    let outcome = if grant.is_some() { Outcome::Success } else { Outcome::Denied };
+    let outcome = if grant.is_some() {
+        Outcome::Success
+    } else {
+        Outcome::Denied
+    };
     let event = Event::new(ctx, state.clock.now(), access.action_name(), "patient")
         .by(principal.user_id, principal.role)
         .on(patient)

@@ -35,7 +35,10 @@ pub struct ApiUser {
 impl FromRequestParts<AppState> for ApiUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let secret = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -45,28 +48,52 @@ impl FromRequestParts<AppState> for ApiUser {
             .filter(|t| t.starts_with(TOKEN_PREFIX))
             .ok_or(Error::Unauthenticated)?;
         let now = state.clock.now();
-        let token = state.store.live_api_token(&token_hash(secret), now).await?.ok_or(Error::Unauthenticated)?;
-        let user = state
+        let (token, user) = state
             .store
-            .user_by_id(token.user_id)
+            .live_api_token_with_user(&token_hash(secret), now)
             .await?
-            .filter(|u| u.disabled_at.is_none())
+            .filter(|(_, u)| u.disabled_at.is_none())
             .ok_or(Error::Unauthenticated)?;
         if token.last_used_at.is_none_or(|t| now - t > TOUCH_EVERY) {
             state.store.touch_api_token(token.id, now).await?;
         }
-        let permissions = token.scopes.iter().copied().filter(|p| user.role.has(*p)).collect();
-        Ok(ApiUser { principal: Principal { user_id: user.id, role: user.role, permissions }, user })
+        let permissions = token
+            .scopes
+            .iter()
+            .copied()
+            .filter(|p| user.role.has(*p))
+            .collect();
+        Ok(ApiUser {
+            principal: Principal {
+                user_id: user.id,
+                role: user.role,
+                permissions,
+            },
+            user,
+        })
     }
 }
 
 /// A web session in any stage, with its user, if the cookie names a live one.
 async fn web_session(parts: &Parts, state: &AppState) -> Result<Option<(Session, User)>, AppError> {
-    let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
+    let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
     let now = state.clock.now();
     let idle_since = now - Duration::minutes(state.config.session.idle_timeout_minutes);
-    let Some(session) = state.store.live_session(&token_hash(secret), now, idle_since).await? else { return Ok(None) };
-    let Some(user) = state.store.user_by_id(session.user_id).await?.filter(|u| u.disabled_at.is_none()) else {
+    let Some(session) = state
+        .store
+        .live_session(&token_hash(secret), now, idle_since)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = state
+        .store
+        .user_by_id(session.user_id)
+        .await?
+        .filter(|u| u.disabled_at.is_none())
+    else {
         return Ok(None);
     };
     if now - session.last_seen_at > TOUCH_EVERY {
@@ -111,12 +138,25 @@ impl SignedIn {
 impl FromRequestParts<AppState> for SignedIn {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let found = web_session(parts, state).await.map_err(IntoResponse::into_response)?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let found = web_session(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
         match found {
             Some((session, user)) if effective_stage(&session, &user) == SessionStage::Active => {
-                let principal = Principal { user_id: user.id, role: user.role, permissions: user.role.permissions().to_vec() };
-                Ok(SignedIn { principal, user, session })
+                let principal = Principal {
+                    user_id: user.id,
+                    role: user.role,
+                    permissions: user.role.permissions().to_vec(),
+                };
+                Ok(SignedIn {
+                    principal,
+                    user,
+                    session,
+                })
             }
             Some((session, user)) => Err(redirect_for(Some(effective_stage(&session, &user)))),
             None => Err(redirect_for(None)),
@@ -133,9 +173,17 @@ pub struct MfaPending {
 impl FromRequestParts<AppState> for MfaPending {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match web_session(parts, state).await.map_err(IntoResponse::into_response)? {
-            Some((session, user)) if session.stage == SessionStage::MfaPending => Ok(MfaPending { user, session }),
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match web_session(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
+            Some((session, user)) if session.stage == SessionStage::MfaPending => {
+                Ok(MfaPending { user, session })
+            }
             Some((session, user)) => Err(redirect_for(Some(effective_stage(&session, &user)))),
             None => Err(redirect_for(None)),
         }
@@ -153,11 +201,25 @@ pub struct Enrolling {
 impl FromRequestParts<AppState> for Enrolling {
     type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        match web_session(parts, state).await.map_err(IntoResponse::into_response)? {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match web_session(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?
+        {
             Some((session, user)) => match effective_stage(&session, &user) {
-                SessionStage::MfaEnroll => Ok(Enrolling { user, session, required: true }),
-                SessionStage::Active => Ok(Enrolling { user, session, required: false }),
+                SessionStage::MfaEnroll => Ok(Enrolling {
+                    user,
+                    session,
+                    required: true,
+                }),
+                SessionStage::Active => Ok(Enrolling {
+                    user,
+                    session,
+                    required: false,
+                }),
                 stage => Err(redirect_for(Some(stage))),
             },
             None => Err(redirect_for(None)),

@@ -98,7 +98,10 @@ impl Default for Config {
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        SessionConfig { idle_timeout_minutes: 30, absolute_lifetime_hours: 12 }
+        SessionConfig {
+            idle_timeout_minutes: 30,
+            absolute_lifetime_hours: 12,
+        }
     }
 }
 
@@ -122,24 +125,40 @@ fn fail<T>(message: impl Into<String>) -> Result<T, ConfigError> {
 }
 
 /// Environment variables with the `TELEMED_` prefix that are not configuration keys.
-const NOT_CONFIG_PREFIXES: [&str; 5] = ["TELEMED_CONFIG", "TELEMED_LOG", "TELEMED_TEST_", "TELEMED_REQUIRE_", "TELEMED_BENCH_"];
+const NOT_CONFIG_PREFIXES: [&str; 5] = [
+    "TELEMED_CONFIG",
+    "TELEMED_LOG",
+    "TELEMED_TEST_",
+    "TELEMED_REQUIRE_",
+    "TELEMED_BENCH_",
+];
 
 impl Config {
     /// Loads defaults, then `file` (if any), then the `TELEMED_*` variables in `env`.
-    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let mut merged = to_table(&Config::default())?;
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path)
-                .or_else(|e| fail(format!("cannot read the config file {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path).or_else(|e| {
+                fail(format!(
+                    "cannot read the config file {}: {e}",
+                    path.display()
+                ))
+            })?;
             // Parsed alone first, so a mistake is reported with its line and key.
-            toml::from_str::<Config>(&text).or_else(|e| fail(format!("{}: {e}", path.display())))?;
+            toml::from_str::<Config>(&text)
+                .or_else(|e| fail(format!("{}: {e}", path.display())))?;
             let from_file: toml::Table = toml::from_str(&text)
                 .or_else(|e| fail(format!("{} is not valid TOML: {e}", path.display())))?;
             merge(&mut merged, from_file);
         }
         let known = known_env_keys()?;
         for (name, value) in env {
-            if !name.starts_with("TELEMED_") || NOT_CONFIG_PREFIXES.iter().any(|p| name.starts_with(p)) {
+            if !name.starts_with("TELEMED_")
+                || NOT_CONFIG_PREFIXES.iter().any(|p| name.starts_with(p))
+            {
                 continue;
             }
             let Some((path, example)) = known.get(&name) else {
@@ -173,11 +192,18 @@ impl Config {
             return fail("max_body_bytes must be at least 1024");
         }
         let s = &self.session;
-        if s.idle_timeout_minutes < 1 || s.absolute_lifetime_hours < 1 || s.idle_timeout_minutes > s.absolute_lifetime_hours * 60 {
+        if s.idle_timeout_minutes < 1
+            || s.absolute_lifetime_hours < 1
+            || s.idle_timeout_minutes > s.absolute_lifetime_hours * 60
+        {
             return fail("session: idle_timeout_minutes must be at least 1 and within absolute_lifetime_hours");
         }
         let l = &self.login;
-        if l.max_failures_per_account < 1 || l.max_failures_per_address < 1 || l.failure_window_minutes < 1 || l.lockout_minutes < 1 {
+        if l.max_failures_per_account < 1
+            || l.max_failures_per_address < 1
+            || l.failure_window_minutes < 1
+            || l.lockout_minutes < 1
+        {
             return fail("login: every limit must be at least 1");
         }
         if let Some(smtp) = &mut self.smtp {
@@ -188,14 +214,20 @@ impl Config {
                 return fail("smtp.security must be starttls, tls or none");
             }
             if smtp.from.parse::<lettre::message::Mailbox>().is_err() {
-                return fail("smtp.from must be an address such as `telemed <noreply@clinic.example>`");
+                return fail(
+                    "smtp.from must be an address such as `telemed <noreply@clinic.example>`",
+                );
             }
             if let Some(file) = smtp.password_file.take() {
                 if smtp.password.is_some() {
                     return fail("set smtp.password or smtp.password_file, not both");
                 }
-                let secret = std::fs::read_to_string(&file)
-                    .or_else(|e| fail(format!("cannot read smtp.password_file {}: {e}", file.display())))?;
+                let secret = std::fs::read_to_string(&file).or_else(|e| {
+                    fail(format!(
+                        "cannot read smtp.password_file {}: {e}",
+                        file.display()
+                    ))
+                })?;
                 smtp.password = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
             }
             if smtp.password.is_some() && smtp.username.is_none() {
@@ -206,9 +238,12 @@ impl Config {
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.listen
-            .parse()
-            .or_else(|_| fail(format!("listen must be an address with a port, like 127.0.0.1:8080 (got {:?})", self.listen)))
+        self.listen.parse().or_else(|_| {
+            fail(format!(
+                "listen must be an address with a port, like 127.0.0.1:8080 (got {:?})",
+                self.listen
+            ))
+        })
     }
 
     /// Whether cookies get the `Secure` flag: when people reach telemed over HTTPS.
@@ -224,7 +259,9 @@ fn to_table<T: Serialize>(value: &T) -> Result<toml::Table, ConfigError> {
 fn merge(into: &mut toml::Table, from: toml::Table) {
     for (key, value) in from {
         match (into.get_mut(&key), value) {
-            (Some(toml::Value::Table(existing)), toml::Value::Table(incoming)) => merge(existing, incoming),
+            (Some(toml::Value::Table(existing)), toml::Value::Table(incoming)) => {
+                merge(existing, incoming)
+            }
             (_, value) => {
                 into.insert(key, value);
             }
@@ -233,14 +270,20 @@ fn merge(into: &mut toml::Table, from: toml::Table) {
 }
 
 fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
-    let Some((last, parents)) = path.split_last() else { return };
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
     let mut at = table;
     for p in parents {
-        let entry = at.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = at
+            .entry(p.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
         if !entry.is_table() {
             *entry = toml::Value::Table(toml::Table::new());
         }
-        let toml::Value::Table(next) = entry else { return };
+        let toml::Value::Table(next) = entry else {
+            return;
+        };
         at = next;
     }
     at.insert(last.clone(), value);
@@ -249,8 +292,16 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
 /// An environment value as the TOML type the key takes (`example` is a value of it).
 fn env_value(name: &str, raw: &str, example: &toml::Value) -> Result<toml::Value, ConfigError> {
     match example {
-        toml::Value::Integer(_) => raw.trim().parse().map(toml::Value::Integer).or_else(|_| fail(format!("{name} must be a whole number (got {raw:?})"))),
-        toml::Value::Boolean(_) => raw.trim().parse().map(toml::Value::Boolean).or_else(|_| fail(format!("{name} must be true or false (got {raw:?})"))),
+        toml::Value::Integer(_) => raw
+            .trim()
+            .parse()
+            .map(toml::Value::Integer)
+            .or_else(|_| fail(format!("{name} must be a whole number (got {raw:?})"))),
+        toml::Value::Boolean(_) => raw
+            .trim()
+            .parse()
+            .map(toml::Value::Boolean)
+            .or_else(|_| fail(format!("{name} must be true or false (got {raw:?})"))),
         _ => Ok(raw.into()),
     }
 }
@@ -258,27 +309,36 @@ fn env_value(name: &str, raw: &str, example: &toml::Value) -> Result<toml::Value
 /// Every configuration key as its environment variable name, e.g.
 /// `TELEMED_SMTP_PASSWORD_FILE` -> `smtp.password_file`.
 fn known_env_keys() -> Result<BTreeMap<String, (Vec<String>, toml::Value)>, ConfigError> {
-    let mut full = Config::default();
-    full.tls_cert = Some(PathBuf::new());
-    full.tls_key = Some(PathBuf::new());
-    full.smtp = Some(SmtpConfig {
-        host: String::new(),
-        port: 0,
-        security: String::new(),
-        username: Some(String::new()),
-        password: Some(String::new()),
-        password_file: Some(PathBuf::new()),
-        from: String::new(),
-    });
+    let full = Config {
+        tls_cert: Some(PathBuf::new()),
+        tls_key: Some(PathBuf::new()),
+        smtp: Some(SmtpConfig {
+            host: String::new(),
+            port: 0,
+            security: String::new(),
+            username: Some(String::new()),
+            password: Some(String::new()),
+            password_file: Some(PathBuf::new()),
+            from: String::new(),
+        }),
+        ..Config::default()
+    };
     let mut keys = BTreeMap::new();
-    fn walk(prefix: &[String], table: &toml::Table, keys: &mut BTreeMap<String, (Vec<String>, toml::Value)>) {
+    fn walk(
+        prefix: &[String],
+        table: &toml::Table,
+        keys: &mut BTreeMap<String, (Vec<String>, toml::Value)>,
+    ) {
         for (key, value) in table {
             let mut path = prefix.to_vec();
             path.push(key.clone());
             match value {
                 toml::Value::Table(inner) => walk(&path, inner, keys),
                 example => {
-                    keys.insert(format!("TELEMED_{}", path.join("_").to_uppercase()), (path, example.clone()));
+                    keys.insert(
+                        format!("TELEMED_{}", path.join("_").to_uppercase()),
+                        (path, example.clone()),
+                    );
                 }
             }
         }
@@ -292,7 +352,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -300,25 +363,54 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("telemed-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("telemed.toml");
-        std::fs::write(&file, "listen = \"0.0.0.0:9000\"\n[session]\nidle_timeout_minutes = 10\n").unwrap();
-        let c = Config::load(Some(&file), env(&[("TELEMED_LISTEN", "127.0.0.1:9100"), ("PATH", "/bin")])).unwrap();
+        std::fs::write(
+            &file,
+            "listen = \"0.0.0.0:9000\"\n[session]\nidle_timeout_minutes = 10\n",
+        )
+        .unwrap();
+        let c = Config::load(
+            Some(&file),
+            env(&[("TELEMED_LISTEN", "127.0.0.1:9100"), ("PATH", "/bin")]),
+        )
+        .unwrap();
         assert_eq!(c.listen, "127.0.0.1:9100");
         assert_eq!(c.session.idle_timeout_minutes, 10);
         assert_eq!(c.session.absolute_lifetime_hours, 12);
-        let c = Config::load(None, env(&[("TELEMED_SESSION_IDLE_TIMEOUT_MINUTES", "5"), ("TELEMED_TEST_DATABASE_URL", "x")])).unwrap();
+        let c = Config::load(
+            None,
+            env(&[
+                ("TELEMED_SESSION_IDLE_TIMEOUT_MINUTES", "5"),
+                ("TELEMED_TEST_DATABASE_URL", "x"),
+            ]),
+        )
+        .unwrap();
         assert_eq!(c.session.idle_timeout_minutes, 5);
     }
 
     #[test]
     fn unknown_keys_and_bad_values_say_what_to_fix() {
-        let err = Config::load(None, env(&[("TELEMED_DATABSE_URL", "x")])).unwrap_err().to_string();
-        assert!(err.contains("TELEMED_DATABSE_URL") && err.contains("TELEMED_DATABASE_URL"), "{err}");
-        let err = Config::load(None, env(&[("TELEMED_LISTEN", "nowhere")])).unwrap_err().to_string();
+        let err = Config::load(None, env(&[("TELEMED_DATABSE_URL", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("TELEMED_DATABSE_URL") && err.contains("TELEMED_DATABASE_URL"),
+            "{err}"
+        );
+        let err = Config::load(None, env(&[("TELEMED_LISTEN", "nowhere")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("listen"), "{err}");
-        let err = Config::load(None, env(&[("TELEMED_DATABASE_URL", "mysql://x")])).unwrap_err().to_string();
+        let err = Config::load(None, env(&[("TELEMED_DATABASE_URL", "mysql://x")]))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("sqlite://"), "{err}");
-        let err = Config::load(None, env(&[("TELEMED_MAX_DB_CONNECTIONS", "many")])).unwrap_err().to_string();
-        assert!(err.contains("TELEMED_MAX_DB_CONNECTIONS must be a whole number"), "{err}");
+        let err = Config::load(None, env(&[("TELEMED_MAX_DB_CONNECTIONS", "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("TELEMED_MAX_DB_CONNECTIONS must be a whole number"),
+            "{err}"
+        );
         let dir = std::env::temp_dir().join(format!("telemed-config-bad-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("telemed.toml");
@@ -329,7 +421,8 @@ mod tests {
 
     #[test]
     fn smtp_password_comes_from_a_file() {
-        let dir = std::env::temp_dir().join(format!("telemed-config-secret-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("telemed-config-secret-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let secret = dir.join("smtp-password");
         std::fs::write(&secret, "s3cret\n").unwrap();

@@ -30,12 +30,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(parts.extensions.get::<Ctx>().cloned().unwrap_or_else(|| Ctx {
-            request_id: new_request_id(),
-            client_addr: None,
-            lang: Lang::En,
-            user_agent: String::new(),
-        }))
+        Ok(parts
+            .extensions
+            .get::<Ctx>()
+            .cloned()
+            .unwrap_or_else(|| Ctx {
+                request_id: new_request_id(),
+                client_addr: None,
+                lang: Lang::En,
+                user_agent: String::new(),
+            }))
     }
 }
 
@@ -50,7 +54,12 @@ fn request_id_from(headers: &HeaderMap) -> String {
     headers
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
         .map(str::to_owned)
         .unwrap_or_else(new_request_id)
 }
@@ -66,9 +75,16 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-pub async fn assign_context(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub async fn assign_context(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let headers = request.headers();
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
     let forwarded = state
         .config
         .trust_forwarded_for
@@ -79,12 +95,24 @@ pub async fn assign_context(State(state): State<AppState>, mut request: Request,
         .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
     let lang = cookie(headers, LANG_COOKIE)
         .and_then(Lang::from_code)
-        .unwrap_or_else(|| Lang::from_accept_language(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())));
+        .unwrap_or_else(|| {
+            Lang::from_accept_language(
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            )
+        });
     let ctx = Ctx {
         request_id: request_id_from(headers),
         client_addr: forwarded.or(peer),
         lang,
-        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or_default().chars().take(200).collect(),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect(),
     };
     let request_id = ctx.request_id.clone();
     request.extensions_mut().insert(ctx);

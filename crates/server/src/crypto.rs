@@ -25,7 +25,8 @@ pub fn token_hash(token: &str) -> String {
 }
 
 pub fn hmac_hex(key: &[u8], message: &[u8]) -> Result<String> {
-    let mut mac = <Hmac<Sha256>>::new_from_slice(key).map_err(|e| Error::internal(format!("hmac key: {e}")))?;
+    let mut mac = <Hmac<Sha256>>::new_from_slice(key)
+        .map_err(|e| Error::internal(format!("hmac key: {e}")))?;
     mac.update(message);
     Ok(hex::encode(mac.finalize().into_bytes()))
 }
@@ -46,7 +47,11 @@ pub fn hash_password(password: &str) -> Result<String> {
 /// Checks a password against a stored Argon2id hash. A corrupt hash fails closed.
 pub fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -76,6 +81,10 @@ mod tests {
         assert!(a.starts_with("tm_pat_") && a.len() > 40);
         assert_ne!(a, random_token("tm_pat_"));
         assert_eq!(token_hash(&a), token_hash(&a));
-        assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd") && !constant_time_eq(b"ab", b"abc"));
+        assert!(
+            constant_time_eq(b"abc", b"abc")
+                && !constant_time_eq(b"abc", b"abd")
+                && !constant_time_eq(b"ab", b"abc")
+        );
     }
 }

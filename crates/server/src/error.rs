@@ -60,9 +60,15 @@ impl IntoResponse for AppError {
             }
         }
         if matches!(self.0, Error::Unauthenticated) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        response.extensions_mut().insert(ErrorInfo { code: self.0.code(), message: self.0.to_string(), detail });
+        response.extensions_mut().insert(ErrorInfo {
+            code: self.0.code(),
+            message: self.0.to_string(),
+            detail,
+        });
         response
     }
 }
@@ -97,7 +103,11 @@ pub async fn render_errors(ctx: Ctx, request: Request, next: Next) -> Response {
         return response;
     }
     let info = response.extensions().get::<ErrorInfo>().cloned();
-    let has_body = info.is_none() && response.headers().get(header::CONTENT_TYPE).is_some_and(|ct| ct != "text/plain; charset=utf-8");
+    let has_body = info.is_none()
+        && response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|ct| ct != "text/plain; charset=utf-8");
     if has_body {
         return response;
     }
@@ -108,13 +118,23 @@ pub async fn render_errors(ctx: Ctx, request: Request, next: Next) -> Response {
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
     let body = if wants_json {
-        parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         let body = ErrorBody {
-            error: ErrorFields { code: info.code.to_owned(), message: info.message, request_id: ctx.request_id.clone() },
+            error: ErrorFields {
+                code: info.code.to_owned(),
+                message: info.message,
+                request_id: ctx.request_id.clone(),
+            },
         };
         axum::body::Body::from(serde_json::to_vec(&body).unwrap_or_default())
     } else {
-        parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        );
         let page = crate::web::pages::error_page(&ctx, status, &info);
         axum::body::Body::from(Html(page).0)
     };
@@ -126,12 +146,21 @@ fn framework_error(status: StatusCode) -> ErrorInfo {
         StatusCode::NOT_FOUND => ("not_found", "not found"),
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this method is not allowed here"),
         StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "the request body is too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "this content type is not supported here"),
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => ("invalid", "the request is not valid"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "this content type is not supported here",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
+            ("invalid", "the request is not valid")
+        }
         StatusCode::UNAUTHORIZED => ("unauthenticated", "authentication required"),
         StatusCode::FORBIDDEN => ("forbidden", "you are not allowed to do this"),
         s if s.is_server_error() => ("internal", "internal error"),
         _ => ("error", "the request failed"),
     };
-    ErrorInfo { code, message: message.to_owned(), detail: None }
+    ErrorInfo {
+        code,
+        message: message.to_owned(),
+        detail: None,
+    }
 }

@@ -30,7 +30,11 @@ impl Lang {
             let mut pieces = part.trim().split(';');
             let tag = pieces.next().unwrap_or_default().trim().to_lowercase();
             let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let primary = tag.split('-').next().unwrap_or_default();
             if let Some(lang) = Lang::from_code(primary) {
@@ -214,8 +218,14 @@ mod tests {
 
     #[test]
     fn picks_language_by_quality() {
-        assert_eq!(Lang::from_accept_language(Some("es-MX,es;q=0.9,en;q=0.8")), Lang::Es);
-        assert_eq!(Lang::from_accept_language(Some("fr-FR,en;q=0.5,es;q=0.7")), Lang::Es);
+        assert_eq!(
+            Lang::from_accept_language(Some("es-MX,es;q=0.9,en;q=0.8")),
+            Lang::Es
+        );
+        assert_eq!(
+            Lang::from_accept_language(Some("fr-FR,en;q=0.5,es;q=0.7")),
+            Lang::Es
+        );
         assert_eq!(Lang::from_accept_language(Some("de")), Lang::En);
         assert_eq!(Lang::from_accept_language(None), Lang::En);
     }

@@ -29,41 +29,62 @@ impl Mail<'_> {
     fn compose(&self, lang: Lang) -> (String, String) {
         let es = lang == Lang::Es;
         match self {
-            Mail::VerifyEmail { link } => if es {
-                ("Confirme su correo para telemed".into(), format!("Hola:\n\nPara confirmar su dirección y activar su cuenta de telemed, abra este enlace (válido 24 horas):\n\n{link}\n\nSi no creó una cuenta, ignore este mensaje.\n"))
-            } else {
-                ("Confirm your email for telemed".into(), format!("Hello,\n\nTo confirm your address and activate your telemed account, open this link (valid for 24 hours):\n\n{link}\n\nIf you did not create an account, ignore this message.\n"))
-            },
-            Mail::AccountExists { sign_in, reset } => if es {
-                ("Ya tiene una cuenta de telemed".into(), format!("Hola:\n\nAlguien intentó crear una cuenta de telemed con esta dirección, pero ya tiene una.\n\nIniciar sesión: {sign_in}\nSi olvidó su contraseña: {reset}\n\nSi no fue usted, ignore este mensaje.\n"))
-            } else {
-                ("You already have a telemed account".into(), format!("Hello,\n\nSomeone tried to create a telemed account with this address, but you already have one.\n\nSign in: {sign_in}\nForgot your password: {reset}\n\nIf this was not you, ignore this message.\n"))
-            },
-            Mail::ResetPassword { link } => if es {
-                ("Restablecer su contraseña de telemed".into(), format!("Hola:\n\nPara elegir una contraseña nueva, abra este enlace (válido 1 hora):\n\n{link}\n\nSi no lo pidió, ignore este mensaje: su contraseña no cambia.\n"))
-            } else {
-                ("Reset your telemed password".into(), format!("Hello,\n\nTo choose a new password, open this link (valid for 1 hour):\n\n{link}\n\nIf you did not ask for this, ignore this message: your password stays the same.\n"))
-            },
-            Mail::Invitation { link, role } => if es {
-                ("Invitación a telemed".into(), format!("Hola:\n\nLe invitaron a unirse a telemed como {role}. Para crear su cuenta, abra este enlace (válido 7 días):\n\n{link}\n"))
-            } else {
-                ("Your invitation to telemed".into(), format!("Hello,\n\nYou have been invited to join telemed as {role}. To create your account, open this link (valid for 7 days):\n\n{link}\n"))
-            },
+            Mail::VerifyEmail { link } => {
+                if es {
+                    ("Confirme su correo para telemed".into(), format!("Hola:\n\nPara confirmar su dirección y activar su cuenta de telemed, abra este enlace (válido 24 horas):\n\n{link}\n\nSi no creó una cuenta, ignore este mensaje.\n"))
+                } else {
+                    ("Confirm your email for telemed".into(), format!("Hello,\n\nTo confirm your address and activate your telemed account, open this link (valid for 24 hours):\n\n{link}\n\nIf you did not create an account, ignore this message.\n"))
+                }
+            }
+            Mail::AccountExists { sign_in, reset } => {
+                if es {
+                    ("Ya tiene una cuenta de telemed".into(), format!("Hola:\n\nAlguien intentó crear una cuenta de telemed con esta dirección, pero ya tiene una.\n\nIniciar sesión: {sign_in}\nSi olvidó su contraseña: {reset}\n\nSi no fue usted, ignore este mensaje.\n"))
+                } else {
+                    ("You already have a telemed account".into(), format!("Hello,\n\nSomeone tried to create a telemed account with this address, but you already have one.\n\nSign in: {sign_in}\nForgot your password: {reset}\n\nIf this was not you, ignore this message.\n"))
+                }
+            }
+            Mail::ResetPassword { link } => {
+                if es {
+                    ("Restablecer su contraseña de telemed".into(), format!("Hola:\n\nPara elegir una contraseña nueva, abra este enlace (válido 1 hora):\n\n{link}\n\nSi no lo pidió, ignore este mensaje: su contraseña no cambia.\n"))
+                } else {
+                    ("Reset your telemed password".into(), format!("Hello,\n\nTo choose a new password, open this link (valid for 1 hour):\n\n{link}\n\nIf you did not ask for this, ignore this message: your password stays the same.\n"))
+                }
+            }
+            Mail::Invitation { link, role } => {
+                if es {
+                    ("Invitación a telemed".into(), format!("Hola:\n\nLe invitaron a unirse a telemed como {role}. Para crear su cuenta, abra este enlace (válido 7 días):\n\n{link}\n"))
+                } else {
+                    ("Your invitation to telemed".into(), format!("Hello,\n\nYou have been invited to join telemed as {role}. To create your account, open this link (valid for 7 days):\n\n{link}\n"))
+                }
+            }
         }
     }
 }
 
 /// Queues `mail` to `to` in the caller's transaction; it is sent after the commit.
-pub async fn enqueue(conn: &mut Conn, to: &Email, mail: Mail<'_>, lang: Lang, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+pub async fn enqueue(
+    conn: &mut Conn,
+    to: &Email,
+    mail: Mail<'_>,
+    lang: Lang,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
     let (subject, body) = mail.compose(lang);
     outbox::enqueue(conn, to.as_str(), &subject, &body, now).await
 }
 
 /// Delivers queued mail until the process ends. Without SMTP configured it leaves mail
 /// queued (readable in the admin outbox).
-pub async fn run_sender(store: Store, config: Arc<Config>, clock: Arc<dyn telemed_domain::Clock>, wake: Arc<Notify>) {
+pub async fn run_sender(
+    store: Store,
+    config: Arc<Config>,
+    clock: Arc<dyn telemed_domain::Clock>,
+    wake: Arc<Notify>,
+) {
     let Some(smtp) = config.smtp.clone() else {
-        tracing::warn!("no SMTP server is configured: mail stays in the outbox (admin pages show it)");
+        tracing::warn!(
+            "no SMTP server is configured: mail stays in the outbox (admin pages show it)"
+        );
         return;
     };
     let transport = match transport(&smtp) {
@@ -88,8 +109,12 @@ pub async fn run_sender(store: Store, config: Arc<Config>, clock: Arc<dyn teleme
                         Ok(()) => store.mark_mail_sent(&mail.id, now, config.demo).await,
                         Err(e) => {
                             // The SMTP reply may quote the address: it goes to the outbox row, not the log.
-                            tracing::warn!(attempt = mail.attempts + 1, "sending mail failed; will retry (the admin outbox shows why)");
-                            let backoff = Duration::seconds(30 * (1i64 << mail.attempts.clamp(0, 7)));
+                            tracing::warn!(
+                                attempt = mail.attempts + 1,
+                                "sending mail failed; will retry (the admin outbox shows why)"
+                            );
+                            let backoff =
+                                Duration::seconds(30 * (1i64 << mail.attempts.clamp(0, 7)));
                             store.mark_mail_failed(&mail.id, &e, now + backoff).await
                         }
                     };
@@ -107,7 +132,9 @@ pub async fn run_sender(store: Store, config: Arc<Config>, clock: Arc<dyn teleme
     }
 }
 
-fn transport(smtp: &SmtpConfig) -> std::result::Result<AsyncSmtpTransport<Tokio1Executor>, lettre::transport::smtp::Error> {
+fn transport(
+    smtp: &SmtpConfig,
+) -> std::result::Result<AsyncSmtpTransport<Tokio1Executor>, lettre::transport::smtp::Error> {
     let mut builder = match smtp.security.as_str() {
         "tls" => AsyncSmtpTransport::<Tokio1Executor>::relay(&smtp.host)?,
         "none" => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host),
@@ -126,7 +153,10 @@ async fn deliver(
     from: &Mailbox,
     mail: &telemed_store::outbox::OutboxMail,
 ) -> std::result::Result<(), String> {
-    let to: Mailbox = mail.to_addr.parse().map_err(|e| format!("bad recipient: {e}"))?;
+    let to: Mailbox = mail
+        .to_addr
+        .parse()
+        .map_err(|e| format!("bad recipient: {e}"))?;
     let message = Message::builder()
         .from(from.clone())
         .to(to)
@@ -134,5 +164,9 @@ async fn deliver(
         .header(ContentType::TEXT_PLAIN)
         .body(mail.body_text.clone())
         .map_err(|e| format!("cannot build the message: {e}"))?;
-    transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+    transport
+        .send(message)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }

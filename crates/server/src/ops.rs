@@ -32,12 +32,21 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     if state.store.ping().await {
         (StatusCode::OK, "ready").into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "application/json")], "{\"error\":{\"code\":\"not_ready\",\"message\":\"the database does not answer\"}}").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"error\":{\"code\":\"not_ready\",\"message\":\"the database does not answer\"}}",
+        )
+            .into_response()
     }
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn openapi() -> Json<utoipa::openapi::OpenApi> {
@@ -51,15 +60,38 @@ struct Asset {
 }
 
 const ASSETS: &[Asset] = &[
-    Asset { name: "telemed.css", content_type: "text/css; charset=utf-8", body: include_bytes!("../assets/telemed.css") },
-    Asset { name: "telemed.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../assets/telemed.js") },
-    Asset { name: "htmx.min.js", content_type: "text/javascript; charset=utf-8", body: include_bytes!("../assets/htmx.min.js") },
-    Asset { name: "favicon.svg", content_type: "image/svg+xml", body: include_bytes!("../assets/favicon.svg") },
+    Asset {
+        name: "telemed.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../assets/telemed.css"),
+    },
+    Asset {
+        name: "telemed.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/telemed.js"),
+    },
+    Asset {
+        name: "htmx.min.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/htmx.min.js"),
+    },
+    Asset {
+        name: "favicon.svg",
+        content_type: "image/svg+xml",
+        body: include_bytes!("../assets/favicon.svg"),
+    },
 ];
 
 async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|a| a.name == file) {
-        Some(a) => ([(header::CONTENT_TYPE, a.content_type), (header::CACHE_CONTROL, "public, max-age=3600")], a.body).into_response(),
+        Some(a) => (
+            [
+                (header::CONTENT_TYPE, a.content_type),
+                (header::CACHE_CONTROL, "public, max-age=3600"),
+            ],
+            a.body,
+        )
+            .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

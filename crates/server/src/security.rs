@@ -14,24 +14,49 @@ use crate::crypto::{constant_time_eq, hmac_hex, random_token, token_hash};
 use crate::error::ErrorInfo;
 use crate::AppState;
 
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
+const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
                    media-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
                    frame-ancestors 'none'; form-action 'self'";
 
-pub async fn security_headers(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn security_headers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
-    h.insert("permissions-policy", HeaderValue::from_static("camera=(self), microphone=(self), display-capture=(self), geolocation=()"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static(
+            "camera=(self), microphone=(self), display-capture=(self), geolocation=()",
+        ),
+    );
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     if state.config.tls_cert.is_some() {
-        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=63072000; includeSubDomains"));
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
     }
     response
 }
@@ -49,21 +74,35 @@ pub struct CsrfToken(pub String);
 /// `csrf` form field or the `X-CSRF-Token` header. Checked here, before any handler.
 pub async fn csrf_protect(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let headers = request.headers();
-    let existing = cookie(headers, CSRF_COOKIE).filter(|v| v.len() >= 32 && v.len() <= 64).map(str::to_owned);
+    let existing = cookie(headers, CSRF_COOKIE)
+        .filter(|v| v.len() >= 32 && v.len() <= 64)
+        .map(str::to_owned);
     let (browser_secret, is_new) = match existing {
         Some(v) => (v, false),
         None => (random_token(""), true),
     };
-    let session = cookie(headers, SESSION_COOKIE).map(token_hash).unwrap_or_default();
-    let Ok(expected) = hmac_hex(&state.csrf_key, format!("{browser_secret}|{session}").as_bytes()) else {
+    let session = cookie(headers, SESSION_COOKIE)
+        .map(token_hash)
+        .unwrap_or_default();
+    let Ok(expected) = hmac_hex(
+        &state.csrf_key,
+        format!("{browser_secret}|{session}").as_bytes(),
+    ) else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let safe = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
     let mut request = if safe {
         request
     } else {
         match presented_token(request, state.config.max_body_bytes).await {
-            Ok((request, Some(token))) if constant_time_eq(token.as_bytes(), expected.as_bytes()) => request,
+            Ok((request, Some(token)))
+                if constant_time_eq(token.as_bytes(), expected.as_bytes()) =>
+            {
+                request
+            }
             Ok(_) => return csrf_refused(),
             Err(response) => return response,
         }
@@ -71,8 +110,13 @@ pub async fn csrf_protect(State(state): State<AppState>, request: Request, next:
     request.extensions_mut().insert(CsrfToken(expected));
     let mut response = next.run(request).await;
     if is_new {
-        let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
-        let value = format!("{CSRF_COOKIE}={browser_secret}; Path=/; HttpOnly; SameSite=Strict{secure}");
+        let secure = if state.config.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        };
+        let value =
+            format!("{CSRF_COOKIE}={browser_secret}; Path=/; HttpOnly; SameSite=Strict{secure}");
         if let Ok(v) = HeaderValue::from_str(&value) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
@@ -91,8 +135,15 @@ fn csrf_refused() -> Response {
 }
 
 /// The token from the header, or from a URL-encoded form body (read, then put back).
-async fn presented_token(request: Request, limit: usize) -> Result<(Request, Option<String>), Response> {
-    if let Some(token) = request.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok()) {
+async fn presented_token(
+    request: Request,
+    limit: usize,
+) -> Result<(Request, Option<String>), Response> {
+    if let Some(token) = request
+        .headers()
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
         let token = token.to_owned();
         return Ok((request, Some(token)));
     }
@@ -105,7 +156,9 @@ async fn presented_token(request: Request, limit: usize) -> Result<(Request, Opt
         return Ok((request, None));
     }
     let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
     let token = form_urlencoded_field(&bytes, CSRF_FIELD);
     Ok((Request::from_parts(parts, Body::from(bytes)), token))
 }

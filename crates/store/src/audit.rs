@@ -22,12 +22,13 @@ pub async fn append(conn: &mut Conn, records: &[AuditRecord]) -> Result<()> {
     let n = records.len() as i64;
     // Taking the head row first serialises appenders (row lock on PostgreSQL, the write
     // lock on SQLite) for the rest of the transaction.
-    let (last_seq, mut prev_hash): (i64, String) =
-        sqlx::query_as("UPDATE audit_chain_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
-            .bind(n)
-            .fetch_one(&mut *conn)
-            .await
-            .db()?;
+    let (last_seq, mut prev_hash): (i64, String) = sqlx::query_as(
+        "UPDATE audit_chain_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash",
+    )
+    .bind(n)
+    .fetch_one(&mut *conn)
+    .await
+    .db()?;
     let first_seq = last_seq - n + 1;
     for (i, r) in records.iter().enumerate() {
         let seq = first_seq + i as i64;
@@ -55,7 +56,11 @@ pub async fn append(conn: &mut Conn, records: &[AuditRecord]) -> Result<()> {
         .db()?;
         prev_hash = hash;
     }
-    sqlx::query("UPDATE audit_chain_head SET hash = $1 WHERE id = 1").bind(prev_hash).execute(conn).await.db()?;
+    sqlx::query("UPDATE audit_chain_head SET hash = $1 WHERE id = 1")
+        .bind(prev_hash)
+        .execute(conn)
+        .await
+        .db()?;
     Ok(())
 }
 
@@ -106,7 +111,8 @@ impl AuditWriter {
             .send(WriterMessage::Flush(done))
             .await
             .map_err(|_| Error::internal("the audit writer has stopped"))?;
-        wait.await.map_err(|_| Error::internal("the audit writer has stopped"))
+        wait.await
+            .map_err(|_| Error::internal("the audit writer has stopped"))
     }
 }
 
@@ -149,7 +155,10 @@ async fn write_batch(store: &Store, batch: &mut Vec<AuditRecord>) {
             }
         }
     }
-    tracing::error!(entries = batch.len(), "audit entries dropped after repeated failures");
+    tracing::error!(
+        entries = batch.len(),
+        "audit entries dropped after repeated failures"
+    );
     batch.clear();
 }
 
@@ -284,7 +293,10 @@ pub struct ChainReport {
 
 impl Store {
     pub async fn search_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        let prefix = f.action_prefix.as_deref().map(|p| format!("{}%", crate::like_escape(p)));
+        let prefix = f
+            .action_prefix
+            .as_deref()
+            .map(|p| format!("{}%", crate::like_escape(p)));
         let rows: Vec<AuditRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM audit_log \
              WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR patient_id = $2) AND ($3 IS NULL OR action LIKE $3 ESCAPE '\\') \
@@ -313,21 +325,34 @@ impl Store {
         let mut prev_hash = telemed_domain::audit::GENESIS_HASH.to_owned();
         let mut entries = 0i64;
         loop {
-            let rows: Vec<AuditRow> =
-                sqlx::query_as(&format!("SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"))
-                    .bind(prev_seq)
-                    .bind(PAGE)
-                    .fetch_all(self.pool())
-                    .await
-                    .db()?;
+            let rows: Vec<AuditRow> = sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+            ))
+            .bind(prev_seq)
+            .bind(PAGE)
+            .fetch_all(self.pool())
+            .await
+            .db()?;
             let page_len = rows.len() as i64;
             for row in rows {
                 let (entry, well_formed) = row.into_entry();
                 if entry.seq != prev_seq + 1 {
-                    return Ok(ChainReport { entries, first_break: Some(ChainBreak::Missing { after: prev_seq, next: entry.seq }) });
+                    return Ok(ChainReport {
+                        entries,
+                        first_break: Some(ChainBreak::Missing {
+                            after: prev_seq,
+                            next: entry.seq,
+                        }),
+                    });
                 }
-                if !well_formed || entry.prev_hash != prev_hash || entry.record().chain_hash(entry.seq, &prev_hash) != entry.hash {
-                    return Ok(ChainReport { entries, first_break: Some(ChainBreak::Altered { seq: entry.seq }) });
+                if !well_formed
+                    || entry.prev_hash != prev_hash
+                    || entry.record().chain_hash(entry.seq, &prev_hash) != entry.hash
+                {
+                    return Ok(ChainReport {
+                        entries,
+                        first_break: Some(ChainBreak::Altered { seq: entry.seq }),
+                    });
                 }
                 entries += 1;
                 prev_seq = entry.seq;
@@ -337,16 +362,29 @@ impl Store {
                 break;
             }
         }
-        let (head_seq, head_hash): (i64, String) = sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
-            .fetch_one(self.pool())
-            .await
-            .db()?;
+        let (head_seq, head_hash): (i64, String) =
+            sqlx::query_as("SELECT seq, hash FROM audit_chain_head WHERE id = 1")
+                .fetch_one(self.pool())
+                .await
+                .db()?;
         if head_seq != prev_seq {
-            return Ok(ChainReport { entries, first_break: Some(ChainBreak::Truncated { last_seq: prev_seq, head_seq }) });
+            return Ok(ChainReport {
+                entries,
+                first_break: Some(ChainBreak::Truncated {
+                    last_seq: prev_seq,
+                    head_seq,
+                }),
+            });
         }
         if head_hash != prev_hash {
-            return Ok(ChainReport { entries, first_break: Some(ChainBreak::Altered { seq: prev_seq }) });
+            return Ok(ChainReport {
+                entries,
+                first_break: Some(ChainBreak::Altered { seq: prev_seq }),
+            });
         }
-        Ok(ChainReport { entries, first_break: None })
+        Ok(ChainReport {
+            entries,
+            first_break: None,
+        })
     }
 }

@@ -10,12 +10,14 @@ use crate::DbResult;
 pub const CSRF_KEY: &str = "csrf_key";
 
 pub(crate) async fn ensure_secrets(pool: &AnyPool) -> Result<()> {
-    sqlx::query("INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-        .bind(CSRF_KEY)
-        .bind(random_hex())
-        .execute(pool)
-        .await
-        .db()?;
+    sqlx::query(
+        "INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(CSRF_KEY)
+    .bind(random_hex())
+    .execute(pool)
+    .await
+    .db()?;
     Ok(())
 }
 

@@ -49,7 +49,8 @@ impl TryFrom<InvitationRow> for Invitation {
     }
 }
 
-const COLUMNS: &str = "id, email, display_name, role, invited_by, created_at, expires_at, accepted_at, revoked_at";
+const COLUMNS: &str =
+    "id, email, display_name, role, invited_by, created_at, expires_at, accepted_at, revoked_at";
 
 pub struct NewInvitation<'a> {
     pub token_hash: &'a str,
@@ -60,7 +61,11 @@ pub struct NewInvitation<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn insert(conn: &mut Conn, inv: NewInvitation<'_>, now: DateTime<Utc>) -> Result<InvitationId> {
+pub async fn insert(
+    conn: &mut Conn,
+    inv: NewInvitation<'_>,
+    now: DateTime<Utc>,
+) -> Result<InvitationId> {
     let id = InvitationId::new();
     sqlx::query(
         "INSERT INTO invitations (id, token_hash, email, display_name, role, invited_by, created_at, expires_at) \
@@ -81,7 +86,11 @@ pub async fn insert(conn: &mut Conn, inv: NewInvitation<'_>, now: DateTime<Utc>)
 }
 
 /// Marks the invitation accepted and returns it, if the link is valid now. Single use.
-pub async fn accept(conn: &mut Conn, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Invitation>> {
+pub async fn accept(
+    conn: &mut Conn,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Invitation>> {
     let row: Option<InvitationRow> = sqlx::query_as(&format!(
         "UPDATE invitations SET accepted_at = $1 \
          WHERE token_hash = $2 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $1 RETURNING {COLUMNS}"
@@ -109,7 +118,11 @@ pub async fn revoke(conn: &mut Conn, id: InvitationId, now: DateTime<Utc>) -> Re
 
 impl Store {
     /// The invitation behind a link, without using it (to show the acceptance form).
-    pub async fn pending_invitation(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Invitation>> {
+    pub async fn pending_invitation(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Invitation>> {
         let row: Option<InvitationRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM invitations \
              WHERE token_hash = $1 AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > $2"
@@ -123,12 +136,13 @@ impl Store {
     }
 
     pub async fn recent_invitations(&self, limit: i64) -> Result<Vec<Invitation>> {
-        let rows: Vec<InvitationRow> =
-            sqlx::query_as(&format!("SELECT {COLUMNS} FROM invitations ORDER BY created_at DESC LIMIT $1"))
-                .bind(limit.clamp(1, 500))
-                .fetch_all(self.pool())
-                .await
-                .db()?;
+        let rows: Vec<InvitationRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM invitations ORDER BY created_at DESC LIMIT $1"
+        ))
+        .bind(limit.clamp(1, 500))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
         rows.into_iter().map(Invitation::try_from).collect()
     }
 }

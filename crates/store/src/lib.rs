@@ -62,7 +62,9 @@ pub struct Store {
 
 /// The file a `sqlite://` URL names, if it names one (not `:memory:`).
 pub fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
@@ -77,9 +79,15 @@ impl Store {
         let mut url = url.to_owned();
         if dialect == Dialect::Sqlite {
             let path = sqlite_path(&url).ok_or_else(|| {
-                Error::invalid("database_url", "sqlite database_url must name a file, e.g. sqlite://./telemed-data/telemed.db")
+                Error::invalid(
+                    "database_url",
+                    "sqlite database_url must name a file, e.g. sqlite://./telemed-data/telemed.db",
+                )
             })?;
-            let folder = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let folder = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             if !folder.is_dir() {
                 return Err(Error::invalid(
                     "database_url",
@@ -90,7 +98,11 @@ impl Store {
                 ));
             }
             if !url.contains("mode=") {
-                url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+                url.push_str(if url.contains('?') {
+                    "&mode=rwc"
+                } else {
+                    "?mode=rwc"
+                });
             }
         }
         let options = AnyConnectOptions::from_str(&url)
@@ -167,12 +179,19 @@ impl Store {
             ));
         }
         if target.exists() {
-            return Err(Error::invalid("backup", format!("{} exists already; name a new file", target.display())));
+            return Err(Error::invalid(
+                "backup",
+                format!("{} exists already; name a new file", target.display()),
+            ));
         }
         let target = target
             .to_str()
             .ok_or_else(|| Error::invalid("backup", "the backup path must be valid UTF-8"))?;
-        sqlx::query("VACUUM INTO $1").bind(target.to_owned()).execute(&self.pool).await.map_err(db_error)?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(db_error)?;
         Ok(())
     }
 }
@@ -182,7 +201,9 @@ impl Store {
 pub fn db_error(e: sqlx::Error) -> Error {
     match &e {
         sqlx::Error::RowNotFound => Error::NotFound,
-        sqlx::Error::Database(d) if d.is_unique_violation() => Error::Conflict("it exists already".into()),
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            Error::Conflict("it exists already".into())
+        }
         _ => Error::internal(format!("database: {e}")),
     }
 }

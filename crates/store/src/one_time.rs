@@ -42,7 +42,12 @@ pub async fn insert(
 
 /// Uses the token up and returns its user, if it is valid, unused and unexpired. Two
 /// concurrent uses cannot both succeed.
-pub async fn consume(conn: &mut Conn, purpose: Purpose, token_hash: &str, now: DateTime<Utc>) -> Result<Option<UserId>> {
+pub async fn consume(
+    conn: &mut Conn,
+    purpose: Purpose,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<UserId>> {
     let user: Option<String> = sqlx::query_scalar(
         "UPDATE one_time_tokens SET used_at = $1 \
          WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 RETURNING user_id",
@@ -53,11 +58,17 @@ pub async fn consume(conn: &mut Conn, purpose: Purpose, token_hash: &str, now: D
     .fetch_optional(conn)
     .await
     .db()?;
-    user.map(|u| u.parse().map_err(|_| Error::internal("corrupt token user"))).transpose()
+    user.map(|u| u.parse().map_err(|_| Error::internal("corrupt token user")))
+        .transpose()
 }
 
 /// Voids the user's other unused tokens of this purpose (e.g. after a password reset).
-pub async fn void_all(conn: &mut Conn, purpose: Purpose, user: UserId, now: DateTime<Utc>) -> Result<()> {
+pub async fn void_all(
+    conn: &mut Conn,
+    purpose: Purpose,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query("UPDATE one_time_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = $3 AND used_at IS NULL")
         .bind(to_micros(now))
         .bind(user.to_string())

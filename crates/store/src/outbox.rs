@@ -49,9 +49,16 @@ impl From<OutboxRow> for OutboxMail {
     }
 }
 
-const COLUMNS: &str = "id, to_addr, subject, body_text, created_at, next_attempt_at, attempts, sent_at, last_error";
+const COLUMNS: &str =
+    "id, to_addr, subject, body_text, created_at, next_attempt_at, attempts, sent_at, last_error";
 
-pub async fn enqueue(conn: &mut Conn, to: &str, subject: &str, body: &str, now: DateTime<Utc>) -> Result<()> {
+pub async fn enqueue(
+    conn: &mut Conn,
+    to: &str,
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO mail_outbox (id, to_addr, subject, body_text, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)",
     )
@@ -69,7 +76,12 @@ pub async fn enqueue(conn: &mut Conn, to: &str, subject: &str, body: &str, now: 
 impl Store {
     /// Claims up to `limit` mails that are due, leasing each for `lease` so that another
     /// node does not send it at the same time.
-    pub async fn claim_due_mail(&self, now: DateTime<Utc>, lease: Duration, limit: i64) -> Result<Vec<OutboxMail>> {
+    pub async fn claim_due_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<OutboxMail>> {
         let due: Vec<OutboxRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2"
         ))
@@ -99,17 +111,32 @@ impl Store {
     }
 
     /// Marks a mail delivered. Keeps its body only when `keep_body` (demo outbox).
-    pub async fn mark_mail_sent(&self, id: &str, now: DateTime<Utc>, keep_body: bool) -> Result<()> {
+    pub async fn mark_mail_sent(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        keep_body: bool,
+    ) -> Result<()> {
         let sql = if keep_body {
             "UPDATE mail_outbox SET sent_at = $1, last_error = NULL WHERE id = $2"
         } else {
             "UPDATE mail_outbox SET sent_at = $1, last_error = NULL, body_text = '' WHERE id = $2"
         };
-        sqlx::query(sql).bind(to_micros(now)).bind(id.to_owned()).execute(self.pool()).await.db()?;
+        sqlx::query(sql)
+            .bind(to_micros(now))
+            .bind(id.to_owned())
+            .execute(self.pool())
+            .await
+            .db()?;
         Ok(())
     }
 
-    pub async fn mark_mail_failed(&self, id: &str, error: &str, retry_at: DateTime<Utc>) -> Result<()> {
+    pub async fn mark_mail_failed(
+        &self,
+        id: &str,
+        error: &str,
+        retry_at: DateTime<Utc>,
+    ) -> Result<()> {
         sqlx::query("UPDATE mail_outbox SET last_error = $1, next_attempt_at = $2 WHERE id = $3")
             .bind(error.chars().take(500).collect::<String>())
             .bind(to_micros(retry_at))
@@ -121,20 +148,23 @@ impl Store {
     }
 
     pub async fn recent_mail(&self, limit: i64) -> Result<Vec<OutboxMail>> {
-        let rows: Vec<OutboxRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM mail_outbox ORDER BY created_at DESC LIMIT $1"))
-            .bind(limit.clamp(1, 500))
-            .fetch_all(self.pool())
-            .await
-            .db()?;
+        let rows: Vec<OutboxRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM mail_outbox ORDER BY created_at DESC LIMIT $1"
+        ))
+        .bind(limit.clamp(1, 500))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
         Ok(rows.into_iter().map(OutboxMail::from).collect())
     }
 
     pub async fn mail_by_id(&self, id: &str) -> Result<OutboxMail> {
-        let row: Option<OutboxRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM mail_outbox WHERE id = $1"))
-            .bind(id.to_owned())
-            .fetch_optional(self.pool())
-            .await
-            .db()?;
+        let row: Option<OutboxRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM mail_outbox WHERE id = $1"))
+                .bind(id.to_owned())
+                .fetch_optional(self.pool())
+                .await
+                .db()?;
         row.map(OutboxMail::from).ok_or(Error::NotFound)
     }
 }

@@ -64,8 +64,14 @@ impl TryFrom<SessionRow> for Session {
     type Error = Error;
     fn try_from(r: SessionRow) -> Result<Self> {
         Ok(Session {
-            id: r.id.parse().map_err(|_| Error::internal("corrupt session id"))?,
-            user_id: r.user_id.parse().map_err(|_| Error::internal("corrupt session user"))?,
+            id: r
+                .id
+                .parse()
+                .map_err(|_| Error::internal("corrupt session id"))?,
+            user_id: r
+                .user_id
+                .parse()
+                .map_err(|_| Error::internal("corrupt session user"))?,
             stage: SessionStage::parse(&r.stage)?,
             csrf_secret: r.csrf_secret,
             user_agent: r.user_agent,
@@ -131,7 +137,12 @@ impl Store {
         row.map(Session::try_from).transpose()
     }
 
-    pub async fn live_sessions_of(&self, user: UserId, now: DateTime<Utc>, idle_since: DateTime<Utc>) -> Result<Vec<Session>> {
+    pub async fn live_sessions_of(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+        idle_since: DateTime<Utc>,
+    ) -> Result<Vec<Session>> {
         let rows: Vec<SessionRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND last_seen_at > $3 \
              ORDER BY created_at DESC"
@@ -168,14 +179,21 @@ pub async fn set_stage(conn: &mut Conn, id: SessionId, stage: SessionStage) -> R
 }
 
 /// Revokes one of `user`'s sessions; `NotFound` if it is not theirs or already gone.
-pub async fn revoke(conn: &mut Conn, user: UserId, id: SessionId, now: DateTime<Utc>) -> Result<()> {
-    let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
-        .bind(to_micros(now))
-        .bind(id.to_string())
-        .bind(user.to_string())
-        .execute(conn)
-        .await
-        .db()?;
+pub async fn revoke(
+    conn: &mut Conn,
+    user: UserId,
+    id: SessionId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(to_micros(now))
+    .bind(id.to_string())
+    .bind(user.to_string())
+    .execute(conn)
+    .await
+    .db()?;
     if done.rows_affected() == 0 {
         return Err(Error::NotFound);
     }
@@ -184,11 +202,13 @@ pub async fn revoke(conn: &mut Conn, user: UserId, id: SessionId, now: DateTime<
 
 /// Revokes all of `user`'s sessions (log out everywhere); returns how many.
 pub async fn revoke_all(conn: &mut Conn, user: UserId, now: DateTime<Utc>) -> Result<u64> {
-    let done = sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-        .bind(to_micros(now))
-        .bind(user.to_string())
-        .execute(conn)
-        .await
-        .db()?;
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(to_micros(now))
+    .bind(user.to_string())
+    .execute(conn)
+    .await
+    .db()?;
     Ok(done.rows_affected())
 }

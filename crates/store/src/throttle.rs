@@ -15,18 +15,28 @@ pub struct ThrottleRule {
 
 impl Store {
     /// Until when the key is locked, if it is locked now.
-    pub async fn throttle_locked_until(&self, key_hash: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
-        let until: Option<Option<i64>> = sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key_hash = $1")
-            .bind(key_hash.to_owned())
-            .fetch_optional(self.pool())
-            .await
-            .db()?;
+    pub async fn throttle_locked_until(
+        &self,
+        key_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>> {
+        let until: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key_hash = $1")
+                .bind(key_hash.to_owned())
+                .fetch_optional(self.pool())
+                .await
+                .db()?;
         Ok(until.flatten().map(from_micros).filter(|t| *t > now))
     }
 }
 
 /// Counts a failure; locks the key when the rule's limit is reached. Returns the lock's end.
-pub async fn record_failure(conn: &mut Conn, key_hash: &str, rule: ThrottleRule, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+pub async fn record_failure(
+    conn: &mut Conn,
+    key_hash: &str,
+    rule: ThrottleRule,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
     let window_start = to_micros(now - rule.window);
     let failures: i64 = sqlx::query_scalar(
         "INSERT INTO login_throttle (key_hash, failures, window_started_at) VALUES ($1, 1, $2) \
@@ -56,6 +66,10 @@ pub async fn record_failure(conn: &mut Conn, key_hash: &str, rule: ThrottleRule,
 }
 
 pub async fn clear(conn: &mut Conn, key_hash: &str) -> Result<()> {
-    sqlx::query("DELETE FROM login_throttle WHERE key_hash = $1").bind(key_hash.to_owned()).execute(conn).await.db()?;
+    sqlx::query("DELETE FROM login_throttle WHERE key_hash = $1")
+        .bind(key_hash.to_owned())
+        .execute(conn)
+        .await
+        .db()?;
     Ok(())
 }

@@ -32,8 +32,14 @@ impl TryFrom<TokenRow> for ApiToken {
     type Error = Error;
     fn try_from(r: TokenRow) -> Result<Self> {
         Ok(ApiToken {
-            id: r.id.parse().map_err(|_| Error::internal("corrupt token id"))?,
-            user_id: r.user_id.parse().map_err(|_| Error::internal("corrupt token user"))?,
+            id: r
+                .id
+                .parse()
+                .map_err(|_| Error::internal("corrupt token id"))?,
+            user_id: r
+                .user_id
+                .parse()
+                .map_err(|_| Error::internal("corrupt token user"))?,
             name: r.name,
             scopes: parse_scopes(&r.scopes).map_err(|_| Error::internal("corrupt token scopes"))?,
             created_at: from_micros(r.created_at),
@@ -71,7 +77,12 @@ pub async fn insert(conn: &mut Conn, t: NewApiToken<'_>, now: DateTime<Utc>) -> 
     Ok(id)
 }
 
-pub async fn revoke(conn: &mut Conn, user: UserId, id: ApiTokenId, now: DateTime<Utc>) -> Result<()> {
+pub async fn revoke(
+    conn: &mut Conn,
+    user: UserId,
+    id: ApiTokenId,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
         .bind(to_micros(now))
         .bind(id.to_string())
@@ -85,9 +96,62 @@ pub async fn revoke(conn: &mut Conn, user: UserId, id: ApiTokenId, now: DateTime
     Ok(())
 }
 
+#[derive(sqlx::FromRow)]
+struct TokenUserRow {
+    #[sqlx(flatten)]
+    user: crate::users::UserRow,
+    t_id: String,
+    t_name: String,
+    t_scopes: String,
+    t_created_at: i64,
+    t_expires_at: i64,
+    t_last_used_at: Option<i64>,
+}
+
 impl Store {
+    /// The live token whose secret hashes to `token_hash`, with its owner, in one round
+    /// trip (this runs on every API request).
+    pub async fn live_api_token_with_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(ApiToken, crate::users::User)>> {
+        let user_columns = crate::users::COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let row: Option<TokenUserRow> = sqlx::query_as(&format!(
+            "SELECT {user_columns}, t.id AS t_id, t.name AS t_name, t.scopes AS t_scopes, t.created_at AS t_created_at, \
+             t.expires_at AS t_expires_at, t.last_used_at AS t_last_used_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2"
+        ))
+        .bind(token_hash.to_owned())
+        .bind(to_micros(now))
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        let Some(r) = row else { return Ok(None) };
+        let user = crate::users::User::try_from(r.user)?;
+        let token = ApiToken::try_from(TokenRow {
+            id: r.t_id,
+            user_id: user.id.to_string(),
+            name: r.t_name,
+            scopes: r.t_scopes,
+            created_at: r.t_created_at,
+            expires_at: r.t_expires_at,
+            last_used_at: r.t_last_used_at,
+        })?;
+        Ok(Some((token, user)))
+    }
+
     /// The unrevoked, unexpired token whose secret hashes to `token_hash`.
-    pub async fn live_api_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<ApiToken>> {
+    pub async fn live_api_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ApiToken>> {
         let row: Option<TokenRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2"
         ))
@@ -99,7 +163,11 @@ impl Store {
         row.map(ApiToken::try_from).transpose()
     }
 
-    pub async fn live_api_tokens_of(&self, user: UserId, now: DateTime<Utc>) -> Result<Vec<ApiToken>> {
+    pub async fn live_api_tokens_of(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<ApiToken>> {
         let rows: Vec<TokenRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC"
         ))

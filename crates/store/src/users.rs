@@ -27,7 +27,7 @@ impl User {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: String,
     email: String,
     display_name: String,
@@ -45,10 +45,16 @@ impl TryFrom<UserRow> for User {
     type Error = Error;
     fn try_from(r: UserRow) -> Result<Self> {
         Ok(User {
-            id: r.id.parse().map_err(|_| Error::internal("corrupt user id"))?,
+            id: r
+                .id
+                .parse()
+                .map_err(|_| Error::internal("corrupt user id"))?,
             email: Email::parse(&r.email).map_err(|_| Error::internal("corrupt user email"))?,
             display_name: r.display_name,
-            role: r.role.parse().map_err(|_| Error::internal("corrupt user role"))?,
+            role: r
+                .role
+                .parse()
+                .map_err(|_| Error::internal("corrupt user role"))?,
             password_hash: r.password_hash,
             email_verified_at: r.email_verified_at.map(from_micros),
             totp_secret: r.totp_secret,
@@ -60,7 +66,8 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-const COLUMNS: &str = "id, email, display_name, role, password_hash, email_verified_at, totp_secret, \
+pub(crate) const COLUMNS: &str =
+    "id, email, display_name, role, password_hash, email_verified_at, totp_secret, \
                        mfa_enabled_at, locale, disabled_at, created_at";
 
 pub struct NewUser<'a> {
@@ -76,7 +83,10 @@ pub struct NewUser<'a> {
 pub fn validate_display_name(raw: &str) -> Result<String> {
     let name = raw.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(Error::invalid("display_name", "enter a name of 1 to 100 characters"));
+        return Err(Error::invalid(
+            "display_name",
+            "enter a name of 1 to 100 characters",
+        ));
     }
     Ok(name.to_owned())
 }
@@ -104,7 +114,9 @@ pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now: DateTime<Utc>) -> R
     .db()?;
     match inserted {
         Some(_) => Ok(id),
-        None => Err(Error::Conflict("an account with this email exists already".into())),
+        None => Err(Error::Conflict(
+            "an account with this email exists already".into(),
+        )),
     }
 }
 
@@ -119,25 +131,30 @@ pub struct UserFilter {
 
 impl Store {
     pub async fn user_by_id(&self, id: UserId) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-            .bind(id.to_string())
-            .fetch_optional(self.pool())
-            .await
-            .db()?;
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+                .bind(id.to_string())
+                .fetch_optional(self.pool())
+                .await
+                .db()?;
         row.map(User::try_from).transpose()
     }
 
     pub async fn user_by_email(&self, email: &Email) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
-            .bind(email.as_str().to_owned())
-            .fetch_optional(self.pool())
-            .await
-            .db()?;
+        let row: Option<UserRow> =
+            sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+                .bind(email.as_str().to_owned())
+                .fetch_optional(self.pool())
+                .await
+                .db()?;
         row.map(User::try_from).transpose()
     }
 
     pub async fn list_users(&self, filter: &UserFilter) -> Result<Vec<User>> {
-        let pattern = filter.query.as_deref().map(|q| format!("%{}%", crate::like_escape(&q.to_lowercase())));
+        let pattern = filter
+            .query
+            .as_deref()
+            .map(|q| format!("%{}%", crate::like_escape(&q.to_lowercase())));
         let rows: Vec<UserRow> = sqlx::query_as(&format!(
             "SELECT {COLUMNS} FROM users \
              WHERE ($1 IS NULL OR role = $1) \
@@ -155,13 +172,22 @@ impl Store {
     }
 
     pub async fn count_users(&self) -> Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(self.pool()).await.db()
+        sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(self.pool())
+            .await
+            .db()
     }
 }
 
 /// Runs one `UPDATE users ... WHERE id = $1` whose `$2` is the time of the change and
 /// `$3`, when given, the new value.
-async fn update_user(conn: &mut Conn, id: UserId, sql: &'static str, value: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+async fn update_user(
+    conn: &mut Conn,
+    id: UserId,
+    sql: &'static str,
+    value: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let mut query = sqlx::query(sql).bind(id.to_string()).bind(to_micros(now));
     if let Some(value) = value {
         query = query.bind(value.to_owned());
@@ -173,20 +199,57 @@ async fn update_user(conn: &mut Conn, id: UserId, sql: &'static str, value: Opti
 }
 
 pub async fn set_role(conn: &mut Conn, id: UserId, role: Role, now: DateTime<Utc>) -> Result<()> {
-    update_user(conn, id, "UPDATE users SET role = $3, updated_at = $2 WHERE id = $1", Some(role.as_str()), now).await
+    update_user(
+        conn,
+        id,
+        "UPDATE users SET role = $3, updated_at = $2 WHERE id = $1",
+        Some(role.as_str()),
+        now,
+    )
+    .await
 }
 
-pub async fn set_password_hash(conn: &mut Conn, id: UserId, hash: &str, now: DateTime<Utc>) -> Result<()> {
-    update_user(conn, id, "UPDATE users SET password_hash = $3, updated_at = $2 WHERE id = $1", Some(hash), now).await
+pub async fn set_password_hash(
+    conn: &mut Conn,
+    id: UserId,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    update_user(
+        conn,
+        id,
+        "UPDATE users SET password_hash = $3, updated_at = $2 WHERE id = $1",
+        Some(hash),
+        now,
+    )
+    .await
 }
 
-pub async fn set_locale(conn: &mut Conn, id: UserId, locale: &str, now: DateTime<Utc>) -> Result<()> {
-    update_user(conn, id, "UPDATE users SET locale = $3, updated_at = $2 WHERE id = $1", Some(locale), now).await
+pub async fn set_locale(
+    conn: &mut Conn,
+    id: UserId,
+    locale: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    update_user(
+        conn,
+        id,
+        "UPDATE users SET locale = $3, updated_at = $2 WHERE id = $1",
+        Some(locale),
+        now,
+    )
+    .await
 }
 
 /// Stores a TOTP secret that is not yet confirmed (MFA stays off until `enable_mfa`).
-pub async fn set_pending_totp(conn: &mut Conn, id: UserId, secret: &str, now: DateTime<Utc>) -> Result<()> {
-    let sql = "UPDATE users SET totp_secret = $3, mfa_enabled_at = NULL, updated_at = $2 WHERE id = $1";
+pub async fn set_pending_totp(
+    conn: &mut Conn,
+    id: UserId,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let sql =
+        "UPDATE users SET totp_secret = $3, mfa_enabled_at = NULL, updated_at = $2 WHERE id = $1";
     update_user(conn, id, sql, Some(secret), now).await
 }
 
@@ -196,9 +259,14 @@ pub async fn enable_mfa(conn: &mut Conn, id: UserId, now: DateTime<Utc>) -> Resu
 }
 
 pub async fn disable_mfa(conn: &mut Conn, id: UserId, now: DateTime<Utc>) -> Result<()> {
-    let sql = "UPDATE users SET totp_secret = NULL, mfa_enabled_at = NULL, updated_at = $2 WHERE id = $1";
+    let sql =
+        "UPDATE users SET totp_secret = NULL, mfa_enabled_at = NULL, updated_at = $2 WHERE id = $1";
     update_user(conn, id, sql, None, now).await?;
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(id.to_string()).execute(conn).await.db()?;
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(id.to_string())
+        .execute(conn)
+        .await
+        .db()?;
     Ok(())
 }
 
@@ -207,7 +275,12 @@ pub async fn mark_email_verified(conn: &mut Conn, id: UserId, now: DateTime<Utc>
     update_user(conn, id, sql, None, now).await
 }
 
-pub async fn set_disabled(conn: &mut Conn, id: UserId, disabled: bool, now: DateTime<Utc>) -> Result<()> {
+pub async fn set_disabled(
+    conn: &mut Conn,
+    id: UserId,
+    disabled: bool,
+    now: DateTime<Utc>,
+) -> Result<()> {
     let sql = if disabled {
         "UPDATE users SET disabled_at = $2, updated_at = $2 WHERE id = $1"
     } else {
@@ -217,8 +290,16 @@ pub async fn set_disabled(conn: &mut Conn, id: UserId, disabled: bool, now: Date
 }
 
 /// Replaces the user's recovery codes with these hashes.
-pub async fn replace_recovery_codes(conn: &mut Conn, id: UserId, code_hashes: &[String]) -> Result<()> {
-    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(id.to_string()).execute(&mut *conn).await.db()?;
+pub async fn replace_recovery_codes(
+    conn: &mut Conn,
+    id: UserId,
+    code_hashes: &[String],
+) -> Result<()> {
+    sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await
+        .db()?;
     for hash in code_hashes {
         sqlx::query("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)")
             .bind(id.to_string())
@@ -231,7 +312,12 @@ pub async fn replace_recovery_codes(conn: &mut Conn, id: UserId, code_hashes: &[
 }
 
 /// Uses up one recovery code; true when it was valid and unused.
-pub async fn consume_recovery_code(conn: &mut Conn, id: UserId, code_hash: &str, now: DateTime<Utc>) -> Result<bool> {
+pub async fn consume_recovery_code(
+    conn: &mut Conn,
+    id: UserId,
+    code_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
     let done = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL")
         .bind(to_micros(now))
         .bind(id.to_string())
@@ -244,11 +330,13 @@ pub async fn consume_recovery_code(conn: &mut Conn, id: UserId, code_hash: &str,
 
 impl Store {
     pub async fn unused_recovery_codes(&self, id: UserId) -> Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-            .bind(id.to_string())
-            .fetch_one(self.pool())
-            .await
-            .db()
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL",
+        )
+        .bind(id.to_string())
+        .fetch_one(self.pool())
+        .await
+        .db()
     }
 }
 
@@ -291,21 +379,28 @@ impl Store {
 
 /// Reads a user on a given connection, e.g. inside a transaction that just wrote it.
 pub async fn by_id_in(conn: &mut Conn, id: UserId) -> Result<Option<User>> {
-    let row: Option<UserRow> = sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(id.to_string())
-        .fetch_optional(conn)
-        .await
-        .db()?;
+    let row: Option<UserRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+            .bind(id.to_string())
+            .fetch_optional(conn)
+            .await
+            .db()?;
     row.map(User::try_from).transpose()
 }
 
 impl Store {
     /// Display names and roles of these users (for showing who did what).
-    pub async fn names_of(&self, ids: &[UserId]) -> Result<std::collections::HashMap<UserId, (String, Role)>> {
+    pub async fn names_of(
+        &self,
+        ids: &[UserId],
+    ) -> Result<std::collections::HashMap<UserId, (String, Role)>> {
         let mut names = std::collections::HashMap::new();
         for chunk in ids.chunks(200) {
             let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT id, display_name, role FROM users WHERE id IN ({})", placeholders.join(", "));
+            let sql = format!(
+                "SELECT id, display_name, role FROM users WHERE id IN ({})",
+                placeholders.join(", ")
+            );
             let mut query = sqlx::query_as::<_, (String, String, String)>(&sql);
             for id in chunk {
                 query = query.bind(id.to_string());

@@ -18,7 +18,11 @@ use telemed_server::i18n::Lang;
 use telemed_server::{open_store, AppState, Config};
 
 #[derive(Parser)]
-#[command(name = "telemed", version, about = "A self-hosted telemedicine platform in one binary")]
+#[command(
+    name = "telemed",
+    version,
+    about = "A self-hosted telemedicine platform in one binary"
+)]
 struct Cli {
     /// A TOML configuration file (settings there are overridden by TELEMED_* variables).
     #[arg(long, global = true, env = "TELEMED_CONFIG")]
@@ -91,7 +95,10 @@ enum AuditCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("telemed: cannot start the async runtime: {e}");
@@ -110,7 +117,10 @@ fn main() -> ExitCode {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TELEMED_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
 }
 
 fn load_config(cli: &Cli, serve: Option<&ServeArgs>, demo: bool) -> anyhow::Result<Config> {
@@ -125,7 +135,11 @@ fn load_config(cli: &Cli, serve: Option<&ServeArgs>, demo: bool) -> anyhow::Resu
             let addr = config.listen_addr()?;
             // Links in emails follow the address unless a public_url was configured.
             if config.public_url == Config::default().public_url && !addr.ip().is_unspecified() {
-                let scheme = if config.tls_cert.is_some() { "https" } else { "http" };
+                let scheme = if config.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
                 config.public_url = format!("{scheme}://{addr}");
             }
         }
@@ -154,12 +168,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             open_store(&config).await?;
             println!("the database is up to date");
         }
-        Command::User(UserCommand::Create { email, name, role, specialty, password_stdin }) => {
+        Command::User(UserCommand::Create {
+            email,
+            name,
+            role,
+            specialty,
+            password_stdin,
+        }) => {
             let config = load_config(&cli, None, false)?;
             let role: Role = role.parse().map_err(describe)?;
             let (password, generated) = if *password_stdin {
                 let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line).context("reading the password from standard input")?;
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
                 (line.trim_end_matches(['\r', '\n']).to_owned(), false)
             } else {
                 (generate_password(), true)
@@ -167,7 +190,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_store(&config).await?;
             let (state, _writer) = AppState::new(config, store, Arc::new(SystemClock)).await?;
             let ctx = shell_ctx();
-            let new = ShellUser { email, display_name: name, role, password: &password, specialty: specialty.as_deref() };
+            let new = ShellUser {
+                email,
+                display_name: name,
+                role,
+                password: &password,
+                specialty: specialty.as_deref(),
+            };
             let id = create_user(&state, &ctx, new).await.map_err(describe)?;
             println!("created {role} {email} (id {id})");
             if generated {
@@ -184,14 +213,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             match report.first_break {
                 None => println!("audit chain intact: {} entries", report.entries),
                 Some(b) => {
-                    println!("audit chain BROKEN: {} ({} entries verified before it)", telemed_server::api::describe_break(&b), report.entries);
+                    println!(
+                        "audit chain BROKEN: {} ({} entries verified before it)",
+                        telemed_server::api::describe_break(&b),
+                        report.entries
+                    );
                     return Ok(ExitCode::from(2));
                 }
             }
         }
         Command::Backup { target } => {
             let config = load_config(&cli, None, false)?;
-            if telemed_store::Dialect::of_url(&config.database_url).map_err(describe)? == telemed_store::Dialect::Postgres {
+            if telemed_store::Dialect::of_url(&config.database_url).map_err(describe)?
+                == telemed_store::Dialect::Postgres
+            {
                 bail!("telemed backup copies the embedded SQLite database. For PostgreSQL use its own tools, e.g. `pg_dump --format=custom --file=telemed.dump \"$DATABASE_URL\"` (restore with pg_restore).");
             }
             let store = open_store(&config).await?;
@@ -204,7 +239,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// The request context of a command run from the shell (audited as such).
 pub fn shell_ctx() -> Ctx {
-    Ctx { request_id: "shell".into(), client_addr: Some("shell".into()), lang: Lang::En, user_agent: "telemed-cli".into() }
+    Ctx {
+        request_id: "shell".into(),
+        client_addr: Some("shell".into()),
+        lang: Lang::En,
+        user_agent: "telemed-cli".into(),
+    }
 }
 
 /// Five random words' worth of entropy in a form people can type.
@@ -213,7 +253,11 @@ fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rngs::OsRng;
     (0..4)
-        .map(|_| (0..5).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect::<String>())
+        .map(|_| {
+            (0..5)
+                .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+                .collect::<String>()
+        })
         .collect::<Vec<_>>()
         .join("-")
 }

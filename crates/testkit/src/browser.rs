@@ -17,16 +17,22 @@ pub struct TestBrowser {
 }
 
 pub fn chromium_path() -> PathBuf {
-    std::env::var_os("TELEMED_CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+    std::env::var_os("TELEMED_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
 }
 
 impl TestBrowser {
     pub async fn launch() -> anyhow::Result<Self> {
         let exe = chromium_path();
         if !exe.exists() {
-            return Err(anyhow!("Chromium is not installed at {} (apt-get install chromium)", exe.display()));
+            return Err(anyhow!(
+                "Chromium is not installed at {} (apt-get install chromium)",
+                exe.display()
+            ));
         }
-        let profile = std::env::temp_dir().join(format!("telemed-chromium-{}", uuid::Uuid::new_v4()));
+        let profile =
+            std::env::temp_dir().join(format!("telemed-chromium-{}", uuid::Uuid::new_v4()));
         let config = BrowserConfig::builder()
             .chrome_executable(&exe)
             .new_headless_mode()
@@ -49,13 +55,23 @@ impl TestBrowser {
             ])
             .build()
             .map_err(|e| anyhow!("browser config: {e}"))?;
-        let (browser, mut events) = Browser::launch(config).await.context("launching Chromium")?;
+        let (browser, mut events) = Browser::launch(config)
+            .await
+            .context("launching Chromium")?;
         let handler = tokio::spawn(async move { while events.next().await.is_some() {} });
-        Ok(TestBrowser { browser, handler, profile })
+        Ok(TestBrowser {
+            browser,
+            handler,
+            profile,
+        })
     }
 
     pub async fn open(&self, url: &str) -> anyhow::Result<Page> {
-        let page = self.browser.new_page(url).await.with_context(|| format!("opening {url}"))?;
+        let page = self
+            .browser
+            .new_page(url)
+            .await
+            .with_context(|| format!("opening {url}"))?;
         page.wait_for_navigation().await?;
         Ok(page)
     }
@@ -88,14 +104,19 @@ pub async fn fill(page: &Page, selector: &str, text: &str) -> anyhow::Result<()>
     if text.is_ascii() {
         field.type_str(text).await?;
     } else {
-        page.execute(chromiumoxide::cdp::browser_protocol::input::InsertTextParams::new(text)).await?;
+        page.execute(chromiumoxide::cdp::browser_protocol::input::InsertTextParams::new(text))
+            .await?;
     }
     Ok(())
 }
 
 /// Clicks `selector` and waits for the page it leads to.
 pub async fn click_and_wait(page: &Page, selector: &str) -> anyhow::Result<()> {
-    page.find_element(selector).await.with_context(|| format!("no {selector}"))?.click().await?;
+    page.find_element(selector)
+        .await
+        .with_context(|| format!("no {selector}"))?
+        .click()
+        .await?;
     page.wait_for_navigation().await?;
     Ok(())
 }
@@ -120,7 +141,12 @@ pub async fn screenshot(page: &Page, name: &str) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.png"));
     let png = page
-        .screenshot(ScreenshotParams::builder().format(CaptureScreenshotFormat::Png).full_page(true).build())
+        .screenshot(
+            ScreenshotParams::builder()
+                .format(CaptureScreenshotFormat::Png)
+                .full_page(true)
+                .build(),
+        )
         .await
         .context("screenshot")?;
     std::fs::write(&path, png)?;
@@ -154,8 +180,16 @@ pub async fn wait_for_path(page: &Page, path: &str) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     loop {
         let url = page.url().await?.unwrap_or_default();
-        let current = url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned())).unwrap_or_default();
-        let loaded = page.evaluate("document.readyState").await.ok().and_then(|r| r.into_value::<String>().ok()).is_some_and(|s| s == "complete");
+        let current = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned()))
+            .unwrap_or_default();
+        let loaded = page
+            .evaluate("document.readyState")
+            .await
+            .ok()
+            .and_then(|r| r.into_value::<String>().ok())
+            .is_some_and(|s| s == "complete");
         if current.split('?').next() == Some(path) && loaded {
             return Ok(());
         }

@@ -42,9 +42,13 @@ impl TestDb {
     pub async fn create(backend: Backend) -> anyhow::Result<Self> {
         match backend {
             Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!("telemed-test-{}", uuid::Uuid::new_v4()));
+                let dir =
+                    std::env::temp_dir().join(format!("telemed-test-{}", uuid::Uuid::new_v4()));
                 std::fs::create_dir_all(&dir)?;
-                Ok(TestDb { url: format!("sqlite://{}/telemed.db", dir.display()), cleanup: Cleanup::Folder(dir) })
+                Ok(TestDb {
+                    url: format!("sqlite://{}/telemed.db", dir.display()),
+                    cleanup: Cleanup::Folder(dir),
+                })
             }
             Backend::Postgres => {
                 let admin_url = std::env::var("TELEMED_TEST_DATABASE_URL")
@@ -53,9 +57,13 @@ impl TestDb {
                 let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
                     .await
                     .with_context(|| "connecting to TELEMED_TEST_DATABASE_URL")?;
-                sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await?;
+                sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str())
+                    .await?;
                 let url = replace_database(&admin_url, &name)?;
-                Ok(TestDb { url, cleanup: Cleanup::PgDatabase { admin_url, name } })
+                Ok(TestDb {
+                    url,
+                    cleanup: Cleanup::PgDatabase { admin_url, name },
+                })
             }
         }
     }
@@ -63,9 +71,18 @@ impl TestDb {
 
 /// The same server URL with another database name.
 fn replace_database(url: &str, name: &str) -> anyhow::Result<String> {
-    let (base, query) = url.split_once('?').map(|(b, q)| (b, Some(q))).unwrap_or((url, None));
-    let scheme_end = base.find("://").ok_or_else(|| anyhow!("not a URL: {url}"))? + 3;
-    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let (base, query) = url
+        .split_once('?')
+        .map(|(b, q)| (b, Some(q)))
+        .unwrap_or((url, None));
+    let scheme_end = base
+        .find("://")
+        .ok_or_else(|| anyhow!("not a URL: {url}"))?
+        + 3;
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map(|i| i + scheme_end)
+        .unwrap_or(base.len());
     let mut out = format!("{}/{name}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -84,10 +101,21 @@ impl Drop for TestDb {
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 // Drop runs outside async; a helper thread with its own runtime does the SQL.
                 let _ = std::thread::spawn(move || {
-                    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+                    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                    else {
+                        return;
+                    };
                     rt.block_on(async {
-                        if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
-                            let _ = sqlx::Executor::execute(&mut conn, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                        if let Ok(mut conn) =
+                            <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await
+                        {
+                            let _ = sqlx::Executor::execute(
+                                &mut conn,
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
+                            .await;
                         }
                     });
                 })
@@ -126,10 +154,15 @@ impl TestApp {
 
     /// Starts the app with the test defaults, adjusted by `configure`.
     pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> Self {
-        Self::try_spawn(backend, configure).await.unwrap_or_else(|e| panic!("starting telemed for a test ({backend:?}): {e:#}"))
+        Self::try_spawn(backend, configure)
+            .await
+            .unwrap_or_else(|e| panic!("starting telemed for a test ({backend:?}): {e:#}"))
     }
 
-    async fn try_spawn(backend: Backend, configure: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+    async fn try_spawn(
+        backend: Backend,
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let db = TestDb::create(backend).await?;
         let smtp = SmtpSink::start().await?;
         let mut config = Config {
@@ -152,7 +185,14 @@ impl TestApp {
         let clock = ManualClock::new(telemed_domain::Clock::now(&telemed_domain::SystemClock));
         let server = telemed_server::start(config, Arc::new(clock.clone())).await?;
         let base = format!("http://{}", server.addr);
-        Ok(TestApp { base, clock, smtp, backend, server: Some(server), db })
+        Ok(TestApp {
+            base,
+            clock,
+            smtp,
+            backend,
+            server: Some(server),
+            db,
+        })
     }
 
     pub fn state(&self) -> &AppState {
@@ -177,26 +217,62 @@ impl TestApp {
 
     /// Creates a verified account directly (as `telemed user create` does).
     pub async fn create_user(&self, role: Role) -> TestUser {
-        let email = format!("{}-{}@clinic.example", role.as_str(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let email = format!(
+            "{}-{}@clinic.example",
+            role.as_str(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         let ctx = test_ctx();
-        let new = ShellUser { email: &email, display_name: &format!("Test {role}"), role, password: TEST_PASSWORD, specialty: None };
-        let id = create_user(self.state(), &ctx, new).await.unwrap_or_else(|e| panic!("creating a {role}: {e:?}"));
-        TestUser { id, email, password: TEST_PASSWORD.into(), role }
+        let new = ShellUser {
+            email: &email,
+            display_name: &format!("Test {role}"),
+            role,
+            password: TEST_PASSWORD,
+            specialty: None,
+        };
+        let id = create_user(self.state(), &ctx, new)
+            .await
+            .unwrap_or_else(|e| panic!("creating a {role}: {e:?}"));
+        TestUser {
+            id,
+            email,
+            password: TEST_PASSWORD.into(),
+            role,
+        }
     }
 
     /// A personal access token for `user` with `scopes` (all of the role's by default).
     pub async fn token_for(&self, user: &TestUser, scopes: Option<&[Permission]>) -> String {
-        let principal = telemed_domain::access::Principal { user_id: user.id, role: user.role, permissions: user.role.permissions().to_vec() };
-        let scopes = scopes.map(|s| s.to_vec()).unwrap_or_else(|| user.role.permissions().to_vec());
-        let (_, secret) = api_tokens::create(self.state(), &test_ctx(), &principal, NewToken { name: "test", scopes, days: 30 })
-            .await
-            .unwrap_or_else(|e| panic!("token: {e:?}"));
+        let principal = telemed_domain::access::Principal {
+            user_id: user.id,
+            role: user.role,
+            permissions: user.role.permissions().to_vec(),
+        };
+        let scopes = scopes
+            .map(|s| s.to_vec())
+            .unwrap_or_else(|| user.role.permissions().to_vec());
+        let (_, secret) = api_tokens::create(
+            self.state(),
+            &test_ctx(),
+            &principal,
+            NewToken {
+                name: "test",
+                scopes,
+                days: 30,
+            },
+        )
+        .await
+        .unwrap_or_else(|e| panic!("token: {e:?}"));
         secret
     }
 
     /// Commits queued audit entries of reads.
     pub async fn flush_audit(&self) {
-        self.state().audit.flush().await.unwrap_or_else(|e| panic!("audit flush: {e:?}"));
+        self.state()
+            .audit
+            .flush()
+            .await
+            .unwrap_or_else(|e| panic!("audit flush: {e:?}"));
     }
 
     pub async fn shutdown(self) {
@@ -206,38 +282,46 @@ impl TestApp {
     /// Shuts the server down and hands back its database, to inspect what was stored.
     pub async fn shutdown_keep_db(mut self) -> TestDb {
         if let Some(server) = self.server.take() {
-            server.shutdown().await.unwrap_or_else(|e| panic!("shutdown: {e:#}"));
+            server
+                .shutdown()
+                .await
+                .unwrap_or_else(|e| panic!("shutdown: {e:#}"));
         }
         self.db
     }
 }
 
 pub fn test_ctx() -> Ctx {
-    Ctx { request_id: "test".into(), client_addr: Some("127.0.0.1".into()), lang: Lang::En, user_agent: "testkit".into() }
+    Ctx {
+        request_id: "test".into(),
+        client_addr: Some("127.0.0.1".into()),
+        lang: Lang::En,
+        user_agent: "testkit".into(),
+    }
 }
 
 /// The TOTP code an authenticator app would show for `secret` at `at`.
 pub fn totp_code(secret_b32: &str, at: chrono::DateTime<Utc>) -> String {
-    let bytes = totp_rs::Secret::Encoded(secret_b32.to_owned()).to_bytes().unwrap_or_else(|e| panic!("secret: {e:?}"));
-    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 0, 30, bytes).unwrap_or_else(|e| panic!("totp: {e:?}"));
+    let bytes = totp_rs::Secret::Encoded(secret_b32.to_owned())
+        .to_bytes()
+        .unwrap_or_else(|e| panic!("secret: {e:?}"));
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 0, 30, bytes)
+        .unwrap_or_else(|e| panic!("totp: {e:?}"));
     totp.generate(at.timestamp() as u64)
 }
 
 /// The value of the hidden `csrf` field in a page.
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no csrf field in page:\n{html}"));
-    html[start..].split('"').next().unwrap_or_default().to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn database_names_are_swapped_in_urls() {
-        assert_eq!(super::replace_database("postgres://postgres@127.0.0.1/test", "x").unwrap(), "postgres://postgres@127.0.0.1/x");
-        assert_eq!(super::replace_database("postgres://u:p@h:5432/test?sslmode=disable", "x").unwrap(), "postgres://u:p@h:5432/x?sslmode=disable");
-        assert_eq!(super::replace_database("postgres://h", "x").unwrap(), "postgres://h/x");
-    }
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .unwrap_or_else(|| panic!("no csrf field in page:\n{html}"));
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// A browser-like session against the web UI: keeps cookies, reads form tokens.
@@ -248,7 +332,10 @@ pub struct WebClient {
 
 impl TestApp {
     pub fn web(&self) -> WebClient {
-        WebClient { http: self.client(), base: self.base.clone() }
+        WebClient {
+            http: self.client(),
+            base: self.base.clone(),
+        }
     }
 }
 
@@ -258,7 +345,12 @@ impl WebClient {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).header("accept", "text/html").send().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        self.http
+            .get(self.url(path))
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
     /// The form token a page would carry right now.
@@ -272,23 +364,71 @@ impl WebClient {
         let token = self.csrf().await;
         let mut form: Vec<(&str, &str)> = fields.to_vec();
         form.push(("csrf", &token));
-        self.http.post(self.url(path)).header("accept", "text/html").form(&form).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+        self.http
+            .post(self.url(path))
+            .header("accept", "text/html")
+            .form(&form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 
     /// Submits a form without any token (to check the CSRF refusal).
-    pub async fn post_without_token(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
-        self.http.post(self.url(path)).header("accept", "text/html").form(fields).send().await.unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    pub async fn post_without_token(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .header("accept", "text/html")
+            .form(fields)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
     }
 
     /// Signs in with a password; returns where the server sends the browser next.
-    pub async fn sign_in(&self, email: &str, password: &str) -> (reqwest::StatusCode, Option<String>) {
-        let r = self.post("/login", &[("email", email), ("password", password)]).await;
-        let location = r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> (reqwest::StatusCode, Option<String>) {
+        let r = self
+            .post("/login", &[("email", email), ("password", password)])
+            .await;
+        let location = r
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         (r.status(), location)
     }
 }
 
 /// Where a redirect points.
 pub fn location(r: &reqwest::Response) -> Option<String> {
-    r.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned)
+    r.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn database_names_are_swapped_in_urls() {
+        assert_eq!(
+            super::replace_database("postgres://postgres@127.0.0.1/test", "x").unwrap(),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(
+            super::replace_database("postgres://u:p@h:5432/test?sslmode=disable", "x").unwrap(),
+            "postgres://u:p@h:5432/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::replace_database("postgres://h", "x").unwrap(),
+            "postgres://h/x"
+        );
+    }
 }

@@ -21,23 +21,38 @@ impl ReceivedMail {
     pub fn header(&self, name: &str) -> Option<String> {
         let head = self.raw.split("\r\n\r\n").next().unwrap_or_default();
         let prefix = format!("{}:", name.to_lowercase());
-        head.split("\r\n").find(|l| l.to_lowercase().starts_with(&prefix)).map(|l| l[prefix.len()..].trim().to_owned())
+        head.split("\r\n")
+            .find(|l| l.to_lowercase().starts_with(&prefix))
+            .map(|l| l[prefix.len()..].trim().to_owned())
     }
 
     /// The subject, with RFC 2047 encoded words (`=?utf-8?b?...?=`) decoded.
     pub fn subject(&self) -> String {
         let raw = self.header("Subject").unwrap_or_default();
-        raw.split_whitespace().map(decode_encoded_word).collect::<Vec<_>>().join("")
+        raw.split_whitespace()
+            .map(decode_encoded_word)
+            .collect::<Vec<_>>()
+            .join("")
     }
 
     /// The body, decoded from quoted-printable or base64 as its header says.
     pub fn body(&self) -> String {
-        let body = self.raw.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or_default();
-        match self.header("Content-Transfer-Encoding").map(|e| e.to_lowercase()).as_deref() {
+        let body = self
+            .raw
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        match self
+            .header("Content-Transfer-Encoding")
+            .map(|e| e.to_lowercase())
+            .as_deref()
+        {
             Some("quoted-printable") => decode_quoted_printable(body),
             Some("base64") => {
                 let compact: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-                let bytes = base64::engine::general_purpose::STANDARD.decode(compact).unwrap_or_default();
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(compact)
+                    .unwrap_or_default();
                 String::from_utf8_lossy(&bytes).into_owned()
             }
             _ => body.to_owned(),
@@ -47,18 +62,31 @@ impl ReceivedMail {
     /// The path and query of the first link in the body that contains `fragment`.
     pub fn link_path(&self, fragment: &str) -> Option<String> {
         let body = self.body();
-        let url = body.split_whitespace().find(|w| w.starts_with("http") && w.contains(fragment))?;
+        let url = body
+            .split_whitespace()
+            .find(|w| w.starts_with("http") && w.contains(fragment))?;
         let after_scheme = url.split_once("://")?.1;
         after_scheme.find('/').map(|i| after_scheme[i..].to_owned())
     }
 }
 
 fn decode_encoded_word(word: &str) -> String {
-    let Some(inner) = word.strip_prefix("=?").and_then(|w| w.strip_suffix("?=")) else { return format!("{word} ") };
+    let Some(inner) = word.strip_prefix("=?").and_then(|w| w.strip_suffix("?=")) else {
+        return format!("{word} ");
+    };
     let mut parts = inner.splitn(3, '?');
-    let (_charset, encoding, text) = (parts.next(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let (_charset, encoding, text) = (
+        parts.next(),
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     match encoding.to_ascii_lowercase().as_str() {
-        "b" => String::from_utf8_lossy(&base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_default()).into_owned(),
+        "b" => String::from_utf8_lossy(
+            &base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .unwrap_or_default(),
+        )
+        .into_owned(),
         "q" => decode_quoted_printable(&text.replace('_', " ")),
         _ => word.to_owned(),
     }
@@ -71,7 +99,10 @@ fn decode_quoted_printable(s: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'=' && i + 2 < bytes.len() + 1 {
-            if let Some(b) = std::str::from_utf8(&bytes[i + 1..(i + 3).min(bytes.len())]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
+            if let Some(b) = std::str::from_utf8(&bytes[i + 1..(i + 3).min(bytes.len())])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
                 out.push(b);
                 i += 3;
                 continue;
@@ -94,7 +125,11 @@ impl SmtpSink {
     pub async fn start() -> anyhow::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
-        let sink = SmtpSink { port, received: Arc::default(), arrived: Arc::default() };
+        let sink = SmtpSink {
+            port,
+            received: Arc::default(),
+            arrived: Arc::default(),
+        };
         let accept = sink.clone();
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
@@ -128,7 +163,10 @@ impl SmtpSink {
             let matching: Vec<ReceivedMail> = self
                 .all()
                 .into_iter()
-                .filter(|m| m.recipients.iter().any(|r| r.eq_ignore_ascii_case(to)) && m.subject().contains(subject))
+                .filter(|m| {
+                    m.recipients.iter().any(|r| r.eq_ignore_ascii_case(to))
+                        && m.subject().contains(subject)
+                })
                 .collect();
             if let Some(m) = matching.into_iter().nth(n - 1) {
                 return m;
@@ -153,13 +191,21 @@ impl SmtpSink {
             let command = line.trim_end().to_uppercase();
             let reply: &[u8] = if command.starts_with("EHLO") {
                 b"250-telemed-test-sink\r\n250 8BITMIME\r\n"
-            } else if command.starts_with("HELO") || command.starts_with("MAIL FROM") || command.starts_with("NOOP") {
+            } else if command.starts_with("HELO")
+                || command.starts_with("MAIL FROM")
+                || command.starts_with("NOOP")
+            {
                 b"250 OK\r\n"
             } else if command.starts_with("RSET") {
                 recipients.clear();
                 b"250 OK\r\n"
             } else if command.starts_with("RCPT TO") {
-                let addr = line.trim_end()[8..].trim().trim_start_matches(':').trim().trim_matches(['<', '>']).to_owned();
+                let addr = line.trim_end()[8..]
+                    .trim()
+                    .trim_start_matches(':')
+                    .trim()
+                    .trim_matches(['<', '>'])
+                    .to_owned();
                 recipients.push(addr);
                 b"250 OK\r\n"
             } else if command == "DATA" {
@@ -173,10 +219,17 @@ impl SmtpSink {
                     if line == ".\r\n" || line == ".\n" {
                         break;
                     }
-                    raw.push_str(line.strip_prefix('.').filter(|_| line.starts_with("..")).unwrap_or(&line));
+                    raw.push_str(
+                        line.strip_prefix('.')
+                            .filter(|_| line.starts_with(".."))
+                            .unwrap_or(&line),
+                    );
                 }
                 if let Ok(mut all) = self.received.lock() {
-                    all.push(ReceivedMail { recipients: std::mem::take(&mut recipients), raw });
+                    all.push(ReceivedMail {
+                        recipients: std::mem::take(&mut recipients),
+                        raw,
+                    });
                 }
                 self.arrived.notify_waiters();
                 b"250 OK queued\r\n"

@@ -32,15 +32,25 @@ pub struct NewInvite<'a> {
 }
 
 /// Invites a clinician, staff member or admin; the link is valid for 7 days.
-pub async fn invite(state: &AppState, ctx: &Ctx, admin: &Principal, invite: NewInvite<'_>) -> Result<InvitationId> {
+pub async fn invite(
+    state: &AppState,
+    ctx: &Ctx,
+    admin: &Principal,
+    invite: NewInvite<'_>,
+) -> Result<InvitationId> {
     require(admin, Permission::UsersWrite)?;
     if invite.role == Role::Patient {
-        return Err(Error::invalid("role", "patients register themselves; invite clinicians, staff or admins"));
+        return Err(Error::invalid(
+            "role",
+            "patients register themselves; invite clinicians, staff or admins",
+        ));
     }
     let email = Email::parse(invite.email)?;
     let name = validate_display_name(invite.display_name)?;
     if state.store.user_by_email(&email).await?.is_some() {
-        return Err(Error::Conflict("an account with this email exists already".into()));
+        return Err(Error::Conflict(
+            "an account with this email exists already".into(),
+        ));
     }
     let now = state.clock.now();
     let token = random_token("");
@@ -55,8 +65,22 @@ pub async fn invite(state: &AppState, ctx: &Ctx, admin: &Principal, invite: NewI
         expires_at: now + Duration::days(7),
     };
     let id = invitations::insert(&mut tx, new, now).await?;
-    mail::enqueue(&mut tx, &email, Mail::Invitation { link: &link, role: role_label(invite.role, invite.lang) }, invite.lang, now).await?;
-    let record = Event::new(ctx, now, "user.invite", "invitation").by(admin.user_id, admin.role).on(id).detail(format!("role {}", invite.role)).build();
+    mail::enqueue(
+        &mut tx,
+        &email,
+        Mail::Invitation {
+            link: &link,
+            role: role_label(invite.role, invite.lang),
+        },
+        invite.lang,
+        now,
+    )
+    .await?;
+    let record = Event::new(ctx, now, "user.invite", "invitation")
+        .by(admin.user_id, admin.role)
+        .on(id)
+        .detail(format!("role {}", invite.role))
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
     state.mail_wake.notify_one();
@@ -73,23 +97,41 @@ pub fn role_label(role: Role, lang: Lang) -> &'static str {
     }
 }
 
-pub async fn revoke_invitation(state: &AppState, ctx: &Ctx, admin: &Principal, id: InvitationId) -> Result<()> {
+pub async fn revoke_invitation(
+    state: &AppState,
+    ctx: &Ctx,
+    admin: &Principal,
+    id: InvitationId,
+) -> Result<()> {
     require(admin, Permission::UsersWrite)?;
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
     invitations::revoke(&mut tx, id, now).await?;
-    let record = Event::new(ctx, now, "user.invite_revoke", "invitation").by(admin.user_id, admin.role).on(id).build();
+    let record = Event::new(ctx, now, "user.invite_revoke", "invitation")
+        .by(admin.user_id, admin.role)
+        .on(id)
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()
 }
 
 /// Changes a role. Admins cannot change their own (so the last admin cannot lock everyone out).
-pub async fn change_role(state: &AppState, ctx: &Ctx, admin: &Principal, target: UserId, role: Role) -> Result<()> {
+pub async fn change_role(
+    state: &AppState,
+    ctx: &Ctx,
+    admin: &Principal,
+    target: UserId,
+    role: Role,
+) -> Result<()> {
     require(admin, Permission::UsersWrite)?;
     if target == admin.user_id {
         return Err(Error::invalid("role", "you cannot change your own role"));
     }
-    let user = state.store.user_by_id(target).await?.ok_or(Error::NotFound)?;
+    let user = state
+        .store
+        .user_by_id(target)
+        .await?
+        .ok_or(Error::NotFound)?;
     if user.role == role {
         return Ok(());
     }
@@ -108,20 +150,40 @@ pub async fn change_role(state: &AppState, ctx: &Ctx, admin: &Principal, target:
 }
 
 /// Disables (signing out every session) or re-enables an account.
-pub async fn set_disabled(state: &AppState, ctx: &Ctx, admin: &Principal, target: UserId, disabled: bool) -> Result<()> {
+pub async fn set_disabled(
+    state: &AppState,
+    ctx: &Ctx,
+    admin: &Principal,
+    target: UserId,
+    disabled: bool,
+) -> Result<()> {
     require(admin, Permission::UsersWrite)?;
     if target == admin.user_id {
-        return Err(Error::invalid("disabled", "you cannot disable your own account"));
+        return Err(Error::invalid(
+            "disabled",
+            "you cannot disable your own account",
+        ));
     }
-    let user = state.store.user_by_id(target).await?.ok_or(Error::NotFound)?;
+    let user = state
+        .store
+        .user_by_id(target)
+        .await?
+        .ok_or(Error::NotFound)?;
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
     users::set_disabled(&mut tx, target, disabled, now).await?;
     if disabled {
         sessions::revoke_all(&mut tx, target, now).await?;
     }
-    let action = if disabled { "user.disable" } else { "user.enable" };
-    let record = Event::new(ctx, now, action, "user").by(admin.user_id, admin.role).on(user.id).build();
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    let record = Event::new(ctx, now, action, "user")
+        .by(admin.user_id, admin.role)
+        .on(user.id)
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()
 }
@@ -143,12 +205,22 @@ pub async fn create_user(state: &AppState, ctx: &Ctx, new: ShellUser<'_>) -> Res
     let hash = hash_blocking(password.expose()).await?;
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
-    let user = NewUser { email: &email, display_name: &name, role: new.role, password_hash: &hash, email_verified: true, locale: "en" };
+    let user = NewUser {
+        email: &email,
+        display_name: &name,
+        role: new.role,
+        password_hash: &hash,
+        email_verified: true,
+        locale: "en",
+    };
     let id = users::insert(&mut tx, user, now).await?;
     if let Some(specialty) = new.specialty {
         users::set_specialty(&mut tx, id, specialty).await?;
     }
-    let record = Event::new(ctx, now, "user.create", "user").on(id).detail(format!("from the shell; role {}", new.role)).build();
+    let record = Event::new(ctx, now, "user.create", "user")
+        .on(id)
+        .detail(format!("from the shell; role {}", new.role))
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
     Ok(id)

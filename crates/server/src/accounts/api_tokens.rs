@@ -22,19 +22,33 @@ pub struct NewToken<'a> {
 }
 
 /// Creates a token and returns it with its secret, which is shown this once.
-pub async fn create(state: &AppState, ctx: &Ctx, owner: &Principal, new: NewToken<'_>) -> Result<(ApiTokenId, String)> {
+pub async fn create(
+    state: &AppState,
+    ctx: &Ctx,
+    owner: &Principal,
+    new: NewToken<'_>,
+) -> Result<(ApiTokenId, String)> {
     let name = new.name.trim();
     if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
-        return Err(Error::invalid("name", "name the token in 1 to 80 characters"));
+        return Err(Error::invalid(
+            "name",
+            "name the token in 1 to 80 characters",
+        ));
     }
     if new.scopes.is_empty() {
         return Err(Error::invalid("scopes", "choose at least one scope"));
     }
     if let Some(p) = new.scopes.iter().find(|p| !owner.can(**p)) {
-        return Err(Error::invalid("scopes", format!("you cannot grant the scope {}", p.as_str())));
+        return Err(Error::invalid(
+            "scopes",
+            format!("you cannot grant the scope {}", p.as_str()),
+        ));
     }
     if !(1..=MAX_DAYS).contains(&new.days) {
-        return Err(Error::invalid("days", format!("a token lasts 1 to {MAX_DAYS} days")));
+        return Err(Error::invalid(
+            "days",
+            format!("a token lasts 1 to {MAX_DAYS} days"),
+        ));
     }
     let now = state.clock.now();
     let secret = random_token(TOKEN_PREFIX);
@@ -48,7 +62,11 @@ pub async fn create(state: &AppState, ctx: &Ctx, owner: &Principal, new: NewToke
     };
     let id = tokens::insert(&mut tx, token, now).await?;
     let scopes = telemed_domain::role::format_scopes(&new.scopes);
-    let record = Event::new(ctx, now, "token.create", "api_token").by(owner.user_id, owner.role).on(id).detail(format!("scopes {scopes}")).build();
+    let record = Event::new(ctx, now, "token.create", "api_token")
+        .by(owner.user_id, owner.role)
+        .on(id)
+        .detail(format!("scopes {scopes}"))
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
     Ok((id, secret))
@@ -58,7 +76,10 @@ pub async fn revoke(state: &AppState, ctx: &Ctx, owner: &Principal, id: ApiToken
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
     tokens::revoke(&mut tx, owner.user_id, id, now).await?;
-    let record = Event::new(ctx, now, "token.revoke", "api_token").by(owner.user_id, owner.role).on(id).build();
+    let record = Event::new(ctx, now, "token.revoke", "api_token")
+        .by(owner.user_id, owner.role)
+        .on(id)
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()
 }

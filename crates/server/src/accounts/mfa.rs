@@ -19,8 +19,11 @@ use crate::AppState;
 const STEP_SECONDS: u64 = 30;
 
 fn totp(secret_b32: &str) -> Result<TOTP> {
-    let bytes = Secret::Encoded(secret_b32.to_owned()).to_bytes().map_err(|_| Error::internal("corrupt TOTP secret"))?;
-    TOTP::new(Algorithm::SHA1, 6, 0, STEP_SECONDS, bytes).map_err(|e| Error::internal(format!("TOTP: {e}")))
+    let bytes = Secret::Encoded(secret_b32.to_owned())
+        .to_bytes()
+        .map_err(|_| Error::internal("corrupt TOTP secret"))?;
+    TOTP::new(Algorithm::SHA1, 6, 0, STEP_SECONDS, bytes)
+        .map_err(|e| Error::internal(format!("TOTP: {e}")))
 }
 
 /// Which time step, of the one now and its neighbours (clock drift), `code` belongs to.
@@ -42,11 +45,18 @@ fn is_totp_code(code: &str) -> bool {
 
 /// Checks a TOTP code (each accepted at most once) or uses up a recovery code. Returns
 /// which of the two it was, or `None` when neither.
-pub async fn check_second_factor(state: &AppState, conn: &mut Conn, user: &User, code: &str) -> Result<Option<&'static str>> {
+pub async fn check_second_factor(
+    state: &AppState,
+    conn: &mut Conn,
+    user: &User,
+    code: &str,
+) -> Result<Option<&'static str>> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let now = state.clock.now();
     if is_totp_code(&code) {
-        let Some(secret) = user.totp_secret.as_deref().filter(|_| user.mfa_enabled()) else { return Ok(None) };
+        let Some(secret) = user.totp_secret.as_deref().filter(|_| user.mfa_enabled()) else {
+            return Ok(None);
+        };
         return match matching_step(secret, &code, now.timestamp())? {
             Some(step) if users::claim_totp_step(conn, user.id, step).await? => Ok(Some("totp")),
             _ => Ok(None),
@@ -68,7 +78,9 @@ pub struct Enrollment {
 /// Makes a new, not yet active secret for `user` (replacing any earlier unconfirmed one).
 pub async fn start_enrollment(state: &AppState, user: &User) -> Result<Enrollment> {
     if user.mfa_enabled() {
-        return Err(Error::Conflict("two-step verification is on already".into()));
+        return Err(Error::Conflict(
+            "two-step verification is on already".into(),
+        ));
     }
     let mut raw = [0u8; 20];
     OsRng.fill_bytes(&mut raw);
@@ -96,22 +108,42 @@ fn enrollment_for(user: &User, secret: String) -> Result<Enrollment> {
         account = percent_encode(user.email.as_str()),
     );
     let qr_data_uri = qr_svg_data_uri(&otpauth_url)?;
-    Ok(Enrollment { secret, otpauth_url, qr_data_uri })
+    Ok(Enrollment {
+        secret,
+        otpauth_url,
+        qr_data_uri,
+    })
 }
 
 /// Confirms enrolment with a code from the app: turns MFA on, issues recovery codes
 /// (returned to show once) and, if this session was waiting for enrolment, opens it.
-pub async fn confirm_enrollment(state: &AppState, ctx: &Ctx, user: &User, session: &Session, code: &str) -> Result<Option<Vec<String>>> {
+pub async fn confirm_enrollment(
+    state: &AppState,
+    ctx: &Ctx,
+    user: &User,
+    session: &Session,
+    code: &str,
+) -> Result<Option<Vec<String>>> {
     let Some(secret) = user.totp_secret.as_deref().filter(|_| !user.mfa_enabled()) else {
         return Err(Error::Conflict("start the set-up again".into()));
     };
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let now = state.clock.now();
-    let event = Event::new(ctx, now, "auth.mfa_enroll", "user").by(user.id, user.role).on(user.id);
-    let step = if is_totp_code(&code) { matching_step(secret, &code, now.timestamp())? } else { None };
+    let event = Event::new(ctx, now, "auth.mfa_enroll", "user")
+        .by(user.id, user.role)
+        .on(user.id);
+    let step = if is_totp_code(&code) {
+        matching_step(secret, &code, now.timestamp())?
+    } else {
+        None
+    };
     let mut tx = state.store.begin_write().await?;
     let Some(step) = step else {
-        telemed_store::audit::append(&mut tx, &[event.outcome(Outcome::Failure).detail("wrong_code").build()]).await?;
+        telemed_store::audit::append(
+            &mut tx,
+            &[event.outcome(Outcome::Failure).detail("wrong_code").build()],
+        )
+        .await?;
         tx.commit().await.db()?;
         return Ok(None);
     };
@@ -123,7 +155,9 @@ pub async fn confirm_enrollment(state: &AppState, ctx: &Ctx, user: &User, sessio
     let mut records = vec![event.build()];
     if session.stage == SessionStage::MfaEnroll {
         sessions::set_stage(&mut tx, session.id, SessionStage::Active).await?;
-        let signed_in = Event::new(ctx, now, "auth.sign_in", "session").by(user.id, user.role).on(session.id);
+        let signed_in = Event::new(ctx, now, "auth.sign_in", "session")
+            .by(user.id, user.role)
+            .on(session.id);
         records.push(signed_in.detail("password + totp (enrolment)").build());
     }
     telemed_store::audit::append(&mut tx, &records).await?;
@@ -138,10 +172,18 @@ pub async fn disable(state: &AppState, ctx: &Ctx, user: &User, code: &str) -> Re
     }
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
-    let event = Event::new(ctx, now, "auth.mfa_disable", "user").by(user.id, user.role).on(user.id);
-    if check_second_factor(state, &mut tx, user, code).await?.is_none() {
+    let event = Event::new(ctx, now, "auth.mfa_disable", "user")
+        .by(user.id, user.role)
+        .on(user.id);
+    if check_second_factor(state, &mut tx, user, code)
+        .await?
+        .is_none()
+    {
         tx.rollback().await.db()?;
-        state.store.append_audit(&[event.outcome(Outcome::Failure).detail("wrong_code").build()]).await?;
+        state
+            .store
+            .append_audit(&[event.outcome(Outcome::Failure).detail("wrong_code").build()])
+            .await?;
         return Ok(false);
     }
     users::disable_mfa(&mut tx, user.id, now).await?;
@@ -153,7 +195,9 @@ pub async fn disable(state: &AppState, ctx: &Ctx, user: &User, code: &str) -> Re
 fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -162,7 +206,8 @@ fn percent_encode(s: &str) -> String {
 /// Renders `text` as a QR code in SVG (dark modules as one path), base64 in a data URI.
 fn qr_svg_data_uri(text: &str) -> Result<String> {
     use base64::Engine;
-    let qr = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium).map_err(|e| Error::internal(format!("QR: {e:?}")))?;
+    let qr = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium)
+        .map_err(|e| Error::internal(format!("QR: {e:?}")))?;
     let border = 4;
     let size = qr.size() + border * 2;
     let mut path = String::new();
@@ -177,7 +222,10 @@ fn qr_svg_data_uri(text: &str) -> Result<String> {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {size} {size}\" shape-rendering=\"crispEdges\">\
          <rect width=\"100%\" height=\"100%\" fill=\"#fff\"/><path d=\"{path}\" fill=\"#000\"/></svg>"
     );
-    Ok(format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg)))
+    Ok(format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    ))
 }
 
 #[cfg(test)]

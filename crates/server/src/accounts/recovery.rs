@@ -14,7 +14,9 @@ pub const CODES: usize = 10;
 pub fn generate() -> Vec<String> {
     (0..CODES)
         .map(|_| {
-            let mut code: String = (0..10).map(|_| ALPHABET[OsRng.gen_range(0..ALPHABET.len())] as char).collect();
+            let mut code: String = (0..10)
+                .map(|_| ALPHABET[OsRng.gen_range(0..ALPHABET.len())] as char)
+                .collect();
             code.insert(5, '-');
             code
         })
@@ -23,7 +25,11 @@ pub fn generate() -> Vec<String> {
 
 /// The stored form of a code as typed: case, spaces and dashes do not matter.
 pub fn hash(typed: &str) -> String {
-    let normal: String = typed.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
+    let normal: String = typed
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
     token_hash(&format!("recovery:{normal}"))
 }
 
@@ -38,6 +44,9 @@ mod tests {
         unique.dedup();
         assert_eq!(unique.len(), codes.len());
         let c = &codes[0];
-        assert_eq!(super::hash(c), super::hash(&c.to_uppercase().replace('-', " ")));
+        assert_eq!(
+            super::hash(c),
+            super::hash(&c.to_uppercase().replace('-', " "))
+        );
     }
 }

@@ -34,19 +34,43 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
     let hash = hash_blocking(password.expose()).await?;
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
-    let new = NewUser { email: &email, display_name: &name, role: Role::Patient, password_hash: &hash, email_verified: false, locale: r.lang.code() };
+    let new = NewUser {
+        email: &email,
+        display_name: &name,
+        role: Role::Patient,
+        password_hash: &hash,
+        email_verified: false,
+        locale: r.lang.code(),
+    };
     match users::insert(&mut tx, new, now).await {
         Ok(id) => {
             let user = state.store_user_in(&mut tx, id).await?;
             send_verification(state, &mut tx, &user, r.lang).await?;
-            let record = Event::new(ctx, now, "user.register", "user").by(id, Role::Patient).on(id).patient(id).build();
+            let record = Event::new(ctx, now, "user.register", "user")
+                .by(id, Role::Patient)
+                .on(id)
+                .patient(id)
+                .build();
             telemed_store::audit::append(&mut tx, &[record]).await?;
         }
         Err(Error::Conflict(_)) => {
             let base = &state.config.public_url;
             let (sign_in, reset) = (format!("{base}/login"), format!("{base}/password/forgot"));
-            mail::enqueue(&mut tx, &email, Mail::AccountExists { sign_in: &sign_in, reset: &reset }, r.lang, now).await?;
-            let record = Event::new(ctx, now, "user.register", "user").outcome(Outcome::Failure).detail("email_taken").build();
+            mail::enqueue(
+                &mut tx,
+                &email,
+                Mail::AccountExists {
+                    sign_in: &sign_in,
+                    reset: &reset,
+                },
+                r.lang,
+                now,
+            )
+            .await?;
+            let record = Event::new(ctx, now, "user.register", "user")
+                .outcome(Outcome::Failure)
+                .detail("email_taken")
+                .build();
             telemed_store::audit::append(&mut tx, &[record]).await?;
         }
         Err(e) => return Err(e),
@@ -60,12 +84,16 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
 pub async fn confirm_email(state: &AppState, ctx: &Ctx, token: &str) -> Result<bool> {
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
-    let Some(user_id) = one_time::consume(&mut tx, Purpose::VerifyEmail, &token_hash(token), now).await? else {
+    let Some(user_id) =
+        one_time::consume(&mut tx, Purpose::VerifyEmail, &token_hash(token), now).await?
+    else {
         return Ok(false);
     };
     users::mark_email_verified(&mut tx, user_id, now).await?;
     let user = state.store_user_in(&mut tx, user_id).await?;
-    let mut event = Event::new(ctx, now, "user.verify_email", "user").by(user.id, user.role).on(user.id);
+    let mut event = Event::new(ctx, now, "user.verify_email", "user")
+        .by(user.id, user.role)
+        .on(user.id);
     if user.role == Role::Patient {
         event = event.patient(user.id);
     }
@@ -75,9 +103,21 @@ pub async fn confirm_email(state: &AppState, ctx: &Ctx, token: &str) -> Result<b
 }
 
 /// Emails a reset link if the address has an active account; answers the same either way.
-pub async fn request_password_reset(state: &AppState, ctx: &Ctx, email: &str, lang: Lang) -> Result<()> {
-    let Ok(email) = Email::parse(email) else { return Ok(()) };
-    let Some(user) = state.store.user_by_email(&email).await?.filter(|u| u.disabled_at.is_none()) else {
+pub async fn request_password_reset(
+    state: &AppState,
+    ctx: &Ctx,
+    email: &str,
+    lang: Lang,
+) -> Result<()> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
+    let Some(user) = state
+        .store
+        .user_by_email(&email)
+        .await?
+        .filter(|u| u.disabled_at.is_none())
+    else {
         return Ok(());
     };
     let now = state.clock.now();
@@ -85,9 +125,27 @@ pub async fn request_password_reset(state: &AppState, ctx: &Ctx, email: &str, la
     let link = format!("{}/password/reset?token={token}", state.config.public_url);
     let lang = Lang::from_code(&user.locale).unwrap_or(lang);
     let mut tx = state.store.begin_write().await?;
-    one_time::insert(&mut tx, Purpose::ResetPassword, user.id, &token_hash(&token), now, now + Duration::hours(1)).await?;
-    mail::enqueue(&mut tx, &user.email, Mail::ResetPassword { link: &link }, lang, now).await?;
-    let record = Event::new(ctx, now, "auth.password_reset_request", "user").by(user.id, user.role).on(user.id).build();
+    one_time::insert(
+        &mut tx,
+        Purpose::ResetPassword,
+        user.id,
+        &token_hash(&token),
+        now,
+        now + Duration::hours(1),
+    )
+    .await?;
+    mail::enqueue(
+        &mut tx,
+        &user.email,
+        Mail::ResetPassword { link: &link },
+        lang,
+        now,
+    )
+    .await?;
+    let record = Event::new(ctx, now, "auth.password_reset_request", "user")
+        .by(user.id, user.role)
+        .on(user.id)
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
     state.mail_wake.notify_one();
@@ -96,11 +154,17 @@ pub async fn request_password_reset(state: &AppState, ctx: &Ctx, email: &str, la
 
 /// Sets a new password from a reset link, signs every session out and lifts a lockout.
 /// False when the link is not valid now; a weak password is an error and uses nothing up.
-pub async fn reset_password(state: &AppState, ctx: &Ctx, token: &str, password: &str) -> Result<bool> {
+pub async fn reset_password(
+    state: &AppState,
+    ctx: &Ctx,
+    token: &str,
+    password: &str,
+) -> Result<bool> {
     let now = state.clock.now();
     let hash = token_hash(token);
     let mut tx = state.store.begin_write().await?;
-    let Some(user_id) = one_time::consume(&mut tx, Purpose::ResetPassword, &hash, now).await? else {
+    let Some(user_id) = one_time::consume(&mut tx, Purpose::ResetPassword, &hash, now).await?
+    else {
         return Ok(false);
     };
     let user = state.store_user_in(&mut tx, user_id).await?;
@@ -109,22 +173,43 @@ pub async fn reset_password(state: &AppState, ctx: &Ctx, token: &str, password: 
     users::set_password_hash(&mut tx, user.id, &password_hash, now).await?;
     one_time::void_all(&mut tx, Purpose::ResetPassword, user.id, now).await?;
     sessions::revoke_all(&mut tx, user.id, now).await?;
-    telemed_store::throttle::clear(&mut tx, &token_hash(&format!("account:{}", user.email.as_str()))).await?;
-    let record = Event::new(ctx, now, "auth.password_reset", "user").by(user.id, user.role).on(user.id).build();
+    telemed_store::throttle::clear(
+        &mut tx,
+        &token_hash(&format!("account:{}", user.email.as_str())),
+    )
+    .await?;
+    let record = Event::new(ctx, now, "auth.password_reset", "user")
+        .by(user.id, user.role)
+        .on(user.id)
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
     Ok(true)
 }
 
 /// Creates the invited person's account. `None` when the link is not valid now.
-pub async fn accept_invitation(state: &AppState, ctx: &Ctx, token: &str, display_name: &str, password: &str) -> Result<Option<Role>> {
+pub async fn accept_invitation(
+    state: &AppState,
+    ctx: &Ctx,
+    token: &str,
+    display_name: &str,
+    password: &str,
+) -> Result<Option<Role>> {
     let now = state.clock.now();
     let name = validate_display_name(display_name)?;
-    let Some(pending) = state.store.pending_invitation(&token_hash(token), now).await? else { return Ok(None) };
+    let Some(pending) = state
+        .store
+        .pending_invitation(&token_hash(token), now)
+        .await?
+    else {
+        return Ok(None);
+    };
     let password = super::new_password(password, &pending.email, &name)?;
     let password_hash = hash_blocking(password.expose()).await?;
     let mut tx = state.store.begin_write().await?;
-    let Some(invitation) = invitations::accept(&mut tx, &token_hash(token), now).await? else { return Ok(None) };
+    let Some(invitation) = invitations::accept(&mut tx, &token_hash(token), now).await? else {
+        return Ok(None);
+    };
     let new = NewUser {
         email: &invitation.email,
         display_name: &name,
@@ -137,7 +222,10 @@ pub async fn accept_invitation(state: &AppState, ctx: &Ctx, token: &str, display
     let record = Event::new(ctx, now, "user.create", "user")
         .by(id, invitation.role)
         .on(id)
-        .detail(format!("invitation {}; role {}", invitation.id, invitation.role))
+        .detail(format!(
+            "invitation {}; role {}",
+            invitation.id, invitation.role
+        ))
         .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
@@ -146,7 +234,11 @@ pub async fn accept_invitation(state: &AppState, ctx: &Ctx, token: &str, display
 
 impl AppState {
     /// Reads a user inside a transaction (sees the transaction's own writes).
-    pub(crate) async fn store_user_in(&self, conn: &mut telemed_store::Conn, id: telemed_domain::UserId) -> Result<users::User> {
+    pub(crate) async fn store_user_in(
+        &self,
+        conn: &mut telemed_store::Conn,
+        id: telemed_domain::UserId,
+    ) -> Result<users::User> {
         users::by_id_in(conn, id).await?.ok_or(Error::NotFound)
     }
 }

@@ -49,7 +49,10 @@ impl AppState {
     }
 
     fn address_rule(&self) -> ThrottleRule {
-        ThrottleRule { max_failures: self.config.login.max_failures_per_address, ..self.account_rule() }
+        ThrottleRule {
+            max_failures: self.config.login.max_failures_per_address,
+            ..self.account_rule()
+        }
     }
 }
 
@@ -63,13 +66,21 @@ impl Keys {
     fn of(email: &str, ctx: &Ctx) -> Self {
         Keys {
             account: throttle_key("account", &email.trim().to_lowercase()),
-            address: ctx.client_addr.as_deref().map(|a| throttle_key("address", a)),
+            address: ctx
+                .client_addr
+                .as_deref()
+                .map(|a| throttle_key("address", a)),
         }
     }
 
     async fn locked(&self, state: &AppState) -> Result<bool> {
         let now = state.clock.now();
-        if state.store.throttle_locked_until(&self.account, now).await?.is_some() {
+        if state
+            .store
+            .throttle_locked_until(&self.account, now)
+            .await?
+            .is_some()
+        {
             return Ok(true);
         }
         match &self.address {
@@ -91,12 +102,20 @@ impl Keys {
     }
 }
 
-pub async fn sign_in(state: &AppState, ctx: &Ctx, email: &str, password: &str) -> Result<std::result::Result<StartedSession, Refusal>> {
+pub async fn sign_in(
+    state: &AppState,
+    ctx: &Ctx,
+    email: &str,
+    password: &str,
+) -> Result<std::result::Result<StartedSession, Refusal>> {
     let keys = Keys::of(email, ctx);
     let now = state.clock.now();
     let event = Event::new(ctx, now, "auth.sign_in", "session");
     if keys.locked(state).await? {
-        state.store.append_audit(&[event.outcome(Outcome::Denied).detail("locked").build()]).await?;
+        state
+            .store
+            .append_audit(&[event.outcome(Outcome::Denied).detail("locked").build()])
+            .await?;
         return Ok(Err(Refusal::Locked));
     }
     let user = match Email::parse(email) {
@@ -104,7 +123,10 @@ pub async fn sign_in(state: &AppState, ctx: &Ctx, email: &str, password: &str) -
         Err(_) => None,
     };
     // Verify against a dummy hash when there is no account, so timing does not tell.
-    let stored = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or_else(|| crypto::dummy_password_hash());
+    let stored = user
+        .as_ref()
+        .map(|u| u.password_hash.as_str())
+        .unwrap_or_else(|| crypto::dummy_password_hash());
     let password_ok = verify_blocking(password, stored).await && user.is_some();
     let Some(user) = user.filter(|_| password_ok) else {
         keys.fail(state, event.detail("bad_credentials")).await?;
@@ -117,8 +139,21 @@ pub async fn sign_in(state: &AppState, ctx: &Ctx, email: &str, password: &str) -
     }
     if user.email_verified_at.is_none() {
         let mut tx = state.store.begin_write().await?;
-        send_verification(state, &mut tx, &user, Lang::from_code(&user.locale).unwrap_or(ctx.lang)).await?;
-        telemed_store::audit::append(&mut tx, &[event.outcome(Outcome::Failure).detail("email_unverified").build()]).await?;
+        send_verification(
+            state,
+            &mut tx,
+            &user,
+            Lang::from_code(&user.locale).unwrap_or(ctx.lang),
+        )
+        .await?;
+        telemed_store::audit::append(
+            &mut tx,
+            &[event
+                .outcome(Outcome::Failure)
+                .detail("email_unverified")
+                .build()],
+        )
+        .await?;
         tx.commit().await.db()?;
         state.mail_wake.notify_one();
         return Ok(Err(Refusal::Unverified));
@@ -139,15 +174,39 @@ pub async fn sign_in(state: &AppState, ctx: &Ctx, email: &str, password: &str) -
     let (cookie_hash, csrf_secret) = (token_hash(&cookie), random_token(""));
     let mut tx = state.store.begin_write().await?;
     throttle::clear(&mut tx, &keys.account).await?;
-    let session = sessions::insert(&mut tx, new_session(state, ctx, &user, &cookie_hash, &csrf_secret, stage), now).await?;
-    let action = if stage == SessionStage::Active { "auth.sign_in" } else { "auth.password" };
-    let record = Event::new(ctx, now, action, "session").by(user.id, user.role).on(session).detail(detail).build();
+    let session = sessions::insert(
+        &mut tx,
+        new_session(state, ctx, &user, &cookie_hash, &csrf_secret, stage),
+        now,
+    )
+    .await?;
+    let action = if stage == SessionStage::Active {
+        "auth.sign_in"
+    } else {
+        "auth.password"
+    };
+    let record = Event::new(ctx, now, action, "session")
+        .by(user.id, user.role)
+        .on(session)
+        .detail(detail)
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
-    Ok(Ok(StartedSession { cookie, stage, user }))
+    Ok(Ok(StartedSession {
+        cookie,
+        stage,
+        user,
+    }))
 }
 
-fn new_session<'a>(state: &AppState, ctx: &'a Ctx, user: &User, cookie_hash: &'a str, csrf_secret: &'a str, stage: SessionStage) -> NewSession<'a> {
+fn new_session<'a>(
+    state: &AppState,
+    ctx: &'a Ctx,
+    user: &User,
+    cookie_hash: &'a str,
+    csrf_secret: &'a str,
+    stage: SessionStage,
+) -> NewSession<'a> {
     NewSession {
         token_hash: cookie_hash,
         user_id: user.id,
@@ -155,14 +214,17 @@ fn new_session<'a>(state: &AppState, ctx: &'a Ctx, user: &User, cookie_hash: &'a
         csrf_secret,
         user_agent: &ctx.user_agent,
         client_addr: ctx.client_addr.as_deref().unwrap_or_default(),
-        expires_at: state.clock.now() + Duration::hours(state.config.session.absolute_lifetime_hours),
+        expires_at: state.clock.now()
+            + Duration::hours(state.config.session.absolute_lifetime_hours),
     }
 }
 
 /// Argon2 takes tens of milliseconds of CPU: keep it off the async workers.
 pub async fn verify_blocking(password: &str, stored: &str) -> bool {
     let (password, stored) = (password.to_owned(), stored.to_owned());
-    tokio::task::spawn_blocking(move || crypto::verify_password(&password, &stored)).await.unwrap_or(false)
+    tokio::task::spawn_blocking(move || crypto::verify_password(&password, &stored))
+        .await
+        .unwrap_or(false)
 }
 
 pub async fn hash_blocking(password: &str) -> Result<String> {
@@ -173,25 +235,60 @@ pub async fn hash_blocking(password: &str) -> Result<String> {
 }
 
 /// Queues a fresh email-verification link for `user`.
-pub async fn send_verification(state: &AppState, conn: &mut telemed_store::Conn, user: &User, lang: Lang) -> Result<()> {
+pub async fn send_verification(
+    state: &AppState,
+    conn: &mut telemed_store::Conn,
+    user: &User,
+    lang: Lang,
+) -> Result<()> {
     let token = random_token("");
     let now = state.clock.now();
-    one_time::insert(conn, one_time::Purpose::VerifyEmail, user.id, &token_hash(&token), now, now + Duration::hours(24)).await?;
+    one_time::insert(
+        conn,
+        one_time::Purpose::VerifyEmail,
+        user.id,
+        &token_hash(&token),
+        now,
+        now + Duration::hours(24),
+    )
+    .await?;
     let link = format!("{}/verify-email?token={token}", state.config.public_url);
-    mail::enqueue(conn, &user.email, Mail::VerifyEmail { link: &link }, lang, now).await
+    mail::enqueue(
+        conn,
+        &user.email,
+        Mail::VerifyEmail { link: &link },
+        lang,
+        now,
+    )
+    .await
 }
 
 /// The second step: a TOTP code or a recovery code for a session waiting for it.
 /// Wrong codes count against the account like wrong passwords; at the lockout the
 /// waiting session is revoked.
-pub async fn complete_mfa(state: &AppState, ctx: &Ctx, session: &Session, user: &User, code: &str) -> Result<std::result::Result<(), Refusal>> {
-    let keys = Keys { account: throttle_key("account", user.email.as_str()), address: None };
+pub async fn complete_mfa(
+    state: &AppState,
+    ctx: &Ctx,
+    session: &Session,
+    user: &User,
+    code: &str,
+) -> Result<std::result::Result<(), Refusal>> {
+    let keys = Keys {
+        account: throttle_key("account", user.email.as_str()),
+        address: None,
+    };
     let now = state.clock.now();
-    let event = Event::new(ctx, now, "auth.mfa", "session").by(user.id, user.role).on(session.id);
+    let event = Event::new(ctx, now, "auth.mfa", "session")
+        .by(user.id, user.role)
+        .on(session.id);
     if keys.locked(state).await? {
         let mut tx = state.store.begin_write().await?;
         sessions::revoke(&mut tx, user.id, session.id, now).await?;
-        telemed_store::audit::append(&mut tx, &[event.outcome(Outcome::Denied).detail("locked").build()]).await?;
+        telemed_store::audit::append(
+            &mut tx,
+            &[event.outcome(Outcome::Denied).detail("locked").build()],
+        )
+        .await?;
         tx.commit().await.db()?;
         return Ok(Err(Refusal::Locked));
     }
@@ -204,8 +301,17 @@ pub async fn complete_mfa(state: &AppState, ctx: &Ctx, session: &Session, user: 
     };
     sessions::set_stage(&mut tx, session.id, SessionStage::Active).await?;
     throttle::clear(&mut tx, &keys.account).await?;
-    let signed_in = Event::new(ctx, now, "auth.sign_in", "session").by(user.id, user.role).on(session.id);
-    telemed_store::audit::append(&mut tx, &[event.detail(method).build(), signed_in.detail(format!("password + {method}")).build()]).await?;
+    let signed_in = Event::new(ctx, now, "auth.sign_in", "session")
+        .by(user.id, user.role)
+        .on(session.id);
+    telemed_store::audit::append(
+        &mut tx,
+        &[
+            event.detail(method).build(),
+            signed_in.detail(format!("password + {method}")).build(),
+        ],
+    )
+    .await?;
     tx.commit().await.db()?;
     Ok(Ok(()))
 }
@@ -215,7 +321,10 @@ pub async fn sign_out(state: &AppState, ctx: &Ctx, session: &Session, role: Role
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
     sessions::revoke(&mut tx, session.user_id, session.id, now).await?;
-    let record = Event::new(ctx, now, "auth.sign_out", "session").by(session.user_id, role).on(session.id).build();
+    let record = Event::new(ctx, now, "auth.sign_out", "session")
+        .by(session.user_id, role)
+        .on(session.id)
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()
 }

@@ -34,7 +34,9 @@ impl AuditQuery {
     pub fn filter(&self) -> Result<AuditFilter, Error> {
         let outcome = match self.outcome.as_deref().filter(|o| !o.is_empty()) {
             None => None,
-            Some(o) => Some(Outcome::parse(o).ok_or_else(|| Error::invalid("outcome", "outcome must be success, failure or denied"))?),
+            Some(o) => Some(Outcome::parse(o).ok_or_else(|| {
+                Error::invalid("outcome", "outcome must be success, failure or denied")
+            })?),
         };
         Ok(AuditFilter {
             actor: self.actor,
@@ -59,16 +61,33 @@ pub struct AuditPage {
 /// Searches the trail, newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditQuery), responses(
     (status = 200, body = AuditPage), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn search(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, ApiQuery(q): ApiQuery<AuditQuery>) -> AppResult<Json<AuditPage>> {
+pub async fn search(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> AppResult<Json<AuditPage>> {
     if !caller.principal.can(Permission::AuditRead) {
         return Err(Error::Forbidden.into());
     }
     let filter = q.filter()?;
     state.audit.flush().await?;
     let entries = state.store.search_audit(&filter).await?;
-    state.audit.record(Event::new(&ctx, state.clock.now(), "audit.search", "audit").by(caller.user.id, caller.user.role).build()).await?;
-    let next_before = (entries.len() as i64 == filter.limit).then(|| entries.last().map(|e| e.seq)).flatten();
-    Ok(Json(AuditPage { entries, next_before }))
+    state
+        .audit
+        .record(
+            Event::new(&ctx, state.clock.now(), "audit.search", "audit")
+                .by(caller.user.id, caller.user.role)
+                .build(),
+        )
+        .await?;
+    let next_before = (entries.len() as i64 == filter.limit)
+        .then(|| entries.last().map(|e| e.seq))
+        .flatten();
+    Ok(Json(AuditPage {
+        entries,
+        next_before,
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -82,18 +101,29 @@ pub struct ChainStatus {
 pub fn describe_break(b: &ChainBreak) -> String {
     match b {
         ChainBreak::Altered { seq } => format!("entry {seq} was altered"),
-        ChainBreak::Missing { after, next } => format!("entries after {after} are missing (next present: {next})"),
-        ChainBreak::Truncated { last_seq, head_seq } => format!("the log ends at {last_seq} but {head_seq} entries were written"),
+        ChainBreak::Missing { after, next } => {
+            format!("entries after {after} are missing (next present: {next})")
+        }
+        ChainBreak::Truncated { last_seq, head_seq } => {
+            format!("the log ends at {last_seq} but {head_seq} entries were written")
+        }
     }
 }
 
 /// Verifies the whole hash chain.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", security(("bearer" = [])), responses((status = 200, body = ChainStatus)))]
-pub async fn verify(State(state): State<AppState>, caller: ApiUser) -> AppResult<Json<ChainStatus>> {
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: ApiUser,
+) -> AppResult<Json<ChainStatus>> {
     if !caller.principal.can(Permission::AuditRead) {
         return Err(Error::Forbidden.into());
     }
     state.audit.flush().await?;
     let report = state.store.verify_audit_chain().await?;
-    Ok(Json(ChainStatus { intact: report.first_break.is_none(), entries: report.entries, first_break: report.first_break.as_ref().map(describe_break) }))
+    Ok(Json(ChainStatus {
+        intact: report.first_break.is_none(),
+        entries: report.entries,
+        first_break: report.first_break.as_ref().map(describe_break),
+    }))
 }

@@ -67,34 +67,65 @@ pub struct NewInvitationBody {
 
 /// Recent invitations (admins).
 #[utoipa::path(get, path = "/api/v1/invitations", tag = "admin", security(("bearer" = [])), responses((status = 200, body = [InvitationView])))]
-pub async fn list(State(state): State<AppState>, caller: ApiUser) -> AppResult<Json<Vec<InvitationView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: ApiUser,
+) -> AppResult<Json<Vec<InvitationView>>> {
     if !caller.principal.can(Permission::UsersRead) {
         return Err(Error::Forbidden.into());
     }
     let now = state.clock.now();
     let invitations = state.store.recent_invitations(200).await?;
-    Ok(Json(invitations.into_iter().map(|i| InvitationView::of(i, now)).collect()))
+    Ok(Json(
+        invitations
+            .into_iter()
+            .map(|i| InvitationView::of(i, now))
+            .collect(),
+    ))
 }
 
 /// Invites someone by email; the link is valid for 7 days.
 #[utoipa::path(post, path = "/api/v1/invitations", tag = "admin", security(("bearer" = [])), request_body = NewInvitationBody, responses(
     (status = 201, body = InvitationView), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
-pub async fn create(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, ApiJson(body): ApiJson<NewInvitationBody>) -> AppResult<(StatusCode, Json<InvitationView>)> {
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    ApiJson(body): ApiJson<NewInvitationBody>,
+) -> AppResult<(StatusCode, Json<InvitationView>)> {
     let lang = match body.lang.as_deref() {
         None => Lang::En,
-        Some(code) => Lang::from_code(code).ok_or_else(|| Error::invalid("lang", "lang must be en or es"))?,
+        Some(code) => {
+            Lang::from_code(code).ok_or_else(|| Error::invalid("lang", "lang must be en or es"))?
+        }
     };
-    let invite = NewInvite { email: &body.email, display_name: &body.display_name, role: body.role, lang };
+    let invite = NewInvite {
+        email: &body.email,
+        display_name: &body.display_name,
+        role: body.role,
+        lang,
+    };
     let id = admin::invite(&state, &ctx, &caller.principal, invite).await?;
     let now = state.clock.now();
-    let created = state.store.recent_invitations(50).await?.into_iter().find(|i| i.id == id).ok_or_else(|| Error::internal("invitation vanished"))?;
+    let created = state
+        .store
+        .recent_invitations(50)
+        .await?
+        .into_iter()
+        .find(|i| i.id == id)
+        .ok_or_else(|| Error::internal("invitation vanished"))?;
     Ok((StatusCode::CREATED, Json(InvitationView::of(created, now))))
 }
 
 /// Revokes a pending invitation.
 #[utoipa::path(delete, path = "/api/v1/invitations/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn revoke(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, Path(id): Path<String>) -> AppResult<StatusCode> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
     let id: InvitationId = id.parse()?;
     admin::revoke_invitation(&state, &ctx, &caller.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -34,7 +34,10 @@ pub fn router() -> Router<AppState> {
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/users", get(users::list))
         .route("/users/{id}", get(users::get).patch(users::patch))
-        .route("/invitations", get(invitations::list).post(invitations::create))
+        .route(
+            "/invitations",
+            get(invitations::list).post(invitations::create),
+        )
         .route("/invitations/{id}", delete(invitations::revoke))
         .route("/patients/{id}", get(patients::get))
         .route("/patients/{id}/access-log", get(patients::access_log))
@@ -65,7 +68,12 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A personal access token")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A personal access token"))
+                    .build(),
+            ),
         );
     }
 }
@@ -82,10 +90,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rejection) => Err(AppError(match rejection {
                 JsonRejection::JsonDataError(e) => Error::invalid("body", e.body_text()),
-                JsonRejection::JsonSyntaxError(_) => Error::invalid("body", "the body is not valid JSON"),
-                JsonRejection::MissingJsonContentType(_) => {
-                    Error::UnsupportedMediaType("send the body as JSON with Content-Type: application/json".into())
+                JsonRejection::JsonSyntaxError(_) => {
+                    Error::invalid("body", "the body is not valid JSON")
                 }
+                JsonRejection::MissingJsonContentType(_) => Error::UnsupportedMediaType(
+                    "send the body as JSON with Content-Type: application/json".into(),
+                ),
                 JsonRejection::BytesRejection(_) => Error::TooLarge,
                 _ => Error::invalid("body", "the body could not be read"),
             })),

@@ -27,11 +27,33 @@ pub struct PatientView {
 #[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = PatientView),
     (status = 404, description = "no such patient, or not yours to see (the same answer)", body = crate::error::ErrorBody)))]
-pub async fn get(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, Path(id): Path<String>) -> AppResult<Json<PatientView>> {
+pub async fn get(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<PatientView>> {
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
-    let grant = authorize_patient_read(&state, &ctx, &caller.principal, id, PatientAccess::ReadDemographics).await?;
-    let patient = state.store.user_by_id(grant.patient()).await?.filter(|u| u.role == Role::Patient).ok_or(Error::NotFound)?;
-    Ok(Json(PatientView { id: patient.id, display_name: patient.display_name, email: patient.email.to_string(), locale: patient.locale }))
+    let grant = authorize_patient_read(
+        &state,
+        &ctx,
+        &caller.principal,
+        id,
+        PatientAccess::ReadDemographics,
+    )
+    .await?;
+    let patient = state
+        .store
+        .user_by_id(grant.patient())
+        .await?
+        .filter(|u| u.role == Role::Patient)
+        .ok_or(Error::NotFound)?;
+    Ok(Json(PatientView {
+        id: patient.id,
+        display_name: patient.display_name,
+        email: patient.email.to_string(),
+        locale: patient.locale,
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -46,23 +68,51 @@ pub struct AccessLogEntry {
 /// Who accessed this patient's record (the patient themself, or an auditor).
 #[utoipa::path(get, path = "/api/v1/patients/{id}/access-log", tag = "patients", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = [AccessLogEntry]), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn access_log(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, Path(id): Path<String>) -> AppResult<Json<Vec<AccessLogEntry>>> {
+pub async fn access_log(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<AccessLogEntry>>> {
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
-    let grant = authorize_patient_read(&state, &ctx, &caller.principal, id, PatientAccess::ReadAccessLog).await?;
-    Ok(Json(access_log_entries(&state, grant.patient(), 200).await?))
+    let grant = authorize_patient_read(
+        &state,
+        &ctx,
+        &caller.principal,
+        id,
+        PatientAccess::ReadAccessLog,
+    )
+    .await?;
+    Ok(Json(
+        access_log_entries(&state, grant.patient(), 200).await?,
+    ))
 }
 
 /// The newest entries about `patient`, with names of who acted.
-pub async fn access_log_entries(state: &AppState, patient: UserId, limit: i64) -> Result<Vec<AccessLogEntry>, Error> {
+pub async fn access_log_entries(
+    state: &AppState,
+    patient: UserId,
+    limit: i64,
+) -> Result<Vec<AccessLogEntry>, Error> {
     state.audit.flush().await?;
-    let entries = state.store.search_audit(&AuditFilter { patient: Some(patient), limit, ..Default::default() }).await?;
+    let entries = state
+        .store
+        .search_audit(&AuditFilter {
+            patient: Some(patient),
+            limit,
+            ..Default::default()
+        })
+        .await?;
     let actors: Vec<UserId> = entries.iter().filter_map(|e| e.actor).collect();
     let names = state.store.names_of(&actors).await?;
     Ok(entries
         .into_iter()
         .map(|e| AccessLogEntry {
             at: e.at,
-            who: e.actor.and_then(|a| names.get(&a).map(|n| n.0.clone())).unwrap_or_else(|| "telemed".into()),
+            who: e
+                .actor
+                .and_then(|a| names.get(&a).map(|n| n.0.clone()))
+                .unwrap_or_else(|| "telemed".into()),
             role: e.actor_role,
             action: e.action,
             outcome: e.outcome,

@@ -26,7 +26,14 @@ pub struct TokenView {
 
 impl From<telemed_store::tokens::ApiToken> for TokenView {
     fn from(t: telemed_store::tokens::ApiToken) -> Self {
-        TokenView { id: t.id, name: t.name, scopes: t.scopes, created_at: t.created_at, expires_at: t.expires_at, last_used_at: t.last_used_at }
+        TokenView {
+            id: t.id,
+            name: t.name,
+            scopes: t.scopes,
+            created_at: t.created_at,
+            expires_at: t.expires_at,
+            last_used_at: t.last_used_at,
+        }
     }
 }
 
@@ -50,16 +57,37 @@ pub struct CreatedToken {
 
 /// The caller's live tokens.
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "account", security(("bearer" = [])), responses((status = 200, body = [TokenView])))]
-pub async fn list(State(state): State<AppState>, caller: ApiUser) -> AppResult<Json<Vec<TokenView>>> {
-    let tokens = state.store.live_api_tokens_of(caller.user.id, state.clock.now()).await?;
+pub async fn list(
+    State(state): State<AppState>,
+    caller: ApiUser,
+) -> AppResult<Json<Vec<TokenView>>> {
+    let tokens = state
+        .store
+        .live_api_tokens_of(caller.user.id, state.clock.now())
+        .await?;
     Ok(Json(tokens.into_iter().map(TokenView::from).collect()))
 }
 
 /// Creates a token with scopes no wider than the calling token's.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "account", security(("bearer" = [])), request_body = NewTokenBody, responses(
     (status = 201, body = CreatedToken), (status = 400, body = crate::error::ErrorBody)))]
-pub async fn create(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, ApiJson(body): ApiJson<NewTokenBody>) -> AppResult<(StatusCode, Json<CreatedToken>)> {
-    let (id, secret) = api_tokens::create(&state, &ctx, &caller.principal, NewToken { name: &body.name, scopes: body.scopes, days: body.days }).await?;
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    ApiJson(body): ApiJson<NewTokenBody>,
+) -> AppResult<(StatusCode, Json<CreatedToken>)> {
+    let (id, secret) = api_tokens::create(
+        &state,
+        &ctx,
+        &caller.principal,
+        NewToken {
+            name: &body.name,
+            scopes: body.scopes,
+            days: body.days,
+        },
+    )
+    .await?;
     let token = state
         .store
         .live_api_tokens_of(caller.user.id, state.clock.now())
@@ -67,13 +95,24 @@ pub async fn create(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, Ap
         .into_iter()
         .find(|t| t.id == id)
         .ok_or_else(|| telemed_domain::Error::internal("created token not found"))?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { token: token.into(), secret })))
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            token: token.into(),
+            secret,
+        }),
+    ))
 }
 
 /// Revokes one of the caller's tokens at once.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "account", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 204), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn revoke(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, Path(id): Path<String>) -> AppResult<StatusCode> {
+pub async fn revoke(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<StatusCode> {
     let id: ApiTokenId = id.parse()?;
     api_tokens::revoke(&state, &ctx, &caller.principal, id).await?;
     Ok(StatusCode::NO_CONTENT)

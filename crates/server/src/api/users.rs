@@ -63,11 +63,23 @@ fn require(caller: &ApiUser, p: Permission) -> Result<(), Error> {
 /// Lists accounts (admins).
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", security(("bearer" = [])), params(ListQuery), responses(
     (status = 200, body = [UserView]), (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, ApiQuery(q): ApiQuery<ListQuery>) -> AppResult<Json<Vec<UserView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> AppResult<Json<Vec<UserView>>> {
     require(&caller, Permission::UsersRead)?;
-    let filter = UserFilter { role: q.role, query: q.q, limit: q.limit.unwrap_or(100), offset: q.offset.unwrap_or(0) };
+    let filter = UserFilter {
+        role: q.role,
+        query: q.q,
+        limit: q.limit.unwrap_or(100),
+        offset: q.offset.unwrap_or(0),
+    };
     let users = state.store.list_users(&filter).await?;
-    let record = Event::new(&ctx, state.clock.now(), "user.list", "user").by(caller.user.id, caller.user.role).detail(format!("{} rows", users.len()));
+    let record = Event::new(&ctx, state.clock.now(), "user.list", "user")
+        .by(caller.user.id, caller.user.role)
+        .detail(format!("{} rows", users.len()));
     state.audit.record(record.build()).await?;
     Ok(Json(users.into_iter().map(UserView::from).collect()))
 }
@@ -75,11 +87,18 @@ pub async fn list(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, ApiQ
 /// One account (admins).
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = UserView), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn get(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, Path(id): Path<String>) -> AppResult<Json<UserView>> {
+pub async fn get(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<UserView>> {
     require(&caller, Permission::UsersRead)?;
     let id: UserId = id.parse()?;
     let user = state.store.user_by_id(id).await?.ok_or(Error::NotFound)?;
-    let mut record = Event::new(&ctx, state.clock.now(), "user.read", "user").by(caller.user.id, caller.user.role).on(id);
+    let mut record = Event::new(&ctx, state.clock.now(), "user.read", "user")
+        .by(caller.user.id, caller.user.role)
+        .on(id);
     if user.role == Role::Patient {
         record = record.patient(id);
     }
@@ -97,7 +116,13 @@ pub struct UserPatch {
 /// Changes an account's role or disables it (admins; not their own).
 #[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "admin", security(("bearer" = [])), params(("id" = String, Path)), request_body = UserPatch, responses(
     (status = 200, body = UserView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
-pub async fn patch(State(state): State<AppState>, ctx: Ctx, caller: ApiUser, Path(id): Path<String>, ApiJson(body): ApiJson<UserPatch>) -> AppResult<Json<UserView>> {
+pub async fn patch(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UserPatch>,
+) -> AppResult<Json<UserView>> {
     require(&caller, Permission::UsersWrite)?;
     let id: UserId = id.parse()?;
     if body.role.is_none() && body.disabled.is_none() {

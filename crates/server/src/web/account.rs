@@ -70,7 +70,12 @@ enum Outcome {
     Failed(fn(&Page) -> &'static str),
 }
 
-async fn account_page(state: &AppState, w: &WebCtx, me: &SignedIn, outcome: Outcome) -> AppResult<Response> {
+async fn account_page(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    outcome: Outcome,
+) -> AppResult<Response> {
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/account");
     let (notice, error, status) = match outcome {
         Outcome::None => (None, None, StatusCode::OK),
@@ -96,7 +101,11 @@ async fn account_page(state: &AppState, w: &WebCtx, me: &SignedIn, outcome: Outc
     ))
 }
 
-pub async fn account(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> AppResult<Response> {
+pub async fn account(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+) -> AppResult<Response> {
     account_page(&state, &w, &me, Outcome::None).await
 }
 
@@ -111,12 +120,21 @@ struct MfaSetupPage<'a> {
     secret: String,
 }
 
-pub async fn mfa_setup(State(state): State<AppState>, w: WebCtx, me: Enrolling) -> AppResult<Response> {
+pub async fn mfa_setup(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: Enrolling,
+) -> AppResult<Response> {
     if me.user.mfa_enabled() {
         return Ok(Redirect::to("/account").into_response());
     }
     let enrollment = mfa::start_enrollment(&state, &me.user).await?;
-    let page = Page::new(&w.ctx, &w.csrf, (!me.required).then_some(&me.user), "/account/mfa");
+    let page = Page::new(
+        &w.ctx,
+        &w.csrf,
+        (!me.required).then_some(&me.user),
+        "/account/mfa",
+    );
     Ok(render(&MfaSetupPage {
         page: &page,
         required: me.required,
@@ -139,18 +157,32 @@ struct RecoveryCodesPage<'a> {
     codes: Vec<String>,
 }
 
-pub async fn mfa_confirm(State(state): State<AppState>, w: WebCtx, me: Enrolling, Form(form): Form<CodeForm>) -> AppResult<Response> {
+pub async fn mfa_confirm(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: Enrolling,
+    Form(form): Form<CodeForm>,
+) -> AppResult<Response> {
     let codes = mfa::confirm_enrollment(&state, &w.ctx, &me.user, &me.session, &form.code).await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/account/mfa");
     match codes {
         Some(codes) => Ok(render(&RecoveryCodesPage { page: &page, codes })),
         None => {
             // Show the same secret again so the person can retry with the next code.
-            let user = state.store.user_by_id(me.user.id).await?.ok_or(Error::NotFound)?;
+            let user = state
+                .store
+                .user_by_id(me.user.id)
+                .await?
+                .ok_or(Error::NotFound)?;
             let Some(enrollment) = mfa::pending_enrollment(&user)? else {
                 return Ok(Redirect::to("/account/mfa").into_response());
             };
-            let page = Page::new(&w.ctx, &w.csrf, (!me.required).then_some(&me.user), "/account/mfa");
+            let page = Page::new(
+                &w.ctx,
+                &w.csrf,
+                (!me.required).then_some(&me.user),
+                "/account/mfa",
+            );
             Ok(render_with(
                 StatusCode::BAD_REQUEST,
                 &MfaSetupPage {
@@ -166,9 +198,21 @@ pub async fn mfa_confirm(State(state): State<AppState>, w: WebCtx, me: Enrolling
     }
 }
 
-pub async fn mfa_disable(State(state): State<AppState>, w: WebCtx, me: SignedIn, Form(form): Form<CodeForm>) -> AppResult<Response> {
+pub async fn mfa_disable(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Form(form): Form<CodeForm>,
+) -> AppResult<Response> {
     if mfa::disable(&state, &w.ctx, &me.user, &form.code).await? {
-        let me = SignedIn { user: state.store.user_by_id(me.user.id).await?.ok_or(Error::NotFound)?, ..me };
+        let me = SignedIn {
+            user: state
+                .store
+                .user_by_id(me.user.id)
+                .await?
+                .ok_or(Error::NotFound)?,
+            ..me
+        };
         account_page(&state, &w, &me, Outcome::Done(|p| p.t.off)).await
     } else {
         account_page(&state, &w, &me, Outcome::Failed(|p| p.t.mfa_failed)).await
@@ -191,7 +235,11 @@ struct SessionsPage<'a> {
     sessions: Vec<SessionRow>,
 }
 
-pub async fn sessions(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> AppResult<Response> {
+pub async fn sessions(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+) -> AppResult<Response> {
     let now = state.clock.now();
     let idle = now - chrono::Duration::minutes(state.config.session.idle_timeout_minutes);
     let list = state.store.live_sessions_of(me.user.id, now, idle).await?;
@@ -207,29 +255,50 @@ pub async fn sessions(State(state): State<AppState>, w: WebCtx, me: SignedIn) ->
             user_agent: s.user_agent,
         })
         .collect();
-    Ok(render(&SessionsPage { page: &page, sessions }))
+    Ok(render(&SessionsPage {
+        page: &page,
+        sessions,
+    }))
 }
 
-pub async fn revoke_session(State(state): State<AppState>, w: WebCtx, me: SignedIn, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn revoke_session(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let id: SessionId = id.parse().map_err(|_| Error::NotFound)?;
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
     sessions::revoke(&mut tx, me.user.id, id, now).await?;
-    let record = Event::new(&w.ctx, now, "auth.session_revoke", "session").by(me.user.id, me.role()).on(id).build();
+    let record = Event::new(&w.ctx, now, "auth.session_revoke", "session")
+        .by(me.user.id, me.role())
+        .on(id)
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
     Ok(Redirect::to("/account/sessions").into_response())
 }
 
 /// Signs out every session of this person, this one included.
-pub async fn revoke_all_sessions(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> AppResult<Response> {
+pub async fn revoke_all_sessions(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+) -> AppResult<Response> {
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
     let n = sessions::revoke_all(&mut tx, me.user.id, now).await?;
-    let record = Event::new(&w.ctx, now, "auth.sign_out_everywhere", "session").by(me.user.id, me.role()).detail(format!("{n} sessions")).build();
+    let record = Event::new(&w.ctx, now, "auth.sign_out_everywhere", "session")
+        .by(me.user.id, me.role())
+        .detail(format!("{n} sessions"))
+        .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
-    Ok(with_cookie(Redirect::to("/login").into_response(), &session_cookie("", state.config.secure_cookies())))
+    Ok(with_cookie(
+        Redirect::to("/login").into_response(),
+        &session_cookie("", state.config.secure_cookies()),
+    ))
 }
 
 struct TokenRow {
@@ -250,7 +319,13 @@ struct TokensPage<'a> {
     tokens: Vec<TokenRow>,
 }
 
-async fn tokens_page(state: &AppState, w: &WebCtx, me: &SignedIn, created: Option<String>, error: Option<&Error>) -> AppResult<Response> {
+async fn tokens_page(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    created: Option<String>,
+    error: Option<&Error>,
+) -> AppResult<Response> {
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/account/tokens");
     let tokens = state
         .store
@@ -265,7 +340,11 @@ async fn tokens_page(state: &AppState, w: &WebCtx, me: &SignedIn, created: Optio
             last_used_at: t.last_used_at.map(when).unwrap_or_else(|| "—".into()),
         })
         .collect();
-    let status = if error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     Ok(render_with(
         status,
         &TokensPage {
@@ -282,12 +361,41 @@ pub async fn tokens(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> A
     tokens_page(&state, &w, &me, None, None).await
 }
 
-pub async fn create_token(State(state): State<AppState>, w: WebCtx, me: SignedIn, Form(form): Form<Vec<(String, String)>>) -> AppResult<Response> {
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).unwrap_or_default();
-    let scopes: Result<Vec<Permission>, Error> = form.iter().filter(|(k, _)| k == "scope").map(|(_, v)| v.parse()).collect();
-    let days = field("days").trim().parse::<i64>().map_err(|_| Error::invalid("days", "days must be a whole number"));
+pub async fn create_token(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Form(form): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let scopes: Result<Vec<Permission>, Error> = form
+        .iter()
+        .filter(|(k, _)| k == "scope")
+        .map(|(_, v)| v.parse())
+        .collect();
+    let days = field("days")
+        .trim()
+        .parse::<i64>()
+        .map_err(|_| Error::invalid("days", "days must be a whole number"));
     let result = match (scopes, days) {
-        (Ok(scopes), Ok(days)) => api_tokens::create(&state, &w.ctx, &me.principal, NewToken { name: field("name"), scopes, days }).await,
+        (Ok(scopes), Ok(days)) => {
+            api_tokens::create(
+                &state,
+                &w.ctx,
+                &me.principal,
+                NewToken {
+                    name: field("name"),
+                    scopes,
+                    days,
+                },
+            )
+            .await
+        }
         (Err(e), _) | (_, Err(e)) => Err(e),
     };
     match result {
@@ -297,7 +405,12 @@ pub async fn create_token(State(state): State<AppState>, w: WebCtx, me: SignedIn
     }
 }
 
-pub async fn revoke_token(State(state): State<AppState>, w: WebCtx, me: SignedIn, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let id: ApiTokenId = id.parse().map_err(|_| Error::NotFound)?;
     api_tokens::revoke(&state, &w.ctx, &me.principal, id).await?;
     Ok(Redirect::to("/account/tokens").into_response())
@@ -319,8 +432,19 @@ struct AccessLogPage<'a> {
 }
 
 /// A patient's view of who accessed their record.
-pub async fn access_log(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> AppResult<Response> {
-    let grant = authorize_patient_read(&state, &w.ctx, &me.principal, me.user.id, PatientAccess::ReadAccessLog).await?;
+pub async fn access_log(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+) -> AppResult<Response> {
+    let grant = authorize_patient_read(
+        &state,
+        &w.ctx,
+        &me.principal,
+        me.user.id,
+        PatientAccess::ReadAccessLog,
+    )
+    .await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/account/access-log");
     let entries = crate::api::access_log_entries(&state, grant.patient(), 200)
         .await?
@@ -333,6 +457,8 @@ pub async fn access_log(State(state): State<AppState>, w: WebCtx, me: SignedIn) 
             outcome: e.outcome.as_str(),
         })
         .collect();
-    Ok(render(&AccessLogPage { page: &page, entries }))
+    Ok(render(&AccessLogPage {
+        page: &page,
+        entries,
+    }))
 }
-

@@ -70,17 +70,45 @@ pub struct UsersQuery {
     done: String,
 }
 
-pub async fn users(State(state): State<AppState>, w: WebCtx, me: SignedIn, Query(query): Query<UsersQuery>) -> AppResult<Response> {
+pub async fn users(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Query(query): Query<UsersQuery>,
+) -> AppResult<Response> {
     users_page(&state, &w, &me, query, None).await
 }
 
-async fn users_page(state: &AppState, w: &WebCtx, me: &SignedIn, query: UsersQuery, error: Option<&Error>) -> AppResult<Response> {
+async fn users_page(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    query: UsersQuery,
+    error: Option<&Error>,
+) -> AppResult<Response> {
     require(me, Permission::UsersRead)?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/admin/users");
-    let role: Option<Role> = if query.role.is_empty() { None } else { Some(query.role.parse()?) };
-    let filter = UserFilter { role, query: Some(query.q.clone()).filter(|q| !q.is_empty()), limit: 200, offset: 0 };
+    let role: Option<Role> = if query.role.is_empty() {
+        None
+    } else {
+        Some(query.role.parse()?)
+    };
+    let filter = UserFilter {
+        role,
+        query: Some(query.q.clone()).filter(|q| !q.is_empty()),
+        limit: 200,
+        offset: 0,
+    };
     let list = state.store.list_users(&filter).await?;
-    state.audit.record(Event::new(&w.ctx, state.clock.now(), "user.list", "user").by(me.user.id, me.role()).detail(format!("{} rows", list.len())).build()).await?;
+    state
+        .audit
+        .record(
+            Event::new(&w.ctx, state.clock.now(), "user.list", "user")
+                .by(me.user.id, me.role())
+                .detail(format!("{} rows", list.len()))
+                .build(),
+        )
+        .await?;
     let users = list
         .into_iter()
         .map(|u| UserRow {
@@ -123,7 +151,11 @@ async fn users_page(state: &AppState, w: &WebCtx, me: &SignedIn, query: UsersQue
         "" => None,
         _ => Some(page.t.save),
     };
-    let status = if error.is_some() { axum::http::StatusCode::BAD_REQUEST } else { axum::http::StatusCode::OK };
+    let status = if error.is_some() {
+        axum::http::StatusCode::BAD_REQUEST
+    } else {
+        axum::http::StatusCode::OK
+    };
     Ok(render_with(
         status,
         &UsersPage {
@@ -132,7 +164,10 @@ async fn users_page(state: &AppState, w: &WebCtx, me: &SignedIn, query: UsersQue
             error: error.map(|e| page.form_error(e)),
             q: query.q,
             role_filter: query.role,
-            roles: Role::ALL.iter().map(|r| (r.as_str(), page.role_name(*r))).collect(),
+            roles: Role::ALL
+                .iter()
+                .map(|r| (r.as_str(), page.role_name(*r)))
+                .collect(),
             users,
             invitations,
         },
@@ -140,10 +175,18 @@ async fn users_page(state: &AppState, w: &WebCtx, me: &SignedIn, query: UsersQue
 }
 
 /// Runs an admin action; a refusal re-renders the users page with the reason.
-async fn admin_action(state: &AppState, w: &WebCtx, me: &SignedIn, result: Result<(), Error>, done: &str) -> AppResult<Response> {
+async fn admin_action(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    result: Result<(), Error>,
+    done: &str,
+) -> AppResult<Response> {
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/admin/users?done={done}")).into_response()),
-        Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => users_page(state, w, me, UsersQuery::default(), Some(&e)).await,
+        Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => {
+            users_page(state, w, me, UsersQuery::default(), Some(&e)).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -153,7 +196,13 @@ pub struct RoleForm {
     role: String,
 }
 
-pub async fn set_role(State(state): State<AppState>, w: WebCtx, me: SignedIn, Path(id): Path<String>, Form(form): Form<RoleForm>) -> AppResult<Response> {
+pub async fn set_role(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> AppResult<Response> {
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
     let result = match form.role.parse::<Role>() {
         Ok(role) => admin::change_role(&state, &w.ctx, &me.principal, id, role).await,
@@ -162,13 +211,23 @@ pub async fn set_role(State(state): State<AppState>, w: WebCtx, me: SignedIn, Pa
     admin_action(&state, &w, &me, result, "role").await
 }
 
-pub async fn disable(State(state): State<AppState>, w: WebCtx, me: SignedIn, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn disable(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
     let result = admin::set_disabled(&state, &w.ctx, &me.principal, id, true).await;
     admin_action(&state, &w, &me, result, "disabled").await
 }
 
-pub async fn enable(State(state): State<AppState>, w: WebCtx, me: SignedIn, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn enable(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
     let result = admin::set_disabled(&state, &w.ctx, &me.principal, id, false).await;
     admin_action(&state, &w, &me, result, "enabled").await
@@ -183,16 +242,38 @@ pub struct InviteForm {
     lang: String,
 }
 
-pub async fn invite(State(state): State<AppState>, w: WebCtx, me: SignedIn, Form(form): Form<InviteForm>) -> AppResult<Response> {
+pub async fn invite(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Form(form): Form<InviteForm>,
+) -> AppResult<Response> {
     let lang = Lang::from_code(&form.lang).unwrap_or(w.ctx.lang);
     let result = match form.role.parse::<Role>() {
-        Ok(role) => admin::invite(&state, &w.ctx, &me.principal, NewInvite { email: &form.email, display_name: &form.display_name, role, lang }).await.map(|_| ()),
+        Ok(role) => admin::invite(
+            &state,
+            &w.ctx,
+            &me.principal,
+            NewInvite {
+                email: &form.email,
+                display_name: &form.display_name,
+                role,
+                lang,
+            },
+        )
+        .await
+        .map(|_| ()),
         Err(e) => Err(e),
     };
     admin_action(&state, &w, &me, result, "invited").await
 }
 
-pub async fn revoke_invitation(State(state): State<AppState>, w: WebCtx, me: SignedIn, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn revoke_invitation(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let id: InvitationId = id.parse().map_err(|_| Error::NotFound)?;
     let result = admin::revoke_invitation(&state, &w.ctx, &me.principal, id).await;
     admin_action(&state, &w, &me, result, "revoked").await
@@ -232,7 +313,14 @@ pub async fn outbox(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> A
             body: m.body_text,
         })
         .collect();
-    state.audit.record(Event::new(&w.ctx, state.clock.now(), "mail.outbox_read", "mail").by(me.user.id, me.role()).build()).await?;
+    state
+        .audit
+        .record(
+            Event::new(&w.ctx, state.clock.now(), "mail.outbox_read", "mail")
+                .by(me.user.id, me.role())
+                .build(),
+        )
+        .await?;
     Ok(render(&OutboxPage { page: &page, mails }))
 }
 
@@ -278,10 +366,21 @@ pub struct AuditForm {
     verify: Option<String>,
 }
 
-pub async fn audit(State(state): State<AppState>, w: WebCtx, me: SignedIn, Query(form): Query<AuditForm>) -> AppResult<Response> {
+pub async fn audit(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Query(form): Query<AuditForm>,
+) -> AppResult<Response> {
     require(&me, Permission::AuditRead)?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/admin/audit");
-    let parse_id = |s: &str| -> Result<Option<UserId>, Error> { if s.trim().is_empty() { Ok(None) } else { s.trim().parse().map(Some) } };
+    let parse_id = |s: &str| -> Result<Option<UserId>, Error> {
+        if s.trim().is_empty() {
+            Ok(None)
+        } else {
+            s.trim().parse().map(Some)
+        }
+    };
     let query = (|| -> Result<AuditQuery, Error> {
         Ok(AuditQuery {
             actor: parse_id(&form.actor)?,
@@ -302,22 +401,53 @@ pub async fn audit(State(state): State<AppState>, w: WebCtx, me: SignedIn, Query
         Some(_) => {
             let report = state.store.verify_audit_chain().await?;
             Some(match report.first_break {
-                None => (true, format!("{} ({} {})", page.t.chain_ok, report.entries, page.t.entries)),
-                Some(b) => (false, format!("{}: {}", page.t.chain_broken, describe_break(&b))),
+                None => (
+                    true,
+                    format!(
+                        "{} ({} {})",
+                        page.t.chain_ok, report.entries, page.t.entries
+                    ),
+                ),
+                Some(b) => (
+                    false,
+                    format!("{}: {}", page.t.chain_broken, describe_break(&b)),
+                ),
             })
         }
         None => None,
     };
     let entries = state.store.search_audit(&filter).await?;
-    state.audit.record(Event::new(&w.ctx, state.clock.now(), "audit.search", "audit").by(me.user.id, me.role()).build()).await?;
+    state
+        .audit
+        .record(
+            Event::new(&w.ctx, state.clock.now(), "audit.search", "audit")
+                .by(me.user.id, me.role())
+                .build(),
+        )
+        .await?;
     let mut ids: Vec<UserId> = entries.iter().filter_map(|e| e.actor).collect();
     ids.extend(entries.iter().filter_map(|e| e.patient));
     let names = state.store.names_of(&ids).await?;
-    let name = |id: Option<UserId>| id.map(|i| names.get(&i).map(|n| n.0.clone()).unwrap_or_else(|| i.to_string())).unwrap_or_default();
+    let name = |id: Option<UserId>| {
+        id.map(|i| {
+            names
+                .get(&i)
+                .map(|n| n.0.clone())
+                .unwrap_or_else(|| i.to_string())
+        })
+        .unwrap_or_default()
+    };
     let older = (entries.len() as i64 == filter.limit)
         .then(|| entries.last().map(|e| e.seq))
         .flatten()
-        .and_then(|before| serde_urlencoded::to_string(AuditForm { before: Some(before), verify: None, ..form.clone() }).ok())
+        .and_then(|before| {
+            serde_urlencoded::to_string(AuditForm {
+                before: Some(before),
+                verify: None,
+                ..form.clone()
+            })
+            .ok()
+        })
         .map(|q| format!("/admin/audit?{q}"));
     let rows = entries
         .into_iter()

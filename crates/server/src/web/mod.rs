@@ -3,8 +3,8 @@
 
 mod account;
 mod admin;
-mod signin;
 pub mod pages;
+mod signin;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -25,19 +25,46 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(signin::login_form).post(signin::login))
         .route("/login/mfa", get(signin::mfa_form).post(signin::mfa))
         .route("/logout", post(signin::logout))
-        .route("/register", get(signin::register_form).post(signin::register))
-        .route("/verify-email", get(signin::verify_form).post(signin::verify))
-        .route("/password/forgot", get(signin::forgot_form).post(signin::forgot))
-        .route("/password/reset", get(signin::reset_form).post(signin::reset))
-        .route("/invite", get(signin::invite_form).post(signin::accept_invite))
+        .route(
+            "/register",
+            get(signin::register_form).post(signin::register),
+        )
+        .route(
+            "/verify-email",
+            get(signin::verify_form).post(signin::verify),
+        )
+        .route(
+            "/password/forgot",
+            get(signin::forgot_form).post(signin::forgot),
+        )
+        .route(
+            "/password/reset",
+            get(signin::reset_form).post(signin::reset),
+        )
+        .route(
+            "/invite",
+            get(signin::invite_form).post(signin::accept_invite),
+        )
         .route("/language", post(set_language))
         .route("/account", get(account::account))
-        .route("/account/mfa", get(account::mfa_setup).post(account::mfa_confirm))
+        .route(
+            "/account/mfa",
+            get(account::mfa_setup).post(account::mfa_confirm),
+        )
         .route("/account/mfa/disable", post(account::mfa_disable))
         .route("/account/sessions", get(account::sessions))
-        .route("/account/sessions/revoke-all", post(account::revoke_all_sessions))
-        .route("/account/sessions/{id}/revoke", post(account::revoke_session))
-        .route("/account/tokens", get(account::tokens).post(account::create_token))
+        .route(
+            "/account/sessions/revoke-all",
+            post(account::revoke_all_sessions),
+        )
+        .route(
+            "/account/sessions/{id}/revoke",
+            post(account::revoke_session),
+        )
+        .route(
+            "/account/tokens",
+            get(account::tokens).post(account::create_token),
+        )
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/account/access-log", get(account::access_log))
         .route("/admin/users", get(admin::users))
@@ -45,7 +72,10 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/{id}/disable", post(admin::disable))
         .route("/admin/users/{id}/enable", post(admin::enable))
         .route("/admin/invitations", post(admin::invite))
-        .route("/admin/invitations/{id}/revoke", post(admin::revoke_invitation))
+        .route(
+            "/admin/invitations/{id}/revoke",
+            post(admin::revoke_invitation),
+        )
         .route("/admin/outbox", get(admin::outbox))
         .route("/admin/audit", get(admin::audit))
 }
@@ -61,7 +91,11 @@ impl<S: Send + Sync> FromRequestParts<S> for WebCtx {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let ctx = Ctx::from_request_parts(parts, state).await?;
-        let csrf = parts.extensions.get::<CsrfToken>().map(|t| t.0.clone()).unwrap_or_default();
+        let csrf = parts
+            .extensions
+            .get::<CsrfToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
         Ok(WebCtx { ctx, csrf })
     }
 }
@@ -75,26 +109,46 @@ pub struct LanguageForm {
 }
 
 /// Remembers the language in a cookie and, for a signed-in user, on the account.
-async fn set_language(state: axum::extract::State<AppState>, headers: axum::http::HeaderMap, Form(form): Form<LanguageForm>) -> Response {
+async fn set_language(
+    state: axum::extract::State<AppState>,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<LanguageForm>,
+) -> Response {
     let Some(lang) = Lang::from_code(&form.lang) else {
-        return crate::error::AppError(telemed_domain::Error::invalid("lang", "unknown language")).into_response();
+        return crate::error::AppError(telemed_domain::Error::invalid("lang", "unknown language"))
+            .into_response();
     };
     if let Some(secret) = crate::context::cookie(&headers, crate::auth::SESSION_COOKIE) {
         let now = state.clock.now();
         let idle = now - chrono::Duration::minutes(state.config.session.idle_timeout_minutes);
-        if let Ok(Some(session)) = state.store.live_session(&crate::crypto::token_hash(secret), now, idle).await {
+        if let Ok(Some(session)) = state
+            .store
+            .live_session(&crate::crypto::token_hash(secret), now, idle)
+            .await
+        {
             if let Ok(mut tx) = state.store.begin_write().await {
-                let saved = telemed_store::users::set_locale(&mut tx, session.user_id, lang.code(), now).await;
+                let saved =
+                    telemed_store::users::set_locale(&mut tx, session.user_id, lang.code(), now)
+                        .await;
                 if saved.is_ok() {
                     let _ = tx.commit().await;
                 }
             }
         }
     }
-    let back = Some(form.back.as_str()).filter(|p| is_local_path(p)).unwrap_or("/");
+    let back = Some(form.back.as_str())
+        .filter(|p| is_local_path(p))
+        .unwrap_or("/");
     let mut response = Redirect::to(back).into_response();
-    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
-    if let Ok(v) = HeaderValue::from_str(&format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}", lang.code())) {
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax{secure}",
+        lang.code()
+    )) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
@@ -102,5 +156,8 @@ async fn set_language(state: axum::extract::State<AppState>, headers: axum::http
 
 /// A path on this site (not `//host`, not a URL), safe to redirect to.
 pub fn is_local_path(p: &str) -> bool {
-    p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') && !p.chars().any(char::is_control)
+    p.starts_with('/')
+        && !p.starts_with("//")
+        && !p.contains('\\')
+        && !p.chars().any(char::is_control)
 }

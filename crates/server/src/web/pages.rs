@@ -29,12 +29,17 @@ pub struct Page {
 impl Page {
     /// A page for `user` (their saved language wins over the browser's).
     pub fn new(ctx: &Ctx, csrf: &str, user: Option<&User>, path: &str) -> Self {
-        let lang = user.and_then(|u| Lang::from_code(&u.locale)).unwrap_or(ctx.lang);
+        let lang = user
+            .and_then(|u| Lang::from_code(&u.locale))
+            .unwrap_or(ctx.lang);
         Page {
             lang,
             t: lang.texts(),
             csrf: csrf.to_owned(),
-            user: user.map(|u| NavUser { is_admin: u.role == Role::Admin, is_patient: u.role == Role::Patient }),
+            user: user.map(|u| NavUser {
+                is_admin: u.role == Role::Admin,
+                is_patient: u.role == Role::Patient,
+            }),
             path: path.to_owned(),
         }
     }
@@ -52,9 +57,17 @@ impl Page {
         let t = self.t;
         match e {
             Error::Invalid { field: "email", .. } => t.err_email.into(),
-            Error::Invalid { field: "display_name", .. } => t.err_name.into(),
-            Error::Invalid { field: "password", message } if message.contains("at least") => t.err_password_short.into(),
-            Error::Invalid { field: "password", .. } => t.err_password_weak.into(),
+            Error::Invalid {
+                field: "display_name",
+                ..
+            } => t.err_name.into(),
+            Error::Invalid {
+                field: "password",
+                message,
+            } if message.contains("at least") => t.err_password_short.into(),
+            Error::Invalid {
+                field: "password", ..
+            } => t.err_password_weak.into(),
             Error::RateLimited { .. } => t.too_many_attempts.into(),
             Error::Internal(_) => t.err_internal.into(),
             other => other.to_string(),
@@ -110,5 +123,11 @@ pub fn error_page(ctx: &Ctx, status: StatusCode, info: &ErrorInfo) -> String {
         _ if status.is_server_error() => t.err_internal,
         _ => t.err_invalid,
     };
-    ErrorPage { page: &page, message, request_id: &ctx.request_id }.render().unwrap_or_else(|_| format!("{message} ({})", ctx.request_id))
+    ErrorPage {
+        page: &page,
+        message,
+        request_id: &ctx.request_id,
+    }
+    .render()
+    .unwrap_or_else(|_| format!("{message} ({})", ctx.request_id))
 }

@@ -36,7 +36,12 @@ pub struct LoginQuery {
 pub async fn login_form(w: WebCtx, Query(q): Query<LoginQuery>) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/login");
     let notice = q.idle.map(|_| page.t.signed_out_idle.to_owned());
-    render(&LoginPage { page: &page, error: None, notice, email: String::new() })
+    render(&LoginPage {
+        page: &page,
+        error: None,
+        notice,
+        email: String::new(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -45,15 +50,29 @@ pub struct LoginForm {
     password: String,
 }
 
-pub async fn login(State(state): State<AppState>, w: WebCtx, Form(form): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(state): State<AppState>,
+    w: WebCtx,
+    Form(form): Form<LoginForm>,
+) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/login");
     let refused = |error: &str, status: StatusCode| {
-        render_with(status, &LoginPage { page: &page, error: Some(error.to_owned()), notice: None, email: form.email.clone() })
+        render_with(
+            status,
+            &LoginPage {
+                page: &page,
+                error: Some(error.to_owned()),
+                notice: None,
+                email: form.email.clone(),
+            },
+        )
     };
     match signin::sign_in(&state, &w.ctx, &form.email, &form.password).await {
         Err(e) => AppError(e).into_response(),
         Ok(Err(Refusal::Failed)) => refused(page.t.login_failed, StatusCode::UNAUTHORIZED),
-        Ok(Err(Refusal::Locked)) => refused(page.t.too_many_attempts, StatusCode::TOO_MANY_REQUESTS),
+        Ok(Err(Refusal::Locked)) => {
+            refused(page.t.too_many_attempts, StatusCode::TOO_MANY_REQUESTS)
+        }
         Ok(Err(Refusal::Unverified)) => refused(page.t.login_unverified, StatusCode::FORBIDDEN),
         Ok(Err(Refusal::Disabled)) => refused(page.t.account_disabled, StatusCode::FORBIDDEN),
         Ok(Ok(started)) => {
@@ -62,7 +81,10 @@ pub async fn login(State(state): State<AppState>, w: WebCtx, Form(form): Form<Lo
                 telemed_store::sessions::SessionStage::MfaPending => "/login/mfa",
                 telemed_store::sessions::SessionStage::MfaEnroll => "/account/mfa",
             };
-            with_cookie(Redirect::to(next).into_response(), &session_cookie(&started.cookie, state.config.secure_cookies()))
+            with_cookie(
+                Redirect::to(next).into_response(),
+                &session_cookie(&started.cookie, state.config.secure_cookies()),
+            )
         }
     }
 }
@@ -84,7 +106,10 @@ struct MfaPage<'a> {
 pub async fn mfa_form(w: WebCtx, pending: MfaPending) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/login/mfa");
     let _ = pending.user;
-    render(&MfaPage { page: &page, error: None })
+    render(&MfaPage {
+        page: &page,
+        error: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -92,26 +117,52 @@ pub struct CodeForm {
     code: String,
 }
 
-pub async fn mfa(State(state): State<AppState>, w: WebCtx, pending: MfaPending, Form(form): Form<CodeForm>) -> Response {
+pub async fn mfa(
+    State(state): State<AppState>,
+    w: WebCtx,
+    pending: MfaPending,
+    Form(form): Form<CodeForm>,
+) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/login/mfa");
     match signin::complete_mfa(&state, &w.ctx, &pending.session, &pending.user, &form.code).await {
         Err(e) => AppError(e).into_response(),
         Ok(Ok(())) => Redirect::to("/").into_response(),
         Ok(Err(Refusal::Locked)) => {
-            let response = render_with(StatusCode::TOO_MANY_REQUESTS, &LoginPage { page: &page, error: Some(page.t.too_many_attempts.into()), notice: None, email: String::new() });
+            let response = render_with(
+                StatusCode::TOO_MANY_REQUESTS,
+                &LoginPage {
+                    page: &page,
+                    error: Some(page.t.too_many_attempts.into()),
+                    notice: None,
+                    email: String::new(),
+                },
+            );
             with_cookie(response, &session_cookie("", state.config.secure_cookies()))
         }
-        Ok(Err(_)) => render_with(StatusCode::UNAUTHORIZED, &MfaPage { page: &page, error: Some(page.t.mfa_failed.into()) }),
+        Ok(Err(_)) => render_with(
+            StatusCode::UNAUTHORIZED,
+            &MfaPage {
+                page: &page,
+                error: Some(page.t.mfa_failed.into()),
+            },
+        ),
     }
 }
 
-pub async fn logout(State(state): State<AppState>, w: WebCtx, user: Result<SignedIn, Response>) -> Response {
+pub async fn logout(
+    State(state): State<AppState>,
+    w: WebCtx,
+    user: Result<SignedIn, Response>,
+) -> Response {
     if let Ok(user) = user {
         if let Err(e) = signin::sign_out(&state, &w.ctx, &user.session, user.role()).await {
             return AppError(e).into_response();
         }
     }
-    with_cookie(Redirect::to("/login").into_response(), &session_cookie("", state.config.secure_cookies()))
+    with_cookie(
+        Redirect::to("/login").into_response(),
+        &session_cookie("", state.config.secure_cookies()),
+    )
 }
 
 #[derive(Template)]
@@ -125,7 +176,12 @@ struct RegisterPage<'a> {
 
 pub async fn register_form(w: WebCtx) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/register");
-    render(&RegisterPage { page: &page, error: None, display_name: String::new(), email: String::new() })
+    render(&RegisterPage {
+        page: &page,
+        error: None,
+        display_name: String::new(),
+        email: String::new(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -135,15 +191,35 @@ pub struct RegisterForm {
     password: String,
 }
 
-pub async fn register(State(state): State<AppState>, w: WebCtx, Form(form): Form<RegisterForm>) -> Response {
+pub async fn register(
+    State(state): State<AppState>,
+    w: WebCtx,
+    Form(form): Form<RegisterForm>,
+) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/register");
-    let r = Registration { display_name: &form.display_name, email: &form.email, password: &form.password, lang: page.lang };
+    let r = Registration {
+        display_name: &form.display_name,
+        email: &form.email,
+        password: &form.password,
+        lang: page.lang,
+    };
     match registration::register_patient(&state, &w.ctx, r).await {
-        Ok(()) => render(&MessagePage { page: &page, title: page.t.register_title, message: page.t.register_sent, good: true, link: None }),
+        Ok(()) => render(&MessagePage {
+            page: &page,
+            title: page.t.register_title,
+            message: page.t.register_sent,
+            good: true,
+            link: None,
+        }),
         Err(e @ telemed_domain::Error::Internal(_)) => AppError(e).into_response(),
         Err(e) => render_with(
             StatusCode::BAD_REQUEST,
-            &RegisterPage { page: &page, error: Some(page.form_error(&e)), display_name: form.display_name.clone(), email: form.email.clone() },
+            &RegisterPage {
+                page: &page,
+                error: Some(page.form_error(&e)),
+                display_name: form.display_name.clone(),
+                email: form.email.clone(),
+            },
         ),
     }
 }
@@ -169,13 +245,27 @@ pub struct TokenQuery {
 fn link_invalid(page: &Page) -> Response {
     render_with(
         StatusCode::BAD_REQUEST,
-        &MessagePage { page, title: page.t.error_title, message: page.t.link_invalid, good: false, link: Some(("/login", page.t.sign_in)) },
+        &MessagePage {
+            page,
+            title: page.t.error_title,
+            message: page.t.link_invalid,
+            good: false,
+            link: Some(("/login", page.t.sign_in)),
+        },
     )
 }
 
 pub async fn verify_form(w: WebCtx, Query(q): Query<TokenQuery>) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/verify-email");
-    render(&ConfirmLinkPage { page: &page, title: page.t.register_title, error: None, action: "/verify-email", token: q.token, with_password: false, button: page.t.verify })
+    render(&ConfirmLinkPage {
+        page: &page,
+        title: page.t.register_title,
+        error: None,
+        action: "/verify-email",
+        token: q.token,
+        with_password: false,
+        button: page.t.verify,
+    })
 }
 
 #[derive(Deserialize)]
@@ -185,10 +275,20 @@ pub struct TokenForm {
     password: String,
 }
 
-pub async fn verify(State(state): State<AppState>, w: WebCtx, Form(form): Form<TokenForm>) -> Response {
+pub async fn verify(
+    State(state): State<AppState>,
+    w: WebCtx,
+    Form(form): Form<TokenForm>,
+) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/verify-email");
     match registration::confirm_email(&state, &w.ctx, &form.token).await {
-        Ok(true) => render(&MessagePage { page: &page, title: page.t.register_title, message: page.t.verify_ok, good: true, link: Some(("/login", page.t.sign_in)) }),
+        Ok(true) => render(&MessagePage {
+            page: &page,
+            title: page.t.register_title,
+            message: page.t.verify_ok,
+            good: true,
+            link: Some(("/login", page.t.sign_in)),
+        }),
         Ok(false) => link_invalid(&page),
         Err(e) => AppError(e).into_response(),
     }
@@ -210,31 +310,67 @@ pub struct EmailForm {
     email: String,
 }
 
-pub async fn forgot(State(state): State<AppState>, w: WebCtx, Form(form): Form<EmailForm>) -> Response {
+pub async fn forgot(
+    State(state): State<AppState>,
+    w: WebCtx,
+    Form(form): Form<EmailForm>,
+) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/password/forgot");
     match registration::request_password_reset(&state, &w.ctx, &form.email, page.lang).await {
-        Ok(()) => render(&MessagePage { page: &page, title: page.t.forgot_title, message: page.t.forgot_sent, good: true, link: None }),
+        Ok(()) => render(&MessagePage {
+            page: &page,
+            title: page.t.forgot_title,
+            message: page.t.forgot_sent,
+            good: true,
+            link: None,
+        }),
         Err(e) => AppError(e).into_response(),
     }
 }
 
 pub async fn reset_form(w: WebCtx, Query(q): Query<TokenQuery>) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/password/reset");
-    render(&ConfirmLinkPage { page: &page, title: page.t.reset_title, error: None, action: "/password/reset", token: q.token, with_password: true, button: page.t.save })
+    render(&ConfirmLinkPage {
+        page: &page,
+        title: page.t.reset_title,
+        error: None,
+        action: "/password/reset",
+        token: q.token,
+        with_password: true,
+        button: page.t.save,
+    })
 }
 
-pub async fn reset(State(state): State<AppState>, w: WebCtx, Form(form): Form<TokenForm>) -> Response {
+pub async fn reset(
+    State(state): State<AppState>,
+    w: WebCtx,
+    Form(form): Form<TokenForm>,
+) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/password/reset");
     match registration::reset_password(&state, &w.ctx, &form.token, &form.password).await {
         Ok(true) => with_cookie(
-            render(&MessagePage { page: &page, title: page.t.reset_title, message: page.t.reset_done, good: true, link: Some(("/login", page.t.sign_in)) }),
+            render(&MessagePage {
+                page: &page,
+                title: page.t.reset_title,
+                message: page.t.reset_done,
+                good: true,
+                link: Some(("/login", page.t.sign_in)),
+            }),
             &session_cookie("", state.config.secure_cookies()),
         ),
         Ok(false) => link_invalid(&page),
         Err(e @ telemed_domain::Error::Internal(_)) => AppError(e).into_response(),
         Err(e) => render_with(
             StatusCode::BAD_REQUEST,
-            &ConfirmLinkPage { page: &page, title: page.t.reset_title, error: Some(page.form_error(&e)), action: "/password/reset", token: form.token.clone(), with_password: true, button: page.t.save },
+            &ConfirmLinkPage {
+                page: &page,
+                title: page.t.reset_title,
+                error: Some(page.form_error(&e)),
+                action: "/password/reset",
+                token: form.token.clone(),
+                with_password: true,
+                button: page.t.save,
+            },
         ),
     }
 }
@@ -250,9 +386,17 @@ struct InvitePage<'a> {
     display_name: String,
 }
 
-pub async fn invite_form(State(state): State<AppState>, w: WebCtx, Query(q): Query<TokenQuery>) -> Response {
+pub async fn invite_form(
+    State(state): State<AppState>,
+    w: WebCtx,
+    Query(q): Query<TokenQuery>,
+) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/invite");
-    match state.store.pending_invitation(&token_hash(&q.token), state.clock.now()).await {
+    match state
+        .store
+        .pending_invitation(&token_hash(&q.token), state.clock.now())
+        .await
+    {
         Ok(Some(inv)) => render(&InvitePage {
             page: &page,
             role: page.role_name(inv.role),
@@ -273,15 +417,40 @@ pub struct InviteForm {
     password: String,
 }
 
-pub async fn accept_invite(State(state): State<AppState>, w: WebCtx, Form(form): Form<InviteForm>) -> Response {
+pub async fn accept_invite(
+    State(state): State<AppState>,
+    w: WebCtx,
+    Form(form): Form<InviteForm>,
+) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/invite");
-    match registration::accept_invitation(&state, &w.ctx, &form.token, &form.display_name, &form.password).await {
-        Ok(Some(_)) => render(&MessagePage { page: &page, title: page.t.invite_title, message: page.t.invite_done, good: true, link: Some(("/login", page.t.sign_in)) }),
+    match registration::accept_invitation(
+        &state,
+        &w.ctx,
+        &form.token,
+        &form.display_name,
+        &form.password,
+    )
+    .await
+    {
+        Ok(Some(_)) => render(&MessagePage {
+            page: &page,
+            title: page.t.invite_title,
+            message: page.t.invite_done,
+            good: true,
+            link: Some(("/login", page.t.sign_in)),
+        }),
         Ok(None) => link_invalid(&page),
         Err(e @ telemed_domain::Error::Internal(_)) => AppError(e).into_response(),
         Err(e) => {
-            let pending = state.store.pending_invitation(&token_hash(&form.token), state.clock.now()).await.ok().flatten();
-            let Some(inv) = pending else { return link_invalid(&page) };
+            let pending = state
+                .store
+                .pending_invitation(&token_hash(&form.token), state.clock.now())
+                .await
+                .ok()
+                .flatten();
+            let Some(inv) = pending else {
+                return link_invalid(&page);
+            };
             render_with(
                 StatusCode::BAD_REQUEST,
                 &InvitePage {

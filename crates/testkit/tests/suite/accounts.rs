@@ -9,7 +9,15 @@ const PASSWORD: &str = "amber otter glacier 19";
 
 async fn register(app: &TestApp, web: &WebClient, email: &str) -> reqwest::Response {
     let _ = app;
-    web.post("/register", &[("display_name", "Rosa Díaz"), ("email", email), ("password", PASSWORD)]).await
+    web.post(
+        "/register",
+        &[
+            ("display_name", "Rosa Díaz"),
+            ("email", email),
+            ("password", PASSWORD),
+        ],
+    )
+    .await
 }
 
 async fn a_patient_registers_verifies_and_signs_in(backend: Backend) {
@@ -21,8 +29,14 @@ async fn a_patient_registers_verifies_and_signs_in(backend: Backend) {
     // Not verified yet: the right password does not open a session, and a new link is sent.
     let (status, _) = web.sign_in("rosa.diaz@example.org", PASSWORD).await;
     assert_eq!(status, 403);
-    let mail = app.smtp.wait_for("rosa.diaz@example.org", "Confirm your email").await;
-    assert!(!mail.body().contains("Rosa"), "no personal detail beyond the link");
+    let mail = app
+        .smtp
+        .wait_for("rosa.diaz@example.org", "Confirm your email")
+        .await;
+    assert!(
+        !mail.body().contains("Rosa"),
+        "no personal detail beyond the link"
+    );
     let link = mail.link_path("/verify-email?token=").unwrap();
     // Opening the link only shows a button; the POST confirms.
     let page = web.get(&link).await.text().await.unwrap();
@@ -31,8 +45,19 @@ async fn a_patient_registers_verifies_and_signs_in(backend: Backend) {
     let r = web.post("/verify-email", &[("token", token)]).await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("confirmed"));
-    assert_eq!(web.post("/verify-email", &[("token", token)]).await.status(), 400, "single use");
-    assert_eq!(web.post("/verify-email", &[("token", "forged")]).await.status(), 400);
+    assert_eq!(
+        web.post("/verify-email", &[("token", token)])
+            .await
+            .status(),
+        400,
+        "single use"
+    );
+    assert_eq!(
+        web.post("/verify-email", &[("token", "forged")])
+            .await
+            .status(),
+        400
+    );
 
     let (status, next) = web.sign_in("rosa.diaz@example.org", PASSWORD).await;
     assert_eq!((status.as_u16(), next.as_deref()), (303, Some("/")));
@@ -45,11 +70,29 @@ async fn registration_rejects_bad_input_and_reveals_no_accounts(backend: Backend
     let app = TestApp::spawn(backend).await;
     let web = app.web();
     let existing = app.create_user(Role::Clinician).await;
-    for (name, email, password) in [("", "a@example.org", PASSWORD), ("A", "not-an-email", PASSWORD), ("A", "a@example.org", "short"), ("A", "a@example.org", "password1234")] {
-        let r = web.post("/register", &[("display_name", name), ("email", email), ("password", password)]).await;
+    for (name, email, password) in [
+        ("", "a@example.org", PASSWORD),
+        ("A", "not-an-email", PASSWORD),
+        ("A", "a@example.org", "short"),
+        ("A", "a@example.org", "password1234"),
+    ] {
+        let r = web
+            .post(
+                "/register",
+                &[
+                    ("display_name", name),
+                    ("email", email),
+                    ("password", password),
+                ],
+            )
+            .await;
         assert_eq!(r.status(), 400, "{name:?} {email:?} {password:?}");
     }
-    assert_eq!(app.state().store.count_users().await.unwrap(), 1, "nothing was created");
+    assert_eq!(
+        app.state().store.count_users().await.unwrap(),
+        1,
+        "nothing was created"
+    );
     // An email with an account gets the same answer, and a notice by email.
     let r = register(&app, &web, &existing.email).await;
     assert_eq!(r.status(), 200);
@@ -57,8 +100,18 @@ async fn registration_rejects_bad_input_and_reveals_no_accounts(backend: Backend
     app.smtp.wait_for(&existing.email, "already have").await;
     assert_eq!(app.state().store.count_users().await.unwrap(), 1);
     // Spanish from the browser's language.
-    let r = web.http.get(web.url("/register")).header("accept-language", "es-ES,es;q=0.9").send().await.unwrap();
-    assert!(r.text().await.unwrap().contains("Cree su cuenta de paciente"));
+    let r = web
+        .http
+        .get(web.url("/register"))
+        .header("accept-language", "es-ES,es;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Cree su cuenta de paciente"));
     app.shutdown().await;
 }
 
@@ -66,20 +119,49 @@ async fn failed_sign_ins_lock_without_revealing_accounts(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let web = app.web();
     let patient = app.create_user(Role::Patient).await;
-    let wrong = web.post("/login", &[("email", &patient.email), ("password", "wrong password 1")]).await;
-    let unknown = web.post("/login", &[("email", "nobody@clinic.example"), ("password", "wrong password 1")]).await;
+    let wrong = web
+        .post(
+            "/login",
+            &[("email", &patient.email), ("password", "wrong password 1")],
+        )
+        .await;
+    let unknown = web
+        .post(
+            "/login",
+            &[
+                ("email", "nobody@clinic.example"),
+                ("password", "wrong password 1"),
+            ],
+        )
+        .await;
     assert_eq!(wrong.status(), 401);
     assert_eq!(unknown.status(), 401);
     let (a, b) = (wrong.text().await.unwrap(), unknown.text().await.unwrap());
-    assert!(a.contains("The email or password is not right.") && b.contains("The email or password is not right."));
+    assert!(
+        a.contains("The email or password is not right.")
+            && b.contains("The email or password is not right.")
+    );
     // Four more failures lock the account (5 per account by default), known or not.
     for _ in 0..4 {
-        web.post("/login", &[("email", &patient.email), ("password", "wrong password 2")]).await;
-        web.post("/login", &[("email", "nobody@clinic.example"), ("password", "wrong password 2")]).await;
+        web.post(
+            "/login",
+            &[("email", &patient.email), ("password", "wrong password 2")],
+        )
+        .await;
+        web.post(
+            "/login",
+            &[
+                ("email", "nobody@clinic.example"),
+                ("password", "wrong password 2"),
+            ],
+        )
+        .await;
     }
     let (status, _) = web.sign_in(&patient.email, &patient.password).await;
     assert_eq!(status, 429, "locked even with the right password");
-    let (status, _) = web.sign_in("nobody@clinic.example", "anything at all").await;
+    let (status, _) = web
+        .sign_in("nobody@clinic.example", "anything at all")
+        .await;
     assert_eq!(status, 429, "an unknown account locks the same way");
     // Another account is not affected.
     let other = app.create_user(Role::Patient).await;
@@ -89,10 +171,32 @@ async fn failed_sign_ins_lock_without_revealing_accounts(backend: Backend) {
     assert_eq!(web.sign_in(&patient.email, &patient.password).await.0, 303);
     // Every attempt is in the audit trail.
     app.flush_audit().await;
-    let failures = app.state().store.search_audit(&telemed_store::audit::AuditFilter { action_prefix: Some("auth.sign_in".into()), limit: 100, ..Default::default() }).await.unwrap();
-    let failed = failures.iter().filter(|e| e.outcome == telemed_domain::audit::Outcome::Failure).count();
-    assert!(failed >= 10, "{failed} failures: {:#?}", failures.iter().map(|e| (&e.action, e.outcome, &e.detail)).collect::<Vec<_>>());
-    assert!(failures.iter().any(|e| e.outcome == telemed_domain::audit::Outcome::Denied && e.detail.as_deref() == Some("locked")));
+    let failures = app
+        .state()
+        .store
+        .search_audit(&telemed_store::audit::AuditFilter {
+            action_prefix: Some("auth.sign_in".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let failed = failures
+        .iter()
+        .filter(|e| e.outcome == telemed_domain::audit::Outcome::Failure)
+        .count();
+    assert!(
+        failed >= 10,
+        "{failed} failures: {:#?}",
+        failures
+            .iter()
+            .map(|e| (&e.action, e.outcome, &e.detail))
+            .collect::<Vec<_>>()
+    );
+    assert!(failures
+        .iter()
+        .any(|e| e.outcome == telemed_domain::audit::Outcome::Denied
+            && e.detail.as_deref() == Some("locked")));
     app.shutdown().await;
 }
 
@@ -100,7 +204,14 @@ async fn an_address_is_throttled_across_accounts(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.login.max_failures_per_address = 3).await;
     let web = app.web();
     for i in 0..3 {
-        web.post("/login", &[("email", &format!("guess{i}@clinic.example")), ("password", "wrong password 3")]).await;
+        web.post(
+            "/login",
+            &[
+                ("email", &format!("guess{i}@clinic.example")),
+                ("password", "wrong password 3"),
+            ],
+        )
+        .await;
     }
     let user = app.create_user(Role::Patient).await;
     assert_eq!(web.sign_in(&user.email, &user.password).await.0, 429);
@@ -110,19 +221,42 @@ async fn an_address_is_throttled_across_accounts(backend: Backend) {
 /// Signs a clinician in for the first time: enrolment is required before anything else.
 async fn enroll(app: &TestApp, web: &WebClient, email: &str, password: &str) -> String {
     let (status, next) = web.sign_in(email, password).await;
-    assert_eq!((status.as_u16(), next.as_deref()), (303, Some("/account/mfa")));
+    assert_eq!(
+        (status.as_u16(), next.as_deref()),
+        (303, Some("/account/mfa"))
+    );
     let r = web.get("/").await;
-    assert_eq!(location(&r).as_deref(), Some("/account/mfa"), "the rest of the UI waits for enrolment");
+    assert_eq!(
+        location(&r).as_deref(),
+        Some("/account/mfa"),
+        "the rest of the UI waits for enrolment"
+    );
     let page = web.get("/account/mfa").await.text().await.unwrap();
     assert!(page.contains("data:image/svg+xml;base64,"), "a QR code");
-    let secret = page.split("id=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+    let secret = page
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
     let r = web.post("/account/mfa", &[("code", "000000")]).await;
     assert_eq!(r.status(), 400);
-    let r = web.post("/account/mfa", &[("code", &totp_code(&secret, app.clock.now()))]).await;
+    let r = web
+        .post(
+            "/account/mfa",
+            &[("code", &totp_code(&secret, app.clock.now()))],
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let page = r.text().await.unwrap();
     assert!(page.contains("recovery-codes"));
-    assert_eq!(web.get("/").await.status(), 200, "signed in after enrolment");
+    assert_eq!(
+        web.get("/").await.status(),
+        200,
+        "signed in after enrolment"
+    );
     secret
 }
 
@@ -147,15 +281,30 @@ async fn clinicians_must_use_a_second_factor(backend: Backend) {
     let web = app.web();
     let (_, next) = web.sign_in(&clinician.email, &clinician.password).await;
     assert_eq!(next.as_deref(), Some("/login/mfa"));
-    assert_eq!(location(&web.get("/account").await).as_deref(), Some("/login/mfa"));
+    assert_eq!(
+        location(&web.get("/account").await).as_deref(),
+        Some("/login/mfa")
+    );
     // The code used at enrolment cannot be replayed.
-    assert_eq!(web.post("/login/mfa", &[("code", &first_code)]).await.status(), 401);
+    assert_eq!(
+        web.post("/login/mfa", &[("code", &first_code)])
+            .await
+            .status(),
+        401
+    );
     app.clock.advance(Duration::seconds(30));
-    let r = web.post("/login/mfa", &[("code", &totp_code(&secret, app.clock.now()))]).await;
+    let r = web
+        .post(
+            "/login/mfa",
+            &[("code", &totp_code(&secret, app.clock.now()))],
+        )
+        .await;
     assert_eq!(location(&r).as_deref(), Some("/"));
     assert_eq!(web.get("/account").await.status(), 200);
     // A clinician cannot turn MFA off.
-    let r = web.post("/account/mfa/disable", &[("code", "123456")]).await;
+    let r = web
+        .post("/account/mfa/disable", &[("code", "123456")])
+        .await;
     assert_eq!(r.status(), 403);
     app.shutdown().await;
 }
@@ -166,18 +315,47 @@ async fn recovery_codes_work_once(backend: Backend) {
     let web = app.web();
     let (_, _) = web.sign_in(&admin.email, &admin.password).await;
     let page = web.get("/account/mfa").await.text().await.unwrap();
-    let secret = page.split("id=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
-    let codes_page = web.post("/account/mfa", &[("code", &totp_code(&secret, app.clock.now()))]).await.text().await.unwrap();
-    let codes: Vec<String> = codes_page.split("<li>").skip(1).map(|s| s.split('<').next().unwrap().to_owned()).filter(|c| c.len() == 11).collect();
+    let secret = page
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    let codes_page = web
+        .post(
+            "/account/mfa",
+            &[("code", &totp_code(&secret, app.clock.now()))],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    let codes: Vec<String> = codes_page
+        .split("<li>")
+        .skip(1)
+        .map(|s| s.split('<').next().unwrap().to_owned())
+        .filter(|c| c.len() == 11)
+        .collect();
     assert_eq!(codes.len(), 10, "{codes_page}");
 
     let again = app.web();
     again.sign_in(&admin.email, &admin.password).await;
-    let r = again.post("/login/mfa", &[("code", &codes[3].to_uppercase())]).await;
+    let r = again
+        .post("/login/mfa", &[("code", &codes[3].to_uppercase())])
+        .await;
     assert_eq!(location(&r).as_deref(), Some("/"));
     let third = app.web();
     third.sign_in(&admin.email, &admin.password).await;
-    assert_eq!(third.post("/login/mfa", &[("code", &codes[3])]).await.status(), 401, "used up");
+    assert_eq!(
+        third
+            .post("/login/mfa", &[("code", &codes[3])])
+            .await
+            .status(),
+        401,
+        "used up"
+    );
     app.shutdown().await;
 }
 
@@ -189,11 +367,18 @@ async fn wrong_second_factors_lock_the_pending_session(backend: Backend) {
     let web = app.web();
     web.sign_in(&staff.email, &staff.password).await;
     for _ in 0..5 {
-        assert_eq!(web.post("/login/mfa", &[("code", "111111")]).await.status(), 401);
+        assert_eq!(
+            web.post("/login/mfa", &[("code", "111111")]).await.status(),
+            401
+        );
     }
     let r = web.post("/login/mfa", &[("code", "222222")]).await;
     assert_eq!(r.status(), 429);
-    assert_eq!(location(&web.get("/login/mfa").await).as_deref(), Some("/login"), "the half-open session is gone");
+    assert_eq!(
+        location(&web.get("/login/mfa").await).as_deref(),
+        Some("/login"),
+        "the half-open session is gone"
+    );
     app.shutdown().await;
 }
 
@@ -201,15 +386,56 @@ async fn patients_may_turn_on_and_off_a_second_factor(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let patient = app.create_user(Role::Patient).await;
     let web = app.web();
-    assert_eq!(web.sign_in(&patient.email, &patient.password).await.1.as_deref(), Some("/"));
+    assert_eq!(
+        web.sign_in(&patient.email, &patient.password)
+            .await
+            .1
+            .as_deref(),
+        Some("/")
+    );
     let page = web.get("/account/mfa").await.text().await.unwrap();
-    let secret = page.split("id=\"totp-secret\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
-    assert_eq!(web.post("/account/mfa", &[("code", &totp_code(&secret, app.clock.now()))]).await.status(), 200);
+    let secret = page
+        .split("id=\"totp-secret\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        web.post(
+            "/account/mfa",
+            &[("code", &totp_code(&secret, app.clock.now()))]
+        )
+        .await
+        .status(),
+        200
+    );
     app.clock.advance(Duration::seconds(30));
-    assert_eq!(web.post("/account/mfa/disable", &[("code", "999999")]).await.status(), 400);
-    assert_eq!(web.post("/account/mfa/disable", &[("code", &totp_code(&secret, app.clock.now()))]).await.status(), 200);
+    assert_eq!(
+        web.post("/account/mfa/disable", &[("code", "999999")])
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        web.post(
+            "/account/mfa/disable",
+            &[("code", &totp_code(&secret, app.clock.now()))]
+        )
+        .await
+        .status(),
+        200
+    );
     let web = app.web();
-    assert_eq!(web.sign_in(&patient.email, &patient.password).await.1.as_deref(), Some("/"), "no second step any more");
+    assert_eq!(
+        web.sign_in(&patient.email, &patient.password)
+            .await
+            .1
+            .as_deref(),
+        Some("/"),
+        "no second step any more"
+    );
     app.shutdown().await;
 }
 
@@ -221,26 +447,85 @@ async fn password_reset_signs_out_everywhere(backend: Backend) {
     assert_eq!(first.get("/account").await.status(), 200);
 
     let anon = app.web();
-    let r = anon.post("/password/forgot", &[("email", &patient.email)]).await;
-    let unknown = anon.post("/password/forgot", &[("email", "nobody@clinic.example")]).await;
-    assert_eq!((r.status(), unknown.status()), (reqwest::StatusCode::OK, reqwest::StatusCode::OK));
+    let r = anon
+        .post("/password/forgot", &[("email", &patient.email)])
+        .await;
+    let unknown = anon
+        .post("/password/forgot", &[("email", "nobody@clinic.example")])
+        .await;
+    assert_eq!(
+        (r.status(), unknown.status()),
+        (reqwest::StatusCode::OK, reqwest::StatusCode::OK)
+    );
     let sent = "If an account exists for this address";
-    assert!(r.text().await.unwrap().contains(sent) && unknown.text().await.unwrap().contains(sent), "same answer either way");
-    let mail = app.smtp.wait_for(&patient.email, "Reset your telemed password").await;
+    assert!(
+        r.text().await.unwrap().contains(sent) && unknown.text().await.unwrap().contains(sent),
+        "same answer either way"
+    );
+    let mail = app
+        .smtp
+        .wait_for(&patient.email, "Reset your telemed password")
+        .await;
     let link = mail.link_path("/password/reset?token=").unwrap();
     let token = link.split("token=").nth(1).unwrap();
-    assert_eq!(anon.post("/password/reset", &[("token", token), ("password", "abc")]).await.status(), 400);
-    assert_eq!(anon.post("/password/reset", &[("token", token), ("password", "cobalt willow harbor 58")]).await.status(), 200);
-    assert_eq!(anon.post("/password/reset", &[("token", token), ("password", "cobalt willow harbor 59")]).await.status(), 400, "single use");
-    assert_eq!(location(&first.get("/account").await).as_deref(), Some("/login"), "the old session is gone");
+    assert_eq!(
+        anon.post("/password/reset", &[("token", token), ("password", "abc")])
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(
+        anon.post(
+            "/password/reset",
+            &[("token", token), ("password", "cobalt willow harbor 58")]
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        anon.post(
+            "/password/reset",
+            &[("token", token), ("password", "cobalt willow harbor 59")]
+        )
+        .await
+        .status(),
+        400,
+        "single use"
+    );
+    assert_eq!(
+        location(&first.get("/account").await).as_deref(),
+        Some("/login"),
+        "the old session is gone"
+    );
     assert_eq!(anon.sign_in(&patient.email, &patient.password).await.0, 401);
-    assert_eq!(anon.sign_in(&patient.email, "cobalt willow harbor 58").await.0, 303);
+    assert_eq!(
+        anon.sign_in(&patient.email, "cobalt willow harbor 58")
+            .await
+            .0,
+        303
+    );
     // Links expire after an hour.
-    anon.post("/password/forgot", &[("email", &patient.email)]).await;
+    anon.post("/password/forgot", &[("email", &patient.email)])
+        .await;
     let later = app.smtp.wait_for_nth(&patient.email, "Reset", 2).await;
-    let token = later.link_path("/password/reset?token=").unwrap().split("token=").nth(1).unwrap().to_owned();
+    let token = later
+        .link_path("/password/reset?token=")
+        .unwrap()
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .to_owned();
     app.clock.advance(Duration::minutes(61));
-    assert_eq!(anon.post("/password/reset", &[("token", &token), ("password", "cobalt willow harbor 60")]).await.status(), 400);
+    assert_eq!(
+        anon.post(
+            "/password/reset",
+            &[("token", &token), ("password", "cobalt willow harbor 60")]
+        )
+        .await
+        .status(),
+        400
+    );
     app.shutdown().await;
 }
 

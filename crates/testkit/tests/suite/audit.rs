@@ -8,7 +8,15 @@ use telemed_testkit::{Backend, TestApp};
 
 async fn sign_in_events(app: &TestApp) -> Vec<telemed_store::audit::AuditEntry> {
     app.flush_audit().await;
-    app.state().store.search_audit(&AuditFilter { action_prefix: Some("auth.".into()), limit: 100, ..Default::default() }).await.unwrap()
+    app.state()
+        .store
+        .search_audit(&AuditFilter {
+            action_prefix: Some("auth.".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
 }
 
 async fn events_carry_who_what_and_where(backend: Backend) {
@@ -18,17 +26,35 @@ async fn events_carry_who_what_and_where(backend: Backend) {
     web.sign_in(&patient.email, "not the password").await;
     web.sign_in(&patient.email, &patient.password).await;
     let events = sign_in_events(&app).await;
-    let ok = events.iter().find(|e| e.action == "auth.sign_in" && e.outcome == Outcome::Success).expect("success recorded");
+    let ok = events
+        .iter()
+        .find(|e| e.action == "auth.sign_in" && e.outcome == Outcome::Success)
+        .expect("success recorded");
     assert_eq!(ok.actor, Some(patient.id));
     assert_eq!(ok.actor_role, Some(Role::Patient));
     assert_eq!(ok.client_addr.as_deref(), Some("127.0.0.1"));
     assert!(ok.request_id.as_deref().is_some_and(|r| r.len() == 16));
-    let failed = events.iter().find(|e| e.outcome == Outcome::Failure).expect("failure recorded");
+    let failed = events
+        .iter()
+        .find(|e| e.outcome == Outcome::Failure)
+        .expect("failure recorded");
     assert_eq!(failed.detail.as_deref(), Some("bad_credentials"));
     // No email, name or password anywhere in the trail.
-    let all = app.state().store.search_audit(&AuditFilter { limit: 1000, ..Default::default() }).await.unwrap();
+    let all = app
+        .state()
+        .store
+        .search_audit(&AuditFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let text = format!("{all:?}");
-    assert!(!text.contains(&patient.email) && !text.contains("not the password") && !text.contains("Test patient"));
+    assert!(
+        !text.contains(&patient.email)
+            && !text.contains("not the password")
+            && !text.contains("Test patient")
+    );
     app.shutdown().await;
 }
 
@@ -41,14 +67,34 @@ async fn tampering_is_found(backend: Backend) {
     let report = store.verify_audit_chain().await.unwrap();
     assert_eq!((report.entries, report.first_break.clone()), (3, None));
 
-    sqlx::query("UPDATE audit_log SET outcome = 'denied' WHERE seq = 2").execute(store.pool()).await.unwrap();
-    assert_eq!(store.verify_audit_chain().await.unwrap().first_break, Some(ChainBreak::Altered { seq: 2 }));
-    sqlx::query("UPDATE audit_log SET outcome = 'success' WHERE seq = 2").execute(store.pool()).await.unwrap();
-    assert_eq!(store.verify_audit_chain().await.unwrap().first_break, None, "restored");
+    sqlx::query("UPDATE audit_log SET outcome = 'denied' WHERE seq = 2")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap().first_break,
+        Some(ChainBreak::Altered { seq: 2 })
+    );
+    sqlx::query("UPDATE audit_log SET outcome = 'success' WHERE seq = 2")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap().first_break,
+        None,
+        "restored"
+    );
 
     // Rewriting a row together with its hash still breaks the next link.
-    let record = sqlx::query_scalar::<_, String>("SELECT prev_hash FROM audit_log WHERE seq = 2").fetch_one(store.pool()).await.unwrap();
-    sqlx::query("UPDATE audit_log SET detail = 'edited', hash = $1 WHERE seq = 2").bind(record).execute(store.pool()).await.unwrap();
+    let record = sqlx::query_scalar::<_, String>("SELECT prev_hash FROM audit_log WHERE seq = 2")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET detail = 'edited', hash = $1 WHERE seq = 2")
+        .bind(record)
+        .execute(store.pool())
+        .await
+        .unwrap();
     let b = store.verify_audit_chain().await.unwrap().first_break;
     assert_eq!(b, Some(ChainBreak::Altered { seq: 2 }));
     app.shutdown().await;
@@ -60,10 +106,25 @@ async fn removed_and_truncated_entries_are_found(backend: Backend) {
         app.create_user(Role::Patient).await;
     }
     let store = &app.state().store;
-    sqlx::query("DELETE FROM audit_log WHERE seq = 4").execute(store.pool()).await.unwrap();
-    assert_eq!(store.verify_audit_chain().await.unwrap().first_break, Some(ChainBreak::Truncated { last_seq: 3, head_seq: 4 }));
-    sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(store.pool()).await.unwrap();
-    assert_eq!(store.verify_audit_chain().await.unwrap().first_break, Some(ChainBreak::Missing { after: 1, next: 3 }));
+    sqlx::query("DELETE FROM audit_log WHERE seq = 4")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap().first_break,
+        Some(ChainBreak::Truncated {
+            last_seq: 3,
+            head_seq: 4
+        })
+    );
+    sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.verify_audit_chain().await.unwrap().first_break,
+        Some(ChainBreak::Missing { after: 1, next: 3 })
+    );
     app.shutdown().await;
 }
 
@@ -75,16 +136,30 @@ async fn concurrent_reads_and_writes_keep_one_chain(backend: Backend) {
     let client = app.client();
     let mut tasks = Vec::new();
     for i in 0..60 {
-        let (client, token, url) = (client.clone(), token.clone(), app.url(&format!("/api/v1/patients/{}", patient.id)));
+        let (client, token, url) = (
+            client.clone(),
+            token.clone(),
+            app.url(&format!("/api/v1/patients/{}", patient.id)),
+        );
         let web = app.web();
         let patient_email = patient.email.clone();
         tasks.push(tokio::spawn(async move {
             if i % 3 == 0 {
                 // Writes: failed sign-ins append in their own transactions.
-                web.sign_in(&patient_email, "wrong password for the test").await.0.as_u16()
+                web.sign_in(&patient_email, "wrong password for the test")
+                    .await
+                    .0
+                    .as_u16()
             } else {
                 // Reads: audited through the batching writer.
-                client.get(url).bearer_auth(token).send().await.unwrap().status().as_u16()
+                client
+                    .get(url)
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
             }
         }));
     }
@@ -98,7 +173,17 @@ async fn concurrent_reads_and_writes_keep_one_chain(backend: Backend) {
     app.flush_audit().await;
     let report = app.state().store.verify_audit_chain().await.unwrap();
     assert_eq!(report.first_break, None);
-    let reads = app.state().store.search_audit(&AuditFilter { patient: Some(patient.id), action_prefix: Some("patient.".into()), limit: 1000, ..Default::default() }).await.unwrap();
+    let reads = app
+        .state()
+        .store
+        .search_audit(&AuditFilter {
+            patient: Some(patient.id),
+            action_prefix: Some("patient.".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(reads.len(), 40, "every read was audited, none twice");
     app.shutdown().await;
 }
@@ -108,14 +193,25 @@ async fn shutdown_commits_queued_read_entries(backend: Backend) {
     let patient = app.create_user(Role::Patient).await;
     let token = app.token_for(&patient, None).await;
     for _ in 0..5 {
-        let r = app.client().get(app.url(&format!("/api/v1/patients/{}", patient.id))).bearer_auth(&token).send().await.unwrap();
+        let r = app
+            .client()
+            .get(app.url(&format!("/api/v1/patients/{}", patient.id)))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200);
     }
     let backend = app.backend;
     // Shut the app down, then read its database with a fresh store.
     let db = app.shutdown_keep_db().await;
     let store = telemed_store::Store::connect(&db.url, 2).await.unwrap();
-    let reads: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'patient.demographics.read'").fetch_one(store.pool()).await.unwrap();
+    let reads: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'patient.demographics.read'",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
     assert_eq!(reads, 5, "{backend:?}");
     assert_eq!(store.verify_audit_chain().await.unwrap().first_break, None);
     store.close().await;

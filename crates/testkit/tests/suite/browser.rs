@@ -7,37 +7,64 @@ use telemed_testkit::browser::{fill, screenshot, text_of, wait_for, wait_for_pat
 use telemed_testkit::{totp_code, Backend, TestApp};
 
 async fn submit(page: &chromiumoxide::Page) {
-    page.find_element("main form button[type=submit]").await.unwrap().click().await.unwrap();
+    page.find_element("main form button[type=submit]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(telemed_browser), ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)")]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
 async fn patient_registers_verifies_and_signs_in() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let browser = TestBrowser::launch().await.expect("Chromium");
     let page = browser.open(&app.url("/register")).await.unwrap();
     screenshot(&page, "01-register").await.unwrap();
-    fill(&page, "#display_name", "Lucía Fernández").await.unwrap();
+    fill(&page, "#display_name", "Lucía Fernández")
+        .await
+        .unwrap();
     fill(&page, "#email", "lucia@example.org").await.unwrap();
-    fill(&page, "#password", "amber otter glacier 19").await.unwrap();
+    fill(&page, "#password", "amber otter glacier 19")
+        .await
+        .unwrap();
     submit(&page).await;
     let notice = wait_for(&page, "p.notice.good").await.unwrap();
-    assert!(notice.inner_text().await.unwrap().unwrap().contains("Check your email"));
+    assert!(notice
+        .inner_text()
+        .await
+        .unwrap()
+        .unwrap()
+        .contains("Check your email"));
     screenshot(&page, "02-register-sent").await.unwrap();
 
-    let mail = app.smtp.wait_for("lucia@example.org", "Confirm your email").await;
+    let mail = app
+        .smtp
+        .wait_for("lucia@example.org", "Confirm your email")
+        .await;
     let link = mail.link_path("/verify-email?token=").unwrap();
     page.goto(app.url(&link)).await.unwrap();
     wait_for(&page, "main form button").await.unwrap();
     submit(&page).await;
     let notice = wait_for(&page, "p.notice.good").await.unwrap();
-    assert!(notice.inner_text().await.unwrap().unwrap().contains("confirmed"));
+    assert!(notice
+        .inner_text()
+        .await
+        .unwrap()
+        .unwrap()
+        .contains("confirmed"));
     screenshot(&page, "03-email-confirmed").await.unwrap();
 
     page.goto(app.url("/login")).await.unwrap();
     wait_for(&page, "#email").await.unwrap();
     fill(&page, "#email", "lucia@example.org").await.unwrap();
-    fill(&page, "#password", "amber otter glacier 19").await.unwrap();
+    fill(&page, "#password", "amber otter glacier 19")
+        .await
+        .unwrap();
     screenshot(&page, "04-sign-in").await.unwrap();
     submit(&page).await;
     wait_for_path(&page, "/").await.unwrap();
@@ -49,7 +76,10 @@ async fn patient_registers_verifies_and_signs_in() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(telemed_browser), ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)")]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
 async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let clinician = app.create_user(Role::Clinician).await;
@@ -59,19 +89,51 @@ async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
     fill(&page, "#password", &clinician.password).await.unwrap();
     submit(&page).await;
     wait_for_path(&page, "/account/mfa").await.unwrap();
-    let secret = wait_for(&page, "#totp-secret").await.unwrap().inner_text().await.unwrap().unwrap();
+    let secret = wait_for(&page, "#totp-secret")
+        .await
+        .unwrap()
+        .inner_text()
+        .await
+        .unwrap()
+        .unwrap();
     // The QR code rendered (the CSP allows the data: image).
-    let qr_width: f64 = page.evaluate("document.querySelector('img.qr').naturalWidth").await.unwrap().into_value().unwrap();
+    let qr_width: f64 = page
+        .evaluate("document.querySelector('img.qr').naturalWidth")
+        .await
+        .unwrap()
+        .into_value()
+        .unwrap();
     assert!(qr_width > 0.0, "the QR image did not render");
     screenshot(&page, "06-mfa-enroll").await.unwrap();
-    fill(&page, "#code", &totp_code(secret.trim(), telemed_domain::Clock::now(&app.clock))).await.unwrap();
+    fill(
+        &page,
+        "#code",
+        &totp_code(secret.trim(), telemed_domain::Clock::now(&app.clock)),
+    )
+    .await
+    .unwrap();
     submit(&page).await;
-    let codes = wait_for(&page, "#recovery-codes").await.unwrap().inner_text().await.unwrap().unwrap();
-    assert_eq!(codes.lines().filter(|l| l.trim().len() == 11).count(), 10, "{codes}");
+    let codes = wait_for(&page, "#recovery-codes")
+        .await
+        .unwrap()
+        .inner_text()
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        codes.lines().filter(|l| l.trim().len() == 11).count(),
+        10,
+        "{codes}"
+    );
     screenshot(&page, "07-recovery-codes").await.unwrap();
 
     // Sign out, then in again with a fresh code.
-    page.find_element("header form[action='/logout'] button").await.unwrap().click().await.unwrap();
+    page.find_element("header form[action='/logout'] button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     wait_for_path(&page, "/login").await.unwrap();
     app.clock.advance(chrono::Duration::seconds(30));
     fill(&page, "#email", &clinician.email).await.unwrap();
@@ -79,7 +141,13 @@ async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
     submit(&page).await;
     wait_for_path(&page, "/login/mfa").await.unwrap();
     screenshot(&page, "08-mfa-code").await.unwrap();
-    fill(&page, "#code", &totp_code(secret.trim(), telemed_domain::Clock::now(&app.clock))).await.unwrap();
+    fill(
+        &page,
+        "#code",
+        &totp_code(secret.trim(), telemed_domain::Clock::now(&app.clock)),
+    )
+    .await
+    .unwrap();
     submit(&page).await;
     wait_for_path(&page, "/").await.unwrap();
     let heading = text_of(&page, "main h1").await.unwrap();
@@ -87,7 +155,10 @@ async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
     // In Spanish too.
     page.evaluate("document.getElementById('lang-select').value = 'es'; document.querySelector('.lang-form').submit()").await.unwrap();
     wait_for(&page, "html[lang=es]").await.unwrap();
-    assert!(text_of(&page, "main h1").await.unwrap().contains("Bienvenido"));
+    assert!(text_of(&page, "main h1")
+        .await
+        .unwrap()
+        .contains("Bienvenido"));
     screenshot(&page, "09-clinician-home-es").await.unwrap();
     browser.close().await;
     app.shutdown().await;

@@ -9,9 +9,24 @@ async fn health_readiness_and_metrics(backend: Backend) {
     assert_eq!(r.status(), 200);
     let r = c.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let metrics = c.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("telemed_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"), "{metrics}");
-    assert!(metrics.contains("telemed_http_request_duration_seconds_bucket"), "{metrics}");
+    let metrics = c
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "telemed_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("telemed_http_request_duration_seconds_bucket"),
+        "{metrics}"
+    );
     app.shutdown().await;
 }
 
@@ -20,7 +35,15 @@ async fn readiness_fails_when_the_database_is_gone(backend: Backend) {
     app.state().store.close().await;
     let r = app.client().get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 503);
-    assert_eq!(app.client().get(app.url("/healthz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client()
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 async fn errors_have_one_format_with_a_request_id(backend: Backend) {
@@ -28,12 +51,24 @@ async fn errors_have_one_format_with_a_request_id(backend: Backend) {
     let c = app.client();
     let r = c.get(app.url("/api/v1/nothing-here")).send().await.unwrap();
     assert_eq!(r.status(), 404);
-    let rid = r.headers().get("x-request-id").unwrap().to_str().unwrap().to_owned();
+    let rid = r
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "not_found");
     assert_eq!(body["error"]["request_id"], rid);
     // The UI gets a page, in the browser's language.
-    let r = c.get(app.url("/no-such-page")).header("accept", "text/html").header("accept-language", "es").send().await.unwrap();
+    let r = c
+        .get(app.url("/no-such-page"))
+        .header("accept", "text/html")
+        .header("accept-language", "es")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     let html = r.text().await.unwrap();
     assert!(html.contains("No encontramos esa página"), "{html}");
@@ -51,33 +86,82 @@ async fn security_headers_are_on_every_response(backend: Backend) {
         let r = app.client().get(app.url(path)).send().await.unwrap();
         let h = r.headers();
         let csp = h.get("content-security-policy").unwrap().to_str().unwrap();
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
         assert_eq!(h.get("x-frame-options").unwrap(), "DENY");
         assert_eq!(h.get("x-content-type-options").unwrap(), "nosniff");
         assert_eq!(h.get("referrer-policy").unwrap(), "no-referrer");
         assert_eq!(h.get("cache-control").unwrap(), "no-store");
-        assert!(h.get("strict-transport-security").is_none(), "no HSTS without TLS");
+        assert!(
+            h.get("strict-transport-security").is_none(),
+            "no HSTS without TLS"
+        );
     }
     // Pages carry no inline script.
-    let html = app.client().get(app.url("/login")).send().await.unwrap().text().await.unwrap();
-    assert!(!html.contains("<script>") && !html.contains("onclick="), "inline script in the login page");
+    let html = app
+        .client()
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("<script>") && !html.contains("onclick="),
+        "inline script in the login page"
+    );
     app.shutdown().await;
 }
 
 async fn openapi_document_describes_the_api(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let doc: serde_json::Value = app.client().get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
-    for path in ["/api/v1/me", "/api/v1/tokens", "/api/v1/users/{id}", "/api/v1/patients/{id}", "/api/v1/audit", "/healthz"] {
-        assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+    let doc: serde_json::Value = app
+        .client()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    for path in [
+        "/api/v1/me",
+        "/api/v1/tokens",
+        "/api/v1/users/{id}",
+        "/api/v1/patients/{id}",
+        "/api/v1/audit",
+        "/healthz",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
     }
-    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     app.shutdown().await;
 }
 
 async fn oversized_bodies_are_refused(backend: Backend) {
     let app = TestApp::spawn_with(backend, |c| c.max_body_bytes = 4096).await;
-    let r = app.client().post(app.url("/api/v1/tokens")).header("content-type", "application/json").body("x".repeat(10_000)).send().await.unwrap();
+    let r = app
+        .client()
+        .post(app.url("/api/v1/tokens"))
+        .header("content-type", "application/json")
+        .body("x".repeat(10_000))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 413);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_large");

@@ -8,15 +8,40 @@ async fn session_cookies_are_locked_down(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let patient = app.create_user(Role::Patient).await;
     let web = app.web();
-    let r = web.post("/login", &[("email", &patient.email), ("password", &patient.password)]).await;
-    let cookies: Vec<String> = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
-    let session = cookies.iter().find(|c| c.starts_with("telemed_session=")).expect("session cookie");
-    assert!(session.contains("HttpOnly") && session.contains("SameSite=Lax") && session.contains("Path=/"), "{session}");
+    let r = web
+        .post(
+            "/login",
+            &[("email", &patient.email), ("password", &patient.password)],
+        )
+        .await;
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let session = cookies
+        .iter()
+        .find(|c| c.starts_with("telemed_session="))
+        .expect("session cookie");
+    assert!(
+        session.contains("HttpOnly")
+            && session.contains("SameSite=Lax")
+            && session.contains("Path=/"),
+        "{session}"
+    );
     assert!(!session.contains("Secure"), "plain HTTP in tests");
     // The stored form is a hash: the cookie value is nowhere in the database.
-    let secret = session.split(';').next().unwrap().trim_start_matches("telemed_session=");
+    let secret = session
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("telemed_session=");
     let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE token_hash = $1")
-        .bind(secret.to_owned()).fetch_one(app.state().store.pool()).await.unwrap();
+        .bind(secret.to_owned())
+        .fetch_one(app.state().store.pool())
+        .await
+        .unwrap();
     assert_eq!(stored, 0);
     app.shutdown().await;
 }
@@ -32,14 +57,22 @@ async fn idle_and_absolute_timeouts_sign_out(backend: Backend) {
         assert_eq!(web.get("/account").await.status(), 200);
     }
     app.clock.advance(Duration::minutes(31));
-    assert_eq!(location(&web.get("/account").await).as_deref(), Some("/login"), "idle for 31 minutes");
+    assert_eq!(
+        location(&web.get("/account").await).as_deref(),
+        Some("/login"),
+        "idle for 31 minutes"
+    );
 
     web.sign_in(&patient.email, &patient.password).await;
     for _ in 0..30 {
         app.clock.advance(Duration::minutes(25));
         let _ = web.get("/account").await;
     }
-    assert_eq!(location(&web.get("/account").await).as_deref(), Some("/login"), "past the 12-hour lifetime");
+    assert_eq!(
+        location(&web.get("/account").await).as_deref(),
+        Some("/login"),
+        "past the 12-hour lifetime"
+    );
     app.shutdown().await;
 }
 
@@ -51,8 +84,21 @@ async fn sessions_are_listed_and_revoked(backend: Backend) {
     laptop.sign_in(&patient.email, &patient.password).await;
     phone.sign_in(&patient.email, &patient.password).await;
     let page = laptop.get("/account/sessions").await.text().await.unwrap();
-    assert_eq!(page.matches("/revoke\"").count(), 1, "one other session can be signed out");
-    let path = page.split("action=\"").find(|s| s.starts_with("/account/sessions/") && !s.starts_with("/account/sessions/revoke-all")).unwrap().split('"').next().unwrap().to_owned();
+    assert_eq!(
+        page.matches("/revoke\"").count(),
+        1,
+        "one other session can be signed out"
+    );
+    let path = page
+        .split("action=\"")
+        .find(|s| {
+            s.starts_with("/account/sessions/") && !s.starts_with("/account/sessions/revoke-all")
+        })
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
     // Another person cannot revoke it.
     let other = app.create_user(Role::Patient).await;
     let stranger = app.web();
@@ -60,18 +106,33 @@ async fn sessions_are_listed_and_revoked(backend: Backend) {
     assert_eq!(stranger.post(&path, &[]).await.status(), 404);
     assert_eq!(phone.get("/account").await.status(), 200);
     // Its owner can.
-    assert_eq!(location(&laptop.post(&path, &[]).await).as_deref(), Some("/account/sessions"));
-    assert_eq!(location(&phone.get("/account").await).as_deref(), Some("/login"));
+    assert_eq!(
+        location(&laptop.post(&path, &[]).await).as_deref(),
+        Some("/account/sessions")
+    );
+    assert_eq!(
+        location(&phone.get("/account").await).as_deref(),
+        Some("/login")
+    );
     assert_eq!(laptop.get("/account").await.status(), 200);
     // Sign out everywhere.
     phone.sign_in(&patient.email, &patient.password).await;
     laptop.post("/account/sessions/revoke-all", &[]).await;
-    assert_eq!(location(&phone.get("/account").await).as_deref(), Some("/login"));
-    assert_eq!(location(&laptop.get("/account").await).as_deref(), Some("/login"));
+    assert_eq!(
+        location(&phone.get("/account").await).as_deref(),
+        Some("/login")
+    );
+    assert_eq!(
+        location(&laptop.get("/account").await).as_deref(),
+        Some("/login")
+    );
     // Sign out.
     laptop.sign_in(&patient.email, &patient.password).await;
     laptop.post("/logout", &[]).await;
-    assert_eq!(location(&laptop.get("/account").await).as_deref(), Some("/login"));
+    assert_eq!(
+        location(&laptop.get("/account").await).as_deref(),
+        Some("/login")
+    );
     app.shutdown().await;
 }
 
@@ -81,17 +142,43 @@ async fn forms_without_the_token_change_nothing(backend: Backend) {
     let patient = app.create_user(Role::Patient).await;
     let web = app.web();
     web.sign_in(&admin.email, &admin.password).await;
-    let r = web.post_without_token(&format!("/admin/users/{}/role", patient.id), &[("role", "admin")]).await;
+    let r = web
+        .post_without_token(
+            &format!("/admin/users/{}/role", patient.id),
+            &[("role", "admin")],
+        )
+        .await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("The form expired"));
-    let r = web.post_without_token(&format!("/admin/users/{}/role", patient.id), &[("role", "admin"), ("csrf", "forged")]).await;
+    let r = web
+        .post_without_token(
+            &format!("/admin/users/{}/role", patient.id),
+            &[("role", "admin"), ("csrf", "forged")],
+        )
+        .await;
     assert_eq!(r.status(), 403);
-    let still = app.state().store.user_by_id(patient.id).await.unwrap().unwrap();
+    let still = app
+        .state()
+        .store
+        .user_by_id(patient.id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(still.role, Role::Patient);
     // A token from another browser does not work either.
     let other = app.web();
     let foreign = other.csrf().await;
-    let r = web.post_without_token("/register", &[("display_name", "X"), ("email", "x@clinic.example"), ("password", "amber otter glacier 19"), ("csrf", &foreign)]).await;
+    let r = web
+        .post_without_token(
+            "/register",
+            &[
+                ("display_name", "X"),
+                ("email", "x@clinic.example"),
+                ("password", "amber otter glacier 19"),
+                ("csrf", &foreign),
+            ],
+        )
+        .await;
     assert_eq!(r.status(), 403);
     assert_eq!(app.state().store.count_users().await.unwrap(), 2);
     app.shutdown().await;
@@ -101,10 +188,20 @@ async fn the_language_follows_the_choice(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let patient = app.create_user(Role::Patient).await;
     let web = app.web();
-    let r = web.post("/language", &[("lang", "es"), ("back", "/register")]).await;
+    let r = web
+        .post("/language", &[("lang", "es"), ("back", "/register")])
+        .await;
     assert_eq!(location(&r).as_deref(), Some("/register"));
-    assert!(web.get("/login").await.text().await.unwrap().contains("Inicie sesión en telemed"));
-    let r = web.post("/language", &[("lang", "es"), ("back", "//evil.example/")]).await;
+    assert!(web
+        .get("/login")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Inicie sesión en telemed"));
+    let r = web
+        .post("/language", &[("lang", "es"), ("back", "//evil.example/")])
+        .await;
     assert_eq!(location(&r).as_deref(), Some("/"), "no open redirect");
     assert_eq!(web.post("/language", &[("lang", "xx")]).await.status(), 400);
     // Signed in, the choice is saved on the account.
@@ -112,7 +209,13 @@ async fn the_language_follows_the_choice(backend: Backend) {
     web.post("/language", &[("lang", "es")]).await;
     let fresh = app.web();
     fresh.sign_in(&patient.email, &patient.password).await;
-    assert!(fresh.get("/account").await.text().await.unwrap().contains("Su cuenta"));
+    assert!(fresh
+        .get("/account")
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("Su cuenta"));
     app.shutdown().await;
 }
 
@@ -120,14 +223,31 @@ async fn admin_pages_are_for_admins(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let patient = app.create_user(Role::Patient).await;
     let web = app.web();
-    assert_eq!(location(&web.get("/admin/users").await).as_deref(), Some("/login"));
+    assert_eq!(
+        location(&web.get("/admin/users").await).as_deref(),
+        Some("/login")
+    );
     web.sign_in(&patient.email, &patient.password).await;
     for path in ["/admin/users", "/admin/audit", "/admin/outbox"] {
         assert_eq!(web.get(path).await.status(), 403, "{path}");
     }
-    let r = web.post(&format!("/admin/users/{}/role", patient.id), &[("role", "admin")]).await;
+    let r = web
+        .post(
+            &format!("/admin/users/{}/role", patient.id),
+            &[("role", "admin")],
+        )
+        .await;
     assert_eq!(r.status(), 403);
-    assert_eq!(app.state().store.user_by_id(patient.id).await.unwrap().unwrap().role, Role::Patient);
+    assert_eq!(
+        app.state()
+            .store
+            .user_by_id(patient.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .role,
+        Role::Patient
+    );
     app.shutdown().await;
 }
 
