@@ -18,6 +18,15 @@ impl Principal {
     pub fn can(&self, permission: Permission) -> bool {
         self.role.has(permission) && self.permissions.contains(&permission)
     }
+
+    /// `Forbidden` unless the principal has `permission`.
+    pub fn require(&self, permission: Permission) -> crate::Result<()> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            Err(crate::Error::Forbidden)
+        }
+    }
 }
 
 /// What is asked of patient data.

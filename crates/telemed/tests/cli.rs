@@ -1,5 +1,8 @@
 //! The `telemed` command as an operator uses it, on a real SQLite file.
 
+// Test helpers outside #[test] functions may fail loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};

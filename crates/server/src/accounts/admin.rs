@@ -16,14 +16,6 @@ use crate::i18n::Lang;
 use crate::mail::{self, Mail};
 use crate::AppState;
 
-fn require(principal: &Principal, permission: Permission) -> Result<()> {
-    if principal.can(permission) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
-    }
-}
-
 pub struct NewInvite<'a> {
     pub email: &'a str,
     pub display_name: &'a str,
@@ -38,7 +30,7 @@ pub async fn invite(
     admin: &Principal,
     invite: NewInvite<'_>,
 ) -> Result<InvitationId> {
-    require(admin, Permission::UsersWrite)?;
+    admin.require(Permission::UsersWrite)?;
     if invite.role == Role::Patient {
         return Err(Error::invalid(
             "role",
@@ -103,7 +95,7 @@ pub async fn revoke_invitation(
     admin: &Principal,
     id: InvitationId,
 ) -> Result<()> {
-    require(admin, Permission::UsersWrite)?;
+    admin.require(Permission::UsersWrite)?;
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
     invitations::revoke(&mut tx, id, now).await?;
@@ -123,7 +115,7 @@ pub async fn change_role(
     target: UserId,
     role: Role,
 ) -> Result<()> {
-    require(admin, Permission::UsersWrite)?;
+    admin.require(Permission::UsersWrite)?;
     if target == admin.user_id {
         return Err(Error::invalid("role", "you cannot change your own role"));
     }
@@ -157,7 +149,7 @@ pub async fn set_disabled(
     target: UserId,
     disabled: bool,
 ) -> Result<()> {
-    require(admin, Permission::UsersWrite)?;
+    admin.require(Permission::UsersWrite)?;
     if target == admin.user_id {
         return Err(Error::invalid(
             "disabled",

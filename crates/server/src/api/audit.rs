@@ -67,9 +67,7 @@ pub async fn search(
     caller: ApiUser,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> AppResult<Json<AuditPage>> {
-    if !caller.principal.can(Permission::AuditRead) {
-        return Err(Error::Forbidden.into());
-    }
+    caller.principal.require(Permission::AuditRead)?;
     let filter = q.filter()?;
     state.audit.flush().await?;
     let entries = state.store.search_audit(&filter).await?;
@@ -116,9 +114,7 @@ pub async fn verify(
     State(state): State<AppState>,
     caller: ApiUser,
 ) -> AppResult<Json<ChainStatus>> {
-    if !caller.principal.can(Permission::AuditRead) {
-        return Err(Error::Forbidden.into());
-    }
+    caller.principal.require(Permission::AuditRead)?;
     state.audit.flush().await?;
     let report = state.store.verify_audit_chain().await?;
     Ok(Json(ChainStatus {

@@ -71,9 +71,7 @@ pub async fn list(
     State(state): State<AppState>,
     caller: ApiUser,
 ) -> AppResult<Json<Vec<InvitationView>>> {
-    if !caller.principal.can(Permission::UsersRead) {
-        return Err(Error::Forbidden.into());
-    }
+    caller.principal.require(Permission::UsersRead)?;
     let now = state.clock.now();
     let invitations = state.store.recent_invitations(200).await?;
     Ok(Json(

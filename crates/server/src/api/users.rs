@@ -52,14 +52,6 @@ pub struct ListQuery {
     pub offset: Option<i64>,
 }
 
-fn require(caller: &ApiUser, p: Permission) -> Result<(), Error> {
-    if caller.principal.can(p) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
-    }
-}
-
 /// Lists accounts (admins).
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", security(("bearer" = [])), params(ListQuery), responses(
     (status = 200, body = [UserView]), (status = 403, body = crate::error::ErrorBody)))]
@@ -69,7 +61,7 @@ pub async fn list(
     caller: ApiUser,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> AppResult<Json<Vec<UserView>>> {
-    require(&caller, Permission::UsersRead)?;
+    caller.principal.require(Permission::UsersRead)?;
     let filter = UserFilter {
         role: q.role,
         query: q.q,
@@ -93,7 +85,7 @@ pub async fn get(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<UserView>> {
-    require(&caller, Permission::UsersRead)?;
+    caller.principal.require(Permission::UsersRead)?;
     let id: UserId = id.parse()?;
     let user = state.store.user_by_id(id).await?.ok_or(Error::NotFound)?;
     let mut record = Event::new(&ctx, state.clock.now(), "user.read", "user")
@@ -123,7 +115,7 @@ pub async fn patch(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UserPatch>,
 ) -> AppResult<Json<UserView>> {
-    require(&caller, Permission::UsersWrite)?;
+    caller.principal.require(Permission::UsersWrite)?;
     let id: UserId = id.parse()?;
     if body.role.is_none() && body.disabled.is_none() {
         return Err(Error::invalid("body", "give role or disabled").into());
