@@ -165,7 +165,10 @@ async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(telemed_browser), ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)")]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
 async fn admin_invites_a_clinician_and_reads_the_audit_trail() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let admin = app.create_user(Role::Admin).await;
@@ -175,26 +178,65 @@ async fn admin_invites_a_clinician_and_reads_the_audit_trail() {
     fill(&page, "#password", &admin.password).await.unwrap();
     submit(&page).await;
     wait_for_path(&page, "/account/mfa").await.unwrap();
-    let secret = wait_for(&page, "#totp-secret").await.unwrap().inner_text().await.unwrap().unwrap();
-    fill(&page, "#code", &totp_code(secret.trim(), telemed_domain::Clock::now(&app.clock))).await.unwrap();
+    let secret = wait_for(&page, "#totp-secret")
+        .await
+        .unwrap()
+        .inner_text()
+        .await
+        .unwrap()
+        .unwrap();
+    fill(
+        &page,
+        "#code",
+        &totp_code(secret.trim(), telemed_domain::Clock::now(&app.clock)),
+    )
+    .await
+    .unwrap();
     submit(&page).await;
     wait_for(&page, "#recovery-codes").await.unwrap();
 
     page.goto(app.url("/admin/users")).await.unwrap();
     fill(&page, "#inv-name", "Dr. Sofía Marín").await.unwrap();
-    fill(&page, "#inv-email", "sofia.marin@clinic.example").await.unwrap();
-    page.find_element("form[action='/admin/invitations'] button").await.unwrap().click().await.unwrap();
-    let notice = wait_for(&page, "p.notice.good").await.unwrap().inner_text().await.unwrap().unwrap();
+    fill(&page, "#inv-email", "sofia.marin@clinic.example")
+        .await
+        .unwrap();
+    page.find_element("form[action='/admin/invitations'] button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let notice = wait_for(&page, "p.notice.good")
+        .await
+        .unwrap()
+        .inner_text()
+        .await
+        .unwrap()
+        .unwrap();
     assert!(notice.contains("Invitation sent"), "{notice}");
-    assert!(text_of(&page, "main").await.unwrap().contains("sofia.marin@clinic.example"));
+    assert!(text_of(&page, "main")
+        .await
+        .unwrap()
+        .contains("sofia.marin@clinic.example"));
     screenshot(&page, "10-admin-users").await.unwrap();
-    app.smtp.wait_for("sofia.marin@clinic.example", "invitation").await;
+    app.smtp
+        .wait_for("sofia.marin@clinic.example", "invitation")
+        .await;
 
     page.goto(app.url("/admin/audit?verify=1")).await.unwrap();
-    let chain = wait_for(&page, "p.notice").await.unwrap().inner_text().await.unwrap().unwrap();
+    let chain = wait_for(&page, "p.notice")
+        .await
+        .unwrap()
+        .inner_text()
+        .await
+        .unwrap()
+        .unwrap();
     assert!(chain.contains("The chain is intact"), "{chain}");
     let table = text_of(&page, "table").await.unwrap();
-    assert!(table.contains("user.invite") && table.contains("auth.mfa_enroll"), "{table}");
+    assert!(
+        table.contains("user.invite") && table.contains("auth.mfa_enroll"),
+        "{table}"
+    );
     screenshot(&page, "11-admin-audit").await.unwrap();
     browser.close().await;
     app.shutdown().await;
