@@ -251,3 +251,191 @@ fn bad_configuration_stops_with_a_useful_message() {
         assert!(text(&out).contains(command), "{command} in --help");
     }
 }
+
+/// The value of the first hidden `csrf` field in a page.
+fn csrf_of(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_audit_chain_survives_kill_9_under_load() {
+    let folder = Folder::new();
+    let password = "violet kettle orbit 42 sandals";
+    let out = telemed(
+        &folder,
+        &[
+            "user",
+            "create",
+            "--email",
+            "pat@clinic.example",
+            "--name",
+            "Pat",
+            "--role",
+            "patient",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_telemed"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env_clear()
+        .env("TELEMED_DATABASE_URL", folder.db_url())
+        .env("TELEMED_LOG", "error")
+        .current_dir(&folder.0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let plain = reqwest::Client::new();
+        for _ in 0..100 {
+            if plain.get(format!("{base}/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        // A patient signs in and makes an API token, for audited reads.
+        let web = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let csrf = csrf_of(
+            &web.get(format!("{base}/login"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+        let r = web
+            .post(format!("{base}/login"))
+            .form(&[
+                ("email", "pat@clinic.example"),
+                ("password", password),
+                ("csrf", &csrf),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303);
+        let csrf = csrf_of(
+            &web.get(format!("{base}/account/tokens"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
+        let page = web
+            .post(format!("{base}/account/tokens"))
+            .form(&[
+                ("name", "load"),
+                ("days", "1"),
+                ("scope", "profile"),
+                ("csrf", &csrf),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = page
+            .split("id=\"new-token\">")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap()
+            .to_owned();
+        let me: serde_json::Value = plain
+            .get(format!("{base}/api/v1/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let patient = me["id"].as_str().unwrap().to_owned();
+
+        // Audited reads (group commit) and audited writes (failed sign-ins) at once.
+        let mut load = Vec::new();
+        for i in 0..8 {
+            let (plain, base, token, patient) =
+                (plain.clone(), base.clone(), token.clone(), patient.clone());
+            load.push(tokio::spawn(async move {
+                let browser = reqwest::Client::builder()
+                    .cookie_store(true)
+                    .build()
+                    .unwrap();
+                let Ok(page) = browser.get(format!("{base}/login")).send().await else {
+                    return;
+                };
+                let csrf = csrf_of(&page.text().await.unwrap_or_default());
+                loop {
+                    let sent = if i % 2 == 0 {
+                        plain
+                            .get(format!("{base}/api/v1/patients/{patient}"))
+                            .bearer_auth(&token)
+                            .send()
+                            .await
+                    } else {
+                        let form = [
+                            ("email", "pat@clinic.example"),
+                            ("password", "wrong guess 1"),
+                            ("csrf", csrf.as_str()),
+                        ];
+                        browser
+                            .post(format!("{base}/login"))
+                            .form(&form)
+                            .send()
+                            .await
+                    };
+                    if sent.is_err() {
+                        return;
+                    }
+                }
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        server.kill().unwrap(); // SIGKILL: no graceful shutdown, no flush
+        server.wait().unwrap();
+        for task in load {
+            let _ = task.await;
+        }
+    });
+    let out = telemed(&folder, &["audit", "verify"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let entries: u64 = text(&out)
+        .split("intact: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(entries > 100, "load produced audit entries: {}", text(&out));
+}

@@ -184,7 +184,12 @@ impl TestApp {
         configure(&mut config);
         let clock = ManualClock::new(telemed_domain::Clock::now(&telemed_domain::SystemClock));
         let server = telemed_server::start(config, Arc::new(clock.clone())).await?;
-        let base = format!("http://{}", server.addr);
+        let scheme = if server.state.config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let base = format!("{scheme}://{}", server.addr);
         Ok(TestApp {
             base,
             clock,

@@ -31,3 +31,4 @@ mod audit;
 mod browser;
 mod ops;
 mod sessions;
+mod tls;
