@@ -227,6 +227,23 @@ impl FromRequestParts<AppState> for Enrolling {
     }
 }
 
+/// Whatever live session the cookie names, in any stage (for signing out).
+pub struct AnySession(pub Option<(Session, User)>);
+
+impl FromRequestParts<AppState> for AnySession {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        web_session(parts, state)
+            .await
+            .map(AnySession)
+            .map_err(IntoResponse::into_response)
+    }
+}
+
 /// The session cookie's `Set-Cookie` value; an empty secret clears it.
 pub fn session_cookie(secret: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };

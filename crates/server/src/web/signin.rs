@@ -13,7 +13,7 @@ use super::pages::{render, render_with, MessagePage, Page};
 use super::WebCtx;
 use crate::accounts::registration::{self, Registration};
 use crate::accounts::signin::{self, Refusal};
-use crate::auth::{session_cookie, MfaPending, SignedIn};
+use crate::auth::{session_cookie, AnySession, MfaPending};
 use crate::crypto::token_hash;
 use crate::error::AppError;
 use crate::AppState;
@@ -152,10 +152,10 @@ pub async fn mfa(
 pub async fn logout(
     State(state): State<AppState>,
     w: WebCtx,
-    user: Result<SignedIn, Response>,
+    AnySession(current): AnySession,
 ) -> Response {
-    if let Ok(user) = user {
-        if let Err(e) = signin::sign_out(&state, &w.ctx, &user.session, user.role()).await {
+    if let Some((session, user)) = current {
+        if let Err(e) = signin::sign_out(&state, &w.ctx, &session, user.role).await {
             return AppError(e).into_response();
         }
     }

@@ -251,7 +251,38 @@ async fn admin_pages_are_for_admins(backend: Backend) {
     app.shutdown().await;
 }
 
+async fn a_half_signed_in_session_can_sign_out(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let staff = app.create_user(Role::Staff).await;
+    let web = app.web();
+    let (_, next) = web.sign_in(&staff.email, &staff.password).await;
+    assert_eq!(next.as_deref(), Some("/account/mfa"));
+    assert_eq!(
+        location(&web.post("/logout", &[]).await).as_deref(),
+        Some("/login")
+    );
+    assert_eq!(
+        location(&web.get("/account/mfa").await).as_deref(),
+        Some("/login"),
+        "the session is revoked, not just forgotten"
+    );
+    app.flush_audit().await;
+    let events = app
+        .state()
+        .store
+        .search_audit(&telemed_store::audit::AuditFilter {
+            action_prefix: Some("auth.sign_out".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    a_half_signed_in_session_can_sign_out,
     session_cookies_are_locked_down,
     idle_and_absolute_timeouts_sign_out,
     sessions_are_listed_and_revoked,
