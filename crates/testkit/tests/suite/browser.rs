@@ -4,7 +4,22 @@
 
 use telemed_domain::Role;
 use telemed_testkit::browser::{fill, screenshot, text_of, wait_for, wait_for_path, TestBrowser};
-use telemed_testkit::{totp_code, Backend, TestApp};
+use telemed_testkit::{totp_code, Backend, TestApp, TestUser};
+
+/// Signs `user` in for the first time and reads the TOTP key off the enrolment page.
+async fn sign_in_to_enrolment(page: &chromiumoxide::Page, user: &TestUser) -> String {
+    fill(page, "#email", &user.email).await.unwrap();
+    fill(page, "#password", &user.password).await.unwrap();
+    submit(page).await;
+    wait_for_path(page, "/account/mfa").await.unwrap();
+    let secret = wait_for(page, "#totp-secret")
+        .await
+        .unwrap()
+        .inner_text()
+        .await
+        .unwrap();
+    secret.unwrap_or_default().trim().to_owned()
+}
 
 async fn submit(page: &chromiumoxide::Page) {
     page.find_element("main form button[type=submit]")
@@ -85,17 +100,7 @@ async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
     let clinician = app.create_user(Role::Clinician).await;
     let browser = TestBrowser::launch().await.expect("Chromium");
     let page = browser.open(&app.url("/login")).await.unwrap();
-    fill(&page, "#email", &clinician.email).await.unwrap();
-    fill(&page, "#password", &clinician.password).await.unwrap();
-    submit(&page).await;
-    wait_for_path(&page, "/account/mfa").await.unwrap();
-    let secret = wait_for(&page, "#totp-secret")
-        .await
-        .unwrap()
-        .inner_text()
-        .await
-        .unwrap()
-        .unwrap();
+    let secret = sign_in_to_enrolment(&page, &clinician).await;
     // The QR code rendered (the CSP allows the data: image).
     let qr_width: f64 = page
         .evaluate("document.querySelector('img.qr').naturalWidth")
@@ -108,7 +113,7 @@ async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
     fill(
         &page,
         "#code",
-        &totp_code(secret.trim(), telemed_domain::Clock::now(&app.clock)),
+        &totp_code(&secret, telemed_domain::Clock::now(&app.clock)),
     )
     .await
     .unwrap();
@@ -144,7 +149,7 @@ async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
     fill(
         &page,
         "#code",
-        &totp_code(secret.trim(), telemed_domain::Clock::now(&app.clock)),
+        &totp_code(&secret, telemed_domain::Clock::now(&app.clock)),
     )
     .await
     .unwrap();
@@ -174,21 +179,11 @@ async fn admin_invites_a_clinician_and_reads_the_audit_trail() {
     let admin = app.create_user(Role::Admin).await;
     let browser = TestBrowser::launch().await.expect("Chromium");
     let page = browser.open(&app.url("/login")).await.unwrap();
-    fill(&page, "#email", &admin.email).await.unwrap();
-    fill(&page, "#password", &admin.password).await.unwrap();
-    submit(&page).await;
-    wait_for_path(&page, "/account/mfa").await.unwrap();
-    let secret = wait_for(&page, "#totp-secret")
-        .await
-        .unwrap()
-        .inner_text()
-        .await
-        .unwrap()
-        .unwrap();
+    let secret = sign_in_to_enrolment(&page, &admin).await;
     fill(
         &page,
         "#code",
-        &totp_code(secret.trim(), telemed_domain::Clock::now(&app.clock)),
+        &totp_code(&secret, telemed_domain::Clock::now(&app.clock)),
     )
     .await
     .unwrap();
