@@ -9,6 +9,7 @@ pub mod error;
 pub mod ids;
 pub mod password;
 pub mod role;
+pub mod schedule;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
