@@ -83,6 +83,10 @@ typed_id!(
     /// An invitation for a clinician or staff member.
     InvitationId
 );
+typed_id!(
+    /// A booked (or cancelled) visit.
+    AppointmentId
+);
 
 #[cfg(test)]
 mod tests {

@@ -14,5 +14,5 @@ pub mod schedule;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
 pub use error::{Error, Result};
-pub use ids::{ApiTokenId, InvitationId, SessionId, UserId};
+pub use ids::{ApiTokenId, AppointmentId, InvitationId, SessionId, UserId};
 pub use role::{Permission, Role};

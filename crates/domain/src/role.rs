@@ -36,9 +36,9 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Patient => &[Profile],
-            Role::Clinician => &[Profile, PatientsRead],
-            Role::Staff => &[Profile, PatientsRead],
+            Role::Patient => &[Profile, Appointments],
+            Role::Clinician => &[Profile, PatientsRead, Appointments, SchedulesWrite],
+            Role::Staff => &[Profile, PatientsRead, Appointments, SchedulesWrite],
             Role::Admin => &[Profile, UsersRead, UsersWrite, AuditRead],
         }
     }
@@ -84,15 +84,24 @@ pub enum Permission {
     UsersWrite,
     #[serde(rename = "audit:read")]
     AuditRead,
+    /// Find clinicians and slots; book, see and cancel appointments (one's own, or any
+    /// for staff).
+    #[serde(rename = "appointments")]
+    Appointments,
+    /// Set clinicians' availability and visit types (their own, or any for staff).
+    #[serde(rename = "schedules:write")]
+    SchedulesWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 5] = [
+    pub const ALL: [Permission; 7] = [
         Permission::Profile,
         Permission::PatientsRead,
         Permission::UsersRead,
         Permission::UsersWrite,
         Permission::AuditRead,
+        Permission::Appointments,
+        Permission::SchedulesWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +111,8 @@ impl Permission {
             Permission::UsersRead => "users:read",
             Permission::UsersWrite => "users:write",
             Permission::AuditRead => "audit:read",
+            Permission::Appointments => "appointments",
+            Permission::SchedulesWrite => "schedules:write",
         }
     }
 }

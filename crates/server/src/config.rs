@@ -30,7 +30,23 @@ pub struct Config {
     pub demo: bool,
     pub session: SessionConfig,
     pub login: LoginConfig,
+    pub scheduling: SchedulingConfig,
     pub smtp: Option<SmtpConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SchedulingConfig {
+    /// Patients may cancel online until this many hours before the visit.
+    pub patient_cancel_cutoff_hours: i64,
+}
+
+impl Default for SchedulingConfig {
+    fn default() -> Self {
+        SchedulingConfig {
+            patient_cancel_cutoff_hours: 24,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -91,6 +107,7 @@ impl Default for Config {
             demo: false,
             session: SessionConfig::default(),
             login: LoginConfig::default(),
+            scheduling: SchedulingConfig::default(),
             smtp: None,
         }
     }
@@ -205,6 +222,9 @@ impl Config {
             || l.lockout_minutes < 1
         {
             return fail("login: every limit must be at least 1");
+        }
+        if !(0..=24 * 14).contains(&self.scheduling.patient_cancel_cutoff_hours) {
+            return fail("scheduling.patient_cancel_cutoff_hours must be between 0 and 336");
         }
         if let Some(smtp) = &mut self.smtp {
             if smtp.host.trim().is_empty() {

@@ -16,6 +16,7 @@ pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod scheduling;
 pub mod security;
 pub mod web;
 

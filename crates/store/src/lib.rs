@@ -10,6 +10,7 @@ pub mod instance;
 pub mod invitations;
 pub mod one_time;
 pub mod outbox;
+pub mod scheduling;
 pub mod sessions;
 pub mod throttle;
 pub mod tokens;

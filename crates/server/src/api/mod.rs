@@ -6,6 +6,7 @@ mod audit;
 mod invitations;
 mod me;
 mod patients;
+mod scheduling;
 mod tokens;
 mod users;
 
@@ -43,6 +44,21 @@ pub fn router() -> Router<AppState> {
         .route("/patients/{id}/access-log", get(patients::access_log))
         .route("/audit", get(audit::search))
         .route("/audit/verify", get(audit::verify))
+        .route("/clinicians", get(scheduling::find_clinicians))
+        .route(
+            "/clinicians/{id}/schedule",
+            get(scheduling::get_schedule).put(scheduling::put_schedule),
+        )
+        .route("/clinicians/{id}/slots", get(scheduling::slots))
+        .route(
+            "/appointments",
+            get(scheduling::list).post(scheduling::book),
+        )
+        .route("/appointments/{id}", get(scheduling::get))
+        .route(
+            "/appointments/{id}/cancel",
+            axum::routing::post(scheduling::cancel),
+        )
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers and types.
@@ -52,11 +68,13 @@ pub fn router() -> Router<AppState> {
     paths(
         me::me, tokens::list, tokens::create, tokens::revoke, users::list, users::get, users::patch,
         invitations::list, invitations::create, invitations::revoke, patients::get, patients::access_log,
-        audit::search, audit::verify, crate::ops::healthz, crate::ops::readyz,
+        audit::search, audit::verify, scheduling::find_clinicians, scheduling::get_schedule, scheduling::put_schedule,
+        scheduling::slots, scheduling::book, scheduling::list, scheduling::get, scheduling::cancel,
+        crate::ops::healthz, crate::ops::readyz,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorFields)),
     modifiers(&BearerAuth),
-    tags((name = "account"), (name = "admin"), (name = "patients"), (name = "audit"), (name = "operations"))
+    tags((name = "account"), (name = "admin"), (name = "patients"), (name = "audit"), (name = "scheduling"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

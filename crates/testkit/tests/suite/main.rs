@@ -30,5 +30,6 @@ mod api;
 mod audit;
 mod browser;
 mod ops;
+mod scheduling;
 mod sessions;
 mod tls;

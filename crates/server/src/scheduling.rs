@@ -1,0 +1,420 @@
+//! Scheduling services: clinicians set their availability, patients (or staff for
+//! them) find clinicians and free slots and book; either side cancels. A booking is
+//! checked against the computed slots here and against overlap by the database.
+
+use chrono::{DateTime, Duration, Utc};
+use telemed_domain::access::Principal;
+use telemed_domain::audit::Outcome;
+use telemed_domain::schedule::{Availability, Slot, VisitKind};
+use telemed_domain::{AppointmentId, Error, Permission, Result, Role, UserId};
+use telemed_store::scheduling::{
+    self, Appointment, ClinicianProfile, NewAppointment, ProfileUpdate, VisitType,
+};
+use telemed_store::DbResult as _;
+
+use crate::audit::Event;
+use crate::context::Ctx;
+use crate::AppState;
+
+/// The longest span one slot query may cover.
+pub const MAX_SLOT_QUERY_DAYS: i64 = 31;
+
+/// Who may change `clinician`'s schedule: the clinician, or staff.
+fn may_manage(principal: &Principal, clinician: UserId) -> Result<()> {
+    principal.require(Permission::SchedulesWrite)?;
+    match principal.role {
+        Role::Staff => Ok(()),
+        Role::Clinician if principal.user_id == clinician => Ok(()),
+        _ => Err(Error::Forbidden),
+    }
+}
+
+pub struct ScheduleUpdate {
+    pub specialty: String,
+    pub languages: Vec<String>,
+    pub regions: Vec<String>,
+    pub bio: String,
+    pub availability: Availability,
+    pub visit_types: Vec<VisitType>,
+}
+
+/// Codes such as `en`, `es`, `US-NY`, `ES-MD`: letters, digits and dashes, up to 10.
+fn validate_codes(field: &'static str, codes: &[String]) -> Result<()> {
+    let ok = codes.len() <= 50
+        && codes.iter().all(|c| {
+            !c.is_empty()
+                && c.len() <= 10
+                && c.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            field,
+            "use short codes such as en, es, US-NY, ES-MD",
+        ))
+    }
+}
+
+pub async fn set_schedule(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    clinician: UserId,
+    update: ScheduleUpdate,
+) -> Result<()> {
+    may_manage(principal, clinician)?;
+    let user = state
+        .store
+        .user_by_id(clinician)
+        .await?
+        .filter(|u| u.role == Role::Clinician)
+        .ok_or(Error::NotFound)?;
+    update.availability.validate()?;
+    validate_codes("languages", &update.languages)?;
+    validate_codes("regions", &update.regions)?;
+    let specialty = update.specialty.trim();
+    if specialty.is_empty() || specialty.chars().count() > 100 {
+        return Err(Error::invalid(
+            "specialty",
+            "name the specialty in 1 to 100 characters",
+        ));
+    }
+    if update.bio.chars().count() > 2000 {
+        return Err(Error::invalid("bio", "keep the bio under 2000 characters"));
+    }
+    let mut kinds: Vec<VisitKind> = update.visit_types.iter().map(|v| v.kind).collect();
+    kinds.sort_by_key(|k| k.as_str());
+    kinds.dedup();
+    if kinds.len() != update.visit_types.len() {
+        return Err(Error::invalid("visit_types", "each visit kind once"));
+    }
+    for v in &update.visit_types {
+        telemed_domain::schedule::validate_minutes("duration_minutes", v.duration_minutes, 5, 240)?;
+        if !(0..=10_000_000).contains(&v.fee_cents)
+            || v.currency.len() != 3
+            || !v.currency.chars().all(|c| c.is_ascii_uppercase())
+        {
+            return Err(Error::invalid(
+                "visit_types",
+                "a fee is 0 or more cents in a currency such as EUR or USD",
+            ));
+        }
+    }
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    let profile = ProfileUpdate {
+        specialty,
+        languages: &update.languages,
+        regions: &update.regions,
+        bio: update.bio.trim(),
+        availability: &update.availability,
+        visit_types: &update.visit_types,
+    };
+    scheduling::save_profile(&mut tx, user.id, profile).await?;
+    let record = Event::new(ctx, now, "schedule.update", "clinician")
+        .by(principal.user_id, principal.role)
+        .on(user.id)
+        .build();
+    telemed_store::audit::append(&mut tx, &[record]).await?;
+    tx.commit().await.db()
+}
+
+/// What a patient filters clinicians by.
+#[derive(Debug, Default, Clone)]
+pub struct ClinicianQuery {
+    pub specialty: Option<String>,
+    pub language: Option<String>,
+    pub region: Option<String>,
+    pub visit_kind: Option<VisitKind>,
+}
+
+pub struct ClinicianMatch {
+    pub profile: ClinicianProfile,
+    pub next_available: Option<DateTime<Utc>>,
+}
+
+/// Clinicians matching `q`, soonest available first (none available: last). Only
+/// clinicians licensed for the patient's region are offered when a region is given.
+pub async fn find_clinicians(state: &AppState, q: &ClinicianQuery) -> Result<Vec<ClinicianMatch>> {
+    let now = state.clock.now();
+    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b.trim());
+    let mut out = Vec::new();
+    for profile in state.store.clinician_profiles().await? {
+        let fits = q
+            .specialty
+            .as_deref()
+            .is_none_or(|s| eq(&profile.specialty, s))
+            && q.language
+                .as_deref()
+                .is_none_or(|l| profile.languages.iter().any(|x| eq(x, l)))
+            && q.region
+                .as_deref()
+                .is_none_or(|r| profile.regions.iter().any(|x| eq(x, r)))
+            && q.visit_kind
+                .is_none_or(|k| profile.visit_types.iter().any(|v| v.kind == k));
+        if !fits {
+            continue;
+        }
+        let next_available = next_slot(state, &profile, q.visit_kind, now).await?;
+        out.push(ClinicianMatch {
+            profile,
+            next_available,
+        });
+    }
+    out.sort_by_key(|m| {
+        (
+            m.next_available.is_none(),
+            m.next_available,
+            m.profile.display_name.clone(),
+        )
+    });
+    Ok(out)
+}
+
+async fn next_slot(
+    state: &AppState,
+    profile: &ClinicianProfile,
+    kind: Option<VisitKind>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
+    let to = now + Duration::days(MAX_SLOT_QUERY_DAYS);
+    let busy = state.store.busy_intervals(profile.user_id, now, to).await?;
+    let durations = profile
+        .visit_types
+        .iter()
+        .filter(|v| kind.is_none_or(|k| v.kind == k))
+        .map(|v| v.duration_minutes);
+    Ok(durations
+        .filter_map(|d| {
+            profile
+                .availability
+                .slots(d, now, to, now, &busy)
+                .first()
+                .map(|s| s.start)
+        })
+        .min())
+}
+
+/// Free slots of a clinician's visit kind that start in `[from, to)`.
+pub async fn free_slots(
+    state: &AppState,
+    clinician: UserId,
+    kind: VisitKind,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Slot>> {
+    if to <= from || to - from > Duration::days(MAX_SLOT_QUERY_DAYS) {
+        return Err(Error::invalid(
+            "to",
+            format!("ask for up to {MAX_SLOT_QUERY_DAYS} days at a time, with to after from"),
+        ));
+    }
+    let profile = state
+        .store
+        .clinician_profile(clinician)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let visit = profile
+        .visit_types
+        .iter()
+        .find(|v| v.kind == kind)
+        .ok_or_else(|| {
+            Error::invalid(
+                "visit_kind",
+                "this clinician does not offer that kind of visit",
+            )
+        })?;
+    let busy = state
+        .store
+        .busy_intervals(clinician, from - Duration::days(1), to + Duration::days(1))
+        .await?;
+    Ok(profile
+        .availability
+        .slots(visit.duration_minutes, from, to, state.clock.now(), &busy))
+}
+
+pub struct BookingRequest<'a> {
+    pub clinician: UserId,
+    pub visit_kind: VisitKind,
+    pub start: DateTime<Utc>,
+    pub reason: &'a str,
+    /// For staff booking on behalf of a patient; a patient books for themself.
+    pub patient: Option<UserId>,
+}
+
+/// Books a visit in a free slot. The time must be one the clinician's availability
+/// offers now; two concurrent bookings of one slot end in one booking and one conflict.
+pub async fn book(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    req: BookingRequest<'_>,
+) -> Result<AppointmentId> {
+    principal.require(Permission::Appointments)?;
+    let patient = match (principal.role, req.patient) {
+        (Role::Patient, None) => principal.user_id,
+        (Role::Patient, Some(p)) if p == principal.user_id => p,
+        (Role::Patient, Some(_)) => return Err(Error::Forbidden),
+        (Role::Staff, Some(p)) => {
+            state
+                .store
+                .user_by_id(p)
+                .await?
+                .filter(|u| u.role == Role::Patient && u.disabled_at.is_none())
+                .ok_or(Error::NotFound)?
+                .id
+        }
+        (Role::Staff, None) => {
+            return Err(Error::invalid(
+                "patient_id",
+                "name the patient you book for",
+            ))
+        }
+        _ => return Err(Error::Forbidden),
+    };
+    let reason = req.reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(Error::invalid(
+            "reason",
+            "give a reason for the visit in up to 500 characters",
+        ));
+    }
+    let now = state.clock.now();
+    if req.start <= now {
+        return Err(Error::invalid("start", "this time has passed"));
+    }
+    let profile = state
+        .store
+        .clinician_profile(req.clinician)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let visit = profile
+        .visit_types
+        .iter()
+        .find(|v| v.kind == req.visit_kind)
+        .ok_or_else(|| {
+            Error::invalid(
+                "visit_kind",
+                "this clinician does not offer that kind of visit",
+            )
+        })?;
+    let a = &profile.availability;
+    if req.start > now + Duration::days(a.horizon_days) {
+        return Err(Error::invalid(
+            "start",
+            "this time is beyond how far ahead the clinician can be booked",
+        ));
+    }
+    if req.start < now + Duration::minutes(a.min_notice_minutes) {
+        return Err(Error::invalid("start", "this time is too soon to book"));
+    }
+    let end = req.start + Duration::minutes(visit.duration_minutes);
+    let window = (
+        req.start - Duration::minutes(1),
+        req.start + Duration::minutes(1),
+    );
+    // Slots ignoring bookings: is this a time the clinician offers at all?
+    let offered = a
+        .slots(visit.duration_minutes, window.0, window.1, now, &[])
+        .iter()
+        .any(|s| s.start == req.start);
+    if !offered {
+        return Err(Error::invalid(
+            "start",
+            "the clinician does not see patients at this time",
+        ));
+    }
+    let mut tx = state.store.begin_write().await?;
+    let new = NewAppointment {
+        clinician_id: profile.user_id,
+        patient_id: patient,
+        visit_kind: req.visit_kind,
+        start_at: req.start,
+        end_at: end,
+        reason,
+        booked_by: principal.user_id,
+    };
+    let id = match scheduling::book(&mut tx, new, now).await {
+        Ok(id) => id,
+        Err(e) => {
+            tx.rollback().await.db()?;
+            if matches!(e, Error::Conflict(_)) {
+                let record = Event::new(ctx, now, "appointment.book", "appointment")
+                    .by(principal.user_id, principal.role)
+                    .patient(patient)
+                    .outcome(Outcome::Failure)
+                    .detail("slot taken");
+                state.audit.record(record.build()).await?;
+            }
+            return Err(e);
+        }
+    };
+    let record = Event::new(ctx, now, "appointment.book", "appointment")
+        .by(principal.user_id, principal.role)
+        .on(id)
+        .patient(patient)
+        .detail(format!("clinician {}", profile.user_id));
+    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    tx.commit().await.db()?;
+    Ok(id)
+}
+
+/// Whether `principal` may see `appointment`; refusals read as not found.
+pub fn visible_to(principal: &Principal, appointment: &Appointment) -> bool {
+    principal.can(Permission::Appointments)
+        && match principal.role {
+            Role::Patient => appointment.patient_id == principal.user_id,
+            Role::Clinician => appointment.clinician_id == principal.user_id,
+            Role::Staff => true,
+            Role::Admin => false,
+        }
+}
+
+/// Cancels a visit: the patient up to the configured cut-off, the clinician or staff
+/// any time with a reason.
+pub async fn cancel(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: AppointmentId,
+    reason: &str,
+) -> Result<()> {
+    let appointment = state
+        .store
+        .appointment(id)
+        .await?
+        .filter(|a| visible_to(principal, a))
+        .ok_or(Error::NotFound)?;
+    let now = state.clock.now();
+    let reason = reason.trim();
+    if reason.chars().count() > 500 {
+        return Err(Error::invalid(
+            "reason",
+            "keep the reason under 500 characters",
+        ));
+    }
+    if principal.role != Role::Patient && reason.is_empty() {
+        return Err(Error::invalid(
+            "reason",
+            "tell the patient why the visit is cancelled",
+        ));
+    }
+    if principal.role == Role::Patient
+        && appointment.start_at - now
+            < Duration::hours(state.config.scheduling.patient_cancel_cutoff_hours)
+    {
+        return Err(Error::Conflict(format!(
+            "visits can be cancelled online up to {} hours before; please call the clinic",
+            state.config.scheduling.patient_cancel_cutoff_hours
+        )));
+    }
+    let mut tx = state.store.begin_write().await?;
+    scheduling::cancel(&mut tx, id, reason, now).await?;
+    let record = Event::new(ctx, now, "appointment.cancel", "appointment")
+        .by(principal.user_id, principal.role)
+        .on(id)
+        .patient(appointment.patient_id);
+    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    tx.commit().await.db()
+}

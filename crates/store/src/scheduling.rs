@@ -1,0 +1,552 @@
+//! Clinician profiles, availability, visit types and appointments. Double-booking is
+//! refused by the database: an appointment claims each 5-minute tick it covers in
+//! `appointment_ticks`, whose primary key allows one claim per clinician and tick.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
+use telemed_domain::schedule::{
+    Availability, DateException, ExceptionKind, VisitKind, WeeklyRule, TICK_MINUTES,
+};
+use telemed_domain::{AppointmentId, Error, Result, UserId};
+
+use crate::{from_micros, to_micros, Conn, DbResult, Store};
+
+const TICK_MICROS: i64 = TICK_MINUTES * 60 * 1_000_000;
+
+#[derive(Debug, Clone)]
+pub struct ClinicianProfile {
+    pub user_id: UserId,
+    pub display_name: String,
+    pub specialty: String,
+    pub languages: Vec<String>,
+    pub regions: Vec<String>,
+    pub bio: String,
+    pub availability: Availability,
+    pub visit_types: Vec<VisitType>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitType {
+    pub kind: VisitKind,
+    pub duration_minutes: i64,
+    pub fee_cents: i64,
+    pub currency: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ProfileRow {
+    user_id: String,
+    display_name: String,
+    specialty: String,
+    time_zone: String,
+    languages: String,
+    regions: String,
+    bio: String,
+    buffer_minutes: i64,
+    horizon_days: i64,
+    min_notice_minutes: i64,
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(str::to_owned).collect()
+}
+
+fn weekday_index(d: Weekday) -> i64 {
+    i64::from(d.num_days_from_monday())
+}
+
+fn weekday_of(i: i64) -> Result<Weekday> {
+    const DAYS: [Weekday; 7] = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+        Weekday::Sat,
+        Weekday::Sun,
+    ];
+    usize::try_from(i)
+        .ok()
+        .and_then(|i| DAYS.get(i).copied())
+        .ok_or_else(|| Error::internal("corrupt weekday"))
+}
+
+fn minute_of(t: NaiveTime) -> i64 {
+    i64::from(t.hour() * 60 + t.minute())
+}
+
+fn time_of(minute: i64) -> Result<NaiveTime> {
+    let m = u32::try_from(minute).map_err(|_| Error::internal("corrupt minute"))?;
+    NaiveTime::from_hms_opt(m / 60, m % 60, 0).ok_or_else(|| Error::internal("corrupt minute"))
+}
+
+const PROFILE_SELECT: &str =
+    "SELECT p.user_id, u.display_name, p.specialty, p.time_zone, p.languages, p.regions, p.bio, \
+     p.buffer_minutes, p.horizon_days, p.min_notice_minutes \
+     FROM clinician_profiles p JOIN users u ON u.id = p.user_id \
+     WHERE u.role = 'clinician' AND u.disabled_at IS NULL";
+
+impl Store {
+    /// Every active clinician with a profile, with availability and visit types.
+    pub async fn clinician_profiles(&self) -> Result<Vec<ClinicianProfile>> {
+        let rows: Vec<ProfileRow> =
+            sqlx::query_as(&format!("{PROFILE_SELECT} ORDER BY u.display_name"))
+                .fetch_all(self.pool())
+                .await
+                .db()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.complete_profile(row).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn clinician_profile(&self, id: UserId) -> Result<Option<ClinicianProfile>> {
+        let row: Option<ProfileRow> =
+            sqlx::query_as(&format!("{PROFILE_SELECT} AND p.user_id = $1"))
+                .bind(id.to_string())
+                .fetch_optional(self.pool())
+                .await
+                .db()?;
+        match row {
+            Some(row) => Ok(Some(self.complete_profile(row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn complete_profile(&self, row: ProfileRow) -> Result<ClinicianProfile> {
+        let id = row.user_id.clone();
+        let rules: Vec<(i64, i64, i64)> =
+            sqlx::query_as("SELECT weekday, start_minute, end_minute FROM availability_rules WHERE clinician_id = $1 ORDER BY weekday, start_minute")
+                .bind(id.clone())
+                .fetch_all(self.pool())
+                .await
+                .db()?;
+        let exceptions: Vec<(String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+            "SELECT date_from, date_to, start_minute, end_minute FROM availability_exceptions WHERE clinician_id = $1 ORDER BY date_from",
+        )
+        .bind(id.clone())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        let kinds: Vec<(String, i64, i64, String)> =
+            sqlx::query_as("SELECT kind, duration_minutes, fee_cents, currency FROM visit_types WHERE clinician_id = $1 ORDER BY kind")
+                .bind(id)
+                .fetch_all(self.pool())
+                .await
+                .db()?;
+        let corrupt = |_| Error::internal("corrupt schedule");
+        let availability = Availability {
+            time_zone: row
+                .time_zone
+                .parse()
+                .map_err(|_| Error::internal("corrupt time zone"))?,
+            rules: rules
+                .into_iter()
+                .map(|(d, s, e)| {
+                    Ok(WeeklyRule {
+                        weekday: weekday_of(d)?,
+                        start: time_of(s)?,
+                        end: time_of(e)?,
+                    })
+                })
+                .collect::<Result<_>>()?,
+            exceptions: exceptions
+                .into_iter()
+                .map(|(from, to, s, e)| {
+                    let kind = match (s, e) {
+                        (Some(s), Some(e)) => ExceptionKind::Extra {
+                            start: time_of(s)?,
+                            end: time_of(e)?,
+                        },
+                        _ => ExceptionKind::Closed,
+                    };
+                    Ok(DateException {
+                        from: NaiveDate::parse_from_str(&from, "%Y-%m-%d").map_err(corrupt)?,
+                        to: NaiveDate::parse_from_str(&to, "%Y-%m-%d").map_err(corrupt)?,
+                        kind,
+                    })
+                })
+                .collect::<Result<_>>()?,
+            buffer_minutes: row.buffer_minutes,
+            horizon_days: row.horizon_days,
+            min_notice_minutes: row.min_notice_minutes,
+        };
+        Ok(ClinicianProfile {
+            user_id: row
+                .user_id
+                .parse()
+                .map_err(|_| Error::internal("corrupt clinician id"))?,
+            display_name: row.display_name,
+            specialty: row.specialty,
+            languages: words(&row.languages),
+            regions: words(&row.regions),
+            bio: row.bio,
+            availability,
+            visit_types: kinds
+                .into_iter()
+                .map(|(k, d, f, c)| {
+                    Ok(VisitType {
+                        kind: VisitKind::parse(&k)?,
+                        duration_minutes: d,
+                        fee_cents: f,
+                        currency: c,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    /// Start and end of the clinician's active appointments that overlap `[from, to)`.
+    pub async fn busy_intervals(
+        &self,
+        clinician: UserId,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT start_at, end_at FROM appointments \
+             WHERE clinician_id = $1 AND status IN ('proposed', 'booked', 'arrived') AND start_at < $3 AND end_at > $2 ORDER BY start_at",
+        )
+        .bind(clinician.to_string())
+        .bind(to_micros(from))
+        .bind(to_micros(to))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        Ok(rows
+            .into_iter()
+            .map(|(s, e)| (from_micros(s), from_micros(e)))
+            .collect())
+    }
+}
+
+pub struct ProfileUpdate<'a> {
+    pub specialty: &'a str,
+    pub languages: &'a [String],
+    pub regions: &'a [String],
+    pub bio: &'a str,
+    pub availability: &'a Availability,
+    pub visit_types: &'a [VisitType],
+}
+
+/// Replaces a clinician's profile, availability and visit types.
+pub async fn save_profile(conn: &mut Conn, clinician: UserId, p: ProfileUpdate<'_>) -> Result<()> {
+    let id = clinician.to_string();
+    let a = p.availability;
+    sqlx::query(
+        "INSERT INTO clinician_profiles (user_id, specialty, time_zone, languages, regions, bio, buffer_minutes, horizon_days, min_notice_minutes) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (user_id) DO UPDATE SET specialty = excluded.specialty, time_zone = excluded.time_zone, \
+           languages = excluded.languages, regions = excluded.regions, bio = excluded.bio, buffer_minutes = excluded.buffer_minutes, \
+           horizon_days = excluded.horizon_days, min_notice_minutes = excluded.min_notice_minutes",
+    )
+    .bind(id.clone())
+    .bind(p.specialty.to_owned())
+    .bind(a.time_zone.name().to_owned())
+    .bind(p.languages.join(" "))
+    .bind(p.regions.join(" "))
+    .bind(p.bio.to_owned())
+    .bind(a.buffer_minutes)
+    .bind(a.horizon_days)
+    .bind(a.min_notice_minutes)
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    for table in [
+        "availability_rules",
+        "availability_exceptions",
+        "visit_types",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE clinician_id = $1"))
+            .bind(id.clone())
+            .execute(&mut *conn)
+            .await
+            .db()?;
+    }
+    for r in &a.rules {
+        sqlx::query("INSERT INTO availability_rules (clinician_id, weekday, start_minute, end_minute) VALUES ($1, $2, $3, $4)")
+            .bind(id.clone())
+            .bind(weekday_index(r.weekday))
+            .bind(minute_of(r.start))
+            .bind(minute_of(r.end))
+            .execute(&mut *conn)
+            .await
+            .db()?;
+    }
+    for e in &a.exceptions {
+        let (s, en) = match e.kind {
+            ExceptionKind::Closed => (None, None),
+            ExceptionKind::Extra { start, end } => (Some(minute_of(start)), Some(minute_of(end))),
+        };
+        sqlx::query("INSERT INTO availability_exceptions (clinician_id, date_from, date_to, start_minute, end_minute) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id.clone())
+            .bind(e.from.format("%Y-%m-%d").to_string())
+            .bind(e.to.format("%Y-%m-%d").to_string())
+            .bind(s)
+            .bind(en)
+            .execute(&mut *conn)
+            .await
+            .db()?;
+    }
+    for v in p.visit_types {
+        sqlx::query("INSERT INTO visit_types (clinician_id, kind, duration_minutes, fee_cents, currency) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id.clone())
+            .bind(v.kind.as_str())
+            .bind(v.duration_minutes)
+            .bind(v.fee_cents)
+            .bind(v.currency.clone())
+            .execute(&mut *conn)
+            .await
+            .db()?;
+    }
+    Ok(())
+}
+
+/// FHIR Appointment.status values telemed uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AppointmentStatus {
+    Proposed,
+    Booked,
+    Arrived,
+    Fulfilled,
+    Cancelled,
+    Noshow,
+    EnteredInError,
+}
+
+impl AppointmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppointmentStatus::Proposed => "proposed",
+            AppointmentStatus::Booked => "booked",
+            AppointmentStatus::Arrived => "arrived",
+            AppointmentStatus::Fulfilled => "fulfilled",
+            AppointmentStatus::Cancelled => "cancelled",
+            AppointmentStatus::Noshow => "noshow",
+            AppointmentStatus::EnteredInError => "entered-in-error",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        use AppointmentStatus::*;
+        [
+            Proposed,
+            Booked,
+            Arrived,
+            Fulfilled,
+            Cancelled,
+            Noshow,
+            EnteredInError,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+        .ok_or_else(|| Error::internal("corrupt appointment status"))
+    }
+
+    /// Whether the appointment still holds its time.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            AppointmentStatus::Proposed | AppointmentStatus::Booked | AppointmentStatus::Arrived
+        )
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Appointment {
+    pub id: AppointmentId,
+    pub clinician_id: UserId,
+    pub patient_id: UserId,
+    pub visit_kind: VisitKind,
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+    pub status: AppointmentStatus,
+    pub reason: String,
+    pub booked_by: UserId,
+    pub cancel_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AppointmentRow {
+    id: String,
+    clinician_id: String,
+    patient_id: String,
+    visit_kind: String,
+    start_at: i64,
+    end_at: i64,
+    status: String,
+    reason: String,
+    booked_by: String,
+    cancel_reason: Option<String>,
+    created_at: i64,
+}
+
+impl TryFrom<AppointmentRow> for Appointment {
+    type Error = Error;
+    fn try_from(r: AppointmentRow) -> Result<Self> {
+        let corrupt = |_| Error::internal("corrupt appointment");
+        Ok(Appointment {
+            id: r.id.parse().map_err(corrupt)?,
+            clinician_id: r.clinician_id.parse().map_err(corrupt)?,
+            patient_id: r.patient_id.parse().map_err(corrupt)?,
+            visit_kind: VisitKind::parse(&r.visit_kind)?,
+            start_at: from_micros(r.start_at),
+            end_at: from_micros(r.end_at),
+            status: AppointmentStatus::parse(&r.status)?,
+            reason: r.reason,
+            booked_by: r.booked_by.parse().map_err(corrupt)?,
+            cancel_reason: r.cancel_reason,
+            created_at: from_micros(r.created_at),
+        })
+    }
+}
+
+const APPOINTMENT_COLUMNS: &str = "id, clinician_id, patient_id, visit_kind, start_at, end_at, status, reason, booked_by, cancel_reason, created_at";
+
+pub struct NewAppointment<'a> {
+    pub clinician_id: UserId,
+    pub patient_id: UserId,
+    pub visit_kind: VisitKind,
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+    pub reason: &'a str,
+    pub booked_by: UserId,
+}
+
+/// Books a visit, claiming its ticks. A clash with another active appointment of the
+/// clinician is a `Conflict` (on PostgreSQL the transaction is then unusable: roll back).
+pub async fn book(
+    conn: &mut Conn,
+    a: NewAppointment<'_>,
+    now: DateTime<Utc>,
+) -> Result<AppointmentId> {
+    let id = AppointmentId::new();
+    sqlx::query(&format!(
+        "INSERT INTO appointments ({APPOINTMENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7, $8, NULL, $9, $9)"
+    ))
+    .bind(id.to_string())
+    .bind(a.clinician_id.to_string())
+    .bind(a.patient_id.to_string())
+    .bind(a.visit_kind.as_str())
+    .bind(to_micros(a.start_at))
+    .bind(to_micros(a.end_at))
+    .bind(a.reason.to_owned())
+    .bind(a.booked_by.to_string())
+    .bind(to_micros(now))
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    let first = to_micros(a.start_at).div_euclid(TICK_MICROS);
+    let last = (to_micros(a.end_at) - 1).div_euclid(TICK_MICROS);
+    // One statement for all ticks: a clash fails it as a whole.
+    let values: Vec<String> = (0..=(last - first))
+        .map(|i| format!("($1, {}, $2)", first + i))
+        .collect();
+    sqlx::query(&format!(
+        "INSERT INTO appointment_ticks (clinician_id, tick, appointment_id) VALUES {}",
+        values.join(", ")
+    ))
+    .bind(a.clinician_id.to_string())
+    .bind(id.to_string())
+    .execute(conn)
+    .await
+    .map_err(|e| match crate::db_error(e) {
+        Error::Conflict(_) => {
+            Error::Conflict("this time was just booked by someone else; choose another slot".into())
+        }
+        other => other,
+    })?;
+    Ok(id)
+}
+
+/// Cancels an active appointment and frees its time.
+pub async fn cancel(
+    conn: &mut Conn,
+    id: AppointmentId,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE appointments SET status = 'cancelled', cancel_reason = $1, updated_at = $2 \
+         WHERE id = $3 AND status IN ('proposed', 'booked', 'arrived')",
+    )
+    .bind(reason.to_owned())
+    .bind(to_micros(now))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    if done.rows_affected() == 0 {
+        return Err(Error::Conflict("this appointment is not active".into()));
+    }
+    sqlx::query("DELETE FROM appointment_ticks WHERE appointment_id = $1")
+        .bind(id.to_string())
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum AppointmentsOf {
+    Patient(UserId),
+    Clinician(UserId),
+    Everyone,
+}
+
+impl Store {
+    pub async fn appointment(&self, id: AppointmentId) -> Result<Option<Appointment>> {
+        let row: Option<AppointmentRow> = sqlx::query_as(&format!(
+            "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        row.map(Appointment::try_from).transpose()
+    }
+
+    /// Appointments starting in `[from, to)`, in time order.
+    pub async fn appointments(
+        &self,
+        of: AppointmentsOf,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Appointment>> {
+        let (column, who) = match of {
+            AppointmentsOf::Patient(p) => ("patient_id", Some(p.to_string())),
+            AppointmentsOf::Clinician(c) => ("clinician_id", Some(c.to_string())),
+            AppointmentsOf::Everyone => ("patient_id", None),
+        };
+        let rows: Vec<AppointmentRow> = sqlx::query_as(&format!(
+            "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE ($1 IS NULL OR {column} = $1) AND start_at >= $2 AND start_at < $3 \
+             ORDER BY start_at LIMIT $4"
+        ))
+        .bind(who)
+        .bind(to_micros(from))
+        .bind(to_micros(to))
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter().map(Appointment::try_from).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_and_weekdays_round_trip() {
+        for d in [Weekday::Mon, Weekday::Sun] {
+            assert_eq!(weekday_of(weekday_index(d)).unwrap(), d);
+        }
+        let t = NaiveTime::from_hms_opt(9, 30, 0).unwrap();
+        assert_eq!(time_of(minute_of(t)).unwrap(), t);
+        assert!(weekday_of(7).is_err());
+    }
+}

@@ -1,0 +1,600 @@
+//! Scheduling through the API: availability, search, slots, booking without
+//! double-booking (enforced by the database), cancellation, bad input.
+
+use chrono::{Duration, SecondsFormat};
+use serde_json::{json, Value};
+use telemed_domain::Role;
+use telemed_testkit::{Backend, TestApp, TestUser};
+
+fn every_day(start: &str, end: &str) -> Vec<Value> {
+    ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| json!({"weekday": d, "start": start, "end": end}))
+        .collect()
+}
+
+fn schedule(specialty: &str, languages: &[&str], regions: &[&str]) -> Value {
+    json!({
+        "specialty": specialty, "languages": languages, "regions": regions, "bio": "",
+        "time_zone": "UTC", "buffer_minutes": 0, "horizon_days": 30, "min_notice_minutes": 60,
+        "rules": every_day("08:00", "20:00"),
+        "visit_types": [{"kind": "video", "duration_minutes": 30, "fee_cents": 5000, "currency": "EUR"},
+                        {"kind": "audio", "duration_minutes": 15, "fee_cents": 3000, "currency": "EUR"}]
+    })
+}
+
+struct Clinic {
+    app: TestApp,
+    http: reqwest::Client,
+    clinician: TestUser,
+    clinician_token: String,
+    patient: TestUser,
+    patient_token: String,
+}
+
+impl Clinic {
+    async fn open(backend: Backend) -> Self {
+        let app = TestApp::spawn(backend).await;
+        let clinician = app.create_user(Role::Clinician).await;
+        let patient = app.create_user(Role::Patient).await;
+        let (clinician_token, patient_token) = (
+            app.token_for(&clinician, None).await,
+            app.token_for(&patient, None).await,
+        );
+        let clinic = Clinic {
+            http: app.client(),
+            app,
+            clinician,
+            clinician_token,
+            patient,
+            patient_token,
+        };
+        let r = clinic
+            .put(
+                &format!("/api/v1/clinicians/{}/schedule", clinic.clinician.id),
+                &clinic.clinician_token,
+                &schedule("Dermatology", &["en", "es"], &["ES-MD"]),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        clinic
+    }
+
+    async fn put(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .put(self.app.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.app.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.app.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Free video slots of the clinician over the next `days` days.
+    async fn slots(&self, days: i64) -> Vec<Value> {
+        let now = telemed_domain::Clock::now(&self.app.clock);
+        let (from, to) = (
+            now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            (now + Duration::days(days)).to_rfc3339_opts(SecondsFormat::Secs, true),
+        );
+        let r = self
+            .get(
+                &format!(
+                    "/api/v1/clinicians/{}/slots?visit_kind=video&from={from}&to={to}",
+                    self.clinician.id
+                ),
+                &self.patient_token,
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        r.json::<Vec<Value>>().await.unwrap()
+    }
+
+    fn booking(&self, start: &str) -> Value {
+        json!({"clinician_id": self.clinician.id, "visit_kind": "video", "start": start, "reason": "Rash on the arm"})
+    }
+
+    async fn count_appointments(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM appointments")
+            .fetch_one(self.app.state().store.pool())
+            .await
+            .unwrap()
+    }
+}
+
+async fn clinicians_set_their_availability(backend: Backend) {
+    let c = Clinic::open(backend).await;
+    let path = format!("/api/v1/clinicians/{}/schedule", c.clinician.id);
+    let saved: Value = c.get(&path, &c.patient_token).await.json().await.unwrap();
+    assert_eq!(saved["specialty"], "Dermatology");
+    assert_eq!(saved["rules"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        saved["rules"][0],
+        json!({"weekday": "mon", "start": "08:00", "end": "20:00"})
+    );
+
+    let mut bad = Vec::new();
+    for (field, value) in [
+        ("time_zone", json!("Mars/Base")),
+        ("buffer_minutes", json!(7)),
+        ("horizon_days", json!(0)),
+        ("languages", json!(["english language"])),
+    ] {
+        let mut body = schedule("Dermatology", &["en"], &[]);
+        body[field] = value;
+        bad.push(body);
+    }
+    let mut body = schedule("Dermatology", &["en"], &[]);
+    body["rules"] = json!([{"weekday": "mon", "start": "17:00", "end": "09:00"}]);
+    bad.push(body);
+    let mut body = schedule("Dermatology", &["en"], &[]);
+    body["rules"] = json!([{"weekday": "someday", "start": "09:00", "end": "17:00"}]);
+    bad.push(body);
+    let mut body = schedule("Dermatology", &["en"], &[]);
+    body["visit_types"] =
+        json!([{"kind": "video", "duration_minutes": 33, "fee_cents": 1, "currency": "EUR"}]);
+    bad.push(body);
+    let mut body = schedule("Dermatology", &["en"], &[]);
+    body["surprise"] = json!(true);
+    bad.push(body);
+    for body in bad {
+        let r = c.put(&path, &c.clinician_token, &body).await;
+        assert_eq!(r.status(), 400, "{body}");
+    }
+    let unchanged: Value = c.get(&path, &c.patient_token).await.json().await.unwrap();
+    assert_eq!(unchanged, saved, "refused updates changed nothing");
+
+    // Patients cannot set schedules; a clinician cannot set another's; staff can.
+    assert_eq!(
+        c.put(&path, &c.patient_token, &schedule("X", &["en"], &[]))
+            .await
+            .status(),
+        403
+    );
+    let other = c.app.create_user(Role::Clinician).await;
+    let other_token = c.app.token_for(&other, None).await;
+    assert_eq!(
+        c.put(&path, &other_token, &schedule("X", &["en"], &[]))
+            .await
+            .status(),
+        403
+    );
+    let staff = c.app.create_user(Role::Staff).await;
+    let staff_token = c.app.token_for(&staff, None).await;
+    assert_eq!(
+        c.put(
+            &path,
+            &staff_token,
+            &schedule("Dermatology", &["en"], &["ES-MD"])
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(
+        c.put(
+            &format!("/api/v1/clinicians/{}/schedule", c.patient.id),
+            &staff_token,
+            &schedule("X", &["en"], &[])
+        )
+        .await
+        .status(),
+        404
+    );
+    c.app.shutdown().await;
+}
+
+async fn patients_find_clinicians_by_need(backend: Backend) {
+    let c = Clinic::open(backend).await;
+    let later = c.app.create_user(Role::Clinician).await;
+    let token = c.app.token_for(&later, None).await;
+    let mut body = schedule("Dermatology", &["en"], &["ES-MD", "ES-CT"]);
+    body["min_notice_minutes"] = json!(3 * 24 * 60);
+    assert_eq!(
+        c.put(
+            &format!("/api/v1/clinicians/{}/schedule", later.id),
+            &token,
+            &body
+        )
+        .await
+        .status(),
+        200
+    );
+    let psych = c.app.create_user(Role::Clinician).await;
+    let token = c.app.token_for(&psych, None).await;
+    assert_eq!(
+        c.put(
+            &format!("/api/v1/clinicians/{}/schedule", psych.id),
+            &token,
+            &schedule("Psychiatry", &["es"], &["US-NY"])
+        )
+        .await
+        .status(),
+        200
+    );
+
+    let found: Vec<Value> = c
+        .get(
+            "/api/v1/clinicians?specialty=dermatology&region=ES-MD",
+            &c.patient_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = found.iter().map(|f| f["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [c.clinician.id.to_string(), later.id.to_string()],
+        "sorted by next available"
+    );
+    assert!(
+        found[0]["next_available"].as_str().unwrap() < found[1]["next_available"].as_str().unwrap()
+    );
+    let found: Vec<Value> = c
+        .get("/api/v1/clinicians?region=ES-CT", &c.patient_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        found.len(),
+        1,
+        "only clinicians licensed where the patient is"
+    );
+    let found: Vec<Value> = c
+        .get(
+            "/api/v1/clinicians?language=es&visit_kind=audio",
+            &c.patient_token,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        c.get("/api/v1/clinicians?visit_kind=fax", &c.patient_token)
+            .await
+            .status(),
+        400
+    );
+    c.app.shutdown().await;
+}
+
+async fn a_patient_books_and_cancels(backend: Backend) {
+    let c = Clinic::open(backend).await;
+    let slots = c.slots(3).await;
+    assert!(!slots.is_empty());
+    let day_after = (telemed_domain::Clock::now(&c.app.clock) + Duration::hours(30))
+        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    // A visit more than a day ahead (patients may cancel it online).
+    let start = slots
+        .iter()
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .find(|s| *s > day_after)
+        .unwrap();
+    let r = c
+        .post("/api/v1/appointments", &c.patient_token, &c.booking(&start))
+        .await;
+    assert_eq!(r.status(), 201);
+    let booked: Value = r.json().await.unwrap();
+    assert_eq!(booked["status"], "booked");
+    assert_eq!(booked["patient_id"], c.patient.id.to_string());
+    assert!(
+        !c.slots(3)
+            .await
+            .iter()
+            .any(|s| s["start"] == start.as_str()),
+        "the slot is no longer offered"
+    );
+
+    // The clinician sees it; another patient does not (not found, not forbidden).
+    let theirs: Vec<Value> = c
+        .get("/api/v1/appointments", &c.clinician_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(theirs.len(), 1);
+    let stranger = c.app.create_user(Role::Patient).await;
+    let stranger_token = c.app.token_for(&stranger, None).await;
+    let id = booked["id"].as_str().unwrap();
+    assert_eq!(
+        c.get(&format!("/api/v1/appointments/{id}"), &stranger_token)
+            .await
+            .status(),
+        404
+    );
+    assert_eq!(
+        c.post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            &stranger_token,
+            &json!({})
+        )
+        .await
+        .status(),
+        404
+    );
+
+    // A clinician must give a reason; the patient may cancel until the cut-off.
+    assert_eq!(
+        c.post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            &c.clinician_token,
+            &json!({})
+        )
+        .await
+        .status(),
+        400
+    );
+    let r = c
+        .post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            &c.patient_token,
+            &json!({"reason": "feeling better"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "cancelled");
+    assert!(
+        c.slots(3)
+            .await
+            .iter()
+            .any(|s| s["start"] == start.as_str()),
+        "the slot is free again"
+    );
+    assert_eq!(
+        c.post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            &c.patient_token,
+            &json!({})
+        )
+        .await
+        .status(),
+        409
+    );
+
+    // Within 24 hours of the visit, the patient is sent to the clinic.
+    let soon_start = c.slots(1).await[0]["start"].as_str().unwrap().to_owned();
+    let soon_id = c
+        .post(
+            "/api/v1/appointments",
+            &c.patient_token,
+            &c.booking(&soon_start),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        c.post(
+            &format!("/api/v1/appointments/{soon_id}/cancel"),
+            &c.patient_token,
+            &json!({})
+        )
+        .await
+        .status(),
+        409
+    );
+    assert_eq!(
+        c.post(
+            &format!("/api/v1/appointments/{soon_id}/cancel"),
+            &c.clinician_token,
+            &json!({"reason": "clinic closed"})
+        )
+        .await
+        .status(),
+        200
+    );
+    c.app.flush_audit().await;
+    let trail = c
+        .app
+        .state()
+        .store
+        .search_audit(&telemed_store::audit::AuditFilter {
+            patient: Some(c.patient.id),
+            action_prefix: Some("appointment.".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(
+        trail
+            .iter()
+            .filter(|e| e.action == "appointment.book")
+            .count()
+            == 2
+            && trail
+                .iter()
+                .filter(|e| e.action == "appointment.cancel")
+                .count()
+                == 2
+    );
+    c.app.shutdown().await;
+}
+
+async fn bad_bookings_change_nothing(backend: Backend) {
+    let c = Clinic::open(backend).await;
+    let now = telemed_domain::Clock::now(&c.app.clock);
+    let slot = c.slots(3).await[5]["start"].as_str().unwrap().to_owned();
+    let iso = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let mut cases = vec![
+        (
+            c.booking(&iso(now - Duration::hours(2))),
+            400,
+            "in the past",
+        ),
+        (
+            c.booking(&iso(now + Duration::days(40))),
+            400,
+            "beyond the horizon",
+        ),
+        (
+            c.booking(&iso(now + Duration::minutes(10))),
+            400,
+            "within the minimum notice",
+        ),
+    ];
+    let mut off_grid = c.booking(&slot);
+    off_grid["start"] = json!(iso(chrono::DateTime::parse_from_rfc3339(&slot)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        + Duration::minutes(5)));
+    cases.push((off_grid, 400, "not a slot start"));
+    let mut night = c.booking(&slot);
+    let tomorrow_3am = (now + Duration::days(2))
+        .date_naive()
+        .and_hms_opt(3, 0, 0)
+        .unwrap()
+        .and_utc();
+    night["start"] = json!(iso(tomorrow_3am));
+    cases.push((night, 400, "outside availability"));
+    let mut unknown = c.booking(&slot);
+    unknown["clinician_id"] = json!(telemed_domain::UserId::new());
+    cases.push((unknown, 404, "unknown clinician"));
+    let mut not_a_clinician = c.booking(&slot);
+    not_a_clinician["clinician_id"] = json!(c.patient.id);
+    cases.push((not_a_clinician, 404, "a patient is not a clinician"));
+    let mut kind = c.booking(&slot);
+    kind["visit_kind"] = json!("messaging");
+    cases.push((kind, 400, "a visit kind not offered"));
+    let mut other_patient = c.booking(&slot);
+    other_patient["patient_id"] = json!(c.app.create_user(Role::Patient).await.id);
+    cases.push((other_patient, 403, "for another patient, as a patient"));
+    let mut no_reason = c.booking(&slot);
+    no_reason["reason"] = json!("  ");
+    cases.push((no_reason, 400, "no reason"));
+    for (body, status, why) in cases {
+        let r = c
+            .post("/api/v1/appointments", &c.patient_token, &body)
+            .await;
+        assert_eq!(
+            r.status().as_u16(),
+            status,
+            "{why}: {}",
+            r.text().await.unwrap()
+        );
+    }
+    let r = c
+        .http
+        .post(c.app.url("/api/v1/appointments"))
+        .bearer_auth(&c.patient_token)
+        .header("content-type", "application/json")
+        .body("{\"clinician_id\": 12}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(c.count_appointments().await, 0, "nothing was booked");
+
+    // Staff book for a named patient, and only for a patient.
+    let staff = c.app.create_user(Role::Staff).await;
+    let staff_token = c.app.token_for(&staff, None).await;
+    assert_eq!(
+        c.post("/api/v1/appointments", &staff_token, &c.booking(&slot))
+            .await
+            .status(),
+        400,
+        "staff name the patient"
+    );
+    let mut for_clinician = c.booking(&slot);
+    for_clinician["patient_id"] = json!(c.clinician.id);
+    assert_eq!(
+        c.post("/api/v1/appointments", &staff_token, &for_clinician)
+            .await
+            .status(),
+        404
+    );
+    let mut for_patient = c.booking(&slot);
+    for_patient["patient_id"] = json!(c.patient.id);
+    let r = c
+        .post("/api/v1/appointments", &staff_token, &for_patient)
+        .await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(c.count_appointments().await, 1);
+    c.app.shutdown().await;
+}
+
+async fn one_slot_one_booking_under_contention(backend: Backend) {
+    let c = Clinic::open(backend).await;
+    let start = c.slots(3).await[3]["start"].as_str().unwrap().to_owned();
+    let body = c.booking(&start);
+    let mut attempts = Vec::new();
+    for _ in 0..100 {
+        let (http, url, token, body) = (
+            c.http.clone(),
+            c.app.url("/api/v1/appointments"),
+            c.patient_token.clone(),
+            body.clone(),
+        );
+        attempts.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let body: Value = r.json().await.unwrap();
+            (status, body)
+        }));
+    }
+    let (mut booked, mut conflicts) = (0, 0);
+    for a in attempts {
+        let (status, body) = a.await.unwrap();
+        match status {
+            201 => booked += 1,
+            409 => {
+                assert_eq!(body["error"]["code"], "conflict");
+                conflicts += 1;
+            }
+            other => panic!("unexpected {other}: {body}"),
+        }
+    }
+    assert_eq!((booked, conflicts), (1, 99));
+    assert_eq!(c.count_appointments().await, 1);
+    // Overlapping visits of another length are refused by the database too.
+    let audio_start = chrono::DateTime::parse_from_rfc3339(&start).unwrap() + Duration::minutes(15);
+    let overlapping = json!({"clinician_id": c.clinician.id, "visit_kind": "audio", "start": audio_start.to_rfc3339_opts(SecondsFormat::Secs, true), "reason": "follow-up"});
+    let r = c
+        .post("/api/v1/appointments", &c.patient_token, &overlapping)
+        .await;
+    assert_eq!(
+        r.status(),
+        409,
+        "15-minute audio visit inside the booked video visit"
+    );
+    c.app.shutdown().await;
+}
+
+on_both_databases!(
+    clinicians_set_their_availability,
+    patients_find_clinicians_by_need,
+    a_patient_books_and_cancels,
+    bad_bookings_change_nothing,
+    one_slot_one_booking_under_contention,
+);
