@@ -2,10 +2,15 @@
 //! patients, created on first start of `telemed demo`. Demo passwords are fixed and
 //! printed; they are for trying telemed, never for real patients.
 
-use telemed_domain::Role;
+use chrono::{NaiveTime, Weekday};
+use telemed_domain::access::Principal;
+use telemed_domain::schedule::{parse_time_zone, Availability, VisitKind, WeeklyRule};
+use telemed_domain::{Role, UserId};
 use telemed_server::accounts::admin::{create_user, ShellUser};
 use telemed_server::app::describe;
+use telemed_server::scheduling::{set_schedule, ScheduleUpdate};
 use telemed_server::AppState;
+use telemed_store::scheduling::VisitType;
 
 pub const DEMO_PASSWORD: &str = "lantern-copper-river-42";
 
@@ -15,6 +20,28 @@ struct DemoUser {
     role: Role,
     specialty: Option<&'static str>,
 }
+
+/// Where each demo clinician practises: time zone, languages, licensed regions.
+const PRACTICES: &[(&str, &str, &[&str], &[&str])] = &[
+    (
+        "dr.garcia@demo.telemed.example",
+        "Europe/Madrid",
+        &["es", "en"],
+        &["ES-MD", "ES-CT"],
+    ),
+    (
+        "dr.okafor@demo.telemed.example",
+        "America/New_York",
+        &["en"],
+        &["US-NY", "US-NJ"],
+    ),
+    (
+        "dr.nguyen@demo.telemed.example",
+        "America/Los_Angeles",
+        &["en", "vi"],
+        &["US-CA"],
+    ),
+];
 
 const USERS: &[DemoUser] = &[
     DemoUser {
@@ -86,10 +113,77 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
             password: DEMO_PASSWORD,
             specialty: u.specialty,
         };
-        create_user(state, &ctx, new).await.map_err(describe)?;
+        let id = create_user(state, &ctx, new).await.map_err(describe)?;
+        let practice = PRACTICES.iter().find(|p| p.0 == u.email);
+        if let (Some(specialty), Some((_, zone, languages, regions))) = (u.specialty, practice) {
+            seed_schedule(state, &ctx, id, specialty, zone, languages, regions).await?;
+        }
     }
     tracing::info!(accounts = USERS.len(), "seeded the demo clinic");
     Ok(())
+}
+
+/// Weekdays 09:00–17:00 local, video (30 min) and audio (15 min) visits.
+async fn seed_schedule(
+    state: &AppState,
+    ctx: &telemed_server::context::Ctx,
+    id: UserId,
+    specialty: &str,
+    zone: &str,
+    languages: &[&str],
+    regions: &[&str],
+) -> anyhow::Result<()> {
+    let time = |h| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or_default();
+    let rules = [
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+    ]
+    .into_iter()
+    .map(|weekday| WeeklyRule {
+        weekday,
+        start: time(9),
+        end: time(17),
+    })
+    .collect();
+    let update = ScheduleUpdate {
+        specialty: specialty.to_owned(),
+        languages: languages.iter().map(|l| l.to_string()).collect(),
+        regions: regions.iter().map(|r| r.to_string()).collect(),
+        bio: String::new(),
+        availability: Availability {
+            time_zone: parse_time_zone(zone).map_err(describe)?,
+            rules,
+            exceptions: Vec::new(),
+            buffer_minutes: 5,
+            horizon_days: 60,
+            min_notice_minutes: 60,
+        },
+        visit_types: vec![
+            VisitType {
+                kind: VisitKind::Video,
+                duration_minutes: 30,
+                fee_cents: 6000,
+                currency: "EUR".into(),
+            },
+            VisitType {
+                kind: VisitKind::Audio,
+                duration_minutes: 15,
+                fee_cents: 3500,
+                currency: "EUR".into(),
+            },
+        ],
+    };
+    let clinician = Principal {
+        user_id: id,
+        role: Role::Clinician,
+        permissions: Role::Clinician.permissions().to_vec(),
+    };
+    set_schedule(state, ctx, &clinician, id, update)
+        .await
+        .map_err(describe)
 }
 
 pub fn print_logins(state: &AppState) {
