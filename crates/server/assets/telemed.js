@@ -18,3 +18,13 @@
     }
   });
 })();
+// Tell the server the browser's time zone, so times show in local time.
+(function () {
+  "use strict";
+  try {
+    var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (tz && document.cookie.indexOf("telemed_tz=" + encodeURIComponent(tz)) < 0) {
+      document.cookie = "telemed_tz=" + encodeURIComponent(tz) + "; path=/; max-age=31536000; samesite=lax";
+    }
+  } catch (e) { /* older browsers: times stay in UTC */ }
+})();

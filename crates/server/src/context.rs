@@ -15,6 +15,7 @@ use crate::i18n::Lang;
 use crate::AppState;
 
 pub const LANG_COOKIE: &str = "telemed_lang";
+pub const TIME_ZONE_COOKIE: &str = "telemed_tz";
 
 #[derive(Debug, Clone)]
 pub struct Ctx {
@@ -24,6 +25,8 @@ pub struct Ctx {
     /// where the handler knows the user.
     pub lang: Lang,
     pub user_agent: String,
+    /// The browser's time zone (set by telemed.js in a cookie), for showing times.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -39,6 +42,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
                 client_addr: None,
                 lang: Lang::En,
                 user_agent: String::new(),
+                time_zone: chrono_tz::Tz::UTC,
             }))
     }
 }
@@ -102,7 +106,12 @@ pub async fn assign_context(
                     .and_then(|v| v.to_str().ok()),
             )
         });
+    let time_zone = cookie(headers, TIME_ZONE_COOKIE)
+        .map(|v| v.replace("%2F", "/").replace("%2f", "/"))
+        .and_then(|v| v.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(chrono_tz::Tz::UTC);
     let ctx = Ctx {
+        time_zone,
         request_id: request_id_from(headers),
         client_addr: forwarded.or(peer),
         lang,

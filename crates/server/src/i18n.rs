@@ -210,6 +210,48 @@ texts! {
     err_password_short: "Use at least 10 characters.", "Use al menos 10 caracteres.";
     err_password_weak: "This password is too common or too easy to guess. Try a few unrelated words.", "Esta contraseña es demasiado común o fácil de adivinar. Pruebe con unas palabras sin relación.";
     err_name: "Enter a name of 1 to 100 characters.", "Escriba un nombre de 1 a 100 caracteres.";
+    nav_book: "Book a visit", "Reservar una cita";
+    nav_appointments: "My appointments", "Mis citas";
+    nav_calendar: "Calendar", "Agenda";
+    book_title: "Find a clinician", "Buscar un profesional";
+    any: "Any", "Cualquiera";
+    visit_kind: "Visit type", "Tipo de visita";
+    kind_video: "Video", "Videollamada";
+    kind_audio: "Phone (audio only)", "Teléfono (solo audio)";
+    kind_messaging: "Messages", "Mensajes";
+    languages: "Languages", "Idiomas";
+    region_label: "Where you are (region code, e.g. ES-MD)", "Dónde está (código de región, p. ej. ES-MD)";
+    next_available: "Next available", "Próxima disponibilidad";
+    see_times: "See times", "Ver horarios";
+    no_clinicians: "No clinician matches. Try fewer filters.", "Ningún profesional coincide. Pruebe con menos filtros.";
+    none_available: "No free time in the next 31 days", "Sin horas libres en los próximos 31 días";
+    times_in: "Times shown in", "Horas en";
+    prev_week: "Previous week", "Semana anterior";
+    next_week: "Next week", "Semana siguiente";
+    no_slots: "No free times this week.", "No hay horas libres esta semana.";
+    confirm_title: "Confirm your visit", "Confirme su cita";
+    reason_label: "Reason for the visit", "Motivo de la consulta";
+    confirm_button: "Book this visit", "Reservar esta cita";
+    fee: "Fee", "Tarifa";
+    duration: "Duration", "Duración";
+    minutes: "min", "min";
+    booked_notice: "Your visit is booked.", "Su cita está reservada.";
+    cancelled_notice: "The visit is cancelled.", "La cita está cancelada.";
+    upcoming: "Upcoming", "Próximas";
+    past: "Past", "Pasadas";
+    cancel_visit: "Cancel visit", "Cancelar cita";
+    cancel_reason: "Reason (sent to the patient)", "Motivo (se envía al paciente)";
+    calendar_title: "Appointments", "Citas";
+    clinician: "Clinician", "Profesional";
+    status_proposed: "Proposed", "Propuesta";
+    status_booked: "Booked", "Reservada";
+    status_arrived: "In the waiting room", "En la sala de espera";
+    status_fulfilled: "Done", "Realizada";
+    status_cancelled: "Cancelled", "Cancelada";
+    status_noshow: "Missed", "No asistió";
+    status_error: "Entered in error", "Registrada por error";
+    previous_day: "Previous day", "Día anterior";
+    next_day: "Next day", "Día siguiente";
 }
 
 #[cfg(test)]

@@ -244,6 +244,7 @@ pub fn shell_ctx() -> Ctx {
         client_addr: Some("shell".into()),
         lang: Lang::En,
         user_agent: "telemed-cli".into(),
+        time_zone: chrono_tz::Tz::UTC,
     }
 }
 

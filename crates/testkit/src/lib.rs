@@ -302,6 +302,7 @@ pub fn test_ctx() -> Ctx {
         client_addr: Some("127.0.0.1".into()),
         lang: Lang::En,
         user_agent: "testkit".into(),
+        time_zone: chrono_tz::Tz::UTC,
     }
 }
 

@@ -32,6 +32,7 @@ struct HomePage<'a> {
     specialty: Option<String>,
     is_patient: bool,
     is_admin: bool,
+    has_calendar: bool,
 }
 
 pub async fn home(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> AppResult<Response> {
@@ -44,6 +45,7 @@ pub async fn home(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> App
         specialty,
         is_patient: me.role() == Role::Patient,
         is_admin: me.role() == Role::Admin,
+        has_calendar: matches!(me.role(), Role::Clinician | Role::Staff),
     }))
 }
 

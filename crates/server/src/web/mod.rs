@@ -3,6 +3,7 @@
 
 mod account;
 mod admin;
+mod booking;
 pub mod pages;
 mod signin;
 
@@ -78,6 +79,12 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/outbox", get(admin::outbox))
         .route("/admin/audit", get(admin::audit))
+        .route("/book", get(booking::search))
+        .route("/book/{id}", get(booking::week).post(booking::book))
+        .route("/book/{id}/confirm", get(booking::confirm))
+        .route("/appointments", get(booking::my_appointments))
+        .route("/appointments/{id}/cancel", post(booking::cancel))
+        .route("/calendar", get(booking::calendar))
 }
 
 /// What every page handler needs from the request: the context and the form token.

@@ -15,6 +15,8 @@ use crate::i18n::{Lang, Texts};
 pub struct NavUser {
     pub is_admin: bool,
     pub is_patient: bool,
+    /// Clinicians and staff: the appointments calendar.
+    pub has_calendar: bool,
 }
 
 pub struct Page {
@@ -39,6 +41,7 @@ impl Page {
             user: user.map(|u| NavUser {
                 is_admin: u.role == Role::Admin,
                 is_patient: u.role == Role::Patient,
+                has_calendar: matches!(u.role, Role::Clinician | Role::Staff),
             }),
             path: path.to_owned(),
         }
@@ -46,6 +49,32 @@ impl Page {
 
     pub fn langs(&self) -> [Lang; 2] {
         Lang::ALL
+    }
+
+    pub fn kind_name(&self, kind: telemed_domain::schedule::VisitKind) -> &'static str {
+        use telemed_domain::schedule::VisitKind;
+        match kind {
+            VisitKind::Video => self.t.kind_video,
+            VisitKind::Audio => self.t.kind_audio,
+            VisitKind::Messaging => self.t.kind_messaging,
+        }
+    }
+
+    pub fn status_name(
+        &self,
+        status: telemed_store::scheduling::AppointmentStatus,
+    ) -> &'static str {
+        use telemed_store::scheduling::AppointmentStatus as S;
+        let t = self.t;
+        match status {
+            S::Proposed => t.status_proposed,
+            S::Booked => t.status_booked,
+            S::Arrived => t.status_arrived,
+            S::Fulfilled => t.status_fulfilled,
+            S::Cancelled => t.status_cancelled,
+            S::Noshow => t.status_noshow,
+            S::EnteredInError => t.status_error,
+        }
     }
 
     pub fn role_name(&self, role: Role) -> &'static str {

@@ -236,3 +236,110 @@ async fn admin_invites_a_clinician_and_reads_the_audit_trail() {
     browser.close().await;
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
+async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app.create_user(Role::Patient).await;
+    let token = app.token_for(&clinician, None).await;
+    let rules: Vec<serde_json::Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| serde_json::json!({"weekday": d, "start": "08:00", "end": "18:00"}))
+        .collect();
+    let schedule = serde_json::json!({
+        "specialty": "Dermatology", "languages": ["en"], "regions": ["ES-MD"], "time_zone": "Europe/Madrid",
+        "buffer_minutes": 0, "horizon_days": 30, "min_notice_minutes": 60, "rules": rules,
+        "visit_types": [{"kind": "video", "duration_minutes": 30, "fee_cents": 6000, "currency": "EUR"}]
+    });
+    let r = app
+        .client()
+        .put(app.url(&format!("/api/v1/clinicians/{}/schedule", clinician.id)))
+        .bearer_auth(&token)
+        .json(&schedule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    let browser = TestBrowser::launch().await.expect("Chromium");
+    let page = browser.open(&app.url("/login")).await.unwrap();
+    fill(&page, "#email", &patient.email).await.unwrap();
+    fill(&page, "#password", &patient.password).await.unwrap();
+    submit(&page).await;
+    wait_for_path(&page, "/").await.unwrap();
+    page.goto(app.url("/book?specialty=Dermatology&region=ES-MD"))
+        .await
+        .unwrap();
+    wait_for(&page, "li.clinician a.button").await.unwrap();
+    screenshot(&page, "12-find-clinician").await.unwrap();
+    page.find_element("li.clinician a.button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "a.slot").await.unwrap();
+    screenshot(&page, "13-week-view").await.unwrap();
+    page.find_element("a.slot")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&page, "#reason", "Itchy rash on the forearm")
+        .await
+        .unwrap();
+    let start: String = page
+        .evaluate("document.querySelector('input[name=start]').value")
+        .await
+        .unwrap()
+        .into_value()
+        .unwrap();
+    screenshot(&page, "14-confirm").await.unwrap();
+    submit(&page).await;
+    wait_for_path(&page, "/appointments").await.unwrap();
+    let list = text_of(&page, "main").await.unwrap();
+    assert!(
+        list.contains("Your visit is booked") && list.contains("Test clinician"),
+        "{list}"
+    );
+    screenshot(&page, "15-my-appointments").await.unwrap();
+    browser.close().await;
+
+    // The clinician sees it on that day.
+    let browser = TestBrowser::launch().await.expect("Chromium");
+    let page = browser.open(&app.url("/login")).await.unwrap();
+    let secret = sign_in_to_enrolment(&page, &clinician).await;
+    fill(
+        &page,
+        "#code",
+        &totp_code(&secret, telemed_domain::Clock::now(&app.clock)),
+    )
+    .await
+    .unwrap();
+    submit(&page).await;
+    wait_for(&page, "#recovery-codes").await.unwrap();
+    let day = &start[..10];
+    page.goto(app.url(&format!("/calendar?day={day}")))
+        .await
+        .unwrap();
+    let table = wait_for(&page, "#day-appointments")
+        .await
+        .unwrap()
+        .inner_text()
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        table.contains("Test patient") && table.contains("Itchy rash on the forearm"),
+        "{table}"
+    );
+    screenshot(&page, "16-clinician-day").await.unwrap();
+    browser.close().await;
+    app.shutdown().await;
+}

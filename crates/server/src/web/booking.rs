@@ -1,0 +1,596 @@
+//! Booking pages: patients find a clinician, pick a time in a week view (in their own
+//! time zone), confirm, and see or cancel their appointments; clinicians and staff see
+//! the day's appointments.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use serde::Deserialize;
+use telemed_domain::schedule::VisitKind;
+use telemed_domain::{AppointmentId, Error, Permission, Role, UserId};
+use telemed_store::scheduling::{Appointment, AppointmentsOf};
+
+use super::pages::{render, render_with, Page};
+use super::WebCtx;
+use crate::auth::SignedIn;
+use crate::error::AppResult;
+use crate::scheduling::{self as service, BookingRequest, ClinicianQuery};
+use crate::AppState;
+
+fn local(tz: Tz, t: DateTime<Utc>, format: &str) -> String {
+    t.with_timezone(&tz).format(format).to_string()
+}
+
+/// Midnight of a local date, as an instant.
+fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+    tz.from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default()))
+}
+
+fn money(cents: i64, currency: &str) -> String {
+    format!("{}.{:02} {currency}", cents / 100, cents % 100)
+}
+
+struct ClinicianRow {
+    id: UserId,
+    name: String,
+    specialty: String,
+    languages: String,
+    kinds: String,
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "book_search.html")]
+struct SearchPage<'a> {
+    page: &'a Page,
+    specialties: Vec<String>,
+    q: SearchQuery,
+    kinds: Vec<(&'static str, &'static str)>,
+    results: Vec<ClinicianRow>,
+    time_zone: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct SearchQuery {
+    #[serde(default)]
+    specialty: String,
+    #[serde(default)]
+    language: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    region: String,
+}
+
+fn some(s: &str) -> Option<String> {
+    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+pub async fn search(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Query(q): Query<SearchQuery>,
+) -> AppResult<Response> {
+    me.principal.require(Permission::Appointments)?;
+    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/book");
+    let kind = some(&q.kind).map(|k| VisitKind::parse(&k)).transpose()?;
+    let query = ClinicianQuery {
+        specialty: some(&q.specialty),
+        language: some(&q.language),
+        region: some(&q.region),
+        visit_kind: kind,
+    };
+    let mut specialties: Vec<String> = state
+        .store
+        .clinician_profiles()
+        .await?
+        .into_iter()
+        .map(|p| p.specialty)
+        .collect();
+    specialties.sort();
+    specialties.dedup();
+    let tz = w.ctx.time_zone;
+    let kind_param = kind.unwrap_or(VisitKind::Video);
+    let results = service::find_clinicians(&state, &query)
+        .await?
+        .into_iter()
+        .map(|m| ClinicianRow {
+            id: m.profile.user_id,
+            name: m.profile.display_name,
+            specialty: m.profile.specialty,
+            languages: m.profile.languages.join(", "),
+            kinds: m
+                .profile
+                .visit_types
+                .iter()
+                .filter(|v| v.kind == kind_param || kind.is_none())
+                .map(|v| v.kind.as_str())
+                .next()
+                .unwrap_or("video")
+                .to_owned(),
+            next: m.next_available.map(|t| local(tz, t, "%a %d %b %H:%M")),
+        })
+        .collect();
+    Ok(render(&SearchPage {
+        page: &page,
+        specialties,
+        kinds: VisitKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), page.kind_name(*k)))
+            .collect(),
+        q,
+        results,
+        time_zone: tz.name().to_owned(),
+    }))
+}
+
+struct DayColumn {
+    label: String,
+    slots: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "book_week.html")]
+struct WeekPage<'a> {
+    page: &'a Page,
+    clinician: String,
+    specialty: String,
+    kind: &'static str,
+    kind_label: &'static str,
+    duration: i64,
+    fee: String,
+    days: Vec<DayColumn>,
+    empty: bool,
+    prev: Option<String>,
+    next: String,
+    clinician_id: UserId,
+    time_zone: String,
+}
+
+#[derive(Deserialize)]
+pub struct WeekQuery {
+    #[serde(default)]
+    kind: String,
+    week: Option<NaiveDate>,
+}
+
+pub async fn week(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<WeekQuery>,
+) -> AppResult<Response> {
+    me.principal.require(Permission::Appointments)?;
+    let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
+    let profile = state
+        .store
+        .clinician_profile(id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let kind = if q.kind.is_empty() {
+        profile
+            .visit_types
+            .first()
+            .map(|v| v.kind)
+            .ok_or(Error::NotFound)?
+    } else {
+        VisitKind::parse(&q.kind)?
+    };
+    let visit = profile
+        .visit_types
+        .iter()
+        .find(|v| v.kind == kind)
+        .ok_or_else(|| {
+            Error::invalid("kind", "this clinician does not offer that kind of visit")
+        })?;
+    let tz = w.ctx.time_zone;
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let this_monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let monday = q
+        .week
+        .map(|d| d - Duration::days(i64::from(d.weekday().num_days_from_monday())))
+        .unwrap_or(this_monday)
+        .max(this_monday);
+    let from = local_midnight(tz, monday);
+    let to = local_midnight(tz, monday + Duration::days(7));
+    let slots = service::free_slots(&state, id, kind, from, to).await?;
+    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/book");
+    let days: Vec<DayColumn> = (0..7)
+        .map(|i| {
+            let date = monday + Duration::days(i);
+            let slots = slots
+                .iter()
+                .filter(|s| s.start.with_timezone(&tz).date_naive() == date)
+                .map(|s| {
+                    (
+                        local(tz, s.start, "%H:%M"),
+                        s.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    )
+                })
+                .collect();
+            DayColumn {
+                label: date.format("%a %d %b").to_string(),
+                slots,
+            }
+        })
+        .collect();
+    let link = |d: NaiveDate| {
+        format!(
+            "/book/{id}?kind={}&week={}",
+            kind.as_str(),
+            d.format("%Y-%m-%d")
+        )
+    };
+    Ok(render(&WeekPage {
+        page: &page,
+        clinician: profile.display_name.clone(),
+        specialty: profile.specialty.clone(),
+        kind: kind.as_str(),
+        kind_label: page.kind_name(kind),
+        duration: visit.duration_minutes,
+        fee: money(visit.fee_cents, &visit.currency),
+        empty: days.iter().all(|d| d.slots.is_empty()),
+        days,
+        prev: (monday > this_monday).then(|| link(monday - Duration::days(7))),
+        next: link(monday + Duration::days(7)),
+        clinician_id: id,
+        time_zone: tz.name().to_owned(),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "book_confirm.html")]
+struct ConfirmPage<'a> {
+    page: &'a Page,
+    error: Option<String>,
+    clinician: String,
+    clinician_id: UserId,
+    kind: &'static str,
+    kind_label: &'static str,
+    start: String,
+    when: String,
+    reason: String,
+    back: String,
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmQuery {
+    kind: String,
+    start: DateTime<Utc>,
+}
+
+/// The visit being confirmed.
+struct Choice<'a> {
+    clinician: UserId,
+    kind: VisitKind,
+    start: DateTime<Utc>,
+    reason: &'a str,
+}
+
+async fn confirm_page(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    choice: Choice<'_>,
+    error: Option<&Error>,
+) -> AppResult<Response> {
+    let Choice {
+        clinician: id,
+        kind,
+        start,
+        reason,
+    } = choice;
+    let profile = state
+        .store
+        .clinician_profile(id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/book");
+    let tz = w.ctx.time_zone;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok(render_with(
+        status,
+        &ConfirmPage {
+            page: &page,
+            error: error.map(|e| page.form_error(e)),
+            clinician: profile.display_name,
+            clinician_id: id,
+            kind: kind.as_str(),
+            kind_label: page.kind_name(kind),
+            start: start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            when: format!("{} ({})", local(tz, start, "%A %d %B %Y, %H:%M"), tz.name()),
+            reason: reason.to_owned(),
+            back: format!("/book/{id}?kind={}", kind.as_str()),
+        },
+    ))
+}
+
+pub async fn confirm(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<ConfirmQuery>,
+) -> AppResult<Response> {
+    me.principal.require(Permission::Appointments)?;
+    let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
+    let choice = Choice {
+        clinician: id,
+        kind: VisitKind::parse(&q.kind)?,
+        start: q.start,
+        reason: "",
+    };
+    confirm_page(&state, &w, &me, choice, None).await
+}
+
+#[derive(Deserialize)]
+pub struct BookForm {
+    kind: String,
+    start: DateTime<Utc>,
+    reason: String,
+}
+
+pub async fn book(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<BookForm>,
+) -> AppResult<Response> {
+    let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
+    let kind = VisitKind::parse(&form.kind)?;
+    let request = BookingRequest {
+        clinician: id,
+        visit_kind: kind,
+        start: form.start,
+        reason: &form.reason,
+        patient: None,
+    };
+    match service::book(&state, &w.ctx, &me.principal, request).await {
+        Ok(_) => Ok(Redirect::to("/appointments?done=booked").into_response()),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => {
+            let choice = Choice {
+                clinician: id,
+                kind,
+                start: form.start,
+                reason: &form.reason,
+            };
+            confirm_page(&state, &w, &me, choice, Some(&e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+struct AppointmentRow {
+    id: AppointmentId,
+    when: String,
+    day: String,
+    patient: String,
+    clinician: String,
+    kind: &'static str,
+    status: &'static str,
+    reason: String,
+    can_cancel: bool,
+}
+
+async fn rows(
+    state: &AppState,
+    page: &Page,
+    tz: Tz,
+    list: Vec<Appointment>,
+) -> AppResult<Vec<AppointmentRow>> {
+    let ids: Vec<UserId> = list
+        .iter()
+        .flat_map(|a| [a.patient_id, a.clinician_id])
+        .collect();
+    let names = state.store.names_of(&ids).await?;
+    let name = |id: &UserId| names.get(id).map(|n| n.0.clone()).unwrap_or_default();
+    let now = state.clock.now();
+    Ok(list
+        .into_iter()
+        .map(|a| AppointmentRow {
+            id: a.id,
+            when: format!(
+                "{}–{}",
+                local(tz, a.start_at, "%H:%M"),
+                local(tz, a.end_at, "%H:%M")
+            ),
+            day: local(tz, a.start_at, "%a %d %b %Y"),
+            patient: name(&a.patient_id),
+            clinician: name(&a.clinician_id),
+            kind: page.kind_name(a.visit_kind),
+            status: page.status_name(a.status),
+            can_cancel: a.status.is_active() && a.start_at > now,
+            reason: a.reason,
+        })
+        .collect())
+}
+
+#[derive(Template)]
+#[template(path = "appointments.html")]
+struct AppointmentsPage<'a> {
+    page: &'a Page,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    upcoming: Vec<AppointmentRow>,
+    past: Vec<AppointmentRow>,
+    time_zone: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn appointments_page(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    notice: Option<&'static str>,
+    error: Option<&Error>,
+) -> AppResult<Response> {
+    me.principal.require(Permission::Appointments)?;
+    if me.role() != Role::Patient {
+        return Ok(Redirect::to("/calendar").into_response());
+    }
+    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/appointments");
+    let now = state.clock.now();
+    let of = AppointmentsOf::Patient(me.user.id);
+    let upcoming = state
+        .store
+        .appointments(of, now, now + Duration::days(400), 200)
+        .await?;
+    let past = state
+        .store
+        .appointments(of, now - Duration::days(400), now, 200)
+        .await?;
+    let tz = w.ctx.time_zone;
+    let status = if error.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        StatusCode::OK
+    };
+    Ok(render_with(
+        status,
+        &AppointmentsPage {
+            page: &page,
+            notice,
+            error: error.map(|e| page.form_error(e)),
+            upcoming: rows(state, &page, tz, upcoming).await?,
+            past: rows(state, &page, tz, past.into_iter().rev().collect()).await?,
+            time_zone: tz.name().to_owned(),
+        },
+    ))
+}
+
+pub async fn my_appointments(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Query(q): Query<DoneQuery>,
+) -> AppResult<Response> {
+    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/appointments");
+    let notice = match q.done.as_str() {
+        "booked" => Some(page.t.booked_notice),
+        "cancelled" => Some(page.t.cancelled_notice),
+        _ => None,
+    };
+    appointments_page(&state, &w, &me, notice, None).await
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {
+    #[serde(default)]
+    reason: String,
+    /// Where to return: the patient's list or the calendar.
+    #[serde(default)]
+    back: String,
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<CancelForm>,
+) -> AppResult<Response> {
+    let id: AppointmentId = id.parse().map_err(|_| Error::NotFound)?;
+    match service::cancel(&state, &w.ctx, &me.principal, id, &form.reason).await {
+        Ok(()) if me.role() == Role::Patient => {
+            Ok(Redirect::to("/appointments?done=cancelled").into_response())
+        }
+        Ok(()) => Ok(Redirect::to(if super::is_local_path(&form.back) {
+            &form.back
+        } else {
+            "/calendar"
+        })
+        .into_response()),
+        Err(e @ (Error::Conflict(_) | Error::Invalid { .. })) if me.role() == Role::Patient => {
+            appointments_page(&state, &w, &me, None, Some(&e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "calendar.html")]
+struct CalendarPage<'a> {
+    page: &'a Page,
+    day: String,
+    prev: String,
+    next: String,
+    rows: Vec<AppointmentRow>,
+    show_clinician: bool,
+    back: String,
+    time_zone: String,
+}
+
+#[derive(Deserialize)]
+pub struct DayQuery {
+    day: Option<NaiveDate>,
+}
+
+/// A clinician's day (their own), or every clinician's for staff.
+pub async fn calendar(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Query(q): Query<DayQuery>,
+) -> AppResult<Response> {
+    me.principal.require(Permission::Appointments)?;
+    let of = match me.role() {
+        Role::Clinician => AppointmentsOf::Clinician(me.user.id),
+        Role::Staff => AppointmentsOf::Everyone,
+        _ => return Err(Error::Forbidden.into()),
+    };
+    let tz = w.ctx.time_zone;
+    let day = q
+        .day
+        .unwrap_or_else(|| state.clock.now().with_timezone(&tz).date_naive());
+    let list = state
+        .store
+        .appointments(
+            of,
+            local_midnight(tz, day),
+            local_midnight(tz, day + Duration::days(1)),
+            500,
+        )
+        .await?;
+    let record =
+        crate::audit::Event::new(&w.ctx, state.clock.now(), "appointment.list", "appointment")
+            .by(me.user.id, me.role())
+            .detail(format!("{} rows", list.len()));
+    state.audit.record(record.build()).await?;
+    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/calendar");
+    let back = format!("/calendar?day={}", day.format("%Y-%m-%d"));
+    Ok(render(&CalendarPage {
+        rows: rows(&state, &page, tz, list).await?,
+        page: &page,
+        day: day.format("%A %d %B %Y").to_string(),
+        prev: format!(
+            "/calendar?day={}",
+            (day - Duration::days(1)).format("%Y-%m-%d")
+        ),
+        next: format!(
+            "/calendar?day={}",
+            (day + Duration::days(1)).format("%Y-%m-%d")
+        ),
+        show_clinician: me.role() == Role::Staff,
+        back,
+        time_zone: tz.name().to_owned(),
+    }))
+}
