@@ -33,6 +33,8 @@ pub struct Inner {
     pub audit: AuditWriter,
     /// Wakes the mail sender when something is queued.
     pub mail_wake: Arc<Notify>,
+    /// Wakes the job worker when a job is queued to run now.
+    pub jobs_wake: Arc<Notify>,
     pub metrics: Metrics,
     pub csrf_key: Vec<u8>,
 }
@@ -63,6 +65,7 @@ impl AppState {
             clock,
             audit,
             mail_wake: Arc::new(Notify::new()),
+            jobs_wake: Arc::new(Notify::new()),
             metrics: Metrics::default(),
             csrf_key,
         };
@@ -185,6 +188,7 @@ pub async fn start_with_store(
         state.clock.clone(),
         state.mail_wake.clone(),
     ));
+    let jobs_task = tokio::spawn(crate::jobs::run_worker(state.clone()));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -238,6 +242,6 @@ pub async fn start_with_store(
         state,
         stop: Some(stop),
         serving,
-        background: vec![audit_task, mail_task],
+        background: vec![audit_task, mail_task, jobs_task],
     })
 }

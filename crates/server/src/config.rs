@@ -39,12 +39,15 @@ pub struct Config {
 pub struct SchedulingConfig {
     /// Patients may cancel online until this many hours before the visit.
     pub patient_cancel_cutoff_hours: i64,
+    /// Reminder emails go this many hours before a visit.
+    pub reminder_hours: Vec<i64>,
 }
 
 impl Default for SchedulingConfig {
     fn default() -> Self {
         SchedulingConfig {
             patient_cancel_cutoff_hours: 24,
+            reminder_hours: vec![24, 1],
         }
     }
 }
@@ -223,6 +226,15 @@ impl Config {
         {
             return fail("login: every limit must be at least 1");
         }
+        if self.scheduling.reminder_hours.len() > 5
+            || self
+                .scheduling
+                .reminder_hours
+                .iter()
+                .any(|h| !(1..=24 * 14).contains(h))
+        {
+            return fail("scheduling.reminder_hours: up to 5 values, each 1 to 336 hours");
+        }
         if !(0..=24 * 14).contains(&self.scheduling.patient_cancel_cutoff_hours) {
             return fail("scheduling.patient_cancel_cutoff_hours must be between 0 and 336");
         }
@@ -322,6 +334,17 @@ fn env_value(name: &str, raw: &str, example: &toml::Value) -> Result<toml::Value
             .parse()
             .map(toml::Value::Boolean)
             .or_else(|_| fail(format!("{name} must be true or false (got {raw:?})"))),
+        toml::Value::Array(_) => raw
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| p.trim().parse().map(toml::Value::Integer))
+            .collect::<Result<Vec<_>, _>>()
+            .map(toml::Value::Array)
+            .or_else(|_| {
+                fail(format!(
+                    "{name} must be whole numbers separated by commas (got {raw:?})"
+                ))
+            }),
         _ => Ok(raw.into()),
     }
 }

@@ -252,6 +252,10 @@ texts! {
     status_error: "Entered in error", "Registrada por error";
     previous_day: "Previous day", "Día anterior";
     next_day: "Next day", "Día siguiente";
+    add_to_calendar: "Add to calendar", "Añadir al calendario";
+    feed_title: "Calendar app feed", "Suscripción para su aplicación de calendario";
+    feed_intro: "Subscribe to this private link in your calendar app to see your visits there. It shows times and a link, never patients' names. Making a new link stops the old one.", "Suscríbase a este enlace privado en su aplicación de calendario para ver allí sus citas. Muestra horas y un enlace, nunca nombres de pacientes. Crear un enlace nuevo anula el anterior.";
+    feed_new: "Make a new link", "Crear un enlace nuevo";
 }
 
 #[cfg(test)]

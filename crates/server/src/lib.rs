@@ -12,6 +12,8 @@ pub mod context;
 pub mod crypto;
 pub mod error;
 pub mod i18n;
+pub mod ical;
+pub mod jobs;
 pub mod mail;
 pub mod metrics;
 pub mod openapi;

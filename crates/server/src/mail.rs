@@ -8,6 +8,7 @@ use std::time::Duration as StdDuration;
 use chrono::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::message::{Attachment, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use telemed_domain::{Email, Result};
@@ -19,10 +20,34 @@ use crate::i18n::Lang;
 
 /// An email telemed sends. Links carry single-use tokens; nothing clinical.
 pub enum Mail<'a> {
-    VerifyEmail { link: &'a str },
-    AccountExists { sign_in: &'a str, reset: &'a str },
-    ResetPassword { link: &'a str },
-    Invitation { link: &'a str, role: &'a str },
+    VerifyEmail {
+        link: &'a str,
+    },
+    AccountExists {
+        sign_in: &'a str,
+        reset: &'a str,
+    },
+    ResetPassword {
+        link: &'a str,
+    },
+    Invitation {
+        link: &'a str,
+        role: &'a str,
+    },
+    /// A visit was booked, is coming up, or was cancelled. Date, time and a link only.
+    Visit {
+        notice: VisitNotice,
+        when: &'a str,
+        link: &'a str,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisitNotice {
+    Booked,
+    Reminder,
+    Cancelled,
 }
 
 impl Mail<'_> {
@@ -50,6 +75,14 @@ impl Mail<'_> {
                     ("Reset your telemed password".into(), format!("Hello,\n\nTo choose a new password, open this link (valid for 1 hour):\n\n{link}\n\nIf you did not ask for this, ignore this message: your password stays the same.\n"))
                 }
             }
+            Mail::Visit { notice, when, link } => match (notice, es) {
+                (VisitNotice::Booked, false) => ("Your telemed visit is booked".into(), format!("Hello,\n\nYour visit is booked for {when}.\n\nSee or change it: {link}\n\nThe attached invitation adds it to your calendar.\n")),
+                (VisitNotice::Booked, true) => ("Su cita de telemed está reservada".into(), format!("Hola:\n\nSu cita está reservada para el {when}.\n\nVerla o cambiarla: {link}\n\nLa invitación adjunta la añade a su calendario.\n")),
+                (VisitNotice::Reminder, false) => ("Reminder: your telemed visit".into(), format!("Hello,\n\nA reminder of your visit on {when}.\n\nDetails: {link}\n")),
+                (VisitNotice::Reminder, true) => ("Recordatorio: su cita de telemed".into(), format!("Hola:\n\nLe recordamos su cita del {when}.\n\nDetalles: {link}\n")),
+                (VisitNotice::Cancelled, false) => ("Your telemed visit is cancelled".into(), format!("Hello,\n\nYour visit on {when} is cancelled.\n\nBook another time: {link}\n")),
+                (VisitNotice::Cancelled, true) => ("Su cita de telemed está cancelada".into(), format!("Hola:\n\nSu cita del {when} está cancelada.\n\nReservar otra hora: {link}\n")),
+            },
             Mail::Invitation { link, role } => {
                 if es {
                     ("Invitación a telemed".into(), format!("Hola:\n\nLe invitaron a unirse a telemed como {role}. Para crear su cuenta, abra este enlace (válido 7 días):\n\n{link}\n"))
@@ -69,8 +102,20 @@ pub async fn enqueue(
     lang: Lang,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
+    enqueue_with_calendar(conn, to, mail, None, lang, now).await
+}
+
+/// Queues `mail` with an iCalendar attachment.
+pub async fn enqueue_with_calendar(
+    conn: &mut Conn,
+    to: &Email,
+    mail: Mail<'_>,
+    calendar: Option<&str>,
+    lang: Lang,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
     let (subject, body) = mail.compose(lang);
-    outbox::enqueue(conn, to.as_str(), &subject, &body, now).await
+    outbox::enqueue(conn, to.as_str(), &subject, &body, calendar, now).await
 }
 
 /// Delivers queued mail until the process ends. Without SMTP configured it leaves mail
@@ -157,13 +202,34 @@ async fn deliver(
         .to_addr
         .parse()
         .map_err(|e| format!("bad recipient: {e}"))?;
-    let message = Message::builder()
+    let builder = Message::builder()
         .from(from.clone())
         .to(to)
-        .subject(mail.subject.clone())
-        .header(ContentType::TEXT_PLAIN)
-        .body(mail.body_text.clone())
-        .map_err(|e| format!("cannot build the message: {e}"))?;
+        .subject(mail.subject.clone());
+    let message = match &mail.calendar {
+        None => builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.body_text.clone()),
+        Some(ics) => {
+            let method = if ics.contains("METHOD:CANCEL") {
+                "CANCEL"
+            } else {
+                "REQUEST"
+            };
+            let calendar_type =
+                ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                    .map_err(|e| format!("calendar content type: {e}"))?;
+            builder.multipart(
+                MultiPart::mixed()
+                    .singlepart(SinglePart::plain(mail.body_text.clone()))
+                    .singlepart(
+                        Attachment::new("telemed-visit.ics".into())
+                            .body(ics.clone(), calendar_type),
+                    ),
+            )
+        }
+    }
+    .map_err(|e| format!("cannot build the message: {e}"))?;
     transport
         .send(message)
         .await

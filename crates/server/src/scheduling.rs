@@ -350,6 +350,7 @@ pub async fn book(
             return Err(e);
         }
     };
+    crate::jobs::schedule_visit_notices(state, &mut tx, id, req.start).await?;
     let record = Event::new(ctx, now, "appointment.book", "appointment")
         .by(principal.user_id, principal.role)
         .on(id)
@@ -357,6 +358,7 @@ pub async fn book(
         .detail(format!("clinician {}", profile.user_id));
     telemed_store::audit::append(&mut tx, &[record.build()]).await?;
     tx.commit().await.db()?;
+    state.jobs_wake.notify_one();
     Ok(id)
 }
 
@@ -411,10 +413,21 @@ pub async fn cancel(
     }
     let mut tx = state.store.begin_write().await?;
     scheduling::cancel(&mut tx, id, reason, now).await?;
+    crate::jobs::queue_notice(
+        &mut tx,
+        id,
+        crate::mail::VisitNotice::Cancelled,
+        now,
+        None,
+        now,
+    )
+    .await?;
     let record = Event::new(ctx, now, "appointment.cancel", "appointment")
         .by(principal.user_id, principal.role)
         .on(id)
         .patient(appointment.patient_id);
     telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()
+    tx.commit().await.db()?;
+    state.jobs_wake.notify_one();
+    Ok(())
 }

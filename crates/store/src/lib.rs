@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod instance;
 pub mod invitations;
+pub mod jobs;
 pub mod one_time;
 pub mod outbox;
 pub mod scheduling;

@@ -17,6 +17,8 @@ pub struct OutboxMail {
     pub attempts: i64,
     pub sent_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// An iCalendar (RFC 5545) document sent as an attachment.
+    pub calendar: Option<String>,
     next_attempt_at: i64,
 }
 
@@ -31,6 +33,7 @@ struct OutboxRow {
     attempts: i64,
     sent_at: Option<i64>,
     last_error: Option<String>,
+    calendar: Option<String>,
 }
 
 impl From<OutboxRow> for OutboxMail {
@@ -44,28 +47,32 @@ impl From<OutboxRow> for OutboxMail {
             attempts: r.attempts,
             sent_at: r.sent_at.map(from_micros),
             last_error: r.last_error,
+            calendar: r.calendar,
             next_attempt_at: r.next_attempt_at,
         }
     }
 }
 
 const COLUMNS: &str =
-    "id, to_addr, subject, body_text, created_at, next_attempt_at, attempts, sent_at, last_error";
+    "id, to_addr, subject, body_text, created_at, next_attempt_at, attempts, sent_at, last_error, calendar";
 
+/// Queues a mail, optionally with an iCalendar attachment.
 pub async fn enqueue(
     conn: &mut Conn,
     to: &str,
     subject: &str,
     body: &str,
+    calendar: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO mail_outbox (id, to_addr, subject, body_text, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)",
+        "INSERT INTO mail_outbox (id, to_addr, subject, body_text, calendar, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
     .bind(uuid::Uuid::new_v4().to_string())
     .bind(to.to_owned())
     .bind(subject.to_owned())
     .bind(body.to_owned())
+    .bind(calendar.map(str::to_owned))
     .bind(to_micros(now))
     .execute(conn)
     .await

@@ -18,8 +18,15 @@ pub struct ReceivedMail {
 }
 
 impl ReceivedMail {
+    /// A header's value, with folded continuation lines joined.
     pub fn header(&self, name: &str) -> Option<String> {
-        let head = self.raw.split("\r\n\r\n").next().unwrap_or_default();
+        let head = self
+            .raw
+            .split("\r\n\r\n")
+            .next()
+            .unwrap_or_default()
+            .replace("\r\n ", " ")
+            .replace("\r\n\t", " ");
         let prefix = format!("{}:", name.to_lowercase());
         head.split("\r\n")
             .find(|l| l.to_lowercase().starts_with(&prefix))
@@ -57,6 +64,34 @@ impl ReceivedMail {
             }
             _ => body.to_owned(),
         }
+    }
+
+    /// The decoded body of the first MIME part whose Content-Type starts with `prefix`
+    /// (e.g. `text/calendar`), for multipart messages.
+    pub fn part(&self, prefix: &str) -> Option<String> {
+        let content_type = self.header("Content-Type")?;
+        let boundary = content_type
+            .split("boundary=")
+            .nth(1)?
+            .trim_matches('"')
+            .split(';')
+            .next()?
+            .trim_matches('"')
+            .to_owned();
+        for part in self.raw.split(&format!("--{boundary}")).skip(1) {
+            let part = part.trim_start_matches("\r\n");
+            let mail = ReceivedMail {
+                recipients: Vec::new(),
+                raw: part.to_owned(),
+            };
+            if mail
+                .header("Content-Type")
+                .is_some_and(|ct| ct.to_lowercase().starts_with(prefix))
+            {
+                return Some(mail.body());
+            }
+        }
+        None
     }
 
     /// The path and query of the first link in the body that contains `fragment`.

@@ -594,3 +594,138 @@ pub async fn calendar(
         time_zone: tz.name().to_owned(),
     }))
 }
+
+/// One visit as an .ics file, for "add to calendar".
+pub async fn ics(
+    State(state): State<AppState>,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id: AppointmentId = id
+        .trim_end_matches(".ics")
+        .parse()
+        .map_err(|_| Error::NotFound)?;
+    let a = state
+        .store
+        .appointment(id)
+        .await?
+        .filter(|a| service::visible_to(&me.principal, a))
+        .ok_or(Error::NotFound)?;
+    let event = crate::jobs::visit_event(&state, &a, "/appointments");
+    let body = crate::ical::calendar("telemed", Some("PUBLISH"), &[event], state.clock.now());
+    Ok(calendar_response(body))
+}
+
+fn calendar_response(body: String) -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/calendar; charset=utf-8",
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"telemed-visit.ics\"",
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// A clinician's private feed for their calendar app: `/calendar/feed/<secret>.ics`.
+/// Anyone with the link can read it, so it carries times and links, never names.
+pub async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
+    let secret = token.trim_end_matches(".ics");
+    let clinician = state
+        .store
+        .calendar_feed_owner(&crate::crypto::token_hash(secret))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let now = state.clock.now();
+    let list = state
+        .store
+        .appointments(
+            AppointmentsOf::Clinician(clinician),
+            now - Duration::days(30),
+            now + Duration::days(180),
+            1000,
+        )
+        .await?;
+    let events: Vec<_> = list
+        .iter()
+        .map(|a| crate::jobs::visit_event(&state, a, "/calendar"))
+        .collect();
+    Ok(calendar_response(crate::ical::calendar(
+        "telemed", None, &events, now,
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct FeedForm {
+    #[serde(default)]
+    revoke: String,
+}
+
+#[derive(Template)]
+#[template(path = "calendar_feed.html")]
+struct FeedPage<'a> {
+    page: &'a Page,
+    url: Option<String>,
+    active: bool,
+}
+
+/// Makes a new feed link (the old one stops working) or revokes it.
+pub async fn set_feed(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Form(form): Form<FeedForm>,
+) -> AppResult<Response> {
+    if me.role() != Role::Clinician {
+        return Err(Error::Forbidden.into());
+    }
+    let now = state.clock.now();
+    let secret = (form.revoke.is_empty()).then(|| crate::crypto::random_token("cal_"));
+    let mut tx = state.store.begin_write().await?;
+    telemed_store::jobs::set_calendar_feed(
+        &mut tx,
+        me.user.id,
+        secret.as_deref().map(crate::crypto::token_hash).as_deref(),
+        now,
+    )
+    .await?;
+    let action = if secret.is_some() {
+        "calendar_feed.create"
+    } else {
+        "calendar_feed.revoke"
+    };
+    let record = crate::audit::Event::new(&w.ctx, now, action, "calendar_feed")
+        .by(me.user.id, me.role())
+        .on(me.user.id);
+    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    telemed_store::DbResult::db(tx.commit().await)?;
+    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/calendar/feed");
+    let url = secret.map(|s| format!("{}/calendar/feed/{s}.ics", state.config.public_url));
+    Ok(render(&FeedPage {
+        page: &page,
+        active: url.is_some(),
+        url,
+    }))
+}
+
+pub async fn feed_page(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+) -> AppResult<Response> {
+    if me.role() != Role::Clinician {
+        return Err(Error::Forbidden.into());
+    }
+    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/calendar/feed");
+    Ok(render(&FeedPage {
+        page: &page,
+        url: None,
+        active: state.store.has_calendar_feed(me.user.id).await?,
+    }))
+}

@@ -85,6 +85,12 @@ pub fn router() -> Router<AppState> {
         .route("/appointments", get(booking::my_appointments))
         .route("/appointments/{id}/cancel", post(booking::cancel))
         .route("/calendar", get(booking::calendar))
+        .route(
+            "/calendar/feed",
+            get(booking::feed_page).post(booking::set_feed),
+        )
+        .route("/calendar/feed/{token}", get(booking::feed))
+        .route("/appointments/{id}/calendar.ics", get(booking::ics))
 }
 
 /// What every page handler needs from the request: the context and the form token.

@@ -597,4 +597,214 @@ on_both_databases!(
     a_patient_books_and_cancels,
     bad_bookings_change_nothing,
     one_slot_one_booking_under_contention,
+    bookings_send_confirmations_reminders_and_cancellations,
+    calendars_export_with_a_revocable_feed,
 );
+
+/// Reads DTSTART, DTEND and STATUS of the one event in an iCalendar document with an
+/// independent parser (the `ical` crate), not telemed's writer.
+fn parse_event(ics: &str) -> std::collections::HashMap<String, String> {
+    let mut calendars = ical::IcalParser::new(std::io::BufReader::new(ics.as_bytes()));
+    let calendar = calendars
+        .next()
+        .expect("one calendar")
+        .expect("valid iCalendar");
+    assert_eq!(calendar.events.len(), 1);
+    calendar.events[0]
+        .properties
+        .iter()
+        .map(|p| (p.name.clone(), p.value.clone().unwrap_or_default()))
+        .collect()
+}
+
+async fn bookings_send_confirmations_reminders_and_cancellations(backend: Backend) {
+    let c = Clinic::open(backend).await;
+    let slots = c.slots(5).await;
+    let two_days = (telemed_domain::Clock::now(&c.app.clock) + Duration::hours(48))
+        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    let start = slots
+        .iter()
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .find(|s| *s > two_days)
+        .unwrap();
+    let booked: Value = c
+        .post("/api/v1/appointments", &c.patient_token, &c.booking(&start))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = booked["id"].as_str().unwrap().to_owned();
+    let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'visit.notice'")
+        .fetch_one(c.app.state().store.pool())
+        .await
+        .unwrap();
+    assert_eq!(jobs, 3, "confirmation and two reminders");
+    telemed_server::jobs::run_due(c.app.state()).await.unwrap();
+    let mail = c.app.smtp.wait_for(&c.patient.email, "is booked").await;
+    assert!(
+        !mail.raw.contains("Rash on the arm"),
+        "no clinical detail in email"
+    );
+    let event = parse_event(&mail.part("text/calendar").expect("an .ics attachment"));
+    let start_utc = chrono::DateTime::parse_from_rfc3339(&start)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    assert_eq!(
+        event["DTSTART"],
+        start_utc.format("%Y%m%dT%H%M%SZ").to_string()
+    );
+    assert_eq!(
+        event["DTEND"],
+        (start_utc + Duration::minutes(30))
+            .format("%Y%m%dT%H%M%SZ")
+            .to_string()
+    );
+    assert_eq!(event["STATUS"], "CONFIRMED");
+    assert_eq!(event["UID"], format!("{id}@telemed"));
+
+    // Nothing else is due yet; 24 hours before, the first reminder goes, once, even
+    // with two workers at it.
+    assert_eq!(
+        telemed_server::jobs::run_due(c.app.state()).await.unwrap(),
+        0
+    );
+    c.app.clock.advance(
+        start_utc - telemed_domain::Clock::now(&c.app.clock) - Duration::hours(24)
+            + Duration::minutes(1),
+    );
+    let state = c.app.state().clone();
+    let (a, b) = tokio::join!(
+        telemed_server::jobs::run_due(&state),
+        telemed_server::jobs::run_due(&state)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    c.app.smtp.wait_for(&c.patient.email, "Reminder").await;
+
+    // Cancelled by the clinician: the patient is told, and the last reminder is dropped.
+    let r = c
+        .post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            &c.clinician_token,
+            &json!({"reason": "clinic closed"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    c.app.clock.advance(Duration::hours(23));
+    telemed_server::jobs::run_due(c.app.state()).await.unwrap();
+    let cancelled = c.app.smtp.wait_for(&c.patient.email, "cancelled").await;
+    let event = parse_event(&cancelled.part("text/calendar").unwrap());
+    assert_eq!(event["STATUS"], "CANCELLED");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let reminders = c
+        .app
+        .smtp
+        .all()
+        .iter()
+        .filter(|m| m.subject().contains("Reminder"))
+        .count();
+    assert_eq!(reminders, 1, "no reminder for a cancelled visit");
+    assert_eq!(
+        c.app
+            .state()
+            .store
+            .pending_jobs("visit.notice")
+            .await
+            .unwrap(),
+        0
+    );
+    c.app.shutdown().await;
+}
+
+async fn calendars_export_with_a_revocable_feed(backend: Backend) {
+    let c = Clinic::open(backend).await;
+    let start = c.slots(3).await[2]["start"].as_str().unwrap().to_owned();
+    let booked: Value = c
+        .post("/api/v1/appointments", &c.patient_token, &c.booking(&start))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = booked["id"].as_str().unwrap();
+    // The patient downloads the visit.
+    let patient_web = c.app.web();
+    patient_web
+        .sign_in(&c.patient.email, &c.patient.password)
+        .await;
+    let r = patient_web
+        .get(&format!("/appointments/{id}/calendar.ics"))
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/calendar"));
+    let event = parse_event(&r.text().await.unwrap());
+    assert_eq!(event["UID"], format!("{id}@telemed"));
+    let stranger = c.app.create_user(Role::Patient).await;
+    let other_web = c.app.web();
+    other_web.sign_in(&stranger.email, &stranger.password).await;
+    assert_eq!(
+        other_web
+            .get(&format!("/appointments/{id}/calendar.ics"))
+            .await
+            .status(),
+        404
+    );
+
+    // The clinician's feed: made, read without signing in, revoked.
+    let state = c.app.state();
+    let secret = "cal_test-feed-secret-0123456789abcdefghijkl";
+    let mut tx = state.store.begin_write().await.unwrap();
+    telemed_store::jobs::set_calendar_feed(
+        &mut tx,
+        c.clinician.id,
+        Some(&telemed_server::crypto::token_hash(secret)),
+        telemed_domain::Clock::now(&c.app.clock),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let r = c
+        .http
+        .get(c.app.url(&format!("/calendar/feed/{secret}.ics")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let feed = r.text().await.unwrap();
+    assert!(
+        !feed.contains("Test patient") && !feed.contains("Rash"),
+        "no names or reasons in a feed"
+    );
+    let mut calendars = ical::IcalParser::new(std::io::BufReader::new(feed.as_bytes()));
+    assert_eq!(calendars.next().unwrap().unwrap().events.len(), 1);
+    assert_eq!(
+        c.http
+            .get(c.app.url("/calendar/feed/cal_wrong.ics"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let mut tx = state.store.begin_write().await.unwrap();
+    telemed_store::jobs::set_calendar_feed(
+        &mut tx,
+        c.clinician.id,
+        None,
+        telemed_domain::Clock::now(&c.app.clock),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        c.http
+            .get(c.app.url(&format!("/calendar/feed/{secret}.ics")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    c.app.shutdown().await;
+}
