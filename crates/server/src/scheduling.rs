@@ -139,6 +139,8 @@ pub struct ClinicianMatch {
 pub async fn find_clinicians(state: &AppState, q: &ClinicianQuery) -> Result<Vec<ClinicianMatch>> {
     let now = state.clock.now();
     let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b.trim());
+    let to = now + Duration::days(MAX_SLOT_QUERY_DAYS);
+    let busy = state.store.busy_intervals_of_all(now, to).await?;
     let mut out = Vec::new();
     for profile in state.store.clinician_profiles().await? {
         let fits = q
@@ -156,7 +158,24 @@ pub async fn find_clinicians(state: &AppState, q: &ClinicianQuery) -> Result<Vec
         if !fits {
             continue;
         }
-        let next_available = next_slot(state, &profile, q.visit_kind, now).await?;
+        let their_busy = busy
+            .get(&profile.user_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let next_available = profile
+            .visit_types
+            .iter()
+            .filter(|v| q.visit_kind.is_none_or(|k| v.kind == k))
+            .filter_map(|v| {
+                first_slot(
+                    &profile.availability,
+                    v.duration_minutes,
+                    now,
+                    to,
+                    their_busy,
+                )
+            })
+            .min();
         out.push(ClinicianMatch {
             profile,
             next_available,
@@ -172,28 +191,23 @@ pub async fn find_clinicians(state: &AppState, q: &ClinicianQuery) -> Result<Vec
     Ok(out)
 }
 
-async fn next_slot(
-    state: &AppState,
-    profile: &ClinicianProfile,
-    kind: Option<VisitKind>,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>> {
-    let to = now + Duration::days(MAX_SLOT_QUERY_DAYS);
-    let busy = state.store.busy_intervals(profile.user_id, now, to).await?;
-    let durations = profile
-        .visit_types
-        .iter()
-        .filter(|v| kind.is_none_or(|k| v.kind == k))
-        .map(|v| v.duration_minutes);
-    Ok(durations
-        .filter_map(|d| {
-            profile
-                .availability
-                .slots(d, now, to, now, &busy)
-                .first()
-                .map(|s| s.start)
-        })
-        .min())
+/// The first free slot, looking a week at a time so a busy-free clinician costs a week's work.
+fn first_slot(
+    a: &Availability,
+    duration: i64,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    busy: &[(DateTime<Utc>, DateTime<Utc>)],
+) -> Option<DateTime<Utc>> {
+    let mut start = from;
+    while start < to {
+        let end = (start + Duration::days(7)).min(to);
+        if let Some(slot) = a.slots(duration, start, end, from, busy).first() {
+            return Some(slot.start);
+        }
+        start = end;
+    }
+    None
 }
 
 /// Free slots of a clinician's visit kind that start in `[from, to)`.

@@ -12,6 +12,12 @@ use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
 const TICK_MICROS: i64 = TICK_MINUTES * 60 * 1_000_000;
 
+/// Busy times (start, end) of one clinician.
+pub type Busy = Vec<(DateTime<Utc>, DateTime<Utc>)>;
+
+/// An exception row: clinician, first and last date, optional extra hours.
+type ExceptionRow = (String, String, String, Option<i64>, Option<i64>);
+
 #[derive(Debug, Clone)]
 pub struct ClinicianProfile {
     pub user_id: UserId,
@@ -93,107 +99,143 @@ impl Store {
                 .fetch_all(self.pool())
                 .await
                 .db()?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.complete_profile(row).await?);
-        }
-        Ok(out)
+        self.complete_profiles(rows, None).await
     }
 
     pub async fn clinician_profile(&self, id: UserId) -> Result<Option<ClinicianProfile>> {
-        let row: Option<ProfileRow> =
-            sqlx::query_as(&format!("{PROFILE_SELECT} AND p.user_id = $1"))
-                .bind(id.to_string())
-                .fetch_optional(self.pool())
-                .await
-                .db()?;
-        match row {
-            Some(row) => Ok(Some(self.complete_profile(row).await?)),
-            None => Ok(None),
-        }
+        let rows: Vec<ProfileRow> = sqlx::query_as(&format!("{PROFILE_SELECT} AND p.user_id = $1"))
+            .bind(id.to_string())
+            .fetch_all(self.pool())
+            .await
+            .db()?;
+        Ok(self
+            .complete_profiles(rows, Some(id.to_string()))
+            .await?
+            .pop())
     }
 
-    async fn complete_profile(&self, row: ProfileRow) -> Result<ClinicianProfile> {
-        let id = row.user_id.clone();
-        let rules: Vec<(i64, i64, i64)> =
-            sqlx::query_as("SELECT weekday, start_minute, end_minute FROM availability_rules WHERE clinician_id = $1 ORDER BY weekday, start_minute")
-                .bind(id.clone())
-                .fetch_all(self.pool())
-                .await
-                .db()?;
-        let exceptions: Vec<(String, String, Option<i64>, Option<i64>)> = sqlx::query_as(
-            "SELECT date_from, date_to, start_minute, end_minute FROM availability_exceptions WHERE clinician_id = $1 ORDER BY date_from",
+    /// Adds rules, exceptions and visit types to profile rows: three queries in all,
+    /// whether for one clinician (`only`) or every one.
+    async fn complete_profiles(
+        &self,
+        rows: Vec<ProfileRow>,
+        only: Option<String>,
+    ) -> Result<Vec<ClinicianProfile>> {
+        use std::collections::HashMap;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rules: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT clinician_id, weekday, start_minute, end_minute FROM availability_rules \
+             WHERE ($1 IS NULL OR clinician_id = $1) ORDER BY clinician_id, weekday, start_minute",
         )
-        .bind(id.clone())
+        .bind(only.clone())
         .fetch_all(self.pool())
         .await
         .db()?;
-        let kinds: Vec<(String, i64, i64, String)> =
-            sqlx::query_as("SELECT kind, duration_minutes, fee_cents, currency FROM visit_types WHERE clinician_id = $1 ORDER BY kind")
-                .bind(id)
-                .fetch_all(self.pool())
-                .await
-                .db()?;
+        let exceptions: Vec<ExceptionRow> = sqlx::query_as(
+            "SELECT clinician_id, date_from, date_to, start_minute, end_minute FROM availability_exceptions \
+             WHERE ($1 IS NULL OR clinician_id = $1) ORDER BY clinician_id, date_from",
+        )
+        .bind(only.clone())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        let kinds: Vec<(String, String, i64, i64, String)> = sqlx::query_as(
+            "SELECT clinician_id, kind, duration_minutes, fee_cents, currency FROM visit_types \
+             WHERE ($1 IS NULL OR clinician_id = $1) ORDER BY clinician_id, kind",
+        )
+        .bind(only)
+        .fetch_all(self.pool())
+        .await
+        .db()?;
         let corrupt = |_| Error::internal("corrupt schedule");
-        let availability = Availability {
-            time_zone: row
-                .time_zone
-                .parse()
-                .map_err(|_| Error::internal("corrupt time zone"))?,
-            rules: rules
-                .into_iter()
-                .map(|(d, s, e)| {
-                    Ok(WeeklyRule {
-                        weekday: weekday_of(d)?,
-                        start: time_of(s)?,
-                        end: time_of(e)?,
-                    })
+        let mut rules_of: HashMap<String, Vec<WeeklyRule>> = HashMap::new();
+        for (id, d, s, e) in rules {
+            rules_of.entry(id).or_default().push(WeeklyRule {
+                weekday: weekday_of(d)?,
+                start: time_of(s)?,
+                end: time_of(e)?,
+            });
+        }
+        let mut exceptions_of: HashMap<String, Vec<DateException>> = HashMap::new();
+        for (id, from, to, s, e) in exceptions {
+            let kind = match (s, e) {
+                (Some(s), Some(e)) => ExceptionKind::Extra {
+                    start: time_of(s)?,
+                    end: time_of(e)?,
+                },
+                _ => ExceptionKind::Closed,
+            };
+            exceptions_of.entry(id).or_default().push(DateException {
+                from: NaiveDate::parse_from_str(&from, "%Y-%m-%d").map_err(corrupt)?,
+                to: NaiveDate::parse_from_str(&to, "%Y-%m-%d").map_err(corrupt)?,
+                kind,
+            });
+        }
+        let mut kinds_of: HashMap<String, Vec<VisitType>> = HashMap::new();
+        for (id, k, d, f, c) in kinds {
+            kinds_of.entry(id).or_default().push(VisitType {
+                kind: VisitKind::parse(&k)?,
+                duration_minutes: d,
+                fee_cents: f,
+                currency: c,
+            });
+        }
+        rows.into_iter()
+            .map(|row| {
+                let availability = Availability {
+                    time_zone: row
+                        .time_zone
+                        .parse()
+                        .map_err(|_| Error::internal("corrupt time zone"))?,
+                    rules: rules_of.remove(&row.user_id).unwrap_or_default(),
+                    exceptions: exceptions_of.remove(&row.user_id).unwrap_or_default(),
+                    buffer_minutes: row.buffer_minutes,
+                    horizon_days: row.horizon_days,
+                    min_notice_minutes: row.min_notice_minutes,
+                };
+                Ok(ClinicianProfile {
+                    visit_types: kinds_of.remove(&row.user_id).unwrap_or_default(),
+                    user_id: row
+                        .user_id
+                        .parse()
+                        .map_err(|_| Error::internal("corrupt clinician id"))?,
+                    display_name: row.display_name,
+                    specialty: row.specialty,
+                    languages: words(&row.languages),
+                    regions: words(&row.regions),
+                    bio: row.bio,
+                    availability,
                 })
-                .collect::<Result<_>>()?,
-            exceptions: exceptions
-                .into_iter()
-                .map(|(from, to, s, e)| {
-                    let kind = match (s, e) {
-                        (Some(s), Some(e)) => ExceptionKind::Extra {
-                            start: time_of(s)?,
-                            end: time_of(e)?,
-                        },
-                        _ => ExceptionKind::Closed,
-                    };
-                    Ok(DateException {
-                        from: NaiveDate::parse_from_str(&from, "%Y-%m-%d").map_err(corrupt)?,
-                        to: NaiveDate::parse_from_str(&to, "%Y-%m-%d").map_err(corrupt)?,
-                        kind,
-                    })
-                })
-                .collect::<Result<_>>()?,
-            buffer_minutes: row.buffer_minutes,
-            horizon_days: row.horizon_days,
-            min_notice_minutes: row.min_notice_minutes,
-        };
-        Ok(ClinicianProfile {
-            user_id: row
-                .user_id
-                .parse()
-                .map_err(|_| Error::internal("corrupt clinician id"))?,
-            display_name: row.display_name,
-            specialty: row.specialty,
-            languages: words(&row.languages),
-            regions: words(&row.regions),
-            bio: row.bio,
-            availability,
-            visit_types: kinds
-                .into_iter()
-                .map(|(k, d, f, c)| {
-                    Ok(VisitType {
-                        kind: VisitKind::parse(&k)?,
-                        duration_minutes: d,
-                        fee_cents: f,
-                        currency: c,
-                    })
-                })
-                .collect::<Result<_>>()?,
-        })
+            })
+            .collect()
+    }
+
+    /// Active appointments of every clinician overlapping `[from, to)`, by clinician.
+    pub async fn busy_intervals_of_all(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<std::collections::HashMap<UserId, Busy>> {
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT clinician_id, start_at, end_at FROM appointments \
+             WHERE status IN ('proposed', 'booked', 'arrived') AND start_at < $2 AND end_at > $1 ORDER BY start_at",
+        )
+        .bind(to_micros(from))
+        .bind(to_micros(to))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        let mut out: std::collections::HashMap<UserId, Busy> = std::collections::HashMap::new();
+        for (id, s, e) in rows {
+            if let Ok(id) = id.parse() {
+                out.entry(id)
+                    .or_default()
+                    .push((from_micros(s), from_micros(e)));
+            }
+        }
+        Ok(out)
     }
 
     /// Start and end of the clinician's active appointments that overlap `[from, to)`.
