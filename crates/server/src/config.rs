@@ -41,6 +41,10 @@ pub struct SchedulingConfig {
     pub patient_cancel_cutoff_hours: i64,
     /// Reminder emails go this many hours before a visit.
     pub reminder_hours: Vec<i64>,
+    /// Patients can check in to the waiting room from this many minutes before.
+    pub check_in_opens_minutes: i64,
+    /// A booked visit whose patient has not checked in this long after its start is a no-show.
+    pub noshow_grace_minutes: i64,
 }
 
 impl Default for SchedulingConfig {
@@ -48,6 +52,8 @@ impl Default for SchedulingConfig {
         SchedulingConfig {
             patient_cancel_cutoff_hours: 24,
             reminder_hours: vec![24, 1],
+            check_in_opens_minutes: 15,
+            noshow_grace_minutes: 15,
         }
     }
 }
@@ -234,6 +240,11 @@ impl Config {
                 .any(|h| !(1..=24 * 14).contains(h))
         {
             return fail("scheduling.reminder_hours: up to 5 values, each 1 to 336 hours");
+        }
+        if !(1..=120).contains(&self.scheduling.check_in_opens_minutes)
+            || !(1..=240).contains(&self.scheduling.noshow_grace_minutes)
+        {
+            return fail("scheduling: check_in_opens_minutes must be 1 to 120 and noshow_grace_minutes 1 to 240");
         }
         if !(0..=24 * 14).contains(&self.scheduling.patient_cancel_cutoff_hours) {
             return fail("scheduling.patient_cancel_cutoff_hours must be between 0 and 336");

@@ -17,7 +17,13 @@ use crate::mail::{self, Mail, VisitNotice};
 use crate::AppState;
 
 pub const VISIT_NOTICE: &str = "visit.notice";
+pub const NOSHOW_CHECK: &str = "visit.noshow_check";
 const MAX_ATTEMPTS: i64 = 8;
+
+#[derive(Serialize, Deserialize)]
+struct NoshowPayload {
+    appointment: AppointmentId,
+}
 
 #[derive(Serialize, Deserialize)]
 struct NoticePayload {
@@ -35,6 +41,18 @@ pub async fn schedule_visit_notices(
 ) -> Result<()> {
     let now = state.clock.now();
     queue_notice(conn, id, VisitNotice::Booked, now, None, now).await?;
+    let noshow_at = start + Duration::minutes(state.config.scheduling.noshow_grace_minutes);
+    let payload =
+        serde_json::to_string(&NoshowPayload { appointment: id }).map_err(Error::internal)?;
+    jobs::enqueue(
+        conn,
+        NOSHOW_CHECK,
+        &payload,
+        noshow_at,
+        Some(&format!("noshow:{id}")),
+        now,
+    )
+    .await?;
     for hours in &state.config.scheduling.reminder_hours {
         let at = start - Duration::hours(*hours);
         if at > now {
@@ -118,6 +136,11 @@ async fn run_job(state: &AppState, job: &Job) -> Result<()> {
             let payload: NoticePayload =
                 serde_json::from_str(&job.payload).map_err(Error::internal)?;
             send_visit_notice(state, payload).await
+        }
+        NOSHOW_CHECK => {
+            let payload: NoshowPayload =
+                serde_json::from_str(&job.payload).map_err(Error::internal)?;
+            crate::scheduling::mark_noshow(state, payload.appointment).await
         }
         other => Err(Error::internal(format!("unknown job kind {other}"))),
     }

@@ -8,7 +8,8 @@ use telemed_domain::audit::Outcome;
 use telemed_domain::schedule::{Availability, Slot, VisitKind};
 use telemed_domain::{AppointmentId, Error, Permission, Result, Role, UserId};
 use telemed_store::scheduling::{
-    self, Appointment, ClinicianProfile, NewAppointment, ProfileUpdate, VisitType,
+    self, Appointment, AppointmentStatus, AppointmentsOf, ClinicianProfile, NewAppointment,
+    ProfileUpdate, VisitType,
 };
 use telemed_store::DbResult as _;
 
@@ -444,4 +445,171 @@ pub async fn cancel(
     tx.commit().await.db()?;
     state.jobs_wake.notify_one();
     Ok(())
+}
+
+/// Checks the patient in to the waiting room, from `check_in_opens_minutes` before the
+/// visit until its end.
+pub async fn check_in(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: AppointmentId,
+) -> Result<()> {
+    let a = state
+        .store
+        .appointment(id)
+        .await?
+        .filter(|a| principal.role == Role::Patient && visible_to(principal, a))
+        .ok_or(Error::NotFound)?;
+    let now = state.clock.now();
+    let opens = a.start_at - Duration::minutes(state.config.scheduling.check_in_opens_minutes);
+    if now < opens {
+        return Err(Error::Conflict(format!(
+            "check-in opens {} minutes before the visit",
+            state.config.scheduling.check_in_opens_minutes
+        )));
+    }
+    if now >= a.end_at {
+        return Err(Error::Conflict("this visit has ended".into()));
+    }
+    let mut tx = state.store.begin_write().await?;
+    if !scheduling::transition(
+        &mut tx,
+        id,
+        AppointmentStatus::Booked,
+        AppointmentStatus::Arrived,
+        now,
+    )
+    .await?
+    {
+        return Err(Error::Conflict("this visit cannot be checked in to".into()));
+    }
+    let record = Event::new(ctx, now, "appointment.check_in", "appointment")
+        .by(principal.user_id, principal.role)
+        .on(id)
+        .patient(a.patient_id);
+    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    tx.commit().await.db()
+}
+
+/// The no-show job: a visit still only booked after the grace period becomes a no-show.
+pub async fn mark_noshow(state: &AppState, id: AppointmentId) -> Result<()> {
+    let Some(a) = state.store.appointment(id).await? else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    if scheduling::transition(
+        &mut tx,
+        id,
+        AppointmentStatus::Booked,
+        AppointmentStatus::Noshow,
+        now,
+    )
+    .await?
+    {
+        let ctx = Ctx {
+            request_id: "job".into(),
+            client_addr: None,
+            lang: crate::i18n::Lang::En,
+            user_agent: String::new(),
+            time_zone: chrono_tz::Tz::UTC,
+        };
+        let record = Event::new(&ctx, now, "appointment.noshow", "appointment")
+            .on(id)
+            .patient(a.patient_id)
+            .detail("no check-in within the grace period");
+        telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    }
+    tx.commit().await.db()
+}
+
+/// Undoes a no-show (the patient did come, or the clinic was late): back to booked.
+pub async fn undo_noshow(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: AppointmentId,
+) -> Result<()> {
+    let a = state
+        .store
+        .appointment(id)
+        .await?
+        .filter(|a| principal.role != Role::Patient && visible_to(principal, a))
+        .ok_or(Error::NotFound)?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    if !scheduling::transition(
+        &mut tx,
+        id,
+        AppointmentStatus::Noshow,
+        AppointmentStatus::Booked,
+        now,
+    )
+    .await?
+    {
+        return Err(Error::Conflict(
+            "this visit is not marked as a no-show".into(),
+        ));
+    }
+    let record = Event::new(ctx, now, "appointment.noshow_undo", "appointment")
+        .by(principal.user_id, principal.role)
+        .on(id)
+        .patient(a.patient_id);
+    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    tx.commit().await.db()
+}
+
+/// Someone in (or due in) a clinician's waiting room.
+pub struct QueueEntry {
+    pub appointment: Appointment,
+    /// Booked, not checked in, and the start has passed.
+    pub late: bool,
+    /// Checked in more than `WAITING_TOO_LONG_MINUTES` ago.
+    pub waiting_too_long: bool,
+    pub waiting_minutes: i64,
+}
+
+pub const WAITING_TOO_LONG_MINUTES: i64 = 10;
+
+/// The clinician's queue (staff: everyone's): visits from two hours ago to an hour
+/// ahead that are booked or checked in, checked-in first, then by start.
+pub async fn waiting_queue(state: &AppState, principal: &Principal) -> Result<Vec<QueueEntry>> {
+    principal.require(Permission::Appointments)?;
+    let of = match principal.role {
+        Role::Clinician => AppointmentsOf::Clinician(principal.user_id),
+        Role::Staff => AppointmentsOf::Everyone,
+        _ => return Err(Error::Forbidden),
+    };
+    let now = state.clock.now();
+    let list = state
+        .store
+        .appointments(of, now - Duration::hours(2), now + Duration::hours(1), 200)
+        .await?;
+    let mut queue: Vec<QueueEntry> = list
+        .into_iter()
+        .filter(|a| {
+            matches!(
+                a.status,
+                AppointmentStatus::Booked | AppointmentStatus::Arrived
+            ) && a.end_at > now
+        })
+        .map(|a| {
+            let waiting = a.arrived_at.map(|t| (now - t).num_minutes()).unwrap_or(0);
+            QueueEntry {
+                late: a.status == AppointmentStatus::Booked && now > a.start_at,
+                waiting_too_long: a.status == AppointmentStatus::Arrived
+                    && waiting > WAITING_TOO_LONG_MINUTES,
+                waiting_minutes: waiting,
+                appointment: a,
+            }
+        })
+        .collect();
+    queue.sort_by_key(|e| {
+        (
+            e.appointment.status != AppointmentStatus::Arrived,
+            e.appointment.start_at,
+        )
+    });
+    Ok(queue)
 }

@@ -408,6 +408,8 @@ pub struct Appointment {
     pub booked_by: UserId,
     pub cancel_reason: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the patient checked in to the waiting room.
+    pub arrived_at: Option<DateTime<Utc>>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -423,6 +425,7 @@ struct AppointmentRow {
     booked_by: String,
     cancel_reason: Option<String>,
     created_at: i64,
+    arrived_at: Option<i64>,
 }
 
 impl TryFrom<AppointmentRow> for Appointment {
@@ -441,11 +444,12 @@ impl TryFrom<AppointmentRow> for Appointment {
             booked_by: r.booked_by.parse().map_err(corrupt)?,
             cancel_reason: r.cancel_reason,
             created_at: from_micros(r.created_at),
+            arrived_at: r.arrived_at.map(from_micros),
         })
     }
 }
 
-const APPOINTMENT_COLUMNS: &str = "id, clinician_id, patient_id, visit_kind, start_at, end_at, status, reason, booked_by, cancel_reason, created_at";
+const APPOINTMENT_COLUMNS: &str = "id, clinician_id, patient_id, visit_kind, start_at, end_at, status, reason, booked_by, cancel_reason, created_at, arrived_at";
 
 pub struct NewAppointment<'a> {
     pub clinician_id: UserId,
@@ -465,9 +469,10 @@ pub async fn book(
     now: DateTime<Utc>,
 ) -> Result<AppointmentId> {
     let id = AppointmentId::new();
-    sqlx::query(&format!(
-        "INSERT INTO appointments ({APPOINTMENT_COLUMNS}, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7, $8, NULL, $9, $9)"
-    ))
+    sqlx::query(
+        "INSERT INTO appointments (id, clinician_id, patient_id, visit_kind, start_at, end_at, status, reason, booked_by, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'booked', $7, $8, $9, $9)",
+    )
     .bind(id.to_string())
     .bind(a.clinician_id.to_string())
     .bind(a.patient_id.to_string())
@@ -591,4 +596,27 @@ mod tests {
         assert_eq!(time_of(minute_of(t)).unwrap(), t);
         assert!(weekday_of(7).is_err());
     }
+}
+
+/// Moves an appointment from one status to another; false when it was not in `from`.
+pub async fn transition(
+    conn: &mut Conn,
+    id: AppointmentId,
+    from: AppointmentStatus,
+    to: AppointmentStatus,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let arrived = (to == AppointmentStatus::Arrived).then(|| to_micros(now));
+    let done = sqlx::query(
+        "UPDATE appointments SET status = $1, updated_at = $2, arrived_at = COALESCE($3, arrived_at) WHERE id = $4 AND status = $5",
+    )
+    .bind(to.as_str())
+    .bind(to_micros(now))
+    .bind(arrived)
+    .bind(id.to_string())
+    .bind(from.as_str())
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(done.rows_affected() == 1)
 }

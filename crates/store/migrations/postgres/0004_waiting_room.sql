@@ -1,0 +1,3 @@
+-- The virtual waiting room: when the patient checked in.
+
+ALTER TABLE appointments ADD COLUMN arrived_at BIGINT;
