@@ -583,21 +583,6 @@ impl Store {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn minutes_and_weekdays_round_trip() {
-        for d in [Weekday::Mon, Weekday::Sun] {
-            assert_eq!(weekday_of(weekday_index(d)).unwrap(), d);
-        }
-        let t = NaiveTime::from_hms_opt(9, 30, 0).unwrap();
-        assert_eq!(time_of(minute_of(t)).unwrap(), t);
-        assert!(weekday_of(7).is_err());
-    }
-}
-
 /// Moves an appointment from one status to another; false when it was not in `from`.
 pub async fn transition(
     conn: &mut Conn,
@@ -619,4 +604,19 @@ pub async fn transition(
     .await
     .db()?;
     Ok(done.rows_affected() == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_and_weekdays_round_trip() {
+        for d in [Weekday::Mon, Weekday::Sun] {
+            assert_eq!(weekday_of(weekday_index(d)).unwrap(), d);
+        }
+        let t = NaiveTime::from_hms_opt(9, 30, 0).unwrap();
+        assert_eq!(time_of(minute_of(t)).unwrap(), t);
+        assert!(weekday_of(7).is_err());
+    }
 }
