@@ -599,6 +599,7 @@ on_both_databases!(
     one_slot_one_booking_under_contention,
     bookings_send_confirmations_reminders_and_cancellations,
     calendars_export_with_a_revocable_feed,
+    waiting_room_check_in_and_no_shows,
 );
 
 /// Reads DTSTART, DTEND and STATUS of the one event in an iCalendar document with an
@@ -806,5 +807,111 @@ async fn calendars_export_with_a_revocable_feed(backend: Backend) {
             .status(),
         404
     );
+    c.app.shutdown().await;
+}
+
+async fn waiting_room_check_in_and_no_shows(backend: Backend) {
+    use telemed_store::scheduling::AppointmentStatus;
+    let c = Clinic::open(backend).await;
+    let slots = c.slots(3).await;
+    let (first, second) = (
+        slots[4]["start"].as_str().unwrap().to_owned(),
+        slots[8]["start"].as_str().unwrap().to_owned(),
+    );
+    let mut ids = Vec::new();
+    for start in [&first, &second] {
+        let booked: Value = c
+            .post("/api/v1/appointments", &c.patient_token, &c.booking(start))
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.push(
+            booked["id"]
+                .as_str()
+                .unwrap()
+                .parse::<telemed_domain::AppointmentId>()
+                .unwrap(),
+        );
+    }
+    let state = c.app.state();
+    let patient = telemed_domain::access::Principal {
+        user_id: c.patient.id,
+        role: Role::Patient,
+        permissions: Role::Patient.permissions().to_vec(),
+    };
+    let clinician = telemed_domain::access::Principal {
+        user_id: c.clinician.id,
+        role: Role::Clinician,
+        permissions: Role::Clinician.permissions().to_vec(),
+    };
+    let ctx = telemed_testkit::test_ctx();
+    let first_start = chrono::DateTime::parse_from_rfc3339(&first)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+
+    // Too early to check in; from 15 minutes before it works, once.
+    assert!(matches!(
+        telemed_server::scheduling::check_in(state, &ctx, &patient, ids[0]).await,
+        Err(telemed_domain::Error::Conflict(_))
+    ));
+    c.app
+        .clock
+        .advance(first_start - telemed_domain::Clock::now(&c.app.clock) - Duration::minutes(14));
+    telemed_server::scheduling::check_in(state, &ctx, &patient, ids[0])
+        .await
+        .unwrap();
+    assert!(
+        telemed_server::scheduling::check_in(state, &ctx, &patient, ids[0])
+            .await
+            .is_err()
+    );
+    // Nobody else may check the patient in.
+    assert!(matches!(
+        telemed_server::scheduling::check_in(state, &ctx, &clinician, ids[0]).await,
+        Err(telemed_domain::Error::NotFound)
+    ));
+
+    // The queue shows the checked-in patient first; after 11 minutes they wait too long.
+    c.app.clock.advance(Duration::minutes(11));
+    let queue = telemed_server::scheduling::waiting_queue(state, &clinician)
+        .await
+        .unwrap();
+    assert_eq!(queue[0].appointment.id, ids[0]);
+    assert!(queue[0].waiting_too_long && !queue[0].late);
+
+    // The second visit: no check-in, so 15 minutes after its start it is a no-show.
+    let second_start = chrono::DateTime::parse_from_rfc3339(&second)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    c.app
+        .clock
+        .advance(second_start - telemed_domain::Clock::now(&c.app.clock) + Duration::minutes(5));
+    let queue = telemed_server::scheduling::waiting_queue(state, &clinician)
+        .await
+        .unwrap();
+    assert!(
+        queue.iter().any(|e| e.appointment.id == ids[1] && e.late),
+        "late before the grace period ends"
+    );
+    c.app.clock.advance(Duration::minutes(11));
+    telemed_server::jobs::run_due(state).await.unwrap();
+    let status = |id| async move { state.store.appointment(id).await.unwrap().unwrap().status };
+    assert_eq!(status(ids[1]).await, AppointmentStatus::Noshow);
+    assert_eq!(
+        status(ids[0]).await,
+        AppointmentStatus::Arrived,
+        "a checked-in visit is not a no-show"
+    );
+    // The clinician undoes it; a patient cannot.
+    assert!(
+        telemed_server::scheduling::undo_noshow(state, &ctx, &patient, ids[1])
+            .await
+            .is_err()
+    );
+    telemed_server::scheduling::undo_noshow(state, &ctx, &clinician, ids[1])
+        .await
+        .unwrap();
+    assert_eq!(status(ids[1]).await, AppointmentStatus::Booked);
     c.app.shutdown().await;
 }
