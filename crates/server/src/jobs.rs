@@ -5,10 +5,11 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use telemed_domain::{AppointmentId, Error, Result};
 use telemed_store::jobs::{self, Job};
+use telemed_store::notifications::{self, NewNotification};
 use telemed_store::{Conn, DbResult as _};
 
 use crate::i18n::Lang;
@@ -29,61 +30,67 @@ struct NoshowPayload {
 struct NoticePayload {
     appointment: AppointmentId,
     notice: VisitNotice,
+    /// For reminders: the start they remind of. A visit moved since is not reminded.
+    #[serde(default)]
+    start: Option<DateTime<Utc>>,
 }
 
-/// Queues the confirmation now and the reminders before the visit, in the booking's
-/// transaction. Dedup keys make each exist once.
+/// Queues `first` (the confirmation, or the new-time notice) now, and the reminders and
+/// no-show check of the visit at `start`, in the caller's transaction. Dedup keys name
+/// the start, so each exists once per time the visit holds.
 pub async fn schedule_visit_notices(
     state: &AppState,
     conn: &mut Conn,
     id: AppointmentId,
-    start: chrono::DateTime<chrono::Utc>,
+    start: DateTime<Utc>,
+    first: VisitNotice,
 ) -> Result<()> {
     let now = state.clock.now();
-    queue_notice(conn, id, VisitNotice::Booked, now, None, now).await?;
+    queue_notice(conn, id, first, now, now).await?;
     let noshow_at = start + Duration::minutes(state.config.scheduling.noshow_grace_minutes);
     let payload =
         serde_json::to_string(&NoshowPayload { appointment: id }).map_err(Error::internal)?;
+    let at = start.timestamp();
     jobs::enqueue(
         conn,
         NOSHOW_CHECK,
         &payload,
         noshow_at,
-        Some(&format!("noshow:{id}")),
+        Some(&format!("noshow:{id}:{at}")),
         now,
     )
     .await?;
     for hours in &state.config.scheduling.reminder_hours {
-        let at = start - Duration::hours(*hours);
-        if at > now {
-            queue_notice(
-                conn,
-                id,
-                VisitNotice::Reminder,
-                at,
-                Some(format!("reminder:{id}:{hours}")),
-                now,
-            )
-            .await?;
+        let run_at = start - Duration::hours(*hours);
+        if run_at > now {
+            let payload = serde_json::to_string(&NoticePayload {
+                appointment: id,
+                notice: VisitNotice::Reminder,
+                start: Some(start),
+            })
+            .map_err(Error::internal)?;
+            let dedup = format!("reminder:{id}:{at}:{hours}");
+            jobs::enqueue(conn, VISIT_NOTICE, &payload, run_at, Some(&dedup), now).await?;
         }
     }
     Ok(())
 }
 
+/// Queues a notice of a change that happened now.
 pub async fn queue_notice(
     conn: &mut Conn,
     appointment: AppointmentId,
     notice: VisitNotice,
-    run_at: chrono::DateTime<chrono::Utc>,
-    dedup: Option<String>,
-    now: chrono::DateTime<chrono::Utc>,
+    run_at: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Result<()> {
     let payload = serde_json::to_string(&NoticePayload {
         appointment,
         notice,
+        start: None,
     })
     .map_err(Error::internal)?;
-    jobs::enqueue(conn, VISIT_NOTICE, &payload, run_at, dedup.as_deref(), now).await
+    jobs::enqueue(conn, VISIT_NOTICE, &payload, run_at, None, now).await
 }
 
 /// Runs every job due now once; returns how many ran.
@@ -135,7 +142,7 @@ async fn run_job(state: &AppState, job: &Job) -> Result<()> {
         VISIT_NOTICE => {
             let payload: NoticePayload =
                 serde_json::from_str(&job.payload).map_err(Error::internal)?;
-            send_visit_notice(state, payload).await
+            send_visit_notice(state, &job.id, payload).await
         }
         NOSHOW_CHECK => {
             let payload: NoshowPayload =
@@ -147,35 +154,44 @@ async fn run_job(state: &AppState, job: &Job) -> Result<()> {
 }
 
 /// The calendar event of a visit, as patients and feeds see it: a time and a link, no
-/// clinical detail (calendar apps sync to third parties).
+/// clinical detail (calendar apps sync to third parties). Its sequence grows with each
+/// move or cancellation, so calendar apps apply it over the earlier invitation.
 pub fn visit_event(
     state: &AppState,
     a: &telemed_store::scheduling::Appointment,
     path: &str,
 ) -> CalendarEvent {
-    let cancelled = !a.status.is_active();
     CalendarEvent {
         uid: format!("{}@telemed", a.id),
         start: a.start_at,
         end: a.end_at,
         summary: "telemed visit".into(),
         url: format!("{}{path}", state.config.public_url),
-        cancelled,
-        sequence: u32::from(cancelled),
+        cancelled: !a.status.is_active(),
+        sequence: u32::try_from(a.sequence).unwrap_or(u32::MAX),
     }
 }
 
-async fn send_visit_notice(state: &AppState, p: NoticePayload) -> Result<()> {
+/// Emails the notice (with an .ics) and leaves an in-app notification, in one
+/// transaction; `job_id` keeps a retried job from notifying twice.
+async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> Result<()> {
     let Some(a) = state.store.appointment(p.appointment).await? else {
         return Ok(());
     };
-    // A reminder for a visit that no longer holds its time is dropped.
-    if p.notice == VisitNotice::Reminder && !a.status.is_active() {
+    // A reminder for a visit that no longer holds that time is dropped.
+    if p.notice == VisitNotice::Reminder
+        && (!a.status.is_active() || p.start.is_some_and(|s| s != a.start_at))
+    {
         return Ok(());
     }
-    let patient = state
+    let recipient_id = if p.notice.to_clinician() {
+        a.clinician_id
+    } else {
+        a.patient_id
+    };
+    let recipient = state
         .store
-        .user_by_id(a.patient_id)
+        .user_by_id(recipient_id)
         .await?
         .ok_or(Error::NotFound)?;
     let zone = state
@@ -184,25 +200,27 @@ async fn send_visit_notice(state: &AppState, p: NoticePayload) -> Result<()> {
         .await?
         .map(|c| c.availability.time_zone)
         .unwrap_or(chrono_tz::Tz::UTC);
-    let when = format!(
-        "{} ({})",
-        a.start_at.with_timezone(&zone).format("%Y-%m-%d %H:%M"),
-        zone.name()
-    );
-    let link = format!("{}/appointments", state.config.public_url);
-    let now = state.clock.now();
-    let event = visit_event(state, &a, "/appointments");
-    let method = if p.notice == VisitNotice::Cancelled {
-        "CANCEL"
+    let local = a.start_at.with_timezone(&zone);
+    let when = format!("{} ({})", local.format("%Y-%m-%d %H:%M"), zone.name());
+    let path = if p.notice.to_clinician() {
+        format!("/calendar?day={}", local.format("%Y-%m-%d"))
     } else {
+        "/appointments".to_owned()
+    };
+    let link = format!("{}{path}", state.config.public_url);
+    let now = state.clock.now();
+    let event = visit_event(state, &a, &path);
+    let method = if a.status.is_active() {
         "REQUEST"
+    } else {
+        "CANCEL"
     };
     let ics = calendar("telemed", Some(method), &[event], now);
-    let lang = Lang::from_code(&patient.locale).unwrap_or(Lang::En);
+    let lang = Lang::from_code(&recipient.locale).unwrap_or(Lang::En);
     let mut tx = state.store.begin_write().await?;
     mail::enqueue_with_calendar(
         &mut tx,
-        &patient.email,
+        &recipient.email,
         Mail::Visit {
             notice: p.notice,
             when: &when,
@@ -213,5 +231,13 @@ async fn send_visit_notice(state: &AppState, p: NoticePayload) -> Result<()> {
         now,
     )
     .await?;
+    let notification = NewNotification {
+        user_id: recipient.id,
+        kind: p.notice.kind(),
+        subject_id: Some(a.id.to_string()),
+        subject_at: Some(a.start_at),
+        source: Some(job_id),
+    };
+    notifications::notify(&mut tx, notification, now).await?;
     tx.commit().await.db()
 }

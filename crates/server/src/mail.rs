@@ -48,6 +48,33 @@ pub enum VisitNotice {
     Booked,
     Reminder,
     Cancelled,
+    Rescheduled,
+    /// To the clinician: their patient cancelled.
+    PatientCancelled,
+    /// To the clinician: their patient moved the visit.
+    PatientRescheduled,
+}
+
+impl VisitNotice {
+    /// Whether the clinician (not the patient) is the one told.
+    pub fn to_clinician(self) -> bool {
+        matches!(
+            self,
+            VisitNotice::PatientCancelled | VisitNotice::PatientRescheduled
+        )
+    }
+
+    /// The in-app notification kind.
+    pub fn kind(self) -> &'static str {
+        match self {
+            VisitNotice::Booked => "visit.booked",
+            VisitNotice::Reminder => "visit.reminder",
+            VisitNotice::Cancelled => "visit.cancelled",
+            VisitNotice::Rescheduled => "visit.rescheduled",
+            VisitNotice::PatientCancelled => "visit.patient_cancelled",
+            VisitNotice::PatientRescheduled => "visit.patient_rescheduled",
+        }
+    }
 }
 
 impl Mail<'_> {
@@ -82,6 +109,12 @@ impl Mail<'_> {
                 (VisitNotice::Reminder, true) => ("Recordatorio: su cita de telemed".into(), format!("Hola:\n\nLe recordamos su cita del {when}.\n\nDetalles: {link}\n")),
                 (VisitNotice::Cancelled, false) => ("Your telemed visit is cancelled".into(), format!("Hello,\n\nYour visit on {when} is cancelled.\n\nBook another time: {link}\n")),
                 (VisitNotice::Cancelled, true) => ("Su cita de telemed está cancelada".into(), format!("Hola:\n\nSu cita del {when} está cancelada.\n\nReservar otra hora: {link}\n")),
+                (VisitNotice::Rescheduled, false) => ("Your telemed visit has a new time".into(), format!("Hello,\n\nYour visit is now on {when}.\n\nSee or change it: {link}\n\nThe attached invitation updates your calendar.\n")),
+                (VisitNotice::Rescheduled, true) => ("Su cita de telemed tiene una hora nueva".into(), format!("Hola:\n\nSu cita es ahora el {when}.\n\nVerla o cambiarla: {link}\n\nLa invitación adjunta actualiza su calendario.\n")),
+                (VisitNotice::PatientCancelled, false) => ("A telemed visit was cancelled by the patient".into(), format!("Hello,\n\nThe patient cancelled the visit on {when}. The time is free again.\n\nYour day: {link}\n")),
+                (VisitNotice::PatientCancelled, true) => ("Un paciente canceló una cita de telemed".into(), format!("Hola:\n\nEl paciente canceló la cita del {when}. La hora vuelve a estar libre.\n\nSu día: {link}\n")),
+                (VisitNotice::PatientRescheduled, false) => ("A telemed visit was moved by the patient".into(), format!("Hello,\n\nThe patient moved a visit; it is now on {when}.\n\nYour day: {link}\n")),
+                (VisitNotice::PatientRescheduled, true) => ("Un paciente cambió la hora de una cita de telemed".into(), format!("Hola:\n\nEl paciente cambió una cita; ahora es el {when}.\n\nSu día: {link}\n")),
             },
             Mail::Invitation { link, role } => {
                 if es {

@@ -15,6 +15,7 @@ use telemed_store::DbResult as _;
 
 use crate::audit::Event;
 use crate::context::Ctx;
+use crate::mail::VisitNotice;
 use crate::AppState;
 
 /// The longest span one slot query may cover.
@@ -249,6 +250,58 @@ pub async fn free_slots(
         .slots(visit.duration_minutes, from, to, state.clock.now(), &busy))
 }
 
+/// Checks that the clinician offers a `kind` visit starting at `start` (ignoring
+/// bookings: the database settles those) and returns their profile and the visit's end.
+async fn check_offered(
+    state: &AppState,
+    clinician: UserId,
+    kind: VisitKind,
+    start: DateTime<Utc>,
+) -> Result<(ClinicianProfile, DateTime<Utc>)> {
+    let now = state.clock.now();
+    if start <= now {
+        return Err(Error::invalid("start", "this time has passed"));
+    }
+    let profile = state
+        .store
+        .clinician_profile(clinician)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let visit = profile
+        .visit_types
+        .iter()
+        .find(|v| v.kind == kind)
+        .ok_or_else(|| {
+            Error::invalid(
+                "visit_kind",
+                "this clinician does not offer that kind of visit",
+            )
+        })?;
+    let a = &profile.availability;
+    if start > now + Duration::days(a.horizon_days) {
+        return Err(Error::invalid(
+            "start",
+            "this time is beyond how far ahead the clinician can be booked",
+        ));
+    }
+    if start < now + Duration::minutes(a.min_notice_minutes) {
+        return Err(Error::invalid("start", "this time is too soon to book"));
+    }
+    let end = start + Duration::minutes(visit.duration_minutes);
+    let window = (start - Duration::minutes(1), start + Duration::minutes(1));
+    let offered = a
+        .slots(visit.duration_minutes, window.0, window.1, now, &[])
+        .iter()
+        .any(|s| s.start == start);
+    if !offered {
+        return Err(Error::invalid(
+            "start",
+            "the clinician does not see patients at this time",
+        ));
+    }
+    Ok((profile, end))
+}
+
 pub struct BookingRequest<'a> {
     pub clinician: UserId,
     pub visit_kind: VisitKind,
@@ -296,50 +349,7 @@ pub async fn book(
         ));
     }
     let now = state.clock.now();
-    if req.start <= now {
-        return Err(Error::invalid("start", "this time has passed"));
-    }
-    let profile = state
-        .store
-        .clinician_profile(req.clinician)
-        .await?
-        .ok_or(Error::NotFound)?;
-    let visit = profile
-        .visit_types
-        .iter()
-        .find(|v| v.kind == req.visit_kind)
-        .ok_or_else(|| {
-            Error::invalid(
-                "visit_kind",
-                "this clinician does not offer that kind of visit",
-            )
-        })?;
-    let a = &profile.availability;
-    if req.start > now + Duration::days(a.horizon_days) {
-        return Err(Error::invalid(
-            "start",
-            "this time is beyond how far ahead the clinician can be booked",
-        ));
-    }
-    if req.start < now + Duration::minutes(a.min_notice_minutes) {
-        return Err(Error::invalid("start", "this time is too soon to book"));
-    }
-    let end = req.start + Duration::minutes(visit.duration_minutes);
-    let window = (
-        req.start - Duration::minutes(1),
-        req.start + Duration::minutes(1),
-    );
-    // Slots ignoring bookings: is this a time the clinician offers at all?
-    let offered = a
-        .slots(visit.duration_minutes, window.0, window.1, now, &[])
-        .iter()
-        .any(|s| s.start == req.start);
-    if !offered {
-        return Err(Error::invalid(
-            "start",
-            "the clinician does not see patients at this time",
-        ));
-    }
+    let (profile, end) = check_offered(state, req.clinician, req.visit_kind, req.start).await?;
     let mut tx = state.store.begin_write().await?;
     let new = NewAppointment {
         clinician_id: profile.user_id,
@@ -365,7 +375,7 @@ pub async fn book(
             return Err(e);
         }
     };
-    crate::jobs::schedule_visit_notices(state, &mut tx, id, req.start).await?;
+    crate::jobs::schedule_visit_notices(state, &mut tx, id, req.start, VisitNotice::Booked).await?;
     let record = Event::new(ctx, now, "appointment.book", "appointment")
         .by(principal.user_id, principal.role)
         .on(id)
@@ -388,6 +398,43 @@ pub fn visible_to(principal: &Principal, appointment: &Appointment) -> bool {
         }
 }
 
+/// Patients change a visit online only up to the configured cut-off before it.
+fn check_patient_cutoff(
+    state: &AppState,
+    principal: &Principal,
+    appointment: &Appointment,
+    verb: &str,
+) -> Result<()> {
+    let hours = state.config.scheduling.patient_cancel_cutoff_hours;
+    if principal.role == Role::Patient
+        && appointment.start_at - state.clock.now() < Duration::hours(hours)
+    {
+        return Err(Error::Conflict(format!(
+            "visits can be {verb} online up to {hours} hours before; please call the clinic"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a change's reason: optional for the patient, required (to tell the patient)
+/// for the clinician and staff.
+fn check_change_reason<'a>(principal: &Principal, reason: &'a str) -> Result<&'a str> {
+    let reason = reason.trim();
+    if reason.chars().count() > 500 {
+        return Err(Error::invalid(
+            "reason",
+            "keep the reason under 500 characters",
+        ));
+    }
+    if principal.role != Role::Patient && reason.is_empty() {
+        return Err(Error::invalid(
+            "reason",
+            "tell the patient why the visit changes",
+        ));
+    }
+    Ok(reason)
+}
+
 /// Cancels a visit: the patient up to the configured cut-off, the clinician or staff
 /// any time with a reason.
 pub async fn cancel(
@@ -404,43 +451,86 @@ pub async fn cancel(
         .filter(|a| visible_to(principal, a))
         .ok_or(Error::NotFound)?;
     let now = state.clock.now();
-    let reason = reason.trim();
-    if reason.chars().count() > 500 {
-        return Err(Error::invalid(
-            "reason",
-            "keep the reason under 500 characters",
-        ));
-    }
-    if principal.role != Role::Patient && reason.is_empty() {
-        return Err(Error::invalid(
-            "reason",
-            "tell the patient why the visit is cancelled",
-        ));
-    }
-    if principal.role == Role::Patient
-        && appointment.start_at - now
-            < Duration::hours(state.config.scheduling.patient_cancel_cutoff_hours)
-    {
-        return Err(Error::Conflict(format!(
-            "visits can be cancelled online up to {} hours before; please call the clinic",
-            state.config.scheduling.patient_cancel_cutoff_hours
-        )));
-    }
+    let reason = check_change_reason(principal, reason)?;
+    check_patient_cutoff(state, principal, &appointment, "cancelled")?;
     let mut tx = state.store.begin_write().await?;
     scheduling::cancel(&mut tx, id, reason, now).await?;
-    crate::jobs::queue_notice(
-        &mut tx,
-        id,
-        crate::mail::VisitNotice::Cancelled,
-        now,
-        None,
-        now,
-    )
-    .await?;
+    let notice = if principal.role == Role::Patient {
+        VisitNotice::PatientCancelled
+    } else {
+        VisitNotice::Cancelled
+    };
+    crate::jobs::queue_notice(&mut tx, id, notice, now, now).await?;
     let record = Event::new(ctx, now, "appointment.cancel", "appointment")
         .by(principal.user_id, principal.role)
         .on(id)
         .patient(appointment.patient_id);
+    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    tx.commit().await.db()?;
+    state.jobs_wake.notify_one();
+    Ok(())
+}
+
+/// Moves a booked visit to another free time of the same clinician and visit kind:
+/// the patient up to the cut-off, the clinician or staff with a reason. The other side
+/// is told; reminders follow the new time.
+pub async fn reschedule(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: AppointmentId,
+    start: DateTime<Utc>,
+    reason: &str,
+) -> Result<()> {
+    let appointment = state
+        .store
+        .appointment(id)
+        .await?
+        .filter(|a| visible_to(principal, a))
+        .ok_or(Error::NotFound)?;
+    let reason = check_change_reason(principal, reason)?;
+    if !matches!(
+        appointment.status,
+        AppointmentStatus::Booked | AppointmentStatus::Proposed
+    ) {
+        return Err(Error::Conflict(
+            "this appointment can no longer be moved".into(),
+        ));
+    }
+    check_patient_cutoff(state, principal, &appointment, "moved")?;
+    if start == appointment.start_at {
+        return Err(Error::invalid("start", "choose a different time"));
+    }
+    let (_, end) = check_offered(
+        state,
+        appointment.clinician_id,
+        appointment.visit_kind,
+        start,
+    )
+    .await?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    if let Err(e) =
+        scheduling::reschedule(&mut tx, id, appointment.clinician_id, start, end, now).await
+    {
+        tx.rollback().await.db()?;
+        return Err(e);
+    }
+    crate::jobs::schedule_visit_notices(state, &mut tx, id, start, VisitNotice::Rescheduled)
+        .await?;
+    if principal.role == Role::Patient {
+        crate::jobs::queue_notice(&mut tx, id, VisitNotice::PatientRescheduled, now, now).await?;
+    }
+    let mut record = Event::new(ctx, now, "appointment.reschedule", "appointment")
+        .by(principal.user_id, principal.role)
+        .on(id)
+        .patient(appointment.patient_id);
+    if !reason.is_empty() {
+        record = record.detail(format!(
+            "reason given ({} characters)",
+            reason.chars().count()
+        ));
+    }
     telemed_store::audit::append(&mut tx, &[record.build()]).await?;
     tx.commit().await.db()?;
     state.jobs_wake.notify_one();
@@ -498,6 +588,10 @@ pub async fn mark_noshow(state: &AppState, id: AppointmentId) -> Result<()> {
         return Ok(());
     };
     let now = state.clock.now();
+    // A check queued for a time the visit has since moved from is not due yet.
+    if now < a.start_at + Duration::minutes(state.config.scheduling.noshow_grace_minutes) {
+        return Ok(());
+    }
     let mut tx = state.store.begin_write().await?;
     if scheduling::transition(
         &mut tx,

@@ -410,6 +410,8 @@ pub struct Appointment {
     pub created_at: DateTime<Utc>,
     /// When the patient checked in to the waiting room.
     pub arrived_at: Option<DateTime<Utc>>,
+    /// The iCalendar SEQUENCE: 0 when booked, one more at each move or cancellation.
+    pub sequence: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -426,6 +428,7 @@ struct AppointmentRow {
     cancel_reason: Option<String>,
     created_at: i64,
     arrived_at: Option<i64>,
+    sequence: i64,
 }
 
 impl TryFrom<AppointmentRow> for Appointment {
@@ -445,11 +448,12 @@ impl TryFrom<AppointmentRow> for Appointment {
             cancel_reason: r.cancel_reason,
             created_at: from_micros(r.created_at),
             arrived_at: r.arrived_at.map(from_micros),
+            sequence: r.sequence,
         })
     }
 }
 
-const APPOINTMENT_COLUMNS: &str = "id, clinician_id, patient_id, visit_kind, start_at, end_at, status, reason, booked_by, cancel_reason, created_at, arrived_at";
+const APPOINTMENT_COLUMNS: &str = "id, clinician_id, patient_id, visit_kind, start_at, end_at, status, reason, booked_by, cancel_reason, created_at, arrived_at, sequence";
 
 pub struct NewAppointment<'a> {
     pub clinician_id: UserId,
@@ -485,8 +489,20 @@ pub async fn book(
     .execute(&mut *conn)
     .await
     .db()?;
-    let first = to_micros(a.start_at).div_euclid(TICK_MICROS);
-    let last = (to_micros(a.end_at) - 1).div_euclid(TICK_MICROS);
+    claim_ticks(conn, a.clinician_id, id, a.start_at, a.end_at).await?;
+    Ok(id)
+}
+
+/// Claims the clinician's ticks `[start, end)` for an appointment.
+async fn claim_ticks(
+    conn: &mut Conn,
+    clinician: UserId,
+    id: AppointmentId,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Result<()> {
+    let first = to_micros(start).div_euclid(TICK_MICROS);
+    let last = (to_micros(end) - 1).div_euclid(TICK_MICROS);
     // One statement for all ticks: a clash fails it as a whole.
     let values: Vec<String> = (0..=(last - first))
         .map(|i| format!("($1, {}, $2)", first + i))
@@ -495,7 +511,7 @@ pub async fn book(
         "INSERT INTO appointment_ticks (clinician_id, tick, appointment_id) VALUES {}",
         values.join(", ")
     ))
-    .bind(a.clinician_id.to_string())
+    .bind(clinician.to_string())
     .bind(id.to_string())
     .execute(conn)
     .await
@@ -505,7 +521,41 @@ pub async fn book(
         }
         other => other,
     })?;
-    Ok(id)
+    Ok(())
+}
+
+/// Moves a booked appointment to a new time, releasing its old ticks and claiming the
+/// new ones. A clash is a `Conflict`; roll back and the old time is kept.
+pub async fn reschedule(
+    conn: &mut Conn,
+    id: AppointmentId,
+    clinician: UserId,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE appointments SET start_at = $1, end_at = $2, updated_at = $3, sequence = sequence + 1 \
+         WHERE id = $4 AND status IN ('proposed', 'booked')",
+    )
+    .bind(to_micros(start))
+    .bind(to_micros(end))
+    .bind(to_micros(now))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    if done.rows_affected() == 0 {
+        return Err(Error::Conflict(
+            "this appointment can no longer be moved".into(),
+        ));
+    }
+    sqlx::query("DELETE FROM appointment_ticks WHERE appointment_id = $1")
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await
+        .db()?;
+    claim_ticks(conn, clinician, id, start, end).await
 }
 
 /// Cancels an active appointment and frees its time.
@@ -516,7 +566,7 @@ pub async fn cancel(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let done = sqlx::query(
-        "UPDATE appointments SET status = 'cancelled', cancel_reason = $1, updated_at = $2 \
+        "UPDATE appointments SET status = 'cancelled', cancel_reason = $1, updated_at = $2, sequence = sequence + 1 \
          WHERE id = $3 AND status IN ('proposed', 'booked', 'arrived')",
     )
     .bind(reason.to_owned())

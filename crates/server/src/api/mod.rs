@@ -5,10 +5,12 @@
 mod audit;
 mod invitations;
 mod me;
+mod notifications;
 mod patients;
 mod scheduling;
 mod tokens;
 mod users;
+mod waiting_room;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -59,6 +61,24 @@ pub fn router() -> Router<AppState> {
             "/appointments/{id}/cancel",
             axum::routing::post(scheduling::cancel),
         )
+        .route(
+            "/appointments/{id}/reschedule",
+            axum::routing::post(waiting_room::reschedule),
+        )
+        .route(
+            "/appointments/{id}/check-in",
+            axum::routing::post(waiting_room::check_in),
+        )
+        .route(
+            "/appointments/{id}/undo-noshow",
+            axum::routing::post(waiting_room::undo_noshow),
+        )
+        .route("/waiting-room", get(waiting_room::queue))
+        .route("/notifications", get(notifications::list))
+        .route(
+            "/notifications/read",
+            axum::routing::post(notifications::mark_read),
+        )
 }
 
 /// The OpenAPI 3.1 document, generated from the handlers and types.
@@ -70,6 +90,8 @@ pub fn router() -> Router<AppState> {
         invitations::list, invitations::create, invitations::revoke, patients::get, patients::access_log,
         audit::search, audit::verify, scheduling::find_clinicians, scheduling::get_schedule, scheduling::put_schedule,
         scheduling::slots, scheduling::book, scheduling::list, scheduling::get, scheduling::cancel,
+        waiting_room::reschedule, waiting_room::check_in, waiting_room::undo_noshow, waiting_room::queue,
+        notifications::list, notifications::mark_read,
         crate::ops::healthz, crate::ops::readyz,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorFields)),

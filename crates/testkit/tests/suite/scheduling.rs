@@ -600,6 +600,8 @@ on_both_databases!(
     bookings_send_confirmations_reminders_and_cancellations,
     calendars_export_with_a_revocable_feed,
     waiting_room_check_in_and_no_shows,
+    visits_move_and_both_sides_are_told,
+    a_patient_cancelling_tells_the_clinician,
 );
 
 /// Reads DTSTART, DTEND and STATUS of the one event in an iCalendar document with an
@@ -810,8 +812,13 @@ async fn calendars_export_with_a_revocable_feed(backend: Backend) {
     c.app.shutdown().await;
 }
 
+fn instant(s: &str) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
 async fn waiting_room_check_in_and_no_shows(backend: Backend) {
-    use telemed_store::scheduling::AppointmentStatus;
     let c = Clinic::open(backend).await;
     let slots = c.slots(3).await;
     let (first, second) = (
@@ -826,92 +833,300 @@ async fn waiting_room_check_in_and_no_shows(backend: Backend) {
             .json()
             .await
             .unwrap();
-        ids.push(
-            booked["id"]
-                .as_str()
-                .unwrap()
-                .parse::<telemed_domain::AppointmentId>()
-                .unwrap(),
-        );
+        ids.push(booked["id"].as_str().unwrap().to_owned());
     }
-    let state = c.app.state();
-    let patient = telemed_domain::access::Principal {
-        user_id: c.patient.id,
-        role: Role::Patient,
-        permissions: Role::Patient.permissions().to_vec(),
+    let check_in = |token: &str, id: &str| {
+        let (path, token) = (
+            format!("/api/v1/appointments/{id}/check-in"),
+            token.to_owned(),
+        );
+        let c = &c;
+        async move { c.post(&path, &token, &json!({})).await.status() }
     };
-    let clinician = telemed_domain::access::Principal {
-        user_id: c.clinician.id,
-        role: Role::Clinician,
-        permissions: Role::Clinician.permissions().to_vec(),
-    };
-    let ctx = telemed_testkit::test_ctx();
-    let first_start = chrono::DateTime::parse_from_rfc3339(&first)
-        .unwrap()
-        .with_timezone(&chrono::Utc);
+    let now = || telemed_domain::Clock::now(&c.app.clock);
 
     // Too early to check in; from 15 minutes before it works, once.
-    assert!(matches!(
-        telemed_server::scheduling::check_in(state, &ctx, &patient, ids[0]).await,
-        Err(telemed_domain::Error::Conflict(_))
-    ));
+    assert_eq!(check_in(&c.patient_token, &ids[0]).await, 409);
     c.app
         .clock
-        .advance(first_start - telemed_domain::Clock::now(&c.app.clock) - Duration::minutes(14));
-    telemed_server::scheduling::check_in(state, &ctx, &patient, ids[0])
-        .await
-        .unwrap();
-    assert!(
-        telemed_server::scheduling::check_in(state, &ctx, &patient, ids[0])
-            .await
-            .is_err()
-    );
-    // Nobody else may check the patient in.
-    assert!(matches!(
-        telemed_server::scheduling::check_in(state, &ctx, &clinician, ids[0]).await,
-        Err(telemed_domain::Error::NotFound)
-    ));
+        .advance(instant(&first) - now() - Duration::minutes(14));
+    assert_eq!(check_in(&c.patient_token, &ids[0]).await, 200);
+    assert_eq!(check_in(&c.patient_token, &ids[0]).await, 409);
+    // Nobody else may check the patient in; another patient's id reads as unknown.
+    assert_eq!(check_in(&c.clinician_token, &ids[0]).await, 404);
+    let stranger = c.app.create_user(Role::Patient).await;
+    let stranger_token = c.app.token_for(&stranger, None).await;
+    assert_eq!(check_in(&stranger_token, &ids[0]).await, 404);
+    assert_eq!(check_in(&c.patient_token, "not-an-id").await, 404);
 
     // The queue shows the checked-in patient first; after 11 minutes they wait too long.
     c.app.clock.advance(Duration::minutes(11));
-    let queue = telemed_server::scheduling::waiting_queue(state, &clinician)
+    let queue: Vec<Value> = c
+        .get("/api/v1/waiting-room", &c.clinician_token)
+        .await
+        .json()
         .await
         .unwrap();
-    assert_eq!(queue[0].appointment.id, ids[0]);
-    assert!(queue[0].waiting_too_long && !queue[0].late);
+    assert_eq!(queue[0]["appointment"]["id"], ids[0].as_str());
+    assert_eq!(queue[0]["waiting"], true);
+    assert_eq!(queue[0]["waiting_too_long"], true);
+    assert_eq!(queue[0]["late"], false);
+    assert!(!queue[0]["patient_name"].as_str().unwrap().is_empty());
+    assert_eq!(
+        c.get("/api/v1/waiting-room", &c.patient_token)
+            .await
+            .status(),
+        403
+    );
 
     // The second visit: no check-in, so 15 minutes after its start it is a no-show.
-    let second_start = chrono::DateTime::parse_from_rfc3339(&second)
-        .unwrap()
-        .with_timezone(&chrono::Utc);
     c.app
         .clock
-        .advance(second_start - telemed_domain::Clock::now(&c.app.clock) + Duration::minutes(5));
-    let queue = telemed_server::scheduling::waiting_queue(state, &clinician)
+        .advance(instant(&second) - now() + Duration::minutes(5));
+    let queue: Vec<Value> = c
+        .get("/api/v1/waiting-room", &c.clinician_token)
+        .await
+        .json()
         .await
         .unwrap();
     assert!(
-        queue.iter().any(|e| e.appointment.id == ids[1] && e.late),
+        queue
+            .iter()
+            .any(|e| e["appointment"]["id"] == ids[1].as_str() && e["late"] == true),
         "late before the grace period ends"
     );
     c.app.clock.advance(Duration::minutes(11));
-    telemed_server::jobs::run_due(state).await.unwrap();
-    let status = |id| async move { state.store.appointment(id).await.unwrap().unwrap().status };
-    assert_eq!(status(ids[1]).await, AppointmentStatus::Noshow);
+    telemed_server::jobs::run_due(c.app.state()).await.unwrap();
+    let status = |id: &str| {
+        let path = format!("/api/v1/appointments/{id}");
+        let c = &c;
+        async move {
+            let v: Value = c.get(&path, &c.clinician_token).await.json().await.unwrap();
+            v["status"].as_str().unwrap().to_owned()
+        }
+    };
+    assert_eq!(status(&ids[1]).await, "noshow");
     assert_eq!(
-        status(ids[0]).await,
-        AppointmentStatus::Arrived,
+        status(&ids[0]).await,
+        "arrived",
         "a checked-in visit is not a no-show"
     );
     // The clinician undoes it; a patient cannot.
-    assert!(
-        telemed_server::scheduling::undo_noshow(state, &ctx, &patient, ids[1])
-            .await
-            .is_err()
-    );
-    telemed_server::scheduling::undo_noshow(state, &ctx, &clinician, ids[1])
+    let undo = |token: &str, id: &str| {
+        let (path, token) = (
+            format!("/api/v1/appointments/{id}/undo-noshow"),
+            token.to_owned(),
+        );
+        let c = &c;
+        async move { c.post(&path, &token, &json!({})).await.status() }
+    };
+    assert_eq!(undo(&c.patient_token, &ids[1]).await, 404);
+    assert_eq!(undo(&c.clinician_token, &ids[1]).await, 200);
+    assert_eq!(status(&ids[1]).await, "booked");
+    assert_eq!(undo(&c.clinician_token, &ids[1]).await, 409);
+    c.app.shutdown().await;
+}
+
+async fn visits_move_and_both_sides_are_told(backend: Backend) {
+    let c = Clinic::open(backend).await;
+    let slots: Vec<String> = c
+        .slots(5)
+        .await
+        .iter()
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .collect();
+    let two_days = (telemed_domain::Clock::now(&c.app.clock) + Duration::hours(48))
+        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    let later: Vec<&String> = slots.iter().filter(|s| **s > two_days).collect();
+    let (start, taken, new_start) = (later[0].clone(), later[2].clone(), later[4].clone());
+    let book = |start: String| {
+        let c = &c;
+        async move {
+            let v: Value = c
+                .post("/api/v1/appointments", &c.patient_token, &c.booking(&start))
+                .await
+                .json()
+                .await
+                .unwrap();
+            v["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let id = book(start.clone()).await;
+    book(taken.clone()).await;
+    let path = format!("/api/v1/appointments/{id}/reschedule");
+    let before = c.count_appointments().await;
+
+    // Refused, changing nothing: onto a booked time, off the availability, without a
+    // reason by the clinician, by someone else's patient, malformed.
+    let r = c
+        .post(&path, &c.patient_token, &json!({"start": taken}))
+        .await;
+    assert_eq!(r.status(), 409);
+    let odd = instant(&new_start) + Duration::minutes(7);
+    let r = c
+        .post(&path, &c.patient_token, &json!({"start": odd}))
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = c
+        .post(&path, &c.clinician_token, &json!({"start": new_start}))
+        .await;
+    assert_eq!(r.status(), 400);
+    let stranger = c.app.create_user(Role::Patient).await;
+    let stranger_token = c.app.token_for(&stranger, None).await;
+    let r = c
+        .post(&path, &stranger_token, &json!({"start": new_start}))
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = c
+        .post(&path, &c.patient_token, &json!({"start": "tomorrow"}))
+        .await;
+    assert_eq!(r.status(), 400);
+    let v: Value = c
+        .get(&format!("/api/v1/appointments/{id}"), &c.patient_token)
+        .await
+        .json()
         .await
         .unwrap();
-    assert_eq!(status(ids[1]).await, AppointmentStatus::Booked);
+    assert_eq!(instant(v["start"].as_str().unwrap()), instant(&start));
+
+    // The patient moves it: the old time is free again, the new one is not.
+    let r = c
+        .post(&path, &c.patient_token, &json!({"start": new_start}))
+        .await;
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(instant(v["start"].as_str().unwrap()), instant(&new_start));
+    assert_eq!(c.count_appointments().await, before);
+    let free: Vec<String> = c
+        .slots(5)
+        .await
+        .iter()
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(free.contains(&start) && !free.contains(&new_start));
+
+    // The patient gets the new time (with an updated invitation), the clinician is told.
+    telemed_server::jobs::run_due(c.app.state()).await.unwrap();
+    let mail = c.app.smtp.wait_for(&c.patient.email, "new time").await;
+    let event = parse_event(&mail.part("text/calendar").unwrap());
+    assert_eq!(
+        event["DTSTART"],
+        instant(&new_start).format("%Y%m%dT%H%M%SZ").to_string()
+    );
+    assert!(event["SEQUENCE"].parse::<u32>().unwrap() > 0);
+    c.app
+        .smtp
+        .wait_for(&c.clinician.email, "moved by the patient")
+        .await;
+    let notes: Vec<Value> = c
+        .get("/api/v1/notifications", &c.clinician_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notes[0]["kind"], "visit.patient_rescheduled");
+    assert_eq!(notes[0]["subject_id"], id.as_str());
+    assert_eq!(notes[0]["read"], false);
+
+    // Reminders follow the new time: none fires for the old one.
+    c.app.clock.advance(
+        instant(&start) - telemed_domain::Clock::now(&c.app.clock) - Duration::minutes(30),
+    );
+    telemed_server::jobs::run_due(c.app.state()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let reminders_for = |email: &str| {
+        c.app
+            .smtp
+            .all()
+            .iter()
+            .filter(|m| m.recipients.iter().any(|r| r == email) && m.subject().contains("Reminder"))
+            .count()
+    };
+    // One 24-hour reminder per visit at its current time; none for the old time
+    // (that would make four).
+    assert_eq!(reminders_for(&c.patient.email), 2);
+
+    // The clinician moves it back with a reason; the patient is told and notified.
+    let r = c
+        .post(
+            &path,
+            &c.clinician_token,
+            &json!({"start": later[6], "reason": "running late that day"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    telemed_server::jobs::run_due(c.app.state()).await.unwrap();
+    let notes: Vec<Value> = c
+        .get("/api/v1/notifications", &c.patient_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = notes.iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"visit.rescheduled") && kinds.contains(&"visit.booked"));
+    let marked: Value = c
+        .post("/api/v1/notifications/read", &c.patient_token, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    // The server's own worker may have added one since the list was read.
+    assert!(marked["marked"].as_u64().unwrap() as usize >= notes.len());
+    let notes: Vec<Value> = c
+        .get("/api/v1/notifications", &c.patient_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(notes.iter().all(|n| n["read"] == true));
+    c.app.shutdown().await;
+}
+
+async fn a_patient_cancelling_tells_the_clinician(backend: Backend) {
+    let c = Clinic::open(backend).await;
+    let slots = c.slots(5).await;
+    let two_days = (telemed_domain::Clock::now(&c.app.clock) + Duration::hours(48))
+        .to_rfc3339_opts(SecondsFormat::Secs, true);
+    let start = slots
+        .iter()
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .find(|s| *s > two_days)
+        .unwrap();
+    let v: Value = c
+        .post("/api/v1/appointments", &c.patient_token, &c.booking(&start))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = v["id"].as_str().unwrap();
+    let r = c
+        .post(
+            &format!("/api/v1/appointments/{id}/cancel"),
+            &c.patient_token,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    // Jobs run twice over (a retry, a second worker): one notification each.
+    telemed_server::jobs::run_due(c.app.state()).await.unwrap();
+    telemed_server::jobs::run_due(c.app.state()).await.unwrap();
+    let mail = c
+        .app
+        .smtp
+        .wait_for(&c.clinician.email, "cancelled by the patient")
+        .await;
+    assert!(!mail.raw.contains("Rash on the arm"));
+    assert_eq!(
+        parse_event(&mail.part("text/calendar").unwrap())["STATUS"],
+        "CANCELLED"
+    );
+    let notes: Vec<Value> = c
+        .get("/api/v1/notifications", &c.clinician_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0]["kind"], "visit.patient_cancelled");
     c.app.shutdown().await;
 }
