@@ -10,6 +10,7 @@ pub mod ids;
 pub mod password;
 pub mod role;
 pub mod schedule;
+pub mod schedule_text;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;

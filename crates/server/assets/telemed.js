@@ -28,3 +28,100 @@
     }
   } catch (e) { /* older browsers: times stay in UTC */ }
 })();
+// The waiting room's device check (an element with data-device-check): camera and
+// microphone through getUserMedia with a level meter, the speaker with a test tone the
+// patient confirms hearing, the connection by round trips to /healthz. Nothing leaves
+// the browser. Results are written into [data-dc-result] with data-state ok or fail.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-device-check]");
+  if (!root) { return; }
+  var okText = root.getAttribute("data-ok") || "OK";
+  var failText = root.getAttribute("data-fail") || "Not working";
+  var stream = null;
+  var audio = null;
+  function show(name, ok, text) {
+    var el = root.querySelector('[data-dc-result="' + name + '"]');
+    if (!el) { return; }
+    el.textContent = text || (ok ? okText : failText);
+    el.className = ok ? "pill good" : "pill bad";
+    el.setAttribute("data-state", ok ? "ok" : "fail");
+  }
+  function context() {
+    var Ctx = window.AudioContext || window.webkitAudioContext;
+    if (!audio && Ctx) { audio = new Ctx(); }
+    return audio;
+  }
+  function listen(s) {
+    var ctx = context();
+    var meter = document.getElementById("dc-level");
+    if (!ctx || !meter) { return; }
+    var analyser = ctx.createAnalyser();
+    analyser.fftSize = 512;
+    ctx.createMediaStreamSource(s).connect(analyser);
+    var data = new Float32Array(analyser.fftSize);
+    var heard = false;
+    (function tick() {
+      if (!stream) { return; }
+      analyser.getFloatTimeDomainData(data);
+      var sum = 0;
+      for (var i = 0; i < data.length; i++) { sum += data[i] * data[i]; }
+      var level = Math.min(1, Math.sqrt(sum / data.length) * 4);
+      meter.value = level;
+      if (!heard && level > 0.02) { heard = true; show("microphone", true); }
+      window.requestAnimationFrame(tick);
+    })();
+  }
+  function checkMedia() {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      show("camera", false); show("microphone", false); return;
+    }
+    navigator.mediaDevices.getUserMedia({ video: true, audio: true }).then(function (s) {
+      stream = s;
+      var video = document.getElementById("dc-video");
+      if (video) { video.srcObject = s; }
+      show("camera", s.getVideoTracks().length > 0);
+      if (s.getAudioTracks().length === 0) { show("microphone", false); } else { listen(s); }
+    }).catch(function () { show("camera", false); show("microphone", false); });
+  }
+  function playTone() {
+    var ctx = context();
+    if (!ctx) { show("speaker", false); return; }
+    if (ctx.resume) { ctx.resume(); }
+    var osc = ctx.createOscillator();
+    var gain = ctx.createGain();
+    gain.gain.value = 0.2;
+    osc.frequency.value = 440;
+    osc.connect(gain).connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 1);
+  }
+  function checkConnection() {
+    var times = [];
+    function once(n) {
+      if (n === 0) {
+        times.sort(function (a, b) { return a - b; });
+        var median = Math.round(times[Math.floor(times.length / 2)]);
+        show("connection", median < 1000, median + " ms");
+        return;
+      }
+      var t0 = performance.now();
+      fetch("/healthz", { cache: "no-store", credentials: "same-origin" }).then(function (r) {
+        if (!r.ok) { throw new Error("status " + r.status); }
+        times.push(performance.now() - t0);
+        once(n - 1);
+      }).catch(function () { show("connection", false); });
+    }
+    once(5);
+  }
+  root.addEventListener("click", function (e) {
+    var t = e.target;
+    if (t.closest("[data-dc-media]")) { checkMedia(); }
+    if (t.closest("[data-dc-sound]")) { playTone(); }
+    if (t.closest("[data-dc-heard]")) { show("speaker", true); }
+  });
+  window.addEventListener("pagehide", function () {
+    if (stream) { stream.getTracks().forEach(function (tr) { tr.stop(); }); stream = null; }
+  });
+  checkConnection();
+})();

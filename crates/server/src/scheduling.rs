@@ -22,7 +22,7 @@ use crate::AppState;
 pub const MAX_SLOT_QUERY_DAYS: i64 = 31;
 
 /// Who may change `clinician`'s schedule: the clinician, or staff.
-fn may_manage(principal: &Principal, clinician: UserId) -> Result<()> {
+pub fn may_manage(principal: &Principal, clinician: UserId) -> Result<()> {
     principal.require(Permission::SchedulesWrite)?;
     match principal.role {
         Role::Staff => Ok(()),

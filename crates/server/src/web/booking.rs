@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use telemed_domain::schedule::VisitKind;
 use telemed_domain::{AppointmentId, Error, Permission, Role, UserId};
-use telemed_store::scheduling::{Appointment, AppointmentsOf};
+use telemed_store::scheduling::{Appointment, AppointmentStatus, AppointmentsOf};
 
 use super::pages::{render, render_with, Page};
 use super::WebCtx;
@@ -21,12 +21,12 @@ use crate::error::AppResult;
 use crate::scheduling::{self as service, BookingRequest, ClinicianQuery};
 use crate::AppState;
 
-fn local(tz: Tz, t: DateTime<Utc>, format: &str) -> String {
+pub(super) fn local(tz: Tz, t: DateTime<Utc>, format: &str) -> String {
     t.with_timezone(&tz).format(format).to_string()
 }
 
 /// Midnight of a local date, as an instant.
-fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
+pub(super) fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
     tz.from_local_datetime(&date.and_hms_opt(0, 0, 0).unwrap_or_default())
         .earliest()
         .map(|t| t.with_timezone(&Utc))
@@ -132,9 +132,61 @@ pub async fn search(
     }))
 }
 
-struct DayColumn {
-    label: String,
-    slots: Vec<(String, String)>,
+/// One day of free times: its label and each slot as (local time, RFC 3339 instant).
+pub(super) struct DayColumn {
+    pub label: String,
+    pub slots: Vec<(String, String)>,
+}
+
+/// A week (Monday to Sunday in the viewer's zone) of a clinician's free times.
+pub(super) struct SlotWeek {
+    pub days: Vec<DayColumn>,
+    /// The previous week's Monday, unless this is the current week.
+    pub prev: Option<NaiveDate>,
+    pub next: NaiveDate,
+}
+
+/// The week of `week` (default: this week; never before it) of free `kind` slots.
+pub(super) async fn slot_week(
+    state: &AppState,
+    tz: Tz,
+    clinician: UserId,
+    kind: VisitKind,
+    week: Option<NaiveDate>,
+) -> AppResult<SlotWeek> {
+    let today = state.clock.now().with_timezone(&tz).date_naive();
+    let this_monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
+    let monday = week
+        .map(|d| d - Duration::days(i64::from(d.weekday().num_days_from_monday())))
+        .unwrap_or(this_monday)
+        .max(this_monday);
+    let from = local_midnight(tz, monday);
+    let to = local_midnight(tz, monday + Duration::days(7));
+    let slots = service::free_slots(state, clinician, kind, from, to).await?;
+    let days = (0..7)
+        .map(|i| {
+            let date = monday + Duration::days(i);
+            let slots = slots
+                .iter()
+                .filter(|s| s.start.with_timezone(&tz).date_naive() == date)
+                .map(|s| {
+                    (
+                        local(tz, s.start, "%H:%M"),
+                        s.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    )
+                })
+                .collect();
+            DayColumn {
+                label: date.format("%a %d %b").to_string(),
+                slots,
+            }
+        })
+        .collect();
+    Ok(SlotWeek {
+        days,
+        prev: (monday > this_monday).then(|| monday - Duration::days(7)),
+        next: monday + Duration::days(7),
+    })
 }
 
 #[derive(Template)]
@@ -193,36 +245,8 @@ pub async fn week(
             Error::invalid("kind", "this clinician does not offer that kind of visit")
         })?;
     let tz = w.ctx.time_zone;
-    let today = state.clock.now().with_timezone(&tz).date_naive();
-    let this_monday = today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-    let monday = q
-        .week
-        .map(|d| d - Duration::days(i64::from(d.weekday().num_days_from_monday())))
-        .unwrap_or(this_monday)
-        .max(this_monday);
-    let from = local_midnight(tz, monday);
-    let to = local_midnight(tz, monday + Duration::days(7));
-    let slots = service::free_slots(&state, id, kind, from, to).await?;
+    let week = slot_week(&state, tz, id, kind, q.week).await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/book");
-    let days: Vec<DayColumn> = (0..7)
-        .map(|i| {
-            let date = monday + Duration::days(i);
-            let slots = slots
-                .iter()
-                .filter(|s| s.start.with_timezone(&tz).date_naive() == date)
-                .map(|s| {
-                    (
-                        local(tz, s.start, "%H:%M"),
-                        s.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    )
-                })
-                .collect();
-            DayColumn {
-                label: date.format("%a %d %b").to_string(),
-                slots,
-            }
-        })
-        .collect();
     let link = |d: NaiveDate| {
         format!(
             "/book/{id}?kind={}&week={}",
@@ -238,10 +262,10 @@ pub async fn week(
         kind_label: page.kind_name(kind),
         duration: visit.duration_minutes,
         fee: money(visit.fee_cents, &visit.currency),
-        empty: days.iter().all(|d| d.slots.is_empty()),
-        days,
-        prev: (monday > this_monday).then(|| link(monday - Duration::days(7))),
-        next: link(monday + Duration::days(7)),
+        empty: week.days.iter().all(|d| d.slots.is_empty()),
+        prev: week.prev.map(link),
+        next: link(week.next),
+        days: week.days,
         clinician_id: id,
         time_zone: tz.name().to_owned(),
     }))
@@ -260,6 +284,9 @@ struct ConfirmPage<'a> {
     when: String,
     reason: String,
     back: String,
+    /// Staff book for a patient, named by email.
+    for_patient: bool,
+    patient_email: String,
 }
 
 #[derive(Deserialize)]
@@ -274,6 +301,7 @@ struct Choice<'a> {
     kind: VisitKind,
     start: DateTime<Utc>,
     reason: &'a str,
+    patient_email: &'a str,
 }
 
 async fn confirm_page(
@@ -288,6 +316,7 @@ async fn confirm_page(
         kind,
         start,
         reason,
+        patient_email,
     } = choice;
     let profile = state
         .store
@@ -314,6 +343,8 @@ async fn confirm_page(
             when: format!("{} ({})", local(tz, start, "%A %d %B %Y, %H:%M"), tz.name()),
             reason: reason.to_owned(),
             back: format!("/book/{id}?kind={}", kind.as_str()),
+            for_patient: me.role() == Role::Staff,
+            patient_email: patient_email.to_owned(),
         },
     ))
 }
@@ -332,6 +363,7 @@ pub async fn confirm(
         kind: VisitKind::parse(&q.kind)?,
         start: q.start,
         reason: "",
+        patient_email: "",
     };
     confirm_page(&state, &w, &me, choice, None).await
 }
@@ -341,6 +373,21 @@ pub struct BookForm {
     kind: String,
     start: DateTime<Utc>,
     reason: String,
+    #[serde(default)]
+    patient_email: String,
+}
+
+/// The patient staff book for, by email; unknown or not a patient is a form error.
+async fn patient_by_email(state: &AppState, email: &str) -> Result<UserId, Error> {
+    let unknown = || Error::invalid("patient_email", "no active patient has this email");
+    let email = telemed_domain::Email::parse(email).map_err(|_| unknown())?;
+    state
+        .store
+        .user_by_email(&email)
+        .await?
+        .filter(|u| u.role == Role::Patient && u.disabled_at.is_none())
+        .map(|u| u.id)
+        .ok_or_else(unknown)
 }
 
 pub async fn book(
@@ -352,14 +399,31 @@ pub async fn book(
 ) -> AppResult<Response> {
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
     let kind = VisitKind::parse(&form.kind)?;
-    let request = BookingRequest {
-        clinician: id,
-        visit_kind: kind,
-        start: form.start,
-        reason: &form.reason,
-        patient: None,
+    let patient = if me.role() == Role::Staff {
+        patient_by_email(&state, &form.patient_email)
+            .await
+            .map(Some)
+    } else {
+        Ok(None)
     };
-    match service::book(&state, &w.ctx, &me.principal, request).await {
+    let booked = match patient {
+        Ok(patient) => {
+            let request = BookingRequest {
+                clinician: id,
+                visit_kind: kind,
+                start: form.start,
+                reason: &form.reason,
+                patient,
+            };
+            service::book(&state, &w.ctx, &me.principal, request).await
+        }
+        Err(e) => Err(e),
+    };
+    match booked {
+        Ok(_) if me.role() == Role::Staff => {
+            let day = form.start.with_timezone(&w.ctx.time_zone).date_naive();
+            Ok(Redirect::to(&format!("/calendar?day={}", day.format("%Y-%m-%d"))).into_response())
+        }
         Ok(_) => Ok(Redirect::to("/appointments?done=booked").into_response()),
         Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => {
             let choice = Choice {
@@ -367,6 +431,7 @@ pub async fn book(
                 kind,
                 start: form.start,
                 reason: &form.reason,
+                patient_email: &form.patient_email,
             };
             confirm_page(&state, &w, &me, choice, Some(&e)).await
         }
@@ -384,6 +449,12 @@ struct AppointmentRow {
     status: &'static str,
     reason: String,
     can_cancel: bool,
+    /// A booked visit still ahead: it can move to another time.
+    can_move: bool,
+    can_undo_noshow: bool,
+    /// Active and starting within a day: the waiting room (and device check) is open
+    /// to visit.
+    waiting_room: bool,
 }
 
 async fn rows(
@@ -414,6 +485,14 @@ async fn rows(
             kind: page.kind_name(a.visit_kind),
             status: page.status_name(a.status),
             can_cancel: a.status.is_active() && a.start_at > now,
+            can_move: matches!(
+                a.status,
+                AppointmentStatus::Booked | AppointmentStatus::Proposed
+            ) && a.start_at > now,
+            can_undo_noshow: a.status == AppointmentStatus::Noshow,
+            waiting_room: a.status.is_active()
+                && a.end_at > now
+                && a.start_at < now + Duration::hours(24),
             reason: a.reason,
         })
         .collect())
@@ -487,6 +566,7 @@ pub async fn my_appointments(
     let notice = match q.done.as_str() {
         "booked" => Some(page.t.booked_notice),
         "cancelled" => Some(page.t.cancelled_notice),
+        "moved" => Some(page.t.moved_notice),
         _ => None,
     };
     appointments_page(&state, &w, &me, notice, None).await

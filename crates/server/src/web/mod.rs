@@ -5,7 +5,9 @@ mod account;
 mod admin;
 mod booking;
 pub mod pages;
+mod schedule_editor;
 mod signin;
+mod visits;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -91,6 +93,27 @@ pub fn router() -> Router<AppState> {
         )
         .route("/calendar/feed/{token}", get(booking::feed))
         .route("/appointments/{id}/calendar.ics", get(booking::ics))
+        .route(
+            "/appointments/{id}/reschedule",
+            get(visits::reschedule_form).post(visits::reschedule),
+        )
+        .route("/appointments/{id}/waiting-room", get(visits::waiting_room))
+        .route("/appointments/{id}/check-in", post(visits::check_in))
+        .route("/appointments/{id}/undo-noshow", post(visits::undo_noshow))
+        .route("/schedule", get(schedule_editor::index))
+        .route(
+            "/schedule/{id}",
+            get(schedule_editor::edit).post(schedule_editor::save),
+        )
+        .route(
+            "/schedule/{id}/preview",
+            post(schedule_editor::preview_fragment),
+        )
+        .route("/waiting-room", get(visits::queue))
+        .route("/waiting-room/rows", get(visits::queue_refresh))
+        .route("/notifications", get(visits::notifications))
+        .route("/notifications/read", post(visits::mark_notifications_read))
+        .route("/notifications/badge", get(visits::notifications_badge))
 }
 
 /// What every page handler needs from the request: the context and the form token.

@@ -17,6 +17,8 @@ pub struct NavUser {
     pub is_patient: bool,
     /// Clinicians and staff: the appointments calendar.
     pub has_calendar: bool,
+    pub is_clinician: bool,
+    pub is_staff: bool,
 }
 
 pub struct Page {
@@ -42,6 +44,8 @@ impl Page {
                 is_admin: u.role == Role::Admin,
                 is_patient: u.role == Role::Patient,
                 has_calendar: matches!(u.role, Role::Clinician | Role::Staff),
+                is_clinician: u.role == Role::Clinician,
+                is_staff: u.role == Role::Staff,
             }),
             path: path.to_owned(),
         }

@@ -237,16 +237,9 @@ async fn admin_invites_a_clinician_and_reads_the_audit_trail() {
     app.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(
-    not(telemed_browser),
-    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
-)]
-async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
-    let clinician = app.create_user(Role::Clinician).await;
-    let patient = app.create_user(Role::Patient).await;
-    let token = app.token_for(&clinician, None).await;
+/// Gives `clinician` daily video hours 08:00–18:00 (Madrid) through the API.
+async fn open_dermatology_hours(app: &TestApp, clinician: &TestUser) {
+    let token = app.token_for(clinician, None).await;
     let rules: Vec<serde_json::Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
         .iter()
         .map(|d| serde_json::json!({"weekday": d, "start": "08:00", "end": "18:00"}))
@@ -265,6 +258,138 @@ async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+}
+
+/// Signs a clinician in through TOTP enrolment; the page ends on the recovery codes.
+async fn sign_in_clinician(app: &TestApp, page: &chromiumoxide::Page, clinician: &TestUser) {
+    let secret = sign_in_to_enrolment(page, clinician).await;
+    fill(
+        page,
+        "#code",
+        &totp_code(&secret, telemed_domain::Clock::now(&app.clock)),
+    )
+    .await
+    .unwrap();
+    submit(page).await;
+    wait_for(page, "#recovery-codes").await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
+async fn patient_checks_devices_and_checks_in_to_the_live_queue() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app.create_user(Role::Patient).await;
+    open_dermatology_hours(&app, &clinician).await;
+    let now = telemed_domain::Clock::now(&app.clock);
+    let token = app.token_for(&patient, None).await;
+    let slots: Vec<serde_json::Value> = app
+        .client()
+        .get(app.url(&format!(
+            "/api/v1/clinicians/{}/slots?visit_kind=video&from={}&to={}",
+            clinician.id,
+            now.format("%Y-%m-%dT%H:%M:%SZ"),
+            (now + chrono::Duration::days(3)).format("%Y-%m-%dT%H:%M:%SZ")
+        )))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let start = slots[0]["start"].as_str().unwrap().to_owned();
+    let r = app
+        .client()
+        .post(app.url("/api/v1/appointments"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"clinician_id": clinician.id, "visit_kind": "video", "start": start, "reason": "Follow-up"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let start = chrono::DateTime::parse_from_rfc3339(&start).unwrap();
+    app.clock
+        .advance(start.with_timezone(&chrono::Utc) - now - chrono::Duration::minutes(10));
+
+    // The clinician has the queue open: the patient is due, not yet waiting.
+    let clinician_browser = TestBrowser::launch().await.expect("Chromium");
+    let queue = clinician_browser.open(&app.url("/login")).await.unwrap();
+    sign_in_clinician(&app, &queue, &clinician).await;
+    queue.goto(app.url("/waiting-room")).await.unwrap();
+    let before = text_of(&queue, "#queue-table").await.unwrap();
+    assert!(
+        before.contains("Test patient") && before.contains("Due"),
+        "{before}"
+    );
+
+    // The patient checks camera, microphone, speaker and connection, then checks in.
+    let browser = TestBrowser::launch().await.expect("Chromium");
+    let page = browser.open(&app.url("/login")).await.unwrap();
+    fill(&page, "#email", &patient.email).await.unwrap();
+    fill(&page, "#password", &patient.password).await.unwrap();
+    submit(&page).await;
+    wait_for_path(&page, "/").await.unwrap();
+    page.goto(app.url("/appointments")).await.unwrap();
+    wait_for(&page, "a.button[href$='/waiting-room']")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "[data-dc-media]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    for check in ["camera", "microphone", "connection"] {
+        wait_for(&page, &format!("[data-dc-result={check}][data-state=ok]"))
+            .await
+            .unwrap_or_else(|e| panic!("{check}: {e}"));
+    }
+    page.find_element("[data-dc-heard]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "[data-dc-result=speaker][data-state=ok]")
+        .await
+        .unwrap();
+    screenshot(&page, "17-device-check").await.unwrap();
+    page.find_element("#check-in")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "#checked-in").await.unwrap();
+    screenshot(&page, "18-checked-in").await.unwrap();
+
+    // The clinician's open queue shows them waiting without a reload.
+    wait_for(&queue, "#queue-table .pill.good").await.unwrap();
+    let after = text_of(&queue, "#queue-table").await.unwrap();
+    assert!(after.contains("Waiting"), "{after}");
+    screenshot(&queue, "19-waiting-queue").await.unwrap();
+    browser.close().await;
+    clinician_browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
+async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app.create_user(Role::Patient).await;
+    open_dermatology_hours(&app, &clinician).await;
 
     let browser = TestBrowser::launch().await.expect("Chromium");
     let page = browser.open(&app.url("/login")).await.unwrap();
@@ -314,16 +439,7 @@ async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
     // The clinician sees it on that day.
     let browser = TestBrowser::launch().await.expect("Chromium");
     let page = browser.open(&app.url("/login")).await.unwrap();
-    let secret = sign_in_to_enrolment(&page, &clinician).await;
-    fill(
-        &page,
-        "#code",
-        &totp_code(&secret, telemed_domain::Clock::now(&app.clock)),
-    )
-    .await
-    .unwrap();
-    submit(&page).await;
-    wait_for(&page, "#recovery-codes").await.unwrap();
+    sign_in_clinician(&app, &page, &clinician).await;
     let day = &start[..10];
     page.goto(app.url(&format!("/calendar?day={day}")))
         .await
