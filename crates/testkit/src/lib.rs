@@ -412,6 +412,34 @@ impl WebClient {
     }
 }
 
+impl TestApp {
+    /// A web session signed in as `user`; clinicians, staff and admins enrol their
+    /// second factor on the way, as they must.
+    pub async fn signed_in_web(&self, user: &TestUser) -> WebClient {
+        let web = self.web();
+        let (status, next) = web.sign_in(&user.email, &user.password).await;
+        assert_eq!(status, 303, "sign-in of {}", user.email);
+        if next.as_deref() == Some("/account/mfa") {
+            let page = web
+                .get("/account/mfa")
+                .await
+                .text()
+                .await
+                .unwrap_or_default();
+            let secret = page
+                .split("id=\"totp-secret\">")
+                .nth(1)
+                .and_then(|rest| rest.split('<').next())
+                .expect("the enrolment page shows the key")
+                .to_owned();
+            let code = totp_code(&secret, telemed_domain::Clock::now(&self.clock));
+            let r = web.post("/account/mfa", &[("code", &code)]).await;
+            assert_eq!(r.status(), 200, "TOTP enrolment");
+        }
+        web
+    }
+}
+
 /// Where a redirect points.
 pub fn location(r: &reqwest::Response) -> Option<String> {
     r.headers()

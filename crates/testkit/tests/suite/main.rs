@@ -31,5 +31,6 @@ mod audit;
 mod browser;
 mod ops;
 mod scheduling;
+mod scheduling_web;
 mod sessions;
 mod tls;

@@ -1,0 +1,394 @@
+//! Scheduling through the web UI: the availability editor and its preview, moving a
+//! visit, staff booking for a patient, undoing a no-show, notifications.
+
+use chrono::{Duration, SecondsFormat};
+use serde_json::{json, Value};
+use telemed_domain::{Clock, Role};
+use telemed_testkit::{location, Backend, TestApp};
+
+/// The editor's fields for weekday mornings in Madrid and two visit kinds.
+fn editor_fields<'a>(monday: &'a str, exceptions: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("specialty", "Family medicine"),
+        ("languages", "en es"),
+        ("regions", "ES-MD"),
+        ("bio", "Twenty years in primary care."),
+        ("time_zone", "Europe/Madrid"),
+        ("buffer_minutes", "0"),
+        ("horizon_days", "30"),
+        ("min_notice_minutes", "60"),
+        ("hours_mon", monday),
+        ("hours_tue", "09:00-12:00"),
+        ("hours_wed", "09:00-12:00"),
+        ("hours_thu", "09:00-12:00"),
+        ("hours_fri", "09:00-12:00"),
+        ("hours_sat", ""),
+        ("hours_sun", ""),
+        ("exceptions", exceptions),
+        ("currency", "eur"),
+        ("video_on", "on"),
+        ("video_minutes", "30"),
+        ("video_fee", "45.50"),
+        ("audio_minutes", "15"),
+        ("audio_fee", ""),
+        ("messaging_on", "on"),
+        ("messaging_minutes", "15"),
+        ("messaging_fee", "20"),
+    ]
+}
+
+async fn the_availability_editor_previews_and_saves(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let other = app.create_user(Role::Clinician).await;
+    let staff = app.create_user(Role::Staff).await;
+    let patient = app.create_user(Role::Patient).await;
+    let web = app.signed_in_web(&clinician).await;
+    let own = format!("/schedule/{}", clinician.id);
+    assert_eq!(
+        location(&web.get("/schedule").await).as_deref(),
+        Some(own.as_str())
+    );
+    let page = web.get(&own).await;
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.text().await.unwrap().contains("09:00-17:00"),
+        "a new clinician starts from office hours"
+    );
+
+    // The preview shows the slots the form yields without saving anything.
+    let fields = editor_fields("09:00-12:00", "");
+    let preview = web.post(&format!("{own}/preview"), &fields).await;
+    assert_eq!(preview.status(), 200);
+    let html = preview.text().await.unwrap();
+    let total: usize = html
+        .split("id=\"preview-total\">")
+        .nth(1)
+        .and_then(|r| r.split('<').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Five mornings of six 30-minute slots a week, minus what has passed or is too soon.
+    assert!((12..=30).contains(&total), "{total} slots previewed");
+    assert!(html.contains("Europe/Madrid"));
+    let bad = web
+        .post(
+            &format!("{own}/preview"),
+            &editor_fields("9 until noon", ""),
+        )
+        .await;
+    assert!(
+        bad.text().await.unwrap().contains("9 until noon"),
+        "the error quotes the input"
+    );
+    assert!(app
+        .state()
+        .store
+        .clinician_profile(clinician.id)
+        .await
+        .unwrap()
+        .is_none_or(|p| p.visit_types.is_empty()));
+
+    // Bad input is refused with the reason and changes nothing.
+    for (field, value) in [
+        ("hours_mon", "12:00-09:00"),
+        ("exceptions", "christmas closed"),
+        ("video_fee", "lots"),
+        ("time_zone", "Mars/Olympus"),
+        ("horizon_days", "many"),
+    ] {
+        let mut fields = editor_fields("09:00-12:00", "");
+        fields.retain(|(k, _)| *k != field);
+        fields.push((field, value));
+        let r = web.post(&own, &fields).await;
+        assert_eq!(r.status(), 400, "{field}={value}");
+    }
+    assert!(app
+        .state()
+        .store
+        .clinician_profile(clinician.id)
+        .await
+        .unwrap()
+        .is_none_or(|p| p.visit_types.is_empty()));
+
+    // Saved: patients' search and the API see it.
+    let r = web
+        .post(
+            &own,
+            &editor_fields(
+                "09:00-12:00, 15:00-17:00",
+                "2030-12-24 closed\n2030-12-28 10:00-12:00",
+            ),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("id=\"saved\""));
+    let profile = app
+        .state()
+        .store
+        .clinician_profile(clinician.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(profile.specialty, "Family medicine");
+    assert_eq!(profile.availability.rules.len(), 6);
+    assert_eq!(profile.availability.exceptions.len(), 2);
+    assert_eq!(profile.visit_types.len(), 2);
+    let video = profile
+        .visit_types
+        .iter()
+        .find(|v| v.kind == telemed_domain::schedule::VisitKind::Video)
+        .unwrap();
+    assert_eq!((video.fee_cents, video.currency.as_str()), (4550, "EUR"));
+    let page = web.get(&own).await.text().await.unwrap();
+    assert!(page.contains("09:00-12:00, 15:00-17:00") && page.contains("2030-12-28 10:00-12:00"));
+
+    // Only the clinician themself and staff edit a schedule.
+    assert_eq!(
+        web.get(&format!("/schedule/{}", other.id)).await.status(),
+        403
+    );
+    let r = web
+        .post(
+            &format!("/schedule/{}", other.id),
+            &editor_fields("09:00-12:00", ""),
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let patient_web = app.signed_in_web(&patient).await;
+    assert_eq!(patient_web.get(&own).await.status(), 403);
+    assert_eq!(patient_web.get("/schedule").await.status(), 403);
+    let staff_web = app.signed_in_web(&staff).await;
+    let list = staff_web.get("/schedule").await.text().await.unwrap();
+    assert!(list.contains(&format!("/schedule/{}", other.id)));
+    let r = staff_web
+        .post(
+            &format!("/schedule/{}", other.id),
+            &editor_fields("10:00-11:00", ""),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let theirs = app
+        .state()
+        .store
+        .clinician_profile(other.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(theirs.availability.rules.len(), 5);
+    app.shutdown().await;
+}
+
+/// A clinician open every day 08:00–20:00 UTC, for the visit-changing scenarios.
+async fn open_clinic(app: &TestApp) -> (telemed_testkit::TestUser, String) {
+    let clinician = app.create_user(Role::Clinician).await;
+    let token = app.token_for(&clinician, None).await;
+    let rules: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| json!({"weekday": d, "start": "08:00", "end": "20:00"}))
+        .collect();
+    let r = app
+        .client()
+        .put(app.url(&format!("/api/v1/clinicians/{}/schedule", clinician.id)))
+        .bearer_auth(&token)
+        .json(&json!({"specialty": "Dermatology", "languages": ["en"], "regions": ["ES-MD"], "time_zone": "UTC",
+            "buffer_minutes": 0, "horizon_days": 30, "min_notice_minutes": 60, "rules": rules,
+            "visit_types": [{"kind": "video", "duration_minutes": 30, "fee_cents": 5000, "currency": "EUR"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    (clinician, token)
+}
+
+async fn free_starts(app: &TestApp, clinician: telemed_domain::UserId, token: &str) -> Vec<String> {
+    let now = app.clock.now();
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let slots: Vec<Value> = app
+        .client()
+        .get(app.url(&format!(
+            "/api/v1/clinicians/{clinician}/slots?visit_kind=video&from={}&to={}",
+            fmt(now + Duration::hours(48)),
+            fmt(now + Duration::days(5))
+        )))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    slots
+        .iter()
+        .map(|s| s["start"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn visits_change_through_the_ui(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (clinician, clinician_token) = open_clinic(&app).await;
+    let patient = app.create_user(Role::Patient).await;
+    let staff = app.create_user(Role::Staff).await;
+    let starts = free_starts(&app, clinician.id, &clinician_token).await;
+
+    // Staff book for a patient named by email; an unknown email books nothing.
+    let staff_web = app.signed_in_web(&staff).await;
+    let book = format!("/book/{}", clinician.id);
+    let confirm = staff_web
+        .get(&format!(
+            "{book}/confirm?kind=video&start={}",
+            starts[0].replace('+', "%2B")
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(confirm.contains("patient_email"));
+    let r = staff_web
+        .post(
+            &book,
+            &[
+                ("kind", "video"),
+                ("start", &starts[0]),
+                ("reason", "Follow-up"),
+                ("patient_email", "nobody@example.org"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM appointments")
+            .fetch_one(app.state().store.pool())
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 0);
+    let r = staff_web
+        .post(
+            &book,
+            &[
+                ("kind", "video"),
+                ("start", &starts[0]),
+                ("reason", "Follow-up"),
+                ("patient_email", &patient.email),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(location(&r).unwrap().starts_with("/calendar?day="));
+    let list = app
+        .state()
+        .store
+        .appointments(
+            telemed_store::scheduling::AppointmentsOf::Patient(patient.id),
+            app.clock.now(),
+            app.clock.now() + Duration::days(30),
+            10,
+        )
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].booked_by, staff.id);
+    let id = list[0].id;
+
+    // The patient sees it, with a link to change the time, and moves it.
+    let web = app.signed_in_web(&patient).await;
+    let mine = web.get("/appointments").await.text().await.unwrap();
+    let move_path = format!("/appointments/{id}/reschedule");
+    assert!(mine.contains(&move_path));
+    let form = web
+        .get(&format!("{move_path}?week={}", &starts[4][..10]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        form.contains(&format!("value=\"{}\"", starts[4])),
+        "free times offered"
+    );
+    assert!(
+        !form.contains("name=\"reason\""),
+        "patients need not give a reason"
+    );
+    let r = web.post(&move_path, &[("start", &starts[4])]).await;
+    assert_eq!(location(&r).as_deref(), Some("/appointments?done=moved"));
+    let moved = app.state().store.appointment(id).await.unwrap().unwrap();
+    assert_eq!(
+        moved.start_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        starts[4]
+    );
+    // Someone else's visit cannot be moved or even seen.
+    let stranger = app.create_user(Role::Patient).await;
+    let stranger_web = app.signed_in_web(&stranger).await;
+    assert_eq!(stranger_web.get(&move_path).await.status(), 404);
+    assert_eq!(
+        stranger_web
+            .post(&move_path, &[("start", &starts[6])])
+            .await
+            .status(),
+        404
+    );
+
+    // The clinician is notified in the app; reading marks it read.
+    telemed_server::jobs::run_due(app.state()).await.unwrap();
+    let clinician_web = app.signed_in_web(&clinician).await;
+    let badge = clinician_web
+        .get("/notifications/badge")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(badge.contains("(1)"), "{badge}");
+    let notes = clinician_web
+        .get("/notifications")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(notes.contains("A patient moved a visit"), "{notes}");
+    let r = clinician_web.post("/notifications/read", &[]).await;
+    assert_eq!(r.status(), 303);
+    let badge = clinician_web
+        .get("/notifications/badge")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!badge.contains('('), "{badge}");
+
+    // A missed visit: the no-show job marks it, staff undo it from the day view (the
+    // earlier sessions have timed out by then: sign in afresh).
+    let start = moved.start_at;
+    app.clock
+        .advance(start - app.clock.now() + Duration::minutes(20));
+    telemed_server::jobs::run_due(app.state()).await.unwrap();
+    let front_desk = app.signed_in_web(&app.create_user(Role::Staff).await).await;
+    web.sign_in(&patient.email, &patient.password).await;
+    let day = format!("/calendar?day={}", start.format("%Y-%m-%d"));
+    let page = front_desk.get(&day).await.text().await.unwrap();
+    let undo = format!("/appointments/{id}/undo-noshow");
+    assert!(page.contains(&undo), "the day view offers the undo");
+    assert_eq!(
+        web.post(&undo, &[]).await.status(),
+        404,
+        "not the patient's to undo"
+    );
+    let r = front_desk.post(&undo, &[("back", &day)]).await;
+    assert_eq!(location(&r).as_deref(), Some(day.as_str()));
+    assert_eq!(
+        app.state()
+            .store
+            .appointment(id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        telemed_store::scheduling::AppointmentStatus::Booked
+    );
+    app.shutdown().await;
+}
+
+on_both_databases!(
+    the_availability_editor_previews_and_saves,
+    visits_change_through_the_ui,
+);
