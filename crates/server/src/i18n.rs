@@ -328,6 +328,8 @@ texts! {
     currency: "Currency", "Moneda";
     preview_title: "Free times over the next 7 days", "Horas libres en los próximos 7 días";
     patient_email: "Patient's email", "Correo del paciente";
+    day_view: "Day view", "Vista de día";
+    week_view: "Week view", "Vista de semana";
 }
 
 #[cfg(test)]

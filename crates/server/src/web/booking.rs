@@ -443,6 +443,8 @@ struct AppointmentRow {
     id: AppointmentId,
     when: String,
     day: String,
+    /// The local date it starts on.
+    date: NaiveDate,
     patient: String,
     clinician: String,
     kind: &'static str,
@@ -480,6 +482,7 @@ async fn rows(
                 local(tz, a.end_at, "%H:%M")
             ),
             day: local(tz, a.start_at, "%a %d %b %Y"),
+            date: a.start_at.with_timezone(&tz).date_naive(),
             patient: name(&a.patient_id),
             clinician: name(&a.clinician_id),
             kind: page.kind_name(a.visit_kind),
@@ -610,10 +613,15 @@ pub async fn cancel(
 #[template(path = "calendar.html")]
 struct CalendarPage<'a> {
     page: &'a Page,
-    day: String,
+    title: String,
     prev: String,
     next: String,
+    /// The other view of the same date (day ↔ week).
+    switch: String,
+    week_view: bool,
     rows: Vec<AppointmentRow>,
+    /// The week view: each day's label and visits.
+    week: Vec<(String, Vec<AppointmentRow>)>,
     show_clinician: bool,
     back: String,
     time_zone: String,
@@ -622,9 +630,12 @@ struct CalendarPage<'a> {
 #[derive(Deserialize)]
 pub struct DayQuery {
     day: Option<NaiveDate>,
+    /// `week` for Monday to Sunday; default one day.
+    #[serde(default)]
+    view: String,
 }
 
-/// A clinician's day (their own), or every clinician's for staff.
+/// A clinician's day or week (their own), or every clinician's for staff.
 pub async fn calendar(
     State(state): State<AppState>,
     w: WebCtx,
@@ -641,13 +652,20 @@ pub async fn calendar(
     let day = q
         .day
         .unwrap_or_else(|| state.clock.now().with_timezone(&tz).date_naive());
+    let week_view = q.view == "week";
+    let (first, days) = if week_view {
+        let monday = day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
+        (monday, 7)
+    } else {
+        (day, 1)
+    };
     let list = state
         .store
         .appointments(
             of,
-            local_midnight(tz, day),
-            local_midnight(tz, day + Duration::days(1)),
-            500,
+            local_midnight(tz, first),
+            local_midnight(tz, first + Duration::days(days)),
+            1000,
         )
         .await?;
     let record =
@@ -656,19 +674,48 @@ pub async fn calendar(
             .detail(format!("{} rows", list.len()));
     state.audit.record(record.build()).await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/calendar");
-    let back = format!("/calendar?day={}", day.format("%Y-%m-%d"));
+    let view = if week_view { "&view=week" } else { "" };
+    let link = |d: NaiveDate| format!("/calendar?day={}{view}", d.format("%Y-%m-%d"));
+    let back = link(day);
+    let all = rows(&state, &page, tz, list).await?;
+    let (rows, week) = if week_view {
+        let mut week: Vec<(String, Vec<AppointmentRow>)> = (0..7)
+            .map(|i| {
+                let d = first + Duration::days(i);
+                (d.format("%a %d %b").to_string(), Vec::new())
+            })
+            .collect();
+        for row in all {
+            let index = (row.date - first).num_days();
+            if let Some(slot) = usize::try_from(index).ok().and_then(|i| week.get_mut(i)) {
+                slot.1.push(row);
+            }
+        }
+        (Vec::new(), week)
+    } else {
+        (all, Vec::new())
+    };
     Ok(render(&CalendarPage {
-        rows: rows(&state, &page, tz, list).await?,
+        title: if week_view {
+            format!(
+                "{} – {}",
+                first.format("%d %b"),
+                (first + Duration::days(6)).format("%d %b %Y")
+            )
+        } else {
+            day.format("%A %d %B %Y").to_string()
+        },
+        prev: link(first - Duration::days(days)),
+        next: link(first + Duration::days(days)),
+        switch: if week_view {
+            format!("/calendar?day={}", day.format("%Y-%m-%d"))
+        } else {
+            format!("/calendar?day={}&view=week", day.format("%Y-%m-%d"))
+        },
+        week_view,
+        rows,
+        week,
         page: &page,
-        day: day.format("%A %d %B %Y").to_string(),
-        prev: format!(
-            "/calendar?day={}",
-            (day - Duration::days(1)).format("%Y-%m-%d")
-        ),
-        next: format!(
-            "/calendar?day={}",
-            (day + Duration::days(1)).format("%Y-%m-%d")
-        ),
         show_clinician: me.role() == Role::Staff,
         back,
         time_zone: tz.name().to_owned(),

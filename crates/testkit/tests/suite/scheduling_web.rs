@@ -385,6 +385,21 @@ async fn visits_change_through_the_ui(backend: Backend) {
             .status,
         telemed_store::scheduling::AppointmentStatus::Booked
     );
+    // The week view holds the visit in its day's column.
+    let week = front_desk
+        .get(&format!("{day}&view=week"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let column = week
+        .split("<div class=\"day\">")
+        .find(|d| d.contains(&start.format("%a %d %b").to_string()))
+        .unwrap();
+    assert!(
+        column.contains(&start.format("%H:%M").to_string()),
+        "{column}"
+    );
     app.shutdown().await;
 }
 
