@@ -329,6 +329,7 @@ texts! {
     preview_title: "Free times over the next 7 days", "Horas libres en los próximos 7 días";
     patient_email: "Patient's email", "Correo del paciente";
     day_view: "Day view", "Vista de día";
+    mark_done: "Mark as done", "Marcar como realizada";
     week_view: "Week view", "Vista de semana";
 }
 

@@ -654,6 +654,45 @@ pub async fn undo_noshow(
     tx.commit().await.db()
 }
 
+/// The clinician (or staff) records that the visit took place: from checked-in, or from
+/// booked once it has started (a phone visit may skip the waiting room).
+pub async fn complete(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: AppointmentId,
+) -> Result<()> {
+    let a = state
+        .store
+        .appointment(id)
+        .await?
+        .filter(|a| principal.role != Role::Patient && visible_to(principal, a))
+        .ok_or(Error::NotFound)?;
+    let now = state.clock.now();
+    if now < a.start_at {
+        return Err(Error::Conflict("this visit has not started yet".into()));
+    }
+    let mut tx = state.store.begin_write().await?;
+    let mut done = false;
+    for from in [AppointmentStatus::Arrived, AppointmentStatus::Booked] {
+        if scheduling::transition(&mut tx, id, from, AppointmentStatus::Fulfilled, now).await? {
+            done = true;
+            break;
+        }
+    }
+    if !done {
+        return Err(Error::Conflict(
+            "only a booked or checked-in visit can be marked done".into(),
+        ));
+    }
+    let record = Event::new(ctx, now, "appointment.fulfil", "appointment")
+        .by(principal.user_id, principal.role)
+        .on(id)
+        .patient(a.patient_id);
+    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    tx.commit().await.db()
+}
+
 /// Someone in (or due in) a clinician's waiting room.
 pub struct QueueEntry {
     pub appointment: Appointment,

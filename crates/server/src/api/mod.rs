@@ -73,6 +73,10 @@ pub fn router() -> Router<AppState> {
             "/appointments/{id}/undo-noshow",
             axum::routing::post(waiting_room::undo_noshow),
         )
+        .route(
+            "/appointments/{id}/complete",
+            axum::routing::post(waiting_room::complete),
+        )
         .route("/waiting-room", get(waiting_room::queue))
         .route("/notifications", get(notifications::list))
         .route(
@@ -90,7 +94,7 @@ pub fn router() -> Router<AppState> {
         invitations::list, invitations::create, invitations::revoke, patients::get, patients::access_log,
         audit::search, audit::verify, scheduling::find_clinicians, scheduling::get_schedule, scheduling::put_schedule,
         scheduling::slots, scheduling::book, scheduling::list, scheduling::get, scheduling::cancel,
-        waiting_room::reschedule, waiting_room::check_in, waiting_room::undo_noshow, waiting_room::queue,
+        waiting_room::reschedule, waiting_room::check_in, waiting_room::undo_noshow, waiting_room::complete, waiting_room::queue,
         notifications::list, notifications::mark_read,
         crate::ops::healthz, crate::ops::readyz,
     ),

@@ -85,6 +85,20 @@ pub async fn undo_noshow(
     appointment_view(&state, id).await
 }
 
+/// The clinician or staff record that the visit took place (status `fulfilled`).
+#[utoipa::path(post, path = "/api/v1/appointments/{id}/complete", tag = "scheduling", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = AppointmentView), (status = 404, body = crate::error::ErrorBody), (status = 409, description = "not started, or not booked or checked in", body = crate::error::ErrorBody)))]
+pub async fn complete(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<AppointmentView>> {
+    let id = appointment_id(&id)?;
+    service::complete(&state, &ctx, &caller.principal, id).await?;
+    appointment_view(&state, id).await
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct QueueEntryView {
     pub appointment: AppointmentView,

@@ -454,6 +454,8 @@ struct AppointmentRow {
     /// A booked visit still ahead: it can move to another time.
     can_move: bool,
     can_undo_noshow: bool,
+    /// Started and booked or checked in: the clinician can mark it done.
+    can_complete: bool,
     /// Active and starting within a day: the waiting room (and device check) is open
     /// to visit.
     waiting_room: bool,
@@ -493,6 +495,10 @@ async fn rows(
                 AppointmentStatus::Booked | AppointmentStatus::Proposed
             ) && a.start_at > now,
             can_undo_noshow: a.status == AppointmentStatus::Noshow,
+            can_complete: matches!(
+                a.status,
+                AppointmentStatus::Booked | AppointmentStatus::Arrived
+            ) && a.start_at <= now,
             waiting_room: a.status.is_active()
                 && a.end_at > now
                 && a.start_at < now + Duration::hours(24),

@@ -100,6 +100,7 @@ pub fn router() -> Router<AppState> {
         .route("/appointments/{id}/waiting-room", get(visits::waiting_room))
         .route("/appointments/{id}/check-in", post(visits::check_in))
         .route("/appointments/{id}/undo-noshow", post(visits::undo_noshow))
+        .route("/appointments/{id}/complete", post(visits::complete))
         .route("/schedule", get(schedule_editor::index))
         .route(
             "/schedule/{id}",

@@ -272,6 +272,24 @@ pub async fn undo_noshow(
     Ok(Redirect::to(back).into_response())
 }
 
+/// The clinician marks the visit done, from the queue or the day view.
+pub async fn complete(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<BackForm>,
+) -> AppResult<Response> {
+    let a = visible_appointment(&state, &me, &id).await?;
+    service::complete(&state, &w.ctx, &me.principal, a.id).await?;
+    let back = if super::is_local_path(&form.back) {
+        form.back.as_str()
+    } else {
+        "/waiting-room"
+    };
+    Ok(Redirect::to(back).into_response())
+}
+
 struct QueueRow {
     id: AppointmentId,
     patient: String,
@@ -281,6 +299,7 @@ struct QueueRow {
     waiting_minutes: i64,
     late: bool,
     too_long: bool,
+    can_complete: bool,
 }
 
 #[derive(Template)]
@@ -309,6 +328,7 @@ async fn queue_rows(state: &AppState, w: &WebCtx, me: &SignedIn) -> AppResult<Ve
     let names = state.store.names_of(&ids).await?;
     let name = |id| names.get(&id).map(|n| n.0.clone()).unwrap_or_default();
     let tz = w.ctx.time_zone;
+    let now = state.clock.now();
     Ok(entries
         .into_iter()
         .map(|e| QueueRow {
@@ -320,6 +340,7 @@ async fn queue_rows(state: &AppState, w: &WebCtx, me: &SignedIn) -> AppResult<Ve
             waiting_minutes: e.waiting_minutes,
             late: e.late,
             too_long: e.waiting_too_long,
+            can_complete: e.appointment.start_at <= now,
         })
         .collect())
 }

@@ -924,6 +924,37 @@ async fn waiting_room_check_in_and_no_shows(backend: Backend) {
     assert_eq!(undo(&c.clinician_token, &ids[1]).await, 200);
     assert_eq!(status(&ids[1]).await, "booked");
     assert_eq!(undo(&c.clinician_token, &ids[1]).await, 409);
+
+    // The clinician records the checked-in visit as done; only once, and not the
+    // patient's to record.
+    let complete = |token: &str, id: &str| {
+        let (path, token) = (
+            format!("/api/v1/appointments/{id}/complete"),
+            token.to_owned(),
+        );
+        let c = &c;
+        async move { c.post(&path, &token, &json!({})).await.status() }
+    };
+    assert_eq!(complete(&c.patient_token, &ids[0]).await, 404);
+    assert_eq!(complete(&c.clinician_token, &ids[0]).await, 200);
+    assert_eq!(status(&ids[0]).await, "fulfilled");
+    assert_eq!(complete(&c.clinician_token, &ids[0]).await, 409);
+    let later = c.slots(3).await;
+    let v: Value = c
+        .post(
+            "/api/v1/appointments",
+            &c.patient_token,
+            &c.booking(later[6]["start"].as_str().unwrap()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        complete(&c.clinician_token, v["id"].as_str().unwrap()).await,
+        409,
+        "not started yet"
+    );
     c.app.shutdown().await;
 }
 
