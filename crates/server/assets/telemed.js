@@ -125,3 +125,37 @@
   });
   checkConnection();
 })();
+// The live connection (signed-in pages: body[data-live]): one WebSocket per tab that
+// turns server events into DOM events on <body> ("telemed:notification",
+// "telemed:message", ...) for htmx triggers and page scripts. It reconnects with backoff
+// and fires "telemed:reconnected" so pages can fetch what they missed.
+(function () {
+  "use strict";
+  if (!document.body || !document.body.hasAttribute("data-live") || !window.WebSocket) { return; }
+  var delay = 1000;
+  var opened = false;
+  function connect() {
+    var url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+    var ws = new WebSocket(url);
+    window.telemedLive = ws;
+    ws.onmessage = function (e) {
+      var event;
+      try { event = JSON.parse(e.data); } catch (err) { return; }
+      if (!event || typeof event.type !== "string") { return; }
+      if (event.type === "ready") {
+        delay = 1000;
+        if (opened) { document.body.dispatchEvent(new CustomEvent("telemed:reconnected")); }
+        opened = true;
+        document.body.setAttribute("data-live-ready", "");
+      }
+      document.body.dispatchEvent(new CustomEvent("telemed:" + event.type, { detail: event }));
+    };
+    ws.onclose = function (e) {
+      document.body.removeAttribute("data-live-ready");
+      if (e.code === 4001) { return; }
+      setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    };
+  }
+  connect();
+})();

@@ -37,6 +37,10 @@ pub struct Inner {
     pub jobs_wake: Arc<Notify>,
     pub metrics: Metrics,
     pub csrf_key: Vec<u8>,
+    /// Live events between nodes.
+    pub bus: crate::realtime::Bus,
+    /// This node's live connections.
+    pub hub: Arc<crate::realtime::Hub>,
 }
 
 impl Deref for AppState {
@@ -59,6 +63,9 @@ impl AppState {
                 .map_err(|e| anyhow::anyhow!("reading the instance secret: {e:?}"))?
                 .into_bytes();
         let (audit, audit_task) = AuditWriter::start(store.clone());
+        let bus = crate::realtime::Bus::connect(config.nats_url.as_deref()).await?;
+        let hub = crate::realtime::Hub::new();
+        tokio::spawn(hub.clone().run(bus.subscribe()));
         let inner = Inner {
             config: Arc::new(config),
             store,
@@ -68,6 +75,8 @@ impl AppState {
             jobs_wake: Arc::new(Notify::new()),
             metrics: Metrics::default(),
             csrf_key,
+            bus,
+            hub,
         };
         Ok((AppState(Arc::new(inner)), audit_task))
     }

@@ -28,6 +28,9 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     /// Demo mode: mail without SMTP stays readable in the admin outbox.
     pub demo: bool,
+    /// `nats://host:4222`: carry live events between nodes over NATS. Unset, events stay
+    /// in this process (one node).
+    pub nats_url: Option<String>,
     pub session: SessionConfig,
     pub login: LoginConfig,
     pub scheduling: SchedulingConfig,
@@ -114,6 +117,7 @@ impl Default for Config {
             tls_key: None,
             trust_forwarded_for: false,
             demo: false,
+            nats_url: None,
             session: SessionConfig::default(),
             login: LoginConfig::default(),
             scheduling: SchedulingConfig::default(),
@@ -210,6 +214,11 @@ impl Config {
         telemed_store::Dialect::of_url(&self.database_url).or_else(|e| fail(e.to_string()))?;
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             return fail("set both tls_cert and tls_key, or neither");
+        }
+        if let Some(url) = &self.nats_url {
+            if !(url.starts_with("nats://") || url.starts_with("tls://")) {
+                return fail("nats_url must start with nats:// or tls://");
+            }
         }
         if self.max_db_connections == 0 || self.max_db_connections > 500 {
             return fail("max_db_connections must be between 1 and 500");
@@ -366,6 +375,7 @@ fn known_env_keys() -> Result<BTreeMap<String, (Vec<String>, toml::Value)>, Conf
     let full = Config {
         tls_cert: Some(PathBuf::new()),
         tls_key: Some(PathBuf::new()),
+        nats_url: Some(String::new()),
         smtp: Some(SmtpConfig {
             host: String::new(),
             port: 0,

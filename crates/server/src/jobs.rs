@@ -15,6 +15,7 @@ use telemed_store::{Conn, DbResult as _};
 use crate::i18n::Lang;
 use crate::ical::{calendar, CalendarEvent};
 use crate::mail::{self, Mail, VisitNotice};
+use crate::realtime::{Envelope, LiveEvent};
 use crate::AppState;
 
 pub const VISIT_NOTICE: &str = "visit.notice";
@@ -239,5 +240,13 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
         source: Some(job_id),
     };
     notifications::notify(&mut tx, notification, now).await?;
-    tx.commit().await.db()
+    tx.commit().await.db()?;
+    let live = Envelope {
+        to: vec![recipient.id],
+        event: LiveEvent::Notification {
+            kind: p.notice.kind().to_owned(),
+        },
+    };
+    state.bus.publish(live).await;
+    Ok(())
 }

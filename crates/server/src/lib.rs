@@ -18,6 +18,7 @@ pub mod mail;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod realtime;
 pub mod scheduling;
 pub mod security;
 pub mod web;

@@ -26,9 +26,16 @@ struct Series {
 #[derive(Default)]
 pub struct Metrics {
     series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    live: std::sync::atomic::AtomicI64,
 }
 
 impl Metrics {
+    /// Counts live (WebSocket) connections opening (+1) and closing (-1).
+    pub fn live_connections(&self, change: i64) {
+        self.live
+            .fetch_add(change, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
         let s = series
@@ -55,6 +62,11 @@ impl Metrics {
             out,
             "telemed_build_info{{version=\"{}\"}} 1",
             env!("CARGO_PKG_VERSION")
+        );
+        let _ = writeln!(
+            out,
+            "# HELP telemed_live_connections Open live (WebSocket) connections on this node.\n# TYPE telemed_live_connections gauge\ntelemed_live_connections {}",
+            self.live.load(std::sync::atomic::Ordering::Relaxed)
         );
         let _ = writeln!(out, "# HELP telemed_http_requests_total HTTP requests by route and status.\n# TYPE telemed_http_requests_total counter");
         for ((method, route, status), s) in series.iter() {

@@ -3,6 +3,7 @@
 //! receives what telemed really sends, HTTP helpers, and headless Chromium.
 
 pub mod browser;
+pub mod live;
 pub mod smtp;
 
 use std::path::PathBuf;
@@ -132,8 +133,10 @@ pub struct TestApp {
     pub smtp: SmtpSink,
     pub backend: Backend,
     server: Option<RunningServer>,
-    // Declared last: the database goes after the server is dropped.
-    pub db: TestDb,
+    // Declared last: the database goes after the server is dropped. A second node
+    // (`spawn_beside`) shares the first's database and owns none.
+    pub db: Option<TestDb>,
+    database_url: String,
 }
 
 /// An account made for a test, with its password.
@@ -159,15 +162,33 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("starting telemed for a test ({backend:?}): {e:#}"))
     }
 
+    /// A second server node on this app's database (for multi-node tests), with its
+    /// own clock, mail sink and live connections.
+    pub async fn spawn_beside(&self, configure: impl FnOnce(&mut Config)) -> Self {
+        Self::try_start(self.backend, None, self.database_url.clone(), configure)
+            .await
+            .unwrap_or_else(|e| panic!("starting a second telemed node: {e:#}"))
+    }
+
     async fn try_spawn(
         backend: Backend,
         configure: impl FnOnce(&mut Config),
     ) -> anyhow::Result<Self> {
         let db = TestDb::create(backend).await?;
+        let url = db.url.clone();
+        Self::try_start(backend, Some(db), url, configure).await
+    }
+
+    async fn try_start(
+        backend: Backend,
+        db: Option<TestDb>,
+        database_url: String,
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let smtp = SmtpSink::start().await?;
         let mut config = Config {
             listen: "127.0.0.1:0".into(),
-            database_url: db.url.clone(),
+            database_url: database_url.clone(),
             data_dir: PathBuf::from("/nonexistent-test-data-dir"),
             max_db_connections: 5,
             smtp: Some(SmtpConfig {
@@ -197,6 +218,7 @@ impl TestApp {
             backend,
             server: Some(server),
             db,
+            database_url,
         })
     }
 
@@ -280,19 +302,25 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("audit flush: {e:?}"));
     }
 
-    pub async fn shutdown(self) {
-        drop(self.shutdown_keep_db().await);
+    pub async fn shutdown(mut self) {
+        self.stop().await;
     }
 
-    /// Shuts the server down and hands back its database, to inspect what was stored.
-    pub async fn shutdown_keep_db(mut self) -> TestDb {
+    async fn stop(&mut self) {
         if let Some(server) = self.server.take() {
             server
                 .shutdown()
                 .await
                 .unwrap_or_else(|e| panic!("shutdown: {e:#}"));
         }
+    }
+
+    /// Shuts the server down and hands back its database, to inspect what was stored.
+    pub async fn shutdown_keep_db(mut self) -> TestDb {
+        self.stop().await;
         self.db
+            .take()
+            .unwrap_or_else(|| panic!("a second node owns no database"))
     }
 }
 
@@ -333,13 +361,20 @@ pub fn csrf_of(html: &str) -> String {
 /// A browser-like session against the web UI: keeps cookies, reads form tokens.
 pub struct WebClient {
     pub http: reqwest::Client,
+    jar: Arc<reqwest::cookie::Jar>,
     base: String,
 }
 
 impl TestApp {
     pub fn web(&self) -> WebClient {
+        let jar = Arc::new(reqwest::cookie::Jar::default());
         WebClient {
-            http: self.client(),
+            http: reqwest::Client::builder()
+                .cookie_provider(jar.clone())
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_else(|e| panic!("http client: {e}")),
+            jar,
             base: self.base.clone(),
         }
     }
@@ -348,6 +383,31 @@ impl TestApp {
 impl WebClient {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// The `Cookie` header a browser would send to this site now.
+    pub fn cookie_header(&self) -> String {
+        use reqwest::cookie::CookieStore as _;
+        let url = self
+            .base
+            .parse()
+            .unwrap_or_else(|e| panic!("base url: {e}"));
+        self.jar
+            .cookies(&url)
+            .and_then(|v| v.to_str().ok().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// Opens the live connection as this browser session would (cookie and Origin).
+    pub async fn live(&self) -> Result<live::LiveClient, u16> {
+        live::LiveClient::connect(
+            &self.base,
+            &[
+                ("cookie", self.cookie_header()),
+                ("origin", self.base.clone()),
+            ],
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

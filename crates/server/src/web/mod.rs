@@ -49,6 +49,7 @@ pub fn router() -> Router<AppState> {
             get(signin::invite_form).post(signin::accept_invite),
         )
         .route("/language", post(set_language))
+        .route("/ws", get(crate::realtime::ws::connect))
         .route("/account", get(account::account))
         .route(
             "/account/mfa",

@@ -29,6 +29,7 @@ mod accounts;
 mod api;
 mod audit;
 mod browser;
+mod live;
 mod ops;
 mod scheduling;
 mod scheduling_web;
