@@ -145,6 +145,12 @@ async fn still_valid(state: &AppState, credential: &Option<(bool, String)>) -> b
     }
 }
 
+/// The reply to a client's text frame, if it needs one.
+fn answer(text: &str) -> Option<&'static str> {
+    text.contains(r#""type":"ping""#)
+        .then_some(r#"{"type":"pong"}"#)
+}
+
 async fn serve(
     state: AppState,
     socket: WebSocket,
@@ -186,8 +192,12 @@ async fn serve(
                     last_heard = Instant::now();
                     match message {
                         Message::Close(_) => break,
-                        Message::Text(text) if text.as_str().contains(r#""type":"ping""#) => {
-                            if sink.send(Message::Text(r#"{"type":"pong"}"#.into())).await.is_err() {
+                        Message::Text(text) => {
+                            let sent = match answer(text.as_str()) {
+                                Some(reply) => sink.send(Message::Text(reply.into())).await.is_ok(),
+                                None => true,
+                            };
+                            if !sent {
                                 break;
                             }
                         }
