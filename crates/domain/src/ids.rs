@@ -87,6 +87,14 @@ typed_id!(
     /// A booked (or cancelled) visit.
     AppointmentId
 );
+typed_id!(
+    /// A conversation between a patient and their care team, or between clinicians.
+    ThreadId
+);
+typed_id!(
+    /// One message in a thread.
+    MessageId
+);
 
 #[cfg(test)]
 mod tests {

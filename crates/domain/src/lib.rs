@@ -15,5 +15,5 @@ pub mod schedule_text;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
 pub use error::{Error, Result};
-pub use ids::{ApiTokenId, AppointmentId, InvitationId, SessionId, UserId};
+pub use ids::{ApiTokenId, AppointmentId, InvitationId, MessageId, SessionId, ThreadId, UserId};
 pub use role::{Permission, Role};

@@ -36,9 +36,9 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Patient => &[Profile, Appointments],
-            Role::Clinician => &[Profile, PatientsRead, Appointments, SchedulesWrite],
-            Role::Staff => &[Profile, PatientsRead, Appointments, SchedulesWrite],
+            Role::Patient => &[Profile, Appointments, Messages],
+            Role::Clinician => &[Profile, PatientsRead, Appointments, SchedulesWrite, Messages],
+            Role::Staff => &[Profile, PatientsRead, Appointments, SchedulesWrite, Messages],
             Role::Admin => &[Profile, UsersRead, UsersWrite, AuditRead],
         }
     }
@@ -91,10 +91,13 @@ pub enum Permission {
     /// Set clinicians' availability and visit types (their own, or any for staff).
     #[serde(rename = "schedules:write")]
     SchedulesWrite,
+    /// Read and send secure messages in one's own threads (staff: the clinic inbox too).
+    #[serde(rename = "messages")]
+    Messages,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Permission::Profile,
         Permission::PatientsRead,
         Permission::UsersRead,
@@ -102,6 +105,7 @@ impl Permission {
         Permission::AuditRead,
         Permission::Appointments,
         Permission::SchedulesWrite,
+        Permission::Messages,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,6 +117,7 @@ impl Permission {
             Permission::AuditRead => "audit:read",
             Permission::Appointments => "appointments",
             Permission::SchedulesWrite => "schedules:write",
+            Permission::Messages => "messages",
         }
     }
 }

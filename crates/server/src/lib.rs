@@ -15,6 +15,7 @@ pub mod i18n;
 pub mod ical;
 pub mod jobs;
 pub mod mail;
+pub mod messaging;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;

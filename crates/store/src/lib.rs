@@ -9,6 +9,7 @@ pub mod audit;
 pub mod instance;
 pub mod invitations;
 pub mod jobs;
+pub mod messaging;
 pub mod notifications;
 pub mod one_time;
 pub mod outbox;

@@ -1,0 +1,453 @@
+//! Secure messaging: threads between a patient and their care team (clinicians with a
+//! visit, the clinic inbox that staff share) or between clinicians. Who may write to
+//! whom is decided here; every message is stored (with its notifications and audit
+//! entry) before it is acknowledged, then announced on the bus. A thread someone may
+//! not see reads as not found.
+
+use chrono::{DateTime, Utc};
+use telemed_domain::access::Principal;
+use telemed_domain::{Error, Permission, Result, Role, ThreadId, UserId};
+use telemed_store::messaging::{self, Appended, InboxEntry, Message, NewThread, Thread};
+use telemed_store::notifications::{self, NewNotification};
+use telemed_store::DbResult as _;
+
+use crate::audit::Event;
+use crate::context::Ctx;
+use crate::realtime::{Envelope, LiveEvent};
+use crate::AppState;
+
+pub const MAX_BODY_CHARS: usize = 10_000;
+pub const MAX_SUBJECT_CHARS: usize = 200;
+const MAX_CLIENT_ID: usize = 100;
+
+/// Who a new thread is with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipient {
+    /// A clinician: for a patient, one they have a visit with.
+    Clinician(UserId),
+    /// The clinic's general inbox, shared by the staff (patients only).
+    Clinic,
+    /// A patient (clinicians: one they have a visit with; staff: any).
+    Patient(UserId),
+}
+
+fn check_body(body: &str) -> Result<&str> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(Error::invalid("body", "write a message"));
+    }
+    if body.chars().count() > MAX_BODY_CHARS {
+        return Err(Error::invalid(
+            "body",
+            format!("keep a message under {MAX_BODY_CHARS} characters"),
+        ));
+    }
+    Ok(body)
+}
+
+fn check_subject(subject: &str) -> Result<&str> {
+    let subject = subject.trim();
+    if subject.is_empty() || subject.chars().count() > MAX_SUBJECT_CHARS {
+        return Err(Error::invalid(
+            "subject",
+            format!("give a subject of 1 to {MAX_SUBJECT_CHARS} characters"),
+        ));
+    }
+    Ok(subject)
+}
+
+async fn active_with_role(state: &AppState, id: UserId, role: Role) -> Result<UserId> {
+    state
+        .store
+        .user_by_id(id)
+        .await?
+        .filter(|u| u.role == role && u.disabled_at.is_none())
+        .map(|u| u.id)
+        .ok_or(Error::NotFound)
+}
+
+/// The new thread's patient, inbox flag and members, if `principal` may start it.
+async fn thread_shape(
+    state: &AppState,
+    principal: &Principal,
+    to: Recipient,
+) -> Result<(Option<UserId>, bool, Vec<UserId>)> {
+    let me = principal.user_id;
+    let not_in_care = || {
+        Error::invalid(
+            "to",
+            "you can write to clinicians you have a visit with, or to the clinic",
+        )
+    };
+    match (principal.role, to) {
+        (Role::Patient, Recipient::Clinician(c)) => {
+            let c = active_with_role(state, c, Role::Clinician).await?;
+            if !state.store.has_care_relationship(me, c).await? {
+                return Err(not_in_care());
+            }
+            Ok((Some(me), false, vec![me, c]))
+        }
+        (Role::Patient, Recipient::Clinic) => Ok((Some(me), true, vec![me])),
+        (Role::Clinician, Recipient::Patient(p)) => {
+            let p = active_with_role(state, p, Role::Patient).await?;
+            if !state.store.has_care_relationship(p, me).await? {
+                return Err(Error::invalid(
+                    "to",
+                    "you can write to patients you have a visit with",
+                ));
+            }
+            Ok((Some(p), false, vec![me, p]))
+        }
+        (Role::Clinician | Role::Staff, Recipient::Clinician(c)) if c != me => {
+            let c = active_with_role(state, c, Role::Clinician).await?;
+            Ok((None, false, vec![me, c]))
+        }
+        (Role::Staff, Recipient::Patient(p)) => {
+            let p = active_with_role(state, p, Role::Patient).await?;
+            Ok((Some(p), true, vec![me, p]))
+        }
+        _ => Err(Error::Forbidden),
+    }
+}
+
+/// Whether `principal` may see `thread` (given their membership, if any).
+fn may_see(principal: &Principal, thread: &Thread, member: bool) -> bool {
+    principal.can(Permission::Messages)
+        && (member || (principal.role == Role::Staff && thread.clinic_inbox))
+}
+
+/// A thread `principal` may see, with their read position (None: not a member).
+pub async fn visible_thread(
+    state: &AppState,
+    principal: &Principal,
+    id: ThreadId,
+) -> Result<(Thread, Option<i64>)> {
+    let thread = state.store.thread(id).await?.ok_or(Error::NotFound)?;
+    let membership = state.store.membership(id, principal.user_id).await?;
+    if !may_see(principal, &thread, membership.is_some()) {
+        return Err(Error::NotFound);
+    }
+    Ok((thread, membership.map(|(seq, _)| seq)))
+}
+
+/// Who hears of activity in `thread` live: its members, and all staff for the inbox.
+async fn audience(state: &AppState, thread: &Thread) -> Result<Vec<UserId>> {
+    let mut to: Vec<UserId> = state
+        .store
+        .thread_members(thread.id)
+        .await?
+        .into_iter()
+        .map(|(u, _)| u)
+        .collect();
+    if thread.clinic_inbox {
+        to.extend(state.store.active_ids_with_role(Role::Staff).await?);
+        to.sort_by_key(|u| u.to_string());
+        to.dedup();
+    }
+    Ok(to)
+}
+
+pub struct NewThreadRequest<'a> {
+    pub subject: &'a str,
+    pub to: Recipient,
+    pub body: &'a str,
+}
+
+/// Starts a thread with its first message.
+pub async fn start_thread(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    req: NewThreadRequest<'_>,
+) -> Result<ThreadId> {
+    principal.require(Permission::Messages)?;
+    let subject = check_subject(req.subject)?;
+    let body = check_body(req.body)?;
+    let (patient, clinic_inbox, members) = thread_shape(state, principal, req.to).await?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    let new = NewThread {
+        subject,
+        patient_id: patient,
+        clinic_inbox,
+        created_by: principal.user_id,
+        members: &members,
+    };
+    let id = messaging::create_thread(&mut tx, new, now).await?;
+    let appended = messaging::append_message(&mut tx, id, principal.user_id, body, None, now).await?;
+    notify_members(&mut tx, &members, principal.user_id, &appended.message, now).await?;
+    let mut record = Event::new(ctx, now, "thread.create", "thread")
+        .by(principal.user_id, principal.role)
+        .on(id);
+    if let Some(p) = patient {
+        record = record.patient(p);
+    }
+    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    tx.commit().await.db()?;
+    announce(state, id, &appended.message).await;
+    Ok(id)
+}
+
+/// In-app notifications of a new message for everyone in the thread but the sender.
+async fn notify_members(
+    conn: &mut telemed_store::Conn,
+    members: &[UserId],
+    sender: UserId,
+    message: &Message,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for member in members.iter().filter(|m| **m != sender) {
+        let source = format!("message:{}:{member}", message.id);
+        let n = NewNotification {
+            user_id: *member,
+            kind: "message.new",
+            subject_id: Some(message.thread_id.to_string()),
+            subject_at: None,
+            source: Some(&source),
+        };
+        notifications::notify(conn, n, now).await?;
+    }
+    Ok(())
+}
+
+/// Tells the thread's audience, live, that a message arrived.
+async fn announce(state: &AppState, thread: ThreadId, message: &Message) {
+    let Ok(Some(t)) = state.store.thread(thread).await else {
+        return;
+    };
+    let Ok(to) = audience(state, &t).await else {
+        return;
+    };
+    let others: Vec<UserId> = to
+        .iter()
+        .copied()
+        .filter(|u| *u != message.sender_id)
+        .collect();
+    state
+        .bus
+        .publish(Envelope {
+            to,
+            event: LiveEvent::Message {
+                thread: thread.to_string(),
+                seq: message.seq,
+            },
+        })
+        .await;
+    state
+        .bus
+        .publish(Envelope {
+            to: others,
+            event: LiveEvent::Notification {
+                kind: "message.new".into(),
+            },
+        })
+        .await;
+}
+
+/// Sends a message. With a `client_id` already used by the sender, the stored message
+/// is returned and nothing new is stored (a resend after a lost answer).
+pub async fn send(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    thread: ThreadId,
+    body: &str,
+    client_id: Option<&str>,
+) -> Result<Message> {
+    let (t, read_seq) = visible_thread(state, principal, thread).await?;
+    let body = check_body(body)?;
+    let client_id = client_id.map(str::trim).filter(|c| !c.is_empty());
+    if client_id.is_some_and(|c| c.len() > MAX_CLIENT_ID) {
+        return Err(Error::invalid("client_id", "use an id of up to 100 characters"));
+    }
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    if read_seq.is_none() {
+        // Staff answering from the clinic inbox join the thread.
+        messaging::add_member(&mut tx, thread, principal.user_id, now).await?;
+    }
+    let Appended { message, duplicate } =
+        match messaging::append_message(&mut tx, thread, principal.user_id, body, client_id, now)
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => {
+                tx.rollback().await.db()?;
+                return Err(e);
+            }
+        };
+    if duplicate {
+        tx.rollback().await.db()?;
+        return Ok(message);
+    }
+    let members: Vec<UserId> = {
+        // Members as of this transaction (the sender may just have joined).
+        let mut m: Vec<UserId> = state
+            .store
+            .thread_members(thread)
+            .await?
+            .into_iter()
+            .map(|(u, _)| u)
+            .collect();
+        if !m.contains(&principal.user_id) {
+            m.push(principal.user_id);
+        }
+        m
+    };
+    notify_members(&mut tx, &members, principal.user_id, &message, now).await?;
+    let mut record = Event::new(ctx, now, "message.send", "thread")
+        .by(principal.user_id, principal.role)
+        .on(thread);
+    if let Some(p) = t.patient_id {
+        record = record.patient(p);
+    }
+    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    tx.commit().await.db()?;
+    announce(state, thread, &message).await;
+    Ok(message)
+}
+
+/// A thread's messages after `after` (audited as a read of the patient's messages).
+pub async fn read(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    thread: ThreadId,
+    after: i64,
+) -> Result<(Thread, Vec<Message>)> {
+    let (t, _) = visible_thread(state, principal, thread).await?;
+    let messages = state.store.messages_after(thread, after.max(0), 500).await?;
+    let mut record = Event::new(ctx, state.clock.now(), "thread.read", "thread")
+        .by(principal.user_id, principal.role)
+        .on(thread);
+    if let Some(p) = t.patient_id {
+        record = record.patient(p);
+    }
+    state.audit.record(record.build()).await?;
+    Ok((t, messages))
+}
+
+/// Moves the reader's position to `seq` and tells the thread (read receipts).
+pub async fn mark_read(state: &AppState, principal: &Principal, thread: ThreadId, seq: i64) -> Result<()> {
+    let (t, member) = visible_thread(state, principal, thread).await?;
+    if member.is_none() {
+        return Ok(());
+    }
+    if seq < 0 || seq > t.last_seq {
+        return Err(Error::invalid("seq", "no such message in this thread"));
+    }
+    if state.store.mark_thread_read(thread, principal.user_id, seq).await? {
+        let to = audience(state, &t).await?;
+        state
+            .bus
+            .publish(Envelope {
+                to,
+                event: LiveEvent::Read {
+                    thread: thread.to_string(),
+                    user: principal.user_id,
+                    seq,
+                },
+            })
+            .await;
+    }
+    Ok(())
+}
+
+pub async fn set_archived(state: &AppState, principal: &Principal, thread: ThreadId, archived: bool) -> Result<()> {
+    let (_, member) = visible_thread(state, principal, thread).await?;
+    if member.is_none() {
+        return Err(Error::Conflict("only members archive a thread".into()));
+    }
+    state
+        .store
+        .set_thread_archived(thread, principal.user_id, archived, state.clock.now())
+        .await?;
+    Ok(())
+}
+
+/// Staff bring a clinician into a thread (route it).
+pub async fn route(state: &AppState, ctx: &Ctx, principal: &Principal, thread: ThreadId, clinician: UserId) -> Result<()> {
+    if principal.role != Role::Staff {
+        return Err(Error::Forbidden);
+    }
+    let (t, _) = visible_thread(state, principal, thread).await?;
+    let clinician = active_with_role(state, clinician, Role::Clinician)
+        .await
+        .map_err(|_| Error::invalid("clinician_id", "no active clinician has this id"))?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    messaging::add_member(&mut tx, thread, principal.user_id, now).await?;
+    messaging::add_member(&mut tx, thread, clinician, now).await?;
+    let n = NewNotification {
+        user_id: clinician,
+        kind: "message.routed",
+        subject_id: Some(thread.to_string()),
+        subject_at: None,
+        source: Some(&format!("route:{thread}:{clinician}")),
+    };
+    notifications::notify(&mut tx, n, now).await?;
+    let mut record = Event::new(ctx, now, "thread.route", "thread")
+        .by(principal.user_id, principal.role)
+        .on(thread)
+        .detail(format!("to clinician {clinician}"));
+    if let Some(p) = t.patient_id {
+        record = record.patient(p);
+    }
+    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    tx.commit().await.db()?;
+    state
+        .bus
+        .publish(Envelope {
+            to: vec![clinician],
+            event: LiveEvent::Notification {
+                kind: "message.routed".into(),
+            },
+        })
+        .await;
+    Ok(())
+}
+
+/// `principal`'s inbox (staff: with the clinic inbox).
+pub async fn inbox(state: &AppState, principal: &Principal, archived: bool) -> Result<Vec<InboxEntry>> {
+    principal.require(Permission::Messages)?;
+    state
+        .store
+        .inbox(principal.user_id, principal.role == Role::Staff, archived)
+        .await
+}
+
+/// The clinicians a patient may write to (those with a visit), or for a clinician the
+/// patients they may write to.
+pub async fn contacts(state: &AppState, principal: &Principal) -> Result<Vec<(UserId, String)>> {
+    principal.require(Permission::Messages)?;
+    let of = match principal.role {
+        Role::Patient => telemed_store::scheduling::AppointmentsOf::Patient(principal.user_id),
+        Role::Clinician => telemed_store::scheduling::AppointmentsOf::Clinician(principal.user_id),
+        _ => return Ok(Vec::new()),
+    };
+    let now = state.clock.now();
+    let visits = state
+        .store
+        .appointments(of, now - chrono::Duration::days(730), now + chrono::Duration::days(400), 1000)
+        .await?;
+    let mut ids: Vec<UserId> = visits
+        .iter()
+        .filter(|a| a.status.as_str() != "cancelled" && a.status.as_str() != "entered-in-error")
+        .map(|a| {
+            if principal.role == Role::Patient {
+                a.clinician_id
+            } else {
+                a.patient_id
+            }
+        })
+        .collect();
+    ids.sort_by_key(|u| u.to_string());
+    ids.dedup();
+    let names = state.store.names_of(&ids).await?;
+    let mut out: Vec<(UserId, String)> = ids
+        .into_iter()
+        .map(|id| (id, names.get(&id).map(|n| n.0.clone()).unwrap_or_default()))
+        .collect();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(out)
+}
