@@ -37,8 +37,20 @@ impl Role {
         use Permission::*;
         match self {
             Role::Patient => &[Profile, Appointments, Messages],
-            Role::Clinician => &[Profile, PatientsRead, Appointments, SchedulesWrite, Messages],
-            Role::Staff => &[Profile, PatientsRead, Appointments, SchedulesWrite, Messages],
+            Role::Clinician => &[
+                Profile,
+                PatientsRead,
+                Appointments,
+                SchedulesWrite,
+                Messages,
+            ],
+            Role::Staff => &[
+                Profile,
+                PatientsRead,
+                Appointments,
+                SchedulesWrite,
+                Messages,
+            ],
             Role::Admin => &[Profile, UsersRead, UsersWrite, AuditRead],
         }
     }

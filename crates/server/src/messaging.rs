@@ -174,7 +174,8 @@ pub async fn start_thread(
         members: &members,
     };
     let id = messaging::create_thread(&mut tx, new, now).await?;
-    let appended = messaging::append_message(&mut tx, id, principal.user_id, body, None, now).await?;
+    let appended =
+        messaging::append_message(&mut tx, id, principal.user_id, body, None, now).await?;
     notify_members(&mut tx, &members, principal.user_id, &appended.message, now).await?;
     let mut record = Event::new(ctx, now, "thread.create", "thread")
         .by(principal.user_id, principal.role)
@@ -258,7 +259,10 @@ pub async fn send(
     let body = check_body(body)?;
     let client_id = client_id.map(str::trim).filter(|c| !c.is_empty());
     if client_id.is_some_and(|c| c.len() > MAX_CLIENT_ID) {
-        return Err(Error::invalid("client_id", "use an id of up to 100 characters"));
+        return Err(Error::invalid(
+            "client_id",
+            "use an id of up to 100 characters",
+        ));
     }
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
@@ -280,20 +284,9 @@ pub async fn send(
         tx.rollback().await.db()?;
         return Ok(message);
     }
-    let members: Vec<UserId> = {
-        // Members as of this transaction (the sender may just have joined).
-        let mut m: Vec<UserId> = state
-            .store
-            .thread_members(thread)
-            .await?
-            .into_iter()
-            .map(|(u, _)| u)
-            .collect();
-        if !m.contains(&principal.user_id) {
-            m.push(principal.user_id);
-        }
-        m
-    };
+    // Members as of this transaction (the sender may just have joined); read on the
+    // transaction's own connection, never a second one from the pool while it is held.
+    let members = messaging::members_in(&mut tx, thread).await?;
     notify_members(&mut tx, &members, principal.user_id, &message, now).await?;
     let mut record = Event::new(ctx, now, "message.send", "thread")
         .by(principal.user_id, principal.role)
@@ -316,7 +309,10 @@ pub async fn read(
     after: i64,
 ) -> Result<(Thread, Vec<Message>)> {
     let (t, _) = visible_thread(state, principal, thread).await?;
-    let messages = state.store.messages_after(thread, after.max(0), 500).await?;
+    let messages = state
+        .store
+        .messages_after(thread, after.max(0), 500)
+        .await?;
     let mut record = Event::new(ctx, state.clock.now(), "thread.read", "thread")
         .by(principal.user_id, principal.role)
         .on(thread);
@@ -328,7 +324,12 @@ pub async fn read(
 }
 
 /// Moves the reader's position to `seq` and tells the thread (read receipts).
-pub async fn mark_read(state: &AppState, principal: &Principal, thread: ThreadId, seq: i64) -> Result<()> {
+pub async fn mark_read(
+    state: &AppState,
+    principal: &Principal,
+    thread: ThreadId,
+    seq: i64,
+) -> Result<()> {
     let (t, member) = visible_thread(state, principal, thread).await?;
     if member.is_none() {
         return Ok(());
@@ -336,7 +337,11 @@ pub async fn mark_read(state: &AppState, principal: &Principal, thread: ThreadId
     if seq < 0 || seq > t.last_seq {
         return Err(Error::invalid("seq", "no such message in this thread"));
     }
-    if state.store.mark_thread_read(thread, principal.user_id, seq).await? {
+    if state
+        .store
+        .mark_thread_read(thread, principal.user_id, seq)
+        .await?
+    {
         let to = audience(state, &t).await?;
         state
             .bus
@@ -353,7 +358,12 @@ pub async fn mark_read(state: &AppState, principal: &Principal, thread: ThreadId
     Ok(())
 }
 
-pub async fn set_archived(state: &AppState, principal: &Principal, thread: ThreadId, archived: bool) -> Result<()> {
+pub async fn set_archived(
+    state: &AppState,
+    principal: &Principal,
+    thread: ThreadId,
+    archived: bool,
+) -> Result<()> {
     let (_, member) = visible_thread(state, principal, thread).await?;
     if member.is_none() {
         return Err(Error::Conflict("only members archive a thread".into()));
@@ -366,7 +376,13 @@ pub async fn set_archived(state: &AppState, principal: &Principal, thread: Threa
 }
 
 /// Staff bring a clinician into a thread (route it).
-pub async fn route(state: &AppState, ctx: &Ctx, principal: &Principal, thread: ThreadId, clinician: UserId) -> Result<()> {
+pub async fn route(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    thread: ThreadId,
+    clinician: UserId,
+) -> Result<()> {
     if principal.role != Role::Staff {
         return Err(Error::Forbidden);
     }
@@ -408,7 +424,11 @@ pub async fn route(state: &AppState, ctx: &Ctx, principal: &Principal, thread: T
 }
 
 /// `principal`'s inbox (staff: with the clinic inbox).
-pub async fn inbox(state: &AppState, principal: &Principal, archived: bool) -> Result<Vec<InboxEntry>> {
+pub async fn inbox(
+    state: &AppState,
+    principal: &Principal,
+    archived: bool,
+) -> Result<Vec<InboxEntry>> {
     principal.require(Permission::Messages)?;
     state
         .store
@@ -428,7 +448,12 @@ pub async fn contacts(state: &AppState, principal: &Principal) -> Result<Vec<(Us
     let now = state.clock.now();
     let visits = state
         .store
-        .appointments(of, now - chrono::Duration::days(730), now + chrono::Duration::days(400), 1000)
+        .appointments(
+            of,
+            now - chrono::Duration::days(730),
+            now + chrono::Duration::days(400),
+            1000,
+        )
         .await?;
     let mut ids: Vec<UserId> = visits
         .iter()

@@ -89,7 +89,11 @@ pub struct NewThread<'a> {
     pub members: &'a [UserId],
 }
 
-pub async fn create_thread(conn: &mut Conn, t: NewThread<'_>, now: DateTime<Utc>) -> Result<ThreadId> {
+pub async fn create_thread(
+    conn: &mut Conn,
+    t: NewThread<'_>,
+    now: DateTime<Utc>,
+) -> Result<ThreadId> {
     let id = ThreadId::new();
     sqlx::query(
         "INSERT INTO threads (id, subject, patient_id, clinic_inbox, created_by, created_at, last_seq, last_message_at) \
@@ -111,7 +115,12 @@ pub async fn create_thread(conn: &mut Conn, t: NewThread<'_>, now: DateTime<Utc>
 }
 
 /// Adds a member (no-op if they are one already).
-pub async fn add_member(conn: &mut Conn, thread: ThreadId, user: UserId, now: DateTime<Utc>) -> Result<()> {
+pub async fn add_member(
+    conn: &mut Conn,
+    thread: ThreadId,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO thread_members (thread_id, user_id, read_seq, added_at) VALUES ($1, $2, 0, $3) \
          ON CONFLICT (thread_id, user_id) DO NOTHING",
@@ -123,6 +132,19 @@ pub async fn add_member(conn: &mut Conn, thread: ThreadId, user: UserId, now: Da
     .await
     .db()?;
     Ok(())
+}
+
+/// The members of a thread, read in the caller's transaction.
+pub async fn members_in(conn: &mut Conn, thread: ThreadId) -> Result<Vec<UserId>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT user_id FROM thread_members WHERE thread_id = $1")
+            .bind(thread.to_string())
+            .fetch_all(conn)
+            .await
+            .db()?;
+    rows.into_iter()
+        .map(|(u,)| u.parse().map_err(corrupt))
+        .collect()
 }
 
 /// What sending stored: the message, and whether it was a resend of one stored before.
@@ -154,7 +176,9 @@ pub async fn append_message(
         if let Some(row) = earlier {
             let message = message_of(row)?;
             if message.thread_id != thread {
-                return Err(Error::Conflict("this client id was used in another thread".into()));
+                return Err(Error::Conflict(
+                    "this client id was used in another thread".into(),
+                ));
             }
             return Ok(Appended {
                 message,
@@ -255,21 +279,36 @@ impl Store {
 
     /// The threads `user` belongs to (and, with `clinic_inbox`, every clinic-inbox
     /// thread), newest activity first; archived ones or the others.
-    pub async fn inbox(&self, user: UserId, clinic_inbox: bool, archived: bool) -> Result<Vec<InboxEntry>> {
-        let rows: Vec<(String, String, Option<String>, i64, String, i64, i64, i64, Option<i64>, Option<i64>)> =
-            sqlx::query_as(&format!(
-                "SELECT {THREAD_COLUMNS}, m.read_seq, m.archived_at FROM threads t \
+    pub async fn inbox(
+        &self,
+        user: UserId,
+        clinic_inbox: bool,
+        archived: bool,
+    ) -> Result<Vec<InboxEntry>> {
+        let rows: Vec<(
+            String,
+            String,
+            Option<String>,
+            i64,
+            String,
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+        )> = sqlx::query_as(&format!(
+            "SELECT {THREAD_COLUMNS}, m.read_seq, m.archived_at FROM threads t \
                  LEFT JOIN thread_members m ON m.thread_id = t.id AND m.user_id = $1 \
                  WHERE (m.user_id IS NOT NULL OR ($2 = 1 AND t.clinic_inbox = 1)) \
                  AND (CASE WHEN m.archived_at IS NULL THEN 0 ELSE 1 END) = $3 \
                  ORDER BY t.last_message_at DESC, t.id LIMIT 500"
-            ))
-            .bind(user.to_string())
-            .bind(i64::from(clinic_inbox))
-            .bind(i64::from(archived))
-            .fetch_all(self.pool())
-            .await
-            .db()?;
+        ))
+        .bind(user.to_string())
+        .bind(i64::from(clinic_inbox))
+        .bind(i64::from(archived))
+        .fetch_all(self.pool())
+        .await
+        .db()?;
         rows.into_iter()
             .map(|r| {
                 Ok(InboxEntry {
@@ -282,7 +321,12 @@ impl Store {
     }
 
     /// Messages of a thread after `after`, in order, at most `limit`.
-    pub async fn messages_after(&self, thread: ThreadId, after: i64, limit: i64) -> Result<Vec<Message>> {
+    pub async fn messages_after(
+        &self,
+        thread: ThreadId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Message>> {
         let rows: Vec<MessageRow> = sqlx::query_as(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         ))

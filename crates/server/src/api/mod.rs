@@ -5,6 +5,7 @@
 mod audit;
 mod invitations;
 mod me;
+mod messaging;
 mod notifications;
 mod patients;
 mod scheduling;
@@ -78,6 +79,21 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(waiting_room::complete),
         )
         .route("/waiting-room", get(waiting_room::queue))
+        .route("/threads", get(messaging::inbox).post(messaging::start))
+        .route(
+            "/threads/{id}/messages",
+            get(messaging::messages).post(messaging::send),
+        )
+        .route(
+            "/threads/{id}/read",
+            axum::routing::post(messaging::mark_read),
+        )
+        .route("/threads/{id}/receipts", get(messaging::receipts))
+        .route(
+            "/threads/{id}/archive",
+            axum::routing::post(messaging::archive),
+        )
+        .route("/threads/{id}/route", axum::routing::post(messaging::route))
         .route("/notifications", get(notifications::list))
         .route(
             "/notifications/read",
@@ -96,11 +112,13 @@ pub fn router() -> Router<AppState> {
         scheduling::slots, scheduling::book, scheduling::list, scheduling::get, scheduling::cancel,
         waiting_room::reschedule, waiting_room::check_in, waiting_room::undo_noshow, waiting_room::complete, waiting_room::queue,
         notifications::list, notifications::mark_read,
+        messaging::inbox, messaging::start, messaging::messages, messaging::send, messaging::mark_read,
+        messaging::receipts, messaging::archive, messaging::route,
         crate::ops::healthz, crate::ops::readyz,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorFields)),
     modifiers(&BearerAuth),
-    tags((name = "account"), (name = "admin"), (name = "patients"), (name = "audit"), (name = "scheduling"), (name = "operations"))
+    tags((name = "account"), (name = "admin"), (name = "patients"), (name = "audit"), (name = "scheduling"), (name = "messaging"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

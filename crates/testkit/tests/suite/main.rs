@@ -30,6 +30,7 @@ mod api;
 mod audit;
 mod browser;
 mod live;
+mod messaging;
 mod ops;
 mod scheduling;
 mod scheduling_web;
