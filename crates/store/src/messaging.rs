@@ -67,6 +67,21 @@ fn thread_of(r: ThreadRow) -> Result<Thread> {
     })
 }
 
+/// A thread with one person's membership columns.
+#[derive(sqlx::FromRow)]
+struct InboxRow {
+    id: String,
+    subject: String,
+    patient_id: Option<String>,
+    clinic_inbox: i64,
+    created_by: String,
+    created_at: i64,
+    last_seq: i64,
+    last_message_at: i64,
+    read_seq: Option<i64>,
+    archived_at: Option<i64>,
+}
+
 type MessageRow = (String, String, i64, String, String, i64);
 const MESSAGE_COLUMNS: &str = "id, thread_id, seq, sender_id, body, created_at";
 
@@ -285,18 +300,7 @@ impl Store {
         clinic_inbox: bool,
         archived: bool,
     ) -> Result<Vec<InboxEntry>> {
-        let rows: Vec<(
-            String,
-            String,
-            Option<String>,
-            i64,
-            String,
-            i64,
-            i64,
-            i64,
-            Option<i64>,
-            Option<i64>,
-        )> = sqlx::query_as(&format!(
+        let rows: Vec<InboxRow> = sqlx::query_as(&format!(
             "SELECT {THREAD_COLUMNS}, m.read_seq, m.archived_at FROM threads t \
                  LEFT JOIN thread_members m ON m.thread_id = t.id AND m.user_id = $1 \
                  WHERE (m.user_id IS NOT NULL OR ($2 = 1 AND t.clinic_inbox = 1)) \
@@ -312,9 +316,18 @@ impl Store {
         rows.into_iter()
             .map(|r| {
                 Ok(InboxEntry {
-                    thread: thread_of((r.0, r.1, r.2, r.3, r.4, r.5, r.6, r.7))?,
-                    read_seq: r.8,
-                    archived: r.9.is_some(),
+                    read_seq: r.read_seq,
+                    archived: r.archived_at.is_some(),
+                    thread: thread_of((
+                        r.id,
+                        r.subject,
+                        r.patient_id,
+                        r.clinic_inbox,
+                        r.created_by,
+                        r.created_at,
+                        r.last_seq,
+                        r.last_message_at,
+                    ))?,
                 })
             })
             .collect()
