@@ -330,6 +330,23 @@ texts! {
     patient_email: "Patient's email", "Correo del paciente";
     day_view: "Day view", "Vista de día";
     mark_done: "Mark as done", "Marcar como realizada";
+    nav_messages: "Messages", "Mensajes";
+    new_message: "New message", "Mensaje nuevo";
+    inbox: "Inbox", "Bandeja de entrada";
+    archived: "Archived", "Archivados";
+    archive: "Archive", "Archivar";
+    no_messages: "No messages.", "No hay mensajes.";
+    unread: "unread", "sin leer";
+    clinic_inbox: "Clinic inbox", "Buzón de la clínica";
+    seen: "Seen", "Visto";
+    your_message: "Your message", "Su mensaje";
+    send: "Send", "Enviar";
+    route_to: "Pass to", "Pasar a";
+    route: "Pass on", "Pasar";
+    message_to: "To", "Para";
+    the_clinic: "The clinic (front desk)", "La clínica (recepción)";
+    note_message: "New message", "Mensaje nuevo";
+    note_routed: "A conversation was passed to you", "Le pasaron una conversación";
     week_view: "Week view", "Vista de semana";
 }
 

@@ -27,6 +27,7 @@ use crate::AppState;
 pub use audit::{describe_break, AuditPage, AuditQuery};
 pub use invitations::{invitation_status, InvitationView, NewInvitationBody};
 pub use me::Me;
+pub use messaging::recipient;
 pub use patients::{access_log_entries, AccessLogEntry, PatientView};
 pub use tokens::{CreatedToken, NewTokenBody, TokenView};
 pub use users::{UserPatch, UserView};

@@ -4,6 +4,7 @@
 mod account;
 mod admin;
 mod booking;
+mod messages;
 pub mod pages;
 mod schedule_editor;
 mod signin;
@@ -113,6 +114,16 @@ pub fn router() -> Router<AppState> {
         )
         .route("/waiting-room", get(visits::queue))
         .route("/waiting-room/rows", get(visits::queue_refresh))
+        .route("/messages", get(messages::inbox))
+        .route("/messages/list", get(messages::inbox_fragment))
+        .route(
+            "/messages/new",
+            get(messages::new_form).post(messages::create),
+        )
+        .route("/messages/{id}", get(messages::thread).post(messages::send))
+        .route("/messages/{id}/list", get(messages::thread_fragment))
+        .route("/messages/{id}/archive", post(messages::archive))
+        .route("/messages/{id}/route", post(messages::route))
         .route("/notifications", get(visits::notifications))
         .route("/notifications/read", post(visits::mark_notifications_read))
         .route("/notifications/badge", get(visits::notifications_badge))

@@ -424,6 +424,8 @@ pub async fn notifications(
                 "visit.rescheduled" => t.note_rescheduled,
                 "visit.patient_cancelled" => t.note_patient_cancelled,
                 "visit.patient_rescheduled" => t.note_patient_rescheduled,
+                "message.new" => t.note_message,
+                "message.routed" => t.note_routed,
                 _ => t.note_other,
             },
             about: n
@@ -431,6 +433,9 @@ pub async fn notifications(
                 .map(|s| local(tz, s, "%a %d %b %Y, %H:%M"))
                 .unwrap_or_default(),
             link: match (n.subject_at, me.role()) {
+                _ if n.kind.starts_with("message.") => {
+                    format!("/messages/{}", n.subject_id.clone().unwrap_or_default())
+                }
                 (Some(s), Role::Clinician | Role::Staff) => {
                     format!("/calendar?day={}", local(tz, s, "%Y-%m-%d"))
                 }

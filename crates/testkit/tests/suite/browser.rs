@@ -459,3 +459,116 @@ async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
     browser.close().await;
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
+async fn patient_and_clinician_message_each_other_live() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app.create_user(Role::Patient).await;
+    open_dermatology_hours(&app, &clinician).await;
+    // A visit makes them a care team.
+    let now = telemed_domain::Clock::now(&app.clock);
+    let mut tx = app.state().store.begin_write().await.unwrap();
+    let start = now + chrono::Duration::days(1);
+    telemed_store::scheduling::book(
+        &mut tx,
+        telemed_store::scheduling::NewAppointment {
+            clinician_id: clinician.id,
+            patient_id: patient.id,
+            visit_kind: telemed_domain::schedule::VisitKind::Video,
+            start_at: start,
+            end_at: start + chrono::Duration::minutes(30),
+            reason: "Follow-up",
+            booked_by: patient.id,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // The clinician has the inbox open.
+    let clinician_browser = TestBrowser::launch().await.expect("Chromium");
+    let inbox = clinician_browser.open(&app.url("/login")).await.unwrap();
+    sign_in_clinician(&app, &inbox, &clinician).await;
+    inbox.goto(app.url("/messages")).await.unwrap();
+    wait_for(&inbox, "body[data-live-ready]").await.unwrap();
+
+    // The patient writes, with markup that must stay text.
+    let browser = TestBrowser::launch().await.expect("Chromium");
+    let page = browser.open(&app.url("/login")).await.unwrap();
+    fill(&page, "#email", &patient.email).await.unwrap();
+    fill(&page, "#password", &patient.password).await.unwrap();
+    submit(&page).await;
+    wait_for_path(&page, "/").await.unwrap();
+    page.goto(app.url("/messages/new")).await.unwrap();
+    wait_for(&page, "#to").await.unwrap();
+    page.evaluate(format!(
+        "document.getElementById('to').value = '{}'",
+        clinician.id
+    ))
+    .await
+    .unwrap();
+    fill(&page, "#subject", "Rash update").await.unwrap();
+    fill(
+        &page,
+        "#body",
+        "<img src=x onerror=\"window.pwned=1\"> It is <b>worse</b> today",
+    )
+    .await
+    .unwrap();
+    page.find_element("form[action='/messages/new'] button[type=submit]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "li.message[data-seq='1']").await.unwrap();
+    wait_for(&page, "body[data-live-ready]").await.unwrap();
+
+    // It appears in the clinician's open inbox without a reload.
+    wait_for(&inbox, "#threads a[href^='/messages/']")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let body = text_of(&inbox, "li.message[data-seq='1'] .body")
+        .await
+        .unwrap();
+    assert!(
+        body.contains("<img src=x onerror="),
+        "shown as text: {body}"
+    );
+    let pwned: bool = inbox
+        .evaluate("window.pwned === 1")
+        .await
+        .unwrap()
+        .into_value()
+        .unwrap();
+    assert!(!pwned, "markup in a message never runs");
+    screenshot(&inbox, "20-clinician-thread").await.unwrap();
+
+    // The reply appears live on the patient's open thread, and is marked seen there.
+    wait_for(&inbox, "body[data-live-ready]").await.unwrap();
+    fill(&inbox, "#body", "Please send a photo.").await.unwrap();
+    inbox
+        .find_element("#reply button[type=submit]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let reply = text_of(&page, "li.message[data-seq='2'] .body")
+        .await
+        .unwrap();
+    assert_eq!(reply.trim(), "Please send a photo.");
+    screenshot(&page, "21-patient-thread-live").await.unwrap();
+    browser.close().await;
+    clinician_browser.close().await;
+    app.shutdown().await;
+}
