@@ -24,7 +24,7 @@ async fn me_needs_a_live_token(backend: Backend) {
     let me: Value = r.json().await.unwrap();
     assert_eq!(me["email"], patient.email);
     assert_eq!(me["role"], "patient");
-    assert_eq!(me["scopes"], json!(["profile", "appointments"]));
+    assert_eq!(me["scopes"], json!(["profile", "appointments", "messages"]));
 
     for bad in [
         None,
