@@ -347,6 +347,11 @@ texts! {
     the_clinic: "The clinic (front desk)", "La clínica (recepción)";
     note_message: "New message", "Mensaje nuevo";
     note_routed: "A conversation was passed to you", "Le pasaron una conversación";
+    prefs_title: "Notification emails", "Correos de aviso";
+    prefs_intro: "You always see notifications here. Choose which ones also come by email; emails never hold clinical details, only a link.", "Siempre verá los avisos aquí. Elija cuáles le llegan también por correo; los correos nunca llevan datos clínicos, solo un enlace.";
+    email_visits: "Visits: confirmations, reminders and changes", "Citas: confirmaciones, recordatorios y cambios";
+    email_messages: "New secure messages", "Mensajes seguros nuevos";
+    saved: "Saved.", "Guardado.";
     week_view: "Week view", "Vista de semana";
 }
 

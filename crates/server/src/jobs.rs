@@ -219,19 +219,21 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
     let ics = calendar("telemed", Some(method), &[event], now);
     let lang = Lang::from_code(&recipient.locale).unwrap_or(Lang::En);
     let mut tx = state.store.begin_write().await?;
-    mail::enqueue_with_calendar(
-        &mut tx,
-        &recipient.email,
-        Mail::Visit {
-            notice: p.notice,
-            when: &when,
-            link: &link,
-        },
-        Some(&ics),
-        lang,
-        now,
-    )
-    .await?;
+    if notifications::wants_email(&mut tx, recipient.id, "visits").await? {
+        mail::enqueue_with_calendar(
+            &mut tx,
+            &recipient.email,
+            Mail::Visit {
+                notice: p.notice,
+                when: &when,
+                link: &link,
+            },
+            Some(&ics),
+            lang,
+            now,
+        )
+        .await?;
+    }
     let notification = NewNotification {
         user_id: recipient.id,
         kind: p.notice.kind(),

@@ -34,6 +34,10 @@ pub enum Mail<'a> {
         link: &'a str,
         role: &'a str,
     },
+    /// A secure message arrived: a link only, never the message.
+    NewMessage {
+        link: &'a str,
+    },
     /// A visit was booked, is coming up, or was cancelled. Date, time and a link only.
     Visit {
         notice: VisitNotice,
@@ -100,6 +104,13 @@ impl Mail<'_> {
                     ("Restablecer su contraseña de telemed".into(), format!("Hola:\n\nPara elegir una contraseña nueva, abra este enlace (válido 1 hora):\n\n{link}\n\nSi no lo pidió, ignore este mensaje: su contraseña no cambia.\n"))
                 } else {
                     ("Reset your telemed password".into(), format!("Hello,\n\nTo choose a new password, open this link (valid for 1 hour):\n\n{link}\n\nIf you did not ask for this, ignore this message: your password stays the same.\n"))
+                }
+            }
+            Mail::NewMessage { link } => {
+                if es {
+                    ("Tiene un mensaje nuevo en telemed".into(), format!("Hola:\n\nTiene un mensaje seguro nuevo. Léalo aquí (tras iniciar sesión):\n\n{link}\n\nPor su privacidad, el mensaje no se envía por correo.\n"))
+                } else {
+                    ("You have a new message on telemed".into(), format!("Hello,\n\nYou have a new secure message. Read it here (sign-in required):\n\n{link}\n\nFor your privacy, the message itself is not sent by email.\n"))
                 }
             }
             Mail::Visit { notice, when, link } => match (notice, es) {

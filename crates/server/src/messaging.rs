@@ -176,7 +176,7 @@ pub async fn start_thread(
     let id = messaging::create_thread(&mut tx, new, now).await?;
     let appended =
         messaging::append_message(&mut tx, id, principal.user_id, body, None, now).await?;
-    notify_members(&mut tx, &members, principal.user_id, &appended.message, now).await?;
+    notify_members(state, &mut tx, &appended.message, now).await?;
     let mut record = Event::new(ctx, now, "thread.create", "thread")
         .by(principal.user_id, principal.role)
         .on(id);
@@ -189,24 +189,37 @@ pub async fn start_thread(
     Ok(id)
 }
 
-/// In-app notifications of a new message for everyone in the thread but the sender.
+/// Tells everyone in the thread but the sender: an in-app notification always, and an
+/// email (a link, never the text) to those who want one, when this is the first message
+/// they have not read, so a conversation does not become a flood of mail.
 async fn notify_members(
+    state: &AppState,
     conn: &mut telemed_store::Conn,
-    members: &[UserId],
-    sender: UserId,
     message: &Message,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    for member in members.iter().filter(|m| **m != sender) {
+    // Read on the transaction's own connection, never a second one from the pool.
+    let members = messaging::members_in(conn, message.thread_id).await?;
+    let link = format!("{}/messages/{}", state.config.public_url, message.thread_id);
+    for (member, read_seq) in members.into_iter().filter(|(m, _)| *m != message.sender_id) {
         let source = format!("message:{}:{member}", message.id);
         let n = NewNotification {
-            user_id: *member,
+            user_id: member,
             kind: "message.new",
             subject_id: Some(message.thread_id.to_string()),
             subject_at: None,
             source: Some(&source),
         };
         notifications::notify(conn, n, now).await?;
+        let first_unread = read_seq == message.seq - 1;
+        if first_unread && notifications::wants_email(conn, member, "messages").await? {
+            if let Some(user) = telemed_store::users::by_id_in(conn, member).await? {
+                let lang =
+                    crate::i18n::Lang::from_code(&user.locale).unwrap_or(crate::i18n::Lang::En);
+                let mail = crate::mail::Mail::NewMessage { link: &link };
+                crate::mail::enqueue(conn, &user.email, mail, lang, now).await?;
+            }
+        }
     }
     Ok(())
 }
@@ -284,10 +297,7 @@ pub async fn send(
         tx.rollback().await.db()?;
         return Ok(message);
     }
-    // Members as of this transaction (the sender may just have joined); read on the
-    // transaction's own connection, never a second one from the pool while it is held.
-    let members = messaging::members_in(&mut tx, thread).await?;
-    notify_members(&mut tx, &members, principal.user_id, &message, now).await?;
+    notify_members(state, &mut tx, &message, now).await?;
     let mut record = Event::new(ctx, now, "message.send", "thread")
         .by(principal.user_id, principal.role)
         .on(thread);

@@ -149,16 +149,16 @@ pub async fn add_member(
     Ok(())
 }
 
-/// The members of a thread, read in the caller's transaction.
-pub async fn members_in(conn: &mut Conn, thread: ThreadId) -> Result<Vec<UserId>> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("SELECT user_id FROM thread_members WHERE thread_id = $1")
+/// The members of a thread and how far each has read, in the caller's transaction.
+pub async fn members_in(conn: &mut Conn, thread: ThreadId) -> Result<Vec<(UserId, i64)>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT user_id, read_seq FROM thread_members WHERE thread_id = $1")
             .bind(thread.to_string())
             .fetch_all(conn)
             .await
             .db()?;
     rows.into_iter()
-        .map(|(u,)| u.parse().map_err(corrupt))
+        .map(|(u, seq)| Ok((u.parse().map_err(corrupt)?, seq)))
         .collect()
 }
 

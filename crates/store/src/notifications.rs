@@ -6,6 +6,36 @@ use telemed_domain::{Result, UserId};
 
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
+/// The groups people choose email for: visit notices and new messages.
+pub const EMAIL_GROUPS: [&str; 2] = ["visits", "messages"];
+
+/// Whether `user` wants email for `group` (on unless they turned it off), read in the
+/// caller's transaction.
+pub async fn wants_email(conn: &mut Conn, user: UserId, group: &str) -> Result<bool> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT email FROM notification_prefs WHERE user_id = $1 AND kind = $2")
+            .bind(user.to_string())
+            .bind(group.to_owned())
+            .fetch_optional(conn)
+            .await
+            .db()?;
+    Ok(row.is_none_or(|(on,)| on != 0))
+}
+
+pub async fn set_email(conn: &mut Conn, user: UserId, group: &str, on: bool) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO notification_prefs (user_id, kind, email) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_id, kind) DO UPDATE SET email = excluded.email",
+    )
+    .bind(user.to_string())
+    .bind(group.to_owned())
+    .bind(i64::from(on))
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct Notification {
     pub id: String,
@@ -76,6 +106,26 @@ impl Store {
                     read_at: read_at.map(from_micros),
                 },
             )
+            .collect())
+    }
+
+    /// Each email group and whether `user` gets email for it.
+    pub async fn email_preferences(&self, user: UserId) -> Result<Vec<(&'static str, bool)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT kind, email FROM notification_prefs WHERE user_id = $1")
+                .bind(user.to_string())
+                .fetch_all(self.pool())
+                .await
+                .db()?;
+        Ok(EMAIL_GROUPS
+            .iter()
+            .map(|g| {
+                let on = rows
+                    .iter()
+                    .find(|(k, _)| k == g)
+                    .is_none_or(|(_, e)| *e != 0);
+                (*g, on)
+            })
             .collect())
     }
 

@@ -95,6 +95,10 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(messaging::archive),
         )
         .route("/threads/{id}/route", axum::routing::post(messaging::route))
+        .route(
+            "/notification-preferences",
+            get(notifications::preferences).put(notifications::set_preferences),
+        )
         .route("/notifications", get(notifications::list))
         .route(
             "/notifications/read",
@@ -112,7 +116,7 @@ pub fn router() -> Router<AppState> {
         audit::search, audit::verify, scheduling::find_clinicians, scheduling::get_schedule, scheduling::put_schedule,
         scheduling::slots, scheduling::book, scheduling::list, scheduling::get, scheduling::cancel,
         waiting_room::reschedule, waiting_room::check_in, waiting_room::undo_noshow, waiting_room::complete, waiting_room::queue,
-        notifications::list, notifications::mark_read,
+        notifications::list, notifications::mark_read, notifications::preferences, notifications::set_preferences,
         messaging::inbox, messaging::start, messaging::messages, messaging::send, messaging::mark_read,
         messaging::receipts, messaging::archive, messaging::route,
         crate::ops::healthz, crate::ops::readyz,

@@ -65,3 +65,63 @@ pub async fn mark_read(
         .await?;
     Ok(Json(MarkedRead { marked }))
 }
+
+#[derive(Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailPreference {
+    /// `visits` (confirmations, reminders, changes) or `messages` (new secure messages).
+    pub group: String,
+    /// Whether these also come by email (in-app notifications always happen).
+    pub email: bool,
+}
+
+/// The caller's email choices per notification group.
+#[utoipa::path(get, path = "/api/v1/notification-preferences", tag = "account", security(("bearer" = [])),
+    responses((status = 200, body = [EmailPreference])))]
+pub async fn preferences(
+    State(state): State<AppState>,
+    caller: ApiUser,
+) -> AppResult<Json<Vec<EmailPreference>>> {
+    let list = state
+        .store
+        .email_preferences(caller.principal.user_id)
+        .await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|(group, email)| EmailPreference {
+                group: group.to_owned(),
+                email,
+            })
+            .collect(),
+    ))
+}
+
+/// Sets email choices; groups left out keep theirs.
+#[utoipa::path(put, path = "/api/v1/notification-preferences", tag = "account", security(("bearer" = [])), request_body = [EmailPreference],
+    responses((status = 200, body = [EmailPreference]), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn set_preferences(
+    State(state): State<AppState>,
+    caller: ApiUser,
+    super::ApiJson(body): super::ApiJson<Vec<EmailPreference>>,
+) -> AppResult<Json<Vec<EmailPreference>>> {
+    let groups = telemed_store::notifications::EMAIL_GROUPS;
+    if let Some(bad) = body.iter().find(|p| !groups.contains(&p.group.as_str())) {
+        return Err(telemed_domain::Error::invalid(
+            "group",
+            format!("unknown group {:?}; use visits or messages", bad.group),
+        )
+        .into());
+    }
+    let mut tx = state.store.begin_write().await?;
+    for p in &body {
+        telemed_store::notifications::set_email(
+            &mut tx,
+            caller.principal.user_id,
+            &p.group,
+            p.email,
+        )
+        .await?;
+    }
+    telemed_store::DbResult::db(tx.commit().await)?;
+    preferences(State(state), caller).await
+}

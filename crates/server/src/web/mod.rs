@@ -5,6 +5,7 @@ mod account;
 mod admin;
 mod booking;
 mod messages;
+mod notifications;
 pub mod pages;
 mod schedule_editor;
 mod signin;
@@ -124,9 +125,19 @@ pub fn router() -> Router<AppState> {
         .route("/messages/{id}/list", get(messages::thread_fragment))
         .route("/messages/{id}/archive", post(messages::archive))
         .route("/messages/{id}/route", post(messages::route))
-        .route("/notifications", get(visits::notifications))
-        .route("/notifications/read", post(visits::mark_notifications_read))
-        .route("/notifications/badge", get(visits::notifications_badge))
+        .route("/notifications", get(notifications::notifications))
+        .route(
+            "/notifications/read",
+            post(notifications::mark_notifications_read),
+        )
+        .route(
+            "/notifications/badge",
+            get(notifications::notifications_badge),
+        )
+        .route(
+            "/account/notifications",
+            get(notifications::preferences).post(notifications::save_preferences),
+        )
 }
 
 /// What every page handler needs from the request: the context and the form token.

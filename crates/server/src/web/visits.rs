@@ -1,6 +1,5 @@
 //! Changing and attending a visit: moving it to another time, the patient's device
-//! check and check-in, the clinician's live waiting-room queue, undoing a no-show, and
-//! the in-app notifications.
+//! check and check-in, the clinician's live waiting-room queue, undoing a no-show.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -381,96 +380,4 @@ pub async fn queue_refresh(
         rows,
         show_clinician: me.role() == Role::Staff,
     }))
-}
-
-struct NotificationRow {
-    text: &'static str,
-    about: String,
-    link: String,
-    at: String,
-    unread: bool,
-}
-
-#[derive(Template)]
-#[template(path = "notifications.html")]
-struct NotificationsPage<'a> {
-    page: &'a Page,
-    rows: Vec<NotificationRow>,
-}
-
-pub async fn notifications(
-    State(state): State<AppState>,
-    w: WebCtx,
-    me: SignedIn,
-) -> AppResult<Response> {
-    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/notifications");
-    let tz = w.ctx.time_zone;
-    let t = page.t;
-    let link = if me.role() == Role::Patient {
-        "/appointments"
-    } else {
-        "/calendar"
-    };
-    let rows = state
-        .store
-        .notifications(me.user.id, 100)
-        .await?
-        .into_iter()
-        .map(|n| NotificationRow {
-            text: match n.kind.as_str() {
-                "visit.booked" => t.note_booked,
-                "visit.reminder" => t.note_reminder,
-                "visit.cancelled" => t.note_cancelled,
-                "visit.rescheduled" => t.note_rescheduled,
-                "visit.patient_cancelled" => t.note_patient_cancelled,
-                "visit.patient_rescheduled" => t.note_patient_rescheduled,
-                "message.new" => t.note_message,
-                "message.routed" => t.note_routed,
-                _ => t.note_other,
-            },
-            about: n
-                .subject_at
-                .map(|s| local(tz, s, "%a %d %b %Y, %H:%M"))
-                .unwrap_or_default(),
-            link: match (n.subject_at, me.role()) {
-                _ if n.kind.starts_with("message.") => {
-                    format!("/messages/{}", n.subject_id.clone().unwrap_or_default())
-                }
-                (Some(s), Role::Clinician | Role::Staff) => {
-                    format!("/calendar?day={}", local(tz, s, "%Y-%m-%d"))
-                }
-                _ => link.to_owned(),
-            },
-            at: local(tz, n.created_at, "%d %b %H:%M"),
-            unread: n.read_at.is_none(),
-        })
-        .collect();
-    Ok(render(&NotificationsPage { page: &page, rows }))
-}
-
-pub async fn mark_notifications_read(
-    State(state): State<AppState>,
-    me: SignedIn,
-) -> AppResult<Response> {
-    state
-        .store
-        .mark_notifications_read(me.user.id, state.clock.now())
-        .await?;
-    Ok(Redirect::to("/notifications").into_response())
-}
-
-/// The navigation link's text with the unread count, refreshed by htmx.
-pub async fn notifications_badge(
-    State(state): State<AppState>,
-    w: WebCtx,
-    me: SignedIn,
-) -> AppResult<Response> {
-    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/notifications");
-    let unread = state.store.unread_notifications(me.user.id).await?;
-    let text = if unread > 0 {
-        format!("{} ({unread})", page.t.nav_notifications)
-    } else {
-        page.t.nav_notifications.to_owned()
-    };
-    Ok(text.into_response())
 }

@@ -14,6 +14,36 @@ struct Api<'a> {
 }
 
 impl Api<'_> {
+    /// Starts a thread from `token` to `to`; returns the path of its messages.
+    async fn open_thread(&self, token: &str, to: &TestUser, subject: &str, body: &str) -> String {
+        let (status, thread) = self
+            .call(
+                "POST",
+                "/api/v1/threads",
+                token,
+                Some(json!({"subject": subject, "to": to.id, "body": body})),
+            )
+            .await;
+        assert_eq!(status, 201, "{thread}");
+        format!(
+            "/api/v1/threads/{}/messages",
+            thread["id"].as_str().unwrap()
+        )
+    }
+
+    async fn call_put(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .put(self.app.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     async fn call(
         &self,
         method: &str,
@@ -325,6 +355,71 @@ async fn the_clinic_inbox_is_shared_and_routed(backend: Backend) {
     app.shutdown().await;
 }
 
+async fn message_emails_follow_preferences_and_carry_no_text(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: app.client(),
+    };
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app.create_user(Role::Patient).await;
+    give_a_visit(&app, &clinician, &patient).await;
+    let (c, p) = (
+        app.token_for(&clinician, None).await,
+        app.token_for(&patient, None).await,
+    );
+    let path = api
+        .open_thread(&p, &clinician, "Results", "My glucose was 180")
+        .await;
+    api.call("POST", &path, &p, Some(json!({"body": "and 190 today"})))
+        .await;
+    // One email for the first unread message, not one per message; no text in it.
+    let mail = app.smtp.wait_for(&clinician.email, "new message").await;
+    assert!(!mail.raw.contains("glucose") && !mail.raw.contains("190"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let to_clinician = app
+        .smtp
+        .all()
+        .iter()
+        .filter(|m| m.recipients.contains(&clinician.email))
+        .count();
+    assert_eq!(to_clinician, 1);
+
+    // The patient turns message emails off: the reply is only in the app.
+    let (status, prefs) = api
+        .call_put(
+            "/api/v1/notification-preferences",
+            &p,
+            json!([{"group": "messages", "email": false}]),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(prefs
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g["group"] == "messages" && g["email"] == false));
+    let (status, _) = api
+        .call_put(
+            "/api/v1/notification-preferences",
+            &p,
+            json!([{"group": "everything", "email": false}]),
+        )
+        .await;
+    assert_eq!(status, 400);
+    api.call("POST", &path, &c, Some(json!({"body": "Please come in."})))
+        .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!app
+        .smtp
+        .all()
+        .iter()
+        .any(|m| m.recipients.contains(&patient.email)));
+    let (_, notes) = api.call("GET", "/api/v1/notifications", &p, None).await;
+    assert_eq!(notes[0]["kind"], "message.new");
+    app.shutdown().await;
+}
+
 async fn concurrent_senders_keep_one_order(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let clinician = app.create_user(Role::Clinician).await;
@@ -338,18 +433,7 @@ async fn concurrent_senders_keep_one_order(backend: Backend) {
         app: &app,
         http: app.client(),
     };
-    let (_, thread) = api
-        .call(
-            "POST",
-            "/api/v1/threads",
-            &p,
-            Some(json!({"subject": "Busy", "to": clinician.id, "body": "0"})),
-        )
-        .await;
-    let path = format!(
-        "/api/v1/threads/{}/messages",
-        thread["id"].as_str().unwrap()
-    );
+    let path = api.open_thread(&p, &clinician, "Busy", "0").await;
     let sends = (0..40).map(|i| {
         let (api, path) = (&api, path.clone());
         let token = if i % 2 == 0 { c.clone() } else { p.clone() };
@@ -385,4 +469,5 @@ on_both_databases!(
     patients_write_to_their_care_team,
     the_clinic_inbox_is_shared_and_routed,
     concurrent_senders_keep_one_order,
+    message_emails_follow_preferences_and_carry_no_text,
 );
