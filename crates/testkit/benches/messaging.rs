@@ -1,0 +1,266 @@
+//! Messaging and live-connection figures:
+//! - memory per idle live connection (RSS growth of this process over N WebSockets;
+//!   client and server sides both live in this process, so this is an upper bound);
+//! - fan-out: the time from sending a message through the API until each of N open
+//!   connections of the thread's members has the event (p50 / p99 over all deliveries);
+//! - messages stored per second through the API by 16 concurrent senders, against a raw
+//!   insert of the same rows (thread counter + message, one transaction each, no HTTP,
+//!   notifications or audit) at the same concurrency.
+//!
+//! `cargo bench -p telemed-testkit --bench messaging` (PostgreSQL too when
+//! TELEMED_TEST_DATABASE_URL is set; TELEMED_BENCH_CONNECTIONS sets N, default 9000).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use telemed_domain::{Clock, Email, Role, ThreadId, UserId};
+use telemed_store::messaging::{self, NewThread};
+use telemed_store::users::{self, NewUser};
+use telemed_testkit::live::LiveClient;
+use telemed_testkit::{Backend, TestApp, TestUser};
+use tokio::sync::mpsc;
+
+const SENDERS: usize = 16;
+const PER_MEMBER: usize = 20;
+const FANOUT_MESSAGES: usize = 20;
+const STORE_SECONDS: u64 = 5;
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        })
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// `count` patients made straight in the store (no password hashing), with tokens.
+async fn members(app: &TestApp, count: usize) -> Vec<(TestUser, String)> {
+    let now = app.clock.now();
+    let mut tx = app.state().store.begin_write().await.unwrap();
+    let mut made = Vec::new();
+    for i in 0..count {
+        let email = format!("member{i}@bench.example");
+        let parsed = Email::parse(&email).unwrap();
+        let user = NewUser {
+            email: &parsed,
+            display_name: &format!("Member {i}"),
+            role: Role::Patient,
+            password_hash: "x",
+            email_verified: true,
+            locale: "en",
+        };
+        let id = users::insert(&mut tx, user, now).await.unwrap();
+        made.push(TestUser {
+            id,
+            email,
+            password: String::new(),
+            role: Role::Patient,
+        });
+    }
+    tx.commit().await.unwrap();
+    let mut out = Vec::new();
+    for user in made {
+        let token = app.token_for(&user, None).await;
+        out.push((user, token));
+    }
+    out
+}
+
+async fn thread_of(app: &TestApp, members: &[UserId]) -> ThreadId {
+    let now = app.clock.now();
+    let mut tx = app.state().store.begin_write().await.unwrap();
+    let new = NewThread {
+        subject: "bench",
+        patient_id: None,
+        clinic_inbox: false,
+        created_by: members[0],
+        members,
+    };
+    let id = messaging::create_thread(&mut tx, new, now).await.unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn fan_out(app: &TestApp, db: &str, connections: usize) {
+    let people = members(app, connections.div_ceil(PER_MEMBER)).await;
+    let ids: Vec<UserId> = people.iter().map(|(u, _)| u.id).collect();
+    let thread = thread_of(app, &ids).await;
+    let before = rss_kib();
+    let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Instant)>();
+    let mut opened = 0;
+    for (_, token) in &people {
+        for _ in 0..PER_MEMBER {
+            if opened == connections {
+                break;
+            }
+            let mut client = LiveClient::with_token(&app.base, token).await.unwrap();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while let Ok(event) = client.next_event(Duration::from_secs(600)).await {
+                    if event["type"] == "message" {
+                        let _ = tx.send((event["seq"].as_i64().unwrap_or(0), Instant::now()));
+                    }
+                }
+            });
+            opened += 1;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let grown = rss_kib().saturating_sub(before);
+    println!(
+        "| {db} | memory per idle live connection ({opened} open; client and server in one process) | {:.1} KiB |",
+        grown as f64 / opened as f64
+    );
+    let http = reqwest::Client::new();
+    let path = app.url(&format!("/api/v1/threads/{thread}/messages"));
+    let mut latencies = Vec::new();
+    for i in 0..FANOUT_MESSAGES {
+        let sent = Instant::now();
+        let r = http
+            .post(&path)
+            .bearer_auth(&people[0].1)
+            .json(&serde_json::json!({"body": format!("fan-out {i}")}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+        let seq = i as i64 + 1;
+        let mut got = 0;
+        while got < opened {
+            let (s, at) = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                .await
+                .expect("every connection hears the message")
+                .unwrap();
+            assert_eq!(s, seq);
+            latencies.push(at.duration_since(sent).as_secs_f64() * 1000.0);
+            got += 1;
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    println!(
+        "| {db} | fan-out of one message to {opened} open connections, send to receipt: p50 / p99 ({FANOUT_MESSAGES} messages) | {:.1} ms / {:.1} ms |",
+        pct(&latencies, 0.5),
+        pct(&latencies, 0.99)
+    );
+}
+
+async fn store_rate(app: &TestApp, db: &str) {
+    let people = members(app, SENDERS * 2).await;
+    let http = reqwest::Client::new();
+    let mut paths = Vec::new();
+    for pair in people.chunks(2) {
+        let thread = thread_of(app, &[pair[0].0.id, pair[1].0.id]).await;
+        paths.push((
+            app.url(&format!("/api/v1/threads/{thread}/messages")),
+            pair[0].1.clone(),
+            thread,
+            pair[0].0.id,
+        ));
+    }
+    let count = Arc::new(AtomicU64::new(0));
+    let mut ms = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(STORE_SECONDS);
+    let tasks: Vec<_> = paths
+        .iter()
+        .cloned()
+        .map(|(path, token, _, _)| {
+            let (http, count) = (http.clone(), count.clone());
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                while Instant::now() < deadline {
+                    let t0 = Instant::now();
+                    let r = http
+                        .post(&path)
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({"body": "How are you feeling today?"}))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 201);
+                    times.push(t0.elapsed().as_secs_f64() * 1000.0);
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                times
+            })
+        })
+        .collect();
+    for t in tasks {
+        ms.extend(t.await.unwrap());
+    }
+    ms.sort_by(f64::total_cmp);
+    let api_rate = count.load(Ordering::Relaxed) as f64 / STORE_SECONDS as f64;
+
+    let raw = Arc::new(AtomicU64::new(0));
+    let deadline = Instant::now() + Duration::from_secs(STORE_SECONDS);
+    let tasks: Vec<_> = paths
+        .iter()
+        .cloned()
+        .map(|(_, _, thread, sender)| {
+            let (store, clock, raw) = (app.state().store.clone(), app.clock.clone(), raw.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let mut tx = store.begin_write().await.unwrap();
+                    messaging::append_message(
+                        &mut tx,
+                        thread,
+                        sender,
+                        "How are you feeling today?",
+                        None,
+                        clock.now(),
+                    )
+                    .await
+                    .unwrap();
+                    tx.commit().await.unwrap();
+                    raw.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let raw_rate = raw.load(Ordering::Relaxed) as f64 / STORE_SECONDS as f64;
+    println!(
+        "| {db} | messages stored/s through the API ({SENDERS} senders; p50 / p99 per send) / raw inserts/s of the same rows | {api_rate:.0} ({:.1} ms / {:.1} ms) / {raw_rate:.0} ({:.2}) |",
+        pct(&ms, 0.5),
+        pct(&ms, 0.99),
+        api_rate / raw_rate
+    );
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let connections: usize = std::env::var("TELEMED_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(9000);
+    let mut backends = vec![Backend::Sqlite];
+    if std::env::var_os("TELEMED_TEST_DATABASE_URL").is_some() {
+        backends.push(Backend::Postgres);
+    } else {
+        println!("PostgreSQL skipped: set TELEMED_TEST_DATABASE_URL to include it");
+    }
+    println!("| database | measure | figure |");
+    println!("|---|---|---|");
+    for backend in backends {
+        runtime.block_on(async {
+            let db = format!("{backend:?}");
+            let app = TestApp::spawn_with(backend, |c| c.max_db_connections = 16).await;
+            store_rate(&app, &db).await;
+            fan_out(&app, &db, connections).await;
+            app.shutdown().await;
+        });
+    }
+}
