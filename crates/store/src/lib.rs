@@ -32,7 +32,36 @@ use telemed_domain::{Error, Result};
 pub use sqlx::Any;
 pub use time::{from_micros, to_micros};
 
-pub type Tx = Transaction<'static, Any>;
+/// A write transaction. On SQLite it also holds this process's write gate: writers
+/// queue here in arrival order instead of in SQLite's busy handler, which sleeps in
+/// growing steps (up to 100 ms) and made the slowest writes wait far longer than needed.
+pub struct Tx {
+    inner: Transaction<'static, Any>,
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for Tx {
+    type Target = Transaction<'static, Any>;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> std::result::Result<(), sqlx::Error> {
+        self.inner.commit().await
+    }
+
+    pub async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
+        self.inner.rollback().await
+    }
+}
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -62,6 +91,8 @@ impl Dialect {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    /// One writer at a time on SQLite (see `Tx`).
+    write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The file a `sqlite://` URL names, if it names one (not `:memory:`).
@@ -130,7 +161,11 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| Error::internal(format!("cannot connect to the database: {e}")))?;
-        Ok(Self { pool, dialect })
+        Ok(Self {
+            pool,
+            dialect,
+            write_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+        })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -163,11 +198,24 @@ impl Store {
     /// (`BEGIN IMMEDIATE`) so that a read-then-write transaction waits its turn instead
     /// of failing with SQLITE_BUSY when another writer got there first.
     pub async fn begin_write(&self) -> Result<Tx> {
-        let tx = match self.dialect {
-            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Dialect::Postgres => self.pool.begin().await,
-        };
-        tx.map_err(db_error)
+        match self.dialect {
+            Dialect::Sqlite => {
+                let gate = self.write_gate.clone().lock_owned().await;
+                let inner = self
+                    .pool
+                    .begin_with("BEGIN IMMEDIATE")
+                    .await
+                    .map_err(db_error)?;
+                Ok(Tx {
+                    inner,
+                    _gate: Some(gate),
+                })
+            }
+            Dialect::Postgres => Ok(Tx {
+                inner: self.pool.begin().await.map_err(db_error)?,
+                _gate: None,
+            }),
+        }
     }
 
     pub async fn close(&self) {

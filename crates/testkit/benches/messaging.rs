@@ -43,12 +43,12 @@ fn rss_kib() -> u64 {
 }
 
 /// `count` patients made straight in the store (no password hashing), with tokens.
-async fn members(app: &TestApp, count: usize) -> Vec<(TestUser, String)> {
+async fn members(app: &TestApp, tag: &str, count: usize) -> Vec<(TestUser, String)> {
     let now = app.clock.now();
     let mut tx = app.state().store.begin_write().await.unwrap();
     let mut made = Vec::new();
     for i in 0..count {
-        let email = format!("member{i}@bench.example");
+        let email = format!("{tag}{i}@bench.example");
         let parsed = Email::parse(&email).unwrap();
         let user = NewUser {
             email: &parsed,
@@ -91,7 +91,7 @@ async fn thread_of(app: &TestApp, members: &[UserId]) -> ThreadId {
 }
 
 async fn fan_out(app: &TestApp, db: &str, connections: usize) {
-    let people = members(app, connections.div_ceil(PER_MEMBER)).await;
+    let people = members(app, "listener", connections.div_ceil(PER_MEMBER)).await;
     let ids: Vec<UserId> = people.iter().map(|(u, _)| u.id).collect();
     let thread = thread_of(app, &ids).await;
     let before = rss_kib();
@@ -154,7 +154,7 @@ async fn fan_out(app: &TestApp, db: &str, connections: usize) {
 }
 
 async fn store_rate(app: &TestApp, db: &str) {
-    let people = members(app, SENDERS * 2).await;
+    let people = members(app, "sender", SENDERS * 2).await;
     let http = reqwest::Client::new();
     let mut paths = Vec::new();
     for pair in people.chunks(2) {
