@@ -235,7 +235,9 @@ pub async fn append_message(
         .execute(&mut *conn)
         .await
         .db()?;
-    sqlx::query("UPDATE thread_members SET archived_at = NULL WHERE thread_id = $1")
+    sqlx::query(
+        "UPDATE thread_members SET archived_at = NULL WHERE thread_id = $1 AND archived_at IS NOT NULL",
+    )
         .bind(thread.to_string())
         .execute(conn)
         .await

@@ -97,6 +97,7 @@ async fn fan_out(app: &TestApp, db: &str, connections: usize) {
     let before = rss_kib();
     let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Instant)>();
     let mut opened = 0;
+    let mut listeners = Vec::new();
     for (_, token) in &people {
         for _ in 0..PER_MEMBER {
             if opened == connections {
@@ -104,13 +105,13 @@ async fn fan_out(app: &TestApp, db: &str, connections: usize) {
             }
             let mut client = LiveClient::with_token(&app.base, token).await.unwrap();
             let tx = tx.clone();
-            tokio::spawn(async move {
+            listeners.push(tokio::spawn(async move {
                 while let Ok(event) = client.next_event(Duration::from_secs(600)).await {
                     if event["type"] == "message" {
                         let _ = tx.send((event["seq"].as_i64().unwrap_or(0), Instant::now()));
                     }
                 }
-            });
+            }));
             opened += 1;
         }
     }
@@ -144,6 +145,10 @@ async fn fan_out(app: &TestApp, db: &str, connections: usize) {
             latencies.push(at.duration_since(sent).as_secs_f64() * 1000.0);
             got += 1;
         }
+    }
+    // Close every client before the next database's run.
+    for listener in listeners {
+        listener.abort();
     }
     latencies.sort_by(f64::total_cmp);
     println!(

@@ -27,6 +27,7 @@ use crate::AppState;
 const HEARTBEAT: Duration = Duration::from_secs(20);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_FRAME: usize = 64 * 1024;
+const READ_BUFFER: usize = 4 * 1024;
 
 /// Close codes (4000–4999 are the application's).
 const CLOSE_SIGNED_OUT: u16 = 4001;
@@ -115,6 +116,9 @@ pub async fn connect(
     upgrade
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
+        // Events are small: modest buffers keep an idle connection cheap.
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
         .on_upgrade(move |socket| {
             let credential = match (credential, bearer) {
                 (Credential::Token, Some(hash)) => Some((false, hash)),
