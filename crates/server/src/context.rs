@@ -37,13 +37,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             .extensions
             .get::<Ctx>()
             .cloned()
-            .unwrap_or_else(|| Ctx {
-                request_id: new_request_id(),
-                client_addr: None,
-                lang: Lang::En,
-                user_agent: String::new(),
-                time_zone: chrono_tz::Tz::UTC,
-            }))
+            .unwrap_or_else(|| Ctx::background(&new_request_id())))
+    }
+}
+
+impl Ctx {
+    /// The context of work no request started (jobs): no client, English, UTC.
+    pub fn background(request_id: &str) -> Ctx {
+        Ctx {
+            request_id: request_id.to_owned(),
+            client_addr: None,
+            lang: Lang::En,
+            user_agent: String::new(),
+            time_zone: chrono_tz::Tz::UTC,
+        }
     }
 }
 

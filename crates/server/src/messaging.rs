@@ -9,6 +9,7 @@ use telemed_domain::access::Principal;
 use telemed_domain::{Error, Permission, Result, Role, ThreadId, UserId};
 use telemed_store::messaging::{self, Appended, InboxEntry, Message, NewThread, Thread};
 use telemed_store::notifications::{self, NewNotification};
+use telemed_store::scheduling::AppointmentStatus;
 use telemed_store::DbResult as _;
 
 use crate::audit::Event;
@@ -185,7 +186,9 @@ pub async fn start_thread(
     }
     telemed_store::audit::append(&mut tx, &[record.build()]).await?;
     tx.commit().await.db()?;
-    announce(state, id, &appended.message).await;
+    if let Some(thread) = state.store.thread(id).await? {
+        announce(state, &thread, &appended.message).await;
+    }
     Ok(id)
 }
 
@@ -225,11 +228,8 @@ async fn notify_members(
 }
 
 /// Tells the thread's audience, live, that a message arrived.
-async fn announce(state: &AppState, thread: ThreadId, message: &Message) {
-    let Ok(Some(t)) = state.store.thread(thread).await else {
-        return;
-    };
-    let Ok(to) = audience(state, &t).await else {
+async fn announce(state: &AppState, thread: &Thread, message: &Message) {
+    let Ok(to) = audience(state, thread).await else {
         return;
     };
     let others: Vec<UserId> = to
@@ -242,7 +242,7 @@ async fn announce(state: &AppState, thread: ThreadId, message: &Message) {
         .publish(Envelope {
             to,
             event: LiveEvent::Message {
-                thread: thread.to_string(),
+                thread: thread.id.to_string(),
                 seq: message.seq,
             },
         })
@@ -306,7 +306,7 @@ pub async fn send(
     }
     telemed_store::audit::append(&mut tx, &[record.build()]).await?;
     tx.commit().await.db()?;
-    announce(state, thread, &message).await;
+    announce(state, &t, &message).await;
     Ok(message)
 }
 
@@ -467,7 +467,12 @@ pub async fn contacts(state: &AppState, principal: &Principal) -> Result<Vec<(Us
         .await?;
     let mut ids: Vec<UserId> = visits
         .iter()
-        .filter(|a| a.status.as_str() != "cancelled" && a.status.as_str() != "entered-in-error")
+        .filter(|a| {
+            !matches!(
+                a.status,
+                AppointmentStatus::Cancelled | AppointmentStatus::EnteredInError
+            )
+        })
         .map(|a| {
             if principal.role == Role::Patient {
                 a.clinician_id

@@ -537,6 +537,42 @@ pub async fn reschedule(
     Ok(())
 }
 
+/// Moves a visit from the first of `from` it is in to `to`, with its audit entry, in
+/// one transaction; `refusal` when it is in none of them.
+async fn change_status(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    a: &Appointment,
+    change: StatusChange,
+) -> Result<()> {
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    let mut moved = false;
+    for from in change.from {
+        if scheduling::transition(&mut tx, a.id, *from, change.to, now).await? {
+            moved = true;
+            break;
+        }
+    }
+    if !moved {
+        return Err(Error::Conflict(change.refusal.into()));
+    }
+    let record = Event::new(ctx, now, change.action, "appointment")
+        .by(principal.user_id, principal.role)
+        .on(a.id)
+        .patient(a.patient_id);
+    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+    tx.commit().await.db()
+}
+
+struct StatusChange {
+    from: &'static [AppointmentStatus],
+    to: AppointmentStatus,
+    action: &'static str,
+    refusal: &'static str,
+}
+
 /// Checks the patient in to the waiting room, from `check_in_opens_minutes` before the
 /// visit until its end.
 pub async fn check_in(
@@ -562,24 +598,13 @@ pub async fn check_in(
     if now >= a.end_at {
         return Err(Error::Conflict("this visit has ended".into()));
     }
-    let mut tx = state.store.begin_write().await?;
-    if !scheduling::transition(
-        &mut tx,
-        id,
-        AppointmentStatus::Booked,
-        AppointmentStatus::Arrived,
-        now,
-    )
-    .await?
-    {
-        return Err(Error::Conflict("this visit cannot be checked in to".into()));
-    }
-    let record = Event::new(ctx, now, "appointment.check_in", "appointment")
-        .by(principal.user_id, principal.role)
-        .on(id)
-        .patient(a.patient_id);
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()
+    let change = StatusChange {
+        from: &[AppointmentStatus::Booked],
+        to: AppointmentStatus::Arrived,
+        action: "appointment.check_in",
+        refusal: "this visit cannot be checked in to",
+    };
+    change_status(state, ctx, principal, &a, change).await
 }
 
 /// The no-show job: a visit still only booked after the grace period becomes a no-show.
@@ -602,17 +627,15 @@ pub async fn mark_noshow(state: &AppState, id: AppointmentId) -> Result<()> {
     )
     .await?
     {
-        let ctx = Ctx {
-            request_id: "job".into(),
-            client_addr: None,
-            lang: crate::i18n::Lang::En,
-            user_agent: String::new(),
-            time_zone: chrono_tz::Tz::UTC,
-        };
-        let record = Event::new(&ctx, now, "appointment.noshow", "appointment")
-            .on(id)
-            .patient(a.patient_id)
-            .detail("no check-in within the grace period");
+        let record = Event::new(
+            &Ctx::background("job"),
+            now,
+            "appointment.noshow",
+            "appointment",
+        )
+        .on(id)
+        .patient(a.patient_id)
+        .detail("no check-in within the grace period");
         telemed_store::audit::append(&mut tx, &[record.build()]).await?;
     }
     tx.commit().await.db()
@@ -631,27 +654,13 @@ pub async fn undo_noshow(
         .await?
         .filter(|a| principal.role != Role::Patient && visible_to(principal, a))
         .ok_or(Error::NotFound)?;
-    let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    if !scheduling::transition(
-        &mut tx,
-        id,
-        AppointmentStatus::Noshow,
-        AppointmentStatus::Booked,
-        now,
-    )
-    .await?
-    {
-        return Err(Error::Conflict(
-            "this visit is not marked as a no-show".into(),
-        ));
-    }
-    let record = Event::new(ctx, now, "appointment.noshow_undo", "appointment")
-        .by(principal.user_id, principal.role)
-        .on(id)
-        .patient(a.patient_id);
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()
+    let change = StatusChange {
+        from: &[AppointmentStatus::Noshow],
+        to: AppointmentStatus::Booked,
+        action: "appointment.noshow_undo",
+        refusal: "this visit is not marked as a no-show",
+    };
+    change_status(state, ctx, principal, &a, change).await
 }
 
 /// The clinician (or staff) records that the visit took place: from checked-in, or from
@@ -672,25 +681,13 @@ pub async fn complete(
     if now < a.start_at {
         return Err(Error::Conflict("this visit has not started yet".into()));
     }
-    let mut tx = state.store.begin_write().await?;
-    let mut done = false;
-    for from in [AppointmentStatus::Arrived, AppointmentStatus::Booked] {
-        if scheduling::transition(&mut tx, id, from, AppointmentStatus::Fulfilled, now).await? {
-            done = true;
-            break;
-        }
-    }
-    if !done {
-        return Err(Error::Conflict(
-            "only a booked or checked-in visit can be marked done".into(),
-        ));
-    }
-    let record = Event::new(ctx, now, "appointment.fulfil", "appointment")
-        .by(principal.user_id, principal.role)
-        .on(id)
-        .patient(a.patient_id);
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()
+    let change = StatusChange {
+        from: &[AppointmentStatus::Arrived, AppointmentStatus::Booked],
+        to: AppointmentStatus::Fulfilled,
+        action: "appointment.fulfil",
+        refusal: "only a booked or checked-in visit can be marked done",
+    };
+    change_status(state, ctx, principal, &a, change).await
 }
 
 /// Someone in (or due in) a clinician's waiting room.

@@ -29,6 +29,15 @@ async fn visible_appointment(state: &AppState, me: &SignedIn, id: &str) -> AppRe
         .ok_or(Error::NotFound)?)
 }
 
+/// The display name of the visit's clinician.
+async fn clinician_name(state: &AppState, a: &Appointment) -> AppResult<String> {
+    let names = state.store.names_of(&[a.clinician_id]).await?;
+    Ok(names
+        .get(&a.clinician_id)
+        .map(|n| n.0.clone())
+        .unwrap_or_default())
+}
+
 /// Where someone goes back to after changing a visit.
 fn home_of(me: &SignedIn) -> &'static str {
     if me.role() == Role::Patient {
@@ -70,7 +79,7 @@ async fn reschedule_page(
 ) -> AppResult<Response> {
     let tz = w.ctx.time_zone;
     let slots = slot_week(state, tz, a.clinician_id, a.visit_kind, week).await?;
-    let names = state.store.names_of(&[a.clinician_id]).await?;
+    let clinician = clinician_name(state, a).await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), home_of(me));
     let link = |d: NaiveDate| {
         format!(
@@ -89,10 +98,7 @@ async fn reschedule_page(
         &ReschedulePage {
             error: error.map(|e| page.form_error(e)),
             id: a.id,
-            clinician: names
-                .get(&a.clinician_id)
-                .map(|n| n.0.clone())
-                .unwrap_or_default(),
+            clinician,
             current: format!(
                 "{} ({})",
                 local(tz, a.start_at, "%A %d %B %Y, %H:%M"),
@@ -187,7 +193,7 @@ async fn waiting_room_page(
     let now = state.clock.now();
     let opens =
         a.start_at - chrono::Duration::minutes(state.config.scheduling.check_in_opens_minutes);
-    let names = state.store.names_of(&[a.clinician_id]).await?;
+    let clinician = clinician_name(state, a).await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/appointments");
     let status = if error.is_some() {
         StatusCode::CONFLICT
@@ -199,10 +205,7 @@ async fn waiting_room_page(
         &WaitingRoomPage {
             error: error.map(|e| page.form_error(e)),
             id: a.id,
-            clinician: names
-                .get(&a.clinician_id)
-                .map(|n| n.0.clone())
-                .unwrap_or_default(),
+            clinician,
             when: format!(
                 "{} ({})",
                 local(tz, a.start_at, "%A %d %B, %H:%M"),
