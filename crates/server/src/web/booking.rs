@@ -44,6 +44,8 @@ struct ClinicianRow {
     languages: String,
     kinds: String,
     next: Option<String>,
+    /// The week of the next free time (`YYYY-MM-DD`), so "see times" opens on it.
+    next_week: String,
 }
 
 #[derive(Template)]
@@ -117,6 +119,10 @@ pub async fn search(
                 .unwrap_or("video")
                 .to_owned(),
             next: m.next_available.map(|t| local(tz, t, "%a %d %b %H:%M")),
+            next_week: m
+                .next_available
+                .map(|t| local(tz, t, "%Y-%m-%d"))
+                .unwrap_or_default(),
         })
         .collect();
     Ok(render(&SearchPage {

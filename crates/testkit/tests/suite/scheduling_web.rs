@@ -293,6 +293,35 @@ async fn visits_change_through_the_ui(backend: Backend) {
 
     // The patient sees it, with a link to change the time, and moves it.
     let web = app.signed_in_web(&patient).await;
+    // Search opens a clinician's times on the week of their next free time (on a
+    // Sunday evening the current week may have none left).
+    let now = app.clock.now();
+    let soonest: Vec<Value> = app
+        .client()
+        .get(app.url(&format!(
+            "/api/v1/clinicians/{}/slots?visit_kind=video&from={}&to={}",
+            clinician.id,
+            now.to_rfc3339_opts(SecondsFormat::Secs, true),
+            (now + Duration::days(3)).to_rfc3339_opts(SecondsFormat::Secs, true)
+        )))
+        .bearer_auth(&clinician_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first_day = &soonest[0]["start"].as_str().unwrap()[..10];
+    let search = web
+        .get("/book?specialty=Dermatology")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        search.contains(&format!("?kind=video&amp;week={first_day}")),
+        "{search}"
+    );
     let mine = web.get("/appointments").await.text().await.unwrap();
     let move_path = format!("/appointments/{id}/reschedule");
     assert!(mine.contains(&move_path));
