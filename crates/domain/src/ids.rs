@@ -95,6 +95,10 @@ typed_id!(
     /// One message in a thread.
     MessageId
 );
+typed_id!(
+    /// A stored file (encrypted at rest): an attachment, a document, an image.
+    BlobId
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod clock;
 pub mod email;
 pub mod error;
+pub mod files;
 pub mod ids;
 pub mod password;
 pub mod role;
@@ -15,5 +16,8 @@ pub mod schedule_text;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
 pub use error::{Error, Result};
-pub use ids::{ApiTokenId, AppointmentId, InvitationId, MessageId, SessionId, ThreadId, UserId};
+pub use files::MediaType;
+pub use ids::{
+    ApiTokenId, AppointmentId, BlobId, InvitationId, MessageId, SessionId, ThreadId, UserId,
+};
 pub use role::{Permission, Role};

@@ -41,6 +41,10 @@ pub struct Inner {
     pub bus: crate::realtime::Bus,
     /// This node's live connections.
     pub hub: Arc<crate::realtime::Hub>,
+    /// The encrypted file store.
+    pub blobs: telemed_store::blobs::Blobs,
+    /// Writes messages to existing threads in batches (group commit).
+    pub message_writer: crate::messaging::writer::Writer,
 }
 
 impl Deref for AppState {
@@ -63,6 +67,10 @@ impl AppState {
                 .map_err(|e| anyhow::anyhow!("reading the instance secret: {e:?}"))?
                 .into_bytes();
         let (audit, audit_task) = AuditWriter::start(store.clone());
+        let blobs = crate::files::open(&config).map_err(describe)?;
+        blobs.check_keys(&store).await.map_err(describe)?;
+        let message_writer =
+            crate::messaging::writer::Writer::start(store.clone(), config.public_url.clone());
         let bus = crate::realtime::Bus::connect(config.nats_url.as_deref()).await?;
         let hub = crate::realtime::Hub::new();
         tokio::spawn(hub.clone().run(bus.subscribe()));
@@ -77,6 +85,8 @@ impl AppState {
             csrf_key,
             bus,
             hub,
+            blobs,
+            message_writer,
         };
         Ok((AppState(Arc::new(inner)), audit_task))
     }
@@ -107,12 +117,22 @@ pub fn describe(e: telemed_domain::Error) -> anyhow::Error {
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    Router::new()
-        .merge(web::router().layer(from_fn_with_state(state.clone(), security::csrf_protect)))
+    let max_upload = upload_limit(&state.config);
+    let csrf = from_fn_with_state(state.clone(), security::csrf_protect);
+    let plain = Router::new()
+        .merge(web::router().layer(csrf.clone()))
         .nest("/api/v1", api::router())
         .merge(ops::router())
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(RequestBodyLimitLayer::new(max_body))
+        .layer(RequestBodyLimitLayer::new(max_body));
+    let uploads = Router::new()
+        .merge(web::upload_router().layer(csrf))
+        .nest("/api/v1", api::upload_router())
+        .layer(DefaultBodyLimit::max(max_upload))
+        .layer(RequestBodyLimitLayer::new(max_upload));
+    Router::new()
+        .merge(plain)
+        .merge(uploads)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(from_fn(error::render_errors))
         .layer(from_fn_with_state(
@@ -121,6 +141,16 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(from_fn_with_state(state.clone(), context::assign_context))
         .with_state(state)
+}
+
+/// The largest request that carries files: a message's worth of attachments and its
+/// form fields.
+pub fn upload_limit(config: &Config) -> usize {
+    config
+        .files
+        .max_attachment_bytes
+        .saturating_mul(crate::messaging::MAX_ATTACHMENTS)
+        .saturating_add(64 * 1024)
 }
 
 /// A running server. Dropping it does not stop it; call `shutdown`.

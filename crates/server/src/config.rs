@@ -34,7 +34,77 @@ pub struct Config {
     pub session: SessionConfig,
     pub login: LoginConfig,
     pub scheduling: SchedulingConfig,
+    pub files: FilesConfig,
     pub smtp: Option<SmtpConfig>,
+}
+
+/// Stored files (attachments, documents, images), always encrypted at rest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// `local` (a folder, `local_dir`) or `s3` (an S3-compatible bucket, `[files.s3]`).
+    pub storage: String,
+    /// The folder for `local` storage; default `<data_dir>/files`.
+    pub local_dir: Option<PathBuf>,
+    /// The master key file; default `<data_dir>/master.key`, created (mode 0600) at
+    /// first start. Every node needs the same key.
+    pub master_key_file: Option<PathBuf>,
+    /// The master key itself (32 bytes, base64), instead of a file; e.g. from a secret
+    /// manager as `TELEMED_FILES_MASTER_KEY`.
+    pub master_key: Option<String>,
+    /// Largest file attached to a message, in bytes.
+    pub max_attachment_bytes: usize,
+    pub s3: Option<S3Config>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: String,
+    /// The service's address, for S3-compatible stores (MinIO, Garage, Ceph): e.g.
+    /// `http://10.0.0.5:9000`. Unset: AWS in `region`.
+    pub endpoint: Option<String>,
+    #[serde(default = "default_s3_region")]
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: Option<String>,
+    /// A file holding the secret access key, instead of `secret_access_key`.
+    pub secret_access_key_file: Option<PathBuf>,
+    /// Allow a plain-HTTP endpoint (only inside a trusted network; the objects are
+    /// encrypted either way).
+    #[serde(default)]
+    pub allow_http: bool,
+}
+
+fn default_s3_region() -> String {
+    "us-east-1".into()
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            storage: "local".into(),
+            local_dir: None,
+            master_key_file: None,
+            master_key: None,
+            max_attachment_bytes: 10 * 1024 * 1024,
+            s3: None,
+        }
+    }
+}
+
+impl FilesConfig {
+    pub fn local_dir(&self, data_dir: &Path) -> PathBuf {
+        self.local_dir
+            .clone()
+            .unwrap_or_else(|| data_dir.join("files"))
+    }
+
+    pub fn master_key_file(&self, data_dir: &Path) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("master.key"))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -121,6 +191,7 @@ impl Default for Config {
             session: SessionConfig::default(),
             login: LoginConfig::default(),
             scheduling: SchedulingConfig::default(),
+            files: FilesConfig::default(),
             smtp: None,
         }
     }
@@ -258,6 +329,7 @@ impl Config {
         if !(0..=24 * 14).contains(&self.scheduling.patient_cancel_cutoff_hours) {
             return fail("scheduling.patient_cancel_cutoff_hours must be between 0 and 336");
         }
+        self.files.validate()?;
         if let Some(smtp) = &mut self.smtp {
             if smtp.host.trim().is_empty() {
                 return fail("smtp.host is empty");
@@ -369,6 +441,45 @@ fn env_value(name: &str, raw: &str, example: &toml::Value) -> Result<toml::Value
     }
 }
 
+impl FilesConfig {
+    fn validate(&mut self) -> Result<(), ConfigError> {
+        if !(1024..=512 * 1024 * 1024).contains(&self.max_attachment_bytes) {
+            return fail("files.max_attachment_bytes must be between 1024 and 536870912");
+        }
+        if self.master_key.is_some() && self.master_key_file.is_some() {
+            return fail("set files.master_key or files.master_key_file, not both");
+        }
+        match (self.storage.as_str(), &mut self.s3) {
+            ("local", _) => {}
+            ("s3", Some(s3)) => {
+                if s3.bucket.trim().is_empty() || s3.access_key_id.trim().is_empty() {
+                    return fail("files.s3 needs bucket and access_key_id");
+                }
+                if let Some(file) = s3.secret_access_key_file.take() {
+                    if s3.secret_access_key.is_some() {
+                        return fail(
+                            "set files.s3.secret_access_key or secret_access_key_file, not both",
+                        );
+                    }
+                    let secret = std::fs::read_to_string(&file).or_else(|e| {
+                        fail(format!(
+                            "cannot read files.s3.secret_access_key_file {}: {e}",
+                            file.display()
+                        ))
+                    })?;
+                    s3.secret_access_key = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
+                }
+                if s3.secret_access_key.is_none() {
+                    return fail("files.s3 needs secret_access_key or secret_access_key_file");
+                }
+            }
+            ("s3", None) => return fail("files.storage is s3 but there is no [files.s3] section"),
+            _ => return fail("files.storage must be local or s3"),
+        }
+        Ok(())
+    }
+}
+
 /// Every configuration key as its environment variable name, e.g.
 /// `TELEMED_SMTP_PASSWORD_FILE` -> `smtp.password_file`.
 fn known_env_keys() -> Result<BTreeMap<String, (Vec<String>, toml::Value)>, ConfigError> {
@@ -376,6 +487,21 @@ fn known_env_keys() -> Result<BTreeMap<String, (Vec<String>, toml::Value)>, Conf
         tls_cert: Some(PathBuf::new()),
         tls_key: Some(PathBuf::new()),
         nats_url: Some(String::new()),
+        files: FilesConfig {
+            local_dir: Some(PathBuf::new()),
+            master_key_file: Some(PathBuf::new()),
+            master_key: Some(String::new()),
+            s3: Some(S3Config {
+                bucket: String::new(),
+                endpoint: Some(String::new()),
+                region: String::new(),
+                access_key_id: String::new(),
+                secret_access_key: Some(String::new()),
+                secret_access_key_file: Some(PathBuf::new()),
+                allow_http: false,
+            }),
+            ..FilesConfig::default()
+        },
         smtp: Some(SmtpConfig {
             host: String::new(),
             port: 0,

@@ -341,6 +341,9 @@ texts! {
     seen: "Seen", "Visto";
     your_message: "Your message", "Su mensaje";
     send: "Send", "Enviar";
+    attach_files: "Attach photos or PDFs (up to 5, 10 MB each)", "Adjuntar fotos o PDF (hasta 5, de 10 MB cada uno)";
+    err_file_type: "Send pictures (PNG, JPEG, GIF, WebP) or PDF files.", "Envíe imágenes (PNG, JPEG, GIF, WebP) o archivos PDF.";
+    open_file: "Open", "Abrir";
     route_to: "Pass to", "Pasar a";
     route: "Pass on", "Pasar";
     message_to: "To", "Para";

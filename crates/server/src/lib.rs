@@ -11,6 +11,7 @@ pub mod config;
 pub mod context;
 pub mod crypto;
 pub mod error;
+pub mod files;
 pub mod i18n;
 pub mod ical;
 pub mod jobs;

@@ -26,10 +26,13 @@ pub async fn security_headers(
 ) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // Stored files bring their own, stricter policy (`files::response`).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -97,7 +100,7 @@ pub async fn csrf_protect(State(state): State<AppState>, request: Request, next:
     let mut request = if safe {
         request
     } else {
-        match presented_token(request, state.config.max_body_bytes).await {
+        match presented_token(request, &state.config).await {
             Ok((request, Some(token)))
                 if constant_time_eq(token.as_bytes(), expected.as_bytes()) =>
             {
@@ -135,9 +138,11 @@ fn csrf_refused() -> Response {
 }
 
 /// The token from the header, or from a URL-encoded form body (read, then put back).
+/// The CSRF token a request presents: the header (scripts), or the `csrf` field of a
+/// urlencoded or multipart form (the body is read and put back).
 async fn presented_token(
     request: Request,
-    limit: usize,
+    config: &crate::Config,
 ) -> Result<(Request, Option<String>), Response> {
     if let Some(token) = request
         .headers()
@@ -147,20 +152,53 @@ async fn presented_token(
         let token = token.to_owned();
         return Ok((request, Some(token)));
     }
-    let is_form = request
+    let content_type = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default()
+        .to_owned();
+    let multipart = content_type.starts_with("multipart/form-data");
+    if !(multipart || content_type.starts_with("application/x-www-form-urlencoded")) {
         return Ok((request, None));
     }
+    let limit = if multipart {
+        crate::app::upload_limit(config)
+    } else {
+        config.max_body_bytes
+    };
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE.into_response())?;
-    let token = form_urlencoded_field(&bytes, CSRF_FIELD);
+    let token = if multipart {
+        multipart_field(&content_type, bytes.clone(), CSRF_FIELD).await
+    } else {
+        form_urlencoded_field(&bytes, CSRF_FIELD)
+    };
     Ok((Request::from_parts(parts, Body::from(bytes)), token))
+}
+
+/// A short text field of a buffered multipart body.
+async fn multipart_field(
+    content_type: &str,
+    body: axum::body::Bytes,
+    name: &str,
+) -> Option<String> {
+    let request = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .ok()?;
+    let mut form =
+        <axum::extract::Multipart as axum::extract::FromRequest<()>>::from_request(request, &())
+            .await
+            .ok()?;
+    while let Ok(Some(field)) = form.next_field().await {
+        if field.name() == Some(name) {
+            return field.text().await.ok().filter(|t| t.len() <= 200);
+        }
+    }
+    None
 }
 
 fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {

@@ -30,31 +30,49 @@ pub async fn append(conn: &mut Conn, records: &[AuditRecord]) -> Result<()> {
     .await
     .db()?;
     let first_seq = last_seq - n + 1;
+    let mut hashes = Vec::with_capacity(records.len());
     for (i, r) in records.iter().enumerate() {
-        let seq = first_seq + i as i64;
-        let hash = r.chain_hash(seq, &prev_hash);
-        sqlx::query(
-            "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, \
-             client_addr, request_id, detail, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(seq)
-        .bind(to_micros(r.at))
-        .bind(r.actor.map(|a| a.to_string()))
-        .bind(r.actor_role.map(|x| x.as_str()))
-        .bind(r.action.clone())
-        .bind(r.resource_type.clone())
-        .bind(r.resource_id.clone())
-        .bind(r.patient.map(|p| p.to_string()))
-        .bind(r.outcome.as_str())
-        .bind(r.client_addr.clone())
-        .bind(r.request_id.clone())
-        .bind(r.detail.clone())
-        .bind(prev_hash.clone())
-        .bind(hash.clone())
-        .execute(&mut *conn)
-        .await
-        .db()?;
+        let hash = r.chain_hash(first_seq + i as i64, &prev_hash);
+        hashes.push((prev_hash, hash.clone()));
         prev_hash = hash;
+    }
+    // Many rows per statement: a batch of sends costs one round trip, not one per entry.
+    const COLUMNS: usize = 14;
+    for (chunk_no, chunk) in records.chunks(40).enumerate() {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let cols: Vec<String> = (1..=COLUMNS)
+                    .map(|c| format!("${}", i * COLUMNS + c))
+                    .collect();
+                format!("({})", cols.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, \
+             client_addr, request_id, detail, prev_hash, hash) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for (i, r) in chunk.iter().enumerate() {
+            let index = chunk_no * 40 + i;
+            let (prev, hash) = &hashes[index];
+            query = query
+                .bind(first_seq + index as i64)
+                .bind(to_micros(r.at))
+                .bind(r.actor.map(|a| a.to_string()))
+                .bind(r.actor_role.map(|x| x.as_str()))
+                .bind(r.action.clone())
+                .bind(r.resource_type.clone())
+                .bind(r.resource_id.clone())
+                .bind(r.patient.map(|p| p.to_string()))
+                .bind(r.outcome.as_str())
+                .bind(r.client_addr.clone())
+                .bind(r.request_id.clone())
+                .bind(r.detail.clone())
+                .bind(prev.clone())
+                .bind(hash.clone());
+        }
+        query.execute(&mut *conn).await.db()?;
     }
     sqlx::query("UPDATE audit_chain_head SET hash = $1 WHERE id = 1")
         .bind(prev_hash)

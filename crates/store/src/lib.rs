@@ -6,6 +6,7 @@
 //! write and its audit entry commit in one transaction (`Store::begin_write`).
 
 pub mod audit;
+pub mod blobs;
 pub mod instance;
 pub mod invitations;
 pub mod jobs;

@@ -56,20 +56,48 @@ pub struct NewNotification<'a> {
 }
 
 pub async fn notify(conn: &mut Conn, n: NewNotification<'_>, now: DateTime<Utc>) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO notifications (id, user_id, kind, subject_id, subject_at, source, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (source) DO NOTHING",
-    )
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(n.user_id.to_string())
-    .bind(n.kind.to_owned())
-    .bind(n.subject_id)
-    .bind(n.subject_at.map(to_micros))
-    .bind(n.source.map(str::to_owned))
-    .bind(to_micros(now))
-    .execute(conn)
-    .await
-    .db()?;
+    notify_many(conn, std::slice::from_ref(&n), now).await
+}
+
+/// Writes several notifications in one statement (each `source` at most once).
+pub async fn notify_many(
+    conn: &mut Conn,
+    all: &[NewNotification<'_>],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for chunk in all.chunks(100) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let b = 1 + 6 * i;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, $0)",
+                    b,
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5
+                )
+            })
+            .collect();
+        let now_param = 1 + 6 * chunk.len();
+        let sql = format!(
+            "INSERT INTO notifications (id, user_id, kind, subject_id, subject_at, source, created_at) \
+             VALUES {} ON CONFLICT (source) DO NOTHING",
+            rows.join(", ").replace("$0", &format!("${now_param}"))
+        );
+        let mut query = sqlx::query(&sql);
+        for n in chunk {
+            query = query
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(n.user_id.to_string())
+                .bind(n.kind.to_owned())
+                .bind(n.subject_id.clone())
+                .bind(n.subject_at.map(to_micros))
+                .bind(n.source.map(str::to_owned));
+        }
+        query.bind(to_micros(now)).execute(&mut *conn).await.db()?;
+    }
     Ok(())
 }
 

@@ -45,6 +45,9 @@ enum Command {
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the master key that protects stored files.
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Back up the embedded SQLite database to a new file while telemed runs.
     Backup {
         /// The file to write; it must not exist.
@@ -84,6 +87,14 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Replace the master key: every file's data key is re-wrapped under a new master
+    /// key (files are not rewritten); the old key is kept beside the key file as
+    /// `.retired-<id>`. Stop telemed first; run again to finish an interrupted rotation.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -221,6 +232,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             }
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let config = load_config(&cli, None, false)?;
+            if config.files.master_key.is_some() {
+                bail!("the master key is given inline (files.master_key), so telemed cannot replace it. Put it in a file named by files.master_key_file, or rotate it in your secret manager and restart.");
+            }
+            let store = open_store(&config).await?;
+            let location = telemed_server::files::location(&config).map_err(describe)?;
+            let key_file = config.files.master_key_file(&config.data_dir);
+            let done = telemed_store::blobs::rotate_key_file(&store, &location, &key_file)
+                .await
+                .map_err(describe)?;
+            let now = telemed_domain::Clock::now(&SystemClock);
+            let record =
+                telemed_server::audit::Event::new(&shell_ctx(), now, "keys.rotate", "master_key")
+                    .on(&done.new_key_id)
+                    .detail(format!(
+                        "from {} ({} data keys re-wrapped)",
+                        done.old_key_id, done.rewrapped
+                    ))
+                    .build();
+            let mut tx = store.begin_write().await.map_err(describe)?;
+            telemed_store::audit::append(&mut tx, &[record])
+                .await
+                .map_err(describe)?;
+            tx.commit().await?;
+            println!(
+                "master key {} replaced by {}; {} data keys re-wrapped. The old key is kept as {}.retired-{}: keep it with your backups, which still need it.",
+                done.old_key_id,
+                done.new_key_id,
+                done.rewrapped,
+                key_file.display(),
+                done.old_key_id
+            );
         }
         Command::Backup { target } => {
             let config = load_config(&cli, None, false)?;

@@ -214,16 +214,16 @@ async fn store_rate(app: &TestApp, db: &str) {
             tokio::spawn(async move {
                 while Instant::now() < deadline {
                     let mut tx = store.begin_write().await.unwrap();
-                    messaging::append_message(
-                        &mut tx,
+                    let new = messaging::NewMessage {
                         thread,
                         sender,
-                        "How are you feeling today?",
-                        None,
-                        clock.now(),
-                    )
-                    .await
-                    .unwrap();
+                        body: "How are you feeling today?",
+                        client_id: None,
+                        attachments: &[],
+                    };
+                    messaging::append_message(&mut tx, new, clock.now())
+                        .await
+                        .unwrap();
                     tx.commit().await.unwrap();
                     raw.fetch_add(1, Ordering::Relaxed);
                 }

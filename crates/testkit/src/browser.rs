@@ -86,6 +86,24 @@ impl TestBrowser {
 
 /// Types into the field matched by `selector`. Text beyond ASCII, which the DevTools
 /// key events cannot type, is inserted as an input method would.
+/// Chooses a file in a file input, as a person would with the file picker.
+pub async fn choose_file(
+    page: &Page,
+    selector: &str,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
+    let input = wait_for(page, selector).await?;
+    let params = SetFileInputFilesParams {
+        files: vec![path.display().to_string()],
+        node_id: None,
+        backend_node_id: Some(input.backend_node_id),
+        object_id: None,
+    };
+    page.execute(params).await?;
+    Ok(())
+}
+
 pub async fn fill(page: &Page, selector: &str, text: &str) -> anyhow::Result<()> {
     // A page that is still replacing its document can hand out a node that is gone by
     // the click; look again then.

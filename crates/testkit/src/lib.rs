@@ -14,7 +14,7 @@ use chrono::Utc;
 use telemed_domain::{ManualClock, Permission, Role, UserId};
 use telemed_server::accounts::admin::{create_user, ShellUser};
 use telemed_server::accounts::api_tokens::{self, NewToken};
-use telemed_server::config::SmtpConfig;
+use telemed_server::config::{FilesConfig, SmtpConfig};
 use telemed_server::context::Ctx;
 use telemed_server::i18n::Lang;
 use telemed_server::{AppState, Config, RunningServer};
@@ -31,6 +31,8 @@ pub enum Backend {
 /// A database that exists for one test and is removed after it.
 pub struct TestDb {
     pub url: String,
+    /// A folder for this test's stored files and master key, removed with the database.
+    pub files_dir: PathBuf,
     cleanup: Cleanup,
 }
 
@@ -41,16 +43,14 @@ enum Cleanup {
 
 impl TestDb {
     pub async fn create(backend: Backend) -> anyhow::Result<Self> {
+        let files_dir = std::env::temp_dir().join(format!("telemed-test-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&files_dir)?;
         match backend {
-            Backend::Sqlite => {
-                let dir =
-                    std::env::temp_dir().join(format!("telemed-test-{}", uuid::Uuid::new_v4()));
-                std::fs::create_dir_all(&dir)?;
-                Ok(TestDb {
-                    url: format!("sqlite://{}/telemed.db", dir.display()),
-                    cleanup: Cleanup::Folder(dir),
-                })
-            }
+            Backend::Sqlite => Ok(TestDb {
+                url: format!("sqlite://{}/telemed.db", files_dir.display()),
+                cleanup: Cleanup::Folder(files_dir.clone()),
+                files_dir,
+            }),
             Backend::Postgres => {
                 let admin_url = std::env::var("TELEMED_TEST_DATABASE_URL")
                     .context("PostgreSQL tests need TELEMED_TEST_DATABASE_URL, e.g. postgres://postgres@127.0.0.1/test")?;
@@ -63,6 +63,7 @@ impl TestDb {
                 let url = replace_database(&admin_url, &name)?;
                 Ok(TestDb {
                     url,
+                    files_dir,
                     cleanup: Cleanup::PgDatabase { admin_url, name },
                 })
             }
@@ -94,6 +95,7 @@ fn replace_database(url: &str, name: &str) -> anyhow::Result<String> {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.files_dir);
         match &self.cleanup {
             Cleanup::Folder(dir) => {
                 let _ = std::fs::remove_dir_all(dir);
@@ -137,6 +139,7 @@ pub struct TestApp {
     // (`spawn_beside`) shares the first's database and owns none.
     pub db: Option<TestDb>,
     database_url: String,
+    files_dir: PathBuf,
 }
 
 /// An account made for a test, with its password.
@@ -165,9 +168,18 @@ impl TestApp {
     /// A second server node on this app's database (for multi-node tests), with its
     /// own clock, mail sink and live connections.
     pub async fn spawn_beside(&self, configure: impl FnOnce(&mut Config)) -> Self {
-        Self::try_start(self.backend, None, self.database_url.clone(), configure)
+        self.try_spawn_beside(configure)
             .await
             .unwrap_or_else(|e| panic!("starting a second telemed node: {e:#}"))
+    }
+
+    /// `spawn_beside`, for tests of a node that must refuse to start.
+    pub async fn try_spawn_beside(
+        &self,
+        configure: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        let shared = (self.database_url.clone(), self.files_dir.clone());
+        Self::try_start(self.backend, None, shared, configure).await
     }
 
     async fn try_spawn(
@@ -175,14 +187,15 @@ impl TestApp {
         configure: impl FnOnce(&mut Config),
     ) -> anyhow::Result<Self> {
         let db = TestDb::create(backend).await?;
-        let url = db.url.clone();
-        Self::try_start(backend, Some(db), url, configure).await
+        let shared = (db.url.clone(), db.files_dir.clone());
+        Self::try_start(backend, Some(db), shared, configure).await
     }
 
+    /// Starts a server on `database_url` with its files (and master key) in `files_dir`.
     async fn try_start(
         backend: Backend,
         db: Option<TestDb>,
-        database_url: String,
+        (database_url, files_dir): (String, PathBuf),
         configure: impl FnOnce(&mut Config),
     ) -> anyhow::Result<Self> {
         let smtp = SmtpSink::start().await?;
@@ -191,6 +204,11 @@ impl TestApp {
             database_url: database_url.clone(),
             data_dir: PathBuf::from("/nonexistent-test-data-dir"),
             max_db_connections: 5,
+            files: FilesConfig {
+                local_dir: Some(files_dir.join("files")),
+                master_key_file: Some(files_dir.join("master.key")),
+                ..FilesConfig::default()
+            },
             smtp: Some(SmtpConfig {
                 host: "127.0.0.1".into(),
                 port: smtp.port(),
@@ -219,6 +237,7 @@ impl TestApp {
             server: Some(server),
             db,
             database_url,
+            files_dir,
         })
     }
 
@@ -434,6 +453,31 @@ impl WebClient {
             .post(self.url(path))
             .header("accept", "text/html")
             .form(&form)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    /// Submits a form with files like a browser (multipart, the page's token first).
+    /// `files` are (field, file name, content).
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, Vec<u8>)],
+    ) -> reqwest::Response {
+        let mut form = reqwest::multipart::Form::new().text("csrf", self.csrf().await);
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
+        for (field, name, bytes) in files {
+            let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string());
+            form = form.part(field.to_string(), part);
+        }
+        self.http
+            .post(self.url(path))
+            .header("accept", "text/html")
+            .multipart(form)
             .send()
             .await
             .unwrap_or_else(|e| panic!("POST {path}: {e}"))

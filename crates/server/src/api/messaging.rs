@@ -1,19 +1,21 @@
 //! Secure messaging: threads, messages (numbered per thread, so a client asks for what
 //! came after the last one it has), read receipts, archive, routing by staff.
 
-use axum::extract::{Path, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use telemed_domain::{Error, MessageId, ThreadId, UserId};
+use telemed_domain::{BlobId, Error, MessageId, ThreadId, UserId};
+use telemed_store::blobs::Blob;
 use telemed_store::messaging::{InboxEntry, Message};
 
 use super::{ApiJson, ApiQuery};
 use crate::auth::ApiUser;
 use crate::context::Ctx;
 use crate::error::AppResult;
-use crate::messaging::{self as service, NewThreadRequest, Recipient};
+use crate::messaging::{self as service, Draft, NewThreadRequest, Recipient};
 use crate::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -50,9 +52,10 @@ pub struct MessageView {
     pub id: MessageId,
     pub seq: i64,
     pub sender_id: UserId,
-    /// Plain text, shown as text (never as markup).
+    /// Plain text, shown as text (never as markup). May be empty when files were sent.
     pub body: String,
     pub created_at: DateTime<Utc>,
+    pub attachments: Vec<AttachmentView>,
 }
 
 impl From<Message> for MessageView {
@@ -63,8 +66,94 @@ impl From<Message> for MessageView {
             sender_id: m.sender_id,
             body: m.body,
             created_at: m.created_at,
+            attachments: m
+                .attachments
+                .into_iter()
+                .map(AttachmentView::from)
+                .collect(),
         }
     }
+}
+
+/// A file sent with a message (or uploaded and not sent yet).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AttachmentView {
+    pub id: BlobId,
+    pub file_name: String,
+    /// What the content is (sniffed, not what the uploader said): e.g. `image/png`.
+    pub media_type: String,
+    pub byte_size: i64,
+    /// Where to download it (same bearer token).
+    pub url: String,
+}
+
+impl From<Blob> for AttachmentView {
+    fn from(b: Blob) -> Self {
+        AttachmentView {
+            url: format!("/api/v1/attachments/{}", b.id),
+            id: b.id,
+            file_name: b.file_name,
+            media_type: b.media_type.mime().to_owned(),
+            byte_size: b.byte_size,
+        }
+    }
+}
+
+/// Uploads a file (multipart field `file`: PNG, JPEG, GIF, WebP or PDF, checked by its
+/// content) to send with a message: pass its id in `attachments`.
+#[utoipa::path(post, path = "/api/v1/attachments", tag = "messaging", security(("bearer" = [])),
+    request_body(content_type = "multipart/form-data", description = "a `file` field"),
+    responses((status = 201, body = AttachmentView), (status = 400, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    mut form: Multipart,
+) -> AppResult<(StatusCode, Json<AttachmentView>)> {
+    caller
+        .principal
+        .require(telemed_domain::Permission::Messages)?;
+    let max = state.config.files.max_attachment_bytes;
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| Error::invalid("file", e.body_text()))?
+    {
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field.file_name().unwrap_or_default().to_owned();
+        let bytes = crate::files::read_field(field, max).await?;
+        let blob =
+            service::upload_attachment(&state, &ctx, &caller.principal, &name, &bytes).await?;
+        return Ok((StatusCode::CREATED, Json(blob.into())));
+    }
+    Err(Error::invalid("file", "send the file in a multipart field named `file`").into())
+}
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadQuery {
+    /// true: as a file to save (Content-Disposition: attachment).
+    #[serde(default)]
+    pub download: bool,
+}
+
+/// A file sent in a thread the caller sees (or their own unsent upload).
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", tag = "messaging", security(("bearer" = [])), params(("id" = String, Path), DownloadQuery),
+    responses((status = 200, description = "the file, with its sniffed Content-Type"), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn attachment(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<DownloadQuery>,
+) -> AppResult<Response> {
+    let id: BlobId = id.parse().map_err(|_| Error::NotFound)?;
+    let (blob, bytes) = service::open_attachment(&state, &ctx, &caller.principal, id).await?;
+    let how = crate::files::Disposition::from_query(q.download);
+    Ok(crate::files::response(&blob, bytes, how))
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -94,7 +183,11 @@ pub struct NewThreadBody {
     /// A clinician's or patient's id, or `clinic` for the clinic's inbox.
     pub to: String,
     /// The first message.
+    #[serde(default)]
     pub body: String,
+    /// Ids of the caller's uploads (`POST /api/v1/attachments`) to send with it.
+    #[serde(default)]
+    pub attachments: Vec<BlobId>,
 }
 
 /// Starts a thread with its first message.
@@ -110,7 +203,11 @@ pub async fn start(
     let request = NewThreadRequest {
         subject: &body.subject,
         to,
-        body: &body.body,
+        first: Draft {
+            body: &body.body,
+            uploaded: &body.attachments,
+            ..Draft::default()
+        },
     };
     let id = service::start_thread(&state, &ctx, &caller.principal, request).await?;
     let entry = service::inbox(&state, &caller.principal, false)
@@ -166,9 +263,13 @@ pub async fn messages(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendBody {
+    #[serde(default)]
     pub body: String,
     /// The client's own id for this message; sending it again stores nothing new.
     pub client_id: Option<String>,
+    /// Ids of the caller's uploads (`POST /api/v1/attachments`) to send with it.
+    #[serde(default)]
+    pub attachments: Vec<BlobId>,
 }
 
 /// Sends a message; stored before the answer.
@@ -186,8 +287,12 @@ pub async fn send(
         &ctx,
         &caller.principal,
         thread_id(&id)?,
-        &body.body,
-        body.client_id.as_deref(),
+        Draft {
+            body: &body.body,
+            client_id: body.client_id.as_deref(),
+            uploaded: &body.attachments,
+            files: Vec::new(),
+        },
     )
     .await?;
     Ok((StatusCode::CREATED, Json(message.into())))

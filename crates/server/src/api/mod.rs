@@ -32,6 +32,11 @@ pub use patients::{access_log_entries, AccessLogEntry, PatientView};
 pub use tokens::{CreatedToken, NewTokenBody, TokenView};
 pub use users::{UserPatch, UserView};
 
+/// Endpoints that take files; they get the larger upload body limit.
+pub fn upload_router() -> Router<AppState> {
+    Router::new().route("/attachments", axum::routing::post(messaging::upload))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/me", get(me::me))
@@ -80,6 +85,7 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(waiting_room::complete),
         )
         .route("/waiting-room", get(waiting_room::queue))
+        .route("/attachments/{id}", get(messaging::attachment))
         .route("/threads", get(messaging::inbox).post(messaging::start))
         .route(
             "/threads/{id}/messages",
@@ -118,7 +124,7 @@ pub fn router() -> Router<AppState> {
         waiting_room::reschedule, waiting_room::check_in, waiting_room::undo_noshow, waiting_room::complete, waiting_room::queue,
         notifications::list, notifications::mark_read, notifications::preferences, notifications::set_preferences,
         messaging::inbox, messaging::start, messaging::messages, messaging::send, messaging::mark_read,
-        messaging::receipts, messaging::archive, messaging::route,
+        messaging::receipts, messaging::archive, messaging::route, messaging::upload, messaging::attachment,
         crate::ops::healthz, crate::ops::readyz,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorFields)),

@@ -16,7 +16,7 @@ use super::pages::{render, render_with, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
-use crate::messaging::{self as service, NewThreadRequest};
+use crate::messaging::{self as service, Draft, NewThreadRequest};
 use crate::AppState;
 
 struct ThreadRow {
@@ -103,6 +103,30 @@ struct MessageRow {
     when: String,
     /// Read by everyone else in the thread.
     seen: bool,
+    files: Vec<FileRow>,
+}
+
+struct FileRow {
+    id: telemed_domain::BlobId,
+    name: String,
+    size: String,
+    image: bool,
+}
+
+impl From<&telemed_store::blobs::Blob> for FileRow {
+    fn from(b: &telemed_store::blobs::Blob) -> Self {
+        let size = if b.byte_size >= 1024 * 1024 {
+            format!("{:.1} MB", b.byte_size as f64 / (1024.0 * 1024.0))
+        } else {
+            format!("{} KB", (b.byte_size + 1023) / 1024)
+        };
+        FileRow {
+            id: b.id,
+            name: b.file_name.clone(),
+            size,
+            image: b.media_type.is_image(),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -163,6 +187,7 @@ async fn message_rows(
             mine: m.sender_id == me.user.id,
             seen: m.seq <= others_read,
             when: local(tz, m.created_at, "%d %b %H:%M"),
+            files: m.attachments.iter().map(FileRow::from).collect(),
             body: m.body,
         })
         .collect();
@@ -240,12 +265,91 @@ pub async fn thread_fragment(
     Ok(render(&MessageList { page: &page, rows }))
 }
 
-#[derive(Deserialize)]
-pub struct SendForm {
-    body: String,
-    /// Set by the form when rendered: a resubmission stores nothing new.
-    #[serde(default)]
-    client_id: String,
+/// A message form: its text fields and the files chosen (`files`), posted as
+/// multipart (with files) or urlencoded (without).
+#[derive(Default)]
+pub struct MessageForm {
+    fields: std::collections::HashMap<String, String>,
+    files: Vec<(String, Vec<u8>)>,
+    /// A file over the size limit: shown beside the form, which keeps the draft.
+    too_large: bool,
+}
+
+impl MessageForm {
+    fn field(&self, name: &str) -> &str {
+        self.fields
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+}
+
+impl axum::extract::FromRequest<AppState> for MessageForm {
+    type Rejection = crate::error::AppError;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let multipart = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+        if !multipart {
+            let Form(fields) =
+                Form::<std::collections::HashMap<String, String>>::from_request(req, state)
+                    .await
+                    .map_err(|_| Error::invalid("form", "the form could not be read"))?;
+            return Ok(MessageForm {
+                fields,
+                ..MessageForm::default()
+            });
+        }
+        let mut body = axum::extract::Multipart::from_request(req, state)
+            .await
+            .map_err(|_| Error::invalid("form", "the form could not be read"))?;
+        let mut form = MessageForm::default();
+        let max = state.config.files.max_attachment_bytes;
+        while let Some(field) = body.next_field().await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::TooLarge
+            } else {
+                Error::invalid("form", "the form broke off; try again")
+            }
+        })? {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == "files" {
+                let file_name = field.file_name().unwrap_or_default().to_owned();
+                let bytes = match crate::files::read_field(field, max).await {
+                    Err(Error::TooLarge) => {
+                        form.too_large = true;
+                        continue;
+                    }
+                    other => other?,
+                };
+                // A file input left empty still sends an empty part.
+                if !(file_name.is_empty() && bytes.is_empty()) {
+                    form.files.push((file_name, bytes));
+                }
+            } else {
+                let text = field
+                    .text()
+                    .await
+                    .map_err(|_| Error::invalid("form", "the form broke off; try again"))?;
+                form.fields.insert(name, text);
+            }
+        }
+        Ok(form)
+    }
+}
+
+/// Errors a message form shows beside the form (the rest are error pages).
+fn shown_in_form(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::Invalid { .. } | Error::TooLarge | Error::UnsupportedMediaType(_) | Error::Forbidden
+    )
 }
 
 pub async fn send(
@@ -253,14 +357,31 @@ pub async fn send(
     w: WebCtx,
     me: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<SendForm>,
+    mut form: MessageForm,
 ) -> AppResult<Response> {
     let id = thread_id(&id)?;
-    let client_id = Some(form.client_id.as_str()).filter(|c| !c.is_empty());
-    match service::send(&state, &w.ctx, &me.principal, id, &form.body, client_id).await {
+    if form.too_large {
+        return thread_page(
+            &state,
+            &w,
+            &me,
+            id,
+            Some(&Error::TooLarge),
+            form.field("body"),
+        )
+        .await;
+    }
+    let files = std::mem::take(&mut form.files);
+    let draft = Draft {
+        body: form.field("body"),
+        client_id: Some(form.field("client_id")).filter(|c| !c.is_empty()),
+        uploaded: &[],
+        files,
+    };
+    match service::send(&state, &w.ctx, &me.principal, id, draft).await {
         Ok(_) => Ok(Redirect::to(&format!("/messages/{id}")).into_response()),
-        Err(e @ Error::Invalid { .. }) => {
-            thread_page(&state, &w, &me, id, Some(&e), &form.body).await
+        Err(e) if shown_in_form(&e) && !matches!(e, Error::Forbidden) => {
+            thread_page(&state, &w, &me, id, Some(&e), form.field("body")).await
         }
         Err(e) => Err(e.into()),
     }
@@ -366,14 +487,27 @@ pub async fn create(
     State(state): State<AppState>,
     w: WebCtx,
     me: SignedIn,
-    Form(form): Form<NewForm>,
+    mut form: MessageForm,
 ) -> AppResult<Response> {
-    let outcome = match crate::api::recipient(&state, &form.to).await {
+    let files = std::mem::take(&mut form.files);
+    let shown = NewForm {
+        to: form.field("to").to_owned(),
+        subject: form.field("subject").to_owned(),
+        body: form.field("body").to_owned(),
+    };
+    if form.too_large {
+        return new_page(&state, &w, &me, &shown, Some(&Error::TooLarge)).await;
+    }
+    let outcome = match crate::api::recipient(&state, &shown.to).await {
         Ok(to) => {
             let request = NewThreadRequest {
-                subject: &form.subject,
+                subject: &shown.subject,
                 to,
-                body: &form.body,
+                first: Draft {
+                    body: &shown.body,
+                    files,
+                    ..Draft::default()
+                },
             };
             service::start_thread(&state, &w.ctx, &me.principal, request).await
         }
@@ -381,9 +515,27 @@ pub async fn create(
     };
     match outcome {
         Ok(id) => Ok(Redirect::to(&format!("/messages/{id}")).into_response()),
-        Err(e @ (Error::Invalid { .. } | Error::Forbidden)) => {
-            new_page(&state, &w, &me, &form, Some(&e)).await
-        }
+        Err(e) if shown_in_form(&e) => new_page(&state, &w, &me, &shown, Some(&e)).await,
         Err(e) => Err(e.into()),
     }
+}
+
+/// A file sent in a thread, for the thread page (previews and downloads).
+pub async fn attachment(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<DownloadQuery>,
+) -> AppResult<Response> {
+    let id: telemed_domain::BlobId = id.parse().map_err(|_| Error::NotFound)?;
+    let (blob, bytes) = service::open_attachment(&state, &w.ctx, &me.principal, id).await?;
+    let how = crate::files::Disposition::from_query(q.download);
+    Ok(crate::files::response(&blob, bytes, how))
+}
+
+#[derive(Deserialize, Default)]
+pub struct DownloadQuery {
+    #[serde(default)]
+    download: bool,
 }

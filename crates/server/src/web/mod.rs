@@ -24,6 +24,13 @@ use crate::i18n::Lang;
 use crate::security::CsrfToken;
 use crate::AppState;
 
+/// Form posts that carry files; they get the larger upload body limit.
+pub fn upload_router() -> Router<AppState> {
+    Router::new()
+        .route("/messages/new", post(messages::create))
+        .route("/messages/{id}", post(messages::send))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(account::home))
@@ -117,11 +124,9 @@ pub fn router() -> Router<AppState> {
         .route("/waiting-room/rows", get(visits::queue_refresh))
         .route("/messages", get(messages::inbox))
         .route("/messages/list", get(messages::inbox_fragment))
-        .route(
-            "/messages/new",
-            get(messages::new_form).post(messages::create),
-        )
-        .route("/messages/{id}", get(messages::thread).post(messages::send))
+        .route("/messages/new", get(messages::new_form))
+        .route("/messages/{id}", get(messages::thread))
+        .route("/messages/files/{id}", get(messages::attachment))
         .route("/messages/{id}/list", get(messages::thread_fragment))
         .route("/messages/{id}/archive", post(messages::archive))
         .route("/messages/{id}/route", post(messages::route))

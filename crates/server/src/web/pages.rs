@@ -102,6 +102,8 @@ impl Page {
                 field: "password", ..
             } => t.err_password_weak.into(),
             Error::RateLimited { .. } => t.too_many_attempts.into(),
+            Error::TooLarge => t.err_too_large.into(),
+            Error::UnsupportedMediaType(_) => t.err_file_type.into(),
             Error::Internal(_) => t.err_internal.into(),
             other => other.to_string(),
         }

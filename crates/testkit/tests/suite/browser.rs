@@ -3,8 +3,18 @@
 //! Screenshots of each page go to target/screenshots/ for review.
 
 use telemed_domain::Role;
-use telemed_testkit::browser::{fill, screenshot, text_of, wait_for, wait_for_path, TestBrowser};
+use telemed_testkit::browser::{
+    choose_file, fill, screenshot, text_of, wait_for, wait_for_path, TestBrowser,
+};
 use telemed_testkit::{totp_code, Backend, TestApp, TestUser};
+
+/// A real 1x1 PNG.
+fn one_pixel_png() -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+        .unwrap()
+}
 
 /// Signs `user` in for the first time and reads the TOTP key off the enrolment page.
 async fn sign_in_to_enrolment(page: &chromiumoxide::Page, user: &TestUser) -> String {
@@ -568,6 +578,41 @@ async fn patient_and_clinician_message_each_other_live() {
         .unwrap();
     assert_eq!(reply.trim(), "Please send a photo.");
     screenshot(&page, "21-patient-thread-live").await.unwrap();
+
+    // The patient sends a photo; it shows, decoded, in the clinician's open thread.
+    let photo = std::env::temp_dir().join(format!("rash-{}.png", uuid::Uuid::new_v4()));
+    std::fs::write(&photo, one_pixel_png()).unwrap();
+    wait_for(&page, "body[data-live-ready]").await.unwrap();
+    fill(&page, "#body", "Here it is.").await.unwrap();
+    choose_file(&page, "#files", &photo).await.unwrap();
+    page.find_element("#reply button[type=submit]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&inbox, "li.message[data-seq='3'] img.attachment-preview")
+        .await
+        .unwrap();
+    let mut decoded = false;
+    for _ in 0..50 {
+        decoded = inbox
+            .evaluate("(() => { const i = document.querySelector(\"li.message[data-seq='3'] img.attachment-preview\"); return !!i && i.complete && i.naturalWidth === 1; })()")
+            .await
+            .unwrap()
+            .into_value()
+            .unwrap();
+        if decoded {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        decoded,
+        "the photo came back through the server and decoded"
+    );
+    screenshot(&inbox, "22-clinician-sees-photo").await.unwrap();
+    let _ = std::fs::remove_file(&photo);
     browser.close().await;
     clinician_browser.close().await;
     app.shutdown().await;

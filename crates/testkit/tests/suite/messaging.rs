@@ -8,14 +8,20 @@ use telemed_domain::Role;
 use telemed_testkit::live::LiveClient;
 use telemed_testkit::{Backend, TestApp, TestUser};
 
-struct Api<'a> {
-    app: &'a TestApp,
-    http: reqwest::Client,
+pub(crate) struct Api<'a> {
+    pub app: &'a TestApp,
+    pub http: reqwest::Client,
 }
 
 impl Api<'_> {
     /// Starts a thread from `token` to `to`; returns the path of its messages.
-    async fn open_thread(&self, token: &str, to: &TestUser, subject: &str, body: &str) -> String {
+    pub async fn open_thread(
+        &self,
+        token: &str,
+        to: &TestUser,
+        subject: &str,
+        body: &str,
+    ) -> String {
         let (status, thread) = self
             .call(
                 "POST",
@@ -44,7 +50,7 @@ impl Api<'_> {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn call(
+    pub async fn call(
         &self,
         method: &str,
         path: &str,
@@ -68,7 +74,7 @@ impl Api<'_> {
     }
 }
 
-async fn count(app: &TestApp, table: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, table: &str) -> i64 {
     sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
         .fetch_one(app.state().store.pool())
         .await
@@ -76,7 +82,7 @@ async fn count(app: &TestApp, table: &str) -> i64 {
 }
 
 /// A visit between them, so they have a care relationship.
-async fn give_a_visit(app: &TestApp, clinician: &TestUser, patient: &TestUser) {
+pub(crate) async fn give_a_visit(app: &TestApp, clinician: &TestUser, patient: &TestUser) {
     let now = telemed_domain::Clock::now(&app.clock);
     let mut tx = app.state().store.begin_write().await.unwrap();
     let start = now + chrono::Duration::days(1);

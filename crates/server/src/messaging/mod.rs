@@ -6,11 +6,16 @@
 
 use chrono::{DateTime, Utc};
 use telemed_domain::access::Principal;
-use telemed_domain::{Error, Permission, Result, Role, ThreadId, UserId};
-use telemed_store::messaging::{self, Appended, InboxEntry, Message, NewThread, Thread};
+use telemed_domain::{BlobId, Error, MediaType, Permission, Result, Role, ThreadId, UserId};
+use telemed_store::blobs::{self, Blob, Sealed};
+use telemed_store::messaging::{
+    self, Appended, InboxEntry, Message, NewMessage, NewThread, Thread,
+};
 use telemed_store::notifications::{self, NewNotification};
 use telemed_store::scheduling::AppointmentStatus;
 use telemed_store::DbResult as _;
+
+pub mod writer;
 
 use crate::audit::Event;
 use crate::context::Ctx;
@@ -18,6 +23,16 @@ use crate::realtime::{Envelope, LiveEvent};
 use crate::AppState;
 
 pub const MAX_BODY_CHARS: usize = 10_000;
+/// Files one message may carry.
+pub const MAX_ATTACHMENTS: usize = 5;
+/// What may be attached to a message: pictures and PDFs (imaging goes to the record).
+pub const ATTACHABLE: [MediaType; 5] = [
+    MediaType::Png,
+    MediaType::Jpeg,
+    MediaType::Gif,
+    MediaType::Webp,
+    MediaType::Pdf,
+];
 pub const MAX_SUBJECT_CHARS: usize = 200;
 const MAX_CLIENT_ID: usize = 100;
 
@@ -30,6 +45,155 @@ pub enum Recipient {
     Clinic,
     /// A patient (clinicians: one they have a visit with; staff: any).
     Patient(UserId),
+}
+
+/// What someone sends: text, files uploaded earlier (API), files carried with the
+/// request (web form), and the sender's own id for the message.
+#[derive(Default)]
+pub struct Draft<'a> {
+    pub body: &'a str,
+    pub client_id: Option<&'a str>,
+    /// Unsent uploads of the sender (`upload_attachment`).
+    pub uploaded: &'a [BlobId],
+    /// Files sent with the message itself: (name, content).
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl<'a> Draft<'a> {
+    fn attachment_count(&self) -> usize {
+        self.uploaded.len() + self.files.len()
+    }
+
+    /// The checked text; it may be empty when files go with it.
+    fn checked_body(&self) -> Result<&'a str> {
+        let body = self.body.trim();
+        if body.is_empty() && self.attachment_count() > 0 {
+            return Ok(body);
+        }
+        check_body(body)
+    }
+}
+
+/// Checks a file against what messages accept; nothing is stored.
+fn check_attachment(bytes: &[u8], max_bytes: usize) -> Result<MediaType> {
+    telemed_domain::files::accept(bytes, &ATTACHABLE, max_bytes)
+}
+
+/// Seals the draft's files (objects written, rows not yet). A refused file stops
+/// everything before anything is stored.
+async fn seal_files(
+    state: &AppState,
+    principal: &Principal,
+    draft: &Draft<'_>,
+) -> Result<Vec<Sealed>> {
+    if draft.attachment_count() > MAX_ATTACHMENTS {
+        return Err(Error::invalid(
+            "attachments",
+            format!("attach up to {MAX_ATTACHMENTS} files to a message"),
+        ));
+    }
+    let max = state.config.files.max_attachment_bytes;
+    let mut kinds = Vec::with_capacity(draft.files.len());
+    for (_, bytes) in &draft.files {
+        kinds.push(check_attachment(bytes, max)?);
+    }
+    let mut sealed = Vec::with_capacity(draft.files.len());
+    for ((name, bytes), kind) in draft.files.iter().zip(kinds) {
+        match seal_one(state, principal, name, bytes, kind).await {
+            Ok(s) => sealed.push(s),
+            Err(e) => {
+                discard(state, &sealed).await;
+                return Err(e);
+            }
+        }
+    }
+    Ok(sealed)
+}
+
+/// Encrypts and writes one checked file under a safe name (its row comes later).
+async fn seal_one(
+    state: &AppState,
+    principal: &Principal,
+    name: &str,
+    bytes: &[u8],
+    kind: MediaType,
+) -> Result<Sealed> {
+    let name = telemed_domain::files::clean_file_name(name, kind);
+    let now = state.clock.now();
+    state
+        .blobs
+        .seal(kind, &name, principal.user_id, bytes, now)
+        .await
+}
+
+/// Removes the objects of sealed files whose rows did not commit.
+async fn discard(state: &AppState, sealed: &[Sealed]) {
+    for s in sealed {
+        if let Err(e) = state.blobs.delete_object(s.blob.id).await {
+            tracing::warn!(blob = %s.blob.id, error = %e, "could not remove an unused file object");
+        }
+    }
+}
+
+/// Stores a file for a message still to be written (API: upload, then send with its id).
+pub async fn upload_attachment(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    file_name: &str,
+    bytes: &[u8],
+) -> Result<Blob> {
+    principal.require(Permission::Messages)?;
+    let kind = check_attachment(bytes, state.config.files.max_attachment_bytes)?;
+    let sealed = seal_one(state, principal, file_name, bytes, kind).await?;
+    let now = sealed.blob.created_at;
+    let stored = async {
+        let mut tx = state.store.begin_write().await?;
+        blobs::insert(&mut tx, &sealed).await?;
+        let record = Event::new(ctx, now, "attachment.upload", "blob")
+            .by(principal.user_id, principal.role)
+            .on(sealed.blob.id);
+        telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+        tx.commit().await.db()
+    }
+    .await;
+    if let Err(e) = stored {
+        discard(state, std::slice::from_ref(&sealed)).await;
+        return Err(e);
+    }
+    Ok(sealed.blob)
+}
+
+/// A file someone may open: an attachment of a thread they see, or their own unsent
+/// upload. Anything else reads as not found. The read is audited.
+pub async fn open_attachment(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: BlobId,
+) -> Result<(Blob, Vec<u8>)> {
+    principal.require(Permission::Messages)?;
+    let blob = state.store.blob(id).await?.ok_or(Error::NotFound)?;
+    let place = state.store.attachment_place(id).await?;
+    let patient = match place {
+        Some(place) => {
+            visible_thread(state, principal, place.thread_id)
+                .await?
+                .0
+                .patient_id
+        }
+        None if blob.owner_id == principal.user_id => None,
+        None => return Err(Error::NotFound),
+    };
+    let (blob, bytes) = state.blobs.read(&state.store, id).await?;
+    let mut record = Event::new(ctx, state.clock.now(), "attachment.read", "blob")
+        .by(principal.user_id, principal.role)
+        .on(id);
+    if let Some(p) = patient {
+        record = record.patient(p);
+    }
+    state.audit.record(record.build()).await?;
+    Ok((blob, bytes))
 }
 
 fn check_body(body: &str) -> Result<&str> {
@@ -151,7 +315,32 @@ async fn audience(state: &AppState, thread: &Thread) -> Result<Vec<UserId>> {
 pub struct NewThreadRequest<'a> {
     pub subject: &'a str,
     pub to: Recipient,
-    pub body: &'a str,
+    pub first: Draft<'a>,
+}
+
+/// Writes sealed files' rows and the message in the caller's transaction.
+async fn store_message(
+    tx: &mut telemed_store::Conn,
+    thread: ThreadId,
+    principal: &Principal,
+    draft: &Draft<'_>,
+    body: &str,
+    sealed: &[Sealed],
+    now: DateTime<Utc>,
+) -> Result<Appended> {
+    let mut attachments: Vec<BlobId> = draft.uploaded.to_vec();
+    for s in sealed {
+        blobs::insert(tx, s).await?;
+        attachments.push(s.blob.id);
+    }
+    let new = NewMessage {
+        thread,
+        sender: principal.user_id,
+        body,
+        client_id: draft.client_id,
+        attachments: &attachments,
+    };
+    messaging::append_message(tx, new, now).await
 }
 
 /// Starts a thread with its first message.
@@ -163,65 +352,101 @@ pub async fn start_thread(
 ) -> Result<ThreadId> {
     principal.require(Permission::Messages)?;
     let subject = check_subject(req.subject)?;
-    let body = check_body(req.body)?;
+    let body = req.first.checked_body()?;
     let (patient, clinic_inbox, members) = thread_shape(state, principal, req.to).await?;
+    let sealed = seal_files(state, principal, &req.first).await?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    let new = NewThread {
-        subject,
-        patient_id: patient,
-        clinic_inbox,
-        created_by: principal.user_id,
-        members: &members,
-    };
-    let id = messaging::create_thread(&mut tx, new, now).await?;
-    let appended =
-        messaging::append_message(&mut tx, id, principal.user_id, body, None, now).await?;
-    notify_members(state, &mut tx, &appended.message, now).await?;
-    let mut record = Event::new(ctx, now, "thread.create", "thread")
-        .by(principal.user_id, principal.role)
-        .on(id);
-    if let Some(p) = patient {
-        record = record.patient(p);
+    let stored = async {
+        let mut tx = state.store.begin_write().await?;
+        let new = NewThread {
+            subject,
+            patient_id: patient,
+            clinic_inbox,
+            created_by: principal.user_id,
+            members: &members,
+        };
+        let id = messaging::create_thread(&mut tx, new, now).await?;
+        let appended =
+            store_message(&mut tx, id, principal, &req.first, body, &sealed, now).await?;
+        notify_members(
+            &state.config.public_url,
+            &mut tx,
+            std::slice::from_ref(&appended.message),
+            now,
+        )
+        .await?;
+        let mut record = Event::new(ctx, now, "thread.create", "thread")
+            .by(principal.user_id, principal.role)
+            .on(id);
+        if let Some(p) = patient {
+            record = record.patient(p);
+        }
+        telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+        tx.commit().await.db()?;
+        Ok::<_, Error>((id, appended))
     }
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    .await;
+    let (id, appended) = match stored {
+        Ok(done) => done,
+        Err(e) => {
+            discard(state, &sealed).await;
+            return Err(e);
+        }
+    };
     if let Some(thread) = state.store.thread(id).await? {
         announce(state, &thread, &appended.message).await;
     }
     Ok(id)
 }
 
-/// Tells everyone in the thread but the sender: an in-app notification always, and an
-/// email (a link, never the text) to those who want one, when this is the first message
-/// they have not read, so a conversation does not become a flood of mail.
-async fn notify_members(
-    state: &AppState,
+/// Tells everyone in each message's thread but its sender: an in-app notification
+/// always, and an email (a link, never the text) to those who want one for the first
+/// message they have not read, so a conversation does not become a flood of mail (nor
+/// to someone who wrote in the same thread in this batch: they are in the conversation).
+/// Runs in the caller's transaction, reading on its connection.
+pub(crate) async fn notify_members(
+    public_url: &str,
     conn: &mut telemed_store::Conn,
-    message: &Message,
+    messages: &[Message],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    // Read on the transaction's own connection, never a second one from the pool.
-    let members = messaging::members_in(conn, message.thread_id).await?;
-    let link = format!("{}/messages/{}", state.config.public_url, message.thread_id);
-    for (member, read_seq) in members.into_iter().filter(|(m, _)| *m != message.sender_id) {
-        let source = format!("message:{}:{member}", message.id);
-        let n = NewNotification {
-            user_id: member,
-            kind: "message.new",
-            subject_id: Some(message.thread_id.to_string()),
-            subject_at: None,
-            source: Some(&source),
-        };
-        notifications::notify(conn, n, now).await?;
-        let first_unread = read_seq == message.seq - 1;
-        if first_unread && notifications::wants_email(conn, member, "messages").await? {
-            if let Some(user) = telemed_store::users::by_id_in(conn, member).await? {
-                let lang =
-                    crate::i18n::Lang::from_code(&user.locale).unwrap_or(crate::i18n::Lang::En);
-                let mail = crate::mail::Mail::NewMessage { link: &link };
-                crate::mail::enqueue(conn, &user.email, mail, lang, now).await?;
+    let mut threads: Vec<ThreadId> = messages.iter().map(|m| m.thread_id).collect();
+    threads.sort_by_key(|t| t.to_string());
+    threads.dedup();
+    let members = messaging::members_for_notice(conn, &threads).await?;
+    let mut told: Vec<(UserId, ThreadId, String)> = Vec::new();
+    let mut emails: Vec<(UserId, ThreadId)> = Vec::new();
+    for m in messages {
+        let others = members
+            .iter()
+            .filter(|(t, member, _, _)| *t == m.thread_id && *member != m.sender_id);
+        for (_, member, read_seq, wants_email) in others {
+            told.push((*member, m.thread_id, format!("message:{}:{member}", m.id)));
+            let wrote_here = messages
+                .iter()
+                .any(|o| o.thread_id == m.thread_id && o.sender_id == *member);
+            if *wants_email && !wrote_here && *read_seq == m.seq - 1 {
+                emails.push((*member, m.thread_id));
             }
+        }
+    }
+    let notes: Vec<NewNotification<'_>> = told
+        .iter()
+        .map(|(member, thread, source)| NewNotification {
+            user_id: *member,
+            kind: "message.new",
+            subject_id: Some(thread.to_string()),
+            subject_at: None,
+            source: Some(source),
+        })
+        .collect();
+    notifications::notify_many(conn, &notes, now).await?;
+    for (member, thread) in emails {
+        if let Some(user) = telemed_store::users::by_id_in(conn, member).await? {
+            let lang = crate::i18n::Lang::from_code(&user.locale).unwrap_or(crate::i18n::Lang::En);
+            let link = format!("{public_url}/messages/{thread}");
+            let mail = crate::mail::Mail::NewMessage { link: &link };
+            crate::mail::enqueue(conn, &user.email, mail, lang, now).await?;
         }
     }
     Ok(())
@@ -265,48 +490,80 @@ pub async fn send(
     ctx: &Ctx,
     principal: &Principal,
     thread: ThreadId,
-    body: &str,
-    client_id: Option<&str>,
+    mut draft: Draft<'_>,
 ) -> Result<Message> {
     let (t, read_seq) = visible_thread(state, principal, thread).await?;
-    let body = check_body(body)?;
-    let client_id = client_id.map(str::trim).filter(|c| !c.is_empty());
-    if client_id.is_some_and(|c| c.len() > MAX_CLIENT_ID) {
+    let body = draft.checked_body()?;
+    draft.client_id = draft.client_id.map(str::trim).filter(|c| !c.is_empty());
+    if draft.client_id.is_some_and(|c| c.len() > MAX_CLIENT_ID) {
         return Err(Error::invalid(
             "client_id",
             "use an id of up to 100 characters",
         ));
     }
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    if read_seq.is_none() {
-        // Staff answering from the clinic inbox join the thread.
-        messaging::add_member(&mut tx, thread, principal.user_id, now).await?;
-    }
-    let Appended { message, duplicate } =
-        match messaging::append_message(&mut tx, thread, principal.user_id, body, client_id, now)
-            .await
-        {
-            Ok(a) => a,
-            Err(e) => {
-                tx.rollback().await.db()?;
-                return Err(e);
-            }
+    let audit = |t: &Thread| {
+        let mut record = Event::new(ctx, now, "message.send", "thread")
+            .by(principal.user_id, principal.role)
+            .on(thread);
+        if let Some(p) = t.patient_id {
+            record = record.patient(p);
+        }
+        record.build()
+    };
+    if draft.attachment_count() == 0 && read_seq.is_some() {
+        // The common case, batched with concurrent sends.
+        let send = writer::Send {
+            thread,
+            sender: principal.user_id,
+            body: body.to_owned(),
+            client_id: draft.client_id.map(str::to_owned),
+            now,
+            audit: audit(&t),
         };
-    if duplicate {
-        tx.rollback().await.db()?;
+        let Appended { message, duplicate } = state.message_writer.write(send).await?;
+        if !duplicate {
+            announce(state, &t, &message).await;
+        }
         return Ok(message);
     }
-    notify_members(state, &mut tx, &message, now).await?;
-    let mut record = Event::new(ctx, now, "message.send", "thread")
-        .by(principal.user_id, principal.role)
-        .on(thread);
-    if let Some(p) = t.patient_id {
-        record = record.patient(p);
+    let sealed = seal_files(state, principal, &draft).await?;
+    let stored = async {
+        let mut tx = state.store.begin_write().await?;
+        if read_seq.is_none() {
+            // Staff answering from the clinic inbox join the thread.
+            messaging::add_member(&mut tx, thread, principal.user_id, now).await?;
+        }
+        let appended =
+            store_message(&mut tx, thread, principal, &draft, body, &sealed, now).await?;
+        if appended.duplicate {
+            tx.rollback().await.db()?;
+            return Ok(appended);
+        }
+        notify_members(
+            &state.config.public_url,
+            &mut tx,
+            std::slice::from_ref(&appended.message),
+            now,
+        )
+        .await?;
+        telemed_store::audit::append(&mut tx, &[audit(&t)]).await?;
+        tx.commit().await.db()?;
+        Ok(appended)
     }
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
-    announce(state, &t, &message).await;
+    .await;
+    let Appended { message, duplicate } = match stored {
+        Ok(a) => a,
+        Err(e) => {
+            discard(state, &sealed).await;
+            return Err(e);
+        }
+    };
+    if duplicate {
+        discard(state, &sealed).await;
+    } else {
+        announce(state, &t, &message).await;
+    }
     Ok(message)
 }
 

@@ -7,6 +7,8 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
+mod nodes;
+
 struct Folder(PathBuf);
 
 impl Folder {
@@ -155,9 +157,40 @@ fn users_audit_and_backup_from_the_shell() {
     );
     assert!(!out.status.success());
 
+    // The first start made the master key, readable by its owner only.
+    let key_file = folder.0.join("telemed-data/master.key");
+    let first_key = std::fs::read_to_string(&key_file).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let out = telemed(&folder, &["keys", "rotate"], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("0 data keys re-wrapped"),
+        "{}",
+        text(&out)
+    );
+    assert_ne!(std::fs::read_to_string(&key_file).unwrap(), first_key);
+    let retired: Vec<_> = std::fs::read_dir(folder.0.join("telemed-data"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("master.key.retired-")
+        })
+        .collect();
+    assert_eq!(retired.len(), 1);
+    assert_eq!(
+        std::fs::read_to_string(retired[0].path()).unwrap(),
+        first_key
+    );
+
     let out = telemed(&folder, &["audit", "verify"], None);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("intact: 2 entries"), "{}", text(&out));
+    assert!(text(&out).contains("intact: 3 entries"), "{}", text(&out));
 
     let backup = folder.0.join("backup.db");
     let out = telemed(&folder, &["backup", backup.to_str().unwrap()], None);
@@ -190,7 +223,7 @@ fn users_audit_and_backup_from_the_shell() {
     std::fs::copy(&backup, copy.0.join("telemed.db")).unwrap();
     let out = telemed(&copy, &["audit", "verify"], None);
     assert!(
-        out.status.success() && text(&out).contains("intact: 2 entries"),
+        out.status.success() && text(&out).contains("intact: 3 entries"),
         "{}",
         text(&out)
     );

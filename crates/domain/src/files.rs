@@ -1,0 +1,190 @@
+//! The kinds of file telemed accepts, recognised by their first bytes. What a client
+//! says a file is (its name, its Content-Type) is never trusted: a file is what its
+//! content shows, or it is refused.
+
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaType {
+    Png,
+    Jpeg,
+    Gif,
+    Webp,
+    Pdf,
+    /// A DICOM Part 10 file (`DICM` after the 128-byte preamble).
+    Dicom,
+}
+
+impl MediaType {
+    pub const ALL: [MediaType; 6] = [
+        MediaType::Png,
+        MediaType::Jpeg,
+        MediaType::Gif,
+        MediaType::Webp,
+        MediaType::Pdf,
+        MediaType::Dicom,
+    ];
+
+    /// Recognises a file by its signature.
+    pub fn sniff(bytes: &[u8]) -> Option<MediaType> {
+        let starts = |sig: &[u8]| bytes.starts_with(sig);
+        if starts(b"\x89PNG\r\n\x1a\n") {
+            Some(MediaType::Png)
+        } else if starts(b"\xff\xd8\xff") {
+            Some(MediaType::Jpeg)
+        } else if starts(b"GIF87a") || starts(b"GIF89a") {
+            Some(MediaType::Gif)
+        } else if bytes.len() >= 12 && starts(b"RIFF") && &bytes[8..12] == b"WEBP" {
+            Some(MediaType::Webp)
+        } else if starts(b"%PDF-") {
+            Some(MediaType::Pdf)
+        } else if bytes.len() >= 132 && &bytes[128..132] == b"DICM" {
+            Some(MediaType::Dicom)
+        } else {
+            None
+        }
+    }
+
+    /// The MIME type files of this kind are served with.
+    pub fn mime(self) -> &'static str {
+        match self {
+            MediaType::Png => "image/png",
+            MediaType::Jpeg => "image/jpeg",
+            MediaType::Gif => "image/gif",
+            MediaType::Webp => "image/webp",
+            MediaType::Pdf => "application/pdf",
+            MediaType::Dicom => "application/dicom",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            MediaType::Png => "png",
+            MediaType::Jpeg => "jpg",
+            MediaType::Gif => "gif",
+            MediaType::Webp => "webp",
+            MediaType::Pdf => "pdf",
+            MediaType::Dicom => "dcm",
+        }
+    }
+
+    /// The stored name (`png`, `pdf`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MediaType::Png => "png",
+            MediaType::Jpeg => "jpeg",
+            MediaType::Gif => "gif",
+            MediaType::Webp => "webp",
+            MediaType::Pdf => "pdf",
+            MediaType::Dicom => "dicom",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MediaType> {
+        MediaType::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+
+    /// A browser can show it as a picture.
+    pub fn is_image(self) -> bool {
+        matches!(
+            self,
+            MediaType::Png | MediaType::Jpeg | MediaType::Gif | MediaType::Webp
+        )
+    }
+}
+
+/// Checks an upload against what a place accepts: its content must be one of `allowed`
+/// and it must fit in `max_bytes`. The refusal names what is accepted.
+pub fn accept(bytes: &[u8], allowed: &[MediaType], max_bytes: usize) -> Result<MediaType> {
+    if bytes.len() > max_bytes {
+        return Err(Error::TooLarge);
+    }
+    if bytes.is_empty() {
+        return Err(Error::invalid("file", "the file is empty"));
+    }
+    MediaType::sniff(bytes)
+        .filter(|m| allowed.contains(m))
+        .ok_or_else(|| {
+            let names: Vec<&str> = allowed.iter().map(|m| m.extension()).collect();
+            Error::UnsupportedMediaType(format!(
+                "this file type is not accepted here; send {}",
+                names.join(", ")
+            ))
+        })
+}
+
+/// A file name safe to show and to put in a Content-Disposition header: the last path
+/// part, control characters and quotes removed, at most 120 characters; never empty.
+pub fn clean_file_name(name: &str, media: MediaType) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | ';'))
+        .take(120)
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
+    if cleaned.is_empty() {
+        format!("file.{}", media.extension())
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_decides_not_the_name() {
+        assert_eq!(
+            MediaType::sniff(b"\x89PNG\r\n\x1a\nrest"),
+            Some(MediaType::Png)
+        );
+        assert_eq!(MediaType::sniff(b"%PDF-1.7\n"), Some(MediaType::Pdf));
+        assert_eq!(
+            MediaType::sniff(b"RIFF\0\0\0\0WEBPVP8 "),
+            Some(MediaType::Webp)
+        );
+        let mut dicom = vec![0u8; 128];
+        dicom.extend_from_slice(b"DICM\x02\x00");
+        assert_eq!(MediaType::sniff(&dicom), Some(MediaType::Dicom));
+        assert_eq!(MediaType::sniff(b"<html><script>"), None);
+        assert_eq!(MediaType::sniff(b"MZ\x90\x00"), None);
+        for m in MediaType::ALL {
+            assert_eq!(MediaType::parse(m.as_str()), Some(m));
+        }
+    }
+
+    #[test]
+    fn accept_checks_kind_and_size() {
+        let png = b"\x89PNG\r\n\x1a\n0123";
+        assert_eq!(accept(png, &[MediaType::Png], 100).unwrap(), MediaType::Png);
+        assert!(matches!(
+            accept(png, &[MediaType::Png], 5),
+            Err(Error::TooLarge)
+        ));
+        assert!(matches!(
+            accept(b"%PDF-1.4", &[MediaType::Png], 100),
+            Err(Error::UnsupportedMediaType(_))
+        ));
+        assert!(matches!(
+            accept(b"", &[MediaType::Png], 100),
+            Err(Error::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn file_names_are_made_safe() {
+        assert_eq!(
+            clean_file_name("C:\\x\\scan \"1\".pdf", MediaType::Pdf),
+            "scan 1.pdf"
+        );
+        assert_eq!(
+            clean_file_name("../../etc/passwd", MediaType::Png),
+            "passwd"
+        );
+        assert_eq!(clean_file_name("..", MediaType::Png), "file.png");
+        assert_eq!(clean_file_name("a\r\nb.jpg", MediaType::Jpeg), "ab.jpg");
+    }
+}
