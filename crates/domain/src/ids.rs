@@ -99,6 +99,14 @@ typed_id!(
     /// A stored file (encrypted at rest): an attachment, a document, an image.
     BlobId
 );
+typed_id!(
+    /// One browser tab in a visit's room (a new one each time a tab joins).
+    PeerId
+);
+typed_id!(
+    /// A guest of one visit, invited by a single-use link; also the invite's id.
+    GuestId
+);
 
 #[cfg(test)]
 mod tests {

@@ -12,12 +12,14 @@ pub mod password;
 pub mod role;
 pub mod schedule;
 pub mod schedule_text;
+pub mod video;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;
 pub use error::{Error, Result};
 pub use files::MediaType;
 pub use ids::{
-    ApiTokenId, AppointmentId, BlobId, InvitationId, MessageId, SessionId, ThreadId, UserId,
+    ApiTokenId, AppointmentId, BlobId, GuestId, InvitationId, MessageId, PeerId, SessionId,
+    ThreadId, UserId,
 };
 pub use role::{Permission, Role};

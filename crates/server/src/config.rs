@@ -35,7 +35,46 @@ pub struct Config {
     pub login: LoginConfig,
     pub scheduling: SchedulingConfig,
     pub files: FilesConfig,
+    pub video: VideoConfig,
     pub smtp: Option<SmtpConfig>,
+}
+
+/// Live video visits: the ICE servers browsers use to reach each other.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct VideoConfig {
+    /// STUN servers, e.g. `stun:turn.clinic.example:3478`. None by default: no third
+    /// party learns who calls; browsers on one network reach each other directly.
+    pub stun_urls: Vec<String>,
+    /// TURN servers, e.g. `turn:turn.clinic.example:3478?transport=udp` or
+    /// `turns:turn.clinic.example:5349`, for browsers behind strict NATs.
+    pub turn_urls: Vec<String>,
+    /// The secret shared with the TURN server (coturn: `use-auth-secret` and
+    /// `static-auth-secret`); browsers get time-limited credentials made from it.
+    pub turn_secret: Option<String>,
+    /// A file holding `turn_secret`.
+    pub turn_secret_file: Option<PathBuf>,
+    /// How long the TURN credentials a browser receives stay valid.
+    pub turn_credential_minutes: i64,
+    /// `all` (direct when possible) or `relay` (media always through TURN, so the
+    /// parties never learn each other's addresses).
+    pub ice_transport_policy: String,
+    /// How long a guest's invite link stays valid.
+    pub invite_hours: i64,
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        VideoConfig {
+            stun_urls: Vec::new(),
+            turn_urls: Vec::new(),
+            turn_secret: None,
+            turn_secret_file: None,
+            turn_credential_minutes: 12 * 60,
+            ice_transport_policy: "all".into(),
+            invite_hours: 24,
+        }
+    }
 }
 
 /// Stored files (attachments, documents, images), always encrypted at rest.
@@ -192,6 +231,7 @@ impl Default for Config {
             login: LoginConfig::default(),
             scheduling: SchedulingConfig::default(),
             files: FilesConfig::default(),
+            video: VideoConfig::default(),
             smtp: None,
         }
     }
@@ -330,6 +370,7 @@ impl Config {
             return fail("scheduling.patient_cancel_cutoff_hours must be between 0 and 336");
         }
         self.files.validate()?;
+        self.video.validate()?;
         if let Some(smtp) = &mut self.smtp {
             if smtp.host.trim().is_empty() {
                 return fail("smtp.host is empty");
@@ -426,18 +467,77 @@ fn env_value(name: &str, raw: &str, example: &toml::Value) -> Result<toml::Value
             .parse()
             .map(toml::Value::Boolean)
             .or_else(|_| fail(format!("{name} must be true or false (got {raw:?})"))),
-        toml::Value::Array(_) => raw
-            .split(',')
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| p.trim().parse().map(toml::Value::Integer))
-            .collect::<Result<Vec<_>, _>>()
-            .map(toml::Value::Array)
-            .or_else(|_| {
-                fail(format!(
-                    "{name} must be whole numbers separated by commas (got {raw:?})"
-                ))
-            }),
+        // Lists are comma-separated: numbers where they parse as numbers, else text.
+        toml::Value::Array(_) => Ok(toml::Value::Array(
+            raw.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(|p| {
+                    p.parse()
+                        .map(toml::Value::Integer)
+                        .unwrap_or_else(|_| p.into())
+                })
+                .collect(),
+        )),
         _ => Ok(raw.into()),
+    }
+}
+
+impl VideoConfig {
+    fn validate(&mut self) -> Result<(), ConfigError> {
+        let scheme_ok = |url: &str, schemes: &[&str]| {
+            schemes
+                .iter()
+                .any(|s| url.starts_with(s) && url.len() > s.len())
+        };
+        if let Some(bad) = self
+            .stun_urls
+            .iter()
+            .find(|u| !scheme_ok(u, &["stun:", "stuns:"]))
+        {
+            return fail(format!(
+                "video.stun_urls: {bad:?} must look like stun:host:3478"
+            ));
+        }
+        if let Some(bad) = self
+            .turn_urls
+            .iter()
+            .find(|u| !scheme_ok(u, &["turn:", "turns:"]))
+        {
+            return fail(format!(
+                "video.turn_urls: {bad:?} must look like turn:host:3478 or turns:host:5349"
+            ));
+        }
+        if let Some(file) = self.turn_secret_file.take() {
+            if self.turn_secret.is_some() {
+                return fail("set video.turn_secret or video.turn_secret_file, not both");
+            }
+            let secret = std::fs::read_to_string(&file).or_else(|e| {
+                fail(format!(
+                    "cannot read video.turn_secret_file {}: {e}",
+                    file.display()
+                ))
+            })?;
+            self.turn_secret = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
+        }
+        if !self.turn_urls.is_empty() && self.turn_secret.as_deref().is_none_or(str::is_empty) {
+            return fail(
+                "video.turn_urls needs video.turn_secret (the TURN server's static-auth-secret)",
+            );
+        }
+        match self.ice_transport_policy.as_str() {
+            "all" => {}
+            "relay" if !self.turn_urls.is_empty() => {}
+            "relay" => return fail("video.ice_transport_policy = \"relay\" needs video.turn_urls"),
+            _ => return fail("video.ice_transport_policy must be all or relay"),
+        }
+        if !(5..=7 * 24 * 60).contains(&self.turn_credential_minutes) {
+            return fail("video.turn_credential_minutes must be 5 to 10080");
+        }
+        if !(1..=14 * 24).contains(&self.invite_hours) {
+            return fail("video.invite_hours must be 1 to 336");
+        }
+        Ok(())
     }
 }
 
@@ -501,6 +601,11 @@ fn known_env_keys() -> Result<BTreeMap<String, (Vec<String>, toml::Value)>, Conf
                 allow_http: false,
             }),
             ..FilesConfig::default()
+        },
+        video: VideoConfig {
+            turn_secret: Some(String::new()),
+            turn_secret_file: Some(PathBuf::new()),
+            ..VideoConfig::default()
         },
         smtp: Some(SmtpConfig {
             host: String::new(),
@@ -575,6 +680,36 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.session.idle_timeout_minutes, 5);
+    }
+
+    #[test]
+    fn video_servers_come_from_the_environment_and_are_checked() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("TELEMED_VIDEO_STUN_URLS", "stun:turn.clinic.example:3478"),
+                (
+                    "TELEMED_VIDEO_TURN_URLS",
+                    "turn:turn.clinic.example:3478?transport=udp, turns:turn.clinic.example:5349",
+                ),
+                ("TELEMED_VIDEO_TURN_SECRET", "s3cret"),
+                ("TELEMED_VIDEO_ICE_TRANSPORT_POLICY", "relay"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.video.turn_urls.len(), 2);
+        assert_eq!(c.video.stun_urls, ["stun:turn.clinic.example:3478"]);
+        assert_eq!(c.video.ice_transport_policy, "relay");
+        let refused =
+            |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap_err().to_string();
+        let err = refused(&[("TELEMED_VIDEO_TURN_URLS", "turn:t.example:3478")]);
+        assert!(err.contains("turn_secret"), "{err}");
+        let err = refused(&[("TELEMED_VIDEO_STUN_URLS", "http://t.example")]);
+        assert!(err.contains("stun_urls"), "{err}");
+        let err = refused(&[("TELEMED_VIDEO_ICE_TRANSPORT_POLICY", "relay")]);
+        assert!(err.contains("needs video.turn_urls"), "{err}");
+        let err = refused(&[("TELEMED_SCHEDULING_REMINDER_HOURS", "24,soon")]);
+        assert!(err.contains("reminder_hours"), "{err}");
     }
 
     #[test]

@@ -245,6 +245,7 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
     tx.commit().await.db()?;
     let live = Envelope {
         to: vec![recipient.id],
+        guests: Vec::new(),
         event: LiveEvent::Notification {
             kind: p.notice.kind().to_owned(),
         },

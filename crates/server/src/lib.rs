@@ -23,6 +23,7 @@ pub mod ops;
 pub mod realtime;
 pub mod scheduling;
 pub mod security;
+pub mod video;
 pub mod web;
 
 pub use app::{open_store, router, start, start_with_store, AppState, RunningServer};

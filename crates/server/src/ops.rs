@@ -71,6 +71,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../assets/telemed.js"),
     },
     Asset {
+        name: "room.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_bytes!("../assets/room.js"),
+    },
+    Asset {
         name: "htmx.min.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_bytes!("../assets/htmx.min.js"),

@@ -19,6 +19,7 @@ pub mod sessions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod visits;
 
 mod time;
 

@@ -466,6 +466,7 @@ async fn announce(state: &AppState, thread: &Thread, message: &Message) {
         .bus
         .publish(Envelope {
             to,
+            guests: Vec::new(),
             event: LiveEvent::Message {
                 thread: thread.id.to_string(),
                 seq: message.seq,
@@ -476,6 +477,7 @@ async fn announce(state: &AppState, thread: &Thread, message: &Message) {
         .bus
         .publish(Envelope {
             to: others,
+            guests: Vec::new(),
             event: LiveEvent::Notification {
                 kind: "message.new".into(),
             },
@@ -614,6 +616,7 @@ pub async fn mark_read(
             .bus
             .publish(Envelope {
                 to,
+                guests: Vec::new(),
                 event: LiveEvent::Read {
                     thread: thread.to_string(),
                     user: principal.user_id,
@@ -682,6 +685,7 @@ pub async fn route(
         .bus
         .publish(Envelope {
             to: vec![clinician],
+            guests: Vec::new(),
             event: LiveEvent::Notification {
                 kind: "message.routed".into(),
             },

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
-use telemed_domain::UserId;
+use telemed_domain::video::Participant;
+use telemed_domain::{AppointmentId, GuestId, PeerId, UserId};
 use tokio::sync::broadcast;
 
 /// The NATS subject live events travel on.
@@ -30,13 +31,70 @@ pub enum LiveEvent {
         user: UserId,
         seq: i64,
     },
+    /// A tab entered a visit's room: in the call (`admitted`) or waiting to be let in.
+    RoomPeer {
+        visit: AppointmentId,
+        peer: PeerId,
+        participant: Participant,
+        admitted: bool,
+    },
+    /// The clinician let a waiting tab into the call.
+    RoomAdmitted { visit: AppointmentId, peer: PeerId },
+    /// A tab left the room (or its connection ended).
+    RoomLeft { visit: AppointmentId, peer: PeerId },
+    /// A tab turned its microphone or camera on or off.
+    RoomMedia {
+        visit: AppointmentId,
+        peer: PeerId,
+        audio: bool,
+        video: bool,
+    },
+    /// A new in-call chat line, read over HTTP.
+    RoomChat { visit: AppointmentId, seq: i64 },
+    /// The clinician ended the call.
+    RoomEnded { visit: AppointmentId },
+    /// WebRTC negotiation (offer, answer, ICE candidate) from one tab to another.
+    Signal {
+        visit: AppointmentId,
+        from: PeerId,
+        to: PeerId,
+        data: serde_json::Value,
+    },
+}
+
+/// Someone who can hold live connections: a person with an account, or a visit's guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Listener {
+    User(UserId),
+    Guest(GuestId),
 }
 
 /// An event and who should receive it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Envelope {
     pub to: Vec<UserId>,
+    /// Guests of a visit (they have no account).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub guests: Vec<GuestId>,
     pub event: LiveEvent,
+}
+
+impl Envelope {
+    pub fn new(to: Vec<UserId>, event: LiveEvent) -> Envelope {
+        Envelope {
+            to,
+            guests: Vec::new(),
+            event,
+        }
+    }
+
+    /// Everyone the envelope names.
+    pub fn listeners(&self) -> impl Iterator<Item = Listener> + '_ {
+        self.to
+            .iter()
+            .map(|u| Listener::User(*u))
+            .chain(self.guests.iter().map(|g| Listener::Guest(*g)))
+    }
 }
 
 #[derive(Clone)]
@@ -86,7 +144,7 @@ impl Bus {
     /// Sends an event to everyone it names, on every node. Best effort: live delivery
     /// is a convenience on top of what is stored, never the record itself.
     pub async fn publish(&self, envelope: Envelope) {
-        if envelope.to.is_empty() {
+        if envelope.to.is_empty() && envelope.guests.is_empty() {
             return;
         }
         match &self.nats {

@@ -12,7 +12,7 @@ use telemed_domain::UserId;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::{Duration, Instant};
 
-use super::bus::Envelope;
+use super::bus::{Envelope, Listener};
 
 /// Open connections one person may hold (tabs, devices).
 pub const MAX_CONNECTIONS_PER_USER: usize = 20;
@@ -35,7 +35,7 @@ struct Connection {
 
 #[derive(Default)]
 pub struct Hub {
-    connections: Mutex<HashMap<UserId, Vec<Connection>>>,
+    connections: Mutex<HashMap<Listener, Vec<Connection>>>,
     next_id: AtomicU64,
     refused: Mutex<HashMap<IpAddr, (u32, Instant)>>,
 }
@@ -43,7 +43,7 @@ pub struct Hub {
 /// A registered connection; dropping it unregisters.
 pub struct Registration {
     hub: Arc<Hub>,
-    user: UserId,
+    user: Listener,
     id: u64,
     pub rx: mpsc::Receiver<Outgoing>,
 }
@@ -60,7 +60,7 @@ impl Hub {
     }
 
     /// Registers a connection of `user`, unless they hold the most already.
-    pub fn register(self: &Arc<Self>, user: UserId) -> Option<Registration> {
+    pub fn register(self: &Arc<Self>, user: Listener) -> Option<Registration> {
         let (tx, rx) = mpsc::channel(QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut all = self.connections.lock().ok()?;
@@ -77,7 +77,7 @@ impl Hub {
         })
     }
 
-    fn unregister(&self, user: UserId, id: u64) {
+    fn unregister(&self, user: Listener, id: u64) {
         if let Ok(mut all) = self.connections.lock() {
             if let Some(theirs) = all.get_mut(&user) {
                 theirs.retain(|c| c.id != id);
@@ -93,7 +93,7 @@ impl Hub {
         self.connections
             .lock()
             .map(|all| match user {
-                Some(u) => all.get(&u).map_or(0, Vec::len),
+                Some(u) => all.get(&Listener::User(u)).map_or(0, Vec::len),
                 None => all.values().map(Vec::len).sum(),
             })
             .unwrap_or(0)
@@ -108,8 +108,8 @@ impl Hub {
         let Ok(all) = self.connections.lock() else {
             return;
         };
-        for user in &envelope.to {
-            for c in all.get(user).into_iter().flatten() {
+        for listener in envelope.listeners() {
+            for c in all.get(&listener).into_iter().flatten() {
                 if c.tx.try_send(Outgoing::Event(text.clone())).is_err() {
                     // Too slow or gone: the writer sees the closed queue and ends.
                     let _ = c.tx.try_send(Outgoing::Close);
@@ -121,7 +121,7 @@ impl Hub {
     /// Closes every connection of `user` on this node (signed out, disabled).
     pub fn close_all(&self, user: UserId) {
         if let Ok(all) = self.connections.lock() {
-            for c in all.get(&user).into_iter().flatten() {
+            for c in all.get(&Listener::User(user)).into_iter().flatten() {
                 let _ = c.tx.try_send(Outgoing::Close);
             }
         }

@@ -9,5 +9,5 @@ pub mod bus;
 pub mod hub;
 pub mod ws;
 
-pub use bus::{Bus, Envelope, LiveEvent};
+pub use bus::{Bus, Envelope, Listener, LiveEvent};
 pub use hub::Hub;

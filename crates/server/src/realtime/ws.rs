@@ -3,10 +3,14 @@
 //! cookie); an API client sends its bearer token instead. Anything else is refused
 //! before the upgrade, and an address that keeps failing is turned away for a minute.
 //!
+//! A visit's guest (no account) connects with the pass their invite link gave them.
+//!
 //! Once open: the server says `{"type":"ready"}`, then sends events as JSON text. It
 //! pings every 20 s and closes a connection it has heard nothing from for 60 s, or whose
-//! session or token has ended (signed out, revoked, timed out). Clients may send
-//! `{"type":"ping"}` and get `{"type":"pong"}`; frames over 64 KiB close the connection.
+//! session, token or pass has ended (signed out, revoked, timed out). Clients may send
+//! `{"type":"ping"}` and get `{"type":"pong"}`, and the video frames of
+//! `video::signal`; frames over 64 KiB, or more than 200 frames in 10 s, close the
+//! connection.
 
 use std::net::IpAddr;
 
@@ -17,11 +21,15 @@ use axum::response::{IntoResponse, Response};
 use futures::{SinkExt as _, StreamExt as _};
 use tokio::time::{Duration, Instant};
 
+use super::bus::Listener;
 use super::hub::{Outgoing, Registration};
 use crate::auth::{ApiUser, SignedIn, SESSION_COOKIE};
 use crate::context::{cookie, Ctx};
 use crate::crypto::token_hash;
 use crate::error::AppError;
+use crate::video::guests::GUEST_COOKIE;
+use crate::video::signal::Signaling;
+use crate::video::Caller;
 use crate::AppState;
 
 const HEARTBEAT: Duration = Duration::from_secs(20);
@@ -33,11 +41,17 @@ const READ_BUFFER: usize = 4 * 1024;
 const CLOSE_SIGNED_OUT: u16 = 4001;
 const CLOSE_TOO_SLOW: u16 = 4002;
 const CLOSE_IDLE: u16 = 4003;
+const CLOSE_FLOOD: u16 = 4004;
 
-/// What keeps a connection alive, re-checked at each heartbeat.
+/// Frames a client may send per `FLOOD_WINDOW` (ICE candidates come in bursts of tens).
+const MAX_FRAMES_PER_WINDOW: u32 = 200;
+const FLOOD_WINDOW: Duration = Duration::from_secs(10);
+
+/// What keeps a connection alive (hashes of the secrets), re-checked at each heartbeat.
 enum Credential {
     Session(String),
-    Token,
+    Token(String),
+    GuestPass(String),
 }
 
 fn refuse(status: StatusCode, message: &str) -> Response {
@@ -87,53 +101,78 @@ pub async fn connect(
             "too many refused connections; wait a minute",
         );
     }
-    let (user, credential) = match (token, session) {
-        (Ok(api), _) => (api.user.id, Credential::Token),
-        (Err(_), Ok(signed_in)) => {
-            if !same_origin(&headers, &state.config.public_url) {
-                state.hub.note_refused(addr);
-                return refuse(StatusCode::FORBIDDEN, "connect from this site's pages");
-            }
-            let secret = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
-            (signed_in.user.id, Credential::Session(token_hash(secret)))
-        }
-        (Err(_), Err(_)) => {
-            state.hub.note_refused(addr);
-            return refuse(StatusCode::UNAUTHORIZED, "sign in first");
-        }
-    };
-    let Some(registration) = state.hub.register(user) else {
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many open connections; close some tabs",
-        );
-    };
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| token_hash(t.trim()));
+    let pass = cookie(&headers, GUEST_COOKIE).unwrap_or_default();
+    let guest = match (&token, &session, pass.is_empty()) {
+        (Err(_), Err(_), false) => crate::video::guests::by_pass(&state, pass)
+            .await
+            .ok()
+            .flatten(),
+        _ => None,
+    };
+    let cookie_based = token.is_err();
+    if cookie_based
+        && (session.is_ok() || guest.is_some())
+        && !same_origin(&headers, &state.config.public_url)
+    {
+        state.hub.note_refused(addr);
+        return refuse(StatusCode::FORBIDDEN, "connect from this site's pages");
+    }
+    let (listener, caller, credential) = match (token, session, guest) {
+        (Ok(api), _, _) => (
+            Listener::User(api.user.id),
+            Caller::User {
+                id: api.user.id,
+                role: api.user.role,
+            },
+            Credential::Token(bearer.unwrap_or_default()),
+        ),
+        (Err(_), Ok(signed_in), _) => {
+            let secret = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
+            (
+                Listener::User(signed_in.user.id),
+                Caller::User {
+                    id: signed_in.user.id,
+                    role: signed_in.user.role,
+                },
+                Credential::Session(token_hash(secret)),
+            )
+        }
+        (Err(_), Err(_), Some(invite)) => (
+            Listener::Guest(invite.guest),
+            Caller::Guest(invite),
+            Credential::GuestPass(token_hash(pass)),
+        ),
+        (Err(_), Err(_), None) => {
+            state.hub.note_refused(addr);
+            return refuse(StatusCode::UNAUTHORIZED, "sign in first");
+        }
+    };
+    let Some(registration) = state.hub.register(listener) else {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many open connections; close some tabs",
+        );
+    };
+    let signaling = Signaling::new(caller, ctx);
     upgrade
         .max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         // Events are small: modest buffers keep an idle connection cheap.
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| {
-            let credential = match (credential, bearer) {
-                (Credential::Token, Some(hash)) => Some((false, hash)),
-                (Credential::Session(hash), _) => Some((true, hash)),
-                (Credential::Token, None) => None,
-            };
-            serve(state, socket, registration, credential)
-        })
+        .on_upgrade(move |socket| serve(state, socket, registration, credential, signaling))
 }
 
-/// Whether the session or token the connection opened with is still good.
-async fn still_valid(state: &AppState, credential: &Option<(bool, String)>) -> bool {
+/// Whether the session, token or pass the connection opened with is still good.
+async fn still_valid(state: &AppState, credential: &Credential) -> bool {
     let now = state.clock.now();
     match credential {
-        Some((true, hash)) => {
+        Credential::Session(hash) => {
             let idle_since =
                 now - chrono::Duration::minutes(state.config.session.idle_timeout_minutes);
             matches!(
@@ -141,25 +180,22 @@ async fn still_valid(state: &AppState, credential: &Option<(bool, String)>) -> b
                 Ok(Some(_))
             )
         }
-        Some((false, hash)) => matches!(
+        Credential::Token(hash) => matches!(
             state.store.live_api_token_with_user(hash, now).await,
             Ok(Some((_, u))) if u.disabled_at.is_none()
         ),
-        None => false,
+        Credential::GuestPass(hash) => {
+            matches!(state.store.invite_by_pass(hash).await, Ok(Some(_)))
+        }
     }
-}
-
-/// The reply to a client's text frame, if it needs one.
-fn answer(text: &str) -> Option<&'static str> {
-    text.contains(r#""type":"ping""#)
-        .then_some(r#"{"type":"pong"}"#)
 }
 
 async fn serve(
     state: AppState,
     socket: WebSocket,
     mut registration: Registration,
-    credential: Option<(bool, String)>,
+    credential: Credential,
+    mut signaling: Signaling,
 ) {
     let (mut sink, mut stream) = socket.split();
     let close = |code: u16, reason: &'static str| {
@@ -178,6 +214,7 @@ async fn serve(
     state.metrics.live_connections(1);
     let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
     let mut last_heard = Instant::now();
+    let mut window = (Instant::now(), 0u32);
     loop {
         tokio::select! {
             out = registration.rx.recv() => match out {
@@ -197,7 +234,15 @@ async fn serve(
                     match message {
                         Message::Close(_) => break,
                         Message::Text(text) => {
-                            let sent = match answer(text.as_str()) {
+                            if window.0.elapsed() > FLOOD_WINDOW {
+                                window = (Instant::now(), 0);
+                            }
+                            window.1 += 1;
+                            if window.1 > MAX_FRAMES_PER_WINDOW {
+                                let _ = sink.send(close(CLOSE_FLOOD, "too many frames")).await;
+                                break;
+                            }
+                            let sent = match signaling.handle(&state, text.as_str()).await {
                                 Some(reply) => sink.send(Message::Text(reply.into())).await.is_ok(),
                                 None => true,
                             };
@@ -226,5 +271,6 @@ async fn serve(
             }
         }
     }
+    signaling.close(&state).await;
     state.metrics.live_connections(-1);
 }

@@ -63,6 +63,8 @@ struct AccountPage<'a> {
     can_disable_mfa: bool,
     recovery_left: i64,
     is_patient: bool,
+    /// Consents given (e.g. telehealth), with version and time.
+    consents: Vec<String>,
 }
 
 /// What the account page reports after an action.
@@ -99,6 +101,24 @@ async fn account_page(
             can_disable_mfa: !me.role().requires_mfa(),
             recovery_left,
             is_patient: me.role() == Role::Patient,
+            consents: state
+                .store
+                .consents_of(me.user.id)
+                .await?
+                .into_iter()
+                .map(|c| {
+                    let name = match c.kind.as_str() {
+                        telemed_domain::video::TELEHEALTH_CONSENT => page.t.room_consent,
+                        other => other,
+                    };
+                    format!(
+                        "{name} · {} {} · {}",
+                        page.t.consent_version,
+                        c.version,
+                        super::booking::local(w.ctx.time_zone, c.accepted_at, "%Y-%m-%d %H:%M")
+                    )
+                })
+                .collect(),
         },
     ))
 }

@@ -7,6 +7,7 @@ mod booking;
 mod messages;
 mod notifications;
 pub mod pages;
+mod room;
 mod schedule_editor;
 mod signin;
 mod visits;
@@ -143,6 +144,22 @@ pub fn router() -> Router<AppState> {
             "/account/notifications",
             get(notifications::preferences).post(notifications::save_preferences),
         )
+        .route(
+            "/visits/join/{token}",
+            get(room::join_form).post(room::join),
+        )
+        .route("/visits/{id}/room", get(room::room))
+        .route(
+            "/visits/{id}/consent",
+            get(room::consent_form).post(room::consent),
+        )
+        .route("/visits/{id}/chat", get(room::chat))
+        .route("/visits/{id}/invites", post(room::create_invite))
+        .route(
+            "/visits/{id}/invites/{guest}/revoke",
+            post(room::revoke_invite),
+        )
+        .route("/visits/{id}/record", get(room::record))
 }
 
 /// What every page handler needs from the request: the context and the form token.

@@ -28,6 +28,8 @@ pub struct Page {
     pub user: Option<NavUser>,
     /// This page's path, for the language form to come back to.
     pub path: String,
+    /// Whether the page holds a live connection (signed in, or a visit's guest).
+    pub live: bool,
 }
 
 impl Page {
@@ -40,6 +42,7 @@ impl Page {
             lang,
             t: lang.texts(),
             csrf: csrf.to_owned(),
+            live: user.is_some(),
             user: user.map(|u| NavUser {
                 is_admin: u.role == Role::Admin,
                 is_patient: u.role == Role::Patient,

@@ -180,6 +180,8 @@ struct WaitingRoomPage<'a> {
     opens_at: Option<String>,
     /// The visit is over or no longer active.
     closed: bool,
+    /// A video or audio visit: the room is open to join.
+    video: bool,
 }
 
 async fn waiting_room_page(
@@ -218,6 +220,7 @@ async fn waiting_room_page(
             }),
             opens_at: (now < opens).then(|| local(tz, opens, "%H:%M")),
             closed: !a.status.is_active() || now >= a.end_at,
+            video: a.visit_kind != telemed_domain::schedule::VisitKind::Messaging,
             page: &page,
         },
     ))
@@ -302,6 +305,8 @@ struct QueueRow {
     late: bool,
     too_long: bool,
     can_complete: bool,
+    /// A video or audio visit the clinician runs from the visit room.
+    video: bool,
 }
 
 #[derive(Template)]
@@ -343,6 +348,7 @@ async fn queue_rows(state: &AppState, w: &WebCtx, me: &SignedIn) -> AppResult<Ve
             late: e.late,
             too_long: e.waiting_too_long,
             can_complete: e.appointment.start_at <= now,
+            video: e.appointment.visit_kind != telemed_domain::schedule::VisitKind::Messaging,
         })
         .collect())
 }

@@ -189,6 +189,7 @@ async fn two_nodes_share_live_events_over_nats() {
     // Raised on B, heard on A.
     let envelope = telemed_server::realtime::Envelope {
         to: vec![clinician.id],
+        guests: Vec::new(),
         event: telemed_server::realtime::LiveEvent::Notification {
             kind: "visit.patient_cancelled".into(),
         },
