@@ -313,6 +313,57 @@ impl TestApp {
     }
 
     /// Commits queued audit entries of reads.
+    /// Gives `clinician` daily hours and books their first free video slot for
+    /// `patient` (about an hour from now); returns the appointment as the API shows it.
+    pub async fn book_video_visit(
+        &self,
+        clinician: &TestUser,
+        patient: &TestUser,
+    ) -> serde_json::Value {
+        let app = self;
+        let token = app.token_for(clinician, None).await;
+        let rules: Vec<serde_json::Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+            .iter()
+            .map(|d| serde_json::json!({"weekday": d, "start": "00:00", "end": "23:55"}))
+            .collect();
+        let http = app.client();
+        let r = http
+        .put(app.url(&format!("/api/v1/clinicians/{}/schedule", clinician.id)))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"specialty": "Dermatology", "languages": ["en"], "regions": [], "time_zone": "UTC",
+            "buffer_minutes": 0, "horizon_days": 30, "min_notice_minutes": 60, "rules": rules,
+            "visit_types": [{"kind": "video", "duration_minutes": 30, "fee_cents": 0, "currency": "EUR"}]}))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+        let now = telemed_domain::Clock::now(&app.clock);
+        let patient_token = app.token_for(patient, None).await;
+        let slots: Vec<serde_json::Value> = http
+            .get(app.url(&format!(
+                "/api/v1/clinicians/{}/slots?visit_kind=video&from={}&to={}",
+                clinician.id,
+                now.format("%Y-%m-%dT%H:%M:%SZ"),
+                (now + chrono::Duration::days(2)).format("%Y-%m-%dT%H:%M:%SZ")
+            )))
+            .bearer_auth(&patient_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let r = http
+        .post(app.url("/api/v1/appointments"))
+        .bearer_auth(&patient_token)
+        .json(&serde_json::json!({"clinician_id": clinician.id, "visit_kind": "video", "start": slots[0]["start"], "reason": "Check-up"}))
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 201);
+        r.json().await.unwrap()
+    }
+
     pub async fn flush_audit(&self) {
         self.state()
             .audit

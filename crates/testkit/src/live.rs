@@ -81,6 +81,44 @@ impl LiveClient {
         }
     }
 
+    /// Sends a JSON frame.
+    pub async fn send_json(&mut self, frame: &Value) -> bool {
+        self.send_text(&frame.to_string()).await
+    }
+
+    /// The next event of type `kind` within `wait`, skipping others.
+    pub async fn expect(&mut self, kind: &str, wait: Duration) -> Value {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_event(left).await {
+                Ok(event) if event["type"] == kind => return event,
+                Ok(_) => continue,
+                Err(e) => panic!("no {kind} event: {e:?}"),
+            }
+        }
+    }
+
+    /// Sends `frame` and returns the reply to it (`joined`, `ok` or `error`), skipping
+    /// room events that arrive meanwhile.
+    pub async fn request(&mut self, frame: &Value) -> Value {
+        assert!(self.send_json(frame).await, "connection closed");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_event(left).await {
+                Ok(event)
+                    if ["joined", "ok", "error", "pong"]
+                        .contains(&event["type"].as_str().unwrap_or_default()) =>
+                {
+                    return event
+                }
+                Ok(_) => continue,
+                Err(e) => panic!("no reply to {frame}: {e:?}"),
+            }
+        }
+    }
+
     pub async fn send_text(&mut self, text: &str) -> bool {
         self.socket.send(Message::Text(text.into())).await.is_ok()
     }

@@ -3,56 +3,12 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use telemed_domain::Role;
 use telemed_testkit::live::{Ended, LiveClient};
-use telemed_testkit::{Backend, TestApp, TestUser};
+use telemed_testkit::{Backend, TestApp};
 
 const WAIT: Duration = Duration::from_secs(5);
-
-/// Gives `clinician` daily hours and books their first free video slot for `patient`.
-async fn book_a_visit(app: &TestApp, clinician: &TestUser, patient: &TestUser) {
-    let token = app.token_for(clinician, None).await;
-    let rules: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-        .iter()
-        .map(|d| json!({"weekday": d, "start": "00:00", "end": "23:55"}))
-        .collect();
-    let http = app.client();
-    let r = http
-        .put(app.url(&format!("/api/v1/clinicians/{}/schedule", clinician.id)))
-        .bearer_auth(&token)
-        .json(&json!({"specialty": "Dermatology", "languages": ["en"], "regions": [], "time_zone": "UTC",
-            "buffer_minutes": 0, "horizon_days": 30, "min_notice_minutes": 60, "rules": rules,
-            "visit_types": [{"kind": "video", "duration_minutes": 30, "fee_cents": 0, "currency": "EUR"}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let now = telemed_domain::Clock::now(&app.clock);
-    let patient_token = app.token_for(patient, None).await;
-    let slots: Vec<Value> = http
-        .get(app.url(&format!(
-            "/api/v1/clinicians/{}/slots?visit_kind=video&from={}&to={}",
-            clinician.id,
-            now.format("%Y-%m-%dT%H:%M:%SZ"),
-            (now + chrono::Duration::days(2)).format("%Y-%m-%dT%H:%M:%SZ")
-        )))
-        .bearer_auth(&patient_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let r = http
-        .post(app.url("/api/v1/appointments"))
-        .bearer_auth(&patient_token)
-        .json(&json!({"clinician_id": clinician.id, "visit_kind": "video", "start": slots[0]["start"], "reason": "Check-up"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-}
 
 async fn only_signed_in_people_connect_and_hear_their_own_news(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -91,7 +47,7 @@ async fn only_signed_in_people_connect_and_hear_their_own_news(backend: Backend)
     assert_eq!(browser_tab.next_event(WAIT).await.unwrap()["type"], "pong");
 
     // A booking's confirmation reaches the patient's open tab, and nobody else's.
-    book_a_visit(&app, &clinician, &patient).await;
+    app.book_video_visit(&clinician, &patient).await;
     telemed_server::jobs::run_due(app.state()).await.unwrap();
     let event = browser_tab.next_event(WAIT).await.unwrap();
     assert_eq!(
@@ -180,7 +136,7 @@ async fn two_nodes_share_live_events_over_nats() {
         .unwrap();
 
     // Booked through node A, confirmed by A's job worker: the patient on B hears it.
-    book_a_visit(&a, &clinician, &patient).await;
+    a.book_video_visit(&clinician, &patient).await;
     telemed_server::jobs::run_due(a.state()).await.unwrap();
     let event = tab_on_b.next_event(WAIT).await.unwrap();
     assert_eq!(event["type"], "notification");

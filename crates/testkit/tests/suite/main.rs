@@ -37,3 +37,4 @@ mod scheduling;
 mod scheduling_web;
 mod sessions;
 mod tls;
+mod video;
