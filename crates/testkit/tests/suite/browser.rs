@@ -17,7 +17,7 @@ fn one_pixel_png() -> Vec<u8> {
 }
 
 /// Signs `user` in for the first time and reads the TOTP key off the enrolment page.
-async fn sign_in_to_enrolment(page: &chromiumoxide::Page, user: &TestUser) -> String {
+pub(crate) async fn sign_in_to_enrolment(page: &chromiumoxide::Page, user: &TestUser) -> String {
     fill(page, "#email", &user.email).await.unwrap();
     fill(page, "#password", &user.password).await.unwrap();
     submit(page).await;
@@ -31,7 +31,7 @@ async fn sign_in_to_enrolment(page: &chromiumoxide::Page, user: &TestUser) -> St
     secret.unwrap_or_default().trim().to_owned()
 }
 
-async fn submit(page: &chromiumoxide::Page) {
+pub(crate) async fn submit(page: &chromiumoxide::Page) {
     page.find_element("main form button[type=submit]")
         .await
         .unwrap()
@@ -271,7 +271,11 @@ async fn open_dermatology_hours(app: &TestApp, clinician: &TestUser) {
 }
 
 /// Signs a clinician in through TOTP enrolment; the page ends on the recovery codes.
-async fn sign_in_clinician(app: &TestApp, page: &chromiumoxide::Page, clinician: &TestUser) {
+pub(crate) async fn sign_in_clinician(
+    app: &TestApp,
+    page: &chromiumoxide::Page,
+    clinician: &TestUser,
+) {
     let secret = sign_in_to_enrolment(page, clinician).await;
     fill(
         page,

@@ -38,3 +38,4 @@ mod scheduling_web;
 mod sessions;
 mod tls;
 mod video;
+mod video_browser;

@@ -1,0 +1,266 @@
+//! A video visit between two headless Chromium instances with fake cameras and
+//! microphones, through the real server: the patient accepts the consent and waits,
+//! the clinician admits them, both sides decode the other's video and audio, a chat
+//! line crosses, and ending the call records the encounter. Then the same call forced
+//! through a coturn relay started here, which proves the TURN credential scheme.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use telemed_domain::{AppointmentId, Role};
+use telemed_testkit::browser::{fill, text_of, wait_for, wait_for_path, TestBrowser};
+use telemed_testkit::{Backend, TestApp, TestUser};
+
+use super::browser::{sign_in_clinician, submit};
+
+/// A coturn on loopback with `use-auth-secret`, killed when dropped.
+struct Coturn {
+    child: Child,
+    port: u16,
+}
+
+impl Coturn {
+    fn start(secret: &str) -> Coturn {
+        let port = std::net::UdpSocket::bind("127.0.0.1:0")
+            .and_then(|s| s.local_addr())
+            .map(|a| a.port())
+            .unwrap();
+        let child = Command::new("/usr/bin/turnserver")
+            .args([
+                "-n",
+                "--listening-ip=127.0.0.1",
+                "--relay-ip=127.0.0.1",
+                &format!("--listening-port={port}"),
+                "--use-auth-secret",
+                &format!("--static-auth-secret={secret}"),
+                "--realm=telemed.test",
+                "--allow-loopback-peers",
+                "--no-tls",
+                "--no-dtls",
+                "--no-cli",
+                "--no-tcp-relay",
+                "--min-port=49200",
+                "--max-port=49400",
+                "--log-file=stdout",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("coturn is not installed: apt-get install coturn");
+        std::thread::sleep(Duration::from_millis(500));
+        Coturn { child, port }
+    }
+}
+
+impl Drop for Coturn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn sign_in_patient(page: &chromiumoxide::Page, patient: &TestUser) {
+    fill(page, "#email", &patient.email).await.unwrap();
+    fill(page, "#password", &patient.password).await.unwrap();
+    submit(page).await;
+    wait_for_path(page, "/").await.unwrap();
+}
+
+/// Sums of what a room page receives, from its getStats.
+async fn inbound(page: &chromiumoxide::Page) -> serde_json::Value {
+    page.evaluate("window.telemedRoom.inbound()")
+        .await
+        .ok()
+        .and_then(|r| r.into_value::<serde_json::Value>().ok())
+        .unwrap_or_default()
+}
+
+/// Waits until the page decodes video frames and receives audio.
+async fn wait_for_media(page: &chromiumoxide::Page, who: &str) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = inbound(page).await;
+        if got["framesDecoded"].as_u64().unwrap_or(0) > 0
+            && got["audioBytes"].as_u64().unwrap_or(0) > 0
+        {
+            return got;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{who} received no media: {got}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn a_call(relay: bool) {
+    let secret = "loopback-turn-secret";
+    let coturn = relay.then(|| Coturn::start(secret));
+    let turn_port = coturn.as_ref().map(|c| c.port);
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| {
+        if let Some(port) = turn_port {
+            c.video.turn_urls = vec![format!("turn:127.0.0.1:{port}?transport=udp")];
+            c.video.turn_secret = Some(secret.into());
+            c.video.ice_transport_policy = "relay".into();
+        }
+    })
+    .await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app.create_user(Role::Patient).await;
+    let booked = app.book_video_visit(&clinician, &patient).await;
+    let id = booked["id"].as_str().unwrap().to_owned();
+    let start: chrono::DateTime<chrono::Utc> = booked["start"].as_str().unwrap().parse().unwrap();
+    app.clock
+        .advance(start - telemed_domain::Clock::now(&app.clock));
+    let room = app.url(&format!("/visits/{id}/room"));
+
+    // The clinician opens the room and is in the call at once.
+    let doc_browser = TestBrowser::launch().await.expect("Chromium");
+    let doc = doc_browser.open(&app.url("/login")).await.unwrap();
+    sign_in_clinician(&app, &doc, &clinician).await;
+    doc.goto(room.as_str()).await.unwrap();
+    wait_for(&doc, "#room-status[data-state='in-call']")
+        .await
+        .unwrap();
+    assert!(
+        text_of(&doc, "#chart-summary")
+            .await
+            .unwrap()
+            .contains("Check-up"),
+        "chart summary beside the video"
+    );
+
+    // The patient accepts the telehealth consent on the way in, then waits.
+    let pat_browser = TestBrowser::launch().await.expect("Chromium");
+    let pat = pat_browser.open(&app.url("/login")).await.unwrap();
+    sign_in_patient(&pat, &patient).await;
+    pat.goto(room.as_str()).await.unwrap();
+    wait_for_path(&pat, &format!("/visits/{id}/consent"))
+        .await
+        .unwrap();
+    wait_for(&pat, "#accept-consent")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&pat, &format!("/visits/{id}/room"))
+        .await
+        .unwrap();
+    wait_for(&pat, "#room-status[data-state='waiting']")
+        .await
+        .unwrap();
+
+    // Admitted from the clinician's waiting list.
+    wait_for(&doc, "#waiting-list [data-admit]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&pat, "#room-status[data-state='in-call']")
+        .await
+        .unwrap();
+
+    // Each side decodes the other's video and hears their audio.
+    let at_doc = wait_for_media(&doc, "clinician").await;
+    let at_pat = wait_for_media(&pat, "patient").await;
+    if relay {
+        assert_eq!(at_doc["relayed"], true, "{at_doc}");
+        assert_eq!(at_pat["relayed"], true, "{at_pat}");
+    }
+
+    // A chat line crosses, as text.
+    fill(&pat, "#chat-input", "Can you see the <b>rash</b>?")
+        .await
+        .unwrap();
+    pat.find_element("#chat-form button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&doc, "#chat-lines li[data-seq='1']")
+        .await
+        .unwrap();
+    let line = text_of(&doc, "#chat-lines li[data-seq='1']").await.unwrap();
+    assert!(line.contains("<b>rash</b>"), "{line}");
+
+    // Quality reports, then the clinician ends the visit.
+    for page in [&doc, &pat] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while page
+            .evaluate("document.getElementById('quality').getAttribute('data-grade')")
+            .await
+            .ok()
+            .and_then(|r| r.into_value::<String>().ok())
+            .unwrap_or_default()
+            .is_empty()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no quality indicator"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        page.evaluate("window.telemedRoom.reportQuality()")
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    doc.find_element("#end-call")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&pat, "#room-status[data-state='ended']")
+        .await
+        .unwrap();
+    wait_for(&doc, "#room-status[data-state='ended']")
+        .await
+        .unwrap();
+
+    let visit: AppointmentId = id.parse().unwrap();
+    let store = &app.state().store;
+    let encounter = store.encounter(visit).await.unwrap().unwrap();
+    assert!(encounter.ended_at.is_some());
+    let quality = encounter.quality.expect("a quality summary");
+    assert_eq!(quality.relayed, relay);
+    assert_eq!(
+        store.appointment(visit).await.unwrap().unwrap().status,
+        telemed_store::scheduling::AppointmentStatus::Fulfilled
+    );
+    doc.goto(app.url(&format!("/visits/{id}/record")))
+        .await
+        .unwrap();
+    let attendance = text_of(&doc, "#attendance").await.unwrap();
+    // The header, then one line for each person who took part.
+    assert_eq!(attendance.trim().lines().count(), 3, "{attendance}");
+    assert!(
+        attendance.contains("\tpatient\t") && attendance.contains("\tclinician\t"),
+        "{attendance}"
+    );
+    doc_browser.close().await;
+    pat_browser.close().await;
+    app.shutdown().await;
+    drop(coturn);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
+async fn patient_and_clinician_see_and_hear_each_other() {
+    a_call(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_turn),
+    ignore = "coturn not found at /usr/bin/turnserver: apt-get install coturn (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
+async fn the_same_call_through_a_turn_relay() {
+    a_call(true).await;
+}
