@@ -467,16 +467,24 @@ fn env_value(name: &str, raw: &str, example: &toml::Value) -> Result<toml::Value
             .parse()
             .map(toml::Value::Boolean)
             .or_else(|_| fail(format!("{name} must be true or false (got {raw:?})"))),
-        // Lists are comma-separated: numbers where they parse as numbers, else text.
+        // Lists are comma-separated: whole numbers where the default is a list of them
+        // (e.g. reminder hours), else text (e.g. server addresses).
+        toml::Value::Array(items) if items.first().is_some_and(toml::Value::is_integer) => raw
+            .split(',')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| p.trim().parse().map(toml::Value::Integer))
+            .collect::<Result<Vec<_>, _>>()
+            .map(toml::Value::Array)
+            .or_else(|_| {
+                fail(format!(
+                    "{name} must be whole numbers separated by commas (got {raw:?})"
+                ))
+            }),
         toml::Value::Array(_) => Ok(toml::Value::Array(
             raw.split(',')
                 .map(str::trim)
                 .filter(|p| !p.is_empty())
-                .map(|p| {
-                    p.parse()
-                        .map(toml::Value::Integer)
-                        .unwrap_or_else(|_| p.into())
-                })
+                .map(toml::Value::from)
                 .collect(),
         )),
         _ => Ok(raw.into()),
@@ -709,7 +717,10 @@ mod tests {
         let err = refused(&[("TELEMED_VIDEO_ICE_TRANSPORT_POLICY", "relay")]);
         assert!(err.contains("needs video.turn_urls"), "{err}");
         let err = refused(&[("TELEMED_SCHEDULING_REMINDER_HOURS", "24,soon")]);
-        assert!(err.contains("reminder_hours"), "{err}");
+        assert!(
+            err.contains("REMINDER_HOURS must be whole numbers"),
+            "{err}"
+        );
     }
 
     #[test]
