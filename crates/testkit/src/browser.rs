@@ -84,8 +84,6 @@ impl TestBrowser {
     }
 }
 
-/// Types into the field matched by `selector`. Text beyond ASCII, which the DevTools
-/// key events cannot type, is inserted as an input method would.
 /// Chooses a file in a file input, as a person would with the file picker.
 pub async fn choose_file(
     page: &Page,
@@ -104,6 +102,8 @@ pub async fn choose_file(
     Ok(())
 }
 
+/// Types into the field matched by `selector`. Text beyond ASCII, which the DevTools
+/// key events cannot type, is inserted as an input method would.
 pub async fn fill(page: &Page, selector: &str, text: &str) -> anyhow::Result<()> {
     // A page that is still replacing its document can hand out a node that is gone by
     // the click; look again then.

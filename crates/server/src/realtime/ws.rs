@@ -125,20 +125,14 @@ pub async fn connect(
     let (listener, caller, credential) = match (token, session, guest) {
         (Ok(api), _, _) => (
             Listener::User(api.user.id),
-            Caller::User {
-                id: api.user.id,
-                role: api.user.role,
-            },
+            Caller::User(api.user.id),
             Credential::Token(bearer.unwrap_or_default()),
         ),
         (Err(_), Ok(signed_in), _) => {
             let secret = cookie(&headers, SESSION_COOKIE).unwrap_or_default();
             (
                 Listener::User(signed_in.user.id),
-                Caller::User {
-                    id: signed_in.user.id,
-                    role: signed_in.user.role,
-                },
+                Caller::User(signed_in.user.id),
                 Credential::Session(token_hash(secret)),
             )
         }

@@ -38,10 +38,7 @@ pub const MAX_CHAT_CHARS: usize = 2000;
 #[derive(Debug, Clone)]
 pub enum Caller {
     /// Someone signed in (or with an API token).
-    User {
-        id: UserId,
-        role: telemed_domain::Role,
-    },
+    User(UserId),
     /// A guest holding a pass for one visit.
     Guest(Invite),
 }
@@ -99,8 +96,8 @@ impl Room {
 /// The participant `caller` is in this appointment's room, if any.
 fn participant_of(caller: &Caller, a: &Appointment) -> Option<Participant> {
     match caller {
-        Caller::User { id, .. } if *id == a.patient_id => Some(Participant::Patient(*id)),
-        Caller::User { id, .. } if *id == a.clinician_id => Some(Participant::Clinician(*id)),
+        Caller::User(id) if *id == a.patient_id => Some(Participant::Patient(*id)),
+        Caller::User(id) if *id == a.clinician_id => Some(Participant::Clinician(*id)),
         Caller::Guest(invite) if invite.appointment == a.id && invite.revoked_at.is_none() => {
             Some(Participant::Guest(invite.guest))
         }

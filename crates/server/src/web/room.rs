@@ -13,7 +13,7 @@ use axum::{Form, Json};
 use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use telemed_domain::video::{Participant, TELEHEALTH_CONSENT_VERSION};
-use telemed_domain::{AppointmentId, Error, GuestId, Role};
+use telemed_domain::{AppointmentId, Error, GuestId};
 use telemed_store::scheduling::{Appointment, AppointmentsOf};
 use telemed_store::visits::Peer;
 
@@ -23,7 +23,7 @@ use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::context::cookie;
 use crate::error::AppResult;
-use crate::video::{self, guests, Caller, Room};
+use crate::video::{self, guests, Caller};
 use crate::AppState;
 
 /// Who is at a room page: someone signed in, or a guest with a pass.
@@ -39,10 +39,7 @@ async fn visitor(
 ) -> Result<Visitor, Response> {
     match session {
         Ok(me) => Ok(Visitor {
-            caller: Caller::User {
-                id: me.user.id,
-                role: me.user.role,
-            },
+            caller: Caller::User(me.user.id),
             user: Some(me),
         }),
         Err(to_sign_in) => {
@@ -266,10 +263,7 @@ pub async fn consent_form(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let caller = Caller::User {
-        id: me.user.id,
-        role: me.role(),
-    };
+    let caller = Caller::User(me.user.id);
     let room = video::open_room(&state, &caller, visit_id(&id)?).await?;
     if !matches!(room.me, Participant::Patient(_)) {
         return Err(Error::NotFound.into());
@@ -293,10 +287,12 @@ pub async fn consent(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    if me.role() != Role::Patient {
+    // Consent is the patient's, not the visit's; the visit only has to be theirs.
+    let room = video::open_room(&state, &Caller::User(me.user.id), visit_id(&id)?).await?;
+    if !matches!(room.me, Participant::Patient(_)) {
         return Err(Error::NotFound.into());
     }
-    let id = visit_id(&id)?;
+    let id = room.id();
     video::accept_consent(&state, &w.ctx, me.user.id).await?;
     Ok(Redirect::to(&format!("/visits/{id}/room")).into_response())
 }
@@ -376,10 +372,7 @@ pub async fn create_invite(
     Path(id): Path<String>,
     Form(form): Form<InviteForm>,
 ) -> AppResult<Json<NewInviteView>> {
-    let caller = Caller::User {
-        id: me.user.id,
-        role: me.role(),
-    };
+    let caller = Caller::User(me.user.id);
     let room = video::open_room(&state, &caller, visit_id(&id)?).await?;
     let link = guests::invite(&state, &w.ctx, &room, &form.label).await?;
     Ok(Json(NewInviteView {
@@ -395,10 +388,7 @@ pub async fn revoke_invite(
     me: SignedIn,
     Path((id, guest)): Path<(String, String)>,
 ) -> AppResult<Json<serde_json::Value>> {
-    let caller = Caller::User {
-        id: me.user.id,
-        role: me.role(),
-    };
+    let caller = Caller::User(me.user.id);
     let room = video::open_room(&state, &caller, visit_id(&id)?).await?;
     let guest: GuestId = guest.parse().map_err(|_| Error::NotFound)?;
     guests::revoke(&state, &w.ctx, &room, guest).await?;
@@ -434,18 +424,20 @@ pub async fn chat(
         Err(response) => return Ok(response),
     };
     let room = video::open_room(&state, &visitor.caller, visit_id(&id)?).await?;
-    let lines = chat_lines(&state, &w, &room, q.after).await?;
+    let names = roster(&state, &room.appointment).await?;
+    let lines = chat_lines(&state, &w, room.id(), &names, q.after).await?;
     Ok(Json(lines).into_response())
 }
 
+/// A visit's chat lines after `after`, named from its roster.
 async fn chat_lines(
     state: &AppState,
     w: &WebCtx,
-    room: &Room,
+    visit: AppointmentId,
+    names: &BTreeMap<String, String>,
     after: i64,
 ) -> AppResult<Vec<ChatLineView>> {
-    let names = roster(state, &room.appointment).await?;
-    let lines = state.store.visit_chat(room.id(), after.max(0), 200).await?;
+    let lines = state.store.visit_chat(visit, after.max(0), 200).await?;
     Ok(lines
         .into_iter()
         .map(|l| ChatLineView {
@@ -519,15 +511,7 @@ pub async fn record(
                 .unwrap_or_default(),
         })
         .collect();
-    let room = Room {
-        me: if a.patient_id == me.user.id {
-            Participant::Patient(me.user.id)
-        } else {
-            Participant::Clinician(me.user.id)
-        },
-        appointment: a.clone(),
-    };
-    let chat = chat_lines(&state, &w, &room, 0).await?;
+    let chat = chat_lines(&state, &w, id, &names, 0).await?;
     let event = crate::audit::Event::new(
         &w.ctx,
         state.clock.now(),
