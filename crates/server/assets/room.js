@@ -166,9 +166,19 @@
     pc.onicecandidate = function (e) {
       if (e.candidate) { send({ type: "signal", to: id, data: { candidate: e.candidate.toJSON() } }); }
     };
+    // A network change: the offerer restarts ICE when the connection fails, or when
+    // it stays "disconnected" for two seconds (the browser may take far longer to
+    // call it failed). The call, the encounter and the admission carry on.
     pc.onconnectionstatechange = function () {
       link.tile.setAttribute("data-state", pc.connectionState);
-      if (pc.connectionState === "failed" && link.offerer) { offer(id, true); }
+      clearTimeout(link.stall);
+      if (!link.offerer) { return; }
+      if (pc.connectionState === "failed") { offer(id, true); }
+      if (pc.connectionState === "disconnected") {
+        link.stall = setTimeout(function () {
+          if (links[id] === link && pc.connectionState === "disconnected") { offer(id, true); }
+        }, 2000);
+      }
     };
     if (offerer) { offer(id, false); }
     return link;
@@ -528,7 +538,23 @@
   // The clinician's last report goes in before the call is closed.
   if (end) { end.addEventListener("click", reportQuality, true); }
 
-  window.telemedRoom = { me: me, known: known, inbound: inbound, reportQuality: reportQuality };
+  // What the call is doing, for support and for tests: each link's peer, state and
+  // current ICE username fragment.
+  function connections() {
+    return Object.keys(links).map(function (id) {
+      var sdp = links[id].pc.localDescription ? links[id].pc.localDescription.sdp : "";
+      var ufrag = /a=ice-ufrag:(\S+)/.exec(sdp);
+      return { peer: id, state: links[id].pc.connectionState, ufrag: ufrag ? ufrag[1] : null };
+    });
+  }
+  function restartIce() {
+    Object.keys(links).forEach(function (id) { if (links[id].offerer) { offer(id, true); } });
+  }
+
+  window.telemedRoom = {
+    me: me, known: known, inbound: inbound, reportQuality: reportQuality,
+    connections: connections, restartIce: restartIce
+  };
 
   // ---- start --------------------------------------------------------------------------
   openMedia(null, null).then(function (s) {

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use telemed_domain::Clock;
 use telemed_store::audit::AuditWriter;
@@ -252,11 +253,20 @@ pub async fn start_with_store(
                 let _ = stopped.await;
                 stopper.graceful_shutdown(Some(Duration::from_secs(10)));
             });
-            let server = axum_server::from_tcp_rustls(listener, tls).handle(handle);
+            // TCP_NODELAY: live events are small frames sent back to back (an SDP answer,
+            // then its ICE candidates); Nagle's algorithm would hold the second one until
+            // the browser's delayed ACK, 40 ms later.
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls)
+                .acceptor(axum_server::accept::NoDelayAcceptor::new());
+            let server = axum_server::from_tcp(listener)
+                .acceptor(acceptor)
+                .handle(handle);
             tokio::spawn(async move { server.serve(app).await })
         }
         _ => {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
+            let listener = tokio::net::TcpListener::from_std(listener)?.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             tokio::spawn(async move {
                 axum::serve(listener, app)
                     .with_graceful_shutdown(async move {

@@ -18,17 +18,13 @@ use telemed_domain::{Clock, Email, Role, ThreadId, UserId};
 use telemed_store::messaging::{self, NewThread};
 use telemed_store::users::{self, NewUser};
 use telemed_testkit::live::LiveClient;
-use telemed_testkit::{Backend, TestApp, TestUser};
+use telemed_testkit::{percentile as pct, Backend, TestApp, TestUser};
 use tokio::sync::mpsc;
 
 const SENDERS: usize = 16;
 const PER_MEMBER: usize = 20;
 const FANOUT_MESSAGES: usize = 20;
 const STORE_SECONDS: u64 = 5;
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
 
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

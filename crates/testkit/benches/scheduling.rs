@@ -12,15 +12,11 @@ use telemed_domain::schedule::{parse_time_zone, Availability, VisitKind, WeeklyR
 use telemed_domain::{Clock, Email, Role, UserId};
 use telemed_store::scheduling::{self, NewAppointment, ProfileUpdate, VisitType};
 use telemed_store::users::{self, NewUser};
-use telemed_testkit::{Backend, TestApp};
+use telemed_testkit::{percentile as pct, Backend, TestApp};
 use tokio::sync::Mutex;
 
 const CLINICIANS: usize = 200;
 const CONNECTIONS: usize = 16;
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
-}
 
 async fn seed(app: &TestApp) -> Vec<UserId> {
     let store = &app.state().store;

@@ -10,6 +10,8 @@ use chromiumoxide::page::ScreenshotParams;
 use chromiumoxide::{Browser, BrowserConfig, Page};
 use futures::StreamExt;
 
+use crate::{totp_code, TestApp, TestUser};
+
 pub struct TestBrowser {
     pub browser: Browser,
     handler: tokio::task::JoinHandle<()>,
@@ -216,4 +218,51 @@ pub async fn wait_for_path(page: &Page, path: &str) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Signs `user` in for the first time and reads the TOTP key off the enrolment page.
+pub async fn sign_in_to_enrolment(page: &Page, user: &TestUser) -> String {
+    fill(page, "#email", &user.email).await.unwrap();
+    fill(page, "#password", &user.password).await.unwrap();
+    submit(page).await;
+    wait_for_path(page, "/account/mfa").await.unwrap();
+    let secret = wait_for(page, "#totp-secret")
+        .await
+        .unwrap()
+        .inner_text()
+        .await
+        .unwrap();
+    secret.unwrap_or_default().trim().to_owned()
+}
+
+/// Submits the page's main form.
+pub async fn submit(page: &Page) {
+    page.find_element("main form button[type=submit]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Signs a clinician in through TOTP enrolment; the page ends on the recovery codes.
+pub async fn sign_in_clinician(app: &TestApp, page: &Page, clinician: &TestUser) {
+    let secret = sign_in_to_enrolment(page, clinician).await;
+    fill(
+        page,
+        "#code",
+        &totp_code(&secret, telemed_domain::Clock::now(&app.clock)),
+    )
+    .await
+    .unwrap();
+    submit(page).await;
+    wait_for(page, "#recovery-codes").await.unwrap();
+}
+
+/// Signs a patient in with email and password; the page ends on the home page.
+pub async fn sign_in_patient(page: &Page, patient: &TestUser) {
+    fill(page, "#email", &patient.email).await.unwrap();
+    fill(page, "#password", &patient.password).await.unwrap();
+    submit(page).await;
+    wait_for_path(page, "/").await.unwrap();
 }

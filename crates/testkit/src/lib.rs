@@ -404,6 +404,12 @@ pub fn test_ctx() -> Ctx {
     }
 }
 
+/// The value at fraction `p` (0.5 for the median) of an ascending slice, as benchmarks
+/// report it.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
 /// The TOTP code an authenticator app would show for `secret` at `at`.
 pub fn totp_code(secret_b32: &str, at: chrono::DateTime<Utc>) -> String {
     let bytes = totp_rs::Secret::Encoded(secret_b32.to_owned())

@@ -4,7 +4,8 @@
 
 use telemed_domain::Role;
 use telemed_testkit::browser::{
-    choose_file, fill, screenshot, text_of, wait_for, wait_for_path, TestBrowser,
+    choose_file, fill, screenshot, sign_in_clinician, sign_in_to_enrolment, submit, text_of,
+    wait_for, wait_for_path, TestBrowser,
 };
 use telemed_testkit::{totp_code, Backend, TestApp, TestUser};
 
@@ -14,30 +15,6 @@ fn one_pixel_png() -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
         .unwrap()
-}
-
-/// Signs `user` in for the first time and reads the TOTP key off the enrolment page.
-pub(crate) async fn sign_in_to_enrolment(page: &chromiumoxide::Page, user: &TestUser) -> String {
-    fill(page, "#email", &user.email).await.unwrap();
-    fill(page, "#password", &user.password).await.unwrap();
-    submit(page).await;
-    wait_for_path(page, "/account/mfa").await.unwrap();
-    let secret = wait_for(page, "#totp-secret")
-        .await
-        .unwrap()
-        .inner_text()
-        .await
-        .unwrap();
-    secret.unwrap_or_default().trim().to_owned()
-}
-
-pub(crate) async fn submit(page: &chromiumoxide::Page) {
-    page.find_element("main form button[type=submit]")
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,24 +245,6 @@ async fn open_dermatology_hours(app: &TestApp, clinician: &TestUser) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-}
-
-/// Signs a clinician in through TOTP enrolment; the page ends on the recovery codes.
-pub(crate) async fn sign_in_clinician(
-    app: &TestApp,
-    page: &chromiumoxide::Page,
-    clinician: &TestUser,
-) {
-    let secret = sign_in_to_enrolment(page, clinician).await;
-    fill(
-        page,
-        "#code",
-        &totp_code(&secret, telemed_domain::Clock::now(&app.clock)),
-    )
-    .await
-    .unwrap();
-    submit(page).await;
-    wait_for(page, "#recovery-codes").await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

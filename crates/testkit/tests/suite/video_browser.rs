@@ -8,10 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use telemed_domain::{AppointmentId, Role};
-use telemed_testkit::browser::{fill, text_of, wait_for, wait_for_path, TestBrowser};
-use telemed_testkit::{Backend, TestApp, TestUser};
-
-use super::browser::{sign_in_clinician, submit};
+use telemed_testkit::browser::{
+    fill, sign_in_clinician, sign_in_patient, text_of, wait_for, wait_for_path, TestBrowser,
+};
+use telemed_testkit::{Backend, TestApp};
 
 /// A coturn on loopback with `use-auth-secret`, killed when dropped.
 struct Coturn {
@@ -59,20 +59,90 @@ impl Drop for Coturn {
     }
 }
 
-async fn sign_in_patient(page: &chromiumoxide::Page, patient: &TestUser) {
-    fill(page, "#email", &patient.email).await.unwrap();
-    fill(page, "#password", &patient.password).await.unwrap();
-    submit(page).await;
-    wait_for_path(page, "/").await.unwrap();
-}
-
-/// Sums of what a room page receives, from its getStats.
-async fn inbound(page: &chromiumoxide::Page) -> serde_json::Value {
-    page.evaluate("window.telemedRoom.inbound()")
+async fn json_of(page: &chromiumoxide::Page, script: &str) -> serde_json::Value {
+    page.evaluate(script)
         .await
         .ok()
         .and_then(|r| r.into_value::<serde_json::Value>().ok())
         .unwrap_or_default()
+}
+
+/// Sums of what a room page receives, from its getStats.
+async fn inbound(page: &chromiumoxide::Page) -> serde_json::Value {
+    json_of(page, "window.telemedRoom.inbound()").await
+}
+
+/// Waits until `check` holds for what `script` returns in the page.
+async fn wait_until(
+    page: &chromiumoxide::Page,
+    script: &str,
+    what: &str,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = json_of(page, script).await;
+        if check(&got) {
+            return got;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{what}: {got}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A network change: the patient's tab restarts ICE, then loses its live connection
+/// altogether. Each time the call comes back with media flowing, and the patient is
+/// never sent back to the waiting room.
+async fn the_call_survives_network_changes(doc: &chromiumoxide::Page, pat: &chromiumoxide::Page) {
+    let before = json_of(pat, "window.telemedRoom.connections()").await;
+    let old_ufrag = before[0]["ufrag"]
+        .as_str()
+        .expect("a connection")
+        .to_owned();
+    pat.evaluate("window.telemedRoom.restartIce()")
+        .await
+        .unwrap();
+    wait_until(
+        pat,
+        "window.telemedRoom.connections()",
+        "ICE restart",
+        |c| c[0]["ufrag"].as_str().is_some_and(|u| u != old_ufrag) && c[0]["state"] == "connected",
+    )
+    .await;
+    let frames = inbound(doc).await["framesDecoded"].as_u64().unwrap();
+    wait_until(
+        doc,
+        "window.telemedRoom.inbound()",
+        "frames after the restart",
+        |s| s["framesDecoded"].as_u64().unwrap_or(0) > frames,
+    )
+    .await;
+
+    // The live connection drops; the tab reconnects, joins as a new peer and is back
+    // in the call without being admitted again.
+    let old_peer = json_of(pat, "window.telemedRoom.me.peer").await;
+    pat.evaluate("window.telemedLive.close()").await.unwrap();
+    let new_peer = wait_until(pat, "window.telemedRoom.me", "rejoined", |me| {
+        me["peer"] != old_peer && me["admitted"] == true
+    })
+    .await["peer"]
+        .clone();
+    wait_for(pat, "#room-status[data-state='in-call']")
+        .await
+        .unwrap();
+    wait_until(
+        doc,
+        "window.telemedRoom.connections()",
+        "the clinician connects to the rejoined tab",
+        |c| {
+            c.as_array().is_some_and(|c| c.len() == 1)
+                && c[0]["peer"] == new_peer
+                && c[0]["state"] == "connected"
+        },
+    )
+    .await;
+    wait_for_media(doc, "clinician after the reconnect").await;
+    wait_for_media(pat, "patient after the reconnect").await;
 }
 
 /// Waits until the page decodes video frames and receives audio.
@@ -168,6 +238,8 @@ async fn a_call(relay: bool) {
     if relay {
         assert_eq!(at_doc["relayed"], true, "{at_doc}");
         assert_eq!(at_pat["relayed"], true, "{at_pat}");
+    } else {
+        the_call_survives_network_changes(&doc, &pat).await;
     }
 
     // A chat line crosses, as text.
@@ -235,12 +307,23 @@ async fn a_call(relay: bool) {
         .await
         .unwrap();
     let attendance = text_of(&doc, "#attendance").await.unwrap();
-    // The header, then one line for each person who took part.
-    assert_eq!(attendance.trim().lines().count(), 3, "{attendance}");
+    // The header, then one line for each time someone was in the room: the patient
+    // twice when their connection dropped and came back.
+    let spans = if relay { 2 } else { 3 };
+    assert_eq!(attendance.trim().lines().count(), 1 + spans, "{attendance}");
     assert!(
         attendance.contains("\tpatient\t") && attendance.contains("\tclinician\t"),
         "{attendance}"
     );
+    app.flush_audit().await;
+    let admissions: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE resource_id = $1 AND action = 'visit.admit'",
+    )
+    .bind(&id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(admissions, 1, "admitted once, whatever the network did");
     doc_browser.close().await;
     pat_browser.close().await;
     app.shutdown().await;
