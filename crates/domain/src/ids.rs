@@ -96,6 +96,15 @@ typed_id!(
     MessageId
 );
 typed_id!(
+    /// One entry in a patient's chart: a problem, allergy, medication, immunization,
+    /// vital sign, lab result or history item.
+    EntryId
+);
+typed_id!(
+    /// A visit note (SOAP), draft or signed.
+    NoteId
+);
+typed_id!(
     /// A stored file (encrypted at rest): an attachment, a document, an image.
     BlobId
 );

@@ -9,6 +9,7 @@ pub mod error;
 pub mod files;
 pub mod ids;
 pub mod password;
+pub mod record;
 pub mod role;
 pub mod schedule;
 pub mod schedule_text;
@@ -19,7 +20,7 @@ pub use email::Email;
 pub use error::{Error, Result};
 pub use files::MediaType;
 pub use ids::{
-    ApiTokenId, AppointmentId, BlobId, GuestId, InvitationId, MessageId, PeerId, SessionId,
-    ThreadId, UserId,
+    ApiTokenId, AppointmentId, BlobId, EntryId, GuestId, InvitationId, MessageId, NoteId, PeerId,
+    SessionId, ThreadId, UserId,
 };
 pub use role::{Permission, Role};

@@ -36,13 +36,15 @@ impl Role {
     pub fn permissions(self) -> &'static [Permission] {
         use Permission::*;
         match self {
-            Role::Patient => &[Profile, Appointments, Messages],
+            Role::Patient => &[Profile, Appointments, Messages, RecordsRead, RecordsWrite],
             Role::Clinician => &[
                 Profile,
                 PatientsRead,
                 Appointments,
                 SchedulesWrite,
                 Messages,
+                RecordsRead,
+                RecordsWrite,
             ],
             Role::Staff => &[
                 Profile,
@@ -106,10 +108,17 @@ pub enum Permission {
     /// Read and send secure messages in one's own threads (staff: the clinic inbox too).
     #[serde(rename = "messages")]
     Messages,
+    /// Read the clinical record (one's own, a delegated one, or with a care
+    /// relationship; the record's access policy decides).
+    #[serde(rename = "records:read")]
+    RecordsRead,
+    /// Write to the clinical record under the same policy.
+    #[serde(rename = "records:write")]
+    RecordsWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 10] = [
         Permission::Profile,
         Permission::PatientsRead,
         Permission::UsersRead,
@@ -118,6 +127,8 @@ impl Permission {
         Permission::Appointments,
         Permission::SchedulesWrite,
         Permission::Messages,
+        Permission::RecordsRead,
+        Permission::RecordsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -130,6 +141,8 @@ impl Permission {
             Permission::Appointments => "appointments",
             Permission::SchedulesWrite => "schedules:write",
             Permission::Messages => "messages",
+            Permission::RecordsRead => "records:read",
+            Permission::RecordsWrite => "records:write",
         }
     }
 }

@@ -36,7 +36,24 @@ pub struct Config {
     pub scheduling: SchedulingConfig,
     pub files: FilesConfig,
     pub video: VideoConfig,
+    pub record: RecordConfig,
     pub smtp: Option<SmtpConfig>,
+}
+
+/// The patient record.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecordConfig {
+    /// How long a clinician's break-the-glass access to a record lasts.
+    pub break_glass_minutes: i64,
+}
+
+impl Default for RecordConfig {
+    fn default() -> Self {
+        RecordConfig {
+            break_glass_minutes: 60,
+        }
+    }
 }
 
 /// Live video visits: the ICE servers browsers use to reach each other.
@@ -232,6 +249,7 @@ impl Default for Config {
             scheduling: SchedulingConfig::default(),
             files: FilesConfig::default(),
             video: VideoConfig::default(),
+            record: RecordConfig::default(),
             smtp: None,
         }
     }
@@ -371,6 +389,9 @@ impl Config {
         }
         self.files.validate()?;
         self.video.validate()?;
+        if !(1..=24 * 60).contains(&self.record.break_glass_minutes) {
+            return fail("record.break_glass_minutes must be between 1 and 1440");
+        }
         if let Some(smtp) = &mut self.smtp {
             if smtp.host.trim().is_empty() {
                 return fail("smtp.host is empty");

@@ -350,6 +350,7 @@ texts! {
     the_clinic: "The clinic (front desk)", "La clínica (recepción)";
     note_message: "New message", "Mensaje nuevo";
     note_routed: "A conversation was passed to you", "Le pasaron una conversación";
+    note_emergency_access: "A clinician opened your record in an emergency (see who and when in your access log)", "Un profesional abrió su historia clínica en una urgencia (vea quién y cuándo en su registro de accesos)";
     prefs_title: "Notification emails", "Correos de aviso";
     prefs_intro: "You always see notifications here. Choose which ones also come by email; emails never hold clinical details, only a link.", "Siempre verá los avisos aquí. Elija cuáles le llegan también por correo; los correos nunca llevan datos clínicos, solo un enlace.";
     email_visits: "Visits: confirmations, reminders and changes", "Citas: confirmaciones, recordatorios y cambios";

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod realtime;
+pub mod record;
 pub mod scheduling;
 pub mod security;
 pub mod video;

@@ -14,6 +14,7 @@ pub mod messaging;
 pub mod notifications;
 pub mod one_time;
 pub mod outbox;
+pub mod record;
 pub mod scheduling;
 pub mod sessions;
 pub mod throttle;

@@ -8,6 +8,7 @@ mod me;
 mod messaging;
 mod notifications;
 mod patients;
+mod record;
 mod scheduling;
 mod tokens;
 mod users;
@@ -51,6 +52,45 @@ pub fn router() -> Router<AppState> {
         .route("/invitations/{id}", delete(invitations::revoke))
         .route("/patients/{id}", get(patients::get))
         .route("/patients/{id}/access-log", get(patients::access_log))
+        .route("/patients/{id}/record", get(record::summary))
+        .route(
+            "/patients/{id}/record/demographics",
+            get(record::demographics).put(record::save_demographics),
+        )
+        .route(
+            "/patients/{id}/record/{section}",
+            get(record::entries).post(record::add_entry),
+        )
+        .route(
+            "/patients/{id}/record/{section}/{entry}/status",
+            axum::routing::post(record::change_status),
+        )
+        .route(
+            "/patients/{id}/notes",
+            get(record::notes).post(record::start_note),
+        )
+        .route("/notes/{id}", get(record::note).put(record::save_draft))
+        .route("/notes/{id}/sign", axum::routing::post(record::sign))
+        .route(
+            "/notes/{id}/addenda",
+            axum::routing::post(record::add_addendum),
+        )
+        .route(
+            "/patients/{id}/break-glass",
+            axum::routing::post(record::break_glass),
+        )
+        .route(
+            "/patients/{id}/care-team",
+            axum::routing::post(record::add_to_care_team),
+        )
+        .route(
+            "/patients/{id}/proxies",
+            axum::routing::post(record::grant_proxy),
+        )
+        .route(
+            "/patients/{id}/proxies/{proxy}",
+            delete(record::revoke_proxy),
+        )
         .route("/audit", get(audit::search))
         .route("/audit/verify", get(audit::verify))
         .route("/clinicians", get(scheduling::find_clinicians))
@@ -125,11 +165,14 @@ pub fn router() -> Router<AppState> {
         notifications::list, notifications::mark_read, notifications::preferences, notifications::set_preferences,
         messaging::inbox, messaging::start, messaging::messages, messaging::send, messaging::mark_read,
         messaging::receipts, messaging::archive, messaging::route, messaging::upload, messaging::attachment,
+        record::summary, record::demographics, record::save_demographics, record::entries, record::add_entry,
+        record::change_status, record::notes, record::start_note, record::note, record::save_draft, record::sign,
+        record::add_addendum, record::break_glass, record::add_to_care_team, record::grant_proxy, record::revoke_proxy,
         crate::ops::healthz, crate::ops::readyz,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorFields)),
     modifiers(&BearerAuth),
-    tags((name = "account"), (name = "admin"), (name = "patients"), (name = "audit"), (name = "scheduling"), (name = "messaging"), (name = "operations"))
+    tags((name = "account"), (name = "admin"), (name = "patients"), (name = "record"), (name = "audit"), (name = "scheduling"), (name = "messaging"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

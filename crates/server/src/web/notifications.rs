@@ -59,6 +59,7 @@ pub async fn notifications(
                 "visit.patient_rescheduled" => t.note_patient_rescheduled,
                 "message.new" => t.note_message,
                 "message.routed" => t.note_routed,
+                "record.emergency_access" => t.note_emergency_access,
                 _ => t.note_other,
             },
             about: n
@@ -66,6 +67,7 @@ pub async fn notifications(
                 .map(|s| local(tz, s, "%a %d %b %Y, %H:%M"))
                 .unwrap_or_default(),
             link: match (n.subject_at, me.role()) {
+                _ if n.kind == "record.emergency_access" => "/account/access-log".to_owned(),
                 _ if n.kind.starts_with("message.") => {
                     format!("/messages/{}", n.subject_id.clone().unwrap_or_default())
                 }

@@ -33,6 +33,7 @@ mod browser;
 mod live;
 mod messaging;
 mod ops;
+mod record;
 mod scheduling;
 mod scheduling_web;
 mod sessions;

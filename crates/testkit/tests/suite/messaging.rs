@@ -60,6 +60,8 @@ impl Api<'_> {
         let url = self.app.url(path);
         let request = match method {
             "GET" => self.http.get(url),
+            "PUT" => self.http.put(url),
+            "DELETE" => self.http.delete(url),
             _ => self.http.post(url),
         }
         .bearer_auth(token);
@@ -82,11 +84,15 @@ pub(crate) async fn count(app: &TestApp, table: &str) -> i64 {
 }
 
 /// A visit between them, so they have a care relationship.
-pub(crate) async fn give_a_visit(app: &TestApp, clinician: &TestUser, patient: &TestUser) {
+pub(crate) async fn give_a_visit(
+    app: &TestApp,
+    clinician: &TestUser,
+    patient: &TestUser,
+) -> telemed_domain::AppointmentId {
     let now = telemed_domain::Clock::now(&app.clock);
     let mut tx = app.state().store.begin_write().await.unwrap();
     let start = now + chrono::Duration::days(1);
-    telemed_store::scheduling::book(
+    let id = telemed_store::scheduling::book(
         &mut tx,
         telemed_store::scheduling::NewAppointment {
             clinician_id: clinician.id,
@@ -102,6 +108,7 @@ pub(crate) async fn give_a_visit(app: &TestApp, clinician: &TestUser, patient: &
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    id
 }
 
 async fn patients_write_to_their_care_team(backend: Backend) {

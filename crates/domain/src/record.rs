@@ -1,0 +1,1091 @@
+//! The patient record: its sections, the policy that decides who may read or write each
+//! one, and what a valid chart entry is. The policy is a pure function of the principal
+//! and the facts the store found about them and the patient (`CareFacts`), so the whole
+//! matrix is testable here.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::access::Principal;
+use crate::{Error, Permission, Result, Role, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Section {
+    Demographics,
+    Problems,
+    Allergies,
+    Medications,
+    Immunizations,
+    Vitals,
+    Labs,
+    /// Family and social history.
+    History,
+    Notes,
+    Documents,
+}
+
+impl Section {
+    pub const ALL: [Section; 10] = [
+        Section::Demographics,
+        Section::Problems,
+        Section::Allergies,
+        Section::Medications,
+        Section::Immunizations,
+        Section::Vitals,
+        Section::Labs,
+        Section::History,
+        Section::Notes,
+        Section::Documents,
+    ];
+
+    /// The sections kept as chart entries.
+    pub const CHART: [Section; 7] = [
+        Section::Problems,
+        Section::Allergies,
+        Section::Medications,
+        Section::Immunizations,
+        Section::Vitals,
+        Section::Labs,
+        Section::History,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Section::Demographics => "demographics",
+            Section::Problems => "problems",
+            Section::Allergies => "allergies",
+            Section::Medications => "medications",
+            Section::Immunizations => "immunizations",
+            Section::Vitals => "vitals",
+            Section::Labs => "labs",
+            Section::History => "history",
+            Section::Notes => "notes",
+            Section::Documents => "documents",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Section> {
+        Section::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+
+    pub fn is_clinical(self) -> bool {
+        self != Section::Demographics
+    }
+
+    pub fn is_chart(self) -> bool {
+        Section::CHART.contains(&self)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Read,
+    Write,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Read => "read",
+            Op::Write => "write",
+        }
+    }
+}
+
+/// What the store found about the principal and the patient, at the time of asking.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CareFacts {
+    /// The patient exists (and is a patient).
+    pub patient_exists: bool,
+    /// A visit between the clinician and the patient that is not cancelled.
+    pub shared_visit: bool,
+    /// The clinician is on the patient's care team.
+    pub care_team: bool,
+    /// The principal holds an unexpired break-the-glass grant for this patient.
+    pub break_glass: bool,
+    /// The principal is the patient's delegated proxy (parent, carer).
+    pub proxy: bool,
+}
+
+/// Why access was granted; recorded with every access in the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// The patient's own record.
+    Own,
+    Proxy,
+    /// A visit or care-team membership.
+    CareRelationship,
+    /// Emergency access with a stated reason: flagged in the audit trail.
+    BreakGlass,
+    /// Demographics for those who book and register (clinicians, front desk).
+    Registration,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Own => "own",
+            Basis::Proxy => "proxy",
+            Basis::CareRelationship => "care_relationship",
+            Basis::BreakGlass => "break_glass",
+            Basis::Registration => "registration",
+        }
+    }
+}
+
+/// Proof that the policy allowed `op` on `section` of `patient`'s record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordGrant {
+    pub actor: UserId,
+    pub actor_role: Role,
+    pub patient: UserId,
+    pub section: Section,
+    pub op: Op,
+    pub basis: Basis,
+}
+
+impl RecordGrant {
+    /// Patients and proxies see signed notes only, never drafts.
+    pub fn sees_drafts(&self) -> bool {
+        self.actor_role == Role::Clinician
+    }
+}
+
+/// The audit action for an access: `record.<section>.<read|write>`.
+pub fn action_name(section: Section, op: Op) -> String {
+    format!("record.{}.{}", section.as_str(), op.as_str())
+}
+
+/// Decides `op` on `section` of `patient`'s record. `None` is a refusal, to be answered
+/// exactly like a patient that does not exist.
+pub fn decide(
+    principal: &Principal,
+    patient: UserId,
+    section: Section,
+    op: Op,
+    facts: CareFacts,
+) -> Option<RecordGrant> {
+    if !facts.patient_exists {
+        return None;
+    }
+    let needs = match (section, op) {
+        (Section::Demographics, Op::Read) if principal.role != Role::Patient => {
+            Permission::PatientsRead
+        }
+        (Section::Demographics, _) if principal.role == Role::Patient => Permission::Profile,
+        (Section::Demographics, Op::Write) => Permission::PatientsRead,
+        (_, Op::Read) => Permission::RecordsRead,
+        (_, Op::Write) => Permission::RecordsWrite,
+    };
+    if !principal.can(needs) {
+        return None;
+    }
+    let is_self = principal.user_id == patient;
+    let basis = match principal.role {
+        Role::Patient if is_self => match (section, op) {
+            (_, Op::Read) | (Section::Demographics | Section::Documents, Op::Write) => {
+                Some(Basis::Own)
+            }
+            _ => None,
+        },
+        Role::Patient if facts.proxy => match (section, op) {
+            (_, Op::Read) | (Section::Documents, Op::Write) => Some(Basis::Proxy),
+            _ => None,
+        },
+        Role::Patient => None,
+        Role::Clinician => {
+            if facts.shared_visit || facts.care_team {
+                Some(Basis::CareRelationship)
+            } else if facts.break_glass {
+                Some(Basis::BreakGlass)
+            } else if section == Section::Demographics && op == Op::Read {
+                Some(Basis::Registration)
+            } else {
+                None
+            }
+        }
+        Role::Staff => (section == Section::Demographics).then_some(Basis::Registration),
+        Role::Admin => None,
+    }?;
+    Some(RecordGrant {
+        actor: principal.user_id,
+        actor_role: principal.role,
+        patient,
+        section,
+        op,
+        basis,
+    })
+}
+
+// ---- chart entries ---------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryStatus {
+    Active,
+    Inactive,
+    Resolved,
+    /// Medications no longer taken.
+    Stopped,
+    /// Measurements and results, and immunizations given.
+    Final,
+    /// Recorded by mistake: kept, shown struck through, left out of summaries.
+    EnteredInError,
+}
+
+impl EntryStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryStatus::Active => "active",
+            EntryStatus::Inactive => "inactive",
+            EntryStatus::Resolved => "resolved",
+            EntryStatus::Stopped => "stopped",
+            EntryStatus::Final => "final",
+            EntryStatus::EnteredInError => "entered-in-error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EntryStatus> {
+        [
+            EntryStatus::Active,
+            EntryStatus::Inactive,
+            EntryStatus::Resolved,
+            EntryStatus::Stopped,
+            EntryStatus::Final,
+            EntryStatus::EnteredInError,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+
+    /// The statuses an entry of `section` may have.
+    pub fn allowed_in(self, section: Section) -> bool {
+        use EntryStatus::*;
+        self == EnteredInError
+            || match section {
+                Section::Problems | Section::Allergies | Section::History => {
+                    matches!(self, Active | Inactive | Resolved)
+                }
+                Section::Medications => matches!(self, Active | Stopped),
+                Section::Immunizations | Section::Vitals | Section::Labs => self == Final,
+                _ => false,
+            }
+    }
+}
+
+pub const LOINC: &str = "http://loinc.org";
+pub const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
+pub const SNOMED: &str = "http://snomed.info/sct";
+pub const CVX: &str = "http://hl7.org/fhir/sid/cvx";
+pub const RXNORM: &str = "http://www.nlm.nih.gov/research/umls/rxnorm";
+
+/// A vital sign telemed knows: its LOINC code, its name, its UCUM unit and a range of
+/// values that can be real (anything outside is a typing error, not a reading).
+pub struct VitalKind {
+    pub code: &'static str,
+    pub display: &'static str,
+    pub unit: &'static str,
+    pub plausible: (f64, f64),
+    /// Blood pressure: the value is systolic, the second value diastolic.
+    pub two_values: bool,
+}
+
+pub const VITALS: [VitalKind; 8] = [
+    VitalKind {
+        code: "85354-9",
+        display: "Blood pressure",
+        unit: "mm[Hg]",
+        plausible: (20.0, 300.0),
+        two_values: true,
+    },
+    VitalKind {
+        code: "8867-4",
+        display: "Heart rate",
+        unit: "/min",
+        plausible: (10.0, 300.0),
+        two_values: false,
+    },
+    VitalKind {
+        code: "8310-5",
+        display: "Body temperature",
+        unit: "Cel",
+        plausible: (25.0, 45.0),
+        two_values: false,
+    },
+    VitalKind {
+        code: "59408-5",
+        display: "Oxygen saturation (SpO2)",
+        unit: "%",
+        plausible: (30.0, 100.0),
+        two_values: false,
+    },
+    VitalKind {
+        code: "29463-7",
+        display: "Body weight",
+        unit: "kg",
+        plausible: (0.2, 500.0),
+        two_values: false,
+    },
+    VitalKind {
+        code: "8302-2",
+        display: "Body height",
+        unit: "cm",
+        plausible: (20.0, 260.0),
+        two_values: false,
+    },
+    VitalKind {
+        code: "2339-0",
+        display: "Glucose [Mass/volume] in Blood",
+        unit: "mg/dL",
+        plausible: (10.0, 1500.0),
+        two_values: false,
+    },
+    VitalKind {
+        code: "9279-1",
+        display: "Respiratory rate",
+        unit: "/min",
+        plausible: (2.0, 80.0),
+        two_values: false,
+    },
+];
+
+pub fn vital_kind(code: &str) -> Option<&'static VitalKind> {
+    VITALS.iter().find(|v| v.code == code)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Mild,
+    Moderate,
+    Severe,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Mild => "mild",
+            Severity::Moderate => "moderate",
+            Severity::Severe => "severe",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Severity> {
+        [Severity::Mild, Severity::Moderate, Severity::Severe]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+    }
+}
+
+/// A chart entry as written by a clinician (or imported). Which fields a section uses:
+///
+/// | section | code system | required | also |
+/// |---|---|---|---|
+/// | problems | ICD-10 or SNOMED CT | code, text, onset | status |
+/// | allergies | SNOMED CT or RxNorm, or text only | substance text, severity | reaction |
+/// | medications | RxNorm or text only | text | dosage, start/stop |
+/// | immunizations | CVX | code, text, date | lot in `note` |
+/// | vitals | LOINC (one of `VITALS`) | code, value (+ diastolic) | unit fixed by the code |
+/// | labs | LOINC | code, text, value + unit, or a text value | reference range |
+/// | history | SNOMED CT or text | text, relation ("self" for social history) | |
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEntry {
+    pub code_system: Option<String>,
+    pub code: Option<String>,
+    /// What it is, in words (vital signs take their name from the code when empty).
+    #[serde(default)]
+    pub text: String,
+    pub status: Option<String>,
+    /// Onset, date given, time measured (RFC 3339 or YYYY-MM-DD).
+    pub effective: Option<String>,
+    /// Resolved or stopped.
+    pub ended: Option<String>,
+    pub value: Option<f64>,
+    pub value2: Option<f64>,
+    pub value_text: Option<String>,
+    pub unit: Option<String>,
+    pub range_low: Option<f64>,
+    pub range_high: Option<f64>,
+    pub severity: Option<String>,
+    pub reaction: Option<String>,
+    pub dosage: Option<String>,
+    pub relation: Option<String>,
+    pub note: Option<String>,
+}
+
+/// A chart entry that passed validation for its section.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidEntry {
+    pub section: Section,
+    pub code_system: Option<String>,
+    pub code: Option<String>,
+    pub text: String,
+    pub status: EntryStatus,
+    pub effective: Option<chrono::DateTime<chrono::Utc>>,
+    pub ended: Option<chrono::DateTime<chrono::Utc>>,
+    pub value: Option<f64>,
+    pub value2: Option<f64>,
+    pub value_text: Option<String>,
+    pub unit: Option<String>,
+    pub range_low: Option<f64>,
+    pub range_high: Option<f64>,
+    pub severity: Option<Severity>,
+    pub reaction: Option<String>,
+    pub dosage: Option<String>,
+    pub relation: Option<String>,
+    pub note: Option<String>,
+}
+
+const TEXT_MAX: usize = 500;
+const NOTE_MAX: usize = 4000;
+
+fn text(field: &'static str, value: Option<String>, max: usize) -> Result<Option<String>> {
+    match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > max => Err(Error::invalid(
+            field,
+            format!("{field} is longer than {max} characters"),
+        )),
+        Some(v) if v.chars().any(|c| c.is_control() && c != '\n') => Err(Error::invalid(
+            field,
+            format!("{field} contains control characters"),
+        )),
+        v => Ok(v),
+    }
+}
+
+/// A date or date-time: `YYYY-MM-DD` (midnight UTC) or RFC 3339.
+pub fn parse_when(field: &'static str, s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    }
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| Error::invalid(field, format!("{field} must be YYYY-MM-DD or RFC 3339")))
+}
+
+fn finite(field: &'static str, v: Option<f64>) -> Result<Option<f64>> {
+    match v {
+        Some(x) if !x.is_finite() => {
+            Err(Error::invalid(field, format!("{field} must be a number")))
+        }
+        v => Ok(v),
+    }
+}
+
+impl NewEntry {
+    /// Checks the entry against what its section needs; `now` bounds dates (nothing
+    /// recorded as happening in the future).
+    pub fn validate(
+        self,
+        section: Section,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<ValidEntry> {
+        if !section.is_chart() {
+            return Err(Error::invalid("section", "not a chart section"));
+        }
+        let when = |field: &'static str,
+                    v: Option<String>|
+         -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+            match v.filter(|s| !s.trim().is_empty()) {
+                None => Ok(None),
+                Some(s) => {
+                    let t = parse_when(field, s.trim())?;
+                    if t > now + chrono::Duration::minutes(5) {
+                        return Err(Error::invalid(field, format!("{field} is in the future")));
+                    }
+                    Ok(Some(t))
+                }
+            }
+        };
+        let mut e = ValidEntry {
+            section,
+            code_system: text("code_system", self.code_system, 200)?,
+            code: text("code", self.code, 64)?,
+            text: text("text", Some(self.text), TEXT_MAX)?.unwrap_or_default(),
+            status: EntryStatus::Active,
+            effective: when("effective", self.effective)?,
+            ended: when("ended", self.ended)?,
+            value: finite("value", self.value)?,
+            value2: finite("value2", self.value2)?,
+            value_text: text("value_text", self.value_text, TEXT_MAX)?,
+            unit: text("unit", self.unit, 32)?,
+            range_low: finite("range_low", self.range_low)?,
+            range_high: finite("range_high", self.range_high)?,
+            severity: match self.severity {
+                None => None,
+                Some(s) => Some(Severity::parse(&s).ok_or_else(|| {
+                    Error::invalid("severity", "severity must be mild, moderate or severe")
+                })?),
+            },
+            reaction: text("reaction", self.reaction, TEXT_MAX)?,
+            dosage: text("dosage", self.dosage, TEXT_MAX)?,
+            relation: text("relation", self.relation, 64)?,
+            note: text("note", self.note, NOTE_MAX)?,
+        };
+        if e.code.is_some() != e.code_system.is_some() {
+            return Err(Error::invalid(
+                "code",
+                "a code needs its code_system, and a code_system its code",
+            ));
+        }
+        let system_is = |allowed: &[&str]| match &e.code_system {
+            None => true,
+            Some(s) => allowed.contains(&s.as_str()),
+        };
+        let default_status = match section {
+            Section::Medications | Section::Problems | Section::Allergies | Section::History => {
+                EntryStatus::Active
+            }
+            _ => EntryStatus::Final,
+        };
+        e.status = match self.status {
+            None => default_status,
+            Some(s) => EntryStatus::parse(&s)
+                .filter(|st| st.allowed_in(section))
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "status",
+                        format!("that status is not one a {} entry has", section.as_str()),
+                    )
+                })?,
+        };
+        match section {
+            Section::Vitals => {
+                let code = e
+                    .code
+                    .clone()
+                    .filter(|_| e.code_system.as_deref() == Some(LOINC));
+                let kind = code.as_deref().and_then(vital_kind).ok_or_else(|| {
+                    Error::invalid(
+                        "code",
+                        "a vital sign needs one of the LOINC codes telemed knows",
+                    )
+                })?;
+                let value = e
+                    .value
+                    .ok_or_else(|| Error::invalid("value", "a vital sign needs a value"))?;
+                let in_range = |v: f64| v >= kind.plausible.0 && v <= kind.plausible.1;
+                if !in_range(value) {
+                    return Err(Error::invalid(
+                        "value",
+                        format!(
+                            "{} of {value} {} is not a possible reading",
+                            kind.display, kind.unit
+                        ),
+                    ));
+                }
+                match (kind.two_values, e.value2) {
+                    (true, Some(d)) if in_range(d) && d < value => {}
+                    (true, _) => {
+                        return Err(Error::invalid(
+                            "value2",
+                            "blood pressure needs a diastolic value below the systolic",
+                        ))
+                    }
+                    (false, Some(_)) => {
+                        return Err(Error::invalid(
+                            "value2",
+                            "only blood pressure has a second value",
+                        ))
+                    }
+                    (false, None) => {}
+                }
+                if e.unit.as_deref().is_some_and(|u| u != kind.unit) {
+                    return Err(Error::invalid(
+                        "unit",
+                        format!("{} is recorded in {}", kind.display, kind.unit),
+                    ));
+                }
+                e.unit = Some(kind.unit.to_owned());
+                if e.text.is_empty() {
+                    e.text = kind.display.to_owned();
+                }
+                if e.effective.is_none() {
+                    e.effective = Some(now);
+                }
+            }
+            Section::Labs => {
+                if !system_is(&[LOINC]) || e.code.is_none() {
+                    return Err(Error::invalid("code", "a lab result needs a LOINC code"));
+                }
+                if e.value.is_none() == e.value_text.is_none() {
+                    return Err(Error::invalid(
+                        "value",
+                        "a lab result has a numeric value with its unit, or a text value",
+                    ));
+                }
+                if e.value.is_some() && e.unit.is_none() {
+                    return Err(Error::invalid("unit", "a numeric result needs its unit"));
+                }
+                if let (Some(lo), Some(hi)) = (e.range_low, e.range_high) {
+                    if lo > hi {
+                        return Err(Error::invalid(
+                            "range_low",
+                            "the reference range's low end is above its high end",
+                        ));
+                    }
+                }
+                if e.effective.is_none() {
+                    e.effective = Some(now);
+                }
+            }
+            Section::Problems => {
+                if !system_is(&[ICD10, SNOMED]) || e.code.is_none() {
+                    return Err(Error::invalid(
+                        "code",
+                        "a problem needs an ICD-10 or SNOMED CT code",
+                    ));
+                }
+            }
+            Section::Allergies => {
+                if !system_is(&[SNOMED, RXNORM]) {
+                    return Err(Error::invalid(
+                        "code_system",
+                        "an allergy is coded in SNOMED CT or RxNorm",
+                    ));
+                }
+                if e.severity.is_none() {
+                    return Err(Error::invalid("severity", "an allergy needs its severity"));
+                }
+            }
+            Section::Medications => {
+                if !system_is(&[RXNORM]) {
+                    return Err(Error::invalid(
+                        "code_system",
+                        "a medication is coded in RxNorm",
+                    ));
+                }
+            }
+            Section::Immunizations => {
+                if !system_is(&[CVX]) || e.code.is_none() {
+                    return Err(Error::invalid(
+                        "code",
+                        "an immunization needs its CVX vaccine code",
+                    ));
+                }
+                if e.effective.is_none() {
+                    return Err(Error::invalid(
+                        "effective",
+                        "an immunization needs the date it was given",
+                    ));
+                }
+            }
+            Section::History => {
+                if !system_is(&[SNOMED]) {
+                    return Err(Error::invalid(
+                        "code_system",
+                        "history is coded in SNOMED CT",
+                    ));
+                }
+                if e.relation.is_none() {
+                    return Err(Error::invalid(
+                        "relation",
+                        "say whose history it is (\"self\" for social history, or the relative)",
+                    ));
+                }
+            }
+            _ => unreachable!("checked above"),
+        }
+        if e.text.is_empty() {
+            return Err(Error::invalid("text", "the entry needs its text"));
+        }
+        if let (Some(a), Some(b)) = (e.effective, e.ended) {
+            if b < a {
+                return Err(Error::invalid("ended", "it ends before it starts"));
+            }
+        }
+        Ok(e)
+    }
+}
+
+// ---- notes --------------------------------------------------------------------------
+
+/// A specialty's SOAP note template: prompts that prefill the four parts.
+pub struct NoteTemplate {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub subjective: &'static str,
+    pub objective: &'static str,
+    pub assessment: &'static str,
+    pub plan: &'static str,
+}
+
+pub const NOTE_TEMPLATES: [NoteTemplate; 4] = [
+    NoteTemplate {
+        key: "general",
+        name: "General consultation",
+        subjective: "Reason for visit:\nHistory of present illness:\n",
+        objective: "Observed on video:\nVitals reported:\n",
+        assessment: "",
+        plan: "Treatment:\nFollow-up:\n",
+    },
+    NoteTemplate {
+        key: "dermatology",
+        name: "Dermatology",
+        subjective: "Lesion history (onset, change, symptoms):\n",
+        objective: "Site:\nMorphology (size, colour, border):\nPhotos reviewed:\n",
+        assessment: "",
+        plan: "Treatment:\nBiopsy / referral:\nFollow-up photo in:\n",
+    },
+    NoteTemplate {
+        key: "psychiatry",
+        name: "Psychiatry",
+        subjective: "Mood and sleep:\nStressors:\nRisk (self/others):\n",
+        objective: "Mental state examination:\nScales (PHQ-9, GAD-7):\n",
+        assessment: "",
+        plan: "Therapy:\nMedication:\nSafety plan:\nFollow-up:\n",
+    },
+    NoteTemplate {
+        key: "cardiology",
+        name: "Cardiology",
+        subjective: "Chest pain, dyspnoea, palpitations, syncope:\n",
+        objective: "Home blood pressure and heart rate:\nECG reviewed:\n",
+        assessment: "",
+        plan: "Medication:\nTests:\nFollow-up:\n",
+    },
+];
+
+pub fn note_template(key: &str) -> Option<&'static NoteTemplate> {
+    NOTE_TEMPLATES.iter().find(|t| t.key == key)
+}
+
+/// The four parts of a SOAP note, as written.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Soap {
+    #[serde(default)]
+    pub subjective: String,
+    #[serde(default)]
+    pub objective: String,
+    #[serde(default)]
+    pub assessment: String,
+    #[serde(default)]
+    pub plan: String,
+}
+
+pub const NOTE_PART_MAX: usize = 20_000;
+
+impl Soap {
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [
+            ("subjective", &self.subjective),
+            ("objective", &self.objective),
+            ("assessment", &self.assessment),
+            ("plan", &self.plan),
+        ] {
+            if v.chars().count() > NOTE_PART_MAX {
+                return Err(Error::invalid(
+                    field,
+                    format!("{field} is longer than {NOTE_PART_MAX} characters"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_blank(&self) -> bool {
+        [
+            &self.subjective,
+            &self.objective,
+            &self.assessment,
+            &self.plan,
+        ]
+        .iter()
+        .all(|s| s.trim().is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(role: Role) -> Principal {
+        Principal {
+            user_id: UserId::new(),
+            role,
+            permissions: role.permissions().to_vec(),
+        }
+    }
+
+    const NONE: CareFacts = CareFacts {
+        patient_exists: true,
+        shared_visit: false,
+        care_team: false,
+        break_glass: false,
+        proxy: false,
+    };
+
+    /// The whole matrix: every role and relationship × every section × read/write.
+    #[test]
+    fn the_access_matrix() {
+        let patient = UserId::new();
+        let me = Principal {
+            user_id: patient,
+            ..principal(Role::Patient)
+        };
+        let related = CareFacts {
+            shared_visit: true,
+            ..NONE
+        };
+        let team = CareFacts {
+            care_team: true,
+            ..NONE
+        };
+        let glass = CareFacts {
+            break_glass: true,
+            ..NONE
+        };
+        let proxy = CareFacts {
+            proxy: true,
+            ..NONE
+        };
+        type Expect = fn(Section, Op) -> Option<Basis>;
+        let cases: Vec<(&str, Principal, CareFacts, Expect)> = vec![
+            ("the patient", me.clone(), NONE, |s, op| match (s, op) {
+                (_, Op::Read) => Some(Basis::Own),
+                (Section::Demographics | Section::Documents, Op::Write) => Some(Basis::Own),
+                _ => None,
+            }),
+            ("a proxy", principal(Role::Patient), proxy, |s, op| {
+                match (s, op) {
+                    (_, Op::Read) | (Section::Documents, Op::Write) => Some(Basis::Proxy),
+                    _ => None,
+                }
+            }),
+            ("another patient", principal(Role::Patient), NONE, |_, _| {
+                None
+            }),
+            (
+                "a clinician with a visit",
+                principal(Role::Clinician),
+                related,
+                |_, _| Some(Basis::CareRelationship),
+            ),
+            (
+                "a clinician on the care team",
+                principal(Role::Clinician),
+                team,
+                |_, _| Some(Basis::CareRelationship),
+            ),
+            (
+                "a clinician under break-the-glass",
+                principal(Role::Clinician),
+                glass,
+                |_, _| Some(Basis::BreakGlass),
+            ),
+            (
+                "an unrelated clinician",
+                principal(Role::Clinician),
+                NONE,
+                |s, op| {
+                    (s == Section::Demographics && op == Op::Read).then_some(Basis::Registration)
+                },
+            ),
+            ("staff", principal(Role::Staff), related, |s, _| {
+                (s == Section::Demographics).then_some(Basis::Registration)
+            }),
+            ("an admin", principal(Role::Admin), glass, |_, _| None),
+        ];
+        for (who, p, facts, expect) in cases {
+            for section in Section::ALL {
+                for op in [Op::Read, Op::Write] {
+                    let got = decide(&p, patient, section, op, facts).map(|g| g.basis);
+                    assert_eq!(
+                        got,
+                        expect(section, op),
+                        "{who}: {} {}",
+                        section.as_str(),
+                        op.as_str()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_is_granted_on_a_patient_that_does_not_exist() {
+        let c = principal(Role::Clinician);
+        let facts = CareFacts {
+            patient_exists: false,
+            shared_visit: true,
+            ..NONE
+        };
+        for section in Section::ALL {
+            assert!(decide(&c, UserId::new(), section, Op::Read, facts).is_none());
+        }
+    }
+
+    #[test]
+    fn a_token_without_the_records_scope_reads_no_chart() {
+        let c = Principal {
+            permissions: vec![Permission::PatientsRead],
+            ..principal(Role::Clinician)
+        };
+        let related = CareFacts {
+            shared_visit: true,
+            ..NONE
+        };
+        let patient = UserId::new();
+        assert!(decide(&c, patient, Section::Problems, Op::Read, related).is_none());
+        assert!(decide(&c, patient, Section::Demographics, Op::Read, related).is_some());
+    }
+
+    fn now() -> chrono::DateTime<chrono::Utc> {
+        "2026-11-20T10:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn vitals_are_loinc_coded_with_fixed_units_and_possible_values() {
+        let bp = NewEntry {
+            code_system: Some(LOINC.into()),
+            code: Some("85354-9".into()),
+            value: Some(128.0),
+            value2: Some(82.0),
+            ..Default::default()
+        };
+        let e = bp.clone().validate(Section::Vitals, now()).unwrap();
+        assert_eq!(e.unit.as_deref(), Some("mm[Hg]"));
+        assert_eq!(e.text, "Blood pressure");
+        assert_eq!(e.status, EntryStatus::Final);
+        for bad in [
+            NewEntry {
+                value2: None,
+                ..bp.clone()
+            },
+            NewEntry {
+                value2: Some(140.0),
+                ..bp.clone()
+            },
+            NewEntry {
+                value: Some(1200.0),
+                ..bp.clone()
+            },
+            NewEntry {
+                unit: Some("kPa".into()),
+                ..bp.clone()
+            },
+            NewEntry {
+                code: Some("1234-5".into()),
+                ..bp.clone()
+            },
+            NewEntry {
+                code_system: Some(SNOMED.into()),
+                ..bp.clone()
+            },
+            NewEntry {
+                value: Some(f64::NAN),
+                ..bp.clone()
+            },
+            NewEntry {
+                effective: Some("2030-01-01".into()),
+                ..bp.clone()
+            },
+            NewEntry {
+                status: Some("active".into()),
+                ..bp.clone()
+            },
+        ] {
+            assert!(bad.validate(Section::Vitals, now()).is_err());
+        }
+    }
+
+    #[test]
+    fn each_section_asks_for_what_it_needs() {
+        let problem = NewEntry {
+            code_system: Some(ICD10.into()),
+            code: Some("L40.0".into()),
+            text: "Psoriasis vulgaris".into(),
+            effective: Some("2019-03-01".into()),
+            ..Default::default()
+        };
+        assert!(problem.clone().validate(Section::Problems, now()).is_ok());
+        assert!(NewEntry {
+            code: None,
+            code_system: None,
+            ..problem.clone()
+        }
+        .validate(Section::Problems, now())
+        .is_err());
+        assert!(NewEntry {
+            ended: Some("2018-01-01".into()),
+            ..problem.clone()
+        }
+        .validate(Section::Problems, now())
+        .is_err());
+        let allergy = NewEntry {
+            text: "Penicillin".into(),
+            severity: Some("severe".into()),
+            reaction: Some("Anaphylaxis".into()),
+            ..Default::default()
+        };
+        assert!(allergy.clone().validate(Section::Allergies, now()).is_ok());
+        assert!(NewEntry {
+            severity: None,
+            ..allergy.clone()
+        }
+        .validate(Section::Allergies, now())
+        .is_err());
+        assert!(NewEntry {
+            severity: Some("deadly".into()),
+            ..allergy
+        }
+        .validate(Section::Allergies, now())
+        .is_err());
+        let lab = NewEntry {
+            code_system: Some(LOINC.into()),
+            code: Some("4548-4".into()),
+            text: "Hemoglobin A1c".into(),
+            value: Some(6.1),
+            unit: Some("%".into()),
+            range_low: Some(4.0),
+            range_high: Some(5.6),
+            ..Default::default()
+        };
+        assert!(lab.clone().validate(Section::Labs, now()).is_ok());
+        assert!(NewEntry {
+            unit: None,
+            ..lab.clone()
+        }
+        .validate(Section::Labs, now())
+        .is_err());
+        assert!(NewEntry {
+            value_text: Some("positive".into()),
+            ..lab.clone()
+        }
+        .validate(Section::Labs, now())
+        .is_err());
+        assert!(NewEntry {
+            range_low: Some(9.0),
+            ..lab
+        }
+        .validate(Section::Labs, now())
+        .is_err());
+        let family = NewEntry {
+            text: "Type 2 diabetes".into(),
+            relation: Some("mother".into()),
+            ..Default::default()
+        };
+        assert!(family.clone().validate(Section::History, now()).is_ok());
+        assert!(NewEntry {
+            relation: None,
+            ..family
+        }
+        .validate(Section::History, now())
+        .is_err());
+        assert!(NewEntry {
+            text: "x".into(),
+            ..Default::default()
+        }
+        .validate(Section::Notes, now())
+        .is_err());
+        assert!(NewEntry {
+            text: "a\u{7}b".into(),
+            ..Default::default()
+        }
+        .validate(Section::Medications, now())
+        .is_err());
+    }
+}

@@ -1,0 +1,691 @@
+//! The patient record as a service: every read and write asks the record's access
+//! policy (`domain::record::decide`) with the facts the store finds, audits the
+//! decision, and answers a refusal exactly like a patient that does not exist.
+
+use chrono::Duration;
+use telemed_domain::access::Principal;
+use telemed_domain::audit::Outcome;
+use telemed_domain::record::{
+    self as policy, Basis, EntryStatus, NewEntry, Op, RecordGrant, Section, Soap,
+};
+use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, Role, UserId};
+use telemed_store::notifications::{self, NewNotification};
+use telemed_store::record::{self as store, Demographics, Entry, Note};
+use telemed_store::DbResult;
+
+use crate::audit::Event;
+use crate::context::Ctx;
+use crate::realtime::{Envelope, LiveEvent};
+use crate::AppState;
+
+/// An audit entry by `principal` about `patient`'s record as a whole.
+fn about_patient(
+    ctx: &Ctx,
+    now: chrono::DateTime<chrono::Utc>,
+    action: &str,
+    principal: &Principal,
+    patient: UserId,
+) -> Event {
+    Event::new(ctx, now, action, "patient")
+        .by(principal.user_id, principal.role)
+        .on(patient)
+        .patient(patient)
+}
+
+/// The audit entry of an access: who, on whose record, why (the basis; emergency
+/// access is flagged by `break_glass`).
+fn access_event(
+    ctx: &Ctx,
+    state: &AppState,
+    principal: &Principal,
+    patient: UserId,
+    action: &str,
+    basis: Option<Basis>,
+) -> Event {
+    let event = about_patient(ctx, state.clock.now(), action, principal, patient);
+    match basis {
+        Some(b) => event.detail(b.as_str()),
+        None => event.outcome(Outcome::Denied),
+    }
+}
+
+/// Asks the policy for `op` on `section`. Reads and refusals are audited here; an
+/// allowed write is audited by the write's own transaction (see `audit_write`).
+pub async fn authorize(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    section: Section,
+    op: Op,
+) -> Result<RecordGrant> {
+    authorize_as(
+        state,
+        ctx,
+        principal,
+        patient,
+        section,
+        op,
+        &policy::action_name(section, op),
+    )
+    .await
+}
+
+async fn authorize_as(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    section: Section,
+    op: Op,
+    action: &str,
+) -> Result<RecordGrant> {
+    let facts = state
+        .store
+        .care_facts(principal.user_id, patient, state.clock.now())
+        .await?;
+    let grant = policy::decide(principal, patient, section, op, facts);
+    if grant.is_none() || op == Op::Read {
+        let basis = grant.as_ref().map(|g| g.basis);
+        let event = access_event(ctx, state, principal, patient, action, basis);
+        state.audit.record(event.build()).await?;
+    }
+    grant.ok_or(Error::NotFound)
+}
+
+/// The audit entry of an allowed write, appended in the write's transaction.
+fn audit_write(ctx: &Ctx, state: &AppState, grant: &RecordGrant, id: impl ToString) -> Event {
+    Event::new(
+        ctx,
+        state.clock.now(),
+        &policy::action_name(grant.section, Op::Write),
+        grant.section.as_str(),
+    )
+    .by(grant.actor, grant.actor_role)
+    .on(id)
+    .patient(grant.patient)
+    .detail(grant.basis.as_str())
+}
+
+// ---- demographics -----------------------------------------------------------------------
+
+pub async fn demographics(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+) -> Result<Demographics> {
+    let grant = authorize(
+        state,
+        ctx,
+        principal,
+        patient,
+        Section::Demographics,
+        Op::Read,
+    )
+    .await?;
+    state.store.demographics(grant.patient).await
+}
+
+fn clean(field: &'static str, v: &Option<String>, max: usize) -> Result<Option<String>> {
+    let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    match v {
+        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => {
+            Err(Error::invalid(
+                field,
+                format!("{field}: at most {max} characters, one line"),
+            ))
+        }
+        v => Ok(v.map(str::to_owned)),
+    }
+}
+
+pub async fn save_demographics(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    d: &Demographics,
+) -> Result<()> {
+    let grant = authorize(
+        state,
+        ctx,
+        principal,
+        patient,
+        Section::Demographics,
+        Op::Write,
+    )
+    .await?;
+    let birth_date = clean("birth_date", &d.birth_date, 10)?;
+    if let Some(b) = &birth_date {
+        let date = chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d")
+            .map_err(|_| Error::invalid("birth_date", "birth_date must be YYYY-MM-DD"))?;
+        if date > state.clock.now().date_naive() {
+            return Err(Error::invalid("birth_date", "birth_date is in the future"));
+        }
+    }
+    let sex = clean("sex", &d.sex, 10)?;
+    if sex
+        .as_deref()
+        .is_some_and(|s| !["female", "male", "other", "unknown"].contains(&s))
+    {
+        return Err(Error::invalid(
+            "sex",
+            "sex must be female, male, other or unknown",
+        ));
+    }
+    let d = Demographics {
+        birth_date,
+        sex,
+        phone: clean("phone", &d.phone, 40)?,
+        address: clean("address", &d.address, 300)?,
+        emergency_contact: clean("emergency_contact", &d.emergency_contact, 200)?,
+        emergency_phone: clean("emergency_phone", &d.emergency_phone, 40)?,
+    };
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    store::save_demographics(&mut tx, grant.patient, &d, grant.actor, now).await?;
+    telemed_store::audit::append(
+        &mut tx,
+        &[audit_write(ctx, state, &grant, grant.patient).build()],
+    )
+    .await?;
+    tx.commit().await.db()
+}
+
+// ---- chart entries ----------------------------------------------------------------------
+
+fn chart_section(section: Section) -> Result<Section> {
+    if section.is_chart() {
+        Ok(section)
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+pub async fn entries(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    section: Section,
+) -> Result<Vec<Entry>> {
+    let section = chart_section(section)?;
+    let grant = authorize(state, ctx, principal, patient, section, Op::Read).await?;
+    state.store.entries(grant.patient, section).await
+}
+
+pub async fn add_entry(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    section: Section,
+    entry: NewEntry,
+) -> Result<Entry> {
+    let section = chart_section(section)?;
+    let grant = authorize(state, ctx, principal, patient, section, Op::Write).await?;
+    let now = state.clock.now();
+    let valid = entry.validate(section, now)?;
+    let mut tx = state.store.begin_write().await?;
+    let id = store::insert_entry(&mut tx, grant.patient, &valid, grant.actor, now).await?;
+    telemed_store::audit::append(&mut tx, &[audit_write(ctx, state, &grant, id).build()]).await?;
+    tx.commit().await.db()?;
+    state
+        .store
+        .entry(grant.patient, id)
+        .await?
+        .ok_or_else(|| Error::internal("new entry missing"))
+}
+
+pub struct StatusChange<'a> {
+    pub entry: EntryId,
+    pub version: i64,
+    pub status: &'a str,
+    pub ended: Option<&'a str>,
+}
+
+pub async fn change_status(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    section: Section,
+    change: StatusChange<'_>,
+) -> Result<Entry> {
+    let section = chart_section(section)?;
+    let grant = authorize(state, ctx, principal, patient, section, Op::Write).await?;
+    let status = EntryStatus::parse(change.status)
+        .ok_or_else(|| Error::invalid("status", "unknown status"))?;
+    let ended = change
+        .ended
+        .map(|e| policy::parse_when("ended", e))
+        .transpose()?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    let entry = store::set_entry_status(
+        &mut tx,
+        grant.patient,
+        change.entry,
+        change.version,
+        status,
+        ended,
+        now,
+    )
+    .await?;
+    if entry.section != section {
+        return Err(Error::NotFound);
+    }
+    let event = audit_write(ctx, state, &grant, entry.id).detail(format!(
+        "{} status {}",
+        grant.basis.as_str(),
+        status.as_str()
+    ));
+    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
+    tx.commit().await.db()?;
+    Ok(entry)
+}
+
+/// The record at a glance (audited once as `record.summary.read`).
+pub async fn summary(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+) -> Result<store::Summary> {
+    let grant = authorize_as(
+        state,
+        ctx,
+        principal,
+        patient,
+        Section::Problems,
+        Op::Read,
+        "record.summary.read",
+    )
+    .await?;
+    state
+        .store
+        .summary(grant.patient, grant.sees_drafts())
+        .await
+}
+
+// ---- notes ------------------------------------------------------------------------------
+
+pub struct NewNoteRequest<'a> {
+    pub appointment: Option<AppointmentId>,
+    pub template: &'a str,
+    pub soap: Option<Soap>,
+}
+
+/// A clinician starts the note of a visit (or a note outside a visit) as a draft,
+/// prefilled from the template unless text is given.
+pub async fn start_note(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    req: NewNoteRequest<'_>,
+) -> Result<Note> {
+    let grant = authorize(state, ctx, principal, patient, Section::Notes, Op::Write).await?;
+    if grant.actor_role != Role::Clinician {
+        return Err(Error::Forbidden);
+    }
+    let template = policy::note_template(req.template).ok_or_else(|| {
+        Error::invalid(
+            "template",
+            "unknown template; one of general, dermatology, psychiatry, cardiology",
+        )
+    })?;
+    if let Some(a) = req.appointment {
+        let visit = state.store.appointment(a).await?;
+        if visit.is_none_or(|v| v.patient_id != grant.patient) {
+            return Err(Error::invalid(
+                "appointment_id",
+                "that visit is not this patient's",
+            ));
+        }
+    }
+    let soap = req.soap.unwrap_or_else(|| Soap {
+        subjective: template.subjective.into(),
+        objective: template.objective.into(),
+        assessment: template.assessment.into(),
+        plan: template.plan.into(),
+    });
+    soap.validate()?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    let id = store::insert_note(
+        &mut tx,
+        store::NewNote {
+            patient: grant.patient,
+            appointment: req.appointment,
+            author: grant.actor,
+            template: template.key,
+            soap: &soap,
+        },
+        now,
+    )
+    .await?;
+    let event =
+        audit_write(ctx, state, &grant, id).detail(format!("{} draft", grant.basis.as_str()));
+    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
+    tx.commit().await.db()?;
+    state
+        .store
+        .note(id)
+        .await?
+        .ok_or_else(|| Error::internal("new note missing"))
+}
+
+/// A note and its addenda, for whoever may read the patient's notes; drafts only for
+/// clinicians (a patient or proxy asking for a draft gets "not found").
+pub async fn note(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: NoteId,
+) -> Result<(Note, Vec<store::Addendum>)> {
+    let note = state.store.note(id).await?.ok_or(Error::NotFound)?;
+    let grant = authorize(
+        state,
+        ctx,
+        principal,
+        note.patient,
+        Section::Notes,
+        Op::Read,
+    )
+    .await?;
+    if note.status == store::NoteStatus::Draft && !grant.sees_drafts() {
+        return Err(Error::NotFound);
+    }
+    let addenda = state.store.addenda(id).await?;
+    Ok((note, addenda))
+}
+
+pub async fn notes(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+) -> Result<Vec<Note>> {
+    let grant = authorize(state, ctx, principal, patient, Section::Notes, Op::Read).await?;
+    state
+        .store
+        .notes_of(grant.patient, grant.sees_drafts(), 500)
+        .await
+}
+
+/// What a clinician may do to a note: the patient's notes are theirs to write.
+async fn note_for_write(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: NoteId,
+) -> Result<(Note, RecordGrant)> {
+    let note = state.store.note(id).await?.ok_or(Error::NotFound)?;
+    let grant = authorize(
+        state,
+        ctx,
+        principal,
+        note.patient,
+        Section::Notes,
+        Op::Write,
+    )
+    .await?;
+    if grant.actor_role != Role::Clinician {
+        return Err(Error::NotFound);
+    }
+    Ok((note, grant))
+}
+
+pub async fn save_draft(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: NoteId,
+    version: i64,
+    soap: &Soap,
+) -> Result<Note> {
+    soap.validate()?;
+    let (_, grant) = note_for_write(state, ctx, principal, id).await?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    store::update_draft(&mut tx, id, grant.actor, version, soap, now).await?;
+    let event =
+        audit_write(ctx, state, &grant, id).detail(format!("{} draft", grant.basis.as_str()));
+    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
+    tx.commit().await.db()?;
+    state.store.note(id).await?.ok_or(Error::NotFound)
+}
+
+pub async fn sign(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: NoteId,
+    version: i64,
+) -> Result<Note> {
+    let (note, grant) = note_for_write(state, ctx, principal, id).await?;
+    if note.status == store::NoteStatus::Draft && note.soap.is_blank() {
+        return Err(Error::invalid("note", "write the note before signing it"));
+    }
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    store::sign_note(&mut tx, id, grant.actor, version, now).await?;
+    let event = Event::new(ctx, now, "record.notes.sign", "notes")
+        .by(grant.actor, grant.actor_role)
+        .on(id)
+        .patient(grant.patient)
+        .detail(grant.basis.as_str());
+    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
+    tx.commit().await.db()?;
+    state.store.note(id).await?.ok_or(Error::NotFound)
+}
+
+pub async fn add_addendum(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: NoteId,
+    body: &str,
+) -> Result<store::Addendum> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > policy::NOTE_PART_MAX {
+        return Err(Error::invalid(
+            "body",
+            format!(
+                "an addendum has text, at most {} characters",
+                policy::NOTE_PART_MAX
+            ),
+        ));
+    }
+    let (_, grant) = note_for_write(state, ctx, principal, id).await?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    let addendum = store::add_addendum(&mut tx, id, grant.actor, body, now).await?;
+    let event = Event::new(ctx, now, "record.notes.addendum", "notes")
+        .by(grant.actor, grant.actor_role)
+        .on(id)
+        .patient(grant.patient)
+        .detail(grant.basis.as_str());
+    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
+    tx.commit().await.db()?;
+    state
+        .store
+        .addenda(id)
+        .await?
+        .into_iter()
+        .find(|a| a.id == addendum)
+        .ok_or_else(|| Error::internal("new addendum missing"))
+}
+
+// ---- relationships ------------------------------------------------------------------------
+
+/// Emergency access: a clinician states why, and reads the record for
+/// `record.break_glass_minutes`; the patient is told at once.
+pub async fn break_glass(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    reason: &str,
+) -> Result<chrono::DateTime<chrono::Utc>> {
+    let reason = reason.trim();
+    if principal.role != Role::Clinician || !principal.can(telemed_domain::Permission::RecordsRead)
+    {
+        return Err(Error::Forbidden);
+    }
+    if reason.chars().count() < 10 || reason.chars().count() > 500 {
+        return Err(Error::invalid(
+            "reason",
+            "state the reason for emergency access (10 to 500 characters)",
+        ));
+    }
+    let now = state.clock.now();
+    let facts = state
+        .store
+        .care_facts(principal.user_id, patient, now)
+        .await?;
+    if !facts.patient_exists {
+        return Err(Error::NotFound);
+    }
+    let expires = now + Duration::minutes(state.config.record.break_glass_minutes);
+    let mut tx = state.store.begin_write().await?;
+    let id = store::insert_break_glass(&mut tx, principal.user_id, patient, reason, now, expires)
+        .await?;
+    let event = about_patient(ctx, now, "record.break_glass", principal, patient).detail(format!(
+        "emergency access for {} minutes",
+        state.config.record.break_glass_minutes
+    ));
+    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
+    let notice = NewNotification {
+        user_id: patient,
+        kind: "record.emergency_access",
+        subject_id: None,
+        subject_at: Some(now),
+        source: Some(&id),
+    };
+    notifications::notify(&mut tx, notice, now).await?;
+    tx.commit().await.db()?;
+    state
+        .bus
+        .publish(Envelope::new(
+            vec![patient],
+            LiveEvent::Notification {
+                kind: "record.emergency_access".into(),
+            },
+        ))
+        .await;
+    Ok(expires)
+}
+
+/// Adds a clinician to a patient's care team: the front desk, or a clinician who
+/// already has a care relationship (referring a colleague).
+pub async fn add_to_care_team(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    clinician: UserId,
+) -> Result<bool> {
+    let section = if principal.role == Role::Staff {
+        Section::Demographics
+    } else {
+        Section::Problems
+    };
+    let grant = authorize(state, ctx, principal, patient, section, Op::Write).await?;
+    if grant.basis == Basis::BreakGlass || grant.actor_role == Role::Patient {
+        return Err(Error::Forbidden);
+    }
+    let member = state.store.user_by_id(clinician).await?;
+    if member.is_none_or(|u| u.role != Role::Clinician) {
+        return Err(Error::invalid("clinician_id", "that is not a clinician"));
+    }
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    let added =
+        store::add_to_care_team(&mut tx, patient, clinician, principal.user_id, now).await?;
+    if added {
+        let event = about_patient(ctx, now, "record.care_team.add", principal, patient)
+            .detail(format!("clinician {clinician}"));
+        telemed_store::audit::append(&mut tx, &[event.build()]).await?;
+    }
+    tx.commit().await.db()?;
+    Ok(added)
+}
+
+/// Proxies are granted and revoked by the patient themselves or by the front desk.
+fn manages_proxies(principal: &Principal, patient: UserId) -> bool {
+    (principal.role == Role::Patient && principal.user_id == patient)
+        || principal.role == Role::Staff
+}
+
+/// Delegates read access to a patient's record to another patient account (a parent,
+/// a carer): by the patient themselves, or by the front desk (a child's record).
+pub async fn grant_proxy(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    proxy_email: &str,
+    relationship: &str,
+) -> Result<String> {
+    if !manages_proxies(principal, patient) {
+        return Err(Error::NotFound);
+    }
+    let facts = state
+        .store
+        .care_facts(principal.user_id, patient, state.clock.now())
+        .await?;
+    if !facts.patient_exists {
+        return Err(Error::NotFound);
+    }
+    let relationship = clean("relationship", &Some(relationship.to_owned()), 60)?
+        .ok_or_else(|| Error::invalid("relationship", "say who they are to the patient"))?;
+    let email = telemed_domain::Email::parse(proxy_email)?;
+    let proxy = state
+        .store
+        .user_by_email(&email)
+        .await?
+        .filter(|u| u.role == Role::Patient && u.id != patient)
+        .ok_or_else(|| {
+            Error::invalid(
+                "email",
+                "the proxy needs their own patient account with that email",
+            )
+        })?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    let id = store::grant_proxy(
+        &mut tx,
+        patient,
+        proxy.id,
+        &relationship,
+        principal.user_id,
+        now,
+    )
+    .await?;
+    let event = about_patient(ctx, now, "record.proxy.grant", principal, patient)
+        .detail(format!("proxy {}", proxy.id));
+    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
+    tx.commit().await.db()?;
+    Ok(id)
+}
+
+pub async fn revoke_proxy(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    id: &str,
+) -> Result<()> {
+    if !manages_proxies(principal, patient) {
+        return Err(Error::NotFound);
+    }
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    store::revoke_proxy(&mut tx, patient, id, now).await?;
+    let event = about_patient(ctx, now, "record.proxy.revoke", principal, patient);
+    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
+    tx.commit().await.db()
+}

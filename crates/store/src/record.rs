@@ -1,0 +1,851 @@
+//! The patient record: demographics, chart entries, visit notes and addenda, and the
+//! facts the access policy decides on (visits, care team, proxies, break-the-glass).
+//! Reads here take no grant: the server asks the policy first (`server::record`).
+
+use chrono::{DateTime, Utc};
+use telemed_domain::record::{CareFacts, EntryStatus, Section, Severity, Soap, ValidEntry};
+use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, UserId};
+
+use crate::{from_micros, to_micros, Conn, DbResult, Store};
+
+fn corrupt<E>(_: E) -> Error {
+    Error::internal("corrupt record row")
+}
+
+// ---- demographics ----------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
+pub struct Demographics {
+    pub birth_date: Option<String>,
+    pub sex: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub emergency_contact: Option<String>,
+    pub emergency_phone: Option<String>,
+}
+
+pub async fn save_demographics(
+    conn: &mut Conn,
+    patient: UserId,
+    d: &Demographics,
+    by: UserId,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO patient_profiles (patient_id, birth_date, sex, phone, address, emergency_contact, \
+         emergency_phone, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (patient_id) DO UPDATE SET birth_date = $2, sex = $3, phone = $4, address = $5, \
+         emergency_contact = $6, emergency_phone = $7, updated_at = $8, updated_by = $9",
+    )
+    .bind(patient.to_string())
+    .bind(d.birth_date.clone())
+    .bind(d.sex.clone())
+    .bind(d.phone.clone())
+    .bind(d.address.clone())
+    .bind(d.emergency_contact.clone())
+    .bind(d.emergency_phone.clone())
+    .bind(to_micros(now))
+    .bind(by.to_string())
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
+}
+
+// ---- chart entries ----------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub id: EntryId,
+    pub patient: UserId,
+    pub section: Section,
+    pub code_system: Option<String>,
+    pub code: Option<String>,
+    pub text: String,
+    pub status: EntryStatus,
+    pub effective_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub value: Option<f64>,
+    pub value2: Option<f64>,
+    pub value_text: Option<String>,
+    pub unit: Option<String>,
+    pub range_low: Option<f64>,
+    pub range_high: Option<f64>,
+    pub severity: Option<Severity>,
+    pub reaction: Option<String>,
+    pub dosage: Option<String>,
+    pub relation: Option<String>,
+    pub note: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+    pub recorded_by: UserId,
+    pub updated_at: DateTime<Utc>,
+    pub version: i64,
+}
+
+impl Entry {
+    /// Outside the reference range (labs), when there is one.
+    pub fn out_of_range(&self) -> bool {
+        match self.value {
+            Some(v) => {
+                self.range_low.is_some_and(|lo| v < lo) || self.range_high.is_some_and(|hi| v > hi)
+            }
+            None => false,
+        }
+    }
+}
+
+const ENTRY_COLUMNS: &str =
+    "id, patient_id, section, code_system, code, text, status, effective_at, \
+    ended_at, value, value2, value_text, unit, range_low, range_high, severity, reaction, dosage, \
+    relation, note, recorded_at, recorded_by, updated_at, version";
+
+#[derive(sqlx::FromRow)]
+struct EntryRow {
+    id: String,
+    patient_id: String,
+    section: String,
+    code_system: Option<String>,
+    code: Option<String>,
+    text: String,
+    status: String,
+    effective_at: Option<i64>,
+    ended_at: Option<i64>,
+    value: Option<f64>,
+    value2: Option<f64>,
+    value_text: Option<String>,
+    unit: Option<String>,
+    range_low: Option<f64>,
+    range_high: Option<f64>,
+    severity: Option<String>,
+    reaction: Option<String>,
+    dosage: Option<String>,
+    relation: Option<String>,
+    note: Option<String>,
+    recorded_at: i64,
+    recorded_by: String,
+    updated_at: i64,
+    version: i64,
+}
+
+impl TryFrom<EntryRow> for Entry {
+    type Error = Error;
+    fn try_from(r: EntryRow) -> Result<Entry> {
+        Ok(Entry {
+            id: r.id.parse().map_err(corrupt)?,
+            patient: r.patient_id.parse().map_err(corrupt)?,
+            section: Section::parse(&r.section).ok_or_else(|| corrupt(()))?,
+            code_system: r.code_system,
+            code: r.code,
+            text: r.text,
+            status: EntryStatus::parse(&r.status).ok_or_else(|| corrupt(()))?,
+            effective_at: r.effective_at.map(from_micros),
+            ended_at: r.ended_at.map(from_micros),
+            value: r.value,
+            value2: r.value2,
+            value_text: r.value_text,
+            unit: r.unit,
+            range_low: r.range_low,
+            range_high: r.range_high,
+            severity: match r.severity {
+                Some(s) => Some(Severity::parse(&s).ok_or_else(|| corrupt(()))?),
+                None => None,
+            },
+            reaction: r.reaction,
+            dosage: r.dosage,
+            relation: r.relation,
+            note: r.note,
+            recorded_at: from_micros(r.recorded_at),
+            recorded_by: r.recorded_by.parse().map_err(corrupt)?,
+            updated_at: from_micros(r.updated_at),
+            version: r.version,
+        })
+    }
+}
+
+/// A number bound as its decimal text and cast in SQL. sqlx's `Any` driver binds a
+/// missing `f64` as a PostgreSQL `float4`, and the prepared statement then keeps that
+/// type for the next call, whose `f64` no longer fits; text has one type either way, and
+/// Rust writes the shortest text that reads back as the same `f64`.
+fn decimal(v: Option<f64>) -> Option<String> {
+    v.map(|v| v.to_string())
+}
+
+pub async fn insert_entry(
+    conn: &mut Conn,
+    patient: UserId,
+    e: &ValidEntry,
+    by: UserId,
+    now: DateTime<Utc>,
+) -> Result<EntryId> {
+    let id = EntryId::new();
+    sqlx::query(
+        "INSERT INTO chart_entries (id, patient_id, section, code_system, code, text, status, \
+         effective_at, ended_at, value, value2, value_text, unit, range_low, range_high, severity, \
+         reaction, dosage, relation, note, recorded_at, recorded_by, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS DOUBLE PRECISION), \
+         CAST($11 AS DOUBLE PRECISION), $12, $13, CAST($14 AS DOUBLE PRECISION), \
+         CAST($15 AS DOUBLE PRECISION), $16, $17, $18, $19, $20, $21, $22, $21, 1)",
+    )
+    .bind(id.to_string())
+    .bind(patient.to_string())
+    .bind(e.section.as_str())
+    .bind(e.code_system.clone())
+    .bind(e.code.clone())
+    .bind(e.text.clone())
+    .bind(e.status.as_str())
+    .bind(e.effective.map(to_micros))
+    .bind(e.ended.map(to_micros))
+    .bind(decimal(e.value))
+    .bind(decimal(e.value2))
+    .bind(e.value_text.clone())
+    .bind(e.unit.clone())
+    .bind(decimal(e.range_low))
+    .bind(decimal(e.range_high))
+    .bind(e.severity.map(|s| s.as_str()))
+    .bind(e.reaction.clone())
+    .bind(e.dosage.clone())
+    .bind(e.relation.clone())
+    .bind(e.note.clone())
+    .bind(to_micros(now))
+    .bind(by.to_string())
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(id)
+}
+
+/// Changes an entry's status (resolved, stopped, entered in error) if it is still at
+/// `version`; `Conflict` when someone changed it first, `NotFound` when it is not this
+/// patient's entry.
+pub async fn set_entry_status(
+    conn: &mut Conn,
+    patient: UserId,
+    id: EntryId,
+    version: i64,
+    status: EntryStatus,
+    ended: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Entry> {
+    let current = entry_in(conn, patient, id).await?.ok_or(Error::NotFound)?;
+    if !status.allowed_in(current.section) {
+        return Err(Error::invalid(
+            "status",
+            format!(
+                "that status is not one a {} entry has",
+                current.section.as_str()
+            ),
+        ));
+    }
+    let done = sqlx::query(
+        "UPDATE chart_entries SET status = $1, ended_at = COALESCE($2, ended_at), updated_at = $3, \
+         version = version + 1 WHERE id = $4 AND patient_id = $5 AND version = $6",
+    )
+    .bind(status.as_str())
+    .bind(ended.map(to_micros))
+    .bind(to_micros(now))
+    .bind(id.to_string())
+    .bind(patient.to_string())
+    .bind(version)
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    if done.rows_affected() == 0 {
+        return Err(Error::Conflict(
+            "the entry was changed since you read it; reload and try again".into(),
+        ));
+    }
+    entry_in(conn, patient, id).await?.ok_or(Error::NotFound)
+}
+
+async fn entry_in(conn: &mut Conn, patient: UserId, id: EntryId) -> Result<Option<Entry>> {
+    let row: Option<EntryRow> = sqlx::query_as(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE id = $1 AND patient_id = $2"
+    ))
+    .bind(id.to_string())
+    .bind(patient.to_string())
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    row.map(Entry::try_from).transpose()
+}
+
+// ---- notes ------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteStatus {
+    Draft,
+    Signed,
+}
+
+impl NoteStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoteStatus::Draft => "draft",
+            NoteStatus::Signed => "signed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    pub id: NoteId,
+    pub patient: UserId,
+    pub appointment: Option<AppointmentId>,
+    pub author: UserId,
+    pub template: String,
+    pub soap: Soap,
+    pub status: NoteStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub signed_at: Option<DateTime<Utc>>,
+    pub version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Addendum {
+    pub id: String,
+    pub note: NoteId,
+    pub author: UserId,
+    pub body: String,
+    pub signed_at: DateTime<Utc>,
+}
+
+const NOTE_COLUMNS: &str = "id, patient_id, appointment_id, author_id, template, subjective, \
+    objective, assessment, plan, status, created_at, updated_at, signed_at, version";
+
+#[derive(sqlx::FromRow)]
+struct NoteRow {
+    id: String,
+    patient_id: String,
+    appointment_id: Option<String>,
+    author_id: String,
+    template: String,
+    subjective: String,
+    objective: String,
+    assessment: String,
+    plan: String,
+    status: String,
+    created_at: i64,
+    updated_at: i64,
+    signed_at: Option<i64>,
+    version: i64,
+}
+
+impl TryFrom<NoteRow> for Note {
+    type Error = Error;
+    fn try_from(r: NoteRow) -> Result<Note> {
+        Ok(Note {
+            id: r.id.parse().map_err(corrupt)?,
+            patient: r.patient_id.parse().map_err(corrupt)?,
+            appointment: r
+                .appointment_id
+                .map(|a| a.parse().map_err(corrupt))
+                .transpose()?,
+            author: r.author_id.parse().map_err(corrupt)?,
+            template: r.template,
+            soap: Soap {
+                subjective: r.subjective,
+                objective: r.objective,
+                assessment: r.assessment,
+                plan: r.plan,
+            },
+            status: match r.status.as_str() {
+                "draft" => NoteStatus::Draft,
+                "signed" => NoteStatus::Signed,
+                _ => return Err(corrupt(())),
+            },
+            created_at: from_micros(r.created_at),
+            updated_at: from_micros(r.updated_at),
+            signed_at: r.signed_at.map(from_micros),
+            version: r.version,
+        })
+    }
+}
+
+pub struct NewNote<'a> {
+    pub patient: UserId,
+    pub appointment: Option<AppointmentId>,
+    pub author: UserId,
+    pub template: &'a str,
+    pub soap: &'a Soap,
+}
+
+/// Starts a draft. `Conflict` when the visit already has its note.
+pub async fn insert_note(conn: &mut Conn, n: NewNote<'_>, now: DateTime<Utc>) -> Result<NoteId> {
+    let id = NoteId::new();
+    let done = sqlx::query(
+        "INSERT INTO visit_notes (id, patient_id, appointment_id, author_id, template, subjective, \
+         objective, assessment, plan, status, created_at, updated_at, version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'draft', $10, $10, 1) \
+         ON CONFLICT (appointment_id) DO NOTHING",
+    )
+    .bind(id.to_string())
+    .bind(n.patient.to_string())
+    .bind(n.appointment.map(|a| a.to_string()))
+    .bind(n.author.to_string())
+    .bind(n.template.to_owned())
+    .bind(n.soap.subjective.clone())
+    .bind(n.soap.objective.clone())
+    .bind(n.soap.assessment.clone())
+    .bind(n.soap.plan.clone())
+    .bind(to_micros(now))
+    .execute(conn)
+    .await
+    .db()?;
+    if done.rows_affected() == 0 {
+        return Err(Error::Conflict("this visit already has a note".into()));
+    }
+    Ok(id)
+}
+
+/// What stops a change to a note: explains a refused conditional update.
+async fn why_not(conn: &mut Conn, id: NoteId, author: UserId, version: i64) -> Error {
+    match note_in(conn, id).await {
+        Ok(Some(n)) if n.status == NoteStatus::Signed => {
+            Error::Conflict("the note is signed and locked; add an addendum instead".into())
+        }
+        Ok(Some(n)) if n.author != author => Error::Forbidden,
+        Ok(Some(n)) if n.version != version => {
+            Error::Conflict("the note was changed since you read it; reload and try again".into())
+        }
+        Ok(_) => Error::NotFound,
+        Err(e) => e,
+    }
+}
+
+/// Saves a draft by its author, if still at `version`.
+pub async fn update_draft(
+    conn: &mut Conn,
+    id: NoteId,
+    author: UserId,
+    version: i64,
+    soap: &Soap,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE visit_notes SET subjective = $1, objective = $2, assessment = $3, plan = $4, \
+         updated_at = $5, version = version + 1 \
+         WHERE id = $6 AND author_id = $7 AND version = $8 AND status = 'draft'",
+    )
+    .bind(soap.subjective.clone())
+    .bind(soap.objective.clone())
+    .bind(soap.assessment.clone())
+    .bind(soap.plan.clone())
+    .bind(to_micros(now))
+    .bind(id.to_string())
+    .bind(author.to_string())
+    .bind(version)
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    if done.rows_affected() == 0 {
+        return Err(why_not(conn, id, author, version).await);
+    }
+    Ok(())
+}
+
+/// Signs a draft as it stands at `version`; from then on the note never changes.
+pub async fn sign_note(
+    conn: &mut Conn,
+    id: NoteId,
+    author: UserId,
+    version: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE visit_notes SET status = 'signed', signed_at = $1, updated_at = $1, \
+         version = version + 1 \
+         WHERE id = $2 AND author_id = $3 AND version = $4 AND status = 'draft'",
+    )
+    .bind(to_micros(now))
+    .bind(id.to_string())
+    .bind(author.to_string())
+    .bind(version)
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    if done.rows_affected() == 0 {
+        return Err(why_not(conn, id, author, version).await);
+    }
+    Ok(())
+}
+
+/// Adds a signed addendum to a signed note.
+pub async fn add_addendum(
+    conn: &mut Conn,
+    note: NoteId,
+    author: UserId,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let n = note_in(conn, note).await?.ok_or(Error::NotFound)?;
+    if n.status != NoteStatus::Signed {
+        return Err(Error::Conflict(
+            "a draft is edited, not amended; sign it first".into(),
+        ));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO note_addenda (id, note_id, author_id, body, signed_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.clone())
+    .bind(note.to_string())
+    .bind(author.to_string())
+    .bind(body.to_owned())
+    .bind(to_micros(now))
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(id)
+}
+
+pub async fn note_in(conn: &mut Conn, id: NoteId) -> Result<Option<Note>> {
+    let row: Option<NoteRow> = sqlx::query_as(&format!(
+        "SELECT {NOTE_COLUMNS} FROM visit_notes WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    row.map(Note::try_from).transpose()
+}
+
+// ---- relationships --------------------------------------------------------------------
+
+pub async fn add_to_care_team(
+    conn: &mut Conn,
+    patient: UserId,
+    clinician: UserId,
+    by: UserId,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO care_team (patient_id, clinician_id, added_by, added_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (patient_id, clinician_id) DO NOTHING",
+    )
+    .bind(patient.to_string())
+    .bind(clinician.to_string())
+    .bind(by.to_string())
+    .bind(to_micros(now))
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn grant_proxy(
+    conn: &mut Conn,
+    patient: UserId,
+    proxy: UserId,
+    relationship: &str,
+    by: UserId,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let existing: Option<(String,)> = sqlx::query_as(
+        "SELECT id FROM record_proxies WHERE patient_id = $1 AND proxy_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(patient.to_string())
+    .bind(proxy.to_string())
+    .fetch_optional(&mut *conn)
+    .await
+    .db()?;
+    if existing.is_some() {
+        return Err(Error::Conflict("that person is already a proxy".into()));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO record_proxies (id, patient_id, proxy_id, relationship, granted_by, granted_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.clone())
+    .bind(patient.to_string())
+    .bind(proxy.to_string())
+    .bind(relationship.to_owned())
+    .bind(by.to_string())
+    .bind(to_micros(now))
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(id)
+}
+
+pub async fn revoke_proxy(
+    conn: &mut Conn,
+    patient: UserId,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE record_proxies SET revoked_at = $1 WHERE id = $2 AND patient_id = $3 AND revoked_at IS NULL",
+    )
+    .bind(to_micros(now))
+    .bind(id.to_owned())
+    .bind(patient.to_string())
+    .execute(conn)
+    .await
+    .db()?;
+    if done.rows_affected() == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(())
+}
+
+pub async fn insert_break_glass(
+    conn: &mut Conn,
+    actor: UserId,
+    patient: UserId,
+    reason: &str,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO break_glass (id, actor_id, patient_id, reason, granted_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id.clone())
+    .bind(actor.to_string())
+    .bind(patient.to_string())
+    .bind(reason.to_owned())
+    .bind(to_micros(now))
+    .bind(to_micros(expires))
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(id)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proxy {
+    pub id: String,
+    pub patient: UserId,
+    pub proxy: UserId,
+    pub relationship: String,
+    pub granted_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakGlass {
+    pub actor: UserId,
+    pub reason: String,
+    pub granted_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The record at a glance, for the visit: what is current, and what is recent.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub problems: Vec<Entry>,
+    pub allergies: Vec<Entry>,
+    pub medications: Vec<Entry>,
+    /// The latest reading of each vital sign.
+    pub vitals: Vec<Entry>,
+    pub recent_notes: Vec<Note>,
+}
+
+impl Store {
+    /// Everything the access policy needs about `actor` and `patient`, in one query.
+    pub async fn care_facts(
+        &self,
+        actor: UserId,
+        patient: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<CareFacts> {
+        let row: (i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM users WHERE id = $2 AND role = 'patient') THEN 1 ELSE 0 END AS BIGINT), \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM appointments WHERE clinician_id = $1 AND patient_id = $2 \
+                  AND status NOT IN ('cancelled', 'entered-in-error')) THEN 1 ELSE 0 END AS BIGINT), \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM care_team WHERE clinician_id = $1 AND patient_id = $2) \
+                  THEN 1 ELSE 0 END AS BIGINT), \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM break_glass WHERE actor_id = $1 AND patient_id = $2 \
+                  AND expires_at > $3) THEN 1 ELSE 0 END AS BIGINT), \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM record_proxies WHERE proxy_id = $1 AND patient_id = $2 \
+                  AND revoked_at IS NULL) THEN 1 ELSE 0 END AS BIGINT)",
+        )
+        .bind(actor.to_string())
+        .bind(patient.to_string())
+        .bind(to_micros(now))
+        .fetch_one(self.pool())
+        .await
+        .db()?;
+        Ok(CareFacts {
+            patient_exists: row.0 == 1,
+            shared_visit: row.1 == 1,
+            care_team: row.2 == 1,
+            break_glass: row.3 == 1,
+            proxy: row.4 == 1,
+        })
+    }
+
+    pub async fn demographics(&self, patient: UserId) -> Result<Demographics> {
+        let row: Option<Demographics> = sqlx::query_as(
+            "SELECT birth_date, sex, phone, address, emergency_contact, emergency_phone \
+             FROM patient_profiles WHERE patient_id = $1",
+        )
+        .bind(patient.to_string())
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        Ok(row.unwrap_or_default())
+    }
+
+    /// A section's entries, newest first (entered-in-error ones included, marked).
+    pub async fn entries(&self, patient: UserId, section: Section) -> Result<Vec<Entry>> {
+        let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE patient_id = $1 AND section = $2 \
+             ORDER BY effective_at DESC, recorded_at DESC"
+        ))
+        .bind(patient.to_string())
+        .bind(section.as_str())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter().map(Entry::try_from).collect()
+    }
+
+    pub async fn entry(&self, patient: UserId, id: EntryId) -> Result<Option<Entry>> {
+        let mut conn = self.pool().acquire().await.db()?;
+        entry_in(&mut conn, patient, id).await
+    }
+
+    /// The summary beside the video: active problems, allergies and medications, the
+    /// latest of each vital sign, and the last notes (signed only unless `drafts`).
+    pub async fn summary(&self, patient: UserId, drafts: bool) -> Result<Summary> {
+        let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE patient_id = $1 \
+             AND section IN ('problems', 'allergies', 'medications') AND status = 'active' \
+             ORDER BY effective_at DESC, recorded_at DESC"
+        ))
+        .bind(patient.to_string())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        let mut summary = Summary::default();
+        for row in rows {
+            let e = Entry::try_from(row)?;
+            match e.section {
+                Section::Problems => summary.problems.push(e),
+                Section::Allergies => summary.allergies.push(e),
+                _ => summary.medications.push(e),
+            }
+        }
+        // The latest reading per vital sign: one indexed lookup per code telemed knows.
+        let latest: Vec<EntryRow> = sqlx::query_as(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM chart_entries c WHERE patient_id = $1 AND section = 'vitals' \
+             AND status = 'final' AND effective_at = (SELECT MAX(effective_at) FROM chart_entries d \
+             WHERE d.patient_id = c.patient_id AND d.section = 'vitals' AND d.code = c.code \
+             AND d.status = 'final') ORDER BY code"
+        ))
+        .bind(patient.to_string())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        summary.vitals = latest
+            .into_iter()
+            .map(Entry::try_from)
+            .collect::<Result<_>>()?;
+        summary.recent_notes = self.notes_of(patient, drafts, 5).await?;
+        Ok(summary)
+    }
+
+    /// A patient's notes, newest first; drafts only when `drafts`.
+    pub async fn notes_of(&self, patient: UserId, drafts: bool, limit: i64) -> Result<Vec<Note>> {
+        let filter = if drafts { "" } else { "AND status = 'signed'" };
+        let rows: Vec<NoteRow> = sqlx::query_as(&format!(
+            "SELECT {NOTE_COLUMNS} FROM visit_notes WHERE patient_id = $1 {filter} \
+             ORDER BY created_at DESC LIMIT $2"
+        ))
+        .bind(patient.to_string())
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter().map(Note::try_from).collect()
+    }
+
+    pub async fn note(&self, id: NoteId) -> Result<Option<Note>> {
+        let mut conn = self.pool().acquire().await.db()?;
+        note_in(&mut conn, id).await
+    }
+
+    pub async fn addenda(&self, note: NoteId) -> Result<Vec<Addendum>> {
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT id, author_id, body, signed_at FROM note_addenda WHERE note_id = $1 ORDER BY signed_at, id",
+        )
+        .bind(note.to_string())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter()
+            .map(|(id, author, body, at)| {
+                Ok(Addendum {
+                    id,
+                    note,
+                    author: author.parse().map_err(corrupt)?,
+                    body,
+                    signed_at: from_micros(at),
+                })
+            })
+            .collect()
+    }
+
+    pub async fn care_team(&self, patient: UserId) -> Result<Vec<UserId>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT clinician_id FROM care_team WHERE patient_id = $1 ORDER BY added_at",
+        )
+        .bind(patient.to_string())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter()
+            .map(|(id,)| id.parse().map_err(corrupt))
+            .collect()
+    }
+
+    /// Active proxies of a patient (`of_patient`), or the patients a user is proxy for.
+    pub async fn proxies(&self, user: UserId, of_patient: bool) -> Result<Vec<Proxy>> {
+        let column = if of_patient { "patient_id" } else { "proxy_id" };
+        let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(&format!(
+            "SELECT id, patient_id, proxy_id, relationship, granted_at FROM record_proxies \
+             WHERE {column} = $1 AND revoked_at IS NULL ORDER BY granted_at"
+        ))
+        .bind(user.to_string())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter()
+            .map(|(id, patient, proxy, relationship, at)| {
+                Ok(Proxy {
+                    id,
+                    patient: patient.parse().map_err(corrupt)?,
+                    proxy: proxy.parse().map_err(corrupt)?,
+                    relationship,
+                    granted_at: from_micros(at),
+                })
+            })
+            .collect()
+    }
+
+    /// Emergency accesses to a patient's record, newest first.
+    pub async fn break_glass_of(&self, patient: UserId) -> Result<Vec<BreakGlass>> {
+        let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+            "SELECT actor_id, reason, granted_at, expires_at FROM break_glass WHERE patient_id = $1 \
+             ORDER BY granted_at DESC",
+        )
+        .bind(patient.to_string())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter()
+            .map(|(actor, reason, at, until)| {
+                Ok(BreakGlass {
+                    actor: actor.parse().map_err(corrupt)?,
+                    reason,
+                    granted_at: from_micros(at),
+                    expires_at: from_micros(until),
+                })
+            })
+            .collect()
+    }
+}
