@@ -24,7 +24,16 @@ async fn me_needs_a_live_token(backend: Backend) {
     let me: Value = r.json().await.unwrap();
     assert_eq!(me["email"], patient.email);
     assert_eq!(me["role"], "patient");
-    assert_eq!(me["scopes"], json!(["profile", "appointments", "messages"]));
+    assert_eq!(
+        me["scopes"],
+        json!([
+            "profile",
+            "appointments",
+            "messages",
+            "records:read",
+            "records:write"
+        ])
+    );
 
     for bad in [
         None,
