@@ -105,6 +105,7 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
         return Ok(());
     }
     let ctx = crate::shell_ctx();
+    let mut ids = Vec::new();
     for u in USERS {
         let new = ShellUser {
             email: u.email,
@@ -114,12 +115,52 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
             specialty: u.specialty,
         };
         let id = create_user(state, &ctx, new).await.map_err(describe)?;
+        ids.push((u.email, id));
         let practice = PRACTICES.iter().find(|p| p.0 == u.email);
         if let (Some(specialty), Some((_, zone, languages, regions))) = (u.specialty, practice) {
             seed_schedule(state, &ctx, id, specialty, zone, languages, regions).await?;
         }
     }
+    let id_of = |email: &str| ids.iter().find(|(e, _)| *e == email).map(|(_, id)| *id);
+    if let (Some(clinician), Some(patient)) = (id_of(VISIT_NOW.0), id_of(VISIT_NOW.1)) {
+        seed_visit_now(state, clinician, patient).await?;
+    }
     tracing::info!(accounts = USERS.len(), "seeded the demo clinic");
+    Ok(())
+}
+
+/// The clinician and patient of the video visit that is on when the demo first starts.
+const VISIT_NOW: (&str, &str) = (
+    "dr.garcia@demo.telemed.example",
+    "ana.lopez@demo.telemed.example",
+);
+
+/// A video visit from the current half hour, so the visit room can be tried at once
+/// (two browsers: the clinician's calendar and the patient's appointments).
+async fn seed_visit_now(
+    state: &AppState,
+    clinician: UserId,
+    patient: UserId,
+) -> anyhow::Result<()> {
+    let now = state.clock.now();
+    let start = chrono::DateTime::from_timestamp(now.timestamp() - now.timestamp() % 1800, 0)
+        .unwrap_or(now);
+    let mut tx = state.store.begin_write().await.map_err(describe)?;
+    let visit = telemed_store::scheduling::NewAppointment {
+        clinician_id: clinician,
+        patient_id: patient,
+        visit_kind: VisitKind::Video,
+        start_at: start,
+        end_at: start + chrono::Duration::minutes(30),
+        reason: "Rash on the forearm (demo video visit)",
+        booked_by: patient,
+    };
+    telemed_store::scheduling::book(&mut tx, visit, now)
+        .await
+        .map_err(describe)?;
+    tx.commit()
+        .await
+        .map_err(|e| anyhow::anyhow!("seeding the demo visit: {e}"))?;
     Ok(())
 }
 
@@ -199,6 +240,10 @@ pub fn print_logins(state: &AppState) {
             extra
         );
     }
+    println!(
+        "\nA video visit is on now: {} (patient) with {} — open it from the patient's Appointments and the clinician's Calendar, in two browsers.",
+        VISIT_NOW.1, VISIT_NOW.0
+    );
     println!("\nAdmin and clinicians set up two-step verification (an authenticator app) at first sign-in.");
     println!("No SMTP server is configured: emails (verification, invitations) appear under Admin → Mail outbox.\n");
 }

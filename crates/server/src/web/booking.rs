@@ -544,14 +544,19 @@ async fn appointments_page(
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/appointments");
     let now = state.clock.now();
     let of = AppointmentsOf::Patient(me.user.id);
-    let upcoming = state
+    // A visit under way (started, not yet over) is still ahead of the patient: its
+    // waiting room and video room stay one click away.
+    // (No visit lasts a day.)
+    let mut upcoming = state
         .store
-        .appointments(of, now, now + Duration::days(400), 200)
+        .appointments(of, now - Duration::days(1), now + Duration::days(400), 200)
         .await?;
-    let past = state
+    upcoming.retain(|a| a.end_at > now);
+    let mut past = state
         .store
         .appointments(of, now - Duration::days(400), now, 200)
         .await?;
+    past.retain(|a| a.end_at <= now);
     let tz = w.ctx.time_zone;
     let status = if error.is_some() {
         StatusCode::CONFLICT

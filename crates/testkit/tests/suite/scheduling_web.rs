@@ -432,7 +432,34 @@ async fn visits_change_through_the_ui(backend: Backend) {
     app.shutdown().await;
 }
 
+/// A patient who is late still finds the visit under way among their upcoming visits,
+/// with its waiting room; once it is over it moves to the past.
+async fn a_visit_under_way_is_still_ahead(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app.create_user(Role::Patient).await;
+    let id = super::messaging::give_a_visit(&app, &clinician, &patient).await;
+    let waiting_room = format!("/appointments/{id}/waiting-room");
+    let upcoming = |page: &str| {
+        let past = page
+            .find("<h2")
+            .and_then(|first| page[first + 3..].find("<h2").map(|p| p + first + 3));
+        past.map(|p| page[..p].contains(&waiting_room))
+            .unwrap_or(false)
+    };
+    app.clock
+        .advance(chrono::Duration::days(1) + chrono::Duration::minutes(10));
+    let web = app.signed_in_web(&patient).await;
+    let during = web.get("/appointments").await.text().await.unwrap();
+    assert!(upcoming(&during), "{during}");
+    app.clock.advance(chrono::Duration::minutes(25));
+    let after = web.get("/appointments").await.text().await.unwrap();
+    assert!(!upcoming(&after), "{after}");
+    app.shutdown().await;
+}
+
 on_both_databases!(
     the_availability_editor_previews_and_saves,
     visits_change_through_the_ui,
+    a_visit_under_way_is_still_ahead,
 );
