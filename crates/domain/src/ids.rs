@@ -105,6 +105,10 @@ typed_id!(
     NoteId
 );
 typed_id!(
+    /// A document or image in a patient's record (its file is a blob).
+    DocumentId
+);
+typed_id!(
     /// A stored file (encrypted at rest): an attachment, a document, an image.
     BlobId
 );

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod clock;
+pub mod documents;
 pub mod email;
 pub mod error;
 pub mod files;
@@ -20,7 +21,7 @@ pub use email::Email;
 pub use error::{Error, Result};
 pub use files::MediaType;
 pub use ids::{
-    ApiTokenId, AppointmentId, BlobId, EntryId, GuestId, InvitationId, MessageId, NoteId, PeerId,
-    SessionId, ThreadId, UserId,
+    ApiTokenId, AppointmentId, BlobId, DocumentId, EntryId, GuestId, InvitationId, MessageId,
+    NoteId, PeerId, SessionId, ThreadId, UserId,
 };
 pub use role::{Permission, Role};

@@ -442,7 +442,11 @@ pub struct ValidEntry {
 const TEXT_MAX: usize = 500;
 const NOTE_MAX: usize = 4000;
 
-fn text(field: &'static str, value: Option<String>, max: usize) -> Result<Option<String>> {
+pub(crate) fn text(
+    field: &'static str,
+    value: Option<String>,
+    max: usize,
+) -> Result<Option<String>> {
     match value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) {
         Some(v) if v.chars().count() > max => Err(Error::invalid(
             field,

@@ -144,13 +144,14 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The largest request that carries files: a message's worth of attachments and its
-/// form fields.
+/// The largest request that carries files: a message's worth of attachments or one
+/// record document, and their form fields.
 pub fn upload_limit(config: &Config) -> usize {
-    config
-        .files
+    let files = &config.files;
+    files
         .max_attachment_bytes
         .saturating_mul(crate::messaging::MAX_ATTACHMENTS)
+        .max(files.max_document_bytes)
         .saturating_add(64 * 1024)
 }
 

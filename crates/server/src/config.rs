@@ -110,6 +110,8 @@ pub struct FilesConfig {
     pub master_key: Option<String>,
     /// Largest file attached to a message, in bytes.
     pub max_attachment_bytes: usize,
+    /// Largest document or image filed in a patient record (DICOM can be large).
+    pub max_document_bytes: usize,
     pub s3: Option<S3Config>,
 }
 
@@ -144,6 +146,7 @@ impl Default for FilesConfig {
             master_key_file: None,
             master_key: None,
             max_attachment_bytes: 10 * 1024 * 1024,
+            max_document_bytes: 64 * 1024 * 1024,
             s3: None,
         }
     }
@@ -574,6 +577,9 @@ impl FilesConfig {
     fn validate(&mut self) -> Result<(), ConfigError> {
         if !(1024..=512 * 1024 * 1024).contains(&self.max_attachment_bytes) {
             return fail("files.max_attachment_bytes must be between 1024 and 536870912");
+        }
+        if !(1024..=1024 * 1024 * 1024).contains(&self.max_document_bytes) {
+            return fail("files.max_document_bytes must be between 1024 and 1073741824");
         }
         if self.master_key.is_some() && self.master_key_file.is_some() {
             return fail("set files.master_key or files.master_key_file, not both");

@@ -3,8 +3,9 @@
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use telemed_domain::{Error, Result};
-use telemed_store::blobs::{Blob, Blobs, Location, MasterKey, S3Location};
+use chrono::{DateTime, Utc};
+use telemed_domain::{Error, MediaType, Result, UserId};
+use telemed_store::blobs::{Blob, Blobs, Location, MasterKey, S3Location, Sealed};
 
 use crate::config::Config;
 
@@ -37,6 +38,29 @@ pub fn master_keys(config: &Config) -> Result<Vec<MasterKey>> {
 /// Opens the configured file store; at first start this creates the master key file.
 pub fn open(config: &Config) -> Result<Blobs> {
     Blobs::open(&location(config)?, master_keys(config)?)
+}
+
+/// Encrypts and writes one checked file under a cleaned name. Its row is written by
+/// `blobs::insert` in the caller's transaction; if that does not commit, `discard`.
+pub async fn seal(
+    blobs: &Blobs,
+    owner: UserId,
+    name: &str,
+    bytes: &[u8],
+    kind: MediaType,
+    now: DateTime<Utc>,
+) -> Result<Sealed> {
+    let name = telemed_domain::files::clean_file_name(name, kind);
+    blobs.seal(kind, &name, owner, bytes, now).await
+}
+
+/// Removes the objects of sealed files whose rows did not commit.
+pub async fn discard(blobs: &Blobs, sealed: &[Sealed]) {
+    for s in sealed {
+        if let Err(e) = blobs.delete_object(s.blob.id).await {
+            tracing::warn!(blob = %s.blob.id, error = %e, "could not remove an unused file object");
+        }
+    }
 }
 
 /// How a browser should treat a sent file.

@@ -71,7 +71,7 @@ pub async fn authorize(
     .await
 }
 
-async fn authorize_as(
+pub(crate) async fn authorize_as(
     state: &AppState,
     ctx: &Ctx,
     principal: &Principal,
@@ -94,7 +94,12 @@ async fn authorize_as(
 }
 
 /// The audit entry of an allowed write, appended in the write's transaction.
-fn audit_write(ctx: &Ctx, state: &AppState, grant: &RecordGrant, id: impl ToString) -> Event {
+pub(crate) fn audit_write(
+    ctx: &Ctx,
+    state: &AppState,
+    grant: &RecordGrant,
+    id: impl ToString,
+) -> Event {
     Event::new(
         ctx,
         state.clock.now(),

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod blobs;
+pub mod documents;
 pub mod instance;
 pub mod invitations;
 pub mod jobs;

@@ -3,6 +3,7 @@
 //! malformed one is a clear 4xx in the one error format.
 
 mod audit;
+mod documents;
 mod invitations;
 mod me;
 mod messaging;
@@ -35,7 +36,12 @@ pub use users::{UserPatch, UserView};
 
 /// Endpoints that take files; they get the larger upload body limit.
 pub fn upload_router() -> Router<AppState> {
-    Router::new().route("/attachments", axum::routing::post(messaging::upload))
+    Router::new()
+        .route("/attachments", axum::routing::post(messaging::upload))
+        .route(
+            "/patients/{id}/record/documents",
+            get(documents::list).post(documents::upload),
+        )
 }
 
 pub fn router() -> Router<AppState> {
@@ -70,6 +76,14 @@ pub fn router() -> Router<AppState> {
             get(record::notes).post(record::start_note),
         )
         .route("/notes/{id}", get(record::note).put(record::save_draft))
+        .route("/documents/{id}", get(documents::get))
+        .route("/documents/{id}/file", get(documents::file))
+        .route("/documents/{id}/thumbnail", get(documents::thumbnail))
+        .route("/documents/{id}/preview", get(documents::preview))
+        .route(
+            "/documents/{id}/status",
+            axum::routing::post(documents::change_status),
+        )
         .route("/notes/{id}/sign", axum::routing::post(record::sign))
         .route(
             "/notes/{id}/addenda",
@@ -168,6 +182,8 @@ pub fn router() -> Router<AppState> {
         record::summary, record::demographics, record::save_demographics, record::entries, record::add_entry,
         record::change_status, record::notes, record::start_note, record::note, record::save_draft, record::sign,
         record::add_addendum, record::break_glass, record::add_to_care_team, record::grant_proxy, record::revoke_proxy,
+        documents::upload, documents::list, documents::get, documents::file, documents::thumbnail, documents::preview,
+        documents::change_status,
         crate::ops::healthz, crate::ops::readyz,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorFields)),

@@ -118,21 +118,19 @@ async fn seal_one(
     bytes: &[u8],
     kind: MediaType,
 ) -> Result<Sealed> {
-    let name = telemed_domain::files::clean_file_name(name, kind);
-    let now = state.clock.now();
-    state
-        .blobs
-        .seal(kind, &name, principal.user_id, bytes, now)
-        .await
+    crate::files::seal(
+        &state.blobs,
+        principal.user_id,
+        name,
+        bytes,
+        kind,
+        state.clock.now(),
+    )
+    .await
 }
 
-/// Removes the objects of sealed files whose rows did not commit.
 async fn discard(state: &AppState, sealed: &[Sealed]) {
-    for s in sealed {
-        if let Err(e) = state.blobs.delete_object(s.blob.id).await {
-            tracing::warn!(blob = %s.blob.id, error = %e, "could not remove an unused file object");
-        }
-    }
+    crate::files::discard(&state.blobs, sealed).await
 }
 
 /// Stores a file for a message still to be written (API: upload, then send with its id).

@@ -70,7 +70,7 @@ fn blob_id(v: &Value) -> BlobId {
 }
 
 /// How many objects the local file store holds.
-fn stored_objects(app: &TestApp) -> usize {
+pub(crate) fn stored_objects(app: &TestApp) -> usize {
     let dir = app.state().config.files.local_dir.clone().unwrap();
     fn walk(dir: &std::path::Path) -> usize {
         std::fs::read_dir(dir)

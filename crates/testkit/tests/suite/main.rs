@@ -30,6 +30,7 @@ mod api;
 mod attachments;
 mod audit;
 mod browser;
+mod documents;
 mod live;
 mod messaging;
 mod ops;
