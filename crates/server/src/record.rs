@@ -80,17 +80,40 @@ pub(crate) async fn authorize_as(
     op: Op,
     action: &str,
 ) -> Result<RecordGrant> {
+    let grant = decide(state, principal, patient, section, op).await?;
+    if grant.is_none() || op == Op::Read {
+        let basis = grant.as_ref().map(|g| g.basis);
+        audit_access(state, ctx, principal, patient, action, basis).await?;
+    }
+    grant.ok_or(Error::NotFound)
+}
+
+/// What the policy says, with the facts the store finds; nothing audited.
+pub(crate) async fn decide(
+    state: &AppState,
+    principal: &Principal,
+    patient: UserId,
+    section: Section,
+    op: Op,
+) -> Result<Option<RecordGrant>> {
     let facts = state
         .store
         .care_facts(principal.user_id, patient, state.clock.now())
         .await?;
-    let grant = policy::decide(principal, patient, section, op, facts);
-    if grant.is_none() || op == Op::Read {
-        let basis = grant.as_ref().map(|g| g.basis);
-        let event = access_event(ctx, state, principal, patient, action, basis);
-        state.audit.record(event.build()).await?;
-    }
-    grant.ok_or(Error::NotFound)
+    Ok(policy::decide(principal, patient, section, op, facts))
+}
+
+/// Records an access in the audit trail: allowed with its basis, or denied (`None`).
+pub(crate) async fn audit_access(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    action: &str,
+    basis: Option<Basis>,
+) -> Result<()> {
+    let event = access_event(ctx, state, principal, patient, action, basis);
+    state.audit.record(event.build()).await
 }
 
 /// The audit entry of an allowed write, appended in the write's transaction.
@@ -310,7 +333,7 @@ pub async fn summary(
     .await?;
     state
         .store
-        .summary(grant.patient, grant.sees_drafts())
+        .summary(grant.patient, grant.sees_drafts(), state.clock.now())
         .await
 }
 

@@ -641,6 +641,30 @@ pub struct Summary {
     /// The latest reading of each vital sign.
     pub vitals: Vec<Entry>,
     pub recent_notes: Vec<Note>,
+    /// The last visits that have started, newest first.
+    pub recent_visits: Vec<RecentVisit>,
+    /// The newest current documents.
+    pub recent_documents: Vec<crate::documents::Document>,
+}
+
+/// A visit as the summary lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecentVisit {
+    pub id: AppointmentId,
+    pub start_at: DateTime<Utc>,
+    pub clinician_name: String,
+    /// The appointment's status (`completed`, `no_show`, ...).
+    pub status: String,
+    pub reason: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct RecentVisitRow {
+    id: String,
+    start_at: i64,
+    display_name: String,
+    status: String,
+    reason: String,
 }
 
 impl Store {
@@ -711,7 +735,12 @@ impl Store {
 
     /// The summary beside the video: active problems, allergies and medications, the
     /// latest of each vital sign, and the last notes (signed only unless `drafts`).
-    pub async fn summary(&self, patient: UserId, drafts: bool) -> Result<Summary> {
+    pub async fn summary(
+        &self,
+        patient: UserId,
+        drafts: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Summary> {
         let rows: Vec<EntryRow> = sqlx::query_as(&format!(
             "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE patient_id = $1 \
              AND section IN ('problems', 'allergies', 'medications') AND status = 'active' \
@@ -746,7 +775,40 @@ impl Store {
             .map(Entry::try_from)
             .collect::<Result<_>>()?;
         summary.recent_notes = self.notes_of(patient, drafts, 5).await?;
+        summary.recent_visits = self.recent_visits(patient, now, 5).await?;
+        summary.recent_documents = self.documents_of(patient, false, 5).await?;
         Ok(summary)
+    }
+
+    /// The patient's visits that started before `now`, newest first.
+    pub async fn recent_visits(
+        &self,
+        patient: UserId,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<RecentVisit>> {
+        let rows: Vec<RecentVisitRow> = sqlx::query_as(
+            "SELECT a.id, a.start_at, u.display_name, a.status, a.reason FROM appointments a \
+             JOIN users u ON u.id = a.clinician_id WHERE a.patient_id = $1 AND a.start_at < $2 \
+             ORDER BY a.start_at DESC LIMIT $3",
+        )
+        .bind(patient.to_string())
+        .bind(to_micros(now))
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter()
+            .map(|r| {
+                Ok(RecentVisit {
+                    id: r.id.parse().map_err(corrupt)?,
+                    start_at: from_micros(r.start_at),
+                    clinician_name: r.display_name,
+                    status: r.status,
+                    reason: r.reason,
+                })
+            })
+            .collect()
     }
 
     /// A patient's notes, newest first; drafts only when `drafts`.

@@ -4,6 +4,7 @@
 
 mod audit;
 mod documents;
+mod export;
 mod invitations;
 mod me;
 mod messaging;
@@ -59,6 +60,7 @@ pub fn router() -> Router<AppState> {
         .route("/patients/{id}", get(patients::get))
         .route("/patients/{id}/access-log", get(patients::access_log))
         .route("/patients/{id}/record", get(record::summary))
+        .route("/patients/{id}/record/export", get(export::export))
         .route(
             "/patients/{id}/record/demographics",
             get(record::demographics).put(record::save_demographics),
@@ -183,7 +185,7 @@ pub fn router() -> Router<AppState> {
         record::change_status, record::notes, record::start_note, record::note, record::save_draft, record::sign,
         record::add_addendum, record::break_glass, record::add_to_care_team, record::grant_proxy, record::revoke_proxy,
         documents::upload, documents::list, documents::get, documents::file, documents::thumbnail, documents::preview,
-        documents::change_status,
+        documents::change_status, export::export,
         crate::ops::healthz, crate::ops::readyz,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorFields)),

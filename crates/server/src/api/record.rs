@@ -145,7 +145,7 @@ pub struct NoteView {
     pub addenda: Vec<AddendumView>,
 }
 
-fn note_view(n: Note, addenda: Vec<Addendum>) -> NoteView {
+pub(super) fn note_view(n: Note, addenda: Vec<Addendum>) -> NoteView {
     NoteView {
         id: n.id,
         patient: n.patient,
@@ -174,6 +174,29 @@ pub struct SummaryView {
     /// The latest reading of each vital sign.
     pub vitals: Vec<EntryView>,
     pub recent_notes: Vec<NoteView>,
+    pub recent_visits: Vec<RecentVisitView>,
+    pub recent_documents: Vec<super::documents::DocumentView>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecentVisitView {
+    pub id: AppointmentId,
+    pub start_at: DateTime<Utc>,
+    pub clinician_name: String,
+    pub status: String,
+    pub reason: String,
+}
+
+impl From<telemed_store::record::RecentVisit> for RecentVisitView {
+    fn from(v: telemed_store::record::RecentVisit) -> Self {
+        RecentVisitView {
+            id: v.id,
+            start_at: v.start_at,
+            clinician_name: v.clinician_name,
+            status: v.status,
+            reason: v.reason,
+        }
+    }
 }
 
 impl From<Summary> for SummaryView {
@@ -189,11 +212,14 @@ impl From<Summary> for SummaryView {
                 .into_iter()
                 .map(|n| note_view(n, Vec::new()))
                 .collect(),
+            recent_visits: s.recent_visits.into_iter().map(Into::into).collect(),
+            recent_documents: s.recent_documents.into_iter().map(Into::into).collect(),
         }
     }
 }
 
-/// The record at a glance: active problems, allergies, medications, last vitals, recent notes.
+/// The record at a glance: active problems, allergies, medications, last vitals, recent
+/// notes, visits and documents.
 #[utoipa::path(get, path = "/api/v1/patients/{id}/record", tag = "record", security(("bearer" = [])), params(("id" = String, Path)), responses(
     (status = 200, body = SummaryView),
     (status = 404, description = "no such patient, or not yours to see (the same answer)", body = crate::error::ErrorBody)))]

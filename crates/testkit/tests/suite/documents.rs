@@ -21,7 +21,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// A 640×480 photo-like PNG: a gradient with a dark spot in the middle.
-fn photo() -> Vec<u8> {
+pub(crate) fn photo() -> Vec<u8> {
     let picture = image::RgbImage::from_fn(640, 480, |x, y| {
         let (dx, dy) = (x as i32 - 320, y as i32 - 240);
         if dx * dx + dy * dy < 40 * 40 {
@@ -40,13 +40,18 @@ fn photo() -> Vec<u8> {
     bytes
 }
 
-struct Form<'a> {
-    file: (&'a str, Vec<u8>),
-    fields: Vec<(&'a str, String)>,
+pub(crate) struct Form<'a> {
+    pub file: (&'a str, Vec<u8>),
+    pub fields: Vec<(&'a str, String)>,
 }
 
 impl Api<'_> {
-    async fn file_document(&self, token: &str, patient: &TestUser, form: Form<'_>) -> (u16, Value) {
+    pub(crate) async fn file_document(
+        &self,
+        token: &str,
+        patient: &TestUser,
+        form: Form<'_>,
+    ) -> (u16, Value) {
         let mut multipart = reqwest::multipart::Form::new();
         for (name, value) in form.fields {
             multipart = multipart.text(name.to_owned(), value);
@@ -74,7 +79,7 @@ impl Api<'_> {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    async fn get_bytes(&self, token: &str, path: &str) -> (u16, String, Vec<u8>) {
+    pub(crate) async fn get_bytes(&self, token: &str, path: &str) -> (u16, String, Vec<u8>) {
         let r = self
             .http
             .get(self.app.url(path))
@@ -92,7 +97,7 @@ impl Api<'_> {
     }
 }
 
-fn file(name: &str, bytes: Vec<u8>) -> Form<'_> {
+pub(crate) fn file(name: &str, bytes: Vec<u8>) -> Form<'_> {
     Form {
         file: (name, bytes),
         fields: Vec::new(),

@@ -596,9 +596,179 @@ async fn chart_entries_validate_and_keep_their_history(backend: Backend) {
     app.shutdown().await;
 }
 
+/// The patient takes the whole record home: JSON with everything they may read, and a
+/// PDF that says the same; a proxy may too; clinicians and strangers may not.
+async fn the_patient_downloads_the_whole_record(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let c = cast(&app, &api).await;
+    let token = |who: &str| {
+        c.people
+            .iter()
+            .find(|(w, _, _)| *w == who)
+            .map(|(_, _, t)| t.clone())
+            .unwrap()
+    };
+    let (doc, pat) = (token("a clinician with a visit"), token("the patient"));
+    let base = format!("/api/v1/patients/{}", c.patient.id);
+    for section in [Section::Problems, Section::Vitals, Section::Allergies] {
+        let (status, body) = api
+            .call(
+                "POST",
+                &format!("{base}/record/{}", section.as_str()),
+                &doc,
+                Some(sample(section)),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, note) = api
+        .call(
+            "POST",
+            &format!("{base}/notes"),
+            &doc,
+            Some(json!({"template": "general"})),
+        )
+        .await;
+    let note_path = format!("/api/v1/notes/{}", note["id"].as_str().unwrap());
+    let soap = json!({"version": 1, "subjective": "Joint pain in both knees (worse on stairs).",
+        "objective": "No effusion.", "assessment": "Osteoarthritis.", "plan": "Physiotherapy."});
+    assert_eq!(api.call("PUT", &note_path, &doc, Some(soap)).await.0, 200);
+    assert_eq!(
+        api.call(
+            "POST",
+            &format!("{note_path}/sign"),
+            &doc,
+            Some(json!({"version": 2}))
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        api.call(
+            "POST",
+            &format!("{note_path}/addenda"),
+            &doc,
+            Some(json!({"body": "X-ray booked for Tuesday."}))
+        )
+        .await
+        .0,
+        201
+    );
+    // A draft stays out of the patient's copy.
+    api.call(
+        "POST",
+        &format!("{base}/notes"),
+        &doc,
+        Some(json!({"template": "cardiology"})),
+    )
+    .await;
+    let (status, _) = api
+        .file_document(
+            &pat,
+            &c.patient,
+            super::documents::file("knee.png", super::documents::photo()),
+        )
+        .await;
+    assert_eq!(status, 201);
+
+    let export = format!("{base}/record/export");
+    let r = api
+        .http
+        .get(app.url(&export))
+        .bearer_auth(&pat)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let disposition = r.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment; filename=\"health-record-"),
+        "{disposition}"
+    );
+    let json: Value = r.json().await.unwrap();
+    assert_eq!(json["format"], "telemed-record/1");
+    assert_eq!(json["patient_id"], c.patient.id.to_string());
+    assert_eq!(json["chart"]["problems"][0]["code"], "L40.0");
+    assert_eq!(json["chart"]["vitals"][0]["value2"], 82.0);
+    assert_eq!(json["chart"]["labs"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        json["notes"].as_array().unwrap().len(),
+        1,
+        "signed notes only"
+    );
+    assert_eq!(
+        json["notes"][0]["addenda"][0]["body"],
+        "X-ray booked for Tuesday."
+    );
+    assert_eq!(json["documents"][0]["title"], "knee.png");
+    assert_eq!(json["visits"].as_array().unwrap().len(), 1);
+
+    let (status, kind, pdf) = api.get_bytes(&pat, &format!("{export}?format=pdf")).await;
+    assert_eq!((status, kind.as_str()), (200, "application/pdf"));
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.starts_with("%PDF-1.4") && text.ends_with("%%EOF\n"));
+    for expected in [
+        "Psoriasis vulgaris",
+        r"Joint pain in both knees \(worse on stairs\).",
+        "X-ray booked for Tuesday.",
+        "Penicillin",
+        "knee.png",
+        "Blood pressure 128/82 mm[Hg]",
+    ] {
+        assert!(text.contains(expected), "the PDF has {expected}");
+    }
+    assert!(!text.contains("cardiology note"), "no draft in the PDF");
+
+    // A proxy may take a copy; a clinician reads in place; others learn nothing.
+    assert_eq!(
+        api.call("GET", &export, &token("a proxy"), None).await.0,
+        200
+    );
+    assert_eq!(api.call("GET", &export, &doc, None).await.0, 403);
+    assert_eq!(
+        api.call("GET", &export, &token("another patient"), None)
+            .await
+            .0,
+        404
+    );
+    assert_eq!(api.call("GET", &export, &token("staff"), None).await.0, 404);
+    assert_eq!(
+        api.call("GET", &format!("{export}?format=xml"), &pat, None)
+            .await
+            .0,
+        400
+    );
+    app.flush_audit().await;
+    let exports: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action LIKE 'record.export.%' AND outcome = 'success' AND patient_id = $1 ORDER BY action",
+    )
+    .bind(c.patient.id.to_string())
+    .fetch_all(app.state().store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        exports,
+        [
+            "record.export.json",
+            "record.export.json",
+            "record.export.pdf"
+        ]
+    );
+    app.shutdown().await;
+}
+
 on_both_databases!(
     the_access_matrix_holds_through_the_api,
     notes_lock_when_signed_and_change_only_by_addenda,
     break_the_glass_is_stated_time_limited_flagged_and_told,
     chart_entries_validate_and_keep_their_history,
+    the_patient_downloads_the_whole_record,
 );

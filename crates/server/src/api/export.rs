@@ -1,0 +1,122 @@
+//! The patient's copy of their record: `GET /api/v1/patients/{id}/record/export`, as JSON
+//! (everything, machine-readable) or PDF (readable, printable).
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use telemed_domain::{Error, UserId};
+
+use super::documents::DocumentView;
+use super::record::{note_view, DemographicsBody, EntryView, NoteView, RecentVisitView};
+use super::ApiQuery;
+use crate::auth::ApiUser;
+use crate::context::Ctx;
+use crate::error::AppResult;
+use crate::export::{self, RecordExport};
+use crate::AppState;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RecordExportView {
+    /// `telemed-record/1`.
+    pub format: &'static str,
+    pub exported_at: DateTime<Utc>,
+    pub patient_id: UserId,
+    pub patient_name: String,
+    pub demographics: DemographicsBody,
+    /// Every chart section by name (problems, allergies, ...), all entries.
+    pub chart: BTreeMap<String, Vec<EntryView>>,
+    /// Signed notes with their addenda.
+    pub notes: Vec<NoteView>,
+    pub visits: Vec<RecentVisitView>,
+    /// The documents' details; each file is at its `file_url`.
+    pub documents: Vec<DocumentView>,
+}
+
+impl From<RecordExport> for RecordExportView {
+    fn from(r: RecordExport) -> Self {
+        RecordExportView {
+            format: "telemed-record/1",
+            exported_at: r.exported_at,
+            patient_id: r.patient,
+            patient_name: r.patient_name,
+            demographics: r.demographics.into(),
+            chart: r
+                .sections
+                .into_iter()
+                .map(|(s, entries)| {
+                    (
+                        s.as_str().to_owned(),
+                        entries.into_iter().map(Into::into).collect(),
+                    )
+                })
+                .collect(),
+            notes: r
+                .notes
+                .into_iter()
+                .map(|(n, addenda)| note_view(n, addenda))
+                .collect(),
+            visits: r.visits.into_iter().map(Into::into).collect(),
+            documents: r.documents.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// json (default) or pdf.
+    pub format: Option<String>,
+}
+
+/// The whole record as a file to keep: JSON or a readable PDF. For the patient and
+/// their proxies; the download is audited.
+#[utoipa::path(get, path = "/api/v1/patients/{id}/record/export", tag = "record", security(("bearer" = [])), params(("id" = String, Path), ExportQuery),
+    responses((status = 200, description = "application/json (RecordExportView) or application/pdf"),
+        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn export(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
+) -> AppResult<Response> {
+    let patient: UserId = id.parse().map_err(|_| Error::NotFound)?;
+    let format = q.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "pdf") {
+        return Err(Error::invalid("format", "format is json or pdf").into());
+    }
+    let record = export::gather(&state, &ctx, &caller.principal, patient, format).await?;
+    Ok(export_response(record, format))
+}
+
+/// The export as a download named after the day.
+pub fn export_response(record: RecordExport, format: &str) -> Response {
+    let file_name = format!(
+        "health-record-{}.{format}",
+        record.exported_at.format("%Y-%m-%d")
+    );
+    let mut response = if format == "pdf" {
+        let bytes = export::to_pdf(&record);
+        let mut r = bytes.into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/pdf"),
+        );
+        r
+    } else {
+        axum::Json(RecordExportView::from(record)).into_response()
+    };
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}

@@ -1,0 +1,276 @@
+//! A patient's whole record, gathered for download by the patient (or their proxy):
+//! the data behind the JSON export, and the readable PDF made from it. Also the one
+//! place that says how a chart entry reads as a line of text (the PDF and the pages).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use telemed_domain::access::Principal;
+use telemed_domain::record::{Basis, Op, Section};
+use telemed_domain::{Error, Result, UserId};
+use telemed_store::documents::Document;
+use telemed_store::record::{Addendum, Demographics, Entry, Note, RecentVisit};
+
+use crate::context::Ctx;
+use crate::pdf::PdfWriter;
+use crate::record::{audit_access, decide};
+use crate::AppState;
+
+/// Everything in a record that its patient may read.
+#[derive(Debug, Clone)]
+pub struct RecordExport {
+    pub patient: UserId,
+    pub patient_name: String,
+    pub exported_at: DateTime<Utc>,
+    pub demographics: Demographics,
+    /// Each chart section with all its entries (resolved and stopped ones too).
+    pub sections: Vec<(Section, Vec<Entry>)>,
+    /// Signed notes with their addenda.
+    pub notes: Vec<(Note, Vec<Addendum>)>,
+    pub documents: Vec<Document>,
+    pub visits: Vec<RecentVisit>,
+    /// Names of the people the record mentions (note authors).
+    pub names: HashMap<UserId, String>,
+}
+
+/// Most visits, notes and documents in one export.
+const EXPORT_LIMIT: i64 = 10_000;
+
+/// Gathers `patient`'s record for its patient or their proxy (audited as
+/// `record.export`, with the format). Clinicians read the record in place; a bulk copy
+/// is the patient's to take.
+pub async fn gather(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    format: &str,
+) -> Result<RecordExport> {
+    let grant = decide(state, principal, patient, Section::Notes, Op::Read).await?;
+    let basis = grant.map(|g| g.basis);
+    let allowed = matches!(basis, Some(Basis::Own | Basis::Proxy));
+    let action = format!("record.export.{format}");
+    audit_access(
+        state,
+        ctx,
+        principal,
+        patient,
+        &action,
+        basis.filter(|_| allowed),
+    )
+    .await?;
+    match basis {
+        None => return Err(Error::NotFound),
+        Some(_) if !allowed => return Err(Error::Forbidden),
+        Some(_) => {}
+    }
+    let store = &state.store;
+    let user = store.user_by_id(patient).await?.ok_or(Error::NotFound)?;
+    let mut sections = Vec::with_capacity(Section::CHART.len());
+    for section in Section::CHART {
+        sections.push((section, store.entries(patient, section).await?));
+    }
+    let mut notes = Vec::new();
+    let mut names = HashMap::new();
+    for note in store.notes_of(patient, false, EXPORT_LIMIT).await? {
+        let addenda = store.addenda(note.id).await?;
+        for author in std::iter::once(note.author).chain(addenda.iter().map(|a| a.author)) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(author) {
+                let name = store.user_by_id(author).await?.map(|u| u.display_name);
+                slot.insert(name.unwrap_or_else(|| "a former clinician".into()));
+            }
+        }
+        notes.push((note, addenda));
+    }
+    let now = state.clock.now();
+    Ok(RecordExport {
+        patient,
+        patient_name: user.display_name,
+        exported_at: now,
+        demographics: store.demographics(patient).await?,
+        sections,
+        notes,
+        documents: store.documents_of(patient, false, EXPORT_LIMIT).await?,
+        visits: store
+            .recent_visits(patient, now + chrono::Duration::days(3650), EXPORT_LIMIT)
+            .await?,
+        names,
+    })
+}
+
+pub fn section_title(section: Section) -> &'static str {
+    match section {
+        Section::Demographics => "Demographics and contacts",
+        Section::Problems => "Problems",
+        Section::Allergies => "Allergies and intolerances",
+        Section::Medications => "Medications",
+        Section::Immunizations => "Immunizations",
+        Section::Vitals => "Vital signs",
+        Section::Labs => "Lab results",
+        Section::History => "Family and social history",
+        Section::Notes => "Visit notes",
+        Section::Documents => "Documents and images",
+    }
+}
+
+fn day(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+fn number(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// An entry as one line: what, value, code, when, status.
+pub fn entry_line(e: &Entry) -> String {
+    let mut line = e.text.clone();
+    match (e.value, e.value2) {
+        (Some(a), Some(b)) => line.push_str(&format!(" {}/{}", number(a), number(b))),
+        (Some(a), None) => line.push_str(&format!(" {}", number(a))),
+        _ => {}
+    }
+    if let Some(v) = &e.value_text {
+        line.push_str(&format!(": {v}"));
+    }
+    if let Some(u) = &e.unit {
+        line.push_str(&format!(" {u}"));
+    }
+    if e.range_low.is_some() || e.range_high.is_some() {
+        let low = e.range_low.map(number).unwrap_or_default();
+        let high = e.range_high.map(number).unwrap_or_default();
+        line.push_str(&format!(" (reference {low}–{high})"));
+        if e.out_of_range() {
+            line.push_str(" out of range");
+        }
+    }
+    if let Some(d) = &e.dosage {
+        line.push_str(&format!(", {d}"));
+    }
+    if let Some(s) = e.severity {
+        line.push_str(&format!(", {}", s.as_str()));
+    }
+    if let Some(r) = &e.reaction {
+        line.push_str(&format!(" ({r})"));
+    }
+    if let Some(r) = &e.relation {
+        line.push_str(&format!(", {r}"));
+    }
+    if let Some(code) = &e.code {
+        line.push_str(&format!(" [{code}]"));
+    }
+    if let Some(t) = e.effective_at {
+        line.push_str(&format!(" — {}", day(t)));
+    }
+    if let Some(t) = e.ended_at {
+        line.push_str(&format!(" to {}", day(t)));
+    }
+    line.push_str(&format!(" · {}", e.status.as_str()));
+    line
+}
+
+/// The readable copy of a record.
+pub fn to_pdf(r: &RecordExport) -> Vec<u8> {
+    let title = format!("Health record of {}", r.patient_name);
+    let mut pdf = PdfWriter::new(&title);
+    pdf.title(&title);
+    pdf.small(&format!(
+        "Exported on {} UTC from telemed. Only signed visit notes are included.",
+        r.exported_at.format("%Y-%m-%d %H:%M")
+    ));
+
+    pdf.heading(section_title(Section::Demographics));
+    let d = &r.demographics;
+    for (label, value) in [
+        ("Date of birth", &d.birth_date),
+        ("Sex", &d.sex),
+        ("Phone", &d.phone),
+        ("Address", &d.address),
+        ("Emergency contact", &d.emergency_contact),
+        ("Emergency phone", &d.emergency_phone),
+    ] {
+        pdf.text(&format!(
+            "{label}: {}",
+            value.as_deref().unwrap_or("not given")
+        ));
+    }
+
+    for (section, entries) in &r.sections {
+        pdf.heading(section_title(*section));
+        if entries.is_empty() {
+            pdf.small("Nothing recorded.");
+        }
+        for e in entries {
+            pdf.text(&entry_line(e));
+        }
+    }
+
+    pdf.heading("Visits");
+    if r.visits.is_empty() {
+        pdf.small("No visits.");
+    }
+    for v in &r.visits {
+        pdf.text(&format!(
+            "{} with {} — {} ({})",
+            v.start_at.format("%Y-%m-%d %H:%M"),
+            v.clinician_name,
+            v.reason,
+            v.status
+        ));
+    }
+
+    pdf.heading(section_title(Section::Notes));
+    if r.notes.is_empty() {
+        pdf.small("No signed notes.");
+    }
+    let name = |id: &UserId| r.names.get(id).map(String::as_str).unwrap_or("a clinician");
+    for (note, addenda) in &r.notes {
+        pdf.gap(4.0);
+        pdf.text(&format!(
+            "{} — {} note by {}",
+            note.signed_at
+                .map(day)
+                .unwrap_or_else(|| day(note.created_at)),
+            note.template,
+            name(&note.author)
+        ));
+        for (label, part) in [
+            ("Subjective", &note.soap.subjective),
+            ("Objective", &note.soap.objective),
+            ("Assessment", &note.soap.assessment),
+            ("Plan", &note.soap.plan),
+        ] {
+            if !part.trim().is_empty() {
+                pdf.small(label);
+                pdf.text(part);
+            }
+        }
+        for a in addenda {
+            pdf.small(&format!(
+                "Addendum, {} by {}",
+                a.signed_at.format("%Y-%m-%d %H:%M"),
+                name(&a.author)
+            ));
+            pdf.text(&a.body);
+        }
+    }
+
+    pdf.heading(section_title(Section::Documents));
+    if r.documents.is_empty() {
+        pdf.small("No documents.");
+    }
+    for d in &r.documents {
+        pdf.text(&format!(
+            "{} — {}, {} ({} KB), {}",
+            d.title,
+            d.category.as_str().replace('_', " "),
+            d.file.media_type.extension().to_uppercase(),
+            (d.file.byte_size + 1023) / 1024,
+            day(d.created_at)
+        ));
+    }
+    if !r.documents.is_empty() {
+        pdf.small("The files themselves are downloaded one by one from the record's pages.");
+    }
+    pdf.finish()
+}
