@@ -159,3 +159,64 @@
   }
   connect();
 })();
+// Document upload on the chart (a form with data-upload): a file dropped on the
+// [data-dropzone] goes into the file input; the form is sent with XMLHttpRequest so a
+// progress bar can follow it, then the chart reloads with the new document. Without
+// script the form posts as usual.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-upload]");
+  if (!form) { return; }
+  var input = form.querySelector("input[type=file]");
+  var zone = form.querySelector("[data-dropzone]");
+  var bar = document.getElementById("upload-progress");
+  var status = document.getElementById("upload-status");
+  if (zone && input) {
+    ["dragenter", "dragover"].forEach(function (name) {
+      zone.addEventListener(name, function (e) { e.preventDefault(); zone.classList.add("over"); });
+    });
+    ["dragleave", "drop"].forEach(function (name) {
+      zone.addEventListener(name, function () { zone.classList.remove("over"); });
+    });
+    zone.addEventListener("drop", function (e) {
+      e.preventDefault();
+      if (e.dataTransfer && e.dataTransfer.files.length) { input.files = e.dataTransfer.files; }
+    });
+  }
+  form.addEventListener("submit", function (e) {
+    if (!window.XMLHttpRequest || !window.FormData) { return; }
+    e.preventDefault();
+    var button = form.querySelector("button[type=submit]");
+    var xhr = new XMLHttpRequest();
+    xhr.open("POST", form.action);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.upload.addEventListener("progress", function (p) {
+      if (p.lengthComputable) { bar.value = Math.round(100 * p.loaded / p.total); }
+    });
+    xhr.addEventListener("load", function () {
+      if (xhr.status === 201) {
+        bar.value = 100;
+        status.textContent = form.getAttribute("data-done");
+        window.location.assign(window.location.pathname + "?uploaded=true#documents");
+      } else {
+        var message = form.getAttribute("data-failed");
+        try { message = JSON.parse(xhr.responseText).error.message || message; } catch (x) { /* an HTML error page */ }
+        status.textContent = message;
+        status.className = "notice bad";
+        bar.hidden = true;
+        button.disabled = false;
+      }
+    });
+    xhr.addEventListener("error", function () {
+      status.textContent = form.getAttribute("data-failed");
+      status.className = "notice bad";
+      button.disabled = false;
+    });
+    bar.hidden = false;
+    bar.value = 0;
+    status.className = "";
+    status.textContent = form.getAttribute("data-uploading");
+    button.disabled = true;
+    xhr.send(new FormData(form));
+  });
+})();

@@ -28,6 +28,8 @@ use crate::error::AppError;
 use crate::AppState;
 
 pub use audit::{describe_break, AuditPage, AuditQuery};
+pub use documents::read_upload;
+pub use export::export_response;
 pub use invitations::{invitation_status, InvitationView, NewInvitationBody};
 pub use me::Me;
 pub use messaging::recipient;

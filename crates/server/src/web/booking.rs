@@ -452,6 +452,9 @@ struct AppointmentRow {
     /// The local date it starts on.
     date: NaiveDate,
     patient: String,
+    patient_id: UserId,
+    /// The viewer is a clinician: the patient's name opens their chart.
+    chart_link: bool,
     clinician: String,
     kind: &'static str,
     status: &'static str,
@@ -492,6 +495,8 @@ async fn rows(
             day: local(tz, a.start_at, "%a %d %b %Y"),
             date: a.start_at.with_timezone(&tz).date_naive(),
             patient: name(&a.patient_id),
+            patient_id: a.patient_id,
+            chart_link: page.user.as_ref().is_some_and(|u| u.is_clinician),
             clinician: name(&a.clinician_id),
             kind: page.kind_name(a.visit_kind),
             status: page.status_name(a.status),

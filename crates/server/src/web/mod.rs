@@ -4,7 +4,9 @@
 mod account;
 mod admin;
 mod booking;
+mod chart;
 mod messages;
+mod notes;
 mod notifications;
 pub mod pages;
 mod room;
@@ -30,6 +32,7 @@ pub fn upload_router() -> Router<AppState> {
     Router::new()
         .route("/messages/new", post(messages::create))
         .route("/messages/{id}", post(messages::send))
+        .route("/patients/{id}/documents", post(chart::upload))
 }
 
 pub fn router() -> Router<AppState> {
@@ -160,6 +163,25 @@ pub fn router() -> Router<AppState> {
             post(room::revoke_invite),
         )
         .route("/visits/{id}/record", get(room::record))
+        .route("/record", get(chart::my_record))
+        .route("/patients/{id}/chart", get(chart::chart))
+        .route("/patients/{id}/chart/entries", post(chart::add_entry))
+        .route("/patients/{id}/record/export", get(chart::export))
+        .route(
+            "/patients/{id}/break-glass",
+            get(chart::break_glass_form).post(chart::break_glass),
+        )
+        .route("/patients/{id}/notes", post(notes::start))
+        .route("/notes/{id}", get(notes::view).post(notes::save))
+        .route("/notes/{id}/addenda", post(notes::add_addendum))
+        .route("/documents/{id}", get(chart::document))
+        .route("/documents/{id}/file", get(chart::file))
+        .route("/documents/{id}/thumbnail", get(chart::thumbnail))
+        .route("/documents/{id}/preview", get(chart::preview))
+        .route(
+            "/documents/{id}/entered-in-error",
+            post(chart::mark_in_error),
+        )
 }
 
 /// What every page handler needs from the request: the context and the form token.

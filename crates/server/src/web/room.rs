@@ -86,7 +86,14 @@ struct VisitLine {
 
 /// What the clinician sees beside the video: what telemed holds on the patient so far.
 struct ChartSummary {
+    patient_id: telemed_domain::UserId,
     patient: String,
+    problems: Vec<String>,
+    allergies: Vec<String>,
+    medications: Vec<String>,
+    vitals: Vec<String>,
+    /// Id and title of the newest documents (photos sent ahead, reports).
+    documents: Vec<(telemed_domain::DocumentId, String)>,
     email: String,
     reason: String,
     consent: Option<String>,
@@ -133,7 +140,21 @@ async fn chart_summary(
         .on(a.patient_id)
         .patient(a.patient_id);
     state.audit.record(record.build()).await?;
+    let chart = state.store.summary(a.patient_id, true, now).await?;
+    let lines = |entries: &[telemed_store::record::Entry]| {
+        entries.iter().map(crate::export::entry_line).collect()
+    };
     Ok(ChartSummary {
+        patient_id: a.patient_id,
+        problems: lines(&chart.problems),
+        allergies: lines(&chart.allergies),
+        medications: lines(&chart.medications),
+        vitals: lines(&chart.vitals),
+        documents: chart
+            .recent_documents
+            .into_iter()
+            .map(|d| (d.id, d.title))
+            .collect(),
         patient: patient.display_name,
         email: patient.email.as_str().to_owned(),
         reason: a.reason.clone(),

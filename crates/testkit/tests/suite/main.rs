@@ -35,6 +35,7 @@ mod live;
 mod messaging;
 mod ops;
 mod record;
+mod record_browser;
 mod scheduling;
 mod scheduling_web;
 mod sessions;

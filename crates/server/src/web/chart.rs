@@ -1,0 +1,849 @@
+//! The patient record in the browser: the chart (summary, every section, documents,
+//! notes), adding chart entries, uploading documents (drag-and-drop with progress in
+//! `telemed.js`), the document and DICOM viewer, the patient's own record with its
+//! downloads, and break-the-glass. Everything goes through `crate::record`,
+//! `crate::documents` and `crate::export`, which decide and audit.
+
+use askama::Template;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use serde::Deserialize;
+use telemed_domain::documents::{Category, DocumentStatus};
+use telemed_domain::record::{Basis, NewEntry, Op, Section, NOTE_TEMPLATES};
+use telemed_domain::{DocumentId, Error, Role, UserId};
+use telemed_store::documents::Document;
+use telemed_store::record::Entry;
+use telemed_store::scheduling::AppointmentsOf;
+
+use super::booking::local;
+use super::pages::{render, render_with, Page};
+use super::WebCtx;
+use crate::auth::SignedIn;
+use crate::documents::{self, Rendition};
+use crate::error::AppResult;
+use crate::export::entry_line;
+use crate::files::Disposition;
+use crate::i18n::Texts;
+use crate::record::{audit_access, decide};
+use crate::AppState;
+
+pub fn section_name(t: &Texts, section: Section) -> &'static str {
+    match section {
+        Section::Demographics => t.sec_demographics,
+        Section::Problems => t.sec_problems,
+        Section::Allergies => t.sec_allergies,
+        Section::Medications => t.sec_medications,
+        Section::Immunizations => t.sec_immunizations,
+        Section::Vitals => t.sec_vitals,
+        Section::Labs => t.sec_labs,
+        Section::History => t.sec_history,
+        Section::Notes => t.sec_notes,
+        Section::Documents => t.sec_documents,
+    }
+}
+
+pub fn category_name(t: &Texts, c: Category) -> &'static str {
+    match c {
+        Category::Photo => t.cat_photo,
+        Category::Report => t.cat_report,
+        Category::LabReport => t.cat_lab_report,
+        Category::Scan => t.cat_scan,
+        Category::Imaging => t.cat_imaging,
+        Category::Letter => t.cat_letter,
+        Category::Other => t.cat_other,
+    }
+}
+
+fn patient_id(raw: &str) -> Result<UserId, Error> {
+    raw.parse().map_err(|_| Error::NotFound)
+}
+
+pub struct Line {
+    pub text: String,
+    pub inactive: bool,
+    pub flagged: bool,
+}
+
+fn lines(entries: &[Entry]) -> Vec<Line> {
+    entries
+        .iter()
+        .map(|e| Line {
+            text: entry_line(e),
+            inactive: !matches!(e.status.as_str(), "active" | "final"),
+            flagged: e.out_of_range(),
+        })
+        .collect()
+}
+
+pub struct SectionBlock {
+    pub key: &'static str,
+    pub title: &'static str,
+    pub lines: Vec<Line>,
+}
+
+pub struct DocCard {
+    pub id: DocumentId,
+    pub title: String,
+    pub kind: &'static str,
+    pub when: String,
+    pub by: String,
+    pub thumbnail: bool,
+    pub in_error: bool,
+}
+
+fn doc_card(t: &Texts, tz: chrono_tz::Tz, d: &Document) -> DocCard {
+    DocCard {
+        id: d.id,
+        title: d.title.clone(),
+        kind: category_name(t, d.category),
+        when: local(tz, d.created_at, "%Y-%m-%d %H:%M"),
+        by: d.uploaded_by_name.clone(),
+        thumbnail: d.thumbnail.is_some(),
+        in_error: d.status == DocumentStatus::EnteredInError,
+    }
+}
+
+pub struct NoteLine {
+    pub id: String,
+    pub when: String,
+    pub template: String,
+    pub signed: bool,
+}
+
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "chart.html")]
+struct ChartPage<'a> {
+    page: &'a Page,
+    patient: UserId,
+    name: String,
+    demographics: Vec<(&'static str, String)>,
+    problems: Vec<Line>,
+    allergies: Vec<Line>,
+    medications: Vec<Line>,
+    vitals: Vec<Line>,
+    visits: Vec<String>,
+    sections: Vec<SectionBlock>,
+    documents: Vec<DocCard>,
+    notes: Vec<NoteLine>,
+    can_chart: bool,
+    can_upload: bool,
+    can_export: bool,
+    section_choices: Vec<Choice>,
+    categories: Vec<Choice>,
+    upcoming: Vec<Choice>,
+    templates: Vec<Choice>,
+    note_visits: Vec<Choice>,
+    notice: Option<&'static str>,
+    error: Option<String>,
+    emergency_until: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ChartQuery {
+    #[serde(default)]
+    added: bool,
+    #[serde(default)]
+    uploaded: bool,
+}
+
+/// My record: a patient's own chart.
+pub async fn my_record(me: SignedIn) -> AppResult<Response> {
+    if me.role() != Role::Patient {
+        return Err(Error::NotFound.into());
+    }
+    Ok(Redirect::to(&format!("/patients/{}/chart", me.user.id)).into_response())
+}
+
+/// The chart of a patient, for whoever may read its clinical sections. A clinician
+/// without a relationship is offered break-the-glass; anyone else gets a 404.
+pub async fn chart(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<ChartQuery>,
+) -> AppResult<Response> {
+    let patient = patient_id(&id)?;
+    let notice = if q.added {
+        Some(w.ctx.lang.texts().chart_added)
+    } else if q.uploaded {
+        Some(w.ctx.lang.texts().docs_done)
+    } else {
+        None
+    };
+    chart_page(&state, &w, &me, patient, notice, None).await
+}
+
+async fn chart_page(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    patient: UserId,
+    notice: Option<&'static str>,
+    error: Option<&Error>,
+) -> AppResult<Response> {
+    let grant = decide(state, &me.principal, patient, Section::Problems, Op::Read).await?;
+    let Some(grant) = grant else {
+        audit_access(
+            state,
+            &w.ctx,
+            &me.principal,
+            patient,
+            "record.chart.read",
+            None,
+        )
+        .await?;
+        let exists = state
+            .store
+            .user_by_id(patient)
+            .await?
+            .is_some_and(|u| u.role == Role::Patient);
+        if me.role() == Role::Clinician && exists {
+            return Ok(Redirect::to(&format!("/patients/{patient}/break-glass")).into_response());
+        }
+        return Err(Error::NotFound.into());
+    };
+    audit_access(
+        state,
+        &w.ctx,
+        &me.principal,
+        patient,
+        "record.chart.read",
+        Some(grant.basis),
+    )
+    .await?;
+    let store = &state.store;
+    let tz = w.ctx.time_zone;
+    let now = state.clock.now();
+    let page = Page::new(
+        &w.ctx,
+        &w.csrf,
+        Some(&me.user),
+        &format!("/patients/{patient}/chart"),
+    );
+    let t = page.t;
+    let user = store.user_by_id(patient).await?.ok_or(Error::NotFound)?;
+    let summary = store.summary(patient, grant.sees_drafts(), now).await?;
+    let d = store.demographics(patient).await?;
+    let shown = |v: Option<String>| v.unwrap_or_else(|| t.not_given.to_owned());
+    let demographics = vec![
+        (t.demo_birth_date, shown(d.birth_date)),
+        (t.demo_sex, shown(d.sex)),
+        (t.demo_phone, shown(d.phone)),
+        (t.demo_address, shown(d.address)),
+        (
+            t.demo_emergency,
+            shown(match (d.emergency_contact, d.emergency_phone) {
+                (Some(n), Some(p)) => Some(format!("{n}, {p}")),
+                (n, p) => n.or(p),
+            }),
+        ),
+    ];
+    let mut sections = Vec::with_capacity(Section::CHART.len());
+    for section in Section::CHART {
+        sections.push(SectionBlock {
+            key: section.as_str(),
+            title: section_name(t, section),
+            lines: lines(&store.entries(patient, section).await?),
+        });
+    }
+    let documents = store
+        .documents_of(patient, me.role() == Role::Clinician, documents::LIST_LIMIT)
+        .await?
+        .iter()
+        .map(|d| doc_card(t, tz, d))
+        .collect();
+    let notes = store
+        .notes_of(patient, grant.sees_drafts(), 200)
+        .await?
+        .into_iter()
+        .map(|n| NoteLine {
+            id: n.id.to_string(),
+            when: local(tz, n.signed_at.unwrap_or(n.created_at), "%Y-%m-%d %H:%M"),
+            template: n.template,
+            signed: n.status == telemed_store::record::NoteStatus::Signed,
+        })
+        .collect();
+    let can = |section, op| async move {
+        Ok::<bool, Error>(
+            decide(state, &me.principal, patient, section, op)
+                .await?
+                .is_some(),
+        )
+    };
+    let can_chart = me.role() == Role::Clinician && can(Section::Problems, Op::Write).await?;
+    let can_upload = can(Section::Documents, Op::Write).await?;
+    let upcoming: Vec<Choice> = store
+        .appointments(
+            AppointmentsOf::Patient(patient),
+            now - chrono::Duration::hours(2),
+            now + chrono::Duration::days(365),
+            20,
+        )
+        .await?
+        .into_iter()
+        .filter(|a| a.status.is_active())
+        .map(|a| Choice {
+            value: a.id.to_string(),
+            label: format!("{} · {}", local(tz, a.start_at, "%Y-%m-%d %H:%M"), a.reason),
+        })
+        .collect();
+    let note_visits = if can_chart {
+        store
+            .appointments(
+                AppointmentsOf::Patient(patient),
+                now - chrono::Duration::days(30),
+                now + chrono::Duration::days(7),
+                50,
+            )
+            .await?
+            .into_iter()
+            .filter(|a| a.clinician_id == me.user.id)
+            .map(|a| Choice {
+                value: a.id.to_string(),
+                label: format!("{} · {}", local(tz, a.start_at, "%Y-%m-%d %H:%M"), a.reason),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let emergency_until = if grant.basis == Basis::BreakGlass {
+        store
+            .break_glass_of(patient)
+            .await?
+            .into_iter()
+            .filter(|g| g.actor == me.user.id && g.expires_at > now)
+            .map(|g| local(tz, g.expires_at, "%H:%M"))
+            .next()
+    } else {
+        None
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok(render_with(
+        status,
+        &ChartPage {
+            patient,
+            name: user.display_name,
+            demographics,
+            problems: lines(&summary.problems),
+            allergies: lines(&summary.allergies),
+            medications: lines(&summary.medications),
+            vitals: lines(&summary.vitals),
+            visits: summary
+                .recent_visits
+                .iter()
+                .map(|v| {
+                    format!(
+                        "{} · {} · {}",
+                        local(tz, v.start_at, "%Y-%m-%d"),
+                        v.clinician_name,
+                        v.reason
+                    )
+                })
+                .collect(),
+            sections,
+            documents,
+            notes,
+            can_chart,
+            can_upload,
+            can_export: matches!(grant.basis, Basis::Own | Basis::Proxy),
+            section_choices: Section::CHART
+                .iter()
+                .map(|s| Choice {
+                    value: s.as_str().into(),
+                    label: section_name(t, *s).into(),
+                })
+                .collect(),
+            categories: Category::ALL
+                .iter()
+                .map(|c| Choice {
+                    value: c.as_str().into(),
+                    label: category_name(t, *c).into(),
+                })
+                .collect(),
+            upcoming,
+            templates: NOTE_TEMPLATES
+                .iter()
+                .map(|n| Choice {
+                    value: n.key.into(),
+                    label: n.name.into(),
+                })
+                .collect(),
+            note_visits,
+            notice,
+            error: error.map(|e| page.form_error(e)),
+            emergency_until,
+            page: &page,
+        },
+    ))
+}
+
+/// A chart entry as typed in the form: numbers arrive as text.
+#[derive(Deserialize, Default)]
+pub struct EntryForm {
+    section: String,
+    #[serde(default)]
+    code_system: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    effective: String,
+    #[serde(default)]
+    value: String,
+    #[serde(default)]
+    value2: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    range_low: String,
+    #[serde(default)]
+    range_high: String,
+    #[serde(default)]
+    severity: String,
+    #[serde(default)]
+    reaction: String,
+    #[serde(default)]
+    dosage: String,
+    #[serde(default)]
+    relation: String,
+    #[serde(default)]
+    note: String,
+}
+
+fn given(s: &str) -> Option<String> {
+    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn number(field: &'static str, s: &str) -> Result<Option<f64>, Error> {
+    match given(s) {
+        None => Ok(None),
+        Some(v) => v
+            .replace(',', ".")
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(Some)
+            .ok_or_else(|| Error::invalid(field, format!("{field} is not a number"))),
+    }
+}
+
+impl EntryForm {
+    fn into_entry(self) -> Result<(Section, NewEntry), Error> {
+        let section = Section::parse(&self.section)
+            .filter(|s| s.is_chart())
+            .ok_or_else(|| Error::invalid("section", "choose a chart section"))?;
+        Ok((
+            section,
+            NewEntry {
+                code_system: given(&self.code_system),
+                code: given(&self.code),
+                text: self.text.trim().to_owned(),
+                status: None,
+                effective: given(&self.effective),
+                ended: None,
+                value: number("value", &self.value)?,
+                value2: number("value2", &self.value2)?,
+                value_text: None,
+                unit: given(&self.unit),
+                range_low: number("range_low", &self.range_low)?,
+                range_high: number("range_high", &self.range_high)?,
+                severity: given(&self.severity),
+                reaction: given(&self.reaction),
+                dosage: given(&self.dosage),
+                relation: given(&self.relation),
+                note: given(&self.note),
+            },
+        ))
+    }
+}
+
+pub async fn add_entry(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<EntryForm>,
+) -> AppResult<Response> {
+    let patient = patient_id(&id)?;
+    let added = match form.into_entry() {
+        Ok((section, entry)) => {
+            crate::record::add_entry(&state, &w.ctx, &me.principal, patient, section, entry)
+                .await
+                .map(|e| e.section)
+        }
+        Err(e) => Err(e),
+    };
+    match added {
+        Ok(section) => Ok(Redirect::to(&format!(
+            "/patients/{patient}/chart?added=true#{}",
+            section.as_str()
+        ))
+        .into_response()),
+        Err(e @ Error::Invalid { .. }) => {
+            chart_page(&state, &w, &me, patient, None, Some(&e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// An upload from the chart page: from the page's script (answers JSON, for the
+/// progress bar) or from the plain form (goes back to the chart).
+pub async fn upload(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> AppResult<Response> {
+    let patient = patient_id(&id)?;
+    let scripted = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.starts_with("application/json"));
+    let upload = crate::api::read_upload(&mut form, state.config.files.max_document_bytes).await?;
+    let outcome = documents::upload(&state, &w.ctx, &me.principal, patient, upload).await;
+    match (outcome, scripted) {
+        (Ok(d), true) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({"id": d.id, "url": format!("/documents/{}", d.id)})),
+        )
+            .into_response()),
+        (Ok(_), false) => Ok(Redirect::to(&format!(
+            "/patients/{patient}/chart?uploaded=true#documents"
+        ))
+        .into_response()),
+        (Err(e), true) => Err(e.into()),
+        (
+            Err(e @ (Error::Invalid { .. } | Error::TooLarge | Error::UnsupportedMediaType(_))),
+            false,
+        ) => chart_page(&state, &w, &me, patient, None, Some(&e)).await,
+        (Err(e), false) => Err(e.into()),
+    }
+}
+
+pub struct Fact {
+    pub label: &'static str,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "document.html")]
+struct DocumentPage<'a> {
+    page: &'a Page,
+    id: DocumentId,
+    patient: UserId,
+    title: String,
+    kind: &'static str,
+    description: Option<String>,
+    uploaded: String,
+    by: String,
+    media: &'static str,
+    in_error: bool,
+    can_mark: bool,
+    version: i64,
+    has_preview: bool,
+    windows: Vec<Choice>,
+    window: String,
+    facts: Vec<Fact>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ViewerQuery {
+    window: Option<String>,
+}
+
+/// The viewer: a photo as it is, a PDF to open, a DICOM image through a window with
+/// its header.
+pub async fn document(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<ViewerQuery>,
+) -> AppResult<Response> {
+    let id: DocumentId = id.parse().map_err(|_| Error::NotFound)?;
+    let d = documents::open(&state, &w.ctx, &me.principal, id).await?;
+    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), &format!("/documents/{id}"));
+    let t = page.t;
+    let tz = w.ctx.time_zone;
+    let window = q
+        .window
+        .filter(|n| crate::imaging::ct_window(n).is_some())
+        .unwrap_or_default();
+    let mut facts = Vec::new();
+    if let Some(h) = &d.dicom {
+        let mut fact = |label, value: Option<String>| {
+            if let Some(value) = value {
+                facts.push(Fact { label, value });
+            }
+        };
+        fact(t.dicom_modality, h.modality.clone());
+        fact(t.dicom_date, h.study_date.clone());
+        fact(
+            t.dicom_study,
+            Some(
+                h.study_description
+                    .clone()
+                    .unwrap_or_else(|| h.study_uid.clone()),
+            ),
+        );
+        fact(
+            t.dicom_series,
+            Some(
+                h.series_description
+                    .clone()
+                    .unwrap_or_else(|| h.series_uid.clone()),
+            ),
+        );
+        fact(t.dicom_name, h.patient_name.clone());
+        fact(
+            t.dicom_size,
+            h.rows.zip(h.columns).map(|(r, c)| format!("{c} × {r}")),
+        );
+    }
+    let can_mark = d.status == DocumentStatus::Current
+        && (me.role() == Role::Clinician || d.uploaded_by == me.user.id)
+        && decide(
+            &state,
+            &me.principal,
+            d.patient,
+            Section::Documents,
+            Op::Write,
+        )
+        .await?
+        .is_some();
+    let is_ct = d.dicom.as_ref().and_then(|h| h.modality.as_deref()) == Some("CT");
+    Ok(render(&DocumentPage {
+        id,
+        patient: d.patient,
+        title: d.title.clone(),
+        kind: category_name(t, d.category),
+        description: d.description.clone(),
+        uploaded: local(tz, d.created_at, "%Y-%m-%d %H:%M"),
+        by: d.uploaded_by_name.clone(),
+        media: d.file.media_type.as_str(),
+        in_error: d.status == DocumentStatus::EnteredInError,
+        can_mark,
+        version: d.version,
+        has_preview: d.preview.is_some(),
+        windows: if is_ct {
+            crate::imaging::CT_WINDOWS
+                .iter()
+                .map(|(name, _)| Choice {
+                    value: (*name).into(),
+                    label: name.replace('_', " "),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
+        window,
+        facts,
+        page: &page,
+    }))
+}
+
+#[derive(Deserialize, Default)]
+pub struct FileQuery {
+    #[serde(default)]
+    download: bool,
+    window: Option<String>,
+}
+
+async fn send(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    id: &str,
+    rendition: Rendition,
+    how: Disposition,
+) -> AppResult<Response> {
+    let id: DocumentId = id.parse().map_err(|_| Error::NotFound)?;
+    let (blob, bytes) = documents::file(state, &w.ctx, &me.principal, id, rendition).await?;
+    Ok(crate::files::response(&blob, bytes, how))
+}
+
+pub async fn file(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<FileQuery>,
+) -> AppResult<Response> {
+    let how = Disposition::from_query(q.download);
+    send(&state, &w, &me, &id, Rendition::Original, how).await
+}
+
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    send(
+        &state,
+        &w,
+        &me,
+        &id,
+        Rendition::Thumbnail,
+        Disposition::Inline,
+    )
+    .await
+}
+
+pub async fn preview(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<FileQuery>,
+) -> AppResult<Response> {
+    let rendition = match q.window.as_deref().filter(|n| !n.is_empty()) {
+        None => Rendition::Preview,
+        Some(name) => Rendition::Windowed(
+            crate::imaging::ct_window(name)
+                .ok_or_else(|| Error::invalid("window", "unknown window"))?,
+        ),
+    };
+    send(&state, &w, &me, &id, rendition, Disposition::Inline).await
+}
+
+#[derive(Deserialize)]
+pub struct MarkForm {
+    version: i64,
+}
+
+pub async fn mark_in_error(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<MarkForm>,
+) -> AppResult<Response> {
+    let id: DocumentId = id.parse().map_err(|_| Error::NotFound)?;
+    let d = documents::change_status(
+        &state,
+        &w.ctx,
+        &me.principal,
+        id,
+        DocumentStatus::EnteredInError,
+        form.version,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/patients/{}/chart#documents", d.patient)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct ExportQuery {
+    format: Option<String>,
+}
+
+/// The patient's download of their whole record (PDF or JSON).
+pub async fn export(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> AppResult<Response> {
+    let patient = patient_id(&id)?;
+    let format = match q.format.as_deref() {
+        Some("json") => "json",
+        _ => "pdf",
+    };
+    let record = crate::export::gather(&state, &w.ctx, &me.principal, patient, format).await?;
+    Ok(crate::api::export_response(record, format))
+}
+
+#[derive(Template)]
+#[template(path = "break_glass.html")]
+struct BreakGlassPage<'a> {
+    page: &'a Page,
+    patient: UserId,
+    name: String,
+    minutes: i64,
+    error: Option<String>,
+}
+
+/// The emergency-access form, for a clinician without a care relationship.
+pub async fn break_glass_form(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let patient = patient_id(&id)?;
+    break_glass_page(&state, &w, &me, patient, None).await
+}
+
+async fn break_glass_page(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    patient: UserId,
+    error: Option<&Error>,
+) -> AppResult<Response> {
+    let user = state
+        .store
+        .user_by_id(patient)
+        .await?
+        .filter(|u| u.role == Role::Patient && me.role() == Role::Clinician)
+        .ok_or(Error::NotFound)?;
+    let page = Page::new(
+        &w.ctx,
+        &w.csrf,
+        Some(&me.user),
+        &format!("/patients/{patient}/break-glass"),
+    );
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok(render_with(
+        status,
+        &BreakGlassPage {
+            patient,
+            name: user.display_name,
+            minutes: state.config.record.break_glass_minutes,
+            error: error.map(|e| page.form_error(e)),
+            page: &page,
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct BreakGlassForm {
+    reason: String,
+}
+
+pub async fn break_glass(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<BreakGlassForm>,
+) -> AppResult<Response> {
+    let patient = patient_id(&id)?;
+    match crate::record::break_glass(&state, &w.ctx, &me.principal, patient, &form.reason).await {
+        Ok(_) => Ok(Redirect::to(&format!("/patients/{patient}/chart")).into_response()),
+        Err(e @ Error::Invalid { .. }) => {
+            break_glass_page(&state, &w, &me, patient, Some(&e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
