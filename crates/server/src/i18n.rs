@@ -453,6 +453,7 @@ texts! {
     chart_note_field: "Note", "Nota";
     chart_add: "Add", "Añadir";
     chart_entry_hint: "Vital signs take their LOINC code (85354-9 blood pressure, 8867-4 heart rate, 8310-5 temperature, 59408-5 SpO2, 29463-7 weight, 8302-2 height, 2339-0 glucose); the unit is filled in.", "Los signos vitales llevan su código LOINC (85354-9 presión arterial, 8867-4 frecuencia cardiaca, 8310-5 temperatura, 59408-5 SpO2, 29463-7 peso, 8302-2 talla, 2339-0 glucosa); la unidad se completa sola.";
+    chart_latest_only: "The latest 100 are shown; the data file download and the API have them all.", "Se muestran los 100 más recientes; la descarga del archivo de datos y la API los tienen todos.";
     chart_added: "Added to the chart.", "Añadido a la historia.";
     sec_demographics: "Demographics and contacts", "Datos personales y contactos";
     sec_problems: "Problems", "Problemas";

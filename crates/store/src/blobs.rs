@@ -9,13 +9,12 @@ mod keys;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use aes_gcm::aead::{Aead, Payload};
-use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use object_store::path::Path as ObjectPath;
 use object_store::ObjectStore;
 use rand::RngCore;
+use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use sha2::{Digest, Sha256};
 use telemed_domain::{BlobId, Error, MediaType, Result, UserId};
 
@@ -99,22 +98,36 @@ fn object_path(id: BlobId) -> ObjectPath {
     ObjectPath::from(format!("blobs/{}/{s}", &s[..2]))
 }
 
-fn seal(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
-    let cipher = Aes256Gcm::new(key.into());
+fn cipher(key: &[u8; 32]) -> Result<LessSafeKey> {
+    UnboundKey::new(&AES_256_GCM, key)
+        .map(LessSafeKey::new)
+        .map_err(|_| Error::internal("bad AES-256 key"))
+}
+
+/// Appends `nonce | ciphertext | tag` of `plaintext` to `out` (AES-256-GCM, a random
+/// 96-bit nonce; ring's implementation, which uses the CPU's AES and carry-less
+/// multiply instructions).
+fn seal_into(out: &mut Vec<u8>, key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<()> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::rngs::OsRng.fill_bytes(&mut nonce);
-    let sealed = cipher
-        .encrypt(
-            Nonce::from_slice(&nonce),
-            Payload {
-                msg: plaintext,
-                aad,
-            },
+    out.reserve(NONCE_LEN + plaintext.len() + TAG_LEN);
+    out.extend_from_slice(&nonce);
+    let start = out.len();
+    out.extend_from_slice(plaintext);
+    let tag = cipher(key)?
+        .seal_in_place_separate_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad),
+            &mut out[start..],
         )
         .map_err(|_| Error::internal("encryption failed"))?;
-    let mut out = Vec::with_capacity(NONCE_LEN + sealed.len());
-    out.extend_from_slice(&nonce);
-    out.extend_from_slice(&sealed);
+    out.extend_from_slice(tag.as_ref());
+    Ok(())
+}
+
+fn seal(key: &[u8; 32], plaintext: &[u8], aad: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    seal_into(&mut out, key, plaintext, aad)?;
     Ok(out)
 }
 
@@ -124,9 +137,15 @@ fn open(key: &[u8; 32], sealed: &[u8], aad: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let (nonce, body) = sealed.split_at(NONCE_LEN);
-    Aes256Gcm::new(key.into())
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad })
-        .ok()
+    let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut buffer = body.to_vec();
+    let plaintext_len = cipher(key)
+        .ok()?
+        .open_in_place(nonce, Aad::from(aad), &mut buffer)
+        .ok()?
+        .len();
+    buffer.truncate(plaintext_len);
+    Some(buffer)
 }
 
 impl Blobs {
@@ -189,11 +208,9 @@ impl Blobs {
         let aad = id.to_string();
         let mut data_key = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut data_key);
-        let ciphertext = seal(&data_key, bytes, aad.as_bytes())?;
-        let mut object = Vec::with_capacity(OBJECT_MAGIC.len() + ciphertext.len());
+        let mut object = Vec::with_capacity(OBJECT_MAGIC.len() + NONCE_LEN + bytes.len() + TAG_LEN);
         object.extend_from_slice(OBJECT_MAGIC);
-        object.extend_from_slice(&ciphertext);
-        drop(ciphertext);
+        seal_into(&mut object, &data_key, bytes, aad.as_bytes())?;
         let master = self
             .keys
             .first()
@@ -239,9 +256,12 @@ impl Blobs {
         let sealed = object
             .strip_prefix(OBJECT_MAGIC.as_slice())
             .ok_or_else(|| integrity_error(id))?;
+        // The GCM tag authenticates the content under this blob's own key and id, so an
+        // altered, truncated or swapped object never opens; the stored SHA-256 is for
+        // reference (FHIR Attachment.hash), not checked again here.
         let plaintext = open(&data_key, sealed, id.to_string().as_bytes())
             .ok_or_else(|| integrity_error(id))?;
-        if hex::encode(Sha256::digest(&plaintext)) != row.blob.sha256 {
+        if i64::try_from(plaintext.len()).ok() != Some(row.blob.byte_size) {
             return Err(integrity_error(id));
         }
         Ok((row.blob, plaintext))

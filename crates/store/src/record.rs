@@ -3,7 +3,7 @@
 //! Reads here take no grant: the server asks the policy first (`server::record`).
 
 use chrono::{DateTime, Utc};
-use telemed_domain::record::{CareFacts, EntryStatus, Section, Severity, Soap, ValidEntry};
+use telemed_domain::record::{CareFacts, EntryStatus, Section, Severity, Soap, ValidEntry, VITALS};
 use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, UserId};
 
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
@@ -715,13 +715,25 @@ impl Store {
     }
 
     /// A section's entries, newest first (entered-in-error ones included, marked).
+    /// A section's entries, newest first.
     pub async fn entries(&self, patient: UserId, section: Section) -> Result<Vec<Entry>> {
+        self.latest_entries(patient, section, i64::MAX).await
+    }
+
+    /// The newest `limit` entries of a section (a page of the chart).
+    pub async fn latest_entries(
+        &self,
+        patient: UserId,
+        section: Section,
+        limit: i64,
+    ) -> Result<Vec<Entry>> {
         let rows: Vec<EntryRow> = sqlx::query_as(&format!(
             "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE patient_id = $1 AND section = $2 \
-             ORDER BY effective_at DESC, recorded_at DESC"
+             ORDER BY effective_at DESC, recorded_at DESC LIMIT $3"
         ))
         .bind(patient.to_string())
         .bind(section.as_str())
+        .bind(limit)
         .fetch_all(self.pool())
         .await
         .db()?;
@@ -759,17 +771,27 @@ impl Store {
                 _ => summary.medications.push(e),
             }
         }
-        // The latest reading per vital sign: one indexed lookup per code telemed knows.
-        let latest: Vec<EntryRow> = sqlx::query_as(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM chart_entries c WHERE patient_id = $1 AND section = 'vitals' \
-             AND status = 'final' AND effective_at = (SELECT MAX(effective_at) FROM chart_entries d \
-             WHERE d.patient_id = c.patient_id AND d.section = 'vitals' AND d.code = c.code \
-             AND d.status = 'final') ORDER BY code"
-        ))
-        .bind(patient.to_string())
-        .fetch_all(self.pool())
-        .await
-        .db()?;
+        // The latest reading per vital sign: one short backward scan of
+        // `chart_entries_by_code` per code telemed knows, however long the history.
+        let latest_of_each: Vec<String> = (0..VITALS.len())
+            .map(|i| {
+                format!(
+                    "SELECT (SELECT id FROM chart_entries d WHERE d.patient_id = $1 \
+                     AND d.section = 'vitals' AND d.code = ${} AND d.status = 'final' \
+                     ORDER BY d.effective_at DESC, d.recorded_at DESC LIMIT 1) AS id",
+                    i + 2
+                )
+            })
+            .collect();
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE id IN ({}) ORDER BY code",
+            latest_of_each.join(" UNION ALL ")
+        );
+        let mut query = sqlx::query_as(&sql).bind(patient.to_string());
+        for vital in &VITALS {
+            query = query.bind(vital.code);
+        }
+        let latest: Vec<EntryRow> = query.fetch_all(self.pool()).await.db()?;
         summary.vitals = latest
             .into_iter()
             .map(Entry::try_from)

@@ -77,8 +77,14 @@ fn lines(entries: &[Entry]) -> Vec<Line> {
         .collect()
 }
 
+/// Entries shown per section on the chart page; the section's API (and the patient's
+/// data file) has them all.
+const CHART_SECTION_LINES: i64 = 100;
+
 pub struct SectionBlock {
     pub key: &'static str,
+    /// Only the newest `CHART_SECTION_LINES` are shown.
+    pub cut: bool,
     pub title: &'static str,
     pub lines: Vec<Line>,
 }
@@ -248,10 +254,15 @@ async fn chart_page(
     ];
     let mut sections = Vec::with_capacity(Section::CHART.len());
     for section in Section::CHART {
+        let shown = store
+            .latest_entries(patient, section, CHART_SECTION_LINES + 1)
+            .await?;
+        let cut = shown.len() as i64 > CHART_SECTION_LINES;
         sections.push(SectionBlock {
             key: section.as_str(),
+            cut,
             title: section_name(t, section),
-            lines: lines(&store.entries(patient, section).await?),
+            lines: lines(&shown[..shown.len().min(CHART_SECTION_LINES as usize)]),
         });
     }
     let documents = store

@@ -1,3 +1,7 @@
+-- The latest reading of each vital sign for the chart summary, without reading the
+-- patient's whole history.
+CREATE INDEX chart_entries_by_code ON chart_entries (patient_id, section, code, effective_at);
+
 -- Documents and images in the patient record (see ARCHITECTURE.md, "Patient record"):
 -- each is an encrypted blob, with an encrypted preview (a thumbnail for photos, a
 -- rendered PNG for DICOM) and, for DICOM, what its header says.
