@@ -38,6 +38,12 @@ pub enum Mail<'a> {
     NewMessage {
         link: &'a str,
     },
+    /// A clinician opened the record in an emergency (break-the-glass): when, and a
+    /// link to the access log; neither who nor why (those are behind the sign-in).
+    EmergencyAccess {
+        when: &'a str,
+        link: &'a str,
+    },
     /// A visit was booked, is coming up, or was cancelled. Date, time and a link only.
     Visit {
         notice: VisitNotice,
@@ -111,6 +117,13 @@ impl Mail<'_> {
                     ("Tiene un mensaje nuevo en telemed".into(), format!("Hola:\n\nTiene un mensaje seguro nuevo. Léalo aquí (tras iniciar sesión):\n\n{link}\n\nPor su privacidad, el mensaje no se envía por correo.\n"))
                 } else {
                     ("You have a new message on telemed".into(), format!("Hello,\n\nYou have a new secure message. Read it here (sign-in required):\n\n{link}\n\nFor your privacy, the message itself is not sent by email.\n"))
+                }
+            }
+            Mail::EmergencyAccess { when, link } => {
+                if es {
+                    ("Acceso de emergencia a su historia en telemed".into(), format!("Hola:\n\nEl {when}, un profesional sin relación asistencial con usted abrió su historia clínica por una emergencia. Estos accesos quedan registrados con su motivo y la clínica los revisa.\n\nVea quién y por qué (tras iniciar sesión):\n\n{link}\n\nSi algo no le parece correcto, contacte con la clínica.\n"))
+                } else {
+                    ("Emergency access to your telemed record".into(), format!("Hello,\n\nOn {when}, a clinician without a care relationship with you opened your health record in an emergency. Such access is recorded with its reason and reviewed by the clinic.\n\nSee who and why (sign-in required):\n\n{link}\n\nIf something looks wrong, contact the clinic.\n"))
                 }
             }
             Mail::Visit { notice, when, link } => match (notice, es) {

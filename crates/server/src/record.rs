@@ -594,6 +594,18 @@ pub async fn break_glass(
         source: Some(&id),
     };
     notifications::notify(&mut tx, notice, now).await?;
+    // Always by email too, whatever the notification settings: the patient must be able
+    // to question an emergency access they did not expect.
+    if let Some(user) = telemed_store::users::by_id_in(&mut tx, patient).await? {
+        let lang = crate::i18n::Lang::from_code(&user.locale).unwrap_or(crate::i18n::Lang::En);
+        let link = format!("{}/account/access-log", state.config.public_url);
+        let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
+        let mail = crate::mail::Mail::EmergencyAccess {
+            when: &when,
+            link: &link,
+        };
+        crate::mail::enqueue(&mut tx, &user.email, mail, lang, now).await?;
+    }
     tx.commit().await.db()?;
     state
         .bus

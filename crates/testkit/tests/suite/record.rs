@@ -454,6 +454,21 @@ async fn break_the_glass_is_stated_time_limited_flagged_and_told(backend: Backen
     .await
     .unwrap();
     assert_eq!(told, 1);
+    // And by email, with a link to the access log and nothing about who or why.
+    let mail = app
+        .smtp
+        .wait_for(&patient.email, "Emergency access to your telemed record")
+        .await;
+    assert!(
+        mail.link_path("/account/access-log").is_some(),
+        "{}",
+        mail.raw
+    );
+    let body = mail.body();
+    assert!(
+        !body.contains("Unconscious") && !body.contains("allergies"),
+        "{body}"
+    );
 
     // An hour later the glass is whole again.
     app.clock.advance(chrono::Duration::minutes(61));
