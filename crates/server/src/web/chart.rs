@@ -130,6 +130,9 @@ struct ChartPage<'a> {
     patient: UserId,
     name: String,
     demographics: Vec<(&'static str, String)>,
+    /// The stored values, for the edit form.
+    contact: telemed_store::record::Demographics,
+    can_edit_demographics: bool,
     problems: Vec<Line>,
     allergies: Vec<Line>,
     medications: Vec<Line>,
@@ -157,6 +160,8 @@ pub struct ChartQuery {
     added: bool,
     #[serde(default)]
     uploaded: bool,
+    #[serde(default)]
+    saved: bool,
 }
 
 /// My record: a patient's own chart.
@@ -181,6 +186,8 @@ pub async fn chart(
         Some(w.ctx.lang.texts().chart_added)
     } else if q.uploaded {
         Some(w.ctx.lang.texts().docs_done)
+    } else if q.saved {
+        Some(w.ctx.lang.texts().saved)
     } else {
         None
     };
@@ -238,6 +245,7 @@ async fn chart_page(
     let user = store.user_by_id(patient).await?.ok_or(Error::NotFound)?;
     let summary = store.summary(patient, grant.sees_drafts(), now).await?;
     let d = store.demographics(patient).await?;
+    let contact = d.clone();
     let shown = |v: Option<String>| v.unwrap_or_else(|| t.not_given.to_owned());
     let demographics = vec![
         (t.demo_birth_date, shown(d.birth_date)),
@@ -291,6 +299,7 @@ async fn chart_page(
     };
     let can_chart = me.role() == Role::Clinician && can(Section::Problems, Op::Write).await?;
     let can_upload = can(Section::Documents, Op::Write).await?;
+    let can_edit_demographics = can(Section::Demographics, Op::Write).await?;
     let upcoming: Vec<Choice> = store
         .appointments(
             AppointmentsOf::Patient(patient),
@@ -347,6 +356,8 @@ async fn chart_page(
             patient,
             name: user.display_name,
             demographics,
+            contact,
+            can_edit_demographics,
             problems: lines(&summary.problems),
             allergies: lines(&summary.allergies),
             medications: lines(&summary.medications),
@@ -854,6 +865,51 @@ pub async fn break_glass(
         Ok(_) => Ok(Redirect::to(&format!("/patients/{patient}/chart")).into_response()),
         Err(e @ Error::Invalid { .. }) => {
             break_glass_page(&state, &w, &me, patient, Some(&e)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct DemographicsForm {
+    #[serde(default)]
+    birth_date: String,
+    #[serde(default)]
+    sex: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    emergency_contact: String,
+    #[serde(default)]
+    emergency_phone: String,
+}
+
+/// The patient (or the front desk) updates demographics and contacts.
+pub async fn save_demographics(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<DemographicsForm>,
+) -> AppResult<Response> {
+    let patient = patient_id(&id)?;
+    let d = telemed_store::record::Demographics {
+        birth_date: given(&form.birth_date),
+        sex: given(&form.sex),
+        phone: given(&form.phone),
+        address: given(&form.address),
+        emergency_contact: given(&form.emergency_contact),
+        emergency_phone: given(&form.emergency_phone),
+    };
+    match crate::record::save_demographics(&state, &w.ctx, &me.principal, patient, &d).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/patients/{patient}/chart?saved=true#demographics"
+        ))
+        .into_response()),
+        Err(e @ Error::Invalid { .. }) => {
+            chart_page(&state, &w, &me, patient, None, Some(&e)).await
         }
         Err(e) => Err(e.into()),
     }

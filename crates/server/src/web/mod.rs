@@ -166,6 +166,10 @@ pub fn router() -> Router<AppState> {
         .route("/record", get(chart::my_record))
         .route("/patients/{id}/chart", get(chart::chart))
         .route("/patients/{id}/chart/entries", post(chart::add_entry))
+        .route(
+            "/patients/{id}/demographics",
+            post(chart::save_demographics),
+        )
         .route("/patients/{id}/record/export", get(chart::export))
         .route(
             "/patients/{id}/break-glass",

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use image::GenericImageView as _;
 use serde_json::Value;
-use telemed_domain::Role;
+use telemed_domain::{Role, UserId};
 use telemed_testkit::{Backend, TestApp, TestUser};
 
 use super::attachments::stored_objects;
@@ -49,7 +49,7 @@ impl Api<'_> {
     pub(crate) async fn file_document(
         &self,
         token: &str,
-        patient: &TestUser,
+        patient: UserId,
         form: Form<'_>,
     ) -> (u16, Value) {
         let mut multipart = reqwest::multipart::Form::new();
@@ -68,7 +68,7 @@ impl Api<'_> {
             .http
             .post(
                 self.app
-                    .url(&format!("/api/v1/patients/{}/record/documents", patient.id)),
+                    .url(&format!("/api/v1/patients/{patient}/record/documents")),
             )
             .bearer_auth(token)
             .multipart(multipart)
@@ -168,7 +168,7 @@ async fn a_photo_sent_ahead_reaches_the_care_team_only(backend: Backend) {
     let (status, doc) = api
         .file_document(
             &who.p,
-            &who.patient,
+            who.patient.id,
             Form {
                 file: ("IMG_2041.PNG", original.clone()),
                 fields: vec![
@@ -320,7 +320,7 @@ async fn dicom_images_are_read_and_rendered_like_pydicom_does(backend: Backend) 
     let (status, ct) = api
         .file_document(
             &who.c,
-            &who.patient,
+            who.patient.id,
             file("CT_small.dcm", fixture("CT_small.dcm")),
         )
         .await;
@@ -385,7 +385,7 @@ async fn dicom_images_are_read_and_rendered_like_pydicom_does(backend: Backend) 
     let (status, mr) = api
         .file_document(
             &who.c,
-            &who.patient,
+            who.patient.id,
             file("MR_small.dcm", fixture("MR_small.dcm")),
         )
         .await;
@@ -400,7 +400,7 @@ async fn dicom_images_are_read_and_rendered_like_pydicom_does(backend: Backend) 
     let (status, rgb) = api
         .file_document(
             &who.c,
-            &who.patient,
+            who.patient.id,
             file("rgb.dcm", fixture("SC_rgb_rle.dcm")),
         )
         .await;
@@ -417,7 +417,7 @@ async fn dicom_images_are_read_and_rendered_like_pydicom_does(backend: Backend) 
     let (status, nm) = api
         .file_document(
             &who.c,
-            &who.patient,
+            who.patient.id,
             file("nm.dcm", fixture("JPEG-lossy.dcm")),
         )
         .await;
@@ -430,7 +430,7 @@ async fn dicom_images_are_read_and_rendered_like_pydicom_does(backend: Backend) 
     let (status, plan) = api
         .file_document(
             &who.c,
-            &who.patient,
+            who.patient.id,
             file("plan.dcm", fixture("rtplan.dcm")),
         )
         .await;
@@ -580,7 +580,7 @@ async fn bad_documents_are_refused_and_nothing_is_stored(backend: Backend) {
         ("staff", &who.staff, with("x.png", photo(), vec![]), 404),
     ];
     for (what, token, form, want) in cases {
-        let (status, body) = api.file_document(token, &who.patient, form).await;
+        let (status, body) = api.file_document(token, who.patient.id, form).await;
         assert_eq!(status, want, "{what}: {body}");
         assert!(body["error"]["message"].is_string(), "{what}: {body}");
     }

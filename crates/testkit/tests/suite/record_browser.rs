@@ -195,6 +195,15 @@ async fn a_photo_sent_ahead_is_opened_from_the_chart_and_the_signed_note_read() 
     assert!(p.find_element("#note-editor").await.is_err());
     screenshot(&p, "45-patient-reads-note").await.unwrap();
     p.goto(app.url(&chart)).await.unwrap();
+    // Their own contacts, corrected from the same page.
+    click(&p, "#edit-demographics summary").await;
+    fill(&p, "#d-phone", "+34 611 222 333").await.unwrap();
+    click(&p, "#edit-demographics button[type=submit]").await;
+    until(&p, "location.search.includes('saved=true')").await;
+    assert!(text_of(&p, "#demographics dl")
+        .await
+        .unwrap()
+        .contains("+34 611 222 333"));
     wait_for(&p, "#export-pdf").await.unwrap();
     let kind: String = p
         .evaluate(format!(
