@@ -158,9 +158,122 @@ async fn seed_visit_now(
     telemed_store::scheduling::book(&mut tx, visit, now)
         .await
         .map_err(describe)?;
+    seed_record(&mut tx, clinician, patient, now).await?;
     tx.commit()
         .await
         .map_err(|e| anyhow::anyhow!("seeding the demo visit: {e}"))?;
+    Ok(())
+}
+
+/// Ana's record so far: a visit three months ago with its signed note, and a chart
+/// with problems, an allergy, a medication, vital signs, a lab result and a vaccine.
+async fn seed_record(
+    tx: &mut telemed_store::Conn,
+    clinician: UserId,
+    patient: UserId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<()> {
+    use serde_json::json;
+    use telemed_domain::record::{NewEntry, Section, Soap};
+    use telemed_store::record;
+    let then = now - chrono::Duration::days(90);
+    let day = |d: i64| {
+        (now - chrono::Duration::days(d))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    let earlier = telemed_store::scheduling::NewAppointment {
+        clinician_id: clinician,
+        patient_id: patient,
+        visit_kind: VisitKind::Video,
+        start_at: then,
+        end_at: then + chrono::Duration::minutes(30),
+        reason: "Itchy patches on the elbows",
+        booked_by: patient,
+    };
+    let visit = telemed_store::scheduling::book(tx, earlier, then - chrono::Duration::days(3))
+        .await
+        .map_err(describe)?;
+    use telemed_store::scheduling::AppointmentStatus;
+    telemed_store::scheduling::transition(
+        tx,
+        visit,
+        AppointmentStatus::Booked,
+        AppointmentStatus::Fulfilled,
+        then + chrono::Duration::minutes(30),
+    )
+    .await
+    .map_err(describe)?;
+    let entries = [
+        (
+            Section::Problems,
+            json!({"code_system": "http://hl7.org/fhir/sid/icd-10", "code": "L40.0", "text": "Psoriasis vulgaris", "effective": day(90)}),
+        ),
+        (
+            Section::Allergies,
+            json!({"text": "Penicillin", "severity": "severe", "reaction": "Hives and facial swelling"}),
+        ),
+        (
+            Section::Medications,
+            json!({"text": "Calcipotriol/betamethasone gel", "dosage": "Once daily on plaques, 4 weeks", "effective": day(90)}),
+        ),
+        (
+            Section::Vitals,
+            json!({"code_system": "http://loinc.org", "code": "85354-9", "value": 124, "value2": 78, "effective": day(90)}),
+        ),
+        (
+            Section::Vitals,
+            json!({"code_system": "http://loinc.org", "code": "8867-4", "value": 68, "effective": day(90)}),
+        ),
+        (
+            Section::Vitals,
+            json!({"code_system": "http://loinc.org", "code": "29463-7", "value": 64.5, "effective": day(90)}),
+        ),
+        (
+            Section::Labs,
+            json!({"code_system": "http://loinc.org", "code": "4548-4", "text": "Hemoglobin A1c", "value": 5.4, "unit": "%", "range_low": 4.0, "range_high": 5.6, "effective": day(100)}),
+        ),
+        (
+            Section::Immunizations,
+            json!({"code_system": "http://hl7.org/fhir/sid/cvx", "code": "140", "text": "Influenza, seasonal", "effective": day(40)}),
+        ),
+        (
+            Section::History,
+            json!({"text": "Psoriasis", "relation": "father"}),
+        ),
+    ];
+    for (section, entry) in entries {
+        let entry: NewEntry = serde_json::from_value(entry)?;
+        let valid = entry.validate(section, now).map_err(describe)?;
+        record::insert_entry(tx, patient, &valid, clinician, then)
+            .await
+            .map_err(describe)?;
+    }
+    let soap = Soap {
+        subjective: "Itchy, scaly patches on both elbows for two months; father has psoriasis."
+            .into(),
+        objective: "Well-demarcated erythematous plaques with silvery scale, both elbows, 2–3 cm."
+            .into(),
+        assessment: "Plaque psoriasis, mild.".into(),
+        plan: "Calcipotriol/betamethasone gel once daily for 4 weeks; video review in 3 months."
+            .into(),
+    };
+    let note = record::insert_note(
+        tx,
+        record::NewNote {
+            patient,
+            appointment: Some(visit),
+            author: clinician,
+            template: "dermatology",
+            soap: &soap,
+        },
+        then,
+    )
+    .await
+    .map_err(describe)?;
+    record::sign_note(tx, note, clinician, 1, then + chrono::Duration::minutes(35))
+        .await
+        .map_err(describe)?;
     Ok(())
 }
 
