@@ -70,6 +70,23 @@ fn thread_of(r: ThreadRow) -> Result<Thread> {
     })
 }
 
+fn entry_of(r: InboxRow) -> Result<InboxEntry> {
+    Ok(InboxEntry {
+        read_seq: r.read_seq,
+        archived: r.archived_at.is_some(),
+        thread: thread_of((
+            r.id,
+            r.subject,
+            r.patient_id,
+            r.clinic_inbox,
+            r.created_by,
+            r.created_at,
+            r.last_seq,
+            r.last_message_at,
+        ))?,
+    })
+}
+
 /// A thread with one person's membership columns.
 #[derive(sqlx::FromRow)]
 struct InboxRow {
@@ -642,24 +659,22 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .db()?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(InboxEntry {
-                    read_seq: r.read_seq,
-                    archived: r.archived_at.is_some(),
-                    thread: thread_of((
-                        r.id,
-                        r.subject,
-                        r.patient_id,
-                        r.clinic_inbox,
-                        r.created_by,
-                        r.created_at,
-                        r.last_seq,
-                        r.last_message_at,
-                    ))?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(entry_of).collect()
+    }
+
+    /// A thread with `user`'s membership (read position, archive flag) if any, in one
+    /// query: what every send and read checks first.
+    pub async fn thread_as(&self, id: ThreadId, user: UserId) -> Result<Option<InboxEntry>> {
+        let row: Option<InboxRow> = sqlx::query_as(&format!(
+            "SELECT {THREAD_COLUMNS}, m.read_seq, m.archived_at FROM threads t \
+             LEFT JOIN thread_members m ON m.thread_id = t.id AND m.user_id = $2 WHERE t.id = $1"
+        ))
+        .bind(id.to_string())
+        .bind(user.to_string())
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        row.map(entry_of).transpose()
     }
 
     /// Messages of a thread after `after`, in order, at most `limit`.

@@ -285,12 +285,15 @@ pub async fn visible_thread(
     principal: &Principal,
     id: ThreadId,
 ) -> Result<(Thread, Option<i64>)> {
-    let thread = state.store.thread(id).await?.ok_or(Error::NotFound)?;
-    let membership = state.store.membership(id, principal.user_id).await?;
-    if !may_see(principal, &thread, membership.is_some()) {
+    let entry = state
+        .store
+        .thread_as(id, principal.user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if !may_see(principal, &entry.thread, entry.read_seq.is_some()) {
         return Err(Error::NotFound);
     }
-    Ok((thread, membership.map(|(seq, _)| seq)))
+    Ok((entry.thread, entry.read_seq))
 }
 
 /// Who hears of activity in `thread` live: its members, and all staff for the inbox.
@@ -392,7 +395,7 @@ pub async fn start_thread(
         }
     };
     if let Some(thread) = state.store.thread(id).await? {
-        announce(state, &thread, &appended.message).await;
+        announce(state, &thread, &appended.message, None).await;
     }
     Ok(id)
 }
@@ -401,13 +404,14 @@ pub async fn start_thread(
 /// always, and an email (a link, never the text) to those who want one for the first
 /// message they have not read, so a conversation does not become a flood of mail (nor
 /// to someone who wrote in the same thread in this batch: they are in the conversation).
-/// Runs in the caller's transaction, reading on its connection.
+/// Runs in the caller's transaction, reading on its connection; returns the members it
+/// read (every member of each thread), who are also the live audience.
 pub(crate) async fn notify_members(
     public_url: &str,
     conn: &mut telemed_store::Conn,
     messages: &[Message],
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Vec<(ThreadId, UserId)>> {
     let mut threads: Vec<ThreadId> = messages.iter().map(|m| m.thread_id).collect();
     threads.sort_by_key(|t| t.to_string());
     threads.dedup();
@@ -447,13 +451,35 @@ pub(crate) async fn notify_members(
             crate::mail::enqueue(conn, &user.email, mail, lang, now).await?;
         }
     }
-    Ok(())
+    Ok(members.into_iter().map(|(t, u, _, _)| (t, u)).collect())
 }
 
 /// Tells the thread's audience, live, that a message arrived.
-async fn announce(state: &AppState, thread: &Thread, message: &Message) {
-    let Ok(to) = audience(state, thread).await else {
-        return;
+/// `members` are the thread's members when the caller has just read them in its
+/// transaction; otherwise they are looked up.
+async fn announce(
+    state: &AppState,
+    thread: &Thread,
+    message: &Message,
+    members: Option<Vec<UserId>>,
+) {
+    let to = match members {
+        Some(mut to) if thread.clinic_inbox => {
+            match state.store.active_ids_with_role(Role::Staff).await {
+                Ok(staff) => {
+                    to.extend(staff);
+                    to.sort_by_key(|u| u.to_string());
+                    to.dedup();
+                    to
+                }
+                Err(_) => return,
+            }
+        }
+        Some(to) => to,
+        None => match audience(state, thread).await {
+            Ok(to) => to,
+            Err(_) => return,
+        },
     };
     let others: Vec<UserId> = to
         .iter()
@@ -521,9 +547,9 @@ pub async fn send(
             now,
             audit: audit(&t),
         };
-        let Appended { message, duplicate } = state.message_writer.write(send).await?;
+        let (Appended { message, duplicate }, members) = state.message_writer.write(send).await?;
         if !duplicate {
-            announce(state, &t, &message).await;
+            announce(state, &t, &message, Some(members)).await;
         }
         return Ok(message);
     }
@@ -562,7 +588,7 @@ pub async fn send(
     if duplicate {
         discard(state, &sealed).await;
     } else {
-        announce(state, &t, &message).await;
+        announce(state, &t, &message, None).await;
     }
     Ok(message)
 }

@@ -25,9 +25,13 @@ pub struct Send {
     pub audit: AuditRecord,
 }
 
+/// A stored message and its thread's members as read in the same transaction (the
+/// live audience, without a second query).
+pub type Written = (Appended, Vec<UserId>);
+
 struct Job {
     send: Send,
-    reply: oneshot::Sender<Result<Appended>>,
+    reply: oneshot::Sender<Result<Written>>,
 }
 
 #[derive(Clone)]
@@ -43,8 +47,9 @@ impl Writer {
         Writer { queue }
     }
 
-    /// Stores the message (after its batch commits) and returns it.
-    pub async fn write(&self, send: Send) -> Result<Appended> {
+    /// Stores the message (after its batch commits) and returns it with its thread's
+    /// members.
+    pub async fn write(&self, send: Send) -> Result<Written> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Job { send, reply })
@@ -89,7 +94,7 @@ async fn run(store: Store, public_url: String, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-async fn write_batch(store: &Store, public_url: &str, sends: &[&Send]) -> Result<Vec<Appended>> {
+async fn write_batch(store: &Store, public_url: &str, sends: &[&Send]) -> Result<Vec<Written>> {
     let now = sends.iter().map(|s| s.now).max().unwrap_or_default();
     let items: Vec<NewMessage<'_>> = sends
         .iter()
@@ -109,7 +114,7 @@ async fn write_batch(store: &Store, public_url: &str, sends: &[&Send]) -> Result
             .filter(|a| !a.duplicate)
             .map(|a| a.message.clone())
             .collect();
-        super::notify_members(public_url, &mut tx, &new, now).await?;
+        let members = super::notify_members(public_url, &mut tx, &new, now).await?;
         let records: Vec<AuditRecord> = sends
             .iter()
             .zip(&appended)
@@ -117,7 +122,19 @@ async fn write_batch(store: &Store, public_url: &str, sends: &[&Send]) -> Result
             .map(|(s, _)| s.audit.clone())
             .collect();
         telemed_store::audit::append(&mut tx, &records).await?;
-        Ok::<_, Error>(appended)
+        let written: Vec<Written> = appended
+            .into_iter()
+            .map(|a| {
+                let thread = a.message.thread_id;
+                let of_thread = members
+                    .iter()
+                    .filter(|(t, _)| *t == thread)
+                    .map(|(_, u)| *u)
+                    .collect();
+                (a, of_thread)
+            })
+            .collect();
+        Ok::<_, Error>(written)
     }
     .await;
     match written {
