@@ -611,19 +611,6 @@ impl Store {
         row.map(thread_of).transpose()
     }
 
-    /// `user`'s read position and archive flag in `thread`, if a member.
-    pub async fn membership(&self, thread: ThreadId, user: UserId) -> Result<Option<(i64, bool)>> {
-        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-            "SELECT read_seq, archived_at FROM thread_members WHERE thread_id = $1 AND user_id = $2",
-        )
-        .bind(thread.to_string())
-        .bind(user.to_string())
-        .fetch_optional(self.pool())
-        .await
-        .db()?;
-        Ok(row.map(|(seq, archived)| (seq, archived.is_some())))
-    }
-
     /// Members with their read positions (for receipts).
     pub async fn thread_members(&self, thread: ThreadId) -> Result<Vec<(UserId, i64)>> {
         let rows: Vec<(String, i64)> = sqlx::query_as(
