@@ -22,6 +22,12 @@ macro_rules! typed_id {
             pub fn as_uuid(&self) -> Uuid {
                 self.0
             }
+
+            /// An id from a URL path: one that does not parse names nothing, so it is
+            /// `NotFound`, like an id that names nothing stored.
+            pub fn from_path(s: &str) -> crate::Result<Self> {
+                s.parse().map_err(|_| crate::Error::NotFound)
+            }
         }
 
         impl Default for $name {

@@ -37,26 +37,29 @@ struct Prepared {
     dicom: Option<telemed_domain::documents::DicomHeader>,
 }
 
-/// Checks the content and makes the thumbnail and preview (CPU work, off the runtime).
-async fn prepare(bytes: &[u8], max_bytes: usize) -> Result<Prepared> {
-    let media = telemed_domain::files::accept(bytes, &RECORD_FILES, max_bytes)?;
-    let owned = bytes.to_vec();
-    tokio::task::spawn_blocking(move || match media {
-        MediaType::Dicom => {
-            let read = imaging::read_dicom(&owned)?;
-            Ok(Prepared {
+/// Checks the content and makes the thumbnail and preview (CPU work, off the runtime;
+/// the bytes go to the blocking thread and come back, never copied).
+async fn prepare(bytes: Vec<u8>, max_bytes: usize) -> Result<(Vec<u8>, Prepared)> {
+    let media = telemed_domain::files::accept(&bytes, &RECORD_FILES, max_bytes)?;
+    tokio::task::spawn_blocking(move || {
+        let prepared = match media {
+            MediaType::Dicom => {
+                let read = imaging::read_dicom(&bytes)?;
+                Prepared {
+                    media,
+                    thumbnail: read.thumbnail,
+                    preview: read.preview,
+                    dicom: Some(read.header),
+                }
+            }
+            _ => Prepared {
                 media,
-                thumbnail: read.thumbnail,
-                preview: read.preview,
-                dicom: Some(read.header),
-            })
-        }
-        _ => Ok(Prepared {
-            media,
-            thumbnail: imaging::thumbnail(&owned, media)?,
-            preview: None,
-            dicom: None,
-        }),
+                thumbnail: imaging::thumbnail(&bytes, media)?,
+                preview: None,
+                dicom: None,
+            },
+        };
+        Ok((bytes, prepared))
     })
     .await
     .map_err(|e| Error::internal(format!("preparing an upload: {e}")))?
@@ -79,7 +82,7 @@ pub async fn upload(
         Op::Write,
     )
     .await?;
-    let prepared = prepare(&upload.bytes, state.config.files.max_document_bytes).await?;
+    let (bytes, prepared) = prepare(upload.bytes, state.config.files.max_document_bytes).await?;
     let details = upload.details.validate(prepared.media, &upload.file_name)?;
     if let Some(a) = upload.appointment {
         let visit = state.store.appointment(a).await?;
@@ -99,7 +102,7 @@ pub async fn upload(
                 &state.blobs,
                 principal.user_id,
                 &base,
-                &upload.bytes,
+                &bytes,
                 prepared.media,
                 now,
             )

@@ -71,17 +71,20 @@ pub async fn gather(
         sections.push((section, store.entries(patient, section).await?));
     }
     let mut notes = Vec::new();
-    let mut names = HashMap::new();
     for note in store.notes_of(patient, false, EXPORT_LIMIT).await? {
         let addenda = store.addenda(note.id).await?;
-        for author in std::iter::once(note.author).chain(addenda.iter().map(|a| a.author)) {
-            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(author) {
-                let name = store.user_by_id(author).await?.map(|u| u.display_name);
-                slot.insert(name.unwrap_or_else(|| "a former clinician".into()));
-            }
-        }
         notes.push((note, addenda));
     }
+    let authors: Vec<UserId> = notes
+        .iter()
+        .flat_map(|(n, addenda)| std::iter::once(n.author).chain(addenda.iter().map(|a| a.author)))
+        .collect();
+    let names: HashMap<UserId, String> = store
+        .names_of(&authors)
+        .await?
+        .into_iter()
+        .map(|(id, (name, _))| (id, name))
+        .collect();
     let now = state.clock.now();
     Ok(RecordExport {
         patient,

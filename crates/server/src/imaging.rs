@@ -180,20 +180,12 @@ pub struct DicomRead {
 pub fn read_dicom(bytes: &[u8]) -> Result<DicomRead> {
     let object = parse_dicom(bytes)?;
     let header = dicom_header(&object)?;
-    let preview = match render_dicom(&object, None) {
-        Ok(p) => Some(p),
+    let (preview, thumbnail) = match render_dicom(&object, None) {
+        Ok(picture) => (Some(png(&picture)?), Some(jpeg_thumbnail(&picture)?)),
         Err(e) => {
             tracing::info!(reason = %e, transfer_syntax = %header.transfer_syntax, "no preview for a DICOM file");
-            None
+            (None, None)
         }
-    };
-    let thumbnail = match &preview {
-        Some(p) => {
-            let picture = image::load_from_memory_with_format(&p.bytes, ImageFormat::Png)
-                .map_err(|e| Error::internal(format!("reading back a preview: {e}")))?;
-            Some(jpeg_thumbnail(&picture)?)
-        }
-        None => None,
     };
     Ok(DicomRead {
         header,
@@ -205,7 +197,9 @@ pub fn read_dicom(bytes: &[u8]) -> Result<DicomRead> {
 /// Renders a stored DICOM file again with another window (the viewer's CT presets).
 pub fn render_dicom_with(bytes: &[u8], window: Window) -> Result<Rendered> {
     let object = parse_dicom(bytes)?;
-    render_dicom(&object, Some(window)).map_err(|_| unreadable("image in this DICOM file"))
+    let picture =
+        render_dicom(&object, Some(window)).map_err(|_| unreadable("image in this DICOM file"))?;
+    png(&picture)
 }
 
 fn parse_dicom(bytes: &[u8]) -> Result<DefaultDicomObject> {
@@ -279,11 +273,11 @@ fn dicom_header(object: &DefaultDicomObject) -> Result<DicomHeader> {
     })
 }
 
-/// The first frame as a PNG: monochrome through the window asked for, else the file's
+/// The first frame as a picture: monochrome through the window asked for, else the file's
 /// own window, else (CT) the soft-tissue window, else stretched to its range; colour
 /// as it is. At most `PREVIEW_SIDE` pixels a side. (A VOI LUT table in the file is not
 /// applied: its window values are.)
-fn render_dicom(object: &DefaultDicomObject, window: Option<Window>) -> Result<Rendered> {
+fn render_dicom(object: &DefaultDicomObject, window: Option<Window>) -> Result<DynamicImage> {
     let rows = int(object, tags::ROWS).unwrap_or(0);
     let columns = int(object, tags::COLUMNS).unwrap_or(0);
     let samples = int(object, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
@@ -340,7 +334,7 @@ fn render_dicom(object: &DefaultDicomObject, window: Option<Window>) -> Result<R
     } else {
         return Err(Error::invalid("file", "unsupported samples per pixel"));
     };
-    let picture = if width.max(height) > PREVIEW_SIDE {
+    Ok(if width.max(height) > PREVIEW_SIDE {
         picture.resize(
             PREVIEW_SIDE,
             PREVIEW_SIDE,
@@ -348,8 +342,7 @@ fn render_dicom(object: &DefaultDicomObject, window: Option<Window>) -> Result<R
         )
     } else {
         picture
-    };
-    png(&picture)
+    })
 }
 
 #[cfg(test)]

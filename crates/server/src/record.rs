@@ -96,11 +96,20 @@ pub(crate) async fn decide(
     section: Section,
     op: Op,
 ) -> Result<Option<RecordGrant>> {
-    let facts = state
+    let facts = care_facts(state, principal, patient).await?;
+    Ok(policy::decide(principal, patient, section, op, facts))
+}
+
+/// The facts the policy decides on, read once for a page that asks several questions.
+pub(crate) async fn care_facts(
+    state: &AppState,
+    principal: &Principal,
+    patient: UserId,
+) -> Result<policy::CareFacts> {
+    state
         .store
         .care_facts(principal.user_id, patient, state.clock.now())
-        .await?;
-    Ok(policy::decide(principal, patient, section, op, facts))
+        .await
 }
 
 /// Records an access in the audit trail: allowed with its basis, or denied (`None`).

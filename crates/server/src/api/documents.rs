@@ -74,14 +74,6 @@ impl From<Document> for DocumentView {
     }
 }
 
-fn patient_id(raw: &str) -> Result<UserId, Error> {
-    raw.parse().map_err(|_| Error::NotFound)
-}
-
-fn document_id(raw: &str) -> Result<DocumentId, Error> {
-    raw.parse().map_err(|_| Error::NotFound)
-}
-
 /// Longest text field accepted beside the file.
 const FIELD_MAX: usize = 4096;
 
@@ -144,7 +136,7 @@ pub async fn upload(
     Path(id): Path<String>,
     mut form: Multipart,
 ) -> AppResult<(StatusCode, Json<DocumentView>)> {
-    let patient = patient_id(&id)?;
+    let patient = UserId::from_path(&id)?;
     let upload = read_upload(&mut form, state.config.files.max_document_bytes).await?;
     let document = service::upload(&state, &ctx, &caller.principal, patient, upload).await?;
     Ok((StatusCode::CREATED, Json(document.into())))
@@ -159,7 +151,7 @@ pub async fn list(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<Vec<DocumentView>>> {
-    let list = service::list(&state, &ctx, &caller.principal, patient_id(&id)?).await?;
+    let list = service::list(&state, &ctx, &caller.principal, UserId::from_path(&id)?).await?;
     Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
@@ -172,7 +164,7 @@ pub async fn get(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<DocumentView>> {
-    let d = service::open(&state, &ctx, &caller.principal, document_id(&id)?).await?;
+    let d = service::open(&state, &ctx, &caller.principal, DocumentId::from_path(&id)?).await?;
     Ok(Json(d.into()))
 }
 
@@ -194,7 +186,7 @@ pub async fn file(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<FileQuery>,
 ) -> AppResult<Response> {
-    let id = document_id(&id)?;
+    let id = DocumentId::from_path(&id)?;
     let (blob, bytes) =
         service::file(&state, &ctx, &caller.principal, id, Rendition::Original).await?;
     Ok(crate::files::response(
@@ -213,7 +205,7 @@ pub async fn thumbnail(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = document_id(&id)?;
+    let id = DocumentId::from_path(&id)?;
     let (blob, bytes) =
         service::file(&state, &ctx, &caller.principal, id, Rendition::Thumbnail).await?;
     Ok(crate::files::response(&blob, bytes, Disposition::Inline))
@@ -237,7 +229,7 @@ pub async fn preview(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<PreviewQuery>,
 ) -> AppResult<Response> {
-    let id = document_id(&id)?;
+    let id = DocumentId::from_path(&id)?;
     let rendition = match q.window.as_deref() {
         None => Rendition::Preview,
         Some(name) => Rendition::Windowed(crate::imaging::ct_window(name).ok_or_else(|| {
@@ -271,7 +263,7 @@ pub async fn change_status(
         &state,
         &ctx,
         &caller.principal,
-        document_id(&id)?,
+        DocumentId::from_path(&id)?,
         body.status,
         body.version,
     )

@@ -84,7 +84,7 @@ pub async fn export(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> AppResult<Response> {
-    let patient: UserId = id.parse().map_err(|_| Error::NotFound)?;
+    let patient = UserId::from_path(&id)?;
     let format = q.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "pdf") {
         return Err(Error::invalid("format", "format is json or pdf").into());

@@ -19,10 +19,6 @@ use crate::error::AppResult;
 use crate::record::{self, NewNoteRequest, StatusChange};
 use crate::AppState;
 
-fn patient_id(raw: &str) -> Result<UserId, Error> {
-    raw.parse().map_err(|_| Error::NotFound)
-}
-
 fn section_of(raw: &str) -> Result<Section, Error> {
     Section::parse(raw).ok_or(Error::NotFound)
 }
@@ -229,7 +225,7 @@ pub async fn summary(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<SummaryView>> {
-    let patient = patient_id(&id)?;
+    let patient = UserId::from_path(&id)?;
     let s = record::summary(&state, &ctx, &caller.principal, patient).await?;
     Ok(Json(s.into()))
 }
@@ -243,7 +239,7 @@ pub async fn demographics(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<DemographicsBody>> {
-    let d = record::demographics(&state, &ctx, &caller.principal, patient_id(&id)?).await?;
+    let d = record::demographics(&state, &ctx, &caller.principal, UserId::from_path(&id)?).await?;
     Ok(Json(d.into()))
 }
 
@@ -257,7 +253,7 @@ pub async fn save_demographics(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<DemographicsBody>,
 ) -> AppResult<Json<DemographicsBody>> {
-    let patient = patient_id(&id)?;
+    let patient = UserId::from_path(&id)?;
     let d = Demographics {
         birth_date: body.birth_date,
         sex: body.sex,
@@ -284,7 +280,7 @@ pub async fn entries(
         &state,
         &ctx,
         &caller.principal,
-        patient_id(&id)?,
+        UserId::from_path(&id)?,
         section_of(&section)?,
     )
     .await?;
@@ -305,7 +301,7 @@ pub async fn add_entry(
         &state,
         &ctx,
         &caller.principal,
-        patient_id(&id)?,
+        UserId::from_path(&id)?,
         section_of(&section)?,
         body,
     )
@@ -343,7 +339,7 @@ pub async fn change_status(
         &state,
         &ctx,
         &caller.principal,
-        patient_id(&id)?,
+        UserId::from_path(&id)?,
         section_of(&section)?,
         change,
     )
@@ -360,7 +356,7 @@ pub async fn notes(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<Vec<NoteView>>> {
-    let notes = record::notes(&state, &ctx, &caller.principal, patient_id(&id)?).await?;
+    let notes = record::notes(&state, &ctx, &caller.principal, UserId::from_path(&id)?).await?;
     Ok(Json(
         notes
             .into_iter()
@@ -394,7 +390,14 @@ pub async fn start_note(
         template: &body.template,
         soap: body.soap,
     };
-    let note = record::start_note(&state, &ctx, &caller.principal, patient_id(&id)?, req).await?;
+    let note = record::start_note(
+        &state,
+        &ctx,
+        &caller.principal,
+        UserId::from_path(&id)?,
+        req,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(note_view(note, Vec::new()))))
 }
 
@@ -513,7 +516,7 @@ pub async fn break_glass(
         &state,
         &ctx,
         &caller.principal,
-        patient_id(&id)?,
+        UserId::from_path(&id)?,
         &body.reason,
     )
     .await?;
@@ -540,7 +543,7 @@ pub async fn add_to_care_team(
         &state,
         &ctx,
         &caller.principal,
-        patient_id(&id)?,
+        UserId::from_path(&id)?,
         body.clinician_id,
     )
     .await?;
@@ -575,7 +578,7 @@ pub async fn grant_proxy(
         &state,
         &ctx,
         &caller.principal,
-        patient_id(&id)?,
+        UserId::from_path(&id)?,
         &body.email,
         &body.relationship,
     )
@@ -592,6 +595,13 @@ pub async fn revoke_proxy(
     caller: ApiUser,
     Path((id, proxy)): Path<(String, String)>,
 ) -> AppResult<StatusCode> {
-    record::revoke_proxy(&state, &ctx, &caller.principal, patient_id(&id)?, &proxy).await?;
+    record::revoke_proxy(
+        &state,
+        &ctx,
+        &caller.principal,
+        UserId::from_path(&id)?,
+        &proxy,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

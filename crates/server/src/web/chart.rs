@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
 use telemed_domain::documents::{Category, DocumentStatus};
-use telemed_domain::record::{Basis, NewEntry, Op, Section, NOTE_TEMPLATES};
+use telemed_domain::record::{self as policy, Basis, NewEntry, Op, Section, NOTE_TEMPLATES};
 use telemed_domain::{DocumentId, Error, Role, UserId};
 use telemed_store::documents::Document;
 use telemed_store::record::Entry;
@@ -26,8 +26,11 @@ use crate::error::AppResult;
 use crate::export::entry_line;
 use crate::files::Disposition;
 use crate::i18n::Texts;
-use crate::record::{audit_access, decide};
+use crate::record::{audit_access, care_facts, decide};
 use crate::AppState;
+
+/// A confirmation shown at the top of a page, in the page's language.
+pub type Notice = fn(&'static Texts) -> &'static str;
 
 pub fn section_name(t: &Texts, section: Section) -> &'static str {
     match section {
@@ -54,10 +57,6 @@ pub fn category_name(t: &Texts, c: Category) -> &'static str {
         Category::Letter => t.cat_letter,
         Category::Other => t.cat_other,
     }
-}
-
-fn patient_id(raw: &str) -> Result<UserId, Error> {
-    raw.parse().map_err(|_| Error::NotFound)
 }
 
 pub struct Line {
@@ -181,13 +180,14 @@ pub async fn chart(
     Path(id): Path<String>,
     Query(q): Query<ChartQuery>,
 ) -> AppResult<Response> {
-    let patient = patient_id(&id)?;
-    let notice = if q.added {
-        Some(w.ctx.lang.texts().chart_added)
+    let patient = UserId::from_path(&id)?;
+    // Picked by the page's language (the account's, which may differ from the browser's).
+    let notice: Option<Notice> = if q.added {
+        Some(|t| t.chart_added)
     } else if q.uploaded {
-        Some(w.ctx.lang.texts().docs_done)
+        Some(|t| t.docs_done)
     } else if q.saved {
-        Some(w.ctx.lang.texts().saved)
+        Some(|t| t.saved)
     } else {
         None
     };
@@ -199,10 +199,13 @@ async fn chart_page(
     w: &WebCtx,
     me: &SignedIn,
     patient: UserId,
-    notice: Option<&'static str>,
+    notice: Option<Notice>,
     error: Option<&Error>,
 ) -> AppResult<Response> {
-    let grant = decide(state, &me.principal, patient, Section::Problems, Op::Read).await?;
+    // One read of the care facts answers every question this page asks the policy.
+    let facts = care_facts(state, &me.principal, patient).await?;
+    let may = |section, op| policy::decide(&me.principal, patient, section, op, facts);
+    let grant = may(Section::Problems, Op::Read);
     let Some(grant) = grant else {
         audit_access(
             state,
@@ -290,16 +293,9 @@ async fn chart_page(
             signed: n.status == telemed_store::record::NoteStatus::Signed,
         })
         .collect();
-    let can = |section, op| async move {
-        Ok::<bool, Error>(
-            decide(state, &me.principal, patient, section, op)
-                .await?
-                .is_some(),
-        )
-    };
-    let can_chart = me.role() == Role::Clinician && can(Section::Problems, Op::Write).await?;
-    let can_upload = can(Section::Documents, Op::Write).await?;
-    let can_edit_demographics = can(Section::Demographics, Op::Write).await?;
+    let can_chart = me.role() == Role::Clinician && may(Section::Problems, Op::Write).is_some();
+    let can_upload = may(Section::Documents, Op::Write).is_some();
+    let can_edit_demographics = may(Section::Demographics, Op::Write).is_some();
     let upcoming: Vec<Choice> = store
         .appointments(
             AppointmentsOf::Patient(patient),
@@ -403,7 +399,7 @@ async fn chart_page(
                 })
                 .collect(),
             note_visits,
-            notice,
+            notice: notice.map(|n| n(t)),
             error: error.map(|e| page.form_error(e)),
             emergency_until,
             page: &page,
@@ -499,7 +495,7 @@ pub async fn add_entry(
     Path(id): Path<String>,
     Form(form): Form<EntryForm>,
 ) -> AppResult<Response> {
-    let patient = patient_id(&id)?;
+    let patient = UserId::from_path(&id)?;
     let added = match form.into_entry() {
         Ok((section, entry)) => {
             crate::record::add_entry(&state, &w.ctx, &me.principal, patient, section, entry)
@@ -531,7 +527,7 @@ pub async fn upload(
     Path(id): Path<String>,
     mut form: Multipart,
 ) -> AppResult<Response> {
-    let patient = patient_id(&id)?;
+    let patient = UserId::from_path(&id)?;
     let scripted = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -597,7 +593,7 @@ pub async fn document(
     Path(id): Path<String>,
     Query(q): Query<ViewerQuery>,
 ) -> AppResult<Response> {
-    let id: DocumentId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = DocumentId::from_path(&id)?;
     let d = documents::open(&state, &w.ctx, &me.principal, id).await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), &format!("/documents/{id}"));
     let t = page.t;
@@ -694,7 +690,7 @@ async fn send(
     rendition: Rendition,
     how: Disposition,
 ) -> AppResult<Response> {
-    let id: DocumentId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = DocumentId::from_path(id)?;
     let (blob, bytes) = documents::file(state, &w.ctx, &me.principal, id, rendition).await?;
     Ok(crate::files::response(&blob, bytes, how))
 }
@@ -756,7 +752,7 @@ pub async fn mark_in_error(
     Path(id): Path<String>,
     Form(form): Form<MarkForm>,
 ) -> AppResult<Response> {
-    let id: DocumentId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = DocumentId::from_path(&id)?;
     let d = documents::change_status(
         &state,
         &w.ctx,
@@ -782,7 +778,7 @@ pub async fn export(
     Path(id): Path<String>,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
-    let patient = patient_id(&id)?;
+    let patient = UserId::from_path(&id)?;
     let format = match q.format.as_deref() {
         Some("json") => "json",
         _ => "pdf",
@@ -808,7 +804,7 @@ pub async fn break_glass_form(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let patient = patient_id(&id)?;
+    let patient = UserId::from_path(&id)?;
     break_glass_page(&state, &w, &me, patient, None).await
 }
 
@@ -860,7 +856,7 @@ pub async fn break_glass(
     Path(id): Path<String>,
     Form(form): Form<BreakGlassForm>,
 ) -> AppResult<Response> {
-    let patient = patient_id(&id)?;
+    let patient = UserId::from_path(&id)?;
     match crate::record::break_glass(&state, &w.ctx, &me.principal, patient, &form.reason).await {
         Ok(_) => Ok(Redirect::to(&format!("/patients/{patient}/chart")).into_response()),
         Err(e @ Error::Invalid { .. }) => {
@@ -894,7 +890,7 @@ pub async fn save_demographics(
     Path(id): Path<String>,
     Form(form): Form<DemographicsForm>,
 ) -> AppResult<Response> {
-    let patient = patient_id(&id)?;
+    let patient = UserId::from_path(&id)?;
     let d = telemed_store::record::Demographics {
         birth_date: given(&form.birth_date),
         sex: given(&form.sex),

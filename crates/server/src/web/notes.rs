@@ -12,6 +12,7 @@ use telemed_domain::{AppointmentId, Error, NoteId, Role, UserId};
 use telemed_store::record::NoteStatus;
 
 use super::booking::local;
+use super::chart::Notice;
 use super::pages::{render_with, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
@@ -33,7 +34,7 @@ pub async fn start(
     Path(id): Path<String>,
     Form(form): Form<StartForm>,
 ) -> AppResult<Response> {
-    let patient: UserId = id.parse().map_err(|_| Error::NotFound)?;
+    let patient = UserId::from_path(&id)?;
     let appointment: Option<AppointmentId> = match form.appointment_id.trim() {
         "" => None,
         raw => Some(
@@ -95,8 +96,8 @@ pub async fn view(
     Path(id): Path<String>,
     Query(q): Query<NoteQuery>,
 ) -> AppResult<Response> {
-    let id: NoteId = id.parse().map_err(|_| Error::NotFound)?;
-    let notice = q.saved.then_some(w.ctx.lang.texts().notes_saved);
+    let id = NoteId::from_path(&id)?;
+    let notice: Option<Notice> = q.saved.then_some(|t| t.notes_saved);
     note_page(&state, &w, &me, id, notice, None, None).await
 }
 
@@ -105,7 +106,7 @@ async fn note_page(
     w: &WebCtx,
     me: &SignedIn,
     id: NoteId,
-    notice: Option<&'static str>,
+    notice: Option<Notice>,
     typed: Option<&Soap>,
     error: Option<&Error>,
 ) -> AppResult<Response> {
@@ -159,7 +160,7 @@ async fn note_page(
                     body: a.body.clone(),
                 })
                 .collect(),
-            notice,
+            notice: notice.map(|n| n(page.t)),
             error: error.map(|e| page.form_error(e)),
             page: &page,
         },
@@ -190,7 +191,7 @@ pub async fn save(
     Path(id): Path<String>,
     Form(form): Form<DraftForm>,
 ) -> AppResult<Response> {
-    let id: NoteId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = NoteId::from_path(&id)?;
     let soap = Soap {
         subjective: form.subjective,
         objective: form.objective,
@@ -230,7 +231,7 @@ pub async fn add_addendum(
     Path(id): Path<String>,
     Form(form): Form<AddendumForm>,
 ) -> AppResult<Response> {
-    let id: NoteId = id.parse().map_err(|_| Error::NotFound)?;
+    let id = NoteId::from_path(&id)?;
     match record::add_addendum(&state, &w.ctx, &me.principal, id, &form.body).await {
         Ok(_) => Ok(Redirect::to(&format!("/notes/{id}")).into_response()),
         Err(e @ Error::Invalid { .. }) => {
