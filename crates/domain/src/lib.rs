@@ -9,6 +9,7 @@ pub mod email;
 pub mod error;
 pub mod files;
 pub mod ids;
+pub mod names;
 pub mod password;
 pub mod record;
 pub mod role;

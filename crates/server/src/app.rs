@@ -20,7 +20,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::{api, context, error, metrics, ops, security, web};
+use crate::{api, context, error, fhir, metrics, ops, security, web};
 
 /// Everything a request handler may use. Cheap to clone.
 #[derive(Clone)]
@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
     let plain = Router::new()
         .merge(web::router().layer(csrf.clone()))
         .nest("/api/v1", api::router())
+        .nest("/fhir/R4", fhir::router())
         .merge(ops::router())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body));

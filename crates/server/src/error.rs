@@ -91,6 +91,7 @@ pub struct ErrorFields {
 /// Gives every error response its body, also those made by the framework (unknown
 /// route, wrong method, body over the limit).
 pub async fn render_errors(ctx: Ctx, request: Request, next: Next) -> Response {
+    let is_fhir = request.uri().path().starts_with("/fhir/");
     let wants_json = request.uri().path().starts_with("/api/")
         || !request
             .headers()
@@ -117,7 +118,14 @@ pub async fn render_errors(ctx: Ctx, request: Request, next: Next) -> Response {
     }
     let (mut parts, _) = response.into_parts();
     parts.headers.remove(header::CONTENT_LENGTH);
-    let body = if wants_json {
+    let body = if is_fhir {
+        parts.headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(telemed_fhir::FHIR_JSON),
+        );
+        let outcome = telemed_fhir::outcome::error(info.code, &info.message, None, &ctx.request_id);
+        axum::body::Body::from(serde_json::to_vec(&outcome).unwrap_or_default())
+    } else if wants_json {
         parts.headers.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod documents;
 pub mod error;
 pub mod export;
+pub mod fhir;
 pub mod files;
 pub mod i18n;
 pub mod ical;

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod blobs;
 pub mod documents;
+pub mod fhir;
 pub mod instance;
 pub mod invitations;
 pub mod jobs;
@@ -190,7 +191,8 @@ impl Store {
             .run(&self.pool)
             .await
             .map_err(|e| Error::internal(format!("database migration failed: {e}")))?;
-        instance::ensure_secrets(&self.pool).await
+        instance::ensure_secrets(&self.pool).await?;
+        users::backfill_names(&self.pool).await
     }
 
     /// Answers whether the database takes a query now (for /readyz).

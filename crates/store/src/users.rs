@@ -1,6 +1,7 @@
 //! Accounts: identity, role, password hash, MFA secret, language, disabled flag.
 
 use chrono::{DateTime, Utc};
+use telemed_domain::names::PersonName;
 use telemed_domain::{Email, Error, Result, Role, UserId};
 
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
@@ -77,6 +78,33 @@ pub struct NewUser<'a> {
     pub password_hash: &'a str,
     pub email_verified: bool,
     pub locale: &'a str,
+    /// The name in parts; `None` splits the display name.
+    pub name: Option<PersonName>,
+}
+
+/// Fills in the name parts of accounts made before they were kept (at store start).
+pub(crate) async fn backfill_names(pool: &sqlx::AnyPool) -> Result<()> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, display_name FROM users WHERE search_family IS NULL")
+            .fetch_all(pool)
+            .await
+            .db()?;
+    for (id, display) in rows {
+        let name = PersonName::from_display(&display);
+        sqlx::query(
+            "UPDATE users SET family_name = $2, given_names = $3, search_family = $4, search_given = $5 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(name.family.clone())
+        .bind(name.given_joined())
+        .bind(name.search_family())
+        .bind(name.search_given())
+        .execute(pool)
+        .await
+        .db()?;
+    }
+    Ok(())
 }
 
 /// Validates a person's display name: 1 to 100 characters, no control characters.
@@ -97,9 +125,14 @@ pub fn validate_display_name(raw: &str) -> Result<String> {
 pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now: DateTime<Utc>) -> Result<UserId> {
     let id = UserId::new();
     let now = to_micros(now);
+    let name = user
+        .name
+        .clone()
+        .unwrap_or_else(|| PersonName::from_display(user.display_name));
     let inserted: Option<String> = sqlx::query_scalar(
-        "INSERT INTO users (id, email, display_name, role, password_hash, email_verified_at, locale, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT (email) DO NOTHING RETURNING id",
+        "INSERT INTO users (id, email, display_name, role, password_hash, email_verified_at, locale, created_at, updated_at, \
+         family_name, given_names, search_family, search_given) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12) ON CONFLICT (email) DO NOTHING RETURNING id",
     )
     .bind(id.to_string())
     .bind(user.email.as_str().to_owned())
@@ -109,6 +142,10 @@ pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now: DateTime<Utc>) -> R
     .bind(user.email_verified.then_some(now))
     .bind(user.locale.to_owned())
     .bind(now)
+    .bind(name.family.clone())
+    .bind(name.given_joined())
+    .bind(name.search_family())
+    .bind(name.search_given())
     .fetch_optional(conn)
     .await
     .db()?;

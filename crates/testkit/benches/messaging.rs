@@ -53,6 +53,7 @@ async fn members(app: &TestApp, tag: &str, count: usize) -> Vec<(TestUser, Strin
             password_hash: "x",
             email_verified: true,
             locale: "en",
+            name: None,
         };
         let id = users::insert(&mut tx, user, now).await.unwrap();
         made.push(TestUser {

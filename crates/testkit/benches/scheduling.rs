@@ -60,6 +60,7 @@ async fn seed(app: &TestApp) -> Vec<UserId> {
             password_hash: "x",
             email_verified: true,
             locale: "en",
+            name: None,
         };
         let id = users::insert(&mut tx, user, now).await.unwrap();
         let specialty = ["Dermatology", "Family medicine", "Psychiatry", "Cardiology"][i % 4];

@@ -3,6 +3,7 @@
 //! receives what telemed really sends, HTTP helpers, and headless Chromium.
 
 pub mod browser;
+pub mod fhir_validate;
 pub mod live;
 pub mod smtp;
 
@@ -263,6 +264,11 @@ impl TestApp {
 
     /// Creates a verified account directly (as `telemed user create` does).
     pub async fn create_user(&self, role: Role) -> TestUser {
+        self.create_named_user(role, &format!("Test {role}")).await
+    }
+
+    /// The same, with the name given.
+    pub async fn create_named_user(&self, role: Role, display_name: &str) -> TestUser {
         let email = format!(
             "{}-{}@clinic.example",
             role.as_str(),
@@ -271,7 +277,7 @@ impl TestApp {
         let ctx = test_ctx();
         let new = ShellUser {
             email: &email,
-            display_name: &format!("Test {role}"),
+            display_name,
             role,
             password: TEST_PASSWORD,
             specialty: None,

@@ -204,6 +204,7 @@ pub async fn create_user(state: &AppState, ctx: &Ctx, new: ShellUser<'_>) -> Res
         password_hash: &hash,
         email_verified: true,
         locale: "en",
+        name: None,
     };
     let id = users::insert(&mut tx, user, now).await?;
     if let Some(specialty) = new.specialty {

@@ -41,6 +41,7 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
         password_hash: &hash,
         email_verified: false,
         locale: r.lang.code(),
+        name: None,
     };
     match users::insert(&mut tx, new, now).await {
         Ok(id) => {
@@ -217,6 +218,7 @@ pub async fn accept_invitation(
         password_hash: &password_hash,
         email_verified: true,
         locale: ctx.lang.code(),
+        name: None,
     };
     let id = users::insert(&mut tx, new, now).await?;
     let record = Event::new(ctx, now, "user.create", "user")

@@ -31,6 +31,7 @@ mod attachments;
 mod audit;
 mod browser;
 mod documents;
+mod fhir;
 mod live;
 mod messaging;
 mod ops;

@@ -1,0 +1,60 @@
+//! The CapabilityStatement, written from the table of types and search parameters the
+//! server checks requests against.
+
+use serde_json::{json, Value};
+
+use crate::types::ResourceType;
+
+pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
+    let resources: Vec<Value> = ResourceType::ALL
+        .iter()
+        .map(|t| {
+            let params: Vec<Value> = t
+                .search_params()
+                .iter()
+                .map(|p| {
+                    json!({ "name": p.name, "definition": p.definition, "type": p.kind.as_str(), "documentation": p.doc })
+                })
+                .collect();
+            let mut r = json!({
+                "type": t.as_str(),
+                "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                "versioning": "versioned",
+                "readHistory": false,
+                "searchParam": params,
+            });
+            if !t.includes().is_empty() {
+                r["searchInclude"] = json!(t.includes());
+            }
+            if t.is_clinical() {
+                r["documentation"] = json!(
+                    "Searches name the patient (patient= or subject=) unless the token has a patient context."
+                );
+            }
+            r
+        })
+        .collect();
+    json!({
+        "resourceType": "CapabilityStatement",
+        "status": "active",
+        "date": released,
+        "publisher": "telemed",
+        "kind": "instance",
+        "software": { "name": "telemed", "version": software_version },
+        "implementation": { "description": "telemed FHIR R4 API", "url": base },
+        "fhirVersion": "4.0.1",
+        "format": ["json", "application/fhir+json"],
+        "rest": [{
+            "mode": "server",
+            "documentation": "Every read and search is decided by the patient record's access policy and audited. Unknown search parameters are refused (400). Paging: _count (at most 1000) and the next/previous links.",
+            "security": {
+                "cors": false,
+                "service": [{ "coding": [{
+                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                    "code": "SMART-on-FHIR" }] }],
+                "description": "Bearer tokens: personal API tokens, with scopes as SMART user/*.rs (records:read) or user/*.cruds (records:write).",
+            },
+            "resource": resources,
+        }],
+    })
+}

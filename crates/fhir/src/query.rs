@@ -1,0 +1,209 @@
+//! Parsed searches as store queries. Values that cannot match anything telemed keeps (an
+//! id that is not telemed's, a status code of another vocabulary) become alternatives
+//! that match nothing, so the search answers an empty page rather than an error.
+
+use telemed_domain::record::{EntryStatus, Section};
+use telemed_domain::{Role, UserId};
+use telemed_store::fhir::{AllOf, EntryQuery, PersonQuery, Sort, SortKey, TextMatch, TimeCond};
+
+use crate::search::{Search, Value};
+use crate::types::{ResourceType, Target};
+
+const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+
+fn groups<T>(
+    search: &Search,
+    target: Target,
+    mut one: impl FnMut(&Value) -> Option<T>,
+) -> AllOf<T> {
+    search
+        .on(target)
+        .map(|f| f.values.iter().filter_map(&mut one).collect())
+        .collect()
+}
+
+fn time(v: &Value) -> Option<TimeCond> {
+    match v {
+        Value::Date(c) => Some(*c),
+        _ => None,
+    }
+}
+
+fn text(v: &Value) -> Option<TextMatch> {
+    match v {
+        Value::Text(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+fn code(v: &Value) -> Option<&str> {
+    match v {
+        Value::Token(t) => t.code.as_deref(),
+        _ => None,
+    }
+}
+
+/// A FHIR status code of `rt` as the entry status it stands for.
+pub fn status_of(rt: ResourceType, code: &str) -> Option<EntryStatus> {
+    use EntryStatus::*;
+    match (rt, code) {
+        (ResourceType::Condition | ResourceType::AllergyIntolerance, "active") => Some(Active),
+        (ResourceType::Condition | ResourceType::AllergyIntolerance, "inactive") => Some(Inactive),
+        (ResourceType::Condition | ResourceType::AllergyIntolerance, "resolved") => Some(Resolved),
+        (ResourceType::MedicationStatement, "active") => Some(Active),
+        (ResourceType::MedicationStatement, "stopped") => Some(Stopped),
+        (ResourceType::MedicationStatement, "entered-in-error") => Some(EnteredInError),
+        (ResourceType::Immunization, "completed") => Some(Final),
+        (ResourceType::Immunization, "entered-in-error") => Some(EnteredInError),
+        (ResourceType::Observation, "final") => Some(Final),
+        (ResourceType::Observation, "entered-in-error") => Some(EnteredInError),
+        _ => None,
+    }
+}
+
+fn sort_key(t: Target) -> Option<SortKey> {
+    match t {
+        Target::Effective => Some(SortKey::Effective),
+        Target::Recorded => Some(SortKey::Recorded),
+        Target::LastUpdated => Some(SortKey::Updated),
+        Target::BirthDate => Some(SortKey::BirthDate),
+        Target::Name => Some(SortKey::Name),
+        _ => None,
+    }
+}
+
+fn sorts(search: &Search) -> Vec<Sort> {
+    search
+        .sort
+        .iter()
+        .filter_map(|(def, descending)| {
+            sort_key(def.target).map(|key| Sort {
+                key,
+                descending: *descending,
+            })
+        })
+        .collect()
+}
+
+/// The search as a query of `patient`'s chart entries.
+pub fn entry_query(search: &Search, patient: UserId) -> EntryQuery {
+    let rt = search.resource_type;
+    let mut q = EntryQuery::new(patient, rt.sections());
+    q.ids = groups(search, Target::Id, |v| code(v).and_then(|c| c.parse().ok()));
+    q.codes = groups(search, Target::Code, |v| match v {
+        Value::Token(t) => Some(t.clone()),
+        _ => None,
+    });
+    q.statuses = groups(search, Target::Status, |v| {
+        code(v).and_then(|c| status_of(rt, c))
+    });
+    q.categories = groups(search, Target::Category, |v| match v {
+        Value::Token(t)
+            if t.system
+                .as_deref()
+                .is_none_or(|s| s == OBSERVATION_CATEGORY) =>
+        {
+            match t.code.as_deref() {
+                Some("vital-signs") => Some(Section::Vitals),
+                Some("laboratory") => Some(Section::Labs),
+                _ => None,
+            }
+        }
+        _ => None,
+    });
+    q.effective = groups(search, Target::Effective, time);
+    q.recorded = groups(search, Target::Recorded, time);
+    q.updated = groups(search, Target::LastUpdated, time);
+    q.sort = sorts(search);
+    q.limit = search.count as i64;
+    q.offset = search.offset as i64;
+    q
+}
+
+/// The search as a query of people of `role` (Patient: patients; Practitioner: clinicians).
+pub fn person_query(search: &Search, role: Role) -> PersonQuery {
+    let mut q = PersonQuery::new(role);
+    q.ids = groups(search, Target::Id, |v| code(v).and_then(|c| c.parse().ok()));
+    q.names = groups(search, Target::Name, text);
+    q.families = groups(search, Target::Family, text);
+    q.givens = groups(search, Target::Given, text);
+    q.genders = groups(search, Target::Gender, |v| {
+        code(v)
+            .filter(|g| matches!(*g, "female" | "male" | "other" | "unknown"))
+            .map(str::to_owned)
+    });
+    q.birth = groups(search, Target::BirthDate, time);
+    q.emails = groups(search, Target::Email, |v| code(v).map(str::to_owned));
+    q.updated = groups(search, Target::LastUpdated, time);
+    q.sort = sorts(search);
+    q.limit = search.count as i64;
+    q.offset = search.offset as i64;
+    q
+}
+
+/// The patient ids a search names (patient=, subject=), as written.
+pub fn named_patients(search: &Search) -> Vec<&str> {
+    search
+        .on(Target::Patient)
+        .flat_map(|f| f.values.iter())
+        .filter_map(|v| match v {
+            Value::Reference(id) => Some(id.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::parse;
+
+    fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
+        p.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn an_observation_search_becomes_an_entry_query() {
+        let patient = UserId::new();
+        let s = parse(
+            ResourceType::Observation,
+            &pairs(&[
+                ("patient", &patient.to_string()),
+                ("category", "laboratory,vital-signs"),
+                ("status", "final,amended"),
+                ("_id", "not-an-id"),
+                ("_sort", "-date"),
+                ("_count", "5"),
+            ]),
+        )
+        .unwrap();
+        let q = entry_query(&s, patient);
+        assert_eq!(q.sections, vec![Section::Vitals, Section::Labs]);
+        assert_eq!(q.categories, vec![vec![Section::Labs, Section::Vitals]]);
+        // "amended" is a real Observation status telemed never has: it matches nothing.
+        assert_eq!(q.statuses, vec![vec![EntryStatus::Final]]);
+        // An id that is not telemed's leaves an alternative-less group: no match.
+        assert_eq!(q.ids, vec![Vec::<telemed_domain::EntryId>::new()]);
+        assert_eq!(
+            q.sort,
+            vec![Sort {
+                key: SortKey::Effective,
+                descending: true
+            }]
+        );
+        assert_eq!(q.limit, 5);
+        assert_eq!(named_patients(&s), vec![patient.to_string().as_str()]);
+    }
+
+    #[test]
+    fn statuses_map_per_type() {
+        assert_eq!(
+            status_of(ResourceType::Immunization, "completed"),
+            Some(EntryStatus::Final)
+        );
+        assert_eq!(status_of(ResourceType::Observation, "completed"), None);
+        assert_eq!(status_of(ResourceType::Condition, "entered-in-error"), None);
+    }
+}

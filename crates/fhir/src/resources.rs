@@ -1,0 +1,376 @@
+//! telemed's rows as FHIR R4 resources. References are relative (`Patient/<id>`); times
+//! are UTC. Each mapping keeps the R4 invariants of its type (for instance, a Condition
+//! entered in error has no clinical status; an abatement only with a status that says
+//! it ended), and the test suite has every resource it returns checked by independent
+//! validators.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+use telemed_domain::record::{self, EntryStatus, Section, Severity};
+use telemed_store::fhir::Person;
+use telemed_store::record::Entry;
+
+use crate::types::ResourceType;
+
+const UCUM: &str = "http://unitsofmeasure.org";
+const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+const CONDITION_VERIFICATION: &str = "http://terminology.hl7.org/CodeSystem/condition-ver-status";
+const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
+const ALLERGY_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+const ALLERGY_VERIFICATION: &str =
+    "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification";
+const INTERPRETATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
+const SYSTOLIC: &str = "8480-6";
+const DIASTOLIC: &str = "8462-4";
+
+/// A FHIR `instant` (lastUpdated, issued): milliseconds and `Z`.
+pub fn instant(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// A FHIR `dateTime` for clinical times: seconds and `Z`.
+pub fn date_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn meta(version: Option<i64>, updated: DateTime<Utc>) -> Value {
+    let mut m = json!({ "lastUpdated": instant(updated) });
+    if let Some(v) = version {
+        m["versionId"] = json!(v.to_string());
+    }
+    m
+}
+
+pub fn reference(rt: ResourceType, id: impl std::fmt::Display) -> Value {
+    json!({ "reference": format!("{}/{id}", rt.as_str()) })
+}
+
+fn coding(system: &str, code: &str) -> Value {
+    json!({ "coding": [{ "system": system, "code": code }] })
+}
+
+/// The entry's code as a CodeableConcept: the coding when there is one, the words always.
+fn concept(e: &Entry) -> Value {
+    let mut c = json!({ "text": e.text });
+    if let (Some(system), Some(code)) = (&e.code_system, &e.code) {
+        let mut one = json!({ "system": system, "code": code });
+        if let Some(v) = record::vital_kind(code).filter(|_| e.section == Section::Vitals) {
+            one["display"] = json!(v.display);
+        }
+        c["coding"] = json!([one]);
+    }
+    c
+}
+
+fn put(o: &mut Map<String, Value>, key: &str, v: Option<Value>) {
+    if let Some(v) = v {
+        o.insert(key.to_owned(), v);
+    }
+}
+
+fn notes(e: &Entry) -> Option<Value> {
+    e.note.as_ref().map(|n| json!([{ "text": n }]))
+}
+
+/// A chart entry as the resource of its section's type; `None` for sections FHIR does
+/// not serve from entries (family and social history).
+pub fn entry(e: &Entry) -> Option<Value> {
+    let rt = ResourceType::of_section(e.section)?;
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!(rt.as_str()));
+    o.insert("id".into(), json!(e.id.to_string()));
+    o.insert("meta".into(), meta(Some(e.version), e.updated_at));
+    let subject = reference(ResourceType::Patient, e.patient);
+    let erroneous = e.status == EntryStatus::EnteredInError;
+    match rt {
+        ResourceType::Condition => {
+            if !erroneous {
+                o.insert(
+                    "clinicalStatus".into(),
+                    coding(CONDITION_CLINICAL, e.status.as_str()),
+                );
+            }
+            o.insert(
+                "verificationStatus".into(),
+                coding(
+                    CONDITION_VERIFICATION,
+                    if erroneous {
+                        "entered-in-error"
+                    } else {
+                        "confirmed"
+                    },
+                ),
+            );
+            o.insert(
+                "category".into(),
+                json!([coding(CONDITION_CATEGORY, "problem-list-item")]),
+            );
+            o.insert("code".into(), concept(e));
+            o.insert("subject".into(), subject);
+            put(
+                &mut o,
+                "onsetDateTime",
+                e.effective_at.map(|t| json!(date_time(t))),
+            );
+            let ended = matches!(e.status, EntryStatus::Resolved | EntryStatus::Inactive);
+            put(
+                &mut o,
+                "abatementDateTime",
+                e.ended_at.filter(|_| ended).map(|t| json!(date_time(t))),
+            );
+            o.insert("recordedDate".into(), json!(date_time(e.recorded_at)));
+        }
+        ResourceType::AllergyIntolerance => {
+            if !erroneous {
+                o.insert(
+                    "clinicalStatus".into(),
+                    coding(ALLERGY_CLINICAL, e.status.as_str()),
+                );
+            }
+            o.insert(
+                "verificationStatus".into(),
+                coding(
+                    ALLERGY_VERIFICATION,
+                    if erroneous {
+                        "entered-in-error"
+                    } else {
+                        "confirmed"
+                    },
+                ),
+            );
+            put(
+                &mut o,
+                "criticality",
+                e.severity.map(|s| {
+                    json!(match s {
+                        Severity::Severe => "high",
+                        Severity::Mild | Severity::Moderate => "low",
+                    })
+                }),
+            );
+            o.insert("code".into(), concept(e));
+            o.insert("patient".into(), subject);
+            put(
+                &mut o,
+                "onsetDateTime",
+                e.effective_at.map(|t| json!(date_time(t))),
+            );
+            o.insert("recordedDate".into(), json!(date_time(e.recorded_at)));
+            put(
+                &mut o,
+                "reaction",
+                e.reaction.as_ref().map(|r| {
+                    let mut one = json!({ "manifestation": [{ "text": r }] });
+                    if let Some(s) = e.severity {
+                        one["severity"] = json!(s.as_str());
+                    }
+                    json!([one])
+                }),
+            );
+        }
+        ResourceType::MedicationStatement => {
+            o.insert("status".into(), json!(e.status.as_str()));
+            o.insert("medicationCodeableConcept".into(), concept(e));
+            o.insert("subject".into(), subject);
+            match (e.effective_at, e.ended_at) {
+                (Some(start), Some(end)) => {
+                    o.insert(
+                        "effectivePeriod".into(),
+                        json!({ "start": date_time(start), "end": date_time(end) }),
+                    );
+                }
+                (None, Some(end)) => {
+                    o.insert("effectivePeriod".into(), json!({ "end": date_time(end) }));
+                }
+                (Some(start), None) => {
+                    o.insert("effectiveDateTime".into(), json!(date_time(start)));
+                }
+                (None, None) => {}
+            }
+            o.insert("dateAsserted".into(), json!(date_time(e.recorded_at)));
+            put(
+                &mut o,
+                "dosage",
+                e.dosage.as_ref().map(|d| json!([{ "text": d }])),
+            );
+        }
+        ResourceType::Immunization => {
+            o.insert(
+                "status".into(),
+                json!(if erroneous {
+                    "entered-in-error"
+                } else {
+                    "completed"
+                }),
+            );
+            o.insert("vaccineCode".into(), concept(e));
+            o.insert("patient".into(), subject);
+            match e.effective_at {
+                Some(t) => o.insert("occurrenceDateTime".into(), json!(date_time(t))),
+                None => o.insert("occurrenceString".into(), json!("unknown")),
+            };
+            o.insert("recorded".into(), json!(date_time(e.recorded_at)));
+        }
+        ResourceType::Observation => observation(e, &mut o, subject),
+        ResourceType::Patient | ResourceType::Practitioner => return None,
+    }
+    put(&mut o, "note", notes(e));
+    Some(Value::Object(o))
+}
+
+fn observation(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
+    let vital = e.section == Section::Vitals;
+    o.insert("status".into(), json!(e.status.as_str()));
+    let (code, display) = if vital {
+        ("vital-signs", "Vital Signs")
+    } else {
+        ("laboratory", "Laboratory")
+    };
+    o.insert(
+        "category".into(),
+        json!([{ "coding": [{ "system": OBSERVATION_CATEGORY, "code": code, "display": display }] }]),
+    );
+    o.insert("code".into(), concept(e));
+    o.insert("subject".into(), subject);
+    put(
+        o,
+        "effectiveDateTime",
+        e.effective_at.map(|t| json!(date_time(t))),
+    );
+    o.insert("issued".into(), json!(instant(e.recorded_at)));
+    let quantity = |v: f64| {
+        let mut q = json!({ "value": v });
+        if let Some(unit) = &e.unit {
+            q["unit"] = json!(unit);
+            // Vital signs' units are UCUM by construction (fixed by the LOINC code);
+            // a lab's unit is as the laboratory wrote it.
+            if vital {
+                q["system"] = json!(UCUM);
+                q["code"] = json!(unit);
+            }
+        }
+        q
+    };
+    let two_values = e
+        .code
+        .as_deref()
+        .and_then(record::vital_kind)
+        .is_some_and(|k| k.two_values);
+    if vital && two_values {
+        let component = |code: &str, display: &str, v: Option<f64>| {
+            let mut c = json!({
+                "code": { "coding": [{ "system": record::LOINC, "code": code, "display": display }] },
+            });
+            match v {
+                Some(v) => c["valueQuantity"] = quantity(v),
+                None => {
+                    c["dataAbsentReason"] = json!({ "coding": [{
+                        "system": "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+                        "code": "unknown" }] })
+                }
+            }
+            c
+        };
+        o.insert(
+            "component".into(),
+            json!([
+                component(SYSTOLIC, "Systolic blood pressure", e.value),
+                component(DIASTOLIC, "Diastolic blood pressure", e.value2),
+            ]),
+        );
+    } else if let Some(v) = e.value {
+        o.insert("valueQuantity".into(), quantity(v));
+    } else if let Some(t) = &e.value_text {
+        o.insert("valueString".into(), json!(t));
+    }
+    if let Some(v) = e.value.filter(|_| !two_values) {
+        let flag = if e.range_low.is_some_and(|lo| v < lo) {
+            Some(("L", "Low"))
+        } else if e.range_high.is_some_and(|hi| v > hi) {
+            Some(("H", "High"))
+        } else if e.range_low.is_some() || e.range_high.is_some() {
+            Some(("N", "Normal"))
+        } else {
+            None
+        };
+        if let Some((code, display)) = flag {
+            o.insert(
+                "interpretation".into(),
+                json!([{ "coding": [{ "system": INTERPRETATION, "code": code, "display": display }] }]),
+            );
+        }
+    }
+    if e.range_low.is_some() || e.range_high.is_some() {
+        let bound = |v: f64| {
+            let mut q = json!({ "value": v });
+            if let Some(u) = &e.unit {
+                q["unit"] = json!(u);
+            }
+            q
+        };
+        let mut r = Map::new();
+        put(&mut r, "low", e.range_low.map(bound));
+        put(&mut r, "high", e.range_high.map(bound));
+        o.insert("referenceRange".into(), json!([Value::Object(r)]));
+    }
+}
+
+fn human_name(p: &Person) -> Value {
+    let mut n = json!({ "use": "official", "text": p.display_name });
+    if !p.family.is_empty() {
+        n["family"] = json!(p.family);
+    }
+    if !p.given.is_empty() {
+        n["given"] = json!(p.given);
+    }
+    n
+}
+
+pub fn patient(p: &Person) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("Patient"));
+    o.insert("id".into(), json!(p.id.to_string()));
+    o.insert("meta".into(), meta(None, p.updated_at));
+    o.insert("active".into(), json!(p.active));
+    o.insert("name".into(), json!([human_name(p)]));
+    let mut telecom = vec![json!({ "system": "email", "value": p.email, "use": "home" })];
+    if let Some(phone) = &p.phone {
+        telecom.push(json!({ "system": "phone", "value": phone, "use": "mobile" }));
+    }
+    o.insert("telecom".into(), json!(telecom));
+    put(&mut o, "gender", p.sex.as_ref().map(|s| json!(s)));
+    put(&mut o, "birthDate", p.birth_date.as_ref().map(|d| json!(d)));
+    put(
+        &mut o,
+        "address",
+        p.address.as_ref().map(|a| json!([{ "text": a }])),
+    );
+    if p.emergency_contact.is_some() || p.emergency_phone.is_some() {
+        let mut c = json!({ "relationship": [{ "coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/v2-0131", "code": "C", "display": "Emergency Contact" }] }] });
+        if let Some(name) = &p.emergency_contact {
+            c["name"] = json!({ "text": name });
+        }
+        if let Some(phone) = &p.emergency_phone {
+            c["telecom"] = json!([{ "system": "phone", "value": phone }]);
+        }
+        o.insert("contact".into(), json!([c]));
+    }
+    o.insert(
+        "communication".into(),
+        json!([{ "language": { "coding": [{ "system": "urn:ietf:bcp:47", "code": p.locale }] }, "preferred": true }]),
+    );
+    Value::Object(o)
+}
+
+pub fn practitioner(p: &Person) -> Value {
+    json!({
+        "resourceType": "Practitioner",
+        "id": p.id.to_string(),
+        "meta": meta(None, p.updated_at),
+        "active": p.active,
+        "name": [human_name(p)],
+        "telecom": [{ "system": "email", "value": p.email, "use": "work" }],
+    })
+}

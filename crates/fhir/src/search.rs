@@ -1,0 +1,528 @@
+//! FHIR search parameters, parsed strictly against the resource type's table
+//! (`types::ResourceType::search_params`): an unknown parameter, an unsupported modifier
+//! or a malformed value is an error naming the parameter, never silently ignored.
+
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use telemed_domain::{Error, Result};
+use telemed_store::fhir::{CodeMatch, TextMatch, TimeCond};
+
+use crate::types::{ParamDef, ParamKind, ResourceType, SortDef};
+
+pub const DEFAULT_COUNT: usize = 50;
+pub const MAX_COUNT: usize = 1000;
+
+/// One value of a parameter, typed by the parameter's kind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Token(CodeMatch),
+    Date(TimeCond),
+    Text(TextMatch),
+    /// The id of the referenced resource (its type already checked).
+    Reference(String),
+}
+
+/// A parameter as given once: its values are alternatives (comma-separated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub param: &'static ParamDef,
+    pub values: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    None,
+    Estimate,
+    Accurate,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    pub resource_type: ResourceType,
+    pub filters: Vec<Filter>,
+    pub count: usize,
+    pub offset: usize,
+    pub sort: Vec<(&'static SortDef, bool)>,
+    pub include: Vec<&'static str>,
+    pub total: Total,
+}
+
+impl Search {
+    /// The filters on one target, for the query builders.
+    pub fn on(&self, target: crate::types::Target) -> impl Iterator<Item = &Filter> {
+        self.filters
+            .iter()
+            .filter(move |f| f.param.target == target)
+    }
+}
+
+/// Splits on `sep` where it is not escaped with a backslash (FHIR escapes `\,` `\|` `\$`).
+fn split_unescaped(s: &str, sep: char) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    if let Some(last) = parts.last_mut() {
+                        if next != sep {
+                            last.push('\\');
+                        }
+                        last.push(next);
+                    }
+                }
+            }
+            c if c == sep => parts.push(String::new()),
+            c => {
+                if let Some(last) = parts.last_mut() {
+                    last.push(c)
+                }
+            }
+        }
+    }
+    parts
+}
+
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(n) = chars.next() {
+                out.push(n);
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn bad(param: &'static str, message: impl Into<String>) -> Error {
+    Error::invalid(param, message)
+}
+
+/// Parses a search request's parameters (query string or form body, in order).
+pub fn parse(resource_type: ResourceType, pairs: &[(String, String)]) -> Result<Search> {
+    let mut search = Search {
+        resource_type,
+        filters: vec![],
+        count: DEFAULT_COUNT,
+        offset: 0,
+        sort: vec![],
+        include: vec![],
+        total: Total::Estimate,
+    };
+    for (key, raw) in pairs {
+        let (name, modifier) = match key.split_once(':') {
+            Some((n, m)) => (n, Some(m)),
+            None => (key.as_str(), None),
+        };
+        match name {
+            "_count" => {
+                search.count = raw
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n <= MAX_COUNT)
+                    .ok_or_else(|| {
+                        bad(
+                            "_count",
+                            format!("_count must be a number from 0 to {MAX_COUNT}"),
+                        )
+                    })?
+            }
+            "_offset" => {
+                search.offset = raw
+                    .parse::<usize>()
+                    .map_err(|_| bad("_offset", "_offset must be a non-negative number"))?
+            }
+            "_total" => {
+                search.total = match raw.as_str() {
+                    "none" => Total::None,
+                    "estimate" => Total::Estimate,
+                    "accurate" => Total::Accurate,
+                    _ => return Err(bad("_total", "_total must be none, estimate or accurate")),
+                }
+            }
+            "_sort" => {
+                for key in raw.split(',') {
+                    let (descending, key) = match key.strip_prefix('-') {
+                        Some(k) => (true, k),
+                        None => (false, key),
+                    };
+                    let def = resource_type
+                        .sorts()
+                        .iter()
+                        .find(|s| s.name == key)
+                        .ok_or_else(|| {
+                            bad(
+                                "_sort",
+                                format!(
+                                    "{} cannot be sorted by '{key}'; it can by: {}",
+                                    resource_type.as_str(),
+                                    names(resource_type.sorts().iter().map(|s| s.name))
+                                ),
+                            )
+                        })?;
+                    search.sort.push((def, descending));
+                }
+            }
+            "_include" => {
+                let found = resource_type
+                    .includes()
+                    .iter()
+                    .find(|i| **i == raw.as_str())
+                    .ok_or_else(|| {
+                        bad(
+                            "_include",
+                            format!(
+                                "_include of {} supports: {}",
+                                resource_type.as_str(),
+                                names(resource_type.includes().iter().copied())
+                            ),
+                        )
+                    })?;
+                search.include.push(found);
+            }
+            "_format" => {
+                if !matches!(
+                    raw.as_str(),
+                    "json" | "application/json" | "application/fhir+json"
+                ) {
+                    return Err(bad("_format", "only JSON is served (_format=json)"));
+                }
+            }
+            "_pretty" => {}
+            _ => {
+                let param = resource_type
+                    .search_params()
+                    .iter()
+                    .find(|p| p.name == name)
+                    .ok_or_else(|| {
+                        bad(
+                            "search",
+                            format!(
+                                "{} has no search parameter '{name}'; it has: {}",
+                                resource_type.as_str(),
+                                names(resource_type.search_params().iter().map(|p| p.name))
+                            ),
+                        )
+                    })?;
+                let values = split_unescaped(raw, ',')
+                    .iter()
+                    .map(|v| parse_value(param, modifier, v))
+                    .collect::<Result<Vec<_>>>()?;
+                search.filters.push(Filter { param, values });
+            }
+        }
+    }
+    Ok(search)
+}
+
+fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
+    it.collect::<Vec<_>>().join(", ")
+}
+
+fn parse_value(param: &'static ParamDef, modifier: Option<&str>, raw: &str) -> Result<Value> {
+    let unsupported = || {
+        bad(
+            param.name,
+            format!(
+                "the modifier ':{}' is not supported on {}",
+                modifier.unwrap_or_default(),
+                param.name
+            ),
+        )
+    };
+    if raw.is_empty() {
+        return Err(bad(param.name, format!("{} needs a value", param.name)));
+    }
+    match param.kind {
+        ParamKind::String => {
+            let v = unescape(raw);
+            Ok(Value::Text(match modifier {
+                None => TextMatch::Start(v),
+                Some("exact") => TextMatch::Exact(v),
+                Some("contains") => TextMatch::Contains(v),
+                Some(_) => return Err(unsupported()),
+            }))
+        }
+        ParamKind::Token => {
+            if modifier.is_some() {
+                return Err(unsupported());
+            }
+            let parts = split_unescaped(raw, '|');
+            let nonempty = |s: &String| Some(s.clone()).filter(|s| !s.is_empty());
+            Ok(Value::Token(match parts.as_slice() {
+                [code] => CodeMatch {
+                    system: None,
+                    code: Some(code.clone()),
+                },
+                [system, code] => CodeMatch {
+                    system: Some(system.clone()),
+                    code: nonempty(code),
+                },
+                _ => return Err(bad(param.name, format!("{} takes system|code", param.name))),
+            }))
+        }
+        ParamKind::Date => {
+            if modifier.is_some() {
+                return Err(unsupported());
+            }
+            Ok(Value::Date(parse_date(param.name, raw)?))
+        }
+        ParamKind::Reference => {
+            match modifier {
+                None | Some("Patient") => {}
+                Some(_) => return Err(unsupported()),
+            }
+            let id = match raw.rsplit_once('/') {
+                Some((before, id)) => {
+                    let kind = before.rsplit('/').next().unwrap_or_default();
+                    if kind != "Patient" {
+                        return Err(bad(
+                            param.name,
+                            format!("{} refers to a Patient", param.name),
+                        ));
+                    }
+                    id
+                }
+                None => raw,
+            };
+            Ok(Value::Reference(id.to_owned()))
+        }
+    }
+}
+
+/// A date parameter: an optional prefix, then a date or date-time whose precision sets
+/// the range it stands for (a year, a month, a day, a minute, a second). A time without
+/// a zone is taken as UTC.
+pub fn parse_date(param: &'static str, raw: &str) -> Result<TimeCond> {
+    let (prefix, value) =
+        if raw.len() > 2 && raw.as_bytes()[..2].iter().all(u8::is_ascii_alphabetic) {
+            raw.split_at(2)
+        } else {
+            ("eq", raw)
+        };
+    let (lo, hi) = date_range(value).ok_or_else(|| {
+        bad(
+            param,
+            format!("{param} must be a date (YYYY, YYYY-MM, YYYY-MM-DD) or a date-time"),
+        )
+    })?;
+    Ok(match prefix {
+        "eq" => TimeCond::Within(lo, hi),
+        "ne" => TimeCond::Outside(lo, hi),
+        "lt" | "eb" => TimeCond::Before(lo),
+        "le" => TimeCond::Before(hi),
+        "gt" | "sa" => TimeCond::AtOrAfter(hi),
+        "ge" => TimeCond::AtOrAfter(lo),
+        _ => {
+            return Err(bad(
+                param,
+                format!(
+                    "{param}: the prefix '{prefix}' is not one of eq, ne, lt, le, gt, ge, sa, eb"
+                ),
+            ))
+        }
+    })
+}
+
+/// The instants a date of some precision stands for: [start, end).
+pub fn date_range(s: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let day = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    match s.len() {
+        4 => {
+            let y: i32 = s.parse().ok()?;
+            let start = day(NaiveDate::from_ymd_opt(y, 1, 1)?)?;
+            Some((start, day(NaiveDate::from_ymd_opt(y + 1, 1, 1)?)?))
+        }
+        7 => {
+            let d = NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok()?;
+            let next = d.checked_add_months(chrono::Months::new(1))?;
+            Some((day(d)?, day(next)?))
+        }
+        10 => {
+            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+            Some((day(d)?, day(d.succ_opt()?)?))
+        }
+        _ => {
+            let has_zone = s.ends_with('Z') || s.get(10..).unwrap_or_default().contains(['+', '-']);
+            let zoned = if has_zone {
+                s.to_owned()
+            } else {
+                format!("{s}Z")
+            };
+            // hh:mm without seconds stands for the minute.
+            if let Ok(t) =
+                DateTime::parse_from_str(&zoned.replace('Z', "+00:00"), "%Y-%m-%dT%H:%M%:z")
+            {
+                let t = t.with_timezone(&Utc);
+                return Some((t, t + Duration::minutes(1)));
+            }
+            let t = DateTime::parse_from_rfc3339(&zoned)
+                .ok()?
+                .with_timezone(&Utc);
+            let precise = zoned.contains('.');
+            let width = if precise {
+                Duration::milliseconds(1)
+            } else {
+                Duration::seconds(1)
+            };
+            let start = if precise {
+                t
+            } else {
+                Utc.timestamp_opt(t.timestamp(), 0).single()?
+            };
+            Some((start, start + width))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Target;
+
+    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn dates_stand_for_the_range_of_their_precision() {
+        assert_eq!(
+            date_range("2024"),
+            Some((at("2024-01-01T00:00:00Z"), at("2025-01-01T00:00:00Z")))
+        );
+        assert_eq!(
+            date_range("2024-02"),
+            Some((at("2024-02-01T00:00:00Z"), at("2024-03-01T00:00:00Z")))
+        );
+        assert_eq!(
+            date_range("2024-12-31"),
+            Some((at("2024-12-31T00:00:00Z"), at("2025-01-01T00:00:00Z")))
+        );
+        assert_eq!(
+            date_range("2024-03-05T10:30:00+02:00"),
+            Some((at("2024-03-05T08:30:00Z"), at("2024-03-05T08:30:01Z")))
+        );
+        assert_eq!(
+            date_range("2024-03-05T10:30Z"),
+            Some((at("2024-03-05T10:30:00Z"), at("2024-03-05T10:31:00Z")))
+        );
+        for bad in [
+            "24",
+            "2024-13",
+            "2024-02-30",
+            "yesterday",
+            "2024-03-05T25:00:00Z",
+        ] {
+            assert_eq!(date_range(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn prefixes_become_conditions_on_the_range() {
+        let (lo, hi) = (at("2024-01-01T00:00:00Z"), at("2025-01-01T00:00:00Z"));
+        let cases = [
+            ("2024", TimeCond::Within(lo, hi)),
+            ("eq2024", TimeCond::Within(lo, hi)),
+            ("ne2024", TimeCond::Outside(lo, hi)),
+            ("lt2024", TimeCond::Before(lo)),
+            ("le2024", TimeCond::Before(hi)),
+            ("gt2024", TimeCond::AtOrAfter(hi)),
+            ("ge2024", TimeCond::AtOrAfter(lo)),
+            ("sa2024", TimeCond::AtOrAfter(hi)),
+            ("eb2024", TimeCond::Before(lo)),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(parse_date("date", raw).unwrap(), want, "{raw}");
+        }
+        assert!(parse_date("date", "ap2024").is_err());
+    }
+
+    #[test]
+    fn tokens_strings_and_references_parse_with_escapes() {
+        let s = parse(
+            ResourceType::Observation,
+            &q(&[
+                ("code", "http://loinc.org|8867-4,|x\\,y,http://loinc.org|"),
+                ("patient", "Patient/abc"),
+                ("date", "ge2024-01-01"),
+                ("date", "lt2025"),
+                ("_count", "10"),
+                ("_sort", "-date,_lastUpdated"),
+                ("_include", "Observation:patient"),
+            ]),
+        )
+        .unwrap();
+        let code = s.on(Target::Code).next().unwrap();
+        assert_eq!(
+            code.values,
+            vec![
+                Value::Token(CodeMatch {
+                    system: Some("http://loinc.org".into()),
+                    code: Some("8867-4".into())
+                }),
+                Value::Token(CodeMatch {
+                    system: Some(String::new()),
+                    code: Some("x,y".into())
+                }),
+                Value::Token(CodeMatch {
+                    system: Some("http://loinc.org".into()),
+                    code: None
+                }),
+            ]
+        );
+        assert_eq!(
+            s.on(Target::Patient).next().unwrap().values,
+            vec![Value::Reference("abc".into())]
+        );
+        assert_eq!(s.on(Target::Effective).count(), 2);
+        assert_eq!(s.count, 10);
+        assert_eq!(
+            s.sort
+                .iter()
+                .map(|(d, desc)| (d.name, *desc))
+                .collect::<Vec<_>>(),
+            vec![("date", true), ("_lastUpdated", false)]
+        );
+        assert_eq!(s.include, vec!["Observation:patient"]);
+
+        let p = parse(ResourceType::Patient, &q(&[("name:exact", "Ana López")])).unwrap();
+        assert_eq!(
+            p.filters[0].values,
+            vec![Value::Text(TextMatch::Exact("Ana López".into()))]
+        );
+    }
+
+    #[test]
+    fn what_is_not_understood_is_refused_with_the_parameter_named() {
+        let refused =
+            |pairs: &[(&str, &str)], field: &str| match parse(ResourceType::Observation, &q(pairs))
+            {
+                Err(Error::Invalid { field: f, message }) => {
+                    assert_eq!(f, field, "{pairs:?}: {message}")
+                }
+                other => panic!("{pairs:?} gave {other:?}"),
+            };
+        refused(&[("colour", "red")], "search");
+        refused(&[("code:text", "pulse")], "code");
+        refused(&[("date", "last-week")], "date");
+        refused(&[("date", "ap2024")], "date");
+        refused(&[("_count", "1001")], "_count");
+        refused(&[("_count", "-1")], "_count");
+        refused(&[("_sort", "colour")], "_sort");
+        refused(&[("_include", "Observation:performer")], "_include");
+        refused(&[("_format", "xml")], "_format");
+        refused(&[("patient", "Practitioner/1")], "patient");
+        refused(&[("code", "a|b|c")], "code");
+        refused(&[("status", "")], "status");
+    }
+}

@@ -1,0 +1,512 @@
+//! The resource types telemed serves and, for each, the search parameters and sort keys
+//! it understands. The search parser checks requests against this table and the
+//! CapabilityStatement is written from it, so what the server claims and what it does
+//! cannot drift apart.
+
+use telemed_domain::record::Section;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResourceType {
+    Patient,
+    Practitioner,
+    Condition,
+    AllergyIntolerance,
+    MedicationStatement,
+    Immunization,
+    Observation,
+}
+
+/// How a parameter's values are written and compared (FHIR search parameter types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamKind {
+    /// `system|code`, `code`, `|code`, `system|`.
+    Token,
+    /// A date with an optional prefix (eq, ne, lt, le, gt, ge, sa, eb).
+    Date,
+    /// Text matching the start of a word, case-insensitively (`:exact`, `:contains`).
+    String,
+    /// `Patient/<id>` or `<id>`.
+    Reference,
+}
+
+impl ParamKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParamKind::Token => "token",
+            ParamKind::Date => "date",
+            ParamKind::String => "string",
+            ParamKind::Reference => "reference",
+        }
+    }
+}
+
+/// What a parameter filters on, independent of its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Id,
+    LastUpdated,
+    /// The patient a clinical resource is about.
+    Patient,
+    /// The entry's code (code, vaccine-code).
+    Code,
+    /// The entry's status, in the FHIR vocabulary of its type.
+    Status,
+    /// Observation category (vital-signs, laboratory).
+    Category,
+    /// When it happened: onset, effective time, date given.
+    Effective,
+    /// When it was recorded.
+    Recorded,
+    Name,
+    Family,
+    Given,
+    Gender,
+    BirthDate,
+    Email,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamDef {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub target: Target,
+    /// The definition in the FHIR specification, for the CapabilityStatement.
+    pub definition: &'static str,
+    pub doc: &'static str,
+}
+
+const fn param(
+    name: &'static str,
+    kind: ParamKind,
+    target: Target,
+    definition: &'static str,
+    doc: &'static str,
+) -> ParamDef {
+    ParamDef {
+        name,
+        kind,
+        target,
+        definition,
+        doc,
+    }
+}
+
+const ID: ParamDef = param(
+    "_id",
+    ParamKind::Token,
+    Target::Id,
+    "http://hl7.org/fhir/SearchParameter/Resource-id",
+    "The resource's id",
+);
+const LAST_UPDATED: ParamDef = param(
+    "_lastUpdated",
+    ParamKind::Date,
+    Target::LastUpdated,
+    "http://hl7.org/fhir/SearchParameter/Resource-lastUpdated",
+    "When the resource last changed",
+);
+
+const fn patient_ref(name: &'static str, definition: &'static str) -> ParamDef {
+    param(
+        name,
+        ParamKind::Reference,
+        Target::Patient,
+        definition,
+        "The patient (required unless the token has a patient context)",
+    )
+}
+
+const FAMILY: ParamDef = param(
+    "family",
+    ParamKind::String,
+    Target::Family,
+    "http://hl7.org/fhir/SearchParameter/individual-family",
+    "Start of the family name",
+);
+const GIVEN: ParamDef = param(
+    "given",
+    ParamKind::String,
+    Target::Given,
+    "http://hl7.org/fhir/SearchParameter/individual-given",
+    "Start of a given name",
+);
+
+const PATIENT_PARAMS: &[ParamDef] = &[
+    ID,
+    LAST_UPDATED,
+    param(
+        "name",
+        ParamKind::String,
+        Target::Name,
+        "http://hl7.org/fhir/SearchParameter/Patient-name",
+        "Start of any part of the name",
+    ),
+    FAMILY,
+    GIVEN,
+    param(
+        "gender",
+        ParamKind::Token,
+        Target::Gender,
+        "http://hl7.org/fhir/SearchParameter/individual-gender",
+        "female | male | other | unknown",
+    ),
+    param(
+        "birthdate",
+        ParamKind::Date,
+        Target::BirthDate,
+        "http://hl7.org/fhir/SearchParameter/individual-birthdate",
+        "Date of birth, with prefixes",
+    ),
+    param(
+        "email",
+        ParamKind::Token,
+        Target::Email,
+        "http://hl7.org/fhir/SearchParameter/individual-email",
+        "The e-mail address (exact, case-insensitive)",
+    ),
+];
+
+const PRACTITIONER_PARAMS: &[ParamDef] = &[
+    ID,
+    param(
+        "name",
+        ParamKind::String,
+        Target::Name,
+        "http://hl7.org/fhir/SearchParameter/Practitioner-name",
+        "Start of any part of the name",
+    ),
+    FAMILY,
+    GIVEN,
+];
+
+const CONDITION_PARAMS: &[ParamDef] = &[
+    ID,
+    LAST_UPDATED,
+    patient_ref(
+        "patient",
+        "http://hl7.org/fhir/SearchParameter/clinical-patient",
+    ),
+    patient_ref(
+        "subject",
+        "http://hl7.org/fhir/SearchParameter/Condition-subject",
+    ),
+    param(
+        "code",
+        ParamKind::Token,
+        Target::Code,
+        "http://hl7.org/fhir/SearchParameter/clinical-code",
+        "ICD-10 or SNOMED CT code",
+    ),
+    param(
+        "clinical-status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/Condition-clinical-status",
+        "active | inactive | resolved",
+    ),
+    param(
+        "onset-date",
+        ParamKind::Date,
+        Target::Effective,
+        "http://hl7.org/fhir/SearchParameter/Condition-onset-date",
+        "Onset, with prefixes",
+    ),
+    param(
+        "recorded-date",
+        ParamKind::Date,
+        Target::Recorded,
+        "http://hl7.org/fhir/SearchParameter/Condition-recorded-date",
+        "When it was recorded",
+    ),
+];
+
+const ALLERGY_PARAMS: &[ParamDef] = &[
+    ID,
+    LAST_UPDATED,
+    patient_ref(
+        "patient",
+        "http://hl7.org/fhir/SearchParameter/clinical-patient",
+    ),
+    param(
+        "code",
+        ParamKind::Token,
+        Target::Code,
+        "http://hl7.org/fhir/SearchParameter/clinical-code",
+        "The substance's code",
+    ),
+    param(
+        "clinical-status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/AllergyIntolerance-clinical-status",
+        "active | inactive | resolved",
+    ),
+    param(
+        "date",
+        ParamKind::Date,
+        Target::Recorded,
+        "http://hl7.org/fhir/SearchParameter/clinical-date",
+        "When it was recorded",
+    ),
+];
+
+const MEDICATION_STATEMENT_PARAMS: &[ParamDef] = &[
+    ID,
+    LAST_UPDATED,
+    patient_ref(
+        "patient",
+        "http://hl7.org/fhir/SearchParameter/clinical-patient",
+    ),
+    patient_ref(
+        "subject",
+        "http://hl7.org/fhir/SearchParameter/MedicationStatement-subject",
+    ),
+    param(
+        "code",
+        ParamKind::Token,
+        Target::Code,
+        "http://hl7.org/fhir/SearchParameter/clinical-code",
+        "RxNorm code of the medication",
+    ),
+    param(
+        "status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/medications-status",
+        "active | stopped | entered-in-error",
+    ),
+    param(
+        "effective",
+        ParamKind::Date,
+        Target::Effective,
+        "http://hl7.org/fhir/SearchParameter/MedicationStatement-effective",
+        "When it was started",
+    ),
+];
+
+const IMMUNIZATION_PARAMS: &[ParamDef] = &[
+    ID,
+    LAST_UPDATED,
+    patient_ref(
+        "patient",
+        "http://hl7.org/fhir/SearchParameter/clinical-patient",
+    ),
+    param(
+        "vaccine-code",
+        ParamKind::Token,
+        Target::Code,
+        "http://hl7.org/fhir/SearchParameter/Immunization-vaccine-code",
+        "CVX code of the vaccine",
+    ),
+    param(
+        "status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/Immunization-status",
+        "completed | entered-in-error",
+    ),
+    param(
+        "date",
+        ParamKind::Date,
+        Target::Effective,
+        "http://hl7.org/fhir/SearchParameter/clinical-date",
+        "When it was given",
+    ),
+];
+
+const OBSERVATION_PARAMS: &[ParamDef] = &[
+    ID,
+    LAST_UPDATED,
+    patient_ref(
+        "patient",
+        "http://hl7.org/fhir/SearchParameter/clinical-patient",
+    ),
+    patient_ref(
+        "subject",
+        "http://hl7.org/fhir/SearchParameter/Observation-subject",
+    ),
+    param(
+        "code",
+        ParamKind::Token,
+        Target::Code,
+        "http://hl7.org/fhir/SearchParameter/clinical-code",
+        "LOINC code",
+    ),
+    param(
+        "category",
+        ParamKind::Token,
+        Target::Category,
+        "http://hl7.org/fhir/SearchParameter/Observation-category",
+        "vital-signs | laboratory",
+    ),
+    param(
+        "status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/Observation-status",
+        "final | entered-in-error",
+    ),
+    param(
+        "date",
+        ParamKind::Date,
+        Target::Effective,
+        "http://hl7.org/fhir/SearchParameter/clinical-date",
+        "When it was measured, with prefixes",
+    ),
+];
+
+/// A key `_sort` accepts (`-` in front for descending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortDef {
+    pub name: &'static str,
+    pub target: Target,
+}
+
+const fn sort(name: &'static str, target: Target) -> SortDef {
+    SortDef { name, target }
+}
+
+impl ResourceType {
+    pub const ALL: [ResourceType; 7] = [
+        ResourceType::Patient,
+        ResourceType::Practitioner,
+        ResourceType::Condition,
+        ResourceType::AllergyIntolerance,
+        ResourceType::MedicationStatement,
+        ResourceType::Immunization,
+        ResourceType::Observation,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::Patient => "Patient",
+            ResourceType::Practitioner => "Practitioner",
+            ResourceType::Condition => "Condition",
+            ResourceType::AllergyIntolerance => "AllergyIntolerance",
+            ResourceType::MedicationStatement => "MedicationStatement",
+            ResourceType::Immunization => "Immunization",
+            ResourceType::Observation => "Observation",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ResourceType> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The record sections a resource of this type comes from (chart entries).
+    pub fn sections(self) -> &'static [Section] {
+        match self {
+            ResourceType::Condition => &[Section::Problems],
+            ResourceType::AllergyIntolerance => &[Section::Allergies],
+            ResourceType::MedicationStatement => &[Section::Medications],
+            ResourceType::Immunization => &[Section::Immunizations],
+            ResourceType::Observation => &[Section::Vitals, Section::Labs],
+            ResourceType::Patient | ResourceType::Practitioner => &[],
+        }
+    }
+
+    /// The FHIR type a chart entry of `section` is served as.
+    pub fn of_section(section: Section) -> Option<ResourceType> {
+        match section {
+            Section::Problems => Some(ResourceType::Condition),
+            Section::Allergies => Some(ResourceType::AllergyIntolerance),
+            Section::Medications => Some(ResourceType::MedicationStatement),
+            Section::Immunizations => Some(ResourceType::Immunization),
+            Section::Vitals | Section::Labs => Some(ResourceType::Observation),
+            _ => None,
+        }
+    }
+
+    /// A clinical type belongs to one patient's record (its compartment).
+    pub fn is_clinical(self) -> bool {
+        !self.sections().is_empty()
+    }
+
+    pub fn search_params(self) -> &'static [ParamDef] {
+        match self {
+            ResourceType::Patient => PATIENT_PARAMS,
+            ResourceType::Practitioner => PRACTITIONER_PARAMS,
+            ResourceType::Condition => CONDITION_PARAMS,
+            ResourceType::AllergyIntolerance => ALLERGY_PARAMS,
+            ResourceType::MedicationStatement => MEDICATION_STATEMENT_PARAMS,
+            ResourceType::Immunization => IMMUNIZATION_PARAMS,
+            ResourceType::Observation => OBSERVATION_PARAMS,
+        }
+    }
+
+    pub fn sorts(self) -> &'static [SortDef] {
+        const PATIENT: &[SortDef] = &[
+            sort("_lastUpdated", Target::LastUpdated),
+            sort("birthdate", Target::BirthDate),
+            sort("name", Target::Name),
+        ];
+        const PRACTITIONER: &[SortDef] = &[sort("name", Target::Name)];
+        const CONDITION: &[SortDef] = &[
+            sort("_lastUpdated", Target::LastUpdated),
+            sort("onset-date", Target::Effective),
+            sort("recorded-date", Target::Recorded),
+        ];
+        const ALLERGY: &[SortDef] = &[
+            sort("_lastUpdated", Target::LastUpdated),
+            sort("date", Target::Recorded),
+        ];
+        const MEDICATION: &[SortDef] = &[
+            sort("_lastUpdated", Target::LastUpdated),
+            sort("effective", Target::Effective),
+        ];
+        const BY_DATE: &[SortDef] = &[
+            sort("_lastUpdated", Target::LastUpdated),
+            sort("date", Target::Effective),
+        ];
+        match self {
+            ResourceType::Patient => PATIENT,
+            ResourceType::Practitioner => PRACTITIONER,
+            ResourceType::Condition => CONDITION,
+            ResourceType::AllergyIntolerance => ALLERGY,
+            ResourceType::MedicationStatement => MEDICATION,
+            ResourceType::Immunization | ResourceType::Observation => BY_DATE,
+        }
+    }
+
+    /// The references `_include` follows from this type (`Type:param`).
+    pub fn includes(self) -> &'static [&'static str] {
+        match self {
+            ResourceType::Condition => &["Condition:patient", "Condition:subject"],
+            ResourceType::AllergyIntolerance => &["AllergyIntolerance:patient"],
+            ResourceType::MedicationStatement => {
+                &["MedicationStatement:patient", "MedicationStatement:subject"]
+            }
+            ResourceType::Immunization => &["Immunization:patient"],
+            ResourceType::Observation => &["Observation:patient", "Observation:subject"],
+            ResourceType::Patient | ResourceType::Practitioner => &[],
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_round_trips_and_names_its_parameters_once() {
+        for t in ResourceType::ALL {
+            assert_eq!(ResourceType::parse(t.as_str()), Some(t));
+            let mut names: Vec<_> = t.search_params().iter().map(|p| p.name).collect();
+            let n = names.len();
+            names.sort();
+            names.dedup();
+            assert_eq!(names.len(), n, "{} names a parameter twice", t.as_str());
+            for s in t.sections() {
+                assert_eq!(ResourceType::of_section(*s), Some(t));
+            }
+            // A clinical type can always be narrowed to one patient.
+            assert_eq!(
+                t.is_clinical(),
+                t.search_params()
+                    .iter()
+                    .any(|p| p.target == Target::Patient)
+            );
+        }
+        assert_eq!(ResourceType::parse("patient"), None);
+    }
+}

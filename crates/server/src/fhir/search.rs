@@ -1,0 +1,275 @@
+//! `GET /{type}?…` and `POST /{type}/_search` (form body): one searchset page.
+
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use serde_json::Value;
+use telemed_domain::record::{self as policy, CareFacts, Op, Section};
+use telemed_domain::{Error, Permission, Result, Role, UserId};
+use telemed_fhir::search::{Search, Total};
+use telemed_fhir::{bundle, query, resources, search as parser, Interaction, ResourceType};
+
+use super::{base_url, resource_type, FhirCaller, FhirJson};
+use crate::context::Ctx;
+use crate::error::AppResult;
+use crate::{record, AppState};
+
+pub async fn by_get(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: FhirCaller,
+    Path(rt): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> AppResult<FhirJson> {
+    let pairs = form_pairs(raw.as_deref().unwrap_or_default().as_bytes())?;
+    Ok(search(&state, &ctx, &caller, &rt, pairs).await?)
+}
+
+/// The same search with its parameters in a form body (and any in the query string).
+pub async fn by_post(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: FhirCaller,
+    Path(rt): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> AppResult<FhirJson> {
+    let mut pairs = form_pairs(raw.as_deref().unwrap_or_default().as_bytes())?;
+    pairs.extend(form_pairs(&body)?);
+    Ok(search(&state, &ctx, &caller, &rt, pairs).await?)
+}
+
+fn form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>> {
+    serde_urlencoded::from_bytes(bytes)
+        .map_err(|_| Error::invalid("search", "the search parameters are not form-encoded"))
+}
+
+/// What a search found: the page, what `_include` added, the total if known, and
+/// whether another page follows.
+struct Found {
+    matches: Vec<Value>,
+    included: Vec<Value>,
+    total: Option<i64>,
+    more: bool,
+}
+
+impl Found {
+    fn nothing() -> Found {
+        Found {
+            matches: vec![],
+            included: vec![],
+            total: Some(0),
+            more: false,
+        }
+    }
+}
+
+async fn search(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    rt: &str,
+    pairs: Vec<(String, String)>,
+) -> Result<FhirJson> {
+    let rt = resource_type(rt)?;
+    caller.require(rt, Interaction::Search)?;
+    let search = parser::parse(rt, &pairs)?;
+    let found = match rt {
+        ResourceType::Patient => patients(state, ctx, caller, &search).await?,
+        ResourceType::Practitioner => practitioners(state, &search).await?,
+        _ => entries(state, ctx, caller, &search).await?,
+    };
+    let base = base_url(state);
+    let mut links = vec![("self", page_url(&base, rt, &pairs, search.offset))];
+    if found.more {
+        links.push((
+            "next",
+            page_url(&base, rt, &pairs, search.offset + search.count),
+        ));
+    }
+    if search.offset > 0 {
+        let previous = search.offset.saturating_sub(search.count);
+        links.push(("previous", page_url(&base, rt, &pairs, previous)));
+    }
+    Ok(FhirJson::ok(bundle::searchset(
+        &base,
+        found.matches,
+        found.included,
+        found.total,
+        links,
+    )))
+}
+
+/// The search's own URL at another offset (the parameters repeated, `_offset` replaced).
+fn page_url(base: &str, rt: ResourceType, pairs: &[(String, String)], offset: usize) -> String {
+    let mut kept: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "_offset")
+        .cloned()
+        .collect();
+    if offset > 0 {
+        kept.push(("_offset".into(), offset.to_string()));
+    }
+    let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    if query.is_empty() {
+        format!("{base}/{}", rt.as_str())
+    } else {
+        format!("{base}/{}?{query}", rt.as_str())
+    }
+}
+
+/// The total to report: counted when asked for (`_total=accurate`), known for free when
+/// the first page holds everything, otherwise left out.
+async fn total<F>(search: &Search, page: usize, more: bool, count: F) -> Result<Option<i64>>
+where
+    F: std::future::Future<Output = Result<i64>>,
+{
+    Ok(match search.total {
+        Total::None => None,
+        Total::Accurate => Some(count.await?),
+        Total::Estimate if !more => Some((search.offset + page) as i64),
+        Total::Estimate => None,
+    })
+}
+
+/// Chart entries of one patient: the patient named by the search or the token.
+async fn entries(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    search: &Search,
+) -> Result<Found> {
+    let rt = search.resource_type;
+    let named = query::named_patients(search);
+    let patient = match (caller.patient, named.as_slice()) {
+        (Some(own), []) => own.to_string(),
+        (Some(own), [one]) if *one == own.to_string() => own.to_string(),
+        (Some(_), [_]) => return Ok(Found::nothing()),
+        (None, [one]) => (*one).to_owned(),
+        (_, []) => {
+            return Err(Error::invalid(
+                "patient",
+                format!("a {} search names its patient (patient=…)", rt.as_str()),
+            ))
+        }
+        (_, _) => {
+            return Err(Error::invalid(
+                "patient",
+                "a search names one patient at a time",
+            ))
+        }
+    };
+    let Ok(patient) = patient.parse::<UserId>() else {
+        return Ok(Found::nothing());
+    };
+    let mut q = query::entry_query(search, patient);
+    // Only the sections the search can return are asked for (and audited).
+    q.sections
+        .retain(|s| q.categories.iter().all(|group| group.contains(s)));
+    let mut allowed = vec![];
+    for section in q.sections.clone() {
+        match record::authorize(state, ctx, &caller.principal, patient, section, Op::Read).await {
+            Ok(_) => allowed.push(section),
+            Err(Error::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if allowed.is_empty() {
+        return Ok(Found::nothing());
+    }
+    q.sections = allowed;
+    let (rows, more) = state.store.search_entries(&q).await?;
+    let total = total(search, rows.len(), more, state.store.count_entries(&q)).await?;
+    let matches: Vec<Value> = rows.iter().filter_map(resources::entry).collect();
+    let mut included = vec![];
+    if !search.include.is_empty() && !matches.is_empty() {
+        let demographics = record::authorize(
+            state,
+            ctx,
+            &caller.principal,
+            patient,
+            Section::Demographics,
+            Op::Read,
+        )
+        .await;
+        if demographics.is_ok() {
+            if let Some(p) = state.store.person(patient, Role::Patient).await? {
+                included.push(resources::patient(&p));
+            }
+        }
+    }
+    Ok(Found {
+        matches,
+        included,
+        total,
+        more,
+    })
+}
+
+/// Patients: staff and clinicians (with `patients:read`) search everyone; a patient
+/// finds themself and those whose proxy they are; a token with a patient context, that
+/// patient. Each patient returned is audited as a demographics read, with the basis the
+/// policy gives.
+async fn patients(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    search: &Search,
+) -> Result<Found> {
+    let principal = &caller.principal;
+    let mut q = query::person_query(search, Role::Patient);
+    let mut proxied = vec![];
+    if principal.role == Role::Patient {
+        proxied = state
+            .store
+            .proxies(principal.user_id, false)
+            .await?
+            .into_iter()
+            .map(|p| p.patient)
+            .collect();
+        let mut within = proxied.clone();
+        within.push(principal.user_id);
+        q.within = Some(within);
+    } else if !principal.can(Permission::PatientsRead) {
+        return Err(Error::Forbidden);
+    }
+    if let Some(own) = caller.patient {
+        q.within = Some(vec![own]);
+    }
+    let (people, more) = state.store.search_people(&q).await?;
+    let total = total(search, people.len(), more, state.store.count_people(&q)).await?;
+    let action = policy::action_name(Section::Demographics, Op::Read);
+    let mut matches = Vec::with_capacity(people.len());
+    for p in &people {
+        // Demographics need no care relationship: the facts a search knows decide.
+        let facts = CareFacts {
+            patient_exists: true,
+            proxy: proxied.contains(&p.id),
+            ..CareFacts::default()
+        };
+        let Some(grant) = policy::decide(principal, p.id, Section::Demographics, Op::Read, facts)
+        else {
+            continue;
+        };
+        record::audit_access(state, ctx, principal, p.id, &action, Some(grant.basis)).await?;
+        matches.push(resources::patient(p));
+    }
+    Ok(Found {
+        matches,
+        included: vec![],
+        total,
+        more,
+    })
+}
+
+/// The practitioner directory (clinicians), open to any authenticated client.
+async fn practitioners(state: &AppState, search: &Search) -> Result<Found> {
+    let q = query::person_query(search, Role::Clinician);
+    let (people, more) = state.store.search_people(&q).await?;
+    let total = total(search, people.len(), more, state.store.count_people(&q)).await?;
+    Ok(Found {
+        matches: people.iter().map(resources::practitioner).collect(),
+        included: vec![],
+        total,
+        more,
+    })
+}

@@ -1,0 +1,565 @@
+//! Typed searches behind the FHIR API. The FHIR layer (`telemed-fhir`) turns search
+//! parameters into these queries; this module turns them into SQL with numbered binds,
+//! the same text on both databases. Conditions are an AND of OR-lists, as in FHIR:
+//! repeated parameters narrow, comma-separated values widen.
+//!
+//! Nothing here decides who may see what: the server asks the record's policy for the
+//! patient first, and person searches carry the set of people the caller may find.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use telemed_domain::names::search_words;
+use telemed_domain::record::{EntryStatus, Section};
+use telemed_domain::{EntryId, Error, Result, Role, UserId};
+
+use crate::record::{Entry, EntryRow, ENTRY_COLUMNS};
+use crate::{from_micros, like_escape, to_micros, DbResult, Store};
+
+/// A condition on a point in time, from a FHIR date parameter's prefix and range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeCond {
+    /// `lo <= t < hi` (eq)
+    Within(DateTime<Utc>, DateTime<Utc>),
+    /// `t < lo or t >= hi` (ne)
+    Outside(DateTime<Utc>, DateTime<Utc>),
+    /// `t < x` (lt, eb, le with the range's end)
+    Before(DateTime<Utc>),
+    /// `t >= x` (ge, gt and sa with the range's end)
+    AtOrAfter(DateTime<Utc>),
+}
+
+/// `system|code`: a missing system matches any; an empty one, codes without a system;
+/// a missing code, every code of the system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeMatch {
+    pub system: Option<String>,
+    pub code: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextMatch {
+    /// A word starts with it (accents and case ignored).
+    Start(String),
+    /// Equal to the whole value, as written.
+    Exact(String),
+    /// Anywhere (accents and case ignored).
+    Contains(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Effective,
+    Recorded,
+    Updated,
+    BirthDate,
+    Name,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sort {
+    pub key: SortKey,
+    pub descending: bool,
+}
+
+/// Conditions that must all hold, each satisfied by any of its values.
+pub type AllOf<T> = Vec<Vec<T>>;
+
+/// A search among one patient's chart entries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryQuery {
+    pub patient: UserId,
+    /// The sections the resource type covers (Observation: vitals and labs).
+    pub sections: Vec<Section>,
+    pub ids: AllOf<EntryId>,
+    pub codes: AllOf<CodeMatch>,
+    pub statuses: AllOf<EntryStatus>,
+    /// Observation categories, as sections.
+    pub categories: AllOf<Section>,
+    pub effective: AllOf<TimeCond>,
+    pub recorded: AllOf<TimeCond>,
+    pub updated: AllOf<TimeCond>,
+    pub sort: Vec<Sort>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl EntryQuery {
+    pub fn new(patient: UserId, sections: &[Section]) -> EntryQuery {
+        EntryQuery {
+            patient,
+            sections: sections.to_vec(),
+            ids: vec![],
+            codes: vec![],
+            statuses: vec![],
+            categories: vec![],
+            effective: vec![],
+            recorded: vec![],
+            updated: vec![],
+            sort: vec![],
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+/// A search among people of one role (patients, or clinicians as practitioners).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonQuery {
+    pub role: Role,
+    /// Only these people (a patient finds themself and those they are proxy for).
+    pub within: Option<Vec<UserId>>,
+    pub ids: AllOf<UserId>,
+    pub names: AllOf<TextMatch>,
+    pub families: AllOf<TextMatch>,
+    pub givens: AllOf<TextMatch>,
+    pub genders: AllOf<String>,
+    pub birth: AllOf<TimeCond>,
+    pub emails: AllOf<String>,
+    pub updated: AllOf<TimeCond>,
+    pub sort: Vec<Sort>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl PersonQuery {
+    pub fn new(role: Role) -> PersonQuery {
+        PersonQuery {
+            role,
+            within: None,
+            ids: vec![],
+            names: vec![],
+            families: vec![],
+            givens: vec![],
+            genders: vec![],
+            birth: vec![],
+            emails: vec![],
+            updated: vec![],
+            sort: vec![],
+            limit: 50,
+            offset: 0,
+        }
+    }
+}
+
+/// A person as FHIR shows them: the account, the name in parts, and for patients the
+/// demographics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Person {
+    pub id: UserId,
+    pub role: Role,
+    pub email: String,
+    pub display_name: String,
+    pub family: String,
+    pub given: Vec<String>,
+    pub locale: String,
+    pub active: bool,
+    pub birth_date: Option<String>,
+    pub sex: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+    pub emergency_contact: Option<String>,
+    pub emergency_phone: Option<String>,
+    pub specialty: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+// ---- SQL building -------------------------------------------------------------------------
+
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+#[derive(Default)]
+struct Where {
+    clauses: Vec<String>,
+    binds: Vec<Bind>,
+}
+
+impl Where {
+    fn bind(&mut self, b: Bind) -> String {
+        self.binds.push(b);
+        format!("${}", self.binds.len())
+    }
+    fn text(&mut self, s: impl Into<String>) -> String {
+        self.bind(Bind::Text(s.into()))
+    }
+    fn int(&mut self, i: i64) -> String {
+        self.bind(Bind::Int(i))
+    }
+
+    /// Adds one clause per AND-group, each an OR of `one(value)`.
+    fn all_of<T>(&mut self, groups: &[Vec<T>], mut one: impl FnMut(&mut Where, &T) -> String) {
+        for group in groups {
+            let parts: Vec<String> = group.iter().map(|v| one(self, v)).collect();
+            self.clauses.push(if parts.is_empty() {
+                "1 = 0".into()
+            } else {
+                format!("({})", parts.join(" OR "))
+            });
+        }
+    }
+
+    fn time(&mut self, column: &str, cond: &TimeCond) -> String {
+        match *cond {
+            TimeCond::Within(lo, hi) => format!(
+                "({column} >= {} AND {column} < {})",
+                self.int(to_micros(lo)),
+                self.int(to_micros(hi))
+            ),
+            TimeCond::Outside(lo, hi) => format!(
+                "({column} < {} OR {column} >= {})",
+                self.int(to_micros(lo)),
+                self.int(to_micros(hi))
+            ),
+            TimeCond::Before(t) => format!("{column} < {}", self.int(to_micros(t))),
+            TimeCond::AtOrAfter(t) => format!("{column} >= {}", self.int(to_micros(t))),
+        }
+    }
+
+    /// The same on a `YYYY-MM-DD` text column: a range's start rounds down to its day,
+    /// its end up to the next midnight, so a day matches the instants it contains.
+    fn date(&mut self, column: &str, cond: &TimeCond) -> String {
+        let floor = |t: DateTime<Utc>| t.date_naive();
+        let ceil = |t: DateTime<Utc>| {
+            let d = t.date_naive();
+            if d.and_hms_opt(0, 0, 0).is_some_and(|m| m.and_utc() == t) {
+                d
+            } else {
+                d.succ_opt().unwrap_or(NaiveDate::MAX)
+            }
+        };
+        let day = |w: &mut Where, d: NaiveDate| w.text(d.format("%Y-%m-%d").to_string());
+        match *cond {
+            TimeCond::Within(lo, hi) => {
+                let (a, b) = (day(self, floor(lo)), day(self, ceil(hi)));
+                format!("({column} >= {a} AND {column} < {b})")
+            }
+            TimeCond::Outside(lo, hi) => {
+                let (a, b) = (day(self, floor(lo)), day(self, ceil(hi)));
+                format!("({column} < {a} OR {column} >= {b})")
+            }
+            TimeCond::Before(t) => format!("{column} < {}", day(self, ceil(t))),
+            TimeCond::AtOrAfter(t) => format!("{column} >= {}", day(self, floor(t))),
+        }
+    }
+
+    fn text_match(&mut self, columns: &[(&str, &str)], m: &TextMatch) -> String {
+        // columns: (folded search column, column as written)
+        let parts: Vec<String> = match m {
+            TextMatch::Start(v) => {
+                let words = search_words(v);
+                if words.is_empty() {
+                    return "1 = 1".into();
+                }
+                let p = self.text(format!("%{}%", like_escape(&words)));
+                columns
+                    .iter()
+                    .map(|(folded, _)| format!("{folded} LIKE {p} ESCAPE '\\'"))
+                    .collect()
+            }
+            TextMatch::Contains(v) => {
+                let folded = telemed_domain::names::fold(v.trim());
+                let p = self.text(format!("%{}%", like_escape(&folded)));
+                columns
+                    .iter()
+                    .map(|(folded, _)| format!("{folded} LIKE {p} ESCAPE '\\'"))
+                    .collect()
+            }
+            TextMatch::Exact(v) => {
+                let p = self.text(v.clone());
+                columns
+                    .iter()
+                    .map(|(_, written)| format!("{written} = {p}"))
+                    .collect()
+            }
+        };
+        format!("({})", parts.join(" OR "))
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            "1 = 1".into()
+        } else {
+            self.clauses.join(" AND ")
+        }
+    }
+}
+
+fn bind_all<'q, O>(
+    mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    binds: &[Bind],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for b in binds {
+        q = match b {
+            Bind::Text(s) => q.bind(s.clone()),
+            Bind::Int(i) => q.bind(*i),
+        };
+    }
+    q
+}
+
+fn order_by(
+    sort: &[Sort],
+    column: impl Fn(SortKey) -> Option<&'static str>,
+    default: &str,
+) -> String {
+    let mut keys: Vec<String> = sort
+        .iter()
+        .filter_map(|s| {
+            column(s.key).map(|c| format!("{c} {}", if s.descending { "DESC" } else { "ASC" }))
+        })
+        .collect();
+    if keys.is_empty() {
+        keys.push(default.to_owned());
+    }
+    keys.push("id ASC".into());
+    keys.join(", ")
+}
+
+fn entry_where(q: &EntryQuery) -> Where {
+    let mut w = Where::default();
+    let p = w.text(q.patient.to_string());
+    w.clauses.push(format!("patient_id = {p}"));
+    let sections: Vec<String> = q
+        .sections
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    w.clauses
+        .push(format!("section IN ({})", sections.join(", ")));
+    w.all_of(&q.ids, |w, id| format!("id = {}", w.text(id.to_string())));
+    w.all_of(&q.codes, |w, c| match (&c.system, &c.code) {
+        (None, None) => "1 = 1".into(),
+        (None, Some(code)) => format!("code = {}", w.text(code.clone())),
+        (Some(s), None) if s.is_empty() => "code_system IS NULL".into(),
+        (Some(s), None) => format!("code_system = {}", w.text(s.clone())),
+        (Some(s), Some(code)) if s.is_empty() => {
+            format!("(code_system IS NULL AND code = {})", w.text(code.clone()))
+        }
+        (Some(s), Some(code)) => format!(
+            "(code_system = {} AND code = {})",
+            w.text(s.clone()),
+            w.text(code.clone())
+        ),
+    });
+    w.all_of(&q.statuses, |w, s| {
+        format!("status = {}", w.text(s.as_str()))
+    });
+    w.all_of(&q.categories, |w, s| {
+        format!("section = {}", w.text(s.as_str()))
+    });
+    w.all_of(&q.effective, |w, c| w.time("effective_at", c));
+    w.all_of(&q.recorded, |w, c| w.time("recorded_at", c));
+    w.all_of(&q.updated, |w, c| w.time("updated_at", c));
+    w
+}
+
+const PERSON_COLUMNS: &str =
+    "u.id, u.role, u.email, u.display_name, u.family_name, u.given_names, \
+    u.locale, u.disabled_at, u.updated_at, p.birth_date, p.sex, p.phone, p.address, \
+    p.emergency_contact, p.emergency_phone, p.updated_at AS profile_updated_at, c.specialty";
+
+const PERSON_FROM: &str = "users u LEFT JOIN patient_profiles p ON p.patient_id = u.id \
+    LEFT JOIN clinician_profiles c ON c.user_id = u.id";
+
+#[derive(sqlx::FromRow)]
+struct PersonRow {
+    id: String,
+    role: String,
+    email: String,
+    display_name: String,
+    family_name: Option<String>,
+    given_names: Option<String>,
+    locale: String,
+    disabled_at: Option<i64>,
+    updated_at: i64,
+    birth_date: Option<String>,
+    sex: Option<String>,
+    phone: Option<String>,
+    address: Option<String>,
+    emergency_contact: Option<String>,
+    emergency_phone: Option<String>,
+    profile_updated_at: Option<i64>,
+    specialty: Option<String>,
+}
+
+impl TryFrom<PersonRow> for Person {
+    type Error = Error;
+    fn try_from(r: PersonRow) -> Result<Person> {
+        let fallback = telemed_domain::names::PersonName::from_display(&r.display_name);
+        Ok(Person {
+            id: r
+                .id
+                .parse()
+                .map_err(|_| Error::internal("corrupt user id"))?,
+            role: r
+                .role
+                .parse()
+                .map_err(|_| Error::internal("corrupt user role"))?,
+            email: r.email,
+            family: r.family_name.unwrap_or(fallback.family),
+            given: match r.given_names {
+                Some(g) => g.split_whitespace().map(str::to_owned).collect(),
+                None => fallback.given,
+            },
+            display_name: r.display_name,
+            locale: r.locale,
+            active: r.disabled_at.is_none(),
+            birth_date: r.birth_date,
+            sex: r.sex,
+            phone: r.phone,
+            address: r.address,
+            emergency_contact: r.emergency_contact,
+            emergency_phone: r.emergency_phone,
+            specialty: r.specialty,
+            updated_at: from_micros(r.updated_at.max(r.profile_updated_at.unwrap_or(0))),
+        })
+    }
+}
+
+fn person_where(q: &PersonQuery) -> Where {
+    let mut w = Where::default();
+    let role = w.text(q.role.as_str());
+    w.clauses.push(format!("u.role = {role}"));
+    if let Some(within) = &q.within {
+        let ids: Vec<UserId> = within.clone();
+        w.all_of(&[ids], |w, id| format!("u.id = {}", w.text(id.to_string())));
+    }
+    w.all_of(&q.ids, |w, id| format!("u.id = {}", w.text(id.to_string())));
+    let both = [
+        ("u.search_family", "u.family_name"),
+        ("u.search_given", "u.display_name"),
+    ];
+    w.all_of(&q.names, |w, m| w.text_match(&both, m));
+    w.all_of(&q.families, |w, m| {
+        w.text_match(&[("u.search_family", "u.family_name")], m)
+    });
+    w.all_of(&q.givens, |w, m| {
+        w.text_match(&[("u.search_given", "u.given_names")], m)
+    });
+    w.all_of(&q.genders, |w, g| format!("p.sex = {}", w.text(g.clone())));
+    w.all_of(&q.birth, |w, c| w.date("p.birth_date", c));
+    w.all_of(&q.emails, |w, e| {
+        format!("u.email = {}", w.text(e.to_lowercase()))
+    });
+    w.all_of(&q.updated, |w, c| w.time("u.updated_at", c));
+    w
+}
+
+/// Runs a page query (`LIMIT` one more than `limit`, to learn whether more follow).
+async fn page<R, T>(store: &Store, sql: &str, binds: &[Bind], limit: i64) -> Result<(Vec<T>, bool)>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
+    T: TryFrom<R, Error = Error>,
+{
+    let rows: Vec<R> = bind_all(sqlx::query_as(sql), binds)
+        .fetch_all(store.pool())
+        .await
+        .db()?;
+    let more = rows.len() as i64 > limit;
+    let found = rows
+        .into_iter()
+        .take(limit.max(0) as usize)
+        .map(T::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    Ok((found, more))
+}
+
+async fn count(store: &Store, from: &str, w: &Where) -> Result<i64> {
+    let sql = format!("SELECT COUNT(*) AS n FROM {from} WHERE {}", w.sql());
+    let (n,): (i64,) = bind_all(sqlx::query_as(&sql), &w.binds)
+        .fetch_one(store.pool())
+        .await
+        .db()?;
+    Ok(n)
+}
+
+fn limits(limit: i64, offset: i64) -> String {
+    format!(
+        "LIMIT {} OFFSET {}",
+        limit.clamp(0, 10_000) + 1,
+        offset.max(0)
+    )
+}
+
+impl Store {
+    /// One page of a patient's chart entries matching `q`, and whether more follow.
+    pub async fn search_entries(&self, q: &EntryQuery) -> Result<(Vec<Entry>, bool)> {
+        let w = entry_where(q);
+        let order = order_by(
+            &q.sort,
+            |k| match k {
+                SortKey::Effective => Some("effective_at"),
+                SortKey::Recorded => Some("recorded_at"),
+                SortKey::Updated => Some("updated_at"),
+                SortKey::BirthDate | SortKey::Name => None,
+            },
+            "effective_at DESC, recorded_at DESC",
+        );
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE {} ORDER BY {order} {}",
+            w.sql(),
+            limits(q.limit, q.offset)
+        );
+        page::<EntryRow, Entry>(self, &sql, &w.binds, q.limit).await
+    }
+
+    /// How many entries match `q` (paging ignored).
+    pub async fn count_entries(&self, q: &EntryQuery) -> Result<i64> {
+        count(self, "chart_entries", &entry_where(q)).await
+    }
+
+    /// One page of people matching `q`, and whether more follow.
+    pub async fn search_people(&self, q: &PersonQuery) -> Result<(Vec<Person>, bool)> {
+        let w = person_where(q);
+        let order = order_by(
+            &q.sort,
+            |k| match k {
+                SortKey::Updated => Some("u.updated_at"),
+                SortKey::BirthDate => Some("p.birth_date"),
+                SortKey::Name => Some("u.search_family"),
+                SortKey::Effective | SortKey::Recorded => None,
+            },
+            "u.search_family ASC, u.search_given ASC",
+        )
+        .replace("id ASC", "u.id ASC");
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM {PERSON_FROM} WHERE {} ORDER BY {order} {}",
+            w.sql(),
+            limits(q.limit, q.offset)
+        );
+        page::<PersonRow, Person>(self, &sql, &w.binds, q.limit).await
+    }
+
+    pub async fn count_people(&self, q: &PersonQuery) -> Result<i64> {
+        count(self, PERSON_FROM, &person_where(q)).await
+    }
+
+    /// A person by id, if they have `role`.
+    pub async fn person(&self, id: UserId, role: Role) -> Result<Option<Person>> {
+        let mut q = PersonQuery::new(role);
+        q.ids = vec![vec![id]];
+        q.limit = 1;
+        Ok(self.search_people(&q).await?.0.pop())
+    }
+
+    /// The people among `ids` (any role), for `_include` and references.
+    pub async fn people(&self, ids: &[UserId]) -> Result<Vec<Person>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut w = Where::default();
+        w.all_of(&[ids.to_vec()], |w, id| {
+            format!("u.id = {}", w.text(id.to_string()))
+        });
+        let sql = format!(
+            "SELECT {PERSON_COLUMNS} FROM {PERSON_FROM} WHERE {}",
+            w.sql()
+        );
+        let rows: Vec<PersonRow> = bind_all(sqlx::query_as(&sql), &w.binds)
+            .fetch_all(self.pool())
+            .await
+            .db()?;
+        rows.into_iter().map(Person::try_from).collect()
+    }
+}
