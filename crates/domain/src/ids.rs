@@ -90,6 +90,14 @@ typed_id!(
     InvitationId
 );
 typed_id!(
+    /// An app registered by an admin to use the FHIR API through OAuth 2 (its client_id).
+    OAuthClientId
+);
+typed_id!(
+    /// An authorization a user gave an app: its tokens live and die with it.
+    OAuthGrantId
+);
+typed_id!(
     /// A booked (or cancelled) visit.
     AppointmentId
 );

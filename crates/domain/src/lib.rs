@@ -10,6 +10,7 @@ pub mod error;
 pub mod files;
 pub mod ids;
 pub mod names;
+pub mod oauth;
 pub mod password;
 pub mod record;
 pub mod role;
@@ -23,6 +24,6 @@ pub use error::{Error, Result};
 pub use files::MediaType;
 pub use ids::{
     ApiTokenId, AppointmentId, BlobId, DocumentId, EntryId, GuestId, InvitationId, MessageId,
-    NoteId, PeerId, SessionId, ThreadId, UserId,
+    NoteId, OAuthClientId, OAuthGrantId, PeerId, SessionId, ThreadId, UserId,
 };
 pub use role::{Permission, Role};

@@ -105,6 +105,39 @@ impl Scopes {
         Ok(out)
     }
 
+    /// What of these scopes `allowed` covers: an app is granted at most what it was
+    /// registered for, scope by scope and letter by letter.
+    pub fn within(&self, allowed: &Scopes) -> Scopes {
+        let resources = self
+            .resources
+            .iter()
+            .filter_map(|s| {
+                let letters: String = s
+                    .permissions
+                    .chars()
+                    .filter(|c| {
+                        allowed.resources.iter().any(|a| {
+                            a.context == s.context
+                                && (a.resource.is_none() || a.resource == s.resource)
+                                && a.permissions.contains(*c)
+                        })
+                    })
+                    .collect();
+                (!letters.is_empty()).then(|| ResourceScope {
+                    permissions: letters,
+                    ..s.clone()
+                })
+            })
+            .collect();
+        Scopes {
+            resources,
+            launch_patient: self.launch_patient && allowed.launch_patient,
+            openid: self.openid && allowed.openid,
+            fhir_user: self.fhir_user && allowed.fhir_user,
+            offline_access: self.offline_access && allowed.offline_access,
+        }
+    }
+
     /// Whether some scope lets the token do `interaction` on `resource_type`.
     pub fn allows(&self, resource_type: &str, interaction: Interaction) -> bool {
         self.resources.iter().any(|s| {
@@ -196,6 +229,18 @@ mod tests {
         assert!(!Scopes::parse("system/*.rs")
             .unwrap()
             .allows("Patient", Interaction::Read));
+    }
+
+    #[test]
+    fn an_app_gets_at_most_what_it_was_registered_for() {
+        let allowed =
+            Scopes::parse("launch/patient patient/*.rs user/Patient.r offline_access").unwrap();
+        let asked = Scopes::parse("launch/patient openid patient/Observation.cruds user/Patient.rs user/Condition.rs offline_access").unwrap();
+        let got = asked.within(&allowed);
+        assert_eq!(
+            got.to_scope_string(),
+            "launch/patient offline_access patient/Observation.rs user/Patient.r"
+        );
     }
 
     #[test]

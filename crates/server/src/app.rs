@@ -124,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router().layer(csrf.clone()))
         .nest("/api/v1", api::router())
         .nest("/fhir/R4", fhir::router())
+        .merge(web::oauth::endpoints())
         .merge(ops::router())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body));

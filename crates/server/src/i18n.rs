@@ -533,6 +533,37 @@ texts! {
     bg_reason: "Reason", "Motivo";
     bg_open: "Open the record", "Abrir la historia";
     bg_active: "Emergency access until", "Acceso de emergencia hasta";
+    oauth_title: "Allow an app?", "¿Permitir una aplicación?";
+    oauth_intro: "This app asks to use your telemed account with these permissions:", "Esta aplicación pide usar su cuenta de telemed con estos permisos:";
+    oauth_patient_only: "It will see your own record only.", "Solo verá su propia historia.";
+    oauth_user_wide: "It will see what you may see in telemed, under the same rules and audit.", "Verá lo que usted puede ver en telemed, con las mismas reglas y auditoría.";
+    oauth_offline: "It may keep access while you are away, until you revoke it.", "Podrá mantener el acceso aunque usted no esté conectado, hasta que lo revoque.";
+    oauth_allow: "Allow", "Permitir";
+    oauth_deny: "Deny", "Denegar";
+    oauth_sends_to: "You will be sent back to", "Volverá a";
+    oauth_unknown_client: "This app is not registered with this clinic.", "Esta aplicación no está registrada en esta clínica.";
+    oauth_bad_redirect: "This app asked to send you to an address it did not register.", "Esta aplicación pidió enviarle a una dirección que no registró.";
+    scope_read: "read", "leer";
+    scope_search: "search", "buscar";
+    scope_create: "create", "crear";
+    scope_update: "change", "modificar";
+    scope_delete: "delete", "borrar";
+    scope_all_data: "all record data", "todos los datos de la historia";
+    scope_identity: "know who you are", "saber quién es usted";
+    apps_title: "Connected apps", "Aplicaciones conectadas";
+    apps_intro: "Apps you allowed to use your account through the FHIR API. Revoking ends their access at once.", "Aplicaciones a las que permitió usar su cuenta mediante la API FHIR. Al revocar, su acceso termina de inmediato.";
+    apps_admin_title: "Apps (OAuth clients)", "Aplicaciones (clientes OAuth)";
+    apps_admin_intro: "Apps registered here may ask patients and clinicians for access to the FHIR API (SMART App Launch, authorization code with PKCE).", "Las aplicaciones registradas aquí pueden pedir a pacientes y profesionales acceso a la API FHIR (SMART App Launch, código de autorización con PKCE).";
+    apps_name: "Name", "Nombre";
+    apps_redirects: "Redirect URIs (one per line)", "URI de redirección (una por línea)";
+    apps_scopes: "Scopes it may ask for", "Permisos que puede pedir";
+    apps_confidential: "Confidential (a server that keeps a secret)", "Confidencial (un servidor que guarda un secreto)";
+    apps_register: "Register", "Registrar";
+    apps_registered: "Registered. The client id, and the secret (shown once):", "Registrada. El identificador de cliente y el secreto (se muestra una sola vez):";
+    apps_disable: "Disable", "Desactivar";
+    apps_disabled: "disabled", "desactivada";
+    apps_granted: "Allowed on", "Permitida el";
+    nav_apps: "Apps", "Aplicaciones";
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod jobs;
 pub mod mail;
 pub mod messaging;
 pub mod metrics;
+pub mod oauth;
 pub mod openapi;
 pub mod ops;
 pub mod pdf;

@@ -14,6 +14,7 @@ pub mod invitations;
 pub mod jobs;
 pub mod messaging;
 pub mod notifications;
+pub mod oauth;
 pub mod one_time;
 pub mod outbox;
 pub mod record;

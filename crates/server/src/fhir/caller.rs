@@ -43,6 +43,16 @@ impl FromRequestParts<AppState> for FhirCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let bearer = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .unwrap_or_default();
+        if bearer.starts_with(crate::oauth::ACCESS_PREFIX) {
+            return oauth_caller(state, bearer).await;
+        }
         let api = ApiUser::from_request_parts(parts, state).await?;
         let scopes = api_token_scopes(&api.principal)?;
         Ok(FhirCaller {
@@ -68,4 +78,29 @@ fn api_token_scopes(principal: &Principal) -> Result<Scopes, Error> {
         words.push("user/*.cruds");
     }
     Scopes::parse(&words.join(" "))
+}
+
+/// An app's access token: the grant's scopes and patient context, acting for its user
+/// with the user's role (the scopes only narrow it).
+async fn oauth_caller(state: &AppState, token: &str) -> Result<FhirCaller, AppError> {
+    let grant = state
+        .store
+        .live_access_grant(&crate::crypto::token_hash(token), state.clock.now())
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let user = state
+        .store
+        .user_by_id(grant.user_id)
+        .await?
+        .filter(|u| u.disabled_at.is_none())
+        .ok_or(Error::Unauthenticated)?;
+    Ok(FhirCaller {
+        principal: Principal {
+            user_id: user.id,
+            role: user.role,
+            permissions: user.role.permissions().to_vec(),
+        },
+        scopes: Scopes::parse(&grant.scopes)?,
+        patient: grant.patient,
+    })
 }

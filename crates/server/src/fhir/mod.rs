@@ -22,6 +22,7 @@ use crate::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/metadata", get(metadata))
+        .route("/.well-known/smart-configuration", get(smart_configuration))
         .route("/{type}", get(search::by_get))
         .route("/{type}/_search", post(search::by_post))
         .route("/{type}/{id}", get(read::read))
@@ -75,7 +76,7 @@ fn resource_type(s: &str) -> Result<ResourceType> {
 }
 
 /// The base every reference and link is relative to.
-fn base_url(state: &AppState) -> String {
+pub(crate) fn base_url(state: &AppState) -> String {
     format!("{}/fhir/R4", state.config.public_url.trim_end_matches('/'))
 }
 
@@ -86,4 +87,34 @@ async fn metadata(axum::extract::State(state): axum::extract::State<AppState>) -
         env!("CARGO_PKG_VERSION"),
         "2026-11-22",
     ))
+}
+
+/// `GET /.well-known/smart-configuration` (SMART App Launch 2.0): where to authorize and
+/// what is supported.
+async fn smart_configuration(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Json<Value> {
+    let site = state.config.public_url.trim_end_matches('/');
+    Json(serde_json::json!({
+        "issuer": site,
+        "authorization_endpoint": format!("{site}/oauth/authorize"),
+        "token_endpoint": format!("{site}/oauth/token"),
+        "revocation_endpoint": format!("{site}/oauth/revoke"),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "scopes_supported": crate::web::oauth::grantable(),
+        "capabilities": [
+            "launch-standalone",
+            "client-public",
+            "client-confidential-symmetric",
+            "context-standalone-patient",
+            "permission-offline",
+            "permission-patient",
+            "permission-user",
+            "permission-v1",
+            "permission-v2"
+        ],
+    }))
 }

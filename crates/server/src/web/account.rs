@@ -339,6 +339,15 @@ struct TokensPage<'a> {
     error: Option<String>,
     scopes: Vec<&'static str>,
     tokens: Vec<TokenRow>,
+    apps: Vec<AppRow>,
+}
+
+/// An app the person authorized (an OAuth grant).
+struct AppRow {
+    id: telemed_domain::OAuthGrantId,
+    name: String,
+    scopes: String,
+    granted_at: String,
 }
 
 async fn tokens_page(
@@ -362,6 +371,18 @@ async fn tokens_page(
             last_used_at: t.last_used_at.map(when).unwrap_or_else(|| "—".into()),
         })
         .collect();
+    let apps = state
+        .store
+        .grants_of(me.user.id)
+        .await?
+        .into_iter()
+        .map(|(g, name)| AppRow {
+            id: g.id,
+            name,
+            scopes: g.scopes,
+            granted_at: when(g.created_at),
+        })
+        .collect();
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -375,8 +396,21 @@ async fn tokens_page(
             error: error.map(|e| page.form_error(e)),
             scopes: me.role().permissions().iter().map(|p| p.as_str()).collect(),
             tokens,
+            apps,
         },
     ))
+}
+
+/// Revokes an app's access (an OAuth grant of the signed-in person).
+pub async fn revoke_app(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = telemed_domain::OAuthGrantId::from_path(&id)?;
+    crate::oauth::revoke_grant(&state, &w.ctx, id, Some(&me.principal)).await?;
+    Ok(Redirect::to("/account/tokens").into_response())
 }
 
 pub async fn tokens(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> AppResult<Response> {

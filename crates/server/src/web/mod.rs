@@ -8,6 +8,7 @@ mod chart;
 mod messages;
 mod notes;
 mod notifications;
+pub mod oauth;
 pub mod pages;
 mod room;
 mod schedule_editor;
@@ -83,6 +84,13 @@ pub fn router() -> Router<AppState> {
             get(account::tokens).post(account::create_token),
         )
         .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/account/apps/{id}/revoke", post(account::revoke_app))
+        .route(
+            "/oauth/authorize",
+            get(oauth::authorize_form).post(oauth::authorize),
+        )
+        .route("/admin/apps", get(oauth::apps).post(oauth::register_app))
+        .route("/admin/apps/{id}/disable", post(oauth::disable_app))
         .route("/account/access-log", get(account::access_log))
         .route("/admin/users", get(admin::users))
         .route("/admin/users/{id}/role", post(admin::set_role))

@@ -53,6 +53,7 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     w: WebCtx,
+    headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/login");
@@ -76,8 +77,19 @@ pub async fn login(
         Ok(Err(Refusal::Unverified)) => refused(page.t.login_unverified, StatusCode::FORBIDDEN),
         Ok(Err(Refusal::Disabled)) => refused(page.t.account_disabled, StatusCode::FORBIDDEN),
         Ok(Ok(started)) => {
+            let back = super::oauth::return_after_sign_in(&headers);
             let next = match started.stage {
-                telemed_store::sessions::SessionStage::Active => "/",
+                telemed_store::sessions::SessionStage::Active => {
+                    if let Some((to, clear)) = back {
+                        let mut r = with_cookie(
+                            Redirect::to(&to).into_response(),
+                            &session_cookie(&started.cookie, state.config.secure_cookies()),
+                        );
+                        r.headers_mut().append(header::SET_COOKIE, clear);
+                        return r;
+                    }
+                    "/"
+                }
                 telemed_store::sessions::SessionStage::MfaPending => "/login/mfa",
                 telemed_store::sessions::SessionStage::MfaEnroll => "/account/mfa",
             };
@@ -121,12 +133,20 @@ pub async fn mfa(
     State(state): State<AppState>,
     w: WebCtx,
     pending: MfaPending,
+    headers: axum::http::HeaderMap,
     Form(form): Form<CodeForm>,
 ) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/login/mfa");
     match signin::complete_mfa(&state, &w.ctx, &pending.session, &pending.user, &form.code).await {
         Err(e) => AppError(e).into_response(),
-        Ok(Ok(())) => Redirect::to("/").into_response(),
+        Ok(Ok(())) => match super::oauth::return_after_sign_in(&headers) {
+            Some((to, clear)) => {
+                let mut r = Redirect::to(&to).into_response();
+                r.headers_mut().append(header::SET_COOKIE, clear);
+                r
+            }
+            None => Redirect::to("/").into_response(),
+        },
         Ok(Err(Refusal::Locked)) => {
             let response = render_with(
                 StatusCode::TOO_MANY_REQUESTS,

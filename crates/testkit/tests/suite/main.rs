@@ -34,6 +34,7 @@ mod documents;
 mod fhir;
 mod live;
 mod messaging;
+mod oauth;
 mod ops;
 mod record;
 mod record_browser;
