@@ -21,6 +21,16 @@ pub enum Error {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// Well-formed input that cannot be processed as given: a FHIR resource that does
+    /// not fit telemed's record (HTTP 422).
+    #[error("{message}")]
+    Unprocessable {
+        field: &'static str,
+        message: String,
+    },
+    /// A precondition of the request (If-Match, If-None-Exist) does not hold (HTTP 412).
+    #[error("{0}")]
+    PreconditionFailed(String),
     #[error("too many attempts; try again later")]
     RateLimited { retry_after_secs: u64 },
     #[error("the request body is too large")]
@@ -40,6 +50,22 @@ impl Error {
         }
     }
 
+    pub fn unprocessable(field: &'static str, message: impl Into<String>) -> Self {
+        Error::Unprocessable {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// Validation of content (not of the request's form) as unprocessable: what a FHIR
+    /// write answers when a resource does not fit.
+    pub fn as_unprocessable(self) -> Self {
+        match self {
+            Error::Invalid { field, message } => Error::Unprocessable { field, message },
+            other => other,
+        }
+    }
+
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         Error::Internal(detail.to_string())
     }
@@ -52,6 +78,8 @@ impl Error {
             Error::Forbidden => "forbidden",
             Error::NotFound => "not_found",
             Error::Conflict(_) => "conflict",
+            Error::Unprocessable { .. } => "unprocessable",
+            Error::PreconditionFailed(_) => "precondition_failed",
             Error::RateLimited { .. } => "rate_limited",
             Error::TooLarge => "too_large",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",

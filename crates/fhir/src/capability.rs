@@ -16,9 +16,19 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
                     json!({ "name": p.name, "definition": p.definition, "type": p.kind.as_str(), "documentation": p.doc })
                 })
                 .collect();
+            let mut interactions = vec![json!({ "code": "read" }), json!({ "code": "search-type" })];
+            if *t != ResourceType::Practitioner {
+                interactions.push(json!({ "code": "create" }));
+                interactions.push(json!({ "code": "update", "documentation": if t.is_clinical() {
+                    "Status and end only: chart entries are not edited; a correction is a new resource and the old one entered-in-error."
+                } else {
+                    "The demographics telemed keeps."
+                } }));
+            }
             let mut r = json!({
                 "type": t.as_str(),
-                "interaction": [{ "code": "read" }, { "code": "search-type" }],
+                "interaction": interactions,
+                "conditionalCreate": *t != ResourceType::Practitioner,
                 "versioning": "versioned",
                 "readHistory": false,
                 "searchParam": params,
@@ -52,9 +62,13 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
                 "service": [{ "coding": [{
                     "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
                     "code": "SMART-on-FHIR" }] }],
-                "description": "Bearer tokens: personal API tokens, with scopes as SMART user/*.rs (records:read) or user/*.cruds (records:write).",
+                "description": "OAuth 2 (SMART App Launch: authorization code with PKCE; see .well-known/smart-configuration), or personal API tokens, which stand for SMART user/*.rs (records:read) and user/*.cruds (records:write).",
             },
             "resource": resources,
+            "interaction": [
+                { "code": "transaction", "documentation": "Create entries (POST), atomically; entries may refer to each other by urn:uuid fullUrl." },
+                { "code": "batch", "documentation": "Create entries (POST), each on its own." },
+            ],
         }],
     })
 }

@@ -5,6 +5,7 @@
 
 pub mod bundle;
 pub mod capability;
+pub mod input;
 pub mod outcome;
 pub mod query;
 pub mod resources;

@@ -123,7 +123,6 @@ pub fn router(state: AppState) -> Router {
     let plain = Router::new()
         .merge(web::router().layer(csrf.clone()))
         .nest("/api/v1", api::router())
-        .nest("/fhir/R4", fhir::router())
         .merge(web::oauth::endpoints())
         .merge(ops::router())
         .layer(DefaultBodyLimit::max(max_body))
@@ -131,6 +130,8 @@ pub fn router(state: AppState) -> Router {
     let uploads = Router::new()
         .merge(web::upload_router().layer(csrf))
         .nest("/api/v1", api::upload_router())
+        // FHIR writes carry whole transaction bundles: the upload limit applies.
+        .nest("/fhir/R4", fhir::router())
         .layer(DefaultBodyLimit::max(max_upload))
         .layer(RequestBodyLimitLayer::new(max_upload));
     Router::new()

@@ -177,6 +177,40 @@ fn clean(field: &'static str, v: &Option<String>, max: usize) -> Result<Option<S
     }
 }
 
+/// Demographics as given, checked: a real date of birth not in the future, a known sex,
+/// texts of sensible length without control characters.
+pub fn valid_demographics(
+    d: Demographics,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Demographics> {
+    let birth_date = clean("birth_date", &d.birth_date, 10)?;
+    if let Some(b) = &birth_date {
+        let date = chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d")
+            .map_err(|_| Error::invalid("birth_date", "birth_date must be YYYY-MM-DD"))?;
+        if date > now.date_naive() {
+            return Err(Error::invalid("birth_date", "birth_date is in the future"));
+        }
+    }
+    let sex = clean("sex", &d.sex, 10)?;
+    if sex
+        .as_deref()
+        .is_some_and(|s| !["female", "male", "other", "unknown"].contains(&s))
+    {
+        return Err(Error::invalid(
+            "sex",
+            "sex must be female, male, other or unknown",
+        ));
+    }
+    Ok(Demographics {
+        birth_date,
+        sex,
+        phone: clean("phone", &d.phone, 40)?,
+        address: clean("address", &d.address, 300)?,
+        emergency_contact: clean("emergency_contact", &d.emergency_contact, 200)?,
+        emergency_phone: clean("emergency_phone", &d.emergency_phone, 40)?,
+    })
+}
+
 pub async fn save_demographics(
     state: &AppState,
     ctx: &Ctx,
@@ -193,32 +227,7 @@ pub async fn save_demographics(
         Op::Write,
     )
     .await?;
-    let birth_date = clean("birth_date", &d.birth_date, 10)?;
-    if let Some(b) = &birth_date {
-        let date = chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d")
-            .map_err(|_| Error::invalid("birth_date", "birth_date must be YYYY-MM-DD"))?;
-        if date > state.clock.now().date_naive() {
-            return Err(Error::invalid("birth_date", "birth_date is in the future"));
-        }
-    }
-    let sex = clean("sex", &d.sex, 10)?;
-    if sex
-        .as_deref()
-        .is_some_and(|s| !["female", "male", "other", "unknown"].contains(&s))
-    {
-        return Err(Error::invalid(
-            "sex",
-            "sex must be female, male, other or unknown",
-        ));
-    }
-    let d = Demographics {
-        birth_date,
-        sex,
-        phone: clean("phone", &d.phone, 40)?,
-        address: clean("address", &d.address, 300)?,
-        emergency_contact: clean("emergency_contact", &d.emergency_contact, 200)?,
-        emergency_phone: clean("emergency_phone", &d.emergency_phone, 40)?,
-    };
+    let d = valid_demographics(d.clone(), state.clock.now())?;
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
     store::save_demographics(&mut tx, grant.patient, &d, grant.actor, now).await?;

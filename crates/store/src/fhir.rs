@@ -563,3 +563,15 @@ impl Store {
         rows.into_iter().map(Person::try_from).collect()
     }
 }
+
+/// A person by id, on `conn` (inside a write transaction).
+pub async fn person_in(conn: &mut crate::Conn, id: UserId) -> Result<Option<Person>> {
+    let row: Option<PersonRow> = sqlx::query_as(&format!(
+        "SELECT {PERSON_COLUMNS} FROM {PERSON_FROM} WHERE u.id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    row.map(Person::try_from).transpose()
+}

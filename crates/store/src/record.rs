@@ -257,7 +257,7 @@ pub async fn set_entry_status(
     entry_in(conn, patient, id).await?.ok_or(Error::NotFound)
 }
 
-async fn entry_in(conn: &mut Conn, patient: UserId, id: EntryId) -> Result<Option<Entry>> {
+pub async fn entry_in(conn: &mut Conn, patient: UserId, id: EntryId) -> Result<Option<Entry>> {
     let row: Option<EntryRow> = sqlx::query_as(&format!(
         "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE id = $1 AND patient_id = $2"
     ))
@@ -675,31 +675,8 @@ impl Store {
         patient: UserId,
         now: DateTime<Utc>,
     ) -> Result<CareFacts> {
-        let row: (i64, i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM users WHERE id = $2 AND role = 'patient') THEN 1 ELSE 0 END AS BIGINT), \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM appointments WHERE clinician_id = $1 AND patient_id = $2 \
-                  AND status NOT IN ('cancelled', 'entered-in-error')) THEN 1 ELSE 0 END AS BIGINT), \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM care_team WHERE clinician_id = $1 AND patient_id = $2) \
-                  THEN 1 ELSE 0 END AS BIGINT), \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM break_glass WHERE actor_id = $1 AND patient_id = $2 \
-                  AND expires_at > $3) THEN 1 ELSE 0 END AS BIGINT), \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM record_proxies WHERE proxy_id = $1 AND patient_id = $2 \
-                  AND revoked_at IS NULL) THEN 1 ELSE 0 END AS BIGINT)",
-        )
-        .bind(actor.to_string())
-        .bind(patient.to_string())
-        .bind(to_micros(now))
-        .fetch_one(self.pool())
-        .await
-        .db()?;
-        Ok(CareFacts {
-            patient_exists: row.0 == 1,
-            shared_visit: row.1 == 1,
-            care_team: row.2 == 1,
-            break_glass: row.3 == 1,
-            proxy: row.4 == 1,
-        })
+        let mut conn = self.pool().acquire().await.db()?;
+        care_facts_in(&mut conn, actor, patient, now).await
     }
 
     pub async fn demographics(&self, patient: UserId) -> Result<Demographics> {
@@ -945,4 +922,39 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The facts the record's policy decides on, read on `conn` (inside a write
+/// transaction, it sees what the transaction wrote: a patient created a moment ago).
+pub async fn care_facts_in(
+    conn: &mut Conn,
+    actor: UserId,
+    patient: UserId,
+    now: DateTime<Utc>,
+) -> Result<CareFacts> {
+    let row: (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM users WHERE id = $2 AND role = 'patient') THEN 1 ELSE 0 END AS BIGINT), \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM appointments WHERE clinician_id = $1 AND patient_id = $2 \
+              AND status NOT IN ('cancelled', 'entered-in-error')) THEN 1 ELSE 0 END AS BIGINT), \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM care_team WHERE clinician_id = $1 AND patient_id = $2) \
+              THEN 1 ELSE 0 END AS BIGINT), \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM break_glass WHERE actor_id = $1 AND patient_id = $2 \
+              AND expires_at > $3) THEN 1 ELSE 0 END AS BIGINT), \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM record_proxies WHERE proxy_id = $1 AND patient_id = $2 \
+              AND revoked_at IS NULL) THEN 1 ELSE 0 END AS BIGINT)",
+    )
+    .bind(actor.to_string())
+    .bind(patient.to_string())
+    .bind(to_micros(now))
+    .fetch_one(conn)
+    .await
+    .db()?;
+    Ok(CareFacts {
+        patient_exists: row.0 == 1,
+        shared_visit: row.1 == 1,
+        care_team: row.2 == 1,
+        break_glass: row.3 == 1,
+        proxy: row.4 == 1,
+    })
 }

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod fhir_validate;
 pub mod live;
 pub mod smtp;
+pub mod synthetic;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -5,6 +5,8 @@
 mod caller;
 mod read;
 mod search;
+mod transaction;
+mod write;
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -21,11 +23,12 @@ use crate::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/", post(transaction::process))
         .route("/metadata", get(metadata))
         .route("/.well-known/smart-configuration", get(smart_configuration))
-        .route("/{type}", get(search::by_get))
+        .route("/{type}", get(search::by_get).post(write::create))
         .route("/{type}/_search", post(search::by_post))
-        .route("/{type}/{id}", get(read::read))
+        .route("/{type}/{id}", get(read::read).put(write::update))
 }
 
 /// A FHIR JSON response, with the version as a weak ETag and the last change.
@@ -34,6 +37,8 @@ pub struct FhirJson {
     pub body: Value,
     pub version: Option<i64>,
     pub last_modified: Option<DateTime<Utc>>,
+    /// The new resource's address (201 Created).
+    pub location: Option<String>,
 }
 
 impl FhirJson {
@@ -43,6 +48,7 @@ impl FhirJson {
             body,
             version: None,
             last_modified: None,
+            location: None,
         }
     }
 }
@@ -65,6 +71,9 @@ impl IntoResponse for FhirJson {
             HeaderValue::from_str(&t.format("%a, %d %b %Y %H:%M:%S GMT").to_string()).ok()
         }) {
             headers.insert(header::LAST_MODIFIED, t);
+        }
+        if let Some(l) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            headers.insert(header::LOCATION, l);
         }
         response
     }

@@ -45,11 +45,11 @@ fn form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>> {
 
 /// What a search found: the page, what `_include` added, the total if known, and
 /// whether another page follows.
-struct Found {
-    matches: Vec<Value>,
-    included: Vec<Value>,
-    total: Option<i64>,
-    more: bool,
+pub(super) struct Found {
+    pub matches: Vec<Value>,
+    pub included: Vec<Value>,
+    pub total: Option<i64>,
+    pub more: bool,
 }
 
 impl Found {
@@ -73,11 +73,7 @@ async fn search(
     let rt = resource_type(rt)?;
     caller.require(rt, Interaction::Search)?;
     let search = parser::parse(rt, &pairs)?;
-    let found = match rt {
-        ResourceType::Patient => patients(state, ctx, caller, &search).await?,
-        ResourceType::Practitioner => practitioners(state, &search).await?,
-        _ => entries(state, ctx, caller, &search).await?,
-    };
+    let found = run(state, ctx, caller, &search).await?;
     let base = base_url(state);
     let mut links = vec![("self", page_url(&base, rt, &pairs, search.offset))];
     if found.more {
@@ -97,6 +93,20 @@ async fn search(
         found.total,
         links,
     )))
+}
+
+/// Runs a parsed search (also used by conditional create).
+pub(super) async fn run(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    search: &Search,
+) -> Result<Found> {
+    match search.resource_type {
+        ResourceType::Patient => patients(state, ctx, caller, search).await,
+        ResourceType::Practitioner => practitioners(state, search).await,
+        _ => entries(state, ctx, caller, search).await,
+    }
 }
 
 /// The search's own URL at another offset (the parameters repeated, `_offset` replaced).

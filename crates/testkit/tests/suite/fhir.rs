@@ -656,6 +656,38 @@ async fn every_resource_returned_passes_independent_validators(backend: Backend)
         returned.push(body);
     }
     assert_eq!(returned.len(), 21);
+    // An imported history: the bundle sent (the generator's output is itself checked),
+    // the transaction's answer, and everything the import made, as searches return it.
+    let bundle = telemed_testkit::synthetic::patient_bundle(3, 1, 2, 2025);
+    returned.push(bundle.clone());
+    let r = api
+        .http
+        .post(app.url("/fhir/R4"))
+        .bearer_auth(&c.clinician_token)
+        .json(&bundle)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let answer: Value = r.json().await.unwrap();
+    let imported = answer["entry"][0]["response"]["location"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("Patient/")
+        .to_owned();
+    returned.push(answer);
+    for path in [
+        format!("Patient/{imported}"),
+        format!("Observation?patient={imported}&_count=1000"),
+        format!("Condition?patient={imported}"),
+        format!("AllergyIntolerance?patient={imported}"),
+        format!("MedicationStatement?patient={imported}"),
+        format!("Immunization?patient={imported}"),
+    ] {
+        let (status, body, _) = get(&api, &path, t).await;
+        assert_eq!(status, 200, "{path}");
+        returned.push(body);
+    }
     if let Err(complaints) = telemed_testkit::fhir_validate::validate(&returned) {
         panic!("the validators refused what the API returned:\n{complaints}");
     }

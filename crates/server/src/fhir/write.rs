@@ -1,0 +1,420 @@
+//! Writes: `POST /{type}` (create, conditional with If-None-Exist), `PUT /{type}/{id}`
+//! (update where telemed's record allows it), and the pieces the transaction endpoint
+//! runs inside its own database transaction. Every write asks the record's policy with
+//! facts read in the write's transaction and appends its audit entry there.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use serde_json::Value;
+use telemed_domain::audit::AuditRecord;
+use telemed_domain::record::{self as policy, Op, Section};
+use telemed_domain::{Error, Permission, Result, Role, UserId};
+use telemed_fhir::input::{self, Incoming, NewPatient};
+use telemed_fhir::{resources, search as parser, Interaction, ResourceType};
+use telemed_store::record::{self as record_store, Entry};
+use telemed_store::users::{self, NewUser};
+use telemed_store::{Conn, DbResult};
+
+use super::{resource_type, FhirCaller, FhirJson};
+use crate::audit::Event;
+use crate::context::Ctx;
+use crate::error::AppResult;
+use crate::AppState;
+
+/// What a write made: the resource as now stored.
+pub struct Written {
+    pub resource_type: ResourceType,
+    pub id: String,
+    pub version: Option<i64>,
+    pub body: Value,
+    pub last_modified: chrono::DateTime<chrono::Utc>,
+}
+
+impl Written {
+    pub fn response(self, status: StatusCode) -> FhirJson {
+        FhirJson {
+            status,
+            body: self.body,
+            version: self.version,
+            last_modified: Some(self.last_modified),
+            location: None,
+        }
+    }
+
+    pub fn location(&self) -> String {
+        match self.version {
+            Some(v) => format!("{}/{}/_history/{v}", self.resource_type.as_str(), self.id),
+            None => format!("{}/{}", self.resource_type.as_str(), self.id),
+        }
+    }
+}
+
+/// The state of one write transaction: the policy's facts per patient (read once), and
+/// the audit entries to append before commit.
+#[derive(Default)]
+pub struct WriteScope {
+    facts: HashMap<UserId, policy::CareFacts>,
+    pub audit: Vec<AuditRecord>,
+    /// A transaction's `urn:uuid:` ids of the patients created so far.
+    pub refs: HashMap<String, String>,
+}
+
+pub fn parse_json(body: &[u8]) -> Result<Value> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|_| Error::invalid("body", "the body is not JSON"))?;
+    if !v.is_object() {
+        return Err(Error::invalid("body", "the body is not a FHIR resource"));
+    }
+    Ok(v)
+}
+
+/// Creates one resource inside `tx`; references to a transaction's `urn:uuid:` ids
+/// resolve through `scope.refs`.
+pub async fn create_in(
+    tx: &mut Conn,
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    scope: &mut WriteScope,
+    rt: ResourceType,
+    json: &Value,
+) -> Result<Written> {
+    caller.require(rt, Interaction::Create)?;
+    match input::parse(rt, json)? {
+        Incoming::Patient(p) => create_patient(tx, state, ctx, caller, scope, p).await,
+        Incoming::Entry {
+            section,
+            patient,
+            entry,
+        } => {
+            let reference = scope
+                .refs
+                .get(&patient)
+                .map(String::as_str)
+                .unwrap_or(&patient);
+            let id = reference
+                .strip_prefix("Patient/")
+                .ok_or_else(|| Error::unprocessable("subject", "the subject is a Patient"))?;
+            let patient = UserId::from_path(id)
+                .map_err(|_| Error::unprocessable("subject", "no such patient"))?;
+            if caller.outside_compartment(patient) {
+                return Err(Error::unprocessable("subject", "no such patient"));
+            }
+            let now = state.clock.now();
+            allow_write(tx, state, ctx, caller, scope, patient, section).await?;
+            let valid = entry
+                .validate(section, now)
+                .map_err(Error::as_unprocessable)?;
+            let id = record_store::insert_entry(tx, patient, &valid, caller.principal.user_id, now)
+                .await?;
+            scope.audit.push(
+                Event::new(
+                    ctx,
+                    now,
+                    &policy::action_name(section, Op::Write),
+                    section.as_str(),
+                )
+                .by(caller.principal.user_id, caller.principal.role)
+                .on(id)
+                .patient(patient)
+                .detail("fhir")
+                .build(),
+            );
+            let stored = record_store::entry_in(tx, patient, id)
+                .await?
+                .ok_or_else(|| Error::internal("new entry missing"))?;
+            written_entry(&stored)
+        }
+    }
+}
+
+fn written_entry(e: &Entry) -> Result<Written> {
+    let rt = ResourceType::of_section(e.section).ok_or(Error::NotFound)?;
+    Ok(Written {
+        resource_type: rt,
+        id: e.id.to_string(),
+        version: Some(e.version),
+        body: resources::entry(e).ok_or(Error::NotFound)?,
+        last_modified: e.updated_at,
+    })
+}
+
+/// The policy's answer to writing `section` of `patient`, from facts read in `tx`; a
+/// refusal is audited and answered like a patient that does not exist.
+async fn allow_write(
+    tx: &mut Conn,
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    scope: &mut WriteScope,
+    patient: UserId,
+    section: Section,
+) -> Result<()> {
+    let now = state.clock.now();
+    let facts = match scope.facts.get(&patient) {
+        Some(f) => *f,
+        None => {
+            let f = record_store::care_facts_in(tx, caller.principal.user_id, patient, now).await?;
+            scope.facts.insert(patient, f);
+            f
+        }
+    };
+    if policy::decide(&caller.principal, patient, section, Op::Write, facts).is_some() {
+        return Ok(());
+    }
+    crate::record::audit_access(
+        state,
+        ctx,
+        &caller.principal,
+        patient,
+        &policy::action_name(section, Op::Write),
+        None,
+    )
+    .await?;
+    Err(Error::unprocessable("subject", "no such patient"))
+}
+
+/// A patient registered through FHIR (an import, another system's registration): an
+/// account without a password (they can set one through "forgot password" if the
+/// address is real), the demographics, and, when a clinician registers them, the
+/// clinician on their care team.
+async fn create_patient(
+    tx: &mut Conn,
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    scope: &mut WriteScope,
+    p: NewPatient,
+) -> Result<Written> {
+    let principal = &caller.principal;
+    if !(matches!(principal.role, Role::Clinician | Role::Staff)
+        && principal.can(Permission::PatientsRead))
+        || caller.patient.is_some()
+    {
+        return Err(Error::Forbidden);
+    }
+    let now = state.clock.now();
+    let display = users::validate_display_name(&p.display_name).map_err(Error::as_unprocessable)?;
+    // No address given: a reserved, never deliverable one (RFC 2606 `.invalid`).
+    let email_text = p
+        .email
+        .clone()
+        .unwrap_or_else(|| format!("patient-{}@patients.invalid", uuid::Uuid::new_v4().simple()));
+    let email = telemed_domain::Email::parse(&email_text)
+        .map_err(|_| Error::unprocessable("telecom", "the e-mail address is not valid"))?;
+    let id = users::insert(
+        tx,
+        NewUser {
+            email: &email,
+            display_name: &display,
+            role: Role::Patient,
+            password_hash: "!",
+            email_verified: false,
+            locale: "en",
+            name: Some(p.name.clone()),
+        },
+        now,
+    )
+    .await
+    .map_err(|e| match e {
+        Error::Conflict(_) => Error::Conflict("a patient with this e-mail address exists".into()),
+        other => other,
+    })?;
+    let demographics =
+        crate::record::valid_demographics(p.demographics, now).map_err(Error::as_unprocessable)?;
+    record_store::save_demographics(tx, id, &demographics, principal.user_id, now).await?;
+    if principal.role == Role::Clinician {
+        record_store::add_to_care_team(tx, id, principal.user_id, principal.user_id, now).await?;
+    }
+    scope.audit.push(
+        Event::new(ctx, now, "patient.create", "patient")
+            .by(principal.user_id, principal.role)
+            .on(id)
+            .patient(id)
+            .detail("fhir")
+            .build(),
+    );
+    let person = read_person_in(tx, id).await?;
+    Ok(Written {
+        resource_type: ResourceType::Patient,
+        id: id.to_string(),
+        version: None,
+        body: resources::patient(&person),
+        last_modified: person.updated_at,
+    })
+}
+
+async fn read_person_in(tx: &mut Conn, id: UserId) -> Result<telemed_store::fhir::Person> {
+    telemed_store::fhir::person_in(tx, id)
+        .await?
+        .ok_or_else(|| Error::internal("new patient missing"))
+}
+
+/// `POST /{type}`: creates, or with `If-None-Exist: <search>` returns the one match.
+pub async fn create(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: FhirCaller,
+    Path(rt): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<FhirJson> {
+    let rt = resource_type(&rt)?;
+    let json = parse_json(&body)?;
+    if let Some(condition) = headers.get("if-none-exist").and_then(|v| v.to_str().ok()) {
+        if let Some(existing) = existing(&state, &ctx, &caller, rt, condition).await? {
+            return Ok(existing);
+        }
+    }
+    let mut tx = state.store.begin_write().await?;
+    let mut scope = WriteScope::default();
+    let written = create_in(&mut tx, &state, &ctx, &caller, &mut scope, rt, &json).await?;
+    telemed_store::audit::append(&mut tx, &scope.audit).await?;
+    tx.commit().await.db()?;
+    let location = format!("{}/{}", super::base_url(&state), written.location());
+    let mut response = written.response(StatusCode::CREATED);
+    response.location = Some(location);
+    Ok(response)
+}
+
+/// The match of a conditional create: none (create), one (return it, 200), several (412).
+async fn existing(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    rt: ResourceType,
+    condition: &str,
+) -> Result<Option<FhirJson>> {
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(condition)
+        .map_err(|_| Error::invalid("If-None-Exist", "If-None-Exist is a search query"))?;
+    pairs.push(("_count".into(), "2".into()));
+    let search = parser::parse(rt, &pairs)?;
+    let found = super::search::run(state, ctx, caller, &search).await?;
+    match found.matches.len() {
+        0 => Ok(None),
+        1 => Ok(found.matches.into_iter().next().map(FhirJson::ok)),
+        _ => Err(Error::PreconditionFailed(
+            "If-None-Exist matches more than one resource".into(),
+        )),
+    }
+}
+
+/// The version an `If-Match: W/"n"` header asks for.
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>> {
+    match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .parse()
+            .map(Some)
+            .map_err(|_| Error::invalid("If-Match", "If-Match is a version: W/\"3\"")),
+    }
+}
+
+/// `PUT /{type}/{id}`. A chart entry is never edited in telemed (a correction is a new
+/// entry, the old one marked entered-in-error): an update may change its status and
+/// end only. A Patient update replaces the demographics telemed keeps.
+pub async fn update(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: FhirCaller,
+    Path((rt, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<FhirJson> {
+    let rt = resource_type(&rt)?;
+    caller.require(rt, Interaction::Update)?;
+    let json = parse_json(&body)?;
+    if json["id"].as_str() != Some(id.as_str()) {
+        return Err(Error::invalid("id", "the resource's id is not the one in the URL").into());
+    }
+    let expected = if_match(&headers)?;
+    match input::parse(rt, &json)? {
+        Incoming::Patient(p) => {
+            let patient = UserId::from_path(&id)?;
+            if caller.outside_compartment(patient) {
+                return Err(Error::NotFound.into());
+            }
+            crate::record::save_demographics(
+                &state,
+                &ctx,
+                &caller.principal,
+                patient,
+                &p.demographics,
+            )
+            .await
+            .map_err(Error::as_unprocessable)?;
+            let person = state
+                .store
+                .person(patient, Role::Patient)
+                .await?
+                .ok_or(Error::NotFound)?;
+            Ok(FhirJson {
+                last_modified: Some(person.updated_at),
+                ..FhirJson::ok(resources::patient(&person))
+            })
+        }
+        Incoming::Entry { section, entry, .. } => {
+            let entry_id = telemed_domain::EntryId::from_path(&id)?;
+            let current = state
+                .store
+                .chart_entry(entry_id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            if ResourceType::of_section(current.section) != Some(rt)
+                || caller.outside_compartment(current.patient)
+            {
+                return Err(Error::NotFound.into());
+            }
+            if expected.is_some_and(|v| v != current.version) {
+                return Err(Error::PreconditionFailed(format!(
+                    "the resource is at version {}",
+                    current.version
+                ))
+                .into());
+            }
+            let now = state.clock.now();
+            let valid = entry
+                .validate(section, now)
+                .map_err(Error::as_unprocessable)?;
+            let same = valid.section == current.section
+                && valid.code == current.code
+                && valid.code_system == current.code_system
+                && valid.value == current.value
+                && valid.value2 == current.value2
+                && valid.effective == current.effective_at;
+            if !same {
+                return Err(Error::unprocessable(
+                    "code",
+                    "a chart entry is not edited: mark it entered-in-error and create a new one",
+                )
+                .into());
+            }
+            let ended = valid.ended.map(resources::date_time);
+            let changed = crate::record::change_status(
+                &state,
+                &ctx,
+                &caller.principal,
+                current.patient,
+                current.section,
+                crate::record::StatusChange {
+                    entry: current.id,
+                    version: expected.unwrap_or(current.version),
+                    status: valid.status.as_str(),
+                    ended: ended.as_deref(),
+                },
+            )
+            .await
+            .map_err(|e| match e {
+                Error::Conflict(m) => Error::PreconditionFailed(m),
+                other => other,
+            })?;
+            Ok(written_entry(&changed)?.response(StatusCode::OK))
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! FHIR writes: create (and conditional create), update where telemed allows it, and
+//! transaction and batch bundles importing synthetic patient histories.
+
+use serde_json::{json, Value};
+use telemed_domain::Role;
+use telemed_testkit::synthetic::{count_of, patient_bundle};
+use telemed_testkit::{Backend, TestApp};
+
+use super::messaging::count;
+
+struct Fhir<'a> {
+    app: &'a TestApp,
+    http: reqwest::Client,
+    token: String,
+}
+
+impl Fhir<'_> {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let url = self.app.url(&format!("/fhir/R4{path}"));
+        let mut r = match method {
+            "POST" => self.http.post(url),
+            "PUT" => self.http.put(url),
+            _ => self.http.get(url),
+        }
+        .bearer_auth(&self.token);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        if let Some(b) = body {
+            r = r
+                .header("content-type", "application/fhir+json")
+                .body(serde_json::to_vec(b).unwrap());
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        (status, r.json().await.unwrap_or(Value::Null), headers)
+    }
+}
+
+fn observation(patient: &str, code: &str, value: f64, unit: &str) -> Value {
+    json!({"resourceType": "Observation", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+        "subject": {"reference": format!("Patient/{patient}")},
+        "effectiveDateTime": "2025-03-01T10:00:00Z",
+        "valueQuantity": {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}})
+}
+
+async fn stored(app: &TestApp) -> (i64, i64, i64) {
+    (
+        count(app, "users").await,
+        count(app, "chart_entries").await,
+        count(app, "audit_log").await,
+    )
+}
+
+async fn resources_are_created_and_updated_under_the_policy(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let f = Fhir {
+        app: &app,
+        http: app.client(),
+        token: app.token_for(&clinician, None).await,
+    };
+    // A clinician registers a patient: created, and on the patient's care team.
+    let patient = json!({"resourceType": "Patient",
+        "name": [{"family": "Okafor", "given": ["Grace"]}], "gender": "female", "birthDate": "1980-07-14",
+        "telecom": [{"system": "email", "value": "grace.okafor@example.org"}]});
+    let (s, p, h) = f
+        .send(
+            "POST",
+            "/Patient",
+            Some(&patient),
+            &[("if-none-exist", "email=grace.okafor@example.org")],
+        )
+        .await;
+    assert_eq!(s, 201, "{p}");
+    let pid = p["id"].as_str().unwrap().to_owned();
+    assert!(h["location"]
+        .to_str()
+        .unwrap()
+        .ends_with(&format!("/fhir/R4/Patient/{pid}")));
+    assert_eq!(p["name"][0]["family"], "Okafor");
+    // The same conditional create again finds it: 200, nothing new.
+    let users = count(&app, "users").await;
+    let (s, again, _) = f
+        .send(
+            "POST",
+            "/Patient",
+            Some(&patient),
+            &[("if-none-exist", "email=grace.okafor@example.org")],
+        )
+        .await;
+    assert_eq!((s, again["id"].as_str()), (200, Some(pid.as_str())));
+    assert_eq!(count(&app, "users").await, users);
+
+    // An observation for them, read back.
+    let (s, o, h) = f
+        .send(
+            "POST",
+            "/Observation",
+            Some(&observation(&pid, "8867-4", 64.0, "/min")),
+            &[],
+        )
+        .await;
+    assert_eq!(s, 201, "{o}");
+    assert_eq!(h["etag"], "W/\"1\"");
+    let oid = o["id"].as_str().unwrap().to_owned();
+    let (s, back, _) = f
+        .send("GET", &format!("/Observation/{oid}"), None, &[])
+        .await;
+    assert_eq!(
+        (s, back["valueQuantity"]["value"].as_f64()),
+        (200, Some(64.0))
+    );
+
+    // A condition, then resolved through an update (If-Match), then a stale update.
+    let cond = json!({"resourceType": "Condition",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "J45.909"}], "text": "Asthma"},
+        "subject": {"reference": format!("Patient/{pid}")}, "onsetDateTime": "2020-01-01T00:00:00Z"});
+    let (s, c, _) = f.send("POST", "/Condition", Some(&cond), &[]).await;
+    assert_eq!(s, 201, "{c}");
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let mut resolved = c.clone();
+    resolved["clinicalStatus"]["coding"][0]["code"] = json!("resolved");
+    resolved["abatementDateTime"] = json!("2024-05-01T00:00:00Z");
+    let (s, r, h) = f
+        .send(
+            "PUT",
+            &format!("/Condition/{cid}"),
+            Some(&resolved),
+            &[("if-match", "W/\"1\"")],
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(h["etag"], "W/\"2\"");
+    assert_eq!(r["clinicalStatus"]["coding"][0]["code"], "resolved");
+    assert_eq!(r["abatementDateTime"], "2024-05-01T00:00:00Z");
+    let (s, o, _) = f
+        .send(
+            "PUT",
+            &format!("/Condition/{cid}"),
+            Some(&resolved),
+            &[("if-match", "W/\"1\"")],
+        )
+        .await;
+    assert_eq!(s, 412, "{o}");
+    // Changing what was recorded is not an update telemed makes.
+    let mut edited = resolved.clone();
+    edited["code"]["coding"][0]["code"] = json!("J45.20");
+    let (s, o, _) = f
+        .send("PUT", &format!("/Condition/{cid}"), Some(&edited), &[])
+        .await;
+    assert_eq!(s, 422, "{o}");
+    assert_eq!(o["resourceType"], "OperationOutcome");
+
+    // Bad input: a clear 4xx, nothing stored.
+    let stranger = app.create_user(Role::Patient).await;
+    let before = stored(&app).await;
+    let cases: Vec<(&str, Value, u16)> = vec![
+        (
+            "/Observation",
+            observation(&pid, "29463-7", 150.0, "[lb_av]"),
+            422,
+        ),
+        (
+            "/Observation",
+            observation(&pid, "8310-5", 98.6, "Cel"),
+            422,
+        ),
+        (
+            "/Observation",
+            observation(&stranger.id.to_string(), "8867-4", 64.0, "/min"),
+            422,
+        ),
+        (
+            "/Observation",
+            observation("not-an-id", "8867-4", 64.0, "/min"),
+            422,
+        ),
+        (
+            "/Observation",
+            json!({"resourceType": "Observation", "code": {"text": "x"}}),
+            422,
+        ),
+        ("/Observation", json!({"resourceType": "Condition"}), 422),
+        ("/Observation", json!(["not", "a", "resource"]), 400),
+        (
+            "/Patient",
+            json!({"resourceType": "Patient", "name": [{"family": "X"}], "birthDate": "2999-01-01"}),
+            422,
+        ),
+        (
+            "/Practitioner",
+            json!({"resourceType": "Practitioner", "name": [{"family": "X"}]}),
+            422,
+        ),
+        ("/Spaceship", json!({"resourceType": "Spaceship"}), 404),
+    ];
+    for (path, body, want) in cases {
+        let (s, o, _) = f.send("POST", path, Some(&body), &[]).await;
+        assert_eq!(s, want, "{path} {body}: {o}");
+        assert_eq!(o["resourceType"], "OperationOutcome", "{path}");
+    }
+    let (users, entries, _) = stored(&app).await;
+    assert_eq!((users, entries), (before.0, before.1), "nothing stored");
+    // A patient's own token cannot register patients; their app writes nothing clinical.
+    let pf = Fhir {
+        app: &app,
+        http: app.client(),
+        token: app.token_for(&stranger, None).await,
+    };
+    let (s, _, _) = pf.send("POST", "/Patient", Some(&patient), &[]).await;
+    assert_eq!(s, 403);
+    let (s, _, _) = pf
+        .send(
+            "POST",
+            "/Observation",
+            Some(&observation(
+                &stranger.id.to_string(),
+                "8867-4",
+                64.0,
+                "/min",
+            )),
+            &[],
+        )
+        .await;
+    assert_eq!(s, 422);
+    app.shutdown().await;
+}
+
+async fn a_transaction_imports_a_whole_history_or_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let f = Fhir {
+        app: &app,
+        http: app.client(),
+        token: app.token_for(&clinician, None).await,
+    };
+    let bundle = patient_bundle(7, 1, 5, 2025);
+    let n = bundle["entry"].as_array().unwrap().len();
+    assert!(n > 90, "{n} resources");
+    let before = stored(&app).await;
+    let (s, r, _) = f.send("POST", "", Some(&bundle), &[]).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["type"], "transaction-response");
+    let out = r["entry"].as_array().unwrap();
+    assert_eq!(out.len(), n);
+    assert!(out.iter().all(|e| e["response"]["status"] == "201 Created"));
+    let patient = out[0]["response"]["location"].as_str().unwrap().to_owned();
+    assert!(patient.starts_with("Patient/"), "{patient}");
+    let pid = patient.trim_start_matches("Patient/");
+    let after = stored(&app).await;
+    assert_eq!(after.0, before.0 + 1);
+    assert_eq!(after.1 - before.1, n as i64 - 1);
+    // Each created resource was audited in the same transaction.
+    assert!(after.2 - before.2 >= n as i64);
+    // What went in comes out through search.
+    for rt in [
+        "Observation",
+        "Condition",
+        "Immunization",
+        "MedicationStatement",
+        "AllergyIntolerance",
+    ] {
+        let (s, b, _) = f
+            .send(
+                "GET",
+                &format!("/{rt}?patient={pid}&_total=accurate&_count=1"),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(s, 200);
+        assert_eq!(b["total"], count_of(&bundle, rt), "{rt}");
+    }
+    let (_, bp, _) = f
+        .send("GET", &format!("/Observation?patient={pid}&code=http://loinc.org|85354-9&date=ge2024-01-01&_total=accurate"), None, &[])
+        .await;
+    assert_eq!(
+        bp["total"], 2,
+        "two check-ups in 2024, the last year of 2020–2024"
+    );
+
+    // One bad entry at the end: the whole transaction is refused, nothing stored.
+    let mut bad = patient_bundle(8, 2, 3, 2025);
+    let entries = bad["entry"].as_array_mut().unwrap();
+    let last = entries.len() - 1;
+    entries[last]["resource"]["valueQuantity"]["value"] = json!(-5);
+    entries[last]["resource"]["code"] =
+        json!({"coding": [{"system": "http://loinc.org", "code": "8867-4"}]});
+    entries[last]["resource"]["category"][0]["coding"][0]["code"] = json!("vital-signs");
+    entries[last]["resource"]["valueQuantity"]["unit"] = json!("/min");
+    entries[last]["resource"]["valueQuantity"]["code"] = json!("/min");
+    let before = stored(&app).await;
+    let (s, o, _) = f.send("POST", "", Some(&bad), &[]).await;
+    assert_eq!(s, 422, "{o}");
+    assert!(
+        o["issue"][0]["details"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("entry {last}:")),
+        "{o}"
+    );
+    let after = stored(&app).await;
+    assert_eq!((after.0, after.1), (before.0, before.1));
+
+    // A batch: each entry on its own.
+    let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+        {"resource": observation(pid, "8867-4", 70.0, "/min"), "request": {"method": "POST", "url": "Observation"}},
+        {"resource": observation(pid, "8867-4", 7000.0, "/min"), "request": {"method": "POST", "url": "Observation"}},
+        {"resource": {"resourceType": "Encounter"}, "request": {"method": "POST", "url": "Encounter"}},
+        {"resource": observation(pid, "8867-4", 71.0, "/min"), "request": {"method": "POST", "url": "Observation"}}]});
+    let entries_before = count(&app, "chart_entries").await;
+    let (s, r, _) = f.send("POST", "", Some(&batch), &[]).await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["type"], "batch-response");
+    let statuses: Vec<&str> = r["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["response"]["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            "201 Created",
+            "422 Unprocessable Entity",
+            "422 Unprocessable Entity",
+            "201 Created"
+        ]
+    );
+    assert_eq!(
+        r["entry"][1]["response"]["outcome"]["resourceType"],
+        "OperationOutcome"
+    );
+    assert_eq!(count(&app, "chart_entries").await, entries_before + 2);
+
+    // Malformed bundles.
+    for (body, want) in [
+        (json!({"resourceType": "Bundle", "type": "collection"}), 400),
+        (json!({"resourceType": "Patient"}), 400),
+        (
+            json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": observation(pid, "8867-4", 70.0, "/min"), "request": {"method": "DELETE", "url": "Observation/1"}}]}),
+            400,
+        ),
+    ] {
+        let (s, o, _) = f.send("POST", "", Some(&body), &[]).await;
+        assert_eq!(s, want, "{body}: {o}");
+    }
+    app.shutdown().await;
+}
+
+on_both_databases!(
+    resources_are_created_and_updated_under_the_policy,
+    a_transaction_imports_a_whole_history_or_nothing,
+);
