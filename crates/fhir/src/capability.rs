@@ -36,6 +36,9 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
             if !t.includes().is_empty() {
                 r["searchInclude"] = json!(t.includes());
             }
+            if *t == ResourceType::Patient {
+                r["operation"] = json!([{ "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" }]);
+            }
             if t.is_clinical() {
                 r["documentation"] = json!(
                     "Searches name the patient (patient= or subject=) unless the token has a patient context."

@@ -477,7 +477,7 @@ async fn count(store: &Store, from: &str, w: &Where) -> Result<i64> {
 fn limits(limit: i64, offset: i64) -> String {
     format!(
         "LIMIT {} OFFSET {}",
-        limit.clamp(0, 10_000) + 1,
+        limit.clamp(0, 100_000) + 1,
         offset.max(0)
     )
 }

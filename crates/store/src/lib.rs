@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod blobs;
 pub mod documents;
+pub mod exports;
 pub mod fhir;
 pub mod instance;
 pub mod invitations;

@@ -2,6 +2,7 @@
 //! search parsing and scopes live in `telemed-fhir`; this module authenticates, asks the
 //! record's policy (audited like the UI) and runs the store's queries.
 
+mod bulk;
 mod caller;
 mod read;
 mod search;
@@ -29,6 +30,14 @@ pub fn router() -> Router<AppState> {
         .route("/{type}", get(search::by_get).post(write::create))
         .route("/{type}/_search", post(search::by_post))
         .route("/{type}/{id}", get(read::read).put(write::update))
+        .route("/Patient/{id}/$everything", get(read::everything))
+        .route("/Patient/$export", get(bulk::patients))
+        .route("/Group/{id}/$export", get(bulk::group))
+        .route(
+            "/$export-status/{id}",
+            get(bulk::status).delete(bulk::cancel),
+        )
+        .route("/$export-file/{id}/{seq}", get(bulk::file))
 }
 
 /// A FHIR JSON response, with the version as a weak ETag and the last change.

@@ -82,3 +82,65 @@ pub async fn read(
     };
     Ok(found)
 }
+
+/// `GET /Patient/{id}/$everything`: the patient and every resource of their record the
+/// caller may read (each section asked of the policy and audited), as one searchset.
+pub async fn everything(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: FhirCaller,
+    Path(id): Path<String>,
+) -> AppResult<FhirJson> {
+    caller.require(ResourceType::Patient, Interaction::Read)?;
+    let patient = UserId::from_path(&id)?;
+    if caller.outside_compartment(patient) {
+        return Err(Error::NotFound.into());
+    }
+    record::authorize(
+        &state,
+        &ctx,
+        &caller.principal,
+        patient,
+        Section::Demographics,
+        Op::Read,
+    )
+    .await?;
+    let person = state
+        .store
+        .person(patient, Role::Patient)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let mut found = vec![resources::patient(&person)];
+    for rt in ResourceType::ALL.into_iter().filter(|t| t.is_clinical()) {
+        if !caller.scopes.allows(rt.as_str(), Interaction::Read) {
+            continue;
+        }
+        for section in rt.sections() {
+            match record::authorize(&state, &ctx, &caller.principal, patient, *section, Op::Read)
+                .await
+            {
+                Ok(_) => {}
+                Err(Error::NotFound) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let mut q = telemed_store::fhir::EntryQuery::new(patient, &[*section]);
+            q.limit = EVERYTHING_MAX;
+            let (entries, _) = state.store.search_entries(&q).await?;
+            found.extend(entries.iter().filter_map(resources::entry));
+        }
+    }
+    let total = found.len() as i64;
+    let base = super::base_url(&state);
+    let link = format!("{base}/Patient/{patient}/$everything");
+    Ok(FhirJson::ok(telemed_fhir::bundle::searchset(
+        &base,
+        found,
+        vec![],
+        Some(total),
+        vec![("self", link)],
+    )))
+}
+
+/// The most entries of one section `$everything` returns (a decade of twice-weekly
+/// home readings is about 2,000 per vital sign).
+const EVERYTHING_MAX: i64 = 100_000;

@@ -694,7 +694,168 @@ async fn every_resource_returned_passes_independent_validators(backend: Backend)
     app.shutdown().await;
 }
 
+/// A URL the server wrote (under its configured public address) on the test's server.
+fn here(api: &Api<'_>, url: &str) -> String {
+    let path = url.split("/fhir/R4/").nth(1).expect("a FHIR URL");
+    api.app.url(&format!("/fhir/R4/{path}"))
+}
+
+/// Polls an export's status URL until it is done; the manifest.
+async fn manifest_of(api: &Api<'_>, status_url: &str, token: &str) -> Value {
+    let status_url = here(api, status_url);
+    let status_url = status_url.as_str();
+    for _ in 0..400 {
+        let r = api
+            .http
+            .get(status_url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            202 => tokio::time::sleep(std::time::Duration::from_millis(25)).await,
+            200 => return r.json().await.unwrap(),
+            other => panic!("export status {other}: {}", r.text().await.unwrap()),
+        }
+    }
+    panic!("the export did not finish");
+}
+
+async fn kick_off(api: &Api<'_>, path: &str, token: &str) -> (u16, Option<String>) {
+    let r = api
+        .http
+        .get(api.app.url(&format!("/fhir/R4/{path}")))
+        .bearer_auth(token)
+        .header("prefer", "respond-async")
+        .header("accept", "application/fhir+json")
+        .send()
+        .await
+        .unwrap();
+    let location = r
+        .headers()
+        .get("content-location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (r.status().as_u16(), location)
+}
+
+async fn a_clinician_exports_their_panel_in_bulk(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: app.client(),
+    };
+    let c = chart(&app, &api).await;
+    let token = c.clinician_token.as_str();
+    // The asynchronous pattern is required.
+    let r = api
+        .http
+        .get(app.url("/fhir/R4/Patient/$export"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
+    let (status, at) = kick_off(&api, "Patient/$export", token).await;
+    assert_eq!(status, 202);
+    let at = here(&api, &at.expect("a status URL"));
+    let manifest = manifest_of(&api, &at, token).await;
+    assert_eq!(manifest["requiresAccessToken"], true);
+    let mut counts = std::collections::BTreeMap::new();
+    for out in manifest["output"].as_array().unwrap() {
+        let kind = out["type"].as_str().unwrap().to_owned();
+        let r = api
+            .http
+            .get(here(&api, out["url"].as_str().unwrap()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-type"], "application/fhir+ndjson");
+        let body = r.text().await.unwrap();
+        for line in body.lines() {
+            let resource: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(resource["resourceType"], kind.as_str());
+        }
+        *counts.entry(kind).or_insert(0) += body.lines().count();
+        // Someone else's token gets nothing.
+        let r = api
+            .http
+            .get(here(&api, out["url"].as_str().unwrap()))
+            .bearer_auth(&c.patient_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404);
+    }
+    let want: std::collections::BTreeMap<String, usize> = [
+        ("AllergyIntolerance", 2),
+        ("Condition", 2),
+        ("Immunization", 1),
+        ("MedicationStatement", 1),
+        ("Observation", 3),
+        ("Patient", 1),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    assert_eq!(counts, want);
+    let r = api
+        .http
+        .get(&at)
+        .bearer_auth(&c.patient_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        404,
+        "another person's export is not theirs to see"
+    );
+
+    // A group is a clinician's panel, exported by that clinician only; _type narrows.
+    let (status, at) = kick_off(
+        &api,
+        &format!("Group/{}/$export?_type=Observation", c.clinician.id),
+        token,
+    )
+    .await;
+    assert_eq!(status, 202);
+    let at = here(&api, &at.unwrap());
+    let manifest = manifest_of(&api, &at, token).await;
+    let kinds: Vec<&str> = manifest["output"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["Observation"]);
+    let (status, _) = kick_off(&api, &format!("Group/{}/$export", c.patient.id), token).await;
+    assert_eq!(status, 404);
+    let (status, _) = kick_off(&api, "Patient/$export?_type=Spaceship", token).await;
+    assert_eq!(status, 400);
+    // Deleting it removes it.
+    let r = api
+        .http
+        .delete(&at)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let r = api.http.get(&at).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    // The patient's own export holds their record only.
+    let (status, at) = kick_off(&api, "Patient/$export?_type=Patient", &c.patient_token).await;
+    assert_eq!(status, 202);
+    let manifest = manifest_of(&api, &at.unwrap(), &c.patient_token).await;
+    assert_eq!(manifest["output"][0]["count"], 1);
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    a_clinician_exports_their_panel_in_bulk,
     chart_entries_are_read_and_searched_as_fhir_resources,
     patients_and_practitioners_are_found_by_name,
     the_record_policy_holds_through_fhir,
