@@ -56,7 +56,9 @@ impl From<OutboxRow> for OutboxMail {
 const COLUMNS: &str =
     "id, to_addr, subject, body_text, created_at, next_attempt_at, attempts, sent_at, last_error, calendar";
 
-/// Queues a mail, optionally with an iCalendar attachment.
+/// Queues a mail, optionally with an iCalendar attachment. An address under the
+/// reserved `.invalid` domain (RFC 2606: never deliverable; given to patients imported
+/// without an e-mail address) is not queued.
 pub async fn enqueue(
     conn: &mut Conn,
     to: &str,
@@ -65,6 +67,9 @@ pub async fn enqueue(
     calendar: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    if undeliverable(to) {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO mail_outbox (id, to_addr, subject, body_text, calendar, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
     )
@@ -174,4 +179,14 @@ impl Store {
                 .db()?;
         row.map(OutboxMail::from).ok_or(Error::NotFound)
     }
+}
+
+/// Whether an address is under the reserved `.invalid` top-level domain.
+pub fn undeliverable(to: &str) -> bool {
+    to.rsplit_once('@').is_some_and(|(_, domain)| {
+        domain
+            .to_ascii_lowercase()
+            .trim_end_matches('.')
+            .ends_with(".invalid")
+    })
 }

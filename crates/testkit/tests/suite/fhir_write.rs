@@ -100,6 +100,33 @@ async fn resources_are_created_and_updated_under_the_policy(backend: Backend) {
     assert_eq!((s, again["id"].as_str()), (200, Some(pid.as_str())));
     assert_eq!(count(&app, "users").await, users);
 
+    // A patient registered without an address gets a reserved, never deliverable one:
+    // no mail is ever queued to it.
+    let (s, nameless, _) = f
+        .send("POST", "/Patient", Some(&json!({"resourceType": "Patient", "name": [{"family": "Rossi", "given": ["Lia"]}]})), &[])
+        .await;
+    assert_eq!(s, 201, "{nameless}");
+    let address: String = sqlx::query_scalar("SELECT email FROM users WHERE id = $1")
+        .bind(nameless["id"].as_str().unwrap())
+        .fetch_one(app.state().store.pool())
+        .await
+        .unwrap();
+    assert!(address.ends_with("@patients.invalid"), "{address}");
+    let queued = count(&app, "mail_outbox").await;
+    let mut tx = app.state().store.begin_write().await.unwrap();
+    telemed_store::outbox::enqueue(
+        &mut tx,
+        &address,
+        "Your visit",
+        "Hello",
+        None,
+        telemed_domain::Clock::now(&app.clock),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(count(&app, "mail_outbox").await, queued);
+
     // An observation for them, read back.
     let (s, o, h) = f
         .send(
