@@ -17,7 +17,7 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
                 })
                 .collect();
             let mut interactions = vec![json!({ "code": "read" }), json!({ "code": "search-type" })];
-            if *t != ResourceType::Practitioner {
+            if t.writable() {
                 interactions.push(json!({ "code": "create" }));
                 interactions.push(json!({ "code": "update", "documentation": if t.is_clinical() {
                     "Status and end only: chart entries are not edited; a correction is a new resource and the old one entered-in-error."
@@ -28,7 +28,7 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
             let mut r = json!({
                 "type": t.as_str(),
                 "interaction": interactions,
-                "conditionalCreate": *t != ResourceType::Practitioner,
+                "conditionalCreate": t.writable(),
                 "versioning": "versioned",
                 "readHistory": false,
                 "searchParam": params,

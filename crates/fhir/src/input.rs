@@ -93,6 +93,10 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
             "resourceType",
             "practitioners are accounts: invite them from the admin pages",
         )),
+        ResourceType::DocumentReference => Err(bad(
+            "resourceType",
+            "documents are files: upload them to /api/v1/patients/{id}/record/documents",
+        )),
         ResourceType::Condition => {
             let (code_system, code, words) = concept(&json["code"]);
             let erroneous =

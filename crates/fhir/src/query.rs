@@ -141,6 +141,40 @@ pub fn person_query(search: &Search, role: Role) -> PersonQuery {
     q
 }
 
+/// Whether `t` satisfies a date condition.
+pub fn holds(cond: &TimeCond, t: chrono::DateTime<chrono::Utc>) -> bool {
+    match *cond {
+        TimeCond::Within(lo, hi) => lo <= t && t < hi,
+        TimeCond::Outside(lo, hi) => t < lo || t >= hi,
+        TimeCond::Before(x) => t < x,
+        TimeCond::AtOrAfter(x) => t >= x,
+    }
+}
+
+/// Whether a document matches a DocumentReference search (documents are few per
+/// patient: they are filtered after the policy's list, not in SQL).
+pub fn document_matches(search: &Search, d: &telemed_store::documents::Document) -> bool {
+    use telemed_domain::documents::DocumentStatus;
+    let all = |target: Target, one: &dyn Fn(&Value) -> bool| {
+        search.on(target).all(|f| f.values.iter().any(one))
+    };
+    let id = d.id.to_string();
+    let status = if d.status == DocumentStatus::EnteredInError {
+        "entered-in-error"
+    } else {
+        "current"
+    };
+    all(Target::Id, &|v| code(v) == Some(id.as_str()))
+        && all(Target::Status, &|v| code(v) == Some(status))
+        && all(Target::Category, &|v| code(v) == Some(d.category.as_str()))
+        && all(Target::Recorded, &|v| {
+            time(v).is_some_and(|c| holds(&c, d.created_at))
+        })
+        && all(Target::LastUpdated, &|v| {
+            time(v).is_some_and(|c| holds(&c, d.updated_at))
+        })
+}
+
 /// The patient ids a search names (patient=, subject=), as written.
 pub fn named_patients(search: &Search) -> Vec<&str> {
     search

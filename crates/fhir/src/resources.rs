@@ -213,7 +213,9 @@ pub fn entry(e: &Entry) -> Option<Value> {
             o.insert("recorded".into(), json!(date_time(e.recorded_at)));
         }
         ResourceType::Observation => observation(e, &mut o, subject),
-        ResourceType::Patient | ResourceType::Practitioner => return None,
+        ResourceType::Patient | ResourceType::Practitioner | ResourceType::DocumentReference => {
+            return None
+        }
     }
     put(&mut o, "note", notes(e));
     Some(Value::Object(o))
@@ -374,3 +376,34 @@ pub fn practitioner(p: &Person) -> Value {
         "telecom": [{ "system": "email", "value": p.email, "use": "work" }],
     })
 }
+
+/// A document of the record, its file served as `Binary/<document id>`.
+pub fn document_reference(d: &telemed_store::documents::Document) -> Value {
+    use telemed_domain::documents::DocumentStatus;
+    let description = match &d.description {
+        Some(more) => format!("{} — {more}", d.title),
+        None => d.title.clone(),
+    };
+    json!({
+        "resourceType": "DocumentReference",
+        "id": d.id.to_string(),
+        "meta": meta(Some(d.version), d.updated_at),
+        "status": if d.status == DocumentStatus::EnteredInError { "entered-in-error" } else { "current" },
+        "category": [{ "coding": [{ "system": DOCUMENT_CATEGORY, "code": d.category.as_str() }] }],
+        "subject": reference(ResourceType::Patient, d.patient),
+        "date": instant(d.created_at),
+        "author": [{ "display": d.uploaded_by_name }],
+        "description": description,
+        "content": [{ "attachment": {
+            "contentType": d.file.media_type.mime(),
+            "url": format!("Binary/{}", d.id),
+            // unsignedInt in R4: at most 2^31 - 1.
+            "size": d.file.byte_size.min(i64::from(i32::MAX)),
+            "title": d.file.file_name,
+            "creation": date_time(d.created_at),
+        } }],
+    })
+}
+
+/// telemed's document categories, as a code system of its own.
+pub const DOCUMENT_CATEGORY: &str = "urn:telemed:document-category";

@@ -14,6 +14,7 @@ pub enum ResourceType {
     MedicationStatement,
     Immunization,
     Observation,
+    DocumentReference,
 }
 
 /// How a parameter's values are written and compared (FHIR search parameter types).
@@ -314,6 +315,40 @@ const IMMUNIZATION_PARAMS: &[ParamDef] = &[
     ),
 ];
 
+const DOCUMENT_PARAMS: &[ParamDef] = &[
+    ID,
+    LAST_UPDATED,
+    patient_ref(
+        "patient",
+        "http://hl7.org/fhir/SearchParameter/clinical-patient",
+    ),
+    patient_ref(
+        "subject",
+        "http://hl7.org/fhir/SearchParameter/DocumentReference-subject",
+    ),
+    param(
+        "category",
+        ParamKind::Token,
+        Target::Category,
+        "http://hl7.org/fhir/SearchParameter/DocumentReference-category",
+        "photo | report | lab_report | scan | imaging | letter | other",
+    ),
+    param(
+        "status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/DocumentReference-status",
+        "current | entered-in-error",
+    ),
+    param(
+        "date",
+        ParamKind::Date,
+        Target::Recorded,
+        "http://hl7.org/fhir/SearchParameter/DocumentReference-date",
+        "When it was filed",
+    ),
+];
+
 const OBSERVATION_PARAMS: &[ParamDef] = &[
     ID,
     LAST_UPDATED,
@@ -367,7 +402,7 @@ const fn sort(name: &'static str, target: Target) -> SortDef {
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 7] = [
+    pub const ALL: [ResourceType; 8] = [
         ResourceType::Patient,
         ResourceType::Practitioner,
         ResourceType::Condition,
@@ -375,6 +410,7 @@ impl ResourceType {
         ResourceType::MedicationStatement,
         ResourceType::Immunization,
         ResourceType::Observation,
+        ResourceType::DocumentReference,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -386,6 +422,7 @@ impl ResourceType {
             ResourceType::MedicationStatement => "MedicationStatement",
             ResourceType::Immunization => "Immunization",
             ResourceType::Observation => "Observation",
+            ResourceType::DocumentReference => "DocumentReference",
         }
     }
 
@@ -401,6 +438,7 @@ impl ResourceType {
             ResourceType::MedicationStatement => &[Section::Medications],
             ResourceType::Immunization => &[Section::Immunizations],
             ResourceType::Observation => &[Section::Vitals, Section::Labs],
+            ResourceType::DocumentReference => &[Section::Documents],
             ResourceType::Patient | ResourceType::Practitioner => &[],
         }
     }
@@ -413,8 +451,23 @@ impl ResourceType {
             Section::Medications => Some(ResourceType::MedicationStatement),
             Section::Immunizations => Some(ResourceType::Immunization),
             Section::Vitals | Section::Labs => Some(ResourceType::Observation),
+            Section::Documents => Some(ResourceType::DocumentReference),
             _ => None,
         }
+    }
+
+    /// Whether clients may create and update resources of this type (documents are
+    /// uploaded as files; practitioners are invited accounts).
+    pub fn writable(self) -> bool {
+        !matches!(
+            self,
+            ResourceType::Practitioner | ResourceType::DocumentReference
+        )
+    }
+
+    /// Whether its resources are chart entries (`store::record::Entry`).
+    pub fn is_chart(self) -> bool {
+        self.is_clinical() && self != ResourceType::DocumentReference
     }
 
     /// A clinical type belongs to one patient's record (its compartment).
@@ -431,6 +484,7 @@ impl ResourceType {
             ResourceType::MedicationStatement => MEDICATION_STATEMENT_PARAMS,
             ResourceType::Immunization => IMMUNIZATION_PARAMS,
             ResourceType::Observation => OBSERVATION_PARAMS,
+            ResourceType::DocumentReference => DOCUMENT_PARAMS,
         }
     }
 
@@ -454,6 +508,7 @@ impl ResourceType {
             sort("_lastUpdated", Target::LastUpdated),
             sort("effective", Target::Effective),
         ];
+        const DOCUMENTS: &[SortDef] = &[sort("date", Target::Recorded)];
         const BY_DATE: &[SortDef] = &[
             sort("_lastUpdated", Target::LastUpdated),
             sort("date", Target::Effective),
@@ -465,6 +520,7 @@ impl ResourceType {
             ResourceType::AllergyIntolerance => ALLERGY,
             ResourceType::MedicationStatement => MEDICATION,
             ResourceType::Immunization | ResourceType::Observation => BY_DATE,
+            ResourceType::DocumentReference => DOCUMENTS,
         }
     }
 
@@ -478,6 +534,9 @@ impl ResourceType {
             }
             ResourceType::Immunization => &["Immunization:patient"],
             ResourceType::Observation => &["Observation:patient", "Observation:subject"],
+            ResourceType::DocumentReference => {
+                &["DocumentReference:patient", "DocumentReference:subject"]
+            }
             ResourceType::Patient | ResourceType::Practitioner => &[],
         }
     }

@@ -250,6 +250,20 @@ async fn resources_of(
             .into_iter()
             .collect());
     }
+    if rt == ResourceType::DocumentReference {
+        return match crate::documents::list(state, ctx, &caller.principal, patient).await {
+            Ok(docs) => Ok(docs
+                .iter()
+                .filter(|d| match req.since {
+                    Some(telemed_store::fhir::TimeCond::AtOrAfter(t)) => d.updated_at >= t,
+                    _ => true,
+                })
+                .map(|d| resources::document_reference(d).to_string())
+                .collect()),
+            Err(Error::NotFound) => Ok(vec![]),
+            Err(e) => Err(e),
+        };
+    }
     let mut out = vec![];
     for section in rt.sections() {
         let read =

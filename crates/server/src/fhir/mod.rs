@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/{type}/_search", post(search::by_post))
         .route("/{type}/{id}", get(read::read).put(write::update))
         .route("/Patient/{id}/$everything", get(read::everything))
+        .route("/Binary/{id}", get(read::binary))
         .route("/Patient/$export", get(bulk::patients))
         .route("/Group/{id}/$export", get(bulk::group))
         .route(

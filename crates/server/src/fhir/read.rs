@@ -2,7 +2,7 @@
 
 use axum::extract::{Path, State};
 use telemed_domain::record::{Op, Section};
-use telemed_domain::{EntryId, Error, Role, UserId};
+use telemed_domain::{DocumentId, EntryId, Error, Role, UserId};
 use telemed_fhir::{resources, Interaction, ResourceType};
 
 use super::{resource_type, FhirCaller, FhirJson};
@@ -55,6 +55,15 @@ pub async fn read(
                 ..FhirJson::ok(resources::practitioner(&p))
             }
         }
+        ResourceType::DocumentReference => {
+            let d = compartment_document(&state, &caller, &id).await?;
+            let d = crate::documents::open(&state, &ctx, &caller.principal, d).await?;
+            FhirJson {
+                version: Some(d.version),
+                last_modified: Some(d.updated_at),
+                ..FhirJson::ok(resources::document_reference(&d))
+            }
+        }
         _ => {
             let id = EntryId::from_path(&id)?;
             let e = state.store.chart_entry(id).await?.ok_or(Error::NotFound)?;
@@ -81,6 +90,49 @@ pub async fn read(
         }
     };
     Ok(found)
+}
+
+/// A document's id, if the document is in the token's compartment.
+async fn compartment_document(
+    state: &AppState,
+    caller: &FhirCaller,
+    id: &str,
+) -> Result<DocumentId, Error> {
+    let id = DocumentId::from_path(id)?;
+    let d = state.store.document(id).await?.ok_or(Error::NotFound)?;
+    if caller.outside_compartment(d.patient) {
+        return Err(Error::NotFound);
+    }
+    Ok(id)
+}
+
+/// `GET /Binary/{id}`: a document's file as it was uploaded (the id is the
+/// DocumentReference's), through the same policy and audit as the chart's download.
+pub async fn binary(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: FhirCaller,
+    Path(id): Path<String>,
+) -> AppResult<axum::response::Response> {
+    if !(caller.scopes.allows("Binary", Interaction::Read)
+        || caller.scopes.allows("DocumentReference", Interaction::Read))
+    {
+        return Err(Error::Forbidden.into());
+    }
+    let id = compartment_document(&state, &caller, &id).await?;
+    let (blob, bytes) = crate::documents::file(
+        &state,
+        &ctx,
+        &caller.principal,
+        id,
+        crate::documents::Rendition::Original,
+    )
+    .await?;
+    Ok(crate::files::response(
+        &blob,
+        bytes,
+        crate::files::Disposition::Download,
+    ))
 }
 
 /// `GET /Patient/{id}/$everything`: the patient and every resource of their record the
@@ -113,6 +165,14 @@ pub async fn everything(
     let mut found = vec![resources::patient(&person)];
     for rt in ResourceType::ALL.into_iter().filter(|t| t.is_clinical()) {
         if !caller.scopes.allows(rt.as_str(), Interaction::Read) {
+            continue;
+        }
+        if rt == ResourceType::DocumentReference {
+            match crate::documents::list(&state, &ctx, &caller.principal, patient).await {
+                Ok(docs) => found.extend(docs.iter().map(resources::document_reference)),
+                Err(Error::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
             continue;
         }
         for section in rt.sections() {

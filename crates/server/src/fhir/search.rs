@@ -171,6 +171,9 @@ async fn entries(
     let Ok(patient) = patient.parse::<UserId>() else {
         return Ok(Found::nothing());
     };
+    if rt == ResourceType::DocumentReference {
+        return documents(state, ctx, caller, search, patient).await;
+    }
     let mut q = query::entry_query(search, patient);
     // Only the sections the search can return are asked for (and audited).
     q.sections
@@ -212,6 +215,43 @@ async fn entries(
         included,
         total,
         more,
+    })
+}
+
+/// A patient's documents, through the documents service (policy, audit, and the
+/// entered-in-error ones for clinicians only), filtered and paged here.
+async fn documents(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    search: &Search,
+    patient: UserId,
+) -> Result<Found> {
+    let mut docs = match crate::documents::list(state, ctx, &caller.principal, patient).await {
+        Ok(d) => d,
+        Err(Error::NotFound) => return Ok(Found::nothing()),
+        Err(e) => return Err(e),
+    };
+    docs.retain(|d| query::document_matches(search, d));
+    if search
+        .sort
+        .first()
+        .is_some_and(|(_, descending)| !descending)
+    {
+        docs.reverse();
+    }
+    let total = docs.len();
+    let page: Vec<Value> = docs
+        .iter()
+        .skip(search.offset)
+        .take(search.count)
+        .map(resources::document_reference)
+        .collect();
+    Ok(Found {
+        more: search.offset + page.len() < total,
+        matches: page,
+        included: vec![],
+        total: (search.total != Total::None).then_some(total as i64),
     })
 }
 

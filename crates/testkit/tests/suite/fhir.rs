@@ -10,6 +10,8 @@ use telemed_testkit::{Backend, TestApp, TestUser};
 
 use super::messaging::{count, give_a_visit, Api};
 
+const REPORT: &[u8] = b"%PDF-1.4\n% a dermatology report\n%%EOF\n";
+
 /// A patient with a record of every kind, their clinician (with a visit), and tokens.
 struct Chart {
     patient: TestUser,
@@ -124,6 +126,22 @@ async fn chart(app: &TestApp, api: &Api<'_>) -> Chart {
             .await;
         assert_eq!(code, 200, "{name}: {got}");
     }
+    // A report, filed by the clinician.
+    let (status, doc) = api
+        .file_document(
+            &clinician_token,
+            patient.id,
+            super::documents::Form {
+                file: ("report.pdf", REPORT.to_vec()),
+                fields: vec![
+                    ("category", "report".into()),
+                    ("title", "Dermatology report".into()),
+                ],
+            },
+        )
+        .await;
+    assert_eq!(status, 201, "{doc}");
+    ids.insert("report", doc["id"].as_str().unwrap().to_owned());
     Chart {
         patient,
         clinician,
@@ -371,6 +389,83 @@ async fn chart_entries_are_read_and_searched_as_fhir_resources(backend: Backend)
     assert_eq!(r.status(), 200);
     let b: Value = r.json().await.unwrap();
     assert_eq!(ids_of(&b), [c.ids["a1c"].as_str()]);
+
+    // $everything: the patient, all nine entries and the document.
+    let (status, all, _) = get(&api, &format!("Patient/{p}/$everything"), t).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["total"], 11);
+    let mut kinds: Vec<&str> = all["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    assert_eq!(
+        kinds,
+        [
+            "AllergyIntolerance",
+            "Condition",
+            "DocumentReference",
+            "Immunization",
+            "MedicationStatement",
+            "Observation",
+            "Patient"
+        ]
+    );
+    let stranger = app.create_user(Role::Clinician).await;
+    let st = app.token_for(&stranger, None).await;
+    // A clinician without a care relationship sees the demographics every clinician
+    // may, and nothing of the record.
+    let (status, theirs, _) = get(&api, &format!("Patient/{p}/$everything"), Some(&st)).await;
+    assert_eq!(status, 200);
+    assert_eq!(theirs["total"], 1, "{theirs}");
+    assert_eq!(theirs["entry"][0]["resource"]["resourceType"], "Patient");
+
+    // The document, and its file through Binary.
+    let (status, docs, _) = get(
+        &api,
+        &format!("DocumentReference?patient={p}&category=report"),
+        t,
+    )
+    .await;
+    assert_eq!(status, 200, "{docs}");
+    assert_eq!(ids_of(&docs), [c.ids["report"].as_str()]);
+    let (_, none, _) = get(
+        &api,
+        &format!("DocumentReference?patient={p}&category=photo"),
+        t,
+    )
+    .await;
+    assert_eq!(ids_of(&none).len(), 0);
+    let (status, d, _) = get(&api, &format!("DocumentReference/{}", c.ids["report"]), t).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(
+        d["content"][0]["attachment"]["contentType"],
+        "application/pdf"
+    );
+    assert_eq!(
+        d["content"][0]["attachment"]["url"],
+        format!("Binary/{}", c.ids["report"])
+    );
+    let r = api
+        .http
+        .get(app.url(&format!("/fhir/R4/Binary/{}", c.ids["report"])))
+        .bearer_auth(&c.clinician_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/pdf");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), REPORT);
+    let (status, _, _) = get(
+        &api,
+        &format!("DocumentReference/{}", c.ids["report"]),
+        Some(&st),
+    )
+    .await;
+    assert_eq!(status, 404);
 
     // The patient reads their own record the same way.
     let (_, own, _) = get(
@@ -629,10 +724,12 @@ async fn every_resource_returned_passes_independent_validators(backend: Backend)
         format!("AllergyIntolerance?patient={p}"),
         format!("MedicationStatement?patient={p}"),
         format!("Immunization?patient={p}"),
+        format!("DocumentReference?patient={p}"),
         format!("Observation?patient={p}&_count=2"),
         format!("Observation?patient={p}&colour=red"),
         "Observation/not-an-id".to_owned(),
         "metadata".to_owned(),
+        format!("Patient/{p}/$everything"),
     ] {
         let (_, mut body, _) = get(&api, &path, t).await;
         if let Some(o) = body.as_object_mut() {
@@ -646,16 +743,17 @@ async fn every_resource_returned_passes_independent_validators(backend: Backend)
             "penicillin" | "latex" => "AllergyIntolerance",
             "amlodipine" => "MedicationStatement",
             "influenza-vaccine" => "Immunization",
+            "report" => "DocumentReference",
             _ => "Observation",
         };
         let (status, mut body, _) = get(&api, &format!("{rt}/{id}"), t).await;
-        assert_eq!(status, 200, "{name}");
+        assert_eq!(status, 200, "{name} {rt}/{id}: {body}");
         if let Some(o) = body.as_object_mut() {
             o.remove("__etag");
         }
         returned.push(body);
     }
-    assert_eq!(returned.len(), 21);
+    assert_eq!(returned.len(), 24);
     // An imported history: the bundle sent (the generator's output is itself checked),
     // the transaction's answer, and everything the import made, as searches return it.
     let bundle = telemed_testkit::synthetic::patient_bundle(3, 1, 2, 2025);
@@ -792,6 +890,7 @@ async fn a_clinician_exports_their_panel_in_bulk(backend: Backend) {
     let want: std::collections::BTreeMap<String, usize> = [
         ("AllergyIntolerance", 2),
         ("Condition", 2),
+        ("DocumentReference", 1),
         ("Immunization", 1),
         ("MedicationStatement", 1),
         ("Observation", 3),
