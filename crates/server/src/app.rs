@@ -38,6 +38,8 @@ pub struct Inner {
     pub jobs_wake: Arc<Notify>,
     pub metrics: Metrics,
     pub csrf_key: Vec<u8>,
+    /// Signs OpenID Connect id_tokens.
+    pub id_token_key: Arc<crate::oidc::IdTokenKey>,
     /// Live events between nodes.
     pub bus: crate::realtime::Bus,
     /// This node's live connections.
@@ -67,6 +69,11 @@ impl AppState {
                 .await
                 .map_err(|e| anyhow::anyhow!("reading the instance secret: {e:?}"))?
                 .into_bytes();
+        let id_token_key =
+            telemed_store::instance::secret(store.pool(), telemed_store::instance::ID_TOKEN_KEY)
+                .await
+                .and_then(|k| crate::oidc::IdTokenKey::from_hex(&k))
+                .map_err(|e| anyhow::anyhow!("reading the id_token key: {e:?}"))?;
         let (audit, audit_task) = AuditWriter::start(store.clone());
         let blobs = crate::files::open(&config).map_err(describe)?;
         blobs.check_keys(&store).await.map_err(describe)?;
@@ -84,6 +91,7 @@ impl AppState {
             jobs_wake: Arc::new(Notify::new()),
             metrics: Metrics::default(),
             csrf_key,
+            id_token_key: Arc::new(id_token_key),
             bus,
             hub,
             blobs,

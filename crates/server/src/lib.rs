@@ -23,6 +23,7 @@ pub mod mail;
 pub mod messaging;
 pub mod metrics;
 pub mod oauth;
+pub mod oidc;
 pub mod openapi;
 pub mod ops;
 pub mod pdf;

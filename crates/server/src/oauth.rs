@@ -132,6 +132,8 @@ pub struct AuthorizeParams {
     pub code_challenge: Option<String>,
     pub code_challenge_method: Option<String>,
     pub aud: Option<String>,
+    /// OpenID Connect: echoed in the id_token.
+    pub nonce: Option<String>,
 }
 
 /// Why a request was refused: before the client and its redirect URI are known good, the
@@ -152,6 +154,7 @@ pub struct Checked {
     pub state: Option<String>,
     pub code_challenge: String,
     pub patient: Option<UserId>,
+    pub nonce: Option<String>,
 }
 
 /// `redirect_uri` with the response's parameters appended.
@@ -252,6 +255,7 @@ pub async fn check(
         state: params.state.clone(),
         code_challenge: challenge,
         patient,
+        nonce: params.nonce.clone().filter(|n| n.len() <= 256),
     }))
 }
 
@@ -273,11 +277,14 @@ pub async fn approve(state: &AppState, ctx: &Ctx, user: &User, req: &Checked) ->
     .await?;
     store::insert_code(
         &mut tx,
-        &token_hash(&code),
-        grant,
-        &req.redirect_uri,
-        &req.code_challenge,
-        now + Duration::seconds(CODE_SECONDS),
+        store::NewCode {
+            code_hash: &token_hash(&code),
+            grant,
+            redirect_uri: &req.redirect_uri,
+            code_challenge: &req.code_challenge,
+            nonce: req.nonce.as_deref(),
+            expires_at: now + Duration::seconds(CODE_SECONDS),
+        },
     )
     .await?;
     let record = Event::new(ctx, now, "oauth.authorize", "oauth_grant")
@@ -355,6 +362,8 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub patient: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 /// The client a token request is from: HTTP Basic or form credentials for a confidential
@@ -393,10 +402,48 @@ pub async fn authenticate_client(
     Ok(Ok(client))
 }
 
+/// An id_token for a grant with `openid`: who the user is (`sub`), and with
+/// `fhirUser` their FHIR resource.
+async fn id_token(
+    conn: &mut telemed_store::Conn,
+    state: &AppState,
+    grant: &Grant,
+    scopes: &Scopes,
+    nonce: Option<&str>,
+) -> Result<Option<String>> {
+    if !scopes.openid {
+        return Ok(None);
+    }
+    let now = state.clock.now();
+    let base = crate::fhir::base_url(state);
+    let mut claims = serde_json::json!({
+        "iss": base,
+        "sub": grant.user_id.to_string(),
+        "aud": grant.client_id.to_string(),
+        "iat": now.timestamp(),
+        "exp": now.timestamp() + ACCESS_SECONDS,
+    });
+    if let Some(n) = nonce {
+        claims["nonce"] = serde_json::json!(n);
+    }
+    if scopes.fhir_user {
+        let kind = match store::role_of(conn, grant.user_id).await? {
+            Some(Role::Patient) => Some("Patient"),
+            Some(Role::Clinician) => Some("Practitioner"),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            claims["fhirUser"] = serde_json::json!(format!("{base}/{kind}/{}", grant.user_id));
+        }
+    }
+    state.id_token_key.sign(&claims).map(Some)
+}
+
 async fn issue(
     conn: &mut telemed_store::Conn,
     state: &AppState,
     grant: &Grant,
+    nonce: Option<&str>,
 ) -> Result<TokenResponse> {
     let now = state.clock.now();
     let access = random_token(ACCESS_PREFIX);
@@ -425,7 +472,9 @@ async fn issue(
     } else {
         None
     };
+    let id_token = id_token(conn, state, grant, &scopes, nonce).await?;
     Ok(TokenResponse {
+        id_token,
         access_token: access,
         token_type: "Bearer",
         expires_in: ACCESS_SECONDS,
@@ -464,6 +513,7 @@ pub async fn token(
                     grant,
                     redirect_uri,
                     code_challenge,
+                    nonce,
                 } => {
                     let verifier = form.code_verifier.as_deref().unwrap_or_default();
                     if grant.client_id != client.id
@@ -475,7 +525,7 @@ pub async fn token(
                             "the code, redirect_uri or code_verifier does not match",
                         ))
                     } else {
-                        let issued = issue(&mut tx, state, &grant).await?;
+                        let issued = issue(&mut tx, state, &grant, nonce.as_deref()).await?;
                         telemed_store::audit::append(
                             &mut tx,
                             &[token_event(ctx, state, "oauth.token.issue", &grant)],
@@ -501,7 +551,7 @@ pub async fn token(
             let token = form.refresh_token.as_deref().unwrap_or_default();
             match store::spend_refresh(&mut tx, &token_hash(token), now).await? {
                 RefreshUse::Fresh(grant) if grant.client_id == client.id => {
-                    let issued = issue(&mut tx, state, &grant).await?;
+                    let issued = issue(&mut tx, state, &grant, None).await?;
                     telemed_store::audit::append(
                         &mut tx,
                         &[token_event(ctx, state, "oauth.token.refresh", &grant)],

@@ -8,6 +8,8 @@ use telemed_domain::Result;
 use crate::DbResult;
 
 pub const CSRF_KEY: &str = "csrf_key";
+/// The ECDSA P-256 key (PKCS#8, hex) that signs OpenID Connect id_tokens.
+pub const ID_TOKEN_KEY: &str = "id_token_key";
 
 pub(crate) async fn ensure_secrets(pool: &AnyPool) -> Result<()> {
     sqlx::query(
@@ -15,6 +17,20 @@ pub(crate) async fn ensure_secrets(pool: &AnyPool) -> Result<()> {
     )
     .bind(CSRF_KEY)
     .bind(random_hex())
+    .execute(pool)
+    .await
+    .db()?;
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &rng,
+    )
+    .map_err(|_| telemed_domain::Error::internal("generating the id_token key failed"))?;
+    sqlx::query(
+        "INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(ID_TOKEN_KEY)
+    .bind(hex::encode(pkcs8.as_ref()))
     .execute(pool)
     .await
     .db()?;

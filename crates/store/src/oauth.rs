@@ -162,23 +162,26 @@ pub async fn insert_grant(
     Ok(id)
 }
 
-pub async fn insert_code(
-    conn: &mut Conn,
-    code_hash: &str,
-    grant: OAuthGrantId,
-    redirect_uri: &str,
-    code_challenge: &str,
-    expires_at: DateTime<Utc>,
-) -> Result<()> {
+pub struct NewCode<'a> {
+    pub code_hash: &'a str,
+    pub grant: OAuthGrantId,
+    pub redirect_uri: &'a str,
+    pub code_challenge: &'a str,
+    pub nonce: Option<&'a str>,
+    pub expires_at: DateTime<Utc>,
+}
+
+pub async fn insert_code(conn: &mut Conn, c: NewCode<'_>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge, expires_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO oauth_codes (code_hash, grant_id, redirect_uri, code_challenge, nonce, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(code_hash.to_owned())
-    .bind(grant.to_string())
-    .bind(redirect_uri.to_owned())
-    .bind(code_challenge.to_owned())
-    .bind(to_micros(expires_at))
+    .bind(c.code_hash.to_owned())
+    .bind(c.grant.to_string())
+    .bind(c.redirect_uri.to_owned())
+    .bind(c.code_challenge.to_owned())
+    .bind(c.nonce.map(str::to_owned))
+    .bind(to_micros(c.expires_at))
     .execute(conn)
     .await
     .db()?;
@@ -193,6 +196,7 @@ pub enum CodeUse {
         grant: Grant,
         redirect_uri: String,
         code_challenge: String,
+        nonce: Option<String>,
     },
     /// Used before (a replay): the grant it belongs to, to be revoked.
     Replayed(OAuthGrantId),
@@ -203,9 +207,9 @@ pub enum CodeUse {
 /// Spends a code: marks it used in the same statement that checks it was not, so two
 /// exchanges of one code cannot both succeed.
 pub async fn spend_code(conn: &mut Conn, code_hash: &str, now: DateTime<Utc>) -> Result<CodeUse> {
-    let spent: Option<(String, String, String)> = sqlx::query_as(
+    let spent: Option<(String, String, String, Option<String>)> = sqlx::query_as(
         "UPDATE oauth_codes SET used_at = $2 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2 \
-         RETURNING grant_id, redirect_uri, code_challenge",
+         RETURNING grant_id, redirect_uri, code_challenge, nonce",
     )
     .bind(code_hash.to_owned())
     .bind(to_micros(now))
@@ -213,7 +217,7 @@ pub async fn spend_code(conn: &mut Conn, code_hash: &str, now: DateTime<Utc>) ->
     .await
     .db()?;
     match spent {
-        Some((grant_id, redirect_uri, code_challenge)) => {
+        Some((grant_id, redirect_uri, code_challenge, nonce)) => {
             let grant = grant_in(conn, grant_id.parse().map_err(corrupt)?)
                 .await?
                 .ok_or_else(|| Error::internal("code without grant"))?;
@@ -221,6 +225,7 @@ pub async fn spend_code(conn: &mut Conn, code_hash: &str, now: DateTime<Utc>) ->
                 grant,
                 redirect_uri,
                 code_challenge,
+                nonce,
             })
         }
         None => {
@@ -349,6 +354,16 @@ pub async fn revoke_grant(
     .await
     .db()?;
     Ok(done.rows_affected() == 1)
+}
+
+/// A user's role, read on `conn` (for the id_token's `fhirUser`).
+pub async fn role_of(conn: &mut Conn, user: UserId) -> Result<Option<telemed_domain::Role>> {
+    let role: Option<String> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+        .bind(user.to_string())
+        .fetch_optional(conn)
+        .await
+        .db()?;
+    Ok(role.and_then(|r| r.parse().ok()))
 }
 
 impl Store {

@@ -27,6 +27,10 @@ pub fn router() -> Router<AppState> {
         .route("/", post(transaction::process))
         .route("/metadata", get(metadata))
         .route("/.well-known/smart-configuration", get(smart_configuration))
+        .route(
+            "/.well-known/openid-configuration",
+            get(openid_configuration),
+        )
         .route("/{type}", get(search::by_get).post(write::create))
         .route("/{type}/_search", post(search::by_post))
         .route("/{type}/{id}", get(read::read).put(write::update))
@@ -108,6 +112,25 @@ async fn metadata(axum::extract::State(state): axum::extract::State<AppState>) -
     ))
 }
 
+/// `GET /.well-known/openid-configuration`: OpenID Connect discovery for the issuer of
+/// id_tokens (this FHIR base).
+async fn openid_configuration(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> Json<Value> {
+    let site = state.config.public_url.trim_end_matches('/');
+    Json(serde_json::json!({
+        "issuer": base_url(&state),
+        "authorization_endpoint": format!("{site}/oauth/authorize"),
+        "token_endpoint": format!("{site}/oauth/token"),
+        "jwks_uri": format!("{site}/oauth/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "scopes_supported": ["openid", "fhirUser"],
+        "code_challenge_methods_supported": ["S256"],
+    }))
+}
+
 /// `GET /.well-known/smart-configuration` (SMART App Launch 2.0): where to authorize and
 /// what is supported.
 async fn smart_configuration(
@@ -115,10 +138,11 @@ async fn smart_configuration(
 ) -> Json<Value> {
     let site = state.config.public_url.trim_end_matches('/');
     Json(serde_json::json!({
-        "issuer": site,
+        "issuer": base_url(&state),
         "authorization_endpoint": format!("{site}/oauth/authorize"),
         "token_endpoint": format!("{site}/oauth/token"),
         "revocation_endpoint": format!("{site}/oauth/revoke"),
+        "jwks_uri": format!("{site}/oauth/jwks"),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "response_types_supported": ["code"],
@@ -133,7 +157,8 @@ async fn smart_configuration(
             "permission-patient",
             "permission-user",
             "permission-v1",
-            "permission-v2"
+            "permission-v2",
+            "sso-openid-connect"
         ],
     }))
 }

@@ -32,6 +32,7 @@ pub fn endpoints() -> Router<AppState> {
     Router::new()
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
+        .route("/oauth/jwks", axum::routing::get(jwks))
 }
 
 #[derive(Template)]
@@ -76,6 +77,7 @@ fn as_params(p: &AuthorizeParams) -> Vec<(&'static str, String)> {
         ("code_challenge", &p.code_challenge),
         ("code_challenge_method", &p.code_challenge_method),
         ("aud", &p.aud),
+        ("nonce", &p.nonce),
     ]
     .into_iter()
     .filter_map(|(k, v)| v.clone().map(|v| (k, v)))
@@ -394,4 +396,9 @@ pub fn grantable() -> Vec<String> {
     Scopes::parse(oauth::GRANTABLE)
         .map(|s| s.to_scope_string().split(' ').map(str::to_owned).collect())
         .unwrap_or_default()
+}
+
+/// `GET /oauth/jwks`: the key that signs id_tokens.
+pub async fn jwks(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.id_token_key.jwks())
 }

@@ -59,6 +59,7 @@ async fn register(app: &TestApp, scopes: &str, confidential: bool) -> (String, O
 
 fn authorize_path(client_id: &str, scope: &str, state: &str) -> String {
     let q = serde_urlencoded::to_string([
+        ("nonce", "n-0S6_WzA2Mj"),
         ("response_type", "code"),
         ("client_id", client_id),
         ("redirect_uri", REDIRECT),
@@ -116,6 +117,49 @@ async fn fhir(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
 
 fn ids(bundle: &Value) -> usize {
     bundle["entry"].as_array().map_or(0, Vec::len)
+}
+
+/// Whether a JWT's ES256 signature verifies with the key of the server's JWKS.
+async fn signature_holds(app: &TestApp, jwt: &str) -> bool {
+    let jwks: Value = reqwest::get(app.url("/oauth/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str()),
+        (Some("EC"), Some("P-256"))
+    );
+    let mut point = vec![4u8];
+    point.extend(URL_SAFE_NO_PAD.decode(key["x"].as_str().unwrap()).unwrap());
+    point.extend(URL_SAFE_NO_PAD.decode(key["y"].as_str().unwrap()).unwrap());
+    let (input, signature) = jwt.rsplit_once('.').unwrap();
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(input.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["alg"], "ES256");
+    assert_eq!(header["kid"], key["kid"]);
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_FIXED, point)
+        .verify(
+            input.as_bytes(),
+            &URL_SAFE_NO_PAD.decode(signature).unwrap(),
+        )
+        .is_ok()
+}
+
+/// The claims of an id_token whose signature verifies.
+async fn verified_claims(app: &TestApp, jwt: &str) -> Value {
+    assert!(
+        signature_holds(app, jwt).await,
+        "the id_token's signature verifies"
+    );
+    let payload = jwt.split('.').nth(1).unwrap();
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
 }
 
 async fn a_patient_app_reads_its_patient_only_and_loses_access_when_revoked(backend: Backend) {
@@ -213,6 +257,25 @@ async fn a_patient_app_reads_its_patient_only_and_loses_access_when_revoked(back
     );
     let access = t["access_token"].as_str().unwrap().to_owned();
     let refresh = t["refresh_token"].as_str().unwrap().to_owned();
+
+    // openid fhirUser: an id_token signed with the key the JWKS publishes.
+    let id_token = t["id_token"].as_str().expect("an id_token");
+    let claims = verified_claims(&app, id_token).await;
+    assert_eq!(claims["sub"], patient.id.to_string());
+    assert_eq!(claims["aud"], client_id.as_str());
+    assert_eq!(claims["nonce"], "n-0S6_WzA2Mj");
+    assert!(claims["iss"].as_str().unwrap().ends_with("/fhir/R4"));
+    assert!(claims["fhirUser"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/fhir/R4/Patient/{}", patient.id)));
+    assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+    // A token whose payload was changed does not verify.
+    let mut parts: Vec<String> = id_token.split('.').map(str::to_owned).collect();
+    let mut forged = claims.clone();
+    forged["sub"] = json!(other.id.to_string());
+    parts[1] = URL_SAFE_NO_PAD.encode(forged.to_string());
+    assert!(!signature_holds(&app, &parts.join(".")).await);
 
     // The compartment: own observations (with or without naming the patient), nobody else's.
     let (s, own) = fhir(&app, "Observation", &access).await;
@@ -472,6 +535,7 @@ async fn bad_authorization_requests_are_refused(backend: Backend) {
         t.get("refresh_token").is_none(),
         "no offline_access, no refresh token"
     );
+    assert!(t.get("id_token").is_none(), "no openid, no id_token");
     let (status, e) = token_request(
         &app,
         &[
