@@ -93,6 +93,10 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
             "resourceType",
             "practitioners are accounts: invite them from the admin pages",
         )),
+        ResourceType::AuditEvent => Err(bad(
+            "resourceType",
+            "the audit trail is written by telemed itself",
+        )),
         ResourceType::DocumentReference => Err(bad(
             "resourceType",
             "documents are files: upload them to /api/v1/patients/{id}/record/documents",

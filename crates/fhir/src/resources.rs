@@ -213,9 +213,10 @@ pub fn entry(e: &Entry) -> Option<Value> {
             o.insert("recorded".into(), json!(date_time(e.recorded_at)));
         }
         ResourceType::Observation => observation(e, &mut o, subject),
-        ResourceType::Patient | ResourceType::Practitioner | ResourceType::DocumentReference => {
-            return None
-        }
+        ResourceType::Patient
+        | ResourceType::Practitioner
+        | ResourceType::DocumentReference
+        | ResourceType::AuditEvent => return None,
     }
     put(&mut o, "note", notes(e));
     Some(Value::Object(o))
@@ -407,3 +408,51 @@ pub fn document_reference(d: &telemed_store::documents::Document) -> Value {
 
 /// telemed's document categories, as a code system of its own.
 pub const DOCUMENT_CATEGORY: &str = "urn:telemed:document-category";
+
+/// An entry of the audit trail. Its id is the entry's sequence number in the hash chain.
+pub fn audit_event(e: &telemed_store::audit::AuditEntry) -> Value {
+    use telemed_domain::audit::Outcome;
+    let reads = [".read", ".download", ".view", ".export.json", ".export.pdf"];
+    let action = if reads.iter().any(|r| e.action.ends_with(r)) {
+        "R"
+    } else if e.action.ends_with(".create") || e.action.ends_with(".register") {
+        "C"
+    } else if e.action.ends_with(".write") {
+        "U"
+    } else {
+        "E"
+    };
+    let who = match (e.actor, e.actor_role) {
+        (Some(a), Some(telemed_domain::Role::Patient)) => reference(ResourceType::Patient, a),
+        (Some(a), Some(telemed_domain::Role::Clinician)) => {
+            reference(ResourceType::Practitioner, a)
+        }
+        (Some(a), _) => json!({ "display": format!("telemed user {a}") }),
+        (None, _) => json!({ "display": "telemed" }),
+    };
+    let mut agent = json!({ "who": who, "requestor": e.actor.is_some() });
+    if let Some(addr) = &e.client_addr {
+        agent["network"] = json!({ "address": addr, "type": "2" });
+    }
+    let mut r = json!({
+        "resourceType": "AuditEvent",
+        "id": e.seq.to_string(),
+        "type": { "system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest", "display": "RESTful Operation" },
+        "subtype": [{ "system": AUDIT_ACTION, "code": e.action }],
+        "action": action,
+        "recorded": instant(e.at),
+        "outcome": if e.outcome == Outcome::Success { "0" } else { "4" },
+        "agent": [agent],
+        "source": { "observer": { "display": "telemed" } },
+    });
+    if let Some(p) = e.patient {
+        r["entity"] = json!([{ "what": reference(ResourceType::Patient, p) }]);
+    }
+    if let Some(d) = &e.detail {
+        r["outcomeDesc"] = json!(d);
+    }
+    r
+}
+
+/// telemed's audit actions, as a code system of its own.
+pub const AUDIT_ACTION: &str = "urn:telemed:audit-action";

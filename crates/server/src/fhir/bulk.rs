@@ -22,6 +22,12 @@ use crate::context::Ctx;
 use crate::error::AppResult;
 use crate::{record, AppState};
 
+/// The types an export holds: a patient's compartment (not the directory, not the
+/// audit trail).
+fn exported(t: ResourceType) -> bool {
+    !matches!(t, ResourceType::Practitioner | ResourceType::AuditEvent)
+}
+
 /// Resources per NDJSON file.
 const PER_FILE: usize = 10_000;
 
@@ -46,7 +52,7 @@ fn request(headers: &HeaderMap, raw: Option<&str>) -> Result<Request> {
     let mut out = Request {
         types: ResourceType::ALL
             .into_iter()
-            .filter(|t| *t != ResourceType::Practitioner)
+            .filter(|t| exported(*t))
             .collect(),
         since: None,
     };
@@ -65,7 +71,7 @@ fn request(headers: &HeaderMap, raw: Option<&str>) -> Result<Request> {
                     .split(',')
                     .map(|t| {
                         ResourceType::parse(t)
-                            .filter(|t| *t != ResourceType::Practitioner)
+                            .filter(|t| exported(*t))
                             .ok_or_else(|| Error::invalid("_type", format!("{t} is not exported")))
                     })
                     .collect::<Result<_>>()?

@@ -64,12 +64,16 @@ impl FromRequestParts<AppState> for FhirCaller {
 }
 
 /// What a personal API token stands for in SMART terms: the practitioner directory,
-/// patients' demographics with `patients:read` (or one's own, as a patient), the whole
-/// record read with `records:read` and written with `records:write`.
+/// patients' demographics with `patients:read` (or one's own, as a patient), the audit
+/// trail with `audit:read`, the whole record read with `records:read` and written with
+/// `records:write`.
 fn api_token_scopes(principal: &Principal) -> Result<Scopes, Error> {
     let mut words = vec!["user/Practitioner.rs"];
     if principal.can(Permission::PatientsRead) || principal.can(Permission::Profile) {
         words.push("user/Patient.rs");
+    }
+    if principal.can(Permission::AuditRead) {
+        words.push("user/AuditEvent.rs");
     }
     if principal.can(Permission::RecordsRead) {
         words.push("user/*.rs");

@@ -55,6 +55,42 @@ pub async fn read(
                 ..FhirJson::ok(resources::practitioner(&p))
             }
         }
+        ResourceType::AuditEvent => {
+            let seq: i64 = id.parse().map_err(|_| Error::NotFound)?;
+            state.audit.flush().await?;
+            let e = state
+                .store
+                .search_audit(&telemed_store::audit::AuditFilter {
+                    before_seq: Some(seq.saturating_add(1)),
+                    limit: 1,
+                    ..Default::default()
+                })
+                .await?
+                .pop()
+                .filter(|e| e.seq == seq)
+                .ok_or(Error::NotFound)?;
+            let allowed = match e.patient {
+                _ if caller.patient.is_none()
+                    && caller.principal.can(telemed_domain::Permission::AuditRead) =>
+                {
+                    true
+                }
+                Some(p) if !caller.outside_compartment(p) => crate::audit::authorize_patient_read(
+                    &state,
+                    &ctx,
+                    &caller.principal,
+                    p,
+                    telemed_domain::access::PatientAccess::ReadAccessLog,
+                )
+                .await
+                .is_ok(),
+                _ => false,
+            };
+            if !allowed {
+                return Err(Error::NotFound.into());
+            }
+            FhirJson::ok(resources::audit_event(&e))
+        }
         ResourceType::DocumentReference => {
             let d = compartment_document(&state, &caller, &id).await?;
             let d = crate::documents::open(&state, &ctx, &caller.principal, d).await?;

@@ -105,6 +105,7 @@ pub(super) async fn run(
     match search.resource_type {
         ResourceType::Patient => patients(state, ctx, caller, search).await,
         ResourceType::Practitioner => practitioners(state, search).await,
+        ResourceType::AuditEvent => audit_events(state, ctx, caller, search).await,
         _ => entries(state, ctx, caller, search).await,
     }
 }
@@ -305,6 +306,97 @@ async fn patients(
     }
     Ok(Found {
         matches,
+        included: vec![],
+        total,
+        more,
+    })
+}
+
+/// The audit trail: a patient's access log (to the patient, or a token pinned to them),
+/// or every entry for those who may read the audit trail (admins).
+async fn audit_events(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    search: &Search,
+) -> Result<Found> {
+    use telemed_store::fhir::TimeCond;
+    let named = query::named_patients(search);
+    let patient = match (caller.patient, named.as_slice()) {
+        (Some(own), []) => Some(own.to_string()),
+        (Some(own), [one]) if *one == own.to_string() => Some(own.to_string()),
+        (Some(_), [_]) => return Ok(Found::nothing()),
+        (None, [one]) => Some((*one).to_owned()),
+        (None, []) => None,
+        (_, _) => {
+            return Err(Error::invalid(
+                "patient",
+                "a search names one patient at a time",
+            ))
+        }
+    };
+    let mut filter = telemed_store::audit::AuditFilter::default();
+    match patient {
+        Some(p) => {
+            let Ok(p) = p.parse::<UserId>() else {
+                return Ok(Found::nothing());
+            };
+            let read = crate::audit::authorize_patient_read(
+                state,
+                ctx,
+                &caller.principal,
+                p,
+                telemed_domain::access::PatientAccess::ReadAccessLog,
+            )
+            .await;
+            match read {
+                Ok(_) => filter.patient = Some(p),
+                Err(Error::NotFound) => return Ok(Found::nothing()),
+                Err(e) => return Err(e),
+            }
+        }
+        None if caller.principal.can(Permission::AuditRead) => {}
+        None => {
+            return Err(Error::invalid(
+                "patient",
+                "an AuditEvent search names its patient (patient=…)",
+            ))
+        }
+    }
+    for f in search.on(telemed_fhir::types::Target::Recorded) {
+        for v in &f.values {
+            if let telemed_fhir::search::Value::Date(c) = v {
+                match *c {
+                    TimeCond::AtOrAfter(t) => filter.since = Some(t),
+                    TimeCond::Before(t) => filter.until = Some(t),
+                    TimeCond::Within(lo, hi) => {
+                        filter.since = Some(lo);
+                        filter.until = Some(hi);
+                    }
+                    TimeCond::Outside(..) => {
+                        return Err(Error::invalid(
+                            "date",
+                            "AuditEvent dates take eq, lt, le, gt, ge, sa or eb",
+                        ))
+                    }
+                }
+            }
+        }
+    }
+    state.audit.flush().await?;
+    filter.limit = (search.offset + search.count + 1) as i64;
+    let entries = state.store.search_audit(&filter).await?;
+    let more = entries.len() > search.offset + search.count;
+    let page: Vec<Value> = entries
+        .iter()
+        .skip(search.offset)
+        .take(search.count)
+        .map(resources::audit_event)
+        .collect();
+    let total =
+        (!more && search.total != Total::None).then_some((search.offset + page.len()) as i64);
+    Ok(Found {
+        matches: page,
         included: vec![],
         total,
         more,

@@ -680,6 +680,56 @@ async fn the_record_policy_holds_through_fhir(backend: Backend) {
     assert_eq!(status, 401, "{o}");
     assert_eq!(count(&app, "chart_entries").await, stored);
 
+    // The access log as AuditEvents: the patient sees who read their record…
+    app.flush_audit().await;
+    let (status, log, _) = get(
+        &api,
+        &format!("AuditEvent?patient={p}&_count=1000"),
+        Some(&c.patient_token),
+    )
+    .await;
+    assert_eq!(status, 200, "{log}");
+    let actions: Vec<&str> = log["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["subtype"][0]["code"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"record.vitals.read"), "{actions:?}");
+    let denied = log["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["outcome"] == "4")
+        .count();
+    assert!(
+        denied >= 8,
+        "the refusals are in the patient's log: {denied}"
+    );
+    let one = log["entry"][0]["resource"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _, _) = get(&api, &format!("AuditEvent/{one}"), Some(&c.patient_token)).await;
+    assert_eq!(status, 200);
+    // …nobody else's; others see nothing of it; admins see the whole trail.
+    let (status, _, _) = get(&api, &format!("AuditEvent/{one}"), Some(&other_token)).await;
+    assert_eq!(status, 404);
+    let (_, theirs, _) = get(
+        &api,
+        &format!("AuditEvent?patient={p}"),
+        Some(&stranger_token),
+    )
+    .await;
+    assert_eq!(ids_of(&theirs).len(), 0);
+    let (status, _, _) = get(&api, "AuditEvent", Some(&c.clinician_token)).await;
+    assert_eq!(status, 400);
+    let admin = app.create_user(Role::Admin).await;
+    let admin_token = app.token_for(&admin, None).await;
+    let (status, all, _) = get(&api, "AuditEvent?_count=5", Some(&admin_token)).await;
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(ids_of(&all).len(), 5);
+
     // The CapabilityStatement is public and lists what is served.
     let (status, cap, _) = get(&api, "metadata", None).await;
     assert_eq!(status, 200);
@@ -753,7 +803,16 @@ async fn every_resource_returned_passes_independent_validators(backend: Backend)
         }
         returned.push(body);
     }
-    assert_eq!(returned.len(), 24);
+    let (status, log, _) = get(
+        &api,
+        &format!("AuditEvent?patient={p}"),
+        Some(&c.patient_token),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(ids_of(&log).len() > 5);
+    returned.push(log);
+    assert_eq!(returned.len(), 25);
     // An imported history: the bundle sent (the generator's output is itself checked),
     // the transaction's answer, and everything the import made, as searches return it.
     let bundle = telemed_testkit::synthetic::patient_bundle(3, 1, 2, 2025);

@@ -92,6 +92,25 @@ async fn consent(web: &WebClient, path: &str, decision: &str) -> String {
     location(&r).unwrap()
 }
 
+/// The person allows the app; the app trades the code. The token response.
+async fn authorized(app: &TestApp, web: &WebClient, client_id: &str, asked: &str) -> Value {
+    let back = consent(web, asked, "allow").await;
+    let code = param(&back, "code").unwrap();
+    let (status, t) = token_request(
+        app,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("client_id", client_id),
+            ("code_verifier", VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200, "{t}");
+    t
+}
+
 async fn token_request(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
     let r = reqwest::Client::new()
         .post(app.url("/oauth/token"))
@@ -314,19 +333,7 @@ async fn a_patient_app_reads_its_patient_only_and_loses_access_when_revoked(back
     assert_eq!(status, 400);
 
     // Again, properly: refresh rotates, a reused refresh token revokes the grant.
-    let back = consent(&web, &asked, "allow").await;
-    let code = param(&back, "code").unwrap();
-    let (_, t) = token_request(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", &client_id),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let t = authorized(&app, &web, &client_id, &asked).await;
     let refresh = t["refresh_token"].as_str().unwrap().to_owned();
     let (status, t2) = token_request(
         &app,
@@ -354,19 +361,7 @@ async fn a_patient_app_reads_its_patient_only_and_loses_access_when_revoked(back
     assert_eq!(fhir(&app, "Observation", &access2).await.0, 401);
 
     // Revocation by the app (RFC 7009) takes effect on the next request.
-    let back = consent(&web, &asked, "allow").await;
-    let code = param(&back, "code").unwrap();
-    let (_, t) = token_request(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", &client_id),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let t = authorized(&app, &web, &client_id, &asked).await;
     let access3 = t["access_token"].as_str().unwrap().to_owned();
     assert_eq!(fhir(&app, "Observation", &access3).await.0, 200);
     let r = reqwest::Client::new()
@@ -382,19 +377,7 @@ async fn a_patient_app_reads_its_patient_only_and_loses_access_when_revoked(back
     assert_eq!(fhir(&app, "Observation", &access3).await.0, 401);
 
     // …and by the person, from their account page.
-    let back = consent(&web, &asked, "allow").await;
-    let code = param(&back, "code").unwrap();
-    let (_, t) = token_request(
-        &app,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT),
-            ("client_id", &client_id),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let t = authorized(&app, &web, &client_id, &asked).await;
     let access4 = t["access_token"].as_str().unwrap().to_owned();
     let page = web.get("/account/tokens").await.text().await.unwrap();
     let grant = page
