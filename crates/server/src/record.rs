@@ -80,7 +80,21 @@ pub(crate) async fn authorize_as(
     op: Op,
     action: &str,
 ) -> Result<RecordGrant> {
-    let grant = decide(state, principal, patient, section, op).await?;
+    let facts = care_facts(state, principal, patient).await?;
+    authorize_with(state, ctx, principal, patient, (section, op), action, facts).await
+}
+
+/// The same, with the facts already read (e.g. in the query that found the row).
+pub(crate) async fn authorize_with(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    (section, op): (Section, Op),
+    action: &str,
+    facts: policy::CareFacts,
+) -> Result<RecordGrant> {
+    let grant = policy::decide(principal, patient, section, op, facts);
     if grant.is_none() || op == Op::Read {
         let basis = grant.as_ref().map(|g| g.basis);
         audit_access(state, ctx, principal, patient, action, basis).await?;

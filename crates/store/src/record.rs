@@ -717,6 +717,56 @@ impl Store {
         rows.into_iter().map(Entry::try_from).collect()
     }
 
+    /// A chart entry by id alone, with the facts the policy decides on about `actor`
+    /// and the entry's patient, in one query (the FHIR read's path).
+    pub async fn chart_entry_with_facts(
+        &self,
+        id: EntryId,
+        actor: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Entry, CareFacts)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            entry: EntryRow,
+            shared_visit: i64,
+            care_team: i64,
+            break_glass: i64,
+            proxy: i64,
+        }
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {ENTRY_COLUMNS}, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM appointments a WHERE a.clinician_id = $2 AND a.patient_id = e.patient_id \
+                  AND a.status NOT IN ('cancelled', 'entered-in-error')) THEN 1 ELSE 0 END AS BIGINT) AS shared_visit, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM care_team t WHERE t.clinician_id = $2 AND t.patient_id = e.patient_id) \
+                  THEN 1 ELSE 0 END AS BIGINT) AS care_team, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM break_glass b WHERE b.actor_id = $2 AND b.patient_id = e.patient_id \
+                  AND b.expires_at > $3) THEN 1 ELSE 0 END AS BIGINT) AS break_glass, \
+             CAST(CASE WHEN EXISTS (SELECT 1 FROM record_proxies r WHERE r.proxy_id = $2 AND r.patient_id = e.patient_id \
+                  AND r.revoked_at IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS proxy \
+             FROM chart_entries e WHERE e.id = $1"
+        ))
+        .bind(id.to_string())
+        .bind(actor.to_string())
+        .bind(to_micros(now))
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        row.map(|r| {
+            let facts = CareFacts {
+                // The entry's patient is a patient: chart entries reference users, and
+                // only patients have them.
+                patient_exists: true,
+                shared_visit: r.shared_visit == 1,
+                care_team: r.care_team == 1,
+                break_glass: r.break_glass == 1,
+                proxy: r.proxy == 1,
+            };
+            Entry::try_from(r.entry).map(|e| (e, facts))
+        })
+        .transpose()
+    }
+
     /// A chart entry by id alone (the FHIR API learns the patient from it, then asks
     /// the policy).
     pub async fn chart_entry(&self, id: EntryId) -> Result<Option<Entry>> {

@@ -102,19 +102,24 @@ pub async fn read(
         }
         _ => {
             let id = EntryId::from_path(&id)?;
-            let e = state.store.chart_entry(id).await?.ok_or(Error::NotFound)?;
+            let (e, facts) = state
+                .store
+                .chart_entry_with_facts(id, caller.principal.user_id, state.clock.now())
+                .await?
+                .ok_or(Error::NotFound)?;
             if ResourceType::of_section(e.section) != Some(rt)
                 || caller.outside_compartment(e.patient)
             {
                 return Err(Error::NotFound.into());
             }
-            record::authorize(
+            record::authorize_with(
                 &state,
                 &ctx,
                 &caller.principal,
                 e.patient,
-                e.section,
-                Op::Read,
+                (e.section, Op::Read),
+                &telemed_domain::record::action_name(e.section, Op::Read),
+                facts,
             )
             .await?;
             let body = resources::entry(&e).ok_or(Error::NotFound)?;
