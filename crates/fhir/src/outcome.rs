@@ -33,14 +33,6 @@ pub fn error(error_code: &str, message: &str, expression: Option<&str>, request_
     json!({ "resourceType": "OperationOutcome", "issue": [issue] })
 }
 
-/// An informational outcome (e.g. a successful delete or a batch entry).
-pub fn information(message: &str) -> Value {
-    json!({
-        "resourceType": "OperationOutcome",
-        "issue": [{ "severity": "information", "code": "informational", "details": { "text": message } }],
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

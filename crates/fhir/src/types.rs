@@ -482,11 +482,6 @@ impl ResourceType {
         )
     }
 
-    /// Whether its resources are chart entries (`store::record::Entry`).
-    pub fn is_chart(self) -> bool {
-        self.is_clinical() && self != ResourceType::DocumentReference
-    }
-
     /// A clinical type belongs to one patient's record (its compartment).
     pub fn is_clinical(self) -> bool {
         !self.sections().is_empty()

@@ -542,26 +542,6 @@ impl Store {
         q.limit = 1;
         Ok(self.search_people(&q).await?.0.pop())
     }
-
-    /// The people among `ids` (any role), for `_include` and references.
-    pub async fn people(&self, ids: &[UserId]) -> Result<Vec<Person>> {
-        if ids.is_empty() {
-            return Ok(vec![]);
-        }
-        let mut w = Where::default();
-        w.all_of(&[ids.to_vec()], |w, id| {
-            format!("u.id = {}", w.text(id.to_string()))
-        });
-        let sql = format!(
-            "SELECT {PERSON_COLUMNS} FROM {PERSON_FROM} WHERE {}",
-            w.sql()
-        );
-        let rows: Vec<PersonRow> = bind_all(sqlx::query_as(&sql), &w.binds)
-            .fetch_all(self.pool())
-            .await
-            .db()?;
-        rows.into_iter().map(Person::try_from).collect()
-    }
 }
 
 /// A person by id, on `conn` (inside a write transaction).

@@ -735,16 +735,8 @@ impl Store {
             proxy: i64,
         }
         let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {ENTRY_COLUMNS}, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM appointments a WHERE a.clinician_id = $2 AND a.patient_id = e.patient_id \
-                  AND a.status NOT IN ('cancelled', 'entered-in-error')) THEN 1 ELSE 0 END AS BIGINT) AS shared_visit, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM care_team t WHERE t.clinician_id = $2 AND t.patient_id = e.patient_id) \
-                  THEN 1 ELSE 0 END AS BIGINT) AS care_team, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM break_glass b WHERE b.actor_id = $2 AND b.patient_id = e.patient_id \
-                  AND b.expires_at > $3) THEN 1 ELSE 0 END AS BIGINT) AS break_glass, \
-             CAST(CASE WHEN EXISTS (SELECT 1 FROM record_proxies r WHERE r.proxy_id = $2 AND r.patient_id = e.patient_id \
-                  AND r.revoked_at IS NULL) THEN 1 ELSE 0 END AS BIGINT) AS proxy \
-             FROM chart_entries e WHERE e.id = $1"
+            "SELECT {ENTRY_COLUMNS}, {} FROM chart_entries e WHERE e.id = $1",
+            relationship_columns("$2", "e.patient_id", "$3")
         ))
         .bind(id.to_string())
         .bind(actor.to_string())
@@ -982,18 +974,11 @@ pub async fn care_facts_in(
     patient: UserId,
     now: DateTime<Utc>,
 ) -> Result<CareFacts> {
-    let row: (i64, i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT \
-         CAST(CASE WHEN EXISTS (SELECT 1 FROM users WHERE id = $2 AND role = 'patient') THEN 1 ELSE 0 END AS BIGINT), \
-         CAST(CASE WHEN EXISTS (SELECT 1 FROM appointments WHERE clinician_id = $1 AND patient_id = $2 \
-              AND status NOT IN ('cancelled', 'entered-in-error')) THEN 1 ELSE 0 END AS BIGINT), \
-         CAST(CASE WHEN EXISTS (SELECT 1 FROM care_team WHERE clinician_id = $1 AND patient_id = $2) \
-              THEN 1 ELSE 0 END AS BIGINT), \
-         CAST(CASE WHEN EXISTS (SELECT 1 FROM break_glass WHERE actor_id = $1 AND patient_id = $2 \
-              AND expires_at > $3) THEN 1 ELSE 0 END AS BIGINT), \
-         CAST(CASE WHEN EXISTS (SELECT 1 FROM record_proxies WHERE proxy_id = $1 AND patient_id = $2 \
-              AND revoked_at IS NULL) THEN 1 ELSE 0 END AS BIGINT)",
-    )
+    let row: (i64, i64, i64, i64, i64) = sqlx::query_as(&format!(
+        "SELECT CAST(CASE WHEN EXISTS (SELECT 1 FROM users WHERE id = $2 AND role = 'patient') \
+         THEN 1 ELSE 0 END AS BIGINT) AS patient_exists, {}",
+        relationship_columns("$1", "$2", "$3")
+    ))
     .bind(actor.to_string())
     .bind(patient.to_string())
     .bind(to_micros(now))
@@ -1007,4 +992,40 @@ pub async fn care_facts_in(
         break_glass: row.3 == 1,
         proxy: row.4 == 1,
     })
+}
+
+/// The four facts of a relationship between `actor` and `patient` (SQL expressions) at
+/// `now`, as 0/1 columns named `shared_visit`, `care_team`, `break_glass` and `proxy`.
+fn relationship_columns(actor: &str, patient: &str, now: &str) -> String {
+    let fact = |name: &str, condition: String| {
+        format!("CAST(CASE WHEN EXISTS ({condition}) THEN 1 ELSE 0 END AS BIGINT) AS {name}")
+    };
+    [
+        fact(
+            "shared_visit",
+            format!(
+                "SELECT 1 FROM appointments a WHERE a.clinician_id = {actor} AND a.patient_id = {patient} \
+                 AND a.status NOT IN ('cancelled', 'entered-in-error')"
+            ),
+        ),
+        fact(
+            "care_team",
+            format!("SELECT 1 FROM care_team t WHERE t.clinician_id = {actor} AND t.patient_id = {patient}"),
+        ),
+        fact(
+            "break_glass",
+            format!(
+                "SELECT 1 FROM break_glass b WHERE b.actor_id = {actor} AND b.patient_id = {patient} \
+                 AND b.expires_at > {now}"
+            ),
+        ),
+        fact(
+            "proxy",
+            format!(
+                "SELECT 1 FROM record_proxies r WHERE r.proxy_id = {actor} AND r.patient_id = {patient} \
+                 AND r.revoked_at IS NULL"
+            ),
+        ),
+    ]
+    .join(", ")
 }

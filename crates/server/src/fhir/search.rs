@@ -142,6 +142,37 @@ where
     })
 }
 
+/// Whom a search of a patient's compartment is about.
+enum Searched {
+    Patient(UserId),
+    /// Someone the caller can reach nothing of (another patient than the token's, or an
+    /// id that is not telemed's): an empty result.
+    Nobody,
+    /// No patient named, and none from the token.
+    Unnamed,
+}
+
+/// The patient a search names (`patient=`, `subject=`), or the token's own; a token
+/// pinned to one patient finds nothing of another.
+fn searched_patient(caller: &FhirCaller, search: &Search) -> Result<Searched> {
+    let named = query::named_patients(search);
+    let id = match (caller.patient, named.as_slice()) {
+        (Some(own), []) => return Ok(Searched::Patient(own)),
+        (None, []) => return Ok(Searched::Unnamed),
+        (_, [one]) => *one,
+        (_, _) => {
+            return Err(Error::invalid(
+                "patient",
+                "a search names one patient at a time",
+            ))
+        }
+    };
+    Ok(match id.parse::<UserId>() {
+        Ok(p) if !caller.outside_compartment(p) => Searched::Patient(p),
+        _ => Searched::Nobody,
+    })
+}
+
 /// Chart entries of one patient: the patient named by the search or the token.
 async fn entries(
     state: &AppState,
@@ -150,27 +181,15 @@ async fn entries(
     search: &Search,
 ) -> Result<Found> {
     let rt = search.resource_type;
-    let named = query::named_patients(search);
-    let patient = match (caller.patient, named.as_slice()) {
-        (Some(own), []) => own.to_string(),
-        (Some(own), [one]) if *one == own.to_string() => own.to_string(),
-        (Some(_), [_]) => return Ok(Found::nothing()),
-        (None, [one]) => (*one).to_owned(),
-        (_, []) => {
+    let patient = match searched_patient(caller, search)? {
+        Searched::Patient(p) => p,
+        Searched::Nobody => return Ok(Found::nothing()),
+        Searched::Unnamed => {
             return Err(Error::invalid(
                 "patient",
                 format!("a {} search names its patient (patient=…)", rt.as_str()),
             ))
         }
-        (_, _) => {
-            return Err(Error::invalid(
-                "patient",
-                "a search names one patient at a time",
-            ))
-        }
-    };
-    let Ok(patient) = patient.parse::<UserId>() else {
-        return Ok(Found::nothing());
     };
     if rt == ResourceType::DocumentReference {
         return documents(state, ctx, caller, search, patient).await;
@@ -321,26 +340,14 @@ async fn audit_events(
     search: &Search,
 ) -> Result<Found> {
     use telemed_store::fhir::TimeCond;
-    let named = query::named_patients(search);
-    let patient = match (caller.patient, named.as_slice()) {
-        (Some(own), []) => Some(own.to_string()),
-        (Some(own), [one]) if *one == own.to_string() => Some(own.to_string()),
-        (Some(_), [_]) => return Ok(Found::nothing()),
-        (None, [one]) => Some((*one).to_owned()),
-        (None, []) => None,
-        (_, _) => {
-            return Err(Error::invalid(
-                "patient",
-                "a search names one patient at a time",
-            ))
-        }
+    let patient = match searched_patient(caller, search)? {
+        Searched::Patient(p) => Some(p),
+        Searched::Nobody => return Ok(Found::nothing()),
+        Searched::Unnamed => None,
     };
     let mut filter = telemed_store::audit::AuditFilter::default();
     match patient {
         Some(p) => {
-            let Ok(p) = p.parse::<UserId>() else {
-                return Ok(Found::nothing());
-            };
             let read = crate::audit::authorize_patient_read(
                 state,
                 ctx,
