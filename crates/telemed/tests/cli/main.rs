@@ -6,6 +6,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 mod nodes;
 
@@ -337,6 +339,8 @@ fn the_audit_chain_survives_kill_9_under_load() {
         .enable_all()
         .build()
         .unwrap();
+    let reads = Arc::new(AtomicU64::new(0));
+    let durable = Arc::new(AtomicU64::new(0));
     rt.block_on(async {
         let plain = reqwest::Client::new();
         for _ in 0..100 {
@@ -414,10 +418,13 @@ fn the_audit_chain_survives_kill_9_under_load() {
         let patient = me["id"].as_str().unwrap().to_owned();
 
         // Audited reads (group commit) and audited writes (failed sign-ins) at once.
+        // A refused sign-in (401, or 429 once locked) is answered only after its audit
+        // entry commits, so every one the client saw must be in the chain after the kill.
         let mut load = Vec::new();
         for i in 0..8 {
             let (plain, base, token, patient) =
                 (plain.clone(), base.clone(), token.clone(), patient.clone());
+            let (reads, durable) = (reads.clone(), durable.clone());
             load.push(tokio::spawn(async move {
                 let browser = reqwest::Client::builder()
                     .cookie_store(true)
@@ -446,19 +453,33 @@ fn the_audit_chain_survives_kill_9_under_load() {
                             .send()
                             .await
                     };
-                    if sent.is_err() {
-                        return;
-                    }
+                    let Ok(sent) = sent else { return };
+                    match sent.status().as_u16() {
+                        200 if i % 2 == 0 => reads.fetch_add(1, Ordering::SeqCst),
+                        401 | 429 if i % 2 == 1 => durable.fetch_add(1, Ordering::SeqCst),
+                        _ => 0,
+                    };
                 }
             }));
         }
-        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        // Load until enough of both kinds were answered, however slow the machine is.
+        let started = std::time::Instant::now();
+        while reads.load(Ordering::SeqCst) < 200 || durable.load(Ordering::SeqCst) < 50 {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(120),
+                "the load never got going: {} reads, {} refused sign-ins",
+                reads.load(Ordering::SeqCst),
+                durable.load(Ordering::SeqCst)
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         server.kill().unwrap(); // SIGKILL: no graceful shutdown, no flush
         server.wait().unwrap();
         for task in load {
             let _ = task.await;
         }
     });
+    let durable = durable.load(Ordering::SeqCst);
     let out = telemed(&folder, &["audit", "verify"], None);
     assert!(out.status.success(), "{}", text(&out));
     let entries: u64 = text(&out)
@@ -470,5 +491,9 @@ fn the_audit_chain_survives_kill_9_under_load() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(entries > 100, "load produced audit entries: {}", text(&out));
+    assert!(
+        entries >= durable,
+        "{durable} refused sign-ins were answered, so their entries committed: {}",
+        text(&out)
+    );
 }
