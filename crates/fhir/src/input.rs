@@ -97,6 +97,14 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
             "resourceType",
             "the audit trail is written by telemed itself",
         )),
+        ResourceType::Appointment
+        | ResourceType::Encounter
+        | ResourceType::Schedule
+        | ResourceType::Slot
+        | ResourceType::PractitionerRole => Err(bad(
+            "resourceType",
+            "visits are booked, and availability set, through telemed's scheduling API",
+        )),
         ResourceType::DocumentReference => Err(bad(
             "resourceType",
             "documents are files: upload them to /api/v1/patients/{id}/record/documents",

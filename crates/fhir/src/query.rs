@@ -4,7 +4,9 @@
 
 use telemed_domain::record::{EntryStatus, Section};
 use telemed_domain::{Role, UserId};
-use telemed_store::fhir::{AllOf, EntryQuery, PersonQuery, Sort, SortKey, TextMatch, TimeCond};
+use telemed_store::fhir::{
+    AllOf, EntryQuery, PersonQuery, Sort, SortKey, TextMatch, TimeCond, VisitQuery,
+};
 
 use crate::search::{Search, Value};
 use crate::types::{ResourceType, Target};
@@ -139,6 +141,39 @@ pub fn person_query(search: &Search, role: Role) -> PersonQuery {
     q.limit = search.count as i64;
     q.offset = search.offset as i64;
     q
+}
+
+fn reference(v: &Value) -> Option<UserId> {
+    match v {
+        // An id that is not telemed's matches nothing (an empty group).
+        Value::Reference(id) => id.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The search (Appointment or Encounter) as a query of visits; the caller's reach
+/// (`patient`, `clinician`) is the server's to add.
+pub fn visit_query(search: &Search) -> VisitQuery {
+    let encounters = search.resource_type == ResourceType::Encounter;
+    VisitQuery {
+        encounters,
+        patient: None,
+        clinician: None,
+        ids: groups(search, Target::Id, |v| code(v).and_then(|c| c.parse().ok())),
+        patients: groups(search, Target::Patient, reference),
+        practitioners: groups(search, Target::Practitioner, reference),
+        statuses: groups(search, Target::Status, |v| code(v).map(str::to_owned)),
+        kinds: groups(search, Target::ServiceType, |v| {
+            code(v)
+                .and_then(crate::resources::visit_kind_of)
+                .map(|k| k.as_str().to_owned())
+        }),
+        dates: groups(search, Target::Effective, time),
+        updated: groups(search, Target::LastUpdated, time),
+        sort: sorts(search),
+        limit: search.count as i64,
+        offset: search.offset as i64,
+    }
 }
 
 /// Whether `t` satisfies a date condition.

@@ -271,18 +271,21 @@ fn parse_value(param: &'static ParamDef, modifier: Option<&str>, raw: &str) -> R
             Ok(Value::Date(parse_date(param.name, raw)?))
         }
         ParamKind::Reference => {
+            let to = param
+                .target
+                .referenced()
+                .map(ResourceType::as_str)
+                .unwrap_or_default();
             match modifier {
-                None | Some("Patient") => {}
+                None => {}
+                Some(m) if m == to => {}
                 Some(_) => return Err(unsupported()),
             }
             let id = match raw.rsplit_once('/') {
                 Some((before, id)) => {
                     let kind = before.rsplit('/').next().unwrap_or_default();
-                    if kind != "Patient" {
-                        return Err(bad(
-                            param.name,
-                            format!("{} refers to a Patient", param.name),
-                        ));
+                    if kind != to {
+                        return Err(bad(param.name, format!("{} refers to a {to}", param.name)));
                     }
                     id
                 }

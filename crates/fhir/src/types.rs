@@ -16,6 +16,11 @@ pub enum ResourceType {
     Observation,
     DocumentReference,
     AuditEvent,
+    Appointment,
+    Encounter,
+    Schedule,
+    Slot,
+    PractitionerRole,
 }
 
 /// How a parameter's values are written and compared (FHIR search parameter types).
@@ -27,7 +32,7 @@ pub enum ParamKind {
     Date,
     /// Text matching the start of a word, case-insensitively (`:exact`, `:contains`).
     String,
-    /// `Patient/<id>` or `<id>`.
+    /// `<Type>/<id>` or `<id>`, the type being the one the parameter's target refers to.
     Reference,
 }
 
@@ -49,6 +54,12 @@ pub enum Target {
     LastUpdated,
     /// The patient a clinical resource is about.
     Patient,
+    /// The clinician an appointment or encounter is with (practitioner, actor).
+    Practitioner,
+    /// The schedule a slot is of.
+    Schedule,
+    /// The kind of visit (video, audio, messaging).
+    ServiceType,
     /// The entry's code (code, vaccine-code).
     Code,
     /// The entry's status, in the FHIR vocabulary of its type.
@@ -65,6 +76,18 @@ pub enum Target {
     Gender,
     BirthDate,
     Email,
+}
+
+impl Target {
+    /// The resource type a reference parameter with this target points at.
+    pub fn referenced(self) -> Option<ResourceType> {
+        match self {
+            Target::Patient => Some(ResourceType::Patient),
+            Target::Practitioner => Some(ResourceType::Practitioner),
+            Target::Schedule => Some(ResourceType::Schedule),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -405,6 +428,129 @@ const OBSERVATION_PARAMS: &[ParamDef] = &[
     ),
 ];
 
+const fn practitioner_ref(name: &'static str, definition: &'static str) -> ParamDef {
+    param(
+        name,
+        ParamKind::Reference,
+        Target::Practitioner,
+        definition,
+        "The clinician",
+    )
+}
+
+const SERVICE_TYPE: ParamDef = param(
+    "service-type",
+    ParamKind::Token,
+    Target::ServiceType,
+    "http://hl7.org/fhir/SearchParameter/Appointment-service-type",
+    "video | audio | messaging",
+);
+
+const APPOINTMENT_PARAMS: &[ParamDef] = &[
+    ID,
+    LAST_UPDATED,
+    patient_ref(
+        "patient",
+        "http://hl7.org/fhir/SearchParameter/Appointment-patient",
+    ),
+    practitioner_ref(
+        "practitioner",
+        "http://hl7.org/fhir/SearchParameter/Appointment-practitioner",
+    ),
+    param(
+        "date",
+        ParamKind::Date,
+        Target::Effective,
+        "http://hl7.org/fhir/SearchParameter/Appointment-date",
+        "When it starts, with prefixes",
+    ),
+    param(
+        "status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/Appointment-status",
+        "booked | arrived | fulfilled | cancelled | noshow",
+    ),
+    SERVICE_TYPE,
+];
+
+const ENCOUNTER_PARAMS: &[ParamDef] = &[
+    ID,
+    patient_ref(
+        "patient",
+        "http://hl7.org/fhir/SearchParameter/clinical-patient",
+    ),
+    patient_ref(
+        "subject",
+        "http://hl7.org/fhir/SearchParameter/Encounter-subject",
+    ),
+    practitioner_ref(
+        "practitioner",
+        "http://hl7.org/fhir/SearchParameter/Encounter-practitioner",
+    ),
+    param(
+        "date",
+        ParamKind::Date,
+        Target::Effective,
+        "http://hl7.org/fhir/SearchParameter/clinical-date",
+        "When it began, with prefixes",
+    ),
+    param(
+        "status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/Encounter-status",
+        "in-progress | finished",
+    ),
+];
+
+const SCHEDULE_PARAMS: &[ParamDef] = &[
+    ID,
+    practitioner_ref(
+        "actor",
+        "http://hl7.org/fhir/SearchParameter/Schedule-actor",
+    ),
+];
+
+const SLOT_PARAMS: &[ParamDef] = &[
+    param(
+        "schedule",
+        ParamKind::Reference,
+        Target::Schedule,
+        "http://hl7.org/fhir/SearchParameter/Slot-schedule",
+        "The schedule (required): Schedule/<clinician id>",
+    ),
+    param(
+        "start",
+        ParamKind::Date,
+        Target::Effective,
+        "http://hl7.org/fhir/SearchParameter/Slot-start",
+        "When it starts (default: the next 7 days; at most 31 days at a time)",
+    ),
+    param(
+        "status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/Slot-status",
+        "free (only free slots are published)",
+    ),
+    param(
+        "service-type",
+        ParamKind::Token,
+        Target::ServiceType,
+        "http://hl7.org/fhir/SearchParameter/Slot-service-type",
+        "video | audio | messaging",
+    ),
+];
+
+const PRACTITIONER_ROLE_PARAMS: &[ParamDef] = &[
+    ID,
+    practitioner_ref(
+        "practitioner",
+        "http://hl7.org/fhir/SearchParameter/PractitionerRole-practitioner",
+    ),
+];
+
 /// A key `_sort` accepts (`-` in front for descending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SortDef {
@@ -417,7 +563,7 @@ const fn sort(name: &'static str, target: Target) -> SortDef {
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 9] = [
+    pub const ALL: [ResourceType; 14] = [
         ResourceType::Patient,
         ResourceType::Practitioner,
         ResourceType::Condition,
@@ -427,6 +573,11 @@ impl ResourceType {
         ResourceType::Observation,
         ResourceType::DocumentReference,
         ResourceType::AuditEvent,
+        ResourceType::Appointment,
+        ResourceType::Encounter,
+        ResourceType::Schedule,
+        ResourceType::Slot,
+        ResourceType::PractitionerRole,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -440,6 +591,11 @@ impl ResourceType {
             ResourceType::Observation => "Observation",
             ResourceType::DocumentReference => "DocumentReference",
             ResourceType::AuditEvent => "AuditEvent",
+            ResourceType::Appointment => "Appointment",
+            ResourceType::Encounter => "Encounter",
+            ResourceType::Schedule => "Schedule",
+            ResourceType::Slot => "Slot",
+            ResourceType::PractitionerRole => "PractitionerRole",
         }
     }
 
@@ -456,7 +612,7 @@ impl ResourceType {
             ResourceType::Immunization => &[Section::Immunizations],
             ResourceType::Observation => &[Section::Vitals, Section::Labs],
             ResourceType::DocumentReference => &[Section::Documents],
-            ResourceType::Patient | ResourceType::Practitioner | ResourceType::AuditEvent => &[],
+            _ => &[],
         }
     }
 
@@ -474,11 +630,17 @@ impl ResourceType {
     }
 
     /// Whether clients may create and update resources of this type (documents are
-    /// uploaded as files; practitioners are invited accounts).
+    /// uploaded as files; practitioners are invited accounts; visits are booked and
+    /// their availability set through telemed's own scheduling).
     pub fn writable(self) -> bool {
-        !matches!(
+        matches!(
             self,
-            ResourceType::Practitioner | ResourceType::DocumentReference | ResourceType::AuditEvent
+            ResourceType::Patient
+                | ResourceType::Condition
+                | ResourceType::AllergyIntolerance
+                | ResourceType::MedicationStatement
+                | ResourceType::Immunization
+                | ResourceType::Observation
         )
     }
 
@@ -498,6 +660,11 @@ impl ResourceType {
             ResourceType::Observation => OBSERVATION_PARAMS,
             ResourceType::DocumentReference => DOCUMENT_PARAMS,
             ResourceType::AuditEvent => AUDIT_EVENT_PARAMS,
+            ResourceType::Appointment => APPOINTMENT_PARAMS,
+            ResourceType::Encounter => ENCOUNTER_PARAMS,
+            ResourceType::Schedule => SCHEDULE_PARAMS,
+            ResourceType::Slot => SLOT_PARAMS,
+            ResourceType::PractitionerRole => PRACTITIONER_ROLE_PARAMS,
         }
     }
 
@@ -534,6 +701,8 @@ impl ResourceType {
             ResourceType::MedicationStatement => MEDICATION,
             ResourceType::Immunization | ResourceType::Observation => BY_DATE,
             ResourceType::DocumentReference | ResourceType::AuditEvent => DOCUMENTS,
+            ResourceType::Appointment | ResourceType::Encounter => BY_DATE,
+            ResourceType::Schedule | ResourceType::Slot | ResourceType::PractitionerRole => &[],
         }
     }
 
@@ -550,7 +719,10 @@ impl ResourceType {
             ResourceType::DocumentReference => {
                 &["DocumentReference:patient", "DocumentReference:subject"]
             }
-            ResourceType::Patient | ResourceType::Practitioner | ResourceType::AuditEvent => &[],
+            ResourceType::Appointment => &["Appointment:patient", "Appointment:practitioner"],
+            ResourceType::Encounter => &["Encounter:patient", "Encounter:practitioner"],
+            ResourceType::PractitionerRole => &["PractitionerRole:practitioner"],
+            _ => &[],
         }
     }
 }

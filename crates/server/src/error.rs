@@ -28,6 +28,8 @@ impl From<Error> for AppError {
 pub struct ErrorInfo {
     pub code: &'static str,
     pub message: String,
+    /// The input the error is about (a form field, a search parameter, a FHIR element).
+    pub field: Option<String>,
     /// For the logs only.
     pub detail: Option<String>,
 }
@@ -66,9 +68,16 @@ impl IntoResponse for AppError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        let field = match &self.0 {
+            Error::Invalid { field, .. } | Error::Unprocessable { field, .. } => {
+                Some(field.to_string())
+            }
+            _ => None,
+        };
         response.extensions_mut().insert(ErrorInfo {
             code: self.0.code(),
             message: self.0.to_string(),
+            field,
             detail,
         });
         response
@@ -125,7 +134,12 @@ pub async fn render_errors(ctx: Ctx, request: Request, next: Next) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static(telemed_fhir::FHIR_JSON),
         );
-        let outcome = telemed_fhir::outcome::error(info.code, &info.message, None, &ctx.request_id);
+        let outcome = telemed_fhir::outcome::error(
+            info.code,
+            &info.message,
+            info.field.as_deref(),
+            &ctx.request_id,
+        );
         axum::body::Body::from(serde_json::to_vec(&outcome).unwrap_or_default())
     } else if wants_json {
         parts.headers.insert(
@@ -171,6 +185,7 @@ fn framework_error(status: StatusCode) -> ErrorInfo {
     ErrorInfo {
         code,
         message: message.to_owned(),
+        field: None,
         detail: None,
     }
 }

@@ -132,6 +132,7 @@ fn csrf_refused() -> Response {
     response.extensions_mut().insert(ErrorInfo {
         code: "csrf",
         message: "the form expired; reload the page and try again".into(),
+        field: None,
         detail: None,
     });
     response

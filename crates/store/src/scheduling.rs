@@ -412,10 +412,11 @@ pub struct Appointment {
     pub arrived_at: Option<DateTime<Utc>>,
     /// The iCalendar SEQUENCE: 0 when booked, one more at each move or cancellation.
     pub sequence: i64,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[derive(sqlx::FromRow)]
-struct AppointmentRow {
+pub(crate) struct AppointmentRow {
     id: String,
     clinician_id: String,
     patient_id: String,
@@ -429,6 +430,7 @@ struct AppointmentRow {
     created_at: i64,
     arrived_at: Option<i64>,
     sequence: i64,
+    updated_at: i64,
 }
 
 impl TryFrom<AppointmentRow> for Appointment {
@@ -449,11 +451,12 @@ impl TryFrom<AppointmentRow> for Appointment {
             created_at: from_micros(r.created_at),
             arrived_at: r.arrived_at.map(from_micros),
             sequence: r.sequence,
+            updated_at: from_micros(r.updated_at),
         })
     }
 }
 
-const APPOINTMENT_COLUMNS: &str = "id, clinician_id, patient_id, visit_kind, start_at, end_at, status, reason, booked_by, cancel_reason, created_at, arrived_at, sequence";
+pub(crate) const APPOINTMENT_COLUMNS: &str = "id, clinician_id, patient_id, visit_kind, start_at, end_at, status, reason, booked_by, cancel_reason, created_at, arrived_at, sequence, updated_at";
 
 pub struct NewAppointment<'a> {
     pub clinician_id: UserId,

@@ -1,6 +1,6 @@
 //! Messaging and live-connection figures:
-//! - memory per idle live connection (RSS growth of this process over N WebSockets;
-//!   client and server sides both live in this process, so this is an upper bound);
+//! - memory per idle live connection (RSS growth over N WebSockets, of the server
+//!   process and of the client process, which is this binary re-executed);
 //! - fan-out: the time from sending a message through the API until each of N open
 //!   connections of the thread's members has the event (p50 / p99 over all deliveries);
 //! - messages stored per second through the API by 16 concurrent senders, against a raw
@@ -8,12 +8,13 @@
 //!   notifications or audit) at the same concurrency.
 //!
 //! `cargo bench -p telemed-testkit --bench messaging` (PostgreSQL too when
-//! TELEMED_TEST_DATABASE_URL is set; TELEMED_BENCH_CONNECTIONS sets N, default 9000).
+//! TELEMED_TEST_DATABASE_URL is set; TELEMED_BENCH_CONNECTIONS sets N, default 10,000).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::io::{BufRead, BufReader, Write};
 use telemed_domain::{Clock, Email, Role, ThreadId, UserId};
 use telemed_store::messaging::{self, NewThread};
 use telemed_store::users::{self, NewUser};
@@ -87,72 +88,140 @@ async fn thread_of(app: &TestApp, members: &[UserId]) -> ThreadId {
     id
 }
 
+/// What the listener process is told: where to connect, as whom, and what to send.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ListenPlan {
+    base: String,
+    tokens: Vec<String>,
+    connections: usize,
+    path: String,
+}
+
+/// Names the environment variable that makes this binary the listener process: it
+/// opens the connections, reports its own memory growth, waits for a line on stdin,
+/// then sends the messages and reports each delivery's latency. Client and server in
+/// separate processes: each holds its own 10,000 sockets, and the server's memory per
+/// connection is measured alone.
+const LISTEN_PLAN: &str = "TELEMED_BENCH_LISTEN_PLAN";
+
 async fn fan_out(app: &TestApp, db: &str, connections: usize) {
     let people = members(app, "listener", connections.div_ceil(PER_MEMBER)).await;
     let ids: Vec<UserId> = people.iter().map(|(u, _)| u.id).collect();
     let thread = thread_of(app, &ids).await;
+    let plan = ListenPlan {
+        base: app.base.clone(),
+        tokens: people.iter().map(|(_, t)| t.clone()).collect(),
+        connections,
+        path: app.url(&format!("/api/v1/threads/{thread}/messages")),
+    };
     let before = rss_kib();
-    let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Instant)>();
-    let mut opened = 0;
-    let mut listeners = Vec::new();
-    for (_, token) in &people {
-        for _ in 0..PER_MEMBER {
-            if opened == connections {
-                break;
-            }
-            let mut client = LiveClient::with_token(&app.base, token).await.unwrap();
-            let tx = tx.clone();
-            listeners.push(tokio::spawn(async move {
-                while let Ok(event) = client.next_event(Duration::from_secs(600)).await {
-                    if event["type"] == "message" {
-                        let _ = tx.send((event["seq"].as_i64().unwrap_or(0), Instant::now()));
-                    }
-                }
-            }));
-            opened += 1;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .env(LISTEN_PLAN, serde_json::to_string(&plan).unwrap())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+    let (lines_tx, mut lines) = mpsc::unbounded_channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let _ = lines_tx.send(line.unwrap());
         }
-    }
+    });
+    let opened: serde_json::Value =
+        serde_json::from_str(&lines.recv().await.expect("the listeners report")).unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let grown = rss_kib().saturating_sub(before);
+    let server_grown = rss_kib().saturating_sub(before);
+    let opened_count = opened["opened"].as_u64().unwrap();
     println!(
-        "| {db} | memory per idle live connection ({opened} open; client and server in one process) | {:.1} KiB |",
-        grown as f64 / opened as f64
+        "| {db} | memory per idle live connection, server process ({opened_count} open) | {:.1} KiB |",
+        server_grown as f64 / opened_count as f64
     );
-    let http = reqwest::Client::new();
-    let path = app.url(&format!("/api/v1/threads/{thread}/messages"));
-    let mut latencies = Vec::new();
-    for i in 0..FANOUT_MESSAGES {
-        let sent = Instant::now();
-        let r = http
-            .post(&path)
-            .bearer_auth(&people[0].1)
-            .json(&serde_json::json!({"body": format!("fan-out {i}")}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        let seq = i as i64 + 1;
-        let mut got = 0;
-        while got < opened {
-            let (s, at) = tokio::time::timeout(Duration::from_secs(30), rx.recv())
-                .await
-                .expect("every connection hears the message")
-                .unwrap();
-            assert_eq!(s, seq);
-            latencies.push(at.duration_since(sent).as_secs_f64() * 1000.0);
-            got += 1;
-        }
-    }
-    // Close every client before the next database's run.
-    for listener in listeners {
-        listener.abort();
-    }
+    println!(
+        "| {db} | memory per idle live connection, client process (tokio-tungstenite) | {:.1} KiB |",
+        opened["client_kib"].as_f64().unwrap() / opened_count as f64
+    );
+    stdin.write_all(b"go\n").unwrap();
+    let mut latencies: Vec<f64> =
+        serde_json::from_str(&lines.recv().await.expect("the latencies")).unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(latencies.len(), opened_count as usize * FANOUT_MESSAGES);
     latencies.sort_by(f64::total_cmp);
     println!(
-        "| {db} | fan-out of one message to {opened} open connections, send to receipt: p50 / p99 ({FANOUT_MESSAGES} messages) | {:.1} ms / {:.1} ms |",
+        "| {db} | fan-out of one message to {opened_count} open connections, send to receipt: p50 / p99 ({FANOUT_MESSAGES} messages) | {:.1} ms / {:.1} ms |",
         pct(&latencies, 0.5),
         pct(&latencies, 0.99)
     );
+}
+
+fn run_listeners(plan: &str) {
+    let plan: ListenPlan = serde_json::from_str(plan).unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let before = rss_kib();
+        let (tx, mut rx) = mpsc::unbounded_channel::<(i64, Instant)>();
+        let mut opened = 0;
+        let mut listeners = Vec::new();
+        for token in &plan.tokens {
+            for _ in 0..PER_MEMBER {
+                if opened == plan.connections {
+                    break;
+                }
+                let mut client = LiveClient::with_token(&plan.base, token).await.unwrap();
+                let tx = tx.clone();
+                listeners.push(tokio::spawn(async move {
+                    while let Ok(event) = client.next_event(Duration::from_secs(600)).await {
+                        if event["type"] == "message" {
+                            let _ = tx.send((event["seq"].as_i64().unwrap_or(0), Instant::now()));
+                        }
+                    }
+                }));
+                opened += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let grown = rss_kib().saturating_sub(before);
+        println!(
+            "{}",
+            serde_json::json!({"opened": opened, "client_kib": grown})
+        );
+        tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new()))
+            .await
+            .unwrap()
+            .unwrap();
+        let http = reqwest::Client::new();
+        let mut latencies = Vec::new();
+        for i in 0..FANOUT_MESSAGES {
+            let sent = Instant::now();
+            let r = http
+                .post(&plan.path)
+                .bearer_auth(&plan.tokens[0])
+                .json(&serde_json::json!({"body": format!("fan-out {i}")}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+            let seq = i as i64 + 1;
+            for _ in 0..opened {
+                let (s, at) = tokio::time::timeout(Duration::from_secs(30), rx.recv())
+                    .await
+                    .expect("every connection hears the message")
+                    .unwrap();
+                assert_eq!(s, seq);
+                latencies.push(at.duration_since(sent).as_secs_f64() * 1000.0);
+            }
+        }
+        println!("{}", serde_json::to_string(&latencies).unwrap());
+        for listener in listeners {
+            listener.abort();
+        }
+    });
 }
 
 async fn store_rate(app: &TestApp, db: &str) {
@@ -317,6 +386,10 @@ fn main() {
         run_senders(&plan);
         return;
     }
+    if let Ok(plan) = std::env::var(LISTEN_PLAN) {
+        run_listeners(&plan);
+        return;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -324,7 +397,7 @@ fn main() {
     let connections: usize = std::env::var("TELEMED_BENCH_CONNECTIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(9000);
+        .unwrap_or(10_000);
     let mut backends = vec![Backend::Sqlite];
     if std::env::var_os("TELEMED_TEST_DATABASE_URL").is_some() {
         backends.push(Backend::Postgres);

@@ -25,7 +25,9 @@ use crate::{record, AppState};
 /// The types an export holds: a patient's compartment (not the directory, not the
 /// audit trail).
 fn exported(t: ResourceType) -> bool {
-    !matches!(t, ResourceType::Practitioner | ResourceType::AuditEvent)
+    t == ResourceType::Patient
+        || t.is_clinical()
+        || matches!(t, ResourceType::Appointment | ResourceType::Encounter)
 }
 
 /// Resources per NDJSON file.
@@ -33,6 +35,9 @@ const PER_FILE: usize = 10_000;
 
 struct Request {
     types: Vec<ResourceType>,
+    /// Whether `_type` named the types (each must then be allowed); otherwise the
+    /// export holds every type the token may read.
+    named: bool,
     since: Option<telemed_store::fhir::TimeCond>,
 }
 
@@ -54,6 +59,7 @@ fn request(headers: &HeaderMap, raw: Option<&str>) -> Result<Request> {
             .into_iter()
             .filter(|t| exported(*t))
             .collect(),
+        named: false,
         since: None,
     };
     for (k, v) in pairs {
@@ -67,6 +73,7 @@ fn request(headers: &HeaderMap, raw: Option<&str>) -> Result<Request> {
                 }
             }
             "_type" => {
+                out.named = true;
                 out.types = v
                     .split(',')
                     .map(|t| {
@@ -141,12 +148,17 @@ async fn kick_off(
     ctx: Ctx,
     caller: FhirCaller,
     patients: Vec<UserId>,
-    req: Request,
+    mut req: Request,
     path: &str,
     raw: Option<String>,
 ) -> Result<Response> {
-    for t in &req.types {
-        caller.require(*t, Interaction::Read)?;
+    if req.named {
+        for t in &req.types {
+            caller.require(*t, Interaction::Read)?;
+        }
+    } else {
+        req.types
+            .retain(|t| caller.scopes.allows(t.as_str(), Interaction::Read));
     }
     let id = uuid::Uuid::new_v4().simple().to_string();
     let base = base_url(&state);
@@ -255,6 +267,11 @@ async fn resources_of(
             .map(|p| resources::patient(&p).to_string())
             .into_iter()
             .collect());
+    }
+    if matches!(rt, ResourceType::Appointment | ResourceType::Encounter) {
+        let visits =
+            super::scheduling::patient_visits(state, ctx, caller, patient, rt, req.since).await?;
+        return Ok(visits.iter().map(Value::to_string).collect());
     }
     if rt == ResourceType::DocumentReference {
         return match crate::documents::list(state, ctx, &caller.principal, patient).await {

@@ -63,12 +63,22 @@ impl FromRequestParts<AppState> for FhirCaller {
     }
 }
 
-/// What a personal API token stands for in SMART terms: the practitioner directory,
+/// What a personal API token stands for in SMART terms: the practitioner directory and
+/// clinicians' bookable time, visits with `appointments`,
 /// patients' demographics with `patients:read` (or one's own, as a patient), the audit
 /// trail with `audit:read`, the whole record read with `records:read` and written with
 /// `records:write`.
 fn api_token_scopes(principal: &Principal) -> Result<Scopes, Error> {
-    let mut words = vec!["user/Practitioner.rs"];
+    let mut words = vec![
+        "user/Practitioner.rs",
+        "user/PractitionerRole.rs",
+        "user/Schedule.rs",
+        "user/Slot.rs",
+    ];
+    if principal.can(Permission::Appointments) {
+        words.push("user/Appointment.rs");
+        words.push("user/Encounter.rs");
+    }
     if principal.can(Permission::PatientsRead) || principal.can(Permission::Profile) {
         words.push("user/Patient.rs");
     }

@@ -5,6 +5,7 @@
 mod bulk;
 mod caller;
 mod read;
+mod scheduling;
 mod search;
 mod transaction;
 mod write;

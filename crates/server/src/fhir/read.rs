@@ -91,6 +91,18 @@ pub async fn read(
             }
             FhirJson::ok(resources::audit_event(&e))
         }
+        ResourceType::Appointment | ResourceType::Encounter => {
+            let (body, visit) =
+                super::scheduling::read_visit(&state, &ctx, &caller, rt, &id).await?;
+            FhirJson {
+                last_modified: Some(visit.appointment.updated_at),
+                ..FhirJson::ok(body)
+            }
+        }
+        ResourceType::Schedule | ResourceType::PractitionerRole => {
+            FhirJson::ok(super::scheduling::read_directory(&state, rt, &id).await?)
+        }
+        ResourceType::Slot => FhirJson::ok(super::scheduling::read_slot(&state, &id).await?),
         ResourceType::DocumentReference => {
             let d = compartment_document(&state, &caller, &id).await?;
             let d = crate::documents::open(&state, &ctx, &caller.principal, d).await?;
@@ -228,6 +240,13 @@ pub async fn everything(
             q.limit = EVERYTHING_MAX;
             let (entries, _) = state.store.search_entries(&q).await?;
             found.extend(entries.iter().filter_map(resources::entry));
+        }
+    }
+    for rt in [ResourceType::Appointment, ResourceType::Encounter] {
+        if caller.scopes.allows(rt.as_str(), Interaction::Read) {
+            found.extend(
+                super::scheduling::patient_visits(&state, &ctx, &caller, patient, rt, None).await?,
+            );
         }
     }
     let total = found.len() as i64;

@@ -53,7 +53,7 @@ pub(super) struct Found {
 }
 
 impl Found {
-    fn nothing() -> Found {
+    pub(super) fn nothing() -> Found {
         Found {
             matches: vec![],
             included: vec![],
@@ -106,6 +106,13 @@ pub(super) async fn run(
         ResourceType::Patient => patients(state, ctx, caller, search).await,
         ResourceType::Practitioner => practitioners(state, search).await,
         ResourceType::AuditEvent => audit_events(state, ctx, caller, search).await,
+        ResourceType::Appointment | ResourceType::Encounter => {
+            super::scheduling::search_visits(state, ctx, caller, search).await
+        }
+        ResourceType::Schedule | ResourceType::PractitionerRole => {
+            super::scheduling::search_directory(state, search).await
+        }
+        ResourceType::Slot => super::scheduling::search_slots(state, search).await,
         _ => entries(state, ctx, caller, search).await,
     }
 }
@@ -130,7 +137,12 @@ fn page_url(base: &str, rt: ResourceType, pairs: &[(String, String)], offset: us
 
 /// The total to report: counted when asked for (`_total=accurate`), known for free when
 /// the first page holds everything, otherwise left out.
-async fn total<F>(search: &Search, page: usize, more: bool, count: F) -> Result<Option<i64>>
+pub(super) async fn total<F>(
+    search: &Search,
+    page: usize,
+    more: bool,
+    count: F,
+) -> Result<Option<i64>>
 where
     F: std::future::Future<Output = Result<i64>>,
 {
@@ -215,20 +227,7 @@ async fn entries(
     let matches: Vec<Value> = rows.iter().filter_map(resources::entry).collect();
     let mut included = vec![];
     if !search.include.is_empty() && !matches.is_empty() {
-        let demographics = record::authorize(
-            state,
-            ctx,
-            &caller.principal,
-            patient,
-            Section::Demographics,
-            Op::Read,
-        )
-        .await;
-        if demographics.is_ok() {
-            if let Some(p) = state.store.person(patient, Role::Patient).await? {
-                included.push(resources::patient(&p));
-            }
-        }
+        included.extend(included_patient(state, ctx, caller, patient).await?);
     }
     Ok(Found {
         matches,
@@ -236,6 +235,33 @@ async fn entries(
         total,
         more,
     })
+}
+
+/// The Patient an `_include` adds, if the caller may read their demographics (asked of
+/// the policy and audited like any read).
+pub(super) async fn included_patient(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    patient: UserId,
+) -> Result<Option<Value>> {
+    let demographics = record::authorize(
+        state,
+        ctx,
+        &caller.principal,
+        patient,
+        Section::Demographics,
+        Op::Read,
+    )
+    .await;
+    if demographics.is_err() {
+        return Ok(None);
+    }
+    Ok(state
+        .store
+        .person(patient, Role::Patient)
+        .await?
+        .map(|p| resources::patient(&p)))
 }
 
 /// A patient's documents, through the documents service (policy, audit, and the

@@ -152,7 +152,7 @@ async fn chart(app: &TestApp, api: &Api<'_>) -> Chart {
 }
 
 /// GET a FHIR path; the status, the body and the response's content type.
-async fn get(api: &Api<'_>, path: &str, token: Option<&str>) -> (u16, Value, String) {
+pub(super) async fn get(api: &Api<'_>, path: &str, token: Option<&str>) -> (u16, Value, String) {
     let mut request = api.http.get(api.app.url(&format!("/fhir/R4/{path}")));
     if let Some(t) = token {
         request = request.bearer_auth(t);
@@ -175,7 +175,7 @@ async fn get(api: &Api<'_>, path: &str, token: Option<&str>) -> (u16, Value, Str
     (status, body, kind)
 }
 
-fn ids_of(bundle: &Value) -> Vec<String> {
+pub(super) fn ids_of(bundle: &Value) -> Vec<String> {
     bundle["entry"]
         .as_array()
         .map(|entries| {
@@ -390,10 +390,10 @@ async fn chart_entries_are_read_and_searched_as_fhir_resources(backend: Backend)
     let b: Value = r.json().await.unwrap();
     assert_eq!(ids_of(&b), [c.ids["a1c"].as_str()]);
 
-    // $everything: the patient, all nine entries and the document.
+    // $everything: the patient, all nine entries, the document and the visit.
     let (status, all, _) = get(&api, &format!("Patient/{p}/$everything"), t).await;
     assert_eq!(status, 200, "{all}");
-    assert_eq!(all["total"], 11);
+    assert_eq!(all["total"], 12);
     let mut kinds: Vec<&str> = all["entry"]
         .as_array()
         .unwrap()
@@ -406,6 +406,7 @@ async fn chart_entries_are_read_and_searched_as_fhir_resources(backend: Backend)
         kinds,
         [
             "AllergyIntolerance",
+            "Appointment",
             "Condition",
             "DocumentReference",
             "Immunization",
@@ -948,6 +949,7 @@ async fn a_clinician_exports_their_panel_in_bulk(backend: Backend) {
     }
     let want: std::collections::BTreeMap<String, usize> = [
         ("AllergyIntolerance", 2),
+        ("Appointment", 1),
         ("Condition", 2),
         ("DocumentReference", 1),
         ("Immunization", 1),

@@ -11,6 +11,10 @@ use telemed_domain::names::search_words;
 use telemed_domain::record::{EntryStatus, Section};
 use telemed_domain::{EntryId, Error, Result, Role, UserId};
 
+mod visits;
+
+pub use visits::{EncounterSpan, Visit, VisitQuery};
+
 use crate::record::{Entry, EntryRow, ENTRY_COLUMNS};
 use crate::{from_micros, like_escape, to_micros, DbResult, Store};
 

@@ -12,6 +12,13 @@ use telemed_store::record::Entry;
 
 use crate::types::ResourceType;
 
+mod scheduling;
+
+pub use scheduling::{
+    appointment, encounter, practitioner_role, schedule, slot, slot_id, slot_id_parts,
+    visit_kind_of,
+};
+
 const UCUM: &str = "http://unitsofmeasure.org";
 const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
 const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
@@ -213,10 +220,7 @@ pub fn entry(e: &Entry) -> Option<Value> {
             o.insert("recorded".into(), json!(date_time(e.recorded_at)));
         }
         ResourceType::Observation => observation(e, &mut o, subject),
-        ResourceType::Patient
-        | ResourceType::Practitioner
-        | ResourceType::DocumentReference
-        | ResourceType::AuditEvent => return None,
+        _ => return None,
     }
     put(&mut o, "note", notes(e));
     Some(Value::Object(o))

@@ -1,0 +1,157 @@
+//! Appointments and the encounters of those that took place, as FHIR searches them.
+//! Who may see which visits is decided by the server (a patient their own, a clinician
+//! theirs, staff all); the query carries that as `patient` / `clinician`.
+
+use chrono::{DateTime, Utc};
+use telemed_domain::{AppointmentId, Error, Result, UserId};
+
+use super::{count, limits, order_by, page, AllOf, Sort, SortKey, TimeCond, Where};
+use crate::from_micros;
+use crate::scheduling::{Appointment, AppointmentRow, APPOINTMENT_COLUMNS};
+
+/// A search among appointments, or among the encounters of appointments that began.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VisitQuery {
+    /// Only appointments with an encounter (the visit began), dated by the encounter.
+    pub encounters: bool,
+    /// Only this patient's visits (the caller's reach).
+    pub patient: Option<UserId>,
+    /// Only this clinician's visits (the caller's reach).
+    pub clinician: Option<UserId>,
+    pub ids: AllOf<AppointmentId>,
+    pub patients: AllOf<UserId>,
+    pub practitioners: AllOf<UserId>,
+    /// Appointment statuses; for encounters `in-progress` or `finished`.
+    pub statuses: AllOf<String>,
+    pub kinds: AllOf<String>,
+    pub dates: AllOf<TimeCond>,
+    pub updated: AllOf<TimeCond>,
+    pub sort: Vec<Sort>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// When a visit's encounter began and ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncounterSpan {
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Visit {
+    pub appointment: Appointment,
+    pub encounter: Option<EncounterSpan>,
+}
+
+#[derive(sqlx::FromRow)]
+struct VisitRow {
+    #[sqlx(flatten)]
+    appointment: AppointmentRow,
+    encounter_started_at: Option<i64>,
+    encounter_ended_at: Option<i64>,
+}
+
+impl TryFrom<VisitRow> for Visit {
+    type Error = Error;
+    fn try_from(r: VisitRow) -> Result<Visit> {
+        Ok(Visit {
+            appointment: Appointment::try_from(r.appointment)?,
+            encounter: r.encounter_started_at.map(|s| EncounterSpan {
+                started_at: from_micros(s),
+                ended_at: r.encounter_ended_at.map(from_micros),
+            }),
+        })
+    }
+}
+
+const VISIT_FROM: &str = "appointments a LEFT JOIN encounters e ON e.appointment_id = a.id";
+
+fn visit_where(q: &VisitQuery) -> Where {
+    let mut w = Where::default();
+    if q.encounters {
+        w.clauses.push("e.started_at IS NOT NULL".into());
+    }
+    if let Some(p) = q.patient {
+        let p = w.text(p.to_string());
+        w.clauses.push(format!("a.patient_id = {p}"));
+    }
+    if let Some(c) = q.clinician {
+        let c = w.text(c.to_string());
+        w.clauses.push(format!("a.clinician_id = {c}"));
+    }
+    w.all_of(&q.ids, |w, id| format!("a.id = {}", w.text(id.to_string())));
+    w.all_of(&q.patients, |w, id| {
+        format!("a.patient_id = {}", w.text(id.to_string()))
+    });
+    w.all_of(&q.practitioners, |w, id| {
+        format!("a.clinician_id = {}", w.text(id.to_string()))
+    });
+    let encounters = q.encounters;
+    w.all_of(&q.statuses, |w, s| match (encounters, s.as_str()) {
+        (true, "in-progress") => "e.ended_at IS NULL".into(),
+        (true, "finished") => "e.ended_at IS NOT NULL".into(),
+        (true, _) => "1 = 0".into(),
+        (false, _) => format!("a.status = {}", w.text(s.clone())),
+    });
+    w.all_of(&q.kinds, |w, k| {
+        format!("a.visit_kind = {}", w.text(k.clone()))
+    });
+    let date = if q.encounters {
+        "e.started_at"
+    } else {
+        "a.start_at"
+    };
+    w.all_of(&q.dates, |w, c| w.time(date, c));
+    w.all_of(&q.updated, |w, c| w.time("a.updated_at", c));
+    w
+}
+
+impl crate::Store {
+    /// One page of visits matching `q`, and whether more follow.
+    pub async fn search_visits(&self, q: &VisitQuery) -> Result<(Vec<Visit>, bool)> {
+        let w = visit_where(q);
+        let date = if q.encounters {
+            "e.started_at"
+        } else {
+            "a.start_at"
+        };
+        let order = order_by(
+            &q.sort,
+            |k| match k {
+                SortKey::Effective => Some(date),
+                SortKey::Updated => Some("a.updated_at"),
+                _ => None,
+            },
+            &format!("{date} DESC"),
+        )
+        .replace("id ASC", "a.id ASC");
+        let columns: Vec<String> = APPOINTMENT_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect();
+        let sql = format!(
+            "SELECT {}, e.started_at AS encounter_started_at, e.ended_at AS encounter_ended_at \
+             FROM {VISIT_FROM} WHERE {} ORDER BY {order} {}",
+            columns.join(", "),
+            w.sql(),
+            limits(q.limit, q.offset)
+        );
+        page::<VisitRow, Visit>(self, &sql, &w.binds, q.limit).await
+    }
+
+    /// How many visits match `q` (paging ignored).
+    pub async fn count_visits(&self, q: &VisitQuery) -> Result<i64> {
+        count(self, VISIT_FROM, &visit_where(q)).await
+    }
+
+    /// One visit by id.
+    pub async fn visit(&self, id: AppointmentId) -> Result<Option<Visit>> {
+        let q = VisitQuery {
+            ids: vec![vec![id]],
+            limit: 1,
+            ..VisitQuery::default()
+        };
+        Ok(self.search_visits(&q).await?.0.pop())
+    }
+}

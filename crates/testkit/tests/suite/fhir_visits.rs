@@ -1,0 +1,457 @@
+//! Visits and availability over FHIR: free Slots computed from a clinician's Schedule,
+//! Appointments and Encounters under the scheduling rules (own visits, the clinician's,
+//! staff all; others 404), audited; PractitionerRole; bad searches refused.
+
+use chrono::{Duration, SecondsFormat};
+use serde_json::{json, Value};
+use telemed_domain::{AppointmentId, Clock, Role};
+use telemed_testkit::{Backend, TestApp, TestUser};
+
+use super::fhir::{get, ids_of};
+use super::messaging::Api;
+
+struct Clinic {
+    app: TestApp,
+    clinician: TestUser,
+    clinician_token: String,
+    patient: TestUser,
+    patient_token: String,
+}
+
+async fn clinic(backend: Backend) -> Clinic {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_named_user(Role::Clinician, "Elena García").await;
+    let patient = app
+        .create_named_user(Role::Patient, "Ana María López")
+        .await;
+    let clinician_token = app.token_for(&clinician, None).await;
+    let patient_token = app.token_for(&patient, None).await;
+    let days: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+        .iter()
+        .map(|d| json!({"weekday": d, "start": "08:00", "end": "20:00"}))
+        .collect();
+    let r = app
+        .client()
+        .put(app.url(&format!("/api/v1/clinicians/{}/schedule", clinician.id)))
+        .bearer_auth(&clinician_token)
+        .json(&json!({
+            "specialty": "Dermatology", "languages": ["en", "es"], "regions": ["ES-MD"], "bio": "",
+            "time_zone": "Europe/Madrid", "buffer_minutes": 0, "horizon_days": 30, "min_notice_minutes": 60,
+            "rules": days,
+            "visit_types": [{"kind": "video", "duration_minutes": 30, "fee_cents": 5000, "currency": "EUR"},
+                            {"kind": "audio", "duration_minutes": 15, "fee_cents": 3000, "currency": "EUR"}]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    Clinic {
+        app,
+        clinician,
+        clinician_token,
+        patient,
+        patient_token,
+    }
+}
+
+fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// `+` in a query string is a space: FHIR date-times need it escaped.
+fn q(s: &str) -> String {
+    s.replace('+', "%2B")
+}
+
+async fn visits_and_availability_are_fhir_resources(backend: Backend) {
+    let c = clinic(backend).await;
+    let api = Api {
+        app: &c.app,
+        http: c.app.client(),
+    };
+    let (pt, ct) = (
+        Some(c.patient_token.as_str()),
+        Some(c.clinician_token.as_str()),
+    );
+    let (doctor, patient) = (c.clinician.id, c.patient.id);
+    let now = c.app.clock.now();
+    let mut returned = vec![];
+
+    // The clinician's bookable time: Schedule and PractitionerRole carry their id.
+    let (status, schedule, _) = get(&api, &format!("Schedule/{doctor}"), pt).await;
+    assert_eq!(status, 200, "{schedule}");
+    assert_eq!(
+        schedule["actor"][0]["reference"],
+        format!("Practitioner/{doctor}")
+    );
+    let mut kinds: Vec<&str> = schedule["serviceType"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["PHONE", "VIDEOCONF"]);
+    returned.push(schedule);
+    let (_, found, _) = get(&api, &format!("Schedule?actor=Practitioner/{doctor}"), pt).await;
+    assert_eq!(ids_of(&found), [doctor.to_string()]);
+    returned.push(found);
+    let (_, none, _) = get(
+        &api,
+        &format!("Schedule?actor={}", telemed_domain::UserId::new()),
+        pt,
+    )
+    .await;
+    assert!(ids_of(&none).is_empty());
+    let (status, role, _) = get(&api, &format!("PractitionerRole/{doctor}"), pt).await;
+    assert_eq!(status, 200);
+    assert_eq!(role["availableTime"].as_array().unwrap().len(), 7);
+    assert_eq!(role["availableTime"][0]["availableStartTime"], "08:00:00");
+    assert!(role["availabilityExceptions"]
+        .as_str()
+        .unwrap()
+        .contains("Europe/Madrid"));
+    returned.push(role);
+    let (_, roles, _) = get(
+        &api,
+        &format!("PractitionerRole?practitioner={doctor}&_include=PractitionerRole:practitioner"),
+        pt,
+    )
+    .await;
+    assert_eq!(ids_of(&roles), [doctor.to_string()]);
+    assert_eq!(
+        roles["entry"][1]["resource"]["resourceType"],
+        "Practitioner"
+    );
+    returned.push(roles);
+
+    // Free slots: the same times the booking API offers, per kind of visit.
+    let (from, to) = (stamp(now), stamp(now + Duration::days(3)));
+    let (status, slots, _) = get(
+        &api,
+        &q(&format!(
+            "Slot?schedule=Schedule/{doctor}&service-type=VIDEOCONF&start=ge{from}&start=lt{to}&_count=1000"
+        )),
+        pt,
+    )
+    .await;
+    assert_eq!(status, 200, "{slots}");
+    let offered: Vec<Value> = api
+        .http
+        .get(c.app.url(&format!(
+            "/api/v1/clinicians/{doctor}/slots?visit_kind=video&from={from}&to={to}"
+        )))
+        .bearer_auth(&c.patient_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let starts = |bundle: &Value| -> Vec<String> {
+        bundle["entry"]
+            .as_array()
+            .map(|e| {
+                e.iter()
+                    .map(|e| {
+                        chrono::DateTime::parse_from_rfc3339(
+                            e["resource"]["start"].as_str().unwrap(),
+                        )
+                        .unwrap()
+                        .timestamp()
+                        .to_string()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let api_starts: Vec<String> = offered
+        .iter()
+        .map(|s| {
+            chrono::DateTime::parse_from_rfc3339(s["start"].as_str().unwrap())
+                .unwrap()
+                .timestamp()
+                .to_string()
+        })
+        .collect();
+    assert!(api_starts.len() > 40, "{} slots", api_starts.len());
+    assert_eq!(starts(&slots), api_starts);
+    let first = &slots["entry"][0]["resource"];
+    assert_eq!(first["status"], "free");
+    assert_eq!(first["schedule"]["reference"], format!("Schedule/{doctor}"));
+    let (_, both, _) = get(
+        &api,
+        &q(&format!(
+            "Slot?schedule={doctor}&start=ge{from}&start=lt{to}&_count=1000&_total=accurate"
+        )),
+        pt,
+    )
+    .await;
+    assert!(
+        both["total"].as_i64().unwrap() > api_starts.len() as i64,
+        "audio slots too"
+    );
+    // A visit more than a day ahead, booked through the API as a patient would.
+    let day_after = now + Duration::hours(30);
+    let slot = slots["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"].clone())
+        .find(|s| {
+            chrono::DateTime::parse_from_rfc3339(s["start"].as_str().unwrap()).unwrap() > day_after
+        })
+        .unwrap();
+    let slot_id = slot["id"].as_str().unwrap().to_owned();
+    let (status, read, _) = get(&api, &format!("Slot/{slot_id}"), pt).await;
+    assert_eq!(status, 200);
+    assert_eq!(read["start"], slot["start"]);
+    returned.push(read);
+    returned.push(slots.clone());
+    let (status, booked) = api
+        .call(
+            "POST",
+            "/api/v1/appointments",
+            &c.patient_token,
+            Some(json!({"clinician_id": doctor, "visit_kind": "video",
+                "start": slot["start"], "reason": "Rash on the arm"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{booked}");
+    let visit = booked["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        get(&api, &format!("Slot/{slot_id}"), pt).await.0,
+        404,
+        "a booked slot is gone"
+    );
+    let (_, after, _) = get(
+        &api,
+        &q(&format!(
+            "Slot?schedule=Schedule/{doctor}&service-type=video&start=ge{from}&start=lt{to}&_count=1000"
+        )),
+        pt,
+    )
+    .await;
+    assert!(!ids_of(&after).contains(&slot_id));
+
+    // The appointment: its patient and its clinician read it; anyone else finds nothing.
+    let (status, appointment, _) = get(&api, &format!("Appointment/{visit}"), pt).await;
+    assert_eq!(status, 200, "{appointment}");
+    assert_eq!(appointment["status"], "booked");
+    assert_eq!(appointment["start"], slot["start"]);
+    assert_eq!(appointment["minutesDuration"], 30);
+    assert_eq!(appointment["reasonCode"][0]["text"], "Rash on the arm");
+    assert_eq!(
+        appointment["serviceType"][0]["coding"][0]["code"],
+        "VIDEOCONF"
+    );
+    let actors: Vec<&str> = appointment["participant"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["actor"]["reference"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            format!("Patient/{patient}"),
+            format!("Practitioner/{doctor}")
+        ]
+    );
+    returned.push(appointment);
+    assert_eq!(get(&api, &format!("Appointment/{visit}"), ct).await.0, 200);
+    let stranger = c.app.create_user(Role::Patient).await;
+    let st = c.app.token_for(&stranger, None).await;
+    let other_doctor = c.app.create_user(Role::Clinician).await;
+    let ot = c.app.token_for(&other_doctor, None).await;
+    for token in [&st, &ot] {
+        let (status, outcome, _) = get(&api, &format!("Appointment/{visit}"), Some(token)).await;
+        assert_eq!(status, 404);
+        assert_eq!(outcome["resourceType"], "OperationOutcome");
+        let (status, nothing, _) = get(&api, "Appointment", Some(token)).await;
+        assert_eq!(status, 200);
+        assert!(ids_of(&nothing).is_empty());
+        let (_, nothing, _) =
+            get(&api, &format!("Appointment?patient={patient}"), Some(token)).await;
+        assert!(ids_of(&nothing).is_empty());
+    }
+    assert_eq!(
+        get(&api, &format!("Appointment/{}", AppointmentId::new()), pt)
+            .await
+            .0,
+        404
+    );
+
+    // Searches narrow by patient, practitioner, date, status and kind of visit.
+    let today = now.format("%Y-%m-%d").to_string();
+    for (query, expected) in [
+        (format!("Appointment?patient={patient}"), 1),
+        (
+            format!("Appointment?practitioner=Practitioner/{doctor}&status=booked"),
+            1,
+        ),
+        (
+            format!("Appointment?date=ge{today}&service-type=VIDEOCONF"),
+            1,
+        ),
+        (format!("Appointment?date=lt{today}"), 0),
+        ("Appointment?status=cancelled".to_owned(), 0),
+        ("Appointment?service-type=audio".to_owned(), 0),
+        (format!("Appointment?practitioner={}", other_doctor.id), 0),
+    ] {
+        let (status, bundle, _) = get(&api, &query, ct).await;
+        assert_eq!(status, 200, "{query}: {bundle}");
+        assert_eq!(ids_of(&bundle).len(), expected, "{query}");
+    }
+    let (_, with, _) = get(
+        &api,
+        &format!("Appointment?patient={patient}&_include=Appointment:patient&_include=Appointment:practitioner"),
+        ct,
+    )
+    .await;
+    let included: Vec<&str> = with["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["search"]["mode"] == "include")
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+        .collect();
+    assert_eq!(included, ["Patient", "Practitioner"]);
+    returned.push(with);
+    for (query, field) in [
+        ("Appointment?patient=Practitioner/x", "patient"),
+        ("Appointment?practitioner=Patient/x", "practitioner"),
+        ("Appointment?date=tomorrow", "date"),
+        ("Appointment?colour=red", "search"),
+    ] {
+        let (status, outcome, _) = get(&api, query, ct).await;
+        assert_eq!(status, 400, "{query}");
+        assert_eq!(
+            outcome["issue"][0]["expression"][0], field,
+            "{query}: {outcome}"
+        );
+    }
+
+    // The encounter exists once the call began, and is finished when it ended.
+    assert_eq!(get(&api, &format!("Encounter/{visit}"), ct).await.0, 404);
+    let id: AppointmentId = visit.parse().unwrap();
+    let store = &c.app.state().store;
+    let mut tx = store.begin_write().await.unwrap();
+    telemed_store::visits::start_encounter(&mut tx, id, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (status, running, _) = get(&api, &format!("Encounter/{visit}"), pt).await;
+    assert_eq!(status, 200, "{running}");
+    assert_eq!(running["status"], "in-progress");
+    assert_eq!(running["class"]["code"], "VR");
+    assert_eq!(
+        running["appointment"][0]["reference"],
+        format!("Appointment/{visit}")
+    );
+    returned.push(running);
+    let mut tx = store.begin_write().await.unwrap();
+    telemed_store::visits::end_encounter(&mut tx, id, Some(doctor), now + Duration::minutes(25))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (_, ended, _) = get(&api, &format!("Encounter/{visit}"), ct).await;
+    assert_eq!(ended["status"], "finished");
+    assert_eq!(ended["length"]["value"], 25);
+    assert_eq!(ended["period"]["start"], stamp(now));
+    returned.push(ended);
+    let (_, finished, _) = get(
+        &api,
+        &format!("Encounter?patient={patient}&status=finished"),
+        ct,
+    )
+    .await;
+    assert_eq!(ids_of(&finished), [visit.clone()]);
+    returned.push(finished);
+    let (_, running, _) = get(
+        &api,
+        &format!("Encounter?subject=Patient/{patient}&status=in-progress"),
+        ct,
+    )
+    .await;
+    assert!(ids_of(&running).is_empty());
+    assert_eq!(
+        get(&api, &format!("Encounter/{visit}"), Some(&st)).await.0,
+        404
+    );
+
+    // Every read and search of a visit is in the audit trail, the reads under the patient.
+    c.app.state().audit.flush().await.unwrap();
+    let reads: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('appointment.read', 'encounter.read') AND patient_id = $1",
+    )
+    .bind(patient.to_string())
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        reads, 4,
+        "two reads of the appointment and two of the encounter"
+    );
+    let lists: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action IN ('appointment.list', 'encounter.list')",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert!(lists >= 12, "{lists}");
+
+    // Slot searches that cannot be answered are refused, naming the parameter.
+    for (query, field) in [
+        ("Slot?start=ge2030-01-01".to_owned(), "schedule"),
+        (
+            q(&format!(
+                "Slot?schedule={doctor}&start=ge{from}&start=lt{}",
+                stamp(now + Duration::days(60))
+            )),
+            "start",
+        ),
+        (
+            format!("Slot?schedule={doctor}&start=ne2030-01-01"),
+            "start",
+        ),
+    ] {
+        let (status, outcome, _) = get(&api, &query, pt).await;
+        assert_eq!(status, 400, "{query}: {outcome}");
+        assert_eq!(
+            outcome["issue"][0]["expression"][0], field,
+            "{query}: {outcome}"
+        );
+    }
+    assert_eq!(get(&api, "Slot/not-a-slot", pt).await.0, 404);
+    let (_, busy, _) = get(&api, &format!("Slot?schedule={doctor}&status=busy"), pt).await;
+    assert!(ids_of(&busy).is_empty());
+
+    // The CapabilityStatement names the new types and their search parameters.
+    let (_, capability, _) = get(&api, "metadata", None).await;
+    let served: Vec<&str> = capability["rest"][0]["resource"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["type"].as_str().unwrap())
+        .collect();
+    for t in [
+        "Appointment",
+        "Encounter",
+        "Schedule",
+        "Slot",
+        "PractitionerRole",
+    ] {
+        assert!(served.contains(&t), "{t}");
+    }
+
+    #[cfg(telemed_fhir_validators)]
+    if let Err(complaints) = telemed_testkit::fhir_validate::validate(&returned) {
+        panic!("the validators refused what the API returned:\n{complaints}");
+    }
+    #[cfg(not(telemed_fhir_validators))]
+    let _ = returned;
+    c.app.shutdown().await;
+}
+
+on_both_databases!(visits_and_availability_are_fhir_resources);
