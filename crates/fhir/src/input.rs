@@ -105,6 +105,10 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
             "resourceType",
             "visits are booked, and availability set, through telemed's scheduling API",
         )),
+        ResourceType::Consent => Err(bad(
+            "resourceType",
+            "a consent is given by the patient in telemed's own pages",
+        )),
         ResourceType::DocumentReference => Err(bad(
             "resourceType",
             "documents are files: upload them to /api/v1/patients/{id}/record/documents",

@@ -21,6 +21,7 @@ pub enum ResourceType {
     Schedule,
     Slot,
     PractitionerRole,
+    Consent,
 }
 
 /// How a parameter's values are written and compared (FHIR search parameter types).
@@ -551,6 +552,28 @@ const PRACTITIONER_ROLE_PARAMS: &[ParamDef] = &[
     ),
 ];
 
+const CONSENT_PARAMS: &[ParamDef] = &[
+    ID,
+    patient_ref(
+        "patient",
+        "http://hl7.org/fhir/SearchParameter/clinical-patient",
+    ),
+    param(
+        "date",
+        ParamKind::Date,
+        Target::Recorded,
+        "http://hl7.org/fhir/SearchParameter/clinical-date",
+        "When it was given",
+    ),
+    param(
+        "status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/Consent-status",
+        "active",
+    ),
+];
+
 /// A key `_sort` accepts (`-` in front for descending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SortDef {
@@ -563,7 +586,7 @@ const fn sort(name: &'static str, target: Target) -> SortDef {
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 14] = [
+    pub const ALL: [ResourceType; 15] = [
         ResourceType::Patient,
         ResourceType::Practitioner,
         ResourceType::Condition,
@@ -578,6 +601,7 @@ impl ResourceType {
         ResourceType::Schedule,
         ResourceType::Slot,
         ResourceType::PractitionerRole,
+        ResourceType::Consent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -596,6 +620,7 @@ impl ResourceType {
             ResourceType::Schedule => "Schedule",
             ResourceType::Slot => "Slot",
             ResourceType::PractitionerRole => "PractitionerRole",
+            ResourceType::Consent => "Consent",
         }
     }
 
@@ -665,6 +690,7 @@ impl ResourceType {
             ResourceType::Schedule => SCHEDULE_PARAMS,
             ResourceType::Slot => SLOT_PARAMS,
             ResourceType::PractitionerRole => PRACTITIONER_ROLE_PARAMS,
+            ResourceType::Consent => CONSENT_PARAMS,
         }
     }
 
@@ -702,7 +728,10 @@ impl ResourceType {
             ResourceType::Immunization | ResourceType::Observation => BY_DATE,
             ResourceType::DocumentReference | ResourceType::AuditEvent => DOCUMENTS,
             ResourceType::Appointment | ResourceType::Encounter => BY_DATE,
-            ResourceType::Schedule | ResourceType::Slot | ResourceType::PractitionerRole => &[],
+            ResourceType::Schedule
+            | ResourceType::Slot
+            | ResourceType::PractitionerRole
+            | ResourceType::Consent => &[],
         }
     }
 

@@ -480,6 +480,8 @@ pub async fn accept_consent(
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Consent {
+    pub id: String,
+    pub user: UserId,
     pub kind: String,
     pub version: String,
     pub accepted_at: DateTime<Utc>,
@@ -599,21 +601,37 @@ impl Store {
         rows.into_iter().map(Invite::try_from).collect()
     }
 
+    /// A person's consents, oldest first.
     pub async fn consents_of(&self, user: UserId) -> Result<Vec<Consent>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT kind, version, accepted_at FROM consents WHERE user_id = $1 ORDER BY accepted_at",
-        )
-        .bind(user.to_string())
+        self.consents_where("user_id = $1", &user.to_string()).await
+    }
+
+    /// One consent by its id.
+    pub async fn consent(&self, id: &str) -> Result<Option<Consent>> {
+        Ok(self.consents_where("id = $1", id).await?.pop())
+    }
+
+    async fn consents_where(&self, condition: &str, value: &str) -> Result<Vec<Consent>> {
+        let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(&format!(
+            "SELECT id, user_id, kind, version, accepted_at FROM consents WHERE {condition} \
+             ORDER BY accepted_at, id"
+        ))
+        .bind(value.to_owned())
         .fetch_all(self.pool())
         .await
         .db()?;
-        Ok(rows
-            .into_iter()
-            .map(|(kind, version, at)| Consent {
-                kind,
-                version,
-                accepted_at: from_micros(at),
+        rows.into_iter()
+            .map(|(id, user, kind, version, at)| {
+                Ok(Consent {
+                    id,
+                    user: user
+                        .parse()
+                        .map_err(|_| Error::internal("corrupt consent"))?,
+                    kind,
+                    version,
+                    accepted_at: from_micros(at),
+                })
             })
-            .collect())
+            .collect()
     }
 }

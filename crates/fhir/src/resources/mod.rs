@@ -31,6 +31,28 @@ const INTERPRETATION: &str = "http://terminology.hl7.org/CodeSystem/v3-Observati
 const SYSTOLIC: &str = "8480-6";
 const DIASTOLIC: &str = "8462-4";
 
+const CONSENT_SCOPE: &str = "http://terminology.hl7.org/CodeSystem/consentscope";
+
+/// A consent a patient gave in telemed (the telehealth consent before a first video
+/// visit): to treatment, by the patient, naming the text's version.
+pub fn consent(c: &telemed_store::visits::Consent) -> Value {
+    json!({
+        "resourceType": "Consent",
+        "id": c.id,
+        "meta": { "lastUpdated": instant(c.accepted_at) },
+        "status": "active",
+        "scope": coding(CONSENT_SCOPE, "treatment"),
+        "category": [{
+            "coding": [{ "system": "http://loinc.org", "code": "59284-0", "display": "Patient Consent" }],
+        }],
+        "patient": reference(ResourceType::Patient, c.user),
+        "dateTime": date_time(c.accepted_at),
+        "performer": [reference(ResourceType::Patient, c.user)],
+        "policyRule": { "text": format!("telemed {} consent, version {}", c.kind, c.version) },
+        "provision": { "type": "permit" },
+    })
+}
+
 /// A FHIR `instant` (lastUpdated, issued): milliseconds and `Z`.
 pub fn instant(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -27,7 +27,10 @@ use crate::{record, AppState};
 fn exported(t: ResourceType) -> bool {
     t == ResourceType::Patient
         || t.is_clinical()
-        || matches!(t, ResourceType::Appointment | ResourceType::Encounter)
+        || matches!(
+            t,
+            ResourceType::Appointment | ResourceType::Encounter | ResourceType::Consent
+        )
 }
 
 /// Resources per NDJSON file.
@@ -266,6 +269,17 @@ async fn resources_of(
             })
             .map(|p| resources::patient(&p).to_string())
             .into_iter()
+            .collect());
+    }
+    if rt == ResourceType::Consent {
+        let consents = super::consents::of_patient(state, ctx, caller, patient).await?;
+        return Ok(consents
+            .iter()
+            .filter(|c| match req.since {
+                Some(telemed_store::fhir::TimeCond::AtOrAfter(t)) => c.accepted_at >= t,
+                _ => true,
+            })
+            .map(|c| resources::consent(c).to_string())
             .collect());
     }
     if matches!(rt, ResourceType::Appointment | ResourceType::Encounter) {

@@ -81,6 +81,7 @@ fn api_token_scopes(principal: &Principal) -> Result<Scopes, Error> {
     }
     if principal.can(Permission::PatientsRead) || principal.can(Permission::Profile) {
         words.push("user/Patient.rs");
+        words.push("user/Consent.rs");
     }
     if principal.can(Permission::AuditRead) {
         words.push("user/AuditEvent.rs");

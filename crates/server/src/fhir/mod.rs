@@ -4,6 +4,7 @@
 
 mod bulk;
 mod caller;
+mod consents;
 mod read;
 mod scheduling;
 mod search;

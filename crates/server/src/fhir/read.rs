@@ -103,6 +103,9 @@ pub async fn read(
             FhirJson::ok(super::scheduling::read_directory(&state, rt, &id).await?)
         }
         ResourceType::Slot => FhirJson::ok(super::scheduling::read_slot(&state, &id).await?),
+        ResourceType::Consent => {
+            FhirJson::ok(super::consents::read(&state, &ctx, &caller, &id).await?)
+        }
         ResourceType::DocumentReference => {
             let d = compartment_document(&state, &caller, &id).await?;
             let d = crate::documents::open(&state, &ctx, &caller.principal, d).await?;
@@ -241,6 +244,13 @@ pub async fn everything(
             let (entries, _) = state.store.search_entries(&q).await?;
             found.extend(entries.iter().filter_map(resources::entry));
         }
+    }
+    if caller
+        .scopes
+        .allows(ResourceType::Consent.as_str(), Interaction::Read)
+    {
+        let consents = super::consents::of_patient(&state, &ctx, &caller, patient).await?;
+        found.extend(consents.iter().map(resources::consent));
     }
     for rt in [ResourceType::Appointment, ResourceType::Encounter] {
         if caller.scopes.allows(rt.as_str(), Interaction::Read) {

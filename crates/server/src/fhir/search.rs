@@ -113,6 +113,7 @@ pub(super) async fn run(
             super::scheduling::search_directory(state, search).await
         }
         ResourceType::Slot => super::scheduling::search_slots(state, search).await,
+        ResourceType::Consent => super::consents::search(state, ctx, caller, search).await,
         _ => entries(state, ctx, caller, search).await,
     }
 }
@@ -155,7 +156,7 @@ where
 }
 
 /// Whom a search of a patient's compartment is about.
-enum Searched {
+pub(super) enum Searched {
     Patient(UserId),
     /// Someone the caller can reach nothing of (another patient than the token's, or an
     /// id that is not telemed's): an empty result.
@@ -166,7 +167,7 @@ enum Searched {
 
 /// The patient a search names (`patient=`, `subject=`), or the token's own; a token
 /// pinned to one patient finds nothing of another.
-fn searched_patient(caller: &FhirCaller, search: &Search) -> Result<Searched> {
+pub(super) fn searched_patient(caller: &FhirCaller, search: &Search) -> Result<Searched> {
     let named = query::named_patients(search);
     let id = match (caller.patient, named.as_slice()) {
         (Some(own), []) => return Ok(Searched::Patient(own)),

@@ -1,6 +1,7 @@
 //! Visits and availability over FHIR: free Slots computed from a clinician's Schedule,
 //! Appointments and Encounters under the scheduling rules (own visits, the clinician's,
-//! staff all; others 404), audited; PractitionerRole; bad searches refused.
+//! staff all; others 404), audited; PractitionerRole; the telehealth Consent; bad
+//! searches refused.
 
 use chrono::{Duration, SecondsFormat};
 use serde_json::{json, Value};
@@ -380,6 +381,54 @@ async fn visits_and_availability_are_fhir_resources(backend: Backend) {
         404
     );
 
+    // The telehealth consent the patient gave before the call, to them and their
+    // clinician; a stranger finds nothing.
+    let mut tx = store.begin_write().await.unwrap();
+    telemed_store::visits::accept_consent(&mut tx, patient, "telehealth", "2026-11", now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (status, consents, _) = get(&api, &format!("Consent?patient={patient}"), ct).await;
+    assert_eq!(status, 200, "{consents}");
+    let consent_ids = ids_of(&consents);
+    assert_eq!(consent_ids.len(), 1);
+    let consent = &consents["entry"][0]["resource"];
+    assert_eq!(consent["status"], "active");
+    assert_eq!(
+        consent["patient"]["reference"],
+        format!("Patient/{patient}")
+    );
+    assert!(consent["policyRule"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("2026-11"));
+    returned.push(consents.clone());
+    let (status, mine, _) = get(&api, &format!("Consent/{}", consent_ids[0]), pt).await;
+    assert_eq!(status, 200);
+    returned.push(mine);
+    assert_eq!(
+        get(&api, &format!("Consent/{}", consent_ids[0]), Some(&st))
+            .await
+            .0,
+        404
+    );
+    let (_, theirs, _) = get(&api, &format!("Consent?patient={patient}"), Some(&st)).await;
+    assert!(ids_of(&theirs).is_empty());
+    let (_, none, _) = get(&api, &format!("Consent?patient={patient}&date=lt2020"), ct).await;
+    assert!(ids_of(&none).is_empty());
+    let (status, outcome, _) = get(&api, "Consent", ct).await;
+    assert_eq!(status, 400);
+    assert_eq!(outcome["issue"][0]["expression"][0], "patient");
+    let (_, everything, _) = get(&api, &format!("Patient/{patient}/$everything"), ct).await;
+    let mut kinds: Vec<&str> = everything["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["Appointment", "Consent", "Encounter", "Patient"]);
+
     // Every read and search of a visit is in the audit trail, the reads under the patient.
     c.app.state().audit.flush().await.unwrap();
     let reads: i64 = sqlx::query_scalar(
@@ -441,6 +490,7 @@ async fn visits_and_availability_are_fhir_resources(backend: Backend) {
         "Schedule",
         "Slot",
         "PractitionerRole",
+        "Consent",
     ] {
         assert!(served.contains(&t), "{t}");
     }
