@@ -168,6 +168,46 @@ async fn oversized_bodies_are_refused(backend: Backend) {
     app.shutdown().await;
 }
 
+/// SQLite's write-ahead log is copied back into the database file by a background task
+/// (commits never do it themselves): the file takes in what was written without any
+/// further write, and the log does not grow without bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_log_is_checkpointed_in_the_background() {
+    let db = telemed_testkit::TestDb::create(Backend::Sqlite).await.unwrap();
+    let store = telemed_store::Store::connect(&db.url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let file = db.files_dir.join("telemed.db");
+    sqlx::query("CREATE TABLE filler (x TEXT NOT NULL)")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let before = std::fs::metadata(&file).unwrap().len();
+    let mut tx = store.begin_write().await.unwrap();
+    for _ in 0..2_000 {
+        sqlx::query("INSERT INTO filler (x) VALUES ($1)")
+            .bind("x".repeat(2_000))
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let written = 2_000 * 2_000;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = std::fs::metadata(&file).unwrap().len();
+        if now >= before + written {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {now} bytes (was {before}): nothing copied it back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    store.close().await;
+}
+
 on_both_databases!(
     health_readiness_and_metrics,
     readiness_fails_when_the_database_is_gone,
