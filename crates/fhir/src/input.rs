@@ -105,6 +105,10 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
             "resourceType",
             "visits are booked, and availability set, through telemed's scheduling API",
         )),
+        ResourceType::Communication => Err(bad(
+            "resourceType",
+            "messages are sent through telemed's messaging API, which checks who may write to whom",
+        )),
         ResourceType::Consent => Err(bad(
             "resourceType",
             "a consent is given by the patient in telemed's own pages",

@@ -5,7 +5,8 @@
 use telemed_domain::record::{EntryStatus, Section};
 use telemed_domain::{Role, UserId};
 use telemed_store::fhir::{
-    AllOf, EntryQuery, PersonQuery, Sort, SortKey, TextMatch, TimeCond, VisitQuery,
+    AllOf, CommunicationQuery, EntryQuery, PersonQuery, Sort, SortKey, TextMatch, TimeCond,
+    VisitQuery,
 };
 
 use crate::search::{Search, Value};
@@ -173,6 +174,19 @@ pub fn visit_query(search: &Search) -> VisitQuery {
         sort: sorts(search),
         limit: search.count as i64,
         offset: search.offset as i64,
+    }
+}
+
+/// The search (Communication) as a query of messages; the reader is the server's to add.
+pub fn communication_query(search: &Search) -> CommunicationQuery {
+    CommunicationQuery {
+        ids: groups(search, Target::Id, |v| code(v).and_then(|c| c.parse().ok())),
+        patients: groups(search, Target::Patient, reference),
+        sent: groups(search, Target::Effective, time),
+        sort: sorts(search),
+        limit: search.count as i64,
+        offset: search.offset as i64,
+        ..CommunicationQuery::default()
     }
 }
 

@@ -22,6 +22,7 @@ pub enum ResourceType {
     Slot,
     PractitionerRole,
     Consent,
+    Communication,
 }
 
 /// How a parameter's values are written and compared (FHIR search parameter types).
@@ -574,6 +575,25 @@ const CONSENT_PARAMS: &[ParamDef] = &[
     ),
 ];
 
+const COMMUNICATION_PARAMS: &[ParamDef] = &[
+    ID,
+    patient_ref(
+        "patient",
+        "http://hl7.org/fhir/SearchParameter/Communication-patient",
+    ),
+    patient_ref(
+        "subject",
+        "http://hl7.org/fhir/SearchParameter/Communication-subject",
+    ),
+    param(
+        "sent",
+        ParamKind::Date,
+        Target::Effective,
+        "http://hl7.org/fhir/SearchParameter/Communication-sent",
+        "When it was sent, with prefixes",
+    ),
+];
+
 /// A key `_sort` accepts (`-` in front for descending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SortDef {
@@ -586,7 +606,7 @@ const fn sort(name: &'static str, target: Target) -> SortDef {
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 15] = [
+    pub const ALL: [ResourceType; 16] = [
         ResourceType::Patient,
         ResourceType::Practitioner,
         ResourceType::Condition,
@@ -602,6 +622,7 @@ impl ResourceType {
         ResourceType::Slot,
         ResourceType::PractitionerRole,
         ResourceType::Consent,
+        ResourceType::Communication,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -621,6 +642,7 @@ impl ResourceType {
             ResourceType::Slot => "Slot",
             ResourceType::PractitionerRole => "PractitionerRole",
             ResourceType::Consent => "Consent",
+            ResourceType::Communication => "Communication",
         }
     }
 
@@ -691,6 +713,7 @@ impl ResourceType {
             ResourceType::Slot => SLOT_PARAMS,
             ResourceType::PractitionerRole => PRACTITIONER_ROLE_PARAMS,
             ResourceType::Consent => CONSENT_PARAMS,
+            ResourceType::Communication => COMMUNICATION_PARAMS,
         }
     }
 
@@ -715,6 +738,7 @@ impl ResourceType {
             sort("effective", Target::Effective),
         ];
         const DOCUMENTS: &[SortDef] = &[sort("date", Target::Recorded)];
+        const SENT: &[SortDef] = &[sort("sent", Target::Effective)];
         const BY_DATE: &[SortDef] = &[
             sort("_lastUpdated", Target::LastUpdated),
             sort("date", Target::Effective),
@@ -728,6 +752,7 @@ impl ResourceType {
             ResourceType::Immunization | ResourceType::Observation => BY_DATE,
             ResourceType::DocumentReference | ResourceType::AuditEvent => DOCUMENTS,
             ResourceType::Appointment | ResourceType::Encounter => BY_DATE,
+            ResourceType::Communication => SENT,
             ResourceType::Schedule
             | ResourceType::Slot
             | ResourceType::PractitionerRole

@@ -53,6 +53,48 @@ pub fn consent(c: &telemed_store::visits::Consent) -> Value {
     })
 }
 
+/// Whom a message names: a patient or a clinician by reference, staff by role only
+/// (they have no Practitioner resource).
+fn party(user: telemed_domain::UserId, role: telemed_domain::Role) -> Value {
+    match role {
+        telemed_domain::Role::Patient => reference(ResourceType::Patient, user),
+        telemed_domain::Role::Clinician => reference(ResourceType::Practitioner, user),
+        _ => json!({ "display": "Clinic staff" }),
+    }
+}
+
+/// A secure message as a Communication: its thread's subject as the topic, the patient
+/// the thread is with, sender, the members it reached, and the text.
+pub fn communication(c: &telemed_store::fhir::Communication) -> Value {
+    let mut o = Map::new();
+    o.insert("resourceType".into(), json!("Communication"));
+    o.insert("id".into(), json!(c.id.to_string()));
+    o.insert("meta".into(), json!({ "lastUpdated": instant(c.sent_at) }));
+    o.insert("status".into(), json!("completed"));
+    put(
+        &mut o,
+        "subject",
+        c.patient.map(|p| reference(ResourceType::Patient, p)),
+    );
+    o.insert("topic".into(), json!({ "text": c.subject }));
+    o.insert("sent".into(), json!(date_time(c.sent_at)));
+    let mut recipients: Vec<Value> = c.recipients.iter().map(|(u, r)| party(*u, *r)).collect();
+    if c.clinic_inbox
+        && !c
+            .recipients
+            .iter()
+            .any(|(_, r)| *r == telemed_domain::Role::Staff)
+    {
+        recipients.push(json!({ "display": "Clinic staff" }));
+    }
+    if !recipients.is_empty() {
+        o.insert("recipient".into(), json!(recipients));
+    }
+    o.insert("sender".into(), party(c.sender.0, c.sender.1));
+    o.insert("payload".into(), json!([{ "contentString": c.body }]));
+    Value::Object(o)
+}
+
 /// A FHIR `instant` (lastUpdated, issued): milliseconds and `Z`.
 pub fn instant(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -29,7 +29,10 @@ fn exported(t: ResourceType) -> bool {
         || t.is_clinical()
         || matches!(
             t,
-            ResourceType::Appointment | ResourceType::Encounter | ResourceType::Consent
+            ResourceType::Appointment
+                | ResourceType::Encounter
+                | ResourceType::Consent
+                | ResourceType::Communication
         )
 }
 
@@ -270,6 +273,11 @@ async fn resources_of(
             .map(|p| resources::patient(&p).to_string())
             .into_iter()
             .collect());
+    }
+    if rt == ResourceType::Communication {
+        let messages =
+            super::communications::of_patient(state, ctx, caller, patient, req.since).await?;
+        return Ok(messages.iter().map(Value::to_string).collect());
     }
     if rt == ResourceType::Consent {
         let consents = super::consents::of_patient(state, ctx, caller, patient).await?;

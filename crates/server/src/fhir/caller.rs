@@ -75,6 +75,9 @@ fn api_token_scopes(principal: &Principal) -> Result<Scopes, Error> {
         "user/Schedule.rs",
         "user/Slot.rs",
     ];
+    if principal.can(Permission::Messages) {
+        words.push("user/Communication.rs");
+    }
     if principal.can(Permission::Appointments) {
         words.push("user/Appointment.rs");
         words.push("user/Encounter.rs");

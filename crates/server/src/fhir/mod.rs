@@ -4,6 +4,7 @@
 
 mod bulk;
 mod caller;
+mod communications;
 mod consents;
 mod read;
 mod scheduling;

@@ -106,6 +106,9 @@ pub async fn read(
         ResourceType::Consent => {
             FhirJson::ok(super::consents::read(&state, &ctx, &caller, &id).await?)
         }
+        ResourceType::Communication => {
+            FhirJson::ok(super::communications::read(&state, &ctx, &caller, &id).await?)
+        }
         ResourceType::DocumentReference => {
             let d = compartment_document(&state, &caller, &id).await?;
             let d = crate::documents::open(&state, &ctx, &caller.principal, d).await?;
@@ -251,6 +254,13 @@ pub async fn everything(
     {
         let consents = super::consents::of_patient(&state, &ctx, &caller, patient).await?;
         found.extend(consents.iter().map(resources::consent));
+    }
+    if caller
+        .scopes
+        .allows(ResourceType::Communication.as_str(), Interaction::Read)
+    {
+        found
+            .extend(super::communications::of_patient(&state, &ctx, &caller, patient, None).await?);
     }
     for rt in [ResourceType::Appointment, ResourceType::Encounter] {
         if caller.scopes.allows(rt.as_str(), Interaction::Read) {

@@ -114,6 +114,9 @@ pub(super) async fn run(
         }
         ResourceType::Slot => super::scheduling::search_slots(state, search).await,
         ResourceType::Consent => super::consents::search(state, ctx, caller, search).await,
+        ResourceType::Communication => {
+            super::communications::search(state, ctx, caller, search).await
+        }
         _ => entries(state, ctx, caller, search).await,
     }
 }

@@ -11,8 +11,10 @@ use telemed_domain::names::search_words;
 use telemed_domain::record::{EntryStatus, Section};
 use telemed_domain::{EntryId, Error, Result, Role, UserId};
 
+mod communications;
 mod visits;
 
+pub use communications::{Communication, CommunicationQuery};
 pub use visits::{EncounterSpan, Visit, VisitQuery};
 
 use crate::record::{Entry, EntryRow, ENTRY_COLUMNS};

@@ -1,7 +1,7 @@
 //! Visits and availability over FHIR: free Slots computed from a clinician's Schedule,
 //! Appointments and Encounters under the scheduling rules (own visits, the clinician's,
-//! staff all; others 404), audited; PractitionerRole; the telehealth Consent; bad
-//! searches refused.
+//! staff all; others 404), audited; PractitionerRole; the telehealth Consent; secure
+//! messages as Communications to their threads' members only; bad searches refused.
 
 use chrono::{Duration, SecondsFormat};
 use serde_json::{json, Value};
@@ -504,4 +504,146 @@ async fn visits_and_availability_are_fhir_resources(backend: Backend) {
     c.app.shutdown().await;
 }
 
-on_both_databases!(visits_and_availability_are_fhir_resources);
+async fn messages_are_communications_to_their_threads_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: app.client(),
+    };
+    let clinician = app.create_named_user(Role::Clinician, "Elena García").await;
+    let colleague = app.create_named_user(Role::Clinician, "Raúl Ortega").await;
+    let patient = app.create_named_user(Role::Patient, "Ana López").await;
+    let stranger = app.create_user(Role::Patient).await;
+    super::messaging::give_a_visit(&app, &clinician, &patient).await;
+    let (ct, pt, kt, st) = (
+        app.token_for(&clinician, None).await,
+        app.token_for(&patient, None).await,
+        app.token_for(&colleague, None).await,
+        app.token_for(&stranger, None).await,
+    );
+    let thread = api
+        .open_thread(
+            &pt,
+            &clinician,
+            "Rash update",
+            "<b>It spreads</b> to the elbow",
+        )
+        .await;
+    let (status, _) = api
+        .call(
+            "POST",
+            &thread,
+            &ct,
+            Some(json!({"body": "Please send a photo"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let between = api
+        .open_thread(
+            &ct,
+            &colleague,
+            "Second opinion",
+            "Could you look at a rash?",
+        )
+        .await;
+    assert!(between.contains("/threads/"));
+    let p = patient.id;
+    let mut returned = vec![];
+
+    let (status, mine, _) = get(&api, &format!("Communication?patient={p}"), Some(&pt)).await;
+    assert_eq!(status, 200, "{mine}");
+    assert_eq!(ids_of(&mine).len(), 2);
+    let newest = &mine["entry"][0]["resource"];
+    assert_eq!(newest["payload"][0]["contentString"], "Please send a photo");
+    assert_eq!(
+        newest["sender"]["reference"],
+        format!("Practitioner/{}", clinician.id)
+    );
+    assert_eq!(newest["recipient"][0]["reference"], format!("Patient/{p}"));
+    assert_eq!(newest["subject"]["reference"], format!("Patient/{p}"));
+    assert_eq!(newest["topic"]["text"], "Rash update");
+    let first = &mine["entry"][1]["resource"];
+    assert_eq!(
+        first["payload"][0]["contentString"], "<b>It spreads</b> to the elbow",
+        "the text as written: FHIR carries data, markup is the reader's to escape"
+    );
+    returned.push(mine.clone());
+    let (_, oldest_first, _) = get(
+        &api,
+        &format!("Communication?patient={p}&_sort=sent"),
+        Some(&pt),
+    )
+    .await;
+    let ids = ids_of(&mine);
+    assert_eq!(ids_of(&oldest_first), [ids[1].clone(), ids[0].clone()]);
+    let (_, none, _) = get(
+        &api,
+        &format!("Communication?patient={p}&sent=lt2000"),
+        Some(&pt),
+    )
+    .await;
+    assert!(ids_of(&none).is_empty());
+
+    // The clinician sees both threads; the colleague only theirs; the patient never
+    // the clinicians' thread; a stranger nothing.
+    let (_, all, _) = get(&api, "Communication", Some(&ct)).await;
+    assert_eq!(ids_of(&all).len(), 3);
+    let (_, theirs, _) = get(&api, "Communication", Some(&kt)).await;
+    assert_eq!(ids_of(&theirs).len(), 1);
+    let between_message = &theirs["entry"][0]["resource"];
+    assert!(
+        between_message.get("subject").is_none(),
+        "no patient: {between_message}"
+    );
+    returned.push(theirs.clone());
+    let (_, patients_view, _) = get(&api, "Communication", Some(&pt)).await;
+    assert_eq!(ids_of(&patients_view).len(), 2);
+    let (_, nothing, _) = get(&api, &format!("Communication?patient={p}"), Some(&st)).await;
+    assert!(ids_of(&nothing).is_empty());
+    for (token, id, expected) in [
+        (&pt, &ids[0], 200),
+        (&ct, &ids[0], 200),
+        (&st, &ids[0], 404),
+        (&kt, &ids[0], 404),
+        (&pt, &ids_of(&theirs)[0], 404),
+    ] {
+        let (status, body, _) = get(&api, &format!("Communication/{id}"), Some(token)).await;
+        assert_eq!(status, expected, "{body}");
+        if status == 200 {
+            returned.push(body);
+        }
+    }
+    assert_eq!(get(&api, "Communication/not-an-id", Some(&pt)).await.0, 404);
+
+    // Reads are audited under the patient; the clinician's $everything carries them.
+    app.state().audit.flush().await.unwrap();
+    let reads: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'message.read' AND patient_id = $1 AND detail LIKE 'fhir%'",
+    )
+    .bind(p.to_string())
+    .fetch_one(app.state().store.pool())
+    .await
+    .unwrap();
+    assert_eq!(reads, 2);
+    let (_, everything, _) = get(&api, &format!("Patient/{p}/$everything"), Some(&ct)).await;
+    let messages = everything["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["resource"]["resourceType"] == "Communication")
+        .count();
+    assert_eq!(messages, 2);
+
+    #[cfg(telemed_fhir_validators)]
+    if let Err(complaints) = telemed_testkit::fhir_validate::validate(&returned) {
+        panic!("the validators refused what the API returned:\n{complaints}");
+    }
+    #[cfg(not(telemed_fhir_validators))]
+    let _ = returned;
+    app.shutdown().await;
+}
+
+on_both_databases!(
+    messages_are_communications_to_their_threads_only,
+    visits_and_availability_are_fhir_resources,
+);

@@ -173,7 +173,9 @@ async fn oversized_bodies_are_refused(backend: Backend) {
 /// further write, and the log does not grow without bound.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_log_is_checkpointed_in_the_background() {
-    let db = telemed_testkit::TestDb::create(Backend::Sqlite).await.unwrap();
+    let db = telemed_testkit::TestDb::create(Backend::Sqlite)
+        .await
+        .unwrap();
     let store = telemed_store::Store::connect(&db.url, 4).await.unwrap();
     store.migrate().await.unwrap();
     let file = db.files_dir.join("telemed.db");
