@@ -19,11 +19,12 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
             let mut interactions = vec![json!({ "code": "read" }), json!({ "code": "search-type" })];
             if t.writable() {
                 interactions.push(json!({ "code": "create" }));
-                interactions.push(json!({ "code": "update", "documentation": if t.is_clinical() {
-                    "Status and end only: chart entries are not edited; a correction is a new resource and the old one entered-in-error."
-                } else {
-                    "The demographics telemed keeps."
-                } }));
+                let update = match t {
+                    ResourceType::Appointment => "Cancellation only (status cancelled, with cancelationReason); create books a free Slot, or start + Practitioner + serviceType, under the booking page's rules.",
+                    ResourceType::Patient => "The demographics telemed keeps.",
+                    _ => "Status and end only: chart entries are not edited; a correction is a new resource and the old one entered-in-error.",
+                };
+                interactions.push(json!({ "code": "update", "documentation": update }));
             }
             let mut r = json!({
                 "type": t.as_str(),

@@ -3,6 +3,7 @@
 //! (`query`), SMART scopes (`scopes`), rows as resources (`resources`), Bundles,
 //! OperationOutcomes and the CapabilityStatement.
 
+pub mod booking;
 pub mod bundle;
 pub mod capability;
 pub mod input;

@@ -682,7 +682,8 @@ impl ResourceType {
     pub fn writable(self) -> bool {
         matches!(
             self,
-            ResourceType::Patient
+            ResourceType::Appointment
+                | ResourceType::Patient
                 | ResourceType::Condition
                 | ResourceType::AllergyIntolerance
                 | ResourceType::MedicationStatement

@@ -79,7 +79,8 @@ fn api_token_scopes(principal: &Principal) -> Result<Scopes, Error> {
         words.push("user/Communication.rs");
     }
     if principal.can(Permission::Appointments) {
-        words.push("user/Appointment.rs");
+        // Booking and cancelling, under the scheduling rules of the token's owner.
+        words.push("user/Appointment.crus");
         words.push("user/Encounter.rs");
     }
     if principal.can(Permission::PatientsRead) || principal.can(Permission::Profile) {

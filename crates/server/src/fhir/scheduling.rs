@@ -91,6 +91,91 @@ pub async fn read_visit(
     Ok((body, visit))
 }
 
+/// Scheduling's refusals in FHIR's terms: a booking that does not fit is 422 naming the
+/// Appointment's element; an unknown practitioner or patient is one that does not fit.
+fn as_booking_error(e: Error) -> Error {
+    match e {
+        Error::Invalid { field, message } => Error::Unprocessable {
+            field: match field {
+                "visit_kind" => "serviceType",
+                "reason" => "reasonCode",
+                "patient_id" | "clinician_id" => "participant",
+                other => other,
+            },
+            message,
+        },
+        Error::NotFound => Error::unprocessable("participant", "no such practitioner or patient"),
+        other => other,
+    }
+}
+
+/// `POST /Appointment`: a booking through telemed's scheduling, the same rules as the
+/// booking page (a patient for themself, staff for a named patient; a time the
+/// clinician offers and nobody holds: a taken slot is 409).
+pub async fn book(state: &AppState, ctx: &Ctx, caller: &FhirCaller, json: &Value) -> Result<Visit> {
+    let b = telemed_fhir::booking::booking(json)?;
+    let p = &caller.principal;
+    let patient = match (b.patient, caller.patient) {
+        (Some(named), Some(own)) if named != own => {
+            return Err(Error::unprocessable("participant", "no such patient"))
+        }
+        (named, own) => named.or(own),
+    };
+    if p.role == Role::Patient && patient.is_some_and(|x| x != p.user_id) {
+        return Err(Error::unprocessable(
+            "participant",
+            "a patient books visits for themself",
+        ));
+    }
+    let request = crate::scheduling::BookingRequest {
+        clinician: b.clinician,
+        visit_kind: b.kind,
+        start: b.start,
+        reason: &b.reason,
+        patient,
+    };
+    let id = crate::scheduling::book(state, ctx, p, request)
+        .await
+        .map_err(as_booking_error)?;
+    state
+        .store
+        .visit(id)
+        .await?
+        .ok_or_else(|| Error::internal("a booked visit vanished"))
+}
+
+/// `PUT /Appointment/{id}` with status cancelled: the cancellation the scheduling
+/// rules allow (a patient up to the cut-off; the clinician or staff with a reason).
+pub async fn cancel(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    id: &str,
+    json: &Value,
+) -> Result<Visit> {
+    let reason = telemed_fhir::booking::cancellation(json)?;
+    let id = AppointmentId::from_path(id)?;
+    let mut q = VisitQuery {
+        ids: vec![vec![id]],
+        limit: 1,
+        ..VisitQuery::default()
+    };
+    reach(caller, &mut q).map_err(|_| Error::NotFound)?;
+    if state.store.search_visits(&q).await?.0.is_empty() {
+        return Err(Error::NotFound);
+    }
+    crate::scheduling::cancel(state, ctx, &caller.principal, id, &reason)
+        .await
+        .map_err(|e| match e {
+            Error::Invalid { message, .. } => Error::Unprocessable {
+                field: "cancelationReason",
+                message,
+            },
+            other => other,
+        })?;
+    state.store.visit(id).await?.ok_or(Error::NotFound)
+}
+
 /// A patient's visits as Appointments or Encounters, within the caller's reach (none
 /// outside it), for `$everything` and bulk export; audited as one list of the patient's.
 pub async fn patient_visits(

@@ -269,6 +269,20 @@ pub async fn create(
             return Ok(existing);
         }
     }
+    if rt == ResourceType::Appointment {
+        caller.require(rt, Interaction::Create)?;
+        let visit = super::scheduling::book(&state, &ctx, &caller, &json).await?;
+        return Ok(FhirJson {
+            status: StatusCode::CREATED,
+            last_modified: Some(visit.appointment.updated_at),
+            location: Some(format!(
+                "{}/Appointment/{}",
+                super::base_url(&state),
+                visit.appointment.id
+            )),
+            ..FhirJson::ok(resources::appointment(&visit))
+        });
+    }
     let mut tx = state.store.begin_write().await?;
     let mut scope = WriteScope::default();
     let written = create_in(&mut tx, &state, &ctx, &caller, &mut scope, rt, &json).await?;
@@ -334,6 +348,13 @@ pub async fn update(
         return Err(Error::invalid("id", "the resource's id is not the one in the URL").into());
     }
     let expected = if_match(&headers)?;
+    if rt == ResourceType::Appointment {
+        let visit = super::scheduling::cancel(&state, &ctx, &caller, &id, &json).await?;
+        return Ok(FhirJson {
+            last_modified: Some(visit.appointment.updated_at),
+            ..FhirJson::ok(resources::appointment(&visit))
+        });
+    }
     match input::parse(rt, &json)? {
         Incoming::Patient(p) => {
             let patient = UserId::from_path(&id)?;

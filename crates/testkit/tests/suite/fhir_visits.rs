@@ -367,7 +367,7 @@ async fn visits_and_availability_are_fhir_resources(backend: Backend) {
         ct,
     )
     .await;
-    assert_eq!(ids_of(&finished), [visit.clone()]);
+    assert_eq!(ids_of(&finished), std::slice::from_ref(&visit));
     returned.push(finished);
     let (_, running, _) = get(
         &api,
@@ -643,7 +643,236 @@ async fn messages_are_communications_to_their_threads_only(backend: Backend) {
     app.shutdown().await;
 }
 
+/// POST or PUT a FHIR resource; the status, the body and the Location header.
+async fn send(
+    api: &Api<'_>,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: &Value,
+) -> (u16, Value, Option<String>) {
+    let url = api.app.url(&format!("/fhir/R4/{path}"));
+    let request = if method == "PUT" {
+        api.http.put(url)
+    } else {
+        api.http.post(url)
+    };
+    let r = request.bearer_auth(token).json(body).send().await.unwrap();
+    let location = r
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (
+        r.status().as_u16(),
+        r.json().await.unwrap_or(Value::Null),
+        location,
+    )
+}
+
+async fn apps_book_and_cancel_visits_through_fhir(backend: Backend) {
+    let c = clinic(backend).await;
+    let api = Api {
+        app: &c.app,
+        http: c.app.client(),
+    };
+    let (doctor, patient) = (c.clinician.id, c.patient.id);
+    let now = c.app.clock.now();
+    let (_, slots, _) = get(
+        &api,
+        &q(&format!(
+            "Slot?schedule=Schedule/{doctor}&service-type=video&start=ge{}&_count=100",
+            stamp(now + Duration::hours(30))
+        )),
+        Some(&c.patient_token),
+    )
+    .await;
+    let slot_ids = ids_of(&slots);
+    assert!(slot_ids.len() > 3);
+    let store = &c.app.state().store;
+    let booked = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM appointments")
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    };
+    let mut returned = vec![];
+
+    // A patient's app books a free slot.
+    let appointment = json!({"resourceType": "Appointment", "status": "booked",
+        "slot": [{"reference": format!("Slot/{}", slot_ids[0])}],
+        "participant": [{"actor": {"reference": format!("Patient/{patient}")}, "status": "accepted"}],
+        "reasonCode": [{"text": "Rash on the arm"}]});
+    let (status, made, location) =
+        send(&api, "POST", "Appointment", &c.patient_token, &appointment).await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["id"].as_str().unwrap().to_owned();
+    assert!(location
+        .unwrap()
+        .ends_with(&format!("/fhir/R4/Appointment/{id}")));
+    assert_eq!(made["status"], "booked");
+    assert_eq!(made["start"], slots["entry"][0]["resource"]["start"]);
+    returned.push(made.clone());
+    assert_eq!(
+        get(
+            &api,
+            &format!("Slot/{}", slot_ids[0]),
+            Some(&c.patient_token)
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(booked().await, 1);
+
+    // The same slot again is a conflict; what does not fit is 422 naming the element;
+    // none of it stores anything.
+    let other = c.app.create_user(Role::Patient).await;
+    let other_token = c.app.token_for(&other, None).await;
+    let mut again = appointment.clone();
+    again["participant"] = json!([]);
+    let (status, outcome, _) = send(&api, "POST", "Appointment", &other_token, &again).await;
+    assert_eq!(status, 409, "{outcome}");
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    let slot1 = format!("Slot/{}", slot_ids[1]);
+    let second_start = slots["entry"][1]["resource"]["start"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let off_grid = stamp(
+        chrono::DateTime::parse_from_rfc3339(&second_start)
+            .unwrap()
+            .to_utc()
+            + Duration::minutes(7),
+    );
+    for (body, field) in [
+        (
+            json!({"resourceType": "Appointment", "status": "fulfilled", "slot": [{"reference": slot1}], "reasonCode": [{"text": "x"}]}),
+            "status",
+        ),
+        (
+            json!({"resourceType": "Appointment", "status": "booked", "reasonCode": [{"text": "x"}]}),
+            "participant",
+        ),
+        (
+            json!({"resourceType": "Appointment", "status": "booked", "slot": [{"reference": "Slot/nonsense"}], "reasonCode": [{"text": "x"}]}),
+            "slot",
+        ),
+        (
+            json!({"resourceType": "Appointment", "status": "booked", "slot": [{"reference": slot1}]}),
+            "reasonCode",
+        ),
+        (
+            json!({"resourceType": "Appointment", "status": "booked", "start": off_grid,
+            "serviceType": [{"coding": [{"code": "VIDEOCONF"}]}], "reasonCode": [{"text": "x"}],
+            "participant": [{"actor": {"reference": format!("Practitioner/{doctor}")}, "status": "accepted"}]}),
+            "start",
+        ),
+        (
+            json!({"resourceType": "Appointment", "status": "booked", "slot": [{"reference": slot1}], "reasonCode": [{"text": "x"}],
+            "participant": [{"actor": {"reference": format!("Patient/{patient}")}, "status": "accepted"}]}),
+            "participant",
+        ),
+    ] {
+        let (status, outcome, _) = send(&api, "POST", "Appointment", &other_token, &body).await;
+        assert_eq!(status, 422, "{body}: {outcome}");
+        assert_eq!(
+            outcome["issue"][0]["expression"][0], field,
+            "{body}: {outcome}"
+        );
+    }
+    assert_eq!(booked().await, 1);
+
+    // Staff book for a named patient by practitioner, time and kind of visit.
+    let staff = c.app.create_user(Role::Staff).await;
+    let staff_token = c.app.token_for(&staff, None).await;
+    let (status, phone, _) = send(&api, "POST", "Appointment", &staff_token, &json!({
+        "resourceType": "Appointment", "status": "booked", "start": second_start,
+        "serviceType": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode", "code": "PHONE"}]}],
+        "participant": [
+            {"actor": {"reference": format!("Practitioner/{doctor}")}, "status": "accepted"},
+            {"actor": {"reference": format!("Patient/{}", other.id)}, "status": "accepted"}],
+        "description": "Results call"})).await;
+    assert_eq!(status, 201, "{phone}");
+    assert_eq!(phone["minutesDuration"], 15);
+    assert_eq!(
+        phone["participant"][0]["actor"]["reference"],
+        format!("Patient/{}", other.id)
+    );
+    returned.push(phone);
+    assert_eq!(booked().await, 2);
+
+    // Cancelling: only the status changes, and the slot is offered again.
+    let mut cancelled = made.clone();
+    cancelled["status"] = json!("arrived");
+    let (status, outcome, _) = send(
+        &api,
+        "PUT",
+        &format!("Appointment/{id}"),
+        &c.patient_token,
+        &cancelled,
+    )
+    .await;
+    assert_eq!(status, 422, "{outcome}");
+    cancelled["status"] = json!("cancelled");
+    let (status, _, _) = send(
+        &api,
+        "PUT",
+        &format!("Appointment/{id}"),
+        &other_token,
+        &cancelled,
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, done, _) = send(
+        &api,
+        "PUT",
+        &format!("Appointment/{id}"),
+        &c.patient_token,
+        &cancelled,
+    )
+    .await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["status"], "cancelled");
+    returned.push(done);
+    assert_eq!(
+        get(
+            &api,
+            &format!("Slot/{}", slot_ids[0]),
+            Some(&c.patient_token)
+        )
+        .await
+        .0,
+        200
+    );
+    c.app.state().audit.flush().await.unwrap();
+    let trail: Vec<String> = sqlx::query_scalar(
+        "SELECT action FROM audit_log WHERE action IN ('appointment.book', 'appointment.cancel') ORDER BY seq",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        trail,
+        [
+            "appointment.book",
+            "appointment.book",
+            "appointment.book",
+            "appointment.cancel"
+        ],
+        "the conflict is audited as a failed booking"
+    );
+
+    #[cfg(telemed_fhir_validators)]
+    if let Err(complaints) = telemed_testkit::fhir_validate::validate(&returned) {
+        panic!("the validators refused what the API returned:\n{complaints}");
+    }
+    #[cfg(not(telemed_fhir_validators))]
+    let _ = returned;
+    c.app.shutdown().await;
+}
+
 on_both_databases!(
+    apps_book_and_cancel_visits_through_fhir,
     messages_are_communications_to_their_threads_only,
     visits_and_availability_are_fhir_resources,
 );
