@@ -1,6 +1,47 @@
-//! Bundles: searchset pages with their links.
+//! Bundles: searchset pages with their links, and a resource's history.
 
 use serde_json::{json, Value};
+
+/// A resource's history, newest version first: each entry the version as it was, with
+/// the interaction that made it (the first a create, later ones updates).
+pub fn history(base: &str, versions: Vec<Value>, self_link: String) -> Value {
+    let oldest = versions.len();
+    let entries: Vec<Value> = versions
+        .into_iter()
+        .enumerate()
+        .map(|(i, resource)| {
+            let rt = resource["resourceType"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let id = resource["id"].as_str().unwrap_or_default().to_owned();
+            let version = resource["meta"]["versionId"]
+                .as_str()
+                .unwrap_or("1")
+                .to_owned();
+            let created = i + 1 == oldest && version == "1";
+            json!({
+                "fullUrl": format!("{base}/{rt}/{id}"),
+                "resource": resource,
+                "request": {
+                    "method": if created { "POST" } else { "PUT" },
+                    "url": if created { rt.clone() } else { format!("{rt}/{id}") },
+                },
+                "response": {
+                    "status": if created { "201 Created" } else { "200 OK" },
+                    "etag": format!("W/\"{version}\""),
+                },
+            })
+        })
+        .collect();
+    json!({
+        "resourceType": "Bundle",
+        "type": "history",
+        "total": entries.len(),
+        "link": [{ "relation": "self", "url": self_link }],
+        "entry": entries,
+    })
+}
 
 /// A searchset page. `matches` are the resources found, `included` those pulled in by
 /// `_include`; `links` are (relation, url).

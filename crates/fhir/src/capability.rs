@@ -17,6 +17,10 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
                 })
                 .collect();
             let mut interactions = vec![json!({ "code": "read" }), json!({ "code": "search-type" })];
+            if t.keeps_history() {
+                interactions.push(json!({ "code": "vread" }));
+                interactions.push(json!({ "code": "history-instance", "documentation": "Versions kept from the first status change on." }));
+            }
             if t.writable() {
                 interactions.push(json!({ "code": "create" }));
                 let update = match t {
@@ -31,7 +35,7 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
                 "interaction": interactions,
                 "conditionalCreate": t.writable(),
                 "versioning": "versioned",
-                "readHistory": false,
+                "readHistory": t.keeps_history(),
                 "searchParam": params,
             });
             if !t.includes().is_empty() {

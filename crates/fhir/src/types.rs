@@ -692,6 +692,12 @@ impl ResourceType {
         )
     }
 
+    /// Whether earlier versions are kept (vread, `_history`): chart entries, whose
+    /// status changes are versioned.
+    pub fn keeps_history(self) -> bool {
+        self.is_clinical() && self != ResourceType::DocumentReference
+    }
+
     /// A clinical type belongs to one patient's record (its compartment).
     pub fn is_clinical(self) -> bool {
         !self.sections().is_empty()

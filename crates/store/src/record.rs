@@ -236,6 +236,17 @@ pub async fn set_entry_status(
             ),
         ));
     }
+    // The version being replaced goes to the history first (nothing, if it is stale).
+    sqlx::query(&format!(
+        "INSERT INTO chart_entry_history ({ENTRY_COLUMNS}) SELECT {ENTRY_COLUMNS} FROM chart_entries \
+         WHERE id = $1 AND patient_id = $2 AND version = $3"
+    ))
+    .bind(id.to_string())
+    .bind(patient.to_string())
+    .bind(version)
+    .execute(&mut *conn)
+    .await
+    .db()?;
     let done = sqlx::query(
         "UPDATE chart_entries SET status = $1, ended_at = COALESCE($2, ended_at), updated_at = $3, \
          version = version + 1 WHERE id = $4 AND patient_id = $5 AND version = $6",
@@ -770,6 +781,20 @@ impl Store {
         .await
         .db()?;
         row.map(Entry::try_from).transpose()
+    }
+
+    /// Every kept version of an entry, newest first: the current one, then the history
+    /// (versions replaced before history was kept are absent).
+    pub async fn entry_versions(&self, id: EntryId) -> Result<Vec<Entry>> {
+        let rows: Vec<EntryRow> = sqlx::query_as(&format!(
+            "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE id = $1 UNION ALL \
+             SELECT {ENTRY_COLUMNS} FROM chart_entry_history WHERE id = $1 ORDER BY version DESC"
+        ))
+        .bind(id.to_string())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter().map(Entry::try_from).collect()
     }
 
     pub async fn entry(&self, patient: UserId, id: EntryId) -> Result<Option<Entry>> {

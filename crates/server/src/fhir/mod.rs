@@ -37,6 +37,8 @@ pub fn router() -> Router<AppState> {
         .route("/{type}", get(search::by_get).post(write::create))
         .route("/{type}/_search", post(search::by_post))
         .route("/{type}/{id}", get(read::read).put(write::update))
+        .route("/{type}/{id}/_history", get(read::history))
+        .route("/{type}/{id}/_history/{vid}", get(read::vread))
         .route("/Patient/{id}/$everything", get(read::everything))
         .route("/Binary/{id}", get(read::binary))
         .route("/Patient/$export", get(bulk::patients))

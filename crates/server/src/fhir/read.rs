@@ -151,6 +151,81 @@ pub async fn read(
     Ok(found)
 }
 
+/// Every kept version of a chart entry, newest first, after the policy's decision on
+/// reading it (audited as a read). History is kept for chart entries only.
+async fn entry_versions(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    rt: ResourceType,
+    id: &str,
+) -> Result<Vec<telemed_store::record::Entry>, Error> {
+    if !rt.keeps_history() {
+        return Err(Error::NotFound);
+    }
+    let id = EntryId::from_path(id)?;
+    let (e, facts) = state
+        .store
+        .chart_entry_with_facts(id, caller.principal.user_id, state.clock.now())
+        .await?
+        .ok_or(Error::NotFound)?;
+    if ResourceType::of_section(e.section) != Some(rt) || caller.outside_compartment(e.patient) {
+        return Err(Error::NotFound);
+    }
+    record::authorize_with(
+        state,
+        ctx,
+        &caller.principal,
+        e.patient,
+        (e.section, Op::Read),
+        &telemed_domain::record::action_name(e.section, Op::Read),
+        facts,
+    )
+    .await?;
+    state.store.entry_versions(id).await
+}
+
+/// `GET /{type}/{id}/_history/{vid}`: a version of a chart entry as it was.
+pub async fn vread(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: FhirCaller,
+    Path((rt, id, vid)): Path<(String, String, String)>,
+) -> AppResult<FhirJson> {
+    let rt = resource_type(&rt)?;
+    caller.require(rt, Interaction::Read)?;
+    let versions = entry_versions(&state, &ctx, &caller, rt, &id).await?;
+    let vid: i64 = vid.parse().map_err(|_| Error::NotFound)?;
+    let e = versions
+        .into_iter()
+        .find(|e| e.version == vid)
+        .ok_or(Error::NotFound)?;
+    let body = resources::entry(&e).ok_or(Error::NotFound)?;
+    Ok(FhirJson {
+        version: Some(e.version),
+        last_modified: Some(e.updated_at),
+        ..FhirJson::ok(body)
+    })
+}
+
+/// `GET /{type}/{id}/_history`: every kept version of a chart entry, newest first.
+pub async fn history(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: FhirCaller,
+    Path((rt, id)): Path<(String, String)>,
+) -> AppResult<FhirJson> {
+    let rt = resource_type(&rt)?;
+    caller.require(rt, Interaction::Read)?;
+    let versions = entry_versions(&state, &ctx, &caller, rt, &id).await?;
+    let base = super::base_url(&state);
+    let link = format!("{base}/{}/{id}/_history", rt.as_str());
+    let bodies = versions.iter().filter_map(resources::entry).collect();
+    Ok(FhirJson::ok(telemed_fhir::bundle::history(
+        &base, bodies, link,
+    )))
+}
+
 /// A document's id, if the document is in the token's compartment.
 async fn compartment_document(
     state: &AppState,

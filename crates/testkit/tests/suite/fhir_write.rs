@@ -188,8 +188,67 @@ async fn resources_are_created_and_updated_under_the_policy(backend: Backend) {
     assert_eq!(s, 422, "{o}");
     assert_eq!(o["resourceType"], "OperationOutcome");
 
+    // Both versions stay readable (vread), and the history lists them newest first.
+    let (s, v1, h) = f
+        .send("GET", &format!("/Condition/{cid}/_history/1"), None, &[])
+        .await;
+    assert_eq!(s, 200, "{v1}");
+    assert_eq!(h["etag"], "W/\"1\"");
+    assert_eq!(v1["clinicalStatus"]["coding"][0]["code"], "active");
+    assert!(v1.get("abatementDateTime").is_none());
+    let (s, v2, _) = f
+        .send("GET", &format!("/Condition/{cid}/_history/2"), None, &[])
+        .await;
+    assert_eq!(
+        (s, &v2["clinicalStatus"]["coding"][0]["code"]),
+        (200, &json!("resolved"))
+    );
+    for missing in [
+        format!("/Condition/{cid}/_history/3"),
+        format!("/Observation/{cid}/_history/1"),
+        format!("/Condition/{cid}/_history/x"),
+    ] {
+        assert_eq!(f.send("GET", &missing, None, &[]).await.0, 404, "{missing}");
+    }
+    let (s, history, _) = f
+        .send("GET", &format!("/Condition/{cid}/_history"), None, &[])
+        .await;
+    assert_eq!(s, 200, "{history}");
+    assert_eq!(history["type"], "history");
+    let versions: Vec<(&str, &str)> = history["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["resource"]["meta"]["versionId"].as_str().unwrap(),
+                e["request"]["method"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(versions, [("2", "PUT"), ("1", "POST")]);
+    #[cfg(telemed_fhir_validators)]
+    if let Err(complaints) = telemed_testkit::fhir_validate::validate(&[v1, v2, history]) {
+        panic!("the validators refused what the API returned:\n{complaints}");
+    }
+
     // Bad input: a clear 4xx, nothing stored.
     let stranger = app.create_user(Role::Patient).await;
+    let outsider = Fhir {
+        app: &app,
+        http: app.client(),
+        token: app.token_for(&stranger, None).await,
+    };
+    for path in [
+        format!("/Condition/{cid}/_history/1"),
+        format!("/Condition/{cid}/_history"),
+    ] {
+        assert_eq!(
+            outsider.send("GET", &path, None, &[]).await.0,
+            404,
+            "{path}"
+        );
+    }
     let before = stored(&app).await;
     let cases: Vec<(&str, Value, u16)> = vec![
         (
