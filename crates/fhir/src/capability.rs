@@ -66,7 +66,7 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
             "mode": "server",
             "documentation": "Every read and search is decided by the patient record's access policy and audited. Unknown search parameters are refused (400). Paging: _count (at most 1000) and the next/previous links.",
             "security": {
-                "cors": false,
+                "cors": true,
                 "service": [{ "coding": [{
                     "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
                     "code": "SMART-on-FHIR" }] }],

@@ -131,7 +131,7 @@ pub fn router(state: AppState) -> Router {
     let plain = Router::new()
         .merge(web::router().layer(csrf.clone()))
         .nest("/api/v1", api::router())
-        .merge(web::oauth::endpoints())
+        .merge(web::oauth::endpoints().layer(security::cors_for_apps()))
         .merge(ops::router())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body));
@@ -139,7 +139,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::upload_router().layer(csrf))
         .nest("/api/v1", api::upload_router())
         // FHIR writes carry whole transaction bundles: the upload limit applies.
-        .nest("/fhir/R4", fhir::router())
+        .nest("/fhir/R4", fhir::router().layer(security::cors_for_apps()))
         .layer(DefaultBodyLimit::max(max_upload))
         .layer(RequestBodyLimitLayer::new(max_upload));
     Router::new()

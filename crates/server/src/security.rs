@@ -127,6 +127,34 @@ pub async fn csrf_protect(State(state): State<AppState>, request: Request, next:
     response
 }
 
+/// Cross-origin access for apps that run in a browser (SMART apps on another origin):
+/// the FHIR API and the OAuth endpoints apps call directly. Any origin may call them,
+/// because they authenticate by the `Authorization` header alone, never by cookie, and
+/// credentials are not allowed: a page elsewhere gains nothing it could not do with a
+/// token it already holds. The sign-in, consent and every cookie-authenticated page
+/// stay same-origin.
+pub fn cors_for_apps() -> tower_http::cors::CorsLayer {
+    use axum::http::{header, HeaderName, Method};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+            HeaderName::from_static("if-none-exist"),
+            HeaderName::from_static("prefer"),
+        ])
+        .expose_headers([
+            header::LOCATION,
+            header::ETAG,
+            header::LAST_MODIFIED,
+            header::CONTENT_LOCATION,
+        ])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
 fn csrf_refused() -> Response {
     let mut response = StatusCode::FORBIDDEN.into_response();
     response.extensions_mut().insert(ErrorInfo {

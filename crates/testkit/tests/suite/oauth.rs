@@ -585,7 +585,84 @@ async fn bad_authorization_requests_are_refused(backend: Backend) {
     app.shutdown().await;
 }
 
+/// A SMART app served from another origin may call the FHIR API and the token endpoint
+/// (preflight and actual requests), without credentials; pages and the JSON API that
+/// cookies reach stay same-origin.
+async fn browser_apps_call_fhir_across_origins(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let http = app.client();
+    let origin = "https://app.example";
+    let patient = app.create_user(Role::Patient).await;
+    let token = app.token_for(&patient, None).await;
+    let preflight = http
+        .request(reqwest::Method::OPTIONS, app.url("/fhir/R4/Observation"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type, if-none-exist",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(preflight.status().is_success(), "{}", preflight.status());
+    let h = preflight.headers();
+    assert_eq!(h["access-control-allow-origin"], "*");
+    assert!(h["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("POST"));
+    let allowed = h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    for name in ["authorization", "content-type", "if-none-exist"] {
+        assert!(allowed.contains(name), "{allowed}");
+    }
+    assert!(h.get("access-control-allow-credentials").is_none());
+    let r = http
+        .get(app.url(&format!("/fhir/R4/Patient/{}", patient.id)))
+        .header("origin", origin)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "*");
+    assert!(r.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_lowercase()
+        .contains("etag"));
+    let token_preflight = http
+        .request(reqwest::Method::OPTIONS, app.url("/oauth/token"))
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        token_preflight.headers()["access-control-allow-origin"],
+        "*"
+    );
+    for path in ["/login", "/api/v1/me", "/oauth/authorize"] {
+        let r = http
+            .get(app.url(path))
+            .header("origin", origin)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            r.headers().get("access-control-allow-origin").is_none(),
+            "{path} is same-origin only"
+        );
+    }
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    browser_apps_call_fhir_across_origins,
     a_patient_app_reads_its_patient_only_and_loses_access_when_revoked,
     bad_authorization_requests_are_refused,
 );
