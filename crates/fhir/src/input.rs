@@ -7,6 +7,7 @@ use serde_json::Value;
 use telemed_domain::names::PersonName;
 use telemed_domain::record::{self, NewEntry, Section};
 use telemed_domain::{Error, Result};
+use telemed_store::fhir::Identifier;
 use telemed_store::record::Demographics;
 
 use crate::types::ResourceType;
@@ -26,6 +27,8 @@ pub enum Incoming {
 
 #[derive(Debug, Clone)]
 pub struct NewPatient {
+    /// Identifiers in other systems, kept and searchable (`identifier=`).
+    pub identifiers: Vec<Identifier>,
     pub name: PersonName,
     pub display_name: String,
     pub email: Option<String>,
@@ -305,6 +308,50 @@ fn observation(json: &Value) -> Result<Incoming> {
     })
 }
 
+/// The most identifiers one patient may bring.
+const MAX_IDENTIFIERS: usize = 20;
+
+fn identifiers(json: &Value) -> Result<Vec<Identifier>> {
+    let Some(list) = json.get("identifier") else {
+        return Ok(vec![]);
+    };
+    let list = list
+        .as_array()
+        .ok_or_else(|| bad("identifier", "identifier is a list"))?;
+    if list.len() > MAX_IDENTIFIERS {
+        return Err(bad(
+            "identifier",
+            format!("at most {MAX_IDENTIFIERS} identifiers"),
+        ));
+    }
+    let clean = |v: Option<&str>, what: &str| -> Result<String> {
+        let v = v.unwrap_or_default().trim();
+        if v.chars().count() > 200 || v.chars().any(char::is_control) {
+            return Err(bad(
+                "identifier",
+                format!("an identifier's {what} is up to 200 printable characters"),
+            ));
+        }
+        Ok(v.to_owned())
+    };
+    let mut out: Vec<Identifier> = list
+        .iter()
+        .map(|i| {
+            let value = clean(i["value"].as_str(), "value")?;
+            if value.is_empty() {
+                return Err(bad("identifier", "an identifier needs a value"));
+            }
+            Ok(Identifier {
+                system: clean(i["system"].as_str(), "system")?,
+                value,
+            })
+        })
+        .collect::<Result<_>>()?;
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 fn patient(json: &Value) -> Result<NewPatient> {
     let names = json["name"].as_array().cloned().unwrap_or_default();
     let official = names
@@ -366,7 +413,9 @@ fn patient(json: &Value) -> Result<NewPatient> {
         })
     });
     let contact = &json["contact"][0];
+    let identifiers = identifiers(json)?;
     Ok(NewPatient {
+        identifiers,
         name: PersonName {
             family: family.clone(),
             given: given.clone(),

@@ -137,6 +137,10 @@ pub fn person_query(search: &Search, role: Role) -> PersonQuery {
     });
     q.birth = groups(search, Target::BirthDate, time);
     q.emails = groups(search, Target::Email, |v| code(v).map(str::to_owned));
+    q.identifiers = groups(search, Target::Identifier, |v| match v {
+        Value::Token(t) => Some(t.clone()),
+        _ => None,
+    });
     q.updated = groups(search, Target::LastUpdated, time);
     q.sort = sorts(search);
     q.limit = search.count as i64;

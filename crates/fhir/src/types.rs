@@ -78,6 +78,8 @@ pub enum Target {
     Gender,
     BirthDate,
     Email,
+    /// An identifier in another system (`system|value`).
+    Identifier,
 }
 
 impl Target {
@@ -190,6 +192,13 @@ const PATIENT_PARAMS: &[ParamDef] = &[
         Target::Email,
         "http://hl7.org/fhir/SearchParameter/individual-email",
         "The e-mail address (exact, case-insensitive)",
+    ),
+    param(
+        "identifier",
+        ParamKind::Token,
+        Target::Identifier,
+        "http://hl7.org/fhir/SearchParameter/Patient-identifier",
+        "An identifier in another system: system|value, or value",
     ),
 ];
 

@@ -403,6 +403,20 @@ pub fn patient(p: &Person) -> Value {
     o.insert("resourceType".into(), json!("Patient"));
     o.insert("id".into(), json!(p.id.to_string()));
     o.insert("meta".into(), meta(None, p.updated_at));
+    if !p.identifiers.is_empty() {
+        let ids: Vec<Value> = p
+            .identifiers
+            .iter()
+            .map(|i| {
+                if i.system.is_empty() {
+                    json!({ "value": i.value })
+                } else {
+                    json!({ "system": i.system, "value": i.value })
+                }
+            })
+            .collect();
+        o.insert("identifier".into(), json!(ids));
+    }
     o.insert("active".into(), json!(p.active));
     o.insert("name".into(), json!([human_name(p)]));
     let mut telecom = vec![json!({ "system": "email", "value": p.email, "use": "home" })];

@@ -223,6 +223,7 @@ async fn create_patient(
         Error::Conflict(_) => Error::Conflict("a patient with this e-mail address exists".into()),
         other => other,
     })?;
+    telemed_store::fhir::identifiers::add(tx, id, &p.identifiers).await?;
     let demographics =
         crate::record::valid_demographics(p.demographics, now).map_err(Error::as_unprocessable)?;
     record_store::save_demographics(tx, id, &demographics, principal.user_id, now).await?;

@@ -12,9 +12,11 @@ use telemed_domain::record::{EntryStatus, Section};
 use telemed_domain::{EntryId, Error, Result, Role, UserId};
 
 mod communications;
+pub mod identifiers;
 mod visits;
 
 pub use communications::{Communication, CommunicationQuery};
+pub use identifiers::Identifier;
 pub use visits::{EncounterSpan, Visit, VisitQuery};
 
 use crate::record::{Entry, EntryRow, ENTRY_COLUMNS};
@@ -120,6 +122,7 @@ pub struct PersonQuery {
     pub genders: AllOf<String>,
     pub birth: AllOf<TimeCond>,
     pub emails: AllOf<String>,
+    pub identifiers: AllOf<CodeMatch>,
     pub updated: AllOf<TimeCond>,
     pub sort: Vec<Sort>,
     pub limit: i64,
@@ -138,6 +141,7 @@ impl PersonQuery {
             genders: vec![],
             birth: vec![],
             emails: vec![],
+            identifiers: vec![],
             updated: vec![],
             sort: vec![],
             limit: 50,
@@ -165,6 +169,8 @@ pub struct Person {
     pub emergency_contact: Option<String>,
     pub emergency_phone: Option<String>,
     pub specialty: Option<String>,
+    /// Identifiers in other systems (patients created through FHIR).
+    pub identifiers: Vec<Identifier>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -418,6 +424,7 @@ impl TryFrom<PersonRow> for Person {
             emergency_contact: r.emergency_contact,
             emergency_phone: r.emergency_phone,
             specialty: r.specialty,
+            identifiers: vec![],
             updated_at: from_micros(r.updated_at.max(r.profile_updated_at.unwrap_or(0))),
         })
     }
@@ -447,6 +454,19 @@ fn person_where(q: &PersonQuery) -> Where {
     w.all_of(&q.birth, |w, c| w.date("p.birth_date", c));
     w.all_of(&q.emails, |w, e| {
         format!("u.email = {}", w.text(e.to_lowercase()))
+    });
+    w.all_of(&q.identifiers, |w, c| {
+        let mut conds = vec!["i.patient_id = u.id".to_owned()];
+        if let Some(s) = &c.system {
+            conds.push(format!("i.system = {}", w.text(s.clone())));
+        }
+        if let Some(v) = &c.code {
+            conds.push(format!("i.value = {}", w.text(v.clone())));
+        }
+        format!(
+            "EXISTS (SELECT 1 FROM patient_identifiers i WHERE {})",
+            conds.join(" AND ")
+        )
     });
     w.all_of(&q.updated, |w, c| w.time("u.updated_at", c));
     w
@@ -534,7 +554,15 @@ impl Store {
             w.sql(),
             limits(q.limit, q.offset)
         );
-        page::<PersonRow, Person>(self, &sql, &w.binds, q.limit).await
+        let (mut people, more) = page::<PersonRow, Person>(self, &sql, &w.binds, q.limit).await?;
+        let ids: Vec<UserId> = people.iter().map(|p| p.id).collect();
+        for (p, identifiers) in people
+            .iter_mut()
+            .zip(identifiers::of(self.pool(), &ids).await?)
+        {
+            p.identifiers = identifiers;
+        }
+        Ok((people, more))
     }
 
     pub async fn count_people(&self, q: &PersonQuery) -> Result<i64> {
@@ -556,8 +584,15 @@ pub async fn person_in(conn: &mut crate::Conn, id: UserId) -> Result<Option<Pers
         "SELECT {PERSON_COLUMNS} FROM {PERSON_FROM} WHERE u.id = $1"
     ))
     .bind(id.to_string())
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await
     .db()?;
-    row.map(Person::try_from).transpose()
+    let Some(mut person) = row.map(Person::try_from).transpose()? else {
+        return Ok(None);
+    };
+    person.identifiers = identifiers::of(&mut *conn, &[id])
+        .await?
+        .pop()
+        .unwrap_or_default();
+    Ok(Some(person))
 }

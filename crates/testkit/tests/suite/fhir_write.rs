@@ -100,6 +100,68 @@ async fn resources_are_created_and_updated_under_the_policy(backend: Backend) {
     assert_eq!((s, again["id"].as_str()), (200, Some(pid.as_str())));
     assert_eq!(count(&app, "users").await, users);
 
+    // Identifiers from another system are kept, found, and make imports idempotent;
+    // one system's value names one patient.
+    const MRN: &str = "urn:oid:2.16.840.1.113883.19.5";
+    let with_mrn = json!({"resourceType": "Patient",
+        "identifier": [{"system": MRN, "value": "MRN-0042"}, {"value": "local-7"}],
+        "name": [{"family": "Mensah", "given": ["Kofi"]}]});
+    let condition = format!("identifier={MRN}|MRN-0042");
+    let (s, kofi, _) = f
+        .send(
+            "POST",
+            "/Patient",
+            Some(&with_mrn),
+            &[("if-none-exist", &condition)],
+        )
+        .await;
+    assert_eq!(s, 201, "{kofi}");
+    let kid = kofi["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        kofi["identifier"],
+        json!([{"value": "local-7"}, {"system": MRN, "value": "MRN-0042"}])
+    );
+    let (s, again, _) = f
+        .send(
+            "POST",
+            "/Patient",
+            Some(&with_mrn),
+            &[("if-none-exist", &condition)],
+        )
+        .await;
+    assert_eq!((s, again["id"].as_str()), (200, Some(kid.as_str())));
+    for (query, expected) in [
+        (format!("/Patient?identifier={MRN}|MRN-0042"), 1),
+        ("/Patient?identifier=MRN-0042".to_owned(), 1),
+        ("/Patient?identifier=|local-7".to_owned(), 1),
+        ("/Patient?identifier=urn:oid:1.2.3|MRN-0042".to_owned(), 0),
+        (format!("/Patient?identifier={MRN}|"), 1),
+    ] {
+        let (s, b, _) = f.send("GET", &query, None, &[]).await;
+        assert_eq!(s, 200, "{query}: {b}");
+        assert_eq!(
+            b["entry"].as_array().map_or(0, Vec::len),
+            expected,
+            "{query}"
+        );
+    }
+    let users = count(&app, "users").await;
+    let mut twin = with_mrn.clone();
+    twin["name"] = json!([{"family": "Boateng", "given": ["Ama"]}]);
+    let (s, o, _) = f.send("POST", "/Patient", Some(&twin), &[]).await;
+    assert_eq!(s, 409, "{o}");
+    twin["identifier"] = json!([{"system": MRN}]);
+    let (s, o, _) = f.send("POST", "/Patient", Some(&twin), &[]).await;
+    assert_eq!(
+        (s, &o["issue"][0]["expression"][0]),
+        (422, &json!("identifier"))
+    );
+    assert_eq!(
+        count(&app, "users").await,
+        users,
+        "refused patients are not stored"
+    );
+
     // A patient registered without an address gets a reserved, never deliverable one:
     // no mail is ever queued to it.
     let (s, nameless, _) = f
@@ -228,7 +290,7 @@ async fn resources_are_created_and_updated_under_the_policy(backend: Backend) {
         .collect();
     assert_eq!(versions, [("2", "PUT"), ("1", "POST")]);
     #[cfg(telemed_fhir_validators)]
-    if let Err(complaints) = telemed_testkit::fhir_validate::validate(&[v1, v2, history]) {
+    if let Err(complaints) = telemed_testkit::fhir_validate::validate(&[v1, v2, history, kofi]) {
         panic!("the validators refused what the API returned:\n{complaints}");
     }
 
