@@ -241,6 +241,7 @@ pub async fn start_with_store(
         state.mail_wake.clone(),
     ));
     let jobs_task = tokio::spawn(crate::jobs::run_worker(state.clone()));
+    let sweep_task = tokio::spawn(crate::files::run_sweeper(state.clone()));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -303,6 +304,6 @@ pub async fn start_with_store(
         state,
         stop: Some(stop),
         serving,
-        background: vec![audit_task, mail_task, jobs_task],
+        background: vec![audit_task, mail_task, jobs_task, sweep_task],
     })
 }

@@ -55,6 +55,25 @@ pub async fn seal(
 }
 
 /// Removes the objects of sealed files whose rows did not commit.
+/// How long an object may exist without its row before the sweep takes it: far longer
+/// than any upload takes between writing the object and committing the row.
+pub const ORPHAN_GRACE: chrono::Duration = chrono::Duration::hours(1);
+
+/// Every hour, deletes stored objects no row refers to (left by a node that died between
+/// writing an upload's object and committing its row). Every node may run it: deleting
+/// an orphan twice is harmless, and objects younger than `ORPHAN_GRACE` are left alone.
+pub async fn run_sweeper(state: crate::AppState) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        let cutoff = state.clock.now() - ORPHAN_GRACE;
+        match state.blobs.sweep_orphans(&state.store, cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "removed stored files that nothing refers to"),
+            Err(e) => tracing::warn!(error = ?e, "sweeping unreferenced stored files failed"),
+        }
+    }
+}
+
 pub async fn discard(blobs: &Blobs, sealed: &[Sealed]) {
     for s in sealed {
         if let Err(e) = blobs.delete_object(s.blob.id).await {

@@ -307,6 +307,54 @@ impl Blobs {
         ))
     }
 
+    /// Deletes stored objects that no row refers to and that were written before
+    /// `written_before`: what a node that died between writing an upload's object and
+    /// committing its row left behind (objects are written first, rows after). The
+    /// cut-off leaves uploads in flight alone. Returns how many were deleted.
+    pub async fn sweep_orphans(&self, store: &Store, written_before: DateTime<Utc>) -> Result<u64> {
+        use futures::TryStreamExt as _;
+        let listed: Vec<object_store::ObjectMeta> = self
+            .objects
+            .list(Some(&ObjectPath::from("blobs")))
+            .try_collect()
+            .await
+            .map_err(storage_error)?;
+        let old: Vec<(BlobId, ObjectPath)> = listed
+            .into_iter()
+            .filter(|o| o.last_modified < written_before)
+            .filter_map(|o| {
+                let id = o.location.filename()?.parse().ok()?;
+                Some((id, o.location))
+            })
+            .collect();
+        let mut deleted = 0;
+        for chunk in old.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT id FROM blobs WHERE id IN ({})", marks.join(", "));
+            let mut query = sqlx::query_as::<_, (String,)>(&sql);
+            for (id, _) in chunk {
+                query = query.bind(id.to_string());
+            }
+            let known: std::collections::HashSet<String> = query
+                .fetch_all(store.pool())
+                .await
+                .db()?
+                .into_iter()
+                .map(|(id,)| id)
+                .collect();
+            for (id, path) in chunk {
+                if known.contains(&id.to_string()) {
+                    continue;
+                }
+                match self.objects.delete(path).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => deleted += 1,
+                    Err(e) => return Err(storage_error(e)),
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Deletes the object of a blob whose row never committed (or was removed).
     pub async fn delete_object(&self, id: BlobId) -> Result<()> {
         match self.objects.delete(&object_path(id)).await {

@@ -563,7 +563,43 @@ async fn the_master_key_rotates_and_a_missing_key_stops_the_start(backend: Backe
     app.shutdown().await;
 }
 
+/// An object written without its row (a node died between the two) is removed by the
+/// sweep once it is older than the grace period; referenced files and fresh uploads stay.
+async fn unreferenced_objects_are_swept(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: app.client(),
+    };
+    let who = people(&app).await;
+    let (_, sent) = api.upload(&who.p, "a.png", "image/png", png()).await;
+    let kept = blob_id(&sent);
+    let blobs = &app.state().blobs;
+    let store = &app.state().store;
+    let now = telemed_domain::Clock::now(&app.clock);
+    let media = telemed_domain::MediaType::sniff(&pdf()).unwrap();
+    let orphan = blobs
+        .seal(media, "lost.pdf", who.patient.id, &pdf(), now)
+        .await
+        .unwrap()
+        .blob
+        .id;
+    // Within the grace period nothing goes, not even the orphan.
+    let grace = telemed_server::files::ORPHAN_GRACE;
+    assert_eq!(blobs.sweep_orphans(store, now - grace).await.unwrap(), 0);
+    assert!(blobs.raw_object(orphan).await.is_ok());
+    // Later, only the orphan goes.
+    app.clock.advance(grace + chrono::Duration::minutes(5));
+    let later = telemed_domain::Clock::now(&app.clock);
+    assert_eq!(blobs.sweep_orphans(store, later - grace).await.unwrap(), 1);
+    assert!(blobs.raw_object(orphan).await.is_err());
+    assert_eq!(blobs.read(store, kept).await.unwrap().1, png());
+    assert_eq!(blobs.sweep_orphans(store, later - grace).await.unwrap(), 0);
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    unreferenced_objects_are_swept,
     files_reach_thread_members_only,
     bad_files_are_refused_and_nothing_is_stored,
     the_web_form_sends_files_and_shows_them,
