@@ -112,6 +112,7 @@ pub fn parse(resource_type: ResourceType, pairs: &[(String, String)]) -> Result<
         include: vec![],
         total: Total::Estimate,
     };
+    let mut only_count = false;
     for (key, raw) in pairs {
         let (name, modifier) = match key.split_once(':') {
             Some((n, m)) => (n, Some(m)),
@@ -191,6 +192,12 @@ pub fn parse(resource_type: ResourceType, pairs: &[(String, String)]) -> Result<
                     return Err(bad("_format", "only JSON is served (_format=json)"));
                 }
             }
+            "_summary" => match raw.as_str() {
+                // The number of matches and nothing else.
+                "count" => only_count = true,
+                "false" => {}
+                _ => return Err(bad("_summary", "_summary takes count or false")),
+            },
             "_pretty" => {}
             _ => {
                 let param = resource_type
@@ -214,6 +221,10 @@ pub fn parse(resource_type: ResourceType, pairs: &[(String, String)]) -> Result<
                 search.filters.push(Filter { param, values });
             }
         }
+    }
+    if only_count {
+        search.count = 0;
+        search.total = Total::Accurate;
     }
     Ok(search)
 }

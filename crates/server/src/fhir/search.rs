@@ -421,7 +421,13 @@ async fn audit_events(
         }
     }
     state.audit.flush().await?;
-    filter.limit = (search.offset + search.count + 1) as i64;
+    // An accurate total reads the whole trail asked for, up to this many entries.
+    const MOST_COUNTED: i64 = 100_000;
+    filter.limit = if search.total == Total::Accurate {
+        MOST_COUNTED
+    } else {
+        (search.offset + search.count + 1) as i64
+    };
     let entries = state.store.search_audit(&filter).await?;
     let more = entries.len() > search.offset + search.count;
     let page: Vec<Value> = entries
@@ -430,8 +436,11 @@ async fn audit_events(
         .take(search.count)
         .map(resources::audit_event)
         .collect();
-    let total =
-        (!more && search.total != Total::None).then_some((search.offset + page.len()) as i64);
+    let total = match search.total {
+        Total::Accurate => Some(entries.len() as i64),
+        Total::Estimate if !more => Some((search.offset + page.len()) as i64),
+        _ => None,
+    };
     Ok(Found {
         matches: page,
         included: vec![],

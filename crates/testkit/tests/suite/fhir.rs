@@ -358,6 +358,15 @@ async fn chart_entries_are_read_and_searched_as_fhir_resources(backend: Backend)
     let (_, page2, _) = search(next_path).await;
     assert_eq!(ids_of(&page2), [c.ids["pulse"].as_str()]);
     assert!(link(&page2, "next").is_none());
+    // _summary=count: the number of matches and no resources, whatever _count says.
+    let (_, counted, _) = search(format!("Observation?patient={p}&_summary=count&_count=5")).await;
+    assert_eq!(counted["total"], 3);
+    assert!(counted.get("entry").is_none(), "{counted}");
+    let (s, o, _) = get(&api, &format!("Observation?patient={p}&_summary=text"), t).await;
+    assert_eq!(
+        (s, &o["issue"][0]["expression"][0]),
+        (400, &json!("_summary"))
+    );
     assert!(link(&page2, "previous").is_some());
 
     // _include brings the patient once.

@@ -304,6 +304,9 @@ async fn visits_and_availability_are_fhir_resources(backend: Backend) {
         assert_eq!(status, 200, "{query}: {bundle}");
         assert_eq!(ids_of(&bundle).len(), expected, "{query}");
     }
+    let (_, counted, _) = get(&api, "Appointment?_summary=count", ct).await;
+    assert_eq!(counted["total"], 1);
+    assert!(counted.get("entry").is_none());
     let (_, with, _) = get(
         &api,
         &format!("Appointment?patient={patient}&_include=Appointment:patient&_include=Appointment:practitioner"),
