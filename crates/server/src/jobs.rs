@@ -127,9 +127,21 @@ pub async fn run_due(state: &AppState) -> Result<usize> {
 }
 
 pub async fn run_worker(state: AppState) {
+    let mut exports_checked = std::time::Instant::now();
     loop {
         if let Err(e) = run_due(&state).await {
             tracing::error!(error = ?e, "running due jobs failed");
+        }
+        if exports_checked.elapsed() >= StdDuration::from_secs(60) {
+            exports_checked = std::time::Instant::now();
+            match crate::fhir::fail_stalled_exports(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::warn!(
+                    exports = n,
+                    "bulk exports whose node stopped were marked failed"
+                ),
+                Err(e) => tracing::error!(error = ?e, "checking for stalled bulk exports failed"),
+            }
         }
         tokio::select! {
             _ = state.jobs_wake.notified() => {}

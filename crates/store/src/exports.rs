@@ -34,8 +34,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let conn: &mut Conn = &mut tx;
         sqlx::query(
-            "INSERT INTO fhir_exports (id, requester_id, request_url, status, created_at) \
-             VALUES ($1, $2, $3, 'running', $4)",
+            "INSERT INTO fhir_exports (id, requester_id, request_url, status, created_at, heartbeat_at) \
+             VALUES ($1, $2, $3, 'running', $4, $4)",
         )
         .bind(id.to_owned())
         .bind(requester.to_string())
@@ -45,6 +45,50 @@ impl Store {
         .await
         .db()?;
         tx.commit().await.db()
+    }
+
+    /// Notes that the node running the export is still at it.
+    pub async fn export_heartbeat(&self, id: &str, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE fhir_exports SET heartbeat_at = $2 WHERE id = $1 AND status = 'running'",
+        )
+        .bind(id.to_owned())
+        .bind(to_micros(now))
+        .execute(self.pool())
+        .await
+        .db()?;
+        Ok(())
+    }
+
+    /// Marks failed every running export not heard of since `stalled_before` (its node
+    /// stopped), with `error`, and removes the files it had written. Returns how many.
+    pub async fn fail_stalled_exports(
+        &self,
+        stalled_before: DateTime<Utc>,
+        error: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let conn: &mut Conn = &mut tx;
+        let failed: Vec<(String,)> = sqlx::query_as(
+            "UPDATE fhir_exports SET status = 'failed', error = $2, completed_at = $3 \
+             WHERE status = 'running' AND COALESCE(heartbeat_at, created_at) < $1 RETURNING id",
+        )
+        .bind(to_micros(stalled_before))
+        .bind(error.to_owned())
+        .bind(to_micros(now))
+        .fetch_all(&mut *conn)
+        .await
+        .db()?;
+        for (id,) in &failed {
+            sqlx::query("DELETE FROM fhir_export_files WHERE export_id = $1")
+                .bind(id.clone())
+                .execute(&mut *conn)
+                .await
+                .db()?;
+        }
+        tx.commit().await.db()?;
+        Ok(failed.len() as u64)
     }
 
     /// Adds one NDJSON file to a running export (nothing if it is no longer running).

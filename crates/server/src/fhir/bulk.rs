@@ -36,6 +36,25 @@ fn exported(t: ResourceType) -> bool {
         )
 }
 
+/// How often a running export tells the database it is alive.
+const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
+/// How long without a heartbeat before an export counts as lost with its node.
+pub const STALLED_AFTER: chrono::Duration = chrono::Duration::minutes(2);
+
+/// Reports failed the exports whose node stopped mid-way (no heartbeat for
+/// `STALLED_AFTER`), so their clients hear it and ask again instead of polling forever.
+pub async fn fail_stalled_exports(state: &AppState) -> Result<u64> {
+    let now = state.clock.now();
+    state
+        .store
+        .fail_stalled_exports(
+            now - STALLED_AFTER,
+            "the node running the export stopped; ask for it again",
+            now,
+        )
+        .await
+}
+
 /// Resources per NDJSON file.
 const PER_FILE: usize = 10_000;
 
@@ -209,9 +228,14 @@ async fn export(
     req: &Request,
 ) -> Result<()> {
     let mut seq = 0i64;
+    let mut beat = std::time::Instant::now();
     for rt in &req.types {
         let mut lines: Vec<String> = vec![];
         for patient in patients {
+            if beat.elapsed() >= HEARTBEAT_EVERY {
+                state.store.export_heartbeat(id, state.clock.now()).await?;
+                beat = std::time::Instant::now();
+            }
             for line in resources_of(state, ctx, caller, *patient, *rt, req).await? {
                 lines.push(line);
                 if lines.len() == PER_FILE {
@@ -335,6 +359,7 @@ async fn resources_of(
 /// `GET /$export-status/{id}`: 202 while running, the manifest when done.
 pub async fn status(
     State(state): State<AppState>,
+    ctx: Ctx,
     caller: FhirCaller,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
@@ -373,7 +398,19 @@ pub async fn status(
             }))
             .into_response())
         }
-        _ => Err(Error::internal(export.error.unwrap_or_default()).into()),
+        _ => {
+            // The stored reason is telemed's own wording, written for the client.
+            let message = export
+                .error
+                .unwrap_or_else(|| "the export failed; ask for it again".into());
+            let body = telemed_fhir::outcome::error("internal", &message, None, &ctx.request_id);
+            let mut r = (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response();
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(telemed_fhir::FHIR_JSON),
+            );
+            Ok(r)
+        }
     }
 }
 

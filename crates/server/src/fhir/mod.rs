@@ -21,6 +21,7 @@ use serde_json::Value;
 use telemed_domain::{Error, Result};
 use telemed_fhir::ResourceType;
 
+pub use bulk::fail_stalled_exports;
 pub use caller::FhirCaller;
 
 use crate::AppState;

@@ -905,6 +905,70 @@ async fn kick_off(api: &Api<'_>, path: &str, token: &str) -> (u16, Option<String
     (r.status().as_u16(), location)
 }
 
+/// An export whose node stopped mid-way (no heartbeat for two minutes) is reported
+/// failed, with the reason, instead of "in progress" forever; a live one is left alone.
+async fn an_export_whose_node_stopped_is_reported_failed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let token = app.token_for(&clinician, None).await;
+    let store = &app.state().store;
+    let now = telemed_domain::Clock::now(&app.clock);
+    store
+        .insert_export(
+            "lostexport",
+            clinician.id,
+            "https://x/fhir/R4/Patient/$export",
+            now,
+        )
+        .await
+        .unwrap();
+    let status = |id: &'static str| {
+        let (http, url, token) = (
+            app.client(),
+            app.url(&format!("/fhir/R4/$export-status/{id}")),
+            token.clone(),
+        );
+        async move {
+            let r = http.get(url).bearer_auth(token).send().await.unwrap();
+            let code = r.status().as_u16();
+            (code, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    assert_eq!(status("lostexport").await.0, 202);
+    assert_eq!(
+        telemed_server::fhir::fail_stalled_exports(app.state())
+            .await
+            .unwrap(),
+        0
+    );
+    app.clock.advance(chrono::Duration::minutes(3));
+    let later = telemed_domain::Clock::now(&app.clock);
+    store
+        .insert_export(
+            "liveexport",
+            clinician.id,
+            "https://x/fhir/R4/Patient/$export",
+            later,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        telemed_server::fhir::fail_stalled_exports(app.state())
+            .await
+            .unwrap(),
+        1
+    );
+    let (code, outcome) = status("lostexport").await;
+    assert_eq!(code, 500);
+    assert_eq!(outcome["resourceType"], "OperationOutcome");
+    assert!(outcome["issue"][0]["diagnostics"]
+        .as_str()
+        .unwrap()
+        .contains("node running the export stopped"));
+    assert_eq!(status("liveexport").await.0, 202);
+    app.shutdown().await;
+}
+
 async fn a_clinician_exports_their_panel_in_bulk(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let api = Api {
@@ -1024,6 +1088,7 @@ async fn a_clinician_exports_their_panel_in_bulk(backend: Backend) {
 }
 
 on_both_databases!(
+    an_export_whose_node_stopped_is_reported_failed,
     a_clinician_exports_their_panel_in_bulk,
     chart_entries_are_read_and_searched_as_fhir_resources,
     patients_and_practitioners_are_found_by_name,
