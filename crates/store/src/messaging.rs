@@ -554,7 +554,10 @@ struct AttachedRecord {
 }
 
 /// The attachments of `messages`, each with its message, in attachment order.
-async fn attachments_of(conn: &mut Conn, messages: &[MessageId]) -> Result<Vec<(MessageId, Blob)>> {
+pub(crate) async fn attachments_of(
+    conn: &mut Conn,
+    messages: &[MessageId],
+) -> Result<Vec<(MessageId, Blob)>> {
     if messages.is_empty() {
         return Ok(Vec::new());
     }

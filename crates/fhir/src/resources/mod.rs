@@ -91,7 +91,17 @@ pub fn communication(c: &telemed_store::fhir::Communication) -> Value {
         o.insert("recipient".into(), json!(recipients));
     }
     o.insert("sender".into(), party(c.sender.0, c.sender.1));
-    o.insert("payload".into(), json!([{ "contentString": c.body }]));
+    let mut payload = vec![json!({ "contentString": c.body })];
+    payload.extend(c.attachments.iter().map(|b| {
+        json!({ "contentAttachment": {
+            "contentType": b.media_type.mime(),
+            "url": format!("Binary/{}", b.id),
+            "size": b.byte_size.min(i64::from(i32::MAX)),
+            "title": b.file_name,
+            "creation": date_time(b.created_at),
+        } })
+    }));
+    o.insert("payload".into(), json!(payload));
     Value::Object(o)
 }
 

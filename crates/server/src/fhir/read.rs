@@ -240,17 +240,52 @@ async fn compartment_document(
     Ok(id)
 }
 
+/// The file of a message attachment with this id, if there is one in the token's
+/// compartment (a patient token: threads with that patient). Membership is checked
+/// when it is opened.
+async fn message_attachment(
+    state: &AppState,
+    caller: &FhirCaller,
+    id: &str,
+) -> Result<Option<telemed_domain::BlobId>, Error> {
+    let Ok(blob) = id.parse::<telemed_domain::BlobId>() else {
+        return Ok(None);
+    };
+    let Some(place) = state.store.attachment_place(blob).await? else {
+        return Ok(None);
+    };
+    if let Some(own) = caller.patient {
+        let thread = state.store.thread(place.thread_id).await?;
+        if thread.and_then(|t| t.patient_id) != Some(own) {
+            return Err(Error::NotFound);
+        }
+    }
+    Ok(Some(blob))
+}
+
 /// `GET /Binary/{id}`: a document's file as it was uploaded (the id is the
-/// DocumentReference's), through the same policy and audit as the chart's download.
+/// DocumentReference's), through the same policy and audit as the chart's download;
+/// or a message's attachment (the id in its Communication), to the thread's members.
 pub async fn binary(
     State(state): State<AppState>,
     ctx: Ctx,
     caller: FhirCaller,
     Path(id): Path<String>,
 ) -> AppResult<axum::response::Response> {
-    if !(caller.scopes.allows("Binary", Interaction::Read)
-        || caller.scopes.allows("DocumentReference", Interaction::Read))
-    {
+    let binary = caller.scopes.allows("Binary", Interaction::Read);
+    if let Some(blob) = message_attachment(&state, &caller, &id).await? {
+        if !(binary || caller.scopes.allows("Communication", Interaction::Read)) {
+            return Err(Error::Forbidden.into());
+        }
+        let (blob, bytes) =
+            crate::messaging::open_attachment(&state, &ctx, &caller.principal, blob).await?;
+        return Ok(crate::files::response(
+            &blob,
+            bytes,
+            crate::files::Disposition::Download,
+        ));
+    }
+    if !(binary || caller.scopes.allows("DocumentReference", Interaction::Read)) {
         return Err(Error::Forbidden.into());
     }
     let id = compartment_document(&state, &caller, &id).await?;

@@ -37,6 +37,8 @@ pub struct Communication {
     pub sent_at: DateTime<Utc>,
     /// The thread's other members when it was sent.
     pub recipients: Vec<(UserId, Role)>,
+    /// Files sent with it, in order.
+    pub attachments: Vec<crate::blobs::Blob>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -76,6 +78,7 @@ impl TryFrom<CommunicationRow> for Communication {
             body: r.body,
             sent_at: from_micros(r.created_at),
             recipients: vec![],
+            attachments: vec![],
         })
     }
 }
@@ -160,6 +163,13 @@ impl crate::Store {
             query = query.bind(t.clone());
         }
         let members = query.fetch_all(self.pool()).await.db()?;
+        let ids: Vec<MessageId> = found.iter().map(|c| c.id).collect();
+        let mut conn = self.pool().acquire().await.db()?;
+        for (message, blob) in crate::messaging::attachments_of(&mut conn, &ids).await? {
+            if let Some(c) = found.iter_mut().find(|c| c.id == message) {
+                c.attachments.push(blob);
+            }
+        }
         for c in &mut found {
             let thread = c.thread_id.to_string();
             for (t, user, role, added) in &members {

@@ -23,7 +23,7 @@ fn png() -> Vec<u8> {
     bytes
 }
 
-fn pdf() -> Vec<u8> {
+pub(crate) fn pdf() -> Vec<u8> {
     let mut bytes = b"%PDF-1.4\n% lab report\n".to_vec();
     bytes.extend_from_slice(MARKER);
     bytes.extend_from_slice(b"\n%%EOF\n");
@@ -32,7 +32,7 @@ fn pdf() -> Vec<u8> {
 
 impl Api<'_> {
     /// Uploads a file as `token`; returns the status and the answer.
-    async fn upload(
+    pub(crate) async fn upload(
         &self,
         token: &str,
         name: &str,

@@ -532,12 +532,21 @@ async fn messages_are_communications_to_their_threads_only(backend: Backend) {
             "<b>It spreads</b> to the elbow",
         )
         .await;
+    let (status, leaflet) = api
+        .upload(
+            &ct,
+            "leaflet.pdf",
+            "application/pdf",
+            super::attachments::pdf(),
+        )
+        .await;
+    assert_eq!(status, 201, "{leaflet}");
     let (status, _) = api
         .call(
             "POST",
             &thread,
             &ct,
-            Some(json!({"body": "Please send a photo"})),
+            Some(json!({"body": "Please send a photo", "attachments": [leaflet["id"]]})),
         )
         .await;
     assert_eq!(status, 201);
@@ -565,6 +574,28 @@ async fn messages_are_communications_to_their_threads_only(backend: Backend) {
     assert_eq!(newest["recipient"][0]["reference"], format!("Patient/{p}"));
     assert_eq!(newest["subject"]["reference"], format!("Patient/{p}"));
     assert_eq!(newest["topic"]["text"], "Rash update");
+    // The attached file: described in the payload, fetched as Binary by members only.
+    let file = &newest["payload"][1]["contentAttachment"];
+    assert_eq!(file["contentType"], "application/pdf");
+    assert_eq!(file["title"], "leaflet.pdf");
+    let binary = file["url"].as_str().unwrap().to_owned();
+    assert_eq!(
+        binary,
+        format!("Binary/{}", leaflet["id"].as_str().unwrap())
+    );
+    for (token, expected) in [(&pt, 200), (&ct, 200), (&st, 404), (&kt, 404)] {
+        let r = api
+            .http
+            .get(app.url(&format!("/fhir/R4/{binary}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), expected);
+        if expected == 200 {
+            assert_eq!(r.bytes().await.unwrap().to_vec(), super::attachments::pdf());
+        }
+    }
     let first = &mine["entry"][1]["resource"];
     assert_eq!(
         first["payload"][0]["contentString"], "<b>It spreads</b> to the elbow",
