@@ -114,7 +114,7 @@ async fn metadata(axum::extract::State(state): axum::extract::State<AppState>) -
     FhirJson::ok(telemed_fhir::capability::statement(
         &base_url(&state),
         env!("CARGO_PKG_VERSION"),
-        "2026-11-22",
+        "2026-11-30",
     ))
 }
 
