@@ -66,6 +66,16 @@ struct Request {
     since: Option<telemed_store::fhir::TimeCond>,
 }
 
+impl Request {
+    /// Whether something last changed at `t` belongs in the export (`_since`).
+    fn changed_since(&self, t: chrono::DateTime<chrono::Utc>) -> bool {
+        match self.since {
+            Some(telemed_store::fhir::TimeCond::AtOrAfter(since)) => t >= since,
+            _ => true,
+        }
+    }
+}
+
 fn request(headers: &HeaderMap, raw: Option<&str>) -> Result<Request> {
     let prefer = headers
         .get("prefer")
@@ -290,10 +300,7 @@ async fn resources_of(
             .store
             .person(patient, Role::Patient)
             .await?
-            .filter(|p| match req.since {
-                Some(telemed_store::fhir::TimeCond::AtOrAfter(t)) => p.updated_at >= t,
-                _ => true,
-            })
+            .filter(|p| req.changed_since(p.updated_at))
             .map(|p| resources::patient(&p).to_string())
             .into_iter()
             .collect());
@@ -307,10 +314,7 @@ async fn resources_of(
         let consents = super::consents::of_patient(state, ctx, caller, patient).await?;
         return Ok(consents
             .iter()
-            .filter(|c| match req.since {
-                Some(telemed_store::fhir::TimeCond::AtOrAfter(t)) => c.accepted_at >= t,
-                _ => true,
-            })
+            .filter(|c| req.changed_since(c.accepted_at))
             .map(|c| resources::consent(c).to_string())
             .collect());
     }
@@ -323,10 +327,7 @@ async fn resources_of(
         return match crate::documents::list(state, ctx, &caller.principal, patient).await {
             Ok(docs) => Ok(docs
                 .iter()
-                .filter(|d| match req.since {
-                    Some(telemed_store::fhir::TimeCond::AtOrAfter(t)) => d.updated_at >= t,
-                    _ => true,
-                })
+                .filter(|d| req.changed_since(d.updated_at))
                 .map(|d| resources::document_reference(d).to_string())
                 .collect()),
             Err(Error::NotFound) => Ok(vec![]),

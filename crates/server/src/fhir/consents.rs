@@ -7,11 +7,11 @@ use telemed_domain::record::{Op, Section};
 use telemed_domain::{Error, Result, UserId};
 use telemed_fhir::query::holds;
 use telemed_fhir::resources;
-use telemed_fhir::search::{Search, Total, Value as Param};
+use telemed_fhir::search::{Search, Value as Param};
 use telemed_fhir::types::Target;
 use telemed_store::visits::Consent;
 
-use super::search::{searched_patient, Found, Searched};
+use super::search::{may_read_demographics, searched_patient, Found, Searched};
 use super::FhirCaller;
 use crate::context::Ctx;
 use crate::{record, AppState};
@@ -41,19 +41,10 @@ pub async fn of_patient(
     caller: &FhirCaller,
     patient: UserId,
 ) -> Result<Vec<Consent>> {
-    let read = record::authorize(
-        state,
-        ctx,
-        &caller.principal,
-        patient,
-        Section::Demographics,
-        Op::Read,
-    )
-    .await;
-    match read {
-        Ok(_) => state.store.consents_of(patient).await,
-        Err(Error::NotFound) => Ok(vec![]),
-        Err(e) => Err(e),
+    if may_read_demographics(state, ctx, caller, patient).await? {
+        state.store.consents_of(patient).await
+    } else {
+        Ok(vec![])
     }
 }
 
@@ -95,17 +86,5 @@ pub async fn search(
             c,
         )
     });
-    let count = found.len();
-    let matches: Vec<Value> = found
-        .iter()
-        .skip(search.offset)
-        .take(search.count)
-        .map(resources::consent)
-        .collect();
-    Ok(Found {
-        more: search.offset + matches.len() < count,
-        matches,
-        included: vec![],
-        total: (search.total != Total::None).then_some(count as i64),
-    })
+    Ok(Found::page(&found, search, resources::consent))
 }

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use telemed_domain::record::{Op, Section};
 use telemed_domain::{DocumentId, EntryId, Error, Role, UserId};
 use telemed_fhir::{resources, Interaction, ResourceType};
+use telemed_store::record::Entry;
 
 use super::{resource_type, FhirCaller, FhirJson};
 use crate::context::Ctx;
@@ -119,27 +120,7 @@ pub async fn read(
             }
         }
         _ => {
-            let id = EntryId::from_path(&id)?;
-            let (e, facts) = state
-                .store
-                .chart_entry_with_facts(id, caller.principal.user_id, state.clock.now())
-                .await?
-                .ok_or(Error::NotFound)?;
-            if ResourceType::of_section(e.section) != Some(rt)
-                || caller.outside_compartment(e.patient)
-            {
-                return Err(Error::NotFound.into());
-            }
-            record::authorize_with(
-                &state,
-                &ctx,
-                &caller.principal,
-                e.patient,
-                (e.section, Op::Read),
-                &telemed_domain::record::action_name(e.section, Op::Read),
-                facts,
-            )
-            .await?;
+            let e = readable_entry(&state, &ctx, &caller, rt, &id).await?;
             let body = resources::entry(&e).ok_or(Error::NotFound)?;
             FhirJson {
                 version: Some(e.version),
@@ -159,10 +140,23 @@ async fn entry_versions(
     caller: &FhirCaller,
     rt: ResourceType,
     id: &str,
-) -> Result<Vec<telemed_store::record::Entry>, Error> {
+) -> Result<Vec<Entry>, Error> {
     if !rt.keeps_history() {
         return Err(Error::NotFound);
     }
+    let e = readable_entry(state, ctx, caller, rt, id).await?;
+    state.store.entry_versions(e.id).await
+}
+
+/// A chart entry of type `rt`, with the entry and the policy's facts read in one query,
+/// after the policy's decision on reading it (audited); 404 for anything else.
+async fn readable_entry(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    rt: ResourceType,
+    id: &str,
+) -> Result<Entry, Error> {
     let id = EntryId::from_path(id)?;
     let (e, facts) = state
         .store
@@ -182,7 +176,7 @@ async fn entry_versions(
         facts,
     )
     .await?;
-    state.store.entry_versions(id).await
+    Ok(e)
 }
 
 /// `GET /{type}/{id}/_history/{vid}`: a version of a chart entry as it was.

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use chrono::Duration;
 use serde_json::Value;
 use telemed_domain::{AppointmentId, Error, Permission, Result, Role, UserId};
-use telemed_fhir::search::{Search, Total, Value as Param};
+use telemed_fhir::search::{Search, Value as Param};
 use telemed_fhir::types::Target;
 use telemed_fhir::{query, resources, ResourceType};
 use telemed_store::fhir::{TimeCond, Visit, VisitQuery};
@@ -39,6 +39,30 @@ fn reach(caller: &FhirCaller, q: &mut VisitQuery) -> Result<()> {
     Ok(())
 }
 
+/// The visit with this id (with `encounters`, only if it began), if the caller may see
+/// it; 404 otherwise, like a visit that does not exist.
+async fn visible_visit(
+    state: &AppState,
+    caller: &FhirCaller,
+    id: &str,
+    encounters: bool,
+) -> Result<Visit> {
+    let mut q = VisitQuery {
+        ids: vec![vec![AppointmentId::from_path(id)?]],
+        encounters,
+        limit: 1,
+        ..VisitQuery::default()
+    };
+    reach(caller, &mut q).map_err(|_| Error::NotFound)?;
+    state
+        .store
+        .search_visits(&q)
+        .await?
+        .0
+        .pop()
+        .ok_or(Error::NotFound)
+}
+
 fn noun(rt: ResourceType) -> &'static str {
     if rt == ResourceType::Encounter {
         "encounter"
@@ -64,21 +88,8 @@ pub async fn read_visit(
     rt: ResourceType,
     id: &str,
 ) -> Result<(Value, Visit)> {
-    let id = AppointmentId::from_path(id)?;
-    let mut q = VisitQuery {
-        ids: vec![vec![id]],
-        encounters: rt == ResourceType::Encounter,
-        limit: 1,
-        ..VisitQuery::default()
-    };
-    reach(caller, &mut q).map_err(|_| Error::NotFound)?;
-    let visit = state
-        .store
-        .search_visits(&q)
-        .await?
-        .0
-        .pop()
-        .ok_or(Error::NotFound)?;
+    let visit = visible_visit(state, caller, id, rt == ResourceType::Encounter).await?;
+    let id = visit.appointment.id;
     let body = resource(rt, &visit).ok_or(Error::NotFound)?;
     let p = &caller.principal;
     let noun = noun(rt);
@@ -154,16 +165,10 @@ pub async fn cancel(
     json: &Value,
 ) -> Result<Visit> {
     let reason = telemed_fhir::booking::cancellation(json)?;
-    let id = AppointmentId::from_path(id)?;
-    let mut q = VisitQuery {
-        ids: vec![vec![id]],
-        limit: 1,
-        ..VisitQuery::default()
-    };
-    reach(caller, &mut q).map_err(|_| Error::NotFound)?;
-    if state.store.search_visits(&q).await?.0.is_empty() {
-        return Err(Error::NotFound);
-    }
+    let id = visible_visit(state, caller, id, false)
+        .await?
+        .appointment
+        .id;
     crate::scheduling::cancel(state, ctx, &caller.principal, id, &reason)
         .await
         .map_err(|e| match e {
@@ -286,34 +291,15 @@ pub async fn search_directory(state: &AppState, search: &Search) -> Result<Found
         groups.iter().all(|g| g.contains(&id))
     });
     let now = state.clock.now();
-    let everything: Vec<Value> = profiles
-        .iter()
-        .map(|p| directory_resource(rt, p, now))
-        .collect();
-    let count = everything.len();
-    let matches: Vec<Value> = everything
-        .into_iter()
-        .skip(search.offset)
-        .take(search.count)
-        .collect();
-    let mut included = vec![];
+    let mut found = Found::page(&profiles, search, |p| directory_resource(rt, p, now));
     if !search.include.is_empty() {
-        for m in &matches {
-            let id = m["id"].as_str().and_then(|i| i.parse().ok());
-            if let Some(person) = match id {
-                Some(id) => state.store.person(id, Role::Clinician).await?,
-                None => None,
-            } {
-                included.push(resources::practitioner(&person));
+        for p in profiles.iter().skip(search.offset).take(search.count) {
+            if let Some(person) = state.store.person(p.user_id, Role::Clinician).await? {
+                found.included.push(resources::practitioner(&person));
             }
         }
     }
-    Ok(Found {
-        more: search.offset + matches.len() < count,
-        matches,
-        included,
-        total: (search.total != Total::None).then_some(count as i64),
-    })
+    Ok(found)
 }
 
 fn directory_resource(
@@ -410,19 +396,9 @@ pub async fn search_slots(state: &AppState, search: &Search) -> Result<Found> {
         }
     }
     slots.sort_by_key(|(start, kind, _)| (*start, kind.as_str()));
-    let count = slots.len();
-    let matches: Vec<Value> = slots
-        .iter()
-        .skip(search.offset)
-        .take(search.count)
-        .map(|(start, kind, end)| resources::slot(clinician, *kind, *start, *end))
-        .collect();
-    Ok(Found {
-        more: search.offset + matches.len() < count,
-        matches,
-        included: vec![],
-        total: (search.total != Total::None).then_some(count as i64),
-    })
+    Ok(Found::page(&slots, search, |(start, kind, end)| {
+        resources::slot(clinician, *kind, *start, *end)
+    }))
 }
 
 /// `GET /Slot/{id}`: the slot while it is still free; 404 once booked or past.

@@ -53,6 +53,23 @@ pub(super) struct Found {
 }
 
 impl Found {
+    /// One page of everything a search matched, held in memory (a patient's documents
+    /// or consents, the clinic's clinicians, a stretch of free slots), as resources.
+    pub(super) fn page<T>(all: &[T], search: &Search, resource: impl Fn(&T) -> Value) -> Found {
+        let matches: Vec<Value> = all
+            .iter()
+            .skip(search.offset)
+            .take(search.count)
+            .map(resource)
+            .collect();
+        Found {
+            more: search.offset + matches.len() < all.len(),
+            matches,
+            included: vec![],
+            total: (search.total != Total::None).then_some(all.len() as i64),
+        }
+    }
+
     pub(super) fn nothing() -> Found {
         Found {
             matches: vec![],
@@ -241,15 +258,15 @@ async fn entries(
     })
 }
 
-/// The Patient an `_include` adds, if the caller may read their demographics (asked of
-/// the policy and audited like any read).
-pub(super) async fn included_patient(
+/// Whether the caller may read `patient`'s demographics (asked of the policy and
+/// audited); a refusal is `false`, other errors pass.
+pub(super) async fn may_read_demographics(
     state: &AppState,
     ctx: &Ctx,
     caller: &FhirCaller,
     patient: UserId,
-) -> Result<Option<Value>> {
-    let demographics = record::authorize(
+) -> Result<bool> {
+    let read = record::authorize(
         state,
         ctx,
         &caller.principal,
@@ -258,7 +275,22 @@ pub(super) async fn included_patient(
         Op::Read,
     )
     .await;
-    if demographics.is_err() {
+    match read {
+        Ok(_) => Ok(true),
+        Err(Error::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The Patient an `_include` adds, if the caller may read their demographics (asked of
+/// the policy and audited like any read).
+pub(super) async fn included_patient(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    patient: UserId,
+) -> Result<Option<Value>> {
+    if !may_read_demographics(state, ctx, caller, patient).await? {
         return Ok(None);
     }
     Ok(state
@@ -290,19 +322,7 @@ async fn documents(
     {
         docs.reverse();
     }
-    let total = docs.len();
-    let page: Vec<Value> = docs
-        .iter()
-        .skip(search.offset)
-        .take(search.count)
-        .map(resources::document_reference)
-        .collect();
-    Ok(Found {
-        more: search.offset + page.len() < total,
-        matches: page,
-        included: vec![],
-        total: (search.total != Total::None).then_some(total as i64),
-    })
+    Ok(Found::page(&docs, search, resources::document_reference))
 }
 
 /// Patients: staff and clinicians (with `patients:read`) search everyone; a patient

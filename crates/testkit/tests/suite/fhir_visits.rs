@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use telemed_domain::{AppointmentId, Clock, Role};
 use telemed_testkit::{Backend, TestApp, TestUser};
 
-use super::fhir::{get, ids_of};
+use super::fhir::{get, ids_of, passes_validators};
 use super::messaging::Api;
 
 struct Clinic {
@@ -498,12 +498,7 @@ async fn visits_and_availability_are_fhir_resources(backend: Backend) {
         assert!(served.contains(&t), "{t}");
     }
 
-    #[cfg(telemed_fhir_validators)]
-    if let Err(complaints) = telemed_testkit::fhir_validate::validate(&returned) {
-        panic!("the validators refused what the API returned:\n{complaints}");
-    }
-    #[cfg(not(telemed_fhir_validators))]
-    let _ = returned;
+    passes_validators(&returned);
     c.app.shutdown().await;
 }
 
@@ -668,12 +663,7 @@ async fn messages_are_communications_to_their_threads_only(backend: Backend) {
         .count();
     assert_eq!(messages, 2);
 
-    #[cfg(telemed_fhir_validators)]
-    if let Err(complaints) = telemed_testkit::fhir_validate::validate(&returned) {
-        panic!("the validators refused what the API returned:\n{complaints}");
-    }
-    #[cfg(not(telemed_fhir_validators))]
-    let _ = returned;
+    passes_validators(&returned);
     app.shutdown().await;
 }
 
@@ -896,12 +886,7 @@ async fn apps_book_and_cancel_visits_through_fhir(backend: Backend) {
         "the conflict is audited as a failed booking"
     );
 
-    #[cfg(telemed_fhir_validators)]
-    if let Err(complaints) = telemed_testkit::fhir_validate::validate(&returned) {
-        panic!("the validators refused what the API returned:\n{complaints}");
-    }
-    #[cfg(not(telemed_fhir_validators))]
-    let _ = returned;
+    passes_validators(&returned);
     c.app.shutdown().await;
 }
 
