@@ -48,6 +48,8 @@ pub struct Inner {
     pub blobs: telemed_store::blobs::Blobs,
     /// Writes messages to existing threads in batches (group commit).
     pub message_writer: crate::messaging::writer::Writer,
+    /// Who FHIR bearer tokens stand for (one node only; see the module).
+    pub callers: crate::fhir::caller_cache::CallerCache,
 }
 
 impl Deref for AppState {
@@ -92,6 +94,7 @@ impl AppState {
             metrics: Metrics::default(),
             csrf_key,
             id_token_key: Arc::new(id_token_key),
+            callers: crate::fhir::caller_cache::CallerCache::new(!bus.is_shared()),
             bus,
             hub,
             blobs,

@@ -8,7 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use telemed_domain::access::Principal;
 use telemed_domain::{Error, Role};
 use telemed_store::sessions::{Session, SessionStage};
@@ -30,6 +30,8 @@ const TOUCH_EVERY: Duration = Duration::seconds(60);
 pub struct ApiUser {
     pub principal: Principal,
     pub user: User,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
 }
 
 impl FromRequestParts<AppState> for ApiUser {
@@ -70,6 +72,7 @@ impl FromRequestParts<AppState> for ApiUser {
                 permissions,
             },
             user,
+            expires_at: token.expires_at,
         })
     }
 }

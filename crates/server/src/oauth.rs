@@ -116,7 +116,9 @@ pub async fn disable(
         .on(id)
         .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()
+    tx.commit().await.db()?;
+    state.callers.forget_all();
+    Ok(())
 }
 
 // ---- authorization request -----------------------------------------------------------------
@@ -505,6 +507,7 @@ pub async fn token(
 ) -> Result<std::result::Result<TokenResponse, OAuthError>> {
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
+    let mut revoked = false;
     let outcome = match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let code = form.code.as_deref().unwrap_or_default();
@@ -537,6 +540,7 @@ pub async fn token(
                 CodeUse::Replayed(grant) => {
                     // A code used twice was stolen or replayed: what it gave is revoked.
                     store::revoke_grant(&mut tx, grant, None, now).await?;
+                    revoked = true;
                     Err(OAuthError::new(
                         "invalid_grant",
                         "the code was used already",
@@ -561,6 +565,7 @@ pub async fn token(
                 }
                 RefreshUse::Replayed(grant) => {
                     store::revoke_grant(&mut tx, grant, None, now).await?;
+                    revoked = true;
                     Err(OAuthError::new(
                         "invalid_grant",
                         "the refresh token was used already; the authorization is revoked",
@@ -578,6 +583,9 @@ pub async fn token(
         )),
     };
     tx.commit().await.db()?;
+    if revoked {
+        state.callers.forget_all();
+    }
     Ok(outcome)
 }
 
@@ -613,5 +621,7 @@ pub async fn revoke_grant(
         event = event.by(p.user_id, p.role);
     }
     telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()
+    tx.commit().await.db()?;
+    state.callers.forget_all();
+    Ok(())
 }

@@ -3,7 +3,7 @@
 //! revoked, its client is not disabled and its user is not disabled.
 
 use chrono::{DateTime, Utc};
-use telemed_domain::{Error, OAuthClientId, OAuthGrantId, Result, UserId};
+use telemed_domain::{Error, OAuthClientId, OAuthGrantId, Result, Role, UserId};
 
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
@@ -131,6 +131,13 @@ fn grant_of(r: GrantRow) -> Result<Grant> {
         created_at: from_micros(r.5),
         revoked: r.6.is_some(),
     })
+}
+
+/// What an access token stands for while it lives.
+pub struct LiveAccess {
+    pub grant: Grant,
+    pub role: Role,
+    pub expires_at: DateTime<Utc>,
 }
 
 pub struct NewGrant<'a> {
@@ -389,14 +396,26 @@ impl Store {
     }
 
     /// The live grant behind an access token, with the client still enabled and the
-    /// user not disabled.
+    /// user not disabled: the grant, the user's role and when the token expires.
     pub async fn live_access_grant(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<Grant>> {
-        let row: Option<GrantRow> = sqlx::query_as(&format!(
-            "SELECT {GRANT_COLUMNS} FROM oauth_tokens t \
+    ) -> Result<Option<LiveAccess>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            id: String,
+            client_id: String,
+            user_id: String,
+            scopes: String,
+            patient_id: Option<String>,
+            created_at: i64,
+            revoked_at: Option<i64>,
+            role: String,
+            expires_at: i64,
+        }
+        let row: Option<Row> = sqlx::query_as(&format!(
+            "SELECT {GRANT_COLUMNS}, u.role, t.expires_at FROM oauth_tokens t \
              JOIN oauth_grants g ON g.id = t.grant_id \
              JOIN oauth_clients c ON c.id = g.client_id \
              JOIN users u ON u.id = g.user_id \
@@ -408,7 +427,22 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .db()?;
-        row.map(grant_of).transpose()
+        row.map(|r| {
+            Ok(LiveAccess {
+                grant: grant_of((
+                    r.id,
+                    r.client_id,
+                    r.user_id,
+                    r.scopes,
+                    r.patient_id,
+                    r.created_at,
+                    r.revoked_at,
+                ))?,
+                role: r.role.parse().map_err(corrupt)?,
+                expires_at: from_micros(r.expires_at),
+            })
+        })
+        .transpose()
     }
 
     /// The grant a token (access or refresh) belongs to, whatever its state.

@@ -7,7 +7,8 @@
 //! `cargo bench -p telemed-testkit --bench fhir` (SQLite; PostgreSQL too when
 //! TELEMED_TEST_DATABASE_URL is set). Needs wrk (`apt-get install wrk`).
 //! TELEMED_BENCH_PATIENTS (default 1000), TELEMED_BENCH_YEARS (default 10),
-//! TELEMED_BENCH_SECONDS (default 10) tune the run.
+//! TELEMED_BENCH_SECONDS (default 10) tune the run; TELEMED_BENCH_CASES (words such as
+//! `read,name`) runs only the cases whose names contain one of them.
 
 use std::process::Command;
 use std::sync::Arc;
@@ -183,7 +184,12 @@ async fn run(backend: Backend, patients: usize, years: i32, seconds: usize) {
         ),
         ("create Observation", format!("{base}/Observation"), Some(script.to_str().unwrap().to_owned())),
     ];
+    let chosen = std::env::var("TELEMED_BENCH_CASES").unwrap_or_default();
+    let chosen: Vec<&str> = chosen.split(',').filter(|w| !w.is_empty()).collect();
     for (name, url, script) in cases {
+        if !chosen.is_empty() && !chosen.iter().any(|w| name.contains(w)) {
+            continue;
+        }
         // The server shares the machine: wrk runs on a blocking thread beside it.
         let t = token.clone();
         let w = tokio::task::spawn_blocking(move || wrk(&url, &t, seconds, script.as_deref()))

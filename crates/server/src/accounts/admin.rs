@@ -138,7 +138,9 @@ pub async fn change_role(
         event = event.patient(target);
     }
     telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()
+    tx.commit().await.db()?;
+    state.callers.forget_all();
+    Ok(())
 }
 
 /// Disables (signing out every session) or re-enables an account.
@@ -177,7 +179,9 @@ pub async fn set_disabled(
         .on(user.id)
         .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()
+    tx.commit().await.db()?;
+    state.callers.forget_all();
+    Ok(())
 }
 
 pub struct ShellUser<'a> {

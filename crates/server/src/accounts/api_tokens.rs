@@ -81,5 +81,7 @@ pub async fn revoke(state: &AppState, ctx: &Ctx, owner: &Principal, id: ApiToken
         .on(id)
         .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()
+    tx.commit().await.db()?;
+    state.callers.forget_all();
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
 use telemed_domain::access::Principal;
 use telemed_domain::{Error, Permission, UserId};
 use telemed_fhir::{Interaction, ResourceType, Scopes};
@@ -50,16 +51,28 @@ impl FromRequestParts<AppState> for FhirCaller {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .unwrap_or_default();
-        if bearer.starts_with(crate::oauth::ACCESS_PREFIX) {
-            return oauth_caller(state, bearer).await;
+        let hash = crate::crypto::token_hash(bearer);
+        let now = state.clock.now();
+        if let Some(known) = state.callers.recall(&hash, now) {
+            return Ok(known);
         }
-        let api = ApiUser::from_request_parts(parts, state).await?;
-        let scopes = api_token_scopes(&api.principal)?;
-        Ok(FhirCaller {
-            principal: api.principal,
-            scopes,
-            patient: None,
-        })
+        let seen = state.callers.epoch();
+        let (caller, expires_at) = if bearer.starts_with(crate::oauth::ACCESS_PREFIX) {
+            oauth_caller(state, &hash).await?
+        } else {
+            let api = ApiUser::from_request_parts(parts, state).await?;
+            let scopes = api_token_scopes(&api.principal)?;
+            let caller = FhirCaller {
+                principal: api.principal,
+                scopes,
+                patient: None,
+            };
+            (caller, api.expires_at)
+        };
+        state
+            .callers
+            .remember(&hash, seen, &caller, now, expires_at);
+        Ok(caller)
     }
 }
 
@@ -100,26 +113,24 @@ fn api_token_scopes(principal: &Principal) -> Result<Scopes, Error> {
 }
 
 /// An app's access token: the grant's scopes and patient context, acting for its user
-/// with the user's role (the scopes only narrow it).
-async fn oauth_caller(state: &AppState, token: &str) -> Result<FhirCaller, AppError> {
-    let grant = state
+/// with the user's role (the scopes only narrow it); and when the token expires.
+async fn oauth_caller(
+    state: &AppState,
+    token_hash: &str,
+) -> Result<(FhirCaller, DateTime<Utc>), AppError> {
+    let live = state
         .store
-        .live_access_grant(&crate::crypto::token_hash(token), state.clock.now())
+        .live_access_grant(token_hash, state.clock.now())
         .await?
         .ok_or(Error::Unauthenticated)?;
-    let user = state
-        .store
-        .user_by_id(grant.user_id)
-        .await?
-        .filter(|u| u.disabled_at.is_none())
-        .ok_or(Error::Unauthenticated)?;
-    Ok(FhirCaller {
+    let caller = FhirCaller {
         principal: Principal {
-            user_id: user.id,
-            role: user.role,
-            permissions: user.role.permissions().to_vec(),
+            user_id: live.grant.user_id,
+            role: live.role,
+            permissions: live.role.permissions().to_vec(),
         },
-        scopes: Scopes::parse(&grant.scopes)?,
-        patient: grant.patient,
-    })
+        scopes: Scopes::parse(&live.grant.scopes)?,
+        patient: live.grant.patient,
+    };
+    Ok((caller, live.expires_at))
 }

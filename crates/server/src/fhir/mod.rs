@@ -4,6 +4,7 @@
 
 mod bulk;
 mod caller;
+pub mod caller_cache;
 mod communications;
 mod consents;
 mod read;

@@ -1096,7 +1096,84 @@ async fn a_clinician_exports_their_panel_in_bulk(backend: Backend) {
     app.shutdown().await;
 }
 
+/// Callers are remembered between requests (one node); a revoked token, a disabled
+/// account or a changed role must still count from the very next request.
+async fn revoking_a_token_or_changing_its_owner_counts_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let admin = app.create_user(Role::Admin).await;
+    let admin_token = app.token_for(&admin, None).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let http = reqwest::Client::new();
+    let status = |path: String, token: String| {
+        let http = http.clone();
+        let url = app.url(&path);
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    let me = format!("/fhir/R4/Practitioner/{}", clinician.id);
+
+    // Revoked by its owner through the API.
+    let token = app.token_for(&clinician, None).await;
+    for _ in 0..3 {
+        assert_eq!(status(me.clone(), token.clone()).await, 200);
+    }
+    let listed: Value = http
+        .get(app.url("/api/v1/tokens"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    let r = http
+        .delete(app.url(&format!("/api/v1/tokens/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    assert_eq!(status(me.clone(), token.clone()).await, 401);
+
+    // The owner disabled by an admin, then enabled again.
+    let token = app.token_for(&clinician, None).await;
+    assert_eq!(status(me.clone(), token.clone()).await, 200);
+    let patch = |body: Value| {
+        http.patch(app.url(&format!("/api/v1/users/{}", clinician.id)))
+            .bearer_auth(&admin_token)
+            .json(&body)
+            .send()
+    };
+    assert_eq!(
+        patch(json!({"disabled": true})).await.unwrap().status(),
+        200
+    );
+    assert_eq!(status(me.clone(), token.clone()).await, 401);
+    assert_eq!(
+        patch(json!({"disabled": false})).await.unwrap().status(),
+        200
+    );
+    assert_eq!(status(me.clone(), token.clone()).await, 200);
+
+    // A new role: the record scopes a clinician's token had go with it (a clinician
+    // is told there is no such observation; staff may not ask).
+    let observation = format!("/fhir/R4/Observation/{}", uuid::Uuid::new_v4());
+    assert_eq!(status(observation.clone(), token.clone()).await, 404);
+    assert_eq!(patch(json!({"role": "staff"})).await.unwrap().status(), 200);
+    assert_eq!(status(observation, token.clone()).await, 403);
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    revoking_a_token_or_changing_its_owner_counts_at_once,
     an_export_whose_node_stopped_is_reported_failed,
     a_clinician_exports_their_panel_in_bulk,
     chart_entries_are_read_and_searched_as_fhir_resources,
