@@ -414,6 +414,10 @@ pub struct NewEntry {
     pub dosage: Option<String>,
     pub relation: Option<String>,
     pub note: Option<String>,
+    /// Makes a lab entry a report: the ids of the lab results it groups (its
+    /// conclusion in `note`). Absent for every other entry.
+    #[serde(default)]
+    pub results: Option<Vec<String>>,
 }
 
 /// A chart entry that passed validation for its section.
@@ -437,7 +441,18 @@ pub struct ValidEntry {
     pub dosage: Option<String>,
     pub relation: Option<String>,
     pub note: Option<String>,
+    /// A lab report's results (lab results of the same patient), in order.
+    pub results: Option<Vec<crate::EntryId>>,
 }
+
+impl ValidEntry {
+    pub fn is_report(&self) -> bool {
+        self.results.is_some()
+    }
+}
+
+/// The most results one lab report groups.
+pub const REPORT_RESULTS_MAX: usize = 200;
 
 const TEXT_MAX: usize = 500;
 const NOTE_MAX: usize = 4000;
@@ -528,7 +543,31 @@ impl NewEntry {
             dosage: text("dosage", self.dosage, TEXT_MAX)?,
             relation: text("relation", self.relation, 64)?,
             note: text("note", self.note, NOTE_MAX)?,
+            results: match self.results {
+                None => None,
+                Some(ids) if ids.len() > REPORT_RESULTS_MAX => {
+                    return Err(Error::invalid(
+                        "results",
+                        format!("a report groups at most {REPORT_RESULTS_MAX} results"),
+                    ))
+                }
+                Some(ids) => Some(
+                    ids.iter()
+                        .map(|id| {
+                            id.trim().parse().map_err(|_| {
+                                Error::invalid("results", "a result is a lab entry's id")
+                            })
+                        })
+                        .collect::<Result<Vec<crate::EntryId>>>()?,
+                ),
+            },
         };
+        if e.results.is_some() && section != Section::Labs {
+            return Err(Error::invalid(
+                "results",
+                "only a lab report groups results",
+            ));
+        }
         if e.code.is_some() != e.code_system.is_some() {
             return Err(Error::invalid(
                 "code",
@@ -606,6 +645,35 @@ impl NewEntry {
                 e.unit = Some(kind.unit.to_owned());
                 if e.text.is_empty() {
                     e.text = kind.display.to_owned();
+                }
+                if e.effective.is_none() {
+                    e.effective = Some(now);
+                }
+            }
+            Section::Labs if e.is_report() => {
+                if !system_is(&[LOINC]) || e.code.is_none() {
+                    return Err(Error::invalid(
+                        "code",
+                        "a lab report needs the LOINC code of its panel",
+                    ));
+                }
+                let measured = e.value.is_some()
+                    || e.value2.is_some()
+                    || e.value_text.is_some()
+                    || e.unit.is_some()
+                    || e.range_low.is_some()
+                    || e.range_high.is_some();
+                if measured {
+                    return Err(Error::invalid(
+                        "value",
+                        "a lab report has no value of its own: its results do",
+                    ));
+                }
+                if e.results.as_ref().is_some_and(Vec::is_empty) && e.note.is_none() {
+                    return Err(Error::invalid(
+                        "results",
+                        "a lab report groups results or states a conclusion",
+                    ));
                 }
                 if e.effective.is_none() {
                     e.effective = Some(now);
@@ -935,6 +1003,58 @@ mod tests {
         let patient = UserId::new();
         assert!(decide(&c, patient, Section::Problems, Op::Read, related).is_none());
         assert!(decide(&c, patient, Section::Demographics, Op::Read, related).is_some());
+    }
+
+    #[test]
+    fn a_lab_report_groups_results_and_measures_nothing_itself() {
+        let result = crate::EntryId::new();
+        let report = NewEntry {
+            code_system: Some(LOINC.into()),
+            code: Some("24331-1".into()),
+            text: "Lipid panel".into(),
+            note: Some("LDL above target".into()),
+            results: Some(vec![result.to_string()]),
+            ..Default::default()
+        };
+        let valid = report.clone().validate(Section::Labs, now()).unwrap();
+        assert!(valid.is_report());
+        assert_eq!(valid.results, Some(vec![result]));
+        assert_eq!(valid.status, EntryStatus::Final);
+        let refused = |e: NewEntry, section: Section| {
+            e.validate(section, now()).err().and_then(|e| match e {
+                Error::Invalid { field, .. } => Some(field),
+                _ => None,
+            })
+        };
+        assert_eq!(refused(report.clone(), Section::Vitals), Some("results"));
+        let measured = NewEntry {
+            value: Some(190.0),
+            unit: Some("mg/dL".into()),
+            ..report.clone()
+        };
+        assert_eq!(refused(measured, Section::Labs), Some("value"));
+        let uncoded = NewEntry {
+            code: None,
+            code_system: None,
+            ..report.clone()
+        };
+        assert_eq!(refused(uncoded, Section::Labs), Some("code"));
+        let not_an_id = NewEntry {
+            results: Some(vec!["Observation/1".into()]),
+            ..report.clone()
+        };
+        assert_eq!(refused(not_an_id, Section::Labs), Some("results"));
+        let empty = NewEntry {
+            results: Some(vec![]),
+            note: None,
+            ..report.clone()
+        };
+        assert_eq!(refused(empty, Section::Labs), Some("results"));
+        let conclusion_only = NewEntry {
+            results: Some(vec![]),
+            ..report
+        };
+        assert!(conclusion_only.validate(Section::Labs, now()).is_ok());
     }
 
     fn now() -> chrono::DateTime<chrono::Utc> {

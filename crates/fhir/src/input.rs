@@ -242,7 +242,50 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
             )
         }
         ResourceType::Observation => observation(json),
+        ResourceType::DiagnosticReport => lab_report(json),
     }
+}
+
+/// A laboratory report: its panel's code, when, its conclusion, and the lab results it
+/// groups (`Observation/<id>`, or a transaction's `urn:uuid:…`, resolved by the server).
+fn lab_report(json: &Value) -> Result<Incoming> {
+    let (code_system, code, words) = concept(&json["code"]);
+    let status = match json["status"].as_str() {
+        Some("final") | Some("amended") | Some("corrected") | Some("appended") => None,
+        Some("entered-in-error") => Some("entered-in-error".into()),
+        Some(other) => {
+            return Err(bad(
+                "status",
+                format!("a report '{other}' is not recorded; only final reports are"),
+            ))
+        }
+        None => return Err(bad("status", "status is required")),
+    };
+    let results = match &json["result"] {
+        Value::Null => vec![],
+        Value::Array(rs) => rs
+            .iter()
+            .map(|r| {
+                text(&r["reference"])
+                    .ok_or_else(|| bad("result", "each result is a reference to an Observation"))
+            })
+            .collect::<Result<Vec<_>>>()?,
+        _ => return Err(bad("result", "result is a list of references")),
+    };
+    Ok(Incoming::Entry {
+        section: Section::Labs,
+        patient: subject(json, "subject")?,
+        entry: NewEntry {
+            code_system,
+            code,
+            text: words,
+            status,
+            effective: text(&json["effectiveDateTime"]),
+            note: text(&json["conclusion"]),
+            results: Some(results),
+            ..NewEntry::default()
+        },
+    })
 }
 
 fn observation(json: &Value) -> Result<Incoming> {

@@ -58,8 +58,10 @@ pub fn status_of(rt: ResourceType, code: &str) -> Option<EntryStatus> {
         (ResourceType::MedicationStatement, "entered-in-error") => Some(EnteredInError),
         (ResourceType::Immunization, "completed") => Some(Final),
         (ResourceType::Immunization, "entered-in-error") => Some(EnteredInError),
-        (ResourceType::Observation, "final") => Some(Final),
-        (ResourceType::Observation, "entered-in-error") => Some(EnteredInError),
+        (ResourceType::Observation | ResourceType::DiagnosticReport, "final") => Some(Final),
+        (ResourceType::Observation | ResourceType::DiagnosticReport, "entered-in-error") => {
+            Some(EnteredInError)
+        }
         _ => None,
     }
 }
@@ -91,7 +93,7 @@ fn sorts(search: &Search) -> Vec<Sort> {
 /// The search as a query of `patient`'s chart entries.
 pub fn entry_query(search: &Search, patient: UserId) -> EntryQuery {
     let rt = search.resource_type;
-    let mut q = EntryQuery::new(patient, rt.sections());
+    let mut q = EntryQuery::new(patient, rt.sections(), rt == ResourceType::DiagnosticReport);
     q.ids = groups(search, Target::Id, |v| code(v).and_then(|c| c.parse().ok()));
     q.codes = groups(search, Target::Code, |v| match v {
         Value::Token(t) => Some(t.clone()),

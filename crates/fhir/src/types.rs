@@ -14,6 +14,7 @@ pub enum ResourceType {
     MedicationStatement,
     Immunization,
     Observation,
+    DiagnosticReport,
     DocumentReference,
     AuditEvent,
     Appointment,
@@ -439,6 +440,40 @@ const OBSERVATION_PARAMS: &[ParamDef] = &[
     ),
 ];
 
+const DIAGNOSTIC_REPORT_PARAMS: &[ParamDef] = &[
+    ID,
+    LAST_UPDATED,
+    patient_ref(
+        "patient",
+        "http://hl7.org/fhir/SearchParameter/clinical-patient",
+    ),
+    patient_ref(
+        "subject",
+        "http://hl7.org/fhir/SearchParameter/DiagnosticReport-subject",
+    ),
+    param(
+        "code",
+        ParamKind::Token,
+        Target::Code,
+        "http://hl7.org/fhir/SearchParameter/clinical-code",
+        "LOINC code of the panel",
+    ),
+    param(
+        "status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/DiagnosticReport-status",
+        "final | entered-in-error",
+    ),
+    param(
+        "date",
+        ParamKind::Date,
+        Target::Effective,
+        "http://hl7.org/fhir/SearchParameter/clinical-date",
+        "When the specimens were taken, with prefixes",
+    ),
+];
+
 const fn practitioner_ref(name: &'static str, definition: &'static str) -> ParamDef {
     param(
         name,
@@ -615,7 +650,7 @@ const fn sort(name: &'static str, target: Target) -> SortDef {
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 16] = [
+    pub const ALL: [ResourceType; 17] = [
         ResourceType::Patient,
         ResourceType::Practitioner,
         ResourceType::Condition,
@@ -623,6 +658,7 @@ impl ResourceType {
         ResourceType::MedicationStatement,
         ResourceType::Immunization,
         ResourceType::Observation,
+        ResourceType::DiagnosticReport,
         ResourceType::DocumentReference,
         ResourceType::AuditEvent,
         ResourceType::Appointment,
@@ -643,6 +679,7 @@ impl ResourceType {
             ResourceType::MedicationStatement => "MedicationStatement",
             ResourceType::Immunization => "Immunization",
             ResourceType::Observation => "Observation",
+            ResourceType::DiagnosticReport => "DiagnosticReport",
             ResourceType::DocumentReference => "DocumentReference",
             ResourceType::AuditEvent => "AuditEvent",
             ResourceType::Appointment => "Appointment",
@@ -667,14 +704,17 @@ impl ResourceType {
             ResourceType::MedicationStatement => &[Section::Medications],
             ResourceType::Immunization => &[Section::Immunizations],
             ResourceType::Observation => &[Section::Vitals, Section::Labs],
+            ResourceType::DiagnosticReport => &[Section::Labs],
             ResourceType::DocumentReference => &[Section::Documents],
             _ => &[],
         }
     }
 
-    /// The FHIR type a chart entry of `section` is served as.
-    pub fn of_section(section: Section) -> Option<ResourceType> {
+    /// The FHIR type a chart entry of `section` is served as (`report`: a lab report,
+    /// an entry that groups results).
+    pub fn of_section(section: Section, report: bool) -> Option<ResourceType> {
         match section {
+            Section::Labs if report => Some(ResourceType::DiagnosticReport),
             Section::Problems => Some(ResourceType::Condition),
             Section::Allergies => Some(ResourceType::AllergyIntolerance),
             Section::Medications => Some(ResourceType::MedicationStatement),
@@ -698,6 +738,7 @@ impl ResourceType {
                 | ResourceType::MedicationStatement
                 | ResourceType::Immunization
                 | ResourceType::Observation
+                | ResourceType::DiagnosticReport
         )
     }
 
@@ -721,6 +762,7 @@ impl ResourceType {
             ResourceType::MedicationStatement => MEDICATION_STATEMENT_PARAMS,
             ResourceType::Immunization => IMMUNIZATION_PARAMS,
             ResourceType::Observation => OBSERVATION_PARAMS,
+            ResourceType::DiagnosticReport => DIAGNOSTIC_REPORT_PARAMS,
             ResourceType::DocumentReference => DOCUMENT_PARAMS,
             ResourceType::AuditEvent => AUDIT_EVENT_PARAMS,
             ResourceType::Appointment => APPOINTMENT_PARAMS,
@@ -765,7 +807,9 @@ impl ResourceType {
             ResourceType::Condition => CONDITION,
             ResourceType::AllergyIntolerance => ALLERGY,
             ResourceType::MedicationStatement => MEDICATION,
-            ResourceType::Immunization | ResourceType::Observation => BY_DATE,
+            ResourceType::Immunization
+            | ResourceType::Observation
+            | ResourceType::DiagnosticReport => BY_DATE,
             ResourceType::DocumentReference | ResourceType::AuditEvent => DOCUMENTS,
             ResourceType::Appointment | ResourceType::Encounter => BY_DATE,
             ResourceType::Communication => SENT,
@@ -786,6 +830,11 @@ impl ResourceType {
             }
             ResourceType::Immunization => &["Immunization:patient"],
             ResourceType::Observation => &["Observation:patient", "Observation:subject"],
+            ResourceType::DiagnosticReport => &[
+                "DiagnosticReport:patient",
+                "DiagnosticReport:subject",
+                "DiagnosticReport:result",
+            ],
             ResourceType::DocumentReference => {
                 &["DocumentReference:patient", "DocumentReference:subject"]
             }
@@ -811,7 +860,10 @@ mod tests {
             names.dedup();
             assert_eq!(names.len(), n, "{} names a parameter twice", t.as_str());
             for s in t.sections() {
-                assert_eq!(ResourceType::of_section(*s), Some(t));
+                assert_eq!(
+                    ResourceType::of_section(*s, t == ResourceType::DiagnosticReport),
+                    Some(t)
+                );
             }
             // A clinical type can always be narrowed to one patient.
             if t.is_clinical() {

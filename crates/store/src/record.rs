@@ -80,6 +80,8 @@ pub struct Entry {
     pub recorded_by: UserId,
     pub updated_at: DateTime<Utc>,
     pub version: i64,
+    /// A lab report's results, in order; `None` for every other entry.
+    pub results: Option<Vec<EntryId>>,
 }
 
 impl Entry {
@@ -97,7 +99,7 @@ impl Entry {
 pub(crate) const ENTRY_COLUMNS: &str =
     "id, patient_id, section, code_system, code, text, status, effective_at, \
     ended_at, value, value2, value_text, unit, range_low, range_high, severity, reaction, dosage, \
-    relation, note, recorded_at, recorded_by, updated_at, version";
+    relation, note, recorded_at, recorded_by, updated_at, version, result_ids";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct EntryRow {
@@ -125,6 +127,7 @@ pub(crate) struct EntryRow {
     recorded_by: String,
     updated_at: i64,
     version: i64,
+    result_ids: Option<String>,
 }
 
 impl TryFrom<EntryRow> for Entry {
@@ -158,6 +161,14 @@ impl TryFrom<EntryRow> for Entry {
             recorded_by: r.recorded_by.parse().map_err(corrupt)?,
             updated_at: from_micros(r.updated_at),
             version: r.version,
+            results: r
+                .result_ids
+                .map(|ids| {
+                    ids.split_whitespace()
+                        .map(|id| id.parse().map_err(corrupt))
+                        .collect::<Result<Vec<EntryId>>>()
+                })
+                .transpose()?,
         })
     }
 }
@@ -177,14 +188,17 @@ pub async fn insert_entry(
     by: UserId,
     now: DateTime<Utc>,
 ) -> Result<EntryId> {
+    if let Some(results) = &e.results {
+        check_report_results(&mut *conn, patient, results).await?;
+    }
     let id = EntryId::new();
     sqlx::query(
         "INSERT INTO chart_entries (id, patient_id, section, code_system, code, text, status, \
          effective_at, ended_at, value, value2, value_text, unit, range_low, range_high, severity, \
-         reaction, dosage, relation, note, recorded_at, recorded_by, updated_at, version) \
+         reaction, dosage, relation, note, recorded_at, recorded_by, updated_at, version, result_ids) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS DOUBLE PRECISION), \
          CAST($11 AS DOUBLE PRECISION), $12, $13, CAST($14 AS DOUBLE PRECISION), \
-         CAST($15 AS DOUBLE PRECISION), $16, $17, $18, $19, $20, $21, $22, $21, 1)",
+         CAST($15 AS DOUBLE PRECISION), $16, $17, $18, $19, $20, $21, $22, $21, 1, $23)",
     )
     .bind(id.to_string())
     .bind(patient.to_string())
@@ -208,10 +222,47 @@ pub async fn insert_entry(
     .bind(e.note.clone())
     .bind(to_micros(now))
     .bind(by.to_string())
+    .bind(e.results.as_ref().map(|ids| {
+        ids.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }))
     .execute(conn)
     .await
     .db()?;
     Ok(id)
+}
+
+/// A report's results must be lab results (not reports) of its own patient, each once.
+async fn check_report_results(conn: &mut Conn, patient: UserId, results: &[EntryId]) -> Result<()> {
+    let mut distinct: Vec<&EntryId> = results.iter().collect();
+    distinct.sort_by_key(|id| id.to_string());
+    distinct.dedup();
+    if distinct.len() != results.len() {
+        return Err(Error::invalid("results", "a result is listed twice"));
+    }
+    if results.is_empty() {
+        return Ok(());
+    }
+    let slots: Vec<String> = (0..results.len()).map(|i| format!("${}", i + 2)).collect();
+    let sql = format!(
+        "SELECT COUNT(*) FROM chart_entries WHERE patient_id = $1 AND section = 'labs' \
+         AND result_ids IS NULL AND id IN ({})",
+        slots.join(", ")
+    );
+    let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(patient.to_string());
+    for id in results {
+        query = query.bind(id.to_string());
+    }
+    let found = query.fetch_one(conn).await.db()?;
+    if found != results.len() as i64 {
+        return Err(Error::invalid(
+            "results",
+            "every result is a lab result in this patient's record",
+        ));
+    }
+    Ok(())
 }
 
 /// Changes an entry's status (resolved, stopped, entered in error) if it is still at

@@ -51,6 +51,7 @@ fn entry(section: Section, code: &str, text: &str, at: DateTime<Utc>) -> ValidEn
         dosage: None,
         relation: None,
         note: None,
+        results: None,
     }
 }
 

@@ -166,11 +166,11 @@ pub fn patient_bundle(seed: u64, n: u64, years: i32, end_year: i32) -> Value {
             "address": [{ "line": [format!("{} Main St", 1 + rng.below(999))], "city": *rng.pick(&CITIES) }],
         }),
     )];
+    // Adds a resource; answers the fullUrl others refer to it by.
     let mut add = |resource: Value| {
-        entries.push(entry(
-            &format!("urn:uuid:{}", uuid::Uuid::new_v4()),
-            resource,
-        ));
+        let url = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+        entries.push(entry(&url, resource));
+        url
     };
     let start = end_year - years;
     for _ in 0..1 + rng.below(2) {
@@ -253,8 +253,9 @@ pub fn patient_bundle(seed: u64, n: u64, years: i32, end_year: i32) -> Value {
                 }));
             }
             if visit == 0 {
+                let mut results = vec![];
                 for (code, text, unit, ref_lo, ref_hi, lo, hi) in LABS {
-                    add(json!({
+                    results.push(add(json!({
                         "resourceType": "Observation",
                         "status": "final",
                         "category": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory" }] }],
@@ -263,8 +264,23 @@ pub fn patient_bundle(seed: u64, n: u64, years: i32, end_year: i32) -> Value {
                         "effectiveDateTime": when,
                         "valueQuantity": { "value": rng.between(lo, hi), "unit": unit },
                         "referenceRange": [{ "low": { "value": ref_lo, "unit": unit }, "high": { "value": ref_hi, "unit": unit } }],
-                    }));
+                    })));
                 }
+                // The laboratory's report of the yearly panel, grouping its results.
+                let results: Vec<Value> = results
+                    .iter()
+                    .map(|url| json!({ "reference": url }))
+                    .collect();
+                add(json!({
+                    "resourceType": "DiagnosticReport",
+                    "status": "final",
+                    "category": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB" }] }],
+                    "code": coded("http://loinc.org", "24323-8", "Comprehensive metabolic 2000 panel - Serum or Plasma"),
+                    "subject": subject,
+                    "effectiveDateTime": when,
+                    "result": results,
+                    "conclusion": "Reviewed at the yearly check-up.",
+                }));
             }
         }
     }

@@ -157,7 +157,7 @@ fn notes(e: &Entry) -> Option<Value> {
 /// A chart entry as the resource of its section's type; `None` for sections FHIR does
 /// not serve from entries (family and social history).
 pub fn entry(e: &Entry) -> Option<Value> {
-    let rt = ResourceType::of_section(e.section)?;
+    let rt = ResourceType::of_section(e.section, e.results.is_some())?;
     let mut o = Map::new();
     o.insert("resourceType".into(), json!(rt.as_str()));
     o.insert("id".into(), json!(e.id.to_string()));
@@ -294,10 +294,44 @@ pub fn entry(e: &Entry) -> Option<Value> {
             o.insert("recorded".into(), json!(date_time(e.recorded_at)));
         }
         ResourceType::Observation => observation(e, &mut o, subject),
+        ResourceType::DiagnosticReport => {
+            // A report's words are its conclusion; it has no `note` element.
+            lab_report(e, &mut o, subject);
+            return Some(Value::Object(o));
+        }
         _ => return None,
     }
     put(&mut o, "note", notes(e));
     Some(Value::Object(o))
+}
+
+/// The v2 diagnostic service section of a laboratory report.
+const DIAGNOSTIC_SERVICE: &str = "http://terminology.hl7.org/CodeSystem/v2-0074";
+
+fn lab_report(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
+    o.insert("status".into(), json!(e.status.as_str()));
+    o.insert(
+        "category".into(),
+        json!([{ "coding": [{ "system": DIAGNOSTIC_SERVICE, "code": "LAB", "display": "Laboratory" }] }]),
+    );
+    o.insert("code".into(), concept(e));
+    o.insert("subject".into(), subject);
+    put(
+        o,
+        "effectiveDateTime",
+        e.effective_at.map(|t| json!(date_time(t))),
+    );
+    o.insert("issued".into(), json!(instant(e.recorded_at)));
+    let results: Vec<Value> = e
+        .results
+        .iter()
+        .flatten()
+        .map(|id| json!({ "reference": format!("Observation/{id}") }))
+        .collect();
+    if !results.is_empty() {
+        o.insert("result".into(), json!(results));
+    }
+    put(o, "conclusion", e.note.as_ref().map(|n| json!(n)));
 }
 
 fn observation(e: &Entry, o: &mut Map<String, Value>, subject: Value) {

@@ -70,6 +70,10 @@ pub struct EntryView {
     pub dosage: Option<String>,
     pub relation: Option<String>,
     pub note: Option<String>,
+    /// A lab report's results (lab entries of the same record), in order; absent for
+    /// every other entry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub results: Option<Vec<EntryId>>,
     pub recorded_at: DateTime<Utc>,
     pub recorded_by: UserId,
     /// Send it back to change the status: a stale version is 409.
@@ -99,6 +103,7 @@ impl From<Entry> for EntryView {
             dosage: e.dosage,
             relation: e.relation,
             note: e.note,
+            results: e.results,
             recorded_at: e.recorded_at,
             recorded_by: e.recorded_by,
             version: e.version,

@@ -341,7 +341,7 @@ async fn resources_of(
         if !allowed(read)? {
             continue;
         }
-        let mut q = EntryQuery::new(patient, &[*section]);
+        let mut q = EntryQuery::new(patient, &[*section], rt == ResourceType::DiagnosticReport);
         q.limit = 100_000;
         if let Some(since) = req.since {
             q.updated = vec![vec![since]];

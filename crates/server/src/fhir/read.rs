@@ -163,7 +163,9 @@ async fn readable_entry(
         .chart_entry_with_facts(id, caller.principal.user_id, state.clock.now())
         .await?
         .ok_or(Error::NotFound)?;
-    if ResourceType::of_section(e.section) != Some(rt) || caller.outside_compartment(e.patient) {
+    if ResourceType::of_section(e.section, e.results.is_some()) != Some(rt)
+        || caller.outside_compartment(e.patient)
+    {
         return Err(Error::NotFound);
     }
     record::authorize_with(
@@ -346,7 +348,11 @@ pub async fn everything(
                 Err(Error::NotFound) => continue,
                 Err(e) => return Err(e.into()),
             }
-            let mut q = telemed_store::fhir::EntryQuery::new(patient, &[*section]);
+            let mut q = telemed_store::fhir::EntryQuery::new(
+                patient,
+                &[*section],
+                rt == ResourceType::DiagnosticReport,
+            );
             q.limit = EVERYTHING_MAX;
             let (entries, _) = state.store.search_entries(&q).await?;
             found.extend(entries.iter().filter_map(resources::entry));

@@ -4,9 +4,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use serde_json::Value;
 use telemed_domain::record::{self as policy, CareFacts, Op, Section};
-use telemed_domain::{Error, Permission, Result, Role, UserId};
+use telemed_domain::{EntryId, Error, Permission, Result, Role, UserId};
 use telemed_fhir::search::{Search, Total};
 use telemed_fhir::{bundle, query, resources, search as parser, Interaction, ResourceType};
+use telemed_store::fhir::EntryQuery;
 
 use super::{base_url, resource_type, FhirCaller, FhirJson};
 use crate::context::Ctx;
@@ -247,8 +248,25 @@ async fn entries(
     let total = total(search, rows.len(), more, state.store.count_entries(&q)).await?;
     let matches: Vec<Value> = rows.iter().filter_map(resources::entry).collect();
     let mut included = vec![];
-    if !search.include.is_empty() && !matches.is_empty() {
+    let includes_patient = search.include.iter().any(|i| !i.ends_with(":result"));
+    if includes_patient && !matches.is_empty() {
         included.extend(included_patient(state, ctx, caller, patient).await?);
+    }
+    if search.include.contains(&"DiagnosticReport:result") {
+        // The reports' results are lab entries of the same patient: the Labs section
+        // was decided (and audited) for this search already.
+        let ids: Vec<EntryId> = rows
+            .iter()
+            .flat_map(|e| e.results.iter().flatten().copied())
+            .collect();
+        if !ids.is_empty() {
+            let ids_len = ids.len() as i64;
+            let mut results = EntryQuery::new(patient, &[Section::Labs], false);
+            results.ids = vec![ids];
+            results.limit = ids_len;
+            let (found, _) = state.store.search_entries(&results).await?;
+            included.extend(found.iter().filter_map(resources::entry));
+        }
     }
     Ok(Found {
         matches,

@@ -123,8 +123,15 @@ async fn transaction(
         .enumerate()
         .map(|(i, e)| item(i, e))
         .collect::<Result<Vec<_>>>()?;
-    // Patients first: the rest refers to them.
-    items.sort_by_key(|i| (i.resource_type != ResourceType::Patient, i.index));
+    // Patients first: the rest refers to them; reports last: they refer to results.
+    items.sort_by_key(|i| {
+        let rank = match i.resource_type {
+            ResourceType::Patient => 0,
+            ResourceType::DiagnosticReport => 2,
+            _ => 1,
+        };
+        (rank, i.index)
+    });
     let mut written: Vec<Option<Written>> = (0..entries.len()).map(|_| None).collect();
     let mut tx = state.store.begin_write().await?;
     let mut scope = WriteScope::default();

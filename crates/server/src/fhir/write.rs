@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::Value;
 use telemed_domain::audit::AuditRecord;
-use telemed_domain::record::{self as policy, Op, Section};
+use telemed_domain::record::{self as policy, NewEntry, Op, Section};
 use telemed_domain::{Error, Permission, Result, Role, UserId};
 use telemed_fhir::input::{self, Incoming, NewPatient};
 use telemed_fhir::{resources, search as parser, Interaction, ResourceType};
@@ -88,8 +88,9 @@ pub async fn create_in(
         Incoming::Entry {
             section,
             patient,
-            entry,
+            mut entry,
         } => {
+            resolve_results(&mut entry, &scope.refs)?;
             let reference = scope
                 .refs
                 .get(&patient)
@@ -105,11 +106,10 @@ pub async fn create_in(
             }
             let now = state.clock.now();
             allow_write(tx, state, ctx, caller, scope, patient, section).await?;
-            let valid = entry
-                .validate(section, now)
-                .map_err(Error::as_unprocessable)?;
+            let valid = entry.validate(section, now).map_err(unfit)?;
             let id = record_store::insert_entry(tx, patient, &valid, caller.principal.user_id, now)
-                .await?;
+                .await
+                .map_err(unfit)?;
             scope.audit.push(
                 Event::new(
                     ctx,
@@ -131,8 +131,36 @@ pub async fn create_in(
     }
 }
 
+/// A lab report's `result` references as entry ids (a transaction's `urn:uuid:` ids
+/// through `refs`).
+fn resolve_results(entry: &mut NewEntry, refs: &HashMap<String, String>) -> Result<()> {
+    for r in entry.results.iter_mut().flatten() {
+        let reference = refs.get(r.as_str()).unwrap_or(r);
+        *r = reference
+            .strip_prefix("Observation/")
+            .ok_or_else(|| Error::unprocessable("result", "a result is an Observation"))?
+            .to_owned();
+    }
+    Ok(())
+}
+
+/// A resource telemed's record cannot hold is 422, naming the FHIR element (a lab
+/// report's `results` are its `result` references).
+fn unfit(e: Error) -> Error {
+    match e.as_unprocessable() {
+        Error::Unprocessable {
+            field: "results",
+            message,
+        } => Error::Unprocessable {
+            field: "result",
+            message,
+        },
+        other => other,
+    }
+}
+
 fn written_entry(e: &Entry) -> Result<Written> {
-    let rt = ResourceType::of_section(e.section).ok_or(Error::NotFound)?;
+    let rt = ResourceType::of_section(e.section, e.results.is_some()).ok_or(Error::NotFound)?;
     Ok(Written {
         resource_type: rt,
         id: e.id.to_string(),
@@ -381,14 +409,17 @@ pub async fn update(
                 ..FhirJson::ok(resources::patient(&person))
             })
         }
-        Incoming::Entry { section, entry, .. } => {
+        Incoming::Entry {
+            section, mut entry, ..
+        } => {
+            resolve_results(&mut entry, &HashMap::new())?;
             let entry_id = telemed_domain::EntryId::from_path(&id)?;
             let current = state
                 .store
                 .chart_entry(entry_id)
                 .await?
                 .ok_or(Error::NotFound)?;
-            if ResourceType::of_section(current.section) != Some(rt)
+            if ResourceType::of_section(current.section, current.results.is_some()) != Some(rt)
                 || caller.outside_compartment(current.patient)
             {
                 return Err(Error::NotFound.into());
@@ -409,7 +440,8 @@ pub async fn update(
                 && valid.code_system == current.code_system
                 && valid.value == current.value
                 && valid.value2 == current.value2
-                && valid.effective == current.effective_at;
+                && valid.effective == current.effective_at
+                && valid.results == current.results;
             if !same {
                 return Err(Error::unprocessable(
                     "code",

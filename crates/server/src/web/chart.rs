@@ -483,6 +483,8 @@ impl EntryForm {
                 dosage: given(&self.dosage),
                 relation: given(&self.relation),
                 note: given(&self.note),
+                // Lab reports arrive from laboratories through FHIR, not this form.
+                results: None,
             },
         ))
     }

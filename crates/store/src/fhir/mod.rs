@@ -77,6 +77,8 @@ pub struct EntryQuery {
     pub patient: UserId,
     /// The sections the resource type covers (Observation: vitals and labs).
     pub sections: Vec<Section>,
+    /// Lab reports (DiagnosticReport) rather than the entries themselves.
+    pub reports: bool,
     pub ids: AllOf<EntryId>,
     pub codes: AllOf<CodeMatch>,
     pub statuses: AllOf<EntryStatus>,
@@ -91,10 +93,12 @@ pub struct EntryQuery {
 }
 
 impl EntryQuery {
-    pub fn new(patient: UserId, sections: &[Section]) -> EntryQuery {
+    /// Entries of `sections` (`reports`: the lab reports among them, and only those).
+    pub fn new(patient: UserId, sections: &[Section], reports: bool) -> EntryQuery {
         EntryQuery {
             patient,
             sections: sections.to_vec(),
+            reports,
             ids: vec![],
             codes: vec![],
             statuses: vec![],
@@ -339,6 +343,14 @@ fn entry_where(q: &EntryQuery) -> Where {
         .collect();
     w.clauses
         .push(format!("section IN ({})", sections.join(", ")));
+    w.clauses.push(
+        if q.reports {
+            "result_ids IS NOT NULL"
+        } else {
+            "result_ids IS NULL"
+        }
+        .into(),
+    );
     w.all_of(&q.ids, |w, id| format!("id = {}", w.text(id.to_string())));
     w.all_of(&q.codes, |w, c| match (&c.system, &c.code) {
         (None, None) => "1 = 1".into(),

@@ -850,6 +850,7 @@ async fn every_resource_returned_passes_independent_validators(backend: Backend)
         format!("AllergyIntolerance?patient={imported}"),
         format!("MedicationStatement?patient={imported}"),
         format!("Immunization?patient={imported}"),
+        format!("DiagnosticReport?patient={imported}&_include=DiagnosticReport:result"),
     ] {
         let (status, body, _) = get(&api, &path, t).await;
         assert_eq!(status, 200, "{path}");

@@ -414,6 +414,7 @@ async fn a_transaction_imports_a_whole_history_or_nothing(backend: Backend) {
         "Immunization",
         "MedicationStatement",
         "AllergyIntolerance",
+        "DiagnosticReport",
     ] {
         let (s, b, _) = f
             .send(
@@ -504,7 +505,228 @@ async fn a_transaction_imports_a_whole_history_or_nothing(backend: Backend) {
     app.shutdown().await;
 }
 
+fn lab(patient: &str, code: &str, value: f64, unit: &str) -> Value {
+    let words = match code {
+        "2093-3" => "Cholesterol [Mass/volume] in Serum or Plasma",
+        _ => "HDL Cholesterol [Mass/volume] in Serum or Plasma",
+    };
+    json!({"resourceType": "Observation", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": code, "display": words}]},
+        "subject": {"reference": format!("Patient/{patient}")},
+        "effectiveDateTime": "2025-03-01T08:00:00Z",
+        "valueQuantity": {"value": value, "unit": unit}})
+}
+
+fn report(patient: &str, results: &[&str]) -> Value {
+    let results: Vec<Value> = results.iter().map(|r| json!({"reference": r})).collect();
+    json!({"resourceType": "DiagnosticReport", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "24331-1", "display": "Lipid panel"}]},
+        "subject": {"reference": format!("Patient/{patient}")},
+        "effectiveDateTime": "2025-03-01T08:00:00Z",
+        "result": results,
+        "conclusion": "LDL above target; diet advice given."})
+}
+
+/// A laboratory's report groups results of its own patient; it is a DiagnosticReport,
+/// never an Observation, and brings its results along with `_include`.
+async fn lab_reports_group_their_patients_results(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let f = Fhir {
+        app: &app,
+        http: app.client(),
+        token: app.token_for(&clinician, None).await,
+    };
+    let mut patients = vec![];
+    for family in ["Ruiz", "Berg"] {
+        let (s, p, _) = f
+            .send(
+                "POST",
+                "/Patient",
+                Some(&json!({"resourceType": "Patient", "name": [{"family": family, "given": ["Ana"]}]})),
+                &[],
+            )
+            .await;
+        assert_eq!(s, 201, "{p}");
+        patients.push(p["id"].as_str().unwrap().to_owned());
+    }
+    let (pid, other) = (&patients[0], &patients[1]);
+    let mut labs = vec![];
+    for (code, value, unit) in [("2093-3", 232.0, "mg/dL"), ("2085-9", 41.0, "mg/dL")] {
+        let (s, o, _) = f
+            .send(
+                "POST",
+                "/Observation",
+                Some(&lab(pid, code, value, unit)),
+                &[],
+            )
+            .await;
+        assert_eq!(s, 201, "{o}");
+        labs.push(format!("Observation/{}", o["id"].as_str().unwrap()));
+    }
+    let (s, pulse, _) = f
+        .send(
+            "POST",
+            "/Observation",
+            Some(&observation(pid, "8867-4", 70.0, "/min")),
+            &[],
+        )
+        .await;
+    assert_eq!(s, 201);
+    let pulse = format!("Observation/{}", pulse["id"].as_str().unwrap());
+    let (s, theirs, _) = f
+        .send(
+            "POST",
+            "/Observation",
+            Some(&lab(other, "2093-3", 180.0, "mg/dL")),
+            &[],
+        )
+        .await;
+    assert_eq!(s, 201);
+    let theirs = format!("Observation/{}", theirs["id"].as_str().unwrap());
+
+    // Refused, and nothing stored: another patient's result, a vital sign, a result
+    // twice, a report without its status, a report as a result.
+    let entries = count(&app, "chart_entries").await;
+    let mut no_status = report(pid, &[&labs[0]]);
+    no_status.as_object_mut().unwrap().remove("status");
+    for (bad, element) in [
+        (report(pid, &[&labs[0], &theirs]), "result"),
+        (report(pid, &[&pulse]), "result"),
+        (report(pid, &[&labs[0], &labs[0]]), "result"),
+        (report(pid, &[&format!("Patient/{pid}")]), "result"),
+        (no_status, "status"),
+    ] {
+        let (s, o, _) = f.send("POST", "/DiagnosticReport", Some(&bad), &[]).await;
+        assert_eq!(s, 422, "{bad} → {o}");
+        assert_eq!(o["issue"][0]["expression"][0], element, "{o}");
+    }
+    assert_eq!(count(&app, "chart_entries").await, entries);
+
+    let (s, made, h) = f
+        .send(
+            "POST",
+            "/DiagnosticReport",
+            Some(&report(pid, &[&labs[0], &labs[1]])),
+            &[],
+        )
+        .await;
+    assert_eq!(s, 201, "{made}");
+    let rid = made["id"].as_str().unwrap().to_owned();
+    assert!(h["location"]
+        .to_str()
+        .unwrap()
+        .contains(&format!("/DiagnosticReport/{rid}")));
+    let (s, read, _) = f
+        .send("GET", &format!("/DiagnosticReport/{rid}"), None, &[])
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(read["status"], "final");
+    assert_eq!(read["category"][0]["coding"][0]["code"], "LAB");
+    assert_eq!(read["code"]["coding"][0]["code"], "24331-1");
+    assert_eq!(read["conclusion"], "LDL above target; diet advice given.");
+    assert_eq!(
+        read["result"],
+        json!([{"reference": labs[0]}, {"reference": labs[1]}])
+    );
+    assert!(read.get("note").is_none(), "{read}");
+    // A report is not an Observation, and an Observation id is not a report.
+    let (s, _, _) = f
+        .send("GET", &format!("/Observation/{rid}"), None, &[])
+        .await;
+    assert_eq!(s, 404);
+    let (s, _, _) = f
+        .send(
+            "GET",
+            &format!("/DiagnosticReport/{}", &labs[0][12..]),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (_, observations, _) = f
+        .send(
+            "GET",
+            &format!("/Observation?patient={pid}&_total=accurate"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(observations["total"], 3, "two results and a pulse");
+
+    let (s, found, _) = f
+        .send(
+            "GET",
+            &format!("/DiagnosticReport?patient={pid}&code=http://loinc.org|24331-1&date=ge2025-01-01&_include=DiagnosticReport:result"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, 200, "{found}");
+    let mut modes: Vec<(String, String)> = found["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["search"]["mode"].as_str().unwrap().to_owned(),
+                format!(
+                    "{}/{}",
+                    e["resource"]["resourceType"].as_str().unwrap(),
+                    e["resource"]["id"].as_str().unwrap()
+                ),
+            )
+        })
+        .collect();
+    modes.sort();
+    let mut results = labs.clone();
+    results.sort();
+    assert_eq!(
+        modes,
+        vec![
+            ("include".to_owned(), results[0].clone()),
+            ("include".to_owned(), results[1].clone()),
+            ("match".to_owned(), format!("DiagnosticReport/{rid}")),
+        ]
+    );
+    let (_, none, _) = f
+        .send(
+            "GET",
+            &format!("/DiagnosticReport?patient={other}&_total=accurate"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(none["total"], 0);
+
+    // Corrected the way chart entries are: marked entered-in-error, a version kept.
+    let mut wrong = read.clone();
+    wrong["status"] = json!("entered-in-error");
+    let (s, marked, _) = f
+        .send(
+            "PUT",
+            &format!("/DiagnosticReport/{rid}"),
+            Some(&wrong),
+            &[("if-match", "W/\"1\"")],
+        )
+        .await;
+    assert_eq!(s, 200, "{marked}");
+    assert_eq!(marked["status"], "entered-in-error");
+    let (s, first, _) = f
+        .send(
+            "GET",
+            &format!("/DiagnosticReport/{rid}/_history/1"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!((s, first["status"].as_str()), (200, Some("final")));
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    lab_reports_group_their_patients_results,
     resources_are_created_and_updated_under_the_policy,
     a_transaction_imports_a_whole_history_or_nothing,
 );
