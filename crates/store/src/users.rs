@@ -104,6 +104,41 @@ pub(crate) async fn backfill_names(pool: &sqlx::AnyPool) -> Result<()> {
         .await
         .db()?;
     }
+    let unindexed: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT id, search_family, search_given FROM users u WHERE search_family IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM person_name_words w WHERE w.user_id = u.id)",
+    )
+    .fetch_all(pool)
+    .await
+    .db()?;
+    if !unindexed.is_empty() {
+        let mut conn = pool.acquire().await.db()?;
+        for (id, family, given) in unindexed {
+            index_name_words(&mut conn, &id, &[&family, &given]).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Records every word of a person's folded names (`search_family`, `search_given`) for
+/// name search.
+async fn index_name_words(conn: &mut Conn, id: &str, folded: &[&str]) -> Result<()> {
+    let mut words: Vec<&str> = folded
+        .iter()
+        .flat_map(|names| names.split_whitespace())
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    for word in words {
+        sqlx::query(
+            "INSERT INTO person_name_words (word, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(word.to_owned())
+        .bind(id.to_owned())
+        .execute(&mut *conn)
+        .await
+        .db()?;
+    }
     Ok(())
 }
 
@@ -146,11 +181,20 @@ pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now: DateTime<Utc>) -> R
     .bind(name.given_joined())
     .bind(name.search_family())
     .bind(name.search_given())
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await
     .db()?;
     match inserted {
-        Some(_) => Ok(id),
+        Some(_) => {
+            let id_text = id.to_string();
+            index_name_words(
+                conn,
+                &id_text,
+                &[&name.search_family(), &name.search_given()],
+            )
+            .await?;
+            Ok(id)
+        }
         None => Err(Error::Conflict(
             "an account with this email exists already".into(),
         )),

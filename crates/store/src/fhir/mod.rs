@@ -259,6 +259,27 @@ impl Where {
         }
     }
 
+    /// A match on a person's names; a word-start match is first narrowed through
+    /// `person_name_words` to the people with a word starting with its first word (an
+    /// index range instead of a scan of everyone), the match itself deciding the rest.
+    fn name_match(&mut self, columns: &[(&str, &str)], m: &TextMatch) -> String {
+        let matched = self.text_match(columns, m);
+        let TextMatch::Start(v) = m else {
+            return matched;
+        };
+        let words = search_words(v);
+        let Some(first) = words.split_whitespace().next() else {
+            return matched;
+        };
+        let low = self.text(first.to_owned());
+        // Above every string that starts with `first` (byte order, as both tables keep).
+        let high = self.text(format!("{first}\u{10FFFF}"));
+        format!(
+            "(u.id IN (SELECT w.user_id FROM person_name_words w WHERE w.word >= {low} \
+             AND w.word < {high}) AND {matched})"
+        )
+    }
+
     fn text_match(&mut self, columns: &[(&str, &str)], m: &TextMatch) -> String {
         // columns: (folded search column, column as written)
         let parts: Vec<String> = match m {
@@ -455,12 +476,12 @@ fn person_where(q: &PersonQuery) -> Where {
         ("u.search_family", "u.family_name"),
         ("u.search_given", "u.display_name"),
     ];
-    w.all_of(&q.names, |w, m| w.text_match(&both, m));
+    w.all_of(&q.names, |w, m| w.name_match(&both, m));
     w.all_of(&q.families, |w, m| {
-        w.text_match(&[("u.search_family", "u.family_name")], m)
+        w.name_match(&[("u.search_family", "u.family_name")], m)
     });
     w.all_of(&q.givens, |w, m| {
-        w.text_match(&[("u.search_given", "u.given_names")], m)
+        w.name_match(&[("u.search_given", "u.given_names")], m)
     });
     w.all_of(&q.genders, |w, g| format!("p.sex = {}", w.text(g.clone())));
     w.all_of(&q.birth, |w, c| w.date("p.birth_date", c));

@@ -549,6 +549,22 @@ async fn patients_and_practitioners_are_found_by_name(backend: Backend) {
     assert_eq!(ana_r["gender"], "female");
     assert_eq!(ana_r["contact"][0]["name"]["text"], "Luis López");
 
+    // Name search narrows through the index of name words; accounts that predate it
+    // are indexed when the store starts.
+    let pool = app.state().store.pool();
+    sqlx::query("DELETE FROM person_name_words WHERE user_id = $1")
+        .bind(alvaro.clone())
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(found("Patient?name=alvaro").await, Vec::<String>::new());
+    assert_eq!(
+        found("Patient?name:contains=lvaro").await,
+        [alvaro.as_str()]
+    );
+    app.state().store.migrate().await.unwrap();
+    assert_eq!(found("Patient?name=alvaro").await, [alvaro.as_str()]);
+
     // A patient finds only themself.
     let (_, own, _) = get(&api, "Patient?name=a", Some(&c.patient_token)).await;
     assert_eq!(ids_of(&own), [ana.as_str()]);
@@ -574,7 +590,7 @@ async fn patients_and_practitioners_are_found_by_name(backend: Backend) {
     .fetch_one(app.state().store.pool())
     .await
     .unwrap();
-    assert_eq!(audited, 4, "alvaro was returned by four searches");
+    assert_eq!(audited, 6, "alvaro was returned by six searches");
     app.shutdown().await;
 }
 
