@@ -162,6 +162,13 @@ pub fn entry_line(e: &Entry) -> String {
     if let Some(code) = &e.code {
         line.push_str(&format!(" [{code}]"));
     }
+    if let Some(results) = &e.results {
+        // A lab report: its results are lines of their own in the same section.
+        line.push_str(&format!(", report of {} results", results.len()));
+        if let Some(conclusion) = &e.note {
+            line.push_str(&format!(": {conclusion}"));
+        }
+    }
     if let Some(t) = e.effective_at {
         line.push_str(&format!(" — {}", day(t)));
     }
