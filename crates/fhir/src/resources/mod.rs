@@ -308,11 +308,14 @@ pub fn entry(e: &Entry) -> Option<Value> {
 /// The v2 diagnostic service section of a laboratory report.
 const DIAGNOSTIC_SERVICE: &str = "http://terminology.hl7.org/CodeSystem/v2-0074";
 
-fn lab_report(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
+/// What an Observation and a DiagnosticReport begin with: status, one category,
+/// code, subject, when it was taken and when it was issued.
+fn measured(e: &Entry, o: &mut Map<String, Value>, subject: Value, category: (&str, &str, &str)) {
+    let (system, code, display) = category;
     o.insert("status".into(), json!(e.status.as_str()));
     o.insert(
         "category".into(),
-        json!([{ "coding": [{ "system": DIAGNOSTIC_SERVICE, "code": "LAB", "display": "Laboratory" }] }]),
+        json!([{ "coding": [{ "system": system, "code": code, "display": display }] }]),
     );
     o.insert("code".into(), concept(e));
     o.insert("subject".into(), subject);
@@ -322,6 +325,10 @@ fn lab_report(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
         e.effective_at.map(|t| json!(date_time(t))),
     );
     o.insert("issued".into(), json!(instant(e.recorded_at)));
+}
+
+fn lab_report(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
+    measured(e, o, subject, (DIAGNOSTIC_SERVICE, "LAB", "Laboratory"));
     let results: Vec<Value> = e
         .results
         .iter()
@@ -336,24 +343,12 @@ fn lab_report(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
 
 fn observation(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
     let vital = e.section == Section::Vitals;
-    o.insert("status".into(), json!(e.status.as_str()));
     let (code, display) = if vital {
         ("vital-signs", "Vital Signs")
     } else {
         ("laboratory", "Laboratory")
     };
-    o.insert(
-        "category".into(),
-        json!([{ "coding": [{ "system": OBSERVATION_CATEGORY, "code": code, "display": display }] }]),
-    );
-    o.insert("code".into(), concept(e));
-    o.insert("subject".into(), subject);
-    put(
-        o,
-        "effectiveDateTime",
-        e.effective_at.map(|t| json!(date_time(t))),
-    );
-    o.insert("issued".into(), json!(instant(e.recorded_at)));
+    measured(e, o, subject, (OBSERVATION_CATEGORY, code, display));
     let quantity = |v: f64| {
         let mut q = json!({ "value": v });
         if let Some(unit) = &e.unit {

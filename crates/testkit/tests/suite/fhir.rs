@@ -1117,31 +1117,26 @@ async fn a_clinician_exports_their_panel_in_bulk(backend: Backend) {
 /// account or a changed role must still count from the very next request.
 async fn revoking_a_token_or_changing_its_owner_counts_at_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: app.client(),
+    };
     let admin = app.create_user(Role::Admin).await;
     let admin_token = app.token_for(&admin, None).await;
     let clinician = app.create_user(Role::Clinician).await;
-    let http = reqwest::Client::new();
     let status = |path: String, token: String| {
-        let http = http.clone();
-        let url = app.url(&path);
-        async move {
-            http.get(url)
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
+        let api = &api;
+        async move { get(api, &path, Some(&token)).await.0 }
     };
-    let me = format!("/fhir/R4/Practitioner/{}", clinician.id);
+    let me = format!("Practitioner/{}", clinician.id);
 
     // Revoked by its owner through the API.
     let token = app.token_for(&clinician, None).await;
     for _ in 0..3 {
         assert_eq!(status(me.clone(), token.clone()).await, 200);
     }
-    let listed: Value = http
+    let listed: Value = api
+        .http
         .get(app.url("/api/v1/tokens"))
         .bearer_auth(&token)
         .send()
@@ -1151,7 +1146,8 @@ async fn revoking_a_token_or_changing_its_owner_counts_at_once(backend: Backend)
         .await
         .unwrap();
     let id = listed[0]["id"].as_str().unwrap().to_owned();
-    let r = http
+    let r = api
+        .http
         .delete(app.url(&format!("/api/v1/tokens/{id}")))
         .bearer_auth(&token)
         .send()
@@ -1164,7 +1160,8 @@ async fn revoking_a_token_or_changing_its_owner_counts_at_once(backend: Backend)
     let token = app.token_for(&clinician, None).await;
     assert_eq!(status(me.clone(), token.clone()).await, 200);
     let patch = |body: Value| {
-        http.patch(app.url(&format!("/api/v1/users/{}", clinician.id)))
+        api.http
+            .patch(app.url(&format!("/api/v1/users/{}", clinician.id)))
             .bearer_auth(&admin_token)
             .json(&body)
             .send()
@@ -1182,7 +1179,7 @@ async fn revoking_a_token_or_changing_its_owner_counts_at_once(backend: Backend)
 
     // A new role: the record scopes a clinician's token had go with it (a clinician
     // is told there is no such observation; staff may not ask).
-    let observation = format!("/fhir/R4/Observation/{}", uuid::Uuid::new_v4());
+    let observation = format!("Observation/{}", uuid::Uuid::new_v4());
     assert_eq!(status(observation.clone(), token.clone()).await, 404);
     assert_eq!(patch(json!({"role": "staff"})).await.unwrap().status(), 200);
     assert_eq!(status(observation, token.clone()).await, 403);
