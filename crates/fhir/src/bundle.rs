@@ -20,27 +20,38 @@ pub fn history(base: &str, versions: Vec<Value>, self_link: String) -> Value {
                 .unwrap_or("1")
                 .to_owned();
             let created = i + 1 == oldest && version == "1";
-            json!({
-                "fullUrl": format!("{base}/{rt}/{id}"),
-                "resource": resource,
-                "request": {
-                    "method": if created { "POST" } else { "PUT" },
-                    "url": if created { rt.clone() } else { format!("{rt}/{id}") },
-                },
-                "response": {
-                    "status": if created { "201 Created" } else { "200 OK" },
-                    "etag": format!("W/\"{version}\""),
-                },
-            })
+            object([
+                ("fullUrl", json!(format!("{base}/{rt}/{id}"))),
+                ("resource", resource),
+                (
+                    "request",
+                    json!({
+                        "method": if created { "POST" } else { "PUT" },
+                        "url": if created { rt.clone() } else { format!("{rt}/{id}") },
+                    }),
+                ),
+                (
+                    "response",
+                    json!({
+                        "status": if created { "201 Created" } else { "200 OK" },
+                        "etag": format!("W/\"{version}\""),
+                    }),
+                ),
+            ])
         })
         .collect();
-    json!({
-        "resourceType": "Bundle",
-        "type": "history",
-        "total": entries.len(),
-        "link": [{ "relation": "self", "url": self_link }],
-        "entry": entries,
-    })
+    object([
+        ("resourceType", json!("Bundle")),
+        ("type", json!("history")),
+        ("total", json!(entries.len())),
+        ("link", json!([{ "relation": "self", "url": self_link }])),
+        ("entry", Value::Array(entries)),
+    ])
+}
+
+/// A JSON object of `fields`, the values moved in (`json!` would copy each one).
+fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
+    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
 /// A searchset page. `matches` are the resources found, `included` those pulled in by
@@ -58,23 +69,28 @@ pub fn searchset(
             resource["resourceType"].as_str().unwrap_or_default(),
             resource["id"].as_str().unwrap_or_default()
         );
-        json!({ "fullUrl": url, "resource": resource, "search": { "mode": mode } })
+        object([
+            ("fullUrl", Value::String(url)),
+            ("resource", resource),
+            ("search", json!({ "mode": mode })),
+        ])
     };
     let mut entries: Vec<Value> = matches.into_iter().map(|r| entry(r, "match")).collect();
     entries.extend(included.into_iter().map(|r| entry(r, "include")));
-    let mut bundle = json!({
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "link": links.into_iter().map(|(relation, url)| json!({ "relation": relation, "url": url })).collect::<Vec<_>>(),
-        "entry": entries,
-    });
+    let links = links
+        .into_iter()
+        .map(|(relation, url)| json!({ "relation": relation, "url": url }))
+        .collect();
+    let mut bundle = object([
+        ("resourceType", json!("Bundle")),
+        ("type", json!("searchset")),
+        ("link", Value::Array(links)),
+    ]);
     if let Some(t) = total {
         bundle["total"] = json!(t);
     }
-    if bundle["entry"].as_array().is_some_and(Vec::is_empty) {
-        if let Some(o) = bundle.as_object_mut() {
-            o.remove("entry");
-        }
+    if !entries.is_empty() {
+        bundle["entry"] = Value::Array(entries);
     }
     bundle
 }

@@ -288,14 +288,14 @@ pub async fn add_entry(
     let now = state.clock.now();
     let valid = entry.validate(section, now)?;
     let mut tx = state.store.begin_write().await?;
-    let id = store::insert_entry(&mut tx, grant.patient, &valid, grant.actor, now).await?;
-    telemed_store::audit::append(&mut tx, &[audit_write(ctx, state, &grant, id).build()]).await?;
+    let entry = store::insert_entry(&mut tx, grant.patient, &valid, grant.actor, now).await?;
+    telemed_store::audit::append(
+        &mut tx,
+        &[audit_write(ctx, state, &grant, entry.id).build()],
+    )
+    .await?;
     tx.commit().await.db()?;
-    state
-        .store
-        .entry(grant.patient, id)
-        .await?
-        .ok_or_else(|| Error::internal("new entry missing"))
+    Ok(entry)
 }
 
 pub struct StatusChange<'a> {

@@ -36,28 +36,18 @@ pub async fn append(conn: &mut Conn, records: &[AuditRecord]) -> Result<()> {
         hashes.push((prev_hash, hash.clone()));
         prev_hash = hash;
     }
-    // Many rows per statement: a batch of sends costs one round trip, not one per entry.
-    const COLUMNS: usize = 14;
-    for (chunk_no, chunk) in records.chunks(40).enumerate() {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let cols: Vec<String> = (1..=COLUMNS)
-                    .map(|c| format!("${}", i * COLUMNS + c))
-                    .collect();
-                format!("({})", cols.join(", "))
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO audit_log (seq, at, actor_id, actor_role, action, resource_type, resource_id, patient_id, outcome, \
-             client_addr, request_id, detail, prev_hash, hash) VALUES {}",
-            rows.join(", ")
-        );
+    // Many rows per statement, the chain head's new hash written by the last one: a
+    // batch of sends costs a few round trips, not one per entry.
+    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    let mut written = 0;
+    for rows in chunk_sizes(records.len()) {
+        let last = written + rows == records.len();
+        let sql = insert_sql(rows, sqlite, last);
         let mut query = sqlx::query(&sql);
-        for (i, r) in chunk.iter().enumerate() {
-            let index = chunk_no * 40 + i;
-            let (prev, hash) = &hashes[index];
+        for (i, r) in records[written..written + rows].iter().enumerate() {
+            let (prev, hash) = &hashes[written + i];
             query = query
-                .bind(first_seq + index as i64)
+                .bind(first_seq + (written + i) as i64)
                 .bind(to_micros(r.at))
                 .bind(r.actor.map(|a| a.to_string()))
                 .bind(r.actor_role.map(|x| x.as_str()))
@@ -72,14 +62,67 @@ pub async fn append(conn: &mut Conn, records: &[AuditRecord]) -> Result<()> {
                 .bind(prev.clone())
                 .bind(hash.clone());
         }
+        if last {
+            query = query.bind(prev_hash.clone());
+        }
         query.execute(&mut *conn).await.db()?;
+        written += rows;
     }
-    sqlx::query("UPDATE audit_chain_head SET hash = $1 WHERE id = 1")
-        .bind(prev_hash)
-        .execute(conn)
-        .await
-        .db()?;
     Ok(())
+}
+
+/// The rows each INSERT of a batch of `n` takes: as many of the largest size as fit, then
+/// smaller ones, so that a few statement shapes (prepared once, then cached) serve every
+/// batch.
+fn chunk_sizes(n: usize) -> Vec<usize> {
+    const SIZES: [usize; 4] = [64, 16, 4, 1];
+    let mut left = n;
+    let mut chunks = vec![];
+    for size in SIZES {
+        while left >= size {
+            chunks.push(size);
+            left -= size;
+        }
+    }
+    chunks
+}
+
+const INSERT_COLUMNS: usize = 14;
+
+/// An INSERT of `rows` audit rows; with `set_head`, also the chain head's new hash (the
+/// parameter after the rows). SQLite takes anonymous `?` parameters, which it binds in
+/// constant time (a `$N` parameter is looked up by name, costing time in proportion to
+/// the statement's parameters), and runs the head update as a second statement in the
+/// same call; PostgreSQL numbers its parameters and updates the head from a CTE.
+fn insert_sql(rows: usize, sqlite: bool, set_head: bool) -> String {
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        if sqlite {
+            "?".to_owned()
+        } else {
+            format!("${n}")
+        }
+    };
+    let values: Vec<String> = (0..rows)
+        .map(|_| {
+            let cols: Vec<String> = (0..INSERT_COLUMNS).map(|_| next()).collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect();
+    let insert = format!(
+        "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
+        values.join(", ")
+    );
+    if !set_head {
+        return insert;
+    }
+    let head = format!("UPDATE audit_chain_head SET hash = {} WHERE id = 1", next());
+    if sqlite {
+        format!("{insert}; {head}")
+    } else {
+        format!("WITH appended AS ({insert}) {head}")
+    }
 }
 
 impl Store {

@@ -187,19 +187,21 @@ pub async fn insert_entry(
     e: &ValidEntry,
     by: UserId,
     now: DateTime<Utc>,
-) -> Result<EntryId> {
+) -> Result<Entry> {
     if let Some(results) = &e.results {
         check_report_results(&mut *conn, patient, results).await?;
     }
     let id = EntryId::new();
-    sqlx::query(
+    // The stored row comes back with the insert: no second trip to read it.
+    let row: EntryRow = sqlx::query_as(&format!(
         "INSERT INTO chart_entries (id, patient_id, section, code_system, code, text, status, \
          effective_at, ended_at, value, value2, value_text, unit, range_low, range_high, severity, \
          reaction, dosage, relation, note, recorded_at, recorded_by, updated_at, version, result_ids) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS DOUBLE PRECISION), \
          CAST($11 AS DOUBLE PRECISION), $12, $13, CAST($14 AS DOUBLE PRECISION), \
-         CAST($15 AS DOUBLE PRECISION), $16, $17, $18, $19, $20, $21, $22, $21, 1, $23)",
-    )
+         CAST($15 AS DOUBLE PRECISION), $16, $17, $18, $19, $20, $21, $22, $21, 1, $23) \
+         RETURNING {ENTRY_COLUMNS}"
+    ))
     .bind(id.to_string())
     .bind(patient.to_string())
     .bind(e.section.as_str())
@@ -228,10 +230,10 @@ pub async fn insert_entry(
             .collect::<Vec<_>>()
             .join(" ")
     }))
-    .execute(conn)
+    .fetch_one(conn)
     .await
     .db()?;
-    Ok(id)
+    Entry::try_from(row)
 }
 
 /// A report's results must be lab results (not reports) of its own patient, each once.

@@ -88,7 +88,7 @@ pub fn communication(c: &telemed_store::fhir::Communication) -> Value {
         recipients.push(json!({ "display": "Clinic staff" }));
     }
     if !recipients.is_empty() {
-        o.insert("recipient".into(), json!(recipients));
+        o.insert("recipient".into(), Value::Array(recipients));
     }
     o.insert("sender".into(), party(c.sender.0, c.sender.1));
     let mut payload = vec![json!({ "contentString": c.body })];
@@ -101,7 +101,7 @@ pub fn communication(c: &telemed_store::fhir::Communication) -> Value {
             "creation": date_time(b.created_at),
         } })
     }));
-    o.insert("payload".into(), json!(payload));
+    o.insert("payload".into(), Value::Array(payload));
     Value::Object(o)
 }
 
@@ -139,7 +139,7 @@ fn concept(e: &Entry) -> Value {
         if let Some(v) = record::vital_kind(code).filter(|_| e.section == Section::Vitals) {
             one["display"] = json!(v.display);
         }
-        c["coding"] = json!([one]);
+        c["coding"] = Value::Array(vec![one]);
     }
     c
 }
@@ -246,7 +246,7 @@ pub fn entry(e: &Entry) -> Option<Value> {
                     if let Some(s) = e.severity {
                         one["severity"] = json!(s.as_str());
                     }
-                    json!([one])
+                    Value::Array(vec![one])
                 }),
             );
         }
@@ -336,7 +336,7 @@ fn lab_report(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
         .map(|id| json!({ "reference": format!("Observation/{id}") }))
         .collect();
     if !results.is_empty() {
-        o.insert("result".into(), json!(results));
+        o.insert("result".into(), Value::Array(results));
     }
     put(o, "conclusion", e.note.as_ref().map(|n| json!(n)));
 }
@@ -422,7 +422,10 @@ fn observation(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
         let mut r = Map::new();
         put(&mut r, "low", e.range_low.map(bound));
         put(&mut r, "high", e.range_high.map(bound));
-        o.insert("referenceRange".into(), json!([Value::Object(r)]));
+        o.insert(
+            "referenceRange".into(),
+            Value::Array(vec![Value::Object(r)]),
+        );
     }
 }
 
@@ -454,15 +457,15 @@ pub fn patient(p: &Person) -> Value {
                 }
             })
             .collect();
-        o.insert("identifier".into(), json!(ids));
+        o.insert("identifier".into(), Value::Array(ids));
     }
     o.insert("active".into(), json!(p.active));
-    o.insert("name".into(), json!([human_name(p)]));
+    o.insert("name".into(), Value::Array(vec![human_name(p)]));
     let mut telecom = vec![json!({ "system": "email", "value": p.email, "use": "home" })];
     if let Some(phone) = &p.phone {
         telecom.push(json!({ "system": "phone", "value": phone, "use": "mobile" }));
     }
-    o.insert("telecom".into(), json!(telecom));
+    o.insert("telecom".into(), Value::Array(telecom));
     put(&mut o, "gender", p.sex.as_ref().map(|s| json!(s)));
     put(&mut o, "birthDate", p.birth_date.as_ref().map(|d| json!(d)));
     put(
@@ -479,7 +482,7 @@ pub fn patient(p: &Person) -> Value {
         if let Some(phone) = &p.emergency_phone {
             c["telecom"] = json!([{ "system": "phone", "value": phone }]);
         }
-        o.insert("contact".into(), json!([c]));
+        o.insert("contact".into(), Value::Array(vec![c]));
     }
     o.insert(
         "communication".into(),

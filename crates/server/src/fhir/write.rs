@@ -107,9 +107,10 @@ pub async fn create_in(
             let now = state.clock.now();
             allow_write(tx, state, ctx, caller, scope, patient, section).await?;
             let valid = entry.validate(section, now).map_err(unfit)?;
-            let id = record_store::insert_entry(tx, patient, &valid, caller.principal.user_id, now)
-                .await
-                .map_err(unfit)?;
+            let stored =
+                record_store::insert_entry(tx, patient, &valid, caller.principal.user_id, now)
+                    .await
+                    .map_err(unfit)?;
             scope.audit.push(
                 Event::new(
                     ctx,
@@ -118,14 +119,11 @@ pub async fn create_in(
                     section.as_str(),
                 )
                 .by(caller.principal.user_id, caller.principal.role)
-                .on(id)
+                .on(stored.id)
                 .patient(patient)
                 .detail("fhir")
                 .build(),
             );
-            let stored = record_store::entry_in(tx, patient, id)
-                .await?
-                .ok_or_else(|| Error::internal("new entry missing"))?;
             written_entry(&stored)
         }
     }

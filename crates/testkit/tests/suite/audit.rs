@@ -1,7 +1,7 @@
 //! The audit trail: every event recorded, the chain verified, tampering found, and
 //! concurrent appends from many requests keeping one chain.
 
-use telemed_domain::audit::Outcome;
+use telemed_domain::audit::{AuditRecord, Outcome};
 use telemed_domain::Role;
 use telemed_store::audit::{AuditFilter, ChainBreak};
 use telemed_testkit::{Backend, TestApp};
@@ -188,6 +188,52 @@ async fn concurrent_reads_and_writes_keep_one_chain(backend: Backend) {
     app.shutdown().await;
 }
 
+/// A batch large enough to take every statement shape the append uses (64, 16, 4 and
+/// 1 rows) is stored whole, in order, and the head follows it.
+async fn a_large_batch_keeps_the_chain(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let store = &app.state().store;
+    let before = store.verify_audit_chain().await.unwrap().entries;
+    let records: Vec<AuditRecord> = (0..151)
+        .map(|i| AuditRecord {
+            at: chrono::Utc::now(),
+            actor: None,
+            actor_role: None,
+            action: "test.batch".into(),
+            resource_type: "test".into(),
+            resource_id: Some(format!("r{i}")),
+            patient: None,
+            outcome: Outcome::Success,
+            client_addr: None,
+            request_id: None,
+            detail: (i % 2 == 0).then(|| format!("d{i}")),
+        })
+        .collect();
+    store.append_audit(&records).await.unwrap();
+    store.append_audit(&records[..3]).await.unwrap();
+    let report = store.verify_audit_chain().await.unwrap();
+    assert_eq!((report.entries, report.first_break), (before + 154, None));
+    let stored = store
+        .search_audit(&AuditFilter {
+            action_prefix: Some("test.batch".into()),
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let order: Vec<usize> = (0..151).chain(0..3).collect();
+    assert_eq!(stored.len(), order.len(), "every entry once");
+    for (e, i) in stored.iter().rev().zip(order) {
+        let r = &records[i];
+        assert_eq!(
+            (&e.resource_id, &e.detail, e.outcome),
+            (&r.resource_id, &r.detail, r.outcome),
+            "entries in the batch's order, as given"
+        );
+    }
+    app.shutdown().await;
+}
+
 async fn shutdown_commits_queued_read_entries(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let patient = app.create_user(Role::Patient).await;
@@ -223,5 +269,6 @@ on_both_databases!(
     tampering_is_found,
     removed_and_truncated_entries_are_found,
     concurrent_reads_and_writes_keep_one_chain,
+    a_large_batch_keeps_the_chain,
     shutdown_commits_queued_read_entries,
 );
