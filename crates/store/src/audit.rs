@@ -369,28 +369,57 @@ pub struct ChainReport {
 
 impl Store {
     pub async fn search_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        let prefix = f
-            .action_prefix
-            .as_deref()
-            .map(|p| format!("{}%", crate::like_escape(p)));
-        let rows: Vec<AuditRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM audit_log \
-             WHERE ($1 IS NULL OR actor_id = $1) AND ($2 IS NULL OR patient_id = $2) AND ($3 IS NULL OR action LIKE $3 ESCAPE '\\') \
-               AND ($4 IS NULL OR outcome = $4) AND ($5 IS NULL OR at >= $5) AND ($6 IS NULL OR at < $6) \
-               AND ($7 IS NULL OR seq < $7) \
-             ORDER BY seq DESC LIMIT $8"
-        ))
-        .bind(f.actor.map(|a| a.to_string()))
-        .bind(f.patient.map(|p| p.to_string()))
-        .bind(prefix)
-        .bind(f.outcome.map(|o| o.as_str()))
-        .bind(f.since.map(to_micros))
-        .bind(f.until.map(to_micros))
-        .bind(f.before_seq)
-        .bind(f.limit.clamp(1, 1000))
-        .fetch_all(self.pool())
-        .await
-        .db()?;
+        // Only the filters given appear in the query, so that an index can serve them (a
+        // patient's access log reads that patient's entries, not the whole log).
+        enum Arg {
+            Text(String),
+            Int(i64),
+        }
+        let mut clauses: Vec<String> = vec![];
+        let mut args: Vec<Arg> = vec![];
+        let mut filter = |clause: &str, arg: Arg| {
+            args.push(arg);
+            clauses.push(clause.replace('?', &format!("${}", args.len())));
+        };
+        if let Some(a) = f.actor {
+            filter("actor_id = ?", Arg::Text(a.to_string()));
+        }
+        if let Some(p) = f.patient {
+            filter("patient_id = ?", Arg::Text(p.to_string()));
+        }
+        if let Some(prefix) = &f.action_prefix {
+            let pattern = format!("{}%", crate::like_escape(prefix));
+            filter("action LIKE ? ESCAPE '\\'", Arg::Text(pattern));
+        }
+        if let Some(o) = f.outcome {
+            filter("outcome = ?", Arg::Text(o.as_str().to_owned()));
+        }
+        if let Some(t) = f.since {
+            filter("at >= ?", Arg::Int(to_micros(t)));
+        }
+        if let Some(t) = f.until {
+            filter("at < ?", Arg::Int(to_micros(t)));
+        }
+        if let Some(seq) = f.before_seq {
+            filter("seq < ?", Arg::Int(seq));
+        }
+        let conditions = if clauses.is_empty() {
+            "1 = 1".to_owned()
+        } else {
+            clauses.join(" AND ")
+        };
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit_log WHERE {conditions} ORDER BY seq DESC LIMIT {}",
+            f.limit.clamp(1, 1000)
+        );
+        let mut query = sqlx::query_as::<_, AuditRow>(&sql);
+        for arg in args {
+            query = match arg {
+                Arg::Text(t) => query.bind(t),
+                Arg::Int(i) => query.bind(i),
+            };
+        }
+        let rows = query.fetch_all(self.pool()).await.db()?;
         Ok(rows.into_iter().map(|r| r.into_entry().0).collect())
     }
 

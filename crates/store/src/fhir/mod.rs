@@ -189,6 +189,8 @@ enum Bind {
 struct Where {
     clauses: Vec<String>,
     binds: Vec<Bind>,
+    /// A clause narrows through the name-word index (`name_match`).
+    narrowed_by_name: bool,
 }
 
 impl Where {
@@ -274,6 +276,7 @@ impl Where {
         let low = self.text(first.to_owned());
         // Above every string that starts with `first` (byte order, as both tables keep).
         let high = self.text(format!("{first}\u{10FFFF}"));
+        self.narrowed_by_name = true;
         format!(
             "(u.id IN (SELECT w.user_id FROM person_name_words w WHERE w.word >= {low} \
              AND w.word < {high}) AND {matched})"
@@ -467,6 +470,7 @@ fn person_where(q: &PersonQuery) -> Where {
     let mut w = Where::default();
     let role = w.text(q.role.as_str());
     w.clauses.push(format!("u.role = {role}"));
+    let role_clause = w.clauses.len() - 1;
     if let Some(within) = &q.within {
         let ids: Vec<UserId> = within.clone();
         w.all_of(&[ids], |w, id| format!("u.id = {}", w.text(id.to_string())));
@@ -483,6 +487,13 @@ fn person_where(q: &PersonQuery) -> Where {
     w.all_of(&q.givens, |w, m| {
         w.name_match(&[("u.search_given", "u.given_names")], m)
     });
+    if w.narrowed_by_name {
+        // The name index narrows to a few people; the role is then only checked on
+        // them. Written so that no index serves it: without table statistics SQLite
+        // would otherwise walk every patient through the role index and test each
+        // against the name index's list.
+        w.clauses[role_clause] = format!("(u.role || '') = {role}");
+    }
     w.all_of(&q.genders, |w, g| format!("p.sex = {}", w.text(g.clone())));
     w.all_of(&q.birth, |w, c| w.date("p.birth_date", c));
     w.all_of(&q.emails, |w, e| {
