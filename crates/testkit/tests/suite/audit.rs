@@ -196,7 +196,7 @@ async fn a_large_batch_keeps_the_chain(backend: Backend) {
     let before = store.verify_audit_chain().await.unwrap().entries;
     let records: Vec<AuditRecord> = (0..151)
         .map(|i| AuditRecord {
-            at: chrono::Utc::now(),
+            at: app.state().clock.now(),
             actor: None,
             actor_role: None,
             action: "test.batch".into(),
