@@ -84,6 +84,7 @@ impl AppState {
         let bus = crate::realtime::Bus::connect(config.nats_url.as_deref()).await?;
         let hub = crate::realtime::Hub::new();
         tokio::spawn(hub.clone().run(bus.subscribe()));
+        let credentials = store.credentials_epoch();
         let inner = Inner {
             config: Arc::new(config),
             store,
@@ -94,7 +95,7 @@ impl AppState {
             metrics: Metrics::default(),
             csrf_key,
             id_token_key: Arc::new(id_token_key),
-            callers: crate::fhir::caller_cache::CallerCache::new(!bus.is_shared()),
+            callers: crate::fhir::caller_cache::CallerCache::new(!bus.is_shared(), credentials),
             bus,
             hub,
             blobs,

@@ -117,7 +117,6 @@ pub async fn disable(
         .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
-    state.callers.forget_all();
     Ok(())
 }
 
@@ -507,7 +506,6 @@ pub async fn token(
 ) -> Result<std::result::Result<TokenResponse, OAuthError>> {
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
-    let mut revoked = false;
     let outcome = match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let code = form.code.as_deref().unwrap_or_default();
@@ -540,7 +538,6 @@ pub async fn token(
                 CodeUse::Replayed(grant) => {
                     // A code used twice was stolen or replayed: what it gave is revoked.
                     store::revoke_grant(&mut tx, grant, None, now).await?;
-                    revoked = true;
                     Err(OAuthError::new(
                         "invalid_grant",
                         "the code was used already",
@@ -565,7 +562,6 @@ pub async fn token(
                 }
                 RefreshUse::Replayed(grant) => {
                     store::revoke_grant(&mut tx, grant, None, now).await?;
-                    revoked = true;
                     Err(OAuthError::new(
                         "invalid_grant",
                         "the refresh token was used already; the authorization is revoked",
@@ -583,9 +579,6 @@ pub async fn token(
         )),
     };
     tx.commit().await.db()?;
-    if revoked {
-        state.callers.forget_all();
-    }
     Ok(outcome)
 }
 
@@ -622,6 +615,5 @@ pub async fn revoke_grant(
     }
     telemed_store::audit::append(&mut tx, &[event.build()]).await?;
     tx.commit().await.db()?;
-    state.callers.forget_all();
     Ok(())
 }

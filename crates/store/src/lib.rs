@@ -30,6 +30,7 @@ mod time;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -45,6 +46,8 @@ pub use time::{from_micros, to_micros};
 pub struct Tx {
     inner: Transaction<'static, Any>,
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    credentials: CredentialsEpoch,
+    credentials_changed: bool,
 }
 
 impl std::ops::Deref for Tx {
@@ -61,8 +64,26 @@ impl std::ops::DerefMut for Tx {
 }
 
 impl Tx {
+    /// Commits; if the transaction took power away from a credential, the store's
+    /// [`CredentialsEpoch`] moves on once it has.
     pub async fn commit(self) -> std::result::Result<(), sqlx::Error> {
-        self.inner.commit().await
+        self.inner.commit().await?;
+        if self.credentials_changed {
+            self.credentials.advance();
+        }
+        Ok(())
+    }
+
+    /// The connection the transaction runs on.
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.inner
+    }
+
+    /// Marks the transaction as taking power away from a credential: an API token or
+    /// an app's grant revoked, an app disabled, an account disabled or its role
+    /// changed. The store's functions that do so call this themselves.
+    pub fn credentials_changed(&mut self) {
+        self.credentials_changed = true;
     }
 
     pub async fn rollback(self) -> std::result::Result<(), sqlx::Error> {
@@ -100,6 +121,25 @@ pub struct Store {
     dialect: Dialect,
     /// One writer at a time on SQLite (see `Tx`).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    credentials: CredentialsEpoch,
+}
+
+/// Counts the committed changes that took power away from a credential (see
+/// [`Tx::credentials_changed`]), in this process. Whatever remembers who a token stands
+/// for keeps it only while this has not moved. Cheap to clone.
+#[derive(Clone, Default)]
+pub struct CredentialsEpoch(std::sync::Arc<AtomicU64>);
+
+impl CredentialsEpoch {
+    pub fn current(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    /// What a committed credential change does (`Tx::commit`); anything that changes
+    /// credentials outside a `Tx` calls it after its change.
+    pub fn advance(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// The file a `sqlite://` URL names, if it names one (not `:memory:`).
@@ -210,6 +250,7 @@ impl Store {
             pool,
             dialect,
             write_gate,
+            credentials: CredentialsEpoch::default(),
         })
     }
 
@@ -219,6 +260,11 @@ impl Store {
 
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The epoch of this store's credential changes.
+    pub fn credentials_epoch(&self) -> CredentialsEpoch {
+        self.credentials.clone()
     }
 
     /// Applies the embedded migrations of this dialect that have not run yet.
@@ -255,11 +301,15 @@ impl Store {
                 Ok(Tx {
                     inner,
                     _gate: Some(gate),
+                    credentials: self.credentials.clone(),
+                    credentials_changed: false,
                 })
             }
             Dialect::Postgres => Ok(Tx {
                 inner: self.pool.begin().await.map_err(db_error)?,
                 _gate: None,
+                credentials: self.credentials.clone(),
+                credentials_changed: false,
             }),
         }
     }

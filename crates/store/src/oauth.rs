@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use telemed_domain::{Error, OAuthClientId, OAuthGrantId, Result, Role, UserId};
 
-use crate::{from_micros, to_micros, Conn, DbResult, Store};
+use crate::{from_micros, to_micros, Conn, DbResult, Store, Tx};
 
 fn corrupt<E>(_: E) -> Error {
     Error::internal("corrupt oauth row")
@@ -80,20 +80,22 @@ pub async fn insert_client(
     Ok(id)
 }
 
-pub async fn disable_client(
-    conn: &mut Conn,
-    id: OAuthClientId,
-    now: DateTime<Utc>,
-) -> Result<bool> {
+/// Disables a client: its tokens stop working (a credential change: see
+/// `Tx::credentials_changed`).
+pub async fn disable_client(tx: &mut Tx, id: OAuthClientId, now: DateTime<Utc>) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE oauth_clients SET disabled_at = $2 WHERE id = $1 AND disabled_at IS NULL",
     )
     .bind(id.to_string())
     .bind(to_micros(now))
-    .execute(conn)
+    .execute(tx.conn())
     .await
     .db()?;
-    Ok(done.rows_affected() == 1)
+    let disabled = done.rows_affected() == 1;
+    if disabled {
+        tx.credentials_changed();
+    }
+    Ok(disabled)
 }
 
 /// An authorization a user gave a client.
@@ -343,9 +345,10 @@ pub async fn spend_refresh(
 }
 
 /// Revokes a grant: every token of it stops working at once. `user`, when given, must
-/// own it (a person revoking from their account page).
+/// own it (a person revoking from their account page). A credential change: see
+/// `Tx::credentials_changed`.
 pub async fn revoke_grant(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: OAuthGrantId,
     user: Option<UserId>,
     now: DateTime<Utc>,
@@ -357,10 +360,14 @@ pub async fn revoke_grant(
     .bind(id.to_string())
     .bind(to_micros(now))
     .bind(user.map(|u| u.to_string()))
-    .execute(conn)
+    .execute(tx.conn())
     .await
     .db()?;
-    Ok(done.rows_affected() == 1)
+    let revoked = done.rows_affected() == 1;
+    if revoked {
+        tx.credentials_changed();
+    }
+    Ok(revoked)
 }
 
 /// A user's role, read on `conn` (for the id_token's `fhirUser`).

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use telemed_domain::role::{format_scopes, parse_scopes};
 use telemed_domain::{ApiTokenId, Error, Permission, Result, UserId};
 
-use crate::{from_micros, to_micros, Conn, DbResult, Store};
+use crate::{from_micros, to_micros, Conn, DbResult, Store, Tx};
 
 #[derive(Debug, Clone)]
 pub struct ApiToken {
@@ -77,22 +77,19 @@ pub async fn insert(conn: &mut Conn, t: NewApiToken<'_>, now: DateTime<Utc>) -> 
     Ok(id)
 }
 
-pub async fn revoke(
-    conn: &mut Conn,
-    user: UserId,
-    id: ApiTokenId,
-    now: DateTime<Utc>,
-) -> Result<()> {
+/// Revokes one of `user`'s API tokens (a credential change: see `Tx::credentials_changed`).
+pub async fn revoke(tx: &mut Tx, user: UserId, id: ApiTokenId, now: DateTime<Utc>) -> Result<()> {
     let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL")
         .bind(to_micros(now))
         .bind(id.to_string())
         .bind(user.to_string())
-        .execute(conn)
+        .execute(tx.conn())
         .await
         .db()?;
     if done.rows_affected() == 0 {
         return Err(Error::NotFound);
     }
+    tx.credentials_changed();
     Ok(())
 }
 

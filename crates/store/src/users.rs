@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use telemed_domain::names::PersonName;
 use telemed_domain::{Email, Error, Result, Role, UserId};
 
-use crate::{from_micros, to_micros, Conn, DbResult, Store};
+use crate::{from_micros, to_micros, Conn, DbResult, Store, Tx};
 
 #[derive(Debug, Clone)]
 pub struct User {
@@ -279,15 +279,18 @@ async fn update_user(
     Ok(())
 }
 
-pub async fn set_role(conn: &mut Conn, id: UserId, role: Role, now: DateTime<Utc>) -> Result<()> {
+/// Changes a person's role (a credential change: see `Tx::credentials_changed`).
+pub async fn set_role(tx: &mut Tx, id: UserId, role: Role, now: DateTime<Utc>) -> Result<()> {
     update_user(
-        conn,
+        tx,
         id,
         "UPDATE users SET role = $3, updated_at = $2 WHERE id = $1",
         Some(role.as_str()),
         now,
     )
-    .await
+    .await?;
+    tx.credentials_changed();
+    Ok(())
 }
 
 pub async fn set_password_hash(
@@ -356,8 +359,10 @@ pub async fn mark_email_verified(conn: &mut Conn, id: UserId, now: DateTime<Utc>
     update_user(conn, id, sql, None, now).await
 }
 
+/// Disables or re-enables an account (a credential change: see
+/// `Tx::credentials_changed`).
 pub async fn set_disabled(
-    conn: &mut Conn,
+    tx: &mut Tx,
     id: UserId,
     disabled: bool,
     now: DateTime<Utc>,
@@ -367,7 +372,9 @@ pub async fn set_disabled(
     } else {
         "UPDATE users SET disabled_at = NULL, updated_at = $2 WHERE id = $1"
     };
-    update_user(conn, id, sql, None, now).await
+    update_user(tx, id, sql, None, now).await?;
+    tx.credentials_changed();
+    Ok(())
 }
 
 /// Replaces the user's recovery codes with these hashes.

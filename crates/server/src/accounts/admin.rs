@@ -139,7 +139,6 @@ pub async fn change_role(
     }
     telemed_store::audit::append(&mut tx, &[event.build()]).await?;
     tx.commit().await.db()?;
-    state.callers.forget_all();
     Ok(())
 }
 
@@ -180,7 +179,6 @@ pub async fn set_disabled(
         .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
-    state.callers.forget_all();
     Ok(())
 }
 

@@ -82,6 +82,5 @@ pub async fn revoke(state: &AppState, ctx: &Ctx, owner: &Principal, id: ApiToken
         .build();
     telemed_store::audit::append(&mut tx, &[record]).await?;
     tx.commit().await.db()?;
-    state.callers.forget_all();
     Ok(())
 }

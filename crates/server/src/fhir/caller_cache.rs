@@ -2,9 +2,11 @@
 //! costs one query (the data), not two (the token, then the data).
 //!
 //! Correctness rests on three rules:
-//! - Every change that can take a token's power away (a token or app grant revoked, an
-//!   app disabled, an account disabled or its role changed) calls [`CallerCache::forget_all`]
-//!   after its transaction commits. That empties the cache and moves its epoch on.
+//! - Every committed change that can take a token's power away (a token or app grant
+//!   revoked, an app disabled, an account disabled or its role changed) moves the
+//!   store's [`CredentialsEpoch`] on: the store's functions that make those changes mark
+//!   their transaction (`Tx::credentials_changed`), whichever path calls them. What
+//!   the cache holds belongs to one epoch and is dropped when the epoch has moved.
 //! - A lookup notes the epoch *before* it reads the database and keeps what it read
 //!   only if the epoch has not moved since: a read that raced a revocation is never
 //!   remembered.
@@ -16,10 +18,10 @@
 //! "last used" still moves.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, Duration, Utc};
+use telemed_store::CredentialsEpoch;
 
 use super::FhirCaller;
 
@@ -34,10 +36,27 @@ struct Remembered {
     until: DateTime<Utc>,
 }
 
+/// The callers remembered, all read in `epoch`.
+#[derive(Default)]
+struct Entries {
+    epoch: u64,
+    callers: HashMap<String, Remembered>,
+}
+
+impl Entries {
+    /// Empties the entries if they belong to an earlier epoch than `current`.
+    fn catch_up(&mut self, current: u64) {
+        if self.epoch != current {
+            self.callers.clear();
+            self.epoch = current;
+        }
+    }
+}
+
 pub struct CallerCache {
     enabled: bool,
-    epoch: AtomicU64,
-    entries: Mutex<HashMap<String, Remembered>>,
+    credentials: CredentialsEpoch,
+    entries: Mutex<Entries>,
 }
 
 /// The epoch a lookup started in; hand it back to [`CallerCache::remember`].
@@ -45,22 +64,26 @@ pub struct CallerCache {
 pub struct Epoch(u64);
 
 impl CallerCache {
-    /// A cache that remembers only when `enabled` (one node).
-    pub fn new(enabled: bool) -> Self {
+    /// A cache that remembers only when `enabled` (one node), following the store's
+    /// credential changes.
+    pub fn new(enabled: bool, credentials: CredentialsEpoch) -> Self {
         Self {
             enabled,
-            epoch: AtomicU64::new(0),
-            entries: Mutex::new(HashMap::new()),
+            credentials,
+            entries: Mutex::new(Entries::default()),
         }
     }
 
-    /// The caller a token hash was last seen to stand for, if still valid at `now`.
+    /// The caller a token hash was last seen to stand for, if still valid at `now` and
+    /// no credential has changed since.
     pub fn recall(&self, token_hash: &str, now: DateTime<Utc>) -> Option<FhirCaller> {
         if !self.enabled {
             return None;
         }
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.catch_up(self.credentials.current());
         entries
+            .callers
             .get(token_hash)
             .filter(|r| r.until > now)
             .map(|r| r.caller.clone())
@@ -68,11 +91,11 @@ impl CallerCache {
 
     /// To be read before the database is asked about a token.
     pub fn epoch(&self) -> Epoch {
-        Epoch(self.epoch.load(Ordering::SeqCst))
+        Epoch(self.credentials.current())
     }
 
     /// Remembers what the database said at `seen` (from [`Self::epoch`]) until `expires`
-    /// (the token's own end) or [`KEEP_FOR`], unless something was revoked meanwhile.
+    /// (the token's own end) or [`KEEP_FOR`], unless a credential changed meanwhile.
     pub fn remember(
         &self,
         token_hash: &str,
@@ -84,30 +107,24 @@ impl CallerCache {
         if !self.enabled {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        // Checked under the lock `forget_all` takes, so a revocation either comes
-        // before this check (and the entry is not kept) or clears it afterwards.
-        if self.epoch.load(Ordering::SeqCst) != seen.0 {
+        let current = self.credentials.current();
+        if current != seen.0 {
             return;
         }
-        if entries.len() >= CAPACITY {
-            entries.clear();
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        // A change committed after `current` was read moves the epoch on, and the next
+        // recall drops this entry with the rest.
+        entries.catch_up(current);
+        if entries.callers.len() >= CAPACITY {
+            entries.callers.clear();
         }
-        entries.insert(
+        entries.callers.insert(
             token_hash.to_owned(),
             Remembered {
                 caller: caller.clone(),
                 until: expires.min(now + KEEP_FOR),
             },
         );
-    }
-
-    /// Forgets every caller: call after committing anything that can take a token's
-    /// power away.
-    pub fn forget_all(&self) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-        entries.clear();
     }
 }
 
@@ -136,7 +153,7 @@ mod tests {
 
     #[test]
     fn a_caller_is_recalled_until_its_token_or_the_keep_time_ends() {
-        let cache = CallerCache::new(true);
+        let cache = CallerCache::new(true, CredentialsEpoch::default());
         let c = caller();
         cache.remember("a", cache.epoch(), &c, at(0), at(30));
         cache.remember("b", cache.epoch(), &c, at(0), at(3600));
@@ -149,11 +166,12 @@ mod tests {
 
     #[test]
     fn what_was_read_before_a_revocation_is_not_remembered() {
-        let cache = CallerCache::new(true);
+        let credentials = CredentialsEpoch::default();
+        let cache = CallerCache::new(true, credentials.clone());
         let c = caller();
         cache.remember("a", cache.epoch(), &c, at(0), at(3600));
         let before = cache.epoch();
-        cache.forget_all();
+        credentials.advance();
         assert!(cache.recall("a", at(1)).is_none(), "forgotten");
         cache.remember("b", before, &c, at(0), at(3600));
         assert!(cache.recall("b", at(1)).is_none(), "read in the old epoch");
@@ -163,7 +181,7 @@ mod tests {
 
     #[test]
     fn a_cache_for_several_nodes_remembers_nothing() {
-        let cache = CallerCache::new(false);
+        let cache = CallerCache::new(false, CredentialsEpoch::default());
         cache.remember("a", cache.epoch(), &caller(), at(0), at(3600));
         assert!(cache.recall("a", at(1)).is_none());
     }

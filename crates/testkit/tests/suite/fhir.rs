@@ -1186,7 +1186,45 @@ async fn revoking_a_token_or_changing_its_owner_counts_at_once(backend: Backend)
     app.shutdown().await;
 }
 
+/// The store itself tells when a credential lost power: a committed change through its
+/// functions moves the epoch the token cache follows; a rolled-back one, an ordinary
+/// write, or a revocation that found nothing to revoke does not.
+async fn a_credential_change_moves_the_epoch_only_when_committed(backend: Backend) {
+    use telemed_store::{oauth, users};
+    let app = TestApp::spawn(backend).await;
+    let store = &app.state().store;
+    let clinician = app.create_user(Role::Clinician).await;
+    let now = app.state().clock.now();
+    let epoch = store.credentials_epoch();
+    let start = epoch.current();
+
+    let mut tx = store.begin_write().await.unwrap();
+    users::set_role(&mut tx, clinician.id, Role::Staff, now)
+        .await
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(epoch.current(), start, "rolled back");
+
+    let mut tx = store.begin_write().await.unwrap();
+    let unknown = telemed_domain::OAuthGrantId::new();
+    assert!(!oauth::revoke_grant(&mut tx, unknown, None, now)
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(epoch.current(), start, "nothing was revoked");
+
+    let mut tx = store.begin_write().await.unwrap();
+    users::set_disabled(&mut tx, clinician.id, true, now)
+        .await
+        .unwrap();
+    assert_eq!(epoch.current(), start, "not before the commit");
+    tx.commit().await.unwrap();
+    assert_eq!(epoch.current(), start + 1);
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    a_credential_change_moves_the_epoch_only_when_committed,
     revoking_a_token_or_changing_its_owner_counts_at_once,
     an_export_whose_node_stopped_is_reported_failed,
     a_clinician_exports_their_panel_in_bulk,
