@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyConnection, AnyPool, ConnectOptions, Executor, Transaction};
+use sqlx::{AnyConnection, AnyPool, ConnectOptions, Connection, Executor, Transaction};
 use telemed_domain::{Error, Result};
 
 pub use sqlx::Any;
@@ -151,6 +151,9 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
 
+/// A pooled server connection unused this long is pinged before it is handed out.
+const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// How often the SQLite write-ahead log is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -222,9 +225,20 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
-            // A ping before each use tells whether a server went away; an embedded
-            // database cannot, and the ping is one more trip to its worker thread.
-            .test_before_acquire(dialect == Dialect::Postgres)
+            // A ping before use tells whether a server went away while the connection
+            // sat idle. An embedded database cannot go away (and the ping is one more
+            // trip to its worker thread); a server connection is pinged only after a
+            // second unused, not on every request of a busy pool, where a broken
+            // connection fails its query and is dropped.
+            .test_before_acquire(false)
+            .before_acquire(move |conn, meta| {
+                Box::pin(async move {
+                    if dialect == Dialect::Postgres && meta.idle_for >= PING_WHEN_IDLE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if dialect == Dialect::Sqlite {

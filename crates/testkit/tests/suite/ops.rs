@@ -218,3 +218,52 @@ on_both_databases!(
     openapi_document_describes_the_api,
     oversized_bodies_are_refused,
 );
+
+/// A pooled PostgreSQL connection the server closed while it sat idle is pinged when it
+/// is next handed out (after a second unused) and replaced: no query fails for it. A
+/// busy connection is not pinged before each use.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_pg),
+    ignore = "PostgreSQL not configured: set TELEMED_TEST_DATABASE_URL to run"
+)]
+async fn a_server_connection_closed_while_idle_is_replaced() {
+    use sqlx::Connection;
+    let db = telemed_testkit::TestDb::create(Backend::Postgres)
+        .await
+        .unwrap();
+    let store = telemed_store::Store::connect(&db.url, 4).await.unwrap();
+    let backend_of = || async {
+        sqlx::query_scalar::<_, i32>("SELECT pg_backend_pid()")
+            .fetch_one(store.pool())
+            .await
+    };
+    // Four connections open, then idle.
+    let opened: Vec<i32> = futures::future::join_all((0..4).map(|_| async {
+        let mut conn = store.pool().acquire().await.unwrap();
+        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        pid
+    }))
+    .await;
+    // The server ends every one of them (from a connection outside the pool).
+    let mut admin = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    for pid in &opened {
+        sqlx::query("SELECT pg_terminate_backend($1)")
+            .bind(*pid)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let answered = futures::future::join_all((0..4).map(|_| backend_of())).await;
+    for pid in answered {
+        let pid = pid.expect("a query after the server closed idle connections");
+        assert!(!opened.contains(&pid), "served by a replaced connection");
+    }
+    store.close().await;
+    drop(db);
+}
