@@ -87,8 +87,6 @@ fn chunk_sizes(n: usize) -> Vec<usize> {
     chunks
 }
 
-const INSERT_COLUMNS: usize = 14;
-
 /// An INSERT of `rows` audit rows; with `set_head`, also the chain head's new hash (the
 /// parameter after the rows). SQLite takes anonymous `?` parameters, which it binds in
 /// constant time (a `$N` parameter is looked up by name, costing time in proportion to
@@ -104,9 +102,10 @@ fn insert_sql(rows: usize, sqlite: bool, set_head: bool) -> String {
             format!("${n}")
         }
     };
+    let columns = COLUMNS.split(',').count();
     let values: Vec<String> = (0..rows)
         .map(|_| {
-            let cols: Vec<String> = (0..INSERT_COLUMNS).map(|_| next()).collect();
+            let cols: Vec<String> = (0..columns).map(|_| next()).collect();
             format!("({})", cols.join(", "))
         })
         .collect();
