@@ -146,6 +146,12 @@ const fn patient_ref(name: &'static str, definition: &'static str) -> ParamDef {
     )
 }
 
+/// `patient` on the clinical resources (the one definition they share).
+const CLINICAL_PATIENT: ParamDef = patient_ref(
+    "patient",
+    "http://hl7.org/fhir/SearchParameter/clinical-patient",
+);
+
 const FAMILY: ParamDef = param(
     "family",
     ParamKind::String,
@@ -219,10 +225,7 @@ const PRACTITIONER_PARAMS: &[ParamDef] = &[
 const CONDITION_PARAMS: &[ParamDef] = &[
     ID,
     LAST_UPDATED,
-    patient_ref(
-        "patient",
-        "http://hl7.org/fhir/SearchParameter/clinical-patient",
-    ),
+    CLINICAL_PATIENT,
     patient_ref(
         "subject",
         "http://hl7.org/fhir/SearchParameter/Condition-subject",
@@ -260,10 +263,7 @@ const CONDITION_PARAMS: &[ParamDef] = &[
 const ALLERGY_PARAMS: &[ParamDef] = &[
     ID,
     LAST_UPDATED,
-    patient_ref(
-        "patient",
-        "http://hl7.org/fhir/SearchParameter/clinical-patient",
-    ),
+    CLINICAL_PATIENT,
     param(
         "code",
         ParamKind::Token,
@@ -290,10 +290,7 @@ const ALLERGY_PARAMS: &[ParamDef] = &[
 const MEDICATION_STATEMENT_PARAMS: &[ParamDef] = &[
     ID,
     LAST_UPDATED,
-    patient_ref(
-        "patient",
-        "http://hl7.org/fhir/SearchParameter/clinical-patient",
-    ),
+    CLINICAL_PATIENT,
     patient_ref(
         "subject",
         "http://hl7.org/fhir/SearchParameter/MedicationStatement-subject",
@@ -324,10 +321,7 @@ const MEDICATION_STATEMENT_PARAMS: &[ParamDef] = &[
 const IMMUNIZATION_PARAMS: &[ParamDef] = &[
     ID,
     LAST_UPDATED,
-    patient_ref(
-        "patient",
-        "http://hl7.org/fhir/SearchParameter/clinical-patient",
-    ),
+    CLINICAL_PATIENT,
     param(
         "vaccine-code",
         ParamKind::Token,
@@ -354,10 +348,7 @@ const IMMUNIZATION_PARAMS: &[ParamDef] = &[
 const DOCUMENT_PARAMS: &[ParamDef] = &[
     ID,
     LAST_UPDATED,
-    patient_ref(
-        "patient",
-        "http://hl7.org/fhir/SearchParameter/clinical-patient",
-    ),
+    CLINICAL_PATIENT,
     patient_ref(
         "subject",
         "http://hl7.org/fhir/SearchParameter/DocumentReference-subject",
@@ -402,10 +393,7 @@ const AUDIT_EVENT_PARAMS: &[ParamDef] = &[
 const OBSERVATION_PARAMS: &[ParamDef] = &[
     ID,
     LAST_UPDATED,
-    patient_ref(
-        "patient",
-        "http://hl7.org/fhir/SearchParameter/clinical-patient",
-    ),
+    CLINICAL_PATIENT,
     patient_ref(
         "subject",
         "http://hl7.org/fhir/SearchParameter/Observation-subject",
@@ -443,10 +431,7 @@ const OBSERVATION_PARAMS: &[ParamDef] = &[
 const DIAGNOSTIC_REPORT_PARAMS: &[ParamDef] = &[
     ID,
     LAST_UPDATED,
-    patient_ref(
-        "patient",
-        "http://hl7.org/fhir/SearchParameter/clinical-patient",
-    ),
+    CLINICAL_PATIENT,
     patient_ref(
         "subject",
         "http://hl7.org/fhir/SearchParameter/DiagnosticReport-subject",
@@ -522,10 +507,7 @@ const APPOINTMENT_PARAMS: &[ParamDef] = &[
 
 const ENCOUNTER_PARAMS: &[ParamDef] = &[
     ID,
-    patient_ref(
-        "patient",
-        "http://hl7.org/fhir/SearchParameter/clinical-patient",
-    ),
+    CLINICAL_PATIENT,
     patient_ref(
         "subject",
         "http://hl7.org/fhir/SearchParameter/Encounter-subject",
@@ -599,10 +581,7 @@ const PRACTITIONER_ROLE_PARAMS: &[ParamDef] = &[
 
 const CONSENT_PARAMS: &[ParamDef] = &[
     ID,
-    patient_ref(
-        "patient",
-        "http://hl7.org/fhir/SearchParameter/clinical-patient",
-    ),
+    CLINICAL_PATIENT,
     param(
         "date",
         ParamKind::Date,

@@ -4,6 +4,8 @@
 //! the chain head row is locked for the append, so the chain has one order on every
 //! node, and a batch is atomic: after a crash the chain still verifies.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
@@ -12,6 +14,7 @@ use telemed_domain::audit::{AuditRecord, Outcome};
 use telemed_domain::{Error, Result, Role, UserId};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::fhir::{bind_all, Where};
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
 /// Appends `records` to the chain inside the caller's transaction.
@@ -42,8 +45,7 @@ pub async fn append(conn: &mut Conn, records: &[AuditRecord]) -> Result<()> {
     let mut written = 0;
     for rows in chunk_sizes(records.len()) {
         let last = written + rows == records.len();
-        let sql = insert_sql(rows, sqlite, last);
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query(insert_sql(rows, sqlite, last));
         for (i, r) in records[written..written + rows].iter().enumerate() {
             let (prev, hash) = &hashes[written + i];
             query = query
@@ -75,10 +77,9 @@ pub async fn append(conn: &mut Conn, records: &[AuditRecord]) -> Result<()> {
 /// smaller ones, so that a few statement shapes (prepared once, then cached) serve every
 /// batch.
 fn chunk_sizes(n: usize) -> Vec<usize> {
-    const SIZES: [usize; 4] = [64, 16, 4, 1];
     let mut left = n;
     let mut chunks = vec![];
-    for size in SIZES {
+    for size in CHUNK_SIZES {
         while left >= size {
             chunks.push(size);
             left -= size;
@@ -87,12 +88,36 @@ fn chunk_sizes(n: usize) -> Vec<usize> {
     chunks
 }
 
+/// The rows an audit INSERT takes, largest first.
+const CHUNK_SIZES: [usize; 4] = [64, 16, 4, 1];
+
+/// The INSERT for `rows` (one of [`CHUNK_SIZES`]) on this dialect, built once per process.
+fn insert_sql(rows: usize, sqlite: bool, set_head: bool) -> &'static str {
+    static SHAPES: OnceLock<HashMap<(usize, bool, bool), String>> = OnceLock::new();
+    let shapes = SHAPES.get_or_init(|| {
+        let mut shapes = HashMap::new();
+        for rows in CHUNK_SIZES {
+            for sqlite in [false, true] {
+                for set_head in [false, true] {
+                    let sql = build_insert_sql(rows, sqlite, set_head);
+                    shapes.insert((rows, sqlite, set_head), sql);
+                }
+            }
+        }
+        shapes
+    });
+    shapes
+        .get(&(rows, sqlite, set_head))
+        .map(String::as_str)
+        .unwrap_or_else(|| unreachable!("audit INSERTs take CHUNK_SIZES rows"))
+}
+
 /// An INSERT of `rows` audit rows; with `set_head`, also the chain head's new hash (the
 /// parameter after the rows). SQLite takes anonymous `?` parameters, which it binds in
 /// constant time (a `$N` parameter is looked up by name, costing time in proportion to
 /// the statement's parameters), and runs the head update as a second statement in the
 /// same call; PostgreSQL numbers its parameters and updates the head from a CTE.
-fn insert_sql(rows: usize, sqlite: bool, set_head: bool) -> String {
+fn build_insert_sql(rows: usize, sqlite: bool, set_head: bool) -> String {
     let mut n = 0;
     let mut next = || {
         n += 1;
@@ -370,54 +395,41 @@ impl Store {
     pub async fn search_audit(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         // Only the filters given appear in the query, so that an index can serve them (a
         // patient's access log reads that patient's entries, not the whole log).
-        enum Arg {
-            Text(String),
-            Int(i64),
-        }
-        let mut clauses: Vec<String> = vec![];
-        let mut args: Vec<Arg> = vec![];
-        let mut filter = |clause: &str, arg: Arg| {
-            args.push(arg);
-            clauses.push(clause.replace('?', &format!("${}", args.len())));
-        };
+        let mut w = Where::default();
         if let Some(a) = f.actor {
-            filter("actor_id = ?", Arg::Text(a.to_string()));
+            let actor = w.text(a.to_string());
+            w.and(format!("actor_id = {actor}"));
         }
         if let Some(p) = f.patient {
-            filter("patient_id = ?", Arg::Text(p.to_string()));
+            let patient = w.text(p.to_string());
+            w.and(format!("patient_id = {patient}"));
         }
         if let Some(prefix) = &f.action_prefix {
-            let pattern = format!("{}%", crate::like_escape(prefix));
-            filter("action LIKE ? ESCAPE '\\'", Arg::Text(pattern));
+            let pattern = w.text(format!("{}%", crate::like_escape(prefix)));
+            w.and(format!("action LIKE {pattern} ESCAPE '\\'"));
         }
         if let Some(o) = f.outcome {
-            filter("outcome = ?", Arg::Text(o.as_str().to_owned()));
+            let outcome = w.text(o.as_str());
+            w.and(format!("outcome = {outcome}"));
         }
         if let Some(t) = f.since {
-            filter("at >= ?", Arg::Int(to_micros(t)));
+            let since = w.int(to_micros(t));
+            w.and(format!("at >= {since}"));
         }
         if let Some(t) = f.until {
-            filter("at < ?", Arg::Int(to_micros(t)));
+            let until = w.int(to_micros(t));
+            w.and(format!("at < {until}"));
         }
         if let Some(seq) = f.before_seq {
-            filter("seq < ?", Arg::Int(seq));
+            let before = w.int(seq);
+            w.and(format!("seq < {before}"));
         }
-        let conditions = if clauses.is_empty() {
-            "1 = 1".to_owned()
-        } else {
-            clauses.join(" AND ")
-        };
         let sql = format!(
-            "SELECT {COLUMNS} FROM audit_log WHERE {conditions} ORDER BY seq DESC LIMIT {}",
+            "SELECT {COLUMNS} FROM audit_log WHERE {} ORDER BY seq DESC LIMIT {}",
+            w.sql(),
             f.limit.clamp(1, 1000)
         );
-        let mut query = sqlx::query_as::<_, AuditRow>(&sql);
-        for arg in args {
-            query = match arg {
-                Arg::Text(t) => query.bind(t),
-                Arg::Int(i) => query.bind(i),
-            };
-        }
+        let query = bind_all(sqlx::query_as::<_, AuditRow>(&sql), w.binds());
         let rows = query.fetch_all(self.pool()).await.db()?;
         Ok(rows.into_iter().map(|r| r.into_entry().0).collect())
     }

@@ -180,13 +180,15 @@ pub struct Person {
 
 // ---- SQL building -------------------------------------------------------------------------
 
-enum Bind {
+pub(crate) enum Bind {
     Text(String),
     Int(i64),
 }
 
+/// A WHERE clause being built: its AND-ed conditions and the values they bind, each
+/// named `$n` in order.
 #[derive(Default)]
-struct Where {
+pub(crate) struct Where {
     clauses: Vec<String>,
     binds: Vec<Bind>,
     /// A clause narrows through the name-word index (`name_match`).
@@ -198,10 +200,10 @@ impl Where {
         self.binds.push(b);
         format!("${}", self.binds.len())
     }
-    fn text(&mut self, s: impl Into<String>) -> String {
+    pub(crate) fn text(&mut self, s: impl Into<String>) -> String {
         self.bind(Bind::Text(s.into()))
     }
-    fn int(&mut self, i: i64) -> String {
+    pub(crate) fn int(&mut self, i: i64) -> String {
         self.bind(Bind::Int(i))
     }
 
@@ -316,7 +318,16 @@ impl Where {
         format!("({})", parts.join(" OR "))
     }
 
-    fn sql(&self) -> String {
+    pub(crate) fn binds(&self) -> &[Bind] {
+        &self.binds
+    }
+
+    /// Adds one condition.
+    pub(crate) fn and(&mut self, clause: String) {
+        self.clauses.push(clause);
+    }
+
+    pub(crate) fn sql(&self) -> String {
         if self.clauses.is_empty() {
             "1 = 1".into()
         } else {
@@ -325,7 +336,7 @@ impl Where {
     }
 }
 
-fn bind_all<'q, O>(
+pub(crate) fn bind_all<'q, O>(
     mut q: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
     binds: &[Bind],
 ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
