@@ -74,8 +74,8 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
             },
             "resource": resources,
             "interaction": [
-                { "code": "transaction", "documentation": "Create entries (POST), atomically; entries may refer to each other by urn:uuid fullUrl." },
-                { "code": "batch", "documentation": "Create entries (POST), each on its own." },
+                { "code": "transaction", "documentation": "Creates (POST, with ifNoneExist), updates (PUT Type/id, with ifMatch) and reads (GET) in one; the writes all or nothing. Entries may refer to each other by urn:uuid fullUrl, and a subject, patient or result reference may be a search that matches exactly one resource. Reads run after the writes commit. Appointments are booked on their own or in a batch. No DELETE: chart entries are marked entered-in-error." },
+                { "code": "batch", "documentation": "Creates (POST, with ifNoneExist), updates (PUT Type/id, with ifMatch) and reads (GET), each entry on its own as if sent alone." },
             ],
         }],
     })

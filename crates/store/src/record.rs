@@ -333,6 +333,19 @@ pub async fn entry_in(conn: &mut Conn, patient: UserId, id: EntryId) -> Result<O
     row.map(Entry::try_from).transpose()
 }
 
+/// A chart entry by id alone (the FHIR API learns the patient from it, then asks the
+/// policy), read on `conn`: inside a write transaction, as it stands there.
+pub async fn chart_entry_in(conn: &mut Conn, id: EntryId) -> Result<Option<Entry>> {
+    let row: Option<EntryRow> = sqlx::query_as(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    row.map(Entry::try_from).transpose()
+}
+
 // ---- notes ------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -821,19 +834,6 @@ impl Store {
             Entry::try_from(r.entry).map(|e| (e, facts))
         })
         .transpose()
-    }
-
-    /// A chart entry by id alone (the FHIR API learns the patient from it, then asks
-    /// the policy).
-    pub async fn chart_entry(&self, id: EntryId) -> Result<Option<Entry>> {
-        let row: Option<EntryRow> = sqlx::query_as(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE id = $1"
-        ))
-        .bind(id.to_string())
-        .fetch_optional(self.pool())
-        .await
-        .db()?;
-        row.map(Entry::try_from).transpose()
     }
 
     /// Every kept version of an entry, newest first: the current one, then the history

@@ -18,16 +18,28 @@ pub async fn read(
     Path((rt, id)): Path<(String, String)>,
 ) -> AppResult<FhirJson> {
     let rt = resource_type(&rt)?;
+    Ok(read_one(&state, &ctx, &caller, rt, &id).await?)
+}
+
+/// One resource by type and id, after the policy's decision (audited); 404 for what
+/// does not exist or the caller may not see.
+pub async fn read_one(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    rt: ResourceType,
+    id: &str,
+) -> Result<FhirJson, Error> {
     caller.require(rt, Interaction::Read)?;
     let found = match rt {
         ResourceType::Patient => {
-            let id = UserId::from_path(&id)?;
+            let id = UserId::from_path(id)?;
             if caller.outside_compartment(id) {
-                return Err(Error::NotFound.into());
+                return Err(Error::NotFound);
             }
             record::authorize(
-                &state,
-                &ctx,
+                state,
+                ctx,
                 &caller.principal,
                 id,
                 Section::Demographics,
@@ -45,7 +57,7 @@ pub async fn read(
             }
         }
         ResourceType::Practitioner => {
-            let id = UserId::from_path(&id)?;
+            let id = UserId::from_path(id)?;
             let p = state
                 .store
                 .person(id, Role::Clinician)
@@ -77,8 +89,8 @@ pub async fn read(
                     true
                 }
                 Some(p) if !caller.outside_compartment(p) => crate::audit::authorize_patient_read(
-                    &state,
-                    &ctx,
+                    state,
+                    ctx,
                     &caller.principal,
                     p,
                     telemed_domain::access::PatientAccess::ReadAccessLog,
@@ -88,31 +100,28 @@ pub async fn read(
                 _ => false,
             };
             if !allowed {
-                return Err(Error::NotFound.into());
+                return Err(Error::NotFound);
             }
             FhirJson::ok(resources::audit_event(&e))
         }
         ResourceType::Appointment | ResourceType::Encounter => {
-            let (body, visit) =
-                super::scheduling::read_visit(&state, &ctx, &caller, rt, &id).await?;
+            let (body, visit) = super::scheduling::read_visit(state, ctx, caller, rt, id).await?;
             FhirJson {
                 last_modified: Some(visit.appointment.updated_at),
                 ..FhirJson::ok(body)
             }
         }
         ResourceType::Schedule | ResourceType::PractitionerRole => {
-            FhirJson::ok(super::scheduling::read_directory(&state, rt, &id).await?)
+            FhirJson::ok(super::scheduling::read_directory(state, rt, id).await?)
         }
-        ResourceType::Slot => FhirJson::ok(super::scheduling::read_slot(&state, &id).await?),
-        ResourceType::Consent => {
-            FhirJson::ok(super::consents::read(&state, &ctx, &caller, &id).await?)
-        }
+        ResourceType::Slot => FhirJson::ok(super::scheduling::read_slot(state, id).await?),
+        ResourceType::Consent => FhirJson::ok(super::consents::read(state, ctx, caller, id).await?),
         ResourceType::Communication => {
-            FhirJson::ok(super::communications::read(&state, &ctx, &caller, &id).await?)
+            FhirJson::ok(super::communications::read(state, ctx, caller, id).await?)
         }
         ResourceType::DocumentReference => {
-            let d = compartment_document(&state, &caller, &id).await?;
-            let d = crate::documents::open(&state, &ctx, &caller.principal, d).await?;
+            let d = compartment_document(state, caller, id).await?;
+            let d = crate::documents::open(state, ctx, &caller.principal, d).await?;
             FhirJson {
                 version: Some(d.version),
                 last_modified: Some(d.updated_at),
@@ -120,7 +129,7 @@ pub async fn read(
             }
         }
         _ => {
-            let e = readable_entry(&state, &ctx, &caller, rt, &id).await?;
+            let e = readable_entry(state, ctx, caller, rt, id).await?;
             let body = resources::entry(&e).ok_or(Error::NotFound)?;
             FhirJson {
                 version: Some(e.version),
@@ -189,8 +198,19 @@ pub async fn vread(
     Path((rt, id, vid)): Path<(String, String, String)>,
 ) -> AppResult<FhirJson> {
     let rt = resource_type(&rt)?;
+    Ok(vread_one(&state, &ctx, &caller, rt, &id, &vid).await?)
+}
+
+pub async fn vread_one(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    rt: ResourceType,
+    id: &str,
+    vid: &str,
+) -> Result<FhirJson, Error> {
     caller.require(rt, Interaction::Read)?;
-    let versions = entry_versions(&state, &ctx, &caller, rt, &id).await?;
+    let versions = entry_versions(state, ctx, caller, rt, id).await?;
     let vid: i64 = vid.parse().map_err(|_| Error::NotFound)?;
     let e = versions
         .into_iter()

@@ -39,7 +39,7 @@ pub async fn by_post(
     Ok(search(&state, &ctx, &caller, &rt, pairs).await?)
 }
 
-fn form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>> {
+pub(super) fn form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>> {
     serde_urlencoded::from_bytes(bytes)
         .map_err(|_| Error::invalid("search", "the search parameters are not form-encoded"))
 }
@@ -81,7 +81,8 @@ impl Found {
     }
 }
 
-async fn search(
+/// A search by type name and parameters: one searchset page with its paging links.
+pub(super) async fn search(
     state: &AppState,
     ctx: &Ctx,
     caller: &FhirCaller,

@@ -1,8 +1,17 @@
 //! `POST /fhir/R4` with a Bundle of type `transaction` (all or nothing, one database
-//! transaction) or `batch` (each entry on its own). Entries create resources
-//! (`request.method` POST); a transaction's entries may refer to each other by their
-//! `fullUrl` (`urn:uuid:…`), so a whole patient history imports in one request:
-//! patients are created first, then what refers to them.
+//! transaction) or `batch` (each entry on its own, as if sent alone).
+//!
+//! An entry creates (`POST`, conditionally with `ifNoneExist`), updates (`PUT
+//! Type/id`, with `ifMatch`) or reads (`GET` a resource, a version or a search).
+//! Resources are never deleted (a chart entry is marked entered-in-error instead), so
+//! `DELETE` entries are refused. In a transaction, entries may refer to each other by
+//! their `fullUrl` (`urn:uuid:…`), and a reference may be a search
+//! (`Patient?identifier=…`) that must match exactly one resource, so a whole patient
+//! history imports in one request. A transaction runs in the order the specification
+//! gives: creates (patients first, lab reports last: they refer to results), updates,
+//! then reads, which see the committed result and are not part of the all-or-nothing.
+
+use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -12,7 +21,7 @@ use telemed_domain::{Error, Result};
 use telemed_fhir::{outcome, ResourceType};
 use telemed_store::DbResult;
 
-use super::write::{create_in, parse_json, WriteScope, Written};
+use super::write::{self, create_in, parse_json, update_in, Update, WriteScope, Written};
 use super::{FhirCaller, FhirJson};
 use crate::context::Ctx;
 use crate::error::{status_of, AppResult};
@@ -21,11 +30,22 @@ use crate::AppState;
 /// At most this many entries in one bundle.
 pub const MAX_ENTRIES: usize = 20_000;
 
+/// What one entry asks for.
+enum Request<'a> {
+    Create {
+        resource_type: ResourceType,
+        resource: &'a Value,
+        if_none_exist: Option<&'a str>,
+    },
+    Update(Update<'a>),
+    /// A read, a version read or a search, by its URL relative to the base.
+    Read(&'a str),
+}
+
 struct Item<'a> {
     index: usize,
     full_url: Option<&'a str>,
-    resource_type: ResourceType,
-    resource: &'a Value,
+    request: Request<'a>,
 }
 
 /// An entry's error, naming the entry.
@@ -40,51 +60,119 @@ fn at(index: usize, e: Error) -> Error {
             message: format!("entry {index}: {message}"),
         },
         Error::Conflict(m) => Error::Conflict(format!("entry {index}: {m}")),
+        Error::PreconditionFailed(m) => Error::PreconditionFailed(format!("entry {index}: {m}")),
         other => other,
     }
 }
 
 fn item(index: usize, entry: &Value) -> Result<Item<'_>> {
-    let method = entry["request"]["method"].as_str().unwrap_or_default();
-    let url = entry["request"]["url"].as_str().unwrap_or_default();
-    if method != "POST" {
-        return Err(Error::invalid(
-            "request",
-            format!("entry {index}: only POST (create) entries are supported"),
-        ));
-    }
+    let request = &entry["request"];
+    let method = request["method"].as_str().unwrap_or_default();
+    let url = request["url"].as_str().unwrap_or_default();
     let resource = &entry["resource"];
-    let rt_name = resource["resourceType"].as_str().unwrap_or_default();
-    if url != rt_name {
-        return Err(Error::invalid(
-            "request",
-            format!("entry {index}: request.url must be the resource type ({rt_name})"),
-        ));
-    }
-    let resource_type = ResourceType::parse(rt_name).ok_or_else(|| {
-        Error::unprocessable(
-            "resourceType",
-            format!("entry {index}: {rt_name} is not a type telemed stores"),
-        )
-    })?;
+    let request =
+        match method {
+            "POST" => {
+                let resource_type = typed(resource, url)?;
+                Request::Create {
+                    resource_type,
+                    resource,
+                    if_none_exist: request["ifNoneExist"].as_str(),
+                }
+            }
+            "PUT" => {
+                let (type_name, id) = url.split_once('/').unwrap_or((url, ""));
+                if id.is_empty() || id.contains(['/', '?']) {
+                    return Err(Error::invalid(
+                    "request",
+                    "request.url of an update is Type/id (conditional updates are not supported)",
+                ));
+                }
+                Request::Update(Update {
+                    resource_type: typed(resource, type_name)?,
+                    id,
+                    resource,
+                    expected: write::if_match(request["ifMatch"].as_str())?,
+                })
+            }
+            "GET" if !url.is_empty() => Request::Read(url),
+            "DELETE" => return Err(Error::invalid(
+                "request",
+                "telemed does not delete resources: mark a chart entry entered-in-error with PUT",
+            )),
+            _ => {
+                return Err(Error::invalid(
+                    "request",
+                    "request.method is POST, PUT or GET, with a request.url",
+                ))
+            }
+        };
     Ok(Item {
         index,
         full_url: entry["fullUrl"].as_str(),
-        resource_type,
-        resource,
+        request,
     })
 }
 
-fn response_entry(w: &Written) -> Value {
-    let mut r = json!({
-        "status": "201 Created",
-        "location": w.location(),
-        "lastModified": telemed_fhir::resources::instant(w.last_modified),
-    });
-    if let Some(v) = w.version {
-        r["etag"] = json!(format!("W/\"{v}\""));
+/// The type of a create's or update's resource, which `url_type` must name.
+fn typed(resource: &Value, url_type: &str) -> Result<ResourceType> {
+    let name = resource["resourceType"].as_str().unwrap_or_default();
+    if url_type != name {
+        return Err(Error::invalid(
+            "request",
+            format!("request.url must be the resource's type ({name})"),
+        ));
     }
-    json!({ "response": r })
+    ResourceType::parse(name).ok_or_else(|| {
+        Error::unprocessable(
+            "resourceType",
+            format!("{name} is not a type telemed stores"),
+        )
+    })
+}
+
+/// The response entry of a write or a read.
+fn response_entry(status: StatusCode, location: Option<String>, found: FhirJson) -> Value {
+    let mut r = serde_json::Map::new();
+    r.insert("status".into(), json!(status_line(status)));
+    if let Some(l) = location {
+        r.insert("location".into(), json!(l));
+    }
+    if let Some(v) = found.version {
+        r.insert("etag".into(), json!(format!("W/\"{v}\"")));
+    }
+    if let Some(t) = found.last_modified {
+        r.insert(
+            "lastModified".into(),
+            json!(telemed_fhir::resources::instant(t)),
+        );
+    }
+    let mut entry = serde_json::Map::new();
+    if status == StatusCode::OK {
+        entry.insert("resource".into(), found.body);
+    }
+    entry.insert("response".into(), Value::Object(r));
+    Value::Object(entry)
+}
+
+fn status_line(status: StatusCode) -> String {
+    format!(
+        "{} {}",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or_default()
+    )
+}
+
+fn written_entry(w: Written, status: StatusCode) -> Value {
+    let location = w.location();
+    response_entry(status, Some(location), w.response(status))
+}
+
+fn error_entry(ctx: &Ctx, e: &Error) -> Value {
+    json!({ "response": {
+        "status": status_line(status_of(e)),
+        "outcome": outcome::error(e.code(), &e.to_string(), None, &ctx.request_id),
+    }})
 }
 
 pub async fn process(
@@ -97,7 +185,10 @@ pub async fn process(
     if bundle["resourceType"].as_str() != Some("Bundle") {
         return Err(Error::invalid("resourceType", "POST to the base takes a Bundle").into());
     }
-    let entries = bundle["entry"].as_array().cloned().unwrap_or_default();
+    let entries = bundle["entry"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     if entries.len() > MAX_ENTRIES {
         return Err(Error::invalid(
             "entry",
@@ -105,11 +196,14 @@ pub async fn process(
         )
         .into());
     }
-    match bundle["type"].as_str() {
-        Some("transaction") => Ok(transaction(&state, &ctx, &caller, &entries).await?),
-        Some("batch") => Ok(batch(&state, &ctx, &caller, &entries).await?),
-        _ => Err(Error::invalid("type", "the Bundle's type is transaction or batch").into()),
-    }
+    let out = match bundle["type"].as_str() {
+        Some("transaction") => transaction(&state, &ctx, &caller, entries).await?,
+        Some("batch") => batch(&state, &ctx, &caller, entries).await,
+        _ => {
+            return Err(Error::invalid("type", "the Bundle's type is transaction or batch").into())
+        }
+    };
+    Ok(FhirJson::ok(out))
 }
 
 async fn transaction(
@@ -117,98 +211,262 @@ async fn transaction(
     ctx: &Ctx,
     caller: &FhirCaller,
     entries: &[Value],
-) -> Result<FhirJson> {
-    let mut items = entries
+) -> Result<Value> {
+    let items = entries
         .iter()
         .enumerate()
-        .map(|(i, e)| item(i, e))
+        .map(|(i, e)| item(i, e).map_err(|e| at(i, e)))
         .collect::<Result<Vec<_>>>()?;
+    let mut out: Vec<Value> = vec![Value::Null; entries.len()];
+    let mut scope = WriteScope::default();
+    // Before the write transaction opens (its searches read the committed record):
+    // conditional creates whose resource exists, and conditional references.
+    let mut creates = Vec::new();
+    for it in &items {
+        if let Request::Create {
+            resource_type,
+            resource,
+            if_none_exist,
+        } = it.request
+        {
+            let found = match if_none_exist {
+                Some(condition) => write::existing(state, ctx, caller, resource_type, condition)
+                    .await
+                    .map_err(|e| at(it.index, e))?,
+                None => None,
+            };
+            match found {
+                Some(existing) => {
+                    let reference = reference_to(&existing);
+                    if let Some(url) = it.full_url {
+                        scope.refs.insert(url.to_owned(), reference.clone());
+                    }
+                    out[it.index] =
+                        response_entry(StatusCode::OK, Some(reference), found_json(existing));
+                }
+                None => creates.push((it, resource_type, resource)),
+            }
+        }
+    }
+    resolve_conditional_references(state, ctx, caller, &items, &mut scope.refs).await?;
     // Patients first: the rest refers to them; reports last: they refer to results.
-    items.sort_by_key(|i| {
-        let rank = match i.resource_type {
+    creates.sort_by_key(|(it, rt, _)| {
+        let rank = match rt {
             ResourceType::Patient => 0,
             ResourceType::DiagnosticReport => 2,
             _ => 1,
         };
-        (rank, i.index)
+        (rank, it.index)
     });
-    let mut written: Vec<Option<Written>> = (0..entries.len()).map(|_| None).collect();
     let mut tx = state.store.begin_write().await?;
-    let mut scope = WriteScope::default();
-    for it in &items {
-        let w = create_in(
-            &mut tx,
-            state,
-            ctx,
-            caller,
-            &mut scope,
-            it.resource_type,
-            it.resource,
-        )
-        .await
-        .map_err(|e| at(it.index, e))?;
+    for (it, rt, resource) in creates {
+        if rt == ResourceType::Appointment {
+            return Err(at(it.index, appointment_in_transaction()));
+        }
+        let w = create_in(&mut tx, state, ctx, caller, &mut scope, rt, resource)
+            .await
+            .map_err(|e| at(it.index, e))?;
         if let Some(url) = it.full_url {
             scope.refs.insert(
                 url.to_owned(),
                 format!("{}/{}", w.resource_type.as_str(), w.id),
             );
         }
-        written[it.index] = Some(w);
+        out[it.index] = written_entry(w, StatusCode::CREATED);
+    }
+    for it in &items {
+        if let Request::Update(change) = &it.request {
+            if change.resource_type == ResourceType::Appointment {
+                return Err(at(it.index, appointment_in_transaction()));
+            }
+            let w = update_in(&mut tx, state, ctx, caller, &mut scope, change)
+                .await
+                .map_err(|e| at(it.index, e))?;
+            out[it.index] = written_entry(w, StatusCode::OK);
+        }
     }
     telemed_store::audit::append(&mut tx, &scope.audit).await?;
     tx.commit().await.db()?;
-    let out: Vec<Value> = written.iter().flatten().map(response_entry).collect();
-    Ok(FhirJson::ok(json!({
+    for it in &items {
+        if let Request::Read(url) = it.request {
+            out[it.index] = match get(state, ctx, caller, url).await {
+                Ok(found) => response_entry(StatusCode::OK, None, found),
+                Err(e) => error_entry(ctx, &e),
+            };
+        }
+    }
+    Ok(json!({
         "resourceType": "Bundle",
         "type": "transaction-response",
         "entry": out,
-    })))
+    }))
 }
 
-async fn batch(
+fn appointment_in_transaction() -> Error {
+    Error::unprocessable(
+        "request",
+        "an Appointment is booked or cancelled on its own or in a batch, not in a transaction",
+    )
+}
+
+/// The `Type/id` of a resource the API returned.
+fn reference_to(resource: &Value) -> String {
+    format!(
+        "{}/{}",
+        resource["resourceType"].as_str().unwrap_or_default(),
+        resource["id"].as_str().unwrap_or_default()
+    )
+}
+
+/// A resource found by a search, with the version and time its `meta` carries.
+fn found_json(resource: Value) -> FhirJson {
+    let version = resource["meta"]["versionId"]
+        .as_str()
+        .and_then(|v| v.parse().ok());
+    let last_modified = resource["meta"]["lastUpdated"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&chrono::Utc));
+    FhirJson {
+        version,
+        last_modified,
+        ..FhirJson::ok(resource)
+    }
+}
+
+/// The references telemed reads from a resource (its patient, a report's results)
+/// that are searches (`Patient?identifier=…`).
+fn conditional_references(resource: &Value) -> impl Iterator<Item = &str> {
+    let single = ["subject", "patient"]
+        .into_iter()
+        .map(|element| &resource[element]);
+    let results = resource["result"].as_array().into_iter().flatten();
+    single
+        .chain(results)
+        .filter_map(|r| r["reference"].as_str())
+        .filter(|r| !r.starts_with("urn:") && r.contains('?'))
+}
+
+/// Resolves every conditional reference of a transaction's writes to the one resource
+/// its search matches (none or several fail the transaction).
+async fn resolve_conditional_references(
     state: &AppState,
     ctx: &Ctx,
     caller: &FhirCaller,
-    entries: &[Value],
-) -> Result<FhirJson> {
-    let mut out = Vec::with_capacity(entries.len());
-    for (i, e) in entries.iter().enumerate() {
-        let result = async {
-            let it = item(i, e)?;
-            let mut tx = state.store.begin_write().await?;
-            let mut scope = WriteScope::default();
-            let w = create_in(
-                &mut tx,
+    items: &[Item<'_>],
+    refs: &mut HashMap<String, String>,
+) -> Result<()> {
+    for it in items {
+        let resource = match &it.request {
+            Request::Create { resource, .. } => *resource,
+            Request::Update(change) => change.resource,
+            Request::Read(_) => continue,
+        };
+        for reference in conditional_references(resource) {
+            if refs.contains_key(reference) {
+                continue;
+            }
+            let (type_name, query) = reference.split_once('?').unwrap_or_default();
+            let rt = ResourceType::parse(type_name).ok_or_else(|| {
+                at(
+                    it.index,
+                    Error::unprocessable(
+                        "reference",
+                        format!("{reference} is not a search telemed can run"),
+                    ),
+                )
+            })?;
+            let found = write::existing(state, ctx, caller, rt, query)
+                .await
+                .map_err(|e| at(it.index, e))?
+                .ok_or_else(|| {
+                    at(
+                        it.index,
+                        Error::unprocessable("reference", format!("{reference} matches nothing")),
+                    )
+                })?;
+            refs.insert(reference.to_owned(), reference_to(&found));
+        }
+    }
+    Ok(())
+}
+
+/// A batch or transaction `GET`: `Type/id`, `Type/id/_history/vid` or `Type?search`.
+async fn get(state: &AppState, ctx: &Ctx, caller: &FhirCaller, url: &str) -> Result<FhirJson> {
+    let url = url.trim_start_matches('/');
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let parts: Vec<&str> = path.split('/').collect();
+    let rt = |name: &str| ResourceType::parse(name).ok_or(Error::NotFound);
+    match parts.as_slice() {
+        [name] => {
+            super::search::search(
                 state,
                 ctx,
                 caller,
-                &mut scope,
-                it.resource_type,
-                it.resource,
+                name,
+                super::search::form_pairs(query.as_bytes())?,
             )
-            .await?;
-            telemed_store::audit::append(&mut tx, &scope.audit).await?;
-            tx.commit().await.db()?;
-            Ok::<_, Error>(w)
+            .await
+        }
+        [name, id] if query.is_empty() => {
+            super::read::read_one(state, ctx, caller, rt(name)?, id).await
+        }
+        [name, id, "_history", vid] if query.is_empty() => {
+            super::read::vread_one(state, ctx, caller, rt(name)?, id, vid).await
+        }
+        _ => Err(Error::invalid(
+            "request",
+            "a GET entry reads Type/id, Type/id/_history/version or searches Type?…",
+        )),
+    }
+}
+
+/// Each entry on its own, as the same request sent alone would be: one failing entry
+/// does not stop the others. Entries do not refer to each other.
+async fn batch(state: &AppState, ctx: &Ctx, caller: &FhirCaller, entries: &[Value]) -> Value {
+    let mut out = Vec::with_capacity(entries.len());
+    for (i, e) in entries.iter().enumerate() {
+        let result = async {
+            match item(i, e)?.request {
+                Request::Create {
+                    resource_type,
+                    resource,
+                    if_none_exist,
+                } => {
+                    let found = write::create_one(
+                        state,
+                        ctx,
+                        caller,
+                        resource_type,
+                        resource,
+                        if_none_exist,
+                    )
+                    .await?;
+                    let status = found.status;
+                    let location = found
+                        .location
+                        .clone()
+                        .unwrap_or_else(|| reference_to(&found.body));
+                    Ok(response_entry(status, Some(location), found))
+                }
+                Request::Update(change) => {
+                    let found = write::update_one(state, ctx, caller, &change).await?;
+                    let location = reference_to(&found.body);
+                    Ok(response_entry(StatusCode::OK, Some(location), found))
+                }
+                Request::Read(url) => Ok(response_entry(
+                    StatusCode::OK,
+                    None,
+                    get(state, ctx, caller, url).await?,
+                )),
+            }
         }
         .await;
-        out.push(match result {
-            Ok(w) => response_entry(&w),
-            Err(e) => {
-                let status = status_of(&e);
-                json!({ "response": {
-                    "status": format!("{} {}", status.as_u16(), status.canonical_reason().unwrap_or_default()),
-                    "outcome": outcome::error(e.code(), &e.to_string(), None, &ctx.request_id),
-                }})
-            }
-        });
+        out.push(result.unwrap_or_else(|e: Error| error_entry(ctx, &at(i, e))));
     }
-    Ok(FhirJson {
-        status: StatusCode::OK,
-        ..FhirJson::ok(json!({
-            "resourceType": "Bundle",
-            "type": "batch-response",
-            "entry": out,
-        }))
+    json!({
+        "resourceType": "Bundle",
+        "type": "batch-response",
+        "entry": out,
     })
 }

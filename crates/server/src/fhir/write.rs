@@ -105,7 +105,12 @@ pub async fn create_in(
                 return Err(Error::unprocessable("subject", "no such patient"));
             }
             let now = state.clock.now();
-            allow_write(tx, state, ctx, caller, scope, patient, section).await?;
+            allow_write(tx, state, ctx, caller, scope, patient, section)
+                .await
+                .map_err(|e| match e {
+                    Error::NotFound => Error::unprocessable("subject", "no such patient"),
+                    other => other,
+                })?;
             let valid = entry.validate(section, now).map_err(unfit)?;
             let stored =
                 record_store::insert_entry(tx, patient, &valid, caller.principal.user_id, now)
@@ -168,8 +173,8 @@ fn written_entry(e: &Entry) -> Result<Written> {
     })
 }
 
-/// The policy's answer to writing `section` of `patient`, from facts read in `tx`; a
-/// refusal is audited and answered like a patient that does not exist.
+/// The policy's grant to write `section` of `patient`, from facts read in `tx`; a
+/// refusal is audited and answered like a patient that does not exist (`NotFound`).
 async fn allow_write(
     tx: &mut Conn,
     state: &AppState,
@@ -178,7 +183,7 @@ async fn allow_write(
     scope: &mut WriteScope,
     patient: UserId,
     section: Section,
-) -> Result<()> {
+) -> Result<policy::RecordGrant> {
     let now = state.clock.now();
     let facts = match scope.facts.get(&patient) {
         Some(f) => *f,
@@ -188,8 +193,8 @@ async fn allow_write(
             f
         }
     };
-    if policy::decide(&caller.principal, patient, section, Op::Write, facts).is_some() {
-        return Ok(());
+    if let Some(grant) = policy::decide(&caller.principal, patient, section, Op::Write, facts) {
+        return Ok(grant);
     }
     crate::record::audit_access(
         state,
@@ -200,7 +205,7 @@ async fn allow_write(
         None,
     )
     .await?;
-    Err(Error::unprocessable("subject", "no such patient"))
+    Err(Error::NotFound)
 }
 
 /// A patient registered through FHIR (an import, another system's registration): an
@@ -291,20 +296,34 @@ pub async fn create(
 ) -> AppResult<FhirJson> {
     let rt = resource_type(&rt)?;
     let json = parse_json(&body)?;
-    if let Some(condition) = headers.get("if-none-exist").and_then(|v| v.to_str().ok()) {
-        if let Some(existing) = existing(&state, &ctx, &caller, rt, condition).await? {
-            return Ok(existing);
+    let condition = headers.get("if-none-exist").and_then(|v| v.to_str().ok());
+    Ok(create_one(&state, &ctx, &caller, rt, &json, condition).await?)
+}
+
+/// One create in a transaction of its own, as `POST /{type}` (and a batch entry) does
+/// it: an Appointment is booked; with a condition, the one match is returned instead.
+pub async fn create_one(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    rt: ResourceType,
+    json: &Value,
+    if_none_exist: Option<&str>,
+) -> Result<FhirJson> {
+    if let Some(condition) = if_none_exist {
+        if let Some(existing) = existing(state, ctx, caller, rt, condition).await? {
+            return Ok(FhirJson::ok(existing));
         }
     }
     if rt == ResourceType::Appointment {
         caller.require(rt, Interaction::Create)?;
-        let visit = super::scheduling::book(&state, &ctx, &caller, &json).await?;
+        let visit = super::scheduling::book(state, ctx, caller, json).await?;
         return Ok(FhirJson {
             status: StatusCode::CREATED,
             last_modified: Some(visit.appointment.updated_at),
             location: Some(format!(
                 "{}/Appointment/{}",
-                super::base_url(&state),
+                super::base_url(state),
                 visit.appointment.id
             )),
             ..FhirJson::ok(resources::appointment(&visit))
@@ -312,40 +331,42 @@ pub async fn create(
     }
     let mut tx = state.store.begin_write().await?;
     let mut scope = WriteScope::default();
-    let written = create_in(&mut tx, &state, &ctx, &caller, &mut scope, rt, &json).await?;
+    let written = create_in(&mut tx, state, ctx, caller, &mut scope, rt, json).await?;
     telemed_store::audit::append(&mut tx, &scope.audit).await?;
     tx.commit().await.db()?;
-    let location = format!("{}/{}", super::base_url(&state), written.location());
+    let location = format!("{}/{}", super::base_url(state), written.location());
     let mut response = written.response(StatusCode::CREATED);
     response.location = Some(location);
     Ok(response)
 }
 
-/// The match of a conditional create: none (create), one (return it, 200), several (412).
-async fn existing(
+/// The one match of a conditional create's search (`If-None-Exist`, a bundle entry's
+/// `ifNoneExist`): none (create), one (it), several (412).
+pub async fn existing(
     state: &AppState,
     ctx: &Ctx,
     caller: &FhirCaller,
     rt: ResourceType,
     condition: &str,
-) -> Result<Option<FhirJson>> {
+) -> Result<Option<Value>> {
     let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(condition)
         .map_err(|_| Error::invalid("If-None-Exist", "If-None-Exist is a search query"))?;
     pairs.push(("_count".into(), "2".into()));
+    caller.require(rt, Interaction::Search)?;
     let search = parser::parse(rt, &pairs)?;
     let found = super::search::run(state, ctx, caller, &search).await?;
     match found.matches.len() {
         0 => Ok(None),
-        1 => Ok(found.matches.into_iter().next().map(FhirJson::ok)),
+        1 => Ok(found.matches.into_iter().next()),
         _ => Err(Error::PreconditionFailed(
             "If-None-Exist matches more than one resource".into(),
         )),
     }
 }
 
-/// The version an `If-Match: W/"n"` header asks for.
-fn if_match(headers: &HeaderMap) -> Result<Option<i64>> {
-    match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+/// The version an `If-Match: W/"n"` header (or a bundle entry's `ifMatch`) asks for.
+pub fn if_match(value: Option<&str>) -> Result<Option<i64>> {
+    match value {
         None => Ok(None),
         Some(v) => v
             .trim()
@@ -359,7 +380,8 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>> {
 
 /// `PUT /{type}/{id}`. A chart entry is never edited in telemed (a correction is a new
 /// entry, the old one marked entered-in-error): an update may change its status and
-/// end only. A Patient update replaces the demographics telemed keeps.
+/// end only. A Patient update replaces the demographics telemed keeps. An Appointment
+/// update cancels the visit.
 pub async fn update(
     State(state): State<AppState>,
     ctx: Ctx,
@@ -369,67 +391,142 @@ pub async fn update(
     body: Bytes,
 ) -> AppResult<FhirJson> {
     let rt = resource_type(&rt)?;
-    caller.require(rt, Interaction::Update)?;
     let json = parse_json(&body)?;
-    if json["id"].as_str() != Some(id.as_str()) {
-        return Err(Error::invalid("id", "the resource's id is not the one in the URL").into());
-    }
-    let expected = if_match(&headers)?;
-    if rt == ResourceType::Appointment {
-        let visit = super::scheduling::cancel(&state, &ctx, &caller, &id, &json).await?;
+    let expected = if_match(headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()))?;
+    let change = Update {
+        resource_type: rt,
+        id: &id,
+        resource: &json,
+        expected,
+    };
+    Ok(update_one(&state, &ctx, &caller, &change).await?)
+}
+
+/// One update in a transaction of its own, as `PUT /{type}/{id}` (and a batch entry)
+/// does it.
+pub async fn update_one(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    change: &Update<'_>,
+) -> Result<FhirJson> {
+    if change.resource_type == ResourceType::Appointment {
+        caller.require(change.resource_type, Interaction::Update)?;
+        same_id(change.resource, change.id)?;
+        let visit =
+            super::scheduling::cancel(state, ctx, caller, change.id, change.resource).await?;
         return Ok(FhirJson {
             last_modified: Some(visit.appointment.updated_at),
             ..FhirJson::ok(resources::appointment(&visit))
         });
     }
-    match input::parse(rt, &json)? {
+    let mut tx = state.store.begin_write().await?;
+    let mut scope = WriteScope::default();
+    let written = update_in(&mut tx, state, ctx, caller, &mut scope, change).await?;
+    telemed_store::audit::append(&mut tx, &scope.audit).await?;
+    tx.commit().await.db()?;
+    Ok(written.response(StatusCode::OK))
+}
+
+fn same_id(json: &Value, id: &str) -> Result<()> {
+    if json["id"].as_str() == Some(id) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "id",
+            "the resource's id is not the one in the URL",
+        ))
+    }
+}
+
+/// What an update asks for: the resource at `id` to become `resource`, if it is at
+/// version `expected` (an `If-Match`).
+pub struct Update<'a> {
+    pub resource_type: ResourceType,
+    pub id: &'a str,
+    pub resource: &'a Value,
+    pub expected: Option<i64>,
+}
+
+/// Updates one resource inside `tx` (not an Appointment: cancelling a visit is a
+/// transaction of its own).
+pub async fn update_in(
+    tx: &mut Conn,
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &FhirCaller,
+    scope: &mut WriteScope,
+    change: &Update<'_>,
+) -> Result<Written> {
+    let Update {
+        resource_type: rt,
+        id,
+        resource: json,
+        expected,
+    } = *change;
+    caller.require(rt, Interaction::Update)?;
+    same_id(json, id)?;
+    let now = state.clock.now();
+    match input::parse(rt, json)? {
         Incoming::Patient(p) => {
-            let patient = UserId::from_path(&id)?;
+            let patient = UserId::from_path(id)?;
             if caller.outside_compartment(patient) {
-                return Err(Error::NotFound.into());
+                return Err(Error::NotFound);
             }
-            crate::record::save_demographics(
-                &state,
-                &ctx,
-                &caller.principal,
+            let grant = allow_write(
+                tx,
+                state,
+                ctx,
+                caller,
+                scope,
                 patient,
-                &p.demographics,
+                Section::Demographics,
             )
-            .await
-            .map_err(Error::as_unprocessable)?;
-            let person = state
-                .store
-                .person(patient, Role::Patient)
-                .await?
-                .ok_or(Error::NotFound)?;
-            Ok(FhirJson {
-                last_modified: Some(person.updated_at),
-                ..FhirJson::ok(resources::patient(&person))
+            .await?;
+            let demographics = crate::record::valid_demographics(p.demographics, now)
+                .map_err(Error::as_unprocessable)?;
+            record_store::save_demographics(tx, patient, &demographics, grant.actor, now).await?;
+            scope
+                .audit
+                .push(crate::record::audit_write(ctx, state, &grant, patient).build());
+            let person = read_person_in(tx, patient).await?;
+            Ok(Written {
+                resource_type: ResourceType::Patient,
+                id: patient.to_string(),
+                version: None,
+                body: resources::patient(&person),
+                last_modified: person.updated_at,
             })
         }
         Incoming::Entry {
             section, mut entry, ..
         } => {
-            resolve_results(&mut entry, &HashMap::new())?;
-            let entry_id = telemed_domain::EntryId::from_path(&id)?;
-            let current = state
-                .store
-                .chart_entry(entry_id)
+            resolve_results(&mut entry, &scope.refs)?;
+            let entry_id = telemed_domain::EntryId::from_path(id)?;
+            let current = record_store::chart_entry_in(tx, entry_id)
                 .await?
                 .ok_or(Error::NotFound)?;
             if ResourceType::of_section(current.section, current.results.is_some()) != Some(rt)
                 || caller.outside_compartment(current.patient)
             {
-                return Err(Error::NotFound.into());
+                return Err(Error::NotFound);
             }
+            let grant = allow_write(
+                tx,
+                state,
+                ctx,
+                caller,
+                scope,
+                current.patient,
+                current.section,
+            )
+            .await?;
             if expected.is_some_and(|v| v != current.version) {
                 return Err(Error::PreconditionFailed(format!(
                     "the resource is at version {}",
                     current.version
-                ))
-                .into());
+                )));
             }
-            let now = state.clock.now();
             let valid = entry
                 .validate(section, now)
                 .map_err(Error::as_unprocessable)?;
@@ -444,29 +541,32 @@ pub async fn update(
                 return Err(Error::unprocessable(
                     "code",
                     "a chart entry is not edited: mark it entered-in-error and create a new one",
-                )
-                .into());
+                ));
             }
-            let ended = valid.ended.map(resources::date_time);
-            let changed = crate::record::change_status(
-                &state,
-                &ctx,
-                &caller.principal,
+            let changed = record_store::set_entry_status(
+                tx,
                 current.patient,
-                current.section,
-                crate::record::StatusChange {
-                    entry: current.id,
-                    version: expected.unwrap_or(current.version),
-                    status: valid.status.as_str(),
-                    ended: ended.as_deref(),
-                },
+                current.id,
+                current.version,
+                valid.status,
+                valid.ended,
+                now,
             )
             .await
             .map_err(|e| match e {
                 Error::Conflict(m) => Error::PreconditionFailed(m),
                 other => other,
             })?;
-            Ok(written_entry(&changed)?.response(StatusCode::OK))
+            scope.audit.push(
+                crate::record::audit_write(ctx, state, &grant, changed.id)
+                    .detail(format!(
+                        "{} status {}",
+                        grant.basis.as_str(),
+                        valid.status.as_str()
+                    ))
+                    .build(),
+            );
+            written_entry(&changed)
         }
     }
 }

@@ -468,14 +468,8 @@ async fn a_transaction_imports_a_whole_history_or_nothing(backend: Backend) {
     let (s, r, _) = f.send("POST", "", Some(&batch), &[]).await;
     assert_eq!(s, 200, "{r}");
     assert_eq!(r["type"], "batch-response");
-    let statuses: Vec<&str> = r["entry"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["response"]["status"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        statuses,
+        statuses(&r),
         [
             "201 Created",
             "422 Unprocessable Entity",
@@ -503,6 +497,205 @@ async fn a_transaction_imports_a_whole_history_or_nothing(backend: Backend) {
         assert_eq!(s, want, "{body}: {o}");
     }
     app.shutdown().await;
+}
+
+/// A transaction's entries beyond plain creates: a conditional create that finds its
+/// patient (and stands for it in the bundle), a reference that is a search, an update
+/// with `ifMatch`, and reads, answered in the bundle's order; any failing write
+/// undoes all of them. A batch answers each entry on its own.
+async fn bundles_update_read_and_resolve_conditions(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let f = Fhir {
+        app: &app,
+        http: app.client(),
+        token: app.token_for(&clinician, None).await,
+    };
+    const MRN: &str = "urn:oid:2.16.840.1.113883.19.5";
+    let patient = json!({"resourceType": "Patient",
+        "identifier": [{"system": MRN, "value": "MRN-7"}],
+        "name": [{"family": "Haddad", "given": ["Rami"]}]});
+    let (s, p, _) = f.send("POST", "/Patient", Some(&patient), &[]).await;
+    assert_eq!(s, 201, "{p}");
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let (s, first, _) = f
+        .send(
+            "POST",
+            "/Observation",
+            Some(&observation(&pid, "8867-4", 64.0, "/min")),
+            &[],
+        )
+        .await;
+    assert_eq!(s, 201, "{first}");
+    let oid = first["id"].as_str().unwrap().to_owned();
+    let mut wrong = first.clone();
+    wrong["status"] = json!("entered-in-error");
+    let by_mrn = format!("Patient?identifier={MRN}|MRN-7");
+    let mut by_search = observation("x", "8867-4", 66.0, "/min");
+    by_search["subject"]["reference"] = json!(by_mrn);
+    let mut by_url = observation("x", "8867-4", 65.0, "/min");
+    by_url["subject"]["reference"] = json!("urn:uuid:rami");
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"request": {"method": "GET", "url": format!("Observation/{oid}/_history/1")}},
+        {"fullUrl": "urn:uuid:rami", "resource": patient,
+         "request": {"method": "POST", "url": "Patient", "ifNoneExist": format!("identifier={MRN}|MRN-7")}},
+        {"resource": by_url, "request": {"method": "POST", "url": "Observation"}},
+        {"resource": wrong, "request": {"method": "PUT", "url": format!("Observation/{oid}"), "ifMatch": "W/\"1\""}},
+        {"resource": by_search, "request": {"method": "POST", "url": "Observation"}},
+        {"request": {"method": "GET", "url": format!("Observation?patient={pid}&_total=accurate")}}]});
+    let before = stored(&app).await;
+    let (s, r, _) = f.send("POST", "", Some(&bundle), &[]).await;
+    assert_eq!(s, 200, "{r}");
+    let out = r["entry"].as_array().unwrap();
+    assert_eq!(
+        statuses(&r),
+        [
+            "200 OK",
+            "200 OK",
+            "201 Created",
+            "200 OK",
+            "201 Created",
+            "200 OK"
+        ]
+    );
+    // Reads come last: the version read sees what it was, the search what was written.
+    assert_eq!(out[0]["resource"]["status"], "final");
+    assert_eq!(out[0]["response"]["etag"], "W/\"1\"");
+    assert_eq!(out[1]["response"]["location"], format!("Patient/{pid}"));
+    assert_eq!(out[1]["resource"]["id"], pid.as_str());
+    assert_eq!(out[3]["response"]["etag"], "W/\"2\"");
+    assert_eq!(out[5]["resource"]["total"], 3, "{}", out[5]);
+    let after = stored(&app).await;
+    assert_eq!(
+        after.0, before.0,
+        "the conditional create found its patient"
+    );
+    assert_eq!(after.1, before.1 + 2);
+    for (i, value) in [(2, 65.0), (4, 66.0)] {
+        let location = out[i]["response"]["location"].as_str().unwrap();
+        let (s, o, _) = f.send("GET", &format!("/{location}"), None, &[]).await;
+        assert_eq!(s, 200, "{location}");
+        assert_eq!(o["subject"]["reference"], format!("Patient/{pid}"));
+        assert_eq!(o["valueQuantity"]["value"], value);
+    }
+    let (_, now, _) = f
+        .send("GET", &format!("/Observation/{oid}"), None, &[])
+        .await;
+    assert_eq!(now["status"], "entered-in-error");
+
+    // A stale ifMatch, a search that finds no one, an Appointment: the whole
+    // transaction is refused, its creates undone.
+    let mut undone = now.clone();
+    undone["status"] = json!("final");
+    let mut nobody = observation("x", "8867-4", 67.0, "/min");
+    nobody["subject"]["reference"] = json!(format!("Patient?identifier={MRN}|MRN-404"));
+    let appointment = json!({"resourceType": "Appointment", "status": "booked"});
+    for (bad, status, entry) in [
+        (
+            json!({"resource": undone, "request": {"method": "PUT", "url": format!("Observation/{oid}"), "ifMatch": "W/\"1\""}}),
+            412,
+            1,
+        ),
+        (
+            json!({"resource": nobody, "request": {"method": "POST", "url": "Observation"}}),
+            422,
+            1,
+        ),
+        (
+            json!({"resource": appointment, "request": {"method": "POST", "url": "Appointment"}}),
+            422,
+            1,
+        ),
+        (
+            json!({"request": {"method": "PUT", "url": "Observation?code=8867-4"}, "resource": now}),
+            400,
+            1,
+        ),
+    ] {
+        let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": observation(&pid, "8867-4", 68.0, "/min"), "request": {"method": "POST", "url": "Observation"}},
+            bad]});
+        let before = stored(&app).await;
+        let (s, o, _) = f.send("POST", "", Some(&bundle), &[]).await;
+        assert_eq!(s, status, "{o}");
+        let text = o["issue"][0]["details"]["text"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(text.starts_with(&format!("entry {entry}:")), "{o}");
+        let after = stored(&app).await;
+        assert_eq!((after.0, after.1), (before.0, before.1), "{o}");
+    }
+    let (_, still, _) = f
+        .send("GET", &format!("/Observation/{oid}"), None, &[])
+        .await;
+    assert_eq!(
+        (
+            still["status"].as_str(),
+            still["meta"]["versionId"].as_str()
+        ),
+        (Some("entered-in-error"), Some("2"))
+    );
+
+    // A batch: each entry as if sent alone, failures in place.
+    let mut back = still.clone();
+    back["status"] = json!("final");
+    let batch = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+        {"request": {"method": "GET", "url": format!("Patient/{pid}")}},
+        {"request": {"method": "GET", "url": "Observation/999999999"}},
+        {"resource": back.clone(), "request": {"method": "PUT", "url": format!("Observation/{oid}"), "ifMatch": "W/\"1\""}},
+        {"request": {"method": "DELETE", "url": format!("Observation/{oid}")}},
+        {"request": {"method": "GET", "url": format!("Observation?patient={pid}&code=http://loinc.org|8867-4&_count=1")}},
+        {"request": {"method": "GET", "url": format!("Patient/{pid}/$everything")}}]});
+    app.state().audit.flush().await.unwrap();
+    let reads_before = demographics_reads(&app, &pid).await;
+    let (s, r, _) = f.send("POST", "", Some(&batch), &[]).await;
+    assert_eq!(s, 200, "{r}");
+    let out = r["entry"].as_array().unwrap();
+    assert_eq!(
+        statuses(&r),
+        [
+            "200 OK",
+            "404 Not Found",
+            "412 Precondition Failed",
+            "400 Bad Request",
+            "200 OK",
+            "400 Bad Request"
+        ]
+    );
+    assert_eq!(out[0]["resource"]["name"][0]["family"], "Haddad");
+    assert_eq!(
+        out[2]["response"]["outcome"]["resourceType"],
+        "OperationOutcome"
+    );
+    assert_eq!(out[4]["resource"]["type"], "searchset");
+    assert_eq!(
+        out[4]["resource"]["entry"].as_array().map(Vec::len),
+        Some(1)
+    );
+    // Every read in a bundle is audited as the same read alone would be.
+    app.state().audit.flush().await.unwrap();
+    assert_eq!(demographics_reads(&app, &pid).await, reads_before + 1);
+    app.shutdown().await;
+}
+
+/// The `response.status` of each entry of a transaction or batch response.
+fn statuses(response: &Value) -> Vec<&str> {
+    response["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["response"]["status"].as_str().unwrap())
+        .collect()
+}
+
+async fn demographics_reads(app: &TestApp, patient: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE patient_id = $1 AND action = 'record.demographics.read'",
+    )
+    .bind(patient)
+    .fetch_one(app.state().store.pool())
+    .await
+    .unwrap()
 }
 
 fn lab(patient: &str, code: &str, value: f64, unit: &str) -> Value {
@@ -729,4 +922,5 @@ on_both_databases!(
     lab_reports_group_their_patients_results,
     resources_are_created_and_updated_under_the_policy,
     a_transaction_imports_a_whole_history_or_nothing,
+    bundles_update_read_and_resolve_conditions,
 );
