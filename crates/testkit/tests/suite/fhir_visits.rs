@@ -675,7 +675,10 @@ async fn send(
     token: &str,
     body: &Value,
 ) -> (u16, Value, Option<String>) {
-    let url = api.app.url(&format!("/fhir/R4/{path}"));
+    // The base itself (a Bundle) is `/fhir/R4`, without a slash.
+    let url = api
+        .app
+        .url(format!("/fhir/R4/{path}").trim_end_matches('/'));
     let request = if method == "PUT" {
         api.http.put(url)
     } else {
@@ -885,6 +888,25 @@ async fn apps_book_and_cancel_visits_through_fhir(backend: Backend) {
         ],
         "the conflict is audited as a failed booking"
     );
+
+    // In a batch each Appointment is booked as if sent alone: the second entry wants
+    // the slot the first just took.
+    let mut by_batch = appointment.clone();
+    by_batch["slot"] = json!([{"reference": format!("Slot/{}", slot_ids[2])}]);
+    let bundle = json!({"resourceType": "Bundle", "type": "batch", "entry": [
+        {"resource": by_batch, "request": {"method": "POST", "url": "Appointment"}},
+        {"resource": by_batch, "request": {"method": "POST", "url": "Appointment"}}]});
+    let (status, answer, _) = send(&api, "POST", "", &c.patient_token, &bundle).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        (
+            &answer["entry"][0]["response"]["status"],
+            &answer["entry"][1]["response"]["status"]
+        ),
+        (&json!("201 Created"), &json!("409 Conflict")),
+        "{answer}"
+    );
+    assert_eq!(booked().await, 3);
 
     passes_validators(&returned);
     c.app.shutdown().await;
