@@ -39,7 +39,8 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
                 "searchParam": params,
             });
             if !t.includes().is_empty() {
-                r["searchInclude"] = json!(t.includes());
+                let names: Vec<&str> = t.includes().iter().map(|i| i.name).collect();
+                r["searchInclude"] = json!(names);
             }
             if *t == ResourceType::Patient {
                 r["operation"] = json!([{ "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" }]);

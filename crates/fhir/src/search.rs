@@ -42,7 +42,7 @@ pub struct Search {
     pub count: usize,
     pub offset: usize,
     pub sort: Vec<(&'static SortDef, bool)>,
-    pub include: Vec<&'static str>,
+    pub include: Vec<crate::types::Include>,
     pub total: Total,
 }
 
@@ -171,18 +171,18 @@ pub fn parse(resource_type: ResourceType, pairs: &[(String, String)]) -> Result<
                 let found = resource_type
                     .includes()
                     .iter()
-                    .find(|i| **i == raw.as_str())
+                    .find(|i| i.name == raw.as_str())
                     .ok_or_else(|| {
                         bad(
                             "_include",
                             format!(
                                 "_include of {} supports: {}",
                                 resource_type.as_str(),
-                                names(resource_type.includes().iter().copied())
+                                names(resource_type.includes().iter().map(|i| i.name))
                             ),
                         )
                     })?;
-                search.include.push(found);
+                search.include.push(*found);
             }
             "_format" => {
                 if !matches!(
@@ -507,7 +507,10 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![("date", true), ("_lastUpdated", false)]
         );
-        assert_eq!(s.include, vec!["Observation:patient"]);
+        assert_eq!(
+            s.include.iter().map(|i| i.name).collect::<Vec<_>>(),
+            ["Observation:patient"]
+        );
 
         let p = parse(ResourceType::Patient, &q(&[("name:exact", "Ana López")])).unwrap();
         assert_eq!(

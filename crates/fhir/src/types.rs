@@ -800,29 +800,59 @@ impl ResourceType {
     }
 
     /// The references `_include` follows from this type (`Type:param`).
-    pub fn includes(self) -> &'static [&'static str] {
+    pub fn includes(self) -> &'static [Include] {
+        use ResourceType::{Observation as Obs, Patient as Pat, Practitioner as Pra};
+        macro_rules! inc {
+            ($name:literal, $target:expr) => {
+                Include {
+                    name: $name,
+                    target: $target,
+                }
+            };
+        }
         match self {
-            ResourceType::Condition => &["Condition:patient", "Condition:subject"],
-            ResourceType::AllergyIntolerance => &["AllergyIntolerance:patient"],
-            ResourceType::MedicationStatement => {
-                &["MedicationStatement:patient", "MedicationStatement:subject"]
-            }
-            ResourceType::Immunization => &["Immunization:patient"],
-            ResourceType::Observation => &["Observation:patient", "Observation:subject"],
-            ResourceType::DiagnosticReport => &[
-                "DiagnosticReport:patient",
-                "DiagnosticReport:subject",
-                "DiagnosticReport:result",
+            ResourceType::Condition => &[
+                inc!("Condition:patient", Pat),
+                inc!("Condition:subject", Pat),
             ],
-            ResourceType::DocumentReference => {
-                &["DocumentReference:patient", "DocumentReference:subject"]
-            }
-            ResourceType::Appointment => &["Appointment:patient", "Appointment:practitioner"],
-            ResourceType::Encounter => &["Encounter:patient", "Encounter:practitioner"],
-            ResourceType::PractitionerRole => &["PractitionerRole:practitioner"],
+            ResourceType::AllergyIntolerance => &[inc!("AllergyIntolerance:patient", Pat)],
+            ResourceType::MedicationStatement => &[
+                inc!("MedicationStatement:patient", Pat),
+                inc!("MedicationStatement:subject", Pat),
+            ],
+            ResourceType::Immunization => &[inc!("Immunization:patient", Pat)],
+            ResourceType::Observation => &[
+                inc!("Observation:patient", Pat),
+                inc!("Observation:subject", Pat),
+            ],
+            ResourceType::DiagnosticReport => &[
+                inc!("DiagnosticReport:patient", Pat),
+                inc!("DiagnosticReport:subject", Pat),
+                inc!("DiagnosticReport:result", Obs),
+            ],
+            ResourceType::DocumentReference => &[
+                inc!("DocumentReference:patient", Pat),
+                inc!("DocumentReference:subject", Pat),
+            ],
+            ResourceType::Appointment => &[
+                inc!("Appointment:patient", Pat),
+                inc!("Appointment:practitioner", Pra),
+            ],
+            ResourceType::Encounter => &[
+                inc!("Encounter:patient", Pat),
+                inc!("Encounter:practitioner", Pra),
+            ],
+            ResourceType::PractitionerRole => &[inc!("PractitionerRole:practitioner", Pra)],
             _ => &[],
         }
     }
+}
+
+/// A reference `_include` follows: its name (`Type:param`) and the type it leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Include {
+    pub name: &'static str,
+    pub target: ResourceType,
 }
 
 #[cfg(test)]

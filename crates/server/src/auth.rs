@@ -49,10 +49,17 @@ impl FromRequestParts<AppState> for ApiUser {
             .map(str::trim)
             .filter(|t| t.starts_with(TOKEN_PREFIX))
             .ok_or(Error::Unauthenticated)?;
+        ApiUser::by_token_hash(state, &token_hash(secret)).await
+    }
+}
+
+impl ApiUser {
+    /// The live API token with this hash, and its user (not disabled).
+    pub(crate) async fn by_token_hash(state: &AppState, hash: &str) -> Result<Self, AppError> {
         let now = state.clock.now();
         let (token, user) = state
             .store
-            .live_api_token_with_user(&token_hash(secret), now)
+            .live_api_token_with_user(hash, now)
             .await?
             .filter(|(_, u)| u.disabled_at.is_none())
             .ok_or(Error::Unauthenticated)?;

@@ -60,7 +60,7 @@ impl FromRequestParts<AppState> for FhirCaller {
         let (caller, expires_at) = if bearer.starts_with(crate::oauth::ACCESS_PREFIX) {
             oauth_caller(state, &hash).await?
         } else {
-            let api = ApiUser::from_request_parts(parts, state).await?;
+            let api = ApiUser::by_token_hash(state, &hash).await?;
             let scopes = api_token_scopes(&api.principal)?;
             let caller = FhirCaller {
                 principal: api.principal,

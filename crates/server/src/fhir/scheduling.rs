@@ -241,11 +241,11 @@ pub async fn search_visits(
     let matches: Vec<Value> = visits.iter().filter_map(|v| resource(rt, v)).collect();
     let mut included = vec![];
     for include in &search.include {
-        if include.ends_with(":patient") {
+        if include.target == ResourceType::Patient {
             for patient in &patients {
                 included.extend(included_patient(state, ctx, caller, *patient).await?);
             }
-        } else if include.ends_with(":practitioner") {
+        } else if include.target == ResourceType::Practitioner {
             let clinicians: BTreeSet<UserId> =
                 visits.iter().map(|v| v.appointment.clinician_id).collect();
             for c in clinicians {

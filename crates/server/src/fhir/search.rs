@@ -249,11 +249,12 @@ async fn entries(
     let total = total(search, rows.len(), more, state.store.count_entries(&q)).await?;
     let matches: Vec<Value> = rows.iter().filter_map(resources::entry).collect();
     let mut included = vec![];
-    let includes_patient = search.include.iter().any(|i| !i.ends_with(":result"));
+    let includes = |target| search.include.iter().any(|i| i.target == target);
+    let includes_patient = includes(ResourceType::Patient);
     if includes_patient && !matches.is_empty() {
         included.extend(included_patient(state, ctx, caller, patient).await?);
     }
-    if search.include.contains(&"DiagnosticReport:result") {
+    if includes(ResourceType::Observation) {
         // The reports' results are lab entries of the same patient: the Labs section
         // was decided (and audited) for this search already.
         let ids: Vec<EntryId> = rows
