@@ -144,6 +144,10 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::upload_router())
         // FHIR writes carry whole transaction bundles: the upload limit applies.
         .nest("/fhir/R4", fhir::router().layer(security::cors_for_apps()))
+        .route(
+            "/fhir/R4/",
+            fhir::base_with_slash().layer(security::cors_for_apps()),
+        )
         .layer(DefaultBodyLimit::max(max_upload))
         .layer(RequestBodyLimitLayer::new(max_upload));
     Router::new()

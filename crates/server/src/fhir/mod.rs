@@ -50,6 +50,19 @@ pub fn router() -> Router<AppState> {
             get(bulk::status).delete(bulk::cancel),
         )
         .route("/$export-file/{id}/{seq}", get(bulk::file))
+        .fallback(elsewhere)
+}
+
+/// What no route takes under the base: a FHIR 404 (OperationOutcome), not the web
+/// pages' answer.
+async fn elsewhere() -> crate::error::AppError {
+    Error::NotFound.into()
+}
+
+/// `POST` to the base written with a slash (`/fhir/R4/`, as some clients write it): a
+/// bundle, as at the base. Routed beside the nest, which does not see that path.
+pub fn base_with_slash() -> axum::routing::MethodRouter<AppState> {
+    post(transaction::process)
 }
 
 /// A FHIR JSON response, with the version as a weak ETag and the last change.

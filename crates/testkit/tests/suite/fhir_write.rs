@@ -672,6 +672,21 @@ async fn bundles_update_read_and_resolve_conditions(backend: Backend) {
         out[4]["resource"]["entry"].as_array().map(Vec::len),
         Some(1)
     );
+    // The base with a slash takes bundles too; other paths under the base are FHIR 404s.
+    let empty = json!({"resourceType": "Bundle", "type": "batch", "entry": []});
+    let (s, r, _) = f.send("POST", "/", Some(&empty), &[]).await;
+    assert_eq!((s, &r["type"]), (200, &json!("batch-response")), "{r}");
+    for (method, path) in [
+        ("POST", "/Observation/1/x"),
+        ("GET", "/Observation/1/x/2/3"),
+    ] {
+        let (s, o, _) = f.send(method, path, Some(&empty), &[]).await;
+        assert_eq!(
+            (s, &o["resourceType"]),
+            (404, &json!("OperationOutcome")),
+            "{path}: {o}"
+        );
+    }
     // Every read in a bundle is audited as the same read alone would be.
     app.state().audit.flush().await.unwrap();
     assert_eq!(demographics_reads(&app, &pid).await, reads_before + 1);
