@@ -675,10 +675,8 @@ async fn send(
     token: &str,
     body: &Value,
 ) -> (u16, Value, Option<String>) {
-    // The base itself (a Bundle) is `/fhir/R4`, without a slash.
-    let url = api
-        .app
-        .url(format!("/fhir/R4/{path}").trim_end_matches('/'));
+    // A bundle goes to the base, here written with a slash (`fhir/R4/`).
+    let url = api.app.url(&format!("/fhir/R4/{path}"));
     let request = if method == "PUT" {
         api.http.put(url)
     } else {
