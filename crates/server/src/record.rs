@@ -158,6 +158,21 @@ pub(crate) fn audit_write(
     .detail(grant.basis.as_str())
 }
 
+/// The audit entry of a chart entry's status change (the UI's and FHIR's `PUT`).
+pub(crate) fn audit_status_change(
+    ctx: &Ctx,
+    state: &AppState,
+    grant: &RecordGrant,
+    entry: EntryId,
+    status: EntryStatus,
+) -> Event {
+    audit_write(ctx, state, grant, entry).detail(format!(
+        "{} status {}",
+        grant.basis.as_str(),
+        status.as_str()
+    ))
+}
+
 // ---- demographics -----------------------------------------------------------------------
 
 pub async fn demographics(
@@ -336,11 +351,7 @@ pub async fn change_status(
     if entry.section != section {
         return Err(Error::NotFound);
     }
-    let event = audit_write(ctx, state, &grant, entry.id).detail(format!(
-        "{} status {}",
-        grant.basis.as_str(),
-        status.as_str()
-    ));
+    let event = audit_status_change(ctx, state, &grant, entry.id, status);
     telemed_store::audit::append(&mut tx, &[event.build()]).await?;
     tx.commit().await.db()?;
     Ok(entry)

@@ -329,11 +329,10 @@ pub async fn create_one(
             ..FhirJson::ok(resources::appointment(&visit))
         });
     }
-    let mut tx = state.store.begin_write().await?;
-    let mut scope = WriteScope::default();
-    let written = create_in(&mut tx, state, ctx, caller, &mut scope, rt, json).await?;
-    telemed_store::audit::append(&mut tx, &scope.audit).await?;
-    tx.commit().await.db()?;
+    let written = in_own_transaction(state, async |tx, scope| {
+        create_in(tx, state, ctx, caller, scope, rt, json).await
+    })
+    .await?;
     let location = format!("{}/{}", super::base_url(state), written.location());
     let mut response = written.response(StatusCode::CREATED);
     response.location = Some(location);
@@ -420,12 +419,24 @@ pub async fn update_one(
             ..FhirJson::ok(resources::appointment(&visit))
         });
     }
+    let written = in_own_transaction(state, async |tx, scope| {
+        update_in(tx, state, ctx, caller, scope, change).await
+    })
+    .await?;
+    Ok(written.response(StatusCode::OK))
+}
+
+/// One write in a database transaction of its own, its audit entries appended there.
+async fn in_own_transaction(
+    state: &AppState,
+    write: impl AsyncFnOnce(&mut Conn, &mut WriteScope) -> Result<Written>,
+) -> Result<Written> {
     let mut tx = state.store.begin_write().await?;
     let mut scope = WriteScope::default();
-    let written = update_in(&mut tx, state, ctx, caller, &mut scope, change).await?;
+    let written = write(&mut tx, &mut scope).await?;
     telemed_store::audit::append(&mut tx, &scope.audit).await?;
     tx.commit().await.db()?;
-    Ok(written.response(StatusCode::OK))
+    Ok(written)
 }
 
 fn same_id(json: &Value, id: &str) -> Result<()> {
@@ -558,12 +569,7 @@ pub async fn update_in(
                 other => other,
             })?;
             scope.audit.push(
-                crate::record::audit_write(ctx, state, &grant, changed.id)
-                    .detail(format!(
-                        "{} status {}",
-                        grant.basis.as_str(),
-                        valid.status.as_str()
-                    ))
+                crate::record::audit_status_change(ctx, state, &grant, changed.id, valid.status)
                     .build(),
             );
             written_entry(&changed)
