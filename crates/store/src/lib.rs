@@ -1,6 +1,7 @@
 //! telemed's persistence. One `Store` over SQLite (embedded, the default) or PostgreSQL,
 //! chosen by the database URL; every SQL dialect difference lives in this crate. Queries
-//! are checked at run time (`sqlx::query`) so one code path serves both databases.
+//! are checked at run time (`sqlx::query`) so one code path serves both databases; on
+//! SQLite the hottest single-row reads skip sqlx's connection threads (`direct`).
 //!
 //! Reads are methods on `Store`; writes are functions taking a connection so that a
 //! write and its audit entry commit in one transaction (`Store::begin_write`).
@@ -26,6 +27,7 @@ pub mod tokens;
 pub mod users;
 pub mod visits;
 
+mod direct;
 mod time;
 
 use std::path::{Path, PathBuf};
@@ -122,6 +124,8 @@ pub struct Store {
     /// One writer at a time on SQLite (see `Tx`).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
     credentials: CredentialsEpoch,
+    /// On SQLite, connections of its own for the hottest reads (see `direct`).
+    direct: Option<std::sync::Arc<direct::DirectReads>>,
 }
 
 /// Counts the committed changes that took power away from a credential (see
@@ -190,6 +194,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::of_url(url)?;
         let mut url = url.to_owned();
+        let mut direct = None;
         if dialect == Dialect::Sqlite {
             let path = sqlite_path(&url).ok_or_else(|| {
                 Error::invalid(
@@ -217,6 +222,7 @@ impl Store {
                     "?mode=rwc"
                 });
             }
+            direct = Some(std::sync::Arc::new(direct::DirectReads::new(&path)));
         }
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| Error::invalid("database_url", format!("database_url is not valid: {e}")))?
@@ -265,6 +271,7 @@ impl Store {
             dialect,
             write_gate,
             credentials: CredentialsEpoch::default(),
+            direct,
         })
     }
 

@@ -2,7 +2,10 @@
 //! facts the access policy decides on (visits, care team, proxies, break-the-glass).
 //! Reads here take no grant: the server asks the policy first (`server::record`).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
+use rusqlite::OptionalExtension;
 use telemed_domain::record::{CareFacts, EntryStatus, Section, Severity, Soap, ValidEntry, VITALS};
 use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, UserId};
 
@@ -128,6 +131,39 @@ pub(crate) struct EntryRow {
     updated_at: i64,
     version: i64,
     result_ids: Option<String>,
+}
+
+impl EntryRow {
+    /// The row as a direct read (`crate::direct`) gives it, by the same column names.
+    fn from_direct(r: &rusqlite::Row) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: r.get("id")?,
+            patient_id: r.get("patient_id")?,
+            section: r.get("section")?,
+            code_system: r.get("code_system")?,
+            code: r.get("code")?,
+            text: r.get("text")?,
+            status: r.get("status")?,
+            effective_at: r.get("effective_at")?,
+            ended_at: r.get("ended_at")?,
+            value: r.get("value")?,
+            value2: r.get("value2")?,
+            value_text: r.get("value_text")?,
+            unit: r.get("unit")?,
+            range_low: r.get("range_low")?,
+            range_high: r.get("range_high")?,
+            severity: r.get("severity")?,
+            reaction: r.get("reaction")?,
+            dosage: r.get("dosage")?,
+            relation: r.get("relation")?,
+            note: r.get("note")?,
+            recorded_at: r.get("recorded_at")?,
+            recorded_by: r.get("recorded_by")?,
+            updated_at: r.get("updated_at")?,
+            version: r.get("version")?,
+            result_ids: r.get("result_ids")?,
+        })
+    }
 }
 
 impl TryFrom<EntryRow> for Entry {
@@ -802,6 +838,12 @@ impl Store {
         actor: UserId,
         now: DateTime<Utc>,
     ) -> Result<Option<(Entry, CareFacts)>> {
+        static SQL: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "SELECT {ENTRY_COLUMNS}, {} FROM chart_entries e WHERE e.id = $1",
+                relationship_columns("$2", "e.patient_id", "$3")
+            )
+        });
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -811,16 +853,34 @@ impl Store {
             break_glass: i64,
             proxy: i64,
         }
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {ENTRY_COLUMNS}, {} FROM chart_entries e WHERE e.id = $1",
-            relationship_columns("$2", "e.patient_id", "$3")
-        ))
-        .bind(id.to_string())
-        .bind(actor.to_string())
-        .bind(to_micros(now))
-        .fetch_optional(self.pool())
-        .await
-        .db()?;
+        let (id, actor, now) = (id.to_string(), actor.to_string(), to_micros(now));
+        let row: Option<Row> = match &self.direct {
+            // One row by its primary key: the hot path of a FHIR read (see `direct`).
+            Some(direct) => direct.run(|conn| {
+                conn.prepare_cached(&SQL)?
+                    // By name: SQLite numbers `$n` in order of appearance, not by `n`.
+                    .query_row(
+                        rusqlite::named_params! {"$1": id, "$2": actor, "$3": now},
+                        |r| {
+                            Ok(Row {
+                                entry: EntryRow::from_direct(r)?,
+                                shared_visit: r.get("shared_visit")?,
+                                care_team: r.get("care_team")?,
+                                break_glass: r.get("break_glass")?,
+                                proxy: r.get("proxy")?,
+                            })
+                        },
+                    )
+                    .optional()
+            })?,
+            None => sqlx::query_as(&SQL)
+                .bind(id)
+                .bind(actor)
+                .bind(now)
+                .fetch_optional(self.pool())
+                .await
+                .db()?,
+        };
         row.map(|r| {
             let facts = CareFacts {
                 // The entry's patient is a patient: chart entries reference users, and
