@@ -42,12 +42,41 @@ use telemed_domain::{Error, Result};
 pub use sqlx::Any;
 pub use time::{from_micros, to_micros};
 
+/// The PostgreSQL advisory lock key of conditional writes (any number telemed owns:
+/// "telemed" in ASCII, then 1).
+const CONDITIONAL_WRITES_LOCK: i64 = 0x7465_6c65_6d65_6401;
+
+/// A conditional write's turn, taken by [`Store::begin_conditional_write`]: its searches
+/// run while this is held, then [`ConditionalWrite::begin`] gives the write transaction,
+/// which keeps the turn until it commits or rolls back.
+pub struct ConditionalWrite {
+    store: Store,
+    /// This process's turn, on either database.
+    turn: tokio::sync::OwnedMutexGuard<()>,
+    /// On PostgreSQL, the transaction holding the advisory lock.
+    locked: Option<Tx>,
+}
+
+impl ConditionalWrite {
+    /// The write transaction, once the conditions are resolved.
+    pub async fn begin(self) -> Result<Tx> {
+        let mut tx = match self.locked {
+            Some(tx) => tx,
+            None => self.store.begin_write().await?,
+        };
+        tx._turn = Some(self.turn);
+        Ok(tx)
+    }
+}
+
 /// A write transaction. On SQLite it also holds this process's write gate: writers
 /// queue here in arrival order instead of in SQLite's busy handler, which sleeps in
 /// growing steps (up to 100 ms) and made the slowest writes wait far longer than needed.
 pub struct Tx {
     inner: Transaction<'static, Any>,
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// A conditional write's turn in this process (see [`ConditionalWrite`]).
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     credentials: CredentialsEpoch,
     credentials_changed: bool,
 }
@@ -123,6 +152,8 @@ pub struct Store {
     dialect: Dialect,
     /// One writer at a time on SQLite (see `Tx`).
     write_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// One conditional write at a time in this process (see [`ConditionalWrite`]).
+    conditional_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
     credentials: CredentialsEpoch,
     /// On SQLite, connections of its own for the hottest reads (see `direct`).
     direct: Option<std::sync::Arc<direct::DirectReads>>,
@@ -270,6 +301,7 @@ impl Store {
             pool,
             dialect,
             write_gate,
+            conditional_gate: Default::default(),
             credentials: CredentialsEpoch::default(),
             direct,
         })
@@ -322,6 +354,7 @@ impl Store {
                 Ok(Tx {
                     inner,
                     _gate: Some(gate),
+                    _turn: None,
                     credentials: self.credentials.clone(),
                     credentials_changed: false,
                 })
@@ -329,10 +362,42 @@ impl Store {
             Dialect::Postgres => Ok(Tx {
                 inner: self.pool.begin().await.map_err(db_error)?,
                 _gate: None,
+                _turn: None,
                 credentials: self.credentials.clone(),
                 credentials_changed: false,
             }),
         }
+    }
+
+    /// Begins a write that depends on searches of the committed record (a create "if
+    /// none exists", a reference given as a search): the searches run between this and
+    /// [`ConditionalWrite::begin`], and no other conditional write runs its searches or
+    /// commits in between, on any node, so two of them cannot both find nothing and
+    /// both create. Other writes do not wait. Within a process the turn is a queue (so
+    /// at most one pooled connection waits for it); on SQLite that is all (one process
+    /// owns the file), and the write lock is taken only after the searches, so readers
+    /// and the audit writer go on meanwhile. On PostgreSQL the turn is also a
+    /// transaction advisory lock, taken in the transaction that then writes and
+    /// released at its end.
+    pub async fn begin_conditional_write(&self) -> Result<ConditionalWrite> {
+        let turn = self.conditional_gate.clone().lock_owned().await;
+        let locked = match self.dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => {
+                let mut tx = self.begin_write().await?;
+                sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS turn")
+                    .bind(CONDITIONAL_WRITES_LOCK)
+                    .execute(tx.conn())
+                    .await
+                    .map_err(db_error)?;
+                Some(tx)
+            }
+        };
+        Ok(ConditionalWrite {
+            store: self.clone(),
+            turn,
+            locked,
+        })
     }
 
     pub async fn close(&self) {

@@ -48,6 +48,22 @@ struct Item<'a> {
     request: Request<'a>,
 }
 
+impl Item<'_> {
+    /// Whether the entry's write depends on a search: a conditional create, or a
+    /// reference given as a search.
+    fn is_conditional(&self) -> bool {
+        match &self.request {
+            Request::Create {
+                resource,
+                if_none_exist,
+                ..
+            } => if_none_exist.is_some() || conditional_references(resource).next().is_some(),
+            Request::Update(change) => conditional_references(change.resource).next().is_some(),
+            Request::Read(_) => false,
+        }
+    }
+}
+
 /// An entry's error, naming the entry.
 fn at(index: usize, e: Error) -> Error {
     match e {
@@ -220,7 +236,14 @@ async fn transaction(
     let mut out: Vec<Value> = vec![Value::Null; entries.len()];
     let mut scope = WriteScope::default();
     // Before the write transaction opens (its searches read the committed record):
-    // conditional creates whose resource exists, and conditional references.
+    // conditional creates whose resource exists, and conditional references, in a
+    // conditional write's turn held until the commit, so that two transactions with the
+    // same condition cannot both find nothing and both create.
+    let turn = if items.iter().any(Item::is_conditional) {
+        Some(state.store.begin_conditional_write().await?)
+    } else {
+        None
+    };
     let mut creates = Vec::new();
     for it in &items {
         if let Request::Create {
@@ -258,7 +281,10 @@ async fn transaction(
         };
         (rank, it.index)
     });
-    let mut tx = state.store.begin_write().await?;
+    let mut tx = match turn {
+        Some(turn) => turn.begin().await?,
+        None => state.store.begin_write().await?,
+    };
     for (it, rt, resource) in creates {
         if rt == ResourceType::Appointment {
             return Err(at(it.index, appointment_in_transaction()));

@@ -16,7 +16,7 @@ use telemed_fhir::input::{self, Incoming, NewPatient};
 use telemed_fhir::{resources, search as parser, Interaction, ResourceType};
 use telemed_store::record::{self as record_store, Entry};
 use telemed_store::users::{self, NewUser};
-use telemed_store::{Conn, DbResult};
+use telemed_store::{Conn, DbResult, Tx};
 
 use super::{resource_type, FhirCaller, FhirJson};
 use crate::audit::Event;
@@ -310,11 +310,18 @@ pub async fn create_one(
     json: &Value,
     if_none_exist: Option<&str>,
 ) -> Result<FhirJson> {
-    if let Some(condition) = if_none_exist {
-        if let Some(existing) = existing(state, ctx, caller, rt, condition).await? {
-            return Ok(FhirJson::ok(existing));
+    // A condition is searched and the create committed in one conditional write's turn,
+    // so two requests with the same condition cannot both create.
+    let turn = match if_none_exist {
+        Some(condition) => {
+            let turn = state.store.begin_conditional_write().await?;
+            if let Some(existing) = existing(state, ctx, caller, rt, condition).await? {
+                return Ok(FhirJson::ok(existing));
+            }
+            Some(turn)
         }
-    }
+        None => None,
+    };
     if rt == ResourceType::Appointment {
         caller.require(rt, Interaction::Create)?;
         let visit = super::scheduling::book(state, ctx, caller, json).await?;
@@ -329,7 +336,11 @@ pub async fn create_one(
             ..FhirJson::ok(resources::appointment(&visit))
         });
     }
-    let written = in_own_transaction(state, async |tx, scope| {
+    let tx = match turn {
+        Some(turn) => turn.begin().await?,
+        None => state.store.begin_write().await?,
+    };
+    let written = in_own_transaction(tx, async |tx, scope| {
         create_in(tx, state, ctx, caller, scope, rt, json).await
     })
     .await?;
@@ -419,7 +430,8 @@ pub async fn update_one(
             ..FhirJson::ok(resources::appointment(&visit))
         });
     }
-    let written = in_own_transaction(state, async |tx, scope| {
+    let tx = state.store.begin_write().await?;
+    let written = in_own_transaction(tx, async |tx, scope| {
         update_in(tx, state, ctx, caller, scope, change).await
     })
     .await?;
@@ -428,10 +440,9 @@ pub async fn update_one(
 
 /// One write in a database transaction of its own, its audit entries appended there.
 async fn in_own_transaction(
-    state: &AppState,
+    mut tx: Tx,
     write: impl AsyncFnOnce(&mut Conn, &mut WriteScope) -> Result<Written>,
 ) -> Result<Written> {
-    let mut tx = state.store.begin_write().await?;
     let mut scope = WriteScope::default();
     let written = write(&mut tx, &mut scope).await?;
     telemed_store::audit::append(&mut tx, &scope.audit).await?;

@@ -933,7 +933,87 @@ async fn lab_reports_group_their_patients_results(backend: Backend) {
     app.shutdown().await;
 }
 
+/// Requests with the same condition sent at once: one creates, the others find what it
+/// created (single creates and transaction bundles), for conditions no uniqueness
+/// constraint backs.
+async fn concurrent_conditional_creates_make_one_resource(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let f = Fhir {
+        app: &app,
+        http: app.client(),
+        token: app.token_for(&clinician, None).await,
+    };
+    let patient = json!({"resourceType": "Patient",
+        "name": [{"family": "Lindqvist", "given": ["Eva"]}], "birthDate": "1975-02-03"});
+    let (s, p, _) = f.send("POST", "/Patient", Some(&patient), &[]).await;
+    assert_eq!(s, 201, "{p}");
+    let pid = p["id"].as_str().unwrap().to_owned();
+    let pulse = observation(&pid, "8867-4", 64.0, "/min");
+    let condition = format!("patient={pid}&code=http://loinc.org|8867-4&date=2025-03-01");
+    let entries = count(&app, "chart_entries").await;
+    let headers = [("if-none-exist", condition.as_str())];
+    let answers = futures::future::join_all(
+        (0..6).map(|_| f.send("POST", "/Observation", Some(&pulse), &headers)),
+    )
+    .await;
+    let mut codes: Vec<u16> = answers.iter().map(|(s, _, _)| *s).collect();
+    codes.sort();
+    let ids_seen: Vec<&Value> = answers.iter().map(|(_, b, _)| &b["id"]).collect();
+    assert_eq!(codes, [200, 200, 200, 200, 200, 201], "{ids_seen:?}");
+    let ids: std::collections::HashSet<&str> = answers
+        .iter()
+        .map(|(_, b, _)| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1, "every answer is the one Observation");
+    assert_eq!(count(&app, "chart_entries").await, entries + 1);
+
+    // The same new patient (no identifier, no email) imported by four transactions at
+    // once, each with a pulse referring to it: one patient, four pulses on it.
+    let newcomer = json!({"resourceType": "Patient",
+        "name": [{"family": "Nakamura", "given": ["Ken"]}], "birthDate": "1990-05-06"});
+    let mut pulse = observation("x", "8867-4", 70.0, "/min");
+    pulse["subject"]["reference"] = json!("urn:uuid:ken");
+    let bundle = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:ken", "resource": newcomer,
+         "request": {"method": "POST", "url": "Patient", "ifNoneExist": "family=Nakamura&birthdate=1990-05-06"}},
+        {"resource": pulse, "request": {"method": "POST", "url": "Observation"}}]});
+    let answers =
+        futures::future::join_all((0..4).map(|_| f.send("POST", "", Some(&bundle), &[]))).await;
+    let mut firsts = vec![];
+    let mut patients = std::collections::HashSet::new();
+    for (s, r, _) in &answers {
+        assert_eq!(*s, 200, "{r}");
+        firsts.push(statuses(r)[0].to_owned());
+        let location = r["entry"][0]["response"]["location"].as_str().unwrap();
+        patients.insert(location.split('/').nth(1).unwrap().to_owned());
+    }
+    firsts.sort();
+    assert_eq!(firsts, ["200 OK", "200 OK", "200 OK", "201 Created"]);
+    assert_eq!(patients.len(), 1, "every transaction refers to one patient");
+    let ken = patients.into_iter().next().unwrap();
+    let (s, found, _) = f
+        .send(
+            "GET",
+            "/Patient?family=Nakamura&birthdate=1990-05-06&_total=accurate",
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!((s, found["total"].as_i64()), (200, Some(1)), "{found}");
+    let (s, pulses, _) = f
+        .send(
+            "GET",
+            &format!("/Observation?patient={ken}&_total=accurate"),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!((s, pulses["total"].as_i64()), (200, Some(4)), "{pulses}");
+}
+
 on_both_databases!(
+    concurrent_conditional_creates_make_one_resource,
     lab_reports_group_their_patients_results,
     resources_are_created_and_updated_under_the_policy,
     a_transaction_imports_a_whole_history_or_nothing,
