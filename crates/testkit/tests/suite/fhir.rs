@@ -233,6 +233,24 @@ async fn chart_entries_are_read_and_searched_as_fhir_resources(backend: Backend)
         assert_eq!(o["resourceType"], "OperationOutcome");
         assert_eq!(o["issue"][0]["code"], "not-found");
     }
+    // Many reads at once (more than the connections kept for reads on SQLite): each
+    // answered with its own resource.
+    let names = ["psoriasis", "penicillin", "amlodipine", "bp", "a1c"];
+    let reads = (0..40).map(|i| {
+        let name = names[i % names.len()];
+        let rt = match name {
+            "psoriasis" => "Condition",
+            "penicillin" => "AllergyIntolerance",
+            "amlodipine" => "MedicationStatement",
+            _ => "Observation",
+        };
+        let api = &api;
+        let id = c.ids[name].clone();
+        async move { (id.clone(), get(api, &format!("{rt}/{id}"), t).await) }
+    });
+    for (id, (status, r, _)) in futures::future::join_all(reads).await {
+        assert_eq!((status, r["id"].as_str()), (200, Some(id.as_str())), "{r}");
+    }
     // What the mapping carries.
     let (_, bp, _) = get(&api, &format!("Observation/{}", c.ids["bp"]), t).await;
     assert_eq!(bp["category"][0]["coding"][0]["code"], "vital-signs");
