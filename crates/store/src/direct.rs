@@ -12,11 +12,12 @@
 //! at once — one row found through an index — because the asking thread is an async
 //! worker and is blocked while SQLite runs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
+use sqlx::AnyPool;
 use telemed_domain::{Error, Result};
 
 /// Connections kept open between reads; more are opened when more reads run at once,
@@ -37,11 +38,24 @@ pub(crate) struct DirectReads {
 }
 
 impl DirectReads {
-    pub(crate) fn new(path: &Path) -> Self {
-        Self {
-            path: path.to_owned(),
+    /// Direct reads of the database file `pool` is connected to, as SQLite names it
+    /// (the URL's path may be relative or percent-encoded); one connection is opened
+    /// now, so a file that cannot be opened this way fails the start, not a request.
+    pub(crate) async fn beside(pool: &AnyPool) -> Result<Self> {
+        let file: String =
+            sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+                .fetch_one(pool)
+                .await
+                .map_err(|e| Error::internal(format!("database: {e}")))?;
+        let reads = Self {
+            path: PathBuf::from(file),
             idle: Mutex::new(Vec::with_capacity(KEPT)),
+        };
+        let first = reads.open().map_err(direct_error)?;
+        if let Ok(mut idle) = reads.idle.lock() {
+            idle.push(first);
         }
+        Ok(reads)
     }
 
     /// Runs `read` on a connection of its own, on this thread.

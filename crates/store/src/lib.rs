@@ -225,7 +225,6 @@ impl Store {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::of_url(url)?;
         let mut url = url.to_owned();
-        let mut direct = None;
         if dialect == Dialect::Sqlite {
             let path = sqlite_path(&url).ok_or_else(|| {
                 Error::invalid(
@@ -253,7 +252,6 @@ impl Store {
                     "?mode=rwc"
                 });
             }
-            direct = Some(std::sync::Arc::new(direct::DirectReads::new(&path)));
         }
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| Error::invalid("database_url", format!("database_url is not valid: {e}")))?
@@ -294,8 +292,10 @@ impl Store {
             .await
             .map_err(|e| Error::internal(format!("cannot connect to the database: {e}")))?;
         let write_gate = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+        let mut direct = None;
         if dialect == Dialect::Sqlite {
             checkpoint_in_background(pool.clone(), std::sync::Arc::downgrade(&write_gate));
+            direct = Some(std::sync::Arc::new(direct::DirectReads::beside(&pool).await?));
         }
         Ok(Self {
             pool,
