@@ -25,6 +25,16 @@ impl PersonName {
         self.given.join(" ")
     }
 
+    /// The name as running text writes it: the given names, then the family name.
+    pub fn display(&self) -> String {
+        self.given
+            .iter()
+            .map(String::as_str)
+            .chain(Some(self.family.as_str()).filter(|f| !f.is_empty()))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// " lopez" — the family name folded, for search.
     pub fn search_family(&self) -> String {
         search_words(&self.family)

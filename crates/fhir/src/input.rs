@@ -410,15 +410,11 @@ fn patient(json: &Value) -> Result<NewPatient> {
                 .collect()
         })
         .unwrap_or_default();
-    let family = text(&official["family"]).unwrap_or_default();
-    let display_name = text(&official["text"]).unwrap_or_else(|| {
-        given
-            .iter()
-            .cloned()
-            .chain(Some(family.clone()).filter(|f| !f.is_empty()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    });
+    let name = PersonName {
+        family: text(&official["family"]).unwrap_or_default(),
+        given,
+    };
+    let display_name = text(&official["text"]).unwrap_or_else(|| name.display());
     if display_name.trim().is_empty() {
         return Err(bad("name", "a patient needs a name"));
     }
@@ -459,10 +455,7 @@ fn patient(json: &Value) -> Result<NewPatient> {
     let identifiers = identifiers(json)?;
     Ok(NewPatient {
         identifiers,
-        name: PersonName {
-            family: family.clone(),
-            given: given.clone(),
-        },
+        name,
         display_name,
         email: telecom("email"),
         demographics: Demographics {

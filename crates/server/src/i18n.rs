@@ -465,6 +465,8 @@ texts! {
     sec_history: "Family and social history", "Antecedentes familiares y sociales";
     sec_notes: "Visit notes", "Notas de visita";
     sec_documents: "Documents and images", "Documentos e imágenes";
+    demo_family_name: "Family name", "Apellidos";
+    demo_given_names: "Given names", "Nombre";
     demo_birth_date: "Date of birth", "Fecha de nacimiento";
     demo_sex: "Sex", "Sexo";
     demo_phone: "Phone", "Teléfono";

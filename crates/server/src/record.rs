@@ -5,6 +5,7 @@
 use chrono::Duration;
 use telemed_domain::access::Principal;
 use telemed_domain::audit::Outcome;
+use telemed_domain::names::PersonName;
 use telemed_domain::record::{
     self as policy, Basis, EntryStatus, NewEntry, Op, RecordGrant, Section, Soap,
 };
@@ -240,12 +241,33 @@ pub fn valid_demographics(
     })
 }
 
+/// A person's name as the chart's form gives it: the family name and the given names.
+/// Both empty is no change (`None`); a family name is needed otherwise.
+pub fn name_from_form(family: &str, given: &str) -> Result<Option<(String, PersonName)>> {
+    let (family, given) = (family.trim(), given.trim());
+    if family.is_empty() && given.is_empty() {
+        return Ok(None);
+    }
+    if family.is_empty() {
+        return Err(Error::invalid("family_name", "enter the family name"));
+    }
+    let parts = PersonName {
+        family: family.split_whitespace().collect::<Vec<_>>().join(" "),
+        given: given.split_whitespace().map(str::to_owned).collect(),
+    };
+    let display = telemed_store::users::validate_display_name(&parts.display())?;
+    Ok(Some((display, parts)))
+}
+
+/// Saves demographics and, when `name` is given (display name, parts), the patient's
+/// name, in one transaction under the demographics write grant.
 pub async fn save_demographics(
     state: &AppState,
     ctx: &Ctx,
     principal: &Principal,
     patient: UserId,
     d: &Demographics,
+    name: Option<&(String, PersonName)>,
 ) -> Result<()> {
     let grant = authorize(
         state,
@@ -260,6 +282,9 @@ pub async fn save_demographics(
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
     store::save_demographics(&mut tx, grant.patient, &d, grant.actor, now).await?;
+    if let Some((display, parts)) = name {
+        telemed_store::users::rename(&mut tx, grant.patient, display, parts, now).await?;
+    }
     telemed_store::audit::append(
         &mut tx,
         &[audit_write(ctx, state, &grant, grant.patient).build()],

@@ -295,7 +295,9 @@ impl Store {
         let mut direct = None;
         if dialect == Dialect::Sqlite {
             checkpoint_in_background(pool.clone(), std::sync::Arc::downgrade(&write_gate));
-            direct = Some(std::sync::Arc::new(direct::DirectReads::beside(&pool).await?));
+            direct = Some(std::sync::Arc::new(
+                direct::DirectReads::beside(&pool).await?,
+            ));
         }
         Ok(Self {
             pool,

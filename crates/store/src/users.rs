@@ -120,6 +120,50 @@ pub(crate) async fn backfill_names(pool: &sqlx::AnyPool) -> Result<()> {
     Ok(())
 }
 
+/// Changes a person's name (a correction, a new legal name): the display name, its
+/// parts, and the words name search finds them by. Whether anything changed.
+pub async fn rename(
+    conn: &mut Conn,
+    id: UserId,
+    display_name: &str,
+    name: &PersonName,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let id_text = id.to_string();
+    let changed = sqlx::query(
+        "UPDATE users SET display_name = $2, family_name = $3, given_names = $4, \
+         search_family = $5, search_given = $6, updated_at = $7 \
+         WHERE id = $1 AND (display_name <> $2 OR COALESCE(family_name, '') <> $3 \
+         OR COALESCE(given_names, '') <> $4)",
+    )
+    .bind(id_text.clone())
+    .bind(display_name.to_owned())
+    .bind(name.family.clone())
+    .bind(name.given_joined())
+    .bind(name.search_family())
+    .bind(name.search_given())
+    .bind(to_micros(now))
+    .execute(&mut *conn)
+    .await
+    .db()?
+    .rows_affected()
+        == 1;
+    if changed {
+        sqlx::query("DELETE FROM person_name_words WHERE user_id = $1")
+            .bind(id_text.clone())
+            .execute(&mut *conn)
+            .await
+            .db()?;
+        index_name_words(
+            conn,
+            &id_text,
+            &[&name.search_family(), &name.search_given()],
+        )
+        .await?;
+    }
+    Ok(changed)
+}
+
 /// Records every word of a person's folded names (`search_family`, `search_given`) for
 /// name search.
 async fn index_name_words(conn: &mut Conn, id: &str, folded: &[&str]) -> Result<()> {

@@ -267,7 +267,7 @@ pub async fn save_demographics(
         emergency_contact: body.emergency_contact,
         emergency_phone: body.emergency_phone,
     };
-    record::save_demographics(&state, &ctx, &caller.principal, patient, &d).await?;
+    record::save_demographics(&state, &ctx, &caller.principal, patient, &d, None).await?;
     Ok(Json(state.store.demographics(patient).await?.into()))
 }
 

@@ -390,7 +390,7 @@ pub fn if_match(value: Option<&str>) -> Result<Option<i64>> {
 
 /// `PUT /{type}/{id}`. A chart entry is never edited in telemed (a correction is a new
 /// entry, the old one marked entered-in-error): an update may change its status and
-/// end only. A Patient update replaces the demographics telemed keeps. An Appointment
+/// end only. A Patient update replaces the name and demographics telemed keeps. An Appointment
 /// update cancels the visit.
 pub async fn update(
     State(state): State<AppState>,
@@ -505,9 +505,12 @@ pub async fn update_in(
                 Section::Demographics,
             )
             .await?;
+            let display =
+                users::validate_display_name(&p.display_name).map_err(Error::as_unprocessable)?;
             let demographics = crate::record::valid_demographics(p.demographics, now)
                 .map_err(Error::as_unprocessable)?;
             record_store::save_demographics(tx, patient, &demographics, grant.actor, now).await?;
+            users::rename(tx, patient, &display, &p.name, now).await?;
             scope
                 .audit
                 .push(crate::record::audit_write(ctx, state, &grant, patient).build());

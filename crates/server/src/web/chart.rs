@@ -131,6 +131,8 @@ struct ChartPage<'a> {
     demographics: Vec<(&'static str, String)>,
     /// The stored values, for the edit form.
     contact: telemed_store::record::Demographics,
+    family_name: String,
+    given_names: String,
     can_edit_demographics: bool,
     problems: Vec<Line>,
     allergies: Vec<Line>,
@@ -249,6 +251,10 @@ async fn chart_page(
     let summary = store.summary(patient, grant.sees_drafts(), now).await?;
     let d = store.demographics(patient).await?;
     let contact = d.clone();
+    let (family_name, given_names) = match store.person(patient, Role::Patient).await? {
+        Some(p) => (p.family, p.given.join(" ")),
+        None => Default::default(),
+    };
     let shown = |v: Option<String>| v.unwrap_or_else(|| t.not_given.to_owned());
     let demographics = vec![
         (t.demo_birth_date, shown(d.birth_date)),
@@ -352,6 +358,8 @@ async fn chart_page(
             patient,
             name: user.display_name,
             demographics,
+            family_name,
+            given_names,
             contact,
             can_edit_demographics,
             problems: lines(&summary.problems),
@@ -882,6 +890,11 @@ pub struct DemographicsForm {
     emergency_contact: String,
     #[serde(default)]
     emergency_phone: String,
+    /// The patient's name; both empty leaves it as it is.
+    #[serde(default)]
+    family_name: String,
+    #[serde(default)]
+    given_names: String,
 }
 
 /// The patient (or the front desk) updates demographics and contacts.
@@ -901,7 +914,21 @@ pub async fn save_demographics(
         emergency_contact: given(&form.emergency_contact),
         emergency_phone: given(&form.emergency_phone),
     };
-    match crate::record::save_demographics(&state, &w.ctx, &me.principal, patient, &d).await {
+    let saved = match crate::record::name_from_form(&form.family_name, &form.given_names) {
+        Ok(name) => {
+            crate::record::save_demographics(
+                &state,
+                &w.ctx,
+                &me.principal,
+                patient,
+                &d,
+                name.as_ref(),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match saved {
         Ok(_) => Ok(Redirect::to(&format!(
             "/patients/{patient}/chart?saved=true#demographics"
         ))

@@ -174,6 +174,42 @@ async fn resources_are_created_and_updated_under_the_policy(backend: Backend) {
         .await
         .unwrap();
     assert!(address.ends_with("@patients.invalid"), "{address}");
+    // Her name corrected by an update: read, and found, by the new name only; an update
+    // without a name is refused and changes nothing.
+    let lia = nameless["id"].as_str().unwrap().to_owned();
+    let mut renamed = nameless.clone();
+    renamed["name"] = json!([{"family": "Conti", "given": ["Lia", "Maria"]}]);
+    let (s, r, _) = f
+        .send("PUT", &format!("/Patient/{lia}"), Some(&renamed), &[])
+        .await;
+    assert_eq!((s, &r["name"][0]["family"]), (200, &json!("Conti")), "{r}");
+    for (query, expected) in [
+        ("family=conti", 1),
+        ("name=lia%20maria", 1),
+        ("family=rossi", 0),
+    ] {
+        let (s, b, _) = f
+            .send(
+                "GET",
+                &format!("/Patient?{query}&_total=accurate"),
+                None,
+                &[],
+            )
+            .await;
+        assert_eq!(
+            (s, b["total"].as_i64()),
+            (200, Some(expected)),
+            "{query}: {b}"
+        );
+    }
+    let mut unnamed = renamed.clone();
+    unnamed["name"] = json!([]);
+    let (s, o, _) = f
+        .send("PUT", &format!("/Patient/{lia}"), Some(&unnamed), &[])
+        .await;
+    assert_eq!((s, &o["issue"][0]["expression"][0]), (422, &json!("name")));
+    let (_, again, _) = f.send("GET", &format!("/Patient/{lia}"), None, &[]).await;
+    assert_eq!(again["name"], r["name"]);
     let queued = count(&app, "mail_outbox").await;
     let mut tx = app.state().store.begin_write().await.unwrap();
     telemed_store::outbox::enqueue(

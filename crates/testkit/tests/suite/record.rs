@@ -795,7 +795,83 @@ async fn the_patient_downloads_the_whole_record(backend: Backend) {
     app.shutdown().await;
 }
 
+/// A patient's name corrected from the chart's demographics form: the new name is shown
+/// and searched, a form without a family name is refused, and someone else's chart
+/// cannot be renamed.
+async fn a_patients_name_is_corrected_from_the_chart(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let patient = app.create_user(Role::Patient).await;
+    let other = app.create_user(Role::Patient).await;
+    let web = app.signed_in_web(&patient).await;
+    let name_of = |id: telemed_domain::UserId| {
+        let pool = app.state().store.pool().clone();
+        async move {
+            sqlx::query_as::<_, (String, Option<String>, Option<String>)>(
+                "SELECT display_name, family_name, given_names FROM users WHERE id = $1",
+            )
+            .bind(id.to_string())
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let (before, other_before) = (name_of(patient.id).await, name_of(other.id).await);
+    let form = format!("/patients/{}/demographics", patient.id);
+
+    let r = web
+        .post(&form, &[("family_name", " "), ("given_names", "Rosa")])
+        .await;
+    let page = r.text().await.unwrap();
+    assert!(page.contains("enter the family name"), "{page}");
+    assert_eq!(name_of(patient.id).await, before);
+
+    let r = web
+        .post(
+            &form,
+            &[
+                ("family_name", "Quispe Mamani"),
+                ("given_names", "Rosa  Elena"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        name_of(patient.id).await,
+        (
+            "Rosa Elena Quispe Mamani".to_owned(),
+            Some("Quispe Mamani".to_owned()),
+            Some("Rosa Elena".to_owned())
+        )
+    );
+    let chart = web
+        .get(&format!("/patients/{}/chart", patient.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(chart.contains("Rosa Elena Quispe Mamani"), "{chart}");
+    // Found by the words of the new name only.
+    let words: Vec<String> =
+        sqlx::query_scalar("SELECT word FROM person_name_words WHERE user_id = $1 ORDER BY word")
+            .bind(patient.id.to_string())
+            .fetch_all(app.state().store.pool())
+            .await
+            .unwrap();
+    assert_eq!(words, ["elena", "mamani", "quispe", "rosa"]);
+
+    let r = web
+        .post(
+            &format!("/patients/{}/demographics", other.id),
+            &[("family_name", "Impostor"), ("given_names", "")],
+        )
+        .await;
+    assert!(matches!(r.status().as_u16(), 403 | 404), "{}", r.status());
+    assert_eq!(name_of(other.id).await, other_before);
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    a_patients_name_is_corrected_from_the_chart,
     the_access_matrix_holds_through_the_api,
     notes_lock_when_signed_and_change_only_by_addenda,
     break_the_glass_is_stated_time_limited_flagged_and_told,
