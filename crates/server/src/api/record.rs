@@ -9,7 +9,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use telemed_domain::record::{EntryStatus, NewEntry, Section, Severity, Soap};
-use telemed_domain::{AppointmentId, EntryId, Error, NoteId, UserId};
+use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, Role, UserId};
 use telemed_store::record::{Addendum, Demographics, Entry, Note, NoteStatus, Summary};
 
 use super::ApiJson;
@@ -33,8 +33,14 @@ pub struct DemographicsBody {
     pub address: Option<String>,
     pub emergency_contact: Option<String>,
     pub emergency_phone: Option<String>,
+    /// The patient's family name. In a change, with `given_names`: both absent leave
+    /// the name as it is; otherwise a family name is needed.
+    pub family_name: Option<String>,
+    /// The patient's given names, separated by spaces.
+    pub given_names: Option<String>,
 }
 
+/// Demographics without the name.
 impl From<Demographics> for DemographicsBody {
     fn from(d: Demographics) -> Self {
         DemographicsBody {
@@ -44,7 +50,21 @@ impl From<Demographics> for DemographicsBody {
             address: d.address,
             emergency_contact: d.emergency_contact,
             emergency_phone: d.emergency_phone,
+            family_name: None,
+            given_names: None,
         }
+    }
+}
+
+impl DemographicsBody {
+    /// What is stored for `patient`, with their name (after the caller's read grant).
+    async fn stored(state: &AppState, patient: UserId, d: Demographics) -> Result<Self> {
+        let name = state.store.person(patient, Role::Patient).await?;
+        Ok(DemographicsBody {
+            family_name: name.as_ref().map(|p| p.family.clone()),
+            given_names: name.map(|p| p.given.join(" ")),
+            ..d.into()
+        })
     }
 }
 
@@ -244,8 +264,9 @@ pub async fn demographics(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<Json<DemographicsBody>> {
-    let d = record::demographics(&state, &ctx, &caller.principal, UserId::from_path(&id)?).await?;
-    Ok(Json(d.into()))
+    let patient = UserId::from_path(&id)?;
+    let d = record::demographics(&state, &ctx, &caller.principal, patient).await?;
+    Ok(Json(DemographicsBody::stored(&state, patient, d).await?))
 }
 
 /// Replaces demographics and contacts (the patient, or the front desk).
@@ -267,8 +288,13 @@ pub async fn save_demographics(
         emergency_contact: body.emergency_contact,
         emergency_phone: body.emergency_phone,
     };
-    record::save_demographics(&state, &ctx, &caller.principal, patient, &d, None).await?;
-    Ok(Json(state.store.demographics(patient).await?.into()))
+    let name = record::name_from_form(
+        body.family_name.as_deref().unwrap_or_default(),
+        body.given_names.as_deref().unwrap_or_default(),
+    )?;
+    record::save_demographics(&state, &ctx, &caller.principal, patient, &d, name.as_ref()).await?;
+    let d = state.store.demographics(patient).await?;
+    Ok(Json(DemographicsBody::stored(&state, patient, d).await?))
 }
 
 /// One chart section's entries, newest first: problems, allergies, medications,

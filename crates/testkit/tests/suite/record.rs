@@ -867,6 +867,31 @@ async fn a_patients_name_is_corrected_from_the_chart(backend: Backend) {
         .await;
     assert!(matches!(r.status().as_u16(), 403 | 404), "{}", r.status());
     assert_eq!(name_of(other.id).await, other_before);
+
+    // The REST API reads and changes the name with the rest of the demographics; a
+    // change without names leaves it.
+    let token = app.token_for(&patient, None).await;
+    let url = app.url(&format!(
+        "/api/v1/patients/{}/record/demographics",
+        patient.id
+    ));
+    let http = reqwest::Client::new();
+    let put = |body: Value| http.put(&url).bearer_auth(&token).json(&body).send();
+    let r = put(json!({"phone": "+51 1 555 0101", "family_name": "Quispe", "given_names": "Rosa"}))
+        .await
+        .unwrap();
+    let (status, body) = (r.status(), r.json::<Value>().await.unwrap());
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["family_name"], &body["given_names"], &body["phone"]),
+        (&json!("Quispe"), &json!("Rosa"), &json!("+51 1 555 0101"))
+    );
+    let r = put(json!({"phone": "+51 1 555 0102"})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(name_of(patient.id).await.0, "Rosa Quispe");
+    let r = put(json!({"given_names": "Rosa"})).await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(name_of(patient.id).await.0, "Rosa Quispe");
     app.shutdown().await;
 }
 
