@@ -79,6 +79,10 @@ impl AppState {
         let (audit, audit_task) = AuditWriter::start(store.clone());
         let blobs = crate::files::open(&config).map_err(describe)?;
         blobs.check_keys(&store).await.map_err(describe)?;
+        let sealed = blobs.seal_totp_secrets(&store).await.map_err(describe)?;
+        if sealed > 0 {
+            tracing::info!(sealed, "second-factor secrets sealed under the master key");
+        }
         let message_writer =
             crate::messaging::writer::Writer::start(store.clone(), config.public_url.clone());
         let bus = crate::realtime::Bus::connect(config.nats_url.as_deref()).await?;

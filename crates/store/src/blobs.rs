@@ -5,6 +5,7 @@
 //! `blobs`. See ARCHITECTURE.md, "Files".
 
 mod keys;
+mod secrets;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use sha2::{Digest, Sha256};
 use telemed_domain::{BlobId, Error, MediaType, Result, UserId};
 
 pub use keys::{keys_from_file, rotate_key_file, MasterKey, Rotation};
+pub use secrets::totp_purpose;
 
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
@@ -267,12 +269,17 @@ impl Blobs {
         Ok((row.blob, plaintext))
     }
 
-    fn unwrap_key(&self, id: BlobId, key_id: &str, wrapped: &str) -> Result<[u8; 32]> {
-        let master = self.keys.iter().find(|k| k.id() == key_id).ok_or_else(|| {
+    /// The master key named `key_id`; the error says `what` needs it.
+    fn master_key(&self, key_id: &str, what: &str) -> Result<&MasterKey> {
+        self.keys.iter().find(|k| k.id() == key_id).ok_or_else(|| {
             Error::internal(format!(
-                "blob {id} is wrapped under master key {key_id}, which this node does not have"
+                "{what} is sealed under master key {key_id}, which this node does not have"
             ))
-        })?;
+        })
+    }
+
+    fn unwrap_key(&self, id: BlobId, key_id: &str, wrapped: &str) -> Result<[u8; 32]> {
+        let master = self.master_key(key_id, &format!("blob {id}"))?;
         let wrapped = base64::engine::general_purpose::STANDARD
             .decode(wrapped)
             .map_err(|_| integrity_error(id))?;
@@ -281,26 +288,30 @@ impl Blobs {
         key.try_into().map_err(|_| integrity_error(id))
     }
 
-    /// Fails when the database holds files wrapped under a master key this node lacks
-    /// (a lost or mistyped key file, or nodes configured with different keys): better
-    /// to refuse to start than to mint a new key and leave those files unreadable.
+    /// Fails when the database holds files or secrets sealed under a master key this
+    /// node lacks (a lost or mistyped key file, or nodes configured with different
+    /// keys): better to refuse to start than to mint a new key and leave those files
+    /// unreadable and those second factors unusable.
     pub async fn check_keys(&self, store: &Store) -> Result<()> {
         let used: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT key_id FROM blobs")
             .fetch_all(store.pool())
             .await
             .db()?;
-        let missing: Vec<String> = used
+        let mut missing: Vec<String> = used
             .into_iter()
             .map(|(k,)| k)
+            .chain(Self::totp_key_ids(store).await?)
             .filter(|k| !self.keys.iter().any(|m| &m.id() == k))
             .collect();
+        missing.sort_unstable();
+        missing.dedup();
         if missing.is_empty() {
             return Ok(());
         }
         Err(Error::invalid(
             "files",
             format!(
-                "stored files are encrypted under master key(s) {} but this node has only {}; restore the key file (files.master_key_file) from your backup",
+                "stored files or secrets are encrypted under master key(s) {} but this node has only {}; restore the key file (files.master_key_file) from your backup",
                 missing.join(", "),
                 self.keys.iter().map(MasterKey::id).collect::<Vec<_>>().join(", ")
             ),

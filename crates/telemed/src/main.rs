@@ -249,8 +249,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 telemed_server::audit::Event::new(&shell_ctx(), now, "keys.rotate", "master_key")
                     .on(&done.new_key_id)
                     .detail(format!(
-                        "from {} ({} data keys re-wrapped)",
-                        done.old_key_id, done.rewrapped
+                        "from {} ({} data keys re-wrapped, {} secrets re-sealed)",
+                        done.old_key_id, done.rewrapped, done.secrets_resealed
                     ))
                     .build();
             let mut tx = store.begin_write().await.map_err(describe)?;
@@ -259,10 +259,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(describe)?;
             tx.commit().await?;
             println!(
-                "master key {} replaced by {}; {} data keys re-wrapped. The old key is kept as {}.retired-{}: keep it with your backups, which still need it.",
+                "master key {} replaced by {}; {} data keys re-wrapped, {} second-factor secrets re-sealed. The old key is kept as {}.retired-{}: keep it with your backups, which still need it.",
                 done.old_key_id,
                 done.new_key_id,
                 done.rewrapped,
+                done.secrets_resealed,
                 key_file.display(),
                 done.old_key_id
             );

@@ -5,6 +5,7 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use telemed_domain::audit::Outcome;
 use telemed_domain::{Error, Result};
+use telemed_store::blobs::totp_purpose;
 use telemed_store::sessions::{self, Session, SessionStage};
 use telemed_store::users::{self, User};
 use telemed_store::{Conn, DbResult as _};
@@ -54,10 +55,11 @@ pub async fn check_second_factor(
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let now = state.clock.now();
     if is_totp_code(&code) {
-        let Some(secret) = user.totp_secret.as_deref().filter(|_| user.mfa_enabled()) else {
+        let Some(stored) = user.totp_secret.as_deref().filter(|_| user.mfa_enabled()) else {
             return Ok(None);
         };
-        return match matching_step(secret, &code, now.timestamp())? {
+        let secret = open_secret(state, user, stored)?;
+        return match matching_step(&secret, &code, now.timestamp())? {
             Some(step) if users::claim_totp_step(conn, user.id, step).await? => Ok(Some("totp")),
             _ => Ok(None),
         };
@@ -87,18 +89,28 @@ pub async fn start_enrollment(state: &AppState, user: &User) -> Result<Enrollmen
     let Secret::Encoded(secret) = Secret::Raw(raw.to_vec()).to_encoded() else {
         return Err(Error::internal("TOTP secret encoding"));
     };
+    let sealed = state
+        .blobs
+        .seal_secret(&totp_purpose(&user.id.to_string()), &secret)?;
     let mut tx = state.store.begin_write().await?;
-    users::set_pending_totp(&mut tx, user.id, &secret, state.clock.now()).await?;
+    users::set_pending_totp(&mut tx, user.id, &sealed, state.clock.now()).await?;
     tx.commit().await.db()?;
     enrollment_for(user, secret)
 }
 
 /// The enrolment in progress (after a wrong code, to try again with the same secret).
-pub fn pending_enrollment(user: &User) -> Result<Option<Enrollment>> {
-    match user.totp_secret.clone().filter(|_| !user.mfa_enabled()) {
-        Some(secret) => enrollment_for(user, secret).map(Some),
+pub fn pending_enrollment(state: &AppState, user: &User) -> Result<Option<Enrollment>> {
+    match user.totp_secret.as_deref().filter(|_| !user.mfa_enabled()) {
+        Some(stored) => enrollment_for(user, open_secret(state, user, stored)?).map(Some),
         None => Ok(None),
     }
+}
+
+/// A user's TOTP seed as stored (sealed under the master key), opened.
+fn open_secret(state: &AppState, user: &User, stored: &str) -> Result<String> {
+    state
+        .blobs
+        .open_secret(&totp_purpose(&user.id.to_string()), stored)
 }
 
 fn enrollment_for(user: &User, secret: String) -> Result<Enrollment> {
@@ -124,16 +136,17 @@ pub async fn confirm_enrollment(
     session: &Session,
     code: &str,
 ) -> Result<Option<Vec<String>>> {
-    let Some(secret) = user.totp_secret.as_deref().filter(|_| !user.mfa_enabled()) else {
+    let Some(stored) = user.totp_secret.as_deref().filter(|_| !user.mfa_enabled()) else {
         return Err(Error::Conflict("start the set-up again".into()));
     };
+    let secret = open_secret(state, user, stored)?;
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let now = state.clock.now();
     let event = Event::new(ctx, now, "auth.mfa_enroll", "user")
         .by(user.id, user.role)
         .on(user.id);
     let step = if is_totp_code(&code) {
-        matching_step(secret, &code, now.timestamp())?
+        matching_step(&secret, &code, now.timestamp())?
     } else {
         None
     };

@@ -196,7 +196,7 @@ pub async fn mfa_confirm(
                 .user_by_id(me.user.id)
                 .await?
                 .ok_or(Error::NotFound)?;
-            let Some(enrollment) = mfa::pending_enrollment(&user)? else {
+            let Some(enrollment) = mfa::pending_enrollment(&state, &user)? else {
                 return Ok(Redirect::to("/account/mfa").into_response());
             };
             let page = Page::new(

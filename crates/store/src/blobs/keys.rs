@@ -174,10 +174,12 @@ pub struct Rotation {
     pub old_key_id: String,
     pub new_key_id: String,
     pub rewrapped: u64,
+    /// TOTP seeds sealed again under the new key.
+    pub secrets_resealed: u64,
 }
 
 /// Rotates the master key kept in `path`: a new key is written to `<path>.new`, every
-/// data key is re-wrapped under it, the old key is kept as `<path>.retired-<id>` and the
+/// data key is re-wrapped and every TOTP seed re-sealed under it, the old key is kept as `<path>.retired-<id>` and the
 /// new one takes its place. Objects are not rewritten. Run with telemed stopped; an
 /// interrupted rotation continues where it stopped when run again.
 pub async fn rotate_key_file(store: &Store, location: &Location, path: &Path) -> Result<Rotation> {
@@ -194,6 +196,7 @@ pub async fn rotate_key_file(store: &Store, location: &Location, path: &Path) ->
     keys.extend(keys_from_file(path)?);
     let blobs = Blobs::open(location, keys)?;
     let rewrapped = blobs.rewrap_all(store).await?;
+    let secrets_resealed = blobs.seal_totp_secrets(store).await?;
     let retired = retired_path(path, &current);
     if current.id() != new.id() && !retired.exists() {
         current.write_new(&retired)?;
@@ -203,5 +206,6 @@ pub async fn rotate_key_file(store: &Store, location: &Location, path: &Path) ->
         old_key_id: current.id(),
         new_key_id: new.id(),
         rewrapped,
+        secrets_resealed,
     })
 }

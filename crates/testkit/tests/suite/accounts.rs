@@ -301,6 +301,71 @@ async fn clinicians_must_use_a_second_factor(backend: Backend) {
         .await;
     assert_eq!(location(&r).as_deref(), Some("/"));
     assert_eq!(web.get("/account").await.status(), 200);
+
+    // The seed is stored sealed under the master key, not as the app was given it.
+    let store = &app.state().store;
+    let stored_seed = || async {
+        sqlx::query_scalar::<_, String>("SELECT totp_secret FROM users WHERE id = $1")
+            .bind(clinician.id.to_string())
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+    };
+    let sealed = stored_seed().await;
+    assert!(sealed.starts_with("sealed:v1:"), "{sealed}");
+    assert!(!sealed.contains(&secret));
+    // A seed an older version stored in plain text still signs in, and is sealed by
+    // the sweep every start runs.
+    let set_seed = |value: String| async move {
+        sqlx::query("UPDATE users SET totp_secret = $2 WHERE id = $1")
+            .bind(clinician.id.to_string())
+            .bind(value)
+            .execute(store.pool())
+            .await
+            .unwrap();
+    };
+    set_seed(secret.clone()).await;
+    let signs_in = |at| {
+        let (app, clinician, secret) = (&app, &clinician, &secret);
+        async move {
+            app.clock.advance(Duration::seconds(30));
+            let web = app.web();
+            web.sign_in(&clinician.email, &clinician.password).await;
+            let r = web
+                .post(
+                    "/login/mfa",
+                    &[("code", &totp_code(secret, app.clock.now()))],
+                )
+                .await;
+            assert_eq!(location(&r).as_deref(), Some("/"), "{at}");
+        }
+    };
+    signs_in("plain seed").await;
+    assert_eq!(app.state().blobs.seal_totp_secrets(store).await.unwrap(), 1);
+    assert!(stored_seed().await.starts_with("sealed:v1:"));
+    assert_eq!(app.state().blobs.seal_totp_secrets(store).await.unwrap(), 0);
+    signs_in("sealed again").await;
+    // A seed sealed under a master key this node does not have stops the start.
+    let elsewhere = telemed_store::blobs::Blobs::open(
+        &telemed_store::blobs::Location::Local(
+            std::env::temp_dir().join(format!("telemed-elsewhere-{}", uuid::Uuid::new_v4())),
+        ),
+        vec![telemed_store::blobs::MasterKey::generate()],
+    )
+    .unwrap();
+    let foreign = elsewhere
+        .seal_secret(
+            &telemed_store::blobs::totp_purpose(&clinician.id.to_string()),
+            &secret,
+        )
+        .unwrap();
+    set_seed(foreign).await;
+    let refused = app.state().blobs.check_keys(store).await.unwrap_err();
+    assert!(
+        refused.to_string().contains(&elsewhere.current_key_id()),
+        "{refused}"
+    );
+
     // A clinician cannot turn MFA off.
     let r = web
         .post("/account/mfa/disable", &[("code", "123456")])

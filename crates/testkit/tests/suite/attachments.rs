@@ -488,12 +488,35 @@ async fn the_master_key_rotates_and_a_missing_key_stops_the_start(backend: Backe
     );
     let old_key = std::fs::read_to_string(&key_file).unwrap();
     let location = telemed_server::files::location(&config).unwrap();
+    // A second factor's seed, sealed under the same master key.
+    let purpose = telemed_store::blobs::totp_purpose(&who.patient.id.to_string());
+    let seed_of = || async {
+        sqlx::query_scalar::<_, String>("SELECT totp_secret FROM users WHERE id = $1")
+            .bind(who.patient.id.to_string())
+            .fetch_one(app.state().store.pool())
+            .await
+            .unwrap()
+    };
+    sqlx::query("UPDATE users SET totp_secret = $2 WHERE id = $1")
+        .bind(who.patient.id.to_string())
+        .bind(
+            app.state()
+                .blobs
+                .seal_secret(&purpose, "JBSWY3DPEHPK3PXP")
+                .unwrap(),
+        )
+        .execute(app.state().store.pool())
+        .await
+        .unwrap();
 
     let done = telemed_store::blobs::rotate_key_file(&app.state().store, &location, &key_file)
         .await
         .unwrap();
-    assert_eq!(done.rewrapped, 3);
+    assert_eq!((done.rewrapped, done.secrets_resealed), (3, 1));
     assert_ne!(done.old_key_id, done.new_key_id);
+    assert!(seed_of()
+        .await
+        .starts_with(&format!("sealed:v1:{}:", done.new_key_id)));
     let new_key = std::fs::read_to_string(&key_file).unwrap();
     assert_ne!(old_key, new_key);
     let retired = key_file.with_file_name(format!("master.key.retired-{}", done.old_key_id));
@@ -526,6 +549,13 @@ async fn the_master_key_rotates_and_a_missing_key_stops_the_start(backend: Backe
         }
     }
     let node = app.spawn_beside(|_| {}).await;
+    assert_eq!(
+        node.state()
+            .blobs
+            .open_secret(&purpose, &seed_of().await)
+            .unwrap(),
+        "JBSWY3DPEHPK3PXP"
+    );
     for id in &ids {
         assert_eq!(
             node.state()
