@@ -25,8 +25,11 @@ pub struct Ctx {
     /// where the handler knows the user.
     pub lang: Lang,
     pub user_agent: String,
-    /// The browser's time zone (set by telemed.js in a cookie), for showing times.
+    /// The browser's time zone (set by telemed.js in a cookie), for showing times; UTC
+    /// when the browser did not tell.
     pub time_zone: chrono_tz::Tz,
+    /// The zone the browser told, if it did (remembered at sign-in for emails).
+    pub browser_time_zone: Option<chrono_tz::Tz>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -50,6 +53,7 @@ impl Ctx {
             lang: Lang::En,
             user_agent: String::new(),
             time_zone: chrono_tz::Tz::UTC,
+            browser_time_zone: None,
         }
     }
 }
@@ -113,12 +117,12 @@ pub async fn assign_context(
                     .and_then(|v| v.to_str().ok()),
             )
         });
-    let time_zone = cookie(headers, TIME_ZONE_COOKIE)
+    let browser_time_zone = cookie(headers, TIME_ZONE_COOKIE)
         .map(|v| v.replace("%2F", "/").replace("%2f", "/"))
-        .and_then(|v| v.parse::<chrono_tz::Tz>().ok())
-        .unwrap_or(chrono_tz::Tz::UTC);
+        .and_then(|v| v.parse::<chrono_tz::Tz>().ok());
     let ctx = Ctx {
-        time_zone,
+        time_zone: browser_time_zone.unwrap_or(chrono_tz::Tz::UTC),
+        browser_time_zone,
         request_id: request_id_from(headers),
         client_addr: forwarded.or(peer),
         lang,

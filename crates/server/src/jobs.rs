@@ -207,12 +207,22 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
         .user_by_id(recipient_id)
         .await?
         .ok_or(Error::NotFound)?;
-    let zone = state
-        .store
-        .clinician_profile(a.clinician_id)
-        .await?
-        .map(|c| c.availability.time_zone)
-        .unwrap_or(chrono_tz::Tz::UTC);
+    // A patient reads the time in the zone of the browser they last signed in with;
+    // a clinician, and a patient who never told, in the clinician's schedule zone.
+    let own_zone = recipient
+        .time_zone
+        .as_deref()
+        .and_then(|z| z.parse::<chrono_tz::Tz>().ok())
+        .filter(|_| !p.notice.to_clinician());
+    let zone = match own_zone {
+        Some(zone) => zone,
+        None => state
+            .store
+            .clinician_profile(a.clinician_id)
+            .await?
+            .map(|c| c.availability.time_zone)
+            .unwrap_or(chrono_tz::Tz::UTC),
+    };
     let local = a.start_at.with_timezone(&zone);
     let when = format!("{} ({})", local.format("%Y-%m-%d %H:%M"), zone.name());
     let path = if p.notice.to_clinician() {

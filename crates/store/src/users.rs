@@ -19,6 +19,8 @@ pub struct User {
     pub locale: String,
     pub disabled_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The IANA zone of the browser they last signed in with, if it told one.
+    pub time_zone: Option<String>,
 }
 
 impl User {
@@ -40,6 +42,7 @@ pub(crate) struct UserRow {
     locale: String,
     disabled_at: Option<i64>,
     created_at: i64,
+    time_zone: Option<String>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -63,13 +66,14 @@ impl TryFrom<UserRow> for User {
             locale: r.locale,
             disabled_at: r.disabled_at.map(from_micros),
             created_at: from_micros(r.created_at),
+            time_zone: r.time_zone,
         })
     }
 }
 
 pub(crate) const COLUMNS: &str =
     "id, email, display_name, role, password_hash, email_verified_at, totp_secret, \
-                       mfa_enabled_at, locale, disabled_at, created_at";
+                       mfa_enabled_at, locale, disabled_at, created_at, time_zone";
 
 pub struct NewUser<'a> {
     pub email: &'a Email,
@@ -367,6 +371,23 @@ pub async fn set_locale(
         now,
     )
     .await
+}
+
+/// Remembers the time zone of the browser `id` signed in with (an IANA name), when it
+/// told one and it changed.
+pub async fn remember_time_zone(conn: &mut Conn, id: UserId, zone: Option<&str>) -> Result<()> {
+    let Some(zone) = zone else {
+        return Ok(());
+    };
+    sqlx::query(
+        "UPDATE users SET time_zone = $2 WHERE id = $1 AND (time_zone IS NULL OR time_zone <> $2)",
+    )
+    .bind(id.to_string())
+    .bind(zone.to_owned())
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
 }
 
 /// Stores a TOTP secret that is not yet confirmed (MFA stays off until `enable_mfa`).

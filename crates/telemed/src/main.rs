@@ -14,7 +14,6 @@ use telemed_domain::{Role, SystemClock};
 use telemed_server::accounts::admin::{create_user, ShellUser};
 use telemed_server::app::describe;
 use telemed_server::context::Ctx;
-use telemed_server::i18n::Lang;
 use telemed_server::{open_store, AppState, Config};
 
 #[derive(Parser)]
@@ -286,11 +285,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// The request context of a command run from the shell (audited as such).
 pub fn shell_ctx() -> Ctx {
     Ctx {
-        request_id: "shell".into(),
         client_addr: Some("shell".into()),
-        lang: Lang::En,
         user_agent: "telemed-cli".into(),
-        time_zone: chrono_tz::Tz::UTC,
+        ..Ctx::background("shell")
     }
 }
 

@@ -18,7 +18,6 @@ use telemed_server::accounts::admin::{create_user, ShellUser};
 use telemed_server::accounts::api_tokens::{self, NewToken};
 use telemed_server::config::{FilesConfig, SmtpConfig};
 use telemed_server::context::Ctx;
-use telemed_server::i18n::Lang;
 use telemed_server::{AppState, Config, RunningServer};
 
 pub use smtp::{ReceivedMail, SmtpSink};
@@ -403,11 +402,9 @@ impl TestApp {
 
 pub fn test_ctx() -> Ctx {
     Ctx {
-        request_id: "test".into(),
         client_addr: Some("127.0.0.1".into()),
-        lang: Lang::En,
         user_agent: "testkit".into(),
-        time_zone: chrono_tz::Tz::UTC,
+        ..Ctx::background("test")
     }
 }
 
@@ -466,6 +463,18 @@ impl TestApp {
 impl WebClient {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// Tells the site this browser's time zone, as telemed.js does (an IANA name).
+    pub fn set_time_zone(&self, zone: &str) {
+        let url = self
+            .base
+            .parse()
+            .unwrap_or_else(|e| panic!("base url: {e}"));
+        self.jar.add_cookie_str(
+            &format!("telemed_tz={}; Path=/", zone.replace('/', "%2F")),
+            &url,
+        );
     }
 
     /// The `Cookie` header a browser would send to this site now.

@@ -168,6 +168,7 @@ pub async fn confirm_enrollment(
     let mut records = vec![event.build()];
     if session.stage == SessionStage::MfaEnroll {
         sessions::set_stage(&mut tx, session.id, SessionStage::Active).await?;
+        super::signin::remember_time_zone(&mut tx, ctx, user).await?;
         let signed_in = Event::new(ctx, now, "auth.sign_in", "session")
             .by(user.id, user.role)
             .on(session.id);

@@ -7,8 +7,8 @@ use telemed_domain::audit::Outcome;
 use telemed_domain::{Email, Result, Role};
 use telemed_store::sessions::{self, NewSession, Session, SessionStage};
 use telemed_store::throttle::{self, ThrottleRule};
-use telemed_store::users::User;
-use telemed_store::{one_time, DbResult as _};
+use telemed_store::users::{self, User};
+use telemed_store::{one_time, Conn, DbResult as _};
 
 use crate::audit::Event;
 use crate::context::Ctx;
@@ -174,6 +174,9 @@ pub async fn sign_in(
     let (cookie_hash, csrf_secret) = (token_hash(&cookie), random_token(""));
     let mut tx = state.store.begin_write().await?;
     throttle::clear(&mut tx, &keys.account).await?;
+    if stage == SessionStage::Active {
+        remember_time_zone(&mut tx, ctx, &user).await?;
+    }
     let session = sessions::insert(
         &mut tx,
         new_session(state, ctx, &user, &cookie_hash, &csrf_secret, stage),
@@ -300,6 +303,7 @@ pub async fn complete_mfa(
         return Ok(Err(Refusal::Failed));
     };
     sessions::set_stage(&mut tx, session.id, SessionStage::Active).await?;
+    remember_time_zone(&mut tx, ctx, user).await?;
     throttle::clear(&mut tx, &keys.account).await?;
     let signed_in = Event::new(ctx, now, "auth.sign_in", "session")
         .by(user.id, user.role)
@@ -314,6 +318,13 @@ pub async fn complete_mfa(
     .await?;
     tx.commit().await.db()?;
     Ok(Ok(()))
+}
+
+/// Remembers the zone of the browser a session was just opened in (once fully signed
+/// in, not on a password alone), for the times the person's emails state.
+pub async fn remember_time_zone(conn: &mut Conn, ctx: &Ctx, user: &User) -> Result<()> {
+    let zone = ctx.browser_time_zone.map(|z| z.name());
+    users::remember_time_zone(conn, user.id, zone).await
 }
 
 /// Ends one session (sign out).

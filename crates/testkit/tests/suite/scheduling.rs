@@ -652,6 +652,24 @@ async fn bookings_send_confirmations_reminders_and_cancellations(backend: Backen
     let start_utc = chrono::DateTime::parse_from_rfc3339(&start)
         .unwrap()
         .with_timezone(&chrono::Utc);
+    // The patient never said where they are: the time in the clinician's zone.
+    let text = mail.part("text/plain").unwrap();
+    let utc_text = format!("{} (UTC)", start_utc.format("%Y-%m-%d %H:%M"));
+    assert!(text.contains(&utc_text), "{text}");
+    // Signed in from a browser in Lima: their reminders state Lima's time.
+    let browser = c.app.web();
+    browser.set_time_zone("America/Lima");
+    let (status, next) = browser.sign_in(&c.patient.email, &c.patient.password).await;
+    assert_eq!((status.as_u16(), next.as_deref()), (303, Some("/")));
+    let remembered: Option<String> =
+        sqlx::query_scalar("SELECT time_zone FROM users WHERE id = $1")
+            .bind(c.patient.id.to_string())
+            .fetch_one(c.app.state().store.pool())
+            .await
+            .unwrap();
+    assert_eq!(remembered.as_deref(), Some("America/Lima"));
+    let lima = start_utc.with_timezone(&chrono_tz::America::Lima);
+    let lima_text = format!("{} (America/Lima)", lima.format("%Y-%m-%d %H:%M"));
     assert_eq!(
         event["DTSTART"],
         start_utc.format("%Y%m%dT%H%M%SZ").to_string()
@@ -681,7 +699,9 @@ async fn bookings_send_confirmations_reminders_and_cancellations(backend: Backen
         telemed_server::jobs::run_due(&state)
     );
     assert_eq!(a.unwrap() + b.unwrap(), 1);
-    c.app.smtp.wait_for(&c.patient.email, "Reminder").await;
+    let reminder = c.app.smtp.wait_for(&c.patient.email, "Reminder").await;
+    let text = reminder.part("text/plain").unwrap();
+    assert!(text.contains(&lima_text), "{lima_text} in: {text}");
 
     // Cancelled by the clinician: the patient is told, and the last reminder is dropped.
     let r = c
