@@ -465,6 +465,8 @@ texts! {
     sec_history: "Family and social history", "Antecedentes familiares y sociales";
     sec_notes: "Visit notes", "Notas de visita";
     sec_documents: "Documents and images", "Documentos e imágenes";
+    email_time_zone: "Times in emails", "Horas en los correos";
+    email_time_zone_unknown: "your clinician's time zone (sign in from a browser to use yours)", "la zona horaria de su profesional (inicie sesión desde un navegador para usar la suya)";
     demo_family_name: "Family name", "Apellidos";
     demo_given_names: "Given names", "Nombre";
     demo_birth_date: "Date of birth", "Fecha de nacimiento";

@@ -63,6 +63,9 @@ struct AccountPage<'a> {
     can_disable_mfa: bool,
     recovery_left: i64,
     is_patient: bool,
+    /// The zone the person's emails state times in (the browser they last signed in
+    /// with), if known.
+    time_zone: Option<String>,
     /// Consents given (e.g. telehealth), with version and time.
     consents: Vec<String>,
 }
@@ -101,6 +104,7 @@ async fn account_page(
             can_disable_mfa: !me.role().requires_mfa(),
             recovery_left,
             is_patient: me.role() == Role::Patient,
+            time_zone: me.user.time_zone.clone(),
             consents: state
                 .store
                 .consents_of(me.user.id)

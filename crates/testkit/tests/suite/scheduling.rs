@@ -668,6 +668,11 @@ async fn bookings_send_confirmations_reminders_and_cancellations(backend: Backen
             .await
             .unwrap();
     assert_eq!(remembered.as_deref(), Some("America/Lima"));
+    let account = browser.get("/account").await.text().await.unwrap();
+    assert!(
+        account.contains("<td id=\"email-time-zone\">America/Lima</td>"),
+        "{account}"
+    );
     let lima = start_utc.with_timezone(&chrono_tz::America::Lima);
     let lima_text = format!("{} (America/Lima)", lima.format("%Y-%m-%d %H:%M"));
     assert_eq!(
