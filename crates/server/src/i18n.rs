@@ -467,6 +467,9 @@ texts! {
     sec_documents: "Documents and images", "Documentos e imágenes";
     email_time_zone: "Times in emails", "Horas en los correos";
     email_time_zone_unknown: "your clinician's time zone (sign in from a browser to use yours)", "la zona horaria de su profesional (inicie sesión desde un navegador para usar la suya)";
+    chart_lab_report: "New lab report", "Nuevo informe de laboratorio";
+    chart_lab_report_hint: "Groups lab results already in the chart (a panel, a laboratory's report), with its conclusion.", "Agrupa resultados de laboratorio ya registrados (un panel, el informe de un laboratorio), con su conclusión.";
+    chart_lab_report_conclusion: "Conclusion", "Conclusión";
     demo_family_name: "Family name", "Apellidos";
     demo_given_names: "Given names", "Nombre";
     demo_birth_date: "Date of birth", "Fecha de nacimiento";

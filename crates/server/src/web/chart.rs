@@ -80,6 +80,9 @@ fn lines(entries: &[Entry]) -> Vec<Line> {
 /// data file) has them all.
 const CHART_SECTION_LINES: i64 = 100;
 
+/// How many of the latest lab results the lab report form offers.
+const LAB_REPORT_CHOICES: i64 = 50;
+
 pub struct SectionBlock {
     pub key: &'static str,
     /// Only the newest `CHART_SECTION_LINES` are shown.
@@ -146,6 +149,8 @@ struct ChartPage<'a> {
     can_upload: bool,
     can_export: bool,
     section_choices: Vec<Choice>,
+    /// The patient's latest lab results, for the lab report form.
+    lab_results: Vec<Choice>,
     categories: Vec<Choice>,
     upcoming: Vec<Choice>,
     templates: Vec<Choice>,
@@ -302,6 +307,20 @@ async fn chart_page(
     let can_chart = me.role() == Role::Clinician && may(Section::Problems, Op::Write).is_some();
     let can_upload = may(Section::Documents, Op::Write).is_some();
     let can_edit_demographics = may(Section::Demographics, Op::Write).is_some();
+    let lab_results: Vec<Choice> = if can_chart {
+        store
+            .latest_entries(patient, Section::Labs, LAB_REPORT_CHOICES)
+            .await?
+            .iter()
+            .filter(|e| e.results.is_none() && e.status.as_str() != "entered-in-error")
+            .map(|e| Choice {
+                value: e.id.to_string(),
+                label: entry_line(e),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let upcoming: Vec<Choice> = store
         .appointments(
             AppointmentsOf::Patient(patient),
@@ -384,6 +403,7 @@ async fn chart_page(
             can_chart,
             can_upload,
             can_export: matches!(grant.basis, Basis::Own | Basis::Proxy),
+            lab_results,
             section_choices: Section::CHART
                 .iter()
                 .map(|s| Choice {
@@ -506,9 +526,58 @@ pub async fn add_entry(
     Form(form): Form<EntryForm>,
 ) -> AppResult<Response> {
     let patient = UserId::from_path(&id)?;
-    let added = match form.into_entry() {
+    save_entry(&state, &w, &me, patient, form.into_entry()).await
+}
+
+/// The chart's lab report form: the report's name (and LOINC code), date and
+/// conclusion, and the lab results it groups (a repeated `result` field).
+pub async fn add_lab_report(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let patient = UserId::from_path(&id)?;
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    let code = given(field("code"));
+    let entry = NewEntry {
+        code_system: code
+            .as_ref()
+            .map(|_| telemed_domain::record::LOINC.to_owned()),
+        code,
+        text: field("text").trim().to_owned(),
+        effective: given(field("effective")),
+        note: given(field("note")),
+        results: Some(
+            fields
+                .iter()
+                .filter(|(k, _)| k == "result")
+                .map(|(_, v)| v.clone())
+                .collect(),
+        ),
+        ..NewEntry::default()
+    };
+    save_entry(&state, &w, &me, patient, Ok((Section::Labs, entry))).await
+}
+
+/// Adds a chart entry from one of the chart's forms and goes back to its section; a
+/// refused entry shows the chart again with the reason.
+async fn save_entry(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    patient: UserId,
+    entry: Result<(Section, NewEntry), Error>,
+) -> AppResult<Response> {
+    let added = match entry {
         Ok((section, entry)) => {
-            crate::record::add_entry(&state, &w.ctx, &me.principal, patient, section, entry)
+            crate::record::add_entry(state, &w.ctx, &me.principal, patient, section, entry)
                 .await
                 .map(|e| e.section)
         }
@@ -520,9 +589,7 @@ pub async fn add_entry(
             section.as_str()
         ))
         .into_response()),
-        Err(e @ Error::Invalid { .. }) => {
-            chart_page(&state, &w, &me, patient, None, Some(&e)).await
-        }
+        Err(e @ Error::Invalid { .. }) => chart_page(state, w, me, patient, None, Some(&e)).await,
         Err(e) => Err(e.into()),
     }
 }

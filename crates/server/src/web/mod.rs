@@ -175,6 +175,10 @@ pub fn router() -> Router<AppState> {
         .route("/patients/{id}/chart", get(chart::chart))
         .route("/patients/{id}/chart/entries", post(chart::add_entry))
         .route(
+            "/patients/{id}/chart/lab-reports",
+            post(chart::add_lab_report),
+        )
+        .route(
             "/patients/{id}/demographics",
             post(chart::save_demographics),
         )

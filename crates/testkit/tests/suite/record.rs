@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 use telemed_domain::record::Section;
 use telemed_domain::{Clock as _, Role, UserId};
-use telemed_testkit::{Backend, TestApp, TestUser};
+use telemed_testkit::{location, Backend, TestApp, TestUser};
 
 use super::messaging::{count, give_a_visit, Api};
 
@@ -895,7 +895,120 @@ async fn a_patients_name_is_corrected_from_the_chart(backend: Backend) {
     app.shutdown().await;
 }
 
+/// A clinician groups lab results already in the chart into a lab report from the
+/// chart page; results of another patient, an empty report and a patient's own attempt
+/// are refused and store nothing.
+async fn a_clinician_groups_lab_results_into_a_report(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let clinician = app.create_user(Role::Clinician).await;
+    let (patient, other) = (
+        app.create_user(Role::Patient).await,
+        app.create_user(Role::Patient).await,
+    );
+    let colleague = app.create_user(Role::Clinician).await;
+    give_a_visit(&app, &clinician, &patient).await;
+    give_a_visit(&app, &colleague, &other).await;
+    let token = app.token_for(&clinician, None).await;
+    let colleague_token = app.token_for(&colleague, None).await;
+    let lab = |who: &TestUser, code: &str, text: &str, value: f64| {
+        let body = json!({"code_system": "http://loinc.org", "code": code, "text": text,
+            "value": value, "unit": "mmol/L", "effective": "2026-11-20"});
+        let path = format!("/api/v1/patients/{}/record/labs", who.id);
+        let api = &api;
+        let token = if who.id == patient.id {
+            token.clone()
+        } else {
+            colleague_token.clone()
+        };
+        async move {
+            let (status, entry) = api.call("POST", &path, &token, Some(body)).await;
+            assert_eq!(status, 201, "{entry}");
+            entry["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let sodium = lab(&patient, "2951-2", "Sodium", 140.0).await;
+    let potassium = lab(&patient, "2823-3", "Potassium", 4.1).await;
+    let elsewhere = lab(&other, "2951-2", "Sodium", 139.0).await;
+
+    let web = app.signed_in_web(&clinician).await;
+    let chart = format!("/patients/{}/chart", patient.id);
+    let page = web.get(&chart).await.text().await.unwrap();
+    assert!(page.contains("id=\"add-lab-report\""));
+    for id in [&sodium, &potassium] {
+        assert!(
+            page.contains(&format!("name=\"result\" value=\"{id}\"")),
+            "{id}"
+        );
+    }
+    assert!(!page.contains(&elsewhere));
+    let form = format!("/patients/{}/chart/lab-reports", patient.id);
+    let reports = || async {
+        let (_, body) = api
+            .call(
+                "GET",
+                &format!("/fhir/R4/DiagnosticReport?patient={}", patient.id),
+                &token,
+                None,
+            )
+            .await;
+        body["entry"].as_array().cloned().unwrap_or_default()
+    };
+    let entries = count(&app, "chart_entries").await;
+    for (fields, why) in [
+        (
+            vec![("text", "Electrolytes"), ("result", elsewhere.as_str())],
+            "another patient's result",
+        ),
+        (
+            vec![("text", "Electrolytes")],
+            "no results and no conclusion",
+        ),
+    ] {
+        let r = web.post(&form, &fields).await;
+        assert_eq!(r.status(), 400, "{why}");
+        assert_eq!(count(&app, "chart_entries").await, entries, "{why}");
+    }
+    let patient_web = app.signed_in_web(&patient).await;
+    let r = patient_web
+        .post(&form, &[("text", "Mine"), ("result", sodium.as_str())])
+        .await;
+    assert!(matches!(r.status().as_u16(), 403 | 404), "{}", r.status());
+    assert!(reports().await.is_empty());
+
+    let r = web
+        .post(
+            &form,
+            &[
+                ("text", "Electrolytes"),
+                ("code", "24326-1"),
+                ("effective", "2026-11-20"),
+                ("result", sodium.as_str()),
+                ("result", potassium.as_str()),
+                ("note", "Within normal limits"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(location(&r).unwrap().ends_with("#labs"));
+    let found = reports().await;
+    assert_eq!(found.len(), 1);
+    let report = &found[0]["resource"];
+    assert_eq!(report["code"]["coding"][0]["code"], "24326-1");
+    assert_eq!(report["conclusion"], "Within normal limits");
+    assert_eq!(
+        report["result"],
+        json!([{"reference": format!("Observation/{sodium}")},
+               {"reference": format!("Observation/{potassium}")}])
+    );
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    a_clinician_groups_lab_results_into_a_report,
     a_patients_name_is_corrected_from_the_chart,
     the_access_matrix_holds_through_the_api,
     notes_lock_when_signed_and_change_only_by_addenda,
