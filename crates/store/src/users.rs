@@ -125,7 +125,8 @@ pub(crate) async fn backfill_names(pool: &sqlx::AnyPool) -> Result<()> {
 }
 
 /// Changes a person's name (a correction, a new legal name): the display name, its
-/// parts, and the words name search finds them by. Whether anything changed.
+/// parts, and the words name search finds them by; the name as it was is kept in
+/// `former_names`. Whether anything changed.
 pub async fn rename(
     conn: &mut Conn,
     id: UserId,
@@ -134,6 +135,21 @@ pub async fn rename(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let id_text = id.to_string();
+    // The name as it was, kept before it changes (nothing when it does not).
+    sqlx::query(
+        "INSERT INTO former_names (user_id, display_name, family_name, given_names, until) \
+         SELECT id, display_name, family_name, given_names, $5 FROM users \
+         WHERE id = $1 AND (display_name <> $2 OR COALESCE(family_name, '') <> $3 \
+         OR COALESCE(given_names, '') <> $4)",
+    )
+    .bind(id_text.clone())
+    .bind(display_name.to_owned())
+    .bind(name.family.clone())
+    .bind(name.given_joined())
+    .bind(to_micros(now))
+    .execute(&mut *conn)
+    .await
+    .db()?;
     let changed = sqlx::query(
         "UPDATE users SET display_name = $2, family_name = $3, given_names = $4, \
          search_family = $5, search_given = $6, updated_at = $7 \

@@ -430,12 +430,17 @@ fn observation(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
 }
 
 fn human_name(p: &Person) -> Value {
-    let mut n = json!({ "use": "official", "text": p.display_name });
-    if !p.family.is_empty() {
-        n["family"] = json!(p.family);
+    name_of("official", &p.display_name, &p.family, &p.given)
+}
+
+/// A `HumanName`: its use, text, and the parts that are known.
+fn name_of(usage: &str, text: &str, family: &str, given: &[String]) -> Value {
+    let mut n = json!({ "use": usage, "text": text });
+    if !family.is_empty() {
+        n["family"] = json!(family);
     }
-    if !p.given.is_empty() {
-        n["given"] = json!(p.given);
+    if !given.is_empty() {
+        n["given"] = json!(given);
     }
     n
 }
@@ -460,7 +465,14 @@ pub fn patient(p: &Person) -> Value {
         o.insert("identifier".into(), Value::Array(ids));
     }
     o.insert("active".into(), json!(p.active));
-    o.insert("name".into(), Value::Array(vec![human_name(p)]));
+    let mut names = vec![human_name(p)];
+    // Earlier names, most recent first, each with when it stopped being theirs.
+    names.extend(p.former_names.iter().rev().map(|f| {
+        let mut n = name_of("old", &f.display_name, &f.family, &f.given);
+        n["period"] = json!({ "end": instant(f.until) });
+        n
+    }));
+    o.insert("name".into(), Value::Array(names));
     let mut telecom = vec![json!({ "system": "email", "value": p.email, "use": "home" })];
     if let Some(phone) = &p.phone {
         telecom.push(json!({ "system": "phone", "value": phone, "use": "mobile" }));

@@ -51,28 +51,19 @@ where
     if patients.is_empty() {
         return Ok(vec![]);
     }
-    let marks: Vec<String> = (1..=patients.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT patient_id, system, value FROM patient_identifiers WHERE patient_id IN ({}) \
          ORDER BY patient_id, system, value",
-        marks.join(", ")
+        super::placeholders(patients.len())
     );
     let mut query = sqlx::query_as::<_, (String, String, String)>(&sql);
     for p in patients {
         query = query.bind(p.to_string());
     }
     let rows = query.fetch_all(executor).await.db()?;
-    Ok(patients
-        .iter()
-        .map(|p| {
-            let id = p.to_string();
-            rows.iter()
-                .filter(|(owner, _, _)| *owner == id)
-                .map(|(_, system, value)| Identifier {
-                    system: system.clone(),
-                    value: value.clone(),
-                })
-                .collect()
-        })
-        .collect())
+    Ok(super::by_person(
+        patients,
+        rows.into_iter()
+            .map(|(owner, system, value)| (owner, Identifier { system, value })),
+    ))
 }

@@ -12,6 +12,7 @@ use telemed_domain::record::{EntryStatus, Section};
 use telemed_domain::{EntryId, Error, Result, Role, UserId};
 
 mod communications;
+pub mod former_names;
 pub mod identifiers;
 mod visits;
 
@@ -175,10 +176,39 @@ pub struct Person {
     pub specialty: Option<String>,
     /// Identifiers in other systems (patients created through FHIR).
     pub identifiers: Vec<Identifier>,
+    /// Earlier names, oldest first (patients).
+    pub former_names: Vec<former_names::FormerName>,
     pub updated_at: DateTime<Utc>,
 }
 
 // ---- SQL building -------------------------------------------------------------------------
+
+/// `$1, $2, …, $n`: the placeholders of an `IN (…)` list.
+pub(crate) fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Rows of a per-person table (`(owner id, item)`) grouped by `people`, in their order.
+pub(crate) fn by_person<T>(
+    people: &[UserId],
+    rows: impl IntoIterator<Item = (String, T)>,
+) -> Vec<Vec<T>> {
+    let index: std::collections::HashMap<String, usize> = people
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.to_string(), i))
+        .collect();
+    let mut grouped: Vec<Vec<T>> = people.iter().map(|_| Vec::new()).collect();
+    for (owner, item) in rows {
+        if let Some(&i) = index.get(&owner) {
+            grouped[i].push(item);
+        }
+    }
+    grouped
+}
 
 pub(crate) enum Bind {
     Text(String),
@@ -472,6 +502,7 @@ impl TryFrom<PersonRow> for Person {
             emergency_phone: r.emergency_phone,
             specialty: r.specialty,
             identifiers: vec![],
+            former_names: vec![],
             updated_at: from_micros(r.updated_at.max(r.profile_updated_at.unwrap_or(0))),
         })
     }
@@ -620,6 +651,12 @@ impl Store {
         {
             p.identifiers = identifiers;
         }
+        for (p, names) in people
+            .iter_mut()
+            .zip(former_names::of(self.pool(), &ids).await?)
+        {
+            p.former_names = names;
+        }
         Ok((people, more))
     }
 
@@ -649,6 +686,10 @@ pub async fn person_in(conn: &mut crate::Conn, id: UserId) -> Result<Option<Pers
         return Ok(None);
     };
     person.identifiers = identifiers::of(&mut *conn, &[id])
+        .await?
+        .pop()
+        .unwrap_or_default();
+    person.former_names = former_names::of(&mut *conn, &[id])
         .await?
         .pop()
         .unwrap_or_default();

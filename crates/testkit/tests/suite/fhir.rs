@@ -877,6 +877,21 @@ async fn every_resource_returned_passes_independent_validators(backend: Backend)
         .trim_start_matches("Patient/")
         .to_owned();
     returned.push(answer);
+    // Renamed: the earlier name is kept as a HumanName of use `old`.
+    let (_, mut renamed, _) = get(&api, &format!("Patient/{imported}"), t).await;
+    if let Some(o) = renamed.as_object_mut() {
+        o.remove("__etag");
+    }
+    renamed["name"] = json!([{"family": "Renamed", "given": ["Alex"]}]);
+    let r = api
+        .http
+        .put(app.url(&format!("/fhir/R4/Patient/{imported}")))
+        .bearer_auth(&c.clinician_token)
+        .json(&renamed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
     for path in [
         format!("Patient/{imported}"),
         format!("Observation?patient={imported}&_count=1000"),

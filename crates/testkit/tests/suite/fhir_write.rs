@@ -183,6 +183,22 @@ async fn resources_are_created_and_updated_under_the_policy(backend: Backend) {
         .send("PUT", &format!("/Patient/{lia}"), Some(&renamed), &[])
         .await;
     assert_eq!((s, &r["name"][0]["family"]), (200, &json!("Conti")), "{r}");
+    // The earlier name is kept, of use `old`, ended when it changed.
+    assert_eq!(r["name"].as_array().map(Vec::len), Some(2), "{r}");
+    assert_eq!(
+        (
+            &r["name"][1]["use"],
+            &r["name"][1]["family"],
+            &r["name"][1]["text"]
+        ),
+        (&json!("old"), &json!("Rossi"), &json!("Lia Rossi"))
+    );
+    assert!(r["name"][1]["period"]["end"].is_string(), "{r}");
+    // Sent back as read (both names), nothing changes and nothing more is kept.
+    let (s, same, _) = f
+        .send("PUT", &format!("/Patient/{lia}"), Some(&r), &[])
+        .await;
+    assert_eq!((s, &same["name"]), (200, &r["name"]));
     for (query, expected) in [
         ("family=conti", 1),
         ("name=lia%20maria", 1),
