@@ -90,9 +90,10 @@ enum UserCommand {
 
 #[derive(Subcommand)]
 enum KeysCommand {
-    /// Replace the master key: every file's data key is re-wrapped under a new master
-    /// key (files are not rewritten); the old key is kept beside the key file as
-    /// `.retired-<id>`. Stop telemed first; run again to finish an interrupted rotation.
+    /// Replace the master key: every file's data key is re-wrapped and every
+    /// second-factor seed re-sealed under a new master key (files are not rewritten);
+    /// the old key is kept beside the key file as `.retired-<id>`. Stop telemed first;
+    /// run again to finish an interrupted rotation.
     Rotate,
 }
 
