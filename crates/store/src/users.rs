@@ -21,6 +21,9 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// The IANA zone of the browser they last signed in with, if it told one.
     pub time_zone: Option<String>,
+    /// The name in parts (the display name split, for accounts made before parts were
+    /// kept and not yet backfilled).
+    pub name: PersonName,
 }
 
 impl User {
@@ -43,11 +46,25 @@ pub(crate) struct UserRow {
     disabled_at: Option<i64>,
     created_at: i64,
     time_zone: Option<String>,
+    family_name: Option<String>,
+    given_names: Option<String>,
 }
 
 impl TryFrom<UserRow> for User {
     type Error = Error;
     fn try_from(r: UserRow) -> Result<Self> {
+        let name = match r.family_name {
+            Some(family) => PersonName {
+                family,
+                given: r
+                    .given_names
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+            },
+            None => PersonName::from_display(&r.display_name),
+        };
         Ok(User {
             id: r
                 .id
@@ -67,13 +84,14 @@ impl TryFrom<UserRow> for User {
             disabled_at: r.disabled_at.map(from_micros),
             created_at: from_micros(r.created_at),
             time_zone: r.time_zone,
+            name,
         })
     }
 }
 
 pub(crate) const COLUMNS: &str =
     "id, email, display_name, role, password_hash, email_verified_at, totp_secret, \
-                       mfa_enabled_at, locale, disabled_at, created_at, time_zone";
+                       mfa_enabled_at, locale, disabled_at, created_at, time_zone, family_name, given_names";
 
 pub struct NewUser<'a> {
     pub email: &'a Email,
@@ -135,8 +153,9 @@ pub async fn rename(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let id_text = id.to_string();
-    // The name as it was, kept before it changes (nothing when it does not).
-    sqlx::query(
+    // The name as it was is kept, when it changes; whether a row was kept says whether
+    // it changes.
+    let changed = sqlx::query(
         "INSERT INTO former_names (user_id, display_name, family_name, given_names, until) \
          SELECT id, display_name, family_name, given_names, $5 FROM users \
          WHERE id = $1 AND (display_name <> $2 OR COALESCE(family_name, '') <> $3 \
@@ -149,39 +168,37 @@ pub async fn rename(
     .bind(to_micros(now))
     .execute(&mut *conn)
     .await
-    .db()?;
-    let changed = sqlx::query(
-        "UPDATE users SET display_name = $2, family_name = $3, given_names = $4, \
-         search_family = $5, search_given = $6, updated_at = $7 \
-         WHERE id = $1 AND (display_name <> $2 OR COALESCE(family_name, '') <> $3 \
-         OR COALESCE(given_names, '') <> $4)",
-    )
-    .bind(id_text.clone())
-    .bind(display_name.to_owned())
-    .bind(name.family.clone())
-    .bind(name.given_joined())
-    .bind(name.search_family())
-    .bind(name.search_given())
-    .bind(to_micros(now))
-    .execute(&mut *conn)
-    .await
     .db()?
     .rows_affected()
         == 1;
     if changed {
+        sqlx::query(
+            "UPDATE users SET display_name = $2, family_name = $3, given_names = $4, \
+             search_family = $5, search_given = $6, updated_at = $7 WHERE id = $1",
+        )
+        .bind(id_text.clone())
+        .bind(display_name.to_owned())
+        .bind(name.family.clone())
+        .bind(name.given_joined())
+        .bind(name.search_family())
+        .bind(name.search_given())
+        .bind(to_micros(now))
+        .execute(&mut *conn)
+        .await
+        .db()?;
         sqlx::query("DELETE FROM person_name_words WHERE user_id = $1")
             .bind(id_text.clone())
             .execute(&mut *conn)
             .await
             .db()?;
-        index_name_words(
-            conn,
-            &id_text,
-            &[&name.search_family(), &name.search_given()],
-        )
-        .await?;
+        index_person_name(conn, &id_text, name).await?;
     }
     Ok(changed)
+}
+
+/// Records the words of `name` for name search.
+async fn index_person_name(conn: &mut Conn, id: &str, name: &PersonName) -> Result<()> {
+    index_name_words(conn, id, &[&name.search_family(), &name.search_given()]).await
 }
 
 /// Records every word of a person's folded names (`search_family`, `search_given`) for
@@ -250,13 +267,7 @@ pub async fn insert(conn: &mut Conn, user: NewUser<'_>, now: DateTime<Utc>) -> R
     .db()?;
     match inserted {
         Some(_) => {
-            let id_text = id.to_string();
-            index_name_words(
-                conn,
-                &id_text,
-                &[&name.search_family(), &name.search_given()],
-            )
-            .await?;
+            index_person_name(conn, &id.to_string(), &name).await?;
             Ok(id)
         }
         None => Err(Error::Conflict(

@@ -9,7 +9,7 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use telemed_domain::record::{EntryStatus, NewEntry, Section, Severity, Soap};
-use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, Role, UserId};
+use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, UserId};
 use telemed_store::record::{Addendum, Demographics, Entry, Note, NoteStatus, Summary};
 
 use super::ApiJson;
@@ -59,10 +59,10 @@ impl From<Demographics> for DemographicsBody {
 impl DemographicsBody {
     /// What is stored for `patient`, with their name (after the caller's read grant).
     async fn stored(state: &AppState, patient: UserId, d: Demographics) -> Result<Self> {
-        let name = state.store.person(patient, Role::Patient).await?;
+        let name = state.store.user_by_id(patient).await?.map(|u| u.name);
         Ok(DemographicsBody {
-            family_name: name.as_ref().map(|p| p.family.clone()),
-            given_names: name.map(|p| p.given.join(" ")),
+            family_name: name.as_ref().map(|n| n.family.clone()),
+            given_names: name.map(|n| n.given_joined()),
             ..d.into()
         })
     }

@@ -81,7 +81,7 @@ fn lines(entries: &[Entry]) -> Vec<Line> {
 const CHART_SECTION_LINES: i64 = 100;
 
 /// How many of the latest lab results the lab report form offers.
-const LAB_REPORT_CHOICES: i64 = 50;
+const LAB_REPORT_CHOICES: usize = 50;
 
 pub struct SectionBlock {
     pub key: &'static str,
@@ -256,10 +256,6 @@ async fn chart_page(
     let summary = store.summary(patient, grant.sees_drafts(), now).await?;
     let d = store.demographics(patient).await?;
     let contact = d.clone();
-    let (family_name, given_names) = match store.person(patient, Role::Patient).await? {
-        Some(p) => (p.family, p.given.join(" ")),
-        None => Default::default(),
-    };
     let shown = |v: Option<String>| v.unwrap_or_else(|| t.not_given.to_owned());
     let demographics = vec![
         (t.demo_birth_date, shown(d.birth_date)),
@@ -275,10 +271,23 @@ async fn chart_page(
         ),
     ];
     let mut sections = Vec::with_capacity(Section::CHART.len());
+    // The lab report form offers the latest lab results the Labs section read.
+    let mut lab_results: Vec<Choice> = Vec::new();
     for section in Section::CHART {
         let shown = store
             .latest_entries(patient, section, CHART_SECTION_LINES + 1)
             .await?;
+        if section == Section::Labs {
+            lab_results = shown
+                .iter()
+                .filter(|e| e.results.is_none() && e.status.as_str() != "entered-in-error")
+                .take(LAB_REPORT_CHOICES)
+                .map(|e| Choice {
+                    value: e.id.to_string(),
+                    label: entry_line(e),
+                })
+                .collect();
+        }
         let cut = shown.len() as i64 > CHART_SECTION_LINES;
         sections.push(SectionBlock {
             key: section.as_str(),
@@ -307,20 +316,9 @@ async fn chart_page(
     let can_chart = me.role() == Role::Clinician && may(Section::Problems, Op::Write).is_some();
     let can_upload = may(Section::Documents, Op::Write).is_some();
     let can_edit_demographics = may(Section::Demographics, Op::Write).is_some();
-    let lab_results: Vec<Choice> = if can_chart {
-        store
-            .latest_entries(patient, Section::Labs, LAB_REPORT_CHOICES)
-            .await?
-            .iter()
-            .filter(|e| e.results.is_none() && e.status.as_str() != "entered-in-error")
-            .map(|e| Choice {
-                value: e.id.to_string(),
-                label: entry_line(e),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
+    if !can_chart {
+        lab_results.clear();
+    }
     let upcoming: Vec<Choice> = store
         .appointments(
             AppointmentsOf::Patient(patient),
@@ -377,8 +375,8 @@ async fn chart_page(
             patient,
             name: user.display_name,
             demographics,
-            family_name,
-            given_names,
+            family_name: user.name.family.clone(),
+            given_names: user.name.given_joined(),
             contact,
             can_edit_demographics,
             problems: lines(&summary.problems),

@@ -13,6 +13,9 @@ use telemed_domain::{Error, Result};
 use super::{Blobs, Location};
 use crate::Store;
 
+/// How long a key's id is (hex characters).
+pub(crate) const KEY_ID_LEN: usize = 16;
+
 #[derive(Clone)]
 pub struct MasterKey {
     bytes: [u8; 32],
@@ -60,7 +63,7 @@ impl MasterKey {
     /// A short public name for the key (the first 8 bytes of its SHA-256, hex), stored
     /// beside each wrapped data key.
     pub fn id(&self) -> String {
-        hex::encode(&Sha256::digest(self.bytes)[..8])
+        hex::encode(&Sha256::digest(self.bytes)[..KEY_ID_LEN / 2])
     }
 
     pub(crate) fn bytes(&self) -> &[u8; 32] {

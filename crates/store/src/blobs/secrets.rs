@@ -9,18 +9,11 @@
 use base64::Engine as _;
 use telemed_domain::{Error, Result};
 
+use super::keys::KEY_ID_LEN;
 use super::{open, seal, Blobs};
 use crate::{DbResult, Store};
 
 const SEALED_PREFIX: &str = "sealed:v1:";
-
-/// The master key a stored secret is sealed under, if it is sealed.
-pub(super) fn sealed_key_id(stored: &str) -> Option<&str> {
-    stored
-        .strip_prefix(SEALED_PREFIX)?
-        .split_once(':')
-        .map(|(id, _)| id)
-}
 
 /// What a user's TOTP seed is bound to.
 pub fn totp_purpose(user_id: &str) -> String {
@@ -63,16 +56,15 @@ impl Blobs {
     /// retired master key (at start, and when the key is rotated). A seed changed
     /// meanwhile (a new enrolment) is left to its writer. Returns how many changed.
     pub async fn seal_totp_secrets(&self, store: &Store) -> Result<u64> {
-        let current = self.current_key_id();
-        let rows: Vec<(String, String)> =
-            sqlx::query_as("SELECT id, totp_secret FROM users WHERE totp_secret IS NOT NULL")
-                .fetch_all(store.pool())
-                .await
-                .db()?;
-        let stale: Vec<(String, String)> = rows
-            .into_iter()
-            .filter(|(_, stored)| sealed_key_id(stored) != Some(current.as_str()))
-            .collect();
+        // Only the seeds not yet sealed under the current key leave the database.
+        let stale: Vec<(String, String)> = sqlx::query_as(
+            "SELECT id, totp_secret FROM users \
+             WHERE totp_secret IS NOT NULL AND totp_secret NOT LIKE $1",
+        )
+        .bind(format!("{SEALED_PREFIX}{}:%", self.current_key_id()))
+        .fetch_all(store.pool())
+        .await
+        .db()?;
         if stale.is_empty() {
             return Ok(0);
         }
@@ -95,20 +87,15 @@ impl Blobs {
         Ok(changed)
     }
 
-    /// The master keys stored TOTP seeds are sealed under.
+    /// The master keys stored TOTP seeds are sealed under (each once, found by the
+    /// database: the id stands at a fixed place after the prefix).
     pub(super) async fn totp_key_ids(store: &Store) -> Result<Vec<String>> {
-        let rows: Vec<(String,)> =
-            sqlx::query_as("SELECT totp_secret FROM users WHERE totp_secret LIKE 'sealed:%'")
-                .fetch_all(store.pool())
-                .await
-                .db()?;
-        let mut ids: Vec<String> = rows
-            .iter()
-            .filter_map(|(s,)| sealed_key_id(s).map(str::to_owned))
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(ids)
+        let sql = format!(
+            "SELECT DISTINCT substr(totp_secret, {}, {KEY_ID_LEN}) FROM users \
+             WHERE totp_secret LIKE '{SEALED_PREFIX}%'",
+            SEALED_PREFIX.len() + 1
+        );
+        sqlx::query_scalar(&sql).fetch_all(store.pool()).await.db()
     }
 }
 
@@ -116,6 +103,14 @@ impl Blobs {
 mod tests {
     use super::super::MasterKey;
     use super::*;
+
+    /// The master key a stored secret is sealed under, if it is sealed.
+    fn sealed_key_id(stored: &str) -> Option<&str> {
+        stored
+            .strip_prefix(SEALED_PREFIX)?
+            .split_once(':')
+            .map(|(id, _)| id)
+    }
 
     fn blobs(keys: Vec<MasterKey>) -> Blobs {
         let dir = std::env::temp_dir().join(format!("telemed-secrets-{}", uuid::Uuid::new_v4()));
@@ -131,6 +126,7 @@ mod tests {
         assert!(stored.starts_with("sealed:v1:"));
         assert!(!stored.contains("JBSWY3DPEHPK3PXP"));
         assert_eq!(sealed_key_id(&stored), Some(old.id().as_str()));
+        assert_eq!(old.id().len(), KEY_ID_LEN);
         assert_eq!(
             sealer.open_secret("totp:a", &stored).unwrap(),
             "JBSWY3DPEHPK3PXP"
