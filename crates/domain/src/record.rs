@@ -3,10 +3,10 @@
 //! and the facts the store found about them and the patient (`CareFacts`), so the whole
 //! matrix is testable here.
 
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::access::Principal;
+use crate::clinical_time::ClinicalTime;
 use crate::{Error, Permission, Result, Role, UserId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -222,57 +222,237 @@ pub fn decide(
 
 // ---- chart entries ---------------------------------------------------------------------
 
+/// An entry's status in the words of the FHIR resource it is (a Condition's or an
+/// AllergyIntolerance's clinical status, a MedicationStatement's, an Observation's or a
+/// DiagnosticReport's status; an immunization given is `final`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryStatus {
     Active,
+    Recurrence,
+    Relapse,
     Inactive,
+    Remission,
     Resolved,
-    /// Medications no longer taken.
+    /// A problem or allergy whose sender stated no clinical status (a refuted one, an
+    /// encounter diagnosis): telemed does not guess one.
+    Unstated,
+    /// Medications: no longer taken, taken and done, planned, paused, not taken, not known.
     Stopped,
+    Completed,
+    Intended,
+    OnHold,
+    NotTaken,
+    /// An immunization that was not given.
+    NotDone,
+    /// Measurements and reports, from ordered to final and after.
+    Registered,
+    Partial,
+    Preliminary,
     /// Measurements and results, and immunizations given.
     Final,
+    Amended,
+    Corrected,
+    Appended,
+    Cancelled,
+    Unknown,
     /// Recorded by mistake: kept, shown struck through, left out of summaries.
     EnteredInError,
 }
 
 impl EntryStatus {
+    const ALL: [EntryStatus; 23] = [
+        EntryStatus::Active,
+        EntryStatus::Recurrence,
+        EntryStatus::Relapse,
+        EntryStatus::Inactive,
+        EntryStatus::Remission,
+        EntryStatus::Resolved,
+        EntryStatus::Unstated,
+        EntryStatus::Stopped,
+        EntryStatus::Completed,
+        EntryStatus::Intended,
+        EntryStatus::OnHold,
+        EntryStatus::NotTaken,
+        EntryStatus::NotDone,
+        EntryStatus::Registered,
+        EntryStatus::Partial,
+        EntryStatus::Preliminary,
+        EntryStatus::Final,
+        EntryStatus::Amended,
+        EntryStatus::Corrected,
+        EntryStatus::Appended,
+        EntryStatus::Cancelled,
+        EntryStatus::Unknown,
+        EntryStatus::EnteredInError,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             EntryStatus::Active => "active",
+            EntryStatus::Recurrence => "recurrence",
+            EntryStatus::Relapse => "relapse",
             EntryStatus::Inactive => "inactive",
+            EntryStatus::Remission => "remission",
             EntryStatus::Resolved => "resolved",
+            EntryStatus::Unstated => "unstated",
             EntryStatus::Stopped => "stopped",
+            EntryStatus::Completed => "completed",
+            EntryStatus::Intended => "intended",
+            EntryStatus::OnHold => "on-hold",
+            EntryStatus::NotTaken => "not-taken",
+            EntryStatus::NotDone => "not-done",
+            EntryStatus::Registered => "registered",
+            EntryStatus::Partial => "partial",
+            EntryStatus::Preliminary => "preliminary",
             EntryStatus::Final => "final",
+            EntryStatus::Amended => "amended",
+            EntryStatus::Corrected => "corrected",
+            EntryStatus::Appended => "appended",
+            EntryStatus::Cancelled => "cancelled",
+            EntryStatus::Unknown => "unknown",
             EntryStatus::EnteredInError => "entered-in-error",
         }
     }
 
     pub fn parse(s: &str) -> Option<EntryStatus> {
-        [
-            EntryStatus::Active,
-            EntryStatus::Inactive,
-            EntryStatus::Resolved,
-            EntryStatus::Stopped,
-            EntryStatus::Final,
-            EntryStatus::EnteredInError,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
+        EntryStatus::ALL.into_iter().find(|x| x.as_str() == s)
     }
 
-    /// The statuses an entry of `section` may have.
+    /// The statuses an entry of `section` may have (a lab report's among the labs').
     pub fn allowed_in(self, section: Section) -> bool {
         use EntryStatus::*;
         self == EnteredInError
             || match section {
-                Section::Problems | Section::Allergies | Section::History => {
-                    matches!(self, Active | Inactive | Resolved)
-                }
-                Section::Medications => matches!(self, Active | Stopped),
-                Section::Immunizations | Section::Vitals | Section::Labs => self == Final,
+                Section::Problems => matches!(
+                    self,
+                    Active | Recurrence | Relapse | Inactive | Remission | Resolved | Unstated
+                ),
+                Section::Allergies => matches!(self, Active | Inactive | Resolved | Unstated),
+                Section::History => matches!(self, Active | Inactive | Resolved),
+                Section::Medications => matches!(
+                    self,
+                    Active | Completed | Intended | Stopped | OnHold | Unknown | NotTaken
+                ),
+                Section::Immunizations => matches!(self, Final | NotDone),
+                Section::Vitals => matches!(
+                    self,
+                    Registered | Preliminary | Final | Amended | Corrected | Cancelled | Unknown
+                ),
+                Section::Labs => matches!(
+                    self,
+                    Registered
+                        | Partial
+                        | Preliminary
+                        | Final
+                        | Amended
+                        | Corrected
+                        | Appended
+                        | Cancelled
+                        | Unknown
+                ),
                 _ => false,
             }
+    }
+
+    /// Whether the entry counts in a summary or a trend: a problem or allergy that is
+    /// active (or back), a medication taken, a result that is final or corrected since.
+    pub fn is_current(self) -> bool {
+        use EntryStatus::*;
+        matches!(
+            self,
+            Active | Recurrence | Relapse | Final | Amended | Corrected | Appended
+        )
+    }
+
+    /// The statuses `is_current` counts, as stored (for the store's summary queries).
+    pub fn current_codes() -> Vec<&'static str> {
+        EntryStatus::ALL
+            .into_iter()
+            .filter(|s| s.is_current())
+            .map(EntryStatus::as_str)
+            .collect()
+    }
+}
+
+/// How sure the clinician who recorded a problem or an allergy was (FHIR's
+/// verificationStatus). Shown beside the entry: an unconfirmed allergy is not a
+/// confirmed one. Entries typed in telemed leave it unstated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verification {
+    Unconfirmed,
+    Provisional,
+    Differential,
+    Confirmed,
+    Refuted,
+    EnteredInError,
+}
+
+impl Verification {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verification::Unconfirmed => "unconfirmed",
+            Verification::Provisional => "provisional",
+            Verification::Differential => "differential",
+            Verification::Confirmed => "confirmed",
+            Verification::Refuted => "refuted",
+            Verification::EnteredInError => "entered-in-error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verification> {
+        [
+            Verification::Unconfirmed,
+            Verification::Provisional,
+            Verification::Differential,
+            Verification::Confirmed,
+            Verification::Refuted,
+            Verification::EnteredInError,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+
+    /// Problems know every degree; allergies only unconfirmed, confirmed, refuted.
+    fn allowed_in(self, section: Section) -> bool {
+        match section {
+            Section::Problems => true,
+            Section::Allergies => {
+                !matches!(self, Verification::Provisional | Verification::Differential)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An allergy's potential for a serious reaction (FHIR's criticality), which is not the
+/// severity of a reaction that happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum Criticality {
+    Low,
+    High,
+    UnableToAssess,
+}
+
+impl Criticality {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Criticality::Low => "low",
+            Criticality::High => "high",
+            Criticality::UnableToAssess => "unable-to-assess",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Criticality> {
+        [
+            Criticality::Low,
+            Criticality::High,
+            Criticality::UnableToAssess,
+        ]
+        .into_iter()
+        .find(|c| c.as_str() == s)
     }
 }
 
@@ -293,7 +473,7 @@ pub struct VitalKind {
     pub two_values: bool,
 }
 
-pub const VITALS: [VitalKind; 8] = [
+pub const VITALS: [VitalKind; 11] = [
     VitalKind {
         code: "85354-9",
         display: "Blood pressure",
@@ -350,7 +530,83 @@ pub const VITALS: [VitalKind; 8] = [
         plausible: (2.0, 80.0),
         two_values: false,
     },
+    VitalKind {
+        code: "39156-5",
+        display: "Body mass index (BMI) [Ratio]",
+        unit: "kg/m2",
+        plausible: (5.0, 150.0),
+        two_values: false,
+    },
+    VitalKind {
+        code: "9843-4",
+        display: "Head Occipital-frontal circumference",
+        unit: "cm",
+        plausible: (10.0, 90.0),
+        two_values: false,
+    },
+    VitalKind {
+        code: "2708-6",
+        display: "Oxygen saturation in Arterial blood",
+        unit: "%",
+        plausible: (30.0, 100.0),
+        two_values: false,
+    },
 ];
+
+/// Units another system may send a vital sign in, and how telemed converts them to
+/// the chart's unit; the value and unit as sent are kept beside.
+struct UnitConversion {
+    chart_unit: &'static str,
+    sent_unit: &'static str,
+    to_chart: fn(f64) -> f64,
+}
+
+const CONVERSIONS: [UnitConversion; 7] = [
+    UnitConversion {
+        chart_unit: "kg",
+        sent_unit: "[lb_av]",
+        to_chart: |v| v * 0.453_592_37,
+    },
+    UnitConversion {
+        chart_unit: "kg",
+        sent_unit: "[oz_av]",
+        to_chart: |v| v * 0.028_349_523_125,
+    },
+    UnitConversion {
+        chart_unit: "kg",
+        sent_unit: "g",
+        to_chart: |v| v / 1000.0,
+    },
+    UnitConversion {
+        chart_unit: "cm",
+        sent_unit: "[in_i]",
+        to_chart: |v| v * 2.54,
+    },
+    UnitConversion {
+        chart_unit: "cm",
+        sent_unit: "m",
+        to_chart: |v| v * 100.0,
+    },
+    UnitConversion {
+        chart_unit: "Cel",
+        sent_unit: "[degF]",
+        to_chart: |v| (v - 32.0) * 5.0 / 9.0,
+    },
+    UnitConversion {
+        chart_unit: "mg/dL",
+        sent_unit: "mmol/L",
+        // Glucose: 180.16 g/mol.
+        to_chart: |v| v * 18.016,
+    },
+];
+
+/// `value` in `unit` as the chart's `chart_unit`, when telemed knows the conversion.
+fn convert(value: f64, unit: &str, chart_unit: &str) -> Option<f64> {
+    CONVERSIONS
+        .iter()
+        .find(|c| c.sent_unit == unit && c.chart_unit == chart_unit)
+        .map(|c| (c.to_chart)(value))
+}
 
 pub fn vital_kind(code: &str) -> Option<&'static VitalKind> {
     VITALS.iter().find(|v| v.code == code)
@@ -381,15 +637,20 @@ impl Severity {
 
 /// A chart entry as written by a clinician (or imported). Which fields a section uses:
 ///
-/// | section | code system | required | also |
+/// | section | code system (typed in telemed) | required | also |
 /// |---|---|---|---|
-/// | problems | ICD-10 or SNOMED CT | code, text, onset | status |
-/// | allergies | SNOMED CT or RxNorm, or text only | substance text, severity | reaction |
+/// | problems | ICD-10 or SNOMED CT | code, text | status, verification, onset |
+/// | allergies | SNOMED CT or RxNorm, or text only | substance text, severity | reaction, verification, criticality |
 /// | medications | RxNorm or text only | text | dosage, start/stop |
 /// | immunizations | CVX | code, text, date | lot in `note` |
 /// | vitals | LOINC (one of `VITALS`) | code, value (+ diastolic) | unit fixed by the code |
 /// | labs | LOINC | code, text, value + unit, or a text value | reference range |
 /// | history | SNOMED CT or text | text, relation ("self" for social history) | |
+///
+/// An entry imported from another system (it brings its `source`) may use any code
+/// system, may lack what that system did not know (an allergy's severity, a vaccine's
+/// CVX code, a result's value when the result is a panel), and gets no time it did not
+/// state.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEntry {
@@ -399,9 +660,10 @@ pub struct NewEntry {
     #[serde(default)]
     pub text: String,
     pub status: Option<String>,
-    /// Onset, date given, time measured (RFC 3339 or YYYY-MM-DD).
+    /// Onset, date given, time measured: a year, a month (YYYY-MM), a date
+    /// (YYYY-MM-DD) or a date and time with its offset (RFC 3339), kept as written.
     pub effective: Option<String>,
-    /// Resolved or stopped.
+    /// Resolved or stopped, in the same forms.
     pub ended: Option<String>,
     pub value: Option<f64>,
     pub value2: Option<f64>,
@@ -410,6 +672,11 @@ pub struct NewEntry {
     pub range_low: Option<f64>,
     pub range_high: Option<f64>,
     pub severity: Option<String>,
+    /// Problems and allergies: unconfirmed, provisional, differential, confirmed or
+    /// refuted (allergies: unconfirmed, confirmed or refuted).
+    pub verification: Option<String>,
+    /// Allergies: low, high or unable-to-assess.
+    pub criticality: Option<String>,
     pub reaction: Option<String>,
     pub dosage: Option<String>,
     pub relation: Option<String>,
@@ -418,6 +685,16 @@ pub struct NewEntry {
     /// conclusion in `note`). Absent for every other entry.
     #[serde(default)]
     pub results: Option<Vec<String>>,
+    /// Observations: the category codes the sender gave (vital-signs, laboratory…).
+    #[serde(skip)]
+    pub categories: Vec<String>,
+    /// An observation whose values are its members or components (a panel).
+    #[serde(skip)]
+    pub panel: bool,
+    /// The resource as another system wrote it (FHIR JSON, its references resolved),
+    /// kept and returned as written; `None` for entries typed in telemed.
+    #[serde(skip)]
+    pub source: Option<String>,
 }
 
 /// A chart entry that passed validation for its section.
@@ -428,21 +705,29 @@ pub struct ValidEntry {
     pub code: Option<String>,
     pub text: String,
     pub status: EntryStatus,
-    pub effective: Option<chrono::DateTime<chrono::Utc>>,
-    pub ended: Option<chrono::DateTime<chrono::Utc>>,
+    pub effective: Option<ClinicalTime>,
+    pub ended: Option<ClinicalTime>,
     pub value: Option<f64>,
     pub value2: Option<f64>,
     pub value_text: Option<String>,
     pub unit: Option<String>,
+    /// The value and unit as sent, when telemed converted them to the chart's unit.
+    pub as_sent: Option<String>,
     pub range_low: Option<f64>,
     pub range_high: Option<f64>,
     pub severity: Option<Severity>,
+    pub verification: Option<Verification>,
+    pub criticality: Option<Criticality>,
     pub reaction: Option<String>,
     pub dosage: Option<String>,
     pub relation: Option<String>,
     pub note: Option<String>,
     /// A lab report's results (lab results of the same patient), in order.
     pub results: Option<Vec<crate::EntryId>>,
+    /// Observation categories, as the sender gave them or the section's own.
+    pub categories: Vec<String>,
+    /// See `NewEntry::source`.
+    pub source: Option<String>,
 }
 
 impl ValidEntry {
@@ -456,6 +741,9 @@ pub const REPORT_RESULTS_MAX: usize = 200;
 
 const TEXT_MAX: usize = 500;
 const NOTE_MAX: usize = 4000;
+/// A resource kept as its sender wrote it: large enough for a lab panel with its
+/// narrative, small enough that a chart page stays a chart page.
+pub const SOURCE_MAX: usize = 256 * 1024;
 
 pub(crate) fn text(
     field: &'static str,
@@ -475,16 +763,6 @@ pub(crate) fn text(
     }
 }
 
-/// A date or date-time: `YYYY-MM-DD` (midnight UTC) or RFC 3339.
-pub fn parse_when(field: &'static str, s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
-    }
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .map_err(|_| Error::invalid(field, format!("{field} must be YYYY-MM-DD or RFC 3339")))
-}
-
 fn finite(field: &'static str, v: Option<f64>) -> Result<Option<f64>> {
     match v {
         Some(x) if !x.is_finite() => {
@@ -492,6 +770,42 @@ fn finite(field: &'static str, v: Option<f64>) -> Result<Option<f64>> {
         }
         v => Ok(v),
     }
+}
+
+fn one_of<T>(
+    field: &'static str,
+    value: Option<String>,
+    parse: fn(&str) -> Option<T>,
+    expected: &str,
+) -> Result<Option<T>> {
+    value
+        .map(|v| {
+            parse(v.trim())
+                .ok_or_else(|| Error::invalid(field, format!("{field} must be {expected}")))
+        })
+        .transpose()
+}
+
+/// The number as people read it: at most two decimals, no trailing zeros.
+pub fn number(v: f64) -> String {
+    let s = format!("{v:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// The default category of an observation in `section`.
+fn section_category(section: Section) -> Option<&'static str> {
+    match section {
+        Section::Vitals => Some("vital-signs"),
+        Section::Labs => Some("laboratory"),
+        _ => None,
+    }
+}
+
+/// Where an entry comes from; see `NewEntry`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Typed,
+    Imported,
 }
 
 impl NewEntry {
@@ -505,20 +819,29 @@ impl NewEntry {
         if !section.is_chart() {
             return Err(Error::invalid("section", "not a chart section"));
         }
-        let when = |field: &'static str,
-                    v: Option<String>|
-         -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let origin = if self.source.is_some() {
+            Origin::Imported
+        } else {
+            Origin::Typed
+        };
+        let when = |field: &'static str, v: Option<String>| -> Result<Option<ClinicalTime>> {
             match v.filter(|s| !s.trim().is_empty()) {
                 None => Ok(None),
                 Some(s) => {
-                    let t = parse_when(field, s.trim())?;
-                    if t > now + chrono::Duration::minutes(5) {
+                    let t = ClinicalTime::parse(field, &s)?;
+                    if t.start() > now + chrono::Duration::minutes(5) {
                         return Err(Error::invalid(field, format!("{field} is in the future")));
                     }
                     Ok(Some(t))
                 }
             }
         };
+        if self.source.as_ref().is_some_and(|s| s.len() > SOURCE_MAX) {
+            return Err(Error::invalid(
+                "resource",
+                format!("a resource is kept up to {} KiB", SOURCE_MAX / 1024),
+            ));
+        }
         let mut e = ValidEntry {
             section,
             code_system: text("code_system", self.code_system, 200)?,
@@ -531,14 +854,27 @@ impl NewEntry {
             value2: finite("value2", self.value2)?,
             value_text: text("value_text", self.value_text, TEXT_MAX)?,
             unit: text("unit", self.unit, 32)?,
+            as_sent: None,
             range_low: finite("range_low", self.range_low)?,
             range_high: finite("range_high", self.range_high)?,
-            severity: match self.severity {
-                None => None,
-                Some(s) => Some(Severity::parse(&s).ok_or_else(|| {
-                    Error::invalid("severity", "severity must be mild, moderate or severe")
-                })?),
-            },
+            severity: one_of(
+                "severity",
+                self.severity,
+                Severity::parse,
+                "mild, moderate or severe",
+            )?,
+            verification: one_of(
+                "verification",
+                self.verification,
+                Verification::parse,
+                "unconfirmed, provisional, differential, confirmed, refuted or entered-in-error",
+            )?,
+            criticality: one_of(
+                "criticality",
+                self.criticality,
+                Criticality::parse,
+                "low, high or unable-to-assess",
+            )?,
             reaction: text("reaction", self.reaction, TEXT_MAX)?,
             dosage: text("dosage", self.dosage, TEXT_MAX)?,
             relation: text("relation", self.relation, 64)?,
@@ -561,6 +897,8 @@ impl NewEntry {
                         .collect::<Result<Vec<crate::EntryId>>>()?,
                 ),
             },
+            categories: vec![],
+            source: self.source,
         };
         if e.results.is_some() && section != Section::Labs {
             return Err(Error::invalid(
@@ -574,9 +912,11 @@ impl NewEntry {
                 "a code needs its code_system, and a code_system its code",
             ));
         }
+        let imported = origin == Origin::Imported;
+        // Typed entries use the section's code systems; imported ones keep theirs.
         let system_is = |allowed: &[&str]| match &e.code_system {
             None => true,
-            Some(s) => allowed.contains(&s.as_str()),
+            Some(s) => imported || allowed.contains(&s.as_str()),
         };
         let default_status = match section {
             Section::Medications | Section::Problems | Section::Allergies | Section::History => {
@@ -595,60 +935,56 @@ impl NewEntry {
                     )
                 })?,
         };
+        if let Some(v) = e.verification {
+            if !v.allowed_in(section) {
+                return Err(Error::invalid(
+                    "verification",
+                    format!("a {} entry is not {}", section.as_str(), v.as_str()),
+                ));
+            }
+            if (v == Verification::EnteredInError) != (e.status == EntryStatus::EnteredInError) {
+                return Err(Error::invalid(
+                    "verification",
+                    "an entry entered in error says so in its status and its verification",
+                ));
+            }
+        }
+        if e.criticality.is_some() && section != Section::Allergies {
+            return Err(Error::invalid(
+                "criticality",
+                "only an allergy has a criticality",
+            ));
+        }
+        // A reading typed without a time was taken now; an imported one has the time
+        // its sender gave, or none.
+        let taken_now = |e: &mut ValidEntry| {
+            if e.effective.is_none() && !imported {
+                e.effective = Some(ClinicalTime::at(now));
+            }
+        };
         match section {
             Section::Vitals => {
-                let code = e
+                let loinc = e
                     .code
                     .clone()
                     .filter(|_| e.code_system.as_deref() == Some(LOINC));
-                let kind = code.as_deref().and_then(vital_kind).ok_or_else(|| {
-                    Error::invalid(
-                        "code",
-                        "a vital sign needs one of the LOINC codes telemed knows",
-                    )
-                })?;
-                let value = e
-                    .value
-                    .ok_or_else(|| Error::invalid("value", "a vital sign needs a value"))?;
-                let in_range = |v: f64| v >= kind.plausible.0 && v <= kind.plausible.1;
-                if !in_range(value) {
-                    return Err(Error::invalid(
-                        "value",
-                        format!(
-                            "{} of {value} {} is not a possible reading",
-                            kind.display, kind.unit
-                        ),
-                    ));
-                }
-                match (kind.two_values, e.value2) {
-                    (true, Some(d)) if in_range(d) && d < value => {}
-                    (true, _) => {
+                match loinc.as_deref().and_then(vital_kind) {
+                    Some(kind) => vital_sign(&mut e, kind, imported)?,
+                    // Another system's vital sign (its category says so) that telemed
+                    // has no plausible range for: kept as sent.
+                    None if imported && e.code.is_some() => {
+                        if e.value.is_some() && e.unit.is_none() {
+                            return Err(Error::invalid("unit", "a numeric result needs its unit"));
+                        }
+                    }
+                    None => {
                         return Err(Error::invalid(
-                            "value2",
-                            "blood pressure needs a diastolic value below the systolic",
+                            "code",
+                            "a vital sign needs one of the LOINC codes telemed knows",
                         ))
                     }
-                    (false, Some(_)) => {
-                        return Err(Error::invalid(
-                            "value2",
-                            "only blood pressure has a second value",
-                        ))
-                    }
-                    (false, None) => {}
                 }
-                if e.unit.as_deref().is_some_and(|u| u != kind.unit) {
-                    return Err(Error::invalid(
-                        "unit",
-                        format!("{} is recorded in {}", kind.display, kind.unit),
-                    ));
-                }
-                e.unit = Some(kind.unit.to_owned());
-                if e.text.is_empty() {
-                    e.text = kind.display.to_owned();
-                }
-                if e.effective.is_none() {
-                    e.effective = Some(now);
-                }
+                taken_now(&mut e);
             }
             Section::Labs if e.is_report() => {
                 if !system_is(&[LOINC]) || e.code.is_none() {
@@ -669,21 +1005,28 @@ impl NewEntry {
                         "a lab report has no value of its own: its results do",
                     ));
                 }
-                if e.results.as_ref().is_some_and(Vec::is_empty) && e.note.is_none() {
+                if e.results.as_ref().is_some_and(Vec::is_empty) && e.note.is_none() && !imported {
                     return Err(Error::invalid(
                         "results",
                         "a lab report groups results or states a conclusion",
                     ));
                 }
-                if e.effective.is_none() {
-                    e.effective = Some(now);
-                }
+                taken_now(&mut e);
             }
             Section::Labs => {
                 if !system_is(&[LOINC]) || e.code.is_none() {
                     return Err(Error::invalid("code", "a lab result needs a LOINC code"));
                 }
-                if e.value.is_none() == e.value_text.is_none() {
+                let has_value = e.value.is_some() || e.value_text.is_some();
+                let value_needed =
+                    !(imported && (self.panel || !matches!(e.status, EntryStatus::Final)));
+                if e.value.is_some() && e.value_text.is_some() {
+                    return Err(Error::invalid(
+                        "value",
+                        "a lab result has a numeric value with its unit, or a text value",
+                    ));
+                }
+                if !has_value && value_needed {
                     return Err(Error::invalid(
                         "value",
                         "a lab result has a numeric value with its unit, or a text value",
@@ -700,12 +1043,10 @@ impl NewEntry {
                         ));
                     }
                 }
-                if e.effective.is_none() {
-                    e.effective = Some(now);
-                }
+                taken_now(&mut e);
             }
             Section::Problems => {
-                if !system_is(&[ICD10, SNOMED]) || e.code.is_none() {
+                if !system_is(&[ICD10, SNOMED]) || e.code.is_none() && !imported {
                     return Err(Error::invalid(
                         "code",
                         "a problem needs an ICD-10 or SNOMED CT code",
@@ -719,7 +1060,7 @@ impl NewEntry {
                         "an allergy is coded in SNOMED CT or RxNorm",
                     ));
                 }
-                if e.severity.is_none() {
+                if e.severity.is_none() && !imported {
                     return Err(Error::invalid("severity", "an allergy needs its severity"));
                 }
             }
@@ -732,13 +1073,13 @@ impl NewEntry {
                 }
             }
             Section::Immunizations => {
-                if !system_is(&[CVX]) || e.code.is_none() {
+                if !system_is(&[CVX]) || e.code.is_none() && !imported {
                     return Err(Error::invalid(
                         "code",
                         "an immunization needs its CVX vaccine code",
                     ));
                 }
-                if e.effective.is_none() {
+                if e.effective.is_none() && !imported {
                     return Err(Error::invalid(
                         "effective",
                         "an immunization needs the date it was given",
@@ -764,13 +1105,88 @@ impl NewEntry {
         if e.text.is_empty() {
             return Err(Error::invalid("text", "the entry needs its text"));
         }
-        if let (Some(a), Some(b)) = (e.effective, e.ended) {
-            if b < a {
+        if let (Some(a), Some(b)) = (&e.effective, &e.ended) {
+            if b.start() < a.start() {
                 return Err(Error::invalid("ended", "it ends before it starts"));
             }
         }
+        e.categories = if self.categories.is_empty() {
+            section_category(section)
+                .map(|c| vec![c.to_owned()])
+                .unwrap_or_default()
+        } else {
+            self.categories
+        };
         Ok(e)
     }
+}
+
+/// A vital sign telemed knows: a plausible reading in the chart's unit. A typed one
+/// must be in that unit; an imported one in another unit telemed can convert is
+/// converted, with the value and unit as sent kept beside.
+fn vital_sign(e: &mut ValidEntry, kind: &VitalKind, imported: bool) -> Result<()> {
+    if imported && e.value.is_none() && !e.status.is_current() {
+        // Ordered, cancelled or not known: there is no reading to check.
+        return Ok(());
+    }
+    if let (true, Some(sent_unit), Some(sent)) = (imported, e.unit.clone(), e.value) {
+        if sent_unit != kind.unit && !kind.two_values {
+            let converted = convert(sent, &sent_unit, kind.unit).ok_or_else(|| {
+                Error::invalid(
+                    "unit",
+                    format!(
+                        "{} is recorded in {}, and telemed cannot convert {sent_unit}",
+                        kind.display, kind.unit
+                    ),
+                )
+            })?;
+            e.as_sent = Some(format!("{} {sent_unit}", number(sent)));
+            e.value = Some(converted);
+            e.unit = Some(kind.unit.to_owned());
+        }
+    }
+    let value = e
+        .value
+        .ok_or_else(|| Error::invalid("value", "a vital sign needs a value"))?;
+    let in_range = |v: f64| v >= kind.plausible.0 && v <= kind.plausible.1;
+    if !in_range(value) {
+        return Err(Error::invalid(
+            "value",
+            format!(
+                "{} of {} {} is not a possible reading",
+                kind.display,
+                number(value),
+                kind.unit
+            ),
+        ));
+    }
+    match (kind.two_values, e.value2) {
+        (true, Some(d)) if in_range(d) && d < value => {}
+        (true, _) => {
+            return Err(Error::invalid(
+                "value2",
+                "blood pressure needs a diastolic value below the systolic",
+            ))
+        }
+        (false, Some(_)) => {
+            return Err(Error::invalid(
+                "value2",
+                "only blood pressure has a second value",
+            ))
+        }
+        (false, None) => {}
+    }
+    if e.unit.as_deref().is_some_and(|u| u != kind.unit) {
+        return Err(Error::invalid(
+            "unit",
+            format!("{} is recorded in {}", kind.display, kind.unit),
+        ));
+    }
+    e.unit = Some(kind.unit.to_owned());
+    if e.text.is_empty() {
+        e.text = kind.display.to_owned();
+    }
+    Ok(())
 }
 
 // ---- notes --------------------------------------------------------------------------

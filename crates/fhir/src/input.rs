@@ -20,9 +20,9 @@ pub enum Incoming {
     Entry {
         section: Section,
         patient: String,
-        entry: NewEntry,
+        entry: Box<NewEntry>,
     },
-    Patient(NewPatient),
+    Patient(Box<NewPatient>),
 }
 
 #[derive(Debug, Clone)]
@@ -33,6 +33,8 @@ pub struct NewPatient {
     pub display_name: String,
     pub email: Option<String>,
     pub demographics: Demographics,
+    /// The Patient resource as sent (see `kept`).
+    pub source: Value,
 }
 
 fn bad(field: &'static str, message: impl Into<String>) -> Error {
@@ -43,21 +45,56 @@ fn text(v: &Value) -> Option<String> {
     v.as_str().map(str::to_owned)
 }
 
-/// A CodeableConcept as (system, code, words): the first coding, the text or display.
-fn concept(v: &Value) -> (Option<String>, Option<String>, String) {
-    let coding = &v["coding"][0];
-    let words = text(&v["text"])
-        .or_else(|| text(&coding["display"]))
+/// A CodeableConcept as (system, code, words): the coding of the first of `preferred`
+/// systems it has (else its first coding), and its text or that coding's display.
+/// The other codings stay in the kept resource.
+fn concept(v: &Value, preferred: &[&str]) -> (Option<String>, Option<String>, String) {
+    let codings = v["coding"]
+        .as_array()
+        .map(Vec::as_slice)
         .unwrap_or_default();
-    match (text(&coding["system"]), text(&coding["code"])) {
-        (Some(s), Some(c)) => (Some(s), Some(c), words),
-        _ => (None, None, words),
+    let usable = |c: &&Value| c["system"].is_string() && c["code"].is_string();
+    let coding = preferred
+        .iter()
+        .find_map(|system| {
+            codings
+                .iter()
+                .filter(usable)
+                .find(|c| c["system"].as_str() == Some(system))
+        })
+        .or_else(|| codings.iter().find(usable));
+    let words = text(&v["text"])
+        .or_else(|| coding.and_then(|c| text(&c["display"])))
+        .or_else(|| codings.iter().find_map(|c| text(&c["display"])))
+        .unwrap_or_default();
+    match coding {
+        Some(c) => (text(&c["system"]), text(&c["code"]), words),
+        None => (None, None, words),
     }
 }
 
 /// The code of a CodeableConcept of statuses (clinicalStatus and the like).
 fn status_code(v: &Value) -> Option<String> {
-    text(&v["coding"][0]["code"])
+    v["coding"]
+        .as_array()?
+        .iter()
+        .find_map(|c| text(&c["code"]))
+}
+
+/// The codes of a list of CodeableConcepts (categories).
+fn codes(v: &Value) -> Vec<String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["coding"].as_array().into_iter().flatten())
+        .filter_map(|c| text(&c["code"]))
+        .filter(|c| !c.is_empty() && c.len() <= 64)
+        .collect()
+}
+
+/// `status`, which R4 requires of statements, observations and reports.
+fn required_status(json: &Value) -> Result<String> {
+    text(&json["status"]).ok_or_else(|| bad("status", "status is required"))
 }
 
 fn subject(json: &Value, element: &'static str) -> Result<String> {
@@ -75,7 +112,39 @@ fn note(json: &Value) -> Option<String> {
     })
 }
 
-/// Reads a resource of `rt` sent by a client.
+/// A time element `name[x]`: its dateTime (or instant, or date), or its period's start
+/// and end. Ages, ranges and strings are kept in the resource only.
+fn time_of(json: &Value, name: &str) -> (Option<String>, Option<String>) {
+    for kind in ["DateTime", "Instant", "Date"] {
+        if let Some(t) = text(&json[format!("{name}{kind}")]) {
+            return (Some(t), None);
+        }
+    }
+    let period = &json[format!("{name}Period")];
+    (text(&period["start"]), text(&period["end"]))
+}
+
+/// The resource as telemed keeps it: as sent, less what the server assigns (its id,
+/// version and time of update; the rest of `meta`, profiles and tags, stays).
+pub fn kept(json: &Value) -> Value {
+    let mut kept = json.clone();
+    if let Some(o) = kept.as_object_mut() {
+        o.remove("id");
+        let meta_left = o.get_mut("meta").and_then(Value::as_object_mut).map(|m| {
+            m.remove("versionId");
+            m.remove("lastUpdated");
+            !m.is_empty()
+        });
+        if meta_left == Some(false) {
+            o.remove("meta");
+        }
+    }
+    kept
+}
+
+/// Reads a resource of `rt` sent by a client. A chart entry brings the resource as
+/// sent (`NewEntry::source`), which telemed keeps and returns; the fields read here are
+/// what the chart shows, summarises and searches.
 pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
     if json["resourceType"].as_str() != Some(rt.as_str()) {
         return Err(bad(
@@ -87,11 +156,14 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
         Ok(Incoming::Entry {
             section,
             patient: subject(json, element)?,
-            entry,
+            entry: Box::new(NewEntry {
+                source: Some(kept(json).to_string()),
+                ..entry
+            }),
         })
     };
     match rt {
-        ResourceType::Patient => Ok(Incoming::Patient(patient(json)?)),
+        ResourceType::Patient => Ok(Incoming::Patient(Box::new(patient(json)?))),
         ResourceType::Practitioner => Err(bad(
             "resourceType",
             "practitioners are accounts: invite them from the admin pages",
@@ -121,9 +193,11 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
             "documents are files: upload them to /api/v1/patients/{id}/record/documents",
         )),
         ResourceType::Condition => {
-            let (code_system, code, words) = concept(&json["code"]);
-            let erroneous =
-                status_code(&json["verificationStatus"]).as_deref() == Some("entered-in-error");
+            let (code_system, code, words) =
+                concept(&json["code"], &[record::ICD10, record::SNOMED]);
+            let (verification, status) = clinical_status(json)?;
+            let (onset, _) = time_of(json, "onset");
+            let (abated, abated_end) = time_of(json, "abatement");
             entry(
                 Section::Problems,
                 "subject",
@@ -131,30 +205,36 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
                     code_system,
                     code,
                     text: words,
-                    status: if erroneous {
-                        Some("entered-in-error".into())
-                    } else {
-                        status_code(&json["clinicalStatus"])
-                    },
-                    effective: text(&json["onsetDateTime"]),
-                    ended: text(&json["abatementDateTime"]),
+                    status: Some(status),
+                    verification,
+                    effective: onset,
+                    ended: abated.or(abated_end),
                     note: note(json),
                     ..NewEntry::default()
                 },
             )
         }
         ResourceType::AllergyIntolerance => {
-            let (code_system, code, words) = concept(&json["code"]);
-            let reaction = &json["reaction"][0];
-            let severity =
-                text(&reaction["severity"]).or_else(|| match json["criticality"].as_str() {
-                    Some("high") => Some("severe".into()),
-                    Some("low") => Some("mild".into()),
-                    _ => None,
-                });
-            let manifestation = concept(&reaction["manifestation"][0]).2;
-            let erroneous =
-                status_code(&json["verificationStatus"]).as_deref() == Some("entered-in-error");
+            let (code_system, code, words) =
+                concept(&json["code"], &[record::SNOMED, record::RXNORM]);
+            let (verification, status) = clinical_status(json)?;
+            let reactions = json["reaction"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            // The worst severity of the reactions that happened, as the sender wrote it.
+            let severity = reactions
+                .iter()
+                .filter_map(|r| r["severity"].as_str())
+                .max_by_key(|s| ["mild", "moderate", "severe"].iter().position(|x| x == s))
+                .map(str::to_owned);
+            let manifestations: Vec<String> = reactions
+                .iter()
+                .flat_map(|r| r["manifestation"].as_array().into_iter().flatten())
+                .map(|m| concept(m, &[record::SNOMED]).2)
+                .filter(|m| !m.is_empty())
+                .collect();
+            let (onset, _) = time_of(json, "onset");
             entry(
                 Section::Allergies,
                 "patient",
@@ -162,38 +242,27 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
                     code_system,
                     code,
                     text: words,
-                    status: if erroneous {
-                        Some("entered-in-error".into())
-                    } else {
-                        status_code(&json["clinicalStatus"])
-                    },
-                    effective: text(&json["onsetDateTime"]),
+                    status: Some(status),
+                    verification,
+                    criticality: text(&json["criticality"]),
+                    effective: onset,
                     severity,
-                    reaction: Some(manifestation).filter(|m| !m.is_empty()),
+                    reaction: Some(manifestations.join("; ")).filter(|m| !m.is_empty()),
                     note: note(json),
                     ..NewEntry::default()
                 },
             )
         }
         ResourceType::MedicationStatement => {
-            let (code_system, code, words) = concept(&json["medicationCodeableConcept"]);
+            let medication = medication(json)?;
+            let (code_system, code, words) = concept(medication, &[record::RXNORM, record::SNOMED]);
             if words.is_empty() && code.is_none() {
                 return Err(bad(
-                    "medicationCodeableConcept",
-                    "the medication is given as medicationCodeableConcept",
+                    "medication[x]",
+                    "the medication needs a code or a text (medicationCodeableConcept, or a contained Medication's code)",
                 ));
             }
-            let (start, end) = match text(&json["effectiveDateTime"]) {
-                Some(t) => (Some(t), None),
-                None => (
-                    text(&json["effectivePeriod"]["start"]),
-                    text(&json["effectivePeriod"]["end"]),
-                ),
-            };
-            let status = match json["status"].as_str() {
-                Some("completed") => Some("stopped".into()),
-                s => s.map(str::to_owned),
-            };
+            let (start, end) = time_of(json, "effective");
             entry(
                 Section::Medications,
                 "subject",
@@ -201,7 +270,7 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
                     code_system,
                     code,
                     text: words,
-                    status,
+                    status: Some(required_status(json)?),
                     effective: start,
                     ended: end,
                     dosage: text(&json["dosage"][0]["text"]),
@@ -211,16 +280,17 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
             )
         }
         ResourceType::Immunization => {
-            let (code_system, code, words) = concept(&json["vaccineCode"]);
+            let (code_system, code, words) = concept(&json["vaccineCode"], &[record::CVX]);
             let status = match json["status"].as_str() {
-                Some("completed") | None => None,
-                Some("entered-in-error") => Some("entered-in-error".into()),
+                Some("completed") => "final",
+                Some(other @ ("not-done" | "entered-in-error")) => other,
                 Some(other) => {
                     return Err(bad(
                         "status",
-                        format!("an immunization '{other}' is not recorded; only given ones are"),
+                        format!("'{other}' is not an R4 Immunization status"),
                     ))
                 }
+                None => return Err(bad("status", "status is required")),
             };
             let lot = text(&json["lotNumber"]).map(|l| format!("Lot {l}"));
             let note = match (lot, note(json)) {
@@ -234,33 +304,72 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
                     code_system,
                     code,
                     text: words,
-                    status,
-                    effective: text(&json["occurrenceDateTime"]),
+                    status: Some(status.into()),
+                    effective: time_of(json, "occurrence").0,
                     note,
                     ..NewEntry::default()
                 },
             )
         }
-        ResourceType::Observation => observation(json),
-        ResourceType::DiagnosticReport => lab_report(json),
+        ResourceType::Observation => {
+            observation(json).and_then(|(section, e)| entry(section, "subject", e))
+        }
+        ResourceType::DiagnosticReport => {
+            lab_report(json).and_then(|e| entry(Section::Labs, "subject", e))
+        }
+    }
+}
+
+/// A Condition's or AllergyIntolerance's verification and clinical status, as the
+/// chart keeps them: entered in error when the verification says so, no clinical
+/// status when none was given (telemed does not guess one).
+fn clinical_status(json: &Value) -> Result<(Option<String>, String)> {
+    let verification = status_code(&json["verificationStatus"]);
+    let clinical = status_code(&json["clinicalStatus"]);
+    let status = match (verification.as_deref(), clinical) {
+        (Some("entered-in-error"), _) => "entered-in-error".to_owned(),
+        (_, Some(c)) => c,
+        (_, None) => "unstated".to_owned(),
+    };
+    Ok((verification, status))
+}
+
+/// The medication a statement names: its CodeableConcept, or a contained Medication's
+/// code (`medicationReference` to `#id`); a reference to a Medication elsewhere is
+/// read by its display.
+fn medication(json: &Value) -> Result<&Value> {
+    if json["medicationCodeableConcept"].is_object() {
+        return Ok(&json["medicationCodeableConcept"]);
+    }
+    let reference = &json["medicationReference"];
+    match reference["reference"].as_str() {
+        Some(r) if r.starts_with('#') => json["contained"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|c| {
+                c["resourceType"] == "Medication" && c["id"].as_str() == Some(&r[1..])
+            })
+            .map(|m| &m["code"])
+            .ok_or_else(|| {
+                bad(
+                    "medicationReference",
+                    format!("{r} names no contained Medication"),
+                )
+            }),
+        _ if reference["display"].is_string() => Ok(reference),
+        _ => Err(bad(
+            "medication[x]",
+            "the medication is a medicationCodeableConcept, a contained Medication, or a reference with its display",
+        )),
     }
 }
 
 /// A laboratory report: its panel's code, when, its conclusion, and the lab results it
 /// groups (`Observation/<id>`, or a transaction's `urn:uuid:…`, resolved by the server).
-fn lab_report(json: &Value) -> Result<Incoming> {
-    let (code_system, code, words) = concept(&json["code"]);
-    let status = match json["status"].as_str() {
-        Some("final") | Some("amended") | Some("corrected") | Some("appended") => None,
-        Some("entered-in-error") => Some("entered-in-error".into()),
-        Some(other) => {
-            return Err(bad(
-                "status",
-                format!("a report '{other}' is not recorded; only final reports are"),
-            ))
-        }
-        None => return Err(bad("status", "status is required")),
-    };
+fn lab_report(json: &Value) -> Result<NewEntry> {
+    let (code_system, code, words) = concept(&json["code"], &[record::LOINC]);
+    let status = required_status(json)?;
     let results = match &json["result"] {
         Value::Null => vec![],
         Value::Array(rs) => rs
@@ -272,29 +381,34 @@ fn lab_report(json: &Value) -> Result<Incoming> {
             .collect::<Result<Vec<_>>>()?,
         _ => return Err(bad("result", "result is a list of references")),
     };
-    Ok(Incoming::Entry {
-        section: Section::Labs,
-        patient: subject(json, "subject")?,
-        entry: NewEntry {
-            code_system,
-            code,
-            text: words,
-            status,
-            effective: text(&json["effectiveDateTime"]),
-            note: text(&json["conclusion"]),
-            results: Some(results),
-            ..NewEntry::default()
-        },
+    let (effective, _) = time_of(json, "effective");
+    Ok(NewEntry {
+        code_system,
+        code,
+        text: words,
+        status: Some(status),
+        effective,
+        note: text(&json["conclusion"]),
+        results: Some(results),
+        categories: codes(&json["category"]),
+        ..NewEntry::default()
     })
 }
 
-fn observation(json: &Value) -> Result<Incoming> {
-    let (code_system, code, words) = concept(&json["code"]);
-    let vital = code
+/// The category that makes an observation a vital sign.
+const VITAL_SIGNS: &str = "vital-signs";
+
+fn observation(json: &Value) -> Result<(Section, NewEntry)> {
+    let (code_system, code, words) = concept(&json["code"], &[record::LOINC]);
+    let categories = codes(&json["category"]);
+    let known_vital = code
         .as_deref()
         .and_then(record::vital_kind)
         .filter(|_| code_system.as_deref() == Some(record::LOINC));
-    let section = if vital.is_some() {
+    // The sender's category decides; without one, a vital sign's LOINC code does.
+    let section = if categories.iter().any(|c| c == VITAL_SIGNS)
+        || categories.is_empty() && known_vital.is_some()
+    {
         Section::Vitals
     } else {
         Section::Labs
@@ -302,53 +416,74 @@ fn observation(json: &Value) -> Result<Incoming> {
     let component = |loinc: &str| {
         json["component"].as_array().and_then(|cs| {
             cs.iter()
-                .find(|c| c["code"]["coding"][0]["code"].as_str() == Some(loinc))
+                .find(|c| {
+                    c["code"]["coding"]
+                        .as_array()
+                        .is_some_and(|cs| cs.iter().any(|x| x["code"].as_str() == Some(loinc)))
+                })
                 .and_then(|c| c["valueQuantity"]["value"].as_f64())
         })
     };
-    let (value, value2) = if vital.is_some_and(|v| v.two_values) {
+    let two_values = known_vital.is_some_and(|v| v.two_values) && section == Section::Vitals;
+    let quantity = &json["valueQuantity"];
+    // A value with a comparator (`<5`) is not the number alone: the chart shows it whole.
+    let comparator = text(&quantity["comparator"]);
+    let (value, value2) = if two_values {
         (component("8480-6"), component("8462-4"))
+    } else if comparator.is_some() {
+        (None, None)
     } else {
-        (json["valueQuantity"]["value"].as_f64(), None)
+        (quantity["value"].as_f64(), None)
     };
-    // The unit as written (UCUM code first): a vital sign in another unit than telemed
-    // keeps is refused by validation, never stored as if it were in telemed's unit.
+    // The unit as written (UCUM code first): a vital sign in another unit is converted
+    // with the sent value kept, or refused; never stored as if it were in the chart's.
     let quantity_unit = |q: &Value| text(&q["code"]).or_else(|| text(&q["unit"]));
     let unit = quantity_unit(&json["valueQuantity"]).or_else(|| {
         json["component"]
             .as_array()
             .and_then(|cs| cs.iter().find_map(|c| quantity_unit(&c["valueQuantity"])))
     });
+    let value_text = comparator
+        .zip(quantity["value"].as_f64())
+        .map(|(c, v)| format!("{c}{}", record::number(v)))
+        .or_else(|| text(&json["valueString"]))
+        .or_else(|| {
+            json["valueCodeableConcept"].is_object().then(|| {
+                concept(
+                    &json["valueCodeableConcept"],
+                    &[record::SNOMED, record::LOINC],
+                )
+                .2
+            })
+        })
+        .or_else(|| json["valueBoolean"].as_bool().map(|b| b.to_string()))
+        .or_else(|| json["valueInteger"].as_i64().map(|i| i.to_string()))
+        .or_else(|| text(&json["valueDateTime"]))
+        .filter(|t| !t.is_empty());
+    let panel = json["hasMember"].is_array() || json["component"].is_array();
     let range = &json["referenceRange"][0];
-    let status = match json["status"].as_str() {
-        Some("final") | Some("amended") | Some("corrected") | None => None,
-        Some("entered-in-error") => Some("entered-in-error".into()),
-        Some(other) => {
-            return Err(bad(
-                "status",
-                format!("an observation '{other}' is not recorded; only final results are"),
-            ))
-        }
-    };
-    Ok(Incoming::Entry {
+    let (effective, ended) = time_of(json, "effective");
+    Ok((
         section,
-        patient: subject(json, "subject")?,
-        entry: NewEntry {
+        NewEntry {
             code_system,
             code,
             text: words,
-            status,
-            effective: text(&json["effectiveDateTime"]),
+            status: Some(required_status(json)?),
+            effective,
+            ended,
             value,
             value2,
-            value_text: text(&json["valueString"]),
-            unit,
+            value_text,
+            unit: unit.filter(|_| value.is_some() || quantity["comparator"].is_string()),
             range_low: range["low"]["value"].as_f64(),
             range_high: range["high"]["value"].as_f64(),
             note: note(json),
+            categories,
+            panel,
             ..NewEntry::default()
         },
-    })
+    ))
 }
 
 /// The most identifiers one patient may bring.
@@ -395,7 +530,8 @@ fn identifiers(json: &Value) -> Result<Vec<Identifier>> {
     Ok(out)
 }
 
-fn patient(json: &Value) -> Result<NewPatient> {
+/// A Patient resource as telemed's account, demographics and identifiers.
+pub fn patient(json: &Value) -> Result<NewPatient> {
     let names = json["name"].as_array().cloned().unwrap_or_default();
     let official = names
         .iter()
@@ -454,6 +590,7 @@ fn patient(json: &Value) -> Result<NewPatient> {
     let contact = &json["contact"][0];
     let identifiers = identifiers(json)?;
     Ok(NewPatient {
+        source: kept(json),
         identifiers,
         name,
         display_name,
@@ -508,20 +645,32 @@ mod tests {
     }
 
     #[test]
-    fn a_vital_sign_in_another_unit_is_refused_not_converted() {
-        let obs = json!({"resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
-            "subject": {"reference": "Patient/1"},
-            "valueQuantity": {"value": 150, "unit": "lb", "code": "[lb_av]"}});
-        let Incoming::Entry { section, entry, .. } =
-            parse(ResourceType::Observation, &obs).unwrap()
-        else {
-            panic!("an entry")
-        };
+    fn a_vital_sign_in_another_unit_is_converted_with_what_was_sent_kept_or_refused() {
         let now = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
             .unwrap()
             .with_timezone(&chrono::Utc);
-        assert!(entry.validate(section, now).is_err());
+        let weight = |unit: &str| {
+            let obs = json!({"resourceType": "Observation", "status": "final",
+                "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+                "subject": {"reference": "Patient/1"},
+                "valueQuantity": {"value": 150, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}});
+            let Incoming::Entry { section, entry, .. } =
+                parse(ResourceType::Observation, &obs).unwrap()
+            else {
+                panic!("an entry")
+            };
+            entry.validate(section, now)
+        };
+        let pounds = weight("[lb_av]").unwrap();
+        assert_eq!(pounds.unit.as_deref(), Some("kg"));
+        assert!((pounds.value.unwrap() - 68.038_855_5).abs() < 1e-6);
+        assert_eq!(pounds.as_sent.as_deref(), Some("150 [lb_av]"));
+        // The resource as sent is kept whole, value and unit included.
+        let source: Value = serde_json::from_str(pounds.source.as_deref().unwrap()).unwrap();
+        assert_eq!(source["valueQuantity"]["code"], "[lb_av]");
+        assert_eq!(source["valueQuantity"]["value"], 150);
+        // A unit telemed cannot convert is refused, never stored as if it were kg.
+        assert!(weight("[stone_av]").is_err());
     }
 
     #[test]
@@ -534,12 +683,12 @@ mod tests {
             ),
             (
                 ResourceType::Observation,
-                json!({"resourceType": "Observation", "code": {"text": "x"}}),
+                json!({"resourceType": "Observation", "status": "final", "code": {"text": "x"}}),
                 "subject",
             ),
             (
                 ResourceType::Observation,
-                json!({"resourceType": "Observation", "status": "preliminary",
+                json!({"resourceType": "Observation",
                 "code": {"text": "x"}, "subject": {"reference": "Patient/1"}}),
                 "status",
             ),

@@ -2,7 +2,7 @@
 //! id that is not telemed's, a status code of another vocabulary) become alternatives
 //! that match nothing, so the search answers an empty page rather than an error.
 
-use telemed_domain::record::{EntryStatus, Section};
+use telemed_domain::record::EntryStatus;
 use telemed_domain::{Role, UserId};
 use telemed_store::fhir::{
     AllOf, CommunicationQuery, EntryQuery, PersonQuery, Sort, SortKey, TextMatch, TimeCond,
@@ -11,8 +11,6 @@ use telemed_store::fhir::{
 
 use crate::search::{Search, Value};
 use crate::types::{ResourceType, Target};
-
-const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
 
 fn groups<T>(
     search: &Search,
@@ -46,24 +44,18 @@ fn code(v: &Value) -> Option<&str> {
     }
 }
 
-/// A FHIR status code of `rt` as the entry status it stands for.
+/// A FHIR status code of `rt` as the entry status it stands for: the same word, but
+/// an immunization given (`completed`) is kept as `final`.
 pub fn status_of(rt: ResourceType, code: &str) -> Option<EntryStatus> {
-    use EntryStatus::*;
-    match (rt, code) {
-        (ResourceType::Condition | ResourceType::AllergyIntolerance, "active") => Some(Active),
-        (ResourceType::Condition | ResourceType::AllergyIntolerance, "inactive") => Some(Inactive),
-        (ResourceType::Condition | ResourceType::AllergyIntolerance, "resolved") => Some(Resolved),
-        (ResourceType::MedicationStatement, "active") => Some(Active),
-        (ResourceType::MedicationStatement, "stopped") => Some(Stopped),
-        (ResourceType::MedicationStatement, "entered-in-error") => Some(EnteredInError),
-        (ResourceType::Immunization, "completed") => Some(Final),
-        (ResourceType::Immunization, "entered-in-error") => Some(EnteredInError),
-        (ResourceType::Observation | ResourceType::DiagnosticReport, "final") => Some(Final),
-        (ResourceType::Observation | ResourceType::DiagnosticReport, "entered-in-error") => {
-            Some(EnteredInError)
-        }
-        _ => None,
-    }
+    let status = match (rt, code) {
+        (ResourceType::Immunization, "completed") => EntryStatus::Final,
+        (ResourceType::Immunization, "final") | (_, "unstated") => return None,
+        _ => EntryStatus::parse(code)?,
+    };
+    rt.sections()
+        .iter()
+        .any(|s| status.allowed_in(*s))
+        .then_some(status)
 }
 
 fn sort_key(t: Target) -> Option<SortKey> {
@@ -103,17 +95,16 @@ pub fn entry_query(search: &Search, patient: UserId) -> EntryQuery {
         code(v).and_then(|c| status_of(rt, c))
     });
     q.categories = groups(search, Target::Category, |v| match v {
-        Value::Token(t)
-            if t.system
-                .as_deref()
-                .is_none_or(|s| s == OBSERVATION_CATEGORY) =>
-        {
-            match t.code.as_deref() {
-                Some("vital-signs") => Some(Section::Vitals),
-                Some("laboratory") => Some(Section::Labs),
-                _ => None,
-            }
-        }
+        // Category codes are tokens; anything else cannot match what telemed keeps.
+        Value::Token(t) => t
+            .code
+            .as_deref()
+            .filter(|c| {
+                !c.is_empty()
+                    && c.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+            })
+            .map(str::to_owned),
         _ => None,
     });
     q.effective = groups(search, Target::Effective, time);
@@ -269,10 +260,22 @@ mod tests {
         )
         .unwrap();
         let q = entry_query(&s, patient);
-        assert_eq!(q.sections, vec![Section::Vitals, Section::Labs]);
-        assert_eq!(q.categories, vec![vec![Section::Labs, Section::Vitals]]);
-        // "amended" is a real Observation status telemed never has: it matches nothing.
-        assert_eq!(q.statuses, vec![vec![EntryStatus::Final]]);
+        assert_eq!(
+            q.sections,
+            vec![
+                telemed_domain::record::Section::Vitals,
+                telemed_domain::record::Section::Labs
+            ]
+        );
+        assert_eq!(
+            q.categories,
+            vec![vec!["laboratory".to_owned(), "vital-signs".to_owned()]]
+        );
+        // Every R4 Observation status is one an entry may have.
+        assert_eq!(
+            q.statuses,
+            vec![vec![EntryStatus::Final, EntryStatus::Amended]]
+        );
         // An id that is not telemed's leaves an alternative-less group: no match.
         assert_eq!(q.ids, vec![Vec::<telemed_domain::EntryId>::new()]);
         assert_eq!(
@@ -293,6 +296,15 @@ mod tests {
             Some(EntryStatus::Final)
         );
         assert_eq!(status_of(ResourceType::Observation, "completed"), None);
-        assert_eq!(status_of(ResourceType::Condition, "entered-in-error"), None);
+        assert_eq!(
+            status_of(ResourceType::Condition, "remission"),
+            Some(EntryStatus::Remission)
+        );
+        assert_eq!(
+            status_of(ResourceType::MedicationStatement, "completed"),
+            Some(EntryStatus::Completed)
+        );
+        // telemed's word for "no clinical status given" is not a FHIR code.
+        assert_eq!(status_of(ResourceType::Condition, "unstated"), None);
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use telemed_domain::access::Principal;
-use telemed_domain::record::{Basis, Op, Section};
+use telemed_domain::record::{number, Basis, Op, Section, Verification};
 use telemed_domain::{Error, Result, UserId};
 use telemed_store::documents::Document;
 use telemed_store::record::{Addendum, Demographics, Entry, Note, RecentVisit};
@@ -120,11 +120,6 @@ fn day(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
 }
 
-fn number(v: f64) -> String {
-    let s = format!("{v:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
 /// An entry as one line: what, value, code, when, status.
 pub fn entry_line(e: &Entry) -> String {
     let mut line = e.text.clone();
@@ -139,6 +134,9 @@ pub fn entry_line(e: &Entry) -> String {
     if let Some(u) = &e.unit {
         line.push_str(&format!(" {u}"));
     }
+    if let Some(sent) = &e.as_sent {
+        line.push_str(&format!(" (sent as {sent})"));
+    }
     if e.range_low.is_some() || e.range_high.is_some() {
         let low = e.range_low.map(number).unwrap_or_default();
         let high = e.range_high.map(number).unwrap_or_default();
@@ -152,6 +150,9 @@ pub fn entry_line(e: &Entry) -> String {
     }
     if let Some(s) = e.severity {
         line.push_str(&format!(", {}", s.as_str()));
+    }
+    if let Some(c) = e.criticality {
+        line.push_str(&format!(", criticality {}", c.as_str()));
     }
     if let Some(r) = &e.reaction {
         line.push_str(&format!(" ({r})"));
@@ -169,13 +170,21 @@ pub fn entry_line(e: &Entry) -> String {
             line.push_str(&format!(": {conclusion}"));
         }
     }
-    if let Some(t) = e.effective_at {
-        line.push_str(&format!(" — {}", day(t)));
+    if let Some(t) = &e.effective {
+        line.push_str(&format!(" — {}", t.label()));
     }
-    if let Some(t) = e.ended_at {
-        line.push_str(&format!(" to {}", day(t)));
+    if let Some(t) = &e.ended {
+        line.push_str(&format!(" to {}", t.label()));
     }
     line.push_str(&format!(" · {}", e.status.as_str()));
+    // How sure its author was, unless plainly confirmed: an unconfirmed allergy must
+    // not read like a confirmed one.
+    if let Some(v) = e
+        .verification
+        .filter(|v| !matches!(v, Verification::Confirmed | Verification::EnteredInError))
+    {
+        line.push_str(&format!(" · {}", v.as_str().to_uppercase()));
+    }
     line
 }
 

@@ -5,6 +5,7 @@
 use chrono::Duration;
 use telemed_domain::access::Principal;
 use telemed_domain::audit::Outcome;
+use telemed_domain::clinical_time::{ClinicalTime, Precision};
 use telemed_domain::names::PersonName;
 use telemed_domain::record::{
     self as policy, Basis, EntryStatus, NewEntry, Op, RecordGrant, Section, Soap,
@@ -215,9 +216,17 @@ pub fn valid_demographics(
 ) -> Result<Demographics> {
     let birth_date = clean("birth_date", &d.birth_date, 10)?;
     if let Some(b) = &birth_date {
-        let date = chrono::NaiveDate::parse_from_str(b, "%Y-%m-%d")
-            .map_err(|_| Error::invalid("birth_date", "birth_date must be YYYY-MM-DD"))?;
-        if date > now.date_naive() {
+        // A year or a month is kept as such when that is all that is known.
+        let date = ClinicalTime::parse("birth_date", b)
+            .ok()
+            .filter(|d| d.precision() <= Precision::Day)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "birth_date",
+                    "birth_date must be YYYY-MM-DD, YYYY-MM or YYYY",
+                )
+            })?;
+        if date.start() > now {
             return Err(Error::invalid("birth_date", "birth_date is in the future"));
         }
     }
@@ -359,7 +368,7 @@ pub async fn change_status(
         .ok_or_else(|| Error::invalid("status", "unknown status"))?;
     let ended = change
         .ended
-        .map(|e| policy::parse_when("ended", e))
+        .map(|e| ClinicalTime::parse("ended", e))
         .transpose()?;
     let now = state.clock.now();
     let mut tx = state.store.begin_write().await?;
@@ -369,7 +378,7 @@ pub async fn change_status(
         change.entry,
         change.version,
         status,
-        ended,
+        ended.as_ref(),
         now,
     )
     .await?;

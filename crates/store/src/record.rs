@@ -6,7 +6,10 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
-use telemed_domain::record::{CareFacts, EntryStatus, Section, Severity, Soap, ValidEntry, VITALS};
+use telemed_domain::clinical_time::ClinicalTime;
+use telemed_domain::record::{
+    CareFacts, Criticality, EntryStatus, Section, Severity, Soap, ValidEntry, Verification, VITALS,
+};
 use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, UserId};
 
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
@@ -55,6 +58,18 @@ pub async fn save_demographics(
     Ok(())
 }
 
+/// The Patient resource another system registered or last updated the patient with,
+/// kept as written (FHIR JSON); telemed returns it with its own changes laid over.
+pub async fn set_patient_source(conn: &mut Conn, patient: UserId, source: &str) -> Result<()> {
+    sqlx::query("UPDATE patient_profiles SET source = $1 WHERE patient_id = $2")
+        .bind(source.to_owned())
+        .bind(patient.to_string())
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(())
+}
+
 // ---- chart entries ----------------------------------------------------------------------
 
 #[derive(Debug, Clone, PartialEq)]
@@ -66,15 +81,19 @@ pub struct Entry {
     pub code: Option<String>,
     pub text: String,
     pub status: EntryStatus,
-    pub effective_at: Option<DateTime<Utc>>,
-    pub ended_at: Option<DateTime<Utc>>,
+    pub effective: Option<ClinicalTime>,
+    pub ended: Option<ClinicalTime>,
     pub value: Option<f64>,
     pub value2: Option<f64>,
     pub value_text: Option<String>,
     pub unit: Option<String>,
+    /// The value and unit as sent, when telemed converted them to the chart's unit.
+    pub as_sent: Option<String>,
     pub range_low: Option<f64>,
     pub range_high: Option<f64>,
     pub severity: Option<Severity>,
+    pub verification: Option<Verification>,
+    pub criticality: Option<Criticality>,
     pub reaction: Option<String>,
     pub dosage: Option<String>,
     pub relation: Option<String>,
@@ -85,6 +104,12 @@ pub struct Entry {
     pub version: i64,
     /// A lab report's results, in order; `None` for every other entry.
     pub results: Option<Vec<EntryId>>,
+    /// Observation categories (vital-signs, laboratory…).
+    pub categories: Vec<String>,
+    /// The resource as another system wrote it (FHIR JSON), for entries it sent.
+    pub source: Option<String>,
+    /// The status that resource stated: telemed has changed it since when they differ.
+    pub source_status: Option<EntryStatus>,
 }
 
 impl Entry {
@@ -102,7 +127,8 @@ impl Entry {
 pub(crate) const ENTRY_COLUMNS: &str =
     "id, patient_id, section, code_system, code, text, status, effective_at, \
     ended_at, value, value2, value_text, unit, range_low, range_high, severity, reaction, dosage, \
-    relation, note, recorded_at, recorded_by, updated_at, version, result_ids";
+    relation, note, recorded_at, recorded_by, updated_at, version, result_ids, effective_text, \
+    ended_text, verification, criticality, as_sent, categories, source, source_status";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct EntryRow {
@@ -131,6 +157,14 @@ pub(crate) struct EntryRow {
     updated_at: i64,
     version: i64,
     result_ids: Option<String>,
+    effective_text: Option<String>,
+    ended_text: Option<String>,
+    verification: Option<String>,
+    criticality: Option<String>,
+    as_sent: Option<String>,
+    categories: Option<String>,
+    source: Option<String>,
+    source_status: Option<String>,
 }
 
 impl EntryRow {
@@ -162,6 +196,14 @@ impl EntryRow {
             updated_at: r.get("updated_at")?,
             version: r.get("version")?,
             result_ids: r.get("result_ids")?,
+            effective_text: r.get("effective_text")?,
+            ended_text: r.get("ended_text")?,
+            verification: r.get("verification")?,
+            criticality: r.get("criticality")?,
+            as_sent: r.get("as_sent")?,
+            categories: r.get("categories")?,
+            source: r.get("source")?,
+            source_status: r.get("source_status")?,
         })
     }
 }
@@ -177,18 +219,25 @@ impl TryFrom<EntryRow> for Entry {
             code: r.code,
             text: r.text,
             status: EntryStatus::parse(&r.status).ok_or_else(|| corrupt(()))?,
-            effective_at: r.effective_at.map(from_micros),
-            ended_at: r.ended_at.map(from_micros),
+            effective: r
+                .effective_at
+                .map(|t| ClinicalTime::from_stored(r.effective_text, from_micros(t))),
+            ended: r
+                .ended_at
+                .map(|t| ClinicalTime::from_stored(r.ended_text, from_micros(t))),
             value: r.value,
             value2: r.value2,
             value_text: r.value_text,
             unit: r.unit,
+            as_sent: r.as_sent,
             range_low: r.range_low,
             range_high: r.range_high,
             severity: match r.severity {
                 Some(s) => Some(Severity::parse(&s).ok_or_else(|| corrupt(()))?),
                 None => None,
             },
+            verification: parsed(r.verification, Verification::parse)?,
+            criticality: parsed(r.criticality, Criticality::parse)?,
             reaction: r.reaction,
             dosage: r.dosage,
             relation: r.relation,
@@ -205,8 +254,33 @@ impl TryFrom<EntryRow> for Entry {
                         .collect::<Result<Vec<EntryId>>>()
                 })
                 .transpose()?,
+            categories: r
+                .categories
+                .map(|c| c.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            source: r.source,
+            source_status: parsed(r.source_status, EntryStatus::parse)?,
         })
     }
+}
+
+/// The statuses a summary counts (`EntryStatus::is_current`), as an SQL list.
+fn current_statuses() -> String {
+    EntryStatus::current_codes()
+        .iter()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn parsed<T>(v: Option<String>, parse: fn(&str) -> Option<T>) -> Result<Option<T>> {
+    v.map(|s| parse(&s).ok_or_else(|| corrupt(()))).transpose()
+}
+
+/// Categories as stored: space-delimited with a space at each end, so that one is
+/// found with `LIKE '% code %'`.
+pub(crate) fn delimited(codes: &[String]) -> Option<String> {
+    (!codes.is_empty()).then(|| format!(" {} ", codes.join(" ")))
 }
 
 /// A number bound as its decimal text and cast in SQL. sqlx's `Any` driver binds a
@@ -232,10 +306,13 @@ pub async fn insert_entry(
     let row: EntryRow = sqlx::query_as(&format!(
         "INSERT INTO chart_entries (id, patient_id, section, code_system, code, text, status, \
          effective_at, ended_at, value, value2, value_text, unit, range_low, range_high, severity, \
-         reaction, dosage, relation, note, recorded_at, recorded_by, updated_at, version, result_ids) \
+         reaction, dosage, relation, note, recorded_at, recorded_by, updated_at, version, result_ids, \
+         effective_text, ended_text, verification, criticality, as_sent, categories, source, \
+         source_status) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, CAST($10 AS DOUBLE PRECISION), \
          CAST($11 AS DOUBLE PRECISION), $12, $13, CAST($14 AS DOUBLE PRECISION), \
-         CAST($15 AS DOUBLE PRECISION), $16, $17, $18, $19, $20, $21, $22, $21, 1, $23) \
+         CAST($15 AS DOUBLE PRECISION), $16, $17, $18, $19, $20, $21, $22, $21, 1, $23, \
+         $24, $25, $26, $27, $28, $29, $30, $31) \
          RETURNING {ENTRY_COLUMNS}"
     ))
     .bind(id.to_string())
@@ -245,8 +322,8 @@ pub async fn insert_entry(
     .bind(e.code.clone())
     .bind(e.text.clone())
     .bind(e.status.as_str())
-    .bind(e.effective.map(to_micros))
-    .bind(e.ended.map(to_micros))
+    .bind(e.effective.as_ref().map(|t| to_micros(t.start())))
+    .bind(e.ended.as_ref().map(|t| to_micros(t.start())))
     .bind(decimal(e.value))
     .bind(decimal(e.value2))
     .bind(e.value_text.clone())
@@ -266,6 +343,14 @@ pub async fn insert_entry(
             .collect::<Vec<_>>()
             .join(" ")
     }))
+    .bind(e.effective.as_ref().map(|t| t.written().to_owned()))
+    .bind(e.ended.as_ref().map(|t| t.written().to_owned()))
+    .bind(e.verification.map(|v| v.as_str()))
+    .bind(e.criticality.map(|c| c.as_str()))
+    .bind(e.as_sent.clone())
+    .bind(delimited(&e.categories))
+    .bind(e.source.clone())
+    .bind(e.source.as_ref().map(|_| e.status.as_str()))
     .fetch_one(conn)
     .await
     .db()?;
@@ -312,7 +397,7 @@ pub async fn set_entry_status(
     id: EntryId,
     version: i64,
     status: EntryStatus,
-    ended: Option<DateTime<Utc>>,
+    ended: Option<&ClinicalTime>,
     now: DateTime<Utc>,
 ) -> Result<Entry> {
     let current = entry_in(conn, patient, id).await?.ok_or(Error::NotFound)?;
@@ -337,15 +422,17 @@ pub async fn set_entry_status(
     .await
     .db()?;
     let done = sqlx::query(
-        "UPDATE chart_entries SET status = $1, ended_at = COALESCE($2, ended_at), updated_at = $3, \
+        "UPDATE chart_entries SET status = $1, ended_at = COALESCE($2, ended_at), \
+         ended_text = CASE WHEN $2 IS NULL THEN ended_text ELSE $7 END, updated_at = $3, \
          version = version + 1 WHERE id = $4 AND patient_id = $5 AND version = $6",
     )
     .bind(status.as_str())
-    .bind(ended.map(to_micros))
+    .bind(ended.map(|t| to_micros(t.start())))
     .bind(to_micros(now))
     .bind(id.to_string())
     .bind(patient.to_string())
     .bind(version)
+    .bind(ended.map(|t| t.written().to_owned()))
     .execute(&mut *conn)
     .await
     .db()?;
@@ -354,6 +441,32 @@ pub async fn set_entry_status(
             "the entry was changed since you read it; reload and try again".into(),
         ));
     }
+    entry_in(conn, patient, id).await?.ok_or(Error::NotFound)
+}
+
+/// A new version of the resource another system keeps sending for an entry (FHIR
+/// `PUT`): what it now says, and how sure its author now is, on the entry's current
+/// version (made by `set_entry_status` in the same transaction).
+pub async fn replace_source(
+    conn: &mut Conn,
+    patient: UserId,
+    id: EntryId,
+    source: &str,
+    status: EntryStatus,
+    verification: Option<Verification>,
+) -> Result<Entry> {
+    sqlx::query(
+        "UPDATE chart_entries SET source = $1, source_status = $2, verification = $3 \
+         WHERE id = $4 AND patient_id = $5",
+    )
+    .bind(source.to_owned())
+    .bind(status.as_str())
+    .bind(verification.map(|v| v.as_str()))
+    .bind(id.to_string())
+    .bind(patient.to_string())
+    .execute(&mut *conn)
+    .await
+    .db()?;
     entry_in(conn, patient, id).await?.ok_or(Error::NotFound)
 }
 
@@ -923,9 +1036,11 @@ impl Store {
         drafts: bool,
         now: DateTime<Utc>,
     ) -> Result<Summary> {
+        let current = current_statuses();
         let rows: Vec<EntryRow> = sqlx::query_as(&format!(
             "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE patient_id = $1 \
-             AND section IN ('problems', 'allergies', 'medications') AND status = 'active' \
+             AND section IN ('problems', 'allergies', 'medications') AND status IN ({current}) \
+             AND (verification IS NULL OR verification NOT IN ('refuted', 'entered-in-error')) \
              ORDER BY effective_at DESC, recorded_at DESC"
         ))
         .bind(patient.to_string())
@@ -947,7 +1062,7 @@ impl Store {
             .map(|i| {
                 format!(
                     "SELECT (SELECT id FROM chart_entries d WHERE d.patient_id = $1 \
-                     AND d.section = 'vitals' AND d.code = ${} AND d.status = 'final' \
+                     AND d.section = 'vitals' AND d.code = ${} AND d.status IN ({current}) \
                      ORDER BY d.effective_at DESC, d.recorded_at DESC LIMIT 1) AS id",
                     i + 2
                 )

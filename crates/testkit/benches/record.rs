@@ -8,6 +8,7 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
+use telemed_domain::clinical_time::ClinicalTime;
 use telemed_domain::record::{EntryStatus, Section, Severity, Soap, ValidEntry};
 use telemed_domain::schedule::VisitKind;
 use telemed_domain::{Clock, MediaType, Role, UserId};
@@ -38,20 +39,29 @@ fn entry(section: Section, code: &str, text: &str, at: DateTime<Utc>) -> ValidEn
             Section::Vitals | Section::Labs | Section::Immunizations => EntryStatus::Final,
             _ => EntryStatus::Active,
         },
-        effective: Some(at),
+        effective: Some(ClinicalTime::at(at)),
         ended: None,
         value: None,
         value2: None,
         value_text: None,
         unit: None,
+        as_sent: None,
         range_low: None,
         range_high: None,
         severity: None,
+        verification: None,
+        criticality: None,
         reaction: None,
         dosage: None,
         relation: None,
         note: None,
         results: None,
+        categories: match section {
+            Section::Vitals => vec!["vital-signs".into()],
+            Section::Labs => vec!["laboratory".into()],
+            _ => vec![],
+        },
+        source: None,
     }
 }
 

@@ -6,6 +6,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
+use telemed_domain::names::PersonName;
 use telemed_domain::record::{self, EntryStatus, Section, Severity};
 use telemed_store::fhir::Person;
 use telemed_store::record::Entry;
@@ -155,33 +156,92 @@ fn notes(e: &Entry) -> Option<Value> {
 }
 
 /// A chart entry as the resource of its section's type; `None` for sections FHIR does
-/// not serve from entries (family and social history).
+/// not serve from entries (family and social history). An entry another system sent is
+/// the resource as it was sent (ARCHITECTURE.md, "What a sender wrote is kept").
 pub fn entry(e: &Entry) -> Option<Value> {
     let rt = ResourceType::of_section(e.section, e.results.is_some())?;
+    let own = own_entry(e, rt)?;
+    let source = e
+        .source
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok());
+    Some(match source {
+        Some(Value::Object(source)) => as_sent(source, own, e, rt),
+        _ => own,
+    })
+}
+
+/// The resource as its sender wrote it, with what telemed owns laid over it: its id,
+/// version and time of update, and, once telemed has changed the entry's status
+/// (resolved, stopped, entered in error), the elements that state it.
+fn as_sent(mut source: Map<String, Value>, own: Value, e: &Entry, rt: ResourceType) -> Value {
+    source.insert("resourceType".into(), json!(rt.as_str()));
+    source.insert("id".into(), json!(e.id.to_string()));
+    let mut meta = match source.remove("meta") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    if let Some(Value::Object(own_meta)) = own.get("meta") {
+        meta.extend(own_meta.clone());
+    }
+    source.insert("meta".into(), Value::Object(meta));
+    if e.source_status == Some(e.status) {
+        return Value::Object(source);
+    }
+    let erroneous = e.status == EntryStatus::EnteredInError;
+    // (element, whether telemed's rendering replaces it even when it has none)
+    let elements: &[(&str, bool)] = match rt {
+        ResourceType::Condition => &[
+            ("clinicalStatus", true),
+            ("verificationStatus", erroneous),
+            ("abatement", false),
+        ],
+        ResourceType::AllergyIntolerance => {
+            &[("clinicalStatus", true), ("verificationStatus", erroneous)]
+        }
+        _ => &[("status", true)],
+    };
+    for (element, always) in elements {
+        // `abatement` stands for `abatement[x]`: abatementDateTime, abatementString…
+        let named = |k: &str| {
+            k == *element
+                || k.strip_prefix(element)
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_uppercase()))
+        };
+        let replacement: Vec<(String, Value)> = own
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| named(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if replacement.is_empty() && !always {
+            continue;
+        }
+        if *element == "verificationStatus" && !erroneous {
+            continue;
+        }
+        source.retain(|k, _| !named(k));
+        source.extend(replacement);
+    }
+    Value::Object(source)
+}
+
+/// An entry as telemed renders it from the chart's own fields.
+fn own_entry(e: &Entry, rt: ResourceType) -> Option<Value> {
     let mut o = Map::new();
     o.insert("resourceType".into(), json!(rt.as_str()));
     o.insert("id".into(), json!(e.id.to_string()));
     o.insert("meta".into(), meta(Some(e.version), e.updated_at));
     let subject = reference(ResourceType::Patient, e.patient);
-    let erroneous = e.status == EntryStatus::EnteredInError;
     match rt {
         ResourceType::Condition => {
-            if !erroneous {
-                o.insert(
-                    "clinicalStatus".into(),
-                    coding(CONDITION_CLINICAL, e.status.as_str()),
-                );
+            if let Some(c) = clinical_status(e) {
+                o.insert("clinicalStatus".into(), coding(CONDITION_CLINICAL, c));
             }
             o.insert(
                 "verificationStatus".into(),
-                coding(
-                    CONDITION_VERIFICATION,
-                    if erroneous {
-                        "entered-in-error"
-                    } else {
-                        "confirmed"
-                    },
-                ),
+                coding(CONDITION_VERIFICATION, verification(e)),
             );
             o.insert(
                 "category".into(),
@@ -189,54 +249,37 @@ pub fn entry(e: &Entry) -> Option<Value> {
             );
             o.insert("code".into(), concept(e));
             o.insert("subject".into(), subject);
-            put(
-                &mut o,
-                "onsetDateTime",
-                e.effective_at.map(|t| json!(date_time(t))),
+            put(&mut o, "onsetDateTime", written(&e.effective));
+            let ended = matches!(
+                e.status,
+                EntryStatus::Resolved | EntryStatus::Inactive | EntryStatus::Remission
             );
-            let ended = matches!(e.status, EntryStatus::Resolved | EntryStatus::Inactive);
             put(
                 &mut o,
                 "abatementDateTime",
-                e.ended_at.filter(|_| ended).map(|t| json!(date_time(t))),
+                written(&e.ended).filter(|_| ended),
             );
             o.insert("recordedDate".into(), json!(date_time(e.recorded_at)));
         }
         ResourceType::AllergyIntolerance => {
-            if !erroneous {
-                o.insert(
-                    "clinicalStatus".into(),
-                    coding(ALLERGY_CLINICAL, e.status.as_str()),
-                );
+            if let Some(c) = clinical_status(e) {
+                o.insert("clinicalStatus".into(), coding(ALLERGY_CLINICAL, c));
             }
             o.insert(
                 "verificationStatus".into(),
-                coding(
-                    ALLERGY_VERIFICATION,
-                    if erroneous {
-                        "entered-in-error"
-                    } else {
-                        "confirmed"
-                    },
-                ),
+                coding(ALLERGY_VERIFICATION, verification(e)),
             );
-            put(
-                &mut o,
-                "criticality",
-                e.severity.map(|s| {
-                    json!(match s {
-                        Severity::Severe => "high",
-                        Severity::Mild | Severity::Moderate => "low",
-                    })
-                }),
-            );
+            // An allergy typed in telemed has a severity; its criticality follows.
+            let criticality = e.criticality.map(|c| c.as_str()).or_else(|| {
+                e.severity.map(|s| match s {
+                    Severity::Severe => "high",
+                    Severity::Mild | Severity::Moderate => "low",
+                })
+            });
+            put(&mut o, "criticality", criticality.map(|c| json!(c)));
             o.insert("code".into(), concept(e));
             o.insert("patient".into(), subject);
-            put(
-                &mut o,
-                "onsetDateTime",
-                e.effective_at.map(|t| json!(date_time(t))),
-            );
+            put(&mut o, "onsetDateTime", written(&e.effective));
             o.insert("recordedDate".into(), json!(date_time(e.recorded_at)));
             put(
                 &mut o,
@@ -254,21 +297,7 @@ pub fn entry(e: &Entry) -> Option<Value> {
             o.insert("status".into(), json!(e.status.as_str()));
             o.insert("medicationCodeableConcept".into(), concept(e));
             o.insert("subject".into(), subject);
-            match (e.effective_at, e.ended_at) {
-                (Some(start), Some(end)) => {
-                    o.insert(
-                        "effectivePeriod".into(),
-                        json!({ "start": date_time(start), "end": date_time(end) }),
-                    );
-                }
-                (None, Some(end)) => {
-                    o.insert("effectivePeriod".into(), json!({ "end": date_time(end) }));
-                }
-                (Some(start), None) => {
-                    o.insert("effectiveDateTime".into(), json!(date_time(start)));
-                }
-                (None, None) => {}
-            }
+            effective(e, &mut o);
             o.insert("dateAsserted".into(), json!(date_time(e.recorded_at)));
             put(
                 &mut o,
@@ -279,16 +308,15 @@ pub fn entry(e: &Entry) -> Option<Value> {
         ResourceType::Immunization => {
             o.insert(
                 "status".into(),
-                json!(if erroneous {
-                    "entered-in-error"
-                } else {
-                    "completed"
+                json!(match e.status {
+                    EntryStatus::Final => "completed",
+                    other => other.as_str(),
                 }),
             );
             o.insert("vaccineCode".into(), concept(e));
             o.insert("patient".into(), subject);
-            match e.effective_at {
-                Some(t) => o.insert("occurrenceDateTime".into(), json!(date_time(t))),
+            match written(&e.effective) {
+                Some(t) => o.insert("occurrenceDateTime".into(), t),
                 None => o.insert("occurrenceString".into(), json!("unknown")),
             };
             o.insert("recorded".into(), json!(date_time(e.recorded_at)));
@@ -305,30 +333,70 @@ pub fn entry(e: &Entry) -> Option<Value> {
     Some(Value::Object(o))
 }
 
+/// A time as written (a year, a month, a date or an instant with its offset).
+fn written(t: &Option<telemed_domain::clinical_time::ClinicalTime>) -> Option<Value> {
+    t.as_ref().map(|t| json!(t.written()))
+}
+
+/// `effective[x]`: a dateTime, or a period when the entry also ended.
+fn effective(e: &Entry, o: &mut Map<String, Value>) {
+    match (written(&e.effective), written(&e.ended)) {
+        (Some(start), Some(end)) => {
+            o.insert(
+                "effectivePeriod".into(),
+                json!({ "start": start, "end": end }),
+            );
+        }
+        (None, Some(end)) => {
+            o.insert("effectivePeriod".into(), json!({ "end": end }));
+        }
+        (Some(start), None) => {
+            o.insert("effectiveDateTime".into(), start);
+        }
+        (None, None) => {}
+    }
+}
+
+/// A problem's or allergy's clinical status; none when entered in error (R4 con-5,
+/// ait-1) or when its sender stated none.
+fn clinical_status(e: &Entry) -> Option<&'static str> {
+    match e.status {
+        EntryStatus::EnteredInError | EntryStatus::Unstated => None,
+        s => Some(s.as_str()),
+    }
+}
+
+/// A problem's or allergy's verification status: as recorded; an entry typed in
+/// telemed by a clinician is confirmed.
+fn verification(e: &Entry) -> &'static str {
+    match (e.status, e.verification) {
+        (EntryStatus::EnteredInError, _) => "entered-in-error",
+        (_, Some(v)) => v.as_str(),
+        (_, None) => "confirmed",
+    }
+}
+
 /// The v2 diagnostic service section of a laboratory report.
 const DIAGNOSTIC_SERVICE: &str = "http://terminology.hl7.org/CodeSystem/v2-0074";
 
 /// What an Observation and a DiagnosticReport begin with: status, one category,
 /// code, subject, when it was taken and when it was issued.
-fn measured(e: &Entry, o: &mut Map<String, Value>, subject: Value, category: (&str, &str, &str)) {
-    let (system, code, display) = category;
+fn measured(e: &Entry, o: &mut Map<String, Value>, subject: Value, category: Value) {
     o.insert("status".into(), json!(e.status.as_str()));
-    o.insert(
-        "category".into(),
-        json!([{ "coding": [{ "system": system, "code": code, "display": display }] }]),
-    );
+    o.insert("category".into(), category);
     o.insert("code".into(), concept(e));
     o.insert("subject".into(), subject);
-    put(
-        o,
-        "effectiveDateTime",
-        e.effective_at.map(|t| json!(date_time(t))),
-    );
+    effective(e, o);
     o.insert("issued".into(), json!(instant(e.recorded_at)));
 }
 
 fn lab_report(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
-    measured(e, o, subject, (DIAGNOSTIC_SERVICE, "LAB", "Laboratory"));
+    measured(
+        e,
+        o,
+        subject,
+        json!([{ "coding": [{ "system": DIAGNOSTIC_SERVICE, "code": "LAB", "display": "Laboratory" }] }]),
+    );
     let results: Vec<Value> = e
         .results
         .iter()
@@ -343,12 +411,20 @@ fn lab_report(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
 
 fn observation(e: &Entry, o: &mut Map<String, Value>, subject: Value) {
     let vital = e.section == Section::Vitals;
-    let (code, display) = if vital {
-        ("vital-signs", "Vital Signs")
-    } else {
-        ("laboratory", "Laboratory")
-    };
-    measured(e, o, subject, (OBSERVATION_CATEGORY, code, display));
+    let categories: Vec<Value> = e
+        .categories
+        .iter()
+        .map(|code| {
+            let mut c = json!({ "system": OBSERVATION_CATEGORY, "code": code });
+            match code.as_str() {
+                "vital-signs" => c["display"] = json!("Vital Signs"),
+                "laboratory" => c["display"] = json!("Laboratory"),
+                _ => {}
+            }
+            json!({ "coding": [c] })
+        })
+        .collect();
+    measured(e, o, subject, Value::Array(categories));
     let quantity = |v: f64| {
         let mut q = json!({ "value": v });
         if let Some(unit) = &e.unit {
@@ -445,7 +521,75 @@ fn name_of(usage: &str, text: &str, family: &str, given: &[String]) -> Value {
     n
 }
 
+/// A patient as FHIR sees them. A patient another system registered is the Patient
+/// resource it sent, and each element telemed also keeps (name, birth date, gender,
+/// phone, address, emergency contact) comes from that resource for as long as telemed's
+/// value is still the one it states; once someone changes it in telemed, telemed's own.
 pub fn patient(p: &Person) -> Value {
+    let own = own_patient(p);
+    let source = p
+        .source
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<Value>(s).ok());
+    let (Some(Value::Object(mut source)), Some(sent)) = (
+        source.clone(),
+        source.and_then(|s| crate::input::patient(&s).ok()),
+    ) else {
+        return own;
+    };
+    let d = &sent.demographics;
+    let unchanged = [
+        (
+            &["name"][..],
+            sent.name
+                == PersonName {
+                    family: p.family.clone(),
+                    given: p.given.clone(),
+                }
+                && sent.display_name == p.display_name
+                && p.former_names.is_empty(),
+        ),
+        (&["birthDate"], d.birth_date == p.birth_date),
+        (&["gender"], d.sex == p.sex),
+        (
+            &["telecom"],
+            d.phone == p.phone && sent.email.as_ref().is_none_or(|e| *e == p.email),
+        ),
+        (&["address"], d.address == p.address),
+        (
+            &["contact"],
+            d.emergency_contact == p.emergency_contact && d.emergency_phone == p.emergency_phone,
+        ),
+    ];
+    for (elements, same) in unchanged {
+        if same {
+            continue;
+        }
+        for element in elements {
+            match own.get(*element) {
+                Some(v) => source.insert((*element).to_owned(), v.clone()),
+                None => source.remove(*element),
+            };
+        }
+    }
+    source.insert("resourceType".into(), json!("Patient"));
+    source.insert("id".into(), json!(p.id.to_string()));
+    let mut meta = match source.remove("meta") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    if let Some(Value::Object(own_meta)) = own.get("meta") {
+        meta.extend(own_meta.clone());
+    }
+    source.insert("meta".into(), Value::Object(meta));
+    // Whether the record is in use is telemed's to say (a closed account is not).
+    if source.contains_key("active") || !p.active {
+        source.insert("active".into(), json!(p.active));
+    }
+    Value::Object(source)
+}
+
+fn own_patient(p: &Person) -> Value {
     let mut o = Map::new();
     o.insert("resourceType".into(), json!("Patient"));
     o.insert("id".into(), json!(p.id.to_string()));

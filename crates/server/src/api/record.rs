@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use telemed_domain::record::{EntryStatus, NewEntry, Section, Severity, Soap};
+use telemed_domain::record::{
+    Criticality, EntryStatus, NewEntry, Section, Severity, Soap, Verification,
+};
 use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, UserId};
 use telemed_store::record::{Addendum, Demographics, Entry, Note, NoteStatus, Summary};
 
@@ -76,8 +78,10 @@ pub struct EntryView {
     pub code: Option<String>,
     pub text: String,
     pub status: EntryStatus,
-    pub effective: Option<DateTime<Utc>>,
-    pub ended: Option<DateTime<Utc>>,
+    /// When it happened, as written: a year, a month (YYYY-MM), a date, or a date and
+    /// time with its offset.
+    pub effective: Option<String>,
+    pub ended: Option<String>,
     pub value: Option<f64>,
     pub value2: Option<f64>,
     pub value_text: Option<String>,
@@ -86,6 +90,14 @@ pub struct EntryView {
     pub range_high: Option<f64>,
     pub out_of_range: bool,
     pub severity: Option<Severity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub criticality: Option<Criticality>,
+    /// The value and unit as another system sent them, when telemed converted them to
+    /// the chart's unit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub as_sent: Option<String>,
     pub reaction: Option<String>,
     pub dosage: Option<String>,
     pub relation: Option<String>,
@@ -110,8 +122,8 @@ impl From<Entry> for EntryView {
             code: e.code,
             text: e.text,
             status: e.status,
-            effective: e.effective_at,
-            ended: e.ended_at,
+            effective: e.effective.map(|t| t.written().to_owned()),
+            ended: e.ended.map(|t| t.written().to_owned()),
             value: e.value,
             value2: e.value2,
             value_text: e.value_text,
@@ -119,6 +131,9 @@ impl From<Entry> for EntryView {
             range_low: e.range_low,
             range_high: e.range_high,
             severity: e.severity,
+            verification: e.verification,
+            criticality: e.criticality,
+            as_sent: e.as_sent,
             reaction: e.reaction,
             dosage: e.dosage,
             relation: e.relation,

@@ -231,8 +231,15 @@ async fn entries(
     }
     let mut q = query::entry_query(search, patient);
     // Only the sections the search can return are asked for (and audited).
-    q.sections
-        .retain(|s| q.categories.iter().all(|group| group.contains(s)));
+    // (An observation with the vital-signs category is a vital sign; any other
+    // category may be on a vital sign or a lab result.)
+    q.sections.retain(|s| {
+        q.categories.iter().all(|group| {
+            group
+                .iter()
+                .any(|c| c != "vital-signs" || *s == Section::Vitals)
+        })
+    });
     let mut allowed = vec![];
     for section in q.sections.clone() {
         match record::authorize(state, ctx, &caller.principal, patient, section, Op::Read).await {

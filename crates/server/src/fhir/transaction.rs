@@ -272,15 +272,7 @@ async fn transaction(
         }
     }
     resolve_conditional_references(state, ctx, caller, &items, &mut scope.refs).await?;
-    // Patients first: the rest refers to them; reports last: they refer to results.
-    creates.sort_by_key(|(it, rt, _)| {
-        let rank = match rt {
-            ResourceType::Patient => 0,
-            ResourceType::DiagnosticReport => 2,
-            _ => 1,
-        };
-        (rank, it.index)
-    });
+    let creates = in_dependency_order(creates);
     let mut tx = match turn {
         Some(turn) => turn.begin().await?,
         None => state.store.begin_write().await?,
@@ -326,6 +318,59 @@ async fn transaction(
         "type": "transaction-response",
         "entry": out,
     }))
+}
+
+/// A transaction's creates ordered so that each comes after the entries of the bundle
+/// it refers to (a patient before its observations, results before their report, a
+/// panel's members before the panel), in bundle order otherwise. Entries that refer to
+/// each other in a circle keep bundle order; their forward references are refused.
+fn in_dependency_order<'a, T>(
+    creates: Vec<(&'a Item<'a>, T, &'a Value)>,
+) -> Vec<(&'a Item<'a>, T, &'a Value)> {
+    let position: HashMap<&str, usize> = creates
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (it, _, _))| it.full_url.map(|url| (url, i)))
+        .collect();
+    let mut waiting_on = vec![0usize; creates.len()];
+    let mut needed_by = vec![Vec::new(); creates.len()];
+    for (i, (_, _, resource)) in creates.iter().enumerate() {
+        let mut deps: Vec<usize> = write::references(resource)
+            .into_iter()
+            .filter_map(|r| position.get(r).copied())
+            .filter(|&j| j != i)
+            .collect();
+        deps.sort_unstable();
+        deps.dedup();
+        waiting_on[i] = deps.len();
+        for j in deps {
+            needed_by[j].push(i);
+        }
+    }
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..creates.len()).filter(|&i| waiting_on[i] == 0).collect();
+    let mut order = Vec::with_capacity(creates.len());
+    let mut placed = vec![false; creates.len()];
+    while order.len() < creates.len() {
+        let next = match ready.pop_first() {
+            Some(i) => i,
+            // A circle: the first entry not yet placed goes next.
+            None => (0..creates.len()).find(|&i| !placed[i]).unwrap_or_default(),
+        };
+        if std::mem::replace(&mut placed[next], true) {
+            continue;
+        }
+        order.push(next);
+        for &k in &needed_by[next] {
+            waiting_on[k] = waiting_on[k].saturating_sub(1);
+            if waiting_on[k] == 0 && !placed[k] {
+                ready.insert(k);
+            }
+        }
+    }
+    let mut slots: Vec<Option<(&'a Item<'a>, T, &'a Value)>> =
+        creates.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 fn appointment_in_transaction() -> Error {

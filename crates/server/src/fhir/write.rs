@@ -83,8 +83,9 @@ pub async fn create_in(
     json: &Value,
 ) -> Result<Written> {
     caller.require(rt, Interaction::Create)?;
+    let json = &resolved(json, &scope.refs)?;
     match input::parse(rt, json)? {
-        Incoming::Patient(p) => create_patient(tx, state, ctx, caller, scope, p).await,
+        Incoming::Patient(p) => create_patient(tx, state, ctx, caller, scope, *p).await,
         Incoming::Entry {
             section,
             patient,
@@ -132,6 +133,60 @@ pub async fn create_in(
             written_entry(&stored)
         }
     }
+}
+
+/// Every `reference` in a resource, at any depth.
+pub fn references(v: &Value) -> Vec<&str> {
+    fn walk<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o {
+                    match (k.as_str(), x) {
+                        ("reference", Value::String(r)) => out.push(r),
+                        _ => walk(x, out),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = vec![];
+    walk(v, &mut out);
+    out
+}
+
+/// The resource with the references a transaction resolved (its entries' `urn:uuid:`
+/// full URLs, conditional references) rewritten to what they stand for, as FHIR's
+/// transaction rules ask; a `urn:` reference left means the bundle does not create
+/// what it names (422).
+fn resolved(json: &Value, refs: &HashMap<String, String>) -> Result<Value> {
+    fn walk(v: &mut Value, refs: &HashMap<String, String>) {
+        match v {
+            Value::Object(o) => {
+                for (k, x) in o.iter_mut() {
+                    match (k.as_str(), x.as_str().and_then(|r| refs.get(r))) {
+                        ("reference", Some(to)) => *x = Value::String(to.clone()),
+                        _ => walk(x, refs),
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, refs)),
+            _ => {}
+        }
+    }
+    let mut json = json.clone();
+    walk(&mut json, refs);
+    if let Some(r) = references(&json)
+        .into_iter()
+        .find(|r| r.starts_with("urn:"))
+    {
+        return Err(Error::unprocessable(
+            "reference",
+            format!("{r} names no resource of this bundle"),
+        ));
+    }
+    Ok(json)
 }
 
 /// A lab report's `result` references as entry ids (a transaction's `urn:uuid:` ids
@@ -258,6 +313,7 @@ async fn create_patient(
     let demographics =
         crate::record::valid_demographics(p.demographics, now).map_err(Error::as_unprocessable)?;
     record_store::save_demographics(tx, id, &demographics, principal.user_id, now).await?;
+    record_store::set_patient_source(tx, id, &p.source.to_string()).await?;
     if principal.role == Role::Clinician {
         record_store::add_to_care_team(tx, id, principal.user_id, principal.user_id, now).await?;
     }
@@ -488,6 +544,7 @@ pub async fn update_in(
     } = *change;
     caller.require(rt, Interaction::Update)?;
     same_id(json, id)?;
+    let json = &resolved(json, &scope.refs)?;
     let now = state.clock.now();
     match input::parse(rt, json)? {
         Incoming::Patient(p) => {
@@ -510,6 +567,7 @@ pub async fn update_in(
             let demographics = crate::record::valid_demographics(p.demographics, now)
                 .map_err(Error::as_unprocessable)?;
             record_store::save_demographics(tx, patient, &demographics, grant.actor, now).await?;
+            record_store::set_patient_source(tx, patient, &p.source.to_string()).await?;
             users::rename(tx, patient, &display, &p.name, now).await?;
             scope
                 .audit
@@ -560,7 +618,7 @@ pub async fn update_in(
                 && valid.code_system == current.code_system
                 && valid.value == current.value
                 && valid.value2 == current.value2
-                && valid.effective == current.effective_at
+                && valid.effective == current.effective
                 && valid.results == current.results;
             if !same {
                 return Err(Error::unprocessable(
@@ -574,7 +632,7 @@ pub async fn update_in(
                 current.id,
                 current.version,
                 valid.status,
-                valid.ended,
+                valid.ended.as_ref(),
                 now,
             )
             .await
@@ -582,6 +640,21 @@ pub async fn update_in(
                 Error::Conflict(m) => Error::PreconditionFailed(m),
                 other => other,
             })?;
+            // What the sender now says is what telemed keeps and returns.
+            let changed = match &valid.source {
+                Some(source) => {
+                    record_store::replace_source(
+                        tx,
+                        changed.patient,
+                        changed.id,
+                        source,
+                        valid.status,
+                        valid.verification,
+                    )
+                    .await?
+                }
+                None => changed,
+            };
             scope.audit.push(
                 crate::record::audit_status_change(ctx, state, &grant, changed.id, valid.status)
                     .build(),

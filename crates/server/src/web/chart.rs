@@ -511,6 +511,7 @@ impl EntryForm {
                 note: given(&self.note),
                 // Lab reports arrive from laboratories through FHIR, not this form.
                 results: None,
+                ..NewEntry::default()
             },
         ))
     }

@@ -83,8 +83,8 @@ pub struct EntryQuery {
     pub ids: AllOf<EntryId>,
     pub codes: AllOf<CodeMatch>,
     pub statuses: AllOf<EntryStatus>,
-    /// Observation categories, as sections.
-    pub categories: AllOf<Section>,
+    /// Observation category codes (vital-signs, laboratory…).
+    pub categories: AllOf<String>,
     pub effective: AllOf<TimeCond>,
     pub recorded: AllOf<TimeCond>,
     pub updated: AllOf<TimeCond>,
@@ -179,6 +179,9 @@ pub struct Person {
     /// Earlier names, oldest first (patients).
     pub former_names: Vec<former_names::FormerName>,
     pub updated_at: DateTime<Utc>,
+    /// The Patient resource as another system wrote it (FHIR JSON), for patients it
+    /// registered.
+    pub source: Option<String>,
 }
 
 // ---- SQL building -------------------------------------------------------------------------
@@ -434,8 +437,10 @@ fn entry_where(q: &EntryQuery) -> Where {
     w.all_of(&q.statuses, |w, s| {
         format!("status = {}", w.text(s.as_str()))
     });
-    w.all_of(&q.categories, |w, s| {
-        format!("section = {}", w.text(s.as_str()))
+    // Category codes are tokens of letters, digits and hyphens (the query refuses
+    // others), so they need no escaping inside LIKE.
+    w.all_of(&q.categories, |w, c| {
+        format!("categories LIKE {}", w.text(format!("% {c} %")))
     });
     w.all_of(&q.effective, |w, c| w.time("effective_at", c));
     w.all_of(&q.recorded, |w, c| w.time("recorded_at", c));
@@ -446,7 +451,8 @@ fn entry_where(q: &EntryQuery) -> Where {
 const PERSON_COLUMNS: &str =
     "u.id, u.role, u.email, u.display_name, u.family_name, u.given_names, \
     u.locale, u.disabled_at, u.updated_at, p.birth_date, p.sex, p.phone, p.address, \
-    p.emergency_contact, p.emergency_phone, p.updated_at AS profile_updated_at, c.specialty";
+    p.emergency_contact, p.emergency_phone, p.updated_at AS profile_updated_at, c.specialty, \
+    p.source";
 
 const PERSON_FROM: &str = "users u LEFT JOIN patient_profiles p ON p.patient_id = u.id \
     LEFT JOIN clinician_profiles c ON c.user_id = u.id";
@@ -470,6 +476,7 @@ struct PersonRow {
     emergency_phone: Option<String>,
     profile_updated_at: Option<i64>,
     specialty: Option<String>,
+    source: Option<String>,
 }
 
 impl TryFrom<PersonRow> for Person {
@@ -501,6 +508,7 @@ impl TryFrom<PersonRow> for Person {
             emergency_contact: r.emergency_contact,
             emergency_phone: r.emergency_phone,
             specialty: r.specialty,
+            source: r.source,
             identifiers: vec![],
             former_names: vec![],
             updated_at: from_micros(r.updated_at.max(r.profile_updated_at.unwrap_or(0))),

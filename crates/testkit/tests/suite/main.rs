@@ -34,6 +34,7 @@ mod documents;
 mod fhir;
 mod fhir_visits;
 mod fhir_write;
+mod fidelity;
 mod live;
 mod messaging;
 mod oauth;
