@@ -119,7 +119,8 @@ async fn resources_are_created_and_updated_under_the_policy(backend: Backend) {
     let kid = kofi["id"].as_str().unwrap().to_owned();
     assert_eq!(
         kofi["identifier"],
-        json!([{"value": "local-7"}, {"system": MRN, "value": "MRN-0042"}])
+        // As sent, in the sender's order.
+        with_mrn["identifier"]
     );
     let (s, again, _) = f
         .send(
@@ -362,9 +363,11 @@ async fn resources_are_created_and_updated_under_the_policy(backend: Backend) {
     }
     let before = stored(&app).await;
     let cases: Vec<(&str, Value, u16)> = vec![
+        // A weight in a unit telemed cannot convert (pounds are converted, the pounds
+        // kept beside: see the fidelity suite).
         (
             "/Observation",
-            observation(&pid, "29463-7", 150.0, "[lb_av]"),
+            observation(&pid, "29463-7", 10.0, "[stone_av]"),
             422,
         ),
         (
@@ -883,7 +886,8 @@ async fn lab_reports_group_their_patients_results(backend: Backend) {
         .await;
     assert_eq!(s, 200);
     assert_eq!(read["status"], "final");
-    assert_eq!(read["category"][0]["coding"][0]["code"], "LAB");
+    // The report as the laboratory sent it: no category was given, none is invented.
+    assert_eq!(read.get("category"), None);
     assert_eq!(read["code"]["coding"][0]["code"], "24331-1");
     assert_eq!(read["conclusion"], "LDL above target; diet advice given.");
     assert_eq!(
