@@ -320,6 +320,37 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
     }
 }
 
+/// The FHIR element of `rt` that a chart entry's field is read from, so that a
+/// refusal names what the sender wrote (`Condition.onset[x]`, not `effective`).
+pub fn element_of(rt: ResourceType, field: &'static str) -> &'static str {
+    use ResourceType as T;
+    match (rt, field) {
+        (T::Condition | T::AllergyIntolerance, "effective") => "onset[x]",
+        (T::Condition, "ended") => "abatement[x]",
+        (T::Immunization, "effective") => "occurrence[x]",
+        (T::Observation | T::MedicationStatement | T::DiagnosticReport, "effective") => {
+            "effective[x]"
+        }
+        (T::Observation | T::MedicationStatement, "ended") => "effectivePeriod.end",
+        (T::Condition | T::AllergyIntolerance, "status") => "clinicalStatus",
+        (_, "verification") => "verificationStatus",
+        (T::AllergyIntolerance, "severity") => "reaction.severity",
+        (T::AllergyIntolerance, "reaction") => "reaction.manifestation",
+        (T::Observation, "value" | "value2" | "value_text") => "value[x]",
+        (T::Observation, "unit") => "valueQuantity.code",
+        (T::Observation, "range_low" | "range_high") => "referenceRange",
+        (T::Immunization, "code" | "code_system" | "text") => "vaccineCode",
+        (T::MedicationStatement, "code" | "code_system" | "text") => "medication[x]",
+        (_, "code" | "code_system" | "text") => "code",
+        (T::MedicationStatement, "dosage") => "dosage",
+        (T::DiagnosticReport, "note") => "conclusion",
+        (_, "note") => "note",
+        (_, "results") => "result",
+        (_, "resource") => "resource",
+        (_, other) => other,
+    }
+}
+
 /// A Condition's or AllergyIntolerance's verification and clinical status, as the
 /// chart keeps them: entered in error when the verification says so, no clinical
 /// status when none was given (telemed does not guess one).

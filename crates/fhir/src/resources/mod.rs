@@ -175,16 +175,7 @@ pub fn entry(e: &Entry) -> Option<Value> {
 /// version and time of update, and, once telemed has changed the entry's status
 /// (resolved, stopped, entered in error), the elements that state it.
 fn as_sent(mut source: Map<String, Value>, own: Value, e: &Entry, rt: ResourceType) -> Value {
-    source.insert("resourceType".into(), json!(rt.as_str()));
-    source.insert("id".into(), json!(e.id.to_string()));
-    let mut meta = match source.remove("meta") {
-        Some(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    if let Some(Value::Object(own_meta)) = own.get("meta") {
-        meta.extend(own_meta.clone());
-    }
-    source.insert("meta".into(), Value::Object(meta));
+    lay_identity(&mut source, &own);
     if e.source_status == Some(e.status) {
         return Value::Object(source);
     }
@@ -225,6 +216,25 @@ fn as_sent(mut source: Map<String, Value>, own: Value, e: &Entry, rt: ResourceTy
         source.extend(replacement);
     }
     Value::Object(source)
+}
+
+/// What telemed says of every resource it keeps, laid over the one a sender wrote: its
+/// type and id, and its version and time of update beside the sender's own `meta`
+/// (profiles, tags, security labels).
+fn lay_identity(source: &mut Map<String, Value>, own: &Value) {
+    for key in ["resourceType", "id"] {
+        if let Some(v) = own.get(key) {
+            source.insert(key.into(), v.clone());
+        }
+    }
+    let mut meta = match source.remove("meta") {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    if let Some(Value::Object(own_meta)) = own.get("meta") {
+        meta.extend(own_meta.clone());
+    }
+    source.insert("meta".into(), Value::Object(meta));
 }
 
 /// An entry as telemed renders it from the chart's own fields.
@@ -572,16 +582,7 @@ pub fn patient(p: &Person) -> Value {
             };
         }
     }
-    source.insert("resourceType".into(), json!("Patient"));
-    source.insert("id".into(), json!(p.id.to_string()));
-    let mut meta = match source.remove("meta") {
-        Some(Value::Object(m)) => m,
-        _ => Map::new(),
-    };
-    if let Some(Value::Object(own_meta)) = own.get("meta") {
-        meta.extend(own_meta.clone());
-    }
-    source.insert("meta".into(), Value::Object(meta));
+    lay_identity(&mut source, &own);
     // Whether the record is in use is telemed's to say (a closed account is not).
     if source.contains_key("active") || !p.active {
         source.insert("active".into(), json!(p.active));

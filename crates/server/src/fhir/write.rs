@@ -10,7 +10,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::Value;
 use telemed_domain::audit::AuditRecord;
-use telemed_domain::record::{self as policy, NewEntry, Op, Section};
+use telemed_domain::record::{self as policy, NewEntry, Op, Section, ValidEntry};
 use telemed_domain::{Error, Permission, Result, Role, UserId};
 use telemed_fhir::input::{self, Incoming, NewPatient};
 use telemed_fhir::{resources, search as parser, Interaction, ResourceType};
@@ -112,11 +112,11 @@ pub async fn create_in(
                     Error::NotFound => Error::unprocessable("subject", "no such patient"),
                     other => other,
                 })?;
-            let valid = entry.validate(section, now).map_err(unfit)?;
+            let valid = entry.validate(section, now).map_err(|e| unfit(rt, e))?;
             let stored =
                 record_store::insert_entry(tx, patient, &valid, caller.principal.user_id, now)
                     .await
-                    .map_err(unfit)?;
+                    .map_err(|e| unfit(rt, e))?;
             scope.audit.push(
                 Event::new(
                     ctx,
@@ -202,19 +202,55 @@ fn resolve_results(entry: &mut NewEntry, refs: &HashMap<String, String>) -> Resu
     Ok(())
 }
 
-/// A resource telemed's record cannot hold is 422, naming the FHIR element (a lab
-/// report's `results` are its `result` references).
-fn unfit(e: Error) -> Error {
+/// A resource telemed's record cannot hold is 422, naming the FHIR element of `rt`
+/// the refused value came from.
+fn unfit(rt: ResourceType, e: Error) -> Error {
     match e.as_unprocessable() {
-        Error::Unprocessable {
-            field: "results",
-            message,
-        } => Error::Unprocessable {
-            field: "result",
+        Error::Unprocessable { field, message } => Error::Unprocessable {
+            field: input::element_of(rt, field),
             message,
         },
         other => other,
     }
+}
+
+/// The first field the update would change besides the status, the end that comes
+/// with it and the verification; `None` when there is none. For an entry another system
+/// sent, every field the chart shows counts (the rest of its resource is the sender's
+/// to restate).
+fn edited(valid: &ValidEntry, current: &Entry) -> Option<&'static str> {
+    let always = [
+        ("code", valid.section == current.section),
+        ("code", valid.code == current.code),
+        ("code_system", valid.code_system == current.code_system),
+        ("value", valid.value == current.value),
+        ("value2", valid.value2 == current.value2),
+        ("effective", valid.effective == current.effective),
+        ("results", valid.results == current.results),
+    ];
+    let sent = [
+        ("text", valid.text == current.text),
+        ("value_text", valid.value_text == current.value_text),
+        (
+            "unit",
+            valid.unit == current.unit && valid.as_sent == current.as_sent,
+        ),
+        (
+            "range_low",
+            valid.range_low == current.range_low && valid.range_high == current.range_high,
+        ),
+        ("severity", valid.severity == current.severity),
+        ("criticality", valid.criticality == current.criticality),
+        ("reaction", valid.reaction == current.reaction),
+        ("dosage", valid.dosage == current.dosage),
+        ("note", valid.note == current.note),
+    ];
+    let imported = current.source.is_some();
+    always
+        .into_iter()
+        .chain(sent.into_iter().filter(|_| imported))
+        .find(|(_, same)| !same)
+        .map(|(field, _)| field)
 }
 
 fn written_entry(e: &Entry) -> Result<Written> {
@@ -610,20 +646,15 @@ pub async fn update_in(
                     current.version
                 )));
             }
-            let valid = entry
-                .validate(section, now)
-                .map_err(Error::as_unprocessable)?;
-            let same = valid.section == current.section
-                && valid.code == current.code
-                && valid.code_system == current.code_system
-                && valid.value == current.value
-                && valid.value2 == current.value2
-                && valid.effective == current.effective
-                && valid.results == current.results;
-            if !same {
-                return Err(Error::unprocessable(
-                    "code",
-                    "a chart entry is not edited: mark it entered-in-error and create a new one",
+            let valid = entry.validate(section, now).map_err(|e| unfit(rt, e))?;
+            if let Some(field) = edited(&valid, &current) {
+                return Err(unfit(
+                    rt,
+                    Error::invalid(
+                        field,
+                        "a chart entry is not edited: an update changes its status (and how sure \
+                         its author is); mark it entered-in-error and create a new one",
+                    ),
                 ));
             }
             let changed = record_store::set_entry_status(
