@@ -695,6 +695,9 @@ pub struct NewEntry {
     /// kept and returned as written; `None` for entries typed in telemed.
     #[serde(skip)]
     pub source: Option<String>,
+    /// Every (system, code) the sender gave the entry's code, the shown one included.
+    #[serde(skip)]
+    pub codings: Vec<(String, String)>,
 }
 
 /// A chart entry that passed validation for its section.
@@ -728,6 +731,9 @@ pub struct ValidEntry {
     pub categories: Vec<String>,
     /// See `NewEntry::source`.
     pub source: Option<String>,
+    /// The codings of the entry's code besides the shown one (`code_system`, `code`),
+    /// by which a code search also finds it.
+    pub other_codings: Vec<(String, String)>,
 }
 
 impl ValidEntry {
@@ -899,6 +905,7 @@ impl NewEntry {
             },
             categories: vec![],
             source: self.source,
+            other_codings: vec![],
         };
         if e.results.is_some() && section != Section::Labs {
             return Err(Error::invalid(
@@ -1110,6 +1117,17 @@ impl NewEntry {
                 return Err(Error::invalid("ended", "it ends before it starts"));
             }
         }
+        let mut others: Vec<(String, String)> = self
+            .codings
+            .into_iter()
+            .filter(|(system, code)| {
+                Some(system) != e.code_system.as_ref() || Some(code) != e.code.as_ref()
+            })
+            .filter(|(system, code)| system.len() <= 200 && code.len() <= 64)
+            .collect();
+        others.sort();
+        others.dedup();
+        e.other_codings = others;
         e.categories = if self.categories.is_empty() {
             section_category(section)
                 .map(|c| vec![c.to_owned()])

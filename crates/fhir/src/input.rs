@@ -73,6 +73,16 @@ fn concept(v: &Value, preferred: &[&str]) -> (Option<String>, Option<String>, St
     }
 }
 
+/// Every (system, code) of a CodeableConcept.
+fn codings(v: &Value) -> Vec<(String, String)> {
+    v["coding"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| Some((text(&c["system"])?, text(&c["code"])?)))
+        .collect()
+}
+
 /// The code of a CodeableConcept of statuses (clinicalStatus and the like).
 fn status_code(v: &Value) -> Option<String> {
     v["coding"]
@@ -158,6 +168,11 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
             patient: subject(json, element)?,
             entry: Box::new(NewEntry {
                 source: Some(kept(json).to_string()),
+                codings: codings(match rt {
+                    ResourceType::Immunization => &json["vaccineCode"],
+                    ResourceType::MedicationStatement => medication(json).unwrap_or(&Value::Null),
+                    _ => &json["code"],
+                }),
                 ..entry
             }),
         })

@@ -351,9 +351,22 @@ pub async fn insert_entry(
     .bind(delimited(&e.categories))
     .bind(e.source.clone())
     .bind(e.source.as_ref().map(|_| e.status.as_str()))
-    .fetch_one(conn)
+    .fetch_one(&mut *conn)
     .await
     .db()?;
+    for (system, code) in &e.other_codings {
+        sqlx::query(
+            "INSERT INTO chart_entry_codings (entry_id, patient_id, system, code) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+        )
+        .bind(id.to_string())
+        .bind(patient.to_string())
+        .bind(system.clone())
+        .bind(code.clone())
+        .execute(&mut *conn)
+        .await
+        .db()?;
+    }
     Entry::try_from(row)
 }
 

@@ -62,6 +62,7 @@ fn entry(section: Section, code: &str, text: &str, at: DateTime<Utc>) -> ValidEn
             _ => vec![],
         },
         source: None,
+        other_codings: vec![],
     }
 }
 

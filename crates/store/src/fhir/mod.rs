@@ -6,6 +6,8 @@
 //! Nothing here decides who may see what: the server asks the record's policy for the
 //! patient first, and person searches carry the set of people the caller may find.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use telemed_domain::names::search_words;
 use telemed_domain::record::{EntryStatus, Section};
@@ -38,7 +40,7 @@ pub enum TimeCond {
 
 /// `system|code`: a missing system matches any; an empty one, codes without a system;
 /// a missing code, every code of the system.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct CodeMatch {
     pub system: Option<String>,
     pub code: Option<String>,
@@ -400,7 +402,11 @@ fn order_by(
     keys.join(", ")
 }
 
-fn entry_where(q: &EntryQuery) -> Where {
+/// The most entries one searched code finds through their other codings that are
+/// listed in the query; with more, the query asks the table itself.
+const OTHER_CODED_MAX: i64 = 1000;
+
+fn entry_where(q: &EntryQuery, other_coded: &HashMap<CodeMatch, Vec<String>>) -> Where {
     let mut w = Where::default();
     let p = w.text(q.patient.to_string());
     w.clauses.push(format!("patient_id = {p}"));
@@ -420,19 +426,40 @@ fn entry_where(q: &EntryQuery) -> Where {
         .into(),
     );
     w.all_of(&q.ids, |w, id| format!("id = {}", w.text(id.to_string())));
-    w.all_of(&q.codes, |w, c| match (&c.system, &c.code) {
-        (None, None) => "1 = 1".into(),
-        (None, Some(code)) => format!("code = {}", w.text(code.clone())),
-        (Some(s), None) if s.is_empty() => "code_system IS NULL".into(),
-        (Some(s), None) => format!("code_system = {}", w.text(s.clone())),
-        (Some(s), Some(code)) if s.is_empty() => {
-            format!("(code_system IS NULL AND code = {})", w.text(code.clone()))
+    // The shown coding, or one of the others the sender gave (`other_coded`).
+    w.all_of(&q.codes, |w, c| {
+        let shown = match (&c.system, &c.code) {
+            (None, None) => return "1 = 1".into(),
+            (None, Some(code)) => format!("code = {}", w.text(code.clone())),
+            (Some(s), None) if s.is_empty() => "code_system IS NULL".into(),
+            (Some(s), None) => format!("code_system = {}", w.text(s.clone())),
+            (Some(s), Some(code)) if s.is_empty() => {
+                format!("(code_system IS NULL AND code = {})", w.text(code.clone()))
+            }
+            (Some(s), Some(code)) => format!(
+                "(code_system = {} AND code = {})",
+                w.text(s.clone()),
+                w.text(code.clone())
+            ),
+        };
+        match other_coded.get(c).filter(|ids| !ids.is_empty()) {
+            None => shown,
+            Some(ids) if (ids.len() as i64) < OTHER_CODED_MAX => {
+                let ids: Vec<String> = ids.iter().map(|id| w.text(id.clone())).collect();
+                format!("({shown} OR id IN ({}))", ids.join(", "))
+            }
+            // Too many to list: asked of the table in the query (slower, never fewer).
+            Some(_) => {
+                let mut other = format!("code = {}", w.text(c.code.clone().unwrap_or_default()));
+                if let Some(s) = c.system.clone() {
+                    other.push_str(&format!(" AND system = {}", w.text(s)));
+                }
+                format!(
+                    "({shown} OR id IN (SELECT entry_id FROM chart_entry_codings \
+                     WHERE patient_id = {p} AND {other}))"
+                )
+            }
         }
-        (Some(s), Some(code)) => format!(
-            "(code_system = {} AND code = {})",
-            w.text(s.clone()),
-            w.text(code.clone())
-        ),
     });
     w.all_of(&q.statuses, |w, s| {
         format!("status = {}", w.text(s.as_str()))
@@ -603,9 +630,56 @@ fn limits(limit: i64, offset: i64) -> String {
 }
 
 impl Store {
+    /// For each searched code, the entries of the patient that carry it as a coding
+    /// besides the one they show (`chart_entry_codings`). Looked up first so that the
+    /// usual search, whose matches show the code, keeps its index: an OR with a
+    /// subquery makes SQLite scan the patient's whole section instead.
+    async fn other_coded(&self, q: &EntryQuery) -> Result<HashMap<CodeMatch, Vec<String>>> {
+        const SQL: &str = "SELECT entry_id FROM chart_entry_codings WHERE patient_id = $1 \
+            AND code = $2 AND ($3 IS NULL OR system = $3) LIMIT $4";
+        let mut found = HashMap::new();
+        for c in q.codes.iter().flatten() {
+            let Some(code) = c.code.clone() else {
+                continue;
+            };
+            if found.contains_key(c) {
+                continue;
+            }
+            // An empty system asks for codes without one, which other codings never are.
+            let system = c.system.clone();
+            if system.as_deref() == Some("") {
+                continue;
+            }
+            let patient = q.patient.to_string();
+            let ids: Vec<String> = match &self.direct {
+                // One short index probe: on the request's own thread (see `direct`).
+                Some(direct) => direct.run(|conn| {
+                    conn.prepare_cached(SQL)?
+                        .query_map(
+                            rusqlite::named_params! {
+                                "$1": patient, "$2": code, "$3": system, "$4": OTHER_CODED_MAX
+                            },
+                            |r| r.get::<_, String>(0),
+                        )?
+                        .collect()
+                })?,
+                None => sqlx::query_scalar(SQL)
+                    .bind(patient)
+                    .bind(code)
+                    .bind(system)
+                    .bind(OTHER_CODED_MAX)
+                    .fetch_all(self.pool())
+                    .await
+                    .db()?,
+            };
+            found.insert(c.clone(), ids);
+        }
+        Ok(found)
+    }
+
     /// One page of a patient's chart entries matching `q`, and whether more follow.
     pub async fn search_entries(&self, q: &EntryQuery) -> Result<(Vec<Entry>, bool)> {
-        let w = entry_where(q);
+        let w = entry_where(q, &self.other_coded(q).await?);
         let order = order_by(
             &q.sort,
             |k| match k {
@@ -626,7 +700,12 @@ impl Store {
 
     /// How many entries match `q` (paging ignored).
     pub async fn count_entries(&self, q: &EntryQuery) -> Result<i64> {
-        count(self, "chart_entries", &entry_where(q)).await
+        count(
+            self,
+            "chart_entries",
+            &entry_where(q, &self.other_coded(q).await?),
+        )
+        .await
     }
 
     /// One page of people matching `q`, and whether more follow.

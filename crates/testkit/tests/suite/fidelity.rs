@@ -390,6 +390,21 @@ async fn what_a_sender_wrote_comes_back_as_written(backend: Backend) {
     ))
     .await;
     assert_eq!(amended, ["85354-9", "K-SER"]);
+    // By any coding the sender gave, not only the one the chart shows.
+    let (by_icd, _) = search(format!(
+        "Condition?patient={patient}&code=http://hl7.org/fhir/sid/icd-10|E11.9"
+    ))
+    .await;
+    assert_eq!(by_icd, ["44054006"]);
+    let (by_local, _) = search(format!("Observation?patient={patient}&code=K-SER")).await;
+    assert_eq!(by_local, ["K-SER"]);
+    let (by_loinc, _) = search(format!("Observation?patient={patient}&code={LOINC}|2823-3")).await;
+    assert_eq!(by_loinc, ["K-SER"]);
+    let (none, _) = search(format!(
+        "Observation?patient={patient}&code={SNOMED}|2823-3"
+    ))
+    .await;
+    assert!(none.is_empty());
     let (remission, _) = search(format!(
         "Condition?patient={patient}&clinical-status=remission"
     ))
