@@ -37,6 +37,9 @@ pub enum Error {
     TooLarge,
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The client accepts no format telemed can answer in (HTTP 406).
+    #[error("{0}")]
+    NotAcceptable(String),
     /// Detail for the logs only; clients see a generic message and the request id.
     #[error("internal error")]
     Internal(String),
@@ -83,6 +86,7 @@ impl Error {
             Error::RateLimited { .. } => "rate_limited",
             Error::TooLarge => "too_large",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
+            Error::NotAcceptable(_) => "not_acceptable",
             Error::Internal(_) => "internal",
         }
     }

@@ -62,6 +62,7 @@ pub fn searchset(
     included: Vec<Value>,
     total: Option<i64>,
     links: Vec<(&str, String)>,
+    ignored: &[String],
 ) -> Value {
     let entry = |resource: Value, mode: &str| {
         let url = format!(
@@ -77,6 +78,31 @@ pub fn searchset(
     };
     let mut entries: Vec<Value> = matches.into_iter().map(|r| entry(r, "match")).collect();
     entries.extend(included.into_iter().map(|r| entry(r, "include")));
+    // What the search left out of what was asked: the client must know its results
+    // are broader than its query.
+    if !ignored.is_empty() {
+        let issues: Vec<Value> = ignored
+            .iter()
+            .map(|name| {
+                json!({
+                    "severity": "warning",
+                    "code": "not-supported",
+                    "diagnostics": format!(
+                        "the search parameter '{name}' is not supported and was ignored \
+                         (send Prefer: handling=strict to have such a search refused)"
+                    ),
+                    "expression": [name],
+                })
+            })
+            .collect();
+        entries.push(object([
+            (
+                "resource",
+                json!({ "resourceType": "OperationOutcome", "issue": issues }),
+            ),
+            ("search", json!({ "mode": "outcome" })),
+        ]));
+    }
     let links = links
         .into_iter()
         .map(|(relation, url)| json!({ "relation": relation, "url": url }))

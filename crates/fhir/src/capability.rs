@@ -5,6 +5,9 @@ use serde_json::{json, Value};
 
 use crate::types::ResourceType;
 
+/// The Bulk Data Access export operation.
+const BULK_EXPORT: &str = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export";
+
 pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
     let resources: Vec<Value> = ResourceType::ALL
         .iter()
@@ -43,7 +46,11 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
                 r["searchInclude"] = json!(names);
             }
             if *t == ResourceType::Patient {
-                r["operation"] = json!([{ "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" }]);
+                r["operation"] = json!([
+                    { "name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything" },
+                    { "name": "export", "definition": BULK_EXPORT,
+                      "documentation": "Bulk Data export of the patients the caller may read (NDJSON; Prefer: respond-async)." },
+                ]);
             }
             if t.is_clinical() {
                 r["documentation"] = json!(
@@ -65,7 +72,7 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
         "format": ["json", "application/fhir+json"],
         "rest": [{
             "mode": "server",
-            "documentation": "Every read and search is decided by the patient record's access policy and audited. Unknown search parameters are refused (400). Paging: _count (at most 1000) and the next/previous links.",
+            "documentation": "Every read and search is decided by the patient record's access policy and audited. A search parameter telemed does not know is ignored and named in the Bundle's outcome entry (Prefer: handling=lenient, the default), or refused with 400 (Prefer: handling=strict). Paging: _count (at most 1000) and the next/previous links. A resource another system sends is kept and returned as written; what telemed cannot keep is refused with 422 naming the element.",
             "security": {
                 "cors": true,
                 "service": [{ "coding": [{
@@ -74,6 +81,10 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
                 "description": "OAuth 2 (SMART App Launch: authorization code with PKCE; see .well-known/smart-configuration), or personal API tokens, which stand for SMART user/*.rs (records:read) and user/*.cruds (records:write).",
             },
             "resource": resources,
+            "operation": [
+                { "name": "export", "definition": BULK_EXPORT,
+                  "documentation": "Patient/$export, and Group/{clinician id}/$export for a clinician's patients (no system-level export)." },
+            ],
             "interaction": [
                 { "code": "transaction", "documentation": "Creates (POST, with ifNoneExist), updates (PUT Type/id, with ifMatch) and reads (GET) in one; the writes all or nothing. Entries may refer to each other by urn:uuid fullUrl, and a subject, patient or result reference may be a search that matches exactly one resource. Reads run after the writes commit. Appointments are booked on their own or in a batch. No DELETE: chart entries are marked entered-in-error." },
                 { "code": "batch", "documentation": "Creates (POST, with ifNoneExist), updates (PUT Type/id, with ifMatch) and reads (GET), each entry on its own as if sent alone." },

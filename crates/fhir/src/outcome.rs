@@ -13,7 +13,7 @@ pub fn issue_code(error_code: &str) -> &'static str {
         "conflict" | "precondition_failed" => "conflict",
         "rate_limited" => "throttled",
         "too_large" => "too-long",
-        "unsupported_media_type" | "method_not_allowed" => "not-supported",
+        "unsupported_media_type" | "method_not_allowed" | "not_acceptable" => "not-supported",
         _ => "exception",
     }
 }

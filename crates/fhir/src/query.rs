@@ -257,6 +257,7 @@ mod tests {
                 ("_sort", "-date"),
                 ("_count", "5"),
             ]),
+            crate::search::Handling::Strict,
         )
         .unwrap();
         let q = entry_query(&s, patient);

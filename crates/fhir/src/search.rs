@@ -1,6 +1,9 @@
-//! FHIR search parameters, parsed strictly against the resource type's table
-//! (`types::ResourceType::search_params`): an unknown parameter, an unsupported modifier
-//! or a malformed value is an error naming the parameter, never silently ignored.
+//! FHIR search parameters, parsed against the resource type's table
+//! (`types::ResourceType::search_params`). An unsupported modifier or a malformed value
+//! is an error naming the parameter. A parameter telemed does not know is, as R4 says,
+//! ignored by default (`Prefer: handling=lenient`) and named in the Bundle's outcome
+//! entry, so the client sees that its search was broader than asked; with
+//! `Prefer: handling=strict` it is an error.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use telemed_domain::{Error, Result};
@@ -35,6 +38,31 @@ pub enum Total {
     Accurate,
 }
 
+/// What to do with a search parameter telemed does not know (`Prefer: handling=…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Handling {
+    /// Ignore it and say so in the Bundle (R4's default).
+    #[default]
+    Lenient,
+    /// Refuse the search.
+    Strict,
+}
+
+impl Handling {
+    /// From a `Prefer` header (`handling=strict`, among other preferences).
+    pub fn from_prefer(prefer: Option<&str>) -> Handling {
+        let strict = prefer.is_some_and(|p| {
+            p.split([',', ';'])
+                .any(|pref| pref.trim().eq_ignore_ascii_case("handling=strict"))
+        });
+        if strict {
+            Handling::Strict
+        } else {
+            Handling::Lenient
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Search {
     pub resource_type: ResourceType,
@@ -44,6 +72,8 @@ pub struct Search {
     pub sort: Vec<(&'static SortDef, bool)>,
     pub include: Vec<crate::types::Include>,
     pub total: Total,
+    /// Parameters ignored under lenient handling, as the client named them.
+    pub ignored: Vec<String>,
 }
 
 impl Search {
@@ -102,7 +132,11 @@ fn bad(param: &'static str, message: impl Into<String>) -> Error {
 }
 
 /// Parses a search request's parameters (query string or form body, in order).
-pub fn parse(resource_type: ResourceType, pairs: &[(String, String)]) -> Result<Search> {
+pub fn parse(
+    resource_type: ResourceType,
+    pairs: &[(String, String)],
+    handling: Handling,
+) -> Result<Search> {
     let mut search = Search {
         resource_type,
         filters: vec![],
@@ -111,6 +145,7 @@ pub fn parse(resource_type: ResourceType, pairs: &[(String, String)]) -> Result<
         sort: vec![],
         include: vec![],
         total: Total::Estimate,
+        ignored: vec![],
     };
     let mut only_count = false;
     for (key, raw) in pairs {
@@ -200,20 +235,24 @@ pub fn parse(resource_type: ResourceType, pairs: &[(String, String)]) -> Result<
             },
             "_pretty" => {}
             _ => {
-                let param = resource_type
+                let Some(param) = resource_type
                     .search_params()
                     .iter()
                     .find(|p| p.name == name)
-                    .ok_or_else(|| {
-                        bad(
-                            "search",
-                            format!(
-                                "{} has no search parameter '{name}'; it has: {}",
-                                resource_type.as_str(),
-                                names(resource_type.search_params().iter().map(|p| p.name))
-                            ),
-                        )
-                    })?;
+                else {
+                    if handling == Handling::Lenient {
+                        search.ignored.push(key.clone());
+                        continue;
+                    }
+                    return Err(bad(
+                        "search",
+                        format!(
+                            "{} has no search parameter '{name}'; it has: {}",
+                            resource_type.as_str(),
+                            names(resource_type.search_params().iter().map(|p| p.name))
+                        ),
+                    ));
+                };
                 let values = split_unescaped(raw, ',')
                     .iter()
                     .map(|v| parse_value(param, modifier, v))
@@ -474,6 +513,7 @@ mod tests {
                 ("_sort", "-date,_lastUpdated"),
                 ("_include", "Observation:patient"),
             ]),
+            Handling::Lenient,
         )
         .unwrap();
         let code = s.on(Target::Code).next().unwrap();
@@ -512,7 +552,12 @@ mod tests {
             ["Observation:patient"]
         );
 
-        let p = parse(ResourceType::Patient, &q(&[("name:exact", "Ana López")])).unwrap();
+        let p = parse(
+            ResourceType::Patient,
+            &q(&[("name:exact", "Ana López")]),
+            Handling::Lenient,
+        )
+        .unwrap();
         assert_eq!(
             p.filters[0].values,
             vec![Value::Text(TextMatch::Exact("Ana López".into()))]
@@ -520,15 +565,42 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_parameter_is_ignored_and_named_unless_handling_is_strict() {
+        let pairs = q(&[("colour", "red"), ("code", "8867-4"), ("_elements", "id")]);
+        let s = parse(ResourceType::Observation, &pairs, Handling::Lenient).unwrap();
+        assert_eq!(s.ignored, ["colour", "_elements"]);
+        assert_eq!(s.filters.len(), 1);
+        assert!(parse(ResourceType::Observation, &pairs, Handling::Strict).is_err());
+        assert_eq!(
+            Handling::from_prefer(Some("return=minimal, handling=strict")),
+            Handling::Strict
+        );
+        assert_eq!(
+            Handling::from_prefer(Some("handling=lenient")),
+            Handling::Lenient
+        );
+        assert_eq!(Handling::from_prefer(None), Handling::Lenient);
+        // A malformed value of a known parameter is refused however handled.
+        assert!(parse(
+            ResourceType::Observation,
+            &q(&[("date", "last-week")]),
+            Handling::Lenient
+        )
+        .is_err());
+    }
+
+    #[test]
     fn what_is_not_understood_is_refused_with_the_parameter_named() {
-        let refused =
-            |pairs: &[(&str, &str)], field: &str| match parse(ResourceType::Observation, &q(pairs))
-            {
-                Err(Error::Invalid { field: f, message }) => {
-                    assert_eq!(f, field, "{pairs:?}: {message}")
-                }
-                other => panic!("{pairs:?} gave {other:?}"),
-            };
+        let refused = |pairs: &[(&str, &str)], field: &str| match parse(
+            ResourceType::Observation,
+            &q(pairs),
+            Handling::Strict,
+        ) {
+            Err(Error::Invalid { field: f, message }) => {
+                assert_eq!(f, field, "{pairs:?}: {message}")
+            }
+            other => panic!("{pairs:?} gave {other:?}"),
+        };
         refused(&[("colour", "red")], "search");
         refused(&[("code:text", "pulse")], "code");
         refused(&[("date", "last-week")], "date");

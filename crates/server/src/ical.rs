@@ -13,6 +13,20 @@ pub struct CalendarEvent {
     pub cancelled: bool,
     /// Higher for each change of the same event.
     pub sequence: u32,
+    /// Who sends the invitation (RFC 5546 asks for it in REQUEST, CANCEL and PUBLISH):
+    /// a name, if any, and an email address.
+    pub organizer: (Option<String>, String),
+    /// Whom an emailed invitation is for (its address); none in a feed or a download.
+    pub attendee: Option<String>,
+}
+
+/// A parameter value (RFC 5545 §3.2): quoted, without the quote itself or controls.
+fn param(value: &str) -> String {
+    let clean: String = value
+        .chars()
+        .filter(|c| *c != '"' && !c.is_control())
+        .collect();
+    format!("\"{clean}\"")
 }
 
 fn stamp(t: DateTime<Utc>) -> String {
@@ -76,6 +90,17 @@ pub fn calendar(
         line(format!("DTEND:{}", stamp(e.end)));
         line(format!("SUMMARY:{}", escape(&e.summary)));
         line(format!("URL:{}", e.url));
+        let (name, address) = &e.organizer;
+        match name {
+            Some(n) => line(format!("ORGANIZER;CN={}:mailto:{address}", param(n))),
+            None => line(format!("ORGANIZER:mailto:{address}")),
+        }
+        if let Some(a) = &e.attendee {
+            line(format!(
+                "ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT={};RSVP=FALSE:mailto:{a}",
+                if e.cancelled { "DECLINED" } else { "ACCEPTED" }
+            ));
+        }
         line(format!("SEQUENCE:{}", e.sequence));
         line(format!(
             "STATUS:{}",
@@ -104,5 +129,32 @@ mod tests {
             assert!(l.len() <= 75, "{} octets", l.len());
         }
         assert!(out.contains("\r\n "));
+    }
+
+    #[test]
+    fn an_invitation_names_its_organizer_and_attendee() {
+        let t = chrono::DateTime::parse_from_rfc3339("2026-01-05T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let event = CalendarEvent {
+            uid: "u@telemed".into(),
+            start: t,
+            end: t,
+            summary: "telemed visit".into(),
+            url: "https://clinic.example/appointments".into(),
+            cancelled: false,
+            sequence: 0,
+            organizer: (
+                Some("Clinic \"North\"".into()),
+                "noreply@clinic.example".into(),
+            ),
+            attendee: Some("ana@example.org".into()),
+        };
+        // (Unfolded: a long content line is folded at 75 octets.)
+        let ics = calendar("telemed", Some("REQUEST"), &[event], t).replace("\r\n ", "");
+        assert!(ics.contains("ORGANIZER;CN=\"Clinic North\":mailto:noreply@clinic.example\r\n"));
+        assert!(ics.contains(
+            "ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:ana@example.org"
+        ));
     }
 }

@@ -182,6 +182,32 @@ pub fn visit_event(
         url: format!("{}{path}", state.config.public_url),
         cancelled: !a.status.is_active(),
         sequence: u32::try_from(a.sequence).unwrap_or(u32::MAX),
+        organizer: organizer(state),
+        attendee: None,
+    }
+}
+
+/// The clinic as the organizer of its visits: the address its emails come from (in the
+/// demo, without SMTP, a no-reply address at its own host).
+fn organizer(state: &AppState) -> (Option<String>, String) {
+    let from = state
+        .config
+        .smtp
+        .as_ref()
+        .and_then(|s| s.from.parse::<lettre::message::Mailbox>().ok());
+    match from {
+        Some(m) => (m.name.filter(|n| !n.is_empty()), m.email.to_string()),
+        None => {
+            let host = state
+                .config
+                .public_url
+                .split("://")
+                .nth(1)
+                .and_then(|rest| rest.split(['/', ':']).next())
+                .filter(|h| !h.is_empty())
+                .unwrap_or("localhost");
+            (Some("telemed".into()), format!("noreply@{host}"))
+        }
     }
 }
 
@@ -232,7 +258,10 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
     };
     let link = format!("{}{path}", state.config.public_url);
     let now = state.clock.now();
-    let event = visit_event(state, &a, &path);
+    let event = CalendarEvent {
+        attendee: Some(recipient.email.to_string()),
+        ..visit_event(state, &a, &path)
+    };
     let method = if a.status.is_active() {
         "REQUEST"
     } else {

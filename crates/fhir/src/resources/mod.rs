@@ -66,7 +66,8 @@ fn party(user: telemed_domain::UserId, role: telemed_domain::Role) -> Value {
 
 /// A secure message as a Communication: its thread's subject as the topic, the patient
 /// the thread is with, sender, the members it reached, and the text.
-pub fn communication(c: &telemed_store::fhir::Communication) -> Value {
+/// Its attachments' URLs are absolute (`{base}/Binary/<id>`), as R4 validators ask.
+pub fn communication(base: &str, c: &telemed_store::fhir::Communication) -> Value {
     let mut o = Map::new();
     o.insert("resourceType".into(), json!("Communication"));
     o.insert("id".into(), json!(c.id.to_string()));
@@ -96,7 +97,7 @@ pub fn communication(c: &telemed_store::fhir::Communication) -> Value {
     payload.extend(c.attachments.iter().map(|b| {
         json!({ "contentAttachment": {
             "contentType": b.media_type.mime(),
-            "url": format!("Binary/{}", b.id),
+            "url": format!("{base}/Binary/{}", b.id),
             "size": b.byte_size.min(i64::from(i32::MAX)),
             "title": b.file_name,
             "creation": date_time(b.created_at),
@@ -659,8 +660,8 @@ pub fn practitioner(p: &Person) -> Value {
     })
 }
 
-/// A document of the record, its file served as `Binary/<document id>`.
-pub fn document_reference(d: &telemed_store::documents::Document) -> Value {
+/// A document of the record, its file served as `{base}/Binary/<document id>`.
+pub fn document_reference(base: &str, d: &telemed_store::documents::Document) -> Value {
     use telemed_domain::documents::DocumentStatus;
     let description = match &d.description {
         Some(more) => format!("{} — {more}", d.title),
@@ -678,7 +679,7 @@ pub fn document_reference(d: &telemed_store::documents::Document) -> Value {
         "description": description,
         "content": [{ "attachment": {
             "contentType": d.file.media_type.mime(),
-            "url": format!("Binary/{}", d.id),
+            "url": format!("{base}/Binary/{}", d.id),
             // unsignedInt in R4: at most 2^31 - 1.
             "size": d.file.byte_size.min(i64::from(i32::MAX)),
             "title": d.file.file_name,

@@ -328,7 +328,7 @@ async fn resources_of(
             Ok(docs) => Ok(docs
                 .iter()
                 .filter(|d| req.changed_since(d.updated_at))
-                .map(|d| resources::document_reference(d).to_string())
+                .map(|d| resources::document_reference(&super::base_url(state), d).to_string())
                 .collect()),
             Err(Error::NotFound) => Ok(vec![]),
             Err(e) => Err(e),

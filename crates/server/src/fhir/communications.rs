@@ -62,7 +62,7 @@ pub async fn read(state: &AppState, ctx: &Ctx, caller: &FhirCaller, id: &str) ->
     let (found, _) = state.store.search_communications(&q).await?;
     let c = found.first().ok_or(Error::NotFound)?;
     audit(state, ctx, caller, "message.read", &found, Some(id)).await?;
-    Ok(resources::communication(c))
+    Ok(resources::communication(&super::base_url(state), c))
 }
 
 /// `Communication?patient=…&sent=…`, within the caller's threads.
@@ -84,7 +84,10 @@ pub async fn search(
     .await?;
     audit(state, ctx, caller, "message.list", &found, None).await?;
     Ok(Found {
-        matches: found.iter().map(resources::communication).collect(),
+        matches: found
+            .iter()
+            .map(|c| resources::communication(&super::base_url(state), c))
+            .collect(),
         included: vec![],
         total,
         more,
@@ -114,5 +117,8 @@ pub async fn of_patient(
         return Ok(vec![]);
     }
     audit(state, ctx, caller, "message.list", &found, None).await?;
-    Ok(found.iter().map(resources::communication).collect())
+    Ok(found
+        .iter()
+        .map(|c| resources::communication(&super::base_url(state), c))
+        .collect())
 }

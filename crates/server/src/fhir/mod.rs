@@ -51,6 +51,51 @@ pub fn router() -> Router<AppState> {
         )
         .route("/$export-file/{id}/{seq}", get(bulk::file))
         .fallback(elsewhere)
+        .layer(axum::middleware::from_fn(formats))
+}
+
+/// The formats a FHIR answer can be asked for in (`Accept`, `_format`): JSON only.
+const JSON_FORMATS: [&str; 6] = [
+    "application/fhir+json",
+    "application/json",
+    "application/json+fhir",
+    "json",
+    "application/*",
+    "*/*",
+];
+
+/// A request whose `Accept` or `_format` admits no JSON is answered 406 before any
+/// handler runs (R4: a server SHALL say so rather than answer in another format). A
+/// Binary is served as its own file, an export file as NDJSON: they negotiate nothing.
+async fn formats(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path();
+    if path.contains("/Binary/") || path.contains("/$export-file/") {
+        return next.run(request).await;
+    }
+    let accept = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let format = request.uri().query().and_then(|q| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "_format")
+            .map(|(_, v)| v)
+    });
+    let json = |media: &str| {
+        let media = media.split(';').next().unwrap_or_default().trim();
+        JSON_FORMATS.iter().any(|f| f.eq_ignore_ascii_case(media))
+    };
+    let accepted = accept.is_none_or(|a| a.trim().is_empty() || a.split(',').any(json));
+    let formatted = format.as_deref().is_none_or(json);
+    if accepted && formatted {
+        return next.run(request).await;
+    }
+    crate::error::AppError::from(Error::NotAcceptable(
+        "telemed serves FHIR as JSON only (application/fhir+json)".into(),
+    ))
+    .into_response()
 }
 
 /// What no route takes under the base: a FHIR 404 (OperationOutcome), not the web

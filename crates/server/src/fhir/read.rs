@@ -125,7 +125,7 @@ pub async fn read_one(
             FhirJson {
                 version: Some(d.version),
                 last_modified: Some(d.updated_at),
-                ..FhirJson::ok(resources::document_reference(&d))
+                ..FhirJson::ok(resources::document_reference(&super::base_url(state), &d))
             }
         }
         _ => {
@@ -354,7 +354,10 @@ pub async fn everything(
         }
         if rt == ResourceType::DocumentReference {
             match crate::documents::list(&state, &ctx, &caller.principal, patient).await {
-                Ok(docs) => found.extend(docs.iter().map(resources::document_reference)),
+                Ok(docs) => {
+                    let base = super::base_url(&state);
+                    found.extend(docs.iter().map(|d| resources::document_reference(&base, d)))
+                }
                 Err(Error::NotFound) => {}
                 Err(e) => return Err(e.into()),
             }
@@ -408,6 +411,7 @@ pub async fn everything(
         vec![],
         Some(total),
         vec![("self", link)],
+        &[],
     )))
 }
 

@@ -2,10 +2,11 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
 use serde_json::Value;
 use telemed_domain::record::{self as policy, CareFacts, Op, Section};
 use telemed_domain::{EntryId, Error, Permission, Result, Role, UserId};
-use telemed_fhir::search::{Search, Total};
+use telemed_fhir::search::{Handling, Search, Total};
 use telemed_fhir::{bundle, query, resources, search as parser, Interaction, ResourceType};
 use telemed_store::fhir::EntryQuery;
 
@@ -20,9 +21,15 @@ pub async fn by_get(
     caller: FhirCaller,
     Path(rt): Path<String>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> AppResult<FhirJson> {
     let pairs = form_pairs(raw.as_deref().unwrap_or_default().as_bytes())?;
-    Ok(search(&state, &ctx, &caller, &rt, pairs).await?)
+    Ok(search(&state, &ctx, &caller, &rt, pairs, handling(&headers)).await?)
+}
+
+/// The client's `Prefer: handling=…` (lenient unless it asks for strict).
+fn handling(headers: &HeaderMap) -> Handling {
+    Handling::from_prefer(headers.get("prefer").and_then(|v| v.to_str().ok()))
 }
 
 /// The same search with its parameters in a form body (and any in the query string).
@@ -32,11 +39,12 @@ pub async fn by_post(
     caller: FhirCaller,
     Path(rt): Path<String>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
     body: Bytes,
 ) -> AppResult<FhirJson> {
     let mut pairs = form_pairs(raw.as_deref().unwrap_or_default().as_bytes())?;
     pairs.extend(form_pairs(&body)?);
-    Ok(search(&state, &ctx, &caller, &rt, pairs).await?)
+    Ok(search(&state, &ctx, &caller, &rt, pairs, handling(&headers)).await?)
 }
 
 pub(super) fn form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>> {
@@ -88,14 +96,21 @@ pub(super) async fn search(
     caller: &FhirCaller,
     rt: &str,
     pairs: Vec<(String, String)>,
+    handling: Handling,
 ) -> Result<FhirJson> {
     let rt = resource_type(rt)?;
     caller.require(rt, Interaction::Search)?;
-    let search = parser::parse(rt, &pairs)?;
+    let search = parser::parse(rt, &pairs, handling)?;
     let found = run(state, ctx, caller, &search).await?;
     let base = base_url(state);
+    // The links repeat what the search did: without the parameters it ignored.
+    let pairs: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter(|(k, _)| !search.ignored.contains(k))
+        .collect();
     let mut links = vec![("self", page_url(&base, rt, &pairs, search.offset))];
-    if found.more {
+    // `_summary=count` asks for no page at all: there is no next one.
+    if found.more && search.count > 0 {
         links.push((
             "next",
             page_url(&base, rt, &pairs, search.offset + search.count),
@@ -111,6 +126,7 @@ pub(super) async fn search(
         found.included,
         found.total,
         links,
+        &search.ignored,
     )))
 }
 
@@ -349,7 +365,10 @@ async fn documents(
     {
         docs.reverse();
     }
-    Ok(Found::page(&docs, search, resources::document_reference))
+    let base = base_url(state);
+    Ok(Found::page(&docs, search, |d| {
+        resources::document_reference(&base, d)
+    }))
 }
 
 /// Patients: staff and clinicians (with `patients:read`) search everyone; a patient

@@ -476,6 +476,7 @@ async fn get(state: &AppState, ctx: &Ctx, caller: &FhirCaller, url: &str) -> Res
                 caller,
                 name,
                 super::search::form_pairs(query.as_bytes())?,
+                Default::default(),
             )
             .await
         }

@@ -455,7 +455,8 @@ pub async fn existing(
         .map_err(|_| Error::invalid("If-None-Exist", "If-None-Exist is a search query"))?;
     pairs.push(("_count".into(), "2".into()));
     caller.require(rt, Interaction::Search)?;
-    let search = parser::parse(rt, &pairs)?;
+    // Strict: a condition with a parameter telemed ignored would match more than meant.
+    let search = parser::parse(rt, &pairs, parser::Handling::Strict)?;
     let found = super::search::run(state, ctx, caller, &search).await?;
     match found.matches.len() {
         0 => Ok(None),

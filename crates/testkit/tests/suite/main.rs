@@ -32,6 +32,7 @@ mod audit;
 mod browser;
 mod documents;
 mod fhir;
+mod fhir_protocol;
 mod fhir_visits;
 mod fhir_write;
 mod fidelity;

@@ -649,6 +649,12 @@ async fn bookings_send_confirmations_reminders_and_cancellations(backend: Backen
         "no clinical detail in email"
     );
     let event = parse_event(&mail.part("text/calendar").expect("an .ics attachment"));
+    // An invitation (METHOD:REQUEST) names who sends it and whom it is for (RFC 5546).
+    assert!(
+        event["ORGANIZER"].starts_with("mailto:noreply@"),
+        "{event:?}"
+    );
+    assert_eq!(event["ATTENDEE"], format!("mailto:{}", c.patient.email));
     let start_utc = chrono::DateTime::parse_from_rfc3339(&start)
         .unwrap()
         .with_timezone(&chrono::Utc);
@@ -722,6 +728,7 @@ async fn bookings_send_confirmations_reminders_and_cancellations(backend: Backen
     let cancelled = c.app.smtp.wait_for(&c.patient.email, "cancelled").await;
     let event = parse_event(&cancelled.part("text/calendar").unwrap());
     assert_eq!(event["STATUS"], "CANCELLED");
+    assert_eq!(event["ATTENDEE"], format!("mailto:{}", c.patient.email));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let reminders = c
         .app
