@@ -3,12 +3,15 @@
 //! Chromium is installed or TELEMED_REQUIRE_BROWSER=1 (then a missing browser fails);
 //! the call through a TURN relay when coturn's turnserver is installed too (or required);
 //! the FHIR validation when the validators of tools/fhir-validate are installed, or
-//! TELEMED_REQUIRE_FHIR_VALIDATORS=1.
+//! TELEMED_REQUIRE_FHIR_VALIDATORS=1; the OpenAPI conformance run when schemathesis
+//! (tools/openapi-conformance) is installed, or TELEMED_REQUIRE_OPENAPI_CONFORMANCE=1.
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(telemed_pg)");
     println!("cargo::rustc-check-cfg=cfg(telemed_browser)");
     println!("cargo::rustc-check-cfg=cfg(telemed_turn)");
     println!("cargo::rustc-check-cfg=cfg(telemed_fhir_validators)");
+    println!("cargo::rustc-check-cfg=cfg(telemed_openapi_conformance)");
+    println!("cargo::rerun-if-env-changed=TELEMED_REQUIRE_OPENAPI_CONFORMANCE");
     println!("cargo::rerun-if-env-changed=TELEMED_REQUIRE_FHIR_VALIDATORS");
     println!("cargo::rerun-if-changed=/usr/bin/turnserver");
     println!("cargo::rerun-if-env-changed=TELEMED_TEST_DATABASE_URL");
@@ -39,5 +42,13 @@ fn main() {
     let required = std::env::var("TELEMED_REQUIRE_FHIR_VALIDATORS").is_ok_and(|v| v == "1");
     if required || (medplum.exists() && python_models) {
         println!("cargo::rustc-cfg=telemed_fhir_validators");
+    }
+    let schemathesis = std::process::Command::new("python3")
+        .args(["-c", "import schemathesis"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let required = std::env::var("TELEMED_REQUIRE_OPENAPI_CONFORMANCE").is_ok_and(|v| v == "1");
+    if required || schemathesis {
+        println!("cargo::rustc-cfg=telemed_openapi_conformance");
     }
 }

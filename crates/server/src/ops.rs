@@ -49,7 +49,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+async fn openapi() -> Json<&'static serde_json::Value> {
     Json(crate::openapi::document())
 }
 

@@ -16,6 +16,7 @@ use crate::error::AppResult;
 use crate::AppState;
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     pub actor: Option<UserId>,

@@ -169,6 +169,7 @@ pub async fn get(
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FileQuery {
     /// true: as a file to save (Content-Disposition: attachment).
@@ -212,6 +213,7 @@ pub async fn thumbnail(
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PreviewQuery {
     /// A CT window to render through: soft_tissue, lung, bone or brain. Without it, the

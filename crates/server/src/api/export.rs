@@ -66,6 +66,7 @@ impl From<RecordExport> for RecordExportView {
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// json (default) or pdf.

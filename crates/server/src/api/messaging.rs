@@ -133,6 +133,7 @@ pub async fn upload(
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadQuery {
     /// true: as a file to save (Content-Disposition: attachment).
@@ -157,6 +158,7 @@ pub async fn attachment(
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct InboxQuery {
     /// true: the archived threads.
@@ -238,6 +240,7 @@ fn thread_id(id: &str) -> Result<ThreadId, Error> {
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AfterQuery {
     /// Only messages numbered after this (what a reconnecting client missed).

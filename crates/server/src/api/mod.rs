@@ -225,7 +225,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(ApiJson(v)),
             Err(rejection) => Err(AppError(match rejection {
-                JsonRejection::JsonDataError(e) => Error::invalid("body", e.body_text()),
+                JsonRejection::JsonDataError(e) => {
+                    Error::invalid("body", for_people(&e.body_text()))
+                }
                 JsonRejection::JsonSyntaxError(_) => {
                     Error::invalid("body", "the body is not valid JSON")
                 }
@@ -249,6 +251,91 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e: QueryRejection| AppError(Error::invalid("query", e.body_text())))
+            .map_err(|e: QueryRejection| {
+                AppError(Error::invalid("query", for_people(&e.body_text())))
+            })
+    }
+}
+
+/// A deserializer's complaint as a person reads it: without the library's preamble
+/// ("Failed to deserialize …:") and the parser's position, Rust type names and
+/// backticks; `field: unknown variant `x`, expected one of `a`, `b`` becomes
+/// "field: 'x' is not one of 'a', 'b'".
+fn for_people(text: &str) -> String {
+    let text = match text.split_once(": ") {
+        Some((preamble, rest)) if preamble.starts_with("Failed to deserialize") => rest,
+        _ => text,
+    };
+    let text = match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => text,
+    };
+    let (at, what) = match text.split_once(": ") {
+        Some((path, what)) if !path.contains(' ') => (Some(path), what),
+        _ => (None, text),
+    };
+    let what = what.replace('`', "'");
+    let what = if let Some(rest) = what.strip_prefix("missing field ") {
+        format!("{rest} is required")
+    } else if let Some(rest) = what.strip_prefix("unknown field ") {
+        let name = rest.split(',').next().unwrap_or(rest);
+        format!("{name} is not a field of this request")
+    } else if let Some(rest) = what.strip_prefix("unknown variant ") {
+        match rest.split_once(", expected ") {
+            Some((value, expected)) => {
+                format!("{value} is not {}", expected.trim_start_matches("one of "))
+            }
+            None => format!("{rest} is not an allowed value"),
+        }
+    } else if let Some(rest) = what.strip_prefix("invalid type: ") {
+        match rest.split_once(", expected ") {
+            Some((got, expected)) => format!("expected {expected}, got {got}"),
+            None => format!("a value has the wrong type ({rest})"),
+        }
+    } else if let Some(rest) = what.strip_prefix("invalid value: ") {
+        match rest.split_once(", expected ") {
+            Some((got, expected)) => format!("expected {expected}, got {got}"),
+            None => format!("a value is not allowed ({rest})"),
+        }
+    } else {
+        what
+    };
+    match at {
+        Some(path) => format!("{path}: {what}"),
+        None => what,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::for_people;
+
+    #[test]
+    fn deserializer_complaints_are_written_for_people() {
+        let cases = [
+            (
+                "Failed to deserialize the JSON body into the target type: missing field `visit_kind` at line 1 column 2",
+                "'visit_kind' is required",
+            ),
+            (
+                "Failed to deserialize the JSON body into the target type: visit_kind: unknown variant `vid`, expected one of `video`, `audio`, `messaging` at line 1 column 20",
+                "visit_kind: 'vid' is not 'video', 'audio', 'messaging'",
+            ),
+            (
+                "Failed to deserialize the JSON body into the target type: unknown field `colour`, expected `name` or `scopes` at line 1 column 9",
+                "'colour' is not a field of this request",
+            ),
+            (
+                "Failed to deserialize query string: from: input contains invalid characters",
+                "from: input contains invalid characters",
+            ),
+            (
+                "Failed to deserialize the JSON body into the target type: limit: invalid type: string \"x\", expected u32 at line 1 column 12",
+                "limit: expected u32, got string \"x\"",
+            ),
+        ];
+        for (serde, person) in cases {
+            assert_eq!(for_people(serde), person);
+        }
     }
 }

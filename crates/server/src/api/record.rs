@@ -468,8 +468,27 @@ pub async fn note(
 #[serde(deny_unknown_fields)]
 pub struct DraftBody {
     pub version: i64,
-    #[serde(flatten)]
-    pub soap: Soap,
+    #[serde(default)]
+    pub subjective: String,
+    #[serde(default)]
+    pub objective: String,
+    #[serde(default)]
+    pub assessment: String,
+    #[serde(default)]
+    pub plan: String,
+}
+
+impl DraftBody {
+    /// The note's four parts. (Listed here rather than flattened: serde cannot refuse
+    /// unknown fields of a flattened struct, and the schema of one contradicts itself.)
+    fn soap(&self) -> Soap {
+        Soap {
+            subjective: self.subjective.clone(),
+            objective: self.objective.clone(),
+            assessment: self.assessment.clone(),
+            plan: self.plan.clone(),
+        }
+    }
 }
 
 /// Saves a draft (its author only); a signed note is 409, a stale version 409.
@@ -488,7 +507,7 @@ pub async fn save_draft(
         &caller.principal,
         note_id(&id)?,
         body.version,
-        &body.soap,
+        &body.soap(),
     )
     .await?;
     Ok(Json(note_view(n, Vec::new())))

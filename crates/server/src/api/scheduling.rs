@@ -233,6 +233,7 @@ pub async fn get_schedule(
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ClinicianSearch {
     pub specialty: Option<String>,
@@ -294,6 +295,7 @@ pub async fn find_clinicians(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SlotQuery {
     pub visit_kind: VisitKind,
@@ -385,6 +387,7 @@ pub async fn book(
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AppointmentRange {
     /// Default: now.

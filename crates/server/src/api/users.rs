@@ -43,6 +43,7 @@ impl From<User> for UserView {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     pub role: Option<Role>,

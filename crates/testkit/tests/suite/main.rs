@@ -27,6 +27,7 @@ macro_rules! on_both_databases {
 
 mod accounts;
 mod api;
+mod api_conformance;
 mod attachments;
 mod audit;
 mod browser;
