@@ -57,11 +57,19 @@ impl InvitationView {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvitationBody {
+    #[schema(format = Email)]
     pub email: String,
+    /// 1 to 100 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub display_name: String,
     /// clinician, staff or admin.
     pub role: Role,
     /// Language of the email: en (default) or es.
+    #[schema(pattern = "^(en|es)$")]
     pub lang: Option<String>,
 }
 

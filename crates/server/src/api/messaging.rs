@@ -181,6 +181,12 @@ pub async fn inbox(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewThreadBody {
+    /// 1 to 200 characters, not only spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub subject: String,
     /// A clinician's or patient's id, or `clinic` for the clinic's inbox.
     pub to: String,

@@ -558,6 +558,8 @@ pub async fn add_addendum(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BreakGlassBody {
+    /// Why emergency access is needed: 10 to 500 characters (shown to the patient).
+    #[schema(min_length = 10, max_length = 500, pattern = r"\S")]
     pub reason: String,
 }
 

@@ -40,10 +40,18 @@ impl From<telemed_store::tokens::ApiToken> for TokenView {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenBody {
+    /// 1 to 80 characters, not only spaces, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 80,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
     /// Scopes no wider than the calling token's.
+    #[schema(min_items = 1)]
     pub scopes: Vec<Permission>,
     /// Lifetime in days, 1 to 366.
+    #[schema(minimum = 1, maximum = 366)]
     pub days: i64,
 }
 
