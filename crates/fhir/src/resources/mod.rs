@@ -161,25 +161,32 @@ fn notes(e: &Entry) -> Option<Value> {
 /// the resource as it was sent (ARCHITECTURE.md, "What a sender wrote is kept").
 pub fn entry(e: &Entry) -> Option<Value> {
     let rt = ResourceType::of_section(e.section, e.results.is_some())?;
-    let own = own_entry(e, rt)?;
     let source = e
         .source
         .as_deref()
-        .and_then(|s| serde_json::from_str::<Value>(s).ok());
-    Some(match source {
-        Some(Value::Object(source)) => as_sent(source, own, e, rt),
-        _ => own,
-    })
+        .and_then(|s| serde_json::from_str::<Map<String, Value>>(s).ok());
+    match source {
+        Some(source) => as_sent(source, e, rt),
+        None => own_entry(e, rt),
+    }
 }
 
 /// The resource as its sender wrote it, with what telemed owns laid over it: its id,
 /// version and time of update, and, once telemed has changed the entry's status
-/// (resolved, stopped, entered in error), the elements that state it.
-fn as_sent(mut source: Map<String, Value>, own: Value, e: &Entry, rt: ResourceType) -> Value {
-    lay_identity(&mut source, &own);
+/// (resolved, stopped, entered in error), the elements that state it. (Telemed's own
+/// rendering is made only then: reads are the hot path.)
+fn as_sent(mut source: Map<String, Value>, e: &Entry, rt: ResourceType) -> Option<Value> {
     if e.source_status == Some(e.status) {
-        return Value::Object(source);
+        let identity = json!({
+            "resourceType": rt.as_str(),
+            "id": e.id.to_string(),
+            "meta": meta(Some(e.version), e.updated_at),
+        });
+        lay_identity(&mut source, &identity);
+        return Some(Value::Object(source));
     }
+    let own = own_entry(e, rt)?;
+    lay_identity(&mut source, &own);
     let erroneous = e.status == EntryStatus::EnteredInError;
     // (element, whether telemed's rendering replaces it even when it has none)
     let elements: &[(&str, bool)] = match rt {
@@ -216,7 +223,7 @@ fn as_sent(mut source: Map<String, Value>, own: Value, e: &Entry, rt: ResourceTy
         source.retain(|k, _| !named(k));
         source.extend(replacement);
     }
-    Value::Object(source)
+    Some(Value::Object(source))
 }
 
 /// What telemed says of every resource it keeps, laid over the one a sender wrote: its
