@@ -171,6 +171,29 @@ pub fn entry(e: &Entry) -> Option<Value> {
     }
 }
 
+/// `entry`, written out. An entry kept as its sender wrote it, its status unchanged and
+/// without a `meta` of its own, is its kept text with telemed's id and meta spliced in
+/// front (the kept text never has an id: `input::kept`), so the hot read neither parses
+/// nor re-serialises it; any other is `entry`'s JSON.
+pub fn entry_written(e: &Entry) -> Option<String> {
+    // (Only entries FHIR serves from the chart.)
+    ResourceType::of_section(e.section, e.results.is_some())?;
+    if let Some(kept) = e.source.as_deref().filter(|k| {
+        e.source_status == Some(e.status) && k.starts_with('{') && !k.contains("\"meta\"")
+    }) {
+        let head = json!({ "id": e.id.to_string(), "meta": meta(Some(e.version), e.updated_at) })
+            .to_string();
+        let head = head.strip_suffix('}').unwrap_or(&head);
+        let rest = kept[1..].trim_start();
+        return Some(if rest.starts_with('}') {
+            format!("{head}}}")
+        } else {
+            format!("{head},{rest}")
+        });
+    }
+    entry(e).map(|v| v.to_string())
+}
+
 /// The resource as its sender wrote it, with what telemed owns laid over it: its id,
 /// version and time of update, and, once telemed has changed the entry's status
 /// (resolved, stopped, entered in error), the elements that state it. (Telemed's own

@@ -44,6 +44,7 @@ impl FromRequestParts<AppState> for FhirCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        super::negotiate(&parts.headers, &parts.uri)?;
         let bearer = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)

@@ -13,7 +13,7 @@ mod search;
 mod transaction;
 mod write;
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -51,7 +51,6 @@ pub fn router() -> Router<AppState> {
         )
         .route("/$export-file/{id}/{seq}", get(bulk::file))
         .fallback(elsewhere)
-        .layer(axum::middleware::from_fn(formats))
 }
 
 /// The formats a FHIR answer can be asked for in (`Accept`, `_format`): JSON only.
@@ -64,38 +63,39 @@ const JSON_FORMATS: [&str; 6] = [
     "*/*",
 ];
 
-/// A request whose `Accept` or `_format` admits no JSON is answered 406 before any
-/// handler runs (R4: a server SHALL say so rather than answer in another format). A
-/// Binary is served as its own file, an export file as NDJSON: they negotiate nothing.
-async fn formats(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let path = request.uri().path();
+/// A request whose `Accept` or `_format` admits no JSON is answered 406 (R4: a server
+/// SHALL say so rather than answer in another format). Checked by `FhirCaller`, which
+/// every FHIR handler takes, and by the discovery endpoints; a Binary is served as its
+/// own file and an export file as NDJSON: they negotiate nothing.
+pub(crate) fn negotiate(headers: &HeaderMap, uri: &axum::http::Uri) -> Result<()> {
+    let path = uri.path();
     if path.contains("/Binary/") || path.contains("/$export-file/") {
-        return next.run(request).await;
+        return Ok(());
     }
-    let accept = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    let format = request.uri().query().and_then(|q| {
-        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-            .ok()?
-            .into_iter()
-            .find(|(k, _)| k == "_format")
-            .map(|(_, v)| v)
-    });
     let json = |media: &str| {
         let media = media.split(';').next().unwrap_or_default().trim();
         JSON_FORMATS.iter().any(|f| f.eq_ignore_ascii_case(media))
     };
-    let accepted = accept.is_none_or(|a| a.trim().is_empty() || a.split(',').any(json));
-    let formatted = format.as_deref().is_none_or(json);
+    let accepted = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|a| a.trim().is_empty() || a.split(',').any(json));
+    // `_format` is looked for only when the query names it.
+    let formatted = match uri.query().filter(|q| q.contains("_format")) {
+        None => true,
+        Some(q) => serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .unwrap_or_default()
+            .iter()
+            .filter(|(k, _)| k == "_format")
+            .all(|(_, v)| json(v)),
+    };
     if accepted && formatted {
-        return next.run(request).await;
+        Ok(())
+    } else {
+        Err(Error::NotAcceptable(
+            "telemed serves FHIR as JSON only (application/fhir+json)".into(),
+        ))
     }
-    crate::error::AppError::from(Error::NotAcceptable(
-        "telemed serves FHIR as JSON only (application/fhir+json)".into(),
-    ))
-    .into_response()
 }
 
 /// What no route takes under the base: a FHIR 404 (OperationOutcome), not the web
@@ -110,10 +110,28 @@ pub fn base_with_slash() -> axum::routing::MethodRouter<AppState> {
     post(transaction::process)
 }
 
+/// A FHIR response's body: built as JSON, or already written out (the read of one
+/// entry kept as its sender wrote it: telemed's id and meta spliced into the kept text,
+/// without parsing it and writing it out again).
+pub enum Body {
+    Json(Value),
+    Written(String),
+}
+
+impl Body {
+    /// The body as JSON (for a bundle's entry); a written one is parsed.
+    pub fn into_value(self) -> Value {
+        match self {
+            Body::Json(v) => v,
+            Body::Written(text) => serde_json::from_str(&text).unwrap_or_default(),
+        }
+    }
+}
+
 /// A FHIR JSON response, with the version as a weak ETag and the last change.
 pub struct FhirJson {
     pub status: StatusCode,
-    pub body: Value,
+    pub body: Body,
     pub version: Option<i64>,
     pub last_modified: Option<DateTime<Utc>>,
     /// The new resource's address (201 Created).
@@ -121,10 +139,18 @@ pub struct FhirJson {
 }
 
 impl FhirJson {
+    /// 200 with a body already written out.
+    pub fn written(text: String) -> FhirJson {
+        FhirJson {
+            body: Body::Written(text),
+            ..FhirJson::ok(Value::Null)
+        }
+    }
+
     pub fn ok(body: Value) -> FhirJson {
         FhirJson {
             status: StatusCode::OK,
-            body,
+            body: Body::Json(body),
             version: None,
             last_modified: None,
             location: None,
@@ -134,7 +160,10 @@ impl FhirJson {
 
 impl IntoResponse for FhirJson {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(self.body)).into_response();
+        let mut response = match self.body {
+            Body::Json(v) => (self.status, Json(v)).into_response(),
+            Body::Written(text) => (self.status, text).into_response(),
+        };
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
@@ -169,12 +198,17 @@ pub(crate) fn base_url(state: &AppState) -> String {
 }
 
 /// `GET /metadata`: open to anyone, as FHIR expects.
-async fn metadata(axum::extract::State(state): axum::extract::State<AppState>) -> FhirJson {
-    FhirJson::ok(telemed_fhir::capability::statement(
+async fn metadata(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+) -> crate::error::AppResult<FhirJson> {
+    negotiate(&headers, &uri)?;
+    Ok(FhirJson::ok(telemed_fhir::capability::statement(
         &base_url(&state),
         env!("CARGO_PKG_VERSION"),
         "2026-11-30",
-    ))
+    )))
 }
 
 /// `GET /.well-known/openid-configuration`: OpenID Connect discovery for the issuer of

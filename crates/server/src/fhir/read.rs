@@ -130,11 +130,10 @@ pub async fn read_one(
         }
         _ => {
             let e = readable_entry(state, ctx, caller, rt, id).await?;
-            let body = resources::entry(&e).ok_or(Error::NotFound)?;
             FhirJson {
                 version: Some(e.version),
                 last_modified: Some(e.updated_at),
-                ..FhirJson::ok(body)
+                ..FhirJson::written(resources::entry_written(&e).ok_or(Error::NotFound)?)
             }
         }
     };

@@ -22,7 +22,7 @@ use telemed_fhir::{outcome, ResourceType};
 use telemed_store::DbResult;
 
 use super::write::{self, create_in, parse_json, update_in, Update, WriteScope, Written};
-use super::{FhirCaller, FhirJson};
+use super::{Body, FhirCaller, FhirJson};
 use crate::context::Ctx;
 use crate::error::{status_of, AppResult};
 use crate::AppState;
@@ -165,7 +165,7 @@ fn response_entry(status: StatusCode, location: Option<String>, found: FhirJson)
     }
     let mut entry = serde_json::Map::new();
     if status == StatusCode::OK {
-        entry.insert("resource".into(), found.body);
+        entry.insert("resource".into(), found.body.into_value());
     }
     entry.insert("response".into(), Value::Object(r));
     Value::Object(entry)
@@ -515,15 +515,25 @@ async fn batch(state: &AppState, ctx: &Ctx, caller: &FhirCaller, entries: &[Valu
                     )
                     .await?;
                     let status = found.status;
-                    let location = found
-                        .location
-                        .clone()
-                        .unwrap_or_else(|| reference_to(&found.body));
+                    let found = FhirJson {
+                        body: Body::Json(found.body.into_value()),
+                        ..found
+                    };
+                    let location = match (&found.location, &found.body) {
+                        (Some(l), _) => l.clone(),
+                        (None, Body::Json(v)) => reference_to(v),
+                        (None, Body::Written(_)) => String::new(),
+                    };
                     Ok(response_entry(status, Some(location), found))
                 }
                 Request::Update(change) => {
                     let found = write::update_one(state, ctx, caller, &change).await?;
-                    let location = reference_to(&found.body);
+                    let body = found.body.into_value();
+                    let location = reference_to(&body);
+                    let found = FhirJson {
+                        body: Body::Json(body),
+                        ..found
+                    };
                     Ok(response_entry(StatusCode::OK, Some(location), found))
                 }
                 Request::Read(url) => Ok(response_entry(

@@ -37,7 +37,7 @@ impl Written {
     pub fn response(self, status: StatusCode) -> FhirJson {
         FhirJson {
             status,
-            body: self.body,
+            body: super::Body::Json(self.body),
             version: self.version,
             last_modified: Some(self.last_modified),
             location: None,
