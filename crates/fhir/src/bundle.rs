@@ -54,29 +54,72 @@ fn object<const N: usize>(fields: [(&str, Value); N]) -> Value {
     Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
 }
 
-/// A searchset page. `matches` are the resources found, `included` those pulled in by
-/// `_include`; `links` are (relation, url).
+/// A resource for a bundle: built as JSON, or already written out (an entry kept as
+/// its sender wrote it, with telemed's id and meta spliced in: `resources::entry_resource`).
+pub enum Resource {
+    Json(Value),
+    Written {
+        /// `Type/id`, for the entry's fullUrl.
+        path: String,
+        text: String,
+    },
+}
+
+impl From<Value> for Resource {
+    fn from(v: Value) -> Resource {
+        Resource::Json(v)
+    }
+}
+
+impl Resource {
+    /// As JSON (a written one is parsed: for the rare callers that look inside).
+    pub fn into_value(self) -> Value {
+        match self {
+            Resource::Json(v) => v,
+            Resource::Written { text, .. } => serde_json::from_str(&text).unwrap_or_default(),
+        }
+    }
+
+    /// Written out.
+    pub fn into_text(self) -> String {
+        match self {
+            Resource::Json(v) => v.to_string(),
+            Resource::Written { text, .. } => text,
+        }
+    }
+
+    fn path(&self) -> String {
+        match self {
+            Resource::Json(v) => format!(
+                "{}/{}",
+                v["resourceType"].as_str().unwrap_or_default(),
+                v["id"].as_str().unwrap_or_default()
+            ),
+            Resource::Written { path, .. } => path.clone(),
+        }
+    }
+}
+
+/// A searchset page, written out. `matches` are the resources found, `included` those
+/// pulled in by `_include`; `links` are (relation, url); `ignored` names the search
+/// parameters left out (an OperationOutcome entry says so). Written rather than built
+/// as JSON so that resources kept as their senders wrote them go in as they are.
 pub fn searchset(
     base: &str,
-    matches: Vec<Value>,
-    included: Vec<Value>,
+    matches: Vec<Resource>,
+    included: Vec<Resource>,
     total: Option<i64>,
     links: Vec<(&str, String)>,
     ignored: &[String],
-) -> Value {
-    let entry = |resource: Value, mode: &str| {
-        let url = format!(
-            "{base}/{}/{}",
-            resource["resourceType"].as_str().unwrap_or_default(),
-            resource["id"].as_str().unwrap_or_default()
-        );
-        object([
-            ("fullUrl", Value::String(url)),
-            ("resource", resource),
-            ("search", json!({ "mode": mode })),
-        ])
+) -> String {
+    let entry = |resource: Resource, mode: &str| {
+        let url = Value::String(format!("{base}/{}", resource.path()));
+        format!(
+            "{{\"fullUrl\":{url},\"resource\":{},\"search\":{{\"mode\":\"{mode}\"}}}}",
+            resource.into_text()
+        )
     };
-    let mut entries: Vec<Value> = matches.into_iter().map(|r| entry(r, "match")).collect();
+    let mut entries: Vec<String> = matches.into_iter().map(|r| entry(r, "match")).collect();
     entries.extend(included.into_iter().map(|r| entry(r, "include")));
     // What the search left out of what was asked: the client must know its results
     // are broader than its query.
@@ -95,28 +138,29 @@ pub fn searchset(
                 })
             })
             .collect();
-        entries.push(object([
-            (
-                "resource",
-                json!({ "resourceType": "OperationOutcome", "issue": issues }),
-            ),
-            ("search", json!({ "mode": "outcome" })),
-        ]));
+        let outcome = json!({
+            "resource": { "resourceType": "OperationOutcome", "issue": issues },
+            "search": { "mode": "outcome" },
+        });
+        entries.push(outcome.to_string());
     }
-    let links = links
+    let links: Vec<Value> = links
         .into_iter()
         .map(|(relation, url)| json!({ "relation": relation, "url": url }))
         .collect();
-    let mut bundle = object([
-        ("resourceType", json!("Bundle")),
-        ("type", json!("searchset")),
-        ("link", Value::Array(links)),
-    ]);
+    let mut head = json!({
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "link": links,
+    });
     if let Some(t) = total {
-        bundle["total"] = json!(t);
+        head["total"] = json!(t);
     }
-    if !entries.is_empty() {
-        bundle["entry"] = Value::Array(entries);
+    let head = head.to_string();
+    let head = head.strip_suffix('}').unwrap_or(&head);
+    if entries.is_empty() {
+        format!("{head}}}")
+    } else {
+        format!("{head},\"entry\":[{}]}}", entries.join(","))
     }
-    bundle
 }

@@ -11,6 +11,7 @@ use telemed_domain::record::{self, EntryStatus, Section, Severity};
 use telemed_store::fhir::Person;
 use telemed_store::record::Entry;
 
+use crate::bundle::Resource;
 use crate::types::ResourceType;
 
 mod scheduling;
@@ -171,13 +172,12 @@ pub fn entry(e: &Entry) -> Option<Value> {
     }
 }
 
-/// `entry`, written out. An entry kept as its sender wrote it, its status unchanged and
-/// without a `meta` of its own, is its kept text with telemed's id and meta spliced in
-/// front (the kept text never has an id: `input::kept`), so the hot read neither parses
-/// nor re-serialises it; any other is `entry`'s JSON.
-pub fn entry_written(e: &Entry) -> Option<String> {
-    // (Only entries FHIR serves from the chart.)
-    ResourceType::of_section(e.section, e.results.is_some())?;
+/// `entry`, for a response. An entry kept as its sender wrote it, its status unchanged
+/// and without a `meta` of its own, is its kept text with telemed's id and meta spliced
+/// in front (the kept text never has an id: `input::kept`), so reads and searches
+/// neither parse nor re-serialise it; any other is `entry`'s JSON.
+pub fn entry_resource(e: &Entry) -> Option<Resource> {
+    let rt = ResourceType::of_section(e.section, e.results.is_some())?;
     if let Some(kept) = e.source.as_deref().filter(|k| {
         e.source_status == Some(e.status) && k.starts_with('{') && !k.contains("\"meta\"")
     }) {
@@ -185,13 +185,17 @@ pub fn entry_written(e: &Entry) -> Option<String> {
             .to_string();
         let head = head.strip_suffix('}').unwrap_or(&head);
         let rest = kept[1..].trim_start();
-        return Some(if rest.starts_with('}') {
+        let text = if rest.starts_with('}') {
             format!("{head}}}")
         } else {
             format!("{head},{rest}")
+        };
+        return Some(Resource::Written {
+            path: format!("{}/{}", rt.as_str(), e.id),
+            text,
         });
     }
-    entry(e).map(|v| v.to_string())
+    entry(e).map(Resource::Json)
 }
 
 /// The resource as its sender wrote it, with what telemed owns laid over it: its id,

@@ -86,7 +86,7 @@ pub async fn search(
     Ok(Found {
         matches: found
             .iter()
-            .map(|c| resources::communication(&super::base_url(state), c))
+            .map(|c| resources::communication(&super::base_url(state), c).into())
             .collect(),
         included: vec![],
         total,

@@ -133,7 +133,11 @@ pub async fn read_one(
             FhirJson {
                 version: Some(e.version),
                 last_modified: Some(e.updated_at),
-                ..FhirJson::written(resources::entry_written(&e).ok_or(Error::NotFound)?)
+                ..FhirJson::written(
+                    resources::entry_resource(&e)
+                        .ok_or(Error::NotFound)?
+                        .into_text(),
+                )
             }
         }
     };
@@ -404,9 +408,9 @@ pub async fn everything(
     let total = found.len() as i64;
     let base = super::base_url(&state);
     let link = format!("{base}/Patient/{patient}/$everything");
-    Ok(FhirJson::ok(telemed_fhir::bundle::searchset(
+    Ok(FhirJson::written(telemed_fhir::bundle::searchset(
         &base,
-        found,
+        super::search::as_json(found),
         vec![],
         Some(total),
         vec![("self", link)],

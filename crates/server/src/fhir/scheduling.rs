@@ -256,8 +256,8 @@ pub async fn search_visits(
         }
     }
     Ok(Found {
-        matches,
-        included,
+        matches: super::search::as_json(matches),
+        included: super::search::as_json(included),
         total,
         more,
     })
@@ -295,7 +295,7 @@ pub async fn search_directory(state: &AppState, search: &Search) -> Result<Found
     if !search.include.is_empty() {
         for p in profiles.iter().skip(search.offset).take(search.count) {
             if let Some(person) = state.store.person(p.user_id, Role::Clinician).await? {
-                found.included.push(resources::practitioner(&person));
+                found.included.push(resources::practitioner(&person).into());
             }
         }
     }

@@ -6,8 +6,9 @@ use axum::http::HeaderMap;
 use serde_json::Value;
 use telemed_domain::record::{self as policy, CareFacts, Op, Section};
 use telemed_domain::{EntryId, Error, Permission, Result, Role, UserId};
+use telemed_fhir::bundle::{self, Resource};
 use telemed_fhir::search::{Handling, Search, Total};
-use telemed_fhir::{bundle, query, resources, search as parser, Interaction, ResourceType};
+use telemed_fhir::{query, resources, search as parser, Interaction, ResourceType};
 use telemed_store::fhir::EntryQuery;
 
 use super::{base_url, resource_type, FhirCaller, FhirJson};
@@ -55,8 +56,8 @@ pub(super) fn form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>> {
 /// What a search found: the page, what `_include` added, the total if known, and
 /// whether another page follows.
 pub(super) struct Found {
-    pub matches: Vec<Value>,
-    pub included: Vec<Value>,
+    pub matches: Vec<Resource>,
+    pub included: Vec<Resource>,
     pub total: Option<i64>,
     pub more: bool,
 }
@@ -65,11 +66,11 @@ impl Found {
     /// One page of everything a search matched, held in memory (a patient's documents
     /// or consents, the clinic's clinicians, a stretch of free slots), as resources.
     pub(super) fn page<T>(all: &[T], search: &Search, resource: impl Fn(&T) -> Value) -> Found {
-        let matches: Vec<Value> = all
+        let matches: Vec<Resource> = all
             .iter()
             .skip(search.offset)
             .take(search.count)
-            .map(resource)
+            .map(|t| resource(t).into())
             .collect();
         Found {
             more: search.offset + matches.len() < all.len(),
@@ -120,7 +121,7 @@ pub(super) async fn search(
         let previous = search.offset.saturating_sub(search.count);
         links.push(("previous", page_url(&base, rt, &pairs, previous)));
     }
-    Ok(FhirJson::ok(bundle::searchset(
+    Ok(FhirJson::written(bundle::searchset(
         &base,
         found.matches,
         found.included,
@@ -270,12 +271,17 @@ async fn entries(
     q.sections = allowed;
     let (rows, more) = state.store.search_entries(&q).await?;
     let total = total(search, rows.len(), more, state.store.count_entries(&q)).await?;
-    let matches: Vec<Value> = rows.iter().filter_map(resources::entry).collect();
+    let matches: Vec<Resource> = rows.iter().filter_map(resources::entry_resource).collect();
     let mut included = vec![];
     let includes = |target| search.include.iter().any(|i| i.target == target);
     let includes_patient = includes(ResourceType::Patient);
     if includes_patient && !matches.is_empty() {
-        included.extend(included_patient(state, ctx, caller, patient).await?);
+        included.extend(
+            included_patient(state, ctx, caller, patient)
+                .await?
+                .into_iter()
+                .map(Resource::from),
+        );
     }
     if includes(ResourceType::Observation) {
         // The reports' results are lab entries of the same patient: the Labs section
@@ -290,7 +296,7 @@ async fn entries(
             results.ids = vec![ids];
             results.limit = ids_len;
             let (found, _) = state.store.search_entries(&results).await?;
-            included.extend(found.iter().filter_map(resources::entry));
+            included.extend(found.iter().filter_map(resources::entry_resource));
         }
     }
     Ok(Found {
@@ -420,11 +426,16 @@ async fn patients(
         matches.push(resources::patient(p));
     }
     Ok(Found {
-        matches,
+        matches: as_json(matches),
         included: vec![],
         total,
         more,
     })
+}
+
+/// Resources built as JSON, for a bundle.
+pub(super) fn as_json(resources: Vec<Value>) -> Vec<Resource> {
+    resources.into_iter().map(Resource::from).collect()
 }
 
 /// The audit trail: a patient's access log (to the patient, or a token pinned to them),
@@ -508,7 +519,7 @@ async fn audit_events(
         _ => None,
     };
     Ok(Found {
-        matches: page,
+        matches: as_json(page),
         included: vec![],
         total,
         more,
@@ -521,7 +532,10 @@ async fn practitioners(state: &AppState, search: &Search) -> Result<Found> {
     let (people, more) = state.store.search_people(&q).await?;
     let total = total(search, people.len(), more, state.store.count_people(&q)).await?;
     Ok(Found {
-        matches: people.iter().map(resources::practitioner).collect(),
+        matches: people
+            .iter()
+            .map(|p| resources::practitioner(p).into())
+            .collect(),
         included: vec![],
         total,
         more,

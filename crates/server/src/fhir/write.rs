@@ -460,7 +460,11 @@ pub async fn existing(
     let found = super::search::run(state, ctx, caller, &search).await?;
     match found.matches.len() {
         0 => Ok(None),
-        1 => Ok(found.matches.into_iter().next()),
+        1 => Ok(found
+            .matches
+            .into_iter()
+            .next()
+            .map(telemed_fhir::bundle::Resource::into_value)),
         _ => Err(Error::PreconditionFailed(
             "If-None-Exist matches more than one resource".into(),
         )),
