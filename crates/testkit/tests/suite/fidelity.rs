@@ -429,6 +429,75 @@ async fn what_a_sender_wrote_comes_back_as_written(backend: Backend) {
         }
     }
 
+    // A bulk export carries the same resources, as written.
+    let r = http
+        .get(app.url("/fhir/R4/Patient/$export"))
+        .bearer_auth(&token)
+        .header("prefer", "respond-async")
+        .header("accept", "application/fhir+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let here = |url: &str| {
+        app.url(&format!(
+            "/fhir/R4/{}",
+            url.split("/fhir/R4/").nth(1).expect("a FHIR URL")
+        ))
+    };
+    let status_url = here(r.headers()["content-location"].to_str().unwrap());
+    let mut manifest = Value::Null;
+    for _ in 0..400 {
+        let r = http
+            .get(&status_url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        match r.status().as_u16() {
+            202 => tokio::time::sleep(std::time::Duration::from_millis(25)).await,
+            200 => {
+                manifest = r.json().await.unwrap();
+                break;
+            }
+            other => panic!("export status {other}"),
+        }
+    }
+    let mut exported = 0;
+    for out in manifest["output"].as_array().expect("an export manifest") {
+        let r = http
+            .get(here(out["url"].as_str().unwrap()))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        for line in r.text().await.unwrap().lines() {
+            let resource: Value = serde_json::from_str(line).unwrap();
+            let id = format!(
+                "{}/{}",
+                resource["resourceType"].as_str().unwrap(),
+                resource["id"].as_str().unwrap()
+            );
+            let Some((url, sent)) = history.iter().find(|(u, _)| refs[*u] == id) else {
+                continue;
+            };
+            let mut got = as_written(&resource);
+            if let Some(o) = got
+                .as_object_mut()
+                .filter(|_| sent["resourceType"] == "Patient")
+            {
+                o.remove("active");
+            }
+            assert_eq!(
+                got,
+                with_references(sent, &refs),
+                "{url} in the bulk export"
+            );
+            exported += 1;
+        }
+    }
+    assert_eq!(exported, history.len(), "every resource sent is exported");
+
     // The chart shows what the chart keeps: the unconfirmed allergy says so, the
     // partial dates are as written, the weight in the chart's unit with what was sent.
     let web = app.signed_in_web(&clinician).await;
