@@ -5,7 +5,7 @@
 
 /// The parts of a name. Accounts made from a display name take its last word as the
 /// family name (a guess a clinic can correct); records imported from FHIR keep theirs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PersonName {
     pub family: String,
     pub given: Vec<String>,

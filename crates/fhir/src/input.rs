@@ -532,6 +532,9 @@ fn observation(json: &Value) -> Result<(Section, NewEntry)> {
     ))
 }
 
+/// What telemed's pages call a patient registered without a name.
+pub const UNIDENTIFIED: &str = "Unidentified patient";
+
 /// The most identifiers one patient may bring.
 const MAX_IDENTIFIERS: usize = 20;
 
@@ -579,27 +582,38 @@ fn identifiers(json: &Value) -> Result<Vec<Identifier>> {
 /// A Patient resource as telemed's account, demographics and identifiers.
 pub fn patient(json: &Value) -> Result<NewPatient> {
     let names = json["name"].as_array().cloned().unwrap_or_default();
-    let official = names
+    let (name, display_name) = match names
         .iter()
         .find(|n| n["use"] == "official")
         .or_else(|| names.first())
-        .ok_or_else(|| bad("name", "a patient needs a name"))?;
-    let given: Vec<String> = official["given"]
-        .as_array()
-        .map(|g| {
-            g.iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    let name = PersonName {
-        family: text(&official["family"]).unwrap_or_default(),
-        given,
+    {
+        Some(official) => {
+            let given: Vec<String> = official["given"]
+                .as_array()
+                .map(|g| {
+                    g.iter()
+                        .filter_map(|x| x.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let name = PersonName {
+                family: text(&official["family"]).unwrap_or_default(),
+                given,
+            };
+            let display_name = text(&official["text"]).unwrap_or_else(|| name.display());
+            if display_name.trim().is_empty() {
+                return Err(bad(
+                    "name",
+                    "a name needs a family name, a given name or a text",
+                ));
+            }
+            (name, display_name)
+        }
+        // A patient whose name is not known (a newborn not yet named, an unidentified
+        // patient): telemed's pages call them so; FHIR returns them without a name, as
+        // they were sent.
+        None => (PersonName::default(), UNIDENTIFIED.to_owned()),
     };
-    let display_name = text(&official["text"]).unwrap_or_else(|| name.display());
-    if display_name.trim().is_empty() {
-        return Err(bad("name", "a patient needs a name"));
-    }
     let telecom = |system: &str| {
         json["telecom"].as_array().and_then(|ts| {
             ts.iter()
@@ -740,7 +754,7 @@ mod tests {
             ),
             (
                 ResourceType::Patient,
-                json!({"resourceType": "Patient"}),
+                json!({"resourceType": "Patient", "name": [{"use": "official"}]}),
                 "name",
             ),
             (
