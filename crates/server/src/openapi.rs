@@ -176,6 +176,14 @@ mod tests {
         assert_ne!(from["required"], true);
         let id = &doc["paths"]["/api/v1/patients/{id}"]["get"]["parameters"][0];
         assert_eq!(id["schema"]["format"], "uuid");
+        // The notification groups the document states are the ones the store knows.
+        assert_eq!(
+            doc["components"]["schemas"]["EmailPreference"]["properties"]["group"]["pattern"],
+            format!(
+                "^({})$",
+                telemed_store::notifications::EMAIL_GROUPS.join("|")
+            )
+        );
         for (path, item) in paths {
             for (method, op) in item.as_object().unwrap() {
                 if !HTTP_METHODS.contains(&method.as_str()) {

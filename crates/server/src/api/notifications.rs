@@ -70,6 +70,7 @@ pub async fn mark_read(
 #[serde(deny_unknown_fields)]
 pub struct EmailPreference {
     /// `visits` (confirmations, reminders, changes) or `messages` (new secure messages).
+    #[schema(pattern = "^(visits|messages)$")]
     pub group: String,
     /// Whether these also come by email (in-app notifications always happen).
     pub email: bool,
