@@ -8,14 +8,15 @@ use telemed_testkit::{Backend, TestApp};
 
 use super::messaging::count;
 
-struct Fhir<'a> {
-    app: &'a TestApp,
-    http: reqwest::Client,
-    token: String,
+/// A FHIR client of the suite: one caller's token, requests under `/fhir/R4`.
+pub(super) struct Fhir<'a> {
+    pub app: &'a TestApp,
+    pub http: reqwest::Client,
+    pub token: String,
 }
 
 impl Fhir<'_> {
-    async fn send(
+    pub async fn send(
         &self,
         method: &str,
         path: &str,

@@ -11,6 +11,7 @@ use telemed_domain::Role;
 use telemed_testkit::{Backend, TestApp};
 
 use super::fhir::passes_validators;
+use super::fhir_write::Fhir;
 use super::messaging::count;
 
 const LOINC: &str = "http://loinc.org";
@@ -360,17 +361,17 @@ async fn what_a_sender_wrote_comes_back_as_written(backend: Backend) {
     let patient = refs[history[0].0].trim_start_matches("Patient/").to_owned();
 
     // Searches find them by what they are, however they arrived.
+    let f = Fhir {
+        app: &app,
+        http: app.client(),
+        token: token.clone(),
+    };
+    // A search's matches, by the code of their first coding (and the bundle).
     let search = |q: String| {
-        let (http, token, app) = (&http, &token, &app);
+        let f = &f;
         async move {
-            let r = http
-                .get(app.url(&format!("/fhir/R4/{q}")))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200, "{q}");
-            let b: Value = r.json().await.unwrap();
+            let (status, b, _) = f.send("GET", &format!("/{q}"), None, &[]).await;
+            assert_eq!(status, 200, "{q}");
             let mut codes: Vec<String> = b["entry"]
                 .as_array()
                 .into_iter()
@@ -544,16 +545,11 @@ async fn what_a_sender_wrote_comes_back_as_written(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), 200);
     let read = |path: String| {
-        let (http, token, app) = (&http, &token, &app);
+        let f = &f;
         async move {
-            let r = http
-                .get(app.url(&format!("/fhir/R4/{path}")))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(r.status(), 200, "{path}");
-            r.json::<Value>().await.unwrap()
+            let (status, body, _) = f.send("GET", &format!("/{path}"), None, &[]).await;
+            assert_eq!(status, 200, "{path}");
+            body
         }
     };
     let marked = read(allergy.clone()).await;
@@ -580,16 +576,12 @@ async fn what_a_sender_wrote_comes_back_as_written(backend: Backend) {
     update["verificationStatus"]["coding"][0]["code"] = json!("confirmed");
     update["abatementDateTime"] = json!("2024");
     let put = |body: Value| {
-        let (http, token, app, condition) = (&http, &token, &app, &condition);
+        let (f, condition) = (&f, &condition);
         async move {
-            let r = http
-                .put(app.url(&format!("/fhir/R4/{condition}")))
-                .bearer_auth(token)
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+            let (status, answer, _) = f
+                .send("PUT", &format!("/{condition}"), Some(&body), &[])
+                .await;
+            (status, answer)
         }
     };
     let (s, updated) = put(update.clone()).await;
