@@ -74,8 +74,11 @@ mod run {
         // Fuzzing repeats until the budget is spent.
         let max_time =
             std::env::var("TELEMED_CONFORMANCE_SECONDS").unwrap_or_else(|_| "240".into());
+        let run_dir = report.clone();
         let out = tokio::task::spawn_blocking(move || {
             Command::new("python3")
+                // Its cache goes in the working folder: the run's own, not the repo.
+                .current_dir(&report)
                 .args(["-m", "schemathesis.cli", "--config-file"])
                 .arg(&config)
                 .arg("run")
@@ -120,6 +123,7 @@ mod run {
         // What was tried, for the log (`--nocapture`).
         let summary = stdout.split("WARNINGS").nth(1).unwrap_or(&stdout);
         eprintln!("schemathesis:{summary}");
+        let _ = std::fs::remove_dir_all(&run_dir);
         app.shutdown().await;
     }
 }
