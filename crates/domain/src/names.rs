@@ -3,6 +3,10 @@
 //! space with a space in front, so "starts a word" is `LIKE '% ana%'` on either database
 //! without relying on its collation.
 
+/// What telemed's pages call a patient registered without a name (a newborn not yet
+/// named, an unidentified patient). Never kept as a former name.
+pub const UNIDENTIFIED: &str = "Unidentified patient";
+
 /// The parts of a name. Accounts made from a display name take its last word as the
 /// family name (a guess a clinic can correct); records imported from FHIR keep theirs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 //! entry as it checks one typed in the UI.
 
 use serde_json::Value;
-use telemed_domain::names::PersonName;
+use telemed_domain::names::{self, PersonName};
 use telemed_domain::record::{self, NewEntry, Section};
 use telemed_domain::{Error, Result};
 use telemed_store::fhir::Identifier;
@@ -532,9 +532,6 @@ fn observation(json: &Value) -> Result<(Section, NewEntry)> {
     ))
 }
 
-/// What telemed's pages call a patient registered without a name.
-pub const UNIDENTIFIED: &str = "Unidentified patient";
-
 /// The most identifiers one patient may bring.
 const MAX_IDENTIFIERS: usize = 20;
 
@@ -612,7 +609,7 @@ pub fn patient(json: &Value) -> Result<NewPatient> {
         // A patient whose name is not known (a newborn not yet named, an unidentified
         // patient): telemed's pages call them so; FHIR returns them without a name, as
         // they were sent.
-        None => (PersonName::default(), UNIDENTIFIED.to_owned()),
+        None => (PersonName::default(), names::UNIDENTIFIED.to_owned()),
     };
     let telecom = |system: &str| {
         json["telecom"].as_array().and_then(|ts| {

@@ -1,7 +1,7 @@
 //! Accounts: identity, role, password hash, MFA secret, language, disabled flag.
 
 use chrono::{DateTime, Utc};
-use telemed_domain::names::PersonName;
+use telemed_domain::names::{PersonName, UNIDENTIFIED};
 use telemed_domain::{Email, Error, Result, Role, UserId};
 
 use crate::{from_micros, to_micros, Conn, DbResult, Store, Tx};
@@ -153,18 +153,35 @@ pub async fn rename(
     now: DateTime<Utc>,
 ) -> Result<bool> {
     let id_text = id.to_string();
-    // The name as it was is kept, when it changes; whether a row was kept says whether
-    // it changes.
-    let changed = sqlx::query(
+    let differs = "(display_name <> $2 OR COALESCE(family_name, '') <> $3 \
+         OR COALESCE(given_names, '') <> $4)";
+    // The name as it was is kept when it changes — unless it was only the label of a
+    // patient registered without a name, which was never anyone's name.
+    sqlx::query(&format!(
         "INSERT INTO former_names (user_id, display_name, family_name, given_names, until) \
          SELECT id, display_name, family_name, given_names, $5 FROM users \
-         WHERE id = $1 AND (display_name <> $2 OR COALESCE(family_name, '') <> $3 \
-         OR COALESCE(given_names, '') <> $4)",
-    )
+         WHERE id = $1 AND {differs} AND NOT (display_name = $6 \
+         AND COALESCE(family_name, '') = '' AND COALESCE(given_names, '') = '')"
+    ))
     .bind(id_text.clone())
     .bind(display_name.to_owned())
     .bind(name.family.clone())
     .bind(name.given_joined())
+    .bind(to_micros(now))
+    .bind(UNIDENTIFIED)
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    let changed = sqlx::query(&format!(
+        "UPDATE users SET display_name = $2, family_name = $3, given_names = $4, \
+         search_family = $5, search_given = $6, updated_at = $7 WHERE id = $1 AND {differs}"
+    ))
+    .bind(id_text.clone())
+    .bind(display_name.to_owned())
+    .bind(name.family.clone())
+    .bind(name.given_joined())
+    .bind(name.search_family())
+    .bind(name.search_given())
     .bind(to_micros(now))
     .execute(&mut *conn)
     .await
@@ -172,20 +189,6 @@ pub async fn rename(
     .rows_affected()
         == 1;
     if changed {
-        sqlx::query(
-            "UPDATE users SET display_name = $2, family_name = $3, given_names = $4, \
-             search_family = $5, search_given = $6, updated_at = $7 WHERE id = $1",
-        )
-        .bind(id_text.clone())
-        .bind(display_name.to_owned())
-        .bind(name.family.clone())
-        .bind(name.given_joined())
-        .bind(name.search_family())
-        .bind(name.search_given())
-        .bind(to_micros(now))
-        .execute(&mut *conn)
-        .await
-        .db()?;
         sqlx::query("DELETE FROM person_name_words WHERE user_id = $1")
             .bind(id_text.clone())
             .execute(&mut *conn)

@@ -589,14 +589,6 @@ pub async fn update_in(
     let now = state.clock.now();
     match input::parse(rt, json)? {
         Incoming::Patient(p) => {
-            // A patient may be registered without a name, but a name once known is not
-            // removed by an update that leaves it out.
-            if json["name"].as_array().is_none_or(Vec::is_empty) {
-                return Err(Error::unprocessable(
-                    "name",
-                    "an update keeps the patient's name: send it (a name is corrected, not removed)",
-                ));
-            }
             let patient = UserId::from_path(id)?;
             if caller.outside_compartment(patient) {
                 return Err(Error::NotFound);
@@ -611,6 +603,18 @@ pub async fn update_in(
                 Section::Demographics,
             )
             .await?;
+            // A patient may be registered without a name, but a name once known is not
+            // removed by an update that leaves it out.
+            let nameless = json["name"].as_array().is_none_or(Vec::is_empty);
+            if nameless
+                && read_person_in(tx, patient).await?.display_name
+                    != telemed_domain::names::UNIDENTIFIED
+            {
+                return Err(Error::unprocessable(
+                    "name",
+                    "an update keeps the patient's name: send it (a name is corrected, not removed)",
+                ));
+            }
             let display =
                 users::validate_display_name(&p.display_name).map_err(Error::as_unprocessable)?;
             let demographics = crate::record::valid_demographics(p.demographics, now)

@@ -530,6 +530,33 @@ async fn what_a_sender_wrote_comes_back_as_written(backend: Backend) {
         "the comparator is shown with the value: {page}"
     );
 
+    // The unnamed newborn's record is updated without inventing a name; then named.
+    let newborn = refs[history.last().unwrap().0].clone();
+    let mut update = history.last().unwrap().1.clone();
+    update["id"] = json!(newborn.split_once('/').unwrap().1);
+    update["gender"] = json!("female");
+    let (s, b, _) = f
+        .send("PUT", &format!("/{newborn}"), Some(&update), &[])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, got, _) = f.send("GET", &format!("/{newborn}"), None, &[]).await;
+    let mut sent = update.clone();
+    sent.as_object_mut().unwrap().remove("id");
+    assert_eq!(as_written(&got), sent);
+    update["name"] = json!([{"family": "Hernández", "given": ["Sofía"]}]);
+    let (s, b, _) = f
+        .send("PUT", &format!("/{newborn}"), Some(&update), &[])
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, got, _) = f.send("GET", &format!("/{newborn}"), None, &[]).await;
+    assert_eq!(got["name"], update["name"]);
+    // …and once named, an update that leaves the name out is refused.
+    update.as_object_mut().unwrap().remove("name");
+    let (s, b, _) = f
+        .send("PUT", &format!("/{newborn}"), Some(&update), &[])
+        .await;
+    assert_eq!((s, &b["issue"][0]["expression"][0]), (422, &json!("name")));
+
     // A status telemed changes (the allergy marked entered in error through the REST
     // API) is laid over what was sent; everything else stays as written.
     let allergy = refs[history[5].0].clone();
