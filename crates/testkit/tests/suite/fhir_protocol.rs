@@ -3,55 +3,40 @@
 //! a format telemed does not serve is 406, and the CapabilityStatement declares the
 //! operations the server runs.
 
-use serde_json::{json, Value};
+use serde_json::json;
 use telemed_domain::Role;
 use telemed_testkit::{Backend, TestApp};
+
+use super::fhir_write::Fhir;
 
 async fn searches_formats_and_operations_follow_r4(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let clinician = app.create_user(Role::Clinician).await;
-    let token = app.token_for(&clinician, None).await;
-    let http = app.client();
-    let r = http
-        .post(app.url("/fhir/R4/Patient"))
-        .bearer_auth(&token)
-        .json(&json!({"resourceType": "Patient", "name": [{"family": "Sato", "given": ["Yui"]}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let patient = r.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let f = Fhir {
+        app: &app,
+        http: app.client(),
+        token: app.token_for(&clinician, None).await,
+    };
+    let sato = json!({"resourceType": "Patient", "name": [{"family": "Sato", "given": ["Yui"]}]});
+    let (s, created, _) = f.send("POST", "/Patient", Some(&sato), &[]).await;
+    assert_eq!(s, 201);
+    let patient = created["id"].as_str().unwrap().to_owned();
     for value in [72.0, 75.0, 71.0] {
-        let r = http
-            .post(app.url("/fhir/R4/Observation"))
-            .bearer_auth(&token)
-            .json(&json!({"resourceType": "Observation", "status": "final",
-                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
-                "subject": {"reference": format!("Patient/{patient}")},
-                "effectiveDateTime": "2025-01-01T10:00:00Z",
-                "valueQuantity": {"value": value, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
+        let pulse = json!({"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+            "subject": {"reference": format!("Patient/{patient}")},
+            "effectiveDateTime": "2025-01-01T10:00:00Z",
+            "valueQuantity": {"value": value, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"}});
+        assert_eq!(
+            f.send("POST", "/Observation", Some(&pulse), &[]).await.0,
+            201
+        );
     }
     let get = |path: String, headers: Vec<(&'static str, &'static str)>| {
-        let (http, token, app) = (&http, &token, &app);
+        let f = &f;
         async move {
-            let mut r = http
-                .get(app.url(&format!("/fhir/R4/{path}")))
-                .bearer_auth(token);
-            for (k, v) in headers {
-                r = r.header(k, v);
-            }
-            let r = r.send().await.unwrap();
-            (
-                r.status().as_u16(),
-                r.json::<Value>().await.unwrap_or(Value::Null),
-            )
+            let (status, body, _) = f.send("GET", &format!("/{path}"), None, &headers).await;
+            (status, body)
         }
     };
 
@@ -115,15 +100,15 @@ async fn searches_formats_and_operations_follow_r4(backend: Backend) {
         (400, Some("OperationOutcome"))
     );
     // A conditional create never ignores a parameter: it would match more than meant.
-    let r = http
-        .post(app.url("/fhir/R4/Patient"))
-        .bearer_auth(&token)
-        .header("if-none-exist", "colour=red")
-        .json(&json!({"resourceType": "Patient", "name": [{"family": "Sato", "given": ["Yui"]}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 400);
+    let (s, _, _) = f
+        .send(
+            "POST",
+            "/Patient",
+            Some(&sato),
+            &[("if-none-exist", "colour=red")],
+        )
+        .await;
+    assert_eq!(s, 400);
 
     // Formats: JSON only; anything else is 406, never JSON under another name.
     for (path, accept, want) in [
