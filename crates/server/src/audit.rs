@@ -1,12 +1,11 @@
-//! Building audit records from a request, and auditing the access policy's decisions.
+//! Building audit records from a request (the policy's decisions are audited by
+//! `record::authorize`).
 
 use chrono::{DateTime, Utc};
-use telemed_domain::access::{self, AccessDecision, Grant, PatientAccess, Principal};
 use telemed_domain::audit::{AuditRecord, Outcome};
-use telemed_domain::{Error, Result, Role, UserId};
+use telemed_domain::{Role, UserId};
 
 use crate::context::Ctx;
-use crate::AppState;
 
 /// An audit record under construction: `Event::new(ctx, now, "auth.sign_in", "session")`.
 pub struct Event(AuditRecord);
@@ -59,29 +58,4 @@ impl Event {
     pub fn build(self) -> AuditRecord {
         self.0
     }
-}
-
-/// Asks the access policy for `access` to `patient`'s data and audits the decision
-/// (through the batching writer: this is a read). A refusal is `NotFound`, the same
-/// answer as for a record that does not exist.
-pub async fn authorize_patient_read(
-    state: &AppState,
-    ctx: &Ctx,
-    principal: &Principal,
-    patient: UserId,
-    access: PatientAccess,
-) -> Result<Grant> {
-    let AccessDecision { grant, .. } = access::decide(principal, patient, access);
-    let outcome = if grant.is_some() {
-        Outcome::Success
-    } else {
-        Outcome::Denied
-    };
-    let event = Event::new(ctx, state.clock.now(), access.action_name(), "patient")
-        .by(principal.user_id, principal.role)
-        .on(patient)
-        .patient(patient)
-        .outcome(outcome);
-    state.audit.record(event.build()).await?;
-    grant.ok_or(Error::NotFound)
 }

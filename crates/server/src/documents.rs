@@ -3,14 +3,15 @@
 //! rendition, and marking a misfiled document. Access is the record's policy for the
 //! `documents` section (`crate::record::authorize`); a refusal is a 404.
 
+use telemed_domain::access::Op;
 use telemed_domain::access::Principal;
 use telemed_domain::documents::{DocumentDetails, DocumentStatus, RECORD_FILES};
-use telemed_domain::record::{Op, Section};
+use telemed_domain::record::Section;
 use telemed_domain::{AppointmentId, DocumentId, Error, MediaType, Result, Role, UserId};
 use telemed_store::blobs::{self, Blob, Sealed};
 use telemed_store::documents::{self as store, Document, NewDocument};
-use telemed_store::DbResult;
 
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::imaging::{self, Rendered, Window};
 use crate::record::{audit_write, authorize, authorize_as};
@@ -133,14 +134,14 @@ pub async fn upload(
             .ok_or_else(|| Error::internal("no sealed file"))?;
         let thumbnail = prepared.thumbnail.as_ref().and_then(|_| ids.next());
         let preview = prepared.preview.as_ref().and_then(|_| ids.next());
-        let mut tx = state.store.begin_write().await?;
+        let mut change = Change::begin(state).await?;
         for s in &sealed {
-            blobs::insert(&mut tx, s).await?;
+            blobs::insert(change.tx(), s).await?;
         }
         let id = store::insert_document(
-            &mut tx,
+            change.tx(),
+            &grant,
             &NewDocument {
-                patient: grant.patient,
                 file,
                 category: details.category,
                 title: &details.title,
@@ -148,24 +149,27 @@ pub async fn upload(
                 appointment: upload.appointment,
                 thumbnail,
                 preview,
-                uploaded_by: principal.user_id,
                 dicom: prepared.dicom.as_ref(),
             },
             now,
         )
         .await?;
-        let event = audit_write(ctx, state, &grant, id).detail(format!(
+        change.audit(audit_write(ctx, state, &grant, id).detail(format!(
             "{}; {}",
-            grant.basis.as_str(),
+            grant.basis().as_str(),
             prepared.media.as_str()
-        ));
-        telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-        tx.commit().await.db()?;
+        )));
+        change.commit().await?;
         Ok(id)
     }
     .await;
     match result {
-        Ok(id) => state.store.document(id).await?.ok_or(Error::NotFound),
+        Ok(id) => state
+            .store
+            .document(id)
+            .await?
+            .ok_or(Error::NotFound)?
+            .open(&grant),
         Err(e) => {
             files::discard(&state.blobs, &sealed).await;
             Err(e)
@@ -182,10 +186,9 @@ pub async fn list(
     patient: UserId,
 ) -> Result<Vec<Document>> {
     let grant = authorize(state, ctx, principal, patient, Section::Documents, Op::Read).await?;
-    let with_errors = principal.role == Role::Clinician;
     state
         .store
-        .documents_of(grant.patient, with_errors, LIST_LIMIT)
+        .documents_of(&grant, grant.sees_entered_in_error(), LIST_LIMIT)
         .await
 }
 
@@ -198,17 +201,17 @@ async fn visible(
     action: &str,
 ) -> Result<Document> {
     let document = state.store.document(id).await?.ok_or(Error::NotFound)?;
-    authorize_as(
+    let grant = authorize_as(
         state,
         ctx,
         principal,
-        document.patient,
-        Section::Documents,
-        Op::Read,
+        document.patient(),
+        (Section::Documents.into(), Op::Read),
         action,
     )
     .await?;
-    if document.status == DocumentStatus::EnteredInError && principal.role != Role::Clinician {
+    let document = document.open(&grant)?;
+    if document.status == DocumentStatus::EnteredInError && !grant.sees_entered_in_error() {
         return Err(Error::NotFound);
     }
     Ok(document)
@@ -288,22 +291,27 @@ pub async fn change_status(
         state,
         ctx,
         principal,
-        document.patient,
+        document.patient(),
         Section::Documents,
         Op::Write,
     )
     .await?;
+    let document = document.open(&grant)?;
     if principal.role != Role::Clinician && document.uploaded_by != principal.user_id {
         return Err(Error::Forbidden);
     }
-    let mut tx = state.store.begin_write().await?;
-    store::set_document_status(&mut tx, id, status, version, state.clock.now()).await?;
-    let event = audit_write(ctx, state, &grant, id).detail(format!(
+    let mut change = Change::begin(state).await?;
+    store::set_document_status(change.tx(), &grant, id, status, version, state.clock.now()).await?;
+    change.audit(audit_write(ctx, state, &grant, id).detail(format!(
         "{}; {}",
-        grant.basis.as_str(),
+        grant.basis().as_str(),
         status.as_str()
-    ));
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()?;
-    state.store.document(id).await?.ok_or(Error::NotFound)
+    )));
+    change.commit().await?;
+    state
+        .store
+        .document(id)
+        .await?
+        .ok_or(Error::NotFound)?
+        .open(&grant)
 }

@@ -5,15 +5,15 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use telemed_domain::access::Principal;
-use telemed_domain::record::{number, Basis, Op, Section, Verification};
+use telemed_domain::access::{Data, Op, Principal};
+use telemed_domain::record::{number, Section, Verification};
 use telemed_domain::{Error, Result, UserId};
 use telemed_store::documents::Document;
 use telemed_store::record::{Addendum, Demographics, Entry, Note, RecentVisit};
 
 use crate::context::Ctx;
 use crate::pdf::PdfWriter;
-use crate::record::{audit_access, decide};
+use crate::record::{authorize_as, decide};
 use crate::AppState;
 
 /// Everything in a record that its patient may read.
@@ -46,33 +46,29 @@ pub async fn gather(
     patient: UserId,
     format: &str,
 ) -> Result<RecordExport> {
-    let grant = decide(state, principal, patient, Section::Notes, Op::Read).await?;
-    let basis = grant.map(|g| g.basis);
-    let allowed = matches!(basis, Some(Basis::Own | Basis::Proxy));
     let action = format!("record.export.{format}");
-    audit_access(
-        state,
-        ctx,
-        principal,
-        patient,
-        &action,
-        basis.filter(|_| allowed),
-    )
-    .await?;
-    match basis {
-        None => return Err(Error::NotFound),
-        Some(_) if !allowed => return Err(Error::Forbidden),
-        Some(_) => {}
-    }
+    let export = (Data::Export, Op::Read);
+    let grant = match authorize_as(state, ctx, principal, patient, export, &action).await {
+        Ok(grant) => grant,
+        // Someone who reads the chart knows the record exists: theirs is a refusal.
+        Err(Error::NotFound)
+            if decide(state, principal, patient, Data::Chart, Op::Read)
+                .await?
+                .is_some() =>
+        {
+            return Err(Error::Forbidden)
+        }
+        Err(e) => return Err(e),
+    };
     let store = &state.store;
     let user = store.user_by_id(patient).await?.ok_or(Error::NotFound)?;
     let mut sections = Vec::with_capacity(Section::CHART.len());
     for section in Section::CHART {
-        sections.push((section, store.entries(patient, section).await?));
+        sections.push((section, store.entries(&grant, section).await?));
     }
     let mut notes = Vec::new();
-    for note in store.notes_of(patient, false, EXPORT_LIMIT).await? {
-        let addenda = store.addenda(note.id).await?;
+    for note in store.notes_of(&grant, EXPORT_LIMIT).await? {
+        let addenda = store.addenda(&grant, note.id).await?;
         notes.push((note, addenda));
     }
     let authors: Vec<UserId> = notes
@@ -90,12 +86,12 @@ pub async fn gather(
         patient,
         patient_name: user.display_name,
         exported_at: now,
-        demographics: store.demographics(patient).await?,
+        demographics: store.demographics(&grant).await?,
         sections,
         notes,
-        documents: store.documents_of(patient, false, EXPORT_LIMIT).await?,
+        documents: store.documents_of(&grant, false, EXPORT_LIMIT).await?,
         visits: store
-            .recent_visits(patient, now + chrono::Duration::days(3650), EXPORT_LIMIT)
+            .recent_visits(&grant, now + chrono::Duration::days(3650), EXPORT_LIMIT)
             .await?,
         names,
     })

@@ -13,6 +13,7 @@ pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
+pub mod change;
 pub mod config;
 pub mod context;
 pub mod crypto;

@@ -3,19 +3,17 @@
 //! decision, and answers a refusal exactly like a patient that does not exist.
 
 use chrono::Duration;
-use telemed_domain::access::Principal;
+use telemed_domain::access::{self as policy, Basis, CareFacts, Data, Grant, Op, Principal};
 use telemed_domain::audit::Outcome;
 use telemed_domain::clinical_time::{ClinicalTime, Precision};
 use telemed_domain::names::PersonName;
-use telemed_domain::record::{
-    self as policy, Basis, EntryStatus, NewEntry, Op, RecordGrant, Section, Soap,
-};
+use telemed_domain::record::{EntryStatus, NewEntry, Section, Soap};
 use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, Role, UserId};
 use telemed_store::notifications::{self, NewNotification};
 use telemed_store::record::{self as store, Demographics, Entry, Note};
-use telemed_store::DbResult;
 
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::realtime::{Envelope, LiveEvent};
 use crate::AppState;
@@ -34,56 +32,35 @@ fn about_patient(
         .patient(patient)
 }
 
-/// The audit entry of an access: who, on whose record, why (the basis; emergency
-/// access is flagged by `break_glass`).
-fn access_event(
-    ctx: &Ctx,
-    state: &AppState,
-    principal: &Principal,
-    patient: UserId,
-    action: &str,
-    basis: Option<Basis>,
-) -> Event {
-    let event = about_patient(ctx, state.clock.now(), action, principal, patient);
-    match basis {
-        Some(b) => event.detail(b.as_str()),
-        None => event.outcome(Outcome::Denied),
-    }
-}
-
-/// Asks the policy for `op` on `section`. Reads and refusals are audited here; an
-/// allowed write is audited by the write's own transaction (see `audit_write`).
+/// Asks the policy for `op` on `data` (a section, the chart, the access log, an
+/// export). Reads and refusals are audited here, under the grant's action; an allowed
+/// write is audited by the write's own transaction (see `audit_write`).
 pub async fn authorize(
     state: &AppState,
     ctx: &Ctx,
     principal: &Principal,
     patient: UserId,
-    section: Section,
+    data: impl Into<Data>,
     op: Op,
-) -> Result<RecordGrant> {
-    authorize_as(
-        state,
-        ctx,
-        principal,
-        patient,
-        section,
-        op,
-        &policy::action_name(section, op),
-    )
-    .await
+) -> Result<Grant> {
+    let facts = care_facts(state, principal, patient).await?;
+    authorize_with(state, ctx, principal, patient, (data.into(), op), facts).await
 }
 
+/// The same, audited under a finer action of the same vocabulary (a document's
+/// `record.documents.download` or `.view` rather than `.read`).
 pub(crate) async fn authorize_as(
     state: &AppState,
     ctx: &Ctx,
     principal: &Principal,
     patient: UserId,
-    section: Section,
-    op: Op,
+    (data, op): (Data, Op),
     action: &str,
-) -> Result<RecordGrant> {
+) -> Result<Grant> {
     let facts = care_facts(state, principal, patient).await?;
-    authorize_with(state, ctx, principal, patient, (section, op), action, facts).await
+    let grant = policy::decide(principal, patient, data, op, facts);
+    audit_as(state, ctx, principal, patient, op, action, grant.as_ref()).await?;
+    grant.ok_or(Error::NotFound)
 }
 
 /// The same, with the facts already read (e.g. in the query that found the row).
@@ -92,16 +69,47 @@ pub(crate) async fn authorize_with(
     ctx: &Ctx,
     principal: &Principal,
     patient: UserId,
-    (section, op): (Section, Op),
-    action: &str,
-    facts: policy::CareFacts,
-) -> Result<RecordGrant> {
-    let grant = policy::decide(principal, patient, section, op, facts);
-    if grant.is_none() || op == Op::Read {
-        let basis = grant.as_ref().map(|g| g.basis);
-        audit_access(state, ctx, principal, patient, action, basis).await?;
-    }
+    (data, op): (Data, Op),
+    facts: CareFacts,
+) -> Result<Grant> {
+    let grant = policy::decide(principal, patient, data, op, facts);
+    audit_decision(state, ctx, principal, patient, (data, op), grant.as_ref()).await?;
     grant.ok_or(Error::NotFound)
+}
+
+/// Audits a decision the caller took with `policy::decide` (a page asking several
+/// questions on one read of the facts): a read allowed, or any refusal. An allowed
+/// write is audited by its own transaction.
+pub(crate) async fn audit_decision(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    (data, op): (Data, Op),
+    grant: Option<&Grant>,
+) -> Result<()> {
+    let action = policy::action_name(data, op);
+    audit_as(state, ctx, principal, patient, op, &action, grant).await
+}
+
+async fn audit_as(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    op: Op,
+    action: &str,
+    grant: Option<&Grant>,
+) -> Result<()> {
+    if grant.is_some() && op == Op::Write {
+        return Ok(());
+    }
+    let event = about_patient(ctx, state.clock.now(), action, principal, patient);
+    let event = match grant {
+        Some(g) => event.detail(g.basis().as_str()),
+        None => event.outcome(Outcome::Denied),
+    };
+    state.audit.record(event.build()).await
 }
 
 /// What the policy says, with the facts the store finds; nothing audited.
@@ -109,11 +117,11 @@ pub(crate) async fn decide(
     state: &AppState,
     principal: &Principal,
     patient: UserId,
-    section: Section,
+    data: impl Into<Data>,
     op: Op,
-) -> Result<Option<RecordGrant>> {
+) -> Result<Option<Grant>> {
     let facts = care_facts(state, principal, patient).await?;
-    Ok(policy::decide(principal, patient, section, op, facts))
+    Ok(policy::decide(principal, patient, data.into(), op, facts))
 }
 
 /// The facts the policy decides on, read once for a page that asks several questions.
@@ -121,56 +129,41 @@ pub(crate) async fn care_facts(
     state: &AppState,
     principal: &Principal,
     patient: UserId,
-) -> Result<policy::CareFacts> {
+) -> Result<CareFacts> {
     state
         .store
         .care_facts(principal.user_id, patient, state.clock.now())
         .await
 }
 
-/// Records an access in the audit trail: allowed with its basis, or denied (`None`).
-pub(crate) async fn audit_access(
-    state: &AppState,
-    ctx: &Ctx,
-    principal: &Principal,
-    patient: UserId,
-    action: &str,
-    basis: Option<Basis>,
-) -> Result<()> {
-    let event = access_event(ctx, state, principal, patient, action, basis);
-    state.audit.record(event.build()).await
-}
-
 /// The audit entry of an allowed write, appended in the write's transaction.
-pub(crate) fn audit_write(
-    ctx: &Ctx,
-    state: &AppState,
-    grant: &RecordGrant,
-    id: impl ToString,
-) -> Event {
-    Event::new(
-        ctx,
-        state.clock.now(),
-        &policy::action_name(grant.section, Op::Write),
-        grant.section.as_str(),
-    )
-    .by(grant.actor, grant.actor_role)
-    .on(id)
-    .patient(grant.patient)
-    .detail(grant.basis.as_str())
+pub(crate) fn audit_write(ctx: &Ctx, state: &AppState, grant: &Grant, id: impl ToString) -> Event {
+    let section = match grant.data() {
+        Data::Section(s) => s.as_str(),
+        _ => "patient",
+    };
+    let event = Event::new(ctx, state.clock.now(), &grant.action(), section);
+    let event = match (grant.actor(), grant.actor_role()) {
+        (Some(actor), Some(role)) => event.by(actor, role),
+        _ => event,
+    };
+    event
+        .on(id)
+        .patient(grant.patient())
+        .detail(grant.basis().as_str())
 }
 
 /// The audit entry of a chart entry's status change (the UI's and FHIR's `PUT`).
 pub(crate) fn audit_status_change(
     ctx: &Ctx,
     state: &AppState,
-    grant: &RecordGrant,
+    grant: &Grant,
     entry: EntryId,
     status: EntryStatus,
 ) -> Event {
     audit_write(ctx, state, grant, entry).detail(format!(
         "{} status {}",
-        grant.basis.as_str(),
+        grant.basis().as_str(),
         status.as_str()
     ))
 }
@@ -192,7 +185,7 @@ pub async fn demographics(
         Op::Read,
     )
     .await?;
-    state.store.demographics(grant.patient).await
+    state.store.demographics(&grant).await
 }
 
 fn clean(field: &'static str, v: &Option<String>, max: usize) -> Result<Option<String>> {
@@ -277,7 +270,7 @@ pub async fn save_demographics(
     patient: UserId,
     d: &Demographics,
     name: Option<&(String, PersonName)>,
-) -> Result<()> {
+) -> Result<Demographics> {
     let grant = authorize(
         state,
         ctx,
@@ -289,17 +282,14 @@ pub async fn save_demographics(
     .await?;
     let d = valid_demographics(d.clone(), state.clock.now())?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    store::save_demographics(&mut tx, grant.patient, &d, grant.actor, now).await?;
+    let mut change = Change::begin(state).await?;
+    store::save_demographics(change.tx(), &grant, &d, now).await?;
     if let Some((display, parts)) = name {
-        telemed_store::users::rename(&mut tx, grant.patient, display, parts, now).await?;
+        telemed_store::users::rename(change.tx(), grant.patient(), display, parts, now).await?;
     }
-    telemed_store::audit::append(
-        &mut tx,
-        &[audit_write(ctx, state, &grant, grant.patient).build()],
-    )
-    .await?;
-    tx.commit().await.db()
+    change.audit(audit_write(ctx, state, &grant, grant.patient()));
+    change.commit().await?;
+    state.store.demographics(&grant).await
 }
 
 // ---- chart entries ----------------------------------------------------------------------
@@ -321,7 +311,7 @@ pub async fn entries(
 ) -> Result<Vec<Entry>> {
     let section = chart_section(section)?;
     let grant = authorize(state, ctx, principal, patient, section, Op::Read).await?;
-    state.store.entries(grant.patient, section).await
+    state.store.entries(&grant, section).await
 }
 
 pub async fn add_entry(
@@ -336,14 +326,10 @@ pub async fn add_entry(
     let grant = authorize(state, ctx, principal, patient, section, Op::Write).await?;
     let now = state.clock.now();
     let valid = entry.validate(section, now)?;
-    let mut tx = state.store.begin_write().await?;
-    let entry = store::insert_entry(&mut tx, grant.patient, &valid, grant.actor, now).await?;
-    telemed_store::audit::append(
-        &mut tx,
-        &[audit_write(ctx, state, &grant, entry.id).build()],
-    )
-    .await?;
-    tx.commit().await.db()?;
+    let mut change = Change::begin(state).await?;
+    let entry = store::insert_entry(change.tx(), &grant, &valid, now).await?;
+    change.audit(audit_write(ctx, state, &grant, entry.id));
+    change.commit().await?;
     Ok(entry)
 }
 
@@ -371,10 +357,10 @@ pub async fn change_status(
         .map(|e| ClinicalTime::parse("ended", e))
         .transpose()?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut unit = Change::begin(state).await?;
     let entry = store::set_entry_status(
-        &mut tx,
-        grant.patient,
+        unit.tx(),
+        &grant,
         change.entry,
         change.version,
         status,
@@ -385,33 +371,22 @@ pub async fn change_status(
     if entry.section != section {
         return Err(Error::NotFound);
     }
-    let event = audit_status_change(ctx, state, &grant, entry.id, status);
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()?;
+    unit.audit(audit_status_change(ctx, state, &grant, entry.id, status));
+    unit.commit().await?;
     Ok(entry)
 }
 
-/// The record at a glance (audited once as `record.summary.read`).
+/// The record at a glance (audited once as `record.chart.read`): the chart page's,
+/// the summary beside a video visit, the summary endpoint.
 pub async fn summary(
     state: &AppState,
     ctx: &Ctx,
     principal: &Principal,
     patient: UserId,
-) -> Result<store::Summary> {
-    let grant = authorize_as(
-        state,
-        ctx,
-        principal,
-        patient,
-        Section::Problems,
-        Op::Read,
-        "record.summary.read",
-    )
-    .await?;
-    state
-        .store
-        .summary(grant.patient, grant.sees_drafts(), state.clock.now())
-        .await
+) -> Result<(store::Summary, Grant)> {
+    let grant = authorize(state, ctx, principal, patient, Data::Chart, Op::Read).await?;
+    let summary = state.store.summary(&grant, state.clock.now()).await?;
+    Ok((summary, grant))
 }
 
 // ---- notes ------------------------------------------------------------------------------
@@ -432,10 +407,10 @@ pub async fn start_note(
     req: NewNoteRequest<'_>,
 ) -> Result<Note> {
     let grant = authorize(state, ctx, principal, patient, Section::Notes, Op::Write).await?;
-    if grant.actor_role != Role::Clinician {
+    if grant.actor_role() != Some(Role::Clinician) {
         return Err(Error::Forbidden);
     }
-    let template = policy::note_template(req.template).ok_or_else(|| {
+    let template = telemed_domain::record::note_template(req.template).ok_or_else(|| {
         Error::invalid(
             "template",
             "unknown template; one of general, dermatology, psychiatry, cardiology",
@@ -443,7 +418,7 @@ pub async fn start_note(
     })?;
     if let Some(a) = req.appointment {
         let visit = state.store.appointment(a).await?;
-        if visit.is_none_or(|v| v.patient_id != grant.patient) {
+        if visit.is_none_or(|v| v.patient_id != grant.patient()) {
             return Err(Error::invalid(
                 "appointment_id",
                 "that visit is not this patient's",
@@ -458,28 +433,28 @@ pub async fn start_note(
     });
     soap.validate()?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let id = store::insert_note(
-        &mut tx,
+        change.tx(),
+        &grant,
         store::NewNote {
-            patient: grant.patient,
             appointment: req.appointment,
-            author: grant.actor,
             template: template.key,
             soap: &soap,
         },
         now,
     )
     .await?;
-    let event =
-        audit_write(ctx, state, &grant, id).detail(format!("{} draft", grant.basis.as_str()));
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(
+        audit_write(ctx, state, &grant, id).detail(format!("{} draft", grant.basis().as_str())),
+    );
+    change.commit().await?;
     state
         .store
         .note(id)
         .await?
-        .ok_or_else(|| Error::internal("new note missing"))
+        .ok_or_else(|| Error::internal("new note missing"))?
+        .open(&grant)
 }
 
 /// A note and its addenda, for whoever may read the patient's notes; drafts only for
@@ -495,15 +470,16 @@ pub async fn note(
         state,
         ctx,
         principal,
-        note.patient,
+        note.patient(),
         Section::Notes,
         Op::Read,
     )
     .await?;
+    let note = note.open(&grant)?;
     if note.status == store::NoteStatus::Draft && !grant.sees_drafts() {
         return Err(Error::NotFound);
     }
-    let addenda = state.store.addenda(id).await?;
+    let addenda = state.store.addenda(&grant, id).await?;
     Ok((note, addenda))
 }
 
@@ -514,10 +490,7 @@ pub async fn notes(
     patient: UserId,
 ) -> Result<Vec<Note>> {
     let grant = authorize(state, ctx, principal, patient, Section::Notes, Op::Read).await?;
-    state
-        .store
-        .notes_of(grant.patient, grant.sees_drafts(), 500)
-        .await
+    state.store.notes_of(&grant, 500).await
 }
 
 /// What a clinician may do to a note: the patient's notes are theirs to write.
@@ -526,21 +499,21 @@ async fn note_for_write(
     ctx: &Ctx,
     principal: &Principal,
     id: NoteId,
-) -> Result<(Note, RecordGrant)> {
+) -> Result<(Note, Grant)> {
     let note = state.store.note(id).await?.ok_or(Error::NotFound)?;
     let grant = authorize(
         state,
         ctx,
         principal,
-        note.patient,
+        note.patient(),
         Section::Notes,
         Op::Write,
     )
     .await?;
-    if grant.actor_role != Role::Clinician {
+    if grant.actor_role() != Some(Role::Clinician) {
         return Err(Error::NotFound);
     }
-    Ok((note, grant))
+    Ok((note.open(&grant)?, grant))
 }
 
 pub async fn save_draft(
@@ -554,13 +527,18 @@ pub async fn save_draft(
     soap.validate()?;
     let (_, grant) = note_for_write(state, ctx, principal, id).await?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    store::update_draft(&mut tx, id, grant.actor, version, soap, now).await?;
-    let event =
-        audit_write(ctx, state, &grant, id).detail(format!("{} draft", grant.basis.as_str()));
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()?;
-    state.store.note(id).await?.ok_or(Error::NotFound)
+    let mut change = Change::begin(state).await?;
+    store::update_draft(change.tx(), &grant, id, version, soap, now).await?;
+    change.audit(
+        audit_write(ctx, state, &grant, id).detail(format!("{} draft", grant.basis().as_str())),
+    );
+    change.commit().await?;
+    state
+        .store
+        .note(id)
+        .await?
+        .ok_or(Error::NotFound)?
+        .open(&grant)
 }
 
 pub async fn sign(
@@ -575,16 +553,23 @@ pub async fn sign(
         return Err(Error::invalid("note", "write the note before signing it"));
     }
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    store::sign_note(&mut tx, id, grant.actor, version, now).await?;
-    let event = Event::new(ctx, now, "record.notes.sign", "notes")
-        .by(grant.actor, grant.actor_role)
-        .on(id)
-        .patient(grant.patient)
-        .detail(grant.basis.as_str());
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()?;
-    state.store.note(id).await?.ok_or(Error::NotFound)
+    let mut change = Change::begin(state).await?;
+    store::sign_note(change.tx(), &grant, id, version, now).await?;
+    change.audit(note_event(
+        ctx,
+        now,
+        "record.notes.sign",
+        principal,
+        &grant,
+        id,
+    ));
+    change.commit().await?;
+    state
+        .store
+        .note(id)
+        .await?
+        .ok_or(Error::NotFound)?
+        .open(&grant)
 }
 
 pub async fn add_addendum(
@@ -595,33 +580,51 @@ pub async fn add_addendum(
     body: &str,
 ) -> Result<store::Addendum> {
     let body = body.trim();
-    if body.is_empty() || body.chars().count() > policy::NOTE_PART_MAX {
+    if body.is_empty() || body.chars().count() > telemed_domain::record::NOTE_PART_MAX {
         return Err(Error::invalid(
             "body",
             format!(
                 "an addendum has text, at most {} characters",
-                policy::NOTE_PART_MAX
+                telemed_domain::record::NOTE_PART_MAX
             ),
         ));
     }
     let (_, grant) = note_for_write(state, ctx, principal, id).await?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    let addendum = store::add_addendum(&mut tx, id, grant.actor, body, now).await?;
-    let event = Event::new(ctx, now, "record.notes.addendum", "notes")
-        .by(grant.actor, grant.actor_role)
-        .on(id)
-        .patient(grant.patient)
-        .detail(grant.basis.as_str());
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()?;
+    let mut change = Change::begin(state).await?;
+    let addendum = store::add_addendum(change.tx(), &grant, id, body, now).await?;
+    change.audit(note_event(
+        ctx,
+        now,
+        "record.notes.addendum",
+        principal,
+        &grant,
+        id,
+    ));
+    change.commit().await?;
     state
         .store
-        .addenda(id)
+        .addenda(&grant, id)
         .await?
         .into_iter()
         .find(|a| a.id == addendum)
         .ok_or_else(|| Error::internal("new addendum missing"))
+}
+
+/// The audit entry of a note's signing or addendum.
+fn note_event(
+    ctx: &Ctx,
+    now: chrono::DateTime<chrono::Utc>,
+    action: &str,
+    principal: &Principal,
+    grant: &Grant,
+    id: NoteId,
+) -> Event {
+    Event::new(ctx, now, action, "notes")
+        .by(principal.user_id, principal.role)
+        .on(id)
+        .patient(grant.patient())
+        .detail(grant.basis().as_str())
 }
 
 // ---- relationships ------------------------------------------------------------------------
@@ -655,14 +658,21 @@ pub async fn break_glass(
         return Err(Error::NotFound);
     }
     let expires = now + Duration::minutes(state.config.record.break_glass_minutes);
-    let mut tx = state.store.begin_write().await?;
-    let id = store::insert_break_glass(&mut tx, principal.user_id, patient, reason, now, expires)
-        .await?;
+    let mut change = Change::begin(state).await?;
+    let id = store::insert_break_glass(
+        change.tx(),
+        principal.user_id,
+        patient,
+        reason,
+        now,
+        expires,
+    )
+    .await?;
     let event = about_patient(ctx, now, "record.break_glass", principal, patient).detail(format!(
         "emergency access for {} minutes",
         state.config.record.break_glass_minutes
     ));
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
+    change.audit(event);
     let notice = NewNotification {
         user_id: patient,
         kind: "record.emergency_access",
@@ -670,10 +680,10 @@ pub async fn break_glass(
         subject_at: Some(now),
         source: Some(&id),
     };
-    notifications::notify(&mut tx, notice, now).await?;
+    notifications::notify(change.tx(), notice, now).await?;
     // Always by email too, whatever the notification settings: the patient must be able
     // to question an emergency access they did not expect.
-    if let Some(user) = telemed_store::users::by_id_in(&mut tx, patient).await? {
+    if let Some(user) = telemed_store::users::by_id_in(change.tx(), patient).await? {
         let lang = crate::i18n::Lang::from_code(&user.locale).unwrap_or(crate::i18n::Lang::En);
         let link = format!("{}/account/access-log", state.config.public_url);
         let when = now.format("%Y-%m-%d %H:%M UTC").to_string();
@@ -681,9 +691,9 @@ pub async fn break_glass(
             when: &when,
             link: &link,
         };
-        crate::mail::enqueue(&mut tx, &user.email, mail, lang, now).await?;
+        crate::mail::enqueue(change.tx(), &user.email, mail, lang, now).await?;
     }
-    tx.commit().await.db()?;
+    change.commit().await?;
     state
         .bus
         .publish(Envelope::new(
@@ -711,7 +721,7 @@ pub async fn add_to_care_team(
         Section::Problems
     };
     let grant = authorize(state, ctx, principal, patient, section, Op::Write).await?;
-    if grant.basis == Basis::BreakGlass || grant.actor_role == Role::Patient {
+    if grant.basis() == Basis::BreakGlass || grant.actor_role() == Some(Role::Patient) {
         return Err(Error::Forbidden);
     }
     let member = state.store.user_by_id(clinician).await?;
@@ -719,15 +729,17 @@ pub async fn add_to_care_team(
         return Err(Error::invalid("clinician_id", "that is not a clinician"));
     }
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let added =
-        store::add_to_care_team(&mut tx, patient, clinician, principal.user_id, now).await?;
+        store::add_to_care_team(change.tx(), patient, clinician, principal.user_id, now).await?;
     if added {
         let event = about_patient(ctx, now, "record.care_team.add", principal, patient)
             .detail(format!("clinician {clinician}"));
-        telemed_store::audit::append(&mut tx, &[event.build()]).await?;
+        change.audit(event);
+        change.commit().await?;
+    } else {
+        change.nothing_to_do().await?;
     }
-    tx.commit().await.db()?;
     Ok(added)
 }
 
@@ -772,9 +784,9 @@ pub async fn grant_proxy(
             )
         })?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let id = store::grant_proxy(
-        &mut tx,
+        change.tx(),
         patient,
         proxy.id,
         &relationship,
@@ -784,8 +796,8 @@ pub async fn grant_proxy(
     .await?;
     let event = about_patient(ctx, now, "record.proxy.grant", principal, patient)
         .detail(format!("proxy {}", proxy.id));
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(event);
+    change.commit().await?;
     Ok(id)
 }
 
@@ -800,9 +812,9 @@ pub async fn revoke_proxy(
         return Err(Error::NotFound);
     }
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    store::revoke_proxy(&mut tx, patient, id, now).await?;
+    let mut change = Change::begin(state).await?;
+    store::revoke_proxy(change.tx(), patient, id, now).await?;
     let event = about_patient(ctx, now, "record.proxy.revoke", principal, patient);
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()
+    change.audit(event);
+    change.commit().await
 }

@@ -4,7 +4,9 @@
 //! filed by mistake is marked entered-in-error.
 
 use chrono::{DateTime, Utc};
+use telemed_domain::access::{Grant, Op, Sealed};
 use telemed_domain::documents::{Category, DicomHeader, DocumentStatus};
+use telemed_domain::record::Section;
 use telemed_domain::{AppointmentId, BlobId, DocumentId, Error, Result, UserId};
 
 use crate::blobs::{Blob, BlobRecord, BLOB_COLUMNS};
@@ -46,7 +48,6 @@ impl Document {
 /// A document to file: its blobs are inserted first, in the same transaction.
 #[derive(Debug, Clone)]
 pub struct NewDocument<'a> {
-    pub patient: UserId,
     pub file: BlobId,
     pub category: Category,
     pub title: &'a str,
@@ -54,15 +55,16 @@ pub struct NewDocument<'a> {
     pub appointment: Option<AppointmentId>,
     pub thumbnail: Option<BlobId>,
     pub preview: Option<BlobId>,
-    pub uploaded_by: UserId,
     pub dicom: Option<&'a DicomHeader>,
 }
 
 pub async fn insert_document(
     conn: &mut Conn,
+    grant: &Grant,
     d: &NewDocument<'_>,
     now: DateTime<Utc>,
 ) -> Result<DocumentId> {
+    let patient = grant.require(Section::Documents, Op::Write)?;
     let id = DocumentId::new();
     sqlx::query(
         "INSERT INTO record_documents (id, patient_id, blob_id, category, title, description, \
@@ -70,7 +72,7 @@ pub async fn insert_document(
          updated_at, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'current', $10, $11, $11, 1)",
     )
     .bind(id.to_string())
-    .bind(d.patient.to_string())
+    .bind(patient.to_string())
     .bind(d.file.to_string())
     .bind(d.category.as_str())
     .bind(d.title.to_owned())
@@ -78,7 +80,7 @@ pub async fn insert_document(
     .bind(d.appointment.map(|a| a.to_string()))
     .bind(d.thumbnail.map(|b| b.to_string()))
     .bind(d.preview.map(|b| b.to_string()))
-    .bind(d.uploaded_by.to_string())
+    .bind(grant.author().to_string())
     .bind(to_micros(now))
     .execute(&mut *conn)
     .await
@@ -128,6 +130,7 @@ async fn insert_dicom(conn: &mut Conn, id: DocumentId, h: &DicomHeader) -> Resul
 /// another change first gives `Conflict`.
 pub async fn set_document_status(
     conn: &mut Conn,
+    grant: &Grant,
     id: DocumentId,
     status: DocumentStatus,
     version: i64,
@@ -135,12 +138,13 @@ pub async fn set_document_status(
 ) -> Result<()> {
     let done = sqlx::query(
         "UPDATE record_documents SET status = $1, updated_at = $2, version = version + 1 \
-         WHERE id = $3 AND version = $4",
+         WHERE id = $3 AND version = $4 AND patient_id = $5",
     )
     .bind(status.as_str())
     .bind(to_micros(now))
     .bind(id.to_string())
     .bind(version)
+    .bind(grant.require(Section::Documents, Op::Write)?.to_string())
     .execute(conn)
     .await
     .db()?;
@@ -267,10 +271,11 @@ impl Store {
     /// A patient's documents, newest first; those entered in error only when asked.
     pub async fn documents_of(
         &self,
-        patient: UserId,
+        grant: &Grant,
         with_entered_in_error: bool,
         limit: i64,
     ) -> Result<Vec<Document>> {
+        let patient = grant.require(Section::Documents, Op::Read)?;
         let filter = if with_entered_in_error {
             "d.patient_id = $1 ORDER BY d.created_at DESC, d.id LIMIT $2"
         } else {
@@ -285,12 +290,14 @@ impl Store {
         rows.into_iter().map(Document::try_from).collect()
     }
 
-    pub async fn document(&self, id: DocumentId) -> Result<Option<Document>> {
+    /// A document by its own id, sealed until a grant to its patient's documents opens it.
+    pub async fn document(&self, id: DocumentId) -> Result<Option<Sealed<Document>>> {
         let row: Option<DocumentRow> = sqlx::query_as(&document_select("d.id = $1"))
             .bind(id.to_string())
             .fetch_optional(self.pool())
             .await
             .db()?;
-        row.map(Document::try_from).transpose()
+        row.map(|r| Document::try_from(r).map(|d| Sealed::new(d.patient, Section::Documents, d)))
+            .transpose()
     }
 }

@@ -1,14 +1,45 @@
 //! The patient record: demographics, chart entries, visit notes and addenda, and the
 //! facts the access policy decides on (visits, care team, proxies, break-the-glass).
-//! Reads here take no grant: the server asks the policy first (`server::record`).
+//! Every function that reads or changes a patient's data takes the policy's `Grant`
+//! and touches only the rows of the patient it names, in the sections it covers; a row
+//! found by its own id (an entry, a note) comes back `Sealed` until a grant opens it.
+//!
+//! A read of a patient's chart without the policy's grant does not compile:
+//!
+//! ```compile_fail,E0308
+//! # use telemed_domain::{record::Section, UserId};
+//! async fn peek(store: &telemed_store::Store, patient: UserId) {
+//!     let _ = store.entries(patient, Section::Problems).await;
+//! }
+//! ```
+//!
+//! nor does a look inside a row found by its id before a grant opens it:
+//!
+//! ```compile_fail,E0609
+//! # use telemed_domain::NoteId;
+//! async fn peek(store: &telemed_store::Store, id: NoteId) {
+//!     let _ = store.note(id).await.unwrap().unwrap().soap;
+//! }
+//! ```
+//!
+//! while with one it does (the control for the two above):
+//!
+//! ```
+//! # use telemed_domain::{access::Grant, record::Section, NoteId};
+//! async fn read(store: &telemed_store::Store, grant: &Grant, id: NoteId) {
+//!     let _ = store.entries(grant, Section::Problems).await;
+//!     let _ = store.note(id).await.unwrap().unwrap().open(grant).map(|n| n.soap);
+//! }
+//! ```
 
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use rusqlite::OptionalExtension;
+use telemed_domain::access::{CareFacts, Grant, Op, Sealed};
 use telemed_domain::clinical_time::ClinicalTime;
 use telemed_domain::record::{
-    CareFacts, Criticality, EntryStatus, Section, Severity, Soap, ValidEntry, Verification, VITALS,
+    Criticality, EntryStatus, Section, Severity, Soap, ValidEntry, Verification, VITALS,
 };
 use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, UserId};
 
@@ -32,11 +63,12 @@ pub struct Demographics {
 
 pub async fn save_demographics(
     conn: &mut Conn,
-    patient: UserId,
+    grant: &Grant,
     d: &Demographics,
-    by: UserId,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let patient = grant.require(Section::Demographics, Op::Write)?;
+    let by = grant.author();
     sqlx::query(
         "INSERT INTO patient_profiles (patient_id, birth_date, sex, phone, address, emergency_contact, \
          emergency_phone, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
@@ -60,7 +92,8 @@ pub async fn save_demographics(
 
 /// The Patient resource another system registered or last updated the patient with,
 /// kept as written (FHIR JSON); telemed returns it with its own changes laid over.
-pub async fn set_patient_source(conn: &mut Conn, patient: UserId, source: &str) -> Result<()> {
+pub async fn set_patient_source(conn: &mut Conn, grant: &Grant, source: &str) -> Result<()> {
+    let patient = grant.require(Section::Demographics, Op::Write)?;
     sqlx::query("UPDATE patient_profiles SET source = $1 WHERE patient_id = $2")
         .bind(source.to_owned())
         .bind(patient.to_string())
@@ -113,6 +146,11 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry sealed to its patient and section, until a grant opens it.
+    pub fn sealed(self) -> Sealed<Entry> {
+        Sealed::new(self.patient, self.section, self)
+    }
+
     /// Outside the reference range (labs), when there is one.
     pub fn out_of_range(&self) -> bool {
         match self.value {
@@ -293,11 +331,12 @@ pub(crate) fn decimal(v: Option<f64>) -> Option<String> {
 
 pub async fn insert_entry(
     conn: &mut Conn,
-    patient: UserId,
+    grant: &Grant,
     e: &ValidEntry,
-    by: UserId,
     now: DateTime<Utc>,
 ) -> Result<Entry> {
+    let patient = grant.require(e.section, Op::Write)?;
+    let by = grant.author();
     if let Some(results) = &e.results {
         check_report_results(&mut *conn, patient, results).await?;
     }
@@ -406,14 +445,18 @@ async fn check_report_results(conn: &mut Conn, patient: UserId, results: &[Entry
 /// patient's entry.
 pub async fn set_entry_status(
     conn: &mut Conn,
-    patient: UserId,
+    grant: &Grant,
     id: EntryId,
     version: i64,
     status: EntryStatus,
     ended: Option<&ClinicalTime>,
     now: DateTime<Utc>,
 ) -> Result<Entry> {
-    let current = entry_in(conn, patient, id).await?.ok_or(Error::NotFound)?;
+    let patient = grant.patient();
+    let current = entry_row_in(conn, patient, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    grant.require(current.section, Op::Write)?;
     if !status.allowed_in(current.section) {
         return Err(Error::invalid(
             "status",
@@ -454,7 +497,9 @@ pub async fn set_entry_status(
             "the entry was changed since you read it; reload and try again".into(),
         ));
     }
-    entry_in(conn, patient, id).await?.ok_or(Error::NotFound)
+    entry_row_in(conn, patient, id)
+        .await?
+        .ok_or(Error::NotFound)
 }
 
 /// A new version of the resource another system keeps sending for an entry (FHIR
@@ -462,12 +507,17 @@ pub async fn set_entry_status(
 /// version (made by `set_entry_status` in the same transaction).
 pub async fn replace_source(
     conn: &mut Conn,
-    patient: UserId,
+    grant: &Grant,
     id: EntryId,
     source: &str,
     status: EntryStatus,
     verification: Option<Verification>,
 ) -> Result<Entry> {
+    let patient = grant.patient();
+    let current = entry_row_in(conn, patient, id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    grant.require(current.section, Op::Write)?;
     sqlx::query(
         "UPDATE chart_entries SET source = $1, source_status = $2, verification = $3 \
          WHERE id = $4 AND patient_id = $5",
@@ -480,10 +530,20 @@ pub async fn replace_source(
     .execute(&mut *conn)
     .await
     .db()?;
-    entry_in(conn, patient, id).await?.ok_or(Error::NotFound)
+    entry_row_in(conn, patient, id)
+        .await?
+        .ok_or(Error::NotFound)
 }
 
-pub async fn entry_in(conn: &mut Conn, patient: UserId, id: EntryId) -> Result<Option<Entry>> {
+/// An entry of the grant's patient, in a section the grant covers, read on `conn`.
+pub async fn entry_in(conn: &mut Conn, grant: &Grant, id: EntryId) -> Result<Option<Entry>> {
+    match entry_row_in(conn, grant.patient(), id).await? {
+        Some(e) if grant.covers(e.section, Op::Read) => Ok(Some(e)),
+        _ => Ok(None),
+    }
+}
+
+async fn entry_row_in(conn: &mut Conn, patient: UserId, id: EntryId) -> Result<Option<Entry>> {
     let row: Option<EntryRow> = sqlx::query_as(&format!(
         "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE id = $1 AND patient_id = $2"
     ))
@@ -497,7 +557,7 @@ pub async fn entry_in(conn: &mut Conn, patient: UserId, id: EntryId) -> Result<O
 
 /// A chart entry by id alone (the FHIR API learns the patient from it, then asks the
 /// policy), read on `conn`: inside a write transaction, as it stands there.
-pub async fn chart_entry_in(conn: &mut Conn, id: EntryId) -> Result<Option<Entry>> {
+pub async fn chart_entry_in(conn: &mut Conn, id: EntryId) -> Result<Option<Sealed<Entry>>> {
     let row: Option<EntryRow> = sqlx::query_as(&format!(
         "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE id = $1"
     ))
@@ -505,7 +565,8 @@ pub async fn chart_entry_in(conn: &mut Conn, id: EntryId) -> Result<Option<Entry
     .fetch_optional(conn)
     .await
     .db()?;
-    row.map(Entry::try_from).transpose()
+    row.map(|r| Entry::try_from(r).map(Entry::sealed))
+        .transpose()
 }
 
 // ---- notes ------------------------------------------------------------------------------
@@ -602,15 +663,19 @@ impl TryFrom<NoteRow> for Note {
 }
 
 pub struct NewNote<'a> {
-    pub patient: UserId,
     pub appointment: Option<AppointmentId>,
-    pub author: UserId,
     pub template: &'a str,
     pub soap: &'a Soap,
 }
 
 /// Starts a draft. `Conflict` when the visit already has its note.
-pub async fn insert_note(conn: &mut Conn, n: NewNote<'_>, now: DateTime<Utc>) -> Result<NoteId> {
+pub async fn insert_note(
+    conn: &mut Conn,
+    grant: &Grant,
+    n: NewNote<'_>,
+    now: DateTime<Utc>,
+) -> Result<NoteId> {
+    let patient = grant.require(Section::Notes, Op::Write)?;
     let id = NoteId::new();
     let done = sqlx::query(
         "INSERT INTO visit_notes (id, patient_id, appointment_id, author_id, template, subjective, \
@@ -619,9 +684,9 @@ pub async fn insert_note(conn: &mut Conn, n: NewNote<'_>, now: DateTime<Utc>) ->
          ON CONFLICT (appointment_id) DO NOTHING",
     )
     .bind(id.to_string())
-    .bind(n.patient.to_string())
+    .bind(patient.to_string())
     .bind(n.appointment.map(|a| a.to_string()))
-    .bind(n.author.to_string())
+    .bind(grant.author().to_string())
     .bind(n.template.to_owned())
     .bind(n.soap.subjective.clone())
     .bind(n.soap.objective.clone())
@@ -638,8 +703,10 @@ pub async fn insert_note(conn: &mut Conn, n: NewNote<'_>, now: DateTime<Utc>) ->
 }
 
 /// What stops a change to a note: explains a refused conditional update.
-async fn why_not(conn: &mut Conn, id: NoteId, author: UserId, version: i64) -> Error {
-    match note_in(conn, id).await {
+async fn why_not(conn: &mut Conn, grant: &Grant, id: NoteId, version: i64) -> Error {
+    let author = grant.author();
+    match note_row_in(conn, id).await {
+        Ok(Some(n)) if n.patient != grant.patient() => Error::NotFound,
         Ok(Some(n)) if n.status == NoteStatus::Signed => {
             Error::Conflict("the note is signed and locked; add an addendum instead".into())
         }
@@ -655,16 +722,19 @@ async fn why_not(conn: &mut Conn, id: NoteId, author: UserId, version: i64) -> E
 /// Saves a draft by its author, if still at `version`.
 pub async fn update_draft(
     conn: &mut Conn,
+    grant: &Grant,
     id: NoteId,
-    author: UserId,
     version: i64,
     soap: &Soap,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let patient = grant.require(Section::Notes, Op::Write)?;
+    let author = grant.author();
     let done = sqlx::query(
         "UPDATE visit_notes SET subjective = $1, objective = $2, assessment = $3, plan = $4, \
          updated_at = $5, version = version + 1 \
-         WHERE id = $6 AND author_id = $7 AND version = $8 AND status = 'draft'",
+         WHERE id = $6 AND author_id = $7 AND version = $8 AND status = 'draft' \
+         AND patient_id = $9",
     )
     .bind(soap.subjective.clone())
     .bind(soap.objective.clone())
@@ -674,11 +744,12 @@ pub async fn update_draft(
     .bind(id.to_string())
     .bind(author.to_string())
     .bind(version)
+    .bind(patient.to_string())
     .execute(&mut *conn)
     .await
     .db()?;
     if done.rows_affected() == 0 {
-        return Err(why_not(conn, id, author, version).await);
+        return Err(why_not(conn, grant, id, version).await);
     }
     Ok(())
 }
@@ -686,25 +757,28 @@ pub async fn update_draft(
 /// Signs a draft as it stands at `version`; from then on the note never changes.
 pub async fn sign_note(
     conn: &mut Conn,
+    grant: &Grant,
     id: NoteId,
-    author: UserId,
     version: i64,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let patient = grant.require(Section::Notes, Op::Write)?;
     let done = sqlx::query(
         "UPDATE visit_notes SET status = 'signed', signed_at = $1, updated_at = $1, \
          version = version + 1 \
-         WHERE id = $2 AND author_id = $3 AND version = $4 AND status = 'draft'",
+         WHERE id = $2 AND author_id = $3 AND version = $4 AND status = 'draft' \
+         AND patient_id = $5",
     )
     .bind(to_micros(now))
     .bind(id.to_string())
-    .bind(author.to_string())
+    .bind(grant.author().to_string())
     .bind(version)
+    .bind(patient.to_string())
     .execute(&mut *conn)
     .await
     .db()?;
     if done.rows_affected() == 0 {
-        return Err(why_not(conn, id, author, version).await);
+        return Err(why_not(conn, grant, id, version).await);
     }
     Ok(())
 }
@@ -712,12 +786,17 @@ pub async fn sign_note(
 /// Adds a signed addendum to a signed note.
 pub async fn add_addendum(
     conn: &mut Conn,
+    grant: &Grant,
     note: NoteId,
-    author: UserId,
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<String> {
-    let n = note_in(conn, note).await?.ok_or(Error::NotFound)?;
+    let patient = grant.require(Section::Notes, Op::Write)?;
+    let author = grant.author();
+    let n = note_row_in(conn, note)
+        .await?
+        .filter(|n| n.patient == patient)
+        .ok_or(Error::NotFound)?;
     if n.status != NoteStatus::Signed {
         return Err(Error::Conflict(
             "a draft is edited, not amended; sign it first".into(),
@@ -738,7 +817,14 @@ pub async fn add_addendum(
     Ok(id)
 }
 
-pub async fn note_in(conn: &mut Conn, id: NoteId) -> Result<Option<Note>> {
+/// A note by its own id, sealed until a grant to the notes of its patient opens it.
+pub async fn note_in(conn: &mut Conn, id: NoteId) -> Result<Option<Sealed<Note>>> {
+    Ok(note_row_in(conn, id)
+        .await?
+        .map(|n| Sealed::new(n.patient, Section::Notes, n)))
+}
+
+async fn note_row_in(conn: &mut Conn, id: NoteId) -> Result<Option<Note>> {
     let row: Option<NoteRow> = sqlx::query_as(&format!(
         "SELECT {NOTE_COLUMNS} FROM visit_notes WHERE id = $1"
     ))
@@ -918,7 +1004,8 @@ impl Store {
         care_facts_in(&mut conn, actor, patient, now).await
     }
 
-    pub async fn demographics(&self, patient: UserId) -> Result<Demographics> {
+    pub async fn demographics(&self, grant: &Grant) -> Result<Demographics> {
+        let patient = grant.require(Section::Demographics, Op::Read)?;
         let row: Option<Demographics> = sqlx::query_as(
             "SELECT birth_date, sex, phone, address, emergency_contact, emergency_phone \
              FROM patient_profiles WHERE patient_id = $1",
@@ -931,18 +1018,18 @@ impl Store {
     }
 
     /// A section's entries, newest first (entered-in-error ones included, marked).
-    /// A section's entries, newest first.
-    pub async fn entries(&self, patient: UserId, section: Section) -> Result<Vec<Entry>> {
-        self.latest_entries(patient, section, i64::MAX).await
+    pub async fn entries(&self, grant: &Grant, section: Section) -> Result<Vec<Entry>> {
+        self.latest_entries(grant, section, i64::MAX).await
     }
 
     /// The newest `limit` entries of a section (a page of the chart).
     pub async fn latest_entries(
         &self,
-        patient: UserId,
+        grant: &Grant,
         section: Section,
         limit: i64,
     ) -> Result<Vec<Entry>> {
+        let patient = grant.require(section, Op::Read)?;
         let rows: Vec<EntryRow> = sqlx::query_as(&format!(
             "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE patient_id = $1 AND section = $2 \
              ORDER BY effective_at DESC, recorded_at DESC LIMIT $3"
@@ -956,14 +1043,14 @@ impl Store {
         rows.into_iter().map(Entry::try_from).collect()
     }
 
-    /// A chart entry by id alone, with the facts the policy decides on about `actor`
-    /// and the entry's patient, in one query (the FHIR read's path).
+    /// A chart entry by id alone, sealed, with the facts the policy decides on about
+    /// `actor` and the entry's patient, in one query (the FHIR read's path).
     pub async fn chart_entry_with_facts(
         &self,
         id: EntryId,
         actor: UserId,
         now: DateTime<Utc>,
-    ) -> Result<Option<(Entry, CareFacts)>> {
+    ) -> Result<Option<(Sealed<Entry>, CareFacts)>> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
                 "SELECT {ENTRY_COLUMNS}, {} FROM chart_entries e WHERE e.id = $1",
@@ -1017,38 +1104,43 @@ impl Store {
                 break_glass: r.break_glass == 1,
                 proxy: r.proxy == 1,
             };
-            Entry::try_from(r.entry).map(|e| (e, facts))
+            Entry::try_from(r.entry).map(|e| (e.sealed(), facts))
         })
         .transpose()
     }
 
     /// Every kept version of an entry, newest first: the current one, then the history
     /// (versions replaced before history was kept are absent).
-    pub async fn entry_versions(&self, id: EntryId) -> Result<Vec<Entry>> {
+    pub async fn entry_versions(&self, grant: &Grant, id: EntryId) -> Result<Vec<Entry>> {
         let rows: Vec<EntryRow> = sqlx::query_as(&format!(
-            "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE id = $1 UNION ALL \
-             SELECT {ENTRY_COLUMNS} FROM chart_entry_history WHERE id = $1 ORDER BY version DESC"
+            "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE id = $1 AND patient_id = $2 UNION ALL \
+             SELECT {ENTRY_COLUMNS} FROM chart_entry_history WHERE id = $1 AND patient_id = $2 \
+             ORDER BY version DESC"
         ))
         .bind(id.to_string())
+        .bind(grant.patient().to_string())
         .fetch_all(self.pool())
         .await
         .db()?;
-        rows.into_iter().map(Entry::try_from).collect()
+        let versions: Vec<Entry> = rows
+            .into_iter()
+            .map(Entry::try_from)
+            .collect::<Result<_>>()?;
+        if versions.iter().any(|e| !grant.covers(e.section, Op::Read)) {
+            return Err(Error::NotFound);
+        }
+        Ok(versions)
     }
 
-    pub async fn entry(&self, patient: UserId, id: EntryId) -> Result<Option<Entry>> {
+    pub async fn entry(&self, grant: &Grant, id: EntryId) -> Result<Option<Entry>> {
         let mut conn = self.pool().acquire().await.db()?;
-        entry_in(&mut conn, patient, id).await
+        entry_in(&mut conn, grant, id).await
     }
 
     /// The summary beside the video: active problems, allergies and medications, the
     /// latest of each vital sign, and the last notes (signed only unless `drafts`).
-    pub async fn summary(
-        &self,
-        patient: UserId,
-        drafts: bool,
-        now: DateTime<Utc>,
-    ) -> Result<Summary> {
+    pub async fn summary(&self, grant: &Grant, now: DateTime<Utc>) -> Result<Summary> {
+        let patient = grant.require_data(telemed_domain::access::Data::Chart)?;
         let current = current_statuses();
         let rows: Vec<EntryRow> = sqlx::query_as(&format!(
             "SELECT {ENTRY_COLUMNS} FROM chart_entries WHERE patient_id = $1 \
@@ -1094,19 +1186,20 @@ impl Store {
             .into_iter()
             .map(Entry::try_from)
             .collect::<Result<_>>()?;
-        summary.recent_notes = self.notes_of(patient, drafts, 5).await?;
-        summary.recent_visits = self.recent_visits(patient, now, 5).await?;
-        summary.recent_documents = self.documents_of(patient, false, 5).await?;
+        summary.recent_notes = self.notes_of(grant, 5).await?;
+        summary.recent_visits = self.recent_visits(grant, now, 5).await?;
+        summary.recent_documents = self.documents_of(grant, false, 5).await?;
         Ok(summary)
     }
 
     /// The patient's visits that started before `now`, newest first.
     pub async fn recent_visits(
         &self,
-        patient: UserId,
+        grant: &Grant,
         now: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<RecentVisit>> {
+        let patient = grant.require(Section::Notes, Op::Read)?;
         let rows: Vec<RecentVisitRow> = sqlx::query_as(
             "SELECT a.id, a.start_at, u.display_name, a.status, a.reason FROM appointments a \
              JOIN users u ON u.id = a.clinician_id WHERE a.patient_id = $1 AND a.start_at < $2 \
@@ -1131,9 +1224,14 @@ impl Store {
             .collect()
     }
 
-    /// A patient's notes, newest first; drafts only when `drafts`.
-    pub async fn notes_of(&self, patient: UserId, drafts: bool, limit: i64) -> Result<Vec<Note>> {
-        let filter = if drafts { "" } else { "AND status = 'signed'" };
+    /// A patient's notes, newest first; drafts only for a grant that sees them.
+    pub async fn notes_of(&self, grant: &Grant, limit: i64) -> Result<Vec<Note>> {
+        let patient = grant.require(Section::Notes, Op::Read)?;
+        let filter = if grant.sees_drafts() {
+            ""
+        } else {
+            "AND status = 'signed'"
+        };
         let rows: Vec<NoteRow> = sqlx::query_as(&format!(
             "SELECT {NOTE_COLUMNS} FROM visit_notes WHERE patient_id = $1 {filter} \
              ORDER BY created_at DESC LIMIT $2"
@@ -1146,16 +1244,21 @@ impl Store {
         rows.into_iter().map(Note::try_from).collect()
     }
 
-    pub async fn note(&self, id: NoteId) -> Result<Option<Note>> {
+    pub async fn note(&self, id: NoteId) -> Result<Option<Sealed<Note>>> {
         let mut conn = self.pool().acquire().await.db()?;
         note_in(&mut conn, id).await
     }
 
-    pub async fn addenda(&self, note: NoteId) -> Result<Vec<Addendum>> {
+    /// A note's addenda, when the note is of the grant's patient.
+    pub async fn addenda(&self, grant: &Grant, note: NoteId) -> Result<Vec<Addendum>> {
+        let patient = grant.require(Section::Notes, Op::Read)?;
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
-            "SELECT id, author_id, body, signed_at FROM note_addenda WHERE note_id = $1 ORDER BY signed_at, id",
+            "SELECT a.id, a.author_id, a.body, a.signed_at FROM note_addenda a \
+             JOIN visit_notes n ON n.id = a.note_id \
+             WHERE a.note_id = $1 AND n.patient_id = $2 ORDER BY a.signed_at, a.id",
         )
         .bind(note.to_string())
+        .bind(patient.to_string())
         .fetch_all(self.pool())
         .await
         .db()?;

@@ -3,7 +3,7 @@
 //! printed; they are for trying telemed, never for real patients.
 
 use chrono::{NaiveTime, Weekday};
-use telemed_domain::access::Principal;
+use telemed_domain::access::{Principal, SystemTask};
 use telemed_domain::schedule::{parse_time_zone, Availability, VisitKind, WeeklyRule};
 use telemed_domain::{Role, UserId};
 use telemed_server::accounts::admin::{create_user, ShellUser};
@@ -242,10 +242,12 @@ async fn seed_record(
             json!({"text": "Psoriasis", "relation": "father"}),
         ),
     ];
+    // The demo's record is written by telemed itself, in the demo clinician's name.
+    let grant = telemed_domain::access::system(SystemTask::DemoSeed, patient, clinician);
     for (section, entry) in entries {
         let entry: NewEntry = serde_json::from_value(entry)?;
         let valid = entry.validate(section, now).map_err(describe)?;
-        record::insert_entry(tx, patient, &valid, clinician, then)
+        record::insert_entry(tx, &grant, &valid, then)
             .await
             .map_err(describe)?;
     }
@@ -260,10 +262,9 @@ async fn seed_record(
     };
     let note = record::insert_note(
         tx,
+        &grant,
         record::NewNote {
-            patient,
             appointment: Some(visit),
-            author: clinician,
             template: "dermatology",
             soap: &soap,
         },
@@ -271,7 +272,7 @@ async fn seed_record(
     )
     .await
     .map_err(describe)?;
-    record::sign_note(tx, note, clinician, 1, then + chrono::Duration::minutes(35))
+    record::sign_note(tx, &grant, note, 1, then + chrono::Duration::minutes(35))
         .await
         .map_err(describe)?;
     Ok(())

@@ -6,6 +6,7 @@
 //! TELEMED_TEST_DATABASE_URL is set).
 
 use std::time::Instant;
+use telemed_domain::access::{self, SystemTask};
 
 use chrono::{DateTime, Duration, Utc};
 use telemed_domain::clinical_time::ClinicalTime;
@@ -167,10 +168,9 @@ async fn seed_history(app: &TestApp, patient: UserId, clinician: UserId) -> usiz
             start + Duration::days(year * 365 + 280),
         )));
     }
+    let grant = access::system(SystemTask::SyntheticLoad, patient, clinician);
     for e in &batch {
-        record::insert_entry(&mut tx, patient, e, clinician, now)
-            .await
-            .unwrap();
+        record::insert_entry(&mut tx, &grant, e, now).await.unwrap();
     }
     // A visit and a signed note each month.
     let soap = Soap {
@@ -198,10 +198,9 @@ async fn seed_history(app: &TestApp, patient: UserId, clinician: UserId) -> usiz
         .unwrap();
         let note = record::insert_note(
             &mut tx,
+            &grant,
             NewNote {
-                patient,
                 appointment: Some(visit),
-                author: clinician,
                 template: "general",
                 soap: &soap,
             },
@@ -209,7 +208,7 @@ async fn seed_history(app: &TestApp, patient: UserId, clinician: UserId) -> usiz
         )
         .await
         .unwrap();
-        record::sign_note(&mut tx, note, clinician, 1, at + Duration::minutes(40))
+        record::sign_note(&mut tx, &grant, note, 1, at + Duration::minutes(40))
             .await
             .unwrap();
     }
@@ -365,12 +364,13 @@ fn main() {
                 pct(&vitals, 0.99)
             );
             let mut direct = Vec::new();
+            let grant = access::system(SystemTask::SyntheticLoad, patient.id, patient.id);
             for _ in 0..50 {
                 let started = Instant::now();
                 let rows = app
                     .state()
                     .store
-                    .entries(patient.id, Section::Vitals)
+                    .entries(&grant, Section::Vitals)
                     .await
                     .unwrap();
                 assert!(!rows.is_empty());

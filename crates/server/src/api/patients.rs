@@ -5,11 +5,9 @@ use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use telemed_domain::access::PatientAccess;
 use telemed_domain::{Error, Role, UserId};
 use telemed_store::audit::AuditFilter;
 
-use crate::audit::authorize_patient_read;
 use crate::auth::ApiUser;
 use crate::context::Ctx;
 use crate::error::AppResult;
@@ -34,12 +32,13 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> AppResult<Json<PatientView>> {
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
-    let grant = authorize_patient_read(
+    let grant = crate::record::authorize(
         &state,
         &ctx,
         &caller.principal,
         id,
-        PatientAccess::ReadDemographics,
+        telemed_domain::record::Section::Demographics,
+        telemed_domain::access::Op::Read,
     )
     .await?;
     let patient = state
@@ -75,25 +74,25 @@ pub async fn access_log(
     Path(id): Path<String>,
 ) -> AppResult<Json<Vec<AccessLogEntry>>> {
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
-    let grant = authorize_patient_read(
+    let grant = crate::record::authorize(
         &state,
         &ctx,
         &caller.principal,
         id,
-        PatientAccess::ReadAccessLog,
+        telemed_domain::access::Data::AccessLog,
+        telemed_domain::access::Op::Read,
     )
     .await?;
-    Ok(Json(
-        access_log_entries(&state, grant.patient(), 200).await?,
-    ))
+    Ok(Json(access_log_entries(&state, &grant, 200).await?))
 }
 
 /// The newest entries about `patient`, with names of who acted.
 pub async fn access_log_entries(
     state: &AppState,
-    patient: UserId,
+    grant: &telemed_domain::access::Grant,
     limit: i64,
 ) -> Result<Vec<AccessLogEntry>, Error> {
+    let patient = grant.require_data(telemed_domain::access::Data::AccessLog)?;
     state.audit.flush().await?;
     let entries = state
         .store

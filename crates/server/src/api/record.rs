@@ -266,7 +266,7 @@ pub async fn summary(
     Path(id): Path<String>,
 ) -> AppResult<Json<SummaryView>> {
     let patient = UserId::from_path(&id)?;
-    let s = record::summary(&state, &ctx, &caller.principal, patient).await?;
+    let (s, _) = record::summary(&state, &ctx, &caller.principal, patient).await?;
     Ok(Json(s.into()))
 }
 
@@ -307,8 +307,8 @@ pub async fn save_demographics(
         body.family_name.as_deref().unwrap_or_default(),
         body.given_names.as_deref().unwrap_or_default(),
     )?;
-    record::save_demographics(&state, &ctx, &caller.principal, patient, &d, name.as_ref()).await?;
-    let d = state.store.demographics(patient).await?;
+    let d = record::save_demographics(&state, &ctx, &caller.principal, patient, &d, name.as_ref())
+        .await?;
     Ok(Json(DemographicsBody::stored(&state, patient, d).await?))
 }
 

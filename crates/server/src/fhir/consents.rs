@@ -3,7 +3,8 @@
 //! clinicians and staff — asked of the record's policy and audited like any such read.
 
 use serde_json::Value;
-use telemed_domain::record::{Op, Section};
+use telemed_domain::access::Op;
+use telemed_domain::record::Section;
 use telemed_domain::{Error, Result, UserId};
 use telemed_fhir::query::holds;
 use telemed_fhir::resources;

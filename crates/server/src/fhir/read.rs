@@ -1,7 +1,8 @@
 //! `GET /{type}/{id}`.
 
 use axum::extract::{Path, State};
-use telemed_domain::record::{Op, Section};
+use telemed_domain::access::{self as policy, Data, Grant, Op};
+use telemed_domain::record::Section;
 use telemed_domain::{DocumentId, EntryId, Error, Role, UserId};
 use telemed_fhir::{resources, Interaction, ResourceType};
 use telemed_store::record::Entry;
@@ -88,12 +89,13 @@ pub async fn read_one(
                 {
                     true
                 }
-                Some(p) if !caller.outside_compartment(p) => crate::audit::authorize_patient_read(
+                Some(p) if !caller.outside_compartment(p) => crate::record::authorize(
                     state,
                     ctx,
                     &caller.principal,
                     p,
-                    telemed_domain::access::PatientAccess::ReadAccessLog,
+                    telemed_domain::access::Data::AccessLog,
+                    telemed_domain::access::Op::Read,
                 )
                 .await
                 .is_ok(),
@@ -129,7 +131,7 @@ pub async fn read_one(
             }
         }
         _ => {
-            let e = readable_entry(state, ctx, caller, rt, id).await?;
+            let (e, _) = readable_entry(state, ctx, caller, rt, id).await?;
             FhirJson {
                 version: Some(e.version),
                 last_modified: Some(e.updated_at),
@@ -156,8 +158,8 @@ async fn entry_versions(
     if !rt.keeps_history() {
         return Err(Error::NotFound);
     }
-    let e = readable_entry(state, ctx, caller, rt, id).await?;
-    state.store.entry_versions(e.id).await
+    let (e, grant) = readable_entry(state, ctx, caller, rt, id).await?;
+    state.store.entry_versions(&grant, e.id).await
 }
 
 /// A chart entry of type `rt`, with the entry and the policy's facts read in one query,
@@ -168,29 +170,34 @@ async fn readable_entry(
     caller: &FhirCaller,
     rt: ResourceType,
     id: &str,
-) -> Result<Entry, Error> {
+) -> Result<(Entry, Grant), Error> {
     let id = EntryId::from_path(id)?;
-    let (e, facts) = state
+    let (sealed, facts) = state
         .store
         .chart_entry_with_facts(id, caller.principal.user_id, state.clock.now())
         .await?
         .ok_or(Error::NotFound)?;
-    if ResourceType::of_section(e.section, e.results.is_some()) != Some(rt)
-        || caller.outside_compartment(e.patient)
-    {
+    let patient = sealed.patient();
+    if caller.outside_compartment(patient) {
         return Err(Error::NotFound);
     }
-    record::authorize_with(
-        state,
-        ctx,
-        &caller.principal,
-        e.patient,
-        (e.section, Op::Read),
-        &telemed_domain::record::action_name(e.section, Op::Read),
-        facts,
-    )
-    .await?;
-    Ok(e)
+    let read = (Data::Section(sealed.section()), Op::Read);
+    let grant = policy::decide(&caller.principal, patient, read.0, read.1, facts);
+    // Opened only under the grant; an entry of another type is not found, unaudited
+    // (nothing of it is read), as for an id that names nothing.
+    let entry = match &grant {
+        Some(g) => Some(sealed.open(g)?)
+            .filter(|e| ResourceType::of_section(e.section, e.results.is_some()) == Some(rt)),
+        None => None,
+    };
+    if grant.is_some() && entry.is_none() {
+        return Err(Error::NotFound);
+    }
+    record::audit_decision(state, ctx, &caller.principal, patient, read, grant.as_ref()).await?;
+    match (entry, grant) {
+        (Some(e), Some(g)) => Ok((e, g)),
+        _ => Err(Error::NotFound),
+    }
 }
 
 /// `GET /{type}/{id}/_history/{vid}`: a version of a chart entry as it was.
@@ -253,7 +260,7 @@ async fn compartment_document(
 ) -> Result<DocumentId, Error> {
     let id = DocumentId::from_path(id)?;
     let d = state.store.document(id).await?.ok_or(Error::NotFound)?;
-    if caller.outside_compartment(d.patient) {
+    if caller.outside_compartment(d.patient()) {
         return Err(Error::NotFound);
     }
     Ok(id)

@@ -4,7 +4,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use serde_json::Value;
-use telemed_domain::record::{self as policy, CareFacts, Op, Section};
+use telemed_domain::access::{self as policy, CareFacts, Data, Op};
+use telemed_domain::record::Section;
 use telemed_domain::{EntryId, Error, Permission, Result, Role, UserId};
 use telemed_fhir::bundle::{self, Resource};
 use telemed_fhir::search::{Handling, Search, Total};
@@ -409,7 +410,7 @@ async fn patients(
     }
     let (people, more) = state.store.search_people(&q).await?;
     let total = total(search, people.len(), more, state.store.count_people(&q)).await?;
-    let action = policy::action_name(Section::Demographics, Op::Read);
+    let read = (Data::Section(Section::Demographics), Op::Read);
     let mut matches = Vec::with_capacity(people.len());
     for p in &people {
         // Demographics need no care relationship: the facts a search knows decide.
@@ -418,11 +419,10 @@ async fn patients(
             proxy: proxied.contains(&p.id),
             ..CareFacts::default()
         };
-        let Some(grant) = policy::decide(principal, p.id, Section::Demographics, Op::Read, facts)
-        else {
+        let Some(grant) = policy::decide(principal, p.id, read.0, read.1, facts) else {
             continue;
         };
-        record::audit_access(state, ctx, principal, p.id, &action, Some(grant.basis)).await?;
+        record::audit_decision(state, ctx, principal, p.id, read, Some(&grant)).await?;
         matches.push(resources::patient(p));
     }
     Ok(Found {
@@ -455,12 +455,13 @@ async fn audit_events(
     let mut filter = telemed_store::audit::AuditFilter::default();
     match patient {
         Some(p) => {
-            let read = crate::audit::authorize_patient_read(
+            let read = crate::record::authorize(
                 state,
                 ctx,
                 &caller.principal,
                 p,
-                telemed_domain::access::PatientAccess::ReadAccessLog,
+                telemed_domain::access::Data::AccessLog,
+                telemed_domain::access::Op::Read,
             )
             .await;
             match read {

@@ -9,8 +9,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use serde_json::Value;
+use telemed_domain::access::{self as policy, Data, Op};
 use telemed_domain::audit::AuditRecord;
-use telemed_domain::record::{self as policy, NewEntry, Op, Section, ValidEntry};
+use telemed_domain::record::{NewEntry, Section, ValidEntry};
 use telemed_domain::{Error, Permission, Result, Role, UserId};
 use telemed_fhir::input::{self, Incoming, NewPatient};
 use telemed_fhir::{resources, search as parser, Interaction, ResourceType};
@@ -106,29 +107,23 @@ pub async fn create_in(
                 return Err(Error::unprocessable("subject", "no such patient"));
             }
             let now = state.clock.now();
-            allow_write(tx, state, ctx, caller, scope, patient, section)
+            let grant = allow_write(tx, state, ctx, caller, scope, patient, section)
                 .await
                 .map_err(|e| match e {
                     Error::NotFound => Error::unprocessable("subject", "no such patient"),
                     other => other,
                 })?;
             let valid = entry.validate(section, now).map_err(|e| unfit(rt, e))?;
-            let stored =
-                record_store::insert_entry(tx, patient, &valid, caller.principal.user_id, now)
-                    .await
-                    .map_err(|e| unfit(rt, e))?;
+            let stored = record_store::insert_entry(tx, &grant, &valid, now)
+                .await
+                .map_err(|e| unfit(rt, e))?;
             scope.audit.push(
-                Event::new(
-                    ctx,
-                    now,
-                    &policy::action_name(section, Op::Write),
-                    section.as_str(),
-                )
-                .by(caller.principal.user_id, caller.principal.role)
-                .on(stored.id)
-                .patient(patient)
-                .detail("fhir")
-                .build(),
+                Event::new(ctx, now, &grant.action(), section.as_str())
+                    .by(caller.principal.user_id, caller.principal.role)
+                    .on(stored.id)
+                    .patient(patient)
+                    .detail("fhir")
+                    .build(),
             );
             written_entry(&stored)
         }
@@ -274,7 +269,7 @@ async fn allow_write(
     scope: &mut WriteScope,
     patient: UserId,
     section: Section,
-) -> Result<policy::RecordGrant> {
+) -> Result<policy::Grant> {
     let now = state.clock.now();
     let facts = match scope.facts.get(&patient) {
         Some(f) => *f,
@@ -284,18 +279,11 @@ async fn allow_write(
             f
         }
     };
-    if let Some(grant) = policy::decide(&caller.principal, patient, section, Op::Write, facts) {
+    let write = (Data::Section(section), Op::Write);
+    if let Some(grant) = policy::decide(&caller.principal, patient, write.0, write.1, facts) {
         return Ok(grant);
     }
-    crate::record::audit_access(
-        state,
-        ctx,
-        &caller.principal,
-        patient,
-        &policy::action_name(section, Op::Write),
-        None,
-    )
-    .await?;
+    crate::record::audit_decision(state, ctx, &caller.principal, patient, write, None).await?;
     Err(Error::NotFound)
 }
 
@@ -348,11 +336,13 @@ async fn create_patient(
     telemed_store::fhir::identifiers::add(tx, id, &p.identifiers).await?;
     let demographics =
         crate::record::valid_demographics(p.demographics, now).map_err(Error::as_unprocessable)?;
-    record_store::save_demographics(tx, id, &demographics, principal.user_id, now).await?;
-    record_store::set_patient_source(tx, id, &p.source.to_string()).await?;
     if principal.role == Role::Clinician {
         record_store::add_to_care_team(tx, id, principal.user_id, principal.user_id, now).await?;
     }
+    // The registrar's write to the new record is the policy's to allow, as any other.
+    let grant = allow_write(tx, state, ctx, caller, scope, id, Section::Demographics).await?;
+    record_store::save_demographics(tx, &grant, &demographics, now).await?;
+    record_store::set_patient_source(tx, &grant, &p.source.to_string()).await?;
     scope.audit.push(
         Event::new(ctx, now, "patient.create", "patient")
             .by(principal.user_id, principal.role)
@@ -619,8 +609,8 @@ pub async fn update_in(
                 users::validate_display_name(&p.display_name).map_err(Error::as_unprocessable)?;
             let demographics = crate::record::valid_demographics(p.demographics, now)
                 .map_err(Error::as_unprocessable)?;
-            record_store::save_demographics(tx, patient, &demographics, grant.actor, now).await?;
-            record_store::set_patient_source(tx, patient, &p.source.to_string()).await?;
+            record_store::save_demographics(tx, &grant, &demographics, now).await?;
+            record_store::set_patient_source(tx, &grant, &p.source.to_string()).await?;
             users::rename(tx, patient, &display, &p.name, now).await?;
             scope
                 .audit
@@ -639,12 +629,10 @@ pub async fn update_in(
         } => {
             resolve_results(&mut entry, &scope.refs)?;
             let entry_id = telemed_domain::EntryId::from_path(id)?;
-            let current = record_store::chart_entry_in(tx, entry_id)
+            let sealed = record_store::chart_entry_in(tx, entry_id)
                 .await?
                 .ok_or(Error::NotFound)?;
-            if ResourceType::of_section(current.section, current.results.is_some()) != Some(rt)
-                || caller.outside_compartment(current.patient)
-            {
+            if caller.outside_compartment(sealed.patient()) {
                 return Err(Error::NotFound);
             }
             let grant = allow_write(
@@ -653,10 +641,14 @@ pub async fn update_in(
                 ctx,
                 caller,
                 scope,
-                current.patient,
-                current.section,
+                sealed.patient(),
+                sealed.section(),
             )
             .await?;
+            let current = sealed.open(&grant)?;
+            if ResourceType::of_section(current.section, current.results.is_some()) != Some(rt) {
+                return Err(Error::NotFound);
+            }
             if expected.is_some_and(|v| v != current.version) {
                 return Err(Error::PreconditionFailed(format!(
                     "the resource is at version {}",
@@ -676,7 +668,7 @@ pub async fn update_in(
             }
             let changed = record_store::set_entry_status(
                 tx,
-                current.patient,
+                &grant,
                 current.id,
                 current.version,
                 valid.status,
@@ -693,7 +685,7 @@ pub async fn update_in(
                 Some(source) => {
                     record_store::replace_source(
                         tx,
-                        changed.patient,
+                        &grant,
                         changed.id,
                         source,
                         valid.status,

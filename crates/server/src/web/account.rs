@@ -7,7 +7,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use telemed_domain::access::PatientAccess;
 use telemed_domain::role::format_scopes;
 use telemed_domain::{ApiTokenId, Error, Permission, Role, SessionId};
 use telemed_store::sessions;
@@ -18,7 +17,7 @@ use super::signin::with_cookie;
 use super::WebCtx;
 use crate::accounts::api_tokens::{self, NewToken};
 use crate::accounts::mfa;
-use crate::audit::{authorize_patient_read, Event};
+use crate::audit::Event;
 use crate::auth::{session_cookie, Enrolling, SignedIn};
 use crate::error::AppResult;
 use crate::AppState;
@@ -497,16 +496,17 @@ pub async fn access_log(
     w: WebCtx,
     me: SignedIn,
 ) -> AppResult<Response> {
-    let grant = authorize_patient_read(
+    let grant = crate::record::authorize(
         &state,
         &w.ctx,
         &me.principal,
         me.user.id,
-        PatientAccess::ReadAccessLog,
+        telemed_domain::access::Data::AccessLog,
+        telemed_domain::access::Op::Read,
     )
     .await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/account/access-log");
-    let entries = crate::api::access_log_entries(&state, grant.patient(), 200)
+    let entries = crate::api::access_log_entries(&state, &grant, 200)
         .await?
         .into_iter()
         .map(|e| AccessRow {

@@ -10,8 +10,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
+use telemed_domain::access::{self as policy, Basis, Data, Op};
 use telemed_domain::documents::{Category, DocumentStatus};
-use telemed_domain::record::{self as policy, Basis, NewEntry, Op, Section, NOTE_TEMPLATES};
+use telemed_domain::record::{NewEntry, Section, NOTE_TEMPLATES};
 use telemed_domain::{DocumentId, Error, Role, UserId};
 use telemed_store::documents::Document;
 use telemed_store::record::Entry;
@@ -26,7 +27,7 @@ use crate::error::AppResult;
 use crate::export::entry_line;
 use crate::files::Disposition;
 use crate::i18n::Texts;
-use crate::record::{audit_access, care_facts, decide};
+use crate::record::{audit_decision, care_facts, decide};
 use crate::AppState;
 
 /// A confirmation shown at the top of a page, in the page's language.
@@ -211,18 +212,11 @@ async fn chart_page(
 ) -> AppResult<Response> {
     // One read of the care facts answers every question this page asks the policy.
     let facts = care_facts(state, &me.principal, patient).await?;
-    let may = |section, op| policy::decide(&me.principal, patient, section, op, facts);
-    let grant = may(Section::Problems, Op::Read);
+    let may = |data: Data, op| policy::decide(&me.principal, patient, data, op, facts);
+    let chart = (Data::Chart, Op::Read);
+    let grant = may(Data::Chart, Op::Read);
+    audit_decision(state, &w.ctx, &me.principal, patient, chart, grant.as_ref()).await?;
     let Some(grant) = grant else {
-        audit_access(
-            state,
-            &w.ctx,
-            &me.principal,
-            patient,
-            "record.chart.read",
-            None,
-        )
-        .await?;
         let exists = state
             .store
             .user_by_id(patient)
@@ -233,15 +227,6 @@ async fn chart_page(
         }
         return Err(Error::NotFound.into());
     };
-    audit_access(
-        state,
-        &w.ctx,
-        &me.principal,
-        patient,
-        "record.chart.read",
-        Some(grant.basis),
-    )
-    .await?;
     let store = &state.store;
     let tz = w.ctx.time_zone;
     let now = state.clock.now();
@@ -253,8 +238,8 @@ async fn chart_page(
     );
     let t = page.t;
     let user = store.user_by_id(patient).await?.ok_or(Error::NotFound)?;
-    let summary = store.summary(patient, grant.sees_drafts(), now).await?;
-    let d = store.demographics(patient).await?;
+    let summary = store.summary(&grant, now).await?;
+    let d = store.demographics(&grant).await?;
     let contact = d.clone();
     let shown = |v: Option<String>| v.unwrap_or_else(|| t.not_given.to_owned());
     let demographics = vec![
@@ -275,7 +260,7 @@ async fn chart_page(
     let mut lab_results: Vec<Choice> = Vec::new();
     for section in Section::CHART {
         let shown = store
-            .latest_entries(patient, section, CHART_SECTION_LINES + 1)
+            .latest_entries(&grant, section, CHART_SECTION_LINES + 1)
             .await?;
         if section == Section::Labs {
             lab_results = shown
@@ -297,13 +282,13 @@ async fn chart_page(
         });
     }
     let documents = store
-        .documents_of(patient, me.role() == Role::Clinician, documents::LIST_LIMIT)
+        .documents_of(&grant, grant.sees_entered_in_error(), documents::LIST_LIMIT)
         .await?
         .iter()
         .map(|d| doc_card(t, tz, d))
         .collect();
     let notes = store
-        .notes_of(patient, grant.sees_drafts(), 200)
+        .notes_of(&grant, 200)
         .await?
         .into_iter()
         .map(|n| NoteLine {
@@ -313,9 +298,10 @@ async fn chart_page(
             signed: n.status == telemed_store::record::NoteStatus::Signed,
         })
         .collect();
-    let can_chart = me.role() == Role::Clinician && may(Section::Problems, Op::Write).is_some();
-    let can_upload = may(Section::Documents, Op::Write).is_some();
-    let can_edit_demographics = may(Section::Demographics, Op::Write).is_some();
+    let can_chart =
+        me.role() == Role::Clinician && may(Section::Problems.into(), Op::Write).is_some();
+    let can_upload = may(Section::Documents.into(), Op::Write).is_some();
+    let can_edit_demographics = may(Section::Demographics.into(), Op::Write).is_some();
     if !can_chart {
         lab_results.clear();
     }
@@ -353,7 +339,7 @@ async fn chart_page(
     } else {
         Vec::new()
     };
-    let emergency_until = if grant.basis == Basis::BreakGlass {
+    let emergency_until = if grant.basis() == Basis::BreakGlass {
         store
             .break_glass_of(patient)
             .await?
@@ -400,7 +386,7 @@ async fn chart_page(
             notes,
             can_chart,
             can_upload,
-            can_export: matches!(grant.basis, Basis::Own | Basis::Proxy),
+            can_export: may(Data::Export, Op::Read).is_some(),
             lab_results,
             section_choices: Section::CHART
                 .iter()

@@ -7,7 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use telemed_domain::record::{Op, Section, Soap};
+use telemed_domain::access::Op;
+use telemed_domain::record::{Section, Soap};
 use telemed_domain::{AppointmentId, Error, NoteId, Role, UserId};
 use telemed_store::record::NoteStatus;
 

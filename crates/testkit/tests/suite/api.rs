@@ -317,7 +317,7 @@ async fn patient_data_follows_the_access_policy(backend: Backend) {
     let entries = log.as_array().unwrap();
     assert!(
         entries.iter().any(|e| e["who"] == "Test clinician"
-            && e["action"] == "patient.demographics.read"
+            && e["action"] == "record.demographics.read"
             && e["outcome"] == "success"),
         "{log}"
     );

@@ -178,7 +178,7 @@ async fn concurrent_reads_and_writes_keep_one_chain(backend: Backend) {
         .store
         .search_audit(&AuditFilter {
             patient: Some(patient.id),
-            action_prefix: Some("patient.".into()),
+            action_prefix: Some("record.demographics.".into()),
             limit: 1000,
             ..Default::default()
         })
@@ -253,7 +253,7 @@ async fn shutdown_commits_queued_read_entries(backend: Backend) {
     let db = app.shutdown_keep_db().await;
     let store = telemed_store::Store::connect(&db.url, 2).await.unwrap();
     let reads: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM audit_log WHERE action = 'patient.demographics.read'",
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'record.demographics.read'",
     )
     .fetch_one(store.pool())
     .await
