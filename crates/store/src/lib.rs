@@ -15,6 +15,7 @@ pub mod instance;
 pub mod invitations;
 pub mod jobs;
 pub mod messaging;
+pub mod migrations;
 pub mod notifications;
 pub mod oauth;
 pub mod one_time;
@@ -121,9 +122,6 @@ impl Tx {
         self.inner.rollback().await
     }
 }
-
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -324,11 +322,7 @@ impl Store {
 
     /// Applies the embedded migrations of this dialect that have not run yet.
     pub async fn migrate(&self) -> Result<()> {
-        let migrator = match self.dialect {
-            Dialect::Sqlite => &SQLITE_MIGRATIONS,
-            Dialect::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator
+        migrations::migrator(self.dialect)
             .run(&self.pool)
             .await
             .map_err(|e| Error::internal(format!("database migration failed: {e}")))?;

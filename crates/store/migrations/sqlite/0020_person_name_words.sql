@@ -1,8 +1,0 @@
--- Every word of a person's folded names (family and given parts), for name search: a
--- search first narrows to the people with a word starting with its first word (a range
--- scan of this key), then the exact match on the names runs on those few.
-CREATE TABLE person_name_words (
-    word TEXT NOT NULL,
-    user_id TEXT NOT NULL REFERENCES users (id),
-    PRIMARY KEY (word, user_id)
-);
