@@ -25,6 +25,7 @@ macro_rules! on_both_databases {
     };
 }
 
+mod access_surfaces;
 mod accounts;
 mod api;
 mod api_conformance;

@@ -85,12 +85,12 @@ async fn attempt(
     api.call(method, &path, token, body).await
 }
 
-struct Cast {
-    patient: TestUser,
-    people: Vec<(&'static str, TestUser, String)>,
+pub(super) struct Cast {
+    pub patient: TestUser,
+    pub people: Vec<(&'static str, TestUser, String)>,
 }
 
-async fn cast(app: &TestApp, api: &Api<'_>) -> Cast {
+pub(super) async fn cast(app: &TestApp, api: &Api<'_>) -> Cast {
     let patient = app.create_user(Role::Patient).await;
     let with_visit = app.create_user(Role::Clinician).await;
     give_a_visit(app, &with_visit, &patient).await;
