@@ -59,3 +59,9 @@ impl Event {
         self.0
     }
 }
+
+impl From<Event> for AuditRecord {
+    fn from(event: Event) -> AuditRecord {
+        event.0
+    }
+}

@@ -19,7 +19,6 @@ use telemed_domain::audit::AuditRecord;
 use telemed_domain::{Error, Result};
 use telemed_store::{DbResult, Tx};
 
-use crate::audit::Event;
 use crate::AppState;
 
 #[must_use = "a change is written only by `commit`"]
@@ -49,13 +48,18 @@ impl Change {
     }
 
     /// An audit entry to append with the change.
-    pub fn audit(&mut self, event: Event) {
-        self.events.push(event.build());
+    pub fn audit(&mut self, entry: impl Into<AuditRecord>) {
+        self.events.push(entry.into());
     }
 
-    /// Ends a change that turned out to write nothing (what it asked for was already
-    /// so): rolled back, nothing to audit.
-    pub async fn nothing_to_do(self) -> Result<()> {
+    /// Several audit entries to append with the change.
+    pub fn audit_all(&mut self, entries: impl IntoIterator<Item = AuditRecord>) {
+        self.events.extend(entries);
+    }
+
+    /// Ends a change that will not be written (it turned out to write nothing, or it
+    /// failed a check after it began): rolled back, nothing audited.
+    pub async fn rollback(self) -> Result<()> {
         self.tx.rollback().await.db()
     }
 

@@ -15,6 +15,7 @@ use telemed_store::users::User;
 use telemed_store::DbResult;
 
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::crypto::{constant_time_eq, random_token, token_hash};
 use crate::AppState;
@@ -75,9 +76,9 @@ pub async fn register(
     }
     let secret = new.confidential.then(|| random_token(SECRET_PREFIX));
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let id = store::insert_client(
-        &mut tx,
+        change.tx(),
         store::NewClient {
             name,
             redirect_uris: &uris,
@@ -92,8 +93,8 @@ pub async fn register(
         .by(admin.user_id, admin.role)
         .on(id)
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok((id, secret))
 }
 
@@ -107,16 +108,16 @@ pub async fn disable(
         return Err(Error::Forbidden);
     }
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    if !store::disable_client(&mut tx, id, now).await? {
+    let mut change = Change::begin(state).await?;
+    if !store::disable_client(change.tx(), id, now).await? {
         return Err(Error::NotFound);
     }
     let record = Event::new(ctx, now, "oauth.client.disable", "oauth_client")
         .by(admin.user_id, admin.role)
         .on(id)
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok(())
 }
 
@@ -264,9 +265,9 @@ pub async fn check(
 pub async fn approve(state: &AppState, ctx: &Ctx, user: &User, req: &Checked) -> Result<String> {
     let now = state.clock.now();
     let code = random_token(CODE_PREFIX);
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let grant = store::insert_grant(
-        &mut tx,
+        change.tx(),
         store::NewGrant {
             client_id: req.client.id,
             user_id: user.id,
@@ -277,7 +278,7 @@ pub async fn approve(state: &AppState, ctx: &Ctx, user: &User, req: &Checked) ->
     )
     .await?;
     store::insert_code(
-        &mut tx,
+        change.tx(),
         store::NewCode {
             code_hash: &token_hash(&code),
             grant,
@@ -293,8 +294,8 @@ pub async fn approve(state: &AppState, ctx: &Ctx, user: &User, req: &Checked) ->
         .on(grant)
         .detail(req.client.id.to_string())
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     let mut params = vec![("code", code.as_str())];
     if let Some(s) = &req.state {
         params.push(("state", s));
@@ -605,15 +606,15 @@ pub async fn revoke_grant(
     by: Option<&Principal>,
 ) -> Result<()> {
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    if !store::revoke_grant(&mut tx, grant, by.map(|p| p.user_id), now).await? {
+    let mut change = Change::begin(state).await?;
+    if !store::revoke_grant(change.tx(), grant, by.map(|p| p.user_id), now).await? {
         return Err(Error::NotFound);
     }
     let mut event = Event::new(ctx, now, "oauth.revoke", "oauth_grant").on(grant);
     if let Some(p) = by {
         event = event.by(p.user_id, p.role);
     }
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(event);
+    change.commit().await?;
     Ok(())
 }

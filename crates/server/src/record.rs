@@ -445,16 +445,24 @@ pub async fn start_note(
         now,
     )
     .await?;
-    change.audit(
-        audit_write(ctx, state, &grant, id).detail(format!("{} draft", grant.basis().as_str())),
-    );
+    change.audit(draft_event(ctx, state, &grant, id));
     change.commit().await?;
+    note_as_written(state, &grant, id).await
+}
+
+/// A note as it stands after a write under `grant`.
+async fn note_as_written(state: &AppState, grant: &Grant, id: NoteId) -> Result<Note> {
     state
         .store
         .note(id)
         .await?
-        .ok_or_else(|| Error::internal("new note missing"))?
-        .open(&grant)
+        .ok_or_else(|| Error::internal("the note written is missing"))?
+        .open(grant)
+}
+
+/// The audit entry of a draft's creation or change.
+fn draft_event(ctx: &Ctx, state: &AppState, grant: &Grant, id: NoteId) -> Event {
+    audit_write(ctx, state, grant, id).detail(format!("{} draft", grant.basis().as_str()))
 }
 
 /// A note and its addenda, for whoever may read the patient's notes; drafts only for
@@ -529,9 +537,7 @@ pub async fn save_draft(
     let now = state.clock.now();
     let mut change = Change::begin(state).await?;
     store::update_draft(change.tx(), &grant, id, version, soap, now).await?;
-    change.audit(
-        audit_write(ctx, state, &grant, id).detail(format!("{} draft", grant.basis().as_str())),
-    );
+    change.audit(draft_event(ctx, state, &grant, id));
     change.commit().await?;
     state
         .store
@@ -738,7 +744,7 @@ pub async fn add_to_care_team(
         change.audit(event);
         change.commit().await?;
     } else {
-        change.nothing_to_do().await?;
+        change.rollback().await?;
     }
     Ok(added)
 }

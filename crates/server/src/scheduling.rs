@@ -11,9 +11,9 @@ use telemed_store::scheduling::{
     self, Appointment, AppointmentStatus, AppointmentsOf, ClinicianProfile, NewAppointment,
     ProfileUpdate, VisitType,
 };
-use telemed_store::DbResult as _;
 
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::mail::VisitNotice;
 use crate::AppState;
@@ -104,7 +104,7 @@ pub async fn set_schedule(
         }
     }
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let profile = ProfileUpdate {
         specialty,
         languages: &update.languages,
@@ -113,13 +113,13 @@ pub async fn set_schedule(
         availability: &update.availability,
         visit_types: &update.visit_types,
     };
-    scheduling::save_profile(&mut tx, user.id, profile).await?;
+    scheduling::save_profile(change.tx(), user.id, profile).await?;
     let record = Event::new(ctx, now, "schedule.update", "clinician")
         .by(principal.user_id, principal.role)
         .on(user.id)
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()
+    change.audit(record);
+    change.commit().await
 }
 
 /// What a patient filters clinicians by.
@@ -350,7 +350,7 @@ pub async fn book(
     }
     let now = state.clock.now();
     let (profile, end) = check_offered(state, req.clinician, req.visit_kind, req.start).await?;
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let new = NewAppointment {
         clinician_id: profile.user_id,
         patient_id: patient,
@@ -360,10 +360,10 @@ pub async fn book(
         reason,
         booked_by: principal.user_id,
     };
-    let id = match scheduling::book(&mut tx, new, now).await {
+    let id = match scheduling::book(change.tx(), new, now).await {
         Ok(id) => id,
         Err(e) => {
-            tx.rollback().await.db()?;
+            change.rollback().await?;
             if matches!(e, Error::Conflict(_)) {
                 let record = Event::new(ctx, now, "appointment.book", "appointment")
                     .by(principal.user_id, principal.role)
@@ -375,14 +375,15 @@ pub async fn book(
             return Err(e);
         }
     };
-    crate::jobs::schedule_visit_notices(state, &mut tx, id, req.start, VisitNotice::Booked).await?;
+    crate::jobs::schedule_visit_notices(state, change.tx(), id, req.start, VisitNotice::Booked)
+        .await?;
     let record = Event::new(ctx, now, "appointment.book", "appointment")
         .by(principal.user_id, principal.role)
         .on(id)
         .patient(patient)
         .detail(format!("clinician {}", profile.user_id));
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     state.jobs_wake.notify_one();
     Ok(id)
 }
@@ -453,20 +454,20 @@ pub async fn cancel(
     let now = state.clock.now();
     let reason = check_change_reason(principal, reason)?;
     check_patient_cutoff(state, principal, &appointment, "cancelled")?;
-    let mut tx = state.store.begin_write().await?;
-    scheduling::cancel(&mut tx, id, reason, now).await?;
+    let mut change = Change::begin(state).await?;
+    scheduling::cancel(change.tx(), id, reason, now).await?;
     let notice = if principal.role == Role::Patient {
         VisitNotice::PatientCancelled
     } else {
         VisitNotice::Cancelled
     };
-    crate::jobs::queue_notice(&mut tx, id, notice, now, now).await?;
+    crate::jobs::queue_notice(change.tx(), id, notice, now, now).await?;
     let record = Event::new(ctx, now, "appointment.cancel", "appointment")
         .by(principal.user_id, principal.role)
         .on(id)
         .patient(appointment.patient_id);
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     state.jobs_wake.notify_one();
     Ok(())
 }
@@ -509,17 +510,18 @@ pub async fn reschedule(
     )
     .await?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     if let Err(e) =
-        scheduling::reschedule(&mut tx, id, appointment.clinician_id, start, end, now).await
+        scheduling::reschedule(change.tx(), id, appointment.clinician_id, start, end, now).await
     {
-        tx.rollback().await.db()?;
+        change.rollback().await?;
         return Err(e);
     }
-    crate::jobs::schedule_visit_notices(state, &mut tx, id, start, VisitNotice::Rescheduled)
+    crate::jobs::schedule_visit_notices(state, change.tx(), id, start, VisitNotice::Rescheduled)
         .await?;
     if principal.role == Role::Patient {
-        crate::jobs::queue_notice(&mut tx, id, VisitNotice::PatientRescheduled, now, now).await?;
+        crate::jobs::queue_notice(change.tx(), id, VisitNotice::PatientRescheduled, now, now)
+            .await?;
     }
     let mut record = Event::new(ctx, now, "appointment.reschedule", "appointment")
         .by(principal.user_id, principal.role)
@@ -531,8 +533,8 @@ pub async fn reschedule(
             reason.chars().count()
         ));
     }
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     state.jobs_wake.notify_one();
     Ok(())
 }
@@ -544,26 +546,26 @@ async fn change_status(
     ctx: &Ctx,
     principal: &Principal,
     a: &Appointment,
-    change: StatusChange,
+    status: StatusChange,
 ) -> Result<()> {
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let mut moved = false;
-    for from in change.from {
-        if scheduling::transition(&mut tx, a.id, *from, change.to, now).await? {
+    for from in status.from {
+        if scheduling::transition(change.tx(), a.id, *from, status.to, now).await? {
             moved = true;
             break;
         }
     }
     if !moved {
-        return Err(Error::Conflict(change.refusal.into()));
+        return Err(Error::Conflict(status.refusal.into()));
     }
-    let record = Event::new(ctx, now, change.action, "appointment")
+    let record = Event::new(ctx, now, status.action, "appointment")
         .by(principal.user_id, principal.role)
         .on(a.id)
         .patient(a.patient_id);
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()
+    change.audit(record);
+    change.commit().await
 }
 
 struct StatusChange {
@@ -617,9 +619,9 @@ pub async fn mark_noshow(state: &AppState, id: AppointmentId) -> Result<()> {
     if now < a.start_at + Duration::minutes(state.config.scheduling.noshow_grace_minutes) {
         return Ok(());
     }
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     if scheduling::transition(
-        &mut tx,
+        change.tx(),
         id,
         AppointmentStatus::Booked,
         AppointmentStatus::Noshow,
@@ -636,9 +638,12 @@ pub async fn mark_noshow(state: &AppState, id: AppointmentId) -> Result<()> {
         .on(id)
         .patient(a.patient_id)
         .detail("no check-in within the grace period");
-        telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+        change.audit(record);
+        change.commit().await
+    } else {
+        // Already so: nothing written, nothing to audit.
+        change.rollback().await
     }
-    tx.commit().await.db()
 }
 
 /// Undoes a no-show (the patient did come, or the clinic was late): back to booked.

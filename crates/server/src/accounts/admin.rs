@@ -5,11 +5,12 @@ use chrono::Duration;
 use telemed_domain::access::Principal;
 use telemed_domain::{Email, Error, InvitationId, Permission, Result, Role, UserId};
 use telemed_store::invitations::{self, NewInvitation};
+use telemed_store::sessions;
 use telemed_store::users::{self, validate_display_name, NewUser};
-use telemed_store::{sessions, DbResult as _};
 
 use super::signin::hash_blocking;
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::crypto::{random_token, token_hash};
 use crate::i18n::Lang;
@@ -47,7 +48,7 @@ pub async fn invite(
     let now = state.clock.now();
     let token = random_token("");
     let link = format!("{}/invite?token={token}", state.config.public_url);
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let new = NewInvitation {
         token_hash: &token_hash(&token),
         email: &email,
@@ -56,9 +57,9 @@ pub async fn invite(
         invited_by: admin.user_id,
         expires_at: now + Duration::days(7),
     };
-    let id = invitations::insert(&mut tx, new, now).await?;
+    let id = invitations::insert(change.tx(), new, now).await?;
     mail::enqueue(
-        &mut tx,
+        change.tx(),
         &email,
         Mail::Invitation {
             link: &link,
@@ -73,8 +74,8 @@ pub async fn invite(
         .on(id)
         .detail(format!("role {}", invite.role))
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     state.mail_wake.notify_one();
     Ok(id)
 }
@@ -97,14 +98,14 @@ pub async fn revoke_invitation(
 ) -> Result<()> {
     admin.require(Permission::UsersWrite)?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    invitations::revoke(&mut tx, id, now).await?;
+    let mut change = Change::begin(state).await?;
+    invitations::revoke(change.tx(), id, now).await?;
     let record = Event::new(ctx, now, "user.invite_revoke", "invitation")
         .by(admin.user_id, admin.role)
         .on(id)
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()
+    change.audit(record);
+    change.commit().await
 }
 
 /// Changes a role. Admins cannot change their own (so the last admin cannot lock everyone out).
@@ -128,8 +129,8 @@ pub async fn change_role(
         return Ok(());
     }
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    users::set_role(&mut tx, target, role, now).await?;
+    let mut change = Change::begin(state).await?;
+    users::set_role(change.tx(), target, role, now).await?;
     let mut event = Event::new(ctx, now, "user.role_change", "user")
         .by(admin.user_id, admin.role)
         .on(target)
@@ -137,8 +138,8 @@ pub async fn change_role(
     if user.role == Role::Patient {
         event = event.patient(target);
     }
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(event);
+    change.commit().await?;
     Ok(())
 }
 
@@ -163,10 +164,10 @@ pub async fn set_disabled(
         .await?
         .ok_or(Error::NotFound)?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    users::set_disabled(&mut tx, target, disabled, now).await?;
+    let mut change = Change::begin(state).await?;
+    users::set_disabled(change.tx(), target, disabled, now).await?;
     if disabled {
-        sessions::revoke_all(&mut tx, target, now).await?;
+        sessions::revoke_all(change.tx(), target, now).await?;
     }
     let action = if disabled {
         "user.disable"
@@ -177,8 +178,8 @@ pub async fn set_disabled(
         .by(admin.user_id, admin.role)
         .on(user.id)
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok(())
 }
 
@@ -198,7 +199,7 @@ pub async fn create_user(state: &AppState, ctx: &Ctx, new: ShellUser<'_>) -> Res
     let password = super::new_password(new.password, &email, &name)?;
     let hash = hash_blocking(password.expose()).await?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let user = NewUser {
         email: &email,
         display_name: &name,
@@ -208,15 +209,15 @@ pub async fn create_user(state: &AppState, ctx: &Ctx, new: ShellUser<'_>) -> Res
         locale: "en",
         name: None,
     };
-    let id = users::insert(&mut tx, user, now).await?;
+    let id = users::insert(change.tx(), user, now).await?;
     if let Some(specialty) = new.specialty {
-        users::set_specialty(&mut tx, id, specialty).await?;
+        users::set_specialty(change.tx(), id, specialty).await?;
     }
     let record = Event::new(ctx, now, "user.create", "user")
         .on(id)
         .detail(format!("from the shell; role {}", new.role))
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok(id)
 }

@@ -5,9 +5,9 @@ use chrono::Duration;
 use telemed_domain::access::Principal;
 use telemed_domain::{ApiTokenId, Error, Permission, Result};
 use telemed_store::tokens::{self, NewApiToken};
-use telemed_store::DbResult as _;
 
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::crypto::{random_token, token_hash};
 use crate::AppState;
@@ -52,7 +52,7 @@ pub async fn create(
     }
     let now = state.clock.now();
     let secret = random_token(TOKEN_PREFIX);
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let token = NewApiToken {
         user_id: owner.user_id,
         name,
@@ -60,27 +60,27 @@ pub async fn create(
         scopes: &new.scopes,
         expires_at: now + Duration::days(new.days),
     };
-    let id = tokens::insert(&mut tx, token, now).await?;
+    let id = tokens::insert(change.tx(), token, now).await?;
     let scopes = telemed_domain::role::format_scopes(&new.scopes);
     let record = Event::new(ctx, now, "token.create", "api_token")
         .by(owner.user_id, owner.role)
         .on(id)
         .detail(format!("scopes {scopes}"))
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok((id, secret))
 }
 
 pub async fn revoke(state: &AppState, ctx: &Ctx, owner: &Principal, id: ApiTokenId) -> Result<()> {
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    tokens::revoke(&mut tx, owner.user_id, id, now).await?;
+    let mut change = Change::begin(state).await?;
+    tokens::revoke(change.tx(), owner.user_id, id, now).await?;
     let record = Event::new(ctx, now, "token.revoke", "api_token")
         .by(owner.user_id, owner.role)
         .on(id)
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok(())
 }

@@ -13,6 +13,7 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use super::recovery;
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::crypto::constant_time_eq;
 use crate::AppState;
@@ -150,32 +151,28 @@ pub async fn confirm_enrollment(
     } else {
         None
     };
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let Some(step) = step else {
-        telemed_store::audit::append(
-            &mut tx,
-            &[event.outcome(Outcome::Failure).detail("wrong_code").build()],
-        )
-        .await?;
-        tx.commit().await.db()?;
+        change.audit(event.outcome(Outcome::Failure).detail("wrong_code"));
+        change.commit().await?;
         return Ok(None);
     };
-    users::enable_mfa(&mut tx, user.id, now).await?;
-    users::claim_totp_step(&mut tx, user.id, step).await?;
+    users::enable_mfa(change.tx(), user.id, now).await?;
+    users::claim_totp_step(change.tx(), user.id, step).await?;
     let codes = recovery::generate();
     let hashes: Vec<String> = codes.iter().map(|c| recovery::hash(c)).collect();
-    users::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
+    users::replace_recovery_codes(change.tx(), user.id, &hashes).await?;
     let mut records = vec![event.build()];
     if session.stage == SessionStage::MfaEnroll {
-        sessions::set_stage(&mut tx, session.id, SessionStage::Active).await?;
-        super::signin::remember_time_zone(&mut tx, ctx, user).await?;
+        sessions::set_stage(change.tx(), session.id, SessionStage::Active).await?;
+        super::signin::remember_time_zone(change.tx(), ctx, user).await?;
         let signed_in = Event::new(ctx, now, "auth.sign_in", "session")
             .by(user.id, user.role)
             .on(session.id);
         records.push(signed_in.detail("password + totp (enrolment)").build());
     }
-    telemed_store::audit::append(&mut tx, &records).await?;
-    tx.commit().await.db()?;
+    change.audit_all(records);
+    change.commit().await?;
     Ok(Some(codes))
 }
 
@@ -185,24 +182,24 @@ pub async fn disable(state: &AppState, ctx: &Ctx, user: &User, code: &str) -> Re
         return Err(Error::Forbidden);
     }
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let event = Event::new(ctx, now, "auth.mfa_disable", "user")
         .by(user.id, user.role)
         .on(user.id);
-    if check_second_factor(state, &mut tx, user, code)
+    if check_second_factor(state, change.tx(), user, code)
         .await?
         .is_none()
     {
-        tx.rollback().await.db()?;
+        change.rollback().await?;
         state
             .store
             .append_audit(&[event.outcome(Outcome::Failure).detail("wrong_code").build()])
             .await?;
         return Ok(false);
     }
-    users::disable_mfa(&mut tx, user.id, now).await?;
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()?;
+    users::disable_mfa(change.tx(), user.id, now).await?;
+    change.audit(event);
+    change.commit().await?;
     Ok(true)
 }
 

@@ -7,10 +7,11 @@ use telemed_domain::audit::Outcome;
 use telemed_domain::{Email, Error, Result, Role};
 use telemed_store::one_time::{self, Purpose};
 use telemed_store::users::{self, validate_display_name, NewUser};
-use telemed_store::{invitations, sessions, DbResult as _};
+use telemed_store::{invitations, sessions};
 
 use super::signin::{hash_blocking, send_verification};
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::crypto::{random_token, token_hash};
 use crate::i18n::Lang;
@@ -33,7 +34,7 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
     let password = super::new_password(r.password, &email, &name)?;
     let hash = hash_blocking(password.expose()).await?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let new = NewUser {
         email: &email,
         display_name: &name,
@@ -43,22 +44,22 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
         locale: r.lang.code(),
         name: None,
     };
-    match users::insert(&mut tx, new, now).await {
+    match users::insert(change.tx(), new, now).await {
         Ok(id) => {
-            let user = state.store_user_in(&mut tx, id).await?;
-            send_verification(state, &mut tx, &user, r.lang).await?;
+            let user = state.store_user_in(change.tx(), id).await?;
+            send_verification(state, change.tx(), &user, r.lang).await?;
             let record = Event::new(ctx, now, "user.register", "user")
                 .by(id, Role::Patient)
                 .on(id)
                 .patient(id)
                 .build();
-            telemed_store::audit::append(&mut tx, &[record]).await?;
+            change.audit(record);
         }
         Err(Error::Conflict(_)) => {
             let base = &state.config.public_url;
             let (sign_in, reset) = (format!("{base}/login"), format!("{base}/password/forgot"));
             mail::enqueue(
-                &mut tx,
+                change.tx(),
                 &email,
                 Mail::AccountExists {
                     sign_in: &sign_in,
@@ -72,11 +73,11 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
                 .outcome(Outcome::Failure)
                 .detail("email_taken")
                 .build();
-            telemed_store::audit::append(&mut tx, &[record]).await?;
+            change.audit(record);
         }
         Err(e) => return Err(e),
     }
-    tx.commit().await.db()?;
+    change.commit().await?;
     state.mail_wake.notify_one();
     Ok(())
 }
@@ -84,22 +85,22 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
 /// Confirms an address from its emailed link. False when the link is not valid now.
 pub async fn confirm_email(state: &AppState, ctx: &Ctx, token: &str) -> Result<bool> {
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let Some(user_id) =
-        one_time::consume(&mut tx, Purpose::VerifyEmail, &token_hash(token), now).await?
+        one_time::consume(change.tx(), Purpose::VerifyEmail, &token_hash(token), now).await?
     else {
         return Ok(false);
     };
-    users::mark_email_verified(&mut tx, user_id, now).await?;
-    let user = state.store_user_in(&mut tx, user_id).await?;
+    users::mark_email_verified(change.tx(), user_id, now).await?;
+    let user = state.store_user_in(change.tx(), user_id).await?;
     let mut event = Event::new(ctx, now, "user.verify_email", "user")
         .by(user.id, user.role)
         .on(user.id);
     if user.role == Role::Patient {
         event = event.patient(user.id);
     }
-    telemed_store::audit::append(&mut tx, &[event.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(event);
+    change.commit().await?;
     Ok(true)
 }
 
@@ -125,9 +126,9 @@ pub async fn request_password_reset(
     let token = random_token("");
     let link = format!("{}/password/reset?token={token}", state.config.public_url);
     let lang = Lang::from_code(&user.locale).unwrap_or(lang);
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     one_time::insert(
-        &mut tx,
+        change.tx(),
         Purpose::ResetPassword,
         user.id,
         &token_hash(&token),
@@ -136,7 +137,7 @@ pub async fn request_password_reset(
     )
     .await?;
     mail::enqueue(
-        &mut tx,
+        change.tx(),
         &user.email,
         Mail::ResetPassword { link: &link },
         lang,
@@ -147,8 +148,8 @@ pub async fn request_password_reset(
         .by(user.id, user.role)
         .on(user.id)
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     state.mail_wake.notify_one();
     Ok(())
 }
@@ -163,19 +164,19 @@ pub async fn reset_password(
 ) -> Result<bool> {
     let now = state.clock.now();
     let hash = token_hash(token);
-    let mut tx = state.store.begin_write().await?;
-    let Some(user_id) = one_time::consume(&mut tx, Purpose::ResetPassword, &hash, now).await?
+    let mut change = Change::begin(state).await?;
+    let Some(user_id) = one_time::consume(change.tx(), Purpose::ResetPassword, &hash, now).await?
     else {
         return Ok(false);
     };
-    let user = state.store_user_in(&mut tx, user_id).await?;
+    let user = state.store_user_in(change.tx(), user_id).await?;
     let password = super::new_password(password, &user.email, &user.display_name)?;
     let password_hash = hash_blocking(password.expose()).await?;
-    users::set_password_hash(&mut tx, user.id, &password_hash, now).await?;
-    one_time::void_all(&mut tx, Purpose::ResetPassword, user.id, now).await?;
-    sessions::revoke_all(&mut tx, user.id, now).await?;
+    users::set_password_hash(change.tx(), user.id, &password_hash, now).await?;
+    one_time::void_all(change.tx(), Purpose::ResetPassword, user.id, now).await?;
+    sessions::revoke_all(change.tx(), user.id, now).await?;
     telemed_store::throttle::clear(
-        &mut tx,
+        change.tx(),
         &token_hash(&format!("account:{}", user.email.as_str())),
     )
     .await?;
@@ -183,8 +184,8 @@ pub async fn reset_password(
         .by(user.id, user.role)
         .on(user.id)
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok(true)
 }
 
@@ -207,8 +208,8 @@ pub async fn accept_invitation(
     };
     let password = super::new_password(password, &pending.email, &name)?;
     let password_hash = hash_blocking(password.expose()).await?;
-    let mut tx = state.store.begin_write().await?;
-    let Some(invitation) = invitations::accept(&mut tx, &token_hash(token), now).await? else {
+    let mut change = Change::begin(state).await?;
+    let Some(invitation) = invitations::accept(change.tx(), &token_hash(token), now).await? else {
         return Ok(None);
     };
     let new = NewUser {
@@ -220,7 +221,7 @@ pub async fn accept_invitation(
         locale: ctx.lang.code(),
         name: None,
     };
-    let id = users::insert(&mut tx, new, now).await?;
+    let id = users::insert(change.tx(), new, now).await?;
     let record = Event::new(ctx, now, "user.create", "user")
         .by(id, invitation.role)
         .on(id)
@@ -229,8 +230,8 @@ pub async fn accept_invitation(
             invitation.id, invitation.role
         ))
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok(Some(invitation.role))
 }
 

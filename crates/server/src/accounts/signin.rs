@@ -8,9 +8,10 @@ use telemed_domain::{Email, Result, Role};
 use telemed_store::sessions::{self, NewSession, Session, SessionStage};
 use telemed_store::throttle::{self, ThrottleRule};
 use telemed_store::users::{self, User};
-use telemed_store::{one_time, Conn, DbResult as _};
+use telemed_store::{one_time, Conn};
 
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::crypto::{self, random_token, token_hash};
 use crate::i18n::Lang;
@@ -92,13 +93,13 @@ impl Keys {
     /// Counts the failure and audits it in one transaction.
     async fn fail(&self, state: &AppState, event: Event) -> Result<()> {
         let now = state.clock.now();
-        let mut tx = state.store.begin_write().await?;
-        throttle::record_failure(&mut tx, &self.account, state.account_rule(), now).await?;
+        let mut change = Change::begin(state).await?;
+        throttle::record_failure(change.tx(), &self.account, state.account_rule(), now).await?;
         if let Some(a) = &self.address {
-            throttle::record_failure(&mut tx, a, state.address_rule(), now).await?;
+            throttle::record_failure(change.tx(), a, state.address_rule(), now).await?;
         }
-        telemed_store::audit::append(&mut tx, &[event.outcome(Outcome::Failure).build()]).await?;
-        tx.commit().await.db()
+        change.audit(event.outcome(Outcome::Failure));
+        change.commit().await
     }
 }
 
@@ -138,23 +139,16 @@ pub async fn sign_in(
         return Ok(Err(Refusal::Disabled));
     }
     if user.email_verified_at.is_none() {
-        let mut tx = state.store.begin_write().await?;
+        let mut change = Change::begin(state).await?;
         send_verification(
             state,
-            &mut tx,
+            change.tx(),
             &user,
             Lang::from_code(&user.locale).unwrap_or(ctx.lang),
         )
         .await?;
-        telemed_store::audit::append(
-            &mut tx,
-            &[event
-                .outcome(Outcome::Failure)
-                .detail("email_unverified")
-                .build()],
-        )
-        .await?;
-        tx.commit().await.db()?;
+        change.audit(event.outcome(Outcome::Failure).detail("email_unverified"));
+        change.commit().await?;
         state.mail_wake.notify_one();
         return Ok(Err(Refusal::Unverified));
     }
@@ -172,13 +166,13 @@ pub async fn sign_in(
     };
     let cookie = random_token("");
     let (cookie_hash, csrf_secret) = (token_hash(&cookie), random_token(""));
-    let mut tx = state.store.begin_write().await?;
-    throttle::clear(&mut tx, &keys.account).await?;
+    let mut change = Change::begin(state).await?;
+    throttle::clear(change.tx(), &keys.account).await?;
     if stage == SessionStage::Active {
-        remember_time_zone(&mut tx, ctx, &user).await?;
+        remember_time_zone(change.tx(), ctx, &user).await?;
     }
     let session = sessions::insert(
-        &mut tx,
+        change.tx(),
         new_session(state, ctx, &user, &cookie_hash, &csrf_secret, stage),
         now,
     )
@@ -193,8 +187,8 @@ pub async fn sign_in(
         .on(session)
         .detail(detail)
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok(Ok(StartedSession {
         cookie,
         stage,
@@ -285,38 +279,28 @@ pub async fn complete_mfa(
         .by(user.id, user.role)
         .on(session.id);
     if keys.locked(state).await? {
-        let mut tx = state.store.begin_write().await?;
-        sessions::revoke(&mut tx, user.id, session.id, now).await?;
-        telemed_store::audit::append(
-            &mut tx,
-            &[event.outcome(Outcome::Denied).detail("locked").build()],
-        )
-        .await?;
-        tx.commit().await.db()?;
+        let mut change = Change::begin(state).await?;
+        sessions::revoke(change.tx(), user.id, session.id, now).await?;
+        change.audit(event.outcome(Outcome::Denied).detail("locked"));
+        change.commit().await?;
         return Ok(Err(Refusal::Locked));
     }
-    let mut tx = state.store.begin_write().await?;
-    let method = super::mfa::check_second_factor(state, &mut tx, user, code).await?;
+    let mut change = Change::begin(state).await?;
+    let method = super::mfa::check_second_factor(state, change.tx(), user, code).await?;
     let Some(method) = method else {
-        tx.rollback().await.db()?;
+        change.rollback().await?;
         keys.fail(state, event.detail("wrong_code")).await?;
         return Ok(Err(Refusal::Failed));
     };
-    sessions::set_stage(&mut tx, session.id, SessionStage::Active).await?;
-    remember_time_zone(&mut tx, ctx, user).await?;
-    throttle::clear(&mut tx, &keys.account).await?;
+    sessions::set_stage(change.tx(), session.id, SessionStage::Active).await?;
+    remember_time_zone(change.tx(), ctx, user).await?;
+    throttle::clear(change.tx(), &keys.account).await?;
     let signed_in = Event::new(ctx, now, "auth.sign_in", "session")
         .by(user.id, user.role)
         .on(session.id);
-    telemed_store::audit::append(
-        &mut tx,
-        &[
-            event.detail(method).build(),
-            signed_in.detail(format!("password + {method}")).build(),
-        ],
-    )
-    .await?;
-    tx.commit().await.db()?;
+    change.audit(event.detail(method));
+    change.audit(signed_in.detail(format!("password + {method}")));
+    change.commit().await?;
     Ok(Ok(()))
 }
 
@@ -330,12 +314,12 @@ pub async fn remember_time_zone(conn: &mut Conn, ctx: &Ctx, user: &User) -> Resu
 /// Ends one session (sign out).
 pub async fn sign_out(state: &AppState, ctx: &Ctx, session: &Session, role: Role) -> Result<()> {
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    sessions::revoke(&mut tx, session.user_id, session.id, now).await?;
+    let mut change = Change::begin(state).await?;
+    sessions::revoke(change.tx(), session.user_id, session.id, now).await?;
     let record = Event::new(ctx, now, "auth.sign_out", "session")
         .by(session.user_id, role)
         .on(session.id)
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()
+    change.audit(record);
+    change.commit().await
 }

@@ -17,10 +17,11 @@ use telemed_fhir::input::{self, Incoming, NewPatient};
 use telemed_fhir::{resources, search as parser, Interaction, ResourceType};
 use telemed_store::record::{self as record_store, Entry};
 use telemed_store::users::{self, NewUser};
-use telemed_store::{Conn, DbResult, Tx};
+use telemed_store::{Conn, Tx};
 
 use super::{resource_type, FhirCaller, FhirJson};
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::error::AppResult;
 use crate::AppState;
@@ -532,8 +533,9 @@ async fn in_own_transaction(
 ) -> Result<Written> {
     let mut scope = WriteScope::default();
     let written = write(&mut tx, &mut scope).await?;
-    telemed_store::audit::append(&mut tx, &scope.audit).await?;
-    tx.commit().await.db()?;
+    let mut change = Change::on(tx);
+    change.audit_all(scope.audit);
+    change.commit().await?;
     Ok(written)
 }
 

@@ -13,11 +13,11 @@ use telemed_store::messaging::{
 };
 use telemed_store::notifications::{self, NewNotification};
 use telemed_store::scheduling::AppointmentStatus;
-use telemed_store::DbResult as _;
 
 pub mod writer;
 
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::realtime::{Envelope, LiveEvent};
 use crate::AppState;
@@ -146,13 +146,13 @@ pub async fn upload_attachment(
     let sealed = seal_one(state, principal, file_name, bytes, kind).await?;
     let now = sealed.blob.created_at;
     let stored = async {
-        let mut tx = state.store.begin_write().await?;
-        blobs::insert(&mut tx, &sealed).await?;
+        let mut change = Change::begin(state).await?;
+        blobs::insert(change.tx(), &sealed).await?;
         let record = Event::new(ctx, now, "attachment.upload", "blob")
             .by(principal.user_id, principal.role)
             .on(sealed.blob.id);
-        telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-        tx.commit().await.db()
+        change.audit(record);
+        change.commit().await
     }
     .await;
     if let Err(e) = stored {
@@ -358,7 +358,7 @@ pub async fn start_thread(
     let sealed = seal_files(state, principal, &req.first).await?;
     let now = state.clock.now();
     let stored = async {
-        let mut tx = state.store.begin_write().await?;
+        let mut change = Change::begin(state).await?;
         let new = NewThread {
             subject,
             patient_id: patient,
@@ -366,12 +366,12 @@ pub async fn start_thread(
             created_by: principal.user_id,
             members: &members,
         };
-        let id = messaging::create_thread(&mut tx, new, now).await?;
+        let id = messaging::create_thread(change.tx(), new, now).await?;
         let appended =
-            store_message(&mut tx, id, principal, &req.first, body, &sealed, now).await?;
+            store_message(change.tx(), id, principal, &req.first, body, &sealed, now).await?;
         notify_members(
             &state.config.public_url,
-            &mut tx,
+            change.tx(),
             std::slice::from_ref(&appended.message),
             now,
         )
@@ -382,8 +382,8 @@ pub async fn start_thread(
         if let Some(p) = patient {
             record = record.patient(p);
         }
-        telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-        tx.commit().await.db()?;
+        change.audit(record);
+        change.commit().await?;
         Ok::<_, Error>((id, appended))
     }
     .await;
@@ -555,26 +555,26 @@ pub async fn send(
     }
     let sealed = seal_files(state, principal, &draft).await?;
     let stored = async {
-        let mut tx = state.store.begin_write().await?;
+        let mut change = Change::begin(state).await?;
         if read_seq.is_none() {
             // Staff answering from the clinic inbox join the thread.
-            messaging::add_member(&mut tx, thread, principal.user_id, now).await?;
+            messaging::add_member(change.tx(), thread, principal.user_id, now).await?;
         }
         let appended =
-            store_message(&mut tx, thread, principal, &draft, body, &sealed, now).await?;
+            store_message(change.tx(), thread, principal, &draft, body, &sealed, now).await?;
         if appended.duplicate {
-            tx.rollback().await.db()?;
+            change.rollback().await?;
             return Ok(appended);
         }
         notify_members(
             &state.config.public_url,
-            &mut tx,
+            change.tx(),
             std::slice::from_ref(&appended.message),
             now,
         )
         .await?;
-        telemed_store::audit::append(&mut tx, &[audit(&t)]).await?;
-        tx.commit().await.db()?;
+        change.audit(audit(&t));
+        change.commit().await?;
         Ok(appended)
     }
     .await;
@@ -685,9 +685,9 @@ pub async fn route(
         .await
         .map_err(|_| Error::invalid("clinician_id", "no active clinician has this id"))?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    messaging::add_member(&mut tx, thread, principal.user_id, now).await?;
-    messaging::add_member(&mut tx, thread, clinician, now).await?;
+    let mut change = Change::begin(state).await?;
+    messaging::add_member(change.tx(), thread, principal.user_id, now).await?;
+    messaging::add_member(change.tx(), thread, clinician, now).await?;
     let n = NewNotification {
         user_id: clinician,
         kind: "message.routed",
@@ -695,7 +695,7 @@ pub async fn route(
         subject_at: None,
         source: Some(&format!("route:{thread}:{clinician}")),
     };
-    notifications::notify(&mut tx, n, now).await?;
+    notifications::notify(change.tx(), n, now).await?;
     let mut record = Event::new(ctx, now, "thread.route", "thread")
         .by(principal.user_id, principal.role)
         .on(thread)
@@ -703,8 +703,8 @@ pub async fn route(
     if let Some(p) = t.patient_id {
         record = record.patient(p);
     }
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     state
         .bus
         .publish(Envelope {

@@ -7,10 +7,10 @@
 use chrono::Duration;
 use telemed_domain::{AppointmentId, Error, GuestId, Result};
 use telemed_store::visits::{self, Invite, NewInvite};
-use telemed_store::DbResult as _;
 
 use super::Room;
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::crypto::{random_token, token_hash};
 use crate::AppState;
@@ -57,9 +57,9 @@ pub async fn invite(state: &AppState, ctx: &Ctx, room: &Room, label: &str) -> Re
     let token = random_token("tm_vis_");
     let expires_at = (now + Duration::hours(state.config.video.invite_hours))
         .min(room.appointment.end_at + Duration::hours(super::OVERRUN_HOURS));
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let invite = visits::insert_invite(
-        &mut tx,
+        change.tx(),
         NewInvite {
             appointment: room.id(),
             label,
@@ -72,8 +72,8 @@ pub async fn invite(state: &AppState, ctx: &Ctx, room: &Room, label: &str) -> Re
     .await?;
     let detail = format!("guest {}", invite.guest);
     let record = room.audit(ctx, now, "visit.invite", &detail);
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok(NewLink {
         url: format!("{}/visits/join/{token}", state.config.public_url),
         invite,
@@ -95,15 +95,15 @@ pub async fn pending(state: &AppState, token: &str) -> Result<Invite> {
 pub async fn spend(state: &AppState, ctx: &Ctx, token: &str) -> Result<(Invite, String)> {
     let now = state.clock.now();
     let pass = random_token("tm_gst_");
-    let mut tx = state.store.begin_write().await?;
-    let invite = visits::use_invite(&mut tx, &token_hash(token), &token_hash(&pass), now)
+    let mut change = Change::begin(state).await?;
+    let invite = visits::use_invite(change.tx(), &token_hash(token), &token_hash(&pass), now)
         .await?
         .ok_or(Error::NotFound)?;
     let record = Event::new(ctx, now, "visit.invite_used", "appointment")
         .on(invite.appointment)
         .detail(format!("guest {}", invite.guest));
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok((invite, pass))
 }
 
@@ -120,14 +120,14 @@ pub async fn by_pass(state: &AppState, pass: &str) -> Result<Option<Invite>> {
 pub async fn revoke(state: &AppState, ctx: &Ctx, room: &Room, guest: GuestId) -> Result<()> {
     room.require_host()?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    if !visits::revoke_invite(&mut tx, room.id(), guest, now).await? {
+    let mut change = Change::begin(state).await?;
+    if !visits::revoke_invite(change.tx(), room.id(), guest, now).await? {
         return Err(Error::NotFound);
     }
     let detail = format!("guest {guest}");
     let record = room.audit(ctx, now, "visit.invite_revoke", &detail);
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()
+    change.audit(record);
+    change.commit().await
 }
 
 /// The `Set-Cookie` value for a guest's pass, for the rest of the visit's day.

@@ -22,6 +22,7 @@ use telemed_store::visits::{self, Invite, Peer};
 use telemed_store::DbResult as _;
 
 use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::realtime::{Envelope, LiveEvent};
 use crate::AppState;
@@ -155,9 +156,9 @@ pub async fn has_consent(state: &AppState, patient: UserId) -> Result<bool> {
 /// The patient accepts the current telehealth consent text (audited).
 pub async fn accept_consent(state: &AppState, ctx: &Ctx, patient: UserId) -> Result<()> {
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     if visits::accept_consent(
-        &mut tx,
+        change.tx(),
         patient,
         TELEHEALTH_CONSENT,
         TELEHEALTH_CONSENT_VERSION,
@@ -169,9 +170,12 @@ pub async fn accept_consent(state: &AppState, ctx: &Ctx, patient: UserId) -> Res
             .by(patient, telemed_domain::Role::Patient)
             .patient(patient)
             .detail(format!("{TELEHEALTH_CONSENT} {TELEHEALTH_CONSENT_VERSION}"));
-        telemed_store::audit::append(&mut tx, &[record.build()]).await?;
+        change.audit(record);
+        change.commit().await
+    } else {
+        // Already so: nothing written, nothing to audit.
+        change.rollback().await
     }
-    tx.commit().await.db()
 }
 
 /// Everyone who may hold a live connection into this room: the patient, the clinician
@@ -216,15 +220,15 @@ pub async fn enter(state: &AppState, ctx: &Ctx, room: &Room) -> Result<Entered> 
     }
     let now = state.clock.now();
     let peer = PeerId::new();
-    let mut tx = state.store.begin_write().await?;
-    let present = visits::room_peers(&mut tx, room.id()).await?;
+    let mut change = Change::begin(state).await?;
+    let present = visits::room_peers(change.tx(), room.id()).await?;
     if present.len() >= MAX_TABS_PER_ROOM {
         return Err(Error::Conflict("this visit room is full".into()));
     }
-    let admitted = room.me.hosts() || visits::was_admitted(&mut tx, room.id(), room.me).await?;
+    let admitted = room.me.hosts() || visits::was_admitted(change.tx(), room.id(), room.me).await?;
     if matches!(room.me, Participant::Patient(_)) {
         scheduling::transition(
-            &mut tx,
+            change.tx(),
             room.id(),
             AppointmentStatus::Booked,
             AppointmentStatus::Arrived,
@@ -232,15 +236,15 @@ pub async fn enter(state: &AppState, ctx: &Ctx, room: &Room) -> Result<Entered> 
         )
         .await?;
     }
-    let me = visits::enter(&mut tx, peer, room.id(), room.me, admitted, now).await?;
+    let me = visits::enter(change.tx(), peer, room.id(), room.me, admitted, now).await?;
     let record = room.audit(
         ctx,
         now,
         "visit.enter",
         if admitted { "in the call" } else { "waiting" },
     );
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     publish(
         state,
         room,
@@ -261,8 +265,8 @@ pub async fn enter(state: &AppState, ctx: &Ctx, room: &Room) -> Result<Entered> 
 pub async fn admit(state: &AppState, ctx: &Ctx, room: &Room, peer: PeerId) -> Result<Peer> {
     room.require_host()?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    let present = visits::room_peers(&mut tx, room.id()).await?;
+    let mut change = Change::begin(state).await?;
+    let present = visits::room_peers(change.tx(), room.id()).await?;
     let waiting = present
         .iter()
         .find(|p| p.peer == peer && p.admitted_at.is_none())
@@ -277,14 +281,14 @@ pub async fn admit(state: &AppState, ctx: &Ctx, room: &Room, peer: PeerId) -> Re
             "a call holds up to {MAX_PARTICIPANTS} people"
         )));
     }
-    let admitted = visits::admit(&mut tx, room.id(), peer, now)
+    let admitted = visits::admit(change.tx(), room.id(), peer, now)
         .await?
         .ok_or_else(|| Error::Conflict("that person is not waiting in this room".into()))?;
-    visits::start_encounter(&mut tx, room.id(), now).await?;
+    visits::start_encounter(change.tx(), room.id(), now).await?;
     let detail = format!("admitted {}", admitted.participant.kind());
     let record = room.audit(ctx, now, "visit.admit", &detail);
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     publish(
         state,
         room,
@@ -408,13 +412,13 @@ pub async fn chat(
     }
     own_peer_in_call(state, room, peer).await?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    let seq = visits::append_chat(&mut tx, room.id(), room.me, body, now)
+    let mut change = Change::begin(state).await?;
+    let seq = visits::append_chat(change.tx(), room.id(), room.me, body, now)
         .await?
         .ok_or_else(|| Error::Conflict("the call is not running".into()))?;
     let record = room.audit(ctx, now, "visit.chat", "");
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     publish(
         state,
         room,
@@ -430,16 +434,16 @@ pub async fn chat(
 /// A tab leaves the room (its own `peer`), or its connection ended.
 pub async fn leave(state: &AppState, ctx: &Ctx, room: &Room, peer: PeerId) -> Result<()> {
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    let Some(left) = visits::leave(&mut tx, peer, now).await? else {
+    let mut change = Change::begin(state).await?;
+    let Some(left) = visits::leave(change.tx(), peer, now).await? else {
         return Ok(());
     };
     if left.participant != room.me || left.appointment != room.id() {
         return Err(Error::Forbidden);
     }
     let record = room.audit(ctx, now, "visit.leave", "");
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     publish(
         state,
         room,
@@ -460,22 +464,28 @@ pub async fn end(state: &AppState, ctx: &Ctx, room: &Room) -> Result<()> {
         Participant::Clinician(u) => Some(u),
         _ => None,
     };
-    let mut tx = state.store.begin_write().await?;
-    let ended = visits::end_encounter(&mut tx, room.id(), by, now).await?;
+    let mut change = Change::begin(state).await?;
+    let ended = visits::end_encounter(change.tx(), room.id(), by, now).await?;
     if !ended {
         return Err(Error::Conflict(
             "the call has not started: admit the patient first".into(),
         ));
     }
     for from in [AppointmentStatus::Arrived, AppointmentStatus::Booked] {
-        if scheduling::transition(&mut tx, room.id(), from, AppointmentStatus::Fulfilled, now)
-            .await?
+        if scheduling::transition(
+            change.tx(),
+            room.id(),
+            from,
+            AppointmentStatus::Fulfilled,
+            now,
+        )
+        .await?
         {
             break;
         }
     }
     let record = room.audit(ctx, now, "visit.end", "");
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     publish(state, room, LiveEvent::RoomEnded { visit: room.id() }).await
 }

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use telemed_domain::role::format_scopes;
 use telemed_domain::{ApiTokenId, Error, Permission, Role, SessionId};
 use telemed_store::sessions;
-use telemed_store::DbResult as _;
 
 use super::pages::{render, render_with, when, Page};
 use super::signin::with_cookie;
@@ -19,6 +18,7 @@ use crate::accounts::api_tokens::{self, NewToken};
 use crate::accounts::mfa;
 use crate::audit::Event;
 use crate::auth::{session_cookie, Enrolling, SignedIn};
+use crate::change::Change;
 use crate::error::AppResult;
 use crate::AppState;
 
@@ -294,14 +294,14 @@ pub async fn revoke_session(
 ) -> AppResult<Response> {
     let id: SessionId = id.parse().map_err(|_| Error::NotFound)?;
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    sessions::revoke(&mut tx, me.user.id, id, now).await?;
+    let mut change = Change::begin(&state).await?;
+    sessions::revoke(change.tx(), me.user.id, id, now).await?;
     let record = Event::new(&w.ctx, now, "auth.session_revoke", "session")
         .by(me.user.id, me.role())
         .on(id)
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok(Redirect::to("/account/sessions").into_response())
 }
 
@@ -312,14 +312,14 @@ pub async fn revoke_all_sessions(
     me: SignedIn,
 ) -> AppResult<Response> {
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
-    let n = sessions::revoke_all(&mut tx, me.user.id, now).await?;
+    let mut change = Change::begin(&state).await?;
+    let n = sessions::revoke_all(change.tx(), me.user.id, now).await?;
     let record = Event::new(&w.ctx, now, "auth.sign_out_everywhere", "session")
         .by(me.user.id, me.role())
         .detail(format!("{n} sessions"))
         .build();
-    telemed_store::audit::append(&mut tx, &[record]).await?;
-    tx.commit().await.db()?;
+    change.audit(record);
+    change.commit().await?;
     Ok(with_cookie(
         Redirect::to("/login").into_response(),
         &session_cookie("", state.config.secure_cookies()),

@@ -17,6 +17,7 @@ use telemed_store::scheduling::{Appointment, AppointmentStatus, AppointmentsOf};
 use super::pages::{render, render_with, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
+use crate::change::Change;
 use crate::error::AppResult;
 use crate::scheduling::{self as service, BookingRequest, ClinicianQuery};
 use crate::AppState;
@@ -836,9 +837,9 @@ pub async fn set_feed(
     }
     let now = state.clock.now();
     let secret = (form.revoke.is_empty()).then(|| crate::crypto::random_token("cal_"));
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(&state).await?;
     telemed_store::jobs::set_calendar_feed(
-        &mut tx,
+        change.tx(),
         me.user.id,
         secret.as_deref().map(crate::crypto::token_hash).as_deref(),
         now,
@@ -852,8 +853,8 @@ pub async fn set_feed(
     let record = crate::audit::Event::new(&w.ctx, now, action, "calendar_feed")
         .by(me.user.id, me.role())
         .on(me.user.id);
-    telemed_store::audit::append(&mut tx, &[record.build()]).await?;
-    telemed_store::DbResult::db(tx.commit().await)?;
+    change.audit(record);
+    change.commit().await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/calendar/feed");
     let url = secret.map(|s| format!("{}/calendar/feed/{s}.ics", state.config.public_url));
     Ok(render(&FeedPage {
