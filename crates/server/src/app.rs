@@ -20,7 +20,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::{api, context, error, fhir, metrics, ops, security, web};
+use crate::{api, context, fhir, metrics, openapi, ops, respond, security, web};
 
 /// Everything a request handler may use. Cheap to clone.
 #[derive(Clone)]
@@ -134,13 +134,14 @@ pub fn describe(e: telemed_domain::Error) -> anyhow::Error {
 
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    let max_upload = upload_limit(&state.config);
+    let max_upload = security::upload_limit(&state.config);
     let csrf = from_fn_with_state(state.clone(), security::csrf_protect);
     let plain = Router::new()
         .merge(web::router().layer(csrf.clone()))
         .nest("/api/v1", api::router())
         .merge(web::oauth::endpoints().layer(security::cors_for_apps()))
         .merge(ops::router())
+        .merge(openapi::router())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body));
     let uploads = Router::new()
@@ -158,24 +159,13 @@ pub fn router(state: AppState) -> Router {
         .merge(plain)
         .merge(uploads)
         .layer(from_fn_with_state(state.clone(), metrics::track))
-        .layer(from_fn(error::render_errors))
+        .layer(from_fn(respond::render_errors))
         .layer(from_fn_with_state(
             state.clone(),
             security::security_headers,
         ))
         .layer(from_fn_with_state(state.clone(), context::assign_context))
         .with_state(state)
-}
-
-/// The largest request that carries files: a message's worth of attachments or one
-/// record document, and their form fields.
-pub fn upload_limit(config: &Config) -> usize {
-    let files = &config.files;
-    files
-        .max_attachment_bytes
-        .saturating_mul(crate::messaging::MAX_ATTACHMENTS)
-        .max(files.max_document_bytes)
-        .saturating_add(64 * 1024)
 }
 
 /// A running server. Dropping it does not stop it; call `shutdown`.
@@ -254,6 +244,7 @@ pub async fn start_with_store(
     ));
     let jobs_task = tokio::spawn(crate::jobs::run_worker(state.clone()));
     let sweep_task = tokio::spawn(crate::files::run_sweeper(state.clone()));
+    let exports_task = tokio::spawn(fhir::watch_stalled_exports(state.clone()));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let listener =
         std::net::TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr}"))?;
@@ -316,6 +307,6 @@ pub async fn start_with_store(
         state,
         stop: Some(stop),
         serving,
-        background: vec![audit_task, mail_task, jobs_task, sweep_task],
+        background: vec![audit_task, mail_task, jobs_task, sweep_task, exports_task],
     })
 }

@@ -426,6 +426,11 @@ impl Config {
         Ok(self)
     }
 
+    /// The FHIR API's base, as it appears in resource URLs and the SMART configuration.
+    pub fn fhir_base_url(&self) -> String {
+        format!("{}/fhir/R4", self.public_url.trim_end_matches('/'))
+    }
+
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
         self.listen.parse().or_else(|_| {
             fail(format!(

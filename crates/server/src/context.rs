@@ -56,6 +56,11 @@ impl Ctx {
             browser_time_zone: None,
         }
     }
+
+    /// The IANA name of the zone the browser said it is in, if it said.
+    pub fn browser_zone(&self) -> Option<&'static str> {
+        self.browser_time_zone.map(|z| z.name())
+    }
 }
 
 fn new_request_id() -> String {

@@ -5,94 +5,20 @@
 
 use std::time::Duration as StdDuration;
 
-use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use telemed_domain::{AppointmentId, Error, Result};
-use telemed_store::jobs::{self, Job};
+use chrono::Duration;
+use telemed_domain::{Error, Result};
+use telemed_store::jobs::Job;
 use telemed_store::notifications::{self, NewNotification};
-use telemed_store::{Conn, DbResult as _};
+use telemed_store::DbResult as _;
 
 use crate::i18n::Lang;
 use crate::ical::{calendar, CalendarEvent};
 use crate::mail::{self, Mail, VisitNotice};
 use crate::realtime::{Envelope, LiveEvent};
+use crate::visit_notices::{NoshowPayload, NoticePayload, NOSHOW_CHECK, VISIT_NOTICE};
 use crate::AppState;
 
-pub const VISIT_NOTICE: &str = "visit.notice";
-pub const NOSHOW_CHECK: &str = "visit.noshow_check";
 const MAX_ATTEMPTS: i64 = 8;
-
-#[derive(Serialize, Deserialize)]
-struct NoshowPayload {
-    appointment: AppointmentId,
-}
-
-#[derive(Serialize, Deserialize)]
-struct NoticePayload {
-    appointment: AppointmentId,
-    notice: VisitNotice,
-    /// For reminders: the start they remind of. A visit moved since is not reminded.
-    #[serde(default)]
-    start: Option<DateTime<Utc>>,
-}
-
-/// Queues `first` (the confirmation, or the new-time notice) now, and the reminders and
-/// no-show check of the visit at `start`, in the caller's transaction. Dedup keys name
-/// the start, so each exists once per time the visit holds.
-pub async fn schedule_visit_notices(
-    state: &AppState,
-    conn: &mut Conn,
-    id: AppointmentId,
-    start: DateTime<Utc>,
-    first: VisitNotice,
-) -> Result<()> {
-    let now = state.clock.now();
-    queue_notice(conn, id, first, now, now).await?;
-    let noshow_at = start + Duration::minutes(state.config.scheduling.noshow_grace_minutes);
-    let payload =
-        serde_json::to_string(&NoshowPayload { appointment: id }).map_err(Error::internal)?;
-    let at = start.timestamp();
-    jobs::enqueue(
-        conn,
-        NOSHOW_CHECK,
-        &payload,
-        noshow_at,
-        Some(&format!("noshow:{id}:{at}")),
-        now,
-    )
-    .await?;
-    for hours in &state.config.scheduling.reminder_hours {
-        let run_at = start - Duration::hours(*hours);
-        if run_at > now {
-            let payload = serde_json::to_string(&NoticePayload {
-                appointment: id,
-                notice: VisitNotice::Reminder,
-                start: Some(start),
-            })
-            .map_err(Error::internal)?;
-            let dedup = format!("reminder:{id}:{at}:{hours}");
-            jobs::enqueue(conn, VISIT_NOTICE, &payload, run_at, Some(&dedup), now).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Queues a notice of a change that happened now.
-pub async fn queue_notice(
-    conn: &mut Conn,
-    appointment: AppointmentId,
-    notice: VisitNotice,
-    run_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let payload = serde_json::to_string(&NoticePayload {
-        appointment,
-        notice,
-        start: None,
-    })
-    .map_err(Error::internal)?;
-    jobs::enqueue(conn, VISIT_NOTICE, &payload, run_at, None, now).await
-}
 
 /// Runs every job due now once; returns how many ran.
 pub async fn run_due(state: &AppState) -> Result<usize> {
@@ -127,21 +53,9 @@ pub async fn run_due(state: &AppState) -> Result<usize> {
 }
 
 pub async fn run_worker(state: AppState) {
-    let mut exports_checked = std::time::Instant::now();
     loop {
         if let Err(e) = run_due(&state).await {
             tracing::error!(error = ?e, "running due jobs failed");
-        }
-        if exports_checked.elapsed() >= StdDuration::from_secs(60) {
-            exports_checked = std::time::Instant::now();
-            match crate::fhir::fail_stalled_exports(&state).await {
-                Ok(0) => {}
-                Ok(n) => tracing::warn!(
-                    exports = n,
-                    "bulk exports whose node stopped were marked failed"
-                ),
-                Err(e) => tracing::error!(error = ?e, "checking for stalled bulk exports failed"),
-            }
         }
         tokio::select! {
             _ = state.jobs_wake.notified() => {}

@@ -36,9 +36,11 @@ pub mod ops;
 pub mod pdf;
 pub mod realtime;
 pub mod record;
+pub mod respond;
 pub mod scheduling;
 pub mod security;
 pub mod video;
+pub mod visit_notices;
 pub mod web;
 
 pub use app::{open_store, router, start, start_with_store, AppState, RunningServer};

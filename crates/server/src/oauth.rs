@@ -212,7 +212,7 @@ pub async fn check(
             "PKCE is required: code_challenge with code_challenge_method=S256",
         );
     }
-    let fhir_base = crate::fhir::base_url(state);
+    let fhir_base = state.config.fhir_base_url();
     if params
         .aud
         .as_deref()
@@ -417,7 +417,7 @@ async fn id_token(
         return Ok(None);
     }
     let now = state.clock.now();
-    let base = crate::fhir::base_url(state);
+    let base = state.config.fhir_base_url();
     let mut claims = serde_json::json!({
         "iss": base,
         "sub": grant.user_id.to_string(),
@@ -617,4 +617,11 @@ pub async fn revoke_grant(
     change.audit(event);
     change.commit().await?;
     Ok(())
+}
+
+/// The scopes telemed grants, for the SMART configuration document.
+pub fn grantable() -> Vec<String> {
+    Scopes::parse(GRANTABLE)
+        .map(|s| s.to_scope_string().split(' ').map(str::to_owned).collect())
+        .unwrap_or_default()
 }

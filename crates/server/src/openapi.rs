@@ -5,8 +5,21 @@
 
 use std::sync::LazyLock;
 
+use axum::routing::get;
+use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi as _;
+
+use crate::AppState;
+
+/// Serves the document at `/api/openapi.json`.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/api/openapi.json", get(served))
+}
+
+async fn served() -> Json<&'static Value> {
+    Json(document())
+}
 
 /// The document, made once per process.
 pub fn document() -> &'static Value {

@@ -1,11 +1,11 @@
-//! Operational endpoints: liveness, readiness, Prometheus metrics, the OpenAPI
-//! document, and the static assets embedded in the binary.
+//! Operational endpoints: liveness, readiness, Prometheus metrics, and the static
+//! assets embedded in the binary.
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 
 use crate::AppState;
 
@@ -14,7 +14,6 @@ pub fn router() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .route("/api/openapi.json", get(openapi))
         .route("/assets/{file}", get(asset))
 }
 
@@ -47,10 +46,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
         state.metrics.render(),
     )
         .into_response()
-}
-
-async fn openapi() -> Json<&'static serde_json::Value> {
-    Json(crate::openapi::document())
 }
 
 struct Asset {

@@ -375,8 +375,14 @@ pub async fn book(
             return Err(e);
         }
     };
-    crate::jobs::schedule_visit_notices(state, change.tx(), id, req.start, VisitNotice::Booked)
-        .await?;
+    crate::visit_notices::schedule_visit_notices(
+        state,
+        change.tx(),
+        id,
+        req.start,
+        VisitNotice::Booked,
+    )
+    .await?;
     let record = Event::new(ctx, now, "appointment.book", "appointment")
         .by(principal.user_id, principal.role)
         .on(id)
@@ -461,7 +467,7 @@ pub async fn cancel(
     } else {
         VisitNotice::Cancelled
     };
-    crate::jobs::queue_notice(change.tx(), id, notice, now, now).await?;
+    crate::visit_notices::queue_notice(change.tx(), id, notice, now, now).await?;
     let record = Event::new(ctx, now, "appointment.cancel", "appointment")
         .by(principal.user_id, principal.role)
         .on(id)
@@ -517,11 +523,23 @@ pub async fn reschedule(
         change.rollback().await?;
         return Err(e);
     }
-    crate::jobs::schedule_visit_notices(state, change.tx(), id, start, VisitNotice::Rescheduled)
-        .await?;
+    crate::visit_notices::schedule_visit_notices(
+        state,
+        change.tx(),
+        id,
+        start,
+        VisitNotice::Rescheduled,
+    )
+    .await?;
     if principal.role == Role::Patient {
-        crate::jobs::queue_notice(change.tx(), id, VisitNotice::PatientRescheduled, now, now)
-            .await?;
+        crate::visit_notices::queue_notice(
+            change.tx(),
+            id,
+            VisitNotice::PatientRescheduled,
+            now,
+            now,
+        )
+        .await?;
     }
     let mut record = Event::new(ctx, now, "appointment.reschedule", "appointment")
         .by(principal.user_id, principal.role)

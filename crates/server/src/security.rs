@@ -192,7 +192,7 @@ async fn presented_token(
         return Ok((request, None));
     }
     let limit = if multipart {
-        crate::app::upload_limit(config)
+        upload_limit(config)
     } else {
         config.max_body_bytes
     };
@@ -233,4 +233,15 @@ async fn multipart_field(
 fn form_urlencoded_field(body: &[u8], name: &str) -> Option<String> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).unwrap_or_default();
     pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// The largest request that carries files: a message's worth of attachments or one
+/// record document, and their form fields.
+pub fn upload_limit(config: &crate::Config) -> usize {
+    let files = &config.files;
+    files
+        .max_attachment_bytes
+        .saturating_mul(crate::messaging::MAX_ATTACHMENTS)
+        .max(files.max_document_bytes)
+        .saturating_add(64 * 1024)
 }

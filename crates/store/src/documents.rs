@@ -10,7 +10,7 @@ use telemed_domain::record::Section;
 use telemed_domain::{AppointmentId, BlobId, DocumentId, Error, Result, UserId};
 
 use crate::blobs::{Blob, BlobRecord, BLOB_COLUMNS};
-use crate::record::decimal;
+use crate::values::decimal;
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
 /// A document as listed and opened.

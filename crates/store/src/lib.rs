@@ -30,6 +30,7 @@ pub mod visits;
 
 mod direct;
 mod time;
+mod values;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;

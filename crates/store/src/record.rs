@@ -43,6 +43,7 @@ use telemed_domain::record::{
 };
 use telemed_domain::{AppointmentId, EntryId, Error, NoteId, Result, UserId};
 
+use crate::values::decimal;
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
 fn corrupt<E>(_: E) -> Error {
@@ -319,14 +320,6 @@ fn parsed<T>(v: Option<String>, parse: fn(&str) -> Option<T>) -> Result<Option<T
 /// found with `LIKE '% code %'`.
 pub(crate) fn delimited(codes: &[String]) -> Option<String> {
     (!codes.is_empty()).then(|| format!(" {} ", codes.join(" ")))
-}
-
-/// A number bound as its decimal text and cast in SQL. sqlx's `Any` driver binds a
-/// missing `f64` as a PostgreSQL `float4`, and the prepared statement then keeps that
-/// type for the next call, whose `f64` no longer fits; text has one type either way, and
-/// Rust writes the shortest text that reads back as the same `f64`.
-pub(crate) fn decimal(v: Option<f64>) -> Option<String> {
-    v.map(|v| v.to_string())
 }
 
 pub async fn insert_entry(

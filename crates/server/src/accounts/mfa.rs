@@ -165,7 +165,7 @@ pub async fn confirm_enrollment(
     let mut records = vec![event.build()];
     if session.stage == SessionStage::MfaEnroll {
         sessions::set_stage(change.tx(), session.id, SessionStage::Active).await?;
-        super::signin::remember_time_zone(change.tx(), ctx, user).await?;
+        users::remember_time_zone(change.tx(), user.id, ctx.browser_zone()).await?;
         let signed_in = Event::new(ctx, now, "auth.sign_in", "session")
             .by(user.id, user.role)
             .on(session.id);

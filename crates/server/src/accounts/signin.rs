@@ -306,9 +306,8 @@ pub async fn complete_mfa(
 
 /// Remembers the zone of the browser a session was just opened in (once fully signed
 /// in, not on a password alone), for the times the person's emails state.
-pub async fn remember_time_zone(conn: &mut Conn, ctx: &Ctx, user: &User) -> Result<()> {
-    let zone = ctx.browser_time_zone.map(|z| z.name());
-    users::remember_time_zone(conn, user.id, zone).await
+async fn remember_time_zone(conn: &mut Conn, ctx: &Ctx, user: &User) -> Result<()> {
+    users::remember_time_zone(conn, user.id, ctx.browser_zone()).await
 }
 
 /// Ends one session (sign out).

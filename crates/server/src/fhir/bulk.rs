@@ -42,6 +42,22 @@ const HEARTBEAT_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
 /// How long without a heartbeat before an export counts as lost with its node.
 pub const STALLED_AFTER: chrono::Duration = chrono::Duration::minutes(2);
 
+/// Every minute, for the life of the server, reports failed the exports whose node
+/// stopped (see `fail_stalled_exports`).
+pub async fn watch_stalled_exports(state: AppState) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        match fail_stalled_exports(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                exports = n,
+                "bulk exports whose node stopped were marked failed"
+            ),
+            Err(e) => tracing::error!(error = ?e, "checking for stalled bulk exports failed"),
+        }
+    }
+}
+
 /// Reports failed the exports whose node stopped mid-way (no heartbeat for
 /// `STALLED_AFTER`), so their clients hear it and ask again instead of polling forever.
 pub async fn fail_stalled_exports(state: &AppState) -> Result<u64> {

@@ -9,7 +9,7 @@ use telemed_fhir::search::Search;
 use telemed_fhir::{query, resources};
 use telemed_store::fhir::{Communication, CommunicationQuery, TimeCond};
 
-use super::search::{total, Found};
+use super::found::{total, Found};
 use super::FhirCaller;
 use crate::audit::Event;
 use crate::context::Ctx;

@@ -12,7 +12,7 @@ use telemed_fhir::search::{Search, Value as Param};
 use telemed_fhir::types::Target;
 use telemed_store::visits::Consent;
 
-use super::search::{may_read_demographics, searched_patient, Found, Searched};
+use super::found::{may_read_demographics, searched_patient, Found, Searched};
 use super::FhirCaller;
 use crate::context::Ctx;
 use crate::{record, AppState};

@@ -7,6 +7,7 @@ mod caller;
 pub mod caller_cache;
 mod communications;
 mod consents;
+mod found;
 mod read;
 mod scheduling;
 mod search;
@@ -22,7 +23,7 @@ use serde_json::Value;
 use telemed_domain::{Error, Result};
 use telemed_fhir::ResourceType;
 
-pub use bulk::fail_stalled_exports;
+pub use bulk::{fail_stalled_exports, watch_stalled_exports};
 pub use caller::FhirCaller;
 
 use crate::AppState;
@@ -194,7 +195,7 @@ fn resource_type(s: &str) -> Result<ResourceType> {
 
 /// The base every reference and link is relative to.
 pub(crate) fn base_url(state: &AppState) -> String {
-    format!("{}/fhir/R4", state.config.public_url.trim_end_matches('/'))
+    state.config.fhir_base_url()
 }
 
 /// `GET /metadata`: open to anyone, as FHIR expects.
@@ -246,7 +247,7 @@ async fn smart_configuration(
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
-        "scopes_supported": crate::web::oauth::grantable(),
+        "scopes_supported": crate::oauth::grantable(),
         "capabilities": [
             "launch-standalone",
             "client-public",

@@ -417,7 +417,7 @@ pub async fn everything(
     let link = format!("{base}/Patient/{patient}/$everything");
     Ok(FhirJson::written(telemed_fhir::bundle::searchset(
         &base,
-        super::search::as_json(found),
+        super::found::as_json(found),
         vec![],
         Some(total),
         vec![("self", link)],

@@ -14,7 +14,7 @@ use telemed_fhir::{query, resources, ResourceType};
 use telemed_store::fhir::{TimeCond, Visit, VisitQuery};
 use telemed_store::scheduling::ClinicianProfile;
 
-use super::search::{included_patient, total, Found};
+use super::found::{included_patient, total, Found};
 use super::FhirCaller;
 use crate::audit::Event;
 use crate::context::Ctx;
@@ -256,8 +256,8 @@ pub async fn search_visits(
         }
     }
     Ok(Found {
-        matches: super::search::as_json(matches),
-        included: super::search::as_json(included),
+        matches: super::found::as_json(matches),
+        included: super::found::as_json(included),
         total,
         more,
     })

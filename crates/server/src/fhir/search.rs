@@ -12,6 +12,7 @@ use telemed_fhir::search::{Handling, Search, Total};
 use telemed_fhir::{query, resources, search as parser, Interaction, ResourceType};
 use telemed_store::fhir::EntryQuery;
 
+use super::found::{as_json, included_patient, searched_patient, total, Found, Searched};
 use super::{base_url, resource_type, FhirCaller, FhirJson};
 use crate::context::Ctx;
 use crate::error::AppResult;
@@ -52,43 +53,6 @@ pub async fn by_post(
 pub(super) fn form_pairs(bytes: &[u8]) -> Result<Vec<(String, String)>> {
     serde_urlencoded::from_bytes(bytes)
         .map_err(|_| Error::invalid("search", "the search parameters are not form-encoded"))
-}
-
-/// What a search found: the page, what `_include` added, the total if known, and
-/// whether another page follows.
-pub(super) struct Found {
-    pub matches: Vec<Resource>,
-    pub included: Vec<Resource>,
-    pub total: Option<i64>,
-    pub more: bool,
-}
-
-impl Found {
-    /// One page of everything a search matched, held in memory (a patient's documents
-    /// or consents, the clinic's clinicians, a stretch of free slots), as resources.
-    pub(super) fn page<T>(all: &[T], search: &Search, resource: impl Fn(&T) -> Value) -> Found {
-        let matches: Vec<Resource> = all
-            .iter()
-            .skip(search.offset)
-            .take(search.count)
-            .map(|t| resource(t).into())
-            .collect();
-        Found {
-            more: search.offset + matches.len() < all.len(),
-            matches,
-            included: vec![],
-            total: (search.total != Total::None).then_some(all.len() as i64),
-        }
-    }
-
-    pub(super) fn nothing() -> Found {
-        Found {
-            matches: vec![],
-            included: vec![],
-            total: Some(0),
-            more: false,
-        }
-    }
 }
 
 /// A search by type name and parameters: one searchset page with its paging links.
@@ -176,56 +140,6 @@ fn page_url(base: &str, rt: ResourceType, pairs: &[(String, String)], offset: us
     }
 }
 
-/// The total to report: counted when asked for (`_total=accurate`), known for free when
-/// the first page holds everything, otherwise left out.
-pub(super) async fn total<F>(
-    search: &Search,
-    page: usize,
-    more: bool,
-    count: F,
-) -> Result<Option<i64>>
-where
-    F: std::future::Future<Output = Result<i64>>,
-{
-    Ok(match search.total {
-        Total::None => None,
-        Total::Accurate => Some(count.await?),
-        Total::Estimate if !more => Some((search.offset + page) as i64),
-        Total::Estimate => None,
-    })
-}
-
-/// Whom a search of a patient's compartment is about.
-pub(super) enum Searched {
-    Patient(UserId),
-    /// Someone the caller can reach nothing of (another patient than the token's, or an
-    /// id that is not telemed's): an empty result.
-    Nobody,
-    /// No patient named, and none from the token.
-    Unnamed,
-}
-
-/// The patient a search names (`patient=`, `subject=`), or the token's own; a token
-/// pinned to one patient finds nothing of another.
-pub(super) fn searched_patient(caller: &FhirCaller, search: &Search) -> Result<Searched> {
-    let named = query::named_patients(search);
-    let id = match (caller.patient, named.as_slice()) {
-        (Some(own), []) => return Ok(Searched::Patient(own)),
-        (None, []) => return Ok(Searched::Unnamed),
-        (_, [one]) => *one,
-        (_, _) => {
-            return Err(Error::invalid(
-                "patient",
-                "a search names one patient at a time",
-            ))
-        }
-    };
-    Ok(match id.parse::<UserId>() {
-        Ok(p) if !caller.outside_compartment(p) => Searched::Patient(p),
-        _ => Searched::Nobody,
-    })
-}
-
 /// Chart entries of one patient: the patient named by the search or the token.
 async fn entries(
     state: &AppState,
@@ -306,48 +220,6 @@ async fn entries(
         total,
         more,
     })
-}
-
-/// Whether the caller may read `patient`'s demographics (asked of the policy and
-/// audited); a refusal is `false`, other errors pass.
-pub(super) async fn may_read_demographics(
-    state: &AppState,
-    ctx: &Ctx,
-    caller: &FhirCaller,
-    patient: UserId,
-) -> Result<bool> {
-    let read = record::authorize(
-        state,
-        ctx,
-        &caller.principal,
-        patient,
-        Section::Demographics,
-        Op::Read,
-    )
-    .await;
-    match read {
-        Ok(_) => Ok(true),
-        Err(Error::NotFound) => Ok(false),
-        Err(e) => Err(e),
-    }
-}
-
-/// The Patient an `_include` adds, if the caller may read their demographics (asked of
-/// the policy and audited like any read).
-pub(super) async fn included_patient(
-    state: &AppState,
-    ctx: &Ctx,
-    caller: &FhirCaller,
-    patient: UserId,
-) -> Result<Option<Value>> {
-    if !may_read_demographics(state, ctx, caller, patient).await? {
-        return Ok(None);
-    }
-    Ok(state
-        .store
-        .person(patient, Role::Patient)
-        .await?
-        .map(|p| resources::patient(&p)))
 }
 
 /// A patient's documents, through the documents service (policy, audit, and the
@@ -431,11 +303,6 @@ async fn patients(
         total,
         more,
     })
-}
-
-/// Resources built as JSON, for a bundle.
-pub(super) fn as_json(resources: Vec<Value>) -> Vec<Resource> {
-    resources.into_iter().map(Resource::from).collect()
 }
 
 /// The audit trail: a patient's access log (to the patient, or a token pinned to them),

@@ -13,7 +13,6 @@ use base64::Engine;
 use serde::Deserialize;
 use telemed_domain::{Error, OAuthClientId, Role};
 use telemed_fhir::scopes::{Context, ResourceScope};
-use telemed_fhir::Scopes;
 
 use super::pages::{render, render_with, Page};
 use super::WebCtx;
@@ -389,13 +388,6 @@ pub async fn disable_app(
     let id = OAuthClientId::from_path(&id)?;
     oauth::disable(&state, &w.ctx, &me.principal, id).await?;
     Ok(Redirect::to("/admin/apps").into_response())
-}
-
-/// The scopes telemed grants, for the SMART configuration document.
-pub fn grantable() -> Vec<String> {
-    Scopes::parse(oauth::GRANTABLE)
-        .map(|s| s.to_scope_string().split(' ').map(str::to_owned).collect())
-        .unwrap_or_default()
 }
 
 /// `GET /oauth/jwks`: the key that signs id_tokens.
