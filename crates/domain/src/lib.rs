@@ -13,11 +13,13 @@ pub mod ids;
 pub mod names;
 pub mod oauth;
 pub mod password;
+pub mod query;
 pub mod record;
 pub mod role;
 pub mod schedule;
 pub mod schedule_text;
 pub mod video;
+pub mod views;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use email::Email;

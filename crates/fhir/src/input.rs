@@ -6,9 +6,9 @@
 use serde_json::Value;
 use telemed_domain::names::{self, PersonName};
 use telemed_domain::record::{self, NewEntry, Section};
+use telemed_domain::views::Demographics;
+use telemed_domain::views::Identifier;
 use telemed_domain::{Error, Result};
-use telemed_store::fhir::Identifier;
-use telemed_store::record::Demographics;
 
 use crate::types::ResourceType;
 

@@ -2,12 +2,12 @@
 //! id that is not telemed's, a status code of another vocabulary) become alternatives
 //! that match nothing, so the search answers an empty page rather than an error.
 
-use telemed_domain::record::EntryStatus;
-use telemed_domain::{Role, UserId};
-use telemed_store::fhir::{
+use telemed_domain::query::{
     AllOf, CommunicationQuery, EntryQuery, PersonQuery, Sort, SortKey, TextMatch, TimeCond,
     VisitQuery,
 };
+use telemed_domain::record::EntryStatus;
+use telemed_domain::{Role, UserId};
 
 use crate::search::{Search, Value};
 use crate::types::{ResourceType, Target};
@@ -199,7 +199,7 @@ pub fn holds(cond: &TimeCond, t: chrono::DateTime<chrono::Utc>) -> bool {
 
 /// Whether a document matches a DocumentReference search (documents are few per
 /// patient: they are filtered after the policy's list, not in SQL).
-pub fn document_matches(search: &Search, d: &telemed_store::documents::Document) -> bool {
+pub fn document_matches(search: &Search, d: &telemed_domain::views::Document) -> bool {
     use telemed_domain::documents::DocumentStatus;
     let all = |target: Target, one: &dyn Fn(&Value) -> bool| {
         search.on(target).all(|f| f.values.iter().any(one))

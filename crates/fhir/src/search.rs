@@ -6,8 +6,8 @@
 //! `Prefer: handling=strict` it is an error.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use telemed_domain::query::{CodeMatch, TextMatch, TimeCond};
 use telemed_domain::{Error, Result};
-use telemed_store::fhir::{CodeMatch, TextMatch, TimeCond};
 
 use crate::types::{ParamDef, ParamKind, ResourceType, SortDef};
 

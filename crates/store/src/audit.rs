@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use telemed_domain::audit::{AuditRecord, Outcome};
 use telemed_domain::{Error, Result, Role, UserId};
 use tokio::sync::{mpsc, oneshot};
@@ -273,44 +272,7 @@ fn e_detail(e: &Error) -> String {
     }
 }
 
-/// One entry as stored.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub seq: i64,
-    pub at: DateTime<Utc>,
-    pub actor: Option<UserId>,
-    pub actor_role: Option<Role>,
-    pub action: String,
-    pub resource_type: String,
-    pub resource_id: Option<String>,
-    pub patient: Option<UserId>,
-    pub outcome: Outcome,
-    pub client_addr: Option<String>,
-    pub request_id: Option<String>,
-    pub detail: Option<String>,
-    #[serde(skip)]
-    pub prev_hash: String,
-    #[serde(skip)]
-    pub hash: String,
-}
-
-impl AuditEntry {
-    fn record(&self) -> AuditRecord {
-        AuditRecord {
-            at: self.at,
-            actor: self.actor,
-            actor_role: self.actor_role,
-            action: self.action.clone(),
-            resource_type: self.resource_type.clone(),
-            resource_id: self.resource_id.clone(),
-            patient: self.patient,
-            outcome: self.outcome,
-            client_addr: self.client_addr.clone(),
-            request_id: self.request_id.clone(),
-            detail: self.detail.clone(),
-        }
-    }
-}
+pub use telemed_domain::views::AuditEntry;
 
 #[derive(sqlx::FromRow)]
 struct AuditRow {

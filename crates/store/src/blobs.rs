@@ -48,18 +48,7 @@ pub struct S3Location {
     pub allow_http: bool,
 }
 
-/// A stored file's metadata.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blob {
-    pub id: BlobId,
-    pub media_type: MediaType,
-    pub file_name: String,
-    pub byte_size: i64,
-    /// SHA-256 of the plaintext, hex.
-    pub sha256: String,
-    pub owner_id: UserId,
-    pub created_at: DateTime<Utc>,
-}
+pub use telemed_domain::views::Blob;
 
 /// An object written and waiting for its row (`insert`), which commits with whatever
 /// refers to it.

@@ -7,43 +7,13 @@ use chrono::{DateTime, Utc};
 use telemed_domain::access::{Grant, Op, Sealed};
 use telemed_domain::documents::{Category, DicomHeader, DocumentStatus};
 use telemed_domain::record::Section;
-use telemed_domain::{AppointmentId, BlobId, DocumentId, Error, Result, UserId};
+use telemed_domain::{AppointmentId, BlobId, DocumentId, Error, Result};
 
-use crate::blobs::{Blob, BlobRecord, BLOB_COLUMNS};
+use crate::blobs::{BlobRecord, BLOB_COLUMNS};
 use crate::values::decimal;
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
-/// A document as listed and opened.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Document {
-    pub id: DocumentId,
-    pub patient: UserId,
-    /// The original file, as uploaded.
-    pub file: Blob,
-    pub category: Category,
-    pub title: String,
-    pub description: Option<String>,
-    /// The visit it was sent ahead of, if any.
-    pub appointment: Option<AppointmentId>,
-    /// A small JPEG for lists (photos and DICOM).
-    pub thumbnail: Option<BlobId>,
-    /// A PNG a browser can show (DICOM only: photos are shown as they are).
-    pub preview: Option<BlobId>,
-    pub status: DocumentStatus,
-    pub uploaded_by: UserId,
-    pub uploaded_by_name: String,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub version: i64,
-    pub dicom: Option<DicomHeader>,
-}
-
-impl Document {
-    /// Whether `blob` is one of this document's files (original, thumbnail, preview).
-    pub fn holds(&self, blob: BlobId) -> bool {
-        self.file.id == blob || self.thumbnail == Some(blob) || self.preview == Some(blob)
-    }
-}
+pub use telemed_domain::views::Document;
 
 /// A document to file: its blobs are inserted first, in the same transaction.
 #[derive(Debug, Clone)]

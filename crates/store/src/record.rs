@@ -52,15 +52,7 @@ fn corrupt<E>(_: E) -> Error {
 
 // ---- demographics ----------------------------------------------------------------------
 
-#[derive(Debug, Clone, Default, PartialEq, sqlx::FromRow)]
-pub struct Demographics {
-    pub birth_date: Option<String>,
-    pub sex: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    pub emergency_contact: Option<String>,
-    pub emergency_phone: Option<String>,
-}
+pub use telemed_domain::views::Demographics;
 
 pub async fn save_demographics(
     conn: &mut Conn,
@@ -106,62 +98,7 @@ pub async fn set_patient_source(conn: &mut Conn, grant: &Grant, source: &str) ->
 
 // ---- chart entries ----------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    pub id: EntryId,
-    pub patient: UserId,
-    pub section: Section,
-    pub code_system: Option<String>,
-    pub code: Option<String>,
-    pub text: String,
-    pub status: EntryStatus,
-    pub effective: Option<ClinicalTime>,
-    pub ended: Option<ClinicalTime>,
-    pub value: Option<f64>,
-    pub value2: Option<f64>,
-    pub value_text: Option<String>,
-    pub unit: Option<String>,
-    /// The value and unit as sent, when telemed converted them to the chart's unit.
-    pub as_sent: Option<String>,
-    pub range_low: Option<f64>,
-    pub range_high: Option<f64>,
-    pub severity: Option<Severity>,
-    pub verification: Option<Verification>,
-    pub criticality: Option<Criticality>,
-    pub reaction: Option<String>,
-    pub dosage: Option<String>,
-    pub relation: Option<String>,
-    pub note: Option<String>,
-    pub recorded_at: DateTime<Utc>,
-    pub recorded_by: UserId,
-    pub updated_at: DateTime<Utc>,
-    pub version: i64,
-    /// A lab report's results, in order; `None` for every other entry.
-    pub results: Option<Vec<EntryId>>,
-    /// Observation categories (vital-signs, laboratory…).
-    pub categories: Vec<String>,
-    /// The resource as another system wrote it (FHIR JSON), for entries it sent.
-    pub source: Option<String>,
-    /// The status that resource stated: telemed has changed it since when they differ.
-    pub source_status: Option<EntryStatus>,
-}
-
-impl Entry {
-    /// The entry sealed to its patient and section, until a grant opens it.
-    pub fn sealed(self) -> Sealed<Entry> {
-        Sealed::new(self.patient, self.section, self)
-    }
-
-    /// Outside the reference range (labs), when there is one.
-    pub fn out_of_range(&self) -> bool {
-        match self.value {
-            Some(v) => {
-                self.range_low.is_some_and(|lo| v < lo) || self.range_high.is_some_and(|hi| v > hi)
-            }
-            None => false,
-        }
-    }
-}
+pub use telemed_domain::views::Entry;
 
 pub(crate) const ENTRY_COLUMNS: &str =
     "id, patient_id, section, code_system, code, text, status, effective_at, \
@@ -999,7 +936,15 @@ impl Store {
 
     pub async fn demographics(&self, grant: &Grant) -> Result<Demographics> {
         let patient = grant.require(Section::Demographics, Op::Read)?;
-        let row: Option<Demographics> = sqlx::query_as(
+        type Row = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let row: Option<Row> = sqlx::query_as(
             "SELECT birth_date, sex, phone, address, emergency_contact, emergency_phone \
              FROM patient_profiles WHERE patient_id = $1",
         )
@@ -1007,7 +952,20 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .db()?;
-        Ok(row.unwrap_or_default())
+        Ok(row
+            .map(
+                |(birth_date, sex, phone, address, emergency_contact, emergency_phone)| {
+                    Demographics {
+                        birth_date,
+                        sex,
+                        phone,
+                        address,
+                        emergency_contact,
+                        emergency_phone,
+                    }
+                },
+            )
+            .unwrap_or_default())
     }
 
     /// A section's entries, newest first (entered-in-error ones included, marked).

@@ -18,25 +18,9 @@ pub type Busy = Vec<(DateTime<Utc>, DateTime<Utc>)>;
 /// An exception row: clinician, first and last date, optional extra hours.
 type ExceptionRow = (String, String, String, Option<i64>, Option<i64>);
 
-#[derive(Debug, Clone)]
-pub struct ClinicianProfile {
-    pub user_id: UserId,
-    pub display_name: String,
-    pub specialty: String,
-    pub languages: Vec<String>,
-    pub regions: Vec<String>,
-    pub bio: String,
-    pub availability: Availability,
-    pub visit_types: Vec<VisitType>,
-}
+pub use telemed_domain::views::ClinicianProfile;
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct VisitType {
-    pub kind: VisitKind,
-    pub duration_minutes: i64,
-    pub fee_cents: i64,
-    pub currency: String,
-}
+pub use telemed_domain::views::VisitType;
 
 #[derive(sqlx::FromRow)]
 struct ProfileRow {
@@ -344,76 +328,9 @@ pub async fn save_profile(conn: &mut Conn, clinician: UserId, p: ProfileUpdate<'
     Ok(())
 }
 
-/// FHIR Appointment.status values telemed uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum AppointmentStatus {
-    Proposed,
-    Booked,
-    Arrived,
-    Fulfilled,
-    Cancelled,
-    Noshow,
-    EnteredInError,
-}
+pub use telemed_domain::views::AppointmentStatus;
 
-impl AppointmentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AppointmentStatus::Proposed => "proposed",
-            AppointmentStatus::Booked => "booked",
-            AppointmentStatus::Arrived => "arrived",
-            AppointmentStatus::Fulfilled => "fulfilled",
-            AppointmentStatus::Cancelled => "cancelled",
-            AppointmentStatus::Noshow => "noshow",
-            AppointmentStatus::EnteredInError => "entered-in-error",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self> {
-        use AppointmentStatus::*;
-        [
-            Proposed,
-            Booked,
-            Arrived,
-            Fulfilled,
-            Cancelled,
-            Noshow,
-            EnteredInError,
-        ]
-        .into_iter()
-        .find(|x| x.as_str() == s)
-        .ok_or_else(|| Error::internal("corrupt appointment status"))
-    }
-
-    /// Whether the appointment still holds its time.
-    pub fn is_active(self) -> bool {
-        matches!(
-            self,
-            AppointmentStatus::Proposed | AppointmentStatus::Booked | AppointmentStatus::Arrived
-        )
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct Appointment {
-    pub id: AppointmentId,
-    pub clinician_id: UserId,
-    pub patient_id: UserId,
-    pub visit_kind: VisitKind,
-    pub start_at: DateTime<Utc>,
-    pub end_at: DateTime<Utc>,
-    pub status: AppointmentStatus,
-    pub reason: String,
-    pub booked_by: UserId,
-    pub cancel_reason: Option<String>,
-    pub created_at: DateTime<Utc>,
-    /// When the patient checked in to the waiting room.
-    pub arrived_at: Option<DateTime<Utc>>,
-    /// The iCalendar SEQUENCE: 0 when booked, one more at each move or cancellation.
-    pub sequence: i64,
-    pub updated_at: DateTime<Utc>,
-}
+pub use telemed_domain::views::Appointment;
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct AppointmentRow {

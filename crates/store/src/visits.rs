@@ -478,14 +478,7 @@ pub async fn accept_consent(
     Ok(done.rows_affected() == 1)
 }
 
-#[derive(Debug, Clone, PartialEq)]
-pub struct Consent {
-    pub id: String,
-    pub user: UserId,
-    pub kind: String,
-    pub version: String,
-    pub accepted_at: DateTime<Utc>,
-}
+pub use telemed_domain::views::Consent;
 
 impl Store {
     pub async fn room_peer(&self, peer: PeerId) -> Result<Option<Peer>> {

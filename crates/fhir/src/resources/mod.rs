@@ -8,8 +8,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Map, Value};
 use telemed_domain::names::PersonName;
 use telemed_domain::record::{self, EntryStatus, Section, Severity};
-use telemed_store::fhir::Person;
-use telemed_store::record::Entry;
+use telemed_domain::views::Entry;
+use telemed_domain::views::Person;
 
 use crate::bundle::Resource;
 use crate::types::ResourceType;
@@ -37,7 +37,7 @@ const CONSENT_SCOPE: &str = "http://terminology.hl7.org/CodeSystem/consentscope"
 
 /// A consent a patient gave in telemed (the telehealth consent before a first video
 /// visit): to treatment, by the patient, naming the text's version.
-pub fn consent(c: &telemed_store::visits::Consent) -> Value {
+pub fn consent(c: &telemed_domain::views::Consent) -> Value {
     json!({
         "resourceType": "Consent",
         "id": c.id,
@@ -68,7 +68,7 @@ fn party(user: telemed_domain::UserId, role: telemed_domain::Role) -> Value {
 /// A secure message as a Communication: its thread's subject as the topic, the patient
 /// the thread is with, sender, the members it reached, and the text.
 /// Its attachments' URLs are absolute (`{base}/Binary/<id>`), as R4 validators ask.
-pub fn communication(base: &str, c: &telemed_store::fhir::Communication) -> Value {
+pub fn communication(base: &str, c: &telemed_domain::views::Communication) -> Value {
     let mut o = Map::new();
     o.insert("resourceType".into(), json!("Communication"));
     o.insert("id".into(), json!(c.id.to_string()));
@@ -695,7 +695,7 @@ pub fn practitioner(p: &Person) -> Value {
 }
 
 /// A document of the record, its file served as `{base}/Binary/<document id>`.
-pub fn document_reference(base: &str, d: &telemed_store::documents::Document) -> Value {
+pub fn document_reference(base: &str, d: &telemed_domain::views::Document) -> Value {
     use telemed_domain::documents::DocumentStatus;
     let description = match &d.description {
         Some(more) => format!("{} — {more}", d.title),
@@ -726,7 +726,7 @@ pub fn document_reference(base: &str, d: &telemed_store::documents::Document) ->
 pub const DOCUMENT_CATEGORY: &str = "urn:telemed:document-category";
 
 /// An entry of the audit trail. Its id is the entry's sequence number in the hash chain.
-pub fn audit_event(e: &telemed_store::audit::AuditEntry) -> Value {
+pub fn audit_event(e: &telemed_domain::views::AuditEntry) -> Value {
     use telemed_domain::audit::Outcome;
     let reads = [".read", ".download", ".view", ".export.json", ".export.pdf"];
     let action = if reads.iter().any(|r| e.action.ends_with(r)) {

@@ -5,9 +5,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 use telemed_domain::schedule::VisitKind;
+use telemed_domain::views::Visit;
+use telemed_domain::views::{AppointmentStatus, ClinicianProfile};
 use telemed_domain::UserId;
-use telemed_store::fhir::Visit;
-use telemed_store::scheduling::{AppointmentStatus, ClinicianProfile};
 
 use super::{date_time, instant, put, reference};
 use crate::types::ResourceType;

@@ -2,44 +2,14 @@
 //! is a member of, and for staff the clinic inbox's, with each message's thread subject,
 //! patient, sender and the members it reached.
 
-use chrono::{DateTime, Utc};
-use telemed_domain::{Error, MessageId, Result, Role, ThreadId, UserId};
+use telemed_domain::{Error, MessageId, Result, UserId};
 
-use super::{count, limits, order_by, page, AllOf, Sort, SortKey, TimeCond, Where};
+use super::{count, limits, order_by, page, SortKey, Where};
 use crate::{from_micros, DbResult};
 
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct CommunicationQuery {
-    /// Whose view: the threads this person is a member of…
-    pub reader: Option<UserId>,
-    /// …and the clinic inbox's threads (staff).
-    pub clinic_inbox: bool,
-    /// Only threads with this patient (a token pinned to a patient).
-    pub patient: Option<UserId>,
-    pub ids: AllOf<MessageId>,
-    pub patients: AllOf<UserId>,
-    pub sent: AllOf<TimeCond>,
-    pub sort: Vec<Sort>,
-    pub limit: i64,
-    pub offset: i64,
-}
+pub use telemed_domain::query::CommunicationQuery;
 
-/// A message with what a Communication says of it.
-#[derive(Debug, Clone)]
-pub struct Communication {
-    pub id: MessageId,
-    pub thread_id: ThreadId,
-    pub subject: String,
-    pub patient: Option<UserId>,
-    pub clinic_inbox: bool,
-    pub sender: (UserId, Role),
-    pub body: String,
-    pub sent_at: DateTime<Utc>,
-    /// The thread's other members when it was sent.
-    pub recipients: Vec<(UserId, Role)>,
-    /// Files sent with it, in order.
-    pub attachments: Vec<crate::blobs::Blob>,
-}
+pub use telemed_domain::views::Communication;
 
 #[derive(sqlx::FromRow)]
 struct CommunicationRow {

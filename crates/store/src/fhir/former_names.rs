@@ -1,19 +1,11 @@
 //! A person's earlier names (`former_names`), kept when a name changes
 //! (`users::rename`) and shown in `Patient.name` with use `old`.
 
-use chrono::{DateTime, Utc};
 use telemed_domain::{Result, UserId};
 
 use crate::{from_micros, DbResult};
 
-/// A name a person no longer goes by, and when it stopped being theirs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FormerName {
-    pub display_name: String,
-    pub family: String,
-    pub given: Vec<String>,
-    pub until: DateTime<Utc>,
-}
+pub use telemed_domain::views::FormerName;
 
 /// The former names of each of `people`, in their order, oldest first.
 pub async fn of<'c, E>(executor: E, people: &[UserId]) -> Result<Vec<Vec<FormerName>>>

@@ -5,12 +5,7 @@ use telemed_domain::{Error, Result, UserId};
 
 use crate::{Conn, DbResult};
 
-/// An identifier as FHIR gives it: `system` is empty when none was given.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Identifier {
-    pub system: String,
-    pub value: String,
-}
+pub use telemed_domain::views::Identifier;
 
 /// Records `patient`'s identifiers. One that another patient already has is a
 /// `Conflict` (checked after the insert, so two concurrent creates cannot both win).

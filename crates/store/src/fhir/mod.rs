@@ -10,8 +10,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use telemed_domain::names::search_words;
-use telemed_domain::record::{EntryStatus, Section};
-use telemed_domain::{EntryId, Error, Result, Role, UserId};
+use telemed_domain::{Error, Result, Role, UserId};
 
 mod communications;
 pub mod former_names;
@@ -25,166 +24,23 @@ pub use visits::{EncounterSpan, Visit, VisitQuery};
 use crate::record::{Entry, EntryRow, ENTRY_COLUMNS};
 use crate::{from_micros, like_escape, to_micros, DbResult, Store};
 
-/// A condition on a point in time, from a FHIR date parameter's prefix and range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeCond {
-    /// `lo <= t < hi` (eq)
-    Within(DateTime<Utc>, DateTime<Utc>),
-    /// `t < lo or t >= hi` (ne)
-    Outside(DateTime<Utc>, DateTime<Utc>),
-    /// `t < x` (lt, eb, le with the range's end)
-    Before(DateTime<Utc>),
-    /// `t >= x` (ge, gt and sa with the range's end)
-    AtOrAfter(DateTime<Utc>),
-}
+pub use telemed_domain::query::TimeCond;
 
-/// `system|code`: a missing system matches any; an empty one, codes without a system;
-/// a missing code, every code of the system.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CodeMatch {
-    pub system: Option<String>,
-    pub code: Option<String>,
-}
+pub use telemed_domain::query::CodeMatch;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TextMatch {
-    /// A word starts with it (accents and case ignored).
-    Start(String),
-    /// Equal to the whole value, as written.
-    Exact(String),
-    /// Anywhere (accents and case ignored).
-    Contains(String),
-}
+pub use telemed_domain::query::TextMatch;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    Effective,
-    Recorded,
-    Updated,
-    BirthDate,
-    Name,
-}
+pub use telemed_domain::query::SortKey;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sort {
-    pub key: SortKey,
-    pub descending: bool,
-}
+pub use telemed_domain::query::Sort;
 
-/// Conditions that must all hold, each satisfied by any of its values.
-pub type AllOf<T> = Vec<Vec<T>>;
+pub use telemed_domain::query::AllOf;
 
-/// A search among one patient's chart entries.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EntryQuery {
-    pub patient: UserId,
-    /// The sections the resource type covers (Observation: vitals and labs).
-    pub sections: Vec<Section>,
-    /// Lab reports (DiagnosticReport) rather than the entries themselves.
-    pub reports: bool,
-    pub ids: AllOf<EntryId>,
-    pub codes: AllOf<CodeMatch>,
-    pub statuses: AllOf<EntryStatus>,
-    /// Observation category codes (vital-signs, laboratory…).
-    pub categories: AllOf<String>,
-    pub effective: AllOf<TimeCond>,
-    pub recorded: AllOf<TimeCond>,
-    pub updated: AllOf<TimeCond>,
-    pub sort: Vec<Sort>,
-    pub limit: i64,
-    pub offset: i64,
-}
+pub use telemed_domain::query::EntryQuery;
 
-impl EntryQuery {
-    /// Entries of `sections` (`reports`: the lab reports among them, and only those).
-    pub fn new(patient: UserId, sections: &[Section], reports: bool) -> EntryQuery {
-        EntryQuery {
-            patient,
-            sections: sections.to_vec(),
-            reports,
-            ids: vec![],
-            codes: vec![],
-            statuses: vec![],
-            categories: vec![],
-            effective: vec![],
-            recorded: vec![],
-            updated: vec![],
-            sort: vec![],
-            limit: 50,
-            offset: 0,
-        }
-    }
-}
+pub use telemed_domain::query::PersonQuery;
 
-/// A search among people of one role (patients, or clinicians as practitioners).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PersonQuery {
-    pub role: Role,
-    /// Only these people (a patient finds themself and those they are proxy for).
-    pub within: Option<Vec<UserId>>,
-    pub ids: AllOf<UserId>,
-    pub names: AllOf<TextMatch>,
-    pub families: AllOf<TextMatch>,
-    pub givens: AllOf<TextMatch>,
-    pub genders: AllOf<String>,
-    pub birth: AllOf<TimeCond>,
-    pub emails: AllOf<String>,
-    pub identifiers: AllOf<CodeMatch>,
-    pub updated: AllOf<TimeCond>,
-    pub sort: Vec<Sort>,
-    pub limit: i64,
-    pub offset: i64,
-}
-
-impl PersonQuery {
-    pub fn new(role: Role) -> PersonQuery {
-        PersonQuery {
-            role,
-            within: None,
-            ids: vec![],
-            names: vec![],
-            families: vec![],
-            givens: vec![],
-            genders: vec![],
-            birth: vec![],
-            emails: vec![],
-            identifiers: vec![],
-            updated: vec![],
-            sort: vec![],
-            limit: 50,
-            offset: 0,
-        }
-    }
-}
-
-/// A person as FHIR shows them: the account, the name in parts, and for patients the
-/// demographics.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Person {
-    pub id: UserId,
-    pub role: Role,
-    pub email: String,
-    pub display_name: String,
-    pub family: String,
-    pub given: Vec<String>,
-    pub locale: String,
-    pub active: bool,
-    pub birth_date: Option<String>,
-    pub sex: Option<String>,
-    pub phone: Option<String>,
-    pub address: Option<String>,
-    pub emergency_contact: Option<String>,
-    pub emergency_phone: Option<String>,
-    pub specialty: Option<String>,
-    /// Identifiers in other systems (patients created through FHIR).
-    pub identifiers: Vec<Identifier>,
-    /// Earlier names, oldest first (patients).
-    pub former_names: Vec<former_names::FormerName>,
-    pub updated_at: DateTime<Utc>,
-    /// The Patient resource as another system wrote it (FHIR JSON), for patients it
-    /// registered.
-    pub source: Option<String>,
-}
+pub use telemed_domain::views::Person;
 
 // ---- SQL building -------------------------------------------------------------------------
 

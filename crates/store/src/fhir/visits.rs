@@ -2,47 +2,17 @@
 //! Who may see which visits is decided by the server (a patient their own, a clinician
 //! theirs, staff all); the query carries that as `patient` / `clinician`.
 
-use chrono::{DateTime, Utc};
-use telemed_domain::{AppointmentId, Error, Result, UserId};
+use telemed_domain::{AppointmentId, Error, Result};
 
-use super::{count, limits, order_by, page, AllOf, Sort, SortKey, TimeCond, Where};
+use super::{count, limits, order_by, page, SortKey, Where};
 use crate::from_micros;
 use crate::scheduling::{Appointment, AppointmentRow, APPOINTMENT_COLUMNS};
 
-/// A search among appointments, or among the encounters of appointments that began.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct VisitQuery {
-    /// Only appointments with an encounter (the visit began), dated by the encounter.
-    pub encounters: bool,
-    /// Only this patient's visits (the caller's reach).
-    pub patient: Option<UserId>,
-    /// Only this clinician's visits (the caller's reach).
-    pub clinician: Option<UserId>,
-    pub ids: AllOf<AppointmentId>,
-    pub patients: AllOf<UserId>,
-    pub practitioners: AllOf<UserId>,
-    /// Appointment statuses; for encounters `in-progress` or `finished`.
-    pub statuses: AllOf<String>,
-    pub kinds: AllOf<String>,
-    pub dates: AllOf<TimeCond>,
-    pub updated: AllOf<TimeCond>,
-    pub sort: Vec<Sort>,
-    pub limit: i64,
-    pub offset: i64,
-}
+pub use telemed_domain::query::VisitQuery;
 
-/// When a visit's encounter began and ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct EncounterSpan {
-    pub started_at: DateTime<Utc>,
-    pub ended_at: Option<DateTime<Utc>>,
-}
+pub use telemed_domain::views::EncounterSpan;
 
-#[derive(Debug, Clone)]
-pub struct Visit {
-    pub appointment: Appointment,
-    pub encounter: Option<EncounterSpan>,
-}
+pub use telemed_domain::views::Visit;
 
 #[derive(sqlx::FromRow)]
 struct VisitRow {
