@@ -295,13 +295,8 @@ async fn resources_of(
     rt: ResourceType,
     req: &Request,
 ) -> Result<Vec<String>> {
-    let allowed = |r: Result<_>| match r {
-        Ok(_) => Ok(true),
-        Err(Error::NotFound) => Ok(false),
-        Err(e) => Err(e),
-    };
     if rt == ResourceType::Patient {
-        let read = record::authorize(
+        let grant = match record::authorize(
             state,
             ctx,
             &caller.principal,
@@ -309,13 +304,15 @@ async fn resources_of(
             Section::Demographics,
             Op::Read,
         )
-        .await;
-        if !allowed(read)? {
-            return Ok(vec![]);
-        }
+        .await
+        {
+            Ok(grant) => grant,
+            Err(Error::NotFound) => return Ok(vec![]),
+            Err(e) => return Err(e),
+        };
         return Ok(state
             .store
-            .person(patient, Role::Patient)
+            .patient(&grant)
             .await?
             .filter(|p| req.changed_since(p.updated_at))
             .map(|p| resources::patient(&p).to_string())
@@ -353,17 +350,20 @@ async fn resources_of(
     }
     let mut out = vec![];
     for section in rt.sections() {
-        let read =
-            record::authorize(state, ctx, &caller.principal, patient, *section, Op::Read).await;
-        if !allowed(read)? {
-            continue;
-        }
+        let grant =
+            match record::authorize(state, ctx, &caller.principal, patient, *section, Op::Read)
+                .await
+            {
+                Ok(grant) => grant,
+                Err(Error::NotFound) => continue,
+                Err(e) => return Err(e),
+            };
         let mut q = EntryQuery::new(patient, &[*section], rt == ResourceType::DiagnosticReport);
         q.limit = 100_000;
         if let Some(since) = req.since {
             q.updated = vec![vec![since]];
         }
-        let (entries, _) = state.store.search_entries(&q).await?;
+        let (entries, _) = state.store.search_entries(&[grant], &q).await?;
         out.extend(
             entries
                 .iter()

@@ -12,7 +12,7 @@ use telemed_fhir::search::{Search, Value as Param};
 use telemed_fhir::types::Target;
 use telemed_store::visits::Consent;
 
-use super::found::{may_read_demographics, searched_patient, Found, Searched};
+use super::found::{demographics_grant, searched_patient, Found, Searched};
 use super::FhirCaller;
 use crate::context::Ctx;
 use crate::{record, AppState};
@@ -42,7 +42,10 @@ pub async fn of_patient(
     caller: &FhirCaller,
     patient: UserId,
 ) -> Result<Vec<Consent>> {
-    if may_read_demographics(state, ctx, caller, patient).await? {
+    if demographics_grant(state, ctx, caller, patient)
+        .await?
+        .is_some()
+    {
         state.store.consents_of(patient).await
     } else {
         Ok(vec![])

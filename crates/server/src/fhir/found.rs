@@ -3,9 +3,9 @@
 //! Patient an `_include` adds (after the policy's decision, audited).
 
 use serde_json::Value;
-use telemed_domain::access::Op;
+use telemed_domain::access::{Grant, Op};
 use telemed_domain::record::Section;
-use telemed_domain::{Error, Result, Role, UserId};
+use telemed_domain::{Error, Result, UserId};
 use telemed_fhir::bundle::Resource;
 use telemed_fhir::search::{Search, Total};
 use telemed_fhir::{query, resources};
@@ -101,14 +101,14 @@ pub(crate) fn searched_patient(caller: &FhirCaller, search: &Search) -> Result<S
     })
 }
 
-/// Whether the caller may read `patient`'s demographics (asked of the policy and
-/// audited); a refusal is `false`, other errors pass.
-pub(crate) async fn may_read_demographics(
+/// The grant to read `patient`'s demographics, if the policy gives one (asked and
+/// audited); a refusal is `None`, other errors pass.
+pub(crate) async fn demographics_grant(
     state: &AppState,
     ctx: &Ctx,
     caller: &FhirCaller,
     patient: UserId,
-) -> Result<bool> {
+) -> Result<Option<Grant>> {
     let read = record::authorize(
         state,
         ctx,
@@ -119,8 +119,8 @@ pub(crate) async fn may_read_demographics(
     )
     .await;
     match read {
-        Ok(_) => Ok(true),
-        Err(Error::NotFound) => Ok(false),
+        Ok(grant) => Ok(Some(grant)),
+        Err(Error::NotFound) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -133,12 +133,12 @@ pub(crate) async fn included_patient(
     caller: &FhirCaller,
     patient: UserId,
 ) -> Result<Option<Value>> {
-    if !may_read_demographics(state, ctx, caller, patient).await? {
+    let Some(grant) = demographics_grant(state, ctx, caller, patient).await? else {
         return Ok(None);
-    }
+    };
     Ok(state
         .store
-        .person(patient, Role::Patient)
+        .patient(&grant)
         .await?
         .map(|p| resources::patient(&p)))
 }

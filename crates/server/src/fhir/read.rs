@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use telemed_domain::access::{self as policy, Data, Grant, Op};
 use telemed_domain::record::Section;
-use telemed_domain::{DocumentId, EntryId, Error, Role, UserId};
+use telemed_domain::{DocumentId, EntryId, Error, UserId};
 use telemed_fhir::{resources, Interaction, ResourceType};
 use telemed_store::record::Entry;
 
@@ -38,7 +38,7 @@ pub async fn read_one(
             if caller.outside_compartment(id) {
                 return Err(Error::NotFound);
             }
-            record::authorize(
+            let grant = record::authorize(
                 state,
                 ctx,
                 &caller.principal,
@@ -47,11 +47,7 @@ pub async fn read_one(
                 Op::Read,
             )
             .await?;
-            let p = state
-                .store
-                .person(id, Role::Patient)
-                .await?
-                .ok_or(Error::NotFound)?;
+            let p = state.store.patient(&grant).await?.ok_or(Error::NotFound)?;
             FhirJson {
                 last_modified: Some(p.updated_at),
                 ..FhirJson::ok(resources::patient(&p))
@@ -59,11 +55,7 @@ pub async fn read_one(
         }
         ResourceType::Practitioner => {
             let id = UserId::from_path(id)?;
-            let p = state
-                .store
-                .person(id, Role::Clinician)
-                .await?
-                .ok_or(Error::NotFound)?;
+            let p = state.store.practitioner(id).await?.ok_or(Error::NotFound)?;
             FhirJson {
                 last_modified: Some(p.updated_at),
                 ..FhirJson::ok(resources::practitioner(&p))
@@ -343,7 +335,7 @@ pub async fn everything(
     if caller.outside_compartment(patient) {
         return Err(Error::NotFound.into());
     }
-    record::authorize(
+    let grant = record::authorize(
         &state,
         &ctx,
         &caller.principal,
@@ -352,11 +344,7 @@ pub async fn everything(
         Op::Read,
     )
     .await?;
-    let person = state
-        .store
-        .person(patient, Role::Patient)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let person = state.store.patient(&grant).await?.ok_or(Error::NotFound)?;
     let mut found = vec![resources::patient(&person)];
     for rt in ResourceType::ALL.into_iter().filter(|t| t.is_clinical()) {
         if !caller.scopes.allows(rt.as_str(), Interaction::Read) {
@@ -374,20 +362,27 @@ pub async fn everything(
             continue;
         }
         for section in rt.sections() {
-            match record::authorize(&state, &ctx, &caller.principal, patient, *section, Op::Read)
-                .await
+            let grant = match record::authorize(
+                &state,
+                &ctx,
+                &caller.principal,
+                patient,
+                *section,
+                Op::Read,
+            )
+            .await
             {
-                Ok(_) => {}
+                Ok(grant) => grant,
                 Err(Error::NotFound) => continue,
                 Err(e) => return Err(e.into()),
-            }
+            };
             let mut q = telemed_store::fhir::EntryQuery::new(
                 patient,
                 &[*section],
                 rt == ResourceType::DiagnosticReport,
             );
             q.limit = EVERYTHING_MAX;
-            let (entries, _) = state.store.search_entries(&q).await?;
+            let (entries, _) = state.store.search_entries(&[grant], &q).await?;
             found.extend(entries.iter().filter_map(resources::entry));
         }
     }

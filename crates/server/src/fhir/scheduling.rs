@@ -249,7 +249,7 @@ pub async fn search_visits(
             let clinicians: BTreeSet<UserId> =
                 visits.iter().map(|v| v.appointment.clinician_id).collect();
             for c in clinicians {
-                if let Some(person) = state.store.person(c, Role::Clinician).await? {
+                if let Some(person) = state.store.practitioner(c).await? {
                     included.push(resources::practitioner(&person));
                 }
             }
@@ -294,7 +294,7 @@ pub async fn search_directory(state: &AppState, search: &Search) -> Result<Found
     let mut found = Found::page(&profiles, search, |p| directory_resource(rt, p, now));
     if !search.include.is_empty() {
         for p in profiles.iter().skip(search.offset).take(search.count) {
-            if let Some(person) = state.store.person(p.user_id, Role::Clinician).await? {
+            if let Some(person) = state.store.practitioner(p.user_id).await? {
                 found.included.push(resources::practitioner(&person).into());
             }
         }

@@ -173,9 +173,13 @@ async fn entries(
         })
     });
     let mut allowed = vec![];
+    let mut grants = vec![];
     for section in q.sections.clone() {
         match record::authorize(state, ctx, &caller.principal, patient, section, Op::Read).await {
-            Ok(_) => allowed.push(section),
+            Ok(grant) => {
+                allowed.push(section);
+                grants.push(grant);
+            }
             Err(Error::NotFound) => {}
             Err(e) => return Err(e),
         }
@@ -184,8 +188,9 @@ async fn entries(
         return Ok(Found::nothing());
     }
     q.sections = allowed;
-    let (rows, more) = state.store.search_entries(&q).await?;
-    let total = total(search, rows.len(), more, state.store.count_entries(&q)).await?;
+    let (rows, more) = state.store.search_entries(&grants, &q).await?;
+    let counted = state.store.count_entries(&grants, &q);
+    let total = total(search, rows.len(), more, counted).await?;
     let matches: Vec<Resource> = rows.iter().filter_map(resources::entry_resource).collect();
     let mut included = vec![];
     let includes = |target| search.include.iter().any(|i| i.target == target);
@@ -210,7 +215,7 @@ async fn entries(
             let mut results = EntryQuery::new(patient, &[Section::Labs], false);
             results.ids = vec![ids];
             results.limit = ids_len;
-            let (found, _) = state.store.search_entries(&results).await?;
+            let (found, _) = state.store.search_entries(&grants, &results).await?;
             included.extend(found.iter().filter_map(resources::entry_resource));
         }
     }

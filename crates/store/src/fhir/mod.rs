@@ -9,7 +9,9 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use telemed_domain::access::{Grant, Op};
 use telemed_domain::names::search_words;
+use telemed_domain::record::Section;
 use telemed_domain::{Error, Result, Role, UserId};
 
 mod communications;
@@ -41,6 +43,20 @@ pub use telemed_domain::query::EntryQuery;
 pub use telemed_domain::query::PersonQuery;
 
 pub use telemed_domain::views::Person;
+
+/// Whether `grants` cover reading every section `q` searches, of its patient.
+fn covered(grants: &[Grant], q: &EntryQuery) -> Result<()> {
+    let all = q.sections.iter().all(|s| {
+        grants
+            .iter()
+            .any(|g| g.patient() == q.patient && g.covers(*s, Op::Read))
+    });
+    if all {
+        Ok(())
+    } else {
+        Err(Error::NotFound)
+    }
+}
 
 // ---- SQL building -------------------------------------------------------------------------
 
@@ -534,7 +550,14 @@ impl Store {
     }
 
     /// One page of a patient's chart entries matching `q`, and whether more follow.
-    pub async fn search_entries(&self, q: &EntryQuery) -> Result<(Vec<Entry>, bool)> {
+    /// A page of the entries `q` finds, under the policy's grants: every section it
+    /// searches must be covered by a grant to read that section of its patient.
+    pub async fn search_entries(
+        &self,
+        grants: &[Grant],
+        q: &EntryQuery,
+    ) -> Result<(Vec<Entry>, bool)> {
+        covered(grants, q)?;
         let w = entry_where(q, &self.other_coded(q).await?);
         let order = order_by(
             &q.sort,
@@ -555,7 +578,8 @@ impl Store {
     }
 
     /// How many entries match `q` (paging ignored).
-    pub async fn count_entries(&self, q: &EntryQuery) -> Result<i64> {
+    pub async fn count_entries(&self, grants: &[Grant], q: &EntryQuery) -> Result<i64> {
+        covered(grants, q)?;
         count(
             self,
             "chart_entries",
@@ -608,7 +632,19 @@ impl Store {
     }
 
     /// A person by id, if they have `role`.
-    pub async fn person(&self, id: UserId, role: Role) -> Result<Option<Person>> {
+    /// The patient a grant to read demographics is for, as FHIR shows them.
+    pub async fn patient(&self, grant: &Grant) -> Result<Option<Person>> {
+        let id = grant.require(Section::Demographics, Op::Read)?;
+        self.person(id, Role::Patient).await
+    }
+
+    /// A clinician, as FHIR shows them (Practitioner): the clinic's directory, public
+    /// to its users.
+    pub async fn practitioner(&self, id: UserId) -> Result<Option<Person>> {
+        self.person(id, Role::Clinician).await
+    }
+
+    async fn person(&self, id: UserId, role: Role) -> Result<Option<Person>> {
         let mut q = PersonQuery::new(role);
         q.ids = vec![vec![id]];
         q.limit = 1;
