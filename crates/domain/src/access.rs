@@ -436,6 +436,43 @@ pub fn system(task: SystemTask, patient: UserId, author: UserId) -> Grant {
     }
 }
 
+/// Whose visits (appointments and their encounters) a principal sees: the rule of
+/// scheduling, the waiting room, the pages and FHIR alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitReach {
+    /// A patient: their own.
+    OfPatient(UserId),
+    /// A clinician: those they see.
+    OfClinician(UserId),
+    /// The front desk: every one.
+    All,
+}
+
+impl VisitReach {
+    /// Whether a visit between `patient` and `clinician` is within reach.
+    pub fn includes(self, patient: UserId, clinician: UserId) -> bool {
+        match self {
+            VisitReach::OfPatient(p) => p == patient,
+            VisitReach::OfClinician(c) => c == clinician,
+            VisitReach::All => true,
+        }
+    }
+}
+
+/// The visits `principal` may see, or `None` (admins, and tokens without the
+/// appointments scope, see none).
+pub fn visit_reach(principal: &Principal) -> Option<VisitReach> {
+    if !principal.can(Permission::Appointments) {
+        return None;
+    }
+    match principal.role {
+        Role::Patient => Some(VisitReach::OfPatient(principal.user_id)),
+        Role::Clinician => Some(VisitReach::OfClinician(principal.user_id)),
+        Role::Staff => Some(VisitReach::All),
+        Role::Admin => None,
+    }
+}
+
 /// A row of patient data found by its own id, before anyone knew whose it was: the
 /// store hands it out sealed, and only a grant that covers reading its section of that
 /// patient's record opens it. Anyone may seal; only the policy's grant opens.
@@ -683,6 +720,32 @@ mod tests {
         assert!(matches!(someone_elses.open(&chart), Err(Error::NotFound)));
         let notes = Sealed::new(patient, Section::Notes, 7);
         assert!(matches!(notes.open(&problems), Err(Error::NotFound)));
+    }
+
+    #[test]
+    fn visits_are_seen_by_their_patient_their_clinician_and_the_front_desk() {
+        let (patient, clinician) = (UserId::new(), UserId::new());
+        let reach = |role, id| {
+            visit_reach(&Principal {
+                user_id: id,
+                ..principal(role)
+            })
+        };
+        let own = reach(Role::Patient, patient).unwrap();
+        assert!(own.includes(patient, clinician));
+        assert!(!own.includes(UserId::new(), clinician));
+        let theirs = reach(Role::Clinician, clinician).unwrap();
+        assert!(theirs.includes(patient, clinician));
+        assert!(!theirs.includes(patient, UserId::new()));
+        assert!(reach(Role::Staff, UserId::new())
+            .unwrap()
+            .includes(patient, clinician));
+        assert_eq!(reach(Role::Admin, UserId::new()), None);
+        let scoped = Principal {
+            permissions: vec![Permission::Profile],
+            ..principal(Role::Patient)
+        };
+        assert_eq!(visit_reach(&scoped), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! checked against the computed slots here and against overlap by the database.
 
 use chrono::{DateTime, Duration, Utc};
-use telemed_domain::access::Principal;
+use telemed_domain::access::{Principal, VisitReach};
 use telemed_domain::audit::Outcome;
 use telemed_domain::schedule::{Availability, Slot, VisitKind};
 use telemed_domain::{AppointmentId, Error, Permission, Result, Role, UserId};
@@ -396,13 +396,8 @@ pub async fn book(
 
 /// Whether `principal` may see `appointment`; refusals read as not found.
 pub fn visible_to(principal: &Principal, appointment: &Appointment) -> bool {
-    principal.can(Permission::Appointments)
-        && match principal.role {
-            Role::Patient => appointment.patient_id == principal.user_id,
-            Role::Clinician => appointment.clinician_id == principal.user_id,
-            Role::Staff => true,
-            Role::Admin => false,
-        }
+    telemed_domain::access::visit_reach(principal)
+        .is_some_and(|r| r.includes(appointment.patient_id, appointment.clinician_id))
 }
 
 /// Patients change a visit online only up to the configured cut-off before it.
@@ -728,10 +723,9 @@ pub const WAITING_TOO_LONG_MINUTES: i64 = 10;
 /// The clinician's queue (staff: everyone's): visits from two hours ago to an hour
 /// ahead that are booked or checked in, checked-in first, then by start.
 pub async fn waiting_queue(state: &AppState, principal: &Principal) -> Result<Vec<QueueEntry>> {
-    principal.require(Permission::Appointments)?;
-    let of = match principal.role {
-        Role::Clinician => AppointmentsOf::Clinician(principal.user_id),
-        Role::Staff => AppointmentsOf::Everyone,
+    let of = match telemed_domain::access::visit_reach(principal) {
+        Some(VisitReach::OfClinician(c)) => AppointmentsOf::Clinician(c),
+        Some(VisitReach::All) => AppointmentsOf::Everyone,
         _ => return Err(Error::Forbidden),
     };
     let now = state.clock.now();

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use serde_json::Value;
-use telemed_domain::{AppointmentId, Error, Permission, Result, Role, UserId};
+use telemed_domain::access::VisitReach;
+use telemed_domain::{AppointmentId, Error, Result, Role, UserId};
 use telemed_fhir::search::{Search, Value as Param};
 use telemed_fhir::types::Target;
 use telemed_fhir::{query, resources, ResourceType};
@@ -23,15 +24,11 @@ use crate::AppState;
 /// The visits a caller may see: a patient (or a token pinned to one) their own, a
 /// clinician those they see, staff every one.
 fn reach(caller: &FhirCaller, q: &mut VisitQuery) -> Result<()> {
-    let p = &caller.principal;
-    if !p.can(Permission::Appointments) {
-        return Err(Error::Forbidden);
-    }
-    match p.role {
-        Role::Patient => q.patient = Some(p.user_id),
-        Role::Clinician => q.clinician = Some(p.user_id),
-        Role::Staff => {}
-        Role::Admin => return Err(Error::Forbidden),
+    match telemed_domain::access::visit_reach(&caller.principal) {
+        Some(VisitReach::OfPatient(p)) => q.patient = Some(p),
+        Some(VisitReach::OfClinician(c)) => q.clinician = Some(c),
+        Some(VisitReach::All) => {}
+        None => return Err(Error::Forbidden),
     }
     if let Some(own) = caller.patient {
         q.patient = Some(own);
