@@ -539,12 +539,7 @@ pub async fn save_draft(
     store::update_draft(change.tx(), &grant, id, version, soap, now).await?;
     change.audit(draft_event(ctx, state, &grant, id));
     change.commit().await?;
-    state
-        .store
-        .note(id)
-        .await?
-        .ok_or(Error::NotFound)?
-        .open(&grant)
+    note_as_written(state, &grant, id).await
 }
 
 pub async fn sign(
@@ -570,12 +565,7 @@ pub async fn sign(
         id,
     ));
     change.commit().await?;
-    state
-        .store
-        .note(id)
-        .await?
-        .ok_or(Error::NotFound)?
-        .open(&grant)
+    note_as_written(state, &grant, id).await
 }
 
 pub async fn add_addendum(
