@@ -356,6 +356,26 @@ fn main() {
                 pct(&summary, 0.5),
                 pct(&summary, 0.99)
             );
+            // The chart page as the clinician's browser gets it (session, policy, audit,
+            // the summary, each section's newest lines, notes, documents, rendered HTML).
+            let web = app.signed_in_web(&clinician).await;
+            let chart = format!("/patients/{}/chart", patient.id);
+            let mut page = Vec::new();
+            for i in 0..310 {
+                let started = Instant::now();
+                let r = web.get(&chart).await;
+                assert_eq!(r.status(), 200);
+                r.bytes().await.unwrap();
+                if i >= 10 {
+                    page.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            page.sort_by(f64::total_cmp);
+            println!(
+                "| {db} | chart page (HTML) of that patient: p50 / p99 | {:.2} ms / {:.2} ms |",
+                pct(&page, 0.5),
+                pct(&page, 0.99)
+            );
             let vitals = timed(&client, &format!("{base}/record/vitals"), &token).await;
             println!(
                 "| {db} | whole vitals section of that patient ({} readings): p50 / p99 | {:.1} ms / {:.1} ms |",
