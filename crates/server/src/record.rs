@@ -389,6 +389,136 @@ pub async fn summary(
     Ok((summary, grant))
 }
 
+/// Everything the chart page shows of a patient's record, read under one grant.
+pub struct Chart {
+    pub grant: Grant,
+    pub person: telemed_store::users::User,
+    pub summary: store::Summary,
+    pub demographics: Demographics,
+    /// Each chart section's newest entries (`lines` of them, and one more when there
+    /// are more).
+    pub sections: Vec<(Section, Vec<Entry>)>,
+    /// Documents (entered-in-error ones for clinicians, who keep the history).
+    pub documents: Vec<telemed_store::documents::Document>,
+    pub notes: Vec<Note>,
+    /// The patient's coming visits (a file may be sent ahead of one).
+    pub upcoming: Vec<telemed_store::scheduling::Appointment>,
+    /// The reader's own visits with the patient around now (a note may be of one).
+    pub own_visits: Vec<telemed_store::scheduling::Appointment>,
+    /// Until when the reader's emergency access lasts, if that is why they read.
+    pub emergency_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// What else the policy allows the reader here.
+    pub may_chart: bool,
+    pub may_upload: bool,
+    pub may_edit_demographics: bool,
+    pub may_export: bool,
+}
+
+/// The chart, or why not: refused like a record that does not exist, except that a
+/// clinician is offered emergency access to a patient who does exist.
+pub enum ChartView {
+    Open(Box<Chart>),
+    OfferBreakGlass,
+}
+
+/// The chart page's reading of the record: one decision of the policy on one read of
+/// the care facts (audited as `record.chart.read`), then every part under its grant.
+pub async fn chart(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    lines: i64,
+) -> Result<ChartView> {
+    use telemed_store::scheduling::AppointmentsOf;
+    let facts = care_facts(state, principal, patient).await?;
+    let may = |data: Data, op| policy::decide(principal, patient, data, op, facts).is_some();
+    let grant = policy::decide(principal, patient, Data::Chart, Op::Read, facts);
+    let read = (Data::Chart, Op::Read);
+    audit_decision(state, ctx, principal, patient, read, grant.as_ref()).await?;
+    let Some(grant) = grant else {
+        // A clinician sees every patient's demographics to book and register, so the
+        // record's existence is no secret to them: they may ask for emergency access.
+        return if principal.role == Role::Clinician && facts.patient_exists {
+            Ok(ChartView::OfferBreakGlass)
+        } else {
+            Err(Error::NotFound)
+        };
+    };
+    let store = &state.store;
+    let now = state.clock.now();
+    let person = store.user_by_id(patient).await?.ok_or(Error::NotFound)?;
+    let summary = store.summary(&grant, now).await?;
+    let demographics = store.demographics(&grant).await?;
+    let mut sections = Vec::with_capacity(Section::CHART.len());
+    for section in Section::CHART {
+        let newest = store.latest_entries(&grant, section, lines + 1).await?;
+        sections.push((section, newest));
+    }
+    let documents = store
+        .documents_of(
+            &grant,
+            grant.sees_entered_in_error(),
+            crate::documents::LIST_LIMIT,
+        )
+        .await?;
+    let notes = store.notes_of(&grant, 200).await?;
+    let may_chart = principal.role == Role::Clinician && may(Section::Problems.into(), Op::Write);
+    let upcoming = store
+        .appointments(
+            AppointmentsOf::Patient(patient),
+            now - Duration::hours(2),
+            now + Duration::days(365),
+            20,
+        )
+        .await?
+        .into_iter()
+        .filter(|a| a.status.is_active())
+        .collect();
+    let own_visits = if may_chart {
+        store
+            .appointments(
+                AppointmentsOf::Patient(patient),
+                now - Duration::days(30),
+                now + Duration::days(7),
+                50,
+            )
+            .await?
+            .into_iter()
+            .filter(|a| a.clinician_id == principal.user_id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let emergency_until = if grant.basis() == Basis::BreakGlass {
+        store
+            .break_glass_of(patient)
+            .await?
+            .into_iter()
+            .filter(|g| g.actor == principal.user_id && g.expires_at > now)
+            .map(|g| g.expires_at)
+            .next()
+    } else {
+        None
+    };
+    Ok(ChartView::Open(Box::new(Chart {
+        may_upload: may(Section::Documents.into(), Op::Write),
+        may_edit_demographics: may(Section::Demographics.into(), Op::Write),
+        may_export: may(Data::Export, Op::Read),
+        may_chart,
+        grant,
+        person,
+        summary,
+        demographics,
+        sections,
+        documents,
+        notes,
+        upcoming,
+        own_visits,
+        emergency_until,
+    })))
+}
+
 // ---- notes ------------------------------------------------------------------------------
 
 pub struct NewNoteRequest<'a> {

@@ -10,13 +10,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
-use telemed_domain::access::{self as policy, Basis, Data, Op};
+use telemed_domain::access::Op;
 use telemed_domain::documents::{Category, DocumentStatus};
 use telemed_domain::record::{NewEntry, Section, NOTE_TEMPLATES};
 use telemed_domain::{DocumentId, Error, Role, UserId};
 use telemed_store::documents::Document;
 use telemed_store::record::Entry;
-use telemed_store::scheduling::AppointmentsOf;
 
 use super::booking::local;
 use super::pages::{render, render_with, Page};
@@ -27,7 +26,7 @@ use crate::error::AppResult;
 use crate::export::entry_line;
 use crate::files::Disposition;
 use crate::i18n::Texts;
-use crate::record::{audit_decision, care_facts, decide};
+use crate::record::{self, decide, Chart, ChartView};
 use crate::AppState;
 
 /// A confirmation shown at the top of a page, in the page's language.
@@ -210,26 +209,31 @@ async fn chart_page(
     notice: Option<Notice>,
     error: Option<&Error>,
 ) -> AppResult<Response> {
-    // One read of the care facts answers every question this page asks the policy.
-    let facts = care_facts(state, &me.principal, patient).await?;
-    let may = |data: Data, op| policy::decide(&me.principal, patient, data, op, facts);
-    let chart = (Data::Chart, Op::Read);
-    let grant = may(Data::Chart, Op::Read);
-    audit_decision(state, &w.ctx, &me.principal, patient, chart, grant.as_ref()).await?;
-    let Some(grant) = grant else {
-        let exists = state
-            .store
-            .user_by_id(patient)
-            .await?
-            .is_some_and(|u| u.role == Role::Patient);
-        if me.role() == Role::Clinician && exists {
-            return Ok(Redirect::to(&format!("/patients/{patient}/break-glass")).into_response());
-        }
-        return Err(Error::NotFound.into());
-    };
-    let store = &state.store;
+    let chart =
+        match record::chart(state, &w.ctx, &me.principal, patient, CHART_SECTION_LINES).await? {
+            ChartView::Open(chart) => chart,
+            ChartView::OfferBreakGlass => {
+                let to = format!("/patients/{patient}/break-glass");
+                return Ok(Redirect::to(&to).into_response());
+            }
+        };
+    let Chart {
+        person: user,
+        summary,
+        demographics: d,
+        sections: section_entries,
+        documents,
+        notes,
+        upcoming,
+        own_visits,
+        emergency_until,
+        may_chart: can_chart,
+        may_upload: can_upload,
+        may_edit_demographics: can_edit_demographics,
+        may_export: can_export,
+        ..
+    } = *chart;
     let tz = w.ctx.time_zone;
-    let now = state.clock.now();
     let page = Page::new(
         &w.ctx,
         &w.csrf,
@@ -237,9 +241,6 @@ async fn chart_page(
         &format!("/patients/{patient}/chart"),
     );
     let t = page.t;
-    let user = store.user_by_id(patient).await?.ok_or(Error::NotFound)?;
-    let summary = store.summary(&grant, now).await?;
-    let d = store.demographics(&grant).await?;
     let contact = d.clone();
     let shown = |v: Option<String>| v.unwrap_or_else(|| t.not_given.to_owned());
     let demographics = vec![
@@ -255,14 +256,11 @@ async fn chart_page(
             }),
         ),
     ];
-    let mut sections = Vec::with_capacity(Section::CHART.len());
+    let mut sections = Vec::with_capacity(section_entries.len());
     // The lab report form offers the latest lab results the Labs section read.
     let mut lab_results: Vec<Choice> = Vec::new();
-    for section in Section::CHART {
-        let shown = store
-            .latest_entries(&grant, section, CHART_SECTION_LINES + 1)
-            .await?;
-        if section == Section::Labs {
+    for (section, shown) in section_entries {
+        if section == Section::Labs && can_chart {
             lab_results = shown
                 .iter()
                 .filter(|e| e.results.is_none() && e.status.as_str() != "entered-in-error")
@@ -281,15 +279,8 @@ async fn chart_page(
             lines: lines(&shown[..shown.len().min(CHART_SECTION_LINES as usize)]),
         });
     }
-    let documents = store
-        .documents_of(&grant, grant.sees_entered_in_error(), documents::LIST_LIMIT)
-        .await?
-        .iter()
-        .map(|d| doc_card(t, tz, d))
-        .collect();
-    let notes = store
-        .notes_of(&grant, 200)
-        .await?
+    let documents = documents.iter().map(|d| doc_card(t, tz, d)).collect();
+    let notes = notes
         .into_iter()
         .map(|n| NoteLine {
             id: n.id.to_string(),
@@ -298,58 +289,13 @@ async fn chart_page(
             signed: n.status == telemed_store::record::NoteStatus::Signed,
         })
         .collect();
-    let can_chart =
-        me.role() == Role::Clinician && may(Section::Problems.into(), Op::Write).is_some();
-    let can_upload = may(Section::Documents.into(), Op::Write).is_some();
-    let can_edit_demographics = may(Section::Demographics.into(), Op::Write).is_some();
-    if !can_chart {
-        lab_results.clear();
-    }
-    let upcoming: Vec<Choice> = store
-        .appointments(
-            AppointmentsOf::Patient(patient),
-            now - chrono::Duration::hours(2),
-            now + chrono::Duration::days(365),
-            20,
-        )
-        .await?
-        .into_iter()
-        .filter(|a| a.status.is_active())
-        .map(|a| Choice {
-            value: a.id.to_string(),
-            label: format!("{} · {}", local(tz, a.start_at, "%Y-%m-%d %H:%M"), a.reason),
-        })
-        .collect();
-    let note_visits = if can_chart {
-        store
-            .appointments(
-                AppointmentsOf::Patient(patient),
-                now - chrono::Duration::days(30),
-                now + chrono::Duration::days(7),
-                50,
-            )
-            .await?
-            .into_iter()
-            .filter(|a| a.clinician_id == me.user.id)
-            .map(|a| Choice {
-                value: a.id.to_string(),
-                label: format!("{} · {}", local(tz, a.start_at, "%Y-%m-%d %H:%M"), a.reason),
-            })
-            .collect()
-    } else {
-        Vec::new()
+    let visit_choice = |a: telemed_store::scheduling::Appointment| Choice {
+        value: a.id.to_string(),
+        label: format!("{} · {}", local(tz, a.start_at, "%Y-%m-%d %H:%M"), a.reason),
     };
-    let emergency_until = if grant.basis() == Basis::BreakGlass {
-        store
-            .break_glass_of(patient)
-            .await?
-            .into_iter()
-            .filter(|g| g.actor == me.user.id && g.expires_at > now)
-            .map(|g| local(tz, g.expires_at, "%H:%M"))
-            .next()
-    } else {
-        None
-    };
+    let upcoming: Vec<Choice> = upcoming.into_iter().map(visit_choice).collect();
+    let note_visits: Vec<Choice> = own_visits.into_iter().map(visit_choice).collect();
+    let emergency_until = emergency_until.map(|until| local(tz, until, "%H:%M"));
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -386,7 +332,7 @@ async fn chart_page(
             notes,
             can_chart,
             can_upload,
-            can_export: may(Data::Export, Op::Read).is_some(),
+            can_export,
             lab_results,
             section_choices: Section::CHART
                 .iter()
