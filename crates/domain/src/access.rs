@@ -473,6 +473,13 @@ pub fn visit_reach(principal: &Principal) -> Option<VisitReach> {
     }
 }
 
+/// Whether `principal` sees a message thread: its members do, and the front desk sees
+/// the clinic inbox's threads (patients writing to the clinic) whether or not a member.
+pub fn sees_thread(principal: &Principal, member: bool, clinic_inbox: bool) -> bool {
+    principal.can(Permission::Messages)
+        && (member || (principal.role == Role::Staff && clinic_inbox))
+}
+
 /// A row of patient data found by its own id, before anyone knew whose it was: the
 /// store hands it out sealed, and only a grant that covers reading its section of that
 /// patient's record opens it. Anyone may seal; only the policy's grant opens.
@@ -746,6 +753,24 @@ mod tests {
             ..principal(Role::Patient)
         };
         assert_eq!(visit_reach(&scoped), None);
+    }
+
+    #[test]
+    fn threads_are_seen_by_their_members_and_the_inbox_by_the_front_desk() {
+        let patient = principal(Role::Patient);
+        assert!(sees_thread(&patient, true, true));
+        assert!(!sees_thread(&patient, false, true));
+        let clinician = principal(Role::Clinician);
+        assert!(sees_thread(&clinician, true, false));
+        assert!(!sees_thread(&clinician, false, true));
+        let staff = principal(Role::Staff);
+        assert!(sees_thread(&staff, false, true));
+        assert!(!sees_thread(&staff, false, false));
+        let no_scope = Principal {
+            permissions: vec![Permission::Profile],
+            ..principal(Role::Patient)
+        };
+        assert!(!sees_thread(&no_scope, true, false));
     }
 
     #[test]

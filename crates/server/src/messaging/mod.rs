@@ -273,10 +273,9 @@ async fn thread_shape(
     }
 }
 
-/// Whether `principal` may see `thread` (given their membership, if any).
+/// Whether `principal` may see `thread` (given their membership, if any): the policy's.
 fn may_see(principal: &Principal, thread: &Thread, member: bool) -> bool {
-    principal.can(Permission::Messages)
-        && (member || (principal.role == Role::Staff && thread.clinic_inbox))
+    telemed_domain::access::sees_thread(principal, member, thread.clinic_inbox)
 }
 
 /// A thread `principal` may see, with their read position (None: not a member).
