@@ -480,6 +480,37 @@ pub fn sees_thread(principal: &Principal, member: bool, clinic_inbox: bool) -> b
         && (member || (principal.role == Role::Staff && clinic_inbox))
 }
 
+/// Proof that the policy let `reader` see message thread `thread`: what the store asks
+/// for before it gives a thread's messages. Only `thread_grant` makes one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ThreadGrant {
+    reader: UserId,
+    thread: crate::ThreadId,
+}
+
+impl ThreadGrant {
+    pub fn reader(&self) -> UserId {
+        self.reader
+    }
+
+    pub fn thread(&self) -> crate::ThreadId {
+        self.thread
+    }
+}
+
+/// The grant to read `thread`, when `sees_thread` says so.
+pub fn thread_grant(
+    principal: &Principal,
+    thread: crate::ThreadId,
+    member: bool,
+    clinic_inbox: bool,
+) -> Option<ThreadGrant> {
+    sees_thread(principal, member, clinic_inbox).then_some(ThreadGrant {
+        reader: principal.user_id,
+        thread,
+    })
+}
+
 /// A row of patient data found by its own id, before anyone knew whose it was: the
 /// store hands it out sealed, and only a grant that covers reading its section of that
 /// patient's record opens it. Anyone may seal; only the policy's grant opens.
@@ -771,6 +802,10 @@ mod tests {
             ..principal(Role::Patient)
         };
         assert!(!sees_thread(&no_scope, true, false));
+        let thread = crate::ThreadId::new();
+        let grant = thread_grant(&staff, thread, false, true).unwrap();
+        assert_eq!((grant.thread(), grant.reader()), (thread, staff.user_id));
+        assert_eq!(thread_grant(&clinician, thread, false, true), None);
     }
 
     #[test]

@@ -667,13 +667,15 @@ impl Store {
         row.map(entry_of).transpose()
     }
 
-    /// Messages of a thread after `after`, in order, at most `limit`.
+    /// Messages of the thread the policy let its reader see, after `after`, in order,
+    /// at most `limit`.
     pub async fn messages_after(
         &self,
-        thread: ThreadId,
+        grant: &telemed_domain::access::ThreadGrant,
         after: i64,
         limit: i64,
     ) -> Result<Vec<Message>> {
+        let thread = grant.thread();
         let rows: Vec<MessageRow> = sqlx::query_as(&format!(
             "SELECT {MESSAGE_COLUMNS} FROM messages WHERE thread_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         ))

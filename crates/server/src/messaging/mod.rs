@@ -5,7 +5,7 @@
 //! not see reads as not found.
 
 use chrono::{DateTime, Utc};
-use telemed_domain::access::Principal;
+use telemed_domain::access::{self, Principal, ThreadGrant};
 use telemed_domain::{BlobId, Error, MediaType, Permission, Result, Role, ThreadId, UserId};
 use telemed_store::blobs::{self, Blob, Sealed};
 use telemed_store::messaging::{
@@ -273,26 +273,32 @@ async fn thread_shape(
     }
 }
 
-/// Whether `principal` may see `thread` (given their membership, if any): the policy's.
-fn may_see(principal: &Principal, thread: &Thread, member: bool) -> bool {
-    telemed_domain::access::sees_thread(principal, member, thread.clinic_inbox)
-}
-
 /// A thread `principal` may see, with their read position (None: not a member).
 pub async fn visible_thread(
     state: &AppState,
     principal: &Principal,
     id: ThreadId,
 ) -> Result<(Thread, Option<i64>)> {
+    let (thread, read_seq, _) = seen_thread(state, principal, id).await?;
+    Ok((thread, read_seq))
+}
+
+/// The same, with the policy's grant to read its messages (`access::thread_grant`);
+/// `NotFound` when the policy says no, like a thread that does not exist.
+async fn seen_thread(
+    state: &AppState,
+    principal: &Principal,
+    id: ThreadId,
+) -> Result<(Thread, Option<i64>, ThreadGrant)> {
     let entry = state
         .store
         .thread_as(id, principal.user_id)
         .await?
         .ok_or(Error::NotFound)?;
-    if !may_see(principal, &entry.thread, entry.read_seq.is_some()) {
-        return Err(Error::NotFound);
-    }
-    Ok((entry.thread, entry.read_seq))
+    let member = entry.read_seq.is_some();
+    let grant = access::thread_grant(principal, id, member, entry.thread.clinic_inbox)
+        .ok_or(Error::NotFound)?;
+    Ok((entry.thread, entry.read_seq, grant))
 }
 
 /// Who hears of activity in `thread` live: its members, and all staff for the inbox.
@@ -600,10 +606,10 @@ pub async fn read(
     thread: ThreadId,
     after: i64,
 ) -> Result<(Thread, Vec<Message>)> {
-    let (t, _) = visible_thread(state, principal, thread).await?;
+    let (t, _, grant) = seen_thread(state, principal, thread).await?;
     let messages = state
         .store
-        .messages_after(thread, after.max(0), 500)
+        .messages_after(&grant, after.max(0), 500)
         .await?;
     let mut record = Event::new(ctx, state.clock.now(), "thread.read", "thread")
         .by(principal.user_id, principal.role)
