@@ -6,9 +6,11 @@
 //! (`CareFacts`), so the whole matrix is tested here. An allowed decision is a `Grant`:
 //! only this module makes one (its fields are private and it has no public
 //! constructor), it names the actor, the patient, what it allows and why, it is not
-//! `Clone`, and every store function that reads or changes a patient's data demands one
-//! (`Grant::require`). Rows the store finds by their own id before anyone knows whose
-//! they are come back `Sealed`: only a grant for that patient's data opens them.
+//! `Clone`, and every store function that reads or changes a patient's record demands
+//! one (`Grant::require`). Rows the store finds by their own id before anyone knows
+//! whose they are come back `Sealed`: only a grant for that patient's data opens them.
+//! Two more rules live here: whose visits a person sees (`visit_reach`) and who reads a
+//! message thread (`thread_grant`, which the store asks for before giving messages).
 //!
 //! The audit vocabulary is here too: every grant and refusal is audited under
 //! `Grant::action` / `action_name` (`record.<section>.<read|write>`, `record.chart.read`,
