@@ -57,6 +57,12 @@ impl Change {
         self.events.extend(entries);
     }
 
+    /// Whether an audit entry was added: a change that may write nothing (a request
+    /// refused before it touched anything) commits only when it has one.
+    pub fn has_audit(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// Ends a change that will not be written (it turned out to write nothing, or it
     /// failed a check after it began): rolled back, nothing audited.
     pub async fn rollback(self) -> Result<()> {

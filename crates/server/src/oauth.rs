@@ -6,13 +6,13 @@
 use chrono::Duration;
 use serde::Serialize;
 use telemed_domain::access::Principal;
+use telemed_domain::audit::Outcome;
 use telemed_domain::oauth::{self as rules, ACCESS_SECONDS, CODE_SECONDS, REFRESH_DAYS};
 use telemed_domain::{Error, OAuthClientId, OAuthGrantId, Result, Role, UserId};
 use telemed_fhir::scopes::Context;
 use telemed_fhir::Scopes;
 use telemed_store::oauth::{self as store, Client, CodeUse, Grant, RefreshUse, TokenKind};
 use telemed_store::users::User;
-use telemed_store::DbResult;
 
 use crate::audit::Event;
 use crate::change::Change;
@@ -498,7 +498,17 @@ fn token_event(
         .build()
 }
 
-/// `grant_type=authorization_code` or `refresh_token`.
+/// The audit entry of a token request refused after it spent a code or refresh token
+/// (the wrong client, redirect URI or verifier) or revoked a grant (a replay).
+fn refusal_event(ctx: &Ctx, state: &AppState, action: &str, grant: OAuthGrantId) -> Event {
+    Event::new(ctx, state.clock.now(), action, "oauth_grant")
+        .on(grant)
+        .outcome(Outcome::Denied)
+}
+
+/// `grant_type=authorization_code` or `refresh_token`. Whatever the request changed
+/// (a code or refresh token spent, a grant revoked on replay) is audited with it; a
+/// request that changed nothing (an unknown code) writes nothing.
 pub async fn token(
     state: &AppState,
     ctx: &Ctx,
@@ -506,11 +516,11 @@ pub async fn token(
     form: &TokenForm,
 ) -> Result<std::result::Result<TokenResponse, OAuthError>> {
     let now = state.clock.now();
-    let mut tx = state.store.begin_write().await?;
+    let mut change = Change::begin(state).await?;
     let outcome = match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let code = form.code.as_deref().unwrap_or_default();
-            match store::spend_code(&mut tx, &token_hash(code), now).await? {
+            match store::spend_code(change.tx(), &token_hash(code), now).await? {
                 CodeUse::Fresh {
                     grant,
                     redirect_uri,
@@ -522,23 +532,27 @@ pub async fn token(
                         || form.redirect_uri.as_deref() != Some(redirect_uri.as_str())
                         || !rules::pkce_matches(verifier, &code_challenge)
                     {
+                        change.audit(
+                            refusal_event(ctx, state, "oauth.token.refused", grant.id)
+                                .detail(client.id.to_string()),
+                        );
                         Err(OAuthError::new(
                             "invalid_grant",
                             "the code, redirect_uri or code_verifier does not match",
                         ))
                     } else {
-                        let issued = issue(&mut tx, state, &grant, nonce.as_deref()).await?;
-                        telemed_store::audit::append(
-                            &mut tx,
-                            &[token_event(ctx, state, "oauth.token.issue", &grant)],
-                        )
-                        .await?;
+                        let issued = issue(change.tx(), state, &grant, nonce.as_deref()).await?;
+                        change.audit(token_event(ctx, state, "oauth.token.issue", &grant));
                         Ok(issued)
                     }
                 }
                 CodeUse::Replayed(grant) => {
                     // A code used twice was stolen or replayed: what it gave is revoked.
-                    store::revoke_grant(&mut tx, grant, None, now).await?;
+                    store::revoke_grant(change.tx(), grant, None, now).await?;
+                    change.audit(
+                        refusal_event(ctx, state, "oauth.token.replayed", grant)
+                            .detail(format!("code; {}", client.id)),
+                    );
                     Err(OAuthError::new(
                         "invalid_grant",
                         "the code was used already",
@@ -551,24 +565,35 @@ pub async fn token(
         }
         Some("refresh_token") => {
             let token = form.refresh_token.as_deref().unwrap_or_default();
-            match store::spend_refresh(&mut tx, &token_hash(token), now).await? {
+            match store::spend_refresh(change.tx(), &token_hash(token), now).await? {
                 RefreshUse::Fresh(grant) if grant.client_id == client.id => {
-                    let issued = issue(&mut tx, state, &grant, None).await?;
-                    telemed_store::audit::append(
-                        &mut tx,
-                        &[token_event(ctx, state, "oauth.token.refresh", &grant)],
-                    )
-                    .await?;
+                    let issued = issue(change.tx(), state, &grant, None).await?;
+                    change.audit(token_event(ctx, state, "oauth.token.refresh", &grant));
                     Ok(issued)
                 }
+                RefreshUse::Fresh(grant) => {
+                    // Another client's token: spent, refused, and said so.
+                    change.audit(
+                        refusal_event(ctx, state, "oauth.token.refused", grant.id)
+                            .detail(client.id.to_string()),
+                    );
+                    Err(OAuthError::new(
+                        "invalid_grant",
+                        "unknown, expired or revoked refresh token",
+                    ))
+                }
                 RefreshUse::Replayed(grant) => {
-                    store::revoke_grant(&mut tx, grant, None, now).await?;
+                    store::revoke_grant(change.tx(), grant, None, now).await?;
+                    change.audit(
+                        refusal_event(ctx, state, "oauth.token.replayed", grant)
+                            .detail(format!("refresh token; {}", client.id)),
+                    );
                     Err(OAuthError::new(
                         "invalid_grant",
                         "the refresh token was used already; the authorization is revoked",
                     ))
                 }
-                _ => Err(OAuthError::new(
+                RefreshUse::Invalid => Err(OAuthError::new(
                     "invalid_grant",
                     "unknown, expired or revoked refresh token",
                 )),
@@ -579,7 +604,11 @@ pub async fn token(
             "grant_type is authorization_code or refresh_token",
         )),
     };
-    tx.commit().await.db()?;
+    if change.has_audit() {
+        change.commit().await?;
+    } else {
+        change.rollback().await?;
+    }
     Ok(outcome)
 }
 

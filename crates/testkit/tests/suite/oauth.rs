@@ -254,6 +254,8 @@ async fn a_patient_app_reads_its_patient_only_and_loses_access_when_revoked(back
     .await;
     assert_eq!((status, e["error"].as_str()), (400, Some("invalid_grant")));
     assert_eq!(count(&app, "oauth_tokens").await, grants_before);
+    // The code was spent by the refusal, and the trail says so.
+    assert_eq!(token_audits(&app, "oauth.token.refused").await, 1);
 
     // A second consent gives a fresh code, traded properly.
     let back = consent(&web, &asked, "allow").await;
@@ -321,6 +323,11 @@ async fn a_patient_app_reads_its_patient_only_and_loses_access_when_revoked(back
     assert_eq!((status, e["error"].as_str()), (400, Some("invalid_grant")));
     let (s, _) = fhir(&app, "Observation", &access).await;
     assert_eq!(s, 401, "the replayed code's tokens are revoked");
+    assert_eq!(
+        token_audits(&app, "oauth.token.replayed").await,
+        1,
+        "a replay and the revocation it caused are in the audit trail"
+    );
     let (status, _) = token_request(
         &app,
         &[
@@ -359,6 +366,7 @@ async fn a_patient_app_reads_its_patient_only_and_loses_access_when_revoked(back
     .await;
     assert_eq!((status, e["error"].as_str()), (400, Some("invalid_grant")));
     assert_eq!(fhir(&app, "Observation", &access2).await.0, 401);
+    assert_eq!(token_audits(&app, "oauth.token.replayed").await, 2);
 
     // Revocation by the app (RFC 7009) takes effect on the next request.
     let t = authorized(&app, &web, &client_id, &asked).await;
@@ -666,3 +674,13 @@ on_both_databases!(
     a_patient_app_reads_its_patient_only_and_loses_access_when_revoked,
     bad_authorization_requests_are_refused,
 );
+
+/// How many denied audit entries of `action` the token endpoint left.
+async fn token_audits(app: &TestApp, action: &str) -> i64 {
+    app.flush_audit().await;
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = $1 AND outcome = 'denied'")
+        .bind(action.to_owned())
+        .fetch_one(app.state().store.pool())
+        .await
+        .unwrap()
+}
