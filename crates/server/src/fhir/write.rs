@@ -352,7 +352,7 @@ async fn create_patient(
             .detail("fhir")
             .build(),
     );
-    let person = read_person_in(tx, id).await?;
+    let person = read_person_in(tx, &grant).await?;
     Ok(Written {
         resource_type: ResourceType::Patient,
         id: id.to_string(),
@@ -362,10 +362,14 @@ async fn create_patient(
     })
 }
 
-async fn read_person_in(tx: &mut Conn, id: UserId) -> Result<telemed_store::fhir::Person> {
-    telemed_store::fhir::person_in(tx, id)
+/// The patient as the write's transaction sees them, under its demographics grant.
+async fn read_person_in(
+    tx: &mut Conn,
+    grant: &policy::Grant,
+) -> Result<telemed_store::fhir::Person> {
+    telemed_store::fhir::person_in(tx, grant)
         .await?
-        .ok_or_else(|| Error::internal("new patient missing"))
+        .ok_or_else(|| Error::internal("the patient written is missing"))
 }
 
 /// `POST /{type}`: creates, or with `If-None-Exist: <search>` returns the one match.
@@ -599,7 +603,7 @@ pub async fn update_in(
             // removed by an update that leaves it out.
             let nameless = json["name"].as_array().is_none_or(Vec::is_empty);
             if nameless
-                && read_person_in(tx, patient).await?.display_name
+                && read_person_in(tx, &grant).await?.display_name
                     != telemed_domain::names::UNIDENTIFIED
             {
                 return Err(Error::unprocessable(
@@ -617,7 +621,7 @@ pub async fn update_in(
             scope
                 .audit
                 .push(crate::record::audit_write(ctx, state, &grant, patient).build());
-            let person = read_person_in(tx, patient).await?;
+            let person = read_person_in(tx, &grant).await?;
             Ok(Written {
                 resource_type: ResourceType::Patient,
                 id: patient.to_string(),

@@ -653,7 +653,10 @@ impl Store {
 }
 
 /// A person by id, on `conn` (inside a write transaction).
-pub async fn person_in(conn: &mut crate::Conn, id: UserId) -> Result<Option<Person>> {
+/// The patient a demographics grant is for, read on `conn` (inside a write
+/// transaction: as the transaction left them).
+pub async fn person_in(conn: &mut crate::Conn, grant: &Grant) -> Result<Option<Person>> {
+    let id = grant.require(Section::Demographics, Op::Read)?;
     let row: Option<PersonRow> = sqlx::query_as(&format!(
         "SELECT {PERSON_COLUMNS} FROM {PERSON_FROM} WHERE u.id = $1"
     ))
