@@ -54,13 +54,11 @@ pub(crate) async fn authorize_as(
     ctx: &Ctx,
     principal: &Principal,
     patient: UserId,
-    (data, op): (Data, Op),
+    asked: (Data, Op),
     action: &str,
 ) -> Result<Grant> {
     let facts = care_facts(state, principal, patient).await?;
-    let grant = policy::decide(principal, patient, data, op, facts);
-    audit_as(state, ctx, principal, patient, op, action, grant.as_ref()).await?;
-    grant.ok_or(Error::NotFound)
+    decide_audited(state, ctx, principal, patient, asked, facts, action).await
 }
 
 /// The same, with the facts already read (e.g. in the query that found the row).
@@ -72,8 +70,22 @@ pub(crate) async fn authorize_with(
     (data, op): (Data, Op),
     facts: CareFacts,
 ) -> Result<Grant> {
+    let action = policy::action_name(data, op);
+    decide_audited(state, ctx, principal, patient, (data, op), facts, &action).await
+}
+
+/// The policy's decision, audited under `action`; a refusal is `NotFound`.
+async fn decide_audited(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    (data, op): (Data, Op),
+    facts: CareFacts,
+    action: &str,
+) -> Result<Grant> {
     let grant = policy::decide(principal, patient, data, op, facts);
-    audit_decision(state, ctx, principal, patient, (data, op), grant.as_ref()).await?;
+    audit_as(state, ctx, principal, patient, op, action, grant.as_ref()).await?;
     grant.ok_or(Error::NotFound)
 }
 
