@@ -144,10 +144,6 @@ impl PersonQuery {
 pub struct VisitQuery {
     /// Only appointments with an encounter (the visit began), dated by the encounter.
     pub encounters: bool,
-    /// Only this patient's visits (the caller's reach).
-    pub patient: Option<UserId>,
-    /// Only this clinician's visits (the caller's reach).
-    pub clinician: Option<UserId>,
     pub ids: AllOf<AppointmentId>,
     pub patients: AllOf<UserId>,
     pub practitioners: AllOf<UserId>,

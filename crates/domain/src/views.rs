@@ -5,7 +5,6 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use crate::access::Sealed;
 use crate::audit::{AuditRecord, Outcome};
 use crate::clinical_time::ClinicalTime;
 use crate::documents::{Category, DicomHeader, DocumentStatus};
@@ -142,11 +141,6 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// The entry sealed to its patient and section, until a grant opens it.
-    pub fn sealed(self) -> Sealed<Entry> {
-        Sealed::new(self.patient, self.section, self)
-    }
-
     /// Outside the reference range (labs), when there is one.
     pub fn out_of_range(&self) -> bool {
         match self.value {

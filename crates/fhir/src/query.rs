@@ -149,14 +149,12 @@ fn reference(v: &Value) -> Option<UserId> {
     }
 }
 
-/// The search (Appointment or Encounter) as a query of visits; the caller's reach
-/// (`patient`, `clinician`) is the server's to add.
+/// The search (Appointment or Encounter) as a query of visits; the caller's reach is a
+/// `VisitReach` the store demands beside it.
 pub fn visit_query(search: &Search) -> VisitQuery {
     let encounters = search.resource_type == ResourceType::Encounter;
     VisitQuery {
         encounters,
-        patient: None,
-        clinician: None,
         ids: groups(search, Target::Id, |v| code(v).and_then(|c| c.parse().ok())),
         patients: groups(search, Target::Patient, reference),
         practitioners: groups(search, Target::Practitioner, reference),

@@ -1,11 +1,14 @@
 //! Building audit records from a request (the policy's decisions are audited by
-//! `record::authorize`).
+//! `record::authorize`), and searching the trail (auditors).
 
 use chrono::{DateTime, Utc};
+use telemed_domain::access::Principal;
 use telemed_domain::audit::{AuditRecord, Outcome};
-use telemed_domain::{Role, UserId};
+use telemed_domain::{Permission, Result, Role, UserId};
+use telemed_store::audit::{AuditEntry, AuditFilter};
 
 use crate::context::Ctx;
+use crate::AppState;
 
 /// An audit record under construction: `Event::new(ctx, now, "auth.sign_in", "session")`.
 pub struct Event(AuditRecord);
@@ -64,4 +67,22 @@ impl From<Event> for AuditRecord {
     fn from(event: Event) -> AuditRecord {
         event.0
     }
+}
+
+/// The trail's entries matching `filter`, newest first, for those with the audit-read
+/// permission; everything recorded so far is written first, and the search itself is
+/// audited (`audit.search`).
+pub async fn search(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    filter: &AuditFilter,
+) -> Result<Vec<AuditEntry>> {
+    principal.require(Permission::AuditRead)?;
+    state.audit.flush().await?;
+    let entries = state.store.search_audit(filter).await?;
+    let event = Event::new(ctx, state.clock.now(), "audit.search", "audit")
+        .by(principal.user_id, principal.role);
+    state.audit.record(event.build()).await?;
+    Ok(entries)
 }

@@ -86,8 +86,8 @@ pub async fn upload(
     let (bytes, prepared) = prepare(upload.bytes, state.config.files.max_document_bytes).await?;
     let details = upload.details.validate(prepared.media, &upload.file_name)?;
     if let Some(a) = upload.appointment {
-        let visit = state.store.appointment(a).await?;
-        if visit.is_none_or(|v| v.patient_id != patient) {
+        let reach = telemed_domain::access::visits_in_record(&grant).ok_or(Error::NotFound)?;
+        if state.store.appointment(&reach, a).await?.is_none() {
             return Err(Error::invalid(
                 "appointment",
                 "the visit is not one of this patient's",

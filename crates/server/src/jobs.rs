@@ -6,6 +6,7 @@
 use std::time::Duration as StdDuration;
 
 use chrono::Duration;
+use telemed_domain::access::{self, SystemTask};
 use telemed_domain::{Error, Result};
 use telemed_store::jobs::Job;
 use telemed_store::notifications::{self, NewNotification};
@@ -128,7 +129,8 @@ fn organizer(state: &AppState) -> (Option<String>, String) {
 /// Emails the notice (with an .ics) and leaves an in-app notification, in one
 /// transaction; `job_id` keeps a retried job from notifying twice.
 async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> Result<()> {
-    let Some(a) = state.store.appointment(p.appointment).await? else {
+    let reach = access::system_visits(SystemTask::Scheduling);
+    let Some(a) = state.store.appointment(&reach, p.appointment).await? else {
         return Ok(());
     };
     // A reminder for a visit that no longer holds that time is dropped.

@@ -26,6 +26,7 @@ pub mod i18n;
 pub mod ical;
 pub mod imaging;
 pub mod jobs;
+mod layering;
 pub mod mail;
 pub mod messaging;
 pub mod metrics;

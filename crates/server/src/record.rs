@@ -442,7 +442,6 @@ pub async fn chart(
     patient: UserId,
     lines: i64,
 ) -> Result<ChartView> {
-    use telemed_store::scheduling::AppointmentsOf;
     let facts = care_facts(state, principal, patient).await?;
     let may = |data: Data, op| policy::decide(principal, patient, data, op, facts).is_some();
     let grant = policy::decide(principal, patient, Data::Chart, Op::Read, facts);
@@ -476,9 +475,10 @@ pub async fn chart(
         .await?;
     let notes = store.notes_of(&grant, 200).await?;
     let may_chart = principal.role == Role::Clinician && may(Section::Problems.into(), Op::Write);
+    let visits = policy::visits_in_record(&grant).ok_or(Error::NotFound)?;
     let upcoming = store
         .appointments(
-            AppointmentsOf::Patient(patient),
+            &visits,
             now - Duration::hours(2),
             now + Duration::days(365),
             20,
@@ -490,7 +490,7 @@ pub async fn chart(
     let own_visits = if may_chart {
         store
             .appointments(
-                AppointmentsOf::Patient(patient),
+                &visits,
                 now - Duration::days(30),
                 now + Duration::days(7),
                 50,
@@ -559,8 +559,8 @@ pub async fn start_note(
         )
     })?;
     if let Some(a) = req.appointment {
-        let visit = state.store.appointment(a).await?;
-        if visit.is_none_or(|v| v.patient_id != grant.patient()) {
+        let reach = policy::visits_in_record(&grant).ok_or(Error::NotFound)?;
+        if state.store.appointment(&reach, a).await?.is_none() {
             return Err(Error::invalid(
                 "appointment_id",
                 "that visit is not this patient's",
@@ -955,4 +955,49 @@ pub async fn revoke_proxy(
     let event = about_patient(ctx, now, "record.proxy.revoke", principal, patient);
     change.audit(event);
     change.commit().await
+}
+
+/// One line of a patient's access log: who did what to their record, and when.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct AccessLogEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub who: String,
+    pub role: Option<Role>,
+    pub action: String,
+    pub outcome: telemed_domain::audit::Outcome,
+}
+
+/// Who accessed `patient`'s record, newest first (at most `limit`), with the names of
+/// who acted: for the patient themself and for auditors (`record.access_log.read`).
+pub async fn access_log(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    limit: i64,
+) -> Result<Vec<AccessLogEntry>> {
+    let grant = authorize(state, ctx, principal, patient, Data::AccessLog, Op::Read).await?;
+    let patient = grant.require_data(Data::AccessLog)?;
+    state.audit.flush().await?;
+    let filter = telemed_store::audit::AuditFilter {
+        patient: Some(patient),
+        limit,
+        ..Default::default()
+    };
+    let entries = state.store.search_audit(&filter).await?;
+    let actors: Vec<UserId> = entries.iter().filter_map(|e| e.actor).collect();
+    let names = state.store.names_of(&actors).await?;
+    Ok(entries
+        .into_iter()
+        .map(|e| AccessLogEntry {
+            at: e.at,
+            who: e
+                .actor
+                .and_then(|a| names.get(&a).map(|n| n.0.clone()))
+                .unwrap_or_else(|| "telemed".into()),
+            role: e.actor_role,
+            action: e.action,
+            outcome: e.outcome,
+        })
+        .collect())
 }

@@ -3,13 +3,13 @@
 //! checked against the computed slots here and against overlap by the database.
 
 use chrono::{DateTime, Duration, Utc};
-use telemed_domain::access::{Principal, VisitReach};
+use telemed_domain::access::{self, Principal, SystemTask, VisitScope};
 use telemed_domain::audit::Outcome;
 use telemed_domain::schedule::{Availability, Slot, VisitKind};
 use telemed_domain::{AppointmentId, Error, Permission, Result, Role, UserId};
 use telemed_store::scheduling::{
-    self, Appointment, AppointmentStatus, AppointmentsOf, ClinicianProfile, NewAppointment,
-    ProfileUpdate, VisitType,
+    self, Appointment, AppointmentStatus, ClinicianProfile, NewAppointment, ProfileUpdate,
+    VisitType,
 };
 
 use crate::audit::Event;
@@ -394,10 +394,69 @@ pub async fn book(
     Ok(id)
 }
 
-/// Whether `principal` may see `appointment`; refusals read as not found.
-pub fn visible_to(principal: &Principal, appointment: &Appointment) -> bool {
-    telemed_domain::access::visit_reach(principal)
-        .is_some_and(|r| r.includes(appointment.patient_id, appointment.clinician_id))
+/// Visit `id` if `principal` may see it (`access::visit_reach`); `NotFound` otherwise,
+/// the same answer as a visit that does not exist.
+pub async fn visible_appointment(
+    state: &AppState,
+    principal: &Principal,
+    id: AppointmentId,
+) -> Result<Appointment> {
+    let reach = access::visit_reach(principal).ok_or(Error::NotFound)?;
+    state
+        .store
+        .appointment(&reach, id)
+        .await?
+        .ok_or(Error::NotFound)
+}
+
+/// Visit `id` for `principal`, audited as a read of it (`appointment.read`).
+pub async fn read_visit(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: AppointmentId,
+) -> Result<Appointment> {
+    let found = visible_appointment(state, principal, id).await?;
+    let record = Event::new(ctx, state.clock.now(), "appointment.read", "appointment")
+        .by(principal.user_id, principal.role)
+        .on(id)
+        .patient(found.patient_id);
+    state.audit.record(record.build()).await?;
+    Ok(found)
+}
+
+/// The visits `principal` sees (`access::visit_reach`) starting in `[from, to)`, in
+/// time order, at most `limit`; audited as one list (`appointment.list`).
+pub async fn visits_between(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Appointment>> {
+    principal.require(Permission::Appointments)?;
+    let reach = access::visit_reach(principal).ok_or(Error::Forbidden)?;
+    let found = state.store.appointments(&reach, from, to, limit).await?;
+    let record = Event::new(ctx, state.clock.now(), "appointment.list", "appointment")
+        .by(principal.user_id, principal.role)
+        .detail(format!("{} rows", found.len()));
+    state.audit.record(record.build()).await?;
+    Ok(found)
+}
+
+/// The visits of the clinician whose calendar-feed secret this is (thirty days back,
+/// half a year ahead); an unknown secret is not found.
+pub async fn calendar_feed(state: &AppState, secret: &str) -> Result<Vec<Appointment>> {
+    let clinician = state
+        .store
+        .calendar_feed_owner(&crate::crypto::token_hash(secret))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let now = state.clock.now();
+    let (from, to) = (now - Duration::days(30), now + Duration::days(180));
+    let reach = access::calendar_feed(clinician);
+    state.store.appointments(&reach, from, to, 1000).await
 }
 
 /// Patients change a visit online only up to the configured cut-off before it.
@@ -446,12 +505,7 @@ pub async fn cancel(
     id: AppointmentId,
     reason: &str,
 ) -> Result<()> {
-    let appointment = state
-        .store
-        .appointment(id)
-        .await?
-        .filter(|a| visible_to(principal, a))
-        .ok_or(Error::NotFound)?;
+    let appointment = visible_appointment(state, principal, id).await?;
     let now = state.clock.now();
     let reason = check_change_reason(principal, reason)?;
     check_patient_cutoff(state, principal, &appointment, "cancelled")?;
@@ -484,12 +538,7 @@ pub async fn reschedule(
     start: DateTime<Utc>,
     reason: &str,
 ) -> Result<()> {
-    let appointment = state
-        .store
-        .appointment(id)
-        .await?
-        .filter(|a| visible_to(principal, a))
-        .ok_or(Error::NotFound)?;
+    let appointment = visible_appointment(state, principal, id).await?;
     let reason = check_change_reason(principal, reason)?;
     if !matches!(
         appointment.status,
@@ -596,12 +645,10 @@ pub async fn check_in(
     principal: &Principal,
     id: AppointmentId,
 ) -> Result<()> {
-    let a = state
-        .store
-        .appointment(id)
-        .await?
-        .filter(|a| principal.role == Role::Patient && visible_to(principal, a))
-        .ok_or(Error::NotFound)?;
+    let a = visible_appointment(state, principal, id).await?;
+    if principal.role != Role::Patient {
+        return Err(Error::NotFound);
+    }
     let now = state.clock.now();
     let opens = a.start_at - Duration::minutes(state.config.scheduling.check_in_opens_minutes);
     if now < opens {
@@ -624,7 +671,8 @@ pub async fn check_in(
 
 /// The no-show job: a visit still only booked after the grace period becomes a no-show.
 pub async fn mark_noshow(state: &AppState, id: AppointmentId) -> Result<()> {
-    let Some(a) = state.store.appointment(id).await? else {
+    let reach = access::system_visits(SystemTask::Scheduling);
+    let Some(a) = state.store.appointment(&reach, id).await? else {
         return Ok(());
     };
     let now = state.clock.now();
@@ -666,12 +714,10 @@ pub async fn undo_noshow(
     principal: &Principal,
     id: AppointmentId,
 ) -> Result<()> {
-    let a = state
-        .store
-        .appointment(id)
-        .await?
-        .filter(|a| principal.role != Role::Patient && visible_to(principal, a))
-        .ok_or(Error::NotFound)?;
+    let a = visible_appointment(state, principal, id).await?;
+    if principal.role == Role::Patient {
+        return Err(Error::NotFound);
+    }
     let change = StatusChange {
         from: &[AppointmentStatus::Noshow],
         to: AppointmentStatus::Booked,
@@ -689,12 +735,10 @@ pub async fn complete(
     principal: &Principal,
     id: AppointmentId,
 ) -> Result<()> {
-    let a = state
-        .store
-        .appointment(id)
-        .await?
-        .filter(|a| principal.role != Role::Patient && visible_to(principal, a))
-        .ok_or(Error::NotFound)?;
+    let a = visible_appointment(state, principal, id).await?;
+    if principal.role == Role::Patient {
+        return Err(Error::NotFound);
+    }
     let now = state.clock.now();
     if now < a.start_at {
         return Err(Error::Conflict("this visit has not started yet".into()));
@@ -723,15 +767,19 @@ pub const WAITING_TOO_LONG_MINUTES: i64 = 10;
 /// The clinician's queue (staff: everyone's): visits from two hours ago to an hour
 /// ahead that are booked or checked in, checked-in first, then by start.
 pub async fn waiting_queue(state: &AppState, principal: &Principal) -> Result<Vec<QueueEntry>> {
-    let of = match telemed_domain::access::visit_reach(principal) {
-        Some(VisitReach::OfClinician(c)) => AppointmentsOf::Clinician(c),
-        Some(VisitReach::All) => AppointmentsOf::Everyone,
-        _ => return Err(Error::Forbidden),
-    };
+    // The queue is the clinicians' and the front desk's; patients have the waiting room.
+    let reach = access::visit_reach(principal)
+        .filter(|r| !matches!(r.scope(), VisitScope::Patient(_)))
+        .ok_or(Error::Forbidden)?;
     let now = state.clock.now();
     let list = state
         .store
-        .appointments(of, now - Duration::hours(2), now + Duration::hours(1), 200)
+        .appointments(
+            &reach,
+            now - Duration::hours(2),
+            now + Duration::hours(1),
+            200,
+        )
         .await?;
     let mut queue: Vec<QueueEntry> = list
         .into_iter()

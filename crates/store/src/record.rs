@@ -495,7 +495,7 @@ pub async fn chart_entry_in(conn: &mut Conn, id: EntryId) -> Result<Option<Seale
     .fetch_optional(conn)
     .await
     .db()?;
-    row.map(|r| Entry::try_from(r).map(Entry::sealed))
+    row.map(|r| Entry::try_from(r).map(|e| Sealed::new(e.patient, e.section, e)))
         .transpose()
 }
 
@@ -1055,7 +1055,7 @@ impl Store {
                 break_glass: r.break_glass == 1,
                 proxy: r.proxy == 1,
             };
-            Entry::try_from(r.entry).map(|e| (e.sealed(), facts))
+            Entry::try_from(r.entry).map(|e| (Sealed::new(e.patient, e.section, e), facts))
         })
         .transpose()
     }

@@ -3,6 +3,7 @@
 //! `appointment_ticks`, whose primary key allows one claim per clinician and tick.
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
+use telemed_domain::access::{VisitReach, VisitScope};
 use telemed_domain::schedule::{
     Availability, DateException, ExceptionKind, VisitKind, WeeklyRule, TICK_MINUTES,
 };
@@ -506,15 +507,13 @@ pub async fn cancel(
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy)]
-pub enum AppointmentsOf {
-    Patient(UserId),
-    Clinician(UserId),
-    Everyone,
-}
-
 impl Store {
-    pub async fn appointment(&self, id: AppointmentId) -> Result<Option<Appointment>> {
+    /// The appointment with this id, if `reach` includes it (outside it, as if missing).
+    pub async fn appointment(
+        &self,
+        reach: &VisitReach,
+        id: AppointmentId,
+    ) -> Result<Option<Appointment>> {
         let row: Option<AppointmentRow> = sqlx::query_as(&format!(
             "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE id = $1"
         ))
@@ -522,24 +521,32 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .db()?;
-        row.map(Appointment::try_from).transpose()
+        Ok(row
+            .map(Appointment::try_from)
+            .transpose()?
+            .filter(|a| reach.includes(a)))
     }
 
-    /// Appointments starting in `[from, to)`, in time order.
+    /// The appointments within `reach` starting in `[from, to)`, in time order.
     pub async fn appointments(
         &self,
-        of: AppointmentsOf,
+        reach: &VisitReach,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Appointment>> {
-        let (column, who) = match of {
-            AppointmentsOf::Patient(p) => ("patient_id", Some(p.to_string())),
-            AppointmentsOf::Clinician(c) => ("clinician_id", Some(c.to_string())),
-            AppointmentsOf::Everyone => ("patient_id", None),
+        let (within, who) = match reach.scope() {
+            VisitScope::Patient(p) => ("patient_id = $1", Some(p.to_string())),
+            VisitScope::Clinician(c) => ("clinician_id = $1", Some(c.to_string())),
+            VisitScope::Party(u) => (
+                "(patient_id = $1 OR clinician_id = $1)",
+                Some(u.to_string()),
+            ),
+            VisitScope::Visit(id) => ("id = $1", Some(id.to_string())),
+            VisitScope::All => ("$1 IS NULL", None),
         };
         let rows: Vec<AppointmentRow> = sqlx::query_as(&format!(
-            "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE ($1 IS NULL OR {column} = $1) AND start_at >= $2 AND start_at < $3 \
+            "SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE {within} AND start_at >= $2 AND start_at < $3 \
              ORDER BY start_at LIMIT $4"
         ))
         .bind(who)

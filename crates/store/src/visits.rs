@@ -2,6 +2,8 @@
 //! a call records, the chat kept with it, guest invites, and consents.
 
 use chrono::{DateTime, Utc};
+use telemed_domain::access::{Grant, Op, Sealed};
+use telemed_domain::record::Section;
 use telemed_domain::video::{Participant, ParticipantKind, Quality};
 use telemed_domain::{AppointmentId, Error, GuestId, PeerId, Result, UserId};
 
@@ -594,14 +596,35 @@ impl Store {
         rows.into_iter().map(Invite::try_from).collect()
     }
 
-    /// A person's consents, oldest first.
-    pub async fn consents_of(&self, user: UserId) -> Result<Vec<Consent>> {
-        self.consents_where("user_id = $1", &user.to_string()).await
+    /// The consents of the patient whose demographics `grant` opens, oldest first.
+    pub async fn consents_of(&self, grant: &Grant) -> Result<Vec<Consent>> {
+        let patient = grant.require(Section::Demographics, Op::Read)?;
+        self.consents_where("user_id = $1", &patient.to_string())
+            .await
     }
 
-    /// One consent by its id.
-    pub async fn consent(&self, id: &str) -> Result<Option<Consent>> {
-        Ok(self.consents_where("id = $1", id).await?.pop())
+    /// One consent by its id, sealed with the patient's demographics.
+    pub async fn consent(&self, id: &str) -> Result<Option<Sealed<Consent>>> {
+        Ok(self
+            .consents_where("id = $1", id)
+            .await?
+            .pop()
+            .map(|c| Sealed::new(c.user, Section::Demographics, c)))
+    }
+
+    /// Whether `person` accepted version `version` of consent `kind`: a yes or no the
+    /// person's own room asks before they enter it, nothing of the consent itself.
+    pub async fn has_accepted(&self, person: UserId, kind: &str, version: &str) -> Result<bool> {
+        let found: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM consents WHERE user_id = $1 AND kind = $2 AND version = $3",
+        )
+        .bind(person.to_string())
+        .bind(kind)
+        .bind(version)
+        .fetch_one(self.pool())
+        .await
+        .db()?;
+        Ok(found > 0)
     }
 
     async fn consents_where(&self, condition: &str, value: &str) -> Result<Vec<Consent>> {

@@ -400,6 +400,13 @@ impl TestApp {
     }
 }
 
+/// Every visit: the reach a test inspects what the server stored with, as an operator
+/// would (named as synthetic load, the task benchmarks and tests run under).
+pub fn every_visit() -> telemed_domain::access::VisitReach {
+    use telemed_domain::access::{system_visits, SystemTask};
+    system_visits(SystemTask::SyntheticLoad)
+}
+
 pub fn test_ctx() -> Ctx {
     Ctx {
         client_addr: Some("127.0.0.1".into()),

@@ -9,7 +9,6 @@ use telemed_domain::{Error, Permission, UserId};
 use telemed_store::audit::{AuditEntry, AuditFilter, ChainBreak};
 
 use super::ApiQuery;
-use crate::audit::Event;
 use crate::auth::ApiUser;
 use crate::context::Ctx;
 use crate::error::AppResult;
@@ -70,16 +69,7 @@ pub async fn search(
 ) -> AppResult<Json<AuditPage>> {
     caller.principal.require(Permission::AuditRead)?;
     let filter = q.filter()?;
-    state.audit.flush().await?;
-    let entries = state.store.search_audit(&filter).await?;
-    state
-        .audit
-        .record(
-            Event::new(&ctx, state.clock.now(), "audit.search", "audit")
-                .by(caller.user.id, caller.user.role)
-                .build(),
-        )
-        .await?;
+    let entries = crate::audit::search(&state, &ctx, &caller.principal, &filter).await?;
     let next_before = (entries.len() as i64 == filter.limit)
         .then(|| entries.last().map(|e| e.seq))
         .flatten();

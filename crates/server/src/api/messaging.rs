@@ -332,14 +332,16 @@ pub async fn mark_read(
 ) -> AppResult<Json<Vec<ReceiptView>>> {
     let id = thread_id(&id)?;
     service::mark_read(&state, &caller.principal, id, body.seq).await?;
-    receipts_of(&state, id).await
+    receipts_of(&state, &caller, id).await
 }
 
-async fn receipts_of(state: &AppState, id: ThreadId) -> AppResult<Json<Vec<ReceiptView>>> {
+async fn receipts_of(
+    state: &AppState,
+    caller: &ApiUser,
+    id: ThreadId,
+) -> AppResult<Json<Vec<ReceiptView>>> {
     Ok(Json(
-        state
-            .store
-            .thread_members(id)
+        service::receipts(state, &caller.principal, id)
             .await?
             .into_iter()
             .map(|(user_id, read_seq)| ReceiptView { user_id, read_seq })
@@ -356,8 +358,7 @@ pub async fn receipts(
     Path(id): Path<String>,
 ) -> AppResult<Json<Vec<ReceiptView>>> {
     let id = thread_id(&id)?;
-    service::visible_thread(&state, &caller.principal, id).await?;
-    receipts_of(&state, id).await
+    receipts_of(&state, &caller, id).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

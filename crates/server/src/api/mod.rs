@@ -33,7 +33,7 @@ pub use export::export_response;
 pub use invitations::{invitation_status, InvitationView, NewInvitationBody};
 pub use me::Me;
 pub use messaging::recipient;
-pub use patients::{access_log_entries, AccessLogEntry, PatientView};
+pub use patients::{AccessLogEntry, PatientView};
 pub use tokens::{CreatedToken, NewTokenBody, TokenView};
 pub use users::{UserPatch, UserView};
 

@@ -3,10 +3,8 @@
 
 use axum::extract::{Path, State};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use telemed_domain::{Error, Role, UserId};
-use telemed_store::audit::AuditFilter;
 
 use crate::auth::ApiUser;
 use crate::context::Ctx;
@@ -55,14 +53,7 @@ pub async fn get(
     }))
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct AccessLogEntry {
-    pub at: DateTime<Utc>,
-    pub who: String,
-    pub role: Option<Role>,
-    pub action: String,
-    pub outcome: telemed_domain::audit::Outcome,
-}
+pub use crate::record::AccessLogEntry;
 
 /// Who accessed this patient's record (the patient themself, or an auditor).
 #[utoipa::path(get, path = "/api/v1/patients/{id}/access-log", tag = "patients", security(("bearer" = [])), params(("id" = String, Path)), responses(
@@ -74,47 +65,6 @@ pub async fn access_log(
     Path(id): Path<String>,
 ) -> AppResult<Json<Vec<AccessLogEntry>>> {
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
-    let grant = crate::record::authorize(
-        &state,
-        &ctx,
-        &caller.principal,
-        id,
-        telemed_domain::access::Data::AccessLog,
-        telemed_domain::access::Op::Read,
-    )
-    .await?;
-    Ok(Json(access_log_entries(&state, &grant, 200).await?))
-}
-
-/// The newest entries about `patient`, with names of who acted.
-pub async fn access_log_entries(
-    state: &AppState,
-    grant: &telemed_domain::access::Grant,
-    limit: i64,
-) -> Result<Vec<AccessLogEntry>, Error> {
-    let patient = grant.require_data(telemed_domain::access::Data::AccessLog)?;
-    state.audit.flush().await?;
-    let entries = state
-        .store
-        .search_audit(&AuditFilter {
-            patient: Some(patient),
-            limit,
-            ..Default::default()
-        })
-        .await?;
-    let actors: Vec<UserId> = entries.iter().filter_map(|e| e.actor).collect();
-    let names = state.store.names_of(&actors).await?;
-    Ok(entries
-        .into_iter()
-        .map(|e| AccessLogEntry {
-            at: e.at,
-            who: e
-                .actor
-                .and_then(|a| names.get(&a).map(|n| n.0.clone()))
-                .unwrap_or_else(|| "telemed".into()),
-            role: e.actor_role,
-            action: e.action,
-            outcome: e.outcome,
-        })
-        .collect())
+    let log = crate::record::access_log(&state, &ctx, &caller.principal, id, 200).await?;
+    Ok(Json(log))
 }

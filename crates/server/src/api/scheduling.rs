@@ -10,9 +10,7 @@ use telemed_domain::schedule::{
     WeeklyRule,
 };
 use telemed_domain::{AppointmentId, Error, Permission, UserId};
-use telemed_store::scheduling::{
-    Appointment, AppointmentStatus, AppointmentsOf, ClinicianProfile, VisitType,
-};
+use telemed_store::scheduling::{Appointment, AppointmentStatus, ClinicianProfile, VisitType};
 
 use super::{ApiJson, ApiQuery};
 use crate::auth::ApiUser;
@@ -378,11 +376,7 @@ pub async fn book(
         patient: body.patient_id,
     };
     let id = service::book(&state, &ctx, &caller.principal, request).await?;
-    let appointment = state
-        .store
-        .appointment(id)
-        .await?
-        .ok_or_else(|| Error::internal("booked appointment vanished"))?;
+    let appointment = service::visible_appointment(&state, &caller.principal, id).await?;
     Ok((StatusCode::CREATED, Json(appointment.into())))
 }
 
@@ -405,22 +399,9 @@ pub async fn list(
     caller: ApiUser,
     ApiQuery(q): ApiQuery<AppointmentRange>,
 ) -> AppResult<Json<Vec<AppointmentView>>> {
-    let p = &caller.principal;
-    p.require(Permission::Appointments)?;
-    let of = match p.role {
-        telemed_domain::Role::Patient => AppointmentsOf::Patient(p.user_id),
-        telemed_domain::Role::Clinician => AppointmentsOf::Clinician(p.user_id),
-        telemed_domain::Role::Staff => AppointmentsOf::Everyone,
-        telemed_domain::Role::Admin => return Err(Error::Forbidden.into()),
-    };
     let from = q.from.unwrap_or_else(|| state.clock.now());
     let to = q.to.unwrap_or(from + Duration::days(90));
-    let found = state.store.appointments(of, from, to, 500).await?;
-    let record =
-        crate::audit::Event::new(&ctx, state.clock.now(), "appointment.list", "appointment")
-            .by(p.user_id, p.role)
-            .detail(format!("{} rows", found.len()));
-    state.audit.record(record.build()).await?;
+    let found = service::visits_between(&state, &ctx, &caller.principal, from, to, 500).await?;
     Ok(Json(found.into_iter().map(AppointmentView::from).collect()))
 }
 
@@ -434,19 +415,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> AppResult<Json<AppointmentView>> {
     let id: AppointmentId = id.parse().map_err(|_| Error::NotFound)?;
-    let found = state
-        .store
-        .appointment(id)
-        .await?
-        .filter(|a| service::visible_to(&caller.principal, a))
-        .ok_or(Error::NotFound)?;
-    let p = &caller.principal;
-    let record =
-        crate::audit::Event::new(&ctx, state.clock.now(), "appointment.read", "appointment")
-            .by(p.user_id, p.role)
-            .on(id)
-            .patient(found.patient_id);
-    state.audit.record(record.build()).await?;
+    let found = service::read_visit(&state, &ctx, &caller.principal, id).await?;
     Ok(Json(found.into()))
 }
 
@@ -470,6 +439,6 @@ pub async fn cancel(
 ) -> AppResult<Json<AppointmentView>> {
     let id: AppointmentId = id.parse().map_err(|_| Error::NotFound)?;
     service::cancel(&state, &ctx, &caller.principal, id, &body.reason).await?;
-    let found = state.store.appointment(id).await?.ok_or(Error::NotFound)?;
+    let found = service::visible_appointment(&state, &caller.principal, id).await?;
     Ok(Json(found.into()))
 }

@@ -25,8 +25,13 @@ pub struct RescheduleBody {
     pub reason: String,
 }
 
-async fn appointment_view(state: &AppState, id: AppointmentId) -> AppResult<Json<AppointmentView>> {
-    let found = state.store.appointment(id).await?.ok_or(Error::NotFound)?;
+/// The visit as it is after the caller changed it.
+async fn appointment_view(
+    state: &AppState,
+    caller: &ApiUser,
+    id: AppointmentId,
+) -> AppResult<Json<AppointmentView>> {
+    let found = service::visible_appointment(state, &caller.principal, id).await?;
     Ok(Json(found.into()))
 }
 
@@ -54,7 +59,7 @@ pub async fn reschedule(
         &body.reason,
     )
     .await?;
-    appointment_view(&state, id).await
+    appointment_view(&state, &caller, id).await
 }
 
 /// The patient checks in to the waiting room (from shortly before the visit).
@@ -68,7 +73,7 @@ pub async fn check_in(
 ) -> AppResult<Json<AppointmentView>> {
     let id = appointment_id(&id)?;
     service::check_in(&state, &ctx, &caller.principal, id).await?;
-    appointment_view(&state, id).await
+    appointment_view(&state, &caller, id).await
 }
 
 /// A clinician or staff member undoes a no-show: the visit is booked again.
@@ -82,7 +87,7 @@ pub async fn undo_noshow(
 ) -> AppResult<Json<AppointmentView>> {
     let id = appointment_id(&id)?;
     service::undo_noshow(&state, &ctx, &caller.principal, id).await?;
-    appointment_view(&state, id).await
+    appointment_view(&state, &caller, id).await
 }
 
 /// The clinician or staff record that the visit took place (status `fulfilled`).
@@ -96,7 +101,7 @@ pub async fn complete(
 ) -> AppResult<Json<AppointmentView>> {
     let id = appointment_id(&id)?;
     service::complete(&state, &ctx, &caller.principal, id).await?;
-    appointment_view(&state, id).await
+    appointment_view(&state, &caller, id).await
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

@@ -19,20 +19,20 @@ use crate::{record, AppState};
 
 /// `GET /Consent/{id}`.
 pub async fn read(state: &AppState, ctx: &Ctx, caller: &FhirCaller, id: &str) -> Result<Value> {
-    let c = state.store.consent(id).await?.ok_or(Error::NotFound)?;
-    if caller.outside_compartment(c.user) {
+    let sealed = state.store.consent(id).await?.ok_or(Error::NotFound)?;
+    if caller.outside_compartment(sealed.patient()) {
         return Err(Error::NotFound);
     }
-    record::authorize(
+    let grant = record::authorize(
         state,
         ctx,
         &caller.principal,
-        c.user,
+        sealed.patient(),
         Section::Demographics,
         Op::Read,
     )
     .await?;
-    Ok(resources::consent(&c))
+    Ok(resources::consent(&sealed.open(&grant)?))
 }
 
 /// A patient's consents, or none if the caller may not see them.
@@ -42,13 +42,9 @@ pub async fn of_patient(
     caller: &FhirCaller,
     patient: UserId,
 ) -> Result<Vec<Consent>> {
-    if demographics_grant(state, ctx, caller, patient)
-        .await?
-        .is_some()
-    {
-        state.store.consents_of(patient).await
-    } else {
-        Ok(vec![])
+    match demographics_grant(state, ctx, caller, patient).await? {
+        Some(grant) => state.store.consents_of(&grant).await,
+        None => Ok(vec![]),
     }
 }
 

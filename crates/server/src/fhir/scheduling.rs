@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use chrono::Duration;
 use serde_json::Value;
-use telemed_domain::access::VisitReach;
+use telemed_domain::access::{self, VisitReach};
 use telemed_domain::{AppointmentId, Error, Result, Role, UserId};
 use telemed_fhir::search::{Search, Value as Param};
 use telemed_fhir::types::Target;
@@ -21,19 +21,15 @@ use crate::audit::Event;
 use crate::context::Ctx;
 use crate::AppState;
 
-/// The visits a caller may see: a patient (or a token pinned to one) their own, a
-/// clinician those they see, staff every one.
-fn reach(caller: &FhirCaller, q: &mut VisitQuery) -> Result<()> {
-    match telemed_domain::access::visit_reach(&caller.principal) {
-        Some(VisitReach::OfPatient(p)) => q.patient = Some(p),
-        Some(VisitReach::OfClinician(c)) => q.clinician = Some(c),
-        Some(VisitReach::All) => {}
-        None => return Err(Error::Forbidden),
-    }
+/// The visits a caller may see (`access::visit_reach`: a patient their own, a
+/// clinician those they see, staff every one); a token pinned to a patient narrows the
+/// query to that patient's.
+fn reach(caller: &FhirCaller, q: &mut VisitQuery) -> Result<VisitReach> {
+    let reach = access::visit_reach(&caller.principal).ok_or(Error::Forbidden)?;
     if let Some(own) = caller.patient {
-        q.patient = Some(own);
+        q.patients.push(vec![own]);
     }
-    Ok(())
+    Ok(reach)
 }
 
 /// The visit with this id (with `encounters`, only if it began), if the caller may see
@@ -50,10 +46,10 @@ async fn visible_visit(
         limit: 1,
         ..VisitQuery::default()
     };
-    reach(caller, &mut q).map_err(|_| Error::NotFound)?;
+    let reach = reach(caller, &mut q).map_err(|_| Error::NotFound)?;
     state
         .store
-        .search_visits(&q)
+        .search_visits(&reach, &q)
         .await?
         .0
         .pop()
@@ -145,11 +141,7 @@ pub async fn book(state: &AppState, ctx: &Ctx, caller: &FhirCaller, json: &Value
     let id = crate::scheduling::book(state, ctx, p, request)
         .await
         .map_err(as_booking_error)?;
-    state
-        .store
-        .visit(id)
-        .await?
-        .ok_or_else(|| Error::internal("a booked visit vanished"))
+    visible_visit(state, caller, &id.to_string(), false).await
 }
 
 /// `PUT /Appointment/{id}` with status cancelled: the cancellation the scheduling
@@ -175,7 +167,7 @@ pub async fn cancel(
             },
             other => other,
         })?;
-    state.store.visit(id).await?.ok_or(Error::NotFound)
+    visible_visit(state, caller, &id.to_string(), false).await
 }
 
 /// A patient's visits as Appointments or Encounters, within the caller's reach (none
@@ -195,10 +187,10 @@ pub async fn patient_visits(
         limit: 100_000,
         ..VisitQuery::default()
     };
-    if reach(caller, &mut q).is_err() {
+    let Ok(reach) = reach(caller, &mut q) else {
         return Ok(vec![]);
-    }
-    let (visits, _) = state.store.search_visits(&q).await?;
+    };
+    let (visits, _) = state.store.search_visits(&reach, &q).await?;
     if visits.is_empty() {
         return Ok(vec![]);
     }
@@ -222,9 +214,10 @@ pub async fn search_visits(
 ) -> Result<Found> {
     let rt = search.resource_type;
     let mut q = query::visit_query(search);
-    reach(caller, &mut q)?;
-    let (visits, more) = state.store.search_visits(&q).await?;
-    let total = total(search, visits.len(), more, state.store.count_visits(&q)).await?;
+    let reach = reach(caller, &mut q)?;
+    let (visits, more) = state.store.search_visits(&reach, &q).await?;
+    let count = state.store.count_visits(&reach, &q);
+    let total = total(search, visits.len(), more, count).await?;
     let p = &caller.principal;
     let noun = noun(rt);
     let mut event = Event::new(ctx, state.clock.now(), &format!("{noun}.list"), noun)

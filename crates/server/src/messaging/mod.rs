@@ -5,7 +5,8 @@
 //! not see reads as not found.
 
 use chrono::{DateTime, Utc};
-use telemed_domain::access::{self, Principal, ThreadGrant};
+pub use telemed_domain::access::Recipient;
+use telemed_domain::access::{self, Principal, ThreadGrant, ThreadStart};
 use telemed_domain::{BlobId, Error, MediaType, Permission, Result, Role, ThreadId, UserId};
 use telemed_store::blobs::{self, Blob, Sealed};
 use telemed_store::messaging::{
@@ -35,17 +36,6 @@ pub const ATTACHABLE: [MediaType; 5] = [
 ];
 pub const MAX_SUBJECT_CHARS: usize = 200;
 const MAX_CLIENT_ID: usize = 100;
-
-/// Who a new thread is with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Recipient {
-    /// A clinician: for a patient, one they have a visit with.
-    Clinician(UserId),
-    /// The clinic's general inbox, shared by the staff (patients only).
-    Clinic,
-    /// A patient (clinicians: one they have a visit with; staff: any).
-    Patient(UserId),
-}
 
 /// What someone sends: text, files uploaded earlier (API), files carried with the
 /// request (web form), and the sender's own id for the message.
@@ -229,48 +219,35 @@ async fn active_with_role(state: &AppState, id: UserId, role: Role) -> Result<Us
         .ok_or(Error::NotFound)
 }
 
-/// The new thread's patient, inbox flag and members, if `principal` may start it.
+/// The new thread's shape, if the policy lets `principal` start it
+/// (`access::thread_start`) with a recipient who is an active account of the role named.
 async fn thread_shape(
     state: &AppState,
     principal: &Principal,
     to: Recipient,
-) -> Result<(Option<UserId>, bool, Vec<UserId>)> {
+) -> Result<ThreadStart> {
     let me = principal.user_id;
-    let not_in_care = || {
-        Error::invalid(
-            "to",
-            "you can write to clinicians you have a visit with, or to the clinic",
-        )
-    };
-    match (principal.role, to) {
+    // The care relationship matters between a patient and a clinician only.
+    let in_care = match (principal.role, to) {
         (Role::Patient, Recipient::Clinician(c)) => {
             let c = active_with_role(state, c, Role::Clinician).await?;
-            if !state.store.has_care_relationship(me, c).await? {
-                return Err(not_in_care());
-            }
-            Ok((Some(me), false, vec![me, c]))
+            state.store.has_care_relationship(me, c).await?
         }
-        (Role::Patient, Recipient::Clinic) => Ok((Some(me), true, vec![me])),
         (Role::Clinician, Recipient::Patient(p)) => {
             let p = active_with_role(state, p, Role::Patient).await?;
-            if !state.store.has_care_relationship(p, me).await? {
-                return Err(Error::invalid(
-                    "to",
-                    "you can write to patients you have a visit with",
-                ));
-            }
-            Ok((Some(p), false, vec![me, p]))
+            state.store.has_care_relationship(p, me).await?
         }
         (Role::Clinician | Role::Staff, Recipient::Clinician(c)) if c != me => {
-            let c = active_with_role(state, c, Role::Clinician).await?;
-            Ok((None, false, vec![me, c]))
+            active_with_role(state, c, Role::Clinician).await?;
+            false
         }
         (Role::Staff, Recipient::Patient(p)) => {
-            let p = active_with_role(state, p, Role::Patient).await?;
-            Ok((Some(p), true, vec![me, p]))
+            active_with_role(state, p, Role::Patient).await?;
+            false
         }
-        _ => Err(Error::Forbidden),
-    }
+        _ => false,
+    };
+    access::thread_start(principal, to, in_care)
 }
 
 /// A thread `principal` may see, with their read position (None: not a member).
@@ -299,6 +276,16 @@ async fn seen_thread(
     let grant = access::thread_grant(principal, id, member, entry.thread.clinic_inbox)
         .ok_or(Error::NotFound)?;
     Ok((entry.thread, entry.read_seq, grant))
+}
+
+/// How far each member of `thread` has read (its receipts), for whoever sees it.
+pub async fn receipts(
+    state: &AppState,
+    principal: &Principal,
+    thread: ThreadId,
+) -> Result<Vec<(UserId, i64)>> {
+    let (_, _, grant) = seen_thread(state, principal, thread).await?;
+    state.store.thread_members(grant.thread()).await
 }
 
 /// Who hears of activity in `thread` live: its members, and all staff for the inbox.
@@ -359,17 +346,17 @@ pub async fn start_thread(
     principal.require(Permission::Messages)?;
     let subject = check_subject(req.subject)?;
     let body = req.first.checked_body()?;
-    let (patient, clinic_inbox, members) = thread_shape(state, principal, req.to).await?;
+    let shape = thread_shape(state, principal, req.to).await?;
     let sealed = seal_files(state, principal, &req.first).await?;
     let now = state.clock.now();
     let stored = async {
         let mut change = Change::begin(state).await?;
         let new = NewThread {
             subject,
-            patient_id: patient,
-            clinic_inbox,
+            patient_id: shape.patient,
+            clinic_inbox: shape.clinic_inbox,
             created_by: principal.user_id,
-            members: &members,
+            members: &shape.members,
         };
         let id = messaging::create_thread(change.tx(), new, now).await?;
         let appended =
@@ -384,7 +371,7 @@ pub async fn start_thread(
         let mut record = Event::new(ctx, now, "thread.create", "thread")
             .by(principal.user_id, principal.role)
             .on(id);
-        if let Some(p) = patient {
+        if let Some(p) = shape.patient {
             record = record.patient(p);
         }
         change.audit(record);
@@ -740,16 +727,17 @@ pub async fn inbox(
 /// patients they may write to.
 pub async fn contacts(state: &AppState, principal: &Principal) -> Result<Vec<(UserId, String)>> {
     principal.require(Permission::Messages)?;
-    let of = match principal.role {
-        Role::Patient => telemed_store::scheduling::AppointmentsOf::Patient(principal.user_id),
-        Role::Clinician => telemed_store::scheduling::AppointmentsOf::Clinician(principal.user_id),
-        _ => return Ok(Vec::new()),
+    if !matches!(principal.role, Role::Patient | Role::Clinician) {
+        return Ok(Vec::new());
+    }
+    let Some(reach) = access::visit_reach(principal) else {
+        return Ok(Vec::new());
     };
     let now = state.clock.now();
     let visits = state
         .store
         .appointments(
-            of,
+            &reach,
             now - chrono::Duration::days(730),
             now + chrono::Duration::days(400),
             1000,

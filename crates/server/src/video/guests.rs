@@ -6,6 +6,7 @@
 
 use chrono::Duration;
 use telemed_domain::{AppointmentId, Error, GuestId, Result};
+use telemed_store::scheduling::Appointment;
 use telemed_store::visits::{self, Invite, NewInvite};
 
 use super::Room;
@@ -88,6 +89,16 @@ pub async fn pending(state: &AppState, token: &str) -> Result<Invite> {
         .invite_by_token(&token_hash(token))
         .await?
         .filter(|i| i.used_at.is_none() && i.revoked_at.is_none() && i.expires_at > now)
+        .ok_or(Error::NotFound)
+}
+
+/// The visit an invitation (found by its secret, `pending` or `by_pass`) is for.
+pub async fn invited_visit(state: &AppState, invite: &Invite) -> Result<Appointment> {
+    let reach = telemed_domain::access::invited_guest(invite.appointment);
+    state
+        .store
+        .appointment(&reach, invite.appointment)
+        .await?
         .ok_or(Error::NotFound)
 }
 

@@ -9,16 +9,19 @@
 
 pub mod guests;
 pub mod ice;
+pub mod record;
 pub mod signal;
 
 use chrono::Duration;
+use telemed_domain::access;
+use telemed_domain::record::Section;
 use telemed_domain::schedule::VisitKind;
 use telemed_domain::video::{
     Participant, Quality, MAX_PARTICIPANTS, TELEHEALTH_CONSENT, TELEHEALTH_CONSENT_VERSION,
 };
 use telemed_domain::{AppointmentId, Error, PeerId, Result, UserId};
 use telemed_store::scheduling::{self, Appointment, AppointmentStatus};
-use telemed_store::visits::{self, Invite, Peer};
+use telemed_store::visits::{self, Consent, Invite, Peer};
 use telemed_store::DbResult as _;
 
 use crate::audit::Event;
@@ -110,7 +113,15 @@ fn participant_of(caller: &Caller, a: &Appointment) -> Option<Participant> {
 /// invited guests; anyone else is told it does not exist. The room is open from when
 /// check-in opens until the call ends (or, without a call, a while after the booked end).
 pub async fn open_room(state: &AppState, caller: &Caller, id: AppointmentId) -> Result<Room> {
-    let appointment = state.store.appointment(id).await?.ok_or(Error::NotFound)?;
+    let reach = match caller {
+        Caller::User(person) => access::visit_party(*person),
+        Caller::Guest(invite) => access::invited_guest(invite.appointment),
+    };
+    let appointment = state
+        .store
+        .appointment(&reach, id)
+        .await?
+        .ok_or(Error::NotFound)?;
     let me = participant_of(caller, &appointment).ok_or(Error::NotFound)?;
     if appointment.visit_kind == VisitKind::Messaging {
         return Err(Error::Conflict(
@@ -145,12 +156,23 @@ pub async fn open_room(state: &AppState, caller: &Caller, id: AppointmentId) -> 
 
 /// Whether the patient accepted the current telehealth consent text.
 pub async fn has_consent(state: &AppState, patient: UserId) -> Result<bool> {
-    Ok(state
+    state
         .store
-        .consents_of(patient)
-        .await?
-        .iter()
-        .any(|c| c.kind == TELEHEALTH_CONSENT && c.version == TELEHEALTH_CONSENT_VERSION))
+        .has_accepted(patient, TELEHEALTH_CONSENT, TELEHEALTH_CONSENT_VERSION)
+        .await
+}
+
+/// The consents `patient` gave, oldest first, for whoever may read their demographics
+/// (the patient, a proxy, their clinicians, the front desk); audited as that read.
+pub async fn consents_of(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &access::Principal,
+    patient: UserId,
+) -> Result<Vec<Consent>> {
+    let read = (Section::Demographics, access::Op::Read);
+    let grant = crate::record::authorize(state, ctx, principal, patient, read.0, read.1).await?;
+    state.store.consents_of(&grant).await
 }
 
 /// The patient accepts the current telehealth consent text (audited).

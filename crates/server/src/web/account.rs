@@ -89,6 +89,11 @@ async fn account_page(
         Outcome::Failed(text) => (None, Some(text(&page)), StatusCode::BAD_REQUEST),
     };
     let recovery_left = state.store.unused_recovery_codes(me.user.id).await?;
+    let consents = if me.role() == Role::Patient {
+        crate::video::consents_of(state, &w.ctx, &me.principal, me.user.id).await?
+    } else {
+        Vec::new()
+    };
     Ok(render_with(
         status,
         &AccountPage {
@@ -104,10 +109,7 @@ async fn account_page(
             recovery_left,
             is_patient: me.role() == Role::Patient,
             time_zone: me.user.time_zone.clone(),
-            consents: state
-                .store
-                .consents_of(me.user.id)
-                .await?
+            consents: consents
                 .into_iter()
                 .map(|c| {
                     let name = match c.kind.as_str() {
@@ -496,17 +498,8 @@ pub async fn access_log(
     w: WebCtx,
     me: SignedIn,
 ) -> AppResult<Response> {
-    let grant = crate::record::authorize(
-        &state,
-        &w.ctx,
-        &me.principal,
-        me.user.id,
-        telemed_domain::access::Data::AccessLog,
-        telemed_domain::access::Op::Read,
-    )
-    .await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/account/access-log");
-    let entries = crate::api::access_log_entries(&state, &grant, 200)
+    let entries = crate::record::access_log(&state, &w.ctx, &me.principal, me.user.id, 200)
         .await?
         .into_iter()
         .map(|e| AccessRow {

@@ -413,15 +413,7 @@ pub async fn audit(
         }
         None => None,
     };
-    let entries = state.store.search_audit(&filter).await?;
-    state
-        .audit
-        .record(
-            Event::new(&w.ctx, state.clock.now(), "audit.search", "audit")
-                .by(me.user.id, me.role())
-                .build(),
-        )
-        .await?;
+    let entries = crate::audit::search(&state, &w.ctx, &me.principal, &filter).await?;
     let mut ids: Vec<UserId> = entries.iter().filter_map(|e| e.actor).collect();
     ids.extend(entries.iter().filter_map(|e| e.patient));
     let names = state.store.names_of(&ids).await?;

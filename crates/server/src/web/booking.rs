@@ -12,7 +12,7 @@ use chrono_tz::Tz;
 use serde::Deserialize;
 use telemed_domain::schedule::VisitKind;
 use telemed_domain::{AppointmentId, Error, Permission, Role, UserId};
-use telemed_store::scheduling::{Appointment, AppointmentStatus, AppointmentsOf};
+use telemed_store::scheduling::{Appointment, AppointmentStatus};
 
 use super::pages::{render, render_with, Page};
 use super::WebCtx;
@@ -549,20 +549,16 @@ async fn appointments_page(
     }
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/appointments");
     let now = state.clock.now();
-    let of = AppointmentsOf::Patient(me.user.id);
+    let p = &me.principal;
     // A visit under way (started, not yet over) is still ahead of the patient: its
     // waiting room and video room stay one click away.
     // (No visit lasts a day.)
-    let mut upcoming = state
-        .store
-        .appointments(of, now - Duration::days(1), now + Duration::days(400), 200)
-        .await?;
-    upcoming.retain(|a| a.end_at > now);
-    let mut past = state
-        .store
-        .appointments(of, now - Duration::days(400), now, 200)
-        .await?;
-    past.retain(|a| a.end_at <= now);
+    let (from, to) = (now - Duration::days(400), now + Duration::days(400));
+    let (upcoming, past): (Vec<_>, Vec<_>) =
+        service::visits_between(state, &w.ctx, p, from, to, 1000)
+            .await?
+            .into_iter()
+            .partition(|a| a.end_at > now);
     let tz = w.ctx.time_zone;
     let status = if error.is_some() {
         StatusCode::CONFLICT
@@ -665,12 +661,9 @@ pub async fn calendar(
     me: SignedIn,
     Query(q): Query<DayQuery>,
 ) -> AppResult<Response> {
-    me.principal.require(Permission::Appointments)?;
-    let of = match me.role() {
-        Role::Clinician => AppointmentsOf::Clinician(me.user.id),
-        Role::Staff => AppointmentsOf::Everyone,
-        _ => return Err(Error::Forbidden.into()),
-    };
+    if !matches!(me.role(), Role::Clinician | Role::Staff) {
+        return Err(Error::Forbidden.into());
+    }
     let tz = w.ctx.time_zone;
     let day = q
         .day
@@ -682,20 +675,9 @@ pub async fn calendar(
     } else {
         (day, 1)
     };
-    let list = state
-        .store
-        .appointments(
-            of,
-            local_midnight(tz, first),
-            local_midnight(tz, first + Duration::days(days)),
-            1000,
-        )
-        .await?;
-    let record =
-        crate::audit::Event::new(&w.ctx, state.clock.now(), "appointment.list", "appointment")
-            .by(me.user.id, me.role())
-            .detail(format!("{} rows", list.len()));
-    state.audit.record(record.build()).await?;
+    let from = local_midnight(tz, first);
+    let to = local_midnight(tz, first + Duration::days(days));
+    let list = service::visits_between(&state, &w.ctx, &me.principal, from, to, 1000).await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/calendar");
     let view = if week_view { "&view=week" } else { "" };
     let link = |d: NaiveDate| format!("/calendar?day={}{view}", d.format("%Y-%m-%d"));
@@ -755,12 +737,7 @@ pub async fn ics(
         .trim_end_matches(".ics")
         .parse()
         .map_err(|_| Error::NotFound)?;
-    let a = state
-        .store
-        .appointment(id)
-        .await?
-        .filter(|a| service::visible_to(&me.principal, a))
-        .ok_or(Error::NotFound)?;
+    let a = service::visible_appointment(&state, &me.principal, id).await?;
     let event = crate::jobs::visit_event(&state, &a, "/appointments");
     let body = crate::ical::calendar("telemed", Some("PUBLISH"), &[event], state.clock.now());
     Ok(calendar_response(body))
@@ -787,21 +764,8 @@ fn calendar_response(body: String) -> Response {
 /// Anyone with the link can read it, so it carries times and links, never names.
 pub async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> AppResult<Response> {
     let secret = token.trim_end_matches(".ics");
-    let clinician = state
-        .store
-        .calendar_feed_owner(&crate::crypto::token_hash(secret))
-        .await?
-        .ok_or(Error::NotFound)?;
     let now = state.clock.now();
-    let list = state
-        .store
-        .appointments(
-            AppointmentsOf::Clinician(clinician),
-            now - Duration::days(30),
-            now + Duration::days(180),
-            1000,
-        )
-        .await?;
+    let list = service::calendar_feed(&state, secret).await?;
     let events: Vec<_> = list
         .iter()
         .map(|a| crate::jobs::visit_event(&state, a, "/calendar"))

@@ -166,7 +166,7 @@ async fn message_rows(
     if let Some(last) = messages.last() {
         service::mark_read(state, &me.principal, id, last.seq).await?;
     }
-    let members = state.store.thread_members(id).await?;
+    let members = service::receipts(state, &me.principal, id).await?;
     let others_read = members
         .iter()
         .filter(|(u, _)| *u != me.user.id)

@@ -10,12 +10,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
-use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use telemed_domain::video::{Participant, TELEHEALTH_CONSENT_VERSION};
 use telemed_domain::{AppointmentId, Error, GuestId};
-use telemed_store::scheduling::{Appointment, AppointmentsOf};
-use telemed_store::visits::Peer;
+use telemed_store::visits::{ChatLine, Peer};
 
 use super::booking::local;
 use super::pages::{render, Page};
@@ -60,24 +58,6 @@ fn visit_id(id: &str) -> Result<AppointmentId, Error> {
     id.parse().map_err(|_| Error::NotFound)
 }
 
-/// Display names of everyone who may be in the room, by participant id.
-async fn roster(state: &AppState, a: &Appointment) -> AppResult<BTreeMap<String, String>> {
-    let names = state
-        .store
-        .names_of(&[a.patient_id, a.clinician_id])
-        .await?;
-    let mut roster = BTreeMap::new();
-    for id in [a.patient_id, a.clinician_id] {
-        if let Some((name, _)) = names.get(&id) {
-            roster.insert(id.to_string(), name.clone());
-        }
-    }
-    for invite in state.store.invites_for(a.id).await? {
-        roster.insert(invite.guest.to_string(), invite.label);
-    }
-    Ok(roster)
-}
-
 struct VisitLine {
     when: String,
     kind: String,
@@ -104,42 +84,20 @@ async fn chart_summary(
     state: &AppState,
     w: &WebCtx,
     me: &SignedIn,
-    a: &Appointment,
+    room: &video::Room,
 ) -> AppResult<ChartSummary> {
-    let now = state.clock.now();
+    let a = &room.appointment;
     let patient = state
         .store
         .user_by_id(a.patient_id)
         .await?
         .ok_or(Error::NotFound)?;
-    let visits = state
-        .store
-        .appointments(
-            AppointmentsOf::Patient(a.patient_id),
-            now - Duration::days(3 * 365),
-            now + Duration::days(365),
-            20,
-        )
-        .await?;
-    let consent = state
-        .store
-        .consents_of(a.patient_id)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|c| c.kind == telemed_domain::video::TELEHEALTH_CONSENT)
-        .map(|c| {
-            format!(
-                "{} ({})",
-                local(w.ctx.time_zone, c.accepted_at, "%Y-%m-%d %H:%M"),
-                c.version
-            )
-        });
-    // The summary is the chart's, under the policy's grant like every other read of it.
-    let (chart, _) = crate::record::summary(state, &w.ctx, &me.principal, a.patient_id).await?;
+    let beside = video::record::beside_the_call(state, &w.ctx, &me.principal, room).await?;
+    let tz = w.ctx.time_zone;
     let lines = |entries: &[telemed_store::record::Entry]| {
         entries.iter().map(crate::export::entry_line).collect()
     };
+    let chart = beside.chart;
     Ok(ChartSummary {
         patient_id: a.patient_id,
         problems: lines(&chart.problems),
@@ -154,12 +112,18 @@ async fn chart_summary(
         patient: patient.display_name,
         email: patient.email.as_str().to_owned(),
         reason: a.reason.clone(),
-        consent,
-        visits: visits
+        consent: beside.consent.map(|c| {
+            format!(
+                "{} ({})",
+                local(tz, c.accepted_at, "%Y-%m-%d %H:%M"),
+                c.version
+            )
+        }),
+        visits: beside
+            .visits
             .iter()
-            .filter(|v| v.id != a.id)
             .map(|v| VisitLine {
-                when: local(w.ctx.time_zone, v.start_at, "%Y-%m-%d %H:%M"),
+                when: local(tz, v.start_at, "%Y-%m-%d %H:%M"),
                 kind: v.visit_kind.as_str().to_owned(),
                 status: v.status.as_str().to_owned(),
             })
@@ -209,7 +173,7 @@ pub async fn room(
         }
     }
     let a = &room.appointment;
-    let names = roster(&state, a).await?;
+    let names = video::record::roster(&state, a).await?;
     let clinician = names
         .get(&a.clinician_id.to_string())
         .cloned()
@@ -224,9 +188,7 @@ pub async fn room(
     let (summary, invites) = match (&visitor.user, room.me.hosts()) {
         (Some(me), true) => {
             let now = state.clock.now();
-            let invites = state
-                .store
-                .invites_for(id)
+            let invites = video::record::invitations(&state, &room)
                 .await?
                 .into_iter()
                 .map(|i| InviteLine {
@@ -243,7 +205,7 @@ pub async fn room(
                     label: i.label,
                 })
                 .collect();
-            (Some(chart_summary(&state, &w, me, a).await?), invites)
+            (Some(chart_summary(&state, &w, me, &room).await?), invites)
         }
         _ => (None, Vec::new()),
     };
@@ -331,11 +293,7 @@ pub async fn join_form(
     Path(token): Path<String>,
 ) -> AppResult<Response> {
     let invite = guests::pending(&state, &token).await?;
-    let a = state
-        .store
-        .appointment(invite.appointment)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let a = guests::invited_visit(&state, &invite).await?;
     let names = state.store.names_of(&[a.clinician_id]).await?;
     let page = Page::new(&w.ctx, &w.csrf, None, "/visits/join");
     Ok(render(&JoinPage {
@@ -441,21 +399,22 @@ pub async fn chat(
         Err(response) => return Ok(response),
     };
     let room = video::open_room(&state, &visitor.caller, visit_id(&id)?).await?;
-    let names = roster(&state, &room.appointment).await?;
-    let lines = chat_lines(&state, &w, room.id(), &names, q.after).await?;
+    let names = video::record::roster(&state, &room.appointment).await?;
+    let lines = chat_lines(
+        &w,
+        video::record::chat(&state, &room, q.after).await?,
+        &names,
+    );
     Ok(Json(lines).into_response())
 }
 
-/// A visit's chat lines after `after`, named from its roster.
-async fn chat_lines(
-    state: &AppState,
+/// Chat lines as the page shows them, named from the visit's roster.
+fn chat_lines(
     w: &WebCtx,
-    visit: AppointmentId,
+    lines: Vec<ChatLine>,
     names: &BTreeMap<String, String>,
-    after: i64,
-) -> AppResult<Vec<ChatLineView>> {
-    let lines = state.store.visit_chat(visit, after.max(0), 200).await?;
-    Ok(lines
+) -> Vec<ChatLineView> {
+    lines
         .into_iter()
         .map(|l| ChatLineView {
             seq: l.seq,
@@ -467,7 +426,7 @@ async fn chat_lines(
             body: l.body,
             at: local(w.ctx.time_zone, l.sent_at, "%H:%M"),
         })
-        .collect())
+        .collect()
 }
 
 struct AttendanceLine {
@@ -498,19 +457,16 @@ pub async fn record(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = visit_id(&id)?;
-    let a = state
-        .store
-        .appointment(id)
-        .await?
-        .filter(|a| a.patient_id == me.user.id || a.clinician_id == me.user.id)
-        .ok_or(Error::NotFound)?;
-    let encounter = state.store.encounter(id).await?.ok_or(Error::NotFound)?;
-    let names = roster(&state, &a).await?;
+    let call = video::record::call_record(&state, &w.ctx, &me.principal, id).await?;
+    let video::record::CallRecord {
+        visit: a,
+        encounter,
+        attendance,
+        chat,
+        roster: names,
+    } = call;
     let tz = w.ctx.time_zone;
-    let attendance = state
-        .store
-        .visit_attendance(id)
-        .await?
+    let attendance = attendance
         .into_iter()
         .map(|p: Peer| AttendanceLine {
             who: names
@@ -528,17 +484,7 @@ pub async fn record(
                 .unwrap_or_default(),
         })
         .collect();
-    let chat = chat_lines(&state, &w, id, &names, 0).await?;
-    let event = crate::audit::Event::new(
-        &w.ctx,
-        state.clock.now(),
-        "visit.record.read",
-        "appointment",
-    )
-    .by(me.user.id, me.role())
-    .on(id)
-    .patient(a.patient_id);
-    state.audit.record(event.build()).await?;
+    let chat = chat_lines(&w, chat, &names);
     let page = Page::new(
         &w.ctx,
         &w.csrf,

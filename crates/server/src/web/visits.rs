@@ -21,12 +21,7 @@ use crate::AppState;
 
 async fn visible_appointment(state: &AppState, me: &SignedIn, id: &str) -> AppResult<Appointment> {
     let id: AppointmentId = id.parse().map_err(|_| Error::NotFound)?;
-    Ok(state
-        .store
-        .appointment(id)
-        .await?
-        .filter(|a| service::visible_to(&me.principal, a))
-        .ok_or(Error::NotFound)?)
+    Ok(service::visible_appointment(state, &me.principal, id).await?)
 }
 
 /// The display name of the visit's clinician.

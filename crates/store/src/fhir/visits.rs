@@ -2,6 +2,7 @@
 //! Who may see which visits is decided by the server (a patient their own, a clinician
 //! theirs, staff all); the query carries that as `patient` / `clinician`.
 
+use telemed_domain::access::{VisitReach, VisitScope};
 use telemed_domain::{AppointmentId, Error, Result};
 
 use super::{count, limits, order_by, page, SortKey, Where};
@@ -37,18 +38,30 @@ impl TryFrom<VisitRow> for Visit {
 
 const VISIT_FROM: &str = "appointments a LEFT JOIN encounters e ON e.appointment_id = a.id";
 
-fn visit_where(q: &VisitQuery) -> Where {
+fn visit_where(reach: &VisitReach, q: &VisitQuery) -> Where {
     let mut w = Where::default();
     if q.encounters {
         w.clauses.push("e.started_at IS NOT NULL".into());
     }
-    if let Some(p) = q.patient {
-        let p = w.text(p.to_string());
-        w.clauses.push(format!("a.patient_id = {p}"));
-    }
-    if let Some(c) = q.clinician {
-        let c = w.text(c.to_string());
-        w.clauses.push(format!("a.clinician_id = {c}"));
+    match reach.scope() {
+        VisitScope::Patient(p) => {
+            let p = w.text(p.to_string());
+            w.clauses.push(format!("a.patient_id = {p}"));
+        }
+        VisitScope::Clinician(c) => {
+            let c = w.text(c.to_string());
+            w.clauses.push(format!("a.clinician_id = {c}"));
+        }
+        VisitScope::Party(u) => {
+            let u = w.text(u.to_string());
+            w.clauses
+                .push(format!("(a.patient_id = {u} OR a.clinician_id = {u})"));
+        }
+        VisitScope::Visit(id) => {
+            let id = w.text(id.to_string());
+            w.clauses.push(format!("a.id = {id}"));
+        }
+        VisitScope::All => {}
     }
     w.all_of(&q.ids, |w, id| format!("a.id = {}", w.text(id.to_string())));
     w.all_of(&q.patients, |w, id| {
@@ -79,8 +92,12 @@ fn visit_where(q: &VisitQuery) -> Where {
 
 impl crate::Store {
     /// One page of visits matching `q`, and whether more follow.
-    pub async fn search_visits(&self, q: &VisitQuery) -> Result<(Vec<Visit>, bool)> {
-        let w = visit_where(q);
+    pub async fn search_visits(
+        &self,
+        reach: &VisitReach,
+        q: &VisitQuery,
+    ) -> Result<(Vec<Visit>, bool)> {
+        let w = visit_where(reach, q);
         let date = if q.encounters {
             "e.started_at"
         } else {
@@ -111,17 +128,17 @@ impl crate::Store {
     }
 
     /// How many visits match `q` (paging ignored).
-    pub async fn count_visits(&self, q: &VisitQuery) -> Result<i64> {
-        count(self, VISIT_FROM, &visit_where(q)).await
+    pub async fn count_visits(&self, reach: &VisitReach, q: &VisitQuery) -> Result<i64> {
+        count(self, VISIT_FROM, &visit_where(reach, q)).await
     }
 
-    /// One visit by id.
-    pub async fn visit(&self, id: AppointmentId) -> Result<Option<Visit>> {
+    /// One visit by id, if within reach.
+    pub async fn visit(&self, reach: &VisitReach, id: AppointmentId) -> Result<Option<Visit>> {
         let q = VisitQuery {
             ids: vec![vec![id]],
             limit: 1,
             ..VisitQuery::default()
         };
-        Ok(self.search_visits(&q).await?.0.pop())
+        Ok(self.search_visits(reach, &q).await?.0.pop())
     }
 }

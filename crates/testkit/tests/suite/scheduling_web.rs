@@ -280,7 +280,7 @@ async fn visits_change_through_the_ui(backend: Backend) {
         .state()
         .store
         .appointments(
-            telemed_store::scheduling::AppointmentsOf::Patient(patient.id),
+            &telemed_domain::access::visit_party(patient.id),
             app.clock.now(),
             app.clock.now() + Duration::days(30),
             10,
@@ -341,7 +341,13 @@ async fn visits_change_through_the_ui(backend: Backend) {
     );
     let r = web.post(&move_path, &[("start", &starts[4])]).await;
     assert_eq!(location(&r).as_deref(), Some("/appointments?done=moved"));
-    let moved = app.state().store.appointment(id).await.unwrap().unwrap();
+    let moved = app
+        .state()
+        .store
+        .appointment(&telemed_testkit::every_visit(), id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         moved.start_at.to_rfc3339_opts(SecondsFormat::Secs, true),
         starts[4]
@@ -407,7 +413,7 @@ async fn visits_change_through_the_ui(backend: Backend) {
     assert_eq!(
         app.state()
             .store
-            .appointment(id)
+            .appointment(&telemed_testkit::every_visit(), id)
             .await
             .unwrap()
             .unwrap()

@@ -71,7 +71,7 @@ impl Visit {
         self.app
             .state()
             .store
-            .appointment(id)
+            .appointment(&telemed_testkit::every_visit(), id)
             .await
             .unwrap()
             .unwrap()

@@ -300,7 +300,12 @@ async fn a_call(relay: bool) {
     let quality = encounter.quality.expect("a quality summary");
     assert_eq!(quality.relayed, relay);
     assert_eq!(
-        store.appointment(visit).await.unwrap().unwrap().status,
+        store
+            .appointment(&telemed_testkit::every_visit(), visit)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
         telemed_store::scheduling::AppointmentStatus::Fulfilled
     );
     doc.goto(app.url(&format!("/visits/{id}/record")))

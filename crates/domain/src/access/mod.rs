@@ -9,8 +9,9 @@
 //! `Clone`, and every store function that reads or changes a patient's record demands
 //! one (`Grant::require`). Rows the store finds by their own id before anyone knows
 //! whose they are come back `Sealed`: only a grant for that patient's data opens them.
-//! Two more rules live here: whose visits a person sees (`visit_reach`) and who reads a
-//! message thread (`thread_grant`, which the store asks for before giving messages).
+//! Two more rules live beside it, each with the proof the store demands: whose visits a
+//! reader sees (`visits`: `VisitReach`), and who starts and reads a message thread
+//! (`threads`: `thread_start`, `ThreadGrant`).
 //!
 //! The audit vocabulary is here too: every grant and refusal is audited under
 //! `Grant::action` / `action_name` (`record.<section>.<read|write>`, `record.chart.read`,
@@ -53,6 +54,15 @@
 //! let grant: Grant = decide(&me, patient, Data::Section(Section::Problems), Op::Read, facts).unwrap();
 //! assert_eq!(grant.patient(), patient);
 //! ```
+
+mod threads;
+mod visits;
+
+pub use threads::{sees_thread, thread_grant, thread_start, Recipient, ThreadGrant, ThreadStart};
+pub use visits::{
+    calendar_feed, invited_guest, system_visits, visit_party, visit_reach, visits_in_record,
+    VisitReach, VisitScope,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -185,6 +195,8 @@ pub enum SystemTask {
     DemoSeed,
     /// Benchmarks and load generators writing synthetic records.
     SyntheticLoad,
+    /// The job queue's scheduling work: visit notices, reminders and no-shows.
+    Scheduling,
 }
 
 impl SystemTask {
@@ -192,6 +204,7 @@ impl SystemTask {
         match self {
             SystemTask::DemoSeed => "demo_seed",
             SystemTask::SyntheticLoad => "synthetic_load",
+            SystemTask::Scheduling => "scheduling",
         }
     }
 }
@@ -436,81 +449,6 @@ pub fn system(task: SystemTask, patient: UserId, author: UserId) -> Grant {
         op: Op::Write,
         basis: Basis::System,
     }
-}
-
-/// Whose visits (appointments and their encounters) a principal sees: the rule of
-/// scheduling, the waiting room, the pages and FHIR alike.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VisitReach {
-    /// A patient: their own.
-    OfPatient(UserId),
-    /// A clinician: those they see.
-    OfClinician(UserId),
-    /// The front desk: every one.
-    All,
-}
-
-impl VisitReach {
-    /// Whether a visit between `patient` and `clinician` is within reach.
-    pub fn includes(self, patient: UserId, clinician: UserId) -> bool {
-        match self {
-            VisitReach::OfPatient(p) => p == patient,
-            VisitReach::OfClinician(c) => c == clinician,
-            VisitReach::All => true,
-        }
-    }
-}
-
-/// The visits `principal` may see, or `None` (admins, and tokens without the
-/// appointments scope, see none).
-pub fn visit_reach(principal: &Principal) -> Option<VisitReach> {
-    if !principal.can(Permission::Appointments) {
-        return None;
-    }
-    match principal.role {
-        Role::Patient => Some(VisitReach::OfPatient(principal.user_id)),
-        Role::Clinician => Some(VisitReach::OfClinician(principal.user_id)),
-        Role::Staff => Some(VisitReach::All),
-        Role::Admin => None,
-    }
-}
-
-/// Whether `principal` sees a message thread: its members do, and the front desk sees
-/// the clinic inbox's threads (patients writing to the clinic) whether or not a member.
-pub fn sees_thread(principal: &Principal, member: bool, clinic_inbox: bool) -> bool {
-    principal.can(Permission::Messages)
-        && (member || (principal.role == Role::Staff && clinic_inbox))
-}
-
-/// Proof that the policy let `reader` see message thread `thread`: what the store asks
-/// for before it gives a thread's messages. Only `thread_grant` makes one.
-#[derive(Debug, PartialEq, Eq)]
-pub struct ThreadGrant {
-    reader: UserId,
-    thread: crate::ThreadId,
-}
-
-impl ThreadGrant {
-    pub fn reader(&self) -> UserId {
-        self.reader
-    }
-
-    pub fn thread(&self) -> crate::ThreadId {
-        self.thread
-    }
-}
-
-/// The grant to read `thread`, when `sees_thread` says so.
-pub fn thread_grant(
-    principal: &Principal,
-    thread: crate::ThreadId,
-    member: bool,
-    clinic_inbox: bool,
-) -> Option<ThreadGrant> {
-    sees_thread(principal, member, clinic_inbox).then_some(ThreadGrant {
-        reader: principal.user_id,
-        thread,
-    })
 }
 
 /// A row of patient data found by its own id, before anyone knew whose it was: the
@@ -760,54 +698,6 @@ mod tests {
         assert!(matches!(someone_elses.open(&chart), Err(Error::NotFound)));
         let notes = Sealed::new(patient, Section::Notes, 7);
         assert!(matches!(notes.open(&problems), Err(Error::NotFound)));
-    }
-
-    #[test]
-    fn visits_are_seen_by_their_patient_their_clinician_and_the_front_desk() {
-        let (patient, clinician) = (UserId::new(), UserId::new());
-        let reach = |role, id| {
-            visit_reach(&Principal {
-                user_id: id,
-                ..principal(role)
-            })
-        };
-        let own = reach(Role::Patient, patient).unwrap();
-        assert!(own.includes(patient, clinician));
-        assert!(!own.includes(UserId::new(), clinician));
-        let theirs = reach(Role::Clinician, clinician).unwrap();
-        assert!(theirs.includes(patient, clinician));
-        assert!(!theirs.includes(patient, UserId::new()));
-        assert!(reach(Role::Staff, UserId::new())
-            .unwrap()
-            .includes(patient, clinician));
-        assert_eq!(reach(Role::Admin, UserId::new()), None);
-        let scoped = Principal {
-            permissions: vec![Permission::Profile],
-            ..principal(Role::Patient)
-        };
-        assert_eq!(visit_reach(&scoped), None);
-    }
-
-    #[test]
-    fn threads_are_seen_by_their_members_and_the_inbox_by_the_front_desk() {
-        let patient = principal(Role::Patient);
-        assert!(sees_thread(&patient, true, true));
-        assert!(!sees_thread(&patient, false, true));
-        let clinician = principal(Role::Clinician);
-        assert!(sees_thread(&clinician, true, false));
-        assert!(!sees_thread(&clinician, false, true));
-        let staff = principal(Role::Staff);
-        assert!(sees_thread(&staff, false, true));
-        assert!(!sees_thread(&staff, false, false));
-        let no_scope = Principal {
-            permissions: vec![Permission::Profile],
-            ..principal(Role::Patient)
-        };
-        assert!(!sees_thread(&no_scope, true, false));
-        let thread = crate::ThreadId::new();
-        let grant = thread_grant(&staff, thread, false, true).unwrap();
-        assert_eq!((grant.thread(), grant.reader()), (thread, staff.user_id));
-        assert_eq!(thread_grant(&clinician, thread, false, true), None);
     }
 
     #[test]
