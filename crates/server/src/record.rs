@@ -405,7 +405,9 @@ pub async fn summary(
 pub struct Chart {
     pub grant: Grant,
     pub person: telemed_store::users::User,
-    pub summary: store::Summary,
+    pub current: store::Current,
+    /// The last visits that have started, newest first.
+    pub recent_visits: Vec<store::RecentVisit>,
     pub demographics: Demographics,
     /// Each chart section's newest entries (`lines` of them, and one more when there
     /// are more).
@@ -459,7 +461,8 @@ pub async fn chart(
     let store = &state.store;
     let now = state.clock.now();
     let person = store.user_by_id(patient).await?.ok_or(Error::NotFound)?;
-    let summary = store.summary(&grant, now).await?;
+    let current = store.current(&grant).await?;
+    let recent_visits = store.recent_visits(&grant, now, 5).await?;
     let demographics = store.demographics(&grant).await?;
     let mut sections = Vec::with_capacity(Section::CHART.len());
     for section in Section::CHART {
@@ -520,7 +523,8 @@ pub async fn chart(
         may_chart,
         grant,
         person,
-        summary,
+        current,
+        recent_visits,
         demographics,
         sections,
         documents,

@@ -887,6 +887,17 @@ pub struct BreakGlass {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What is current in the record: the active problems, allergies and medications, and
+/// the latest reading of each vital sign.
+#[derive(Debug, Clone, Default)]
+pub struct Current {
+    pub problems: Vec<Entry>,
+    pub allergies: Vec<Entry>,
+    pub medications: Vec<Entry>,
+    /// The latest reading of each vital sign.
+    pub vitals: Vec<Entry>,
+}
+
 /// The record at a glance, for the visit: what is current, and what is recent.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -1088,9 +1099,8 @@ impl Store {
         entry_in(&mut conn, grant, id).await
     }
 
-    /// The summary beside the video: active problems, allergies and medications, the
-    /// latest of each vital sign, and the last notes (signed only unless `drafts`).
-    pub async fn summary(&self, grant: &Grant, now: DateTime<Utc>) -> Result<Summary> {
+    /// What is current in the record (`Current`), under a grant on the whole chart.
+    pub async fn current(&self, grant: &Grant) -> Result<Current> {
         let patient = grant.require_data(telemed_domain::access::Data::Chart)?;
         let current = current_statuses();
         let rows: Vec<EntryRow> = sqlx::query_as(&format!(
@@ -1103,13 +1113,13 @@ impl Store {
         .fetch_all(self.pool())
         .await
         .db()?;
-        let mut summary = Summary::default();
+        let mut found = Current::default();
         for row in rows {
             let e = Entry::try_from(row)?;
             match e.section {
-                Section::Problems => summary.problems.push(e),
-                Section::Allergies => summary.allergies.push(e),
-                _ => summary.medications.push(e),
+                Section::Problems => found.problems.push(e),
+                Section::Allergies => found.allergies.push(e),
+                _ => found.medications.push(e),
             }
         }
         // The latest reading per vital sign: one short backward scan of
@@ -1133,14 +1143,31 @@ impl Store {
             query = query.bind(vital.code);
         }
         let latest: Vec<EntryRow> = query.fetch_all(self.pool()).await.db()?;
-        summary.vitals = latest
+        found.vitals = latest
             .into_iter()
             .map(Entry::try_from)
             .collect::<Result<_>>()?;
-        summary.recent_notes = self.notes_of(grant, 5).await?;
-        summary.recent_visits = self.recent_visits(grant, now, 5).await?;
-        summary.recent_documents = self.documents_of(grant, false, 5).await?;
-        Ok(summary)
+        Ok(found)
+    }
+
+    /// The record at a glance (`Summary`): what is current, and the newest notes,
+    /// visits and documents.
+    pub async fn summary(&self, grant: &Grant, now: DateTime<Utc>) -> Result<Summary> {
+        let Current {
+            problems,
+            allergies,
+            medications,
+            vitals,
+        } = self.current(grant).await?;
+        Ok(Summary {
+            problems,
+            allergies,
+            medications,
+            vitals,
+            recent_notes: self.notes_of(grant, 5).await?,
+            recent_visits: self.recent_visits(grant, now, 5).await?,
+            recent_documents: self.documents_of(grant, false, 5).await?,
+        })
     }
 
     /// The patient's visits that started before `now`, newest first.

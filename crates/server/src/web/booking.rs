@@ -730,6 +730,7 @@ pub async fn calendar(
 /// One visit as an .ics file, for "add to calendar".
 pub async fn ics(
     State(state): State<AppState>,
+    w: WebCtx,
     me: SignedIn,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
@@ -737,7 +738,7 @@ pub async fn ics(
         .trim_end_matches(".ics")
         .parse()
         .map_err(|_| Error::NotFound)?;
-    let a = service::visible_appointment(&state, &me.principal, id).await?;
+    let a = service::read_visit(&state, &w.ctx, &me.principal, id).await?;
     let event = crate::jobs::visit_event(&state, &a, "/appointments");
     let body = crate::ical::calendar("telemed", Some("PUBLISH"), &[event], state.clock.now());
     Ok(calendar_response(body))

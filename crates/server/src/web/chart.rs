@@ -219,7 +219,8 @@ async fn chart_page(
         };
     let Chart {
         person: user,
-        summary,
+        current,
+        recent_visits,
         demographics: d,
         sections: section_entries,
         documents,
@@ -311,12 +312,11 @@ async fn chart_page(
             given_names: user.name.given_joined(),
             contact,
             can_edit_demographics,
-            problems: lines(&summary.problems),
-            allergies: lines(&summary.allergies),
-            medications: lines(&summary.medications),
-            vitals: lines(&summary.vitals),
-            visits: summary
-                .recent_visits
+            problems: lines(&current.problems),
+            allergies: lines(&current.allergies),
+            medications: lines(&current.medications),
+            vitals: lines(&current.vitals),
+            visits: recent_visits
                 .iter()
                 .map(|v| {
                     format!(

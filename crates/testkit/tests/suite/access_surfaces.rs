@@ -1,12 +1,13 @@
 //! The access policy through every surface: each kind of caller (the patient, a proxy,
 //! another patient, clinicians with and without a care relationship, staff, an admin)
 //! reads each kind of patient data (demographics, a chart section, one entry, the chart
-//! as a whole, the access log, an export) through the JSON API, FHIR and the web pages.
+//! as a whole, the access log, an export, a visit) through the JSON API, FHIR and the
+//! web pages.
 //! An allowed read answers and leaves exactly one successful audit entry; a refused read
 //! leaves none, and answers exactly as the same read of a record that does not exist.
 
 use serde_json::json;
-use telemed_domain::{Role, UserId};
+use telemed_domain::{AppointmentId, Role, UserId};
 use telemed_testkit::{location, Backend, TestApp};
 
 use super::messaging::Api;
@@ -21,6 +22,7 @@ enum Kind {
     Chart,
     AccessLog,
     Export,
+    Visit,
 }
 
 /// The rules, stated independently of the code: who reads what.
@@ -42,6 +44,8 @@ fn allowed(who: &str, kind: Kind) -> bool {
         // An auditor (the admin) reads who accessed any record.
         Kind::AccessLog => matches!(who, "the patient" | "an admin"),
         Kind::Export => matches!(who, "the patient" | "a proxy"),
+        // A visit: its patient, its clinician, and the front desk that arranges visits.
+        Kind::Visit => matches!(who, "the patient" | "a clinician with a visit" | "staff"),
     }
 }
 
@@ -53,9 +57,16 @@ struct Read {
     missing: String,
 }
 
-fn reads(patient: UserId, entry: &str) -> Vec<Read> {
+fn reads(patient: UserId, entry: &str, visit: AppointmentId) -> Vec<Read> {
     let nobody = UserId::new();
     let nothing = UserId::new();
+    let no_visit = AppointmentId::new();
+    let visit_read = |surface, path: &dyn Fn(AppointmentId) -> String| Read {
+        surface,
+        kind: Kind::Visit,
+        path: path(visit),
+        missing: path(no_visit),
+    };
     let api = |kind, tail: &str| Read {
         surface: "api",
         kind,
@@ -88,6 +99,9 @@ fn reads(patient: UserId, entry: &str) -> Vec<Read> {
             path: format!("/patients/{patient}/chart"),
             missing: format!("/patients/{nobody}/chart"),
         },
+        visit_read("api", &|v| format!("/api/v1/appointments/{v}")),
+        visit_read("fhir", &|v| format!("/fhir/R4/Appointment/{v}")),
+        visit_read("web", &|v| format!("/appointments/{v}/calendar.ics")),
     ]
 }
 
@@ -142,7 +156,11 @@ async fn every_surface_answers_a_refusal_as_a_missing_record(backend: Backend) {
         app: &app,
         http: http.clone(),
     };
-    let Cast { patient, people } = cast(&app, &api).await;
+    let Cast {
+        patient,
+        visit,
+        people,
+    } = cast(&app, &api).await;
     let (_, clinician, token) = people
         .iter()
         .find(|(who, _, _)| *who == "a clinician with a visit")
@@ -161,7 +179,7 @@ async fn every_surface_answers_a_refusal_as_a_missing_record(backend: Backend) {
         .await;
     assert_eq!(status, 201, "{problem}");
     let entry = problem["id"].as_str().unwrap().to_owned();
-    let reads = reads(patient.id, &entry);
+    let reads = reads(patient.id, &entry, visit);
     let mut checked = 0;
     for (who, user, token) in &people {
         let web = app.signed_in_web(user).await;
@@ -184,7 +202,8 @@ async fn every_surface_answers_a_refusal_as_a_missing_record(backend: Backend) {
             // see every patient's demographics to book and register, so its existence is
             // no secret to them); and the patient's own export is refused in so many
             // words to those who read the chart in place.
-            let offered_glass = web.is_some() && user.role == Role::Clinician;
+            let offered_glass =
+                web.is_some() && user.role == Role::Clinician && read.kind == Kind::Chart;
             let reader_refused_export = read.kind == Kind::Export && allowed(who, Kind::Chart);
             if offered_glass {
                 assert_eq!(status, 303, "{what}");

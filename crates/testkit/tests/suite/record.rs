@@ -87,13 +87,15 @@ async fn attempt(
 
 pub(super) struct Cast {
     pub patient: TestUser,
+    /// The patient's visit with "a clinician with a visit".
+    pub visit: telemed_domain::AppointmentId,
     pub people: Vec<(&'static str, TestUser, String)>,
 }
 
 pub(super) async fn cast(app: &TestApp, api: &Api<'_>) -> Cast {
     let patient = app.create_user(Role::Patient).await;
     let with_visit = app.create_user(Role::Clinician).await;
-    give_a_visit(app, &with_visit, &patient).await;
+    let visit = give_a_visit(app, &with_visit, &patient).await;
     let on_team = app.create_user(Role::Clinician).await;
     let staff = app.create_user(Role::Staff).await;
     let staff_token = app.token_for(&staff, None).await;
@@ -135,7 +137,11 @@ pub(super) async fn cast(app: &TestApp, api: &Api<'_>) -> Cast {
         let token = app.token_for(&user, None).await;
         people.push((who, user, token));
     }
-    Cast { patient, people }
+    Cast {
+        patient,
+        visit,
+        people,
+    }
 }
 
 fn allowed(who: &str, section: Section, write: bool) -> bool {
