@@ -10,6 +10,9 @@ use crate::{Error, MediaType, Result};
 /// The files a record accepts: photos, PDFs and DICOM images.
 pub const RECORD_FILES: [MediaType; 6] = MediaType::ALL;
 
+/// Most documents of a record listed at once.
+pub const DOCUMENT_LIST_LIMIT: i64 = 500;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {

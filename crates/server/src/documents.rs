@@ -5,7 +5,9 @@
 
 use telemed_domain::access::Op;
 use telemed_domain::access::Principal;
-use telemed_domain::documents::{DocumentDetails, DocumentStatus, RECORD_FILES};
+use telemed_domain::documents::{
+    DocumentDetails, DocumentStatus, DOCUMENT_LIST_LIMIT, RECORD_FILES,
+};
 use telemed_domain::record::Section;
 use telemed_domain::{AppointmentId, DocumentId, Error, MediaType, Result, Role, UserId};
 use telemed_store::blobs::{self, Blob, Sealed};
@@ -16,9 +18,6 @@ use crate::context::Ctx;
 use crate::imaging::{self, Rendered, Window};
 use crate::record::{audit_write, authorize, authorize_as};
 use crate::{files, AppState};
-
-/// Most documents listed at once.
-pub const LIST_LIMIT: i64 = 500;
 
 /// A file to file in a record.
 #[derive(Debug)]
@@ -188,7 +187,7 @@ pub async fn list(
     let grant = authorize(state, ctx, principal, patient, Section::Documents, Op::Read).await?;
     state
         .store
-        .documents_of(&grant, grant.sees_entered_in_error(), LIST_LIMIT)
+        .documents_of(&grant, grant.sees_entered_in_error(), DOCUMENT_LIST_LIMIT)
         .await
 }
 

@@ -473,7 +473,7 @@ pub async fn chart(
         .documents_of(
             &grant,
             grant.sees_entered_in_error(),
-            crate::documents::LIST_LIMIT,
+            telemed_domain::documents::DOCUMENT_LIST_LIMIT,
         )
         .await?;
     let notes = store.notes_of(&grant, 200).await?;

@@ -503,7 +503,8 @@ impl<T> Sealed<T> {
 mod tests {
     use super::*;
 
-    fn principal(role: Role) -> Principal {
+    /// Someone of `role` with all its permissions (the policy's tests share it).
+    pub(super) fn principal(role: Role) -> Principal {
         Principal {
             user_id: UserId::new(),
             role,

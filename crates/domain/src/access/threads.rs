@@ -104,15 +104,8 @@ pub fn thread_grant(
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::principal;
     use super::*;
-
-    fn principal(role: Role) -> Principal {
-        Principal {
-            user_id: UserId::new(),
-            role,
-            permissions: role.permissions().to_vec(),
-        }
-    }
 
     #[test]
     fn threads_are_seen_by_their_members_and_the_inbox_by_the_front_desk() {
