@@ -13,6 +13,7 @@ pub mod ids;
 pub mod names;
 pub mod oauth;
 pub mod password;
+pub mod prescribing;
 pub mod query;
 pub mod record;
 pub mod role;
