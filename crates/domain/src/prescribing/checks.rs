@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use super::sig::Sig;
-use super::{mass_in_mg, Agent, Knowledge, Medication, Severity};
+use super::{ingredient_key, mass_in_mg, Agent, Knowledge, Medication, Severity};
 
 /// An allergy as the chart records it: its code (SNOMED CT or RxNorm), if any, and text.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,7 +16,7 @@ pub struct AllergyFact {
     pub text: String,
 }
 
-/// A medication the patient takes, resolved to the catalogue's ingredient codes.
+/// A medication the patient takes, with its ingredients' keys (`ingredient_key`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActiveMedication {
     pub name: String,
@@ -88,8 +88,8 @@ fn allergies(m: &Medication, p: &PatientContext, k: &Knowledge, out: &mut Vec<Fi
     for allergy in &p.allergies {
         let text = allergy.text.trim().to_lowercase();
         for ingredient in &m.ingredients {
-            let same = allergy.code.as_deref() == Some(ingredient.code.as_str())
-                || (!text.is_empty() && text == ingredient.name.to_lowercase());
+            let same = (allergy.code.is_some() && allergy.code == ingredient.code)
+                || (!text.is_empty() && ingredient_key(&text) == ingredient.key());
             if same {
                 out.push(Finding {
                     kind: FindingKind::Allergy,
@@ -106,7 +106,7 @@ fn allergies(m: &Medication, p: &PatientContext, k: &Knowledge, out: &mut Vec<Fi
                 .and_then(|c| k.allergen_classes(c))
                 .into_iter()
                 .chain(k.allergen_classes(&text));
-            let classes = k.classes_of(&ingredient.code);
+            let classes = k.classes_of(&ingredient.key());
             if let Some(class) = named
                 .flat_map(|set| set.iter())
                 .find(|c| classes.contains(c))
@@ -137,7 +137,7 @@ fn interactions(m: &Medication, p: &PatientContext, k: &Knowledge, out: &mut Vec
     for active in &p.active {
         let mut seen: Vec<&super::Interaction> = Vec::new();
         for mine in &m.ingredients {
-            let ours = agents(&mine.code, k);
+            let ours = agents(&mine.key(), k);
             for theirs in active.ingredients.iter().flat_map(|i| agents(i, k)) {
                 for a in &ours {
                     let Some(found) = k.interaction(a, &theirs) else {
@@ -165,7 +165,7 @@ fn duplicates(m: &Medication, p: &PatientContext, k: &Knowledge, out: &mut Vec<F
         let same = m
             .ingredients
             .iter()
-            .find(|i| active.ingredients.contains(&i.code));
+            .find(|i| active.ingredients.contains(&i.key()));
         if let Some(ingredient) = same {
             out.push(Finding {
                 kind: FindingKind::Duplicate,
@@ -180,7 +180,7 @@ fn duplicates(m: &Medication, p: &PatientContext, k: &Knowledge, out: &mut Vec<F
         let class = m
             .ingredients
             .iter()
-            .flat_map(|i| k.classes_of(&i.code))
+            .flat_map(|i| k.classes_of(&i.key()))
             .filter_map(|c| k.class(c))
             .filter(|c| c.duplicate_therapy)
             .find(|c| active.ingredients.iter().any(|i| c.members.contains(i)));
@@ -199,7 +199,7 @@ fn duplicates(m: &Medication, p: &PatientContext, k: &Knowledge, out: &mut Vec<F
 
 fn doses(m: &Medication, sig: &Sig, p: &PatientContext, k: &Knowledge, out: &mut Vec<Finding>) {
     for ingredient in &m.ingredients {
-        let Some(range) = k.dose_range(&ingredient.code) else {
+        let Some(range) = k.dose_range(&ingredient.key()) else {
             continue;
         };
         if p.age_years.is_none_or(|age| age >= range.under_age_years) {
@@ -278,7 +278,7 @@ mod tests {
 
     fn ingredient(code: &str, name: &str, mg: f64) -> Ingredient {
         Ingredient {
-            code: code.into(),
+            code: Some(code.into()),
             name: name.into(),
             strength: Some(Strength {
                 value: mg,
@@ -289,12 +289,7 @@ mod tests {
         }
     }
 
-    fn product(
-        code: &str,
-        name: &str,
-        ingredients: Vec<Ingredient>,
-        classes: &[&str],
-    ) -> Medication {
+    fn product(code: &str, name: &str, ingredients: Vec<Ingredient>) -> Medication {
         Medication {
             system: crate::record::RXNORM.into(),
             code: code.into(),
@@ -302,7 +297,6 @@ mod tests {
             ingredients,
             dose_form: "Oral Capsule".into(),
             route: "oral".into(),
-            classes: classes.iter().map(|c| c.to_string()).collect(),
             schedule: None,
             active: true,
         }
@@ -384,7 +378,6 @@ mod tests {
             "308191",
             "amoxicillin 500 MG Oral Capsule",
             vec![ingredient("amoxicillin", "amoxicillin", 500.0)],
-            &["penicillins"],
         )
     }
 
@@ -445,7 +438,6 @@ mod tests {
             "197806",
             "ibuprofen 400 MG Oral Tablet",
             vec![ingredient("ibuprofen", "ibuprofen", 400.0)],
-            &["nsaids"],
         );
         let on_warfarin = PatientContext {
             active: vec![taking("warfarin 5 MG Oral Tablet", &["warfarin"])],
@@ -468,7 +460,6 @@ mod tests {
             "855332",
             "warfarin 5 MG Oral Tablet",
             vec![ingredient("warfarin", "warfarin", 5.0)],
-            &[],
         );
         let on_naproxen = PatientContext {
             active: vec![taking("naproxen", &["naproxen"])],
@@ -490,7 +481,6 @@ mod tests {
             "308460",
             "azithromycin 250 MG Oral Tablet",
             vec![ingredient("azithromycin", "azithromycin", 250.0)],
-            &["qt"],
         );
         let on_citalopram = PatientContext {
             active: vec![taking("citalopram 20 MG", &["citalopram"])],
@@ -513,7 +503,6 @@ mod tests {
             "197806",
             "ibuprofen 400 MG Oral Tablet",
             vec![ingredient("ibuprofen", "ibuprofen", 400.0)],
-            &["nsaids"],
         );
         let tid = sig(1.0, "tablet", Frequency::ThreeTimesDaily);
         let same = PatientContext {

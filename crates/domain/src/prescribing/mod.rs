@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod sig;
+pub mod starter;
 
 use std::collections::{HashMap, HashSet};
 
@@ -154,12 +155,17 @@ pub fn is_count_unit(unit: &str) -> bool {
     )
 }
 
-/// One active ingredient of a product.
+/// One active ingredient of a product. The knowledge (classes, interactions, dose
+/// ranges, allergies) names ingredients by `key`: their generic name in lower case,
+/// the same in every catalogue, so it holds for RxNorm and for a national one alike.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ingredient {
-    /// The ingredient's code in the catalogue's code system (RxNorm: an IN concept).
-    pub code: String,
+    /// The generic name ("amoxicillin").
     pub name: String,
+    /// The ingredient's code in the catalogue's code system (RxNorm: its IN concept),
+    /// when the catalogue gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strength: Option<Strength>,
 }
@@ -175,10 +181,6 @@ pub struct Medication {
     pub ingredients: Vec<Ingredient>,
     pub dose_form: String,
     pub route: String,
-    /// Drug classes (ids of `DrugClass`), for class allergies, interactions and
-    /// duplicate therapy.
-    #[serde(default)]
-    pub classes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,
     #[serde(default = "yes")]
@@ -189,13 +191,68 @@ fn yes() -> bool {
     true
 }
 
+impl Ingredient {
+    /// The name the knowledge knows it by.
+    pub fn key(&self) -> String {
+        ingredient_key(&self.name)
+    }
+}
+
+/// The salts and esters a product's ingredient is named with ("warfarin sodium",
+/// "metoprolol succinate") that the knowledge leaves out.
+const SALT_WORDS: [&str; 26] = [
+    "acetate",
+    "aspartate",
+    "axetil",
+    "besylate",
+    "bitartrate",
+    "calcium",
+    "carbonate",
+    "chloride",
+    "citrate",
+    "dipropionate",
+    "fumarate",
+    "hyclate",
+    "hydrobromide",
+    "hydrochloride",
+    "maleate",
+    "medoxomil",
+    "mesylate",
+    "monohydrate",
+    "phosphate",
+    "potassium",
+    "propionate",
+    "saccharate",
+    "sodium",
+    "succinate",
+    "sulfate",
+    "tartrate",
+];
+
+/// An ingredient's name as the knowledge keys it: lower case, single spaces, without
+/// the salt ("Warfarin Sodium" → "warfarin"); a name that is nothing but salt words
+/// ("potassium chloride") keeps them all.
+pub fn ingredient_key(name: &str) -> String {
+    let words: Vec<String> = name.split_whitespace().map(str::to_lowercase).collect();
+    let kept: Vec<&str> = words
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !SALT_WORDS.contains(w))
+        .collect();
+    if kept.is_empty() {
+        words.join(" ")
+    } else {
+        kept.join(" ")
+    }
+}
+
 /// A class of drugs: its members' ingredients and the words and codes an allergy to
 /// the class is recorded under ("penicillin", SNOMED CT's penicillin substance).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DrugClass {
     pub id: String,
     pub name: String,
-    /// Ingredient codes of the class.
+    /// The ingredients of the class (their keys: `ingredient_key`).
     pub members: Vec<String>,
     /// Lower-case terms an allergy to the class is written as.
     #[serde(default)]
@@ -209,7 +266,7 @@ pub struct DrugClass {
     pub duplicate_therapy: bool,
 }
 
-/// One side of an interaction: an ingredient (by code) or a class (by id).
+/// One side of an interaction: an ingredient (by key) or a class (by id).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "id", rename_all = "lowercase")]
 pub enum Agent {
@@ -270,7 +327,7 @@ impl Knowledge {
         for class in classes {
             for member in &class.members {
                 k.classes_of
-                    .entry(member.clone())
+                    .entry(ingredient_key(member))
                     .or_default()
                     .push(class.id.clone());
             }
@@ -282,11 +339,15 @@ impl Knowledge {
             }
             k.classes.insert(class.id.clone(), class);
         }
+        let key = |agent: &Agent| match agent {
+            Agent::Ingredient(name) => Agent::Ingredient(ingredient_key(name)),
+            class => class.clone(),
+        };
         for i in interactions {
-            k.pairs.insert(ordered(&i.a, &i.b), i);
+            k.pairs.insert(ordered(&key(&i.a), &key(&i.b)), i);
         }
         for d in doses {
-            k.doses.insert(d.ingredient.clone(), d);
+            k.doses.insert(ingredient_key(&d.ingredient), d);
         }
         k
     }
@@ -295,7 +356,7 @@ impl Knowledge {
         self.classes.get(id)
     }
 
-    /// The classes an ingredient belongs to (by the classes' member lists).
+    /// The classes an ingredient (by key) belongs to.
     pub fn classes_of(&self, ingredient: &str) -> &[String] {
         self.classes_of
             .get(ingredient)
@@ -319,5 +380,9 @@ impl Knowledge {
 
     pub fn interaction_count(&self) -> usize {
         self.pairs.len()
+    }
+
+    pub fn classes(&self) -> impl Iterator<Item = &DrugClass> {
+        self.classes.values()
     }
 }
