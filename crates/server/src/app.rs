@@ -50,6 +50,8 @@ pub struct Inner {
     pub message_writer: crate::messaging::writer::Writer,
     /// Who FHIR bearer tokens stand for (one node only; see the module).
     pub callers: crate::fhir::caller_cache::CallerCache,
+    /// What the prescribing checks consult: drug classes, interactions, dose ranges.
+    pub knowledge: Arc<telemed_domain::prescribing::Knowledge>,
 }
 
 impl Deref for AppState {
@@ -89,6 +91,10 @@ impl AppState {
         let hub = crate::realtime::Hub::new();
         tokio::spawn(hub.clone().run(bus.subscribe()));
         let credentials = store.credentials_epoch();
+        crate::prescribing::seed_starter_catalogue(&store, clock.now())
+            .await
+            .map_err(describe)?;
+        let knowledge = Arc::new(crate::prescribing::starter_knowledge().map_err(describe)?);
         let inner = Inner {
             config: Arc::new(config),
             store,
@@ -104,6 +110,7 @@ impl AppState {
             hub,
             blobs,
             message_writer,
+            knowledge,
         };
         Ok((AppState(Arc::new(inner)), audit_task))
     }

@@ -35,6 +35,7 @@ pub mod oidc;
 pub mod openapi;
 pub mod ops;
 pub mod pdf;
+pub mod prescribing;
 pub mod realtime;
 pub mod record;
 pub mod respond;

@@ -10,6 +10,7 @@ mod me;
 mod messaging;
 mod notifications;
 mod patients;
+mod prescribing;
 mod record;
 mod scheduling;
 mod tokens;
@@ -62,6 +63,11 @@ pub fn router() -> Router<AppState> {
         .route("/patients/{id}", get(patients::get))
         .route("/patients/{id}/access-log", get(patients::access_log))
         .route("/patients/{id}/record", get(record::summary))
+        .route("/medications", get(prescribing::search))
+        .route(
+            "/patients/{id}/prescriptions/check",
+            axum::routing::post(prescribing::check),
+        )
         .route("/patients/{id}/record/export", get(export::export))
         .route(
             "/patients/{id}/record/demographics",
@@ -187,12 +193,12 @@ pub fn router() -> Router<AppState> {
         record::change_status, record::notes, record::start_note, record::note, record::save_draft, record::sign,
         record::add_addendum, record::break_glass, record::add_to_care_team, record::grant_proxy, record::revoke_proxy,
         documents::upload, documents::list, documents::get, documents::file, documents::thumbnail, documents::preview,
-        documents::change_status, export::export,
+        documents::change_status, export::export, prescribing::search, prescribing::check,
         crate::ops::healthz, crate::ops::readyz,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorFields)),
     modifiers(&BearerAuth),
-    tags((name = "account"), (name = "admin"), (name = "patients"), (name = "record"), (name = "audit"), (name = "scheduling"), (name = "messaging"), (name = "operations"))
+    tags((name = "account"), (name = "admin"), (name = "patients"), (name = "record"), (name = "audit"), (name = "scheduling"), (name = "messaging"), (name = "prescribing"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

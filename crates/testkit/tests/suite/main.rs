@@ -42,6 +42,7 @@ mod live;
 mod messaging;
 mod oauth;
 mod ops;
+mod prescribing;
 mod record;
 mod record_browser;
 mod scheduling;

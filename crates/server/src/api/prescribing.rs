@@ -1,0 +1,243 @@
+//! E-prescribing over the JSON API: the medication catalogue (type-ahead search), and
+//! the checks of a prescription as it is written.
+
+use axum::extract::{Path, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use telemed_domain::prescribing::checks::Finding;
+use telemed_domain::prescribing::sig::{Frequency, Sig};
+use telemed_domain::prescribing::{Ingredient, Medication};
+use telemed_domain::{Error, UserId};
+
+use super::{ApiJson, ApiQuery};
+use crate::auth::ApiUser;
+use crate::context::Ctx;
+use crate::error::AppResult;
+use crate::prescribing::{self as service, Proposed};
+use crate::AppState;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MedicationSearch {
+    /// The start of words of the product's name: `amox 500`.
+    pub q: String,
+    /// At most this many (1 to 100; 20 when not given).
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct IngredientView {
+    pub name: String,
+    pub code: Option<String>,
+    /// "500 mg", "250 mg/5 mL".
+    pub strength: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct MedicationView {
+    /// The catalogue's code system.
+    pub system: String,
+    pub code: String,
+    pub name: String,
+    pub ingredients: Vec<IngredientView>,
+    pub dose_form: String,
+    pub route: String,
+    /// The controlled-substance schedule (II to V), if it is one.
+    pub schedule: Option<String>,
+    pub active: bool,
+}
+
+fn amount(v: f64) -> String {
+    let t = format!("{v:.4}");
+    t.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+impl From<&Ingredient> for IngredientView {
+    fn from(i: &Ingredient) -> Self {
+        IngredientView {
+            name: i.name.clone(),
+            code: i.code.clone(),
+            strength: i
+                .strength
+                .as_ref()
+                .map(|s| match (&s.per_value, &s.per_unit) {
+                    (Some(v), Some(u)) => {
+                        format!("{} {}/{} {u}", amount(s.value), s.unit, amount(*v))
+                    }
+                    _ => format!("{} {}", amount(s.value), s.unit),
+                }),
+        }
+    }
+}
+
+impl From<&Medication> for MedicationView {
+    fn from(m: &Medication) -> Self {
+        MedicationView {
+            system: m.system.clone(),
+            code: m.code.clone(),
+            name: m.name.clone(),
+            ingredients: m.ingredients.iter().map(Into::into).collect(),
+            dose_form: m.dose_form.clone(),
+            route: m.route.clone(),
+            schedule: m.schedule.map(|s| s.as_str().to_owned()),
+            active: m.active,
+        }
+    }
+}
+
+/// Products of the medication catalogue whose name has words starting with each word
+/// typed, shortest names first.
+#[utoipa::path(get, path = "/api/v1/medications", tag = "prescribing", security(("bearer" = [])), params(MedicationSearch),
+    responses((status = 200, body = [MedicationView]), (status = 400, body = crate::error::ErrorBody)))]
+pub async fn search(
+    State(state): State<AppState>,
+    _caller: ApiUser,
+    ApiQuery(q): ApiQuery<MedicationSearch>,
+) -> AppResult<Json<Vec<MedicationView>>> {
+    let found = service::search(&state, &q.q, q.limit.unwrap_or(20)).await?;
+    Ok(Json(found.iter().map(|e| (&e.medication).into()).collect()))
+}
+
+/// How often a dose is taken.
+#[derive(Deserialize, Clone, Copy, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FrequencyBody {
+    OnceDaily,
+    TwiceDaily,
+    ThreeTimesDaily,
+    FourTimesDaily,
+    AtBedtime,
+    Weekly,
+    /// Every `every_hours` hours.
+    EveryHours,
+}
+
+/// How the medication is to be taken.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SigBody {
+    /// How much per dose, in `unit`.
+    pub dose: f64,
+    /// mg, mL, tablet, capsule, puff…
+    pub unit: String,
+    /// oral, topical, inhaled, nasal, ophthalmic, otic, sublingual, subcutaneous…
+    pub route: String,
+    pub frequency: FrequencyBody,
+    /// With `every_hours`: 1 to 72.
+    pub every_hours: Option<u32>,
+    /// 1 to 365; none for an ongoing medication.
+    pub duration_days: Option<u32>,
+    /// Only when needed, for this reason.
+    pub as_needed: Option<String>,
+    #[serde(default)]
+    pub instructions: String,
+}
+
+impl SigBody {
+    fn sig(self) -> Result<Sig, Error> {
+        let frequency = match (self.frequency, self.every_hours) {
+            (FrequencyBody::EveryHours, Some(h)) => Frequency::Hours(h),
+            (FrequencyBody::EveryHours, None) => {
+                return Err(Error::invalid(
+                    "sig.every_hours",
+                    "say every how many hours",
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(Error::invalid(
+                    "sig.every_hours",
+                    "every_hours goes with the frequency every_hours",
+                ))
+            }
+            (FrequencyBody::OnceDaily, None) => Frequency::OnceDaily,
+            (FrequencyBody::TwiceDaily, None) => Frequency::TwiceDaily,
+            (FrequencyBody::ThreeTimesDaily, None) => Frequency::ThreeTimesDaily,
+            (FrequencyBody::FourTimesDaily, None) => Frequency::FourTimesDaily,
+            (FrequencyBody::AtBedtime, None) => Frequency::AtBedtime,
+            (FrequencyBody::Weekly, None) => Frequency::Weekly,
+        };
+        Ok(Sig {
+            dose: self.dose,
+            unit: self.unit,
+            route: self.route,
+            frequency,
+            duration_days: self.duration_days,
+            as_needed: self.as_needed,
+            instructions: self.instructions,
+        })
+    }
+}
+
+/// A prescription being written: the product and its sig.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposedBody {
+    /// The product's code system, as the catalogue gives it.
+    pub system: String,
+    pub code: String,
+    pub sig: SigBody,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FindingView {
+    /// allergy, interaction, duplicate, dose
+    pub kind: String,
+    /// contraindicated, major, moderate, minor
+    pub severity: String,
+    pub subject: String,
+    pub detail: String,
+    pub advice: String,
+    /// Signing over it needs a stated reason (major and contraindicated).
+    pub needs_reason: bool,
+}
+
+impl From<&Finding> for FindingView {
+    fn from(f: &Finding) -> Self {
+        FindingView {
+            kind: f.kind.as_str().to_owned(),
+            severity: f.severity.as_str().to_owned(),
+            subject: f.subject.clone(),
+            detail: f.detail.clone(),
+            advice: f.advice.clone(),
+            needs_reason: f.severity.needs_override_reason(),
+        }
+    }
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CheckView {
+    pub medication: MedicationView,
+    /// The sig in words, in English and in Spanish.
+    pub sig_text_en: String,
+    pub sig_text_es: String,
+    /// Most serious first; empty when nothing was found.
+    pub findings: Vec<FindingView>,
+}
+
+/// Checks a prescription being written against the patient's chart: allergies (to the
+/// drug or its class), interactions with current medications, duplicate therapy, and a
+/// child's dose by weight. For clinicians who may read the chart; audited as a chart read.
+#[utoipa::path(post, path = "/api/v1/patients/{id}/prescriptions/check", tag = "prescribing", security(("bearer" = [])), params(("id" = String, Path)), request_body = ProposedBody,
+    responses((status = 200, body = CheckView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn check(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ProposedBody>,
+) -> AppResult<Json<CheckView>> {
+    let patient: UserId = id.parse().map_err(|_| Error::NotFound)?;
+    let proposed = Proposed {
+        system: body.system,
+        code: body.code,
+        sig: body.sig.sig()?,
+    };
+    let report = service::check(&state, &ctx, &caller.principal, patient, &proposed).await?;
+    Ok(Json(CheckView {
+        medication: (&report.medication).into(),
+        sig_text_en: report.sig_text_en,
+        sig_text_es: report.sig_text_es,
+        findings: report.findings.iter().map(Into::into).collect(),
+    }))
+}

@@ -1,0 +1,219 @@
+//! E-prescribing as a service: the medication catalogue (telemed's starter products,
+//! put in place on the first start), and the checks of a prescription being written —
+//! allergies, interactions, duplicate therapy, a child's dose — against the patient's
+//! chart, read under the policy's grant. The knowledge the checks consult is the
+//! starter knowledge, indexed once at start (`AppState::knowledge`).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use telemed_domain::access::{Data, Grant, Op, Principal};
+use telemed_domain::names::search_words;
+use telemed_domain::prescribing::checks::{
+    self, ActiveMedication, AllergyFact, Finding, PatientContext,
+};
+use telemed_domain::prescribing::sig::{Language, Sig};
+use telemed_domain::prescribing::{ingredient_key, starter, Knowledge, Medication};
+use telemed_domain::record::RXNORM;
+use telemed_domain::{Error, Result, Role, UserId};
+use telemed_store::medications::{self, CatalogueEntry};
+use telemed_store::{DbResult as _, Store};
+
+use crate::context::Ctx;
+use crate::AppState;
+
+/// LOINC body weight: the chart's weight, in kg.
+const BODY_WEIGHT: &str = "29463-7";
+
+/// Puts telemed's starter catalogue in place when the catalogue is empty (the first
+/// start of a clinic); a catalogue a clinic already has is left as it is.
+pub async fn seed_starter_catalogue(
+    store: &Store,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let products = starter::medications()?;
+    let mut tx = store.begin_write().await?;
+    if medications::count(&mut tx).await? == 0 {
+        medications::upsert(&mut tx, &products, "starter", now).await?;
+    }
+    tx.commit().await.db()
+}
+
+/// The starter knowledge, indexed: classes, interaction pairs, children's dose ranges.
+pub fn starter_knowledge() -> Result<Knowledge> {
+    starter::knowledge()
+}
+
+/// Products whose names start with the words typed (at most `limit`, 100 at most), for
+/// anyone signed in: the catalogue is reference data, not anyone's record.
+pub async fn search(state: &AppState, query: &str, limit: i64) -> Result<Vec<CatalogueEntry>> {
+    if query.chars().count() > 100 {
+        return Err(Error::invalid("q", "search with at most 100 characters"));
+    }
+    state.store.search_medications(query, limit).await
+}
+
+/// A prescription as it is being written: the product (by code system and code) and
+/// how it is to be taken.
+#[derive(Debug, Clone)]
+pub struct Proposed {
+    /// The catalogue's code system (`urn:telemed:medication-starter`, RxNorm's URI…).
+    pub system: String,
+    pub code: String,
+    pub sig: Sig,
+}
+
+/// What the checks found for a proposed prescription.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    pub medication: Medication,
+    /// The sig in words, for the patient and the pharmacy.
+    pub sig_text_en: String,
+    pub sig_text_es: String,
+    /// Most serious first.
+    pub findings: Vec<Finding>,
+}
+
+/// Checks `proposed` for `patient` against their chart: for a clinician who may read
+/// the chart (audited as `record.chart.read`). An unknown or inactive product, or a sig
+/// that is not one, is refused naming the field.
+pub async fn check(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    proposed: &Proposed,
+) -> Result<CheckReport> {
+    if principal.role != Role::Clinician {
+        return Err(Error::Forbidden);
+    }
+    proposed.sig.validate()?;
+    let medication = active_product(state, &proposed.system, &proposed.code).await?;
+    let grant =
+        crate::record::authorize(state, ctx, principal, patient, Data::Chart, Op::Read).await?;
+    let context = patient_context(state, &grant).await?;
+    let findings = checks::check(&medication, &proposed.sig, &context, &state.knowledge);
+    Ok(CheckReport {
+        sig_text_en: proposed.sig.text(Language::English),
+        sig_text_es: proposed.sig.text(Language::Spanish),
+        medication,
+        findings,
+    })
+}
+
+async fn active_product(state: &AppState, system: &str, code: &str) -> Result<Medication> {
+    state
+        .store
+        .medication(system.trim(), code.trim())
+        .await?
+        .map(|e| e.medication)
+        .filter(|m| m.active)
+        .ok_or_else(|| Error::invalid("code", "no such active product in the medication catalogue"))
+}
+
+/// What the checks need of the patient's chart: current allergies and medications, the
+/// latest weight, the age.
+async fn patient_context(state: &AppState, grant: &Grant) -> Result<PatientContext> {
+    let current = state.store.current(grant).await?;
+    let demographics = state.store.demographics(grant).await?;
+    let known = state.store.catalogue_ingredients().await?;
+    let mut active = Vec::with_capacity(current.medications.len());
+    for entry in &current.medications {
+        let coded = match (&entry.code_system, &entry.code) {
+            (Some(system), Some(code)) if system == RXNORM => {
+                state.store.medication(system, code).await?
+            }
+            _ => None,
+        };
+        let ingredients = match coded {
+            Some(product) => product
+                .medication
+                .ingredients
+                .iter()
+                .map(|i| i.key())
+                .collect(),
+            None => ingredients_named_in(&entry.text, &known, &state.knowledge),
+        };
+        active.push(ActiveMedication {
+            name: entry.text.clone(),
+            ingredients,
+        });
+    }
+    let weight_kg = current
+        .vitals
+        .iter()
+        .find(|v| v.code.as_deref() == Some(BODY_WEIGHT))
+        .and_then(|v| v.value);
+    let today = state.clock.now().date_naive();
+    let age_years = demographics
+        .birth_date
+        .as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .and_then(|born| today.years_since(born));
+    Ok(PatientContext {
+        allergies: current
+            .allergies
+            .iter()
+            .map(|a| AllergyFact {
+                code: a.code.clone(),
+                text: a.text.clone(),
+            })
+            .collect(),
+        active,
+        weight_kg,
+        age_years,
+    })
+}
+
+/// The ingredients a medication written in words names ("Warfarin 5mg daily"): every
+/// ingredient the catalogue or the knowledge knows whose words appear in it, in order.
+fn ingredients_named_in(text: &str, catalogue: &[String], knowledge: &Knowledge) -> Vec<String> {
+    let words = format!("{} ", search_words(text));
+    let mut found: Vec<String> = Vec::new();
+    let candidates = catalogue
+        .iter()
+        .map(|n| ingredient_key(n))
+        .chain(knowledge.classes().flat_map(|c| c.members.iter().cloned()));
+    for key in candidates {
+        let needle = format!("{} ", search_words(&key));
+        if needle.trim().is_empty() || found.contains(&key) {
+            continue;
+        }
+        if words.contains(&needle) {
+            found.push(key);
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_medication_in_words_is_recognised_by_its_ingredients() {
+        let knowledge = starter_knowledge().unwrap();
+        let catalogue = vec!["warfarin sodium".to_owned(), "ibuprofen".to_owned()];
+        assert_eq!(
+            ingredients_named_in("Warfarin 5mg once daily", &catalogue, &knowledge),
+            vec!["warfarin"]
+        );
+        assert_eq!(
+            ingredients_named_in("Calcipotriol/betamethasone gel", &catalogue, &knowledge),
+            Vec::<String>::new()
+        );
+        // A class member the catalogue lacks is still known to the knowledge.
+        assert_eq!(
+            ingredients_named_in("phenelzine 15 mg", &[], &knowledge),
+            vec!["phenelzine"]
+        );
+    }
+
+    #[test]
+    fn age_counts_whole_years() {
+        let born = NaiveDate::from_ymd_opt(2020, 6, 15).unwrap();
+        let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+        assert_eq!(day(6, 14).years_since(born), Some(5));
+        assert_eq!(day(6, 15).years_since(born), Some(6));
+        assert_eq!(born.years_since(day(1, 1)), None);
+    }
+}

@@ -1,0 +1,289 @@
+//! E-prescribing through the API: the starter catalogue is there on the first day and
+//! found by the words a prescriber types; a prescription being written is checked
+//! against the patient's chart (a penicillin allergy on amoxicillin, warfarin with
+//! ibuprofen, a child's dose by weight) for the clinician who may read the chart, and
+//! refused, like a chart that does not exist, to anyone else.
+
+use serde_json::{json, Value};
+use telemed_domain::Role;
+use telemed_testkit::{Backend, TestApp};
+
+use super::messaging::{give_a_visit, Api};
+
+fn names(found: &Value) -> Vec<String> {
+    found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn the_catalogue_is_found_by_the_words_typed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let clinician = app.create_user(Role::Clinician).await;
+    let token = app.token_for(&clinician, None).await;
+    let (status, found) = api
+        .call("GET", "/api/v1/medications?q=amox%20500", &token, None)
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let found = names(&found);
+    assert_eq!(
+        found.first().map(String::as_str),
+        Some("amoxicillin 500 MG Oral Capsule"),
+        "{found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .all(|n| n.contains("amoxicillin") && n.contains(" 500")),
+        "{found:?}"
+    );
+    let (_, warfarin) = api
+        .call("GET", "/api/v1/medications?q=WARF&limit=1", &token, None)
+        .await;
+    assert_eq!(names(&warfarin), ["warfarin sodium 1 MG Oral Tablet"]);
+    assert_eq!(warfarin[0]["ingredients"][0]["strength"], "1 mg");
+    let (_, oxy) = api
+        .call("GET", "/api/v1/medications?q=oxycodone%205", &token, None)
+        .await;
+    assert!(
+        oxy.as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["schedule"] == "II"),
+        "{oxy}"
+    );
+    let (_, none) = api
+        .call("GET", "/api/v1/medications?q=zzzz", &token, None)
+        .await;
+    assert_eq!(none, json!([]));
+    let long = "a".repeat(101);
+    let (status, body) = api
+        .call(
+            "GET",
+            &format!("/api/v1/medications?q={long}"),
+            &token,
+            None,
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = api.call("GET", "/api/v1/medications", &token, None).await;
+    assert_eq!(status, 400, "q is required");
+    let (status, _) = api
+        .call("GET", "/api/v1/medications?q=amox", "tm_pat_nobody", None)
+        .await;
+    assert_eq!(status, 401);
+    app.shutdown().await;
+}
+
+fn amoxicillin_tid(dose: f64) -> Value {
+    json!({
+        "system": "urn:telemed:medication-starter",
+        "code": "amoxicillin-500-mg-oral-capsule",
+        "sig": {"dose": dose, "unit": "mg", "route": "oral", "frequency": "three_times_daily", "duration_days": 7}
+    })
+}
+
+async fn a_prescription_is_checked_against_the_chart(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let patient = app.create_user(Role::Patient).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    give_a_visit(&app, &clinician, &patient).await;
+    let token = app.token_for(&clinician, None).await;
+    let base = format!("/api/v1/patients/{}", patient.id);
+    let check = format!("{base}/prescriptions/check");
+
+    // Nothing in the chart: nothing found, and the sig in words.
+    let (status, report) = api
+        .call("POST", &check, &token, Some(amoxicillin_tid(500.0)))
+        .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["findings"], json!([]));
+    assert_eq!(
+        report["sig_text_en"],
+        "Take 500 mg by mouth three times a day for 7 days."
+    );
+    assert_eq!(
+        report["sig_text_es"],
+        "Tomar 500 mg por vía oral tres veces al día durante 7 días."
+    );
+    assert_eq!(
+        report["medication"]["name"],
+        "amoxicillin 500 MG Oral Capsule"
+    );
+
+    // A penicillin allergy, written in words, warns on amoxicillin (a penicillin).
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("{base}/record/allergies"),
+            &token,
+            Some(json!({"text": "Penicillin", "severity": "severe", "reaction": "Hives"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, report) = api
+        .call("POST", &check, &token, Some(amoxicillin_tid(500.0)))
+        .await;
+    let first = &report["findings"][0];
+    assert_eq!(
+        (first["kind"].as_str(), first["severity"].as_str()),
+        (Some("allergy"), Some("major")),
+        "{report}"
+    );
+    assert_eq!(first["needs_reason"], true);
+
+    // Warfarin in the medication list, in words: ibuprofen is a major interaction.
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("{base}/record/medications"),
+            &token,
+            Some(json!({"text": "Warfarin 5 mg once daily", "dosage": "5 mg daily", "effective": "2026-01-10"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ibuprofen = json!({
+        "system": "urn:telemed:medication-starter",
+        "code": "ibuprofen-400-mg-oral-tablet",
+        "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "every_hours", "every_hours": 8, "as_needed": "pain"}
+    });
+    let (status, report) = api.call("POST", &check, &token, Some(ibuprofen)).await;
+    assert_eq!(status, 200, "{report}");
+    let interaction = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "interaction")
+        .unwrap_or_else(|| panic!("no interaction in {report}"));
+    assert_eq!(interaction["severity"], "major");
+    assert_eq!(
+        report["sig_text_en"],
+        "Take 1 tablet by mouth every 8 hours as needed for pain."
+    );
+
+    // A child of 16 kg: 1500 mg of amoxicillin a day is above 90 mg/kg/day.
+    let (status, body) = api
+        .call(
+            "PUT",
+            &format!("{base}/record/demographics"),
+            &token,
+            Some(json!({"birth_date": "2021-03-01", "sex": "female"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("{base}/record/vitals"),
+            &token,
+            Some(json!({"code_system": "http://loinc.org", "code": "29463-7", "value": 16, "effective": "2026-11-30"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (_, report) = api
+        .call("POST", &check, &token, Some(amoxicillin_tid(500.0)))
+        .await;
+    let dose = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["kind"] == "dose")
+        .unwrap_or_else(|| panic!("no dose finding in {report}"));
+    assert_eq!(dose["severity"], "major");
+    assert!(
+        dose["detail"].as_str().unwrap().contains("93.8 mg/kg/day"),
+        "{dose}"
+    );
+    let (_, report) = api
+        .call("POST", &check, &token, Some(amoxicillin_tid(200.0)))
+        .await;
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["kind"] != "dose"),
+        "{report}"
+    );
+    app.shutdown().await;
+}
+
+async fn a_check_refuses_what_is_not_a_prescription_and_those_who_may_not_read_the_chart(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let patient = app.create_user(Role::Patient).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    give_a_visit(&app, &clinician, &patient).await;
+    let token = app.token_for(&clinician, None).await;
+    let check = |p: &str| format!("/api/v1/patients/{p}/prescriptions/check");
+    let mine = check(&patient.id.to_string());
+
+    let says = |body: &Value, words: &str| {
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{body}");
+    };
+    let mut bad = amoxicillin_tid(500.0);
+    bad["code"] = json!("no-such-product");
+    let (status, body) = api.call("POST", &mine, &token, Some(bad)).await;
+    assert_eq!(status, 400, "{body}");
+    says(&body, "no such active product");
+    let (status, body) = api
+        .call("POST", &mine, &token, Some(amoxicillin_tid(0.0)))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    says(&body, "dose");
+    let mut hours = amoxicillin_tid(500.0);
+    hours["sig"]["every_hours"] = json!(6);
+    let (status, body) = api.call("POST", &mine, &token, Some(hours)).await;
+    assert_eq!(status, 400, "{body}");
+    says(&body, "every_hours");
+    let mut extra = amoxicillin_tid(500.0);
+    extra["quantity"] = json!(21);
+    let (status, _) = api.call("POST", &mine, &token, Some(extra)).await;
+    assert_eq!(status, 400, "unknown fields are refused");
+
+    // An unrelated clinician: the same answer as a patient that does not exist.
+    let stranger = app.create_user(Role::Clinician).await;
+    let stranger_token = app.token_for(&stranger, None).await;
+    let (status, refused) = api
+        .call("POST", &mine, &stranger_token, Some(amoxicillin_tid(500.0)))
+        .await;
+    let (missing_status, missing) = api
+        .call(
+            "POST",
+            &check(&telemed_domain::UserId::new().to_string()),
+            &stranger_token,
+            Some(amoxicillin_tid(500.0)),
+        )
+        .await;
+    assert_eq!((status, missing_status), (404, 404));
+    assert_eq!(refused["error"]["code"], missing["error"]["code"]);
+    // Patients do not prescribe, not even to themselves.
+    let patient_token = app.token_for(&patient, None).await;
+    let (status, _) = api
+        .call("POST", &mine, &patient_token, Some(amoxicillin_tid(500.0)))
+        .await;
+    assert_eq!(status, 403);
+    app.shutdown().await;
+}
+
+on_both_databases!(
+    the_catalogue_is_found_by_the_words_typed,
+    a_prescription_is_checked_against_the_chart,
+    a_check_refuses_what_is_not_a_prescription_and_those_who_may_not_read_the_chart,
+);
