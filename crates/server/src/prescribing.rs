@@ -12,7 +12,7 @@ use telemed_domain::prescribing::checks::{
     self, ActiveMedication, AllergyFact, Finding, PatientContext,
 };
 use telemed_domain::prescribing::sig::{Language, Sig};
-use telemed_domain::prescribing::{ingredient_key, starter, Knowledge, Medication};
+use telemed_domain::prescribing::{ingredient_key, rxnorm, starter, Knowledge, Medication};
 use telemed_domain::record::RXNORM;
 use telemed_domain::{Error, Result, Role, UserId};
 use telemed_store::medications::{self, CatalogueEntry};
@@ -36,6 +36,70 @@ pub async fn seed_starter_catalogue(
         medications::upsert(&mut tx, &products, "starter", now).await?;
     }
     tx.commit().await.db()
+}
+
+/// What an RxNorm import did, for the admin's report.
+#[derive(Debug, Clone)]
+pub struct ImportReport {
+    pub read: rxnorm::Report,
+    /// Products new to the catalogue.
+    pub added: usize,
+    /// Products the catalogue had (brought up to date, active).
+    pub updated: usize,
+    /// RxNorm products of an earlier import this release no longer lists, now inactive
+    /// (kept: prescriptions still name them).
+    pub retired: i64,
+}
+
+/// Imports an RxNorm release's RRF files (`RXNCONSO.RRF`, `RXNREL.RRF`, `RXNSAT.RRF`
+/// in `dir`) into the catalogue, in one transaction: the release's products become the
+/// active RxNorm products; earlier ones it no longer lists become inactive. `progress`
+/// hears of each 100,000 lines read. The import is audited (`medications.import`).
+pub async fn import_rxnorm(
+    state: &AppState,
+    ctx: &Ctx,
+    dir: &std::path::Path,
+    progress: &mut dyn FnMut(&str, u64),
+) -> Result<ImportReport> {
+    let open = |name: &str| {
+        std::fs::File::open(dir.join(name))
+            .map(std::io::BufReader::new)
+            .map_err(|e| Error::invalid("rxnorm", format!("{name} in {}: {e}", dir.display())))
+    };
+    let (conso, rel, sat) = (
+        open("RXNCONSO.RRF")?,
+        open("RXNREL.RRF")?,
+        open("RXNSAT.RRF")?,
+    );
+    let (products, read) = rxnorm::read(conso, rel, sat, progress)?;
+    if products.is_empty() {
+        return Err(Error::invalid(
+            "rxnorm",
+            "the release holds no clinical or branded drug with an ingredient: nothing imported",
+        ));
+    }
+    let now = state.clock.now();
+    let source = format!("rxnorm {}", now.format("%Y-%m-%d"));
+    let mut change = crate::change::Change::begin(state).await?;
+    let before = medications::active_in(change.tx(), RXNORM).await?;
+    medications::deactivate_system(change.tx(), RXNORM, now).await?;
+    let added = medications::upsert(change.tx(), &products, &source, now).await?;
+    let after = medications::active_in(change.tx(), RXNORM).await?;
+    let updated = products.len() - added;
+    let retired = (before + added as i64 - after).max(0);
+    let event =
+        crate::audit::Event::new(ctx, now, "medications.import", "medication").detail(format!(
+            "rxnorm: {} products ({added} new, {updated} updated, {retired} retired)",
+            products.len()
+        ));
+    change.audit(event);
+    change.commit().await?;
+    Ok(ImportReport {
+        read,
+        added,
+        updated,
+        retired,
+    })
 }
 
 /// The starter knowledge, indexed: classes, interaction pairs, children's dose ranges.

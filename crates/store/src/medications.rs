@@ -137,6 +137,29 @@ pub async fn upsert(
     Ok(added)
 }
 
+/// Marks every product of `system` inactive (an import then makes active again the
+/// ones it lists); returns how many were active.
+pub async fn deactivate_system(conn: &mut Conn, system: &str, now: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE medications SET active = 0, updated_at = $1 WHERE system = $2 AND active = 1",
+    )
+    .bind(to_micros(now))
+    .bind(system)
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(done.rows_affected())
+}
+
+/// How many products of `system` are active.
+pub async fn active_in(conn: &mut Conn, system: &str) -> Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM medications WHERE system = $1 AND active = 1")
+        .bind(system)
+        .fetch_one(conn)
+        .await
+        .db()
+}
+
 /// How many products the catalogue holds (active or not).
 pub async fn count(conn: &mut Conn) -> Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM medications")

@@ -44,6 +44,9 @@ enum Command {
     /// Work with the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the medication catalogue prescriptions are written from.
+    #[command(subcommand)]
+    Medications(MedicationsCommand),
     /// Manage the master key that protects stored files.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -101,6 +104,17 @@ enum KeysCommand {
 enum AuditCommand {
     /// Check the whole hash chain; exits non-zero and names the first broken link if any.
     Verify,
+}
+
+#[derive(Subcommand)]
+enum MedicationsCommand {
+    /// Import an RxNorm release: the folder holding its RRF files (RXNCONSO.RRF,
+    /// RXNREL.RRF, RXNSAT.RRF). Its clinical and branded drugs become the catalogue's
+    /// RxNorm products; earlier ones it no longer lists are kept, inactive.
+    ImportRxnorm {
+        /// The release's `rrf` folder.
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -232,6 +246,29 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             }
+        }
+        Command::Medications(MedicationsCommand::ImportRxnorm { dir }) => {
+            let config = load_config(&cli, None, false)?;
+            let store = open_store(&config).await?;
+            let (state, _writer) = AppState::new(config, store, Arc::new(SystemClock)).await?;
+            let mut progress = |file: &str, lines: u64| eprintln!("{file}: {lines} lines read");
+            let report = telemed_server::prescribing::import_rxnorm(
+                &state,
+                &shell_ctx(),
+                dir,
+                &mut progress,
+            )
+            .await
+            .map_err(describe)?;
+            let r = &report.read;
+            println!(
+                "read {} RXNCONSO, {} RXNREL and {} RXNSAT lines; {} RxNorm concepts used, {} suppressed or obsolete left out",
+                r.conso_lines, r.rel_lines, r.sat_lines, r.concepts, r.suppressed
+            );
+            println!(
+                "imported {} products ({} new, {} updated; {} controlled substances); {} without an ingredient left out; {} earlier products no longer listed are now inactive",
+                r.products, report.added, report.updated, r.controlled, r.without_ingredients, report.retired
+            );
         }
         Command::Keys(KeysCommand::Rotate) => {
             let config = load_config(&cli, None, false)?;

@@ -282,7 +282,155 @@ async fn a_check_refuses_what_is_not_a_prescription_and_those_who_may_not_read_t
     app.shutdown().await;
 }
 
+/// An RxNorm release (a sample in RxNorm's RRF format) becomes the catalogue's RxNorm
+/// products beside the starter ones; a later release that drops a product leaves it
+/// inactive, not gone; the import is audited.
+async fn an_rxnorm_release_is_imported_and_a_later_one_retires_what_it_drops(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let clinician = app.create_user(Role::Clinician).await;
+    let token = app.token_for(&clinician, None).await;
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rxnorm");
+    let ctx = telemed_testkit::test_ctx();
+    let report =
+        telemed_server::prescribing::import_rxnorm(app.state(), &ctx, &sample, &mut |_, _| {})
+            .await
+            .unwrap();
+    assert_eq!(
+        (
+            report.read.products,
+            report.added,
+            report.updated,
+            report.retired
+        ),
+        (2, 2, 0, 0)
+    );
+    let (_, found) = api
+        .call(
+            "GET",
+            "/api/v1/medications?q=amoxicillin%20500%20capsule",
+            &token,
+            None,
+        )
+        .await;
+    let rxnorm: Vec<&Value> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["system"] == telemed_domain::record::RXNORM)
+        .collect();
+    assert_eq!(rxnorm.len(), 1, "{found}");
+    assert_eq!(rxnorm[0]["code"], "308191");
+    assert_eq!(rxnorm[0]["ingredients"][0]["code"], "723");
+    assert!(
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["system"] == "urn:telemed:medication-starter"),
+        "the starter products stay: {found}"
+    );
+    // The RxNorm product is checked like any other.
+    let patient = app.create_user(Role::Patient).await;
+    give_a_visit(&app, &clinician, &patient).await;
+    let proposed = json!({
+        "system": telemed_domain::record::RXNORM, "code": "308191",
+        "sig": {"dose": 1, "unit": "capsule", "route": "oral", "frequency": "three_times_daily", "duration_days": 7}
+    });
+    let (status, report_body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/patients/{}/prescriptions/check", patient.id),
+            &token,
+            Some(proposed.clone()),
+        )
+        .await;
+    assert_eq!(status, 200, "{report_body}");
+
+    // The same release again: nothing new, both brought up to date.
+    let again =
+        telemed_server::prescribing::import_rxnorm(app.state(), &ctx, &sample, &mut |_, _| {})
+            .await
+            .unwrap();
+    assert_eq!((again.added, again.updated, again.retired), (0, 2, 0));
+    // A release without the amoxicillin capsule: it is retired, kept, and not offered.
+    let scratch = |name: &str| {
+        let dir =
+            std::env::temp_dir().join(format!("telemed-rxnorm-{name}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    };
+    let later = scratch("later");
+    for file in ["RXNCONSO.RRF", "RXNREL.RRF", "RXNSAT.RRF"] {
+        let text = std::fs::read_to_string(sample.join(file)).unwrap();
+        let kept: String = text
+            .lines()
+            .filter(|l| !l.starts_with("308191|") && !l.contains("|308191|A4|"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        std::fs::write(later.join(file), kept).unwrap();
+    }
+    let later_report =
+        telemed_server::prescribing::import_rxnorm(app.state(), &ctx, &later, &mut |_, _| {})
+            .await
+            .unwrap();
+    assert_eq!((later_report.read.products, later_report.retired), (1, 1));
+    let (_, found) = api
+        .call(
+            "GET",
+            "/api/v1/medications?q=amoxicillin%20500%20capsule",
+            &token,
+            None,
+        )
+        .await;
+    assert!(
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["code"] != "308191"),
+        "{found}"
+    );
+    let retired = app
+        .state()
+        .store
+        .medication(telemed_domain::record::RXNORM, "308191")
+        .await
+        .unwrap()
+        .expect("a retired product is kept");
+    assert!(!retired.medication.active);
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/patients/{}/prescriptions/check", patient.id),
+            &token,
+            Some(proposed),
+        )
+        .await;
+    assert_eq!(status, 400, "a retired product is not prescribed: {body}");
+    // Each import is audited; a folder without a release changes nothing.
+    let imports: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'medications.import'")
+            .fetch_one(app.state().store.pool())
+            .await
+            .unwrap();
+    assert_eq!(imports, 3);
+    let empty = scratch("empty");
+    let err = telemed_server::prescribing::import_rxnorm(app.state(), &ctx, &empty, &mut |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("RXNCONSO.RRF"), "{err}");
+    for dir in [later, empty] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    an_rxnorm_release_is_imported_and_a_later_one_retires_what_it_drops,
     the_catalogue_is_found_by_the_words_typed,
     a_prescription_is_checked_against_the_chart,
     a_check_refuses_what_is_not_a_prescription_and_those_who_may_not_read_the_chart,
