@@ -50,8 +50,9 @@ pub struct Inner {
     pub message_writer: crate::messaging::writer::Writer,
     /// Who FHIR bearer tokens stand for (one node only; see the module).
     pub callers: crate::fhir::caller_cache::CallerCache,
-    /// What the prescribing checks consult: drug classes, interactions, dose ranges.
-    pub knowledge: Arc<telemed_domain::prescribing::Knowledge>,
+    /// What the prescribing checks consult: drug classes, interactions, dose ranges, as
+    /// the database held them at start or at this node's last import (`knowledge()`).
+    pub knowledge: std::sync::RwLock<Arc<telemed_domain::prescribing::Knowledge>>,
 }
 
 impl Deref for AppState {
@@ -62,6 +63,14 @@ impl Deref for AppState {
 }
 
 impl AppState {
+    /// The prescribing knowledge as this node holds it.
+    pub fn knowledge(&self) -> Arc<telemed_domain::prescribing::Knowledge> {
+        match self.knowledge.read() {
+            Ok(k) => k.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
     /// Builds the state over an open, migrated store and starts the audit writer.
     pub async fn new(
         config: Config,
@@ -91,10 +100,11 @@ impl AppState {
         let hub = crate::realtime::Hub::new();
         tokio::spawn(hub.clone().run(bus.subscribe()));
         let credentials = store.credentials_epoch();
-        crate::prescribing::seed_starter_catalogue(&store, clock.now())
+        crate::prescribing::seed_starter(&store, clock.now())
             .await
             .map_err(describe)?;
-        let knowledge = Arc::new(crate::prescribing::starter_knowledge().map_err(describe)?);
+        let knowledge =
+            std::sync::RwLock::new(Arc::new(store.knowledge().await.map_err(describe)?));
         let inner = Inner {
             config: Arc::new(config),
             store,

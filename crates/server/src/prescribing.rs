@@ -1,8 +1,11 @@
 //! E-prescribing as a service: the medication catalogue (telemed's starter products,
 //! put in place on the first start), and the checks of a prescription being written —
 //! allergies, interactions, duplicate therapy, a child's dose — against the patient's
-//! chart, read under the policy's grant. The knowledge the checks consult is the
-//! starter knowledge, indexed once at start (`AppState::knowledge`).
+//! chart, read under the policy's grant. The knowledge the checks consult (starter or
+//! imported) is loaded from the database at start and indexed (`AppState::knowledge`).
+
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -12,9 +15,12 @@ use telemed_domain::prescribing::checks::{
     self, ActiveMedication, AllergyFact, Finding, PatientContext,
 };
 use telemed_domain::prescribing::sig::{Language, Sig};
-use telemed_domain::prescribing::{ingredient_key, rxnorm, starter, Knowledge, Medication};
+use telemed_domain::prescribing::{
+    ingredient_key, interactions_csv, rxnorm, starter, Knowledge, Medication,
+};
 use telemed_domain::record::RXNORM;
 use telemed_domain::{Error, Result, Role, UserId};
+use telemed_store::knowledge;
 use telemed_store::medications::{self, CatalogueEntry};
 use telemed_store::{DbResult as _, Store};
 
@@ -24,18 +30,60 @@ use crate::AppState;
 /// LOINC body weight: the chart's weight, in kg.
 const BODY_WEIGHT: &str = "29463-7";
 
-/// Puts telemed's starter catalogue in place when the catalogue is empty (the first
-/// start of a clinic); a catalogue a clinic already has is left as it is.
-pub async fn seed_starter_catalogue(
-    store: &Store,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<()> {
-    let products = starter::medications()?;
+/// Puts telemed's starter catalogue and knowledge in place where they are empty (the
+/// first start of a clinic); what a clinic already has is left as it is.
+pub async fn seed_starter(store: &Store, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
     let mut tx = store.begin_write().await?;
     if medications::count(&mut tx).await? == 0 {
-        medications::upsert(&mut tx, &products, "starter", now).await?;
+        medications::upsert(&mut tx, &starter::medications()?, "starter", now).await?;
+    }
+    if knowledge::is_empty(&mut tx).await? {
+        knowledge::add_classes(&mut tx, &starter::classes()?, "starter").await?;
+        knowledge::replace_interactions(&mut tx, &starter::interactions()?, "starter").await?;
+        knowledge::add_dose_ranges(&mut tx, &starter::dose_ranges()?, "starter").await?;
     }
     tx.commit().await.db()
+}
+
+/// What an interaction import did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InteractionsReport {
+    /// Pairs the knowledge held before (all replaced).
+    pub replaced: u64,
+    /// Pairs it holds now.
+    pub imported: usize,
+}
+
+/// Replaces the interaction pairs with a licensed knowledge base in CSV
+/// (`interactions_csv`): read whole or refused naming the line, nothing changed; on
+/// success one transaction, audited (`medications.knowledge_import`), and this node's
+/// checks use it at once (other nodes at their next start).
+pub async fn import_interactions(
+    state: &AppState,
+    ctx: &Ctx,
+    csv: &str,
+    source: &str,
+) -> Result<InteractionsReport> {
+    let classes: HashSet<String> = state.store.drug_class_ids().await?.into_iter().collect();
+    let pairs = interactions_csv::read(csv, &classes)?;
+    let now = state.clock.now();
+    let mut change = crate::change::Change::begin(state).await?;
+    let replaced = knowledge::replace_interactions(change.tx(), &pairs, source).await?;
+    let event =
+        crate::audit::Event::new(ctx, now, "medications.knowledge_import", "medication").detail(
+            format!("interactions: {} pairs replace {replaced}", pairs.len()),
+        );
+    change.audit(event);
+    change.commit().await?;
+    let fresh = Arc::new(state.store.knowledge().await?);
+    match state.knowledge.write() {
+        Ok(mut k) => *k = fresh,
+        Err(poisoned) => *poisoned.into_inner() = fresh,
+    }
+    Ok(InteractionsReport {
+        replaced,
+        imported: pairs.len(),
+    })
 }
 
 /// What an RxNorm import did, for the admin's report.
@@ -102,11 +150,6 @@ pub async fn import_rxnorm(
     })
 }
 
-/// The starter knowledge, indexed: classes, interaction pairs, children's dose ranges.
-pub fn starter_knowledge() -> Result<Knowledge> {
-    starter::knowledge()
-}
-
 /// Products whose names start with the words typed (at most `limit`, 100 at most), for
 /// anyone signed in: the catalogue is reference data, not anyone's record.
 pub async fn search(state: &AppState, query: &str, limit: i64) -> Result<Vec<CatalogueEntry>> {
@@ -155,7 +198,7 @@ pub async fn check(
     let grant =
         crate::record::authorize(state, ctx, principal, patient, Data::Chart, Op::Read).await?;
     let context = patient_context(state, &grant).await?;
-    let findings = checks::check(&medication, &proposed.sig, &context, &state.knowledge);
+    let findings = checks::check(&medication, &proposed.sig, &context, &state.knowledge());
     Ok(CheckReport {
         sig_text_en: proposed.sig.text(Language::English),
         sig_text_es: proposed.sig.text(Language::Spanish),
@@ -180,6 +223,7 @@ async fn patient_context(state: &AppState, grant: &Grant) -> Result<PatientConte
     let current = state.store.current(grant).await?;
     let demographics = state.store.demographics(grant).await?;
     let known = state.store.catalogue_ingredients().await?;
+    let knowledge = state.knowledge();
     let mut active = Vec::with_capacity(current.medications.len());
     for entry in &current.medications {
         let coded = match (&entry.code_system, &entry.code) {
@@ -195,7 +239,7 @@ async fn patient_context(state: &AppState, grant: &Grant) -> Result<PatientConte
                 .iter()
                 .map(|i| i.key())
                 .collect(),
-            None => ingredients_named_in(&entry.text, &known, &state.knowledge),
+            None => ingredients_named_in(&entry.text, &known, &knowledge),
         };
         active.push(ActiveMedication {
             name: entry.text.clone(),
@@ -255,7 +299,7 @@ mod tests {
 
     #[test]
     fn a_medication_in_words_is_recognised_by_its_ingredients() {
-        let knowledge = starter_knowledge().unwrap();
+        let knowledge = starter::knowledge().unwrap();
         let catalogue = vec!["warfarin sodium".to_owned(), "ibuprofen".to_owned()];
         assert_eq!(
             ingredients_named_in("Warfarin 5mg once daily", &catalogue, &knowledge),

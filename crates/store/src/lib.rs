@@ -14,6 +14,7 @@ pub mod fhir;
 pub mod instance;
 pub mod invitations;
 pub mod jobs;
+pub mod knowledge;
 pub mod medications;
 pub mod messaging;
 pub mod migrations;

@@ -115,6 +115,14 @@ enum MedicationsCommand {
         /// The release's `rrf` folder.
         dir: PathBuf,
     },
+    /// Replace the interaction pairs the prescribing checks use with a licensed
+    /// knowledge base: a CSV file with the header a,b,severity,mechanism,advice (a side
+    /// is an ingredient's generic name or class:<id>). Refused whole, naming the line,
+    /// if any line is wrong.
+    ImportInteractions {
+        /// The CSV file.
+        file: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -268,6 +276,26 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "imported {} products ({} new, {} updated; {} controlled substances); {} without an ingredient left out; {} earlier products no longer listed are now inactive",
                 r.products, report.added, report.updated, r.controlled, r.without_ingredients, report.retired
+            );
+        }
+        Command::Medications(MedicationsCommand::ImportInteractions { file }) => {
+            let config = load_config(&cli, None, false)?;
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let store = open_store(&config).await?;
+            let (state, _writer) = AppState::new(config, store, Arc::new(SystemClock)).await?;
+            let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("csv");
+            let report = telemed_server::prescribing::import_interactions(
+                &state,
+                &shell_ctx(),
+                &text,
+                &format!("csv {name}"),
+            )
+            .await
+            .map_err(describe)?;
+            println!(
+                "imported {} interaction pairs; they replace the {} held before (restart other nodes to use them)",
+                report.imported, report.replaced
             );
         }
         Command::Keys(KeysCommand::Rotate) => {

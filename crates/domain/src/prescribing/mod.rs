@@ -4,6 +4,7 @@
 //! duplicate therapy, weight-based doses — is a few lookups per medication.
 
 pub mod checks;
+pub mod interactions_csv;
 pub mod rxnorm;
 pub mod sig;
 pub mod starter;

@@ -429,7 +429,132 @@ async fn an_rxnorm_release_is_imported_and_a_later_one_retires_what_it_drops(bac
     app.shutdown().await;
 }
 
+/// A licensed knowledge base replaces the starter interaction pairs at once for the
+/// checks; a file with one wrong line changes nothing.
+async fn a_licensed_interaction_knowledge_base_replaces_the_starter_pairs(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let patient = app.create_user(Role::Patient).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    give_a_visit(&app, &clinician, &patient).await;
+    let token = app.token_for(&clinician, None).await;
+    let base = format!("/api/v1/patients/{}", patient.id);
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("{base}/record/medications"),
+            &token,
+            Some(json!({"text": "Warfarin 5 mg once daily", "effective": "2026-01-10"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let check = |code: &str| {
+        json!({
+            "system": "urn:telemed:medication-starter", "code": code,
+            "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "once_daily"}
+        })
+    };
+    let interactions = |report: &Value| -> Vec<(String, String)> {
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "interaction")
+            .map(|f| {
+                (
+                    f["severity"].as_str().unwrap().to_owned(),
+                    f["advice"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let path = format!("{base}/prescriptions/check");
+    let (_, before) = api
+        .call(
+            "POST",
+            &path,
+            &token,
+            Some(check("ibuprofen-400-mg-oral-tablet")),
+        )
+        .await;
+    assert_eq!(interactions(&before).len(), 1, "the starter pair: {before}");
+
+    let ctx = telemed_testkit::test_ctx();
+    let licensed = "a,b,severity,mechanism,advice\n\
+                    warfarin,acetaminophen,moderate,\"INR rises with regular use, over 2 g a day\",Check INR after a week\n\
+                    class:anticoagulants,class:salicylates,major,Bleeding,Avoid\n";
+    let wrong = format!("{licensed}warfarin,class:no-such-class,major,m,a\n");
+    let err =
+        telemed_server::prescribing::import_interactions(app.state(), &ctx, &wrong, "csv test")
+            .await
+            .unwrap_err();
+    assert!(
+        err.to_string().contains("line 4: no class no-such-class"),
+        "{err}"
+    );
+    let (_, unchanged) = api
+        .call(
+            "POST",
+            &path,
+            &token,
+            Some(check("ibuprofen-400-mg-oral-tablet")),
+        )
+        .await;
+    assert_eq!(
+        interactions(&unchanged).len(),
+        1,
+        "a refused file changes nothing"
+    );
+
+    let report =
+        telemed_server::prescribing::import_interactions(app.state(), &ctx, licensed, "csv test")
+            .await
+            .unwrap();
+    assert_eq!(report.imported, 2);
+    assert!(report.replaced >= 40, "{report:?}");
+    let (_, after) = api
+        .call(
+            "POST",
+            &path,
+            &token,
+            Some(check("ibuprofen-400-mg-oral-tablet")),
+        )
+        .await;
+    assert_eq!(
+        interactions(&after),
+        vec![],
+        "the starter pair is gone: {after}"
+    );
+    let (_, paracetamol) = api
+        .call(
+            "POST",
+            &path,
+            &token,
+            Some(check("acetaminophen-500-mg-oral-tablet")),
+        )
+        .await;
+    assert_eq!(
+        interactions(&paracetamol),
+        vec![("moderate".to_owned(), "Check INR after a week".to_owned())]
+    );
+    // What a restart loads is what was imported.
+    let stored = app.state().store.knowledge().await.unwrap();
+    assert_eq!(stored.interaction_count(), 2);
+    let imports: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'medications.knowledge_import'",
+    )
+    .fetch_one(app.state().store.pool())
+    .await
+    .unwrap();
+    assert_eq!(imports, 1);
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    a_licensed_interaction_knowledge_base_replaces_the_starter_pairs,
     an_rxnorm_release_is_imported_and_a_later_one_retires_what_it_drops,
     the_catalogue_is_found_by_the_words_typed,
     a_prescription_is_checked_against_the_chart,
