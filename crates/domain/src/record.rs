@@ -20,10 +20,12 @@ pub enum Section {
     History,
     Notes,
     Documents,
+    /// Prescriptions a clinician signed (e-prescribing).
+    Prescriptions,
 }
 
 impl Section {
-    pub const ALL: [Section; 10] = [
+    pub const ALL: [Section; 11] = [
         Section::Demographics,
         Section::Problems,
         Section::Allergies,
@@ -34,6 +36,7 @@ impl Section {
         Section::History,
         Section::Notes,
         Section::Documents,
+        Section::Prescriptions,
     ];
 
     /// The sections kept as chart entries.
@@ -59,6 +62,7 @@ impl Section {
             Section::History => "history",
             Section::Notes => "notes",
             Section::Documents => "documents",
+            Section::Prescriptions => "prescriptions",
         }
     }
 

@@ -37,6 +37,7 @@ pub struct Config {
     pub files: FilesConfig,
     pub video: VideoConfig,
     pub record: RecordConfig,
+    pub prescribing: PrescribingConfig,
     pub smtp: Option<SmtpConfig>,
 }
 
@@ -53,6 +54,20 @@ impl Default for RecordConfig {
         RecordConfig {
             break_glass_minutes: 60,
         }
+    }
+}
+
+/// E-prescribing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrescribingConfig {
+    /// The most refills a prescription may carry (schedule II substances: none).
+    pub max_refills: u32,
+}
+
+impl Default for PrescribingConfig {
+    fn default() -> Self {
+        PrescribingConfig { max_refills: 5 }
     }
 }
 
@@ -253,6 +268,7 @@ impl Default for Config {
             files: FilesConfig::default(),
             video: VideoConfig::default(),
             record: RecordConfig::default(),
+            prescribing: PrescribingConfig::default(),
             smtp: None,
         }
     }
@@ -392,6 +408,9 @@ impl Config {
         }
         self.files.validate()?;
         self.video.validate()?;
+        if self.prescribing.max_refills > 12 {
+            return fail("prescribing.max_refills must be between 0 and 12");
+        }
         if !(1..=24 * 60).contains(&self.record.break_glass_minutes) {
             return fail("record.break_glass_minutes must be between 1 and 1440");
         }

@@ -109,6 +109,7 @@ pub fn section_title(section: Section) -> &'static str {
         Section::History => "Family and social history",
         Section::Notes => "Visit notes",
         Section::Documents => "Documents and images",
+        Section::Prescriptions => "Prescriptions",
     }
 }
 

@@ -465,6 +465,7 @@ texts! {
     sec_history: "Family and social history", "Antecedentes familiares y sociales";
     sec_notes: "Visit notes", "Notas de visita";
     sec_documents: "Documents and images", "Documentos e imágenes";
+    sec_prescriptions: "Prescriptions", "Recetas";
     email_time_zone: "Times in emails", "Horas en los correos";
     email_time_zone_unknown: "your clinician's time zone (sign in from a browser to use yours)", "la zona horaria de su profesional (inicie sesión desde un navegador para usar la suya)";
     chart_lab_report: "New lab report", "Nuevo informe de laboratorio";

@@ -10,20 +10,29 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde::Serialize;
 use telemed_domain::access::{Data, Grant, Op, Principal};
+use telemed_domain::audit::Outcome;
 use telemed_domain::names::search_words;
 use telemed_domain::prescribing::checks::{
     self, ActiveMedication, AllergyFact, Finding, PatientContext,
+};
+use telemed_domain::prescribing::prescription::{
+    sign_over, NewPrescription, Override, PrescriptionStatus, MAX_TEXT,
 };
 use telemed_domain::prescribing::sig::{Language, Sig};
 use telemed_domain::prescribing::{
     ingredient_key, interactions_csv, rxnorm, starter, Knowledge, Medication,
 };
+use telemed_domain::record::Section;
 use telemed_domain::record::RXNORM;
 use telemed_domain::{Error, Result, Role, UserId};
 use telemed_store::knowledge;
 use telemed_store::medications::{self, CatalogueEntry};
+use telemed_store::prescriptions::{self, Prescription};
 use telemed_store::{DbResult as _, Store};
 
+use crate::accounts::mfa;
+use crate::audit::Event;
+use crate::change::Change;
 use crate::context::Ctx;
 use crate::AppState;
 
@@ -205,6 +214,191 @@ pub async fn check(
         medication,
         findings,
     })
+}
+
+/// A prescription to sign: the product and sig, what to dispense, the reasons to sign
+/// over findings, and the prescriber's second-factor code.
+#[derive(Debug, Clone)]
+pub struct SignRequest {
+    pub proposed: Proposed,
+    pub quantity: f64,
+    pub quantity_unit: String,
+    pub refills: u32,
+    pub substitution_allowed: bool,
+    pub note: String,
+    pub overrides: Vec<Override>,
+    pub code: String,
+}
+
+/// Signs a prescription for `patient`: a clinician with a care relationship, proving
+/// presence with their second factor again (a code is accepted once). The checks run
+/// again here, against the chart as it is now; a major or contraindicated finding
+/// without a reason, a wrong or replayed code, a product no longer offered or a
+/// prescription a pharmacy could not fill is refused and nothing is stored. The
+/// prescription and its audit entry (with the reasons given) are one transaction; a
+/// refused code is audited as a failure.
+pub async fn sign(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    req: SignRequest,
+) -> Result<Prescription> {
+    if principal.role != Role::Clinician {
+        return Err(Error::Forbidden);
+    }
+    req.proposed.sig.validate()?;
+    let medication = active_product(state, &req.proposed.system, &req.proposed.code).await?;
+    let new = NewPrescription {
+        medication,
+        sig: req.proposed.sig,
+        quantity: req.quantity,
+        quantity_unit: req.quantity_unit,
+        refills: req.refills,
+        substitution_allowed: req.substitution_allowed,
+        note: req.note,
+    };
+    new.validate(state.config.prescribing.max_refills)?;
+    let chart =
+        crate::record::authorize(state, ctx, principal, patient, Data::Chart, Op::Read).await?;
+    let context = patient_context(state, &chart).await?;
+    let findings = checks::check(&new.medication, &new.sig, &context, &state.knowledge());
+    let signed = sign_over(findings, &req.overrides)?;
+    let write = crate::record::authorize(
+        state,
+        ctx,
+        principal,
+        patient,
+        Section::Prescriptions,
+        Op::Write,
+    )
+    .await?;
+    let user = state
+        .store
+        .user_by_id(principal.user_id)
+        .await?
+        .ok_or(Error::Unauthenticated)?;
+    let now = state.clock.now();
+    let mut change = Change::begin(state).await?;
+    let factor = mfa::check_second_factor(state, change.tx(), &user, &req.code).await?;
+    let Some(factor) = factor else {
+        change.rollback().await?;
+        let refused = Event::new(ctx, now, "prescription.sign", "prescription")
+            .by(principal.user_id, principal.role)
+            .patient(patient)
+            .outcome(Outcome::Failure)
+            .detail("second factor refused");
+        state.audit.record(refused.build()).await?;
+        return Err(Error::invalid(
+            "code",
+            "the second-factor code is wrong or was used already",
+        ));
+    };
+    let stored = prescriptions::insert(change.tx(), &write, &new, &signed, factor, now).await?;
+    let reasons: Vec<String> = signed
+        .iter()
+        .filter_map(|f| {
+            let reason = f.override_reason.as_ref()?;
+            Some(format!(
+                "{} {} \"{}\": {reason}",
+                f.finding.severity.as_str(),
+                f.finding.kind.as_str(),
+                f.finding.subject
+            ))
+        })
+        .collect();
+    let mut detail = format!(
+        "{}; {} findings; second factor {factor}",
+        write.basis().as_str(),
+        signed.len()
+    );
+    if !reasons.is_empty() {
+        detail.push_str("; signed over ");
+        detail.push_str(&reasons.join("; "));
+    }
+    change.audit(crate::record::audit_write(ctx, state, &write, &stored.id).detail(detail));
+    change.commit().await?;
+    Ok(stored)
+}
+
+/// The prescriptions of `patient`, newest first, for whoever may read them (the
+/// patient, a proxy, their clinicians); audited as `record.prescriptions.read`.
+pub async fn prescriptions_of(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+) -> Result<Vec<Prescription>> {
+    let grant = crate::record::authorize(
+        state,
+        ctx,
+        principal,
+        patient,
+        Section::Prescriptions,
+        Op::Read,
+    )
+    .await?;
+    state.store.prescriptions_of(&grant).await
+}
+
+/// Cancels an active prescription with a reason (a clinician with a care relationship);
+/// one already ended is a conflict, someone else's is not found.
+pub async fn cancel(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: &str,
+    reason: &str,
+) -> Result<Prescription> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_TEXT {
+        return Err(Error::invalid(
+            "reason",
+            format!("say why, in 1 to {MAX_TEXT} characters"),
+        ));
+    }
+    let sealed = state.store.prescription(id).await?.ok_or(Error::NotFound)?;
+    let patient = sealed.patient();
+    let write = crate::record::authorize(
+        state,
+        ctx,
+        principal,
+        patient,
+        Section::Prescriptions,
+        Op::Write,
+    )
+    .await?;
+    if principal.role != Role::Clinician {
+        return Err(Error::Forbidden);
+    }
+    let now = state.clock.now();
+    let mut change = Change::begin(state).await?;
+    if !prescriptions::end(
+        change.tx(),
+        &write,
+        id,
+        PrescriptionStatus::Cancelled,
+        reason,
+        now,
+    )
+    .await?
+    {
+        change.rollback().await?;
+        return Err(Error::Conflict(
+            "this prescription is no longer active".into(),
+        ));
+    }
+    change.audit(
+        crate::record::audit_write(ctx, state, &write, id).detail(format!("cancelled: {reason}")),
+    );
+    change.commit().await?;
+    // A write grant reads back what it wrote.
+    state
+        .store
+        .prescription(id)
+        .await?
+        .ok_or(Error::NotFound)?
+        .open(&write)
 }
 
 async fn active_product(state: &AppState, system: &str, code: &str) -> Result<Medication> {

@@ -600,27 +600,34 @@ impl TestApp {
     /// A web session signed in as `user`; clinicians, staff and admins enrol their
     /// second factor on the way, as they must.
     pub async fn signed_in_web(&self, user: &TestUser) -> WebClient {
+        self.signed_in_with_totp(user).await.0
+    }
+
+    /// The same, with the TOTP secret enrolled on the way (none for a role that was not
+    /// asked to enrol), to make codes with `totp_code`.
+    pub async fn signed_in_with_totp(&self, user: &TestUser) -> (WebClient, Option<String>) {
         let web = self.web();
         let (status, next) = web.sign_in(&user.email, &user.password).await;
         assert_eq!(status, 303, "sign-in of {}", user.email);
-        if next.as_deref() == Some("/account/mfa") {
-            let page = web
-                .get("/account/mfa")
-                .await
-                .text()
-                .await
-                .unwrap_or_default();
-            let secret = page
-                .split("id=\"totp-secret\">")
-                .nth(1)
-                .and_then(|rest| rest.split('<').next())
-                .expect("the enrolment page shows the key")
-                .to_owned();
-            let code = totp_code(&secret, telemed_domain::Clock::now(&self.clock));
-            let r = web.post("/account/mfa", &[("code", &code)]).await;
-            assert_eq!(r.status(), 200, "TOTP enrolment");
+        if next.as_deref() != Some("/account/mfa") {
+            return (web, None);
         }
-        web
+        let page = web
+            .get("/account/mfa")
+            .await
+            .text()
+            .await
+            .unwrap_or_default();
+        let secret = page
+            .split("id=\"totp-secret\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the enrolment page shows the key")
+            .to_owned();
+        let code = totp_code(&secret, telemed_domain::Clock::now(&self.clock));
+        let r = web.post("/account/mfa", &[("code", &code)]).await;
+        assert_eq!(r.status(), 200, "TOTP enrolment");
+        (web, Some(secret))
     }
 }
 

@@ -4,7 +4,7 @@
 //! therapy, and weight-based daily doses for children. Pure: the service gathers the
 //! patient's facts and the knowledge, this decides.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::sig::Sig;
 use super::{ingredient_key, mass_in_mg, Agent, Knowledge, Medication, Severity};
@@ -34,7 +34,7 @@ pub struct PatientContext {
     pub age_years: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FindingKind {
     Allergy,
@@ -55,7 +55,7 @@ impl FindingKind {
 }
 
 /// One thing the prescriber should know before signing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub kind: FindingKind,
     pub severity: Severity,

@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod interactions_csv;
+pub mod prescription;
 pub mod rxnorm;
 pub mod sig;
 pub mod starter;

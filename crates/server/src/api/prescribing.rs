@@ -2,9 +2,12 @@
 //! the checks of a prescription as it is written.
 
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use telemed_domain::prescribing::checks::Finding;
+use telemed_domain::prescribing::checks::{Finding, FindingKind};
+use telemed_domain::prescribing::prescription::Override;
 use telemed_domain::prescribing::sig::{Frequency, Sig};
 use telemed_domain::prescribing::{Ingredient, Medication};
 use telemed_domain::{Error, UserId};
@@ -13,8 +16,9 @@ use super::{ApiJson, ApiQuery};
 use crate::auth::ApiUser;
 use crate::context::Ctx;
 use crate::error::AppResult;
-use crate::prescribing::{self as service, Proposed};
+use crate::prescribing::{self as service, Proposed, SignRequest};
 use crate::AppState;
+use telemed_store::prescriptions::Prescription;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -240,4 +244,178 @@ pub async fn check(
         sig_text_es: report.sig_text_es,
         findings: report.findings.iter().map(Into::into).collect(),
     }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideBody {
+    /// The finding's kind: allergy, interaction, duplicate, dose.
+    #[schema(value_type = String)]
+    pub kind: FindingKind,
+    /// The finding's subject, as the check gave it.
+    pub subject: String,
+    /// Why the prescription is right despite it (1 to 500 characters).
+    pub reason: String,
+}
+
+/// A prescription to sign.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignBody {
+    pub system: String,
+    pub code: String,
+    pub sig: SigBody,
+    /// How much to dispense, in `quantity_unit`.
+    pub quantity: f64,
+    pub quantity_unit: String,
+    /// Fills after the first (at most the clinic's limit; none for schedule II).
+    #[serde(default)]
+    pub refills: u32,
+    #[serde(default = "yes")]
+    pub substitution_allowed: bool,
+    /// To the pharmacist.
+    #[serde(default)]
+    pub note: String,
+    /// A reason for each major or contraindicated finding of the check.
+    #[serde(default)]
+    pub overrides: Vec<OverrideBody>,
+    /// The prescriber's current second-factor code.
+    pub second_factor: String,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SignedFindingView {
+    #[serde(flatten)]
+    pub finding: FindingView,
+    pub override_reason: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PrescriptionView {
+    pub id: String,
+    pub patient_id: UserId,
+    pub prescriber_id: UserId,
+    pub medication: MedicationView,
+    pub sig_text_en: String,
+    pub sig_text_es: String,
+    pub quantity: f64,
+    pub quantity_unit: String,
+    pub refills: u32,
+    pub substitution_allowed: bool,
+    pub note: String,
+    /// The checks' findings at signing, with the reasons given.
+    pub findings: Vec<SignedFindingView>,
+    pub signed_at: DateTime<Utc>,
+    /// active, cancelled, stopped, completed
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub status_changed_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Prescription> for PrescriptionView {
+    fn from(p: &Prescription) -> Self {
+        PrescriptionView {
+            id: p.id.clone(),
+            patient_id: p.patient,
+            prescriber_id: p.prescriber,
+            medication: (&p.medication).into(),
+            sig_text_en: p.sig_text_en.clone(),
+            sig_text_es: p.sig_text_es.clone(),
+            quantity: p.quantity,
+            quantity_unit: p.quantity_unit.clone(),
+            refills: p.refills,
+            substitution_allowed: p.substitution_allowed,
+            note: p.note.clone(),
+            findings: p
+                .findings
+                .iter()
+                .map(|f| SignedFindingView {
+                    finding: (&f.finding).into(),
+                    override_reason: f.override_reason.clone(),
+                })
+                .collect(),
+            signed_at: p.signed_at,
+            status: p.status.as_str().to_owned(),
+            status_reason: p.status_reason.clone(),
+            status_changed_at: p.status_changed_at,
+        }
+    }
+}
+
+/// Signs a prescription: the checks run again against the chart, each major or
+/// contraindicated finding needs a reason, and the prescriber's second-factor code is
+/// asked again (each code once). For clinicians with a care relationship.
+#[utoipa::path(post, path = "/api/v1/patients/{id}/prescriptions", tag = "prescribing", security(("bearer" = [])), params(("id" = String, Path)), request_body = SignBody,
+    responses((status = 201, body = PrescriptionView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn sign(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SignBody>,
+) -> AppResult<(StatusCode, Json<PrescriptionView>)> {
+    let patient: UserId = id.parse().map_err(|_| Error::NotFound)?;
+    let request = SignRequest {
+        proposed: Proposed {
+            system: body.system,
+            code: body.code,
+            sig: body.sig.sig()?,
+        },
+        quantity: body.quantity,
+        quantity_unit: body.quantity_unit,
+        refills: body.refills,
+        substitution_allowed: body.substitution_allowed,
+        note: body.note,
+        overrides: body
+            .overrides
+            .into_iter()
+            .map(|o| Override {
+                kind: o.kind,
+                subject: o.subject,
+                reason: o.reason,
+            })
+            .collect(),
+        code: body.second_factor,
+    };
+    let signed = service::sign(&state, &ctx, &caller.principal, patient, request).await?;
+    Ok((StatusCode::CREATED, Json((&signed).into())))
+}
+
+/// A patient's prescriptions, newest first (the patient, a proxy, their clinicians).
+#[utoipa::path(get, path = "/api/v1/patients/{id}/prescriptions", tag = "prescribing", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = [PrescriptionView]), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<PrescriptionView>>> {
+    let patient: UserId = id.parse().map_err(|_| Error::NotFound)?;
+    let found = service::prescriptions_of(&state, &ctx, &caller.principal, patient).await?;
+    Ok(Json(found.iter().map(Into::into).collect()))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelPrescriptionBody {
+    /// Why (1 to 500 characters); the patient sees it.
+    pub reason: String,
+}
+
+/// Cancels an active prescription, with a reason.
+#[utoipa::path(post, path = "/api/v1/prescriptions/{id}/cancel", tag = "prescribing", security(("bearer" = [])), params(("id" = String, Path)), request_body = CancelPrescriptionBody,
+    responses((status = 200, body = PrescriptionView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CancelPrescriptionBody>,
+) -> AppResult<Json<PrescriptionView>> {
+    let cancelled = service::cancel(&state, &ctx, &caller.principal, &id, &body.reason).await?;
+    Ok(Json((&cancelled).into()))
 }

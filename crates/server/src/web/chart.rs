@@ -44,6 +44,7 @@ pub fn section_name(t: &Texts, section: Section) -> &'static str {
         Section::History => t.sec_history,
         Section::Notes => t.sec_notes,
         Section::Documents => t.sec_documents,
+        Section::Prescriptions => t.sec_prescriptions,
     }
 }
 

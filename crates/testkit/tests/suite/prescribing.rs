@@ -553,7 +553,264 @@ async fn a_licensed_interaction_knowledge_base_replaces_the_starter_pairs(backen
     app.shutdown().await;
 }
 
+fn amoxicillin_to_sign(code: &str, overrides: Value) -> Value {
+    json!({
+        "system": "urn:telemed:medication-starter",
+        "code": "amoxicillin-500-mg-oral-capsule",
+        "sig": {"dose": 500, "unit": "mg", "route": "oral", "frequency": "three_times_daily", "duration_days": 7},
+        "quantity": 21, "quantity_unit": "capsule", "refills": 0,
+        "overrides": overrides,
+        "second_factor": code
+    })
+}
+
+/// Signing: the checks again, a reason for each serious finding, the second factor
+/// again (once per code); nothing stored when any of it fails. Then who reads the
+/// prescriptions, and cancelling with a reason.
+async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_reason(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let super::record::Cast {
+        patient, people, ..
+    } = super::record::cast(&app, &api).await;
+    let (_, clinician, token) = people
+        .iter()
+        .find(|(who, _, _)| *who == "a clinician with a visit")
+        .unwrap()
+        .clone();
+    let (_, secret) = app.signed_in_with_totp(&clinician).await;
+    let secret = secret.expect("clinicians enrol a second factor");
+    let code = || {
+        app.clock.advance(chrono::Duration::seconds(31));
+        telemed_testkit::totp_code(&secret, telemed_domain::Clock::now(&app.clock))
+    };
+    let base = format!("/api/v1/patients/{}", patient.id);
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("{base}/record/allergies"),
+            &token,
+            Some(json!({"text": "Penicillin", "severity": "severe", "reaction": "Hives"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let sign = format!("{base}/prescriptions");
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM prescriptions")
+            .fetch_one(app.state().store.pool())
+            .await
+            .unwrap()
+    };
+    let says = |body: &Value, words: &str| {
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(words), "{words}: {body}");
+    };
+
+    // A major finding without a reason, then a wrong code: refused, nothing stored.
+    let (status, body) = api
+        .call(
+            "POST",
+            &sign,
+            &token,
+            Some(amoxicillin_to_sign(&code(), json!([]))),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    says(&body, "signing over it needs a reason");
+    let reason = json!([{"kind": "allergy", "subject": "allergy to Penicillin", "reason": "Tolerated amoxicillin in 2024 without reaction"}]);
+    let (status, body) = api
+        .call(
+            "POST",
+            &sign,
+            &token,
+            Some(amoxicillin_to_sign("000000", reason.clone())),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    says(&body, "second-factor code");
+    assert_eq!(stored().await, 0);
+
+    // Signed: the finding and its reason are kept with it.
+    let good = code();
+    let (status, signed) = api
+        .call(
+            "POST",
+            &sign,
+            &token,
+            Some(amoxicillin_to_sign(&good, reason.clone())),
+        )
+        .await;
+    assert_eq!(status, 201, "{signed}");
+    assert_eq!(signed["status"], "active");
+    assert_eq!(signed["prescriber_id"], clinician.id.to_string());
+    assert_eq!(
+        signed["medication"]["name"],
+        "amoxicillin 500 MG Oral Capsule"
+    );
+    assert_eq!(
+        signed["sig_text_en"],
+        "Take 500 mg by mouth three times a day for 7 days."
+    );
+    assert_eq!(signed["findings"][0]["kind"], "allergy");
+    assert_eq!(
+        signed["findings"][0]["override_reason"],
+        "Tolerated amoxicillin in 2024 without reaction"
+    );
+    // The same code again is refused: a second factor proves presence once.
+    let (status, body) = api
+        .call(
+            "POST",
+            &sign,
+            &token,
+            Some(amoxicillin_to_sign(&good, reason.clone())),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(stored().await, 1);
+
+    // What a pharmacy could not fill.
+    let mut too_many = amoxicillin_to_sign(&code(), reason.clone());
+    too_many["refills"] = json!(6);
+    let (status, body) = api.call("POST", &sign, &token, Some(too_many)).await;
+    assert_eq!(status, 400, "{body}");
+    says(&body, "at most 5 refills");
+    let oxycodone = json!({
+        "system": "urn:telemed:medication-starter", "code": "oxycodone-hydrochloride-5-mg-oral-tablet",
+        "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "every_hours", "every_hours": 6, "as_needed": "pain", "duration_days": 3},
+        "quantity": 12, "quantity_unit": "tablet", "refills": 1, "second_factor": code()
+    });
+    let (status, body) = api.call("POST", &sign, &token, Some(oxycodone)).await;
+    assert_eq!(status, 400, "{body}");
+    says(&body, "at most 0 refills");
+    let mut nothing = amoxicillin_to_sign(&code(), reason.clone());
+    nothing["quantity"] = json!(0);
+    let (status, _) = api.call("POST", &sign, &token, Some(nothing)).await;
+    assert_eq!(status, 400);
+    assert_eq!(stored().await, 1);
+
+    // Who reads them: as the record's other clinical sections; refusals as missing.
+    for (who, _, reader) in &people {
+        let (status, list) = api.call("GET", &sign, reader, None).await;
+        if super::record::allowed(who, telemed_domain::record::Section::Prescriptions, false) {
+            assert_eq!(status, 200, "{who}: {list}");
+            assert_eq!(list.as_array().map(Vec::len), Some(1), "{who}");
+        } else {
+            let (missing_status, missing) = api
+                .call(
+                    "GET",
+                    &format!(
+                        "/api/v1/patients/{}/prescriptions",
+                        telemed_domain::UserId::new()
+                    ),
+                    reader,
+                    None,
+                )
+                .await;
+            assert_eq!((status, missing_status), (404, 404), "{who}: {list}");
+            assert_eq!(
+                list["error"]["message"], missing["error"]["message"],
+                "{who}"
+            );
+        }
+        // Only the patient's clinicians sign.
+        let (status, _) = api
+            .call(
+                "POST",
+                &sign,
+                reader,
+                Some(amoxicillin_to_sign("123456", reason.clone())),
+            )
+            .await;
+        let may = matches!(
+            *who,
+            "a clinician with a visit" | "a clinician on the care team"
+        );
+        assert!(
+            may || status == 404 || status == 403,
+            "{who} signed: {status}"
+        );
+    }
+    assert_eq!(stored().await, 1);
+
+    // Cancelling: a reason, once; the patient cannot.
+    let id = signed["id"].as_str().unwrap();
+    let cancel = format!("/api/v1/prescriptions/{id}/cancel");
+    let (_, _, patient_token) = people
+        .iter()
+        .find(|(who, _, _)| *who == "the patient")
+        .unwrap();
+    let (status, _) = api
+        .call(
+            "POST",
+            &cancel,
+            patient_token,
+            Some(json!({"reason": "no"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = api
+        .call("POST", &cancel, &token, Some(json!({"reason": " "})))
+        .await;
+    assert_eq!(status, 400);
+    let (status, cancelled) = api
+        .call(
+            "POST",
+            &cancel,
+            &token,
+            Some(json!({"reason": "Allergist advises against it"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(
+        (
+            cancelled["status"].as_str(),
+            cancelled["status_reason"].as_str()
+        ),
+        (Some("cancelled"), Some("Allergist advises against it"))
+    );
+    let (status, _) = api
+        .call("POST", &cancel, &token, Some(json!({"reason": "again"})))
+        .await;
+    assert_eq!(status, 409);
+    let (status, _) = api
+        .call(
+            "POST",
+            "/api/v1/prescriptions/no-such-id/cancel",
+            &token,
+            Some(json!({"reason": "x"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    // The audit trail holds the signing with the reason, and the refused code.
+    app.flush_audit().await;
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'record.prescriptions.write' AND outcome = 'success' ORDER BY seq LIMIT 1",
+    )
+    .fetch_one(app.state().store.pool())
+    .await
+    .unwrap();
+    assert!(
+        detail.contains("signed over major allergy") && detail.contains("Tolerated amoxicillin"),
+        "{detail}"
+    );
+    let refused: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_log WHERE action = 'prescription.sign' AND outcome = 'failure'",
+    )
+    .fetch_one(app.state().store.pool())
+    .await
+    .unwrap();
+    assert!(refused >= 2, "the wrong and the replayed code: {refused}");
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_reason,
     a_licensed_interaction_knowledge_base_replaces_the_starter_pairs,
     an_rxnorm_release_is_imported_and_a_later_one_retires_what_it_drops,
     the_catalogue_is_found_by_the_words_typed,
