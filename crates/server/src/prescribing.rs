@@ -204,10 +204,7 @@ pub async fn check(
     }
     proposed.sig.validate()?;
     let medication = active_product(state, &proposed.system, &proposed.code).await?;
-    let grant =
-        crate::record::authorize(state, ctx, principal, patient, Data::Chart, Op::Read).await?;
-    let context = patient_context(state, &grant).await?;
-    let findings = checks::check(&medication, &proposed.sig, &context, &state.knowledge());
+    let findings = findings(state, ctx, principal, patient, &medication, &proposed.sig).await?;
     Ok(CheckReport {
         sig_text_en: proposed.sig.text(Language::English),
         sig_text_es: proposed.sig.text(Language::Spanish),
@@ -259,20 +256,9 @@ pub async fn sign(
         note: req.note,
     };
     new.validate(state.config.prescribing.max_refills)?;
-    let chart =
-        crate::record::authorize(state, ctx, principal, patient, Data::Chart, Op::Read).await?;
-    let context = patient_context(state, &chart).await?;
-    let findings = checks::check(&new.medication, &new.sig, &context, &state.knowledge());
-    let signed = sign_over(findings, &req.overrides)?;
-    let write = crate::record::authorize(
-        state,
-        ctx,
-        principal,
-        patient,
-        Section::Prescriptions,
-        Op::Write,
-    )
-    .await?;
+    let found = findings(state, ctx, principal, patient, &new.medication, &new.sig).await?;
+    let signed = sign_over(found, &req.overrides)?;
+    let write = prescriptions_grant(state, ctx, principal, patient, Op::Write).await?;
     let user = state
         .store
         .user_by_id(principal.user_id)
@@ -329,15 +315,7 @@ pub async fn prescriptions_of(
     principal: &Principal,
     patient: UserId,
 ) -> Result<Vec<Prescription>> {
-    let grant = crate::record::authorize(
-        state,
-        ctx,
-        principal,
-        patient,
-        Section::Prescriptions,
-        Op::Read,
-    )
-    .await?;
+    let grant = prescriptions_grant(state, ctx, principal, patient, Op::Read).await?;
     state.store.prescriptions_of(&grant).await
 }
 
@@ -358,16 +336,7 @@ pub async fn cancel(
         ));
     }
     let sealed = state.store.prescription(id).await?.ok_or(Error::NotFound)?;
-    let patient = sealed.patient();
-    let write = crate::record::authorize(
-        state,
-        ctx,
-        principal,
-        patient,
-        Section::Prescriptions,
-        Op::Write,
-    )
-    .await?;
+    let write = prescriptions_grant(state, ctx, principal, sealed.patient(), Op::Write).await?;
     if principal.role != Role::Clinician {
         return Err(Error::Forbidden);
     }
@@ -399,6 +368,33 @@ pub async fn cancel(
         .await?
         .ok_or(Error::NotFound)?
         .open(&write)
+}
+
+/// The policy's grant on `patient`'s prescriptions (audited as the record's decisions).
+async fn prescriptions_grant(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    op: Op,
+) -> Result<Grant> {
+    crate::record::authorize(state, ctx, principal, patient, Section::Prescriptions, op).await
+}
+
+/// The checks' findings for `medication` taken as `sig`, against `patient`'s chart as
+/// it is now, read under a chart grant (`record.chart.read`).
+async fn findings(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    patient: UserId,
+    medication: &Medication,
+    sig: &Sig,
+) -> Result<Vec<Finding>> {
+    let chart =
+        crate::record::authorize(state, ctx, principal, patient, Data::Chart, Op::Read).await?;
+    let context = patient_context(state, &chart).await?;
+    Ok(checks::check(medication, sig, &context, &state.knowledge()))
 }
 
 async fn active_product(state: &AppState, system: &str, code: &str) -> Result<Medication> {
