@@ -39,7 +39,9 @@ pub struct Inner {
     pub metrics: Metrics,
     pub csrf_key: Vec<u8>,
     /// Signs OpenID Connect id_tokens.
-    pub id_token_key: Arc<crate::oidc::IdTokenKey>,
+    pub id_token_key: Arc<crate::jws::JwsKey>,
+    /// Signs prescriptions' verifiable tokens (a key of its own).
+    pub prescription_key: Arc<crate::jws::JwsKey>,
     /// Live events between nodes.
     pub bus: crate::realtime::Bus,
     /// This node's live connections.
@@ -85,8 +87,15 @@ impl AppState {
         let id_token_key =
             telemed_store::instance::secret(store.pool(), telemed_store::instance::ID_TOKEN_KEY)
                 .await
-                .and_then(|k| crate::oidc::IdTokenKey::from_hex(&k))
+                .and_then(|k| crate::jws::JwsKey::from_hex(&k))
                 .map_err(|e| anyhow::anyhow!("reading the id_token key: {e:?}"))?;
+        let prescription_key = telemed_store::instance::secret(
+            store.pool(),
+            telemed_store::instance::PRESCRIPTION_KEY,
+        )
+        .await
+        .and_then(|k| crate::jws::JwsKey::from_hex(&k))
+        .map_err(|e| anyhow::anyhow!("reading the prescription key: {e:?}"))?;
         let (audit, audit_task) = AuditWriter::start(store.clone());
         let blobs = crate::files::open(&config).map_err(describe)?;
         blobs.check_keys(&store).await.map_err(describe)?;
@@ -115,6 +124,7 @@ impl AppState {
             metrics: Metrics::default(),
             csrf_key,
             id_token_key: Arc::new(id_token_key),
+            prescription_key: Arc::new(prescription_key),
             callers: crate::fhir::caller_cache::CallerCache::new(!bus.is_shared(), credentials),
             bus,
             hub,

@@ -63,11 +63,16 @@ impl Default for RecordConfig {
 pub struct PrescribingConfig {
     /// The most refills a prescription may carry (schedule II substances: none).
     pub max_refills: u32,
+    /// How many days a prescription's token is valid from signing.
+    pub valid_days: u32,
 }
 
 impl Default for PrescribingConfig {
     fn default() -> Self {
-        PrescribingConfig { max_refills: 5 }
+        PrescribingConfig {
+            max_refills: 5,
+            valid_days: 365,
+        }
     }
 }
 
@@ -410,6 +415,9 @@ impl Config {
         self.video.validate()?;
         if self.prescribing.max_refills > 12 {
             return fail("prescribing.max_refills must be between 0 and 12");
+        }
+        if !(1..=730).contains(&self.prescribing.valid_days) {
+            return fail("prescribing.valid_days must be between 1 and 730");
         }
         if !(1..=24 * 60).contains(&self.record.break_glass_minutes) {
             return fail("record.break_glass_minutes must be between 1 and 1440");

@@ -466,6 +466,18 @@ texts! {
     sec_notes: "Visit notes", "Notas de visita";
     sec_documents: "Documents and images", "Documentos e imágenes";
     sec_prescriptions: "Prescriptions", "Recetas";
+    rx_verify_title: "Verify a prescription", "Verificar una receta";
+    rx_valid: "Valid: signed by this clinic, unaltered, in date and active", "Válida: firmada por esta clínica, sin alterar, vigente y activa";
+    rx_expired: "Expired: signed by this clinic, but no longer in date", "Caducada: firmada por esta clínica, pero ya no vigente";
+    rx_ended: "Not to be dispensed: cancelled by the prescriber", "No dispensar: anulada por quien la prescribió";
+    rx_medication: "Medication", "Medicamento";
+    rx_sig: "How to take it", "Cómo tomarlo";
+    rx_quantity: "Quantity", "Cantidad";
+    rx_refills: "Refills", "Repeticiones";
+    rx_patient: "Patient (initials · birth year)", "Paciente (iniciales · año de nacimiento)";
+    rx_prescriber: "Prescriber", "Prescriptor";
+    rx_token: "The prescription's code (from its QR code)", "El código de la receta (de su código QR)";
+    rx_verify_button: "Verify", "Verificar";
     email_time_zone: "Times in emails", "Horas en los correos";
     email_time_zone_unknown: "your clinician's time zone (sign in from a browser to use yours)", "la zona horaria de su profesional (inicie sesión desde un navegador para usar la suya)";
     chart_lab_report: "New lab report", "Nuevo informe de laboratorio";

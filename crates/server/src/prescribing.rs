@@ -204,7 +204,8 @@ pub async fn check(
     }
     proposed.sig.validate()?;
     let medication = active_product(state, &proposed.system, &proposed.code).await?;
-    let findings = findings(state, ctx, principal, patient, &medication, &proposed.sig).await?;
+    let (findings, _) =
+        findings(state, ctx, principal, patient, &medication, &proposed.sig).await?;
     Ok(CheckReport {
         sig_text_en: proposed.sig.text(Language::English),
         sig_text_es: proposed.sig.text(Language::Spanish),
@@ -256,7 +257,7 @@ pub async fn sign(
         note: req.note,
     };
     new.validate(state.config.prescribing.max_refills)?;
-    let found = findings(state, ctx, principal, patient, &new.medication, &new.sig).await?;
+    let (found, born) = findings(state, ctx, principal, patient, &new.medication, &new.sig).await?;
     let signed = sign_over(found, &req.overrides)?;
     let write = prescriptions_grant(state, ctx, principal, patient, Op::Write).await?;
     let user = state
@@ -280,7 +281,16 @@ pub async fn sign(
             "the second-factor code is wrong or was used already",
         ));
     };
-    let stored = prescriptions::insert(change.tx(), &write, &new, &signed, factor, now).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let token = prescription_token(state, &id, &new, patient, born, &user, now).await?;
+    let signing = prescriptions::Signing {
+        id: &id,
+        findings: &signed,
+        second_factor: factor,
+        token: &token,
+        at: now,
+    };
+    let stored = prescriptions::insert(change.tx(), &write, &new, signing).await?;
     let reasons: Vec<String> = signed
         .iter()
         .filter_map(|f| {
@@ -370,6 +380,121 @@ pub async fn cancel(
         .open(&write)
 }
 
+/// The verifiable token of a prescription: what a pharmacy needs to fill it, and of the
+/// patient only their initials and birth year; signed with the clinic's prescription
+/// key, valid `prescribing.valid_days`.
+async fn prescription_token(
+    state: &AppState,
+    id: &str,
+    new: &NewPrescription,
+    patient: UserId,
+    born: Option<NaiveDate>,
+    prescriber: &telemed_store::users::User,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<String> {
+    let person = state
+        .store
+        .user_by_id(patient)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let initial = |s: &str| s.chars().next().map(|c| format!("{}.", c.to_uppercase()));
+    let initials: String = person
+        .name
+        .given
+        .iter()
+        .filter_map(|g| initial(g))
+        .chain(initial(&person.name.family))
+        .collect();
+    let valid = chrono::Duration::days(i64::from(state.config.prescribing.valid_days));
+    let claims = serde_json::json!({
+        "iss": state.config.public_url,
+        "typ": TOKEN_TYPE,
+        "jti": id,
+        "iat": now.timestamp(),
+        "exp": (now + valid).timestamp(),
+        "medication": {
+            "system": new.medication.system,
+            "code": new.medication.code,
+            "name": new.medication.name,
+        },
+        "sig": new.sig.text(Language::English),
+        "quantity": new.quantity,
+        "quantity_unit": new.quantity_unit.trim(),
+        "refills": new.refills,
+        "substitution_allowed": new.substitution_allowed,
+        "patient": {"initials": initials, "birth_year": born.map(|b| chrono::Datelike::year(&b))},
+        "prescriber": {"id": prescriber.id, "name": prescriber.display_name},
+    });
+    state.prescription_key.sign(&claims)
+}
+
+/// The `typ` claim of a prescription token.
+pub const TOKEN_TYPE: &str = "telemed-prescription";
+
+/// What a verification found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Signed by this clinic, unaltered, in date, still active.
+    Valid,
+    Expired,
+    /// Cancelled or stopped, with the reason.
+    Ended(PrescriptionStatus, Option<String>),
+}
+
+/// A token checked: its claims (as signed) and the verdict.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    pub claims: serde_json::Value,
+    pub verdict: Verdict,
+}
+
+/// Verifies a prescription token for anyone who holds it (a pharmacy, the patient):
+/// the signature under the clinic's key, the dates, and the prescription's status now.
+/// A token telemed did not sign, or an altered one, is refused. Audited as
+/// `prescription.verify` on the patient's record (no actor: the holder is anonymous).
+pub async fn verify(state: &AppState, ctx: &Ctx, token: &str) -> Result<Verified> {
+    let not_ours = || {
+        Error::invalid(
+            "token",
+            "this is not a prescription signed by this clinic, or it was altered",
+        )
+    };
+    let claims = state
+        .prescription_key
+        .verify(token.trim())
+        .ok_or_else(not_ours)?;
+    if claims["typ"] != TOKEN_TYPE {
+        return Err(not_ours());
+    }
+    let id = claims["jti"].as_str().ok_or_else(not_ours)?.to_owned();
+    let (patient, status, reason) = state
+        .store
+        .prescription_status(&id)
+        .await?
+        .ok_or_else(not_ours)?;
+    let now = state.clock.now();
+    let verdict = if status != PrescriptionStatus::Active {
+        Verdict::Ended(status, reason)
+    } else if claims["exp"]
+        .as_i64()
+        .is_none_or(|exp| exp <= now.timestamp())
+    {
+        Verdict::Expired
+    } else {
+        Verdict::Valid
+    };
+    let event = Event::new(ctx, now, "prescription.verify", "prescription")
+        .on(&id)
+        .patient(patient)
+        .detail(match &verdict {
+            Verdict::Valid => "valid",
+            Verdict::Expired => "expired",
+            Verdict::Ended(..) => "ended",
+        });
+    state.audit.record(event.build()).await?;
+    Ok(Verified { claims, verdict })
+}
+
 /// The policy's grant on `patient`'s prescriptions (audited as the record's decisions).
 async fn prescriptions_grant(
     state: &AppState,
@@ -382,7 +507,8 @@ async fn prescriptions_grant(
 }
 
 /// The checks' findings for `medication` taken as `sig`, against `patient`'s chart as
-/// it is now, read under a chart grant (`record.chart.read`).
+/// it is now, read under a chart grant (`record.chart.read`); with the patient's birth
+/// date as the chart has it.
 async fn findings(
     state: &AppState,
     ctx: &Ctx,
@@ -390,11 +516,14 @@ async fn findings(
     patient: UserId,
     medication: &Medication,
     sig: &Sig,
-) -> Result<Vec<Finding>> {
+) -> Result<(Vec<Finding>, Option<NaiveDate>)> {
     let chart =
         crate::record::authorize(state, ctx, principal, patient, Data::Chart, Op::Read).await?;
-    let context = patient_context(state, &chart).await?;
-    Ok(checks::check(medication, sig, &context, &state.knowledge()))
+    let (context, born) = patient_context(state, &chart).await?;
+    Ok((
+        checks::check(medication, sig, &context, &state.knowledge()),
+        born,
+    ))
 }
 
 async fn active_product(state: &AppState, system: &str, code: &str) -> Result<Medication> {
@@ -408,8 +537,11 @@ async fn active_product(state: &AppState, system: &str, code: &str) -> Result<Me
 }
 
 /// What the checks need of the patient's chart: current allergies and medications, the
-/// latest weight, the age.
-async fn patient_context(state: &AppState, grant: &Grant) -> Result<PatientContext> {
+/// latest weight, the age (and the birth date it came from).
+async fn patient_context(
+    state: &AppState,
+    grant: &Grant,
+) -> Result<(PatientContext, Option<NaiveDate>)> {
     let current = state.store.current(grant).await?;
     let demographics = state.store.demographics(grant).await?;
     let known = state.store.catalogue_ingredients().await?;
@@ -442,12 +574,12 @@ async fn patient_context(state: &AppState, grant: &Grant) -> Result<PatientConte
         .find(|v| v.code.as_deref() == Some(BODY_WEIGHT))
         .and_then(|v| v.value);
     let today = state.clock.now().date_naive();
-    let age_years = demographics
+    let born = demographics
         .birth_date
         .as_deref()
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-        .and_then(|born| today.years_since(born));
-    Ok(PatientContext {
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
+    let age_years = born.and_then(|born| today.years_since(born));
+    let context = PatientContext {
         allergies: current
             .allergies
             .iter()
@@ -459,7 +591,8 @@ async fn patient_context(state: &AppState, grant: &Grant) -> Result<PatientConte
         active,
         weight_kg,
         age_years,
-    })
+    };
+    Ok((context, born))
 }
 
 /// The ingredients a medication written in words names ("Warfarin 5mg daily"): every

@@ -2,7 +2,8 @@
 -- changed but for its status (cancelled, stopped, completed: with who, when and why).
 -- The product is kept as the catalogue had it then (JSON), beside its code and name;
 -- the sig as structured (JSON) and as the words the patient and pharmacy read; the
--- findings of the checks at signing with the reasons given to sign over them (JSON).
+-- findings of the checks at signing with the reasons given to sign over them (JSON);
+-- and the signed token the patient's copy carries for any pharmacy to verify.
 CREATE TABLE prescriptions (
     id TEXT PRIMARY KEY,
     patient_id TEXT NOT NULL REFERENCES users (id),
@@ -22,6 +23,7 @@ CREATE TABLE prescriptions (
     findings TEXT NOT NULL,
     second_factor TEXT NOT NULL,
     signed_at BIGINT NOT NULL,
+    token TEXT NOT NULL,
     status TEXT NOT NULL,
     status_reason TEXT,
     status_changed_at BIGINT,

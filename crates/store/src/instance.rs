@@ -10,6 +10,8 @@ use crate::DbResult;
 pub const CSRF_KEY: &str = "csrf_key";
 /// The ECDSA P-256 key (PKCS#8, hex) that signs OpenID Connect id_tokens.
 pub const ID_TOKEN_KEY: &str = "id_token_key";
+/// The ECDSA P-256 key (PKCS#8, hex) that signs prescriptions' verifiable tokens.
+pub const PRESCRIPTION_KEY: &str = "prescription_key";
 
 pub(crate) async fn ensure_secrets(pool: &AnyPool) -> Result<()> {
     sqlx::query(
@@ -21,19 +23,21 @@ pub(crate) async fn ensure_secrets(pool: &AnyPool) -> Result<()> {
     .await
     .db()?;
     let rng = ring::rand::SystemRandom::new();
-    let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
-        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
-        &rng,
-    )
-    .map_err(|_| telemed_domain::Error::internal("generating the id_token key failed"))?;
-    sqlx::query(
-        "INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind(ID_TOKEN_KEY)
-    .bind(hex::encode(pkcs8.as_ref()))
-    .execute(pool)
-    .await
-    .db()?;
+    for name in [ID_TOKEN_KEY, PRESCRIPTION_KEY] {
+        let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &rng,
+        )
+        .map_err(|_| telemed_domain::Error::internal("generating a signing key failed"))?;
+        sqlx::query(
+            "INSERT INTO instance_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(hex::encode(pkcs8.as_ref()))
+        .execute(pool)
+        .await
+        .db()?;
+    }
     Ok(())
 }
 

@@ -33,6 +33,8 @@ pub struct Prescription {
     /// How the prescriber proved it was them at signing (`totp`, `recovery_code`).
     pub second_factor: String,
     pub signed_at: DateTime<Utc>,
+    /// The signed token of the patient's copy (compact JWS).
+    pub token: String,
     pub status: PrescriptionStatus,
     pub status_reason: Option<String>,
     pub status_changed_at: Option<DateTime<Utc>>,
@@ -41,7 +43,7 @@ pub struct Prescription {
 
 const COLUMNS: &str = "id, patient_id, prescriber_id, medication, sig, sig_text_en, sig_text_es, \
     quantity, quantity_unit, refills, substitution_allowed, note, findings, second_factor, \
-    signed_at, status, status_reason, status_changed_at, status_changed_by";
+    signed_at, token, status, status_reason, status_changed_at, status_changed_by";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -60,6 +62,7 @@ struct Row {
     findings: String,
     second_factor: String,
     signed_at: i64,
+    token: String,
     status: String,
     status_reason: Option<String>,
     status_changed_at: Option<i64>,
@@ -89,6 +92,7 @@ impl TryFrom<Row> for Prescription {
             findings: serde_json::from_str(&r.findings).map_err(|_| corrupt())?,
             second_factor: r.second_factor,
             signed_at: from_micros(r.signed_at),
+            token: r.token,
             status: PrescriptionStatus::parse(&r.status).ok_or_else(corrupt)?,
             status_reason: r.status_reason,
             status_changed_at: r.status_changed_at.map(from_micros),
@@ -104,25 +108,33 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
     serde_json::to_string(v).map_err(|_| Error::internal("a prescription does not serialise"))
 }
 
+/// What is written at signing beside the prescription itself.
+pub struct Signing<'a> {
+    /// The prescription's id, made before so that its token can name it.
+    pub id: &'a str,
+    pub findings: &'a [SignedFinding],
+    pub second_factor: &'a str,
+    pub token: &'a str,
+    pub at: DateTime<Utc>,
+}
+
 /// Writes a signed prescription for the patient of `grant` (a write grant on their
 /// prescriptions), by its actor; returns it as stored.
 pub async fn insert(
     conn: &mut Conn,
     grant: &Grant,
     new: &NewPrescription,
-    findings: &[SignedFinding],
-    second_factor: &str,
-    now: DateTime<Utc>,
+    signing: Signing<'_>,
 ) -> Result<Prescription> {
     let patient = grant.require(Section::Prescriptions, Op::Write)?;
-    let id = uuid::Uuid::new_v4().to_string();
+    let id = signing.id;
     sqlx::query(
         "INSERT INTO prescriptions (id, patient_id, prescriber_id, medication_system, medication_code, \
          medication_name, medication, sig, sig_text_en, sig_text_es, quantity, quantity_unit, refills, \
-         substitution_allowed, note, findings, second_factor, signed_at, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, 'active')",
+         substitution_allowed, note, findings, second_factor, signed_at, token, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 'active')",
     )
-    .bind(&id)
+    .bind(id)
     .bind(patient.to_string())
     .bind(grant.author().to_string())
     .bind(&new.medication.system)
@@ -137,16 +149,17 @@ pub async fn insert(
     .bind(i64::from(new.refills))
     .bind(i64::from(new.substitution_allowed))
     .bind(new.note.trim())
-    .bind(json(&findings)?)
-    .bind(second_factor)
-    .bind(to_micros(now))
+    .bind(json(&signing.findings)?)
+    .bind(signing.second_factor)
+    .bind(to_micros(signing.at))
+    .bind(signing.token)
     .execute(&mut *conn)
     .await
     .db()?;
     let row: Row = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM prescriptions WHERE id = $1"
     ))
-    .bind(&id)
+    .bind(id)
     .fetch_one(&mut *conn)
     .await
     .db()?;
@@ -192,6 +205,29 @@ impl Store {
         .await
         .db()?;
         rows.into_iter().map(Prescription::try_from).collect()
+    }
+
+    /// Whose prescription `id` is and where it stands (for verifying a token), nothing
+    /// more.
+    pub async fn prescription_status(
+        &self,
+        id: &str,
+    ) -> Result<Option<(UserId, PrescriptionStatus, Option<String>)>> {
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT patient_id, status, status_reason FROM prescriptions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .db()?;
+        row.map(|(patient, status, reason)| {
+            Ok((
+                patient.parse().map_err(|_| corrupt())?,
+                PrescriptionStatus::parse(&status).ok_or_else(corrupt)?,
+                reason,
+            ))
+        })
+        .transpose()
     }
 
     /// One prescription by its id, sealed with its patient's prescriptions.

@@ -314,6 +314,9 @@ pub struct PrescriptionView {
     pub status: String,
     pub status_reason: Option<String>,
     pub status_changed_at: Option<DateTime<Utc>>,
+    /// The signed token the patient's copy carries (its QR code): any pharmacy verifies
+    /// it at `/rx/verify` or offline with `/.well-known/telemed-prescription-keys`.
+    pub token: String,
 }
 
 impl From<&Prescription> for PrescriptionView {
@@ -342,6 +345,7 @@ impl From<&Prescription> for PrescriptionView {
             status: p.status.as_str().to_owned(),
             status_reason: p.status_reason.clone(),
             status_changed_at: p.status_changed_at,
+            token: p.token.clone(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod notes;
 mod notifications;
 pub mod oauth;
 pub mod pages;
+mod prescriptions;
 mod room;
 mod schedule_editor;
 mod signin;
@@ -158,6 +159,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/visits/join/{token}",
             get(room::join_form).post(room::join),
+        )
+        .route("/rx/verify", get(prescriptions::verify))
+        .route(
+            "/.well-known/telemed-prescription-keys",
+            get(prescriptions::keys),
         )
         .route("/visits/{id}/room", get(room::room))
         .route(

@@ -737,6 +737,74 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
     }
     assert_eq!(stored().await, 1);
 
+    // The patient's copy carries a token any pharmacy verifies: signed by this clinic,
+    // what to dispense, the patient's initials and birth year only.
+    let rx_token = signed["token"].as_str().unwrap().to_owned();
+    let page = |rx: String| {
+        let http = api.http.clone();
+        let url = app.url("/rx/verify");
+        async move {
+            let r = http.get(url).query(&[("token", rx)]).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    let (status, html) = page(rx_token.clone()).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Valid: signed by this clinic"), "{html}");
+    assert!(html.contains("amoxicillin 500 MG Oral Capsule"), "{html}");
+    let (header, rest) = rx_token.split_once('.').unwrap();
+    let (claims, signature) = rest.split_once('.').unwrap();
+    let decode = |part: &str| -> Value {
+        use base64::Engine as _;
+        serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(part)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let mut altered = decode(claims);
+    assert_eq!(altered["jti"], signed["id"]);
+    assert_eq!(altered["quantity"], 21.0);
+    assert!(
+        altered["patient"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .all(|k| k == "initials" || k == "birth_year"),
+        "{altered}"
+    );
+    altered["quantity"] = json!(210);
+    let forged = {
+        use base64::Engine as _;
+        let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(altered.to_string());
+        format!("{header}.{body}.{signature}")
+    };
+    let (status, html) = page(forged).await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("not a prescription signed by this clinic"),
+        "{html}"
+    );
+    let keys: Value = api
+        .http
+        .get(app.url("/.well-known/telemed-prescription-keys"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(keys["keys"][0]["kid"], decode(header)["kid"], "{keys}");
+    // Another, left active, to see its token go out of date.
+    let cetirizine = json!({
+        "system": "urn:telemed:medication-starter", "code": "cetirizine-hydrochloride-10-mg-oral-tablet",
+        "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "once_daily", "duration_days": 30},
+        "quantity": 30, "quantity_unit": "tablet", "second_factor": code()
+    });
+    let (status, antihistamine) = api.call("POST", &sign, &token, Some(cetirizine)).await;
+    assert_eq!(status, 201, "{antihistamine}");
+
     // Cancelling: a reason, once; the patient cannot.
     let id = signed["id"].as_str().unwrap();
     let cancel = format!("/api/v1/prescriptions/{id}/cancel");
@@ -777,6 +845,11 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         .call("POST", &cancel, &token, Some(json!({"reason": "again"})))
         .await;
     assert_eq!(status, 409);
+    let (_, html) = page(rx_token.clone()).await;
+    assert!(
+        html.contains("Not to be dispensed") && html.contains("Allergist advises against it"),
+        "{html}"
+    );
     let (status, _) = api
         .call(
             "POST",
@@ -806,6 +879,10 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
     .await
     .unwrap();
     assert!(refused >= 2, "the wrong and the replayed code: {refused}");
+    // A year and a day after signing, its token is out of date.
+    app.clock.advance(chrono::Duration::days(366));
+    let (_, html) = page(antihistamine["token"].as_str().unwrap().to_owned()).await;
+    assert!(html.contains("Expired"), "{html}");
     app.shutdown().await;
 }
 
