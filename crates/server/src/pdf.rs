@@ -86,6 +86,51 @@ impl PdfWriter {
         self.paragraph(text, Style::Small);
     }
 
+    /// A QR code of `text` (error correction medium), `width` points wide, drawn as
+    /// vector squares at the left margin: sharp at any print size.
+    pub fn qr(&mut self, text: &str, width: f32) -> Result<(), String> {
+        let qr = qrcodegen::QrCode::encode_text(text, qrcodegen::QrCodeEcc::Medium)
+            .map_err(|e| format!("QR: {e:?}"))?;
+        // A quiet zone of four modules on every side, as readers expect.
+        let modules = qr.size() + 8;
+        let module = width / modules as f32;
+        if self.y - width < MARGIN {
+            self.new_page();
+        }
+        let top = self.y;
+        // In module units: one rectangle per horizontal run of dark modules, each run
+        // drawn a hair taller and wider so that no seam of light shows between them.
+        let _ = writeln!(
+            self.current,
+            "q 0 g {module:.4} 0 0 {module:.4} {MARGIN:.2} {:.2} cm",
+            top - width
+        );
+        let rows = qr.size();
+        for y in 0..rows {
+            let mut x = 0;
+            while x < rows {
+                if !qr.get_module(x, y) {
+                    x += 1;
+                    continue;
+                }
+                let start = x;
+                while x < rows && qr.get_module(x, y) {
+                    x += 1;
+                }
+                let _ = writeln!(
+                    self.current,
+                    "{} {} {}.02 1.02 re f",
+                    start + 4,
+                    rows + 3 - y,
+                    x - start
+                );
+            }
+        }
+        let _ = writeln!(self.current, "Q");
+        self.y = top - width;
+        Ok(())
+    }
+
     pub fn gap(&mut self, points: f32) {
         self.y -= points;
     }

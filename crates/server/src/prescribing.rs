@@ -428,6 +428,94 @@ async fn prescription_token(
     state.prescription_key.sign(&claims)
 }
 
+/// The patient's copy of a prescription as a PDF in `lang` (English or Spanish): what
+/// to take and how, for the patient, and for the pharmacy a QR code of the verification
+/// address carrying the signed token. For whoever may read the prescription; audited
+/// as that read.
+pub async fn pdf(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    id: &str,
+    lang: Language,
+) -> Result<Vec<u8>> {
+    let sealed = state.store.prescription(id).await?.ok_or(Error::NotFound)?;
+    let grant = prescriptions_grant(state, ctx, principal, sealed.patient(), Op::Read).await?;
+    let p = sealed.open(&grant)?;
+    let names = state.store.names_of(&[p.patient, p.prescriber]).await?;
+    let name = |u: &UserId| names.get(u).map(|n| n.0.clone()).unwrap_or_default();
+    let es = lang == Language::Spanish;
+    let say = |en: &'static str, es_text: &'static str| if es { es_text } else { en };
+    let mut doc = crate::pdf::PdfWriter::new(say("Prescription", "Receta"));
+    doc.title(&p.medication.name);
+    doc.text(if es { &p.sig_text_es } else { &p.sig_text_en });
+    doc.gap(6.0);
+    let amount = |v: f64| {
+        let t = format!("{v:.3}");
+        t.trim_end_matches('0').trim_end_matches('.').to_owned()
+    };
+    doc.text(&format!(
+        "{}: {} {}",
+        say("Quantity", "Cantidad"),
+        amount(p.quantity),
+        p.quantity_unit
+    ));
+    doc.text(&format!(
+        "{}: {}",
+        say("Refills", "Repeticiones"),
+        p.refills
+    ));
+    if !p.substitution_allowed {
+        doc.text(say(
+            "Dispense as written: no substitution",
+            "Dispensar tal cual: sin sustitución",
+        ));
+    }
+    if !p.note.is_empty() {
+        doc.text(&format!(
+            "{}: {}",
+            say("Note to the pharmacist", "Nota para la farmacia"),
+            p.note
+        ));
+    }
+    doc.gap(6.0);
+    doc.text(&format!(
+        "{}: {}",
+        say("Patient", "Paciente"),
+        name(&p.patient)
+    ));
+    doc.text(&format!(
+        "{}: {}",
+        say("Prescriber", "Prescriptor"),
+        name(&p.prescriber)
+    ));
+    doc.small(&format!(
+        "{} {}",
+        say("Signed", "Firmada el"),
+        p.signed_at.format("%Y-%m-%d %H:%M UTC")
+    ));
+    if p.status != PrescriptionStatus::Active {
+        doc.heading(&format!(
+            "{}: {}",
+            say("NOT TO BE DISPENSED", "NO DISPENSAR"),
+            p.status_reason.clone().unwrap_or_default()
+        ));
+    }
+    doc.heading(say("For the pharmacy", "Para la farmacia"));
+    doc.small(say(
+        "Scan the code to verify this prescription, or check it offline with the clinic's key.",
+        "Escanee el código para verificar esta receta, o compruébela sin conexión con la clave de la clínica.",
+    ));
+    doc.gap(6.0);
+    let url = format!(
+        "{}/rx/verify?token={}",
+        state.config.public_url.trim_end_matches('/'),
+        p.token
+    );
+    doc.qr(&url, 220.0).map_err(Error::internal)?;
+    Ok(doc.finish())
+}
+
 /// The `typ` claim of a prescription token.
 pub const TOKEN_TYPE: &str = "telemed-prescription";
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use telemed_domain::prescribing::checks::{Finding, FindingKind};
 use telemed_domain::prescribing::prescription::Override;
-use telemed_domain::prescribing::sig::{Frequency, Sig};
+use telemed_domain::prescribing::sig::{Frequency, Language, Sig};
 use telemed_domain::prescribing::{Ingredient, Medication};
 use telemed_domain::{Error, UserId};
 
@@ -422,4 +422,42 @@ pub async fn cancel(
 ) -> AppResult<Json<PrescriptionView>> {
     let cancelled = service::cancel(&state, &ctx, &caller.principal, &id, &body.reason).await?;
     Ok(Json((&cancelled).into()))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PdfQuery {
+    /// en or es (default en).
+    pub lang: Option<String>,
+}
+
+/// The patient's copy as a PDF (English or Spanish), with the QR code a pharmacy scans.
+#[utoipa::path(get, path = "/api/v1/prescriptions/{id}/pdf", tag = "prescribing", security(("bearer" = [])), params(("id" = String, Path), PdfQuery),
+    responses((status = 200, description = "application/pdf"), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn pdf(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<PdfQuery>,
+) -> AppResult<axum::response::Response> {
+    use axum::response::IntoResponse as _;
+    let lang = match q.lang.as_deref().unwrap_or("en") {
+        "en" => Language::English,
+        "es" => Language::Spanish,
+        _ => return Err(Error::invalid("lang", "en or es").into()),
+    };
+    let bytes = service::pdf(&state, &ctx, &caller.principal, &id, lang).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"prescription.pdf\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -553,6 +553,14 @@ async fn a_licensed_interaction_knowledge_base_replaces_the_starter_pairs(backen
     app.shutdown().await;
 }
 
+fn patient_token_of(people: &[(&'static str, telemed_testkit::TestUser, String)]) -> String {
+    people
+        .iter()
+        .find(|(who, _, _)| *who == "the patient")
+        .map(|(_, _, token)| token.clone())
+        .unwrap()
+}
+
 fn amoxicillin_to_sign(code: &str, overrides: Value) -> Value {
     json!({
         "system": "urn:telemed:medication-starter",
@@ -796,6 +804,50 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         .await
         .unwrap();
     assert_eq!(keys["keys"][0]["kid"], decode(header)["kid"], "{keys}");
+    // The patient's copy as a PDF in their language, with the QR code drawn in it.
+    let pdf_path = format!(
+        "/api/v1/prescriptions/{}/pdf",
+        signed["id"].as_str().unwrap()
+    );
+    let fetch = |lang: &'static str, bearer: String| {
+        let http = api.http.clone();
+        let url = app.url(&format!("{pdf_path}?lang={lang}"));
+        async move {
+            let r = http.get(url).bearer_auth(bearer).send().await.unwrap();
+            let kind = r
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            (r.status().as_u16(), kind, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    let (status, kind, pdf) = fetch("en", patient_token_of(&people)).await;
+    assert_eq!((status, kind.as_str()), (200, "application/pdf"));
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.starts_with("%PDF-1.4"));
+    assert!(
+        text.contains("(amoxicillin 500 MG Oral Capsule)"),
+        "the product is named"
+    );
+    assert!(text.contains("Take 500 mg by mouth three times a day for 7 days."));
+    assert!(
+        text.matches(" re f").count() > 200,
+        "a QR code of the verification address"
+    );
+    let (_, _, spanish) = fetch("es", token.clone()).await;
+    assert!(String::from_utf8_lossy(&spanish).contains("(Receta)"));
+    let (status, _, _) = fetch("fr", token.clone()).await;
+    assert_eq!(status, 400);
+    let (_, stranger, stranger_token) = people
+        .iter()
+        .find(|(who, _, _)| *who == "an unrelated clinician")
+        .unwrap();
+    assert_eq!(stranger.role, Role::Clinician);
+    let (status, _, _) = fetch("en", stranger_token.clone()).await;
+    assert_eq!(status, 404);
+
     // Another, left active, to see its token go out of date.
     let cetirizine = json!({
         "system": "urn:telemed:medication-starter", "code": "cetirizine-hydrochloride-10-mg-oral-tablet",
