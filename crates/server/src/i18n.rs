@@ -467,6 +467,9 @@ texts! {
     sec_documents: "Documents and images", "Documentos e imágenes";
     sec_prescriptions: "Prescriptions", "Recetas";
     rx_verify_title: "Verify a prescription", "Verificar una receta";
+    rx_none: "No prescriptions.", "Sin recetas.";
+    rx_active: "active", "activa";
+    rx_not_active: "not to be dispensed", "no dispensar";
     rx_valid: "Valid: signed by this clinic, unaltered, in date and active", "Válida: firmada por esta clínica, sin alterar, vigente y activa";
     rx_expired: "Expired: signed by this clinic, but no longer in date", "Caducada: firmada por esta clínica, pero ya no vigente";
     rx_ended: "Not to be dispensed: cancelled by the prescriber", "No dispensar: anulada por quien la prescribió";

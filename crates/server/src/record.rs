@@ -415,6 +415,8 @@ pub struct Chart {
     /// Documents (entered-in-error ones for clinicians, who keep the history).
     pub documents: Vec<telemed_store::documents::Document>,
     pub notes: Vec<Note>,
+    /// Prescriptions, newest first.
+    pub prescriptions: Vec<telemed_store::prescriptions::Prescription>,
     /// The patient's coming visits (a file may be sent ahead of one).
     pub upcoming: Vec<telemed_store::scheduling::Appointment>,
     /// The reader's own visits with the patient around now (a note may be of one).
@@ -477,6 +479,7 @@ pub async fn chart(
         )
         .await?;
     let notes = store.notes_of(&grant, 200).await?;
+    let prescriptions = store.prescriptions_of(&grant).await?;
     let may_chart = principal.role == Role::Clinician && may(Section::Problems.into(), Op::Write);
     let visits = policy::visits_in_record(&grant).ok_or(Error::NotFound)?;
     let upcoming = store
@@ -529,6 +532,7 @@ pub async fn chart(
         sections,
         documents,
         notes,
+        prescriptions,
         upcoming,
         own_visits,
         emergency_until,

@@ -12,6 +12,7 @@ use axum::{Form, Json};
 use serde::Deserialize;
 use telemed_domain::access::Op;
 use telemed_domain::documents::{Category, DocumentStatus};
+use telemed_domain::prescribing::prescription::PrescriptionStatus;
 use telemed_domain::record::{NewEntry, Section, NOTE_TEMPLATES};
 use telemed_domain::{DocumentId, Error, Role, UserId};
 use telemed_store::documents::Document;
@@ -126,6 +127,16 @@ pub struct Choice {
     pub label: String,
 }
 
+/// A prescription as the chart lists it.
+struct RxLine {
+    id: String,
+    medication: String,
+    sig: String,
+    when: String,
+    status: &'static str,
+    active: bool,
+}
+
 #[derive(Template)]
 #[template(path = "chart.html")]
 struct ChartPage<'a> {
@@ -146,6 +157,7 @@ struct ChartPage<'a> {
     sections: Vec<SectionBlock>,
     documents: Vec<DocCard>,
     notes: Vec<NoteLine>,
+    prescriptions: Vec<RxLine>,
     can_chart: bool,
     can_upload: bool,
     can_export: bool,
@@ -226,6 +238,7 @@ async fn chart_page(
         sections: section_entries,
         documents,
         notes,
+        prescriptions,
         upcoming,
         own_visits,
         emergency_until,
@@ -291,6 +304,25 @@ async fn chart_page(
             signed: n.status == telemed_store::record::NoteStatus::Signed,
         })
         .collect();
+    let spanish = w.ctx.lang == crate::i18n::Lang::Es;
+    let prescriptions = prescriptions
+        .into_iter()
+        .map(|p| RxLine {
+            active: p.status == PrescriptionStatus::Active,
+            status: match p.status {
+                PrescriptionStatus::Active => t.rx_active,
+                _ => t.rx_not_active,
+            },
+            when: local(tz, p.signed_at, "%Y-%m-%d"),
+            sig: if spanish {
+                p.sig_text_es
+            } else {
+                p.sig_text_en
+            },
+            medication: p.medication.name,
+            id: p.id,
+        })
+        .collect();
     let visit_choice = |a: telemed_store::scheduling::Appointment| Choice {
         value: a.id.to_string(),
         label: format!("{} · {}", local(tz, a.start_at, "%Y-%m-%d %H:%M"), a.reason),
@@ -331,6 +363,7 @@ async fn chart_page(
             sections,
             documents,
             notes,
+            prescriptions,
             can_chart,
             can_upload,
             can_export,
@@ -937,4 +970,31 @@ pub async fn save_demographics(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `GET /prescriptions/{id}/pdf`: the patient's copy, in the page's language, for whoever
+/// may read the prescription.
+pub async fn prescription_pdf(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    use telemed_domain::prescribing::sig::Language;
+    let lang = match w.ctx.lang {
+        crate::i18n::Lang::Es => Language::Spanish,
+        crate::i18n::Lang::En => Language::English,
+    };
+    let bytes = crate::prescribing::pdf(&state, &w.ctx, &me.principal, &id, lang).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"prescription.pdf\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

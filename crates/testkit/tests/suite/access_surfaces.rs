@@ -1,8 +1,8 @@
 //! The access policy through every surface: each kind of caller (the patient, a proxy,
 //! another patient, clinicians with and without a care relationship, staff, an admin)
 //! reads each kind of patient data (demographics, a chart section, one entry, the chart
-//! as a whole, the access log, an export, a visit) through the JSON API, FHIR and the
-//! web pages.
+//! as a whole, the access log, an export, a visit, prescriptions) through the JSON API,
+//! FHIR and the web pages.
 //! An allowed read answers and leaves exactly one successful audit entry; a refused read
 //! leaves none, and answers exactly as the same read of a record that does not exist.
 
@@ -23,6 +23,7 @@ enum Kind {
     AccessLog,
     Export,
     Visit,
+    Prescriptions,
 }
 
 /// The rules, stated independently of the code: who reads what.
@@ -44,6 +45,8 @@ fn allowed(who: &str, kind: Kind) -> bool {
         // An auditor (the admin) reads who accessed any record.
         Kind::AccessLog => matches!(who, "the patient" | "an admin"),
         Kind::Export => matches!(who, "the patient" | "a proxy"),
+        // Prescriptions read as the record's other clinical sections.
+        Kind::Prescriptions => matches!(who, "the patient" | "a proxy") || relation,
         // A visit: its patient, its clinician, and the front desk that arranges visits.
         Kind::Visit => matches!(who, "the patient" | "a clinician with a visit" | "staff"),
     }
@@ -81,6 +84,7 @@ fn reads(patient: UserId, entry: &str, visit: AppointmentId) -> Vec<Read> {
         api(Kind::Chart, "/record"),
         api(Kind::AccessLog, "/access-log"),
         api(Kind::Export, "/record/export?format=json"),
+        api(Kind::Prescriptions, "/prescriptions"),
         Read {
             surface: "fhir",
             kind: Kind::Demographics,

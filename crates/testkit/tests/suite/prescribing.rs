@@ -591,7 +591,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         .find(|(who, _, _)| *who == "a clinician with a visit")
         .unwrap()
         .clone();
-    let (_, secret) = app.signed_in_with_totp(&clinician).await;
+    let (web, secret) = app.signed_in_with_totp(&clinician).await;
     let secret = secret.expect("clinicians enrol a second factor");
     let code = || {
         app.clock.advance(chrono::Duration::seconds(31));
@@ -847,6 +847,29 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
     assert_eq!(stranger.role, Role::Clinician);
     let (status, _, _) = fetch("en", stranger_token.clone()).await;
     assert_eq!(status, 404);
+
+    // The chart lists it, with the copy to download in the page's language.
+    let chart = web
+        .get(&format!("/patients/{}/chart", patient.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rx_id = signed["id"].as_str().unwrap();
+    assert!(
+        chart.contains(&format!("data-prescription=\"{rx_id}\"")),
+        "{chart}"
+    );
+    assert!(chart.contains(&format!("/prescriptions/{rx_id}/pdf")));
+    let copy = web.get(&format!("/prescriptions/{rx_id}/pdf")).await;
+    assert_eq!(copy.status(), 200);
+    assert!(copy.bytes().await.unwrap().starts_with(b"%PDF"));
+    let status = app
+        .web()
+        .get(&format!("/prescriptions/{rx_id}/pdf"))
+        .await
+        .status();
+    assert_ne!(status, 200, "not without a session");
 
     // Another, left active, to see its token go out of date.
     let cetirizine = json!({
