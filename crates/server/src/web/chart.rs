@@ -971,30 +971,3 @@ pub async fn save_demographics(
         Err(e) => Err(e.into()),
     }
 }
-
-/// `GET /prescriptions/{id}/pdf`: the patient's copy, in the page's language, for whoever
-/// may read the prescription.
-pub async fn prescription_pdf(
-    State(state): State<AppState>,
-    w: WebCtx,
-    me: SignedIn,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    use telemed_domain::prescribing::sig::Language;
-    let lang = match w.ctx.lang {
-        crate::i18n::Lang::Es => Language::Spanish,
-        crate::i18n::Lang::En => Language::English,
-    };
-    let bytes = crate::prescribing::pdf(&state, &w.ctx, &me.principal, &id, lang).await?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "application/pdf"),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"prescription.pdf\"",
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
-}

@@ -161,7 +161,7 @@ pub fn router() -> Router<AppState> {
             get(room::join_form).post(room::join),
         )
         .route("/rx/verify", get(prescriptions::verify))
-        .route("/prescriptions/{id}/pdf", get(chart::prescription_pdf))
+        .route("/prescriptions/{id}/pdf", get(prescriptions::pdf))
         .route(
             "/.well-known/telemed-prescription-keys",
             get(prescriptions::keys),

@@ -1,18 +1,20 @@
-//! The public verification of a prescription (`/rx/verify`): anyone holding the token
+//! A prescription's copy for a signed-in reader (`/prescriptions/{id}/pdf`), and the
+//! public verification of a prescription (`/rx/verify`): anyone holding the token
 //! of a patient's copy — a pharmacy — sees whether this clinic signed it unaltered,
 //! whether it is still valid, and what to dispense; of the patient only the initials
 //! and birth year. The key to verify offline is at `/.well-known/telemed-prescription-keys`.
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use telemed_domain::Error;
 
 use super::pages::{render_with, Page};
 use super::WebCtx;
+use crate::auth::SignedIn;
 use crate::error::AppResult;
 use crate::prescribing::{self as service, Verdict};
 use crate::AppState;
@@ -109,4 +111,31 @@ pub async fn verify(
 /// prescription tokens, as a JWKS, to verify them offline.
 pub async fn keys(State(state): State<AppState>) -> Json<serde_json::Value> {
     Json(state.prescription_key.jwks())
+}
+
+/// `GET /prescriptions/{id}/pdf`: the patient's copy, in the page's language, for whoever
+/// may read the prescription.
+pub async fn pdf(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    use telemed_domain::prescribing::sig::Language;
+    let lang = match w.ctx.lang {
+        crate::i18n::Lang::Es => Language::Spanish,
+        crate::i18n::Lang::En => Language::English,
+    };
+    let bytes = crate::prescribing::pdf(&state, &w.ctx, &me.principal, &id, lang).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/pdf"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"prescription.pdf\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
