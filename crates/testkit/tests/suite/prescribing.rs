@@ -925,6 +925,35 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         html.contains("Not to be dispensed") && html.contains("Allergist advises against it"),
         "{html}"
     );
+    // Two cancels at once of one prescription: exactly one wins.
+    let loratadine = json!({
+        "system": "urn:telemed:medication-starter", "code": "loratadine-10-mg-oral-tablet",
+        "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "once_daily"},
+        "quantity": 30, "quantity_unit": "tablet", "second_factor": code()
+    });
+    let (status, raced) = api.call("POST", &sign, &token, Some(loratadine)).await;
+    assert_eq!(status, 201, "{raced}");
+    let race = format!(
+        "/api/v1/prescriptions/{}/cancel",
+        raced["id"].as_str().unwrap()
+    );
+    let (first, other) = tokio::join!(
+        api.call(
+            "POST",
+            &race,
+            &token,
+            Some(json!({"reason": "duplicate order"}))
+        ),
+        api.call(
+            "POST",
+            &race,
+            &token,
+            Some(json!({"reason": "entered twice"}))
+        ),
+    );
+    let mut statuses = [first.0, other.0];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "{} / {}", first.1, other.1);
     let (status, _) = api
         .call(
             "POST",
