@@ -632,8 +632,10 @@ async fn patient_context(
 ) -> Result<(PatientContext, Option<NaiveDate>)> {
     let current = state.store.current(grant).await?;
     let demographics = state.store.demographics(grant).await?;
-    let known = state.store.catalogue_ingredients().await?;
-    let knowledge = state.knowledge();
+    let names = IngredientNames::new(
+        &state.store.catalogue_ingredients().await?,
+        &state.knowledge(),
+    );
     let mut active = Vec::with_capacity(current.medications.len());
     for entry in &current.medications {
         let coded = match (&entry.code_system, &entry.code) {
@@ -649,7 +651,7 @@ async fn patient_context(
                 .iter()
                 .map(|i| i.key())
                 .collect(),
-            None => ingredients_named_in(&entry.text, &known, &knowledge),
+            None => names.named_in(&entry.text),
         };
         active.push(ActiveMedication {
             name: entry.text.clone(),
@@ -683,25 +685,37 @@ async fn patient_context(
     Ok((context, born))
 }
 
-/// The ingredients a medication written in words names ("Warfarin 5mg daily"): every
-/// ingredient the catalogue or the knowledge knows whose words appear in it, in order.
-fn ingredients_named_in(text: &str, catalogue: &[String], knowledge: &Knowledge) -> Vec<String> {
-    let words = format!("{} ", search_words(text));
-    let mut found: Vec<String> = Vec::new();
-    let candidates = catalogue
-        .iter()
-        .map(|n| ingredient_key(n))
-        .chain(knowledge.classes().flat_map(|c| c.members.iter().cloned()));
-    for key in candidates {
-        let needle = format!("{} ", search_words(&key));
-        if needle.trim().is_empty() || found.contains(&key) {
-            continue;
+/// The ingredients the catalogue and the knowledge know, each with the words it is
+/// written in, to recognise a medication the chart records in words.
+struct IngredientNames(Vec<(String, String)>);
+
+impl IngredientNames {
+    fn new(catalogue: &[String], knowledge: &Knowledge) -> IngredientNames {
+        let mut names: Vec<(String, String)> = Vec::new();
+        let keys = catalogue
+            .iter()
+            .map(|n| ingredient_key(n))
+            .chain(knowledge.classes().flat_map(|c| c.members.iter().cloned()));
+        for key in keys {
+            let needle = format!("{} ", search_words(&key));
+            if needle.trim().is_empty() || names.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            names.push((key, needle));
         }
-        if words.contains(&needle) {
-            found.push(key);
-        }
+        IngredientNames(names)
     }
-    found
+
+    /// The ingredients a medication written in words names ("Warfarin 5mg daily"), in
+    /// the order they are known.
+    fn named_in(&self, text: &str) -> Vec<String> {
+        let words = format!("{} ", search_words(text));
+        self.0
+            .iter()
+            .filter(|(_, needle)| words.contains(needle.as_str()))
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -712,17 +726,15 @@ mod tests {
     fn a_medication_in_words_is_recognised_by_its_ingredients() {
         let knowledge = starter::knowledge().unwrap();
         let catalogue = vec!["warfarin sodium".to_owned(), "ibuprofen".to_owned()];
+        let names = IngredientNames::new(&catalogue, &knowledge);
+        assert_eq!(names.named_in("Warfarin 5mg once daily"), vec!["warfarin"]);
         assert_eq!(
-            ingredients_named_in("Warfarin 5mg once daily", &catalogue, &knowledge),
-            vec!["warfarin"]
-        );
-        assert_eq!(
-            ingredients_named_in("Calcipotriol/betamethasone gel", &catalogue, &knowledge),
+            names.named_in("Calcipotriol/betamethasone gel"),
             Vec::<String>::new()
         );
         // A class member the catalogue lacks is still known to the knowledge.
         assert_eq!(
-            ingredients_named_in("phenelzine 15 mg", &[], &knowledge),
+            IngredientNames::new(&[], &knowledge).named_in("phenelzine 15 mg"),
             vec!["phenelzine"]
         );
     }
