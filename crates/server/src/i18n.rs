@@ -472,7 +472,7 @@ texts! {
     rx_not_active: "not to be dispensed", "no dispensar";
     rx_valid: "Valid: signed by this clinic, unaltered, in date and active", "Válida: firmada por esta clínica, sin alterar, vigente y activa";
     rx_expired: "Expired: signed by this clinic, but no longer in date", "Caducada: firmada por esta clínica, pero ya no vigente";
-    rx_ended: "Not to be dispensed: cancelled by the prescriber", "No dispensar: anulada por quien la prescribió";
+    rx_ended: "Not to be dispensed: ended by the prescriber", "No dispensar: finalizada por quien la prescribió";
     rx_medication: "Medication", "Medicamento";
     rx_sig: "How to take it", "Cómo tomarlo";
     rx_quantity: "Quantity", "Cantidad";

@@ -329,15 +329,30 @@ pub async fn prescriptions_of(
     state.store.prescriptions_of(&grant).await
 }
 
-/// Cancels an active prescription with a reason (a clinician with a care relationship);
-/// one already ended is a conflict, someone else's is not found.
-pub async fn cancel(
+/// How an active prescription ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// It is not to be dispensed (written in error, or no longer wanted).
+    Cancel,
+    /// The patient is to stop taking it.
+    Discontinue,
+}
+
+/// Ends an active prescription with a reason (a clinician with a care relationship):
+/// cancelled or discontinued (FHIR `stopped`). One already ended is a conflict,
+/// someone else's is not found.
+pub async fn end(
     state: &AppState,
     ctx: &Ctx,
     principal: &Principal,
     id: &str,
+    ending: Ending,
     reason: &str,
 ) -> Result<Prescription> {
+    let (status, word) = match ending {
+        Ending::Cancel => (PrescriptionStatus::Cancelled, "cancelled"),
+        Ending::Discontinue => (PrescriptionStatus::Stopped, "discontinued"),
+    };
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_TEXT {
         return Err(Error::invalid(
@@ -352,23 +367,14 @@ pub async fn cancel(
     }
     let now = state.clock.now();
     let mut change = Change::begin(state).await?;
-    if !prescriptions::end(
-        change.tx(),
-        &write,
-        id,
-        PrescriptionStatus::Cancelled,
-        reason,
-        now,
-    )
-    .await?
-    {
+    if !prescriptions::end(change.tx(), &write, id, status, reason, now).await? {
         change.rollback().await?;
         return Err(Error::Conflict(
             "this prescription is no longer active".into(),
         ));
     }
     change.audit(
-        crate::record::audit_write(ctx, state, &write, id).detail(format!("cancelled: {reason}")),
+        crate::record::audit_write(ctx, state, &write, id).detail(format!("{word}: {reason}")),
     );
     change.commit().await?;
     // A write grant reads back what it wrote.

@@ -76,6 +76,10 @@ pub fn router() -> Router<AppState> {
             "/prescriptions/{id}/cancel",
             axum::routing::post(prescribing::cancel),
         )
+        .route(
+            "/prescriptions/{id}/discontinue",
+            axum::routing::post(prescribing::discontinue),
+        )
         .route("/prescriptions/{id}/pdf", get(prescribing::pdf))
         .route("/patients/{id}/record/export", get(export::export))
         .route(
@@ -202,7 +206,7 @@ pub fn router() -> Router<AppState> {
         record::change_status, record::notes, record::start_note, record::note, record::save_draft, record::sign,
         record::add_addendum, record::break_glass, record::add_to_care_team, record::grant_proxy, record::revoke_proxy,
         documents::upload, documents::list, documents::get, documents::file, documents::thumbnail, documents::preview,
-        documents::change_status, export::export, prescribing::search, prescribing::check, prescribing::sign, prescribing::list, prescribing::cancel, prescribing::pdf,
+        documents::change_status, export::export, prescribing::search, prescribing::check, prescribing::sign, prescribing::list, prescribing::cancel, prescribing::discontinue, prescribing::pdf,
         crate::ops::healthz, crate::ops::readyz,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorFields)),

@@ -410,7 +410,7 @@ pub struct CancelPrescriptionBody {
     pub reason: String,
 }
 
-/// Cancels an active prescription, with a reason.
+/// Cancels an active prescription, with a reason: it is not to be dispensed.
 #[utoipa::path(post, path = "/api/v1/prescriptions/{id}/cancel", tag = "prescribing", security(("bearer" = [])), params(("id" = String, Path)), request_body = CancelPrescriptionBody,
     responses((status = 200, body = PrescriptionView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn cancel(
@@ -420,8 +420,41 @@ pub async fn cancel(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<CancelPrescriptionBody>,
 ) -> AppResult<Json<PrescriptionView>> {
-    let cancelled = service::cancel(&state, &ctx, &caller.principal, &id, &body.reason).await?;
-    Ok(Json((&cancelled).into()))
+    end(&state, &ctx, &caller, &id, service::Ending::Cancel, &body).await
+}
+
+/// Discontinues an active prescription, with a reason: the patient is to stop taking it
+/// (status `stopped`).
+#[utoipa::path(post, path = "/api/v1/prescriptions/{id}/discontinue", tag = "prescribing", security(("bearer" = [])), params(("id" = String, Path)), request_body = CancelPrescriptionBody,
+    responses((status = 200, body = PrescriptionView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn discontinue(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CancelPrescriptionBody>,
+) -> AppResult<Json<PrescriptionView>> {
+    end(
+        &state,
+        &ctx,
+        &caller,
+        &id,
+        service::Ending::Discontinue,
+        &body,
+    )
+    .await
+}
+
+async fn end(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &ApiUser,
+    id: &str,
+    ending: service::Ending,
+    body: &CancelPrescriptionBody,
+) -> AppResult<Json<PrescriptionView>> {
+    let ended = service::end(state, ctx, &caller.principal, id, ending, &body.reason).await?;
+    Ok(Json((&ended).into()))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -925,6 +925,33 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         html.contains("Not to be dispensed") && html.contains("Allergist advises against it"),
         "{html}"
     );
+    // Discontinuing: the patient stops taking it; ended once.
+    let montelukast = json!({
+        "system": "urn:telemed:medication-starter", "code": "montelukast-10-mg-oral-tablet",
+        "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "at_bedtime"},
+        "quantity": 30, "quantity_unit": "tablet", "second_factor": code()
+    });
+    let (status, to_stop) = api.call("POST", &sign, &token, Some(montelukast)).await;
+    assert_eq!(status, 201, "{to_stop}");
+    let stop = format!(
+        "/api/v1/prescriptions/{}/discontinue",
+        to_stop["id"].as_str().unwrap()
+    );
+    let (status, stopped) = api
+        .call(
+            "POST",
+            &stop,
+            &token,
+            Some(json!({"reason": "Symptoms resolved"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{stopped}");
+    assert_eq!(stopped["status"], "stopped");
+    let (status, _) = api
+        .call("POST", &stop, &token, Some(json!({"reason": "again"})))
+        .await;
+    assert_eq!(status, 409);
+
     // Two cancels at once of one prescription: exactly one wins.
     let loratadine = json!({
         "system": "urn:telemed:medication-starter", "code": "loratadine-10-mg-oral-tablet",
