@@ -456,14 +456,10 @@ pub async fn pdf(
     doc.title(&p.medication.name);
     doc.text(if es { &p.sig_text_es } else { &p.sig_text_en });
     doc.gap(6.0);
-    let amount = |v: f64| {
-        let t = format!("{v:.3}");
-        t.trim_end_matches('0').trim_end_matches('.').to_owned()
-    };
     doc.text(&format!(
         "{}: {} {}",
         say("Quantity", "Cantidad"),
-        amount(p.quantity),
+        telemed_domain::prescribing::format_amount(p.quantity),
         p.quantity_unit
     ));
     doc.text(&format!(

@@ -101,3 +101,24 @@ fn framework_error(status: StatusCode) -> ErrorInfo {
         detail: None,
     }
 }
+
+/// `response` as a file to download named `file_name`, never kept in a cache (every
+/// download telemed serves holds someone's health data).
+pub fn download(mut response: Response, file_name: &str) -> Response {
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    response
+}
+
+/// PDF bytes as a download (`download`).
+pub fn pdf_download(bytes: Vec<u8>, file_name: &str) -> Response {
+    use axum::response::IntoResponse as _;
+    let typed = ([(header::CONTENT_TYPE, "application/pdf")], bytes).into_response();
+    download(typed, file_name)
+}

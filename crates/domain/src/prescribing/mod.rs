@@ -121,6 +121,13 @@ impl Strength {
     }
 }
 
+/// An amount as people write it: up to four decimals, no trailing zeros (500, 2.5,
+/// 0.0045).
+pub fn format_amount(v: f64) -> String {
+    let s = format!("{v:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
 /// `value` of a mass unit, in milligrams.
 pub fn mass_in_mg(value: f64, unit: &str) -> Option<f64> {
     match unit.trim().to_ascii_lowercase().as_str() {

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::format_amount;
 use crate::{Error, Result};
 
 /// How often a dose is taken.
@@ -147,12 +148,6 @@ impl Sig {
         }
         text
     }
-}
-
-/// 500, 2.5, 0.25: no trailing zeros.
-fn format_amount(v: f64) -> String {
-    let s = format!("{v:.3}");
-    s.trim_end_matches('0').trim_end_matches('.').to_owned()
 }
 
 fn unit_word(unit: &str, amount: f64, lang: Language) -> String {

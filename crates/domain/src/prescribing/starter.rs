@@ -4,8 +4,8 @@
 //! system; a clinic that needs RxNorm codes imports a release.
 
 use super::{
-    Agent, DoseRange, DrugClass, Ingredient, Interaction, Knowledge, Medication, Schedule,
-    Severity, Strength,
+    format_amount, Agent, DoseRange, DrugClass, Ingredient, Interaction, Knowledge, Medication,
+    Schedule, Severity, Strength,
 };
 use crate::{Error, Result};
 
@@ -77,21 +77,17 @@ pub fn product_name(ingredients: &[Ingredient], dose_form: &str) -> String {
         .iter()
         .map(|i| match &i.strength {
             Some(s) => {
-                let amount = |v: f64| {
-                    let t = format!("{v:.4}");
-                    t.trim_end_matches('0').trim_end_matches('.').to_owned()
-                };
                 let per = match (&s.per_value, &s.per_unit) {
                     (Some(v), Some(u)) if (*v - 1.0).abs() < f64::EPSILON => {
                         format!("/{}", u.to_uppercase())
                     }
-                    (Some(v), Some(u)) => format!("/{} {}", amount(*v), u.to_uppercase()),
+                    (Some(v), Some(u)) => format!("/{} {}", format_amount(*v), u.to_uppercase()),
                     _ => String::new(),
                 };
                 format!(
                     "{} {} {}{per}",
                     i.name,
-                    amount(s.value),
+                    format_amount(s.value),
                     s.unit.to_uppercase()
                 )
             }

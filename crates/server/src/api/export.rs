@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -100,24 +99,10 @@ pub fn export_response(record: RecordExport, format: &str) -> Response {
         "health-record-{}.{format}",
         record.exported_at.format("%Y-%m-%d")
     );
-    let mut response = if format == "pdf" {
-        let bytes = export::to_pdf(&record);
-        let mut r = bytes.into_response();
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/pdf"),
-        );
-        r
+    if format == "pdf" {
+        crate::respond::pdf_download(export::to_pdf(&record), &file_name)
     } else {
-        axum::Json(RecordExportView::from(record)).into_response()
-    };
-    let headers = response.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
+        let json = axum::Json(RecordExportView::from(record)).into_response();
+        crate::respond::download(json, &file_name)
     }
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    response
 }

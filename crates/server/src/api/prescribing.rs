@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use telemed_domain::prescribing::checks::{Finding, FindingKind};
 use telemed_domain::prescribing::prescription::Override;
 use telemed_domain::prescribing::sig::{Frequency, Language, Sig};
-use telemed_domain::prescribing::{Ingredient, Medication};
+use telemed_domain::prescribing::{format_amount, Ingredient, Medication};
 use telemed_domain::{Error, UserId};
 
 use super::{ApiJson, ApiQuery};
@@ -52,11 +52,6 @@ pub struct MedicationView {
     pub active: bool,
 }
 
-fn amount(v: f64) -> String {
-    let t = format!("{v:.4}");
-    t.trim_end_matches('0').trim_end_matches('.').to_owned()
-}
-
 impl From<&Ingredient> for IngredientView {
     fn from(i: &Ingredient) -> Self {
         IngredientView {
@@ -67,9 +62,14 @@ impl From<&Ingredient> for IngredientView {
                 .as_ref()
                 .map(|s| match (&s.per_value, &s.per_unit) {
                     (Some(v), Some(u)) => {
-                        format!("{} {}/{} {u}", amount(s.value), s.unit, amount(*v))
+                        format!(
+                            "{} {}/{} {u}",
+                            format_amount(s.value),
+                            s.unit,
+                            format_amount(*v)
+                        )
                     }
-                    _ => format!("{} {}", amount(s.value), s.unit),
+                    _ => format!("{} {}", format_amount(s.value), s.unit),
                 }),
         }
     }
@@ -475,22 +475,11 @@ pub async fn pdf(
     Path(id): Path<String>,
     ApiQuery(q): ApiQuery<PdfQuery>,
 ) -> AppResult<axum::response::Response> {
-    use axum::response::IntoResponse as _;
     let lang = match q.lang.as_deref().unwrap_or("en") {
         "en" => Language::English,
         "es" => Language::Spanish,
         _ => return Err(Error::invalid("lang", "en or es").into()),
     };
     let bytes = service::pdf(&state, &ctx, &caller.principal, &id, lang).await?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "application/pdf"),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"prescription.pdf\"",
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::respond::pdf_download(bytes, "prescription.pdf"))
 }

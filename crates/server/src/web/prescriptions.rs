@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use telemed_domain::Error;
@@ -127,15 +127,5 @@ pub async fn pdf(
         crate::i18n::Lang::En => Language::English,
     };
     let bytes = crate::prescribing::pdf(&state, &w.ctx, &me.principal, &id, lang).await?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, "application/pdf"),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                "attachment; filename=\"prescription.pdf\"",
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(crate::respond::pdf_download(bytes, "prescription.pdf"))
 }

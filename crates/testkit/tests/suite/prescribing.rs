@@ -863,6 +863,13 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
     assert!(chart.contains(&format!("/prescriptions/{rx_id}/pdf")));
     let copy = web.get(&format!("/prescriptions/{rx_id}/pdf")).await;
     assert_eq!(copy.status(), 200);
+    assert_eq!(
+        copy.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("private, no-store"),
+        "a copy of health data is never cached"
+    );
     assert!(copy.bytes().await.unwrap().starts_with(b"%PDF"));
     let status = app
         .web()
