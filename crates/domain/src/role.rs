@@ -14,10 +14,19 @@ pub enum Role {
     /// Front desk: scheduling and demographics, no clinical content.
     Staff,
     Admin,
+    /// A pharmacy's pharmacist: dispenses the prescriptions presented to their pharmacy;
+    /// no access to anyone's record.
+    Pharmacist,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Patient, Role::Clinician, Role::Staff, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Patient,
+        Role::Clinician,
+        Role::Staff,
+        Role::Admin,
+        Role::Pharmacist,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -25,6 +34,7 @@ impl Role {
             Role::Clinician => "clinician",
             Role::Staff => "staff",
             Role::Admin => "admin",
+            Role::Pharmacist => "pharmacist",
         }
     }
 
@@ -54,6 +64,7 @@ impl Role {
                 Messages,
             ],
             Role::Admin => &[Profile, UsersRead, UsersWrite, AuditRead],
+            Role::Pharmacist => &[Profile, Dispense],
         }
     }
 
@@ -77,7 +88,7 @@ impl FromStr for Role {
             .ok_or_else(|| {
                 crate::Error::invalid(
                     "role",
-                    "role must be one of patient, clinician, staff, admin",
+                    "role must be one of patient, clinician, staff, admin, pharmacist",
                 )
             })
     }
@@ -115,10 +126,13 @@ pub enum Permission {
     /// Write to the clinical record under the same policy.
     #[serde(rename = "records:write")]
     RecordsWrite,
+    /// Dispense the prescriptions presented to one's pharmacy (by their signed token).
+    #[serde(rename = "prescriptions:dispense")]
+    Dispense,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::Profile,
         Permission::PatientsRead,
         Permission::UsersRead,
@@ -129,6 +143,7 @@ impl Permission {
         Permission::Messages,
         Permission::RecordsRead,
         Permission::RecordsWrite,
+        Permission::Dispense,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -143,6 +158,7 @@ impl Permission {
             Permission::Messages => "messages",
             Permission::RecordsRead => "records:read",
             Permission::RecordsWrite => "records:write",
+            Permission::Dispense => "prescriptions:dispense",
         }
     }
 }

@@ -52,9 +52,10 @@ pub struct Inner {
     pub message_writer: crate::messaging::writer::Writer,
     /// Who FHIR bearer tokens stand for (one node only; see the module).
     pub callers: crate::fhir::caller_cache::CallerCache,
-    /// What the prescribing checks consult: drug classes, interactions, dose ranges, as
-    /// the database held them at start or at this node's last import (`knowledge()`).
-    pub knowledge: std::sync::RwLock<Arc<telemed_domain::prescribing::Knowledge>>,
+    /// What the prescribing checks consult: drug classes, interactions, dose ranges and
+    /// the known ingredient names, as the database held them at start or at this node's
+    /// last import (`knowledge()`).
+    pub knowledge: std::sync::RwLock<Arc<crate::prescribing::Reference>>,
 }
 
 impl Deref for AppState {
@@ -66,7 +67,7 @@ impl Deref for AppState {
 
 impl AppState {
     /// The prescribing knowledge as this node holds it.
-    pub fn knowledge(&self) -> Arc<telemed_domain::prescribing::Knowledge> {
+    pub fn knowledge(&self) -> Arc<crate::prescribing::Reference> {
         match self.knowledge.read() {
             Ok(k) => k.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
@@ -112,8 +113,11 @@ impl AppState {
         crate::prescribing::seed_starter(&store, clock.now())
             .await
             .map_err(describe)?;
-        let knowledge =
-            std::sync::RwLock::new(Arc::new(store.knowledge().await.map_err(describe)?));
+        let knowledge = std::sync::RwLock::new(Arc::new(
+            crate::prescribing::Reference::load(&store)
+                .await
+                .map_err(describe)?,
+        ));
         let inner = Inner {
             config: Arc::new(config),
             store,

@@ -15,6 +15,7 @@ use telemed_domain::names::search_words;
 use telemed_domain::prescribing::checks::{
     self, ActiveMedication, AllergyFact, Finding, PatientContext,
 };
+use telemed_domain::prescribing::dispensing::Fills;
 use telemed_domain::prescribing::prescription::{
     sign_over, NewPrescription, Override, PrescriptionStatus, MAX_TEXT,
 };
@@ -54,6 +55,34 @@ pub async fn seed_starter(store: &Store, now: chrono::DateTime<chrono::Utc>) -> 
     tx.commit().await.db()
 }
 
+/// What the checks consult, held in memory by each node: the knowledge (classes,
+/// interaction pairs, dose ranges) and the ingredient names the catalogue and the
+/// knowledge know, to recognise a medication the chart records in words. Built at start
+/// and after an import on this node (`AppState::knowledge`).
+pub struct Reference {
+    pub knowledge: Knowledge,
+    names: IngredientNames,
+}
+
+impl Reference {
+    /// Reads the knowledge and the catalogue's ingredient names from the database.
+    pub async fn load(store: &Store) -> Result<Reference> {
+        let knowledge = store.knowledge().await?;
+        let names = IngredientNames::new(&store.catalogue_ingredients().await?, &knowledge);
+        Ok(Reference { knowledge, names })
+    }
+}
+
+/// Rebuilds this node's reference after an import.
+async fn reload(state: &AppState) -> Result<()> {
+    let fresh = Arc::new(Reference::load(&state.store).await?);
+    match state.knowledge.write() {
+        Ok(mut k) => *k = fresh,
+        Err(poisoned) => *poisoned.into_inner() = fresh,
+    }
+    Ok(())
+}
+
 /// What an interaction import did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InteractionsReport {
@@ -84,11 +113,7 @@ pub async fn import_interactions(
         );
     change.audit(event);
     change.commit().await?;
-    let fresh = Arc::new(state.store.knowledge().await?);
-    match state.knowledge.write() {
-        Ok(mut k) => *k = fresh,
-        Err(poisoned) => *poisoned.into_inner() = fresh,
-    }
+    reload(state).await?;
     Ok(InteractionsReport {
         replaced,
         imported: pairs.len(),
@@ -151,6 +176,7 @@ pub async fn import_rxnorm(
         ));
     change.audit(event);
     change.commit().await?;
+    reload(state).await?;
     Ok(ImportReport {
         read,
         added,
@@ -172,10 +198,58 @@ pub async fn search(state: &AppState, query: &str, limit: i64) -> Result<Vec<Cat
 /// how it is to be taken.
 #[derive(Debug, Clone)]
 pub struct Proposed {
-    /// The catalogue's code system (`urn:telemed:medication-starter`, RxNorm's URI…).
-    pub system: String,
-    pub code: String,
+    pub product: Product,
     pub sig: Sig,
+}
+
+/// What is prescribed: a product of the catalogue, or a drug written in words (only
+/// with the "not checked" flag: the checks see just the ingredients its name names).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Product {
+    /// By the catalogue's code system (`urn:telemed:medication-starter`, RxNorm's
+    /// URI…) and code.
+    Catalogue {
+        system: String,
+        code: String,
+    },
+    FreeText(String),
+}
+
+impl Product {
+    /// The product a request names: a system and code, or free text, not both.
+    pub fn of(system: &str, code: &str, free_text: Option<&str>) -> Result<Product> {
+        let free_text = free_text.map(str::trim).filter(|t| !t.is_empty());
+        match (
+            system.trim().is_empty() && code.trim().is_empty(),
+            free_text,
+        ) {
+            (true, Some(text)) => Ok(Product::FreeText(text.to_owned())),
+            (false, None) => Ok(Product::Catalogue {
+                system: system.trim().to_owned(),
+                code: code.trim().to_owned(),
+            }),
+            (false, Some(_)) => Err(Error::invalid(
+                "free_text",
+                "name a product of the catalogue or write the drug in words, not both",
+            )),
+            (true, None) => Err(Error::invalid(
+                "code",
+                "choose a product of the catalogue, or write the drug in words",
+            )),
+        }
+    }
+}
+
+/// The medication `product` stands for: an active product of the catalogue, or a drug
+/// written in words with the ingredients its name names.
+async fn medication_of(state: &AppState, product: &Product, sig: &Sig) -> Result<Medication> {
+    match product {
+        Product::Catalogue { system, code } => active_product(state, system, code).await,
+        Product::FreeText(name) => {
+            let recognised = state.knowledge().names.named_in(name);
+            Medication::free_text(name, &sig.route, recognised)
+        }
+    }
 }
 
 /// What the checks found for a proposed prescription.
@@ -203,7 +277,7 @@ pub async fn check(
         return Err(Error::Forbidden);
     }
     proposed.sig.validate()?;
-    let medication = active_product(state, &proposed.system, &proposed.code).await?;
+    let medication = medication_of(state, &proposed.product, &proposed.sig).await?;
     let (findings, _) =
         findings(state, ctx, principal, patient, &medication, &proposed.sig).await?;
     Ok(CheckReport {
@@ -225,6 +299,9 @@ pub struct SignRequest {
     pub substitution_allowed: bool,
     pub note: String,
     pub overrides: Vec<Override>,
+    /// The pharmacy to send it to (an active one of the directory), or none: the
+    /// patient takes their copy anywhere.
+    pub pharmacy: Option<String>,
     pub code: String,
 }
 
@@ -246,7 +323,7 @@ pub async fn sign(
         return Err(Error::Forbidden);
     }
     req.proposed.sig.validate()?;
-    let medication = active_product(state, &req.proposed.system, &req.proposed.code).await?;
+    let medication = medication_of(state, &req.proposed.product, &req.proposed.sig).await?;
     let new = NewPrescription {
         medication,
         sig: req.proposed.sig,
@@ -257,6 +334,9 @@ pub async fn sign(
         note: req.note,
     };
     new.validate(state.config.prescribing.max_refills)?;
+    let pharmacy = crate::pharmacies::chosen(state, req.pharmacy.as_deref(), "pharmacy")
+        .await?
+        .map(|p| p.id);
     let (found, born) = findings(state, ctx, principal, patient, &new.medication, &new.sig).await?;
     let signed = sign_over(found, &req.overrides)?;
     let write = prescriptions_grant(state, ctx, principal, patient, Op::Write).await?;
@@ -288,6 +368,7 @@ pub async fn sign(
         findings: &signed,
         second_factor: factor,
         token: &token,
+        pharmacy: pharmacy.as_deref(),
         at: now,
     };
     let stored = prescriptions::insert(change.tx(), &write, &new, signing).await?;
@@ -534,8 +615,12 @@ pub enum Verdict {
 /// A token checked: its claims (as signed) and the verdict.
 #[derive(Debug, Clone)]
 pub struct Verified {
+    /// The prescription's id (the token's `jti`).
+    pub id: String,
     pub claims: serde_json::Value,
     pub verdict: Verdict,
+    /// What has been dispensed of it so far.
+    pub fills: Fills,
 }
 
 /// Verifies a prescription token for anyone who holds it (a pharmacy, the patient):
@@ -543,32 +628,17 @@ pub struct Verified {
 /// A token telemed did not sign, or an altered one, is refused. Audited as
 /// `prescription.verify` on the patient's record (no actor: the holder is anonymous).
 pub async fn verify(state: &AppState, ctx: &Ctx, token: &str) -> Result<Verified> {
-    let not_ours = || {
-        Error::invalid(
-            "token",
-            "this is not a prescription signed by this clinic, or it was altered",
-        )
-    };
-    let claims = state
-        .prescription_key
-        .verify(token.trim())
-        .ok_or_else(not_ours)?;
-    if claims["typ"] != TOKEN_TYPE {
-        return Err(not_ours());
-    }
-    let id = claims["jti"].as_str().ok_or_else(not_ours)?.to_owned();
-    let (patient, status, reason) = state
+    let (id, claims) = read_token(state, token)?;
+    let standing = state
         .store
-        .prescription_status(&id)
+        .prescription_standing(&id)
         .await?
         .ok_or_else(not_ours)?;
+    let patient = standing.patient;
     let now = state.clock.now();
-    let verdict = if status != PrescriptionStatus::Active {
-        Verdict::Ended(status, reason)
-    } else if claims["exp"]
-        .as_i64()
-        .is_none_or(|exp| exp <= now.timestamp())
-    {
+    let verdict = if standing.status != PrescriptionStatus::Active {
+        Verdict::Ended(standing.status, standing.status_reason)
+    } else if is_expired(&claims, now) {
         Verdict::Expired
     } else {
         Verdict::Valid
@@ -582,7 +652,40 @@ pub async fn verify(state: &AppState, ctx: &Ctx, token: &str) -> Result<Verified
             Verdict::Ended(..) => "ended",
         });
     state.audit.record(event.build()).await?;
-    Ok(Verified { claims, verdict })
+    Ok(Verified {
+        id,
+        claims,
+        verdict,
+        fills: standing.fills,
+    })
+}
+
+fn not_ours() -> Error {
+    Error::invalid(
+        "token",
+        "this is not a prescription signed by this clinic, or it was altered",
+    )
+}
+
+/// A prescription token's id and claims, when this clinic's key signed it unaltered;
+/// refused otherwise. Nothing of its standing is read.
+pub(crate) fn read_token(state: &AppState, token: &str) -> Result<(String, serde_json::Value)> {
+    let claims = state
+        .prescription_key
+        .verify(token.trim())
+        .ok_or_else(not_ours)?;
+    if claims["typ"] != TOKEN_TYPE {
+        return Err(not_ours());
+    }
+    let id = claims["jti"].as_str().ok_or_else(not_ours)?.to_owned();
+    Ok((id, claims))
+}
+
+/// Whether a token's claims are past their `exp` at `now` (a token without one is).
+pub(crate) fn is_expired(claims: &serde_json::Value, now: chrono::DateTime<chrono::Utc>) -> bool {
+    claims["exp"]
+        .as_i64()
+        .is_none_or(|exp| exp <= now.timestamp())
 }
 
 /// The policy's grant on `patient`'s prescriptions (audited as the record's decisions).
@@ -609,9 +712,10 @@ async fn findings(
 ) -> Result<(Vec<Finding>, Option<NaiveDate>)> {
     let chart =
         crate::record::authorize(state, ctx, principal, patient, Data::Chart, Op::Read).await?;
-    let (context, born) = patient_context(state, &chart).await?;
+    let reference = state.knowledge();
+    let (context, born) = patient_context(state, &chart, &reference.names).await?;
     Ok((
-        checks::check(medication, sig, &context, &state.knowledge()),
+        checks::check(medication, sig, &context, &reference.knowledge),
         born,
     ))
 }
@@ -631,13 +735,10 @@ async fn active_product(state: &AppState, system: &str, code: &str) -> Result<Me
 async fn patient_context(
     state: &AppState,
     grant: &Grant,
+    names: &IngredientNames,
 ) -> Result<(PatientContext, Option<NaiveDate>)> {
     let current = state.store.current(grant).await?;
     let demographics = state.store.demographics(grant).await?;
-    let names = IngredientNames::new(
-        &state.store.catalogue_ingredients().await?,
-        &state.knowledge(),
-    );
     let mut active = Vec::with_capacity(current.medications.len());
     for entry in &current.medications {
         let coded = match (&entry.code_system, &entry.code) {

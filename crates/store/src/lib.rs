@@ -22,6 +22,7 @@ pub mod notifications;
 pub mod oauth;
 pub mod one_time;
 pub mod outbox;
+pub mod pharmacies;
 pub mod prescriptions;
 pub mod record;
 pub mod scheduling;

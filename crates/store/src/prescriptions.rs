@@ -1,9 +1,12 @@
 //! Signed prescriptions: written once under the policy's grant on the patient's
 //! prescriptions, read under a grant, found by id sealed, and cancelled only from
-//! active (a conditional update: two cancels, one wins).
+//! active (a conditional update: two cancels, one wins). Dispensed by a pharmacist
+//! (`Dispenser`) through a conditional update on the prescription's dispense count:
+//! two dispenses of the same fill, one wins.
 
 use chrono::{DateTime, Utc};
-use telemed_domain::access::{Grant, Op, Sealed};
+use telemed_domain::access::{Dispenser, Grant, Op, Sealed};
+use telemed_domain::prescribing::dispensing::{Dispensed, Fills};
 use telemed_domain::prescribing::prescription::{
     NewPrescription, PrescriptionStatus, SignedFinding,
 };
@@ -39,11 +42,16 @@ pub struct Prescription {
     pub status_reason: Option<String>,
     pub status_changed_at: Option<DateTime<Utc>>,
     pub status_changed_by: Option<UserId>,
+    /// What has been dispensed of it.
+    pub fills: Fills,
+    /// The pharmacy it was sent to, if one was chosen.
+    pub pharmacy_id: Option<String>,
 }
 
 const COLUMNS: &str = "id, patient_id, prescriber_id, medication, sig, sig_text_en, sig_text_es, \
     quantity, quantity_unit, refills, substitution_allowed, note, findings, second_factor, \
-    signed_at, token, status, status_reason, status_changed_at, status_changed_by";
+    signed_at, token, status, status_reason, status_changed_at, status_changed_by, \
+    dispense_count, fills_completed, fill_dispensed, pharmacy_id";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -67,6 +75,10 @@ struct Row {
     status_reason: Option<String>,
     status_changed_at: Option<i64>,
     status_changed_by: Option<String>,
+    dispense_count: i64,
+    fills_completed: i64,
+    fill_dispensed: f64,
+    pharmacy_id: Option<String>,
 }
 
 fn corrupt() -> Error {
@@ -76,6 +88,7 @@ fn corrupt() -> Error {
 impl TryFrom<Row> for Prescription {
     type Error = Error;
     fn try_from(r: Row) -> Result<Self> {
+        let refills = u32::try_from(r.refills).map_err(|_| corrupt())?;
         Ok(Prescription {
             id: r.id,
             patient: r.patient_id.parse().map_err(|_| corrupt())?,
@@ -86,7 +99,7 @@ impl TryFrom<Row> for Prescription {
             sig_text_es: r.sig_text_es,
             quantity: r.quantity,
             quantity_unit: r.quantity_unit,
-            refills: u32::try_from(r.refills).map_err(|_| corrupt())?,
+            refills,
             substitution_allowed: r.substitution_allowed != 0,
             note: r.note,
             findings: serde_json::from_str(&r.findings).map_err(|_| corrupt())?,
@@ -100,6 +113,14 @@ impl TryFrom<Row> for Prescription {
                 .status_changed_by
                 .map(|u| u.parse().map_err(|_| corrupt()))
                 .transpose()?,
+            fills: Fills {
+                quantity: r.quantity,
+                refills,
+                dispenses: u32::try_from(r.dispense_count).map_err(|_| corrupt())?,
+                completed: u32::try_from(r.fills_completed).map_err(|_| corrupt())?,
+                open_fill_dispensed: r.fill_dispensed,
+            },
+            pharmacy_id: r.pharmacy_id,
         })
     }
 }
@@ -115,6 +136,8 @@ pub struct Signing<'a> {
     pub findings: &'a [SignedFinding],
     pub second_factor: &'a str,
     pub token: &'a str,
+    /// The pharmacy it is sent to (an active one of the directory), if any.
+    pub pharmacy: Option<&'a str>,
     pub at: DateTime<Utc>,
 }
 
@@ -131,8 +154,8 @@ pub async fn insert(
     sqlx::query(
         "INSERT INTO prescriptions (id, patient_id, prescriber_id, medication_system, medication_code, \
          medication_name, medication, sig, sig_text_en, sig_text_es, quantity, quantity_unit, refills, \
-         substitution_allowed, note, findings, second_factor, signed_at, token, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 'active')",
+         substitution_allowed, note, findings, second_factor, signed_at, token, pharmacy_id, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 'active')",
     )
     .bind(id)
     .bind(patient.to_string())
@@ -153,6 +176,7 @@ pub async fn insert(
     .bind(signing.second_factor)
     .bind(to_micros(signing.at))
     .bind(signing.token)
+    .bind(signing.pharmacy)
     .execute(&mut *conn)
     .await
     .db()?;
@@ -207,27 +231,10 @@ impl Store {
         rows.into_iter().map(Prescription::try_from).collect()
     }
 
-    /// Whose prescription `id` is and where it stands (for verifying a token), nothing
-    /// more.
-    pub async fn prescription_status(
-        &self,
-        id: &str,
-    ) -> Result<Option<(UserId, PrescriptionStatus, Option<String>)>> {
-        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
-            "SELECT patient_id, status, status_reason FROM prescriptions WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await
-        .db()?;
-        row.map(|(patient, status, reason)| {
-            Ok((
-                patient.parse().map_err(|_| corrupt())?,
-                PrescriptionStatus::parse(&status).ok_or_else(corrupt)?,
-                reason,
-            ))
-        })
-        .transpose()
+    /// Whose prescription `id` is and where it stands (for verifying a token and for
+    /// dispensing), nothing more of it.
+    pub async fn prescription_standing(&self, id: &str) -> Result<Option<Standing>> {
+        standing(&mut *self.pool().acquire().await.db()?, id).await
     }
 
     /// One prescription by its id, sealed with its patient's prescriptions.
@@ -244,5 +251,172 @@ impl Store {
             Ok(Sealed::new(p.patient, Section::Prescriptions, p))
         })
         .transpose()
+    }
+}
+
+/// Where a prescription stands, without its content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    pub patient: UserId,
+    pub status: PrescriptionStatus,
+    pub status_reason: Option<String>,
+    pub fills: Fills,
+}
+
+/// Where prescription `id` stands, read on `conn` (in a dispense's transaction, as it
+/// is there).
+pub async fn standing(conn: &mut Conn, id: &str) -> Result<Option<Standing>> {
+    type StandingRow = (String, String, Option<String>, f64, i64, i64, i64, f64);
+    let row: Option<StandingRow> = sqlx::query_as(
+        "SELECT patient_id, status, status_reason, quantity, refills, dispense_count, \
+         fills_completed, fill_dispensed FROM prescriptions WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    row.map(
+        |(patient, status, reason, quantity, refills, dispenses, completed, open)| {
+            Ok(Standing {
+                patient: patient.parse().map_err(|_| corrupt())?,
+                status: PrescriptionStatus::parse(&status).ok_or_else(corrupt)?,
+                status_reason: reason,
+                fills: Fills {
+                    quantity,
+                    refills: u32::try_from(refills).map_err(|_| corrupt())?,
+                    dispenses: u32::try_from(dispenses).map_err(|_| corrupt())?,
+                    completed: u32::try_from(completed).map_err(|_| corrupt())?,
+                    open_fill_dispensed: open,
+                },
+            })
+        },
+    )
+    .transpose()
+}
+
+/// A dispense as recorded.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Dispense {
+    pub id: String,
+    pub prescription_id: String,
+    pub sequence: u32,
+    pub fill: u32,
+    pub quantity: f64,
+    pub fill_complete: bool,
+    pub pharmacy_id: String,
+    pub pharmacy_name: String,
+    pub pharmacist: UserId,
+    pub dispensed_at: DateTime<Utc>,
+}
+
+/// Records `dispensed` on prescription `id` for the dispenser's pharmacy, where the
+/// prescription is still active with the dispense count the rules were applied to;
+/// false (nothing written) when another dispense or an ending came first. The last
+/// fill completes the prescription.
+pub async fn dispense(
+    conn: &mut Conn,
+    dispenser: &Dispenser,
+    id: &str,
+    dispense_id: &str,
+    dispensed: &Dispensed,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let after = &dispensed.after;
+    let done = sqlx::query(
+        "UPDATE prescriptions SET dispense_count = $1, fills_completed = $2, fill_dispensed = $3, \
+         status = CASE WHEN $4 = 1 THEN 'completed' ELSE status END, \
+         status_changed_at = CASE WHEN $4 = 1 THEN $5 ELSE status_changed_at END, \
+         status_changed_by = CASE WHEN $4 = 1 THEN $6 ELSE status_changed_by END \
+         WHERE id = $7 AND status = 'active' AND dispense_count = $8",
+    )
+    .bind(i64::from(after.dispenses))
+    .bind(i64::from(after.completed))
+    .bind(after.open_fill_dispensed)
+    .bind(i64::from(dispensed.completes_prescription()))
+    .bind(to_micros(now))
+    .bind(dispenser.pharmacist().to_string())
+    .bind(id)
+    .bind(i64::from(after.dispenses - 1))
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO dispenses (id, prescription_id, sequence, fill, quantity, fill_complete, \
+         pharmacy_id, pharmacist_id, dispensed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(dispense_id)
+    .bind(id)
+    .bind(i64::from(dispensed.sequence))
+    .bind(i64::from(dispensed.fill))
+    .bind(dispensed.quantity)
+    .bind(i64::from(dispensed.fill_complete))
+    .bind(dispenser.pharmacy())
+    .bind(dispenser.pharmacist().to_string())
+    .bind(to_micros(now))
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(true)
+}
+
+impl Store {
+    /// The dispenses of the prescriptions of the patient of `grant`, in order.
+    pub async fn dispenses_of(&self, grant: &Grant) -> Result<Vec<Dispense>> {
+        let patient = grant.require(Section::Prescriptions, Op::Read)?;
+        type DispenseRow = (
+            String,
+            String,
+            i64,
+            i64,
+            f64,
+            i64,
+            String,
+            String,
+            String,
+            i64,
+        );
+        let rows: Vec<DispenseRow> = sqlx::query_as(
+            "SELECT d.id, d.prescription_id, d.sequence, d.fill, d.quantity, d.fill_complete, \
+             d.pharmacy_id, ph.name, d.pharmacist_id, d.dispensed_at \
+             FROM dispenses d JOIN prescriptions p ON p.id = d.prescription_id \
+             JOIN pharmacies ph ON ph.id = d.pharmacy_id \
+             WHERE p.patient_id = $1 ORDER BY d.prescription_id, d.sequence",
+        )
+        .bind(patient.to_string())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter()
+            .map(
+                |(
+                    id,
+                    prescription_id,
+                    sequence,
+                    fill,
+                    quantity,
+                    complete,
+                    pharmacy_id,
+                    pharmacy_name,
+                    pharmacist,
+                    at,
+                )| {
+                    Ok(Dispense {
+                        id,
+                        prescription_id,
+                        sequence: u32::try_from(sequence).map_err(|_| corrupt())?,
+                        fill: u32::try_from(fill).map_err(|_| corrupt())?,
+                        quantity,
+                        fill_complete: complete != 0,
+                        pharmacy_id,
+                        pharmacy_name,
+                        pharmacist: pharmacist.parse().map_err(|_| corrupt())?,
+                        dispensed_at: from_micros(at),
+                    })
+                },
+            )
+            .collect()
     }
 }

@@ -55,9 +55,11 @@
 //! assert_eq!(grant.patient(), patient);
 //! ```
 
+mod dispensing;
 mod threads;
 mod visits;
 
+pub use dispensing::{dispenser, Dispenser};
 pub use threads::{sees_thread, thread_grant, thread_start, Recipient, ThreadGrant, ThreadStart};
 pub use visits::{
     calendar_feed, invited_guest, system_visits, visit_party, visit_reach, visits_in_record,
@@ -435,7 +437,7 @@ fn section_basis(
             }
         }
         Role::Staff => (section == Section::Demographics).then_some(Basis::Registration),
-        Role::Admin => None,
+        Role::Admin | Role::Pharmacist => None,
     }
 }
 
@@ -619,6 +621,20 @@ mod tests {
             ("an admin", principal(Role::Admin), glass, |d, op| {
                 (d == Data::AccessLog && op == Op::Read).then_some(Basis::Oversight)
             }),
+            // A pharmacist dispenses from a prescription's token, never from the record,
+            // even when every fact of a care relationship holds.
+            (
+                "a pharmacist",
+                principal(Role::Pharmacist),
+                glass,
+                |_, _| None,
+            ),
+            (
+                "a pharmacist",
+                principal(Role::Pharmacist),
+                related,
+                |_, _| None,
+            ),
         ];
         for (who, p, facts, expect) in cases {
             for data in Data::all() {

@@ -72,7 +72,7 @@ pub fn visit_reach(principal: &Principal) -> Option<VisitReach> {
         Role::Patient => VisitScope::Patient(principal.user_id),
         Role::Clinician => VisitScope::Clinician(principal.user_id),
         Role::Staff => VisitScope::All,
-        Role::Admin => return None,
+        Role::Admin | Role::Pharmacist => return None,
     };
     Some(VisitReach { scope })
 }

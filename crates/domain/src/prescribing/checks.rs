@@ -41,6 +41,9 @@ pub enum FindingKind {
     Interaction,
     Duplicate,
     Dose,
+    /// A drug written in words: the checks saw only the ingredients its name names.
+    #[serde(rename = "not_checked")]
+    NotChecked,
 }
 
 impl FindingKind {
@@ -50,6 +53,7 @@ impl FindingKind {
             FindingKind::Interaction => "interaction",
             FindingKind::Duplicate => "duplicate",
             FindingKind::Dose => "dose",
+            FindingKind::NotChecked => "not_checked",
         }
     }
 }
@@ -76,6 +80,24 @@ pub fn check(
     knowledge: &Knowledge,
 ) -> Vec<Finding> {
     let mut findings = Vec::new();
+    if !medication.is_checked() {
+        let seen: Vec<&str> = medication
+            .ingredients
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
+        findings.push(Finding {
+            kind: FindingKind::NotChecked,
+            severity: Severity::Moderate,
+            subject: format!("{} is not from the catalogue", medication.name),
+            detail: if seen.is_empty() {
+                "No ingredient was recognised in its name: nothing was checked.".into()
+            } else {
+                format!("Only what its name names was checked: {}.", seen.join(", "))
+            },
+            advice: "Check allergies, interactions and the dose yourself.".into(),
+        });
+    }
     allergies(medication, patient, knowledge, &mut findings);
     interactions(medication, patient, knowledge, &mut findings);
     duplicates(medication, patient, knowledge, &mut findings);
@@ -386,6 +408,47 @@ mod tests {
             name: name.into(),
             ingredients: ingredients.iter().map(|i| i.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn a_drug_written_in_words_is_flagged_not_checked_and_checked_for_what_it_names() {
+        let k = knowledge();
+        let tid = sig(500.0, "mg", Frequency::ThreeTimesDaily);
+        let penicillin = PatientContext {
+            allergies: vec![AllergyFact {
+                code: None,
+                text: "Penicillin".into(),
+            }],
+            ..Default::default()
+        };
+        let named = Medication::free_text(
+            "Amoxicilina 500 mg cápsulas",
+            "oral",
+            vec!["amoxicillin".into()],
+        )
+        .unwrap();
+        assert!(!named.is_checked());
+        let found = check(&named, &tid, &penicillin, &k);
+        let kinds: Vec<_> = found.iter().map(|f| (f.kind, f.severity)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (FindingKind::Allergy, Severity::Major),
+                (FindingKind::NotChecked, Severity::Moderate)
+            ]
+        );
+        assert!(
+            found[1].detail.contains("amoxicillin"),
+            "{}",
+            found[1].detail
+        );
+        let unknown = Medication::free_text("Magistral cream 2%", "topical", vec![]).unwrap();
+        let found = check(&unknown, &tid, &penicillin, &k);
+        assert_eq!(found.len(), 1);
+        assert!(found[0].detail.contains("nothing was checked"));
+        assert!(Medication::free_text("  ", "oral", vec![]).is_err());
+        assert!(Medication::free_text("two\nlines", "oral", vec![]).is_err());
+        assert!(amoxicillin().is_checked());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! duplicate therapy, weight-based doses — is a few lookups per medication.
 
 pub mod checks;
+pub mod dispensing;
 pub mod interactions_csv;
 pub mod prescription;
 pub mod rxnorm;
@@ -199,6 +200,48 @@ pub struct Medication {
 
 fn yes() -> bool {
     true
+}
+
+/// The code system of a drug written in words rather than chosen from the catalogue:
+/// prescribed only with a visible "not checked" flag.
+pub const FREE_TEXT_SYSTEM: &str = "urn:telemed:free-text";
+
+impl Medication {
+    /// A drug written in words (`name`, taken `route`), with the ingredients recognised
+    /// in its name (the checks see only those). Refused when the name is empty, over
+    /// 200 characters or not one line.
+    pub fn free_text(name: &str, route: &str, recognised: Vec<String>) -> Result<Medication> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(Error::invalid(
+                "free_text",
+                "write the drug's name, strength and form on one line (at most 200 characters)",
+            ));
+        }
+        Ok(Medication {
+            system: FREE_TEXT_SYSTEM.to_owned(),
+            code: String::new(),
+            name: name.to_owned(),
+            ingredients: recognised
+                .into_iter()
+                .map(|name| Ingredient {
+                    name,
+                    code: None,
+                    strength: None,
+                })
+                .collect(),
+            dose_form: String::new(),
+            route: route.trim().to_owned(),
+            schedule: None,
+            active: true,
+        })
+    }
+
+    /// Whether it comes from a catalogue, so that the checks know what it holds; a drug
+    /// written in words is "not checked".
+    pub fn is_checked(&self) -> bool {
+        self.system != FREE_TEXT_SYSTEM
+    }
 }
 
 impl Ingredient {

@@ -21,6 +21,36 @@ pub enum Frequency {
 }
 
 impl Frequency {
+    /// The fixed frequencies by their codes, for forms (every few hours is `every_hours`).
+    pub const CODES: [(&'static str, Frequency); 6] = [
+        ("once_daily", Frequency::OnceDaily),
+        ("twice_daily", Frequency::TwiceDaily),
+        ("three_times_daily", Frequency::ThreeTimesDaily),
+        ("four_times_daily", Frequency::FourTimesDaily),
+        ("at_bedtime", Frequency::AtBedtime),
+        ("weekly", Frequency::Weekly),
+    ];
+
+    /// The frequency a form names by its code, with the hours for `every_hours`.
+    pub fn from_code(code: &str, every_hours: Option<u32>) -> Result<Frequency> {
+        match (code, every_hours) {
+            ("every_hours", Some(h)) => Ok(Frequency::Hours(h)),
+            ("every_hours", None) => Err(Error::invalid(
+                "sig.every_hours",
+                "say every how many hours",
+            )),
+            (_, Some(_)) => Err(Error::invalid(
+                "sig.every_hours",
+                "every_hours goes with the frequency every_hours",
+            )),
+            (code, None) => Frequency::CODES
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, f)| *f)
+                .ok_or_else(|| Error::invalid("sig.frequency", "choose how often")),
+        }
+    }
+
     /// Doses in a day (a weekly dose counts as a seventh).
     pub fn per_day(self) -> f64 {
         match self {

@@ -87,6 +87,7 @@ pub fn role_label(role: Role, lang: Lang) -> &'static str {
         Role::Clinician => t.role_clinician,
         Role::Staff => t.role_staff,
         Role::Admin => t.role_admin,
+        Role::Pharmacist => t.role_pharmacist,
     }
 }
 

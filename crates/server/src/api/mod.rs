@@ -10,6 +10,7 @@ mod me;
 mod messaging;
 mod notifications;
 mod patients;
+mod pharmacies;
 mod prescribing;
 mod record;
 mod scheduling;
@@ -81,6 +82,27 @@ pub fn router() -> Router<AppState> {
             axum::routing::post(prescribing::discontinue),
         )
         .route("/prescriptions/{id}/pdf", get(prescribing::pdf))
+        .route(
+            "/pharmacies",
+            get(pharmacies::list).post(pharmacies::create),
+        )
+        .route("/pharmacies/{id}", axum::routing::put(pharmacies::update))
+        .route(
+            "/patients/{id}/pharmacy",
+            get(pharmacies::preferred).put(pharmacies::set_preferred),
+        )
+        .route(
+            "/pharmacies/{id}/members",
+            axum::routing::post(pharmacies::add_member),
+        )
+        .route(
+            "/dispensing/lookup",
+            axum::routing::post(pharmacies::lookup),
+        )
+        .route(
+            "/dispensing/dispenses",
+            axum::routing::post(pharmacies::dispense),
+        )
         .route("/patients/{id}/record/export", get(export::export))
         .route(
             "/patients/{id}/record/demographics",
@@ -207,6 +229,7 @@ pub fn router() -> Router<AppState> {
         record::add_addendum, record::break_glass, record::add_to_care_team, record::grant_proxy, record::revoke_proxy,
         documents::upload, documents::list, documents::get, documents::file, documents::thumbnail, documents::preview,
         documents::change_status, export::export, prescribing::search, prescribing::check, prescribing::sign, prescribing::list, prescribing::cancel, prescribing::discontinue, prescribing::pdf,
+        pharmacies::list, pharmacies::create, pharmacies::update, pharmacies::add_member, pharmacies::lookup, pharmacies::dispense, pharmacies::preferred, pharmacies::set_preferred,
         crate::ops::healthz, crate::ops::readyz,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorFields)),

@@ -16,7 +16,7 @@ use super::{ApiJson, ApiQuery};
 use crate::auth::ApiUser;
 use crate::context::Ctx;
 use crate::error::AppResult;
-use crate::prescribing::{self as service, Proposed, SignRequest};
+use crate::prescribing::{self as service, Product, Proposed, SignRequest};
 use crate::AppState;
 use telemed_store::prescriptions::Prescription;
 
@@ -50,6 +50,9 @@ pub struct MedicationView {
     /// The controlled-substance schedule (II to V), if it is one.
     pub schedule: Option<String>,
     pub active: bool,
+    /// False for a drug written in words rather than chosen from the catalogue: "not
+    /// checked" (the checks saw only the ingredients its name names).
+    pub checked: bool,
 }
 
 impl From<&Ingredient> for IngredientView {
@@ -86,6 +89,7 @@ impl From<&Medication> for MedicationView {
             route: m.route.clone(),
             schedule: m.schedule.map(|s| s.as_str().to_owned()),
             active: m.active,
+            checked: m.is_checked(),
         }
     }
 }
@@ -140,27 +144,16 @@ pub struct SigBody {
 
 impl SigBody {
     fn sig(self) -> Result<Sig, Error> {
-        let frequency = match (self.frequency, self.every_hours) {
-            (FrequencyBody::EveryHours, Some(h)) => Frequency::Hours(h),
-            (FrequencyBody::EveryHours, None) => {
-                return Err(Error::invalid(
-                    "sig.every_hours",
-                    "say every how many hours",
-                ))
-            }
-            (_, Some(_)) => {
-                return Err(Error::invalid(
-                    "sig.every_hours",
-                    "every_hours goes with the frequency every_hours",
-                ))
-            }
-            (FrequencyBody::OnceDaily, None) => Frequency::OnceDaily,
-            (FrequencyBody::TwiceDaily, None) => Frequency::TwiceDaily,
-            (FrequencyBody::ThreeTimesDaily, None) => Frequency::ThreeTimesDaily,
-            (FrequencyBody::FourTimesDaily, None) => Frequency::FourTimesDaily,
-            (FrequencyBody::AtBedtime, None) => Frequency::AtBedtime,
-            (FrequencyBody::Weekly, None) => Frequency::Weekly,
+        let code = match self.frequency {
+            FrequencyBody::OnceDaily => "once_daily",
+            FrequencyBody::TwiceDaily => "twice_daily",
+            FrequencyBody::ThreeTimesDaily => "three_times_daily",
+            FrequencyBody::FourTimesDaily => "four_times_daily",
+            FrequencyBody::AtBedtime => "at_bedtime",
+            FrequencyBody::Weekly => "weekly",
+            FrequencyBody::EveryHours => "every_hours",
         };
+        let frequency = Frequency::from_code(code, self.every_hours)?;
         Ok(Sig {
             dose: self.dose,
             unit: self.unit,
@@ -178,8 +171,13 @@ impl SigBody {
 #[serde(deny_unknown_fields)]
 pub struct ProposedBody {
     /// The product's code system, as the catalogue gives it.
+    #[serde(default)]
     pub system: String,
+    #[serde(default)]
     pub code: String,
+    /// Instead of a product of the catalogue, the drug in words ("not checked": the
+    /// checks see only the ingredients its name names).
+    pub free_text: Option<String>,
     pub sig: SigBody,
 }
 
@@ -233,8 +231,7 @@ pub async fn check(
 ) -> AppResult<Json<CheckView>> {
     let patient: UserId = id.parse().map_err(|_| Error::NotFound)?;
     let proposed = Proposed {
-        system: body.system,
-        code: body.code,
+        product: Product::of(&body.system, &body.code, body.free_text.as_deref())?,
         sig: body.sig.sig()?,
     };
     let report = service::check(&state, &ctx, &caller.principal, patient, &proposed).await?;
@@ -262,8 +259,12 @@ pub struct OverrideBody {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignBody {
+    #[serde(default)]
     pub system: String,
+    #[serde(default)]
     pub code: String,
+    /// Instead of a product of the catalogue, the drug in words ("not checked").
+    pub free_text: Option<String>,
     pub sig: SigBody,
     /// How much to dispense, in `quantity_unit`.
     pub quantity: f64,
@@ -279,6 +280,10 @@ pub struct SignBody {
     /// A reason for each major or contraindicated finding of the check.
     #[serde(default)]
     pub overrides: Vec<OverrideBody>,
+    /// The pharmacy to send it to (`/api/v1/pharmacies`); none: the patient takes
+    /// their copy to any pharmacy.
+    #[serde(default)]
+    pub pharmacy_id: Option<String>,
     /// The prescriber's current second-factor code.
     pub second_factor: String,
 }
@@ -317,6 +322,10 @@ pub struct PrescriptionView {
     /// The signed token the patient's copy carries (its QR code): any pharmacy verifies
     /// it at `/rx/verify` or offline with `/.well-known/telemed-prescription-keys`.
     pub token: String,
+    /// What pharmacies have dispensed of it.
+    pub fills: super::pharmacies::FillsView,
+    /// The pharmacy it was sent to, if one was chosen.
+    pub pharmacy_id: Option<String>,
 }
 
 impl From<&Prescription> for PrescriptionView {
@@ -346,6 +355,8 @@ impl From<&Prescription> for PrescriptionView {
             status_reason: p.status_reason.clone(),
             status_changed_at: p.status_changed_at,
             token: p.token.clone(),
+            fills: (&p.fills).into(),
+            pharmacy_id: p.pharmacy_id.clone(),
         }
     }
 }
@@ -365,8 +376,7 @@ pub async fn sign(
     let patient: UserId = id.parse().map_err(|_| Error::NotFound)?;
     let request = SignRequest {
         proposed: Proposed {
-            system: body.system,
-            code: body.code,
+            product: Product::of(&body.system, &body.code, body.free_text.as_deref())?,
             sig: body.sig.sig()?,
         },
         quantity: body.quantity,
@@ -383,6 +393,7 @@ pub async fn sign(
                 reason: o.reason,
             })
             .collect(),
+        pharmacy: body.pharmacy_id,
         code: body.second_factor,
     };
     let signed = service::sign(&state, &ctx, &caller.principal, patient, request).await?;

@@ -158,6 +158,8 @@ struct ChartPage<'a> {
     documents: Vec<DocCard>,
     notes: Vec<NoteLine>,
     prescriptions: Vec<RxLine>,
+    /// The prescription pad, for a clinician who may prescribe.
+    rx_pad: Option<super::rx_pad::Pad<'a>>,
     can_chart: bool,
     can_upload: bool,
     can_export: bool,
@@ -330,6 +332,11 @@ async fn chart_page(
     let upcoming: Vec<Choice> = upcoming.into_iter().map(visit_choice).collect();
     let note_visits: Vec<Choice> = own_visits.into_iter().map(visit_choice).collect();
     let emergency_until = emergency_until.map(|until| local(tz, until, "%H:%M"));
+    let rx_pad = if can_chart {
+        super::rx_pad::blank(state, w, me, &page, patient).await?
+    } else {
+        None
+    };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -364,6 +371,7 @@ async fn chart_page(
             documents,
             notes,
             prescriptions,
+            rx_pad,
             can_chart,
             can_upload,
             can_export,

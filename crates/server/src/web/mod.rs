@@ -10,8 +10,10 @@ mod notes;
 mod notifications;
 pub mod oauth;
 pub mod pages;
+mod pharmacies;
 mod prescriptions;
 mod room;
+mod rx_pad;
 mod schedule_editor;
 mod signin;
 mod visits;
@@ -94,6 +96,15 @@ pub fn router() -> Router<AppState> {
         .route("/admin/apps/{id}/disable", post(oauth::disable_app))
         .route("/account/access-log", get(account::access_log))
         .route("/admin/users", get(admin::users))
+        .route(
+            "/admin/pharmacies",
+            get(pharmacies::page).post(pharmacies::add),
+        )
+        .route("/admin/pharmacies/{id}", post(pharmacies::update))
+        .route(
+            "/admin/pharmacies/{id}/members",
+            post(pharmacies::add_member),
+        )
         .route("/admin/users/{id}/role", post(admin::set_role))
         .route("/admin/users/{id}/disable", post(admin::disable))
         .route("/admin/users/{id}/enable", post(admin::enable))
@@ -161,6 +172,10 @@ pub fn router() -> Router<AppState> {
             get(room::join_form).post(room::join),
         )
         .route("/rx/verify", get(prescriptions::verify))
+        .route("/rx/dispense", post(prescriptions::dispense))
+        .route("/patients/{id}/rx/search", get(rx_pad::search))
+        .route("/patients/{id}/rx/check", post(rx_pad::check))
+        .route("/patients/{id}/rx/sign", post(rx_pad::sign))
         .route("/prescriptions/{id}/pdf", get(prescriptions::pdf))
         .route(
             "/.well-known/telemed-prescription-keys",

@@ -19,6 +19,8 @@ pub struct NavUser {
     pub has_calendar: bool,
     pub is_clinician: bool,
     pub is_staff: bool,
+    /// Pharmacists: dispensing, nothing of anyone's record.
+    pub is_pharmacist: bool,
 }
 
 pub struct Page {
@@ -49,6 +51,7 @@ impl Page {
                 has_calendar: matches!(u.role, Role::Clinician | Role::Staff),
                 is_clinician: u.role == Role::Clinician,
                 is_staff: u.role == Role::Staff,
+                is_pharmacist: u.role == Role::Pharmacist,
             }),
             path: path.to_owned(),
         }

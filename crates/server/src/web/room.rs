@@ -150,6 +150,8 @@ struct RoomPage<'a> {
     audio_only: bool,
     summary: Option<ChartSummary>,
     invites: Vec<InviteLine>,
+    /// The prescription pad beside the call, for the visit's clinician.
+    rx_pad: Option<super::rx_pad::Pad<'a>>,
 }
 
 /// The room page. A patient who has not accepted the telehealth consent is sent to it
@@ -209,6 +211,12 @@ pub async fn room(
         }
         _ => (None, Vec::new()),
     };
+    let rx_pad = match (&visitor.user, &summary) {
+        (Some(me), Some(_)) => {
+            super::rx_pad::blank(&state, &w, me, &page, room.appointment.patient_id).await?
+        }
+        _ => None,
+    };
     Ok(render(&RoomPage {
         id,
         role: room.me.kind().as_str(),
@@ -223,6 +231,7 @@ pub async fn room(
         audio_only: a.visit_kind == telemed_domain::schedule::VisitKind::Audio,
         summary,
         invites,
+        rx_pad,
         page: &page,
     }))
 }

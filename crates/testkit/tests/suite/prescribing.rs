@@ -553,12 +553,52 @@ async fn a_licensed_interaction_knowledge_base_replaces_the_starter_pairs(backen
     app.shutdown().await;
 }
 
-fn patient_token_of(people: &[(&'static str, telemed_testkit::TestUser, String)]) -> String {
-    people
-        .iter()
-        .find(|(who, _, _)| *who == "the patient")
-        .map(|(_, _, token)| token.clone())
-        .unwrap()
+/// The record suite's cast, and its clinician with a visit ready to prescribe: their
+/// API token, their browser signed in with a second factor, and fresh codes of it.
+pub(super) struct Prescriber {
+    pub patient: telemed_testkit::TestUser,
+    pub people: Vec<(&'static str, telemed_testkit::TestUser, String)>,
+    pub clinician: telemed_testkit::TestUser,
+    pub token: String,
+    pub web: telemed_testkit::WebClient,
+    secret: String,
+}
+
+impl Prescriber {
+    pub(super) async fn new(app: &TestApp, api: &Api<'_>) -> Prescriber {
+        let super::record::Cast {
+            patient, people, ..
+        } = super::record::cast(app, api).await;
+        let (_, clinician, token) = people
+            .iter()
+            .find(|(who, _, _)| *who == "a clinician with a visit")
+            .unwrap()
+            .clone();
+        let (web, secret) = app.signed_in_with_totp(&clinician).await;
+        Prescriber {
+            patient,
+            people,
+            clinician,
+            token,
+            web,
+            secret: secret.expect("clinicians enrol a second factor"),
+        }
+    }
+
+    /// A second-factor code not used before (the clock moves on a step).
+    pub(super) fn code(&self, app: &TestApp) -> String {
+        app.clock.advance(chrono::Duration::seconds(31));
+        telemed_testkit::totp_code(&self.secret, telemed_domain::Clock::now(&app.clock))
+    }
+
+    /// Whose token `who` of the cast holds.
+    pub(super) fn token_of(&self, who: &str) -> String {
+        self.people
+            .iter()
+            .find(|(w, _, _)| *w == who)
+            .map(|(_, _, token)| token.clone())
+            .unwrap()
+    }
 }
 
 fn amoxicillin_to_sign(code: &str, overrides: Value) -> Value {
@@ -583,20 +623,16 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         app: &app,
         http: reqwest::Client::new(),
     };
-    let super::record::Cast {
-        patient, people, ..
-    } = super::record::cast(&app, &api).await;
-    let (_, clinician, token) = people
-        .iter()
-        .find(|(who, _, _)| *who == "a clinician with a visit")
-        .unwrap()
-        .clone();
-    let (web, secret) = app.signed_in_with_totp(&clinician).await;
-    let secret = secret.expect("clinicians enrol a second factor");
-    let code = || {
-        app.clock.advance(chrono::Duration::seconds(31));
-        telemed_testkit::totp_code(&secret, telemed_domain::Clock::now(&app.clock))
-    };
+    let prescriber = Prescriber::new(&app, &api).await;
+    let Prescriber {
+        patient,
+        people,
+        clinician,
+        token,
+        web,
+        ..
+    } = &prescriber;
+    let code = || prescriber.code(&app);
     let base = format!("/api/v1/patients/{}", patient.id);
     let (status, body) = api
         .call(
@@ -702,7 +738,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
     assert_eq!(stored().await, 1);
 
     // Who reads them: as the record's other clinical sections; refusals as missing.
-    for (who, _, reader) in &people {
+    for (who, _, reader) in people {
         let (status, list) = api.call("GET", &sign, reader, None).await;
         if super::record::allowed(who, telemed_domain::record::Section::Prescriptions, false) {
             assert_eq!(status, 200, "{who}: {list}");
@@ -823,7 +859,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
             (r.status().as_u16(), kind, r.bytes().await.unwrap().to_vec())
         }
     };
-    let (status, kind, pdf) = fetch("en", patient_token_of(&people)).await;
+    let (status, kind, pdf) = fetch("en", prescriber.token_of("the patient")).await;
     assert_eq!((status, kind.as_str()), (200, "application/pdf"));
     let text = String::from_utf8_lossy(&pdf);
     assert!(text.starts_with("%PDF-1.4"));

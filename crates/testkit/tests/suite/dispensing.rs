@@ -1,0 +1,423 @@
+//! Pharmacies and dispensing through the API: an admin keeps the pharmacy directory; a
+//! pharmacist of a pharmacy looks a prescription up by its signed token and dispenses
+//! it fill by fill, whole or in parts. The same fill is counted once however many
+//! requests race for it; a cancelled, discontinued, fully dispensed or expired
+//! prescription, an altered token, more than was prescribed are each refused with a
+//! 4xx naming the problem and nothing written.
+
+use serde_json::{json, Value};
+use telemed_domain::Role;
+use telemed_testkit::{Backend, TestApp};
+
+use super::messaging::Api;
+use super::prescribing::Prescriber;
+
+fn says(body: &Value, words: &str) {
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(words), "{words}: {body}");
+}
+
+async fn a_pharmacist_dispenses_each_fill_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let prescriber = Prescriber::new(&app, &api).await;
+    let Prescriber {
+        patient,
+        clinician,
+        token,
+        ..
+    } = &prescriber;
+    let code = || prescriber.code(&app);
+    let sign = format!("/api/v1/patients/{}/prescriptions", patient.id);
+    let prescribe = |code: String| {
+        json!({
+            "system": "urn:telemed:medication-starter", "code": "cetirizine-hydrochloride-10-mg-oral-tablet",
+            "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "once_daily", "duration_days": 30},
+            "quantity": 30, "quantity_unit": "tablet", "refills": 1, "second_factor": code
+        })
+    };
+    let (status, rx) = api
+        .call("POST", &sign, &token, Some(prescribe(code())))
+        .await;
+    assert_eq!(status, 201, "{rx}");
+    assert_eq!(rx["fills"]["allowed"], 2);
+    let rx_token = rx["token"].as_str().unwrap().to_owned();
+
+    // The directory: admins keep it; a pharmacy needs a name, address and phone.
+    let admin = app.create_user(Role::Admin).await;
+    let admin_token = app.token_for(&admin, None).await;
+    let sol = json!({"name": "Farmacia Sol", "address": "Calle Mayor 1, Madrid", "phone": "+34 910 000 000"});
+    let (status, _) = api
+        .call("POST", "/api/v1/pharmacies", &token, Some(sol.clone()))
+        .await;
+    assert_eq!(status, 403, "a clinician does not keep the directory");
+    let (status, body) = api
+        .call(
+            "POST",
+            "/api/v1/pharmacies",
+            &admin_token,
+            Some(json!({"name": "No phone", "address": "x", "phone": " "})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    says(&body, "phone");
+    let (status, body) = api
+        .call(
+            "POST",
+            "/api/v1/pharmacies",
+            &admin_token,
+            Some(json!({"name": "Plain", "address": "x", "phone": "1", "fhir_endpoint": "http://pharmacy.example"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    says(&body, "https://");
+    let (status, pharmacy) = api
+        .call("POST", "/api/v1/pharmacies", &admin_token, Some(sol))
+        .await;
+    assert_eq!(status, 201, "{pharmacy}");
+    let pharmacy_id = pharmacy["id"].as_str().unwrap().to_owned();
+    let (status, listed) = api.call("GET", "/api/v1/pharmacies", &token, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed[0]["name"], "Farmacia Sol", "{listed}");
+
+    // A pharmacist dispenses only once they belong to a pharmacy.
+    let pharmacist = app.create_user(Role::Pharmacist).await;
+    let pharmacist_token = app.token_for(&pharmacist, None).await;
+    let lookup = |bearer: String, rx: String| {
+        let api = &api;
+        async move {
+            api.call(
+                "POST",
+                "/api/v1/dispensing/lookup",
+                &bearer,
+                Some(json!({ "token": rx })),
+            )
+            .await
+        }
+    };
+    let (status, _) = lookup(pharmacist_token.clone(), rx_token.clone()).await;
+    assert_eq!(status, 403, "not a member of any pharmacy yet");
+    let members = format!("/api/v1/pharmacies/{pharmacy_id}/members");
+    let (status, body) = api
+        .call(
+            "POST",
+            &members,
+            &admin_token,
+            Some(json!({ "user_id": clinician.id })),
+        )
+        .await;
+    assert_eq!(status, 400, "only pharmacists belong to a pharmacy: {body}");
+    let (status, body) = api
+        .call(
+            "POST",
+            &members,
+            &admin_token,
+            Some(json!({ "user_id": pharmacist.id })),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, found) = lookup(pharmacist_token.clone(), rx_token.clone()).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["verdict"], "valid");
+    assert_eq!(found["fills"]["open_fill"], 1);
+    assert_eq!(found["fills"]["dispenses"], 0);
+    assert_eq!(found["claims"]["quantity"], 30.0);
+    let (status, _) = lookup(token.clone(), rx_token.clone()).await;
+    assert_eq!(status, 403, "a clinician is not a dispenser");
+
+    let dispense = |rx: String, fill: u32, quantity: f64, previous: u32| {
+        let api = &api;
+        let bearer = pharmacist_token.clone();
+        async move {
+            api.call(
+                "POST",
+                "/api/v1/dispensing/dispenses",
+                &bearer,
+                Some(json!({"token": rx, "fill": fill, "quantity": quantity, "previous_dispenses": previous})),
+            )
+            .await
+        }
+    };
+    let dispensed = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM dispenses")
+            .fetch_one(app.state().store.pool())
+            .await
+            .unwrap()
+    };
+
+    // The first fill, asked for eight times at once (a double-clicking counter, two
+    // tills): recorded once, the others refused as overtaken.
+    let racers: Vec<_> = (0..8)
+        .map(|_| dispense(rx_token.clone(), 1, 30.0, 0))
+        .collect();
+    let results = futures::future::join_all(racers).await;
+    let mut statuses: Vec<u16> = results.iter().map(|(s, _)| *s).collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses,
+        [201, 409, 409, 409, 409, 409, 409, 409],
+        "{results:?}"
+    );
+    assert_eq!(dispensed().await, 1);
+    let (_, first) = results.iter().find(|(s, _)| *s == 201).unwrap();
+    assert_eq!(first["fill_complete"], true);
+    assert_eq!(first["fills"]["open_fill"], 2);
+    // The same fill again, named with the new count: already dispensed.
+    let (status, body) = dispense(rx_token.clone(), 1, 30.0, 1).await;
+    assert_eq!(status, 400);
+    says(&body, "fill 1 has already been dispensed");
+
+    // The refill in two parts; more than it has left is refused.
+    let (status, part) = dispense(rx_token.clone(), 2, 10.0, 1).await;
+    assert_eq!(status, 201, "{part}");
+    assert_eq!(part["fill_complete"], false);
+    assert_eq!(part["fills"]["open_fill_left"], 20.0);
+    let (status, body) = dispense(rx_token.clone(), 2, 25.0, 2).await;
+    assert_eq!(status, 400);
+    says(&body, "20 left");
+    for bad in [0.0, -5.0] {
+        let (status, _) = dispense(rx_token.clone(), 2, bad, 2).await;
+        assert_eq!(status, 400, "{bad}");
+    }
+    let (status, rest) = dispense(rx_token.clone(), 2, 20.0, 2).await;
+    assert_eq!(status, 201, "{rest}");
+    assert_eq!(rest["fills"]["open_fill"], Value::Null);
+    // Every fill dispensed: the prescription is complete and nothing more goes out.
+    let (status, body) = dispense(rx_token.clone(), 3, 1.0, 3).await;
+    assert_eq!(status, 409);
+    says(&body, "every fill");
+    let (_, found) = lookup(pharmacist_token.clone(), rx_token.clone()).await;
+    assert_eq!(found["verdict"], "completed", "{found}");
+    let (_, list) = api.call("GET", &sign, &token, None).await;
+    let mine = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == rx["id"])
+        .unwrap();
+    assert_eq!(mine["status"], "completed");
+    assert_eq!(mine["fills"]["completed"], 2);
+    assert_eq!(dispensed().await, 3);
+
+    // A cancelled prescription is never dispensed; an altered token is not ours.
+    let (status, other) = api
+        .call("POST", &sign, &token, Some(prescribe(code())))
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let other_token = other["token"].as_str().unwrap().to_owned();
+    let (status, _) = api
+        .call(
+            "POST",
+            &format!(
+                "/api/v1/prescriptions/{}/cancel",
+                other["id"].as_str().unwrap()
+            ),
+            &token,
+            Some(json!({"reason": "Wrong patient"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, body) = dispense(other_token.clone(), 1, 30.0, 0).await;
+    assert_eq!(status, 409);
+    says(&body, "cancelled");
+    let mut altered = other_token.clone();
+    altered.insert(altered.len() - 2, 'x');
+    let (status, body) = dispense(altered, 1, 30.0, 0).await;
+    assert_eq!(status, 400);
+    says(&body, "not a prescription signed by this clinic");
+    assert_eq!(dispensed().await, 3);
+
+    // An inactive pharmacy's pharmacists no longer dispense.
+    let (status, _) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/pharmacies/{pharmacy_id}"),
+            &admin_token,
+            Some(json!({"name": "Farmacia Sol", "address": "Calle Mayor 1, Madrid", "phone": "+34 910 000 000", "active": false})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = lookup(pharmacist_token.clone(), rx_token.clone()).await;
+    assert_eq!(status, 403);
+    let (status, _) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/pharmacies/{pharmacy_id}"),
+            &admin_token,
+            Some(json!({"name": "Farmacia Sol", "address": "Calle Mayor 1, Madrid", "phone": "+34 910 000 000"})),
+        )
+        .await;
+    assert_eq!(status, 200, "back in the directory");
+
+    // A token past its date is not dispensed either.
+    let (status, late) = api
+        .call("POST", &sign, &token, Some(prescribe(code())))
+        .await;
+    assert_eq!(status, 201, "{late}");
+    app.clock.advance(chrono::Duration::days(366));
+    // (The API tokens went out of date too: a new one for the pharmacist.)
+    let pharmacist_token = app.token_for(&pharmacist, None).await;
+    let dispense = |rx: String, fill: u32, quantity: f64, previous: u32| {
+        let api = &api;
+        let bearer = pharmacist_token.clone();
+        async move {
+            api.call(
+                "POST",
+                "/api/v1/dispensing/dispenses",
+                &bearer,
+                Some(json!({"token": rx, "fill": fill, "quantity": quantity, "previous_dispenses": previous})),
+            )
+            .await
+        }
+    };
+    let (status, body) = dispense(late["token"].as_str().unwrap().to_owned(), 1, 30.0, 0).await;
+    assert_eq!(status, 409);
+    says(&body, "past its date");
+
+    // Each dispense and each refusal is in the patient's audit trail.
+    app.flush_audit().await;
+    let counts: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT outcome, COUNT(*) FROM audit_log WHERE action = 'prescription.dispense' \
+         AND patient_id = $1 GROUP BY outcome ORDER BY outcome",
+    )
+    .bind(patient.id.to_string())
+    .fetch_all(app.state().store.pool())
+    .await
+    .unwrap();
+    let count = |outcome: &str| {
+        counts
+            .iter()
+            .find(|(o, _)| o == outcome)
+            .map_or(0, |(_, n)| *n)
+    };
+    assert_eq!(count("success"), 3, "{counts:?}");
+    assert!(count("failure") >= 7 + 5, "{counts:?}");
+    app.shutdown().await;
+}
+
+/// The same on the pages: an admin adds a pharmacy and its pharmacist; the pharmacist
+/// opens the verification page of a prescription, sees the fills and dispenses there;
+/// the same form sent again is refused. Anyone else sees no form.
+async fn a_pharmacist_dispenses_from_the_verification_page(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let prescriber = Prescriber::new(&app, &api).await;
+    let Prescriber { patient, token, .. } = &prescriber;
+    let code = prescriber.code(&app);
+    let (status, rx) = api
+        .call(
+            "POST",
+            &format!("/api/v1/patients/{}/prescriptions", patient.id),
+            &token,
+            Some(json!({
+                "system": "urn:telemed:medication-starter", "code": "loratadine-10-mg-oral-tablet",
+                "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "once_daily"},
+                "quantity": 30, "quantity_unit": "tablet", "second_factor": code
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{rx}");
+    let rx_token = rx["token"].as_str().unwrap().to_owned();
+
+    let admin = app.create_user(Role::Admin).await;
+    let (admin_web, _) = app.signed_in_with_totp(&admin).await;
+    let r = admin_web
+        .post(
+            "/admin/pharmacies",
+            &[
+                ("name", "Farmacia Luna"),
+                ("address", "Plaza 2"),
+                ("phone", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("pharmacy-error"));
+    let r = admin_web
+        .post(
+            "/admin/pharmacies",
+            &[
+                ("name", "Farmacia Luna"),
+                ("address", "Plaza 2"),
+                ("phone", "+34 600 111 222"),
+            ],
+        )
+        .await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let pharmacy_id: String =
+        sqlx::query_scalar("SELECT id FROM pharmacies WHERE name = 'Farmacia Luna'")
+            .fetch_one(app.state().store.pool())
+            .await
+            .unwrap();
+    let pharmacist = app.create_user(Role::Pharmacist).await;
+    let r = admin_web
+        .post(
+            &format!("/admin/pharmacies/{pharmacy_id}/members"),
+            &[("user_id", &pharmacist.id.to_string())],
+        )
+        .await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let listing = admin_web
+        .get("/admin/pharmacies")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listing.contains("Farmacia Luna") && listing.contains("Test pharmacist"),
+        "{listing}"
+    );
+
+    let verify = format!("/rx/verify?token={rx_token}");
+    let anonymous = app.web().get(&verify).await.text().await.unwrap();
+    assert!(anonymous.contains("Valid: signed by this clinic"));
+    assert!(
+        !anonymous.contains("rx-dispense"),
+        "no form for who does not dispense"
+    );
+    let (pharmacist_web, _) = app.signed_in_with_totp(&pharmacist).await;
+    let page = pharmacist_web.get(&verify).await.text().await.unwrap();
+    assert!(page.contains("id=\"rx-dispense\""), "{page}");
+    assert!(page.contains("0 of 1 fills dispensed in full"), "{page}");
+    let form = [
+        ("token", rx_token.as_str()),
+        ("fill", "1"),
+        ("quantity", "30"),
+        ("previous_dispenses", "0"),
+    ];
+    let r = pharmacist_web.post("/rx/dispense", &form).await;
+    assert_eq!(r.status(), 200);
+    let done = r.text().await.unwrap();
+    assert!(done.contains("Dispensed 30 of fill 1."), "{done}");
+    assert!(done.contains("Fully dispensed"), "{done}");
+    let r = pharmacist_web.post("/rx/dispense", &form).await;
+    assert_eq!(r.status(), 409, "the same form again");
+    assert!(r.text().await.unwrap().contains("rx-refused"));
+    let r = admin_web.post("/rx/dispense", &form).await;
+    assert_eq!(r.status(), 403, "an admin does not dispense");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dispenses")
+        .fetch_one(app.state().store.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    app.shutdown().await;
+}
+
+on_both_databases!(
+    a_pharmacist_dispenses_each_fill_once,
+    a_pharmacist_dispenses_from_the_verification_page,
+);
