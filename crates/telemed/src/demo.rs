@@ -1,5 +1,6 @@
-//! The demo clinic: an admin, three clinicians of different specialties and five
-//! patients, created on first start of `telemed demo`. Demo passwords are fixed and
+//! The demo clinic: an admin, three clinicians of different specialties, five
+//! patients, and a pharmacy with its pharmacist, created on first start of `telemed
+//! demo`. Demo passwords are fixed and
 //! printed; they are for trying telemed, never for real patients.
 
 use chrono::{NaiveTime, Weekday};
@@ -45,7 +46,7 @@ const PRACTICES: &[(&str, &str, &[&str], &[&str])] = &[
 
 const USERS: &[DemoUser] = &[
     DemoUser {
-        email: "admin@demo.telemed.example",
+        email: ADMIN,
         name: "Alex Admin",
         role: Role::Admin,
         specialty: None,
@@ -98,7 +99,19 @@ const USERS: &[DemoUser] = &[
         role: Role::Patient,
         specialty: None,
     },
+    DemoUser {
+        email: PHARMACIST,
+        name: "Marta Fernández",
+        role: Role::Pharmacist,
+        specialty: None,
+    },
 ];
+
+/// The demo's admin.
+const ADMIN: &str = "admin@demo.telemed.example";
+
+/// The demo pharmacist, of the demo pharmacy.
+const PHARMACIST: &str = "pharmacist@demo.telemed.example";
 
 pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
     if state.store.count_users().await.map_err(describe)? > 0 {
@@ -122,11 +135,45 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
         }
     }
     let id_of = |email: &str| ids.iter().find(|(e, _)| *e == email).map(|(_, id)| *id);
+    let pharmacy = match (id_of(ADMIN), id_of(PHARMACIST)) {
+        (Some(admin), Some(pharmacist)) => Some(seed_pharmacy(state, admin, pharmacist).await?),
+        _ => None,
+    };
     if let (Some(clinician), Some(patient)) = (id_of(VISIT_NOW.0), id_of(VISIT_NOW.1)) {
-        seed_visit_now(state, clinician, patient).await?;
+        seed_visit_now(state, clinician, patient, pharmacy.as_deref()).await?;
     }
     tracing::info!(accounts = USERS.len(), "seeded the demo clinic");
     Ok(())
+}
+
+/// The demo pharmacy, with `pharmacist` dispensing for it, added by the demo's
+/// admin; returns its id.
+async fn seed_pharmacy(
+    state: &AppState,
+    admin: UserId,
+    pharmacist: UserId,
+) -> anyhow::Result<String> {
+    use telemed_server::pharmacies;
+    let ctx = crate::shell_ctx();
+    let admin = Principal {
+        user_id: admin,
+        role: Role::Admin,
+        permissions: Role::Admin.permissions().to_vec(),
+    };
+    let details = pharmacies::validate(
+        "Farmacia Sol",
+        "Calle Mayor 12, 28013 Madrid",
+        "+34 910 000 000",
+        "",
+    )
+    .map_err(describe)?;
+    let pharmacy = pharmacies::add(state, &ctx, &admin, details)
+        .await
+        .map_err(describe)?;
+    pharmacies::add_member(state, &ctx, &admin, &pharmacy.id, pharmacist)
+        .await
+        .map_err(describe)?;
+    Ok(pharmacy.id)
 }
 
 /// The clinician and patient of the video visit that is on when the demo first starts.
@@ -141,6 +188,7 @@ async fn seed_visit_now(
     state: &AppState,
     clinician: UserId,
     patient: UserId,
+    pharmacy: Option<&str>,
 ) -> anyhow::Result<()> {
     let now = state.clock.now();
     let start = chrono::DateTime::from_timestamp(now.timestamp() - now.timestamp() % 1800, 0)
@@ -159,6 +207,12 @@ async fn seed_visit_now(
         .await
         .map_err(describe)?;
     seed_record(&mut tx, clinician, patient, now).await?;
+    if let Some(pharmacy) = pharmacy {
+        let grant = telemed_domain::access::system(SystemTask::DemoSeed, patient, clinician);
+        telemed_store::pharmacies::set_preferred(&mut tx, &grant, Some(pharmacy))
+            .await
+            .map_err(describe)?;
+    }
     tx.commit()
         .await
         .map_err(|e| anyhow::anyhow!("seeding the demo visit: {e}"))?;
@@ -166,7 +220,7 @@ async fn seed_visit_now(
 }
 
 /// Ana's record so far: a visit three months ago with its signed note, and a chart
-/// with problems, an allergy, a medication, vital signs, a lab result and a vaccine.
+/// with problems, an allergy, medications (warfarin among them), vital signs, a lab result and a vaccine.
 async fn seed_record(
     tx: &mut telemed_store::Conn,
     clinician: UserId,
@@ -216,6 +270,10 @@ async fn seed_record(
         (
             Section::Medications,
             json!({"text": "Calcipotriol/betamethasone gel", "dosage": "Once daily on plaques, 4 weeks", "effective": day(90)}),
+        ),
+        (
+            Section::Medications,
+            json!({"text": "Warfarin 5 mg", "dosage": "One tablet daily (atrial fibrillation)", "effective": day(400)}),
         ),
         (
             Section::Vitals,
@@ -347,7 +405,7 @@ pub fn print_logins(state: &AppState) {
     for u in USERS {
         let extra = u.specialty.map(|s| format!(" — {s}")).unwrap_or_default();
         println!(
-            "  {:<9} {:<34} {}{}",
+            "  {:<10} {:<34} {}{}",
             u.role.as_str(),
             u.email,
             u.name,
@@ -358,6 +416,7 @@ pub fn print_logins(state: &AppState) {
         "\nA video visit is on now: {} (patient) with {} — open it from the patient's Appointments and the clinician's Calendar, in two browsers.",
         VISIT_NOW.1, VISIT_NOW.0
     );
-    println!("\nAdmin and clinicians set up two-step verification (an authenticator app) at first sign-in.");
+    println!("\nPrescribing: {} has a penicillin allergy and takes warfarin; prescribe from her chart or the video room, and dispense as {PHARMACIST} at /rx/verify (Farmacia Sol).", VISIT_NOW.1);
+    println!("\nAdmin, clinicians and the pharmacist set up two-step verification (an authenticator app) at first sign-in.");
     println!("No SMTP server is configured: emails (verification, invitations) appear under Admin → Mail outbox.\n");
 }

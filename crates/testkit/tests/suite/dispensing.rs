@@ -40,7 +40,7 @@ async fn a_pharmacist_dispenses_each_fill_once(backend: Backend) {
         })
     };
     let (status, rx) = api
-        .call("POST", &sign, &token, Some(prescribe(code())))
+        .call("POST", &sign, token, Some(prescribe(code())))
         .await;
     assert_eq!(status, 201, "{rx}");
     assert_eq!(rx["fills"]["allowed"], 2);
@@ -51,7 +51,7 @@ async fn a_pharmacist_dispenses_each_fill_once(backend: Backend) {
     let admin_token = app.token_for(&admin, None).await;
     let sol = json!({"name": "Farmacia Sol", "address": "Calle Mayor 1, Madrid", "phone": "+34 910 000 000"});
     let (status, _) = api
-        .call("POST", "/api/v1/pharmacies", &token, Some(sol.clone()))
+        .call("POST", "/api/v1/pharmacies", token, Some(sol.clone()))
         .await;
     assert_eq!(status, 403, "a clinician does not keep the directory");
     let (status, body) = api
@@ -79,7 +79,7 @@ async fn a_pharmacist_dispenses_each_fill_once(backend: Backend) {
         .await;
     assert_eq!(status, 201, "{pharmacy}");
     let pharmacy_id = pharmacy["id"].as_str().unwrap().to_owned();
-    let (status, listed) = api.call("GET", "/api/v1/pharmacies", &token, None).await;
+    let (status, listed) = api.call("GET", "/api/v1/pharmacies", token, None).await;
     assert_eq!(status, 200);
     assert_eq!(listed[0]["name"], "Farmacia Sol", "{listed}");
 
@@ -191,7 +191,7 @@ async fn a_pharmacist_dispenses_each_fill_once(backend: Backend) {
     says(&body, "every fill");
     let (_, found) = lookup(pharmacist_token.clone(), rx_token.clone()).await;
     assert_eq!(found["verdict"], "completed", "{found}");
-    let (_, list) = api.call("GET", &sign, &token, None).await;
+    let (_, list) = api.call("GET", &sign, token, None).await;
     let mine = list
         .as_array()
         .unwrap()
@@ -204,7 +204,7 @@ async fn a_pharmacist_dispenses_each_fill_once(backend: Backend) {
 
     // A cancelled prescription is never dispensed; an altered token is not ours.
     let (status, other) = api
-        .call("POST", &sign, &token, Some(prescribe(code())))
+        .call("POST", &sign, token, Some(prescribe(code())))
         .await;
     assert_eq!(status, 201, "{other}");
     let other_token = other["token"].as_str().unwrap().to_owned();
@@ -215,7 +215,7 @@ async fn a_pharmacist_dispenses_each_fill_once(backend: Backend) {
                 "/api/v1/prescriptions/{}/cancel",
                 other["id"].as_str().unwrap()
             ),
-            &token,
+            token,
             Some(json!({"reason": "Wrong patient"})),
         )
         .await;
@@ -254,7 +254,7 @@ async fn a_pharmacist_dispenses_each_fill_once(backend: Backend) {
 
     // A token past its date is not dispensed either.
     let (status, late) = api
-        .call("POST", &sign, &token, Some(prescribe(code())))
+        .call("POST", &sign, token, Some(prescribe(code())))
         .await;
     assert_eq!(status, 201, "{late}");
     app.clock.advance(chrono::Duration::days(366));
@@ -314,7 +314,7 @@ async fn a_pharmacist_dispenses_from_the_verification_page(backend: Backend) {
         .call(
             "POST",
             &format!("/api/v1/patients/{}/prescriptions", patient.id),
-            &token,
+            token,
             Some(json!({
                 "system": "urn:telemed:medication-starter", "code": "loratadine-10-mg-oral-tablet",
                 "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "once_daily"},

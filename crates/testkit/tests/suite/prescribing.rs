@@ -638,7 +638,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         .call(
             "POST",
             &format!("{base}/record/allergies"),
-            &token,
+            token,
             Some(json!({"text": "Penicillin", "severity": "severe", "reaction": "Hives"})),
         )
         .await;
@@ -660,7 +660,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         .call(
             "POST",
             &sign,
-            &token,
+            token,
             Some(amoxicillin_to_sign(&code(), json!([]))),
         )
         .await;
@@ -671,7 +671,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         .call(
             "POST",
             &sign,
-            &token,
+            token,
             Some(amoxicillin_to_sign("000000", reason.clone())),
         )
         .await;
@@ -685,7 +685,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         .call(
             "POST",
             &sign,
-            &token,
+            token,
             Some(amoxicillin_to_sign(&good, reason.clone())),
         )
         .await;
@@ -710,7 +710,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         .call(
             "POST",
             &sign,
-            &token,
+            token,
             Some(amoxicillin_to_sign(&good, reason.clone())),
         )
         .await;
@@ -720,7 +720,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
     // What a pharmacy could not fill.
     let mut too_many = amoxicillin_to_sign(&code(), reason.clone());
     too_many["refills"] = json!(6);
-    let (status, body) = api.call("POST", &sign, &token, Some(too_many)).await;
+    let (status, body) = api.call("POST", &sign, token, Some(too_many)).await;
     assert_eq!(status, 400, "{body}");
     says(&body, "at most 5 refills");
     let oxycodone = json!({
@@ -728,12 +728,12 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "every_hours", "every_hours": 6, "as_needed": "pain", "duration_days": 3},
         "quantity": 12, "quantity_unit": "tablet", "refills": 1, "second_factor": code()
     });
-    let (status, body) = api.call("POST", &sign, &token, Some(oxycodone)).await;
+    let (status, body) = api.call("POST", &sign, token, Some(oxycodone)).await;
     assert_eq!(status, 400, "{body}");
     says(&body, "at most 0 refills");
     let mut nothing = amoxicillin_to_sign(&code(), reason.clone());
     nothing["quantity"] = json!(0);
-    let (status, _) = api.call("POST", &sign, &token, Some(nothing)).await;
+    let (status, _) = api.call("POST", &sign, token, Some(nothing)).await;
     assert_eq!(status, 400);
     assert_eq!(stored().await, 1);
 
@@ -920,7 +920,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "once_daily", "duration_days": 30},
         "quantity": 30, "quantity_unit": "tablet", "second_factor": code()
     });
-    let (status, antihistamine) = api.call("POST", &sign, &token, Some(cetirizine)).await;
+    let (status, antihistamine) = api.call("POST", &sign, token, Some(cetirizine)).await;
     assert_eq!(status, 201, "{antihistamine}");
 
     // Cancelling: a reason, once; the patient cannot.
@@ -940,14 +940,14 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         .await;
     assert_eq!(status, 404);
     let (status, _) = api
-        .call("POST", &cancel, &token, Some(json!({"reason": " "})))
+        .call("POST", &cancel, token, Some(json!({"reason": " "})))
         .await;
     assert_eq!(status, 400);
     let (status, cancelled) = api
         .call(
             "POST",
             &cancel,
-            &token,
+            token,
             Some(json!({"reason": "Allergist advises against it"})),
         )
         .await;
@@ -960,7 +960,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         (Some("cancelled"), Some("Allergist advises against it"))
     );
     let (status, _) = api
-        .call("POST", &cancel, &token, Some(json!({"reason": "again"})))
+        .call("POST", &cancel, token, Some(json!({"reason": "again"})))
         .await;
     assert_eq!(status, 409);
     let (_, html) = page(rx_token.clone()).await;
@@ -974,7 +974,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "at_bedtime"},
         "quantity": 30, "quantity_unit": "tablet", "second_factor": code()
     });
-    let (status, to_stop) = api.call("POST", &sign, &token, Some(montelukast)).await;
+    let (status, to_stop) = api.call("POST", &sign, token, Some(montelukast)).await;
     assert_eq!(status, 201, "{to_stop}");
     let stop = format!(
         "/api/v1/prescriptions/{}/discontinue",
@@ -984,14 +984,14 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         .call(
             "POST",
             &stop,
-            &token,
+            token,
             Some(json!({"reason": "Symptoms resolved"})),
         )
         .await;
     assert_eq!(status, 200, "{stopped}");
     assert_eq!(stopped["status"], "stopped");
     let (status, _) = api
-        .call("POST", &stop, &token, Some(json!({"reason": "again"})))
+        .call("POST", &stop, token, Some(json!({"reason": "again"})))
         .await;
     assert_eq!(status, 409);
 
@@ -1001,7 +1001,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "once_daily"},
         "quantity": 30, "quantity_unit": "tablet", "second_factor": code()
     });
-    let (status, raced) = api.call("POST", &sign, &token, Some(loratadine)).await;
+    let (status, raced) = api.call("POST", &sign, token, Some(loratadine)).await;
     assert_eq!(status, 201, "{raced}");
     let race = format!(
         "/api/v1/prescriptions/{}/cancel",
@@ -1011,13 +1011,13 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         api.call(
             "POST",
             &race,
-            &token,
+            token,
             Some(json!({"reason": "duplicate order"}))
         ),
         api.call(
             "POST",
             &race,
-            &token,
+            token,
             Some(json!({"reason": "entered twice"}))
         ),
     );
@@ -1028,7 +1028,7 @@ async fn a_prescription_is_signed_with_the_second_factor_and_cancelled_with_a_re
         .call(
             "POST",
             "/api/v1/prescriptions/no-such-id/cancel",
-            &token,
+            token,
             Some(json!({"reason": "x"})),
         )
         .await;

@@ -26,7 +26,7 @@ async fn a_clinician_prescribes_from_the_chart(backend: Backend) {
         .call(
             "POST",
             &format!("/api/v1/patients/{}/record/allergies", patient.id),
-            &token,
+            token,
             Some(serde_json::json!({"text": "Penicillin", "severity": "severe", "reaction": "Hives"})),
         )
         .await;
@@ -124,7 +124,7 @@ async fn a_clinician_prescribes_from_the_chart(backend: Backend) {
         .call(
             "GET",
             &format!("/api/v1/patients/{}/prescriptions", patient.id),
-            &token,
+            token,
             None,
         )
         .await;
