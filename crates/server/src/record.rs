@@ -417,6 +417,8 @@ pub struct Chart {
     pub notes: Vec<Note>,
     /// Prescriptions, newest first.
     pub prescriptions: Vec<telemed_store::prescriptions::Prescription>,
+    /// The patient's preferred pharmacy, for the reader who prescribes.
+    pub preferred_pharmacy: Option<telemed_store::pharmacies::Pharmacy>,
     /// The patient's coming visits (a file may be sent ahead of one).
     pub upcoming: Vec<telemed_store::scheduling::Appointment>,
     /// The reader's own visits with the patient around now (a note may be of one).
@@ -508,6 +510,11 @@ pub async fn chart(
     } else {
         Vec::new()
     };
+    let preferred_pharmacy = if may_chart {
+        store.preferred_pharmacy(&grant).await?
+    } else {
+        None
+    };
     let emergency_until = if grant.basis() == Basis::BreakGlass {
         store
             .break_glass_of(patient)
@@ -533,6 +540,7 @@ pub async fn chart(
         documents,
         notes,
         prescriptions,
+        preferred_pharmacy,
         upcoming,
         own_visits,
         emergency_until,

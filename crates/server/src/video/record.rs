@@ -99,6 +99,8 @@ pub struct BesideTheCall {
     pub visits: Vec<Appointment>,
     /// The patient's newest telehealth consent.
     pub consent: Option<Consent>,
+    /// The patient's preferred pharmacy, for the prescription pad.
+    pub preferred_pharmacy: Option<telemed_store::pharmacies::Pharmacy>,
 }
 
 /// The patient's chart summary, other visits and telehealth consent for the host of
@@ -127,9 +129,11 @@ pub async fn beside_the_call(
         .into_iter()
         .rev()
         .find(|c| c.kind == TELEHEALTH_CONSENT);
+    let preferred_pharmacy = state.store.preferred_pharmacy(&grant).await?;
     Ok(BesideTheCall {
         chart,
         visits,
         consent,
+        preferred_pharmacy,
     })
 }

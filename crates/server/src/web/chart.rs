@@ -241,6 +241,7 @@ async fn chart_page(
         documents,
         notes,
         prescriptions,
+        preferred_pharmacy,
         upcoming,
         own_visits,
         emergency_until,
@@ -333,7 +334,8 @@ async fn chart_page(
     let note_visits: Vec<Choice> = own_visits.into_iter().map(visit_choice).collect();
     let emergency_until = emergency_until.map(|until| local(tz, until, "%H:%M"));
     let rx_pad = if can_chart {
-        super::rx_pad::blank(state, w, me, &page, patient).await?
+        let preferred = preferred_pharmacy.map(|p| p.id);
+        super::rx_pad::blank(state, me, &page, patient, preferred).await?
     } else {
         None
     };

@@ -78,6 +78,8 @@ struct ChartSummary {
     reason: String,
     consent: Option<String>,
     visits: Vec<VisitLine>,
+    /// The patient's preferred pharmacy, for the pad.
+    preferred_pharmacy: Option<String>,
 }
 
 async fn chart_summary(
@@ -99,6 +101,7 @@ async fn chart_summary(
     };
     let chart = beside.chart;
     Ok(ChartSummary {
+        preferred_pharmacy: beside.preferred_pharmacy.map(|p| p.id),
         patient_id: a.patient_id,
         problems: lines(&chart.problems),
         allergies: lines(&chart.allergies),
@@ -212,8 +215,9 @@ pub async fn room(
         _ => (None, Vec::new()),
     };
     let rx_pad = match (&visitor.user, &summary) {
-        (Some(me), Some(_)) => {
-            super::rx_pad::blank(&state, &w, me, &page, room.appointment.patient_id).await?
+        (Some(me), Some(s)) => {
+            let preferred = s.preferred_pharmacy.clone();
+            super::rx_pad::blank(&state, me, &page, room.appointment.patient_id, preferred).await?
         }
         _ => None,
     };

@@ -240,21 +240,18 @@ fn frequencies(page: &Page) -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-/// A blank pad for prescribing to `patient` (the patient's preferred pharmacy chosen),
+/// A blank pad for prescribing to `patient`, with their `preferred` pharmacy chosen,
 /// for the chart and the room; `None` for who does not prescribe.
 pub async fn blank<'a>(
     state: &AppState,
-    w: &WebCtx,
     me: &SignedIn,
     page: &'a Page,
     patient: UserId,
+    preferred: Option<String>,
 ) -> AppResult<Option<Pad<'a>>> {
     if me.role() != telemed_domain::Role::Clinician {
         return Ok(None);
     }
-    let preferred = crate::pharmacies::preferred(state, &w.ctx, &me.principal, patient)
-        .await?
-        .map(|p| p.id);
     Ok(Some(
         pad(state, me, page, patient, PadValues::blank(preferred)).await?,
     ))
@@ -441,10 +438,9 @@ pub async fn sign(
     };
     let (status, pad) = match outcome {
         Ok(signed) => {
-            let preferred = crate::pharmacies::preferred(&state, &w.ctx, &me.principal, patient)
-                .await?
-                .map(|p| p.id);
-            let mut pad = pad(&state, &me, &page, patient, PadValues::blank(preferred)).await?;
+            // The next prescription of the visit goes to the same pharmacy.
+            let same = Some(values.pharmacy.clone()).filter(|p| !p.is_empty());
+            let mut pad = pad(&state, &me, &page, patient, PadValues::blank(same)).await?;
             pad.signed = Some((signed.id, signed.medication.name));
             (StatusCode::OK, pad)
         }

@@ -44,6 +44,7 @@ mod messaging;
 mod oauth;
 mod ops;
 mod prescribing;
+mod prescribing_browser;
 mod prescribing_web;
 mod record;
 mod record_browser;
