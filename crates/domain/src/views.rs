@@ -335,3 +335,49 @@ pub struct VisitType {
     pub fee_cents: i64,
     pub currency: String,
 }
+
+/// A prescription as signed, with where it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prescription {
+    pub id: String,
+    pub patient: UserId,
+    pub prescriber: UserId,
+    pub medication: crate::prescribing::Medication,
+    pub sig: crate::prescribing::sig::Sig,
+    pub sig_text_en: String,
+    pub sig_text_es: String,
+    pub quantity: f64,
+    pub quantity_unit: String,
+    pub refills: u32,
+    pub substitution_allowed: bool,
+    pub note: String,
+    pub findings: Vec<crate::prescribing::prescription::SignedFinding>,
+    /// How the prescriber proved it was them at signing (`totp`, `recovery_code`).
+    pub second_factor: String,
+    pub signed_at: DateTime<Utc>,
+    /// The signed token of the patient's copy (compact JWS).
+    pub token: String,
+    pub status: crate::prescribing::prescription::PrescriptionStatus,
+    pub status_reason: Option<String>,
+    pub status_changed_at: Option<DateTime<Utc>>,
+    pub status_changed_by: Option<UserId>,
+    /// What has been dispensed of it.
+    pub fills: crate::prescribing::dispensing::Fills,
+    /// The pharmacy it was sent to, if one was chosen.
+    pub pharmacy_id: Option<String>,
+}
+
+/// A dispense as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Dispense {
+    pub id: String,
+    pub prescription_id: String,
+    pub sequence: u32,
+    pub fill: u32,
+    pub quantity: f64,
+    pub fill_complete: bool,
+    pub pharmacy_id: String,
+    pub pharmacy_name: String,
+    pub pharmacist: UserId,
+    pub dispensed_at: DateTime<Utc>,
+}

@@ -203,6 +203,14 @@ pub fn parse(rt: ResourceType, json: &Value) -> Result<Incoming> {
             "resourceType",
             "a consent is given by the patient in telemed's own pages",
         )),
+        ResourceType::MedicationRequest => Err(bad(
+            "resourceType",
+            "a prescription is signed with the prescriber's second factor: POST /api/v1/patients/{id}/prescriptions or the prescription pad",
+        )),
+        ResourceType::MedicationDispense => Err(bad(
+            "resourceType",
+            "a dispense is recorded by a pharmacist with the prescription's token: POST /api/v1/dispensing/dispenses",
+        )),
         ResourceType::DocumentReference => Err(bad(
             "resourceType",
             "documents are files: upload them to /api/v1/patients/{id}/record/documents",

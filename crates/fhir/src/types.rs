@@ -24,6 +24,8 @@ pub enum ResourceType {
     PractitionerRole,
     Consent,
     Communication,
+    MedicationRequest,
+    MedicationDispense,
 }
 
 /// How a parameter's values are written and compared (FHIR search parameter types).
@@ -81,6 +83,10 @@ pub enum Target {
     Email,
     /// An identifier in another system (`system|value`).
     Identifier,
+    /// A request's intent (a prescription is an `order`).
+    Intent,
+    /// The request a dispense was of (`MedicationRequest/<id>`).
+    Prescription,
 }
 
 impl Target {
@@ -617,6 +623,62 @@ const COMMUNICATION_PARAMS: &[ParamDef] = &[
     ),
 ];
 
+const MEDICATION_REQUEST_PARAMS: &[ParamDef] = &[
+    ID,
+    CLINICAL_PATIENT,
+    patient_ref(
+        "subject",
+        "http://hl7.org/fhir/SearchParameter/MedicationRequest-subject",
+    ),
+    param(
+        "code",
+        ParamKind::Token,
+        Target::Code,
+        "http://hl7.org/fhir/SearchParameter/clinical-code",
+        "The medication's code in its catalogue (RxNorm, telemed's starter system)",
+    ),
+    param(
+        "status",
+        ParamKind::Token,
+        Target::Status,
+        "http://hl7.org/fhir/SearchParameter/medications-status",
+        "active | cancelled | stopped | completed",
+    ),
+    param(
+        "intent",
+        ParamKind::Token,
+        Target::Intent,
+        "http://hl7.org/fhir/SearchParameter/MedicationRequest-intent",
+        "order (every prescription signed in telemed)",
+    ),
+    param(
+        "authoredon",
+        ParamKind::Date,
+        Target::Recorded,
+        "http://hl7.org/fhir/SearchParameter/MedicationRequest-authoredon",
+        "When it was signed, with prefixes",
+    ),
+];
+
+const MEDICATION_DISPENSE_PARAMS: &[ParamDef] = &[
+    ID,
+    CLINICAL_PATIENT,
+    param(
+        "prescription",
+        ParamKind::Token,
+        Target::Prescription,
+        "http://hl7.org/fhir/SearchParameter/MedicationDispense-prescription",
+        "The MedicationRequest's id",
+    ),
+    param(
+        "whenhandedover",
+        ParamKind::Date,
+        Target::Effective,
+        "http://hl7.org/fhir/SearchParameter/MedicationDispense-whenhandedover",
+        "When it was handed over, with prefixes",
+    ),
+];
+
 /// A key `_sort` accepts (`-` in front for descending).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SortDef {
@@ -629,7 +691,7 @@ const fn sort(name: &'static str, target: Target) -> SortDef {
 }
 
 impl ResourceType {
-    pub const ALL: [ResourceType; 17] = [
+    pub const ALL: [ResourceType; 19] = [
         ResourceType::Patient,
         ResourceType::Practitioner,
         ResourceType::Condition,
@@ -647,6 +709,8 @@ impl ResourceType {
         ResourceType::PractitionerRole,
         ResourceType::Consent,
         ResourceType::Communication,
+        ResourceType::MedicationRequest,
+        ResourceType::MedicationDispense,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -668,6 +732,8 @@ impl ResourceType {
             ResourceType::PractitionerRole => "PractitionerRole",
             ResourceType::Consent => "Consent",
             ResourceType::Communication => "Communication",
+            ResourceType::MedicationRequest => "MedicationRequest",
+            ResourceType::MedicationDispense => "MedicationDispense",
         }
     }
 
@@ -751,6 +817,8 @@ impl ResourceType {
             ResourceType::PractitionerRole => PRACTITIONER_ROLE_PARAMS,
             ResourceType::Consent => CONSENT_PARAMS,
             ResourceType::Communication => COMMUNICATION_PARAMS,
+            ResourceType::MedicationRequest => MEDICATION_REQUEST_PARAMS,
+            ResourceType::MedicationDispense => MEDICATION_DISPENSE_PARAMS,
         }
     }
 
@@ -795,7 +863,9 @@ impl ResourceType {
             ResourceType::Schedule
             | ResourceType::Slot
             | ResourceType::PractitionerRole
-            | ResourceType::Consent => &[],
+            | ResourceType::Consent
+            | ResourceType::MedicationRequest
+            | ResourceType::MedicationDispense => &[],
         }
     }
 

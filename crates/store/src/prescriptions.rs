@@ -10,43 +10,13 @@ use telemed_domain::prescribing::dispensing::{Dispensed, Fills};
 use telemed_domain::prescribing::prescription::{
     NewPrescription, PrescriptionStatus, SignedFinding,
 };
-use telemed_domain::prescribing::sig::{Language, Sig};
-use telemed_domain::prescribing::Medication;
+use telemed_domain::prescribing::sig::Language;
 use telemed_domain::record::Section;
 use telemed_domain::{Error, Result, UserId};
 
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
-/// A prescription as signed, with where it stands.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Prescription {
-    pub id: String,
-    pub patient: UserId,
-    pub prescriber: UserId,
-    pub medication: Medication,
-    pub sig: Sig,
-    pub sig_text_en: String,
-    pub sig_text_es: String,
-    pub quantity: f64,
-    pub quantity_unit: String,
-    pub refills: u32,
-    pub substitution_allowed: bool,
-    pub note: String,
-    pub findings: Vec<SignedFinding>,
-    /// How the prescriber proved it was them at signing (`totp`, `recovery_code`).
-    pub second_factor: String,
-    pub signed_at: DateTime<Utc>,
-    /// The signed token of the patient's copy (compact JWS).
-    pub token: String,
-    pub status: PrescriptionStatus,
-    pub status_reason: Option<String>,
-    pub status_changed_at: Option<DateTime<Utc>>,
-    pub status_changed_by: Option<UserId>,
-    /// What has been dispensed of it.
-    pub fills: Fills,
-    /// The pharmacy it was sent to, if one was chosen.
-    pub pharmacy_id: Option<String>,
-}
+pub use telemed_domain::views::{Dispense, Prescription};
 
 const COLUMNS: &str = "id, patient_id, prescriber_id, medication, sig, sig_text_en, sig_text_es, \
     quantity, quantity_unit, refills, substitution_allowed, note, findings, second_factor, \
@@ -294,21 +264,6 @@ pub async fn standing(conn: &mut Conn, id: &str) -> Result<Option<Standing>> {
     .transpose()
 }
 
-/// A dispense as recorded.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Dispense {
-    pub id: String,
-    pub prescription_id: String,
-    pub sequence: u32,
-    pub fill: u32,
-    pub quantity: f64,
-    pub fill_complete: bool,
-    pub pharmacy_id: String,
-    pub pharmacy_name: String,
-    pub pharmacist: UserId,
-    pub dispensed_at: DateTime<Utc>,
-}
-
 /// Records `dispensed` on prescription `id` for the dispenser's pharmacy, where the
 /// prescription is still active with the dispense count the rules were applied to;
 /// false (nothing written) when another dispense or an ending came first. The last
@@ -366,57 +321,80 @@ impl Store {
     /// The dispenses of the prescriptions of the patient of `grant`, in order.
     pub async fn dispenses_of(&self, grant: &Grant) -> Result<Vec<Dispense>> {
         let patient = grant.require(Section::Prescriptions, Op::Read)?;
-        type DispenseRow = (
-            String,
-            String,
-            i64,
-            i64,
-            f64,
-            i64,
-            String,
-            String,
-            String,
-            i64,
-        );
-        let rows: Vec<DispenseRow> = sqlx::query_as(
-            "SELECT d.id, d.prescription_id, d.sequence, d.fill, d.quantity, d.fill_complete, \
-             d.pharmacy_id, ph.name, d.pharmacist_id, d.dispensed_at \
-             FROM dispenses d JOIN prescriptions p ON p.id = d.prescription_id \
-             JOIN pharmacies ph ON ph.id = d.pharmacy_id \
-             WHERE p.patient_id = $1 ORDER BY d.prescription_id, d.sequence",
-        )
+        let rows: Vec<DispenseRow> = sqlx::query_as(&format!(
+            "{DISPENSE_SELECT} WHERE p.patient_id = $1 ORDER BY d.prescription_id, d.sequence"
+        ))
         .bind(patient.to_string())
         .fetch_all(self.pool())
         .await
         .db()?;
         rows.into_iter()
-            .map(
-                |(
-                    id,
-                    prescription_id,
-                    sequence,
-                    fill,
-                    quantity,
-                    complete,
-                    pharmacy_id,
-                    pharmacy_name,
-                    pharmacist,
-                    at,
-                )| {
-                    Ok(Dispense {
-                        id,
-                        prescription_id,
-                        sequence: u32::try_from(sequence).map_err(|_| corrupt())?,
-                        fill: u32::try_from(fill).map_err(|_| corrupt())?,
-                        quantity,
-                        fill_complete: complete != 0,
-                        pharmacy_id,
-                        pharmacy_name,
-                        pharmacist: pharmacist.parse().map_err(|_| corrupt())?,
-                        dispensed_at: from_micros(at),
-                    })
-                },
-            )
+            .map(|r| dispense_of(r).map(|(_, d)| d))
             .collect()
     }
+
+    /// One dispense by its id, sealed with its patient's prescriptions.
+    pub async fn dispense(&self, id: &str) -> Result<Option<Sealed<Dispense>>> {
+        let row: Option<DispenseRow> =
+            sqlx::query_as(&format!("{DISPENSE_SELECT} WHERE d.id = $1"))
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await
+                .db()?;
+        row.map(|r| {
+            let (patient, d) = dispense_of(r)?;
+            Ok(Sealed::new(patient, Section::Prescriptions, d))
+        })
+        .transpose()
+    }
+}
+
+const DISPENSE_SELECT: &str = "SELECT d.id, d.prescription_id, d.sequence, d.fill, d.quantity, \
+     d.fill_complete, d.pharmacy_id, ph.name, d.pharmacist_id, d.dispensed_at, p.patient_id \
+     FROM dispenses d JOIN prescriptions p ON p.id = d.prescription_id \
+     JOIN pharmacies ph ON ph.id = d.pharmacy_id";
+
+type DispenseRow = (
+    String,
+    String,
+    i64,
+    i64,
+    f64,
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    String,
+);
+
+fn dispense_of(r: DispenseRow) -> Result<(UserId, Dispense)> {
+    let (
+        id,
+        prescription_id,
+        sequence,
+        fill,
+        quantity,
+        complete,
+        pharmacy_id,
+        pharmacy_name,
+        pharmacist,
+        at,
+        patient,
+    ) = r;
+    Ok((
+        patient.parse().map_err(|_| corrupt())?,
+        Dispense {
+            id,
+            prescription_id,
+            sequence: u32::try_from(sequence).map_err(|_| corrupt())?,
+            fill: u32::try_from(fill).map_err(|_| corrupt())?,
+            quantity,
+            fill_complete: complete != 0,
+            pharmacy_id,
+            pharmacy_name,
+            pharmacist: pharmacist.parse().map_err(|_| corrupt())?,
+            dispensed_at: from_micros(at),
+        },
+    ))
 }

@@ -14,8 +14,10 @@ use telemed_domain::views::Person;
 use crate::bundle::Resource;
 use crate::types::ResourceType;
 
+mod prescribing;
 mod scheduling;
 
+pub use prescribing::{medication_dispense, medication_request};
 pub use scheduling::{
     appointment, encounter, practitioner_role, schedule, slot, slot_id, slot_id_parts,
     visit_kind_of,

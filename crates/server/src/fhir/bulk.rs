@@ -34,6 +34,8 @@ fn exported(t: ResourceType) -> bool {
                 | ResourceType::Encounter
                 | ResourceType::Consent
                 | ResourceType::Communication
+                | ResourceType::MedicationRequest
+                | ResourceType::MedicationDispense
         )
 }
 
@@ -323,6 +325,28 @@ async fn resources_of(
         let messages =
             super::communications::of_patient(state, ctx, caller, patient, req.since).await?;
         return Ok(messages.iter().map(Value::to_string).collect());
+    }
+    if matches!(
+        rt,
+        ResourceType::MedicationRequest | ResourceType::MedicationDispense
+    ) {
+        let (prescriptions, dispenses) =
+            super::prescriptions::of_patient(state, ctx, caller, patient).await?;
+        if rt == ResourceType::MedicationRequest {
+            return Ok(prescriptions
+                .iter()
+                .filter(|p| req.changed_since(p.status_changed_at.unwrap_or(p.signed_at)))
+                .map(|p| resources::medication_request(p).to_string())
+                .collect());
+        }
+        return Ok(dispenses
+            .iter()
+            .filter(|d| req.changed_since(d.dispensed_at))
+            .filter_map(|d| {
+                let p = prescriptions.iter().find(|p| p.id == d.prescription_id)?;
+                Some(resources::medication_dispense(d, p).to_string())
+            })
+            .collect());
     }
     if rt == ResourceType::Consent {
         let consents = super::consents::of_patient(state, ctx, caller, patient).await?;

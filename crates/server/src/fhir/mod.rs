@@ -8,6 +8,7 @@ pub mod caller_cache;
 mod communications;
 mod consents;
 mod found;
+mod prescriptions;
 mod read;
 mod scheduling;
 mod search;

@@ -110,6 +110,17 @@ pub async fn read_one(
         }
         ResourceType::Slot => FhirJson::ok(super::scheduling::read_slot(state, id).await?),
         ResourceType::Consent => FhirJson::ok(super::consents::read(state, ctx, caller, id).await?),
+        ResourceType::MedicationRequest => {
+            let (body, changed) =
+                super::prescriptions::read_request(state, ctx, caller, id).await?;
+            FhirJson {
+                last_modified: Some(changed),
+                ..FhirJson::ok(body)
+            }
+        }
+        ResourceType::MedicationDispense => {
+            FhirJson::ok(super::prescriptions::read_dispense(state, ctx, caller, id).await?)
+        }
         ResourceType::Communication => {
             FhirJson::ok(super::communications::read(state, ctx, caller, id).await?)
         }
@@ -399,6 +410,20 @@ pub async fn everything(
     {
         found
             .extend(super::communications::of_patient(&state, &ctx, &caller, patient, None).await?);
+    }
+    let (requests, dispenses) =
+        super::prescriptions::resources_of(&state, &ctx, &caller, patient).await?;
+    if caller
+        .scopes
+        .allows(ResourceType::MedicationRequest.as_str(), Interaction::Read)
+    {
+        found.extend(requests);
+    }
+    if caller
+        .scopes
+        .allows(ResourceType::MedicationDispense.as_str(), Interaction::Read)
+    {
+        found.extend(dispenses);
     }
     for rt in [ResourceType::Appointment, ResourceType::Encounter] {
         if caller.scopes.allows(rt.as_str(), Interaction::Read) {

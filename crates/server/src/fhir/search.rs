@@ -115,6 +115,12 @@ pub(super) async fn run(
         }
         ResourceType::Slot => super::scheduling::search_slots(state, search).await,
         ResourceType::Consent => super::consents::search(state, ctx, caller, search).await,
+        ResourceType::MedicationRequest => {
+            super::prescriptions::search_requests(state, ctx, caller, search).await
+        }
+        ResourceType::MedicationDispense => {
+            super::prescriptions::search_dispenses(state, ctx, caller, search).await
+        }
         ResourceType::Communication => {
             super::communications::search(state, ctx, caller, search).await
         }

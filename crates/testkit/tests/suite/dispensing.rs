@@ -417,7 +417,191 @@ async fn a_pharmacist_dispenses_from_the_verification_page(backend: Backend) {
     app.shutdown().await;
 }
 
+/// The same through FHIR: the prescription as a MedicationRequest (its overridden
+/// finding a contained DetectedIssue with the reason), what was handed over as
+/// MedicationDispense, both found by the searches a pharmacy or another system would
+/// use, in `$everything`, refused like a missing record to whoever may not read it.
+async fn prescriptions_and_dispenses_are_fhir_resources(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let prescriber = Prescriber::new(&app, &api).await;
+    let Prescriber { patient, token, .. } = &prescriber;
+    let base = format!("/api/v1/patients/{}", patient.id);
+    let (status, _) = api
+        .call(
+            "POST",
+            &format!("{base}/record/allergies"),
+            token,
+            Some(json!({"text": "Penicillin", "severity": "severe", "reaction": "Hives"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, rx) = api
+        .call(
+            "POST",
+            &format!("{base}/prescriptions"),
+            token,
+            Some(json!({
+                "system": "urn:telemed:medication-starter", "code": "amoxicillin-500-mg-oral-capsule",
+                "sig": {"dose": 500, "unit": "mg", "route": "oral", "frequency": "three_times_daily", "duration_days": 7},
+                "quantity": 21, "quantity_unit": "capsule", "refills": 1,
+                "overrides": [{"kind": "allergy", "subject": "allergy to Penicillin", "reason": "Tolerated amoxicillin in 2024"}],
+                "second_factor": prescriber.code(&app)
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{rx}");
+    let rx_id = rx["id"].as_str().unwrap().to_owned();
+    let admin = app.create_user(Role::Admin).await;
+    let admin_token = app.token_for(&admin, None).await;
+    let (_, pharmacy) = api
+        .call(
+            "POST",
+            "/api/v1/pharmacies",
+            &admin_token,
+            Some(json!({"name": "Farmacia Sol", "address": "Calle Mayor 1", "phone": "+34 910 000 000"})),
+        )
+        .await;
+    let pharmacist = app.create_user(Role::Pharmacist).await;
+    api.call(
+        "POST",
+        &format!(
+            "/api/v1/pharmacies/{}/members",
+            pharmacy["id"].as_str().unwrap()
+        ),
+        &admin_token,
+        Some(json!({"user_id": pharmacist.id})),
+    )
+    .await;
+    let pharmacist_token = app.token_for(&pharmacist, None).await;
+    for (quantity, previous) in [(21.0, 0), (10.0, 1)] {
+        let fill = previous + 1;
+        let (status, body) = api
+            .call(
+                "POST",
+                "/api/v1/dispensing/dispenses",
+                &pharmacist_token,
+                Some(json!({"token": rx["token"], "fill": fill, "quantity": quantity, "previous_dispenses": previous})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    let fhir = |path: String, bearer: String| {
+        let api = &api;
+        async move { super::fhir::get(api, &path, Some(&bearer)).await }
+    };
+    let (status, request, _) = fhir(format!("MedicationRequest/{rx_id}"), token.clone()).await;
+    assert_eq!(status, 200, "{request}");
+    assert_eq!(request["intent"], "order");
+    assert_eq!(request["status"], "active");
+    assert_eq!(
+        request["medicationCodeableConcept"]["coding"][0]["code"],
+        "amoxicillin-500-mg-oral-capsule"
+    );
+    assert_eq!(request["dispenseRequest"]["numberOfRepeatsAllowed"], 1);
+    assert_eq!(request["detectedIssue"][0]["reference"], "#issue-1");
+    assert_eq!(request["contained"][0]["severity"], "high");
+    assert!(
+        request["contained"][0]["mitigation"][0]["action"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Tolerated amoxicillin in 2024"),
+        "{request}"
+    );
+    let mut returned = vec![request.clone()];
+    for (query, expected) in [
+        (format!("MedicationRequest?patient={}", patient.id), 1),
+        (format!("MedicationRequest?patient={}&status=active&intent=order", patient.id), 1),
+        (format!("MedicationRequest?patient={}&status=cancelled", patient.id), 0),
+        (format!("MedicationRequest?patient={}&code=urn:telemed:medication-starter|amoxicillin-500-mg-oral-capsule", patient.id), 1),
+        (format!("MedicationRequest?patient={}&code=ibuprofen-400-mg-oral-tablet", patient.id), 0),
+        (format!("MedicationRequest?patient={}&authoredon=ge2000-01-01", patient.id), 1),
+        (format!("MedicationRequest?patient={}&authoredon=lt2000-01-01", patient.id), 0),
+        (format!("MedicationDispense?patient={}", patient.id), 2),
+        (format!("MedicationDispense?patient={}&prescription={rx_id}", patient.id), 2),
+        (format!("MedicationDispense?patient={}&prescription=other", patient.id), 0),
+    ] {
+        let (status, bundle, _) = fhir(query.clone(), token.clone()).await;
+        assert_eq!(status, 200, "{query}: {bundle}");
+        let entries = bundle["entry"].as_array().map_or(0, Vec::len);
+        assert_eq!(entries, expected, "{query}: {bundle}");
+        returned.push(bundle);
+    }
+    let (_, dispenses, _) = fhir(
+        format!("MedicationDispense?patient={}", patient.id),
+        token.clone(),
+    )
+    .await;
+    let kinds: Vec<&str> = dispenses["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["type"]["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["FF", "RFP"],
+        "a first fill, then part of the refill"
+    );
+    let dispense_id = dispenses["entry"][0]["resource"]["id"].as_str().unwrap();
+    let (status, one, _) = fhir(format!("MedicationDispense/{dispense_id}"), token.clone()).await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(
+        one["authorizingPrescription"][0]["reference"],
+        format!("MedicationRequest/{rx_id}")
+    );
+    let (status, everything, _) =
+        fhir(format!("Patient/{}/$everything", patient.id), token.clone()).await;
+    assert_eq!(status, 200);
+    let types: Vec<&str> = everything["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["resource"]["resourceType"].as_str())
+        .collect();
+    assert!(
+        types.contains(&"MedicationRequest") && types.contains(&"MedicationDispense"),
+        "{types:?}"
+    );
+    // Whoever may not read the patient's prescriptions: a missing record.
+    let stranger = prescriber.token_of("an unrelated clinician");
+    let (status, _, _) = fhir(format!("MedicationRequest/{rx_id}"), stranger.clone()).await;
+    assert_eq!(status, 404);
+    let (status, _, _) = fhir(
+        format!("MedicationDispense/{dispense_id}"),
+        stranger.clone(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, bundle, _) = fhir(
+        format!("MedicationRequest?patient={}", patient.id),
+        stranger,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(bundle["entry"].as_array().map_or(0, Vec::len), 0);
+    // Prescriptions are signed with a second factor, never created through FHIR.
+    let r = api
+        .http
+        .post(app.url("/fhir/R4/MedicationRequest"))
+        .bearer_auth(token)
+        .header("content-type", "application/fhir+json")
+        .body(request.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_client_error(), "{}", r.status());
+    returned.push(one);
+    super::fhir::passes_validators(&returned);
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    prescriptions_and_dispenses_are_fhir_resources,
     a_pharmacist_dispenses_each_fill_once,
     a_pharmacist_dispenses_from_the_verification_page,
 );
