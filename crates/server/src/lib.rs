@@ -40,6 +40,7 @@ pub mod pharmacies;
 pub mod prescribing;
 pub mod realtime;
 pub mod record;
+pub mod renewals;
 pub mod respond;
 pub mod scheduling;
 pub mod security;

@@ -302,6 +302,8 @@ pub struct SignRequest {
     /// The pharmacy to send it to (an active one of the directory), or none: the
     /// patient takes their copy anywhere.
     pub pharmacy: Option<String>,
+    /// The renewal request this prescription answers (approved with it), if any.
+    pub renewal: Option<String>,
     pub code: String,
 }
 
@@ -372,6 +374,32 @@ pub async fn sign(
         at: now,
     };
     let stored = prescriptions::insert(change.tx(), &write, &new, signing).await?;
+    if let Some(renewal) = req.renewal.as_deref() {
+        use telemed_domain::prescribing::renewal::RenewalStatus;
+        let approved = telemed_store::renewals::answer(
+            change.tx(),
+            &write,
+            renewal,
+            RenewalStatus::Approved,
+            "",
+            Some(&id),
+            now,
+        )
+        .await?;
+        if !approved {
+            change.rollback().await?;
+            return Err(Error::Conflict(
+                "the renewal request was answered already, or is not this patient's".into(),
+            ));
+        }
+        change.audit(
+            Event::new(ctx, now, "prescription.renewal_answer", "prescription")
+                .by(principal.user_id, principal.role)
+                .on(renewal)
+                .patient(patient)
+                .detail("approved"),
+        );
+    }
     let reasons: Vec<String> = signed
         .iter()
         .filter_map(|f| {

@@ -419,6 +419,8 @@ pub struct Chart {
     pub prescriptions: Vec<telemed_store::prescriptions::Prescription>,
     /// The patient's preferred pharmacy, for the reader who prescribes.
     pub preferred_pharmacy: Option<telemed_store::pharmacies::Pharmacy>,
+    /// Renewal requests, newest first.
+    pub renewals: Vec<telemed_store::renewals::RenewalRequest>,
     /// The patient's coming visits (a file may be sent ahead of one).
     pub upcoming: Vec<telemed_store::scheduling::Appointment>,
     /// The reader's own visits with the patient around now (a note may be of one).
@@ -510,6 +512,7 @@ pub async fn chart(
     } else {
         Vec::new()
     };
+    let renewals = store.renewals_of(&grant).await?;
     let preferred_pharmacy = if may_chart {
         store.preferred_pharmacy(&grant).await?
     } else {
@@ -541,6 +544,7 @@ pub async fn chart(
         notes,
         prescriptions,
         preferred_pharmacy,
+        renewals,
         upcoming,
         own_visits,
         emergency_until,

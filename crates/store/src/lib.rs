@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod pharmacies;
 pub mod prescriptions;
 pub mod record;
+pub mod renewals;
 pub mod scheduling;
 pub mod sessions;
 pub mod throttle;

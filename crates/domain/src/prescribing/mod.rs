@@ -7,6 +7,7 @@ pub mod checks;
 pub mod dispensing;
 pub mod interactions_csv;
 pub mod prescription;
+pub mod renewal;
 pub mod rxnorm;
 pub mod sig;
 pub mod starter;

@@ -51,6 +51,17 @@ impl Frequency {
         }
     }
 
+    /// The form's code of the frequency, with the hours for every few hours.
+    pub fn code(self) -> (&'static str, Option<u32>) {
+        match self {
+            Frequency::Hours(h) => ("every_hours", Some(h)),
+            fixed => Frequency::CODES
+                .iter()
+                .find(|(_, f)| *f == fixed)
+                .map_or(("once_daily", None), |(c, _)| (*c, None)),
+        }
+    }
+
     /// Doses in a day (a weekly dose counts as a seventh).
     pub fn per_day(self) -> f64 {
         match self {

@@ -83,6 +83,23 @@ pub fn router() -> Router<AppState> {
         )
         .route("/prescriptions/{id}/pdf", get(prescribing::pdf))
         .route(
+            "/prescriptions/{id}/renewal-requests",
+            axum::routing::post(prescribing::request_renewal),
+        )
+        .route(
+            "/patients/{id}/renewal-requests",
+            get(prescribing::renewals_of),
+        )
+        .route("/renewal-requests", get(prescribing::renewal_queue))
+        .route(
+            "/renewal-requests/{id}/deny",
+            axum::routing::post(prescribing::deny_renewal),
+        )
+        .route(
+            "/renewal-requests/{id}/ask-for-visit",
+            axum::routing::post(prescribing::ask_for_visit),
+        )
+        .route(
             "/pharmacies",
             get(pharmacies::list).post(pharmacies::create),
         )
@@ -229,6 +246,7 @@ pub fn router() -> Router<AppState> {
         record::add_addendum, record::break_glass, record::add_to_care_team, record::grant_proxy, record::revoke_proxy,
         documents::upload, documents::list, documents::get, documents::file, documents::thumbnail, documents::preview,
         documents::change_status, export::export, prescribing::search, prescribing::check, prescribing::sign, prescribing::list, prescribing::cancel, prescribing::discontinue, prescribing::pdf,
+        prescribing::request_renewal, prescribing::renewals_of, prescribing::renewal_queue, prescribing::deny_renewal, prescribing::ask_for_visit,
         pharmacies::list, pharmacies::create, pharmacies::update, pharmacies::add_member, pharmacies::lookup, pharmacies::dispense, pharmacies::preferred, pharmacies::set_preferred,
         crate::ops::healthz, crate::ops::readyz,
     ),

@@ -17,8 +17,10 @@ use crate::auth::ApiUser;
 use crate::context::Ctx;
 use crate::error::AppResult;
 use crate::prescribing::{self as service, Product, Proposed, SignRequest};
+use crate::renewals::{self, Decline};
 use crate::AppState;
 use telemed_store::prescriptions::Prescription;
+use telemed_store::renewals::RenewalRequest;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -284,6 +286,10 @@ pub struct SignBody {
     /// their copy to any pharmacy.
     #[serde(default)]
     pub pharmacy_id: Option<String>,
+    /// The renewal request this prescription renews (`/api/v1/renewal-requests`): it is
+    /// answered as approved with it.
+    #[serde(default)]
+    pub renewal_request_id: Option<String>,
     /// The prescriber's current second-factor code.
     pub second_factor: String,
 }
@@ -394,6 +400,7 @@ pub async fn sign(
             })
             .collect(),
         pharmacy: body.pharmacy_id,
+        renewal: body.renewal_request_id,
         code: body.second_factor,
     };
     let signed = service::sign(&state, &ctx, &caller.principal, patient, request).await?;
@@ -493,4 +500,136 @@ pub async fn pdf(
     };
     let bytes = service::pdf(&state, &ctx, &caller.principal, &id, lang).await?;
     Ok(crate::respond::pdf_download(bytes, "prescription.pdf"))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RenewalView {
+    pub id: String,
+    pub prescription_id: String,
+    pub medication: String,
+    pub patient_id: UserId,
+    pub prescriber_id: UserId,
+    /// The patient's note.
+    pub note: String,
+    pub requested_at: DateTime<Utc>,
+    /// pending, approved, denied, visit_needed
+    pub status: String,
+    /// The prescriber's reason (denied, visit_needed).
+    pub answer: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    /// The prescription signed to renew it (approved).
+    pub renewed_as: Option<String>,
+}
+
+impl From<&RenewalRequest> for RenewalView {
+    fn from(r: &RenewalRequest) -> Self {
+        RenewalView {
+            id: r.id.clone(),
+            prescription_id: r.prescription_id.clone(),
+            medication: r.medication_name.clone(),
+            patient_id: r.patient,
+            prescriber_id: r.prescriber,
+            note: r.note.clone(),
+            requested_at: r.requested_at,
+            status: r.status.as_str().to_owned(),
+            answer: r.answer.clone(),
+            answered_at: r.answered_at,
+            renewed_as: r.renewed_as.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenewalBody {
+    /// Anything the prescriber should know (at most 500 characters).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Asks the prescriber to renew a prescription (the patient or a proxy): one being
+/// taken or used up; one request at a time.
+#[utoipa::path(post, path = "/api/v1/prescriptions/{id}/renewal-requests", tag = "prescribing", security(("bearer" = [])), params(("id" = String, Path)), request_body = RenewalBody,
+    responses((status = 201, body = RenewalView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn request_renewal(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RenewalBody>,
+) -> AppResult<(StatusCode, Json<RenewalView>)> {
+    let made = renewals::request(&state, &ctx, &caller.principal, &id, &body.note).await?;
+    Ok((StatusCode::CREATED, Json((&made).into())))
+}
+
+/// A patient's renewal requests, newest first.
+#[utoipa::path(get, path = "/api/v1/patients/{id}/renewal-requests", tag = "prescribing", security(("bearer" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = [RenewalView]), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn renewals_of(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<RenewalView>>> {
+    let patient: UserId = id.parse().map_err(|_| Error::NotFound)?;
+    let found = renewals::of_patient(&state, &ctx, &caller.principal, patient).await?;
+    Ok(Json(found.iter().map(Into::into).collect()))
+}
+
+/// The prescriber's queue: renewal requests waiting for them, oldest first. Approve
+/// one by signing a prescription with `renewal_request_id`.
+#[utoipa::path(get, path = "/api/v1/renewal-requests", tag = "prescribing", security(("bearer" = [])),
+    responses((status = 200, body = [RenewalView]), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn renewal_queue(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+) -> AppResult<Json<Vec<RenewalView>>> {
+    let found = renewals::queue(&state, &ctx, &caller.principal).await?;
+    Ok(Json(found.iter().map(Into::into).collect()))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineBody {
+    /// Why, for the patient (1 to 500 characters).
+    pub reason: String,
+}
+
+/// Denies a pending renewal request, with the reason the patient reads.
+#[utoipa::path(post, path = "/api/v1/renewal-requests/{id}/deny", tag = "prescribing", security(("bearer" = [])), params(("id" = String, Path)), request_body = DeclineBody,
+    responses((status = 200, body = RenewalView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn deny_renewal(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DeclineBody>,
+) -> AppResult<Json<RenewalView>> {
+    decline(&state, &ctx, &caller, &id, Decline::Deny, &body).await
+}
+
+/// Answers a pending renewal request by asking the patient for a visit first.
+#[utoipa::path(post, path = "/api/v1/renewal-requests/{id}/ask-for-visit", tag = "prescribing", security(("bearer" = [])), params(("id" = String, Path)), request_body = DeclineBody,
+    responses((status = 200, body = RenewalView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn ask_for_visit(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<DeclineBody>,
+) -> AppResult<Json<RenewalView>> {
+    decline(&state, &ctx, &caller, &id, Decline::AskForVisit, &body).await
+}
+
+async fn decline(
+    state: &AppState,
+    ctx: &Ctx,
+    caller: &ApiUser,
+    id: &str,
+    how: Decline,
+    body: &DeclineBody,
+) -> AppResult<Json<RenewalView>> {
+    let answered = renewals::decline(state, ctx, &caller.principal, id, how, &body.reason).await?;
+    Ok(Json((&answered).into()))
 }

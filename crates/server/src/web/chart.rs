@@ -135,6 +135,18 @@ struct RxLine {
     when: String,
     status: &'static str,
     active: bool,
+    /// Whether the reader (the patient) may ask for it to be renewed now.
+    renewable: bool,
+    /// The latest renewal request: where it stands, and the prescriber's answer.
+    renewal: Option<(&'static str, String)>,
+}
+
+/// A renewal request waiting for the reader (the prescriber).
+struct RenewalLine {
+    id: String,
+    medication: String,
+    note: String,
+    when: String,
 }
 
 #[derive(Template)]
@@ -158,6 +170,8 @@ struct ChartPage<'a> {
     documents: Vec<DocCard>,
     notes: Vec<NoteLine>,
     prescriptions: Vec<RxLine>,
+    /// Renewal requests waiting for the reader.
+    renewal_queue: Vec<RenewalLine>,
     /// The prescription pad, for a clinician who may prescribe.
     rx_pad: Option<super::rx_pad::Pad<'a>>,
     can_chart: bool,
@@ -183,6 +197,9 @@ pub struct ChartQuery {
     uploaded: bool,
     #[serde(default)]
     saved: bool,
+    /// A renewal request to answer with the pad filled as the prescription was.
+    #[serde(default)]
+    renew: String,
 }
 
 /// My record: a patient's own chart.
@@ -213,7 +230,7 @@ pub async fn chart(
     } else {
         None
     };
-    chart_page(&state, &w, &me, patient, notice, None).await
+    chart_page(&state, &w, &me, patient, notice, None, &q.renew).await
 }
 
 async fn chart_page(
@@ -223,6 +240,7 @@ async fn chart_page(
     patient: UserId,
     notice: Option<Notice>,
     error: Option<&Error>,
+    renew: &str,
 ) -> AppResult<Response> {
     let chart =
         match record::chart(state, &w.ctx, &me.principal, patient, CHART_SECTION_LINES).await? {
@@ -242,6 +260,7 @@ async fn chart_page(
         notes,
         prescriptions,
         preferred_pharmacy,
+        renewals,
         upcoming,
         own_visits,
         emergency_until,
@@ -308,22 +327,62 @@ async fn chart_page(
         })
         .collect();
     let spanish = w.ctx.lang == crate::i18n::Lang::Es;
+    use telemed_domain::prescribing::renewal::RenewalStatus;
+    let is_patient = me.role() == Role::Patient;
+    let renewal_label = |s: RenewalStatus| match s {
+        RenewalStatus::Pending => t.renewal_pending,
+        RenewalStatus::Approved => t.renewal_approved,
+        RenewalStatus::Denied => t.renewal_denied,
+        RenewalStatus::VisitNeeded => t.renewal_visit,
+    };
+    // The pad opened to renew: as the prescription of the request was.
+    let renewing = renewals
+        .iter()
+        .filter(|r| r.id == renew && r.status == RenewalStatus::Pending)
+        .find_map(|r| prescriptions.iter().find(|p| p.id == r.prescription_id))
+        .map(|p| super::rx_pad::PadValues::renewing(p, renew));
+    let renewal_queue = renewals
+        .iter()
+        .filter(|r| r.status == RenewalStatus::Pending && r.prescriber == me.user.id)
+        .map(|r| RenewalLine {
+            id: r.id.clone(),
+            medication: r.medication_name.clone(),
+            note: r.note.clone(),
+            when: local(tz, r.requested_at, "%Y-%m-%d %H:%M"),
+        })
+        .collect();
     let prescriptions = prescriptions
         .into_iter()
-        .map(|p| RxLine {
-            active: p.status == PrescriptionStatus::Active,
-            status: match p.status {
-                PrescriptionStatus::Active => t.rx_active,
-                _ => t.rx_not_active,
-            },
-            when: local(tz, p.signed_at, "%Y-%m-%d"),
-            sig: if spanish {
-                p.sig_text_es
-            } else {
-                p.sig_text_en
-            },
-            medication: p.medication.name,
-            id: p.id,
+        .map(|p| {
+            let latest = renewals.iter().find(|r| r.prescription_id == p.id);
+            let pending = latest.is_some_and(|r| r.status == RenewalStatus::Pending);
+            RxLine {
+                active: p.status == PrescriptionStatus::Active,
+                renewable: is_patient
+                    && !pending
+                    && matches!(
+                        p.status,
+                        PrescriptionStatus::Active | PrescriptionStatus::Completed
+                    ),
+                renewal: latest.map(|r| {
+                    (
+                        renewal_label(r.status),
+                        r.answer.clone().unwrap_or_default(),
+                    )
+                }),
+                status: match p.status {
+                    PrescriptionStatus::Active => t.rx_active,
+                    _ => t.rx_not_active,
+                },
+                when: local(tz, p.signed_at, "%Y-%m-%d"),
+                sig: if spanish {
+                    p.sig_text_es
+                } else {
+                    p.sig_text_en
+                },
+                medication: p.medication.name,
+                id: p.id,
+            }
         })
         .collect();
     let visit_choice = |a: telemed_store::scheduling::Appointment| Choice {
@@ -333,11 +392,13 @@ async fn chart_page(
     let upcoming: Vec<Choice> = upcoming.into_iter().map(visit_choice).collect();
     let note_visits: Vec<Choice> = own_visits.into_iter().map(visit_choice).collect();
     let emergency_until = emergency_until.map(|until| local(tz, until, "%H:%M"));
-    let rx_pad = if can_chart {
-        let preferred = preferred_pharmacy.map(|p| p.id);
-        super::rx_pad::blank(state, me, &page, patient, preferred).await?
-    } else {
-        None
+    let rx_pad = match (can_chart, renewing) {
+        (false, _) => None,
+        (true, Some(values)) => super::rx_pad::filled(state, me, &page, patient, values).await?,
+        (true, None) => {
+            let preferred = preferred_pharmacy.map(|p| p.id);
+            super::rx_pad::blank(state, me, &page, patient, preferred).await?
+        }
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -373,6 +434,7 @@ async fn chart_page(
             documents,
             notes,
             prescriptions,
+            renewal_queue,
             rx_pad,
             can_chart,
             can_upload,
@@ -564,7 +626,9 @@ async fn save_entry(
             section.as_str()
         ))
         .into_response()),
-        Err(e @ Error::Invalid { .. }) => chart_page(state, w, me, patient, None, Some(&e)).await,
+        Err(e @ Error::Invalid { .. }) => {
+            chart_page(state, w, me, patient, None, Some(&e), "").await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -600,7 +664,7 @@ pub async fn upload(
         (
             Err(e @ (Error::Invalid { .. } | Error::TooLarge | Error::UnsupportedMediaType(_))),
             false,
-        ) => chart_page(&state, &w, &me, patient, None, Some(&e)).await,
+        ) => chart_page(&state, &w, &me, patient, None, Some(&e), "").await,
         (Err(e), false) => Err(e.into()),
     }
 }
@@ -976,7 +1040,72 @@ pub async fn save_demographics(
         ))
         .into_response()),
         Err(e @ Error::Invalid { .. }) => {
-            chart_page(&state, &w, &me, patient, None, Some(&e)).await
+            chart_page(&state, &w, &me, patient, None, Some(&e), "").await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RenewalForm {
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /prescriptions/{id}/renewal`: the patient asks for a renewal; back to the
+/// chart's prescriptions.
+pub async fn request_renewal(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<RenewalForm>,
+) -> AppResult<Response> {
+    match crate::renewals::request(&state, &w.ctx, &me.principal, &id, &form.note).await {
+        Ok(r) => Ok(Redirect::to(&format!(
+            "/patients/{}/chart?saved=true#prescriptions",
+            r.patient
+        ))
+        .into_response()),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => {
+            chart_page(&state, &w, &me, me.user.id, None, Some(&e), "").await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DeclineForm {
+    /// `deny` or `visit`.
+    how: String,
+    #[serde(default)]
+    reason: String,
+    patient: String,
+}
+
+/// `POST /renewals/{id}/decline`: the prescriber denies a renewal request or asks for
+/// a visit, with the reason the patient reads; back to the chart.
+pub async fn decline_renewal(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<DeclineForm>,
+) -> AppResult<Response> {
+    use crate::renewals::Decline;
+    let patient = UserId::from_path(&form.patient)?;
+    let how = match form.how.as_str() {
+        "deny" => Decline::Deny,
+        "visit" => Decline::AskForVisit,
+        _ => return Err(Error::invalid("how", "deny or visit").into()),
+    };
+    match crate::renewals::decline(&state, &w.ctx, &me.principal, &id, how, &form.reason).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/patients/{patient}/chart?saved=true#prescriptions"
+        ))
+        .into_response()),
+        Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => {
+            chart_page(&state, &w, &me, patient, None, Some(&e), "").await
         }
         Err(e) => Err(e.into()),
     }

@@ -47,6 +47,8 @@ pub struct PadValues {
     pub substitution: bool,
     pub note: String,
     pub pharmacy: String,
+    /// The renewal request the pad answers, if it was opened to renew.
+    pub renewal: String,
     /// Reasons typed to sign over findings, by `kind:subject`.
     pub reasons: HashMap<String, String>,
 }
@@ -61,6 +63,42 @@ impl PadValues {
             refills: "0".into(),
             substitution: true,
             pharmacy: pharmacy.unwrap_or_default(),
+            ..PadValues::default()
+        }
+    }
+
+    /// A pad filled as `p` was, to renew it (the request it answers named).
+    pub fn renewing(p: &telemed_domain::views::Prescription, renewal: &str) -> PadValues {
+        let (frequency, hours) = p.sig.frequency.code();
+        let m = &p.medication;
+        let (product, free_text) = if m.is_checked() {
+            (format!("{}|{}|{}", m.system, m.code, m.name), String::new())
+        } else {
+            (String::new(), m.name.clone())
+        };
+        let amount = telemed_domain::prescribing::format_amount;
+        PadValues {
+            product,
+            free_text,
+            dose: amount(p.sig.dose),
+            unit: p.sig.unit.clone(),
+            route: p.sig.route.clone(),
+            frequency: frequency.to_owned(),
+            every_hours: hours.map(|h| h.to_string()).unwrap_or_default(),
+            duration_days: p
+                .sig
+                .duration_days
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            as_needed: p.sig.as_needed.clone().unwrap_or_default(),
+            instructions: p.sig.instructions.clone(),
+            quantity: amount(p.quantity),
+            quantity_unit: p.quantity_unit.clone(),
+            refills: p.refills.to_string(),
+            substitution: p.substitution_allowed,
+            note: p.note.clone(),
+            pharmacy: p.pharmacy_id.clone().unwrap_or_default(),
+            renewal: renewal.to_owned(),
             ..PadValues::default()
         }
     }
@@ -90,6 +128,7 @@ impl PadValues {
                 "refills" => &mut v.refills,
                 "note" => &mut v.note,
                 "pharmacy" => &mut v.pharmacy,
+                "renewal" => &mut v.renewal,
                 "substitution" => {
                     v.substitution = value == "1";
                     continue;
@@ -249,12 +288,21 @@ pub async fn blank<'a>(
     patient: UserId,
     preferred: Option<String>,
 ) -> AppResult<Option<Pad<'a>>> {
+    filled(state, me, page, patient, PadValues::blank(preferred)).await
+}
+
+/// The pad filled with `values` (a renewal), for who prescribes.
+pub async fn filled<'a>(
+    state: &AppState,
+    me: &SignedIn,
+    page: &'a Page,
+    patient: UserId,
+    values: PadValues,
+) -> AppResult<Option<Pad<'a>>> {
     if me.role() != telemed_domain::Role::Clinician {
         return Ok(None);
     }
-    Ok(Some(
-        pad(state, me, page, patient, PadValues::blank(preferred)).await?,
-    ))
+    Ok(Some(pad(state, me, page, patient, values).await?))
 }
 
 async fn pad<'a>(
@@ -429,6 +477,7 @@ pub async fn sign(
             note: values.note.trim().to_owned(),
             overrides: values.overrides(),
             pharmacy: Some(values.pharmacy.clone()).filter(|p| !p.trim().is_empty()),
+            renewal: Some(values.renewal.clone()).filter(|r| !r.trim().is_empty()),
             code,
         })
     });

@@ -48,6 +48,7 @@ mod prescribing_browser;
 mod prescribing_web;
 mod record;
 mod record_browser;
+mod renewals;
 mod scheduling;
 mod scheduling_web;
 mod sessions;
