@@ -365,6 +365,10 @@ pub struct Prescription {
     pub fills: crate::prescribing::dispensing::Fills,
     /// The pharmacy it was sent to, if one was chosen.
     pub pharmacy_id: Option<String>,
+    /// Sending it to that pharmacy's system: `queued`, `sent` or `failed` (none when the
+    /// pharmacy takes no prescriptions electronically), with the pharmacy's answer.
+    pub sending: Option<String>,
+    pub sending_detail: Option<String>,
 }
 
 /// A dispense as recorded.

@@ -483,6 +483,9 @@ texts! {
     rx_token: "The prescription's code (from its QR code)", "El código de la receta (de su código QR)";
     rx_verify_button: "Verify", "Verificar";
     rx_pad_title: "Prescribe", "Recetar";
+    rx_sending_queued: "Being sent to the pharmacy", "Enviándose a la farmacia";
+    rx_sending_sent: "Sent to the pharmacy", "Enviada a la farmacia";
+    rx_sending_failed: "Not yet sent to the pharmacy (retrying):", "Aún no enviada a la farmacia (se reintenta):";
     renewal_heading: "Renewal", "Renovación";
     renewal_pending: "asked, waiting for the prescriber", "pedida, pendiente de quien la prescribió";
     renewal_approved: "renewed", "renovada";

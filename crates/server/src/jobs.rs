@@ -77,6 +77,9 @@ async fn run_job(state: &AppState, job: &Job) -> Result<()> {
                 serde_json::from_str(&job.payload).map_err(Error::internal)?;
             crate::scheduling::mark_noshow(state, payload.appointment).await
         }
+        crate::sending::SEND_PRESCRIPTION => {
+            crate::sending::run(state, &job.payload, job.attempts).await
+        }
         other => Err(Error::internal(format!("unknown job kind {other}"))),
     }
 }

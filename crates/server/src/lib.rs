@@ -44,6 +44,7 @@ pub mod renewals;
 pub mod respond;
 pub mod scheduling;
 pub mod security;
+pub mod sending;
 pub mod video;
 pub mod visit_notices;
 pub mod web;

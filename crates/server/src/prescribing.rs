@@ -336,9 +336,12 @@ pub async fn sign(
         note: req.note,
     };
     new.validate(state.config.prescribing.max_refills)?;
-    let pharmacy = crate::pharmacies::chosen(state, req.pharmacy.as_deref(), "pharmacy")
-        .await?
-        .map(|p| p.id);
+    let chosen = crate::pharmacies::chosen(state, req.pharmacy.as_deref(), "pharmacy").await?;
+    let sends = chosen
+        .as_ref()
+        .and_then(crate::sending::Channel::of)
+        .is_some();
+    let pharmacy = chosen.map(|p| p.id);
     let (found, born) = findings(state, ctx, principal, patient, &new.medication, &new.sig).await?;
     let signed = sign_over(found, &req.overrides)?;
     let write = prescriptions_grant(state, ctx, principal, patient, Op::Write).await?;
@@ -371,9 +374,13 @@ pub async fn sign(
         second_factor: factor,
         token: &token,
         pharmacy: pharmacy.as_deref(),
+        sending: sends.then_some("queued"),
         at: now,
     };
     let stored = prescriptions::insert(change.tx(), &write, &new, signing).await?;
+    if sends {
+        crate::sending::enqueue(change.tx(), &id, now).await?;
+    }
     if let Some(renewal) = req.renewal.as_deref() {
         use telemed_domain::prescribing::renewal::RenewalStatus;
         let approved = telemed_store::renewals::answer(
@@ -423,6 +430,9 @@ pub async fn sign(
     }
     change.audit(crate::record::audit_write(ctx, state, &write, &stored.id).detail(detail));
     change.commit().await?;
+    if sends {
+        state.jobs_wake.notify_one();
+    }
     Ok(stored)
 }
 

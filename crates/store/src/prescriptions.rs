@@ -21,7 +21,7 @@ pub use telemed_domain::views::{Dispense, Prescription};
 const COLUMNS: &str = "id, patient_id, prescriber_id, medication, sig, sig_text_en, sig_text_es, \
     quantity, quantity_unit, refills, substitution_allowed, note, findings, second_factor, \
     signed_at, token, status, status_reason, status_changed_at, status_changed_by, \
-    dispense_count, fills_completed, fill_dispensed, pharmacy_id";
+    dispense_count, fills_completed, fill_dispensed, pharmacy_id, sending, sending_detail";
 
 #[derive(sqlx::FromRow)]
 struct Row {
@@ -49,6 +49,8 @@ struct Row {
     fills_completed: i64,
     fill_dispensed: f64,
     pharmacy_id: Option<String>,
+    sending: Option<String>,
+    sending_detail: Option<String>,
 }
 
 fn corrupt() -> Error {
@@ -91,6 +93,8 @@ impl TryFrom<Row> for Prescription {
                 open_fill_dispensed: r.fill_dispensed,
             },
             pharmacy_id: r.pharmacy_id,
+            sending: r.sending,
+            sending_detail: r.sending_detail,
         })
     }
 }
@@ -108,6 +112,8 @@ pub struct Signing<'a> {
     pub token: &'a str,
     /// The pharmacy it is sent to (an active one of the directory), if any.
     pub pharmacy: Option<&'a str>,
+    /// `queued` when the pharmacy takes prescriptions electronically.
+    pub sending: Option<&'a str>,
     pub at: DateTime<Utc>,
 }
 
@@ -124,8 +130,8 @@ pub async fn insert(
     sqlx::query(
         "INSERT INTO prescriptions (id, patient_id, prescriber_id, medication_system, medication_code, \
          medication_name, medication, sig, sig_text_en, sig_text_es, quantity, quantity_unit, refills, \
-         substitution_allowed, note, findings, second_factor, signed_at, token, pharmacy_id, status) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 'active')",
+         substitution_allowed, note, findings, second_factor, signed_at, token, pharmacy_id, sending, status) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 'active')",
     )
     .bind(id)
     .bind(patient.to_string())
@@ -147,6 +153,7 @@ pub async fn insert(
     .bind(to_micros(signing.at))
     .bind(signing.token)
     .bind(signing.pharmacy)
+    .bind(signing.sending)
     .execute(&mut *conn)
     .await
     .db()?;
@@ -158,6 +165,32 @@ pub async fn insert(
     .await
     .db()?;
     row.try_into()
+}
+
+/// Records where sending prescription `id` of the patient of `grant` stands (`sent`,
+/// `failed`) and what the pharmacy's system answered.
+pub async fn set_sending(
+    conn: &mut Conn,
+    grant: &Grant,
+    id: &str,
+    state: &str,
+    detail: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let patient = grant.require(Section::Prescriptions, Op::Write)?;
+    sqlx::query(
+        "UPDATE prescriptions SET sending = $1, sending_detail = $2, sending_at = $3 \
+         WHERE id = $4 AND patient_id = $5",
+    )
+    .bind(state)
+    .bind(detail.chars().take(500).collect::<String>())
+    .bind(to_micros(at))
+    .bind(id)
+    .bind(patient.to_string())
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
 }
 
 /// Moves an active prescription of the patient of `grant` to `to`, by the grant's

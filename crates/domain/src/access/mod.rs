@@ -199,6 +199,8 @@ pub enum SystemTask {
     SyntheticLoad,
     /// The job queue's scheduling work: visit notices, reminders and no-shows.
     Scheduling,
+    /// Sending a signed prescription to the pharmacy chosen at signing.
+    PrescriptionSending,
 }
 
 impl SystemTask {
@@ -207,6 +209,7 @@ impl SystemTask {
             SystemTask::DemoSeed => "demo_seed",
             SystemTask::SyntheticLoad => "synthetic_load",
             SystemTask::Scheduling => "scheduling",
+            SystemTask::PrescriptionSending => "prescription_sending",
         }
     }
 }

@@ -332,6 +332,11 @@ pub struct PrescriptionView {
     pub fills: super::pharmacies::FillsView,
     /// The pharmacy it was sent to, if one was chosen.
     pub pharmacy_id: Option<String>,
+    /// Sending it to that pharmacy's system (when it takes prescriptions
+    /// electronically): queued, sent or failed.
+    pub sending: Option<String>,
+    /// What the pharmacy's system answered (its reference, or the failure).
+    pub sending_detail: Option<String>,
 }
 
 impl From<&Prescription> for PrescriptionView {
@@ -363,6 +368,8 @@ impl From<&Prescription> for PrescriptionView {
             token: p.token.clone(),
             fills: (&p.fills).into(),
             pharmacy_id: p.pharmacy_id.clone(),
+            sending: p.sending.clone(),
+            sending_detail: p.sending_detail.clone(),
         }
     }
 }

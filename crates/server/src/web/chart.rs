@@ -139,6 +139,9 @@ struct RxLine {
     renewable: bool,
     /// The latest renewal request: where it stands, and the prescriber's answer.
     renewal: Option<(&'static str, String)>,
+    /// Sending it to the pharmacy's system: where it stands (a failure with the
+    /// pharmacy's answer).
+    sending: Option<String>,
 }
 
 /// A renewal request waiting for the reader (the prescriber).
@@ -356,7 +359,17 @@ async fn chart_page(
         .map(|p| {
             let latest = renewals.iter().find(|r| r.prescription_id == p.id);
             let pending = latest.is_some_and(|r| r.status == RenewalStatus::Pending);
+            let sending = p.sending.as_deref().map(|state| match state {
+                "sent" => t.rx_sending_sent.to_owned(),
+                "failed" => format!(
+                    "{} {}",
+                    t.rx_sending_failed,
+                    p.sending_detail.clone().unwrap_or_default()
+                ),
+                _ => t.rx_sending_queued.to_owned(),
+            });
             RxLine {
+                sending,
                 active: p.status == PrescriptionStatus::Active,
                 renewable: is_patient
                     && !pending

@@ -600,7 +600,156 @@ async fn prescriptions_and_dispenses_are_fhir_resources(backend: Backend) {
     app.shutdown().await;
 }
 
+/// A pharmacy's FHIR server, on this machine: it answers 503 to the first
+/// MedicationRequest and 201 to the next, and keeps what it was sent.
+async fn pharmacy_server() -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, Value)>>>,
+) {
+    use axum::routing::post;
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = received.clone();
+    let app = axum::Router::new().route(
+        "/fhir/MedicationRequest",
+        post(move |headers: axum::http::HeaderMap, body: String| {
+            let kept = kept.clone();
+            async move {
+                let kind = headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                let mut all = kept.lock().unwrap();
+                all.push((kind, json));
+                if all.len() == 1 {
+                    (
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        [("location", "")],
+                    )
+                        .into_response()
+                } else {
+                    (
+                        axum::http::StatusCode::CREATED,
+                        [("location", "MedicationRequest/ph-77")],
+                    )
+                        .into_response()
+                }
+            }
+        }),
+    );
+    use axum::response::IntoResponse as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let at = format!("http://{}/fhir", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (at, received)
+}
+
+/// A prescription for a pharmacy with a FHIR server is sent there as a
+/// MedicationRequest by the job queue: a failure is shown with the pharmacy's answer and
+/// retried; then it is sent, once.
+async fn a_prescription_is_sent_to_the_pharmacys_fhir_server(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: reqwest::Client::new(),
+    };
+    let (endpoint, received) = pharmacy_server().await;
+    let prescriber = Prescriber::new(&app, &api).await;
+    let Prescriber { patient, token, .. } = &prescriber;
+    let admin = app.create_user(Role::Admin).await;
+    let admin_token = app.token_for(&admin, None).await;
+    let (status, pharmacy) = api
+        .call(
+            "POST",
+            "/api/v1/pharmacies",
+            &admin_token,
+            Some(json!({"name": "Farmacia Red", "address": "Gran Vía 3", "phone": "+34 910 111 111", "fhir_endpoint": endpoint})),
+        )
+        .await;
+    assert_eq!(status, 201, "{pharmacy}");
+    let sign = format!("/api/v1/patients/{}/prescriptions", patient.id);
+    let (status, rx) = api
+        .call(
+            "POST",
+            &sign,
+            token,
+            Some(json!({
+                "system": "urn:telemed:medication-starter", "code": "loratadine-10-mg-oral-tablet",
+                "sig": {"dose": 1, "unit": "tablet", "route": "oral", "frequency": "once_daily"},
+                "quantity": 30, "quantity_unit": "tablet", "second_factor": prescriber.code(&app),
+                "pharmacy_id": pharmacy["id"]
+            })),
+        )
+        .await;
+    assert_eq!(status, 201, "{rx}");
+    assert_eq!(rx["sending"], "queued");
+    let sending = || async {
+        let (_, list) = api.call("GET", &sign, token, None).await;
+        (
+            list[0]["sending"].as_str().unwrap_or_default().to_owned(),
+            list[0]["sending_detail"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    let app_ref = &app;
+    let sending = &sending;
+    let until = |want: &'static str| async move {
+        let app = app_ref;
+        for _ in 0..100 {
+            telemed_server::jobs::run_due(app.state()).await.unwrap();
+            let (state, detail) = sending().await;
+            if state == want {
+                return detail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("sending never became {want}: {:?}", sending().await);
+    };
+    let failed = until("failed").await;
+    assert!(failed.contains("503"), "{failed}");
+    let chart = prescriber
+        .web
+        .get(&format!("/patients/{}/chart", patient.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        chart.contains("Not yet sent to the pharmacy"),
+        "the prescriber sees it"
+    );
+    app.clock.advance(chrono::Duration::minutes(5));
+    let sent = until("sent").await;
+    assert_eq!(sent, "MedicationRequest/ph-77");
+    let all = received.lock().unwrap().clone();
+    assert_eq!(all.len(), 2, "sent once after one failure");
+    assert_eq!(all[1].0, "application/fhir+json");
+    assert_eq!(all[1].1["resourceType"], "MedicationRequest");
+    assert_eq!(all[1].1["id"], rx["id"]);
+    assert_eq!(
+        all[1].1["subject"]["reference"],
+        format!("Patient/{}", patient.id)
+    );
+    // Nothing more is sent once it went.
+    app.clock.advance(chrono::Duration::hours(1));
+    telemed_server::jobs::run_due(app.state()).await.unwrap();
+    assert_eq!(received.lock().unwrap().len(), 2);
+    app.flush_audit().await;
+    let outcomes: Vec<String> = sqlx::query_scalar(
+        "SELECT outcome FROM audit_log WHERE action = 'prescription.send' ORDER BY seq",
+    )
+    .fetch_all(app.state().store.pool())
+    .await
+    .unwrap();
+    assert_eq!(outcomes, ["failure", "success"]);
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    a_prescription_is_sent_to_the_pharmacys_fhir_server,
     prescriptions_and_dispenses_are_fhir_resources,
     a_pharmacist_dispenses_each_fill_once,
     a_pharmacist_dispenses_from_the_verification_page,
