@@ -483,6 +483,10 @@ texts! {
     rx_token: "The prescription's code (from its QR code)", "El código de la receta (de su código QR)";
     rx_verify_button: "Verify", "Verificar";
     rx_pad_title: "Prescribe", "Recetar";
+    note_renewal_requested: "A patient asked for a prescription to be renewed", "Un paciente pidió renovar una receta";
+    note_renewal_answered: "Your renewal request was answered", "Se respondió a su petición de renovación";
+    preferred_pharmacy: "Preferred pharmacy (prescriptions go there by default)", "Farmacia preferida (las recetas van allí por defecto)";
+    preferred_pharmacy_none: "None: I take my copy to any pharmacy", "Ninguna: llevo mi copia a cualquier farmacia";
     rx_sending_queued: "Being sent to the pharmacy", "Enviándose a la farmacia";
     rx_sending_sent: "Sent to the pharmacy", "Enviada a la farmacia";
     rx_sending_failed: "Not yet sent to the pharmacy (retrying):", "Aún no enviada a la farmacia (se reintenta):";

@@ -381,6 +381,7 @@ pub async fn sign(
     if sends {
         crate::sending::enqueue(change.tx(), &id, now).await?;
     }
+    let mut renewed_for = None;
     if let Some(renewal) = req.renewal.as_deref() {
         use telemed_domain::prescribing::renewal::RenewalStatus;
         let approved = telemed_store::renewals::answer(
@@ -393,12 +394,21 @@ pub async fn sign(
             now,
         )
         .await?;
-        if !approved {
+        let Some(asked_by) = approved else {
             change.rollback().await?;
             return Err(Error::Conflict(
                 "the renewal request was answered already, or is not this patient's".into(),
             ));
-        }
+        };
+        crate::renewals::notify(
+            &mut change,
+            asked_by,
+            crate::renewals::RENEWAL_ANSWERED,
+            patient,
+            now,
+        )
+        .await?;
+        renewed_for = Some(asked_by);
         change.audit(
             Event::new(ctx, now, "prescription.renewal_answer", "prescription")
                 .by(principal.user_id, principal.role)
@@ -432,6 +442,9 @@ pub async fn sign(
     change.commit().await?;
     if sends {
         state.jobs_wake.notify_one();
+    }
+    if let Some(asked_by) = renewed_for {
+        crate::renewals::tell(state, asked_by, crate::renewals::RENEWAL_ANSWERED).await;
     }
     Ok(stored)
 }

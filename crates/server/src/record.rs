@@ -417,7 +417,8 @@ pub struct Chart {
     pub notes: Vec<Note>,
     /// Prescriptions, newest first.
     pub prescriptions: Vec<telemed_store::prescriptions::Prescription>,
-    /// The patient's preferred pharmacy, for the reader who prescribes.
+    /// The patient's preferred pharmacy, for the reader who prescribes or who keeps
+    /// the patient's details (the patient, a proxy, the front desk).
     pub preferred_pharmacy: Option<telemed_store::pharmacies::Pharmacy>,
     /// Renewal requests, newest first.
     pub renewals: Vec<telemed_store::renewals::RenewalRequest>,
@@ -513,7 +514,7 @@ pub async fn chart(
         Vec::new()
     };
     let renewals = store.renewals_of(&grant).await?;
-    let preferred_pharmacy = if may_chart {
+    let preferred_pharmacy = if may_chart || may(Section::Demographics.into(), Op::Write) {
         store.preferred_pharmacy(&grant).await?
     } else {
         None

@@ -51,6 +51,14 @@ pub async fn request(
         at: now,
     };
     renewals::insert(change.tx(), &grant, new).await?;
+    notify(
+        &mut change,
+        prescription.prescriber,
+        RENEWAL_REQUESTED,
+        prescription.patient,
+        now,
+    )
+    .await?;
     change.audit(
         Event::new(ctx, now, "prescription.renewal_request", "prescription")
             .by(principal.user_id, principal.role)
@@ -58,6 +66,7 @@ pub async fn request(
             .patient(prescription.patient),
     );
     change.commit().await?;
+    tell(state, prescription.prescriber, RENEWAL_REQUESTED).await;
     state
         .store
         .renewals_of(&grant)
@@ -65,6 +74,40 @@ pub async fn request(
         .into_iter()
         .find(|r| r.id == request_id)
         .ok_or(Error::NotFound)
+}
+
+/// The notification kinds of renewals: to the prescriber, to whoever asked.
+pub const RENEWAL_REQUESTED: &str = "prescription.renewal_requested";
+pub const RENEWAL_ANSWERED: &str = "prescription.renewal_answered";
+
+/// Leaves `user` a notification about `patient`'s renewals, in the change.
+pub(crate) async fn notify(
+    change: &mut Change,
+    user: UserId,
+    kind: &str,
+    patient: UserId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let notification = telemed_store::notifications::NewNotification {
+        user_id: user,
+        kind,
+        subject_id: Some(patient.to_string()),
+        subject_at: None,
+        source: None,
+    };
+    telemed_store::notifications::notify(change.tx(), notification, now).await
+}
+
+/// Tells `user`'s open pages that a notification came (after the commit).
+pub(crate) async fn tell(state: &AppState, user: UserId, kind: &str) {
+    let live = crate::realtime::Envelope {
+        to: vec![user],
+        guests: Vec::new(),
+        event: crate::realtime::LiveEvent::Notification {
+            kind: kind.to_owned(),
+        },
+    };
+    state.bus.publish(live).await;
 }
 
 /// `patient`'s renewal requests, newest first, for whoever may read their prescriptions.
@@ -168,12 +211,14 @@ pub async fn decline(
     };
     let now = state.clock.now();
     let mut change = Change::begin(state).await?;
-    if !renewals::answer(change.tx(), &grant, id, to, &reason, None, now).await? {
+    let Some(asked_by) = renewals::answer(change.tx(), &grant, id, to, &reason, None, now).await?
+    else {
         change.rollback().await?;
         return Err(Error::Conflict(
             "this renewal request was answered already".into(),
         ));
-    }
+    };
+    notify(&mut change, asked_by, RENEWAL_ANSWERED, patient, now).await?;
     change.audit(
         Event::new(ctx, now, "prescription.renewal_answer", "prescription")
             .by(principal.user_id, principal.role)
@@ -182,6 +227,7 @@ pub async fn decline(
             .detail(to.as_str()),
     );
     change.commit().await?;
+    tell(state, asked_by, RENEWAL_ANSWERED).await;
     state
         .store
         .renewals_of(&grant)

@@ -120,7 +120,8 @@ pub async fn insert(conn: &mut Conn, grant: &Grant, new: NewRenewal<'_>) -> Resu
 }
 
 /// Answers a pending request of the patient of `grant` (a write grant on their
-/// prescriptions); false when it was not pending (answered already) or not theirs.
+/// prescriptions); whom it was asked by, or `None` when it was not pending (answered
+/// already) or not theirs.
 pub async fn answer(
     conn: &mut Conn,
     grant: &Grant,
@@ -129,11 +130,12 @@ pub async fn answer(
     answer: &str,
     renewed_as: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<bool> {
+) -> Result<Option<UserId>> {
     let patient = grant.require(Section::Prescriptions, Op::Write)?;
-    let done = sqlx::query(
+    let asked_by: Option<(String,)> = sqlx::query_as(
         "UPDATE renewal_requests SET status = $1, answer = $2, answered_by = $3, \
-         answered_at = $4, renewed_as = $5 WHERE id = $6 AND patient_id = $7 AND status = 'pending'",
+         answered_at = $4, renewed_as = $5 WHERE id = $6 AND patient_id = $7 AND status = 'pending' \
+         RETURNING requested_by",
     )
     .bind(to.as_str())
     .bind(answer)
@@ -142,10 +144,12 @@ pub async fn answer(
     .bind(renewed_as)
     .bind(id)
     .bind(patient.to_string())
-    .execute(conn)
+    .fetch_optional(conn)
     .await
     .db()?;
-    Ok(done.rows_affected() == 1)
+    asked_by
+        .map(|(by,)| by.parse().map_err(|_| corrupt()))
+        .transpose()
 }
 
 impl Store {

@@ -180,6 +180,24 @@ fn screenshot_dir() -> PathBuf {
     target.join("screenshots")
 }
 
+/// Evaluates a JavaScript expression, retrying until it is true (15 s); panics if it
+/// never is.
+pub async fn until(page: &Page, expression: &str) {
+    for _ in 0..150 {
+        let yes = page
+            .evaluate(expression)
+            .await
+            .ok()
+            .and_then(|v| v.into_value::<bool>().ok())
+            .unwrap_or(false);
+        if yes {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never true: {expression}");
+}
+
 /// Waits (up to 15 s) until `selector` is on the page, e.g. after a form submission.
 pub async fn wait_for(page: &Page, selector: &str) -> anyhow::Result<chromiumoxide::Element> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(15);

@@ -175,6 +175,9 @@ struct ChartPage<'a> {
     prescriptions: Vec<RxLine>,
     /// Renewal requests waiting for the reader.
     renewal_queue: Vec<RenewalLine>,
+    /// The pharmacy directory to choose the patient's preferred one from (for who
+    /// keeps the patient's details): id, name and address, and whether chosen.
+    pharmacy_choices: Vec<(String, String, bool)>,
     /// The prescription pad, for a clinician who may prescribe.
     rx_pad: Option<super::rx_pad::Pad<'a>>,
     can_chart: bool,
@@ -405,13 +408,24 @@ async fn chart_page(
     let upcoming: Vec<Choice> = upcoming.into_iter().map(visit_choice).collect();
     let note_visits: Vec<Choice> = own_visits.into_iter().map(visit_choice).collect();
     let emergency_until = emergency_until.map(|until| local(tz, until, "%H:%M"));
+    let preferred_id = preferred_pharmacy.as_ref().map(|p| p.id.clone());
+    let pharmacy_choices = if can_edit_demographics {
+        crate::pharmacies::directory(state, &me.principal)
+            .await?
+            .into_iter()
+            .filter(|p| p.active)
+            .map(|p| {
+                let chosen = preferred_id.as_deref() == Some(p.id.as_str());
+                (p.id, format!("{} · {}", p.name, p.address), chosen)
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let rx_pad = match (can_chart, renewing) {
         (false, _) => None,
         (true, Some(values)) => super::rx_pad::filled(state, me, &page, patient, values).await?,
-        (true, None) => {
-            let preferred = preferred_pharmacy.map(|p| p.id);
-            super::rx_pad::blank(state, me, &page, patient, preferred).await?
-        }
+        (true, None) => super::rx_pad::blank(state, me, &page, patient, preferred_id).await?,
     };
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -448,6 +462,7 @@ async fn chart_page(
             notes,
             prescriptions,
             renewal_queue,
+            pharmacy_choices,
             rx_pad,
             can_chart,
             can_upload,
@@ -1118,6 +1133,35 @@ pub async fn decline_renewal(
         ))
         .into_response()),
         Err(e @ (Error::Invalid { .. } | Error::Conflict(_))) => {
+            chart_page(&state, &w, &me, patient, None, Some(&e), "").await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PharmacyForm {
+    #[serde(default)]
+    pharmacy_id: String,
+}
+
+/// `POST /patients/{id}/pharmacy`: chooses (or clears) the patient's preferred
+/// pharmacy; back to the chart's prescriptions.
+pub async fn choose_pharmacy(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<PharmacyForm>,
+) -> AppResult<Response> {
+    let patient = UserId::from_path(&id)?;
+    let chosen = Some(form.pharmacy_id.as_str()).filter(|p| !p.is_empty());
+    match crate::pharmacies::set_preferred(&state, &w.ctx, &me.principal, patient, chosen).await {
+        Ok(_) => Ok(Redirect::to(&format!(
+            "/patients/{patient}/chart?saved=true#prescriptions"
+        ))
+        .into_response()),
+        Err(e @ Error::Invalid { .. }) => {
             chart_page(&state, &w, &me, patient, None, Some(&e), "").await
         }
         Err(e) => Err(e.into()),

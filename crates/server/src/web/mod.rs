@@ -174,6 +174,7 @@ pub fn router() -> Router<AppState> {
         .route("/rx/verify", get(prescriptions::verify))
         .route("/rx/dispense", post(prescriptions::dispense))
         .route("/prescriptions/{id}/renewal", post(chart::request_renewal))
+        .route("/patients/{id}/pharmacy", post(chart::choose_pharmacy))
         .route("/renewals/{id}/decline", post(chart::decline_renewal))
         .route("/patients/{id}/rx/search", get(rx_pad::search))
         .route("/patients/{id}/rx/check", post(rx_pad::check))

@@ -60,6 +60,8 @@ pub async fn notifications(
                 "message.new" => t.note_message,
                 "message.routed" => t.note_routed,
                 "record.emergency_access" => t.note_emergency_access,
+                crate::renewals::RENEWAL_REQUESTED => t.note_renewal_requested,
+                crate::renewals::RENEWAL_ANSWERED => t.note_renewal_answered,
                 _ => t.note_other,
             },
             about: n
@@ -68,6 +70,10 @@ pub async fn notifications(
                 .unwrap_or_default(),
             link: match (n.subject_at, me.role()) {
                 _ if n.kind == "record.emergency_access" => "/account/access-log".to_owned(),
+                _ if n.kind.starts_with("prescription.renewal") => format!(
+                    "/patients/{}/chart#prescriptions",
+                    n.subject_id.clone().unwrap_or_default()
+                ),
                 _ if n.kind.starts_with("message.") => {
                     format!("/messages/{}", n.subject_id.clone().unwrap_or_default())
                 }

@@ -17,6 +17,54 @@ fn says(body: &Value, words: &str) {
     assert!(message.contains(words), "{words}: {body}");
 }
 
+/// A pharmacist's dispense request through the API.
+async fn dispense_with(
+    api: &Api<'_>,
+    bearer: String,
+    rx: String,
+    fill: u32,
+    quantity: f64,
+    previous: u32,
+) -> (u16, Value) {
+    api.call(
+        "POST",
+        "/api/v1/dispensing/dispenses",
+        &bearer,
+        Some(json!({"token": rx, "fill": fill, "quantity": quantity, "previous_dispenses": previous})),
+    )
+    .await
+}
+
+/// A pharmacy in the directory (added by a new admin) with a pharmacist of its own:
+/// the pharmacy as the API answered, and the pharmacist.
+pub(super) async fn pharmacy_with_pharmacist(
+    app: &TestApp,
+    api: &Api<'_>,
+    details: Value,
+) -> (Value, telemed_testkit::TestUser) {
+    let admin = app.create_user(Role::Admin).await;
+    let admin_token = app.token_for(&admin, None).await;
+    let (status, pharmacy) = api
+        .call("POST", "/api/v1/pharmacies", &admin_token, Some(details))
+        .await;
+    assert_eq!(status, 201, "{pharmacy}");
+    let pharmacist = app.create_user(Role::Pharmacist).await;
+    let members = format!(
+        "/api/v1/pharmacies/{}/members",
+        pharmacy["id"].as_str().unwrap()
+    );
+    let (status, body) = api
+        .call(
+            "POST",
+            &members,
+            &admin_token,
+            Some(json!({"user_id": pharmacist.id})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    (pharmacy, pharmacist)
+}
+
 async fn a_pharmacist_dispenses_each_fill_once(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let api = Api {
@@ -129,17 +177,7 @@ async fn a_pharmacist_dispenses_each_fill_once(backend: Backend) {
     assert_eq!(status, 403, "a clinician is not a dispenser");
 
     let dispense = |rx: String, fill: u32, quantity: f64, previous: u32| {
-        let api = &api;
-        let bearer = pharmacist_token.clone();
-        async move {
-            api.call(
-                "POST",
-                "/api/v1/dispensing/dispenses",
-                &bearer,
-                Some(json!({"token": rx, "fill": fill, "quantity": quantity, "previous_dispenses": previous})),
-            )
-            .await
-        }
+        dispense_with(&api, pharmacist_token.clone(), rx, fill, quantity, previous)
     };
     let dispensed = || async {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM dispenses")
@@ -261,17 +299,7 @@ async fn a_pharmacist_dispenses_each_fill_once(backend: Backend) {
     // (The API tokens went out of date too: a new one for the pharmacist.)
     let pharmacist_token = app.token_for(&pharmacist, None).await;
     let dispense = |rx: String, fill: u32, quantity: f64, previous: u32| {
-        let api = &api;
-        let bearer = pharmacist_token.clone();
-        async move {
-            api.call(
-                "POST",
-                "/api/v1/dispensing/dispenses",
-                &bearer,
-                Some(json!({"token": rx, "fill": fill, "quantity": quantity, "previous_dispenses": previous})),
-            )
-            .await
-        }
+        dispense_with(&api, pharmacist_token.clone(), rx, fill, quantity, previous)
     };
     let (status, body) = dispense(late["token"].as_str().unwrap().to_owned(), 1, 30.0, 0).await;
     assert_eq!(status, 409);
@@ -455,38 +483,24 @@ async fn prescriptions_and_dispenses_are_fhir_resources(backend: Backend) {
         .await;
     assert_eq!(status, 201, "{rx}");
     let rx_id = rx["id"].as_str().unwrap().to_owned();
-    let admin = app.create_user(Role::Admin).await;
-    let admin_token = app.token_for(&admin, None).await;
-    let (_, pharmacy) = api
-        .call(
-            "POST",
-            "/api/v1/pharmacies",
-            &admin_token,
-            Some(json!({"name": "Farmacia Sol", "address": "Calle Mayor 1", "phone": "+34 910 000 000"})),
-        )
-        .await;
-    let pharmacist = app.create_user(Role::Pharmacist).await;
-    api.call(
-        "POST",
-        &format!(
-            "/api/v1/pharmacies/{}/members",
-            pharmacy["id"].as_str().unwrap()
-        ),
-        &admin_token,
-        Some(json!({"user_id": pharmacist.id})),
+    let (_, pharmacist) = pharmacy_with_pharmacist(
+        &app,
+        &api,
+        json!({"name": "Farmacia Sol", "address": "Calle Mayor 1", "phone": "+34 910 000 000"}),
     )
     .await;
     let pharmacist_token = app.token_for(&pharmacist, None).await;
     for (quantity, previous) in [(21.0, 0), (10.0, 1)] {
-        let fill = previous + 1;
-        let (status, body) = api
-            .call(
-                "POST",
-                "/api/v1/dispensing/dispenses",
-                &pharmacist_token,
-                Some(json!({"token": rx["token"], "fill": fill, "quantity": quantity, "previous_dispenses": previous})),
-            )
-            .await;
+        let rx_token = rx["token"].as_str().unwrap().to_owned();
+        let (status, body) = dispense_with(
+            &api,
+            pharmacist_token.clone(),
+            rx_token,
+            previous + 1,
+            quantity,
+            previous,
+        )
+        .await;
         assert_eq!(status, 201, "{body}");
     }
 
@@ -657,17 +671,12 @@ async fn a_prescription_is_sent_to_the_pharmacys_fhir_server(backend: Backend) {
     let (endpoint, received) = pharmacy_server().await;
     let prescriber = Prescriber::new(&app, &api).await;
     let Prescriber { patient, token, .. } = &prescriber;
-    let admin = app.create_user(Role::Admin).await;
-    let admin_token = app.token_for(&admin, None).await;
-    let (status, pharmacy) = api
-        .call(
-            "POST",
-            "/api/v1/pharmacies",
-            &admin_token,
-            Some(json!({"name": "Farmacia Red", "address": "Gran Vía 3", "phone": "+34 910 111 111", "fhir_endpoint": endpoint})),
-        )
-        .await;
-    assert_eq!(status, 201, "{pharmacy}");
+    let (pharmacy, _) = pharmacy_with_pharmacist(
+        &app,
+        &api,
+        json!({"name": "Farmacia Red", "address": "Gran Vía 3", "phone": "+34 910 111 111", "fhir_endpoint": endpoint}),
+    )
+    .await;
     let sign = format!("/api/v1/patients/{}/prescriptions", patient.id);
     let (status, rx) = api
         .call(

@@ -10,29 +10,12 @@ use chromiumoxide::Page;
 use serde_json::json;
 use telemed_domain::Role;
 use telemed_testkit::browser::{
-    fill, screenshot, sign_in_patient, sign_in_to_enrolment, submit, text_of, wait_for,
+    fill, screenshot, sign_in_patient, sign_in_to_enrolment, submit, text_of, until, wait_for,
     wait_for_path, TestBrowser,
 };
 use telemed_testkit::{totp_code, Backend, TestApp, TestUser};
 
 use super::messaging::Api;
-
-/// Evaluates a JavaScript expression, retrying until it is true (15 s).
-async fn until(page: &Page, expression: &str) {
-    for _ in 0..150 {
-        let yes = page
-            .evaluate(expression)
-            .await
-            .ok()
-            .and_then(|v| v.into_value::<bool>().ok())
-            .unwrap_or(false);
-        if yes {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("never true: {expression}");
-}
 
 /// Signs in someone who enrols a second factor on the way; returns its secret.
 async fn sign_in_with_enrolment(app: &TestApp, page: &Page, user: &TestUser) -> String {
@@ -147,30 +130,12 @@ async fn a_prescription_from_the_video_room_is_verified_from_its_qr_code_and_dis
             .await;
         assert_eq!(status, 201, "{body}");
     }
-    let admin = app.create_user(Role::Admin).await;
-    let admin_token = app.token_for(&admin, None).await;
-    let (status, pharmacy) = api
-        .call(
-            "POST",
-            "/api/v1/pharmacies",
-            &admin_token,
-            Some(json!({"name": "Farmacia Sol", "address": "Calle Mayor 12", "phone": "+34 910 000 000"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{pharmacy}");
-    let pharmacist = app.create_user(Role::Pharmacist).await;
-    let (status, _) = api
-        .call(
-            "POST",
-            &format!(
-                "/api/v1/pharmacies/{}/members",
-                pharmacy["id"].as_str().unwrap()
-            ),
-            &admin_token,
-            Some(json!({"user_id": pharmacist.id})),
-        )
-        .await;
-    assert_eq!(status, 204);
+    let (_, pharmacist) = super::dispensing::pharmacy_with_pharmacist(
+        &app,
+        &api,
+        json!({"name": "Farmacia Sol", "address": "Calle Mayor 12", "phone": "+34 910 000 000"}),
+    )
+    .await;
 
     // The clinician in the video room, the pad beside the call.
     let doc_browser = TestBrowser::launch().await.expect("Chromium");

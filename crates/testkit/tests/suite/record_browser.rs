@@ -6,30 +6,13 @@
 use chromiumoxide::Page;
 use telemed_domain::Role;
 use telemed_testkit::browser::{
-    choose_file, fill, screenshot, sign_in_clinician, sign_in_patient, text_of, wait_for,
+    choose_file, fill, screenshot, sign_in_clinician, sign_in_patient, text_of, until, wait_for,
     wait_for_path, TestBrowser,
 };
 use telemed_testkit::{Backend, TestApp};
 
 use super::documents::photo;
 use super::messaging::give_a_visit;
-
-/// Evaluates a JavaScript expression, retrying until it is true (15 s).
-async fn until(page: &Page, expression: &str) {
-    for _ in 0..150 {
-        let yes = page
-            .evaluate(expression)
-            .await
-            .ok()
-            .and_then(|v| v.into_value::<bool>().ok())
-            .unwrap_or(false);
-        if yes {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("never true: {expression}");
-}
 
 async fn click(page: &Page, selector: &str) {
     wait_for(page, selector)

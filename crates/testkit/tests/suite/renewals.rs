@@ -282,6 +282,64 @@ async fn a_patient_asks_for_a_renewal_and_the_prescriber_answers(backend: Backen
     .await
     .unwrap();
     assert_eq!((asked, answers), (3, 3));
+    // The prescriber was told of each request, the patient of each answer.
+    let told = |user: telemed_domain::UserId, kind: &'static str| {
+        let pool = app.state().store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND kind = $2",
+            )
+            .bind(user.to_string())
+            .bind(kind)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        told(prescriber.clinician.id, "prescription.renewal_requested").await,
+        3
+    );
+    assert_eq!(told(patient.id, "prescription.renewal_answered").await, 3);
+
+    // The patient chooses their pharmacy on the chart's page; the pad then offers it.
+    let admin = app.create_user(telemed_domain::Role::Admin).await;
+    let (_, pharmacy) = api
+        .call(
+            "POST",
+            "/api/v1/pharmacies",
+            &app.token_for(&admin, None).await,
+            Some(
+                json!({"name": "Farmacia Luna", "address": "Plaza 2", "phone": "+34 600 111 222"}),
+            ),
+        )
+        .await;
+    let pharmacy_id = pharmacy["id"].as_str().unwrap();
+    let r = patient_web
+        .post(
+            &format!("/patients/{}/pharmacy", patient.id),
+            &[("pharmacy_id", pharmacy_id)],
+        )
+        .await;
+    assert!(
+        r.status().is_success() || r.status().is_redirection(),
+        "{}",
+        r.status()
+    );
+    let (_, preferred) = api
+        .call(
+            "GET",
+            &format!("/api/v1/patients/{}/pharmacy", patient.id),
+            &patient_token,
+            None,
+        )
+        .await;
+    assert_eq!(preferred["id"], pharmacy["id"], "{preferred}");
+    let page = prescriber.web.get(&chart).await.text().await.unwrap();
+    assert!(
+        page.contains(&format!("<option value=\"{pharmacy_id}\" selected>")),
+        "the pad offers the patient's pharmacy"
+    );
     app.shutdown().await;
 }
 
