@@ -24,6 +24,9 @@ pub fn statement(base: &str, software_version: &str, released: &str) -> Value {
                 interactions.push(json!({ "code": "vread" }));
                 interactions.push(json!({ "code": "history-instance", "documentation": "Versions kept from the first status change on." }));
             }
+            if *t == ResourceType::MedicationRequest {
+                interactions.push(json!({ "code": "create", "documentation": "Signs a prescription (intent order): the prescriber's current second-factor code in the X-Second-Factor header, each code once; the checks run, and a finding that needs a stated reason is refused (sign over it in telemed's pad or API)." }));
+            }
             if t.writable() {
                 interactions.push(json!({ "code": "create" }));
                 let update = match t {

@@ -805,3 +805,163 @@ mod tests {
         assert_eq!(p.email, None);
     }
 }
+
+/// A MedicationRequest a SMART app sends to be signed: what telemed prescribes from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MedicationOrder {
+    /// `Patient/<id>` as the subject says.
+    pub patient: String,
+    /// The coding of the catalogue (system, code), when it has one.
+    pub coding: Option<(String, String)>,
+    /// The medication's words (free text when there is no coding).
+    pub text: String,
+    pub sig: telemed_domain::prescribing::sig::Sig,
+    pub quantity: f64,
+    pub quantity_unit: String,
+    pub refills: u32,
+    pub substitution_allowed: bool,
+    pub note: String,
+}
+
+/// Reads a MedicationRequest to be signed: an `order` for its subject, the medication
+/// (a coding, or words), one dosage instruction with its dose, route and timing, and
+/// the dispense request's quantity and repeats. What telemed cannot keep as written is
+/// refused, naming the element, rather than guessed.
+pub fn medication_order(json: &Value) -> Result<MedicationOrder> {
+    use telemed_domain::prescribing::sig::{Frequency, Sig};
+    if json["resourceType"] != "MedicationRequest" {
+        return Err(bad("resourceType", "a MedicationRequest"));
+    }
+    if json["intent"] != "order" {
+        return Err(bad("intent", "telemed signs orders (intent order)"));
+    }
+    if !matches!(json["status"].as_str(), None | Some("active" | "draft")) {
+        return Err(bad("status", "a new prescription is active"));
+    }
+    let patient = text(&json["subject"]["reference"])
+        .filter(|r| r.starts_with("Patient/"))
+        .ok_or_else(|| bad("subject", "the subject is a Patient"))?;
+    let concept = &json["medicationCodeableConcept"];
+    if concept.is_null() {
+        return Err(bad(
+            "medicationCodeableConcept",
+            "name the medication as a CodeableConcept (a coding of the catalogue, or text)",
+        ));
+    }
+    let coding = concept["coding"]
+        .as_array()
+        .and_then(|c| c.first())
+        .and_then(|c| Some((text(&c["system"])?, text(&c["code"])?)));
+    let words = text(&concept["text"])
+        .or_else(|| text(&concept["coding"][0]["display"]))
+        .unwrap_or_default();
+    if coding.is_none() && words.trim().is_empty() {
+        return Err(bad("medicationCodeableConcept", "no coding and no text"));
+    }
+    let dosages = json["dosageInstruction"].as_array().map_or(0, Vec::len);
+    if dosages != 1 {
+        return Err(bad(
+            "dosageInstruction",
+            "exactly one dosage instruction (telemed's sig)",
+        ));
+    }
+    let d = &json["dosageInstruction"][0];
+    let dose = &d["doseAndRate"][0]["doseQuantity"];
+    let (Some(amount), Some(unit)) = (dose["value"].as_f64(), text(&dose["unit"])) else {
+        return Err(bad(
+            "dosageInstruction.doseAndRate",
+            "a doseQuantity with its value and unit",
+        ));
+    };
+    let route = text(&d["route"]["text"])
+        .or_else(|| text(&d["route"]["coding"][0]["display"]))
+        .ok_or_else(|| bad("dosageInstruction.route", "the route, as text"))?;
+    let repeat = &d["timing"]["repeat"];
+    let at_bedtime = repeat["when"]
+        .as_array()
+        .is_some_and(|w| w.iter().any(|v| v == "HS"));
+    let frequency = match (
+        repeat["frequency"].as_u64(),
+        repeat["period"].as_f64(),
+        repeat["periodUnit"].as_str(),
+    ) {
+        (Some(1), Some(1.0), Some("d")) if at_bedtime => Frequency::AtBedtime,
+        (Some(n @ 1..=4), Some(1.0), Some("d")) => match n {
+            1 => Frequency::OnceDaily,
+            2 => Frequency::TwiceDaily,
+            3 => Frequency::ThreeTimesDaily,
+            _ => Frequency::FourTimesDaily,
+        },
+        (Some(1), Some(h), Some("h")) if h.fract() == 0.0 && (1.0..=72.0).contains(&h) => {
+            Frequency::Hours(h as u32)
+        }
+        (Some(1), Some(1.0), Some("wk")) => Frequency::Weekly,
+        _ => return Err(bad(
+            "dosageInstruction.timing",
+            "a timing telemed's sig holds: 1-4 times a day, every 1-72 hours, at bedtime or weekly",
+        )),
+    };
+    let duration_days = match &repeat["boundsDuration"] {
+        Value::Null => None,
+        b if b["unit"] == "d" || b["code"] == "d" => Some(
+            b["value"]
+                .as_u64()
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| {
+                    bad(
+                        "dosageInstruction.timing.repeat.boundsDuration",
+                        "whole days",
+                    )
+                })?,
+        ),
+        _ => {
+            return Err(bad(
+                "dosageInstruction.timing.repeat.boundsDuration",
+                "a duration in days (unit d)",
+            ))
+        }
+    };
+    let as_needed = text(&d["asNeededCodeableConcept"]["text"]);
+    if d["asNeededBoolean"] == true && as_needed.is_none() {
+        return Err(bad(
+            "dosageInstruction.asNeededCodeableConcept",
+            "as needed: say for what (asNeededCodeableConcept.text)",
+        ));
+    }
+    let request = &json["dispenseRequest"];
+    let (Some(quantity), Some(quantity_unit)) = (
+        request["quantity"]["value"].as_f64(),
+        text(&request["quantity"]["unit"]),
+    ) else {
+        return Err(bad(
+            "dispenseRequest.quantity",
+            "the quantity to dispense, with its unit",
+        ));
+    };
+    let refills = match &request["numberOfRepeatsAllowed"] {
+        Value::Null => 0,
+        v => v
+            .as_u64()
+            .and_then(|v| u32::try_from(v).ok())
+            .ok_or_else(|| bad("dispenseRequest.numberOfRepeatsAllowed", "a whole number"))?,
+    };
+    Ok(MedicationOrder {
+        patient,
+        coding,
+        text: words,
+        sig: Sig {
+            dose: amount,
+            unit,
+            route,
+            frequency,
+            duration_days,
+            as_needed,
+            instructions: text(&d["patientInstruction"]).unwrap_or_default(),
+        },
+        quantity,
+        quantity_unit,
+        refills,
+        substitution_allowed: json["substitution"]["allowedBoolean"] != false,
+        note: text(&json["note"][0]["text"]).unwrap_or_default(),
+    })
+}

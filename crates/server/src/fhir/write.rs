@@ -383,6 +383,20 @@ pub async fn create(
 ) -> AppResult<FhirJson> {
     let rt = resource_type(&rt)?;
     let json = parse_json(&body)?;
+    if rt == ResourceType::MedicationRequest {
+        let code = headers
+            .get(super::prescriptions::SECOND_FACTOR_HEADER)
+            .and_then(|v| v.to_str().ok());
+        let (id, body, at) =
+            super::prescriptions::create(&state, &ctx, &caller, &json, code).await?;
+        return Ok(FhirJson {
+            status: StatusCode::CREATED,
+            body: super::Body::Json(body),
+            version: None,
+            last_modified: Some(at),
+            location: Some(format!("MedicationRequest/{id}")),
+        });
+    }
     let condition = headers.get("if-none-exist").and_then(|v| v.to_str().ok());
     Ok(create_one(&state, &ctx, &caller, rt, &json, condition).await?)
 }

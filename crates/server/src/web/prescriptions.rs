@@ -40,7 +40,8 @@ struct Shown {
     refills: String,
     patient: String,
     prescriber: String,
-    /// For a pharmacist: the fills so far, and the dispense form when one is open.
+    /// The fills so far (for anyone holding the token), and for a pharmacist the
+    /// dispense form when one is open.
     fills: Option<FillsShown>,
 }
 
@@ -147,11 +148,15 @@ fn shown(page: &Page, v: &service::Verified, pharmacist: bool) -> Shown {
                 .unwrap_or_default()
         ),
         prescriber: text(&c["prescriber"]["name"]),
-        fills: pharmacist.then(|| fills_shown(page, &v.fills, v.verdict == Verdict::Valid)),
+        fills: Some(fills_shown(
+            page,
+            &v.fills,
+            pharmacist && v.verdict == Verdict::Valid,
+        )),
     }
 }
 
-fn fills_shown(page: &Page, fills: &Fills, valid: bool) -> FillsShown {
+fn fills_shown(page: &Page, fills: &Fills, dispensing: bool) -> FillsShown {
     let summary = page
         .t
         .rx_fills
@@ -161,7 +166,7 @@ fn fills_shown(page: &Page, fills: &Fills, valid: bool) -> FillsShown {
         summary,
         open: fills
             .next_fill()
-            .filter(|_| valid)
+            .filter(|_| dispensing)
             .map(|open| (open, format_amount(fills.open_fill_left()), fills.dispenses)),
     }
 }

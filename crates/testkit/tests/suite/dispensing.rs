@@ -417,6 +417,10 @@ async fn a_pharmacist_dispenses_from_the_verification_page(backend: Backend) {
         !anonymous.contains("rx-dispense"),
         "no form for who does not dispense"
     );
+    assert!(
+        anonymous.contains("0 of 1 fills dispensed in full"),
+        "anyone holding the token sees the fills left"
+    );
     let (pharmacist_web, _) = app.signed_in_with_totp(&pharmacist).await;
     let page = pharmacist_web.get(&verify).await.text().await.unwrap();
     assert!(page.contains("id=\"rx-dispense\""), "{page}");
@@ -598,17 +602,91 @@ async fn prescriptions_and_dispenses_are_fhir_resources(backend: Backend) {
     .await;
     assert_eq!(status, 200);
     assert_eq!(bundle["entry"].as_array().map_or(0, Vec::len), 0);
-    // Prescriptions are signed with a second factor, never created through FHIR.
-    let r = api
-        .http
-        .post(app.url("/fhir/R4/MedicationRequest"))
-        .bearer_auth(token)
-        .header("content-type", "application/fhir+json")
-        .body(request.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_client_error(), "{}", r.status());
+    // A SMART app signs with the prescriber's second factor in X-Second-Factor.
+    let create = |body: Value, code: Option<String>, bearer: String| {
+        let http = api.http.clone();
+        let url = app.url("/fhir/R4/MedicationRequest");
+        async move {
+            let mut r = http
+                .post(url)
+                .bearer_auth(bearer)
+                .header("content-type", "application/fhir+json")
+                .body(body.to_string());
+            if let Some(code) = code {
+                r = r.header("x-second-factor", code);
+            }
+            let r = r.send().await.unwrap();
+            let location = r
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            let status = r.status().as_u16();
+            (
+                status,
+                location,
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let order = |code: &str| {
+        json!({
+            "resourceType": "MedicationRequest", "status": "active", "intent": "order",
+            "subject": {"reference": format!("Patient/{}", patient.id)},
+            "medicationCodeableConcept": {"coding": [{"system": "urn:telemed:medication-starter", "code": code}]},
+            "dosageInstruction": [{
+                "timing": {"repeat": {"frequency": 1, "period": 1, "periodUnit": "d",
+                    "boundsDuration": {"value": 30, "unit": "d", "system": "http://unitsofmeasure.org", "code": "d"}}},
+                "route": {"text": "oral"},
+                "doseAndRate": [{"doseQuantity": {"value": 1, "unit": "tablet"}}]
+            }],
+            "dispenseRequest": {"quantity": {"value": 30, "unit": "tablet"}, "numberOfRepeatsAllowed": 1}
+        })
+    };
+    let cetirizine = order("cetirizine-hydrochloride-10-mg-oral-tablet");
+    let (status, _, body) = create(cetirizine.clone(), None, token.clone()).await;
+    assert_eq!(status, 400, "no second factor: {body}");
+    let code = prescriber.code(&app);
+    let (status, location, created) =
+        create(cetirizine.clone(), Some(code.clone()), token.clone()).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        location,
+        format!("MedicationRequest/{}", created["id"].as_str().unwrap())
+    );
+    assert_eq!(
+        created["dosageInstruction"][0]["text"],
+        "Take 1 tablet by mouth once a day for 30 days."
+    );
+    let (status, _, body) = create(cetirizine.clone(), Some(code), token.clone()).await;
+    assert_eq!(status, 400, "a code is accepted once: {body}");
+    // A finding that needs a stated reason is signed over in telemed, not here.
+    let mut amoxicillin = order("amoxicillin-500-mg-oral-capsule");
+    amoxicillin["dosageInstruction"][0]["doseAndRate"][0]["doseQuantity"] =
+        json!({"value": 500, "unit": "mg"});
+    let (status, _, body) = create(amoxicillin, Some(prescriber.code(&app)), token.clone()).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body.to_string().contains("sign over it in telemed"),
+        "{body}"
+    );
+    // What telemed cannot keep as written is refused, not guessed.
+    let mut odd = cetirizine.clone();
+    odd["dosageInstruction"][0]["timing"]["repeat"]["frequency"] = json!(5);
+    let (status, _, body) = create(odd, Some(prescriber.code(&app)), token.clone()).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _, _) = create(
+        cetirizine,
+        Some(prescriber.code(&app)),
+        prescriber.token_of("the patient"),
+    )
+    .await;
+    assert!(
+        status == 403 || status == 422,
+        "a patient does not prescribe: {status}"
+    );
+    returned.push(created);
     returned.push(one);
     super::fhir::passes_validators(&returned);
     app.shutdown().await;
