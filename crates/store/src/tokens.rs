@@ -93,6 +93,32 @@ pub async fn revoke(tx: &mut Tx, user: UserId, id: ApiTokenId, now: DateTime<Utc
     Ok(())
 }
 
+/// Revokes every live API token and app grant of `user` (a password reset, an account
+/// disabled, a role changed: the credentials follow the person); how many of each. A
+/// credential change: see `Tx::credentials_changed`.
+pub async fn revoke_all_of(tx: &mut Tx, user: UserId, now: DateTime<Utc>) -> Result<(u64, u64)> {
+    let tokens = sqlx::query(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(to_micros(now))
+    .bind(user.to_string())
+    .execute(tx.conn())
+    .await
+    .db()?
+    .rows_affected();
+    let grants = sqlx::query(
+        "UPDATE oauth_grants SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(to_micros(now))
+    .bind(user.to_string())
+    .execute(tx.conn())
+    .await
+    .db()?
+    .rows_affected();
+    tx.credentials_changed();
+    Ok((tokens, grants))
+}
+
 #[derive(sqlx::FromRow)]
 struct TokenUserRow {
     #[sqlx(flatten)]

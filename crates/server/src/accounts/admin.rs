@@ -109,7 +109,9 @@ pub async fn revoke_invitation(
     change.commit().await
 }
 
-/// Changes a role. Admins cannot change their own (so the last admin cannot lock everyone out).
+/// Changes a role, signing the person out and revoking their API tokens and app grants
+/// (made for the old role). Admins cannot change their own (so the last admin cannot
+/// lock everyone out).
 pub async fn change_role(
     state: &AppState,
     ctx: &Ctx,
@@ -132,6 +134,9 @@ pub async fn change_role(
     let now = state.clock.now();
     let mut change = Change::begin(state).await?;
     users::set_role(change.tx(), target, role, now).await?;
+    // What the person could do under the old role goes with it.
+    sessions::revoke_all(change.tx(), target, now).await?;
+    telemed_store::tokens::revoke_all_of(change.tx(), target, now).await?;
     let mut event = Event::new(ctx, now, "user.role_change", "user")
         .by(admin.user_id, admin.role)
         .on(target)
@@ -144,7 +149,8 @@ pub async fn change_role(
     Ok(())
 }
 
-/// Disables (signing out every session) or re-enables an account.
+/// Disables (signing out every session, revoking every API token and app grant) or
+/// re-enables an account.
 pub async fn set_disabled(
     state: &AppState,
     ctx: &Ctx,
@@ -169,6 +175,7 @@ pub async fn set_disabled(
     users::set_disabled(change.tx(), target, disabled, now).await?;
     if disabled {
         sessions::revoke_all(change.tx(), target, now).await?;
+        telemed_store::tokens::revoke_all_of(change.tx(), target, now).await?;
     }
     let action = if disabled {
         "user.disable"

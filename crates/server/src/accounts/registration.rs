@@ -154,7 +154,8 @@ pub async fn request_password_reset(
     Ok(())
 }
 
-/// Sets a new password from a reset link, signs every session out and lifts a lockout.
+/// Sets a new password from a reset link, signs every session out, revokes every API
+/// token and app grant, and lifts a lockout.
 /// False when the link is not valid now; a weak password is an error and uses nothing up.
 pub async fn reset_password(
     state: &AppState,
@@ -175,6 +176,7 @@ pub async fn reset_password(
     users::set_password_hash(change.tx(), user.id, &password_hash, now).await?;
     one_time::void_all(change.tx(), Purpose::ResetPassword, user.id, now).await?;
     sessions::revoke_all(change.tx(), user.id, now).await?;
+    let (tokens, grants) = telemed_store::tokens::revoke_all_of(change.tx(), user.id, now).await?;
     telemed_store::throttle::clear(
         change.tx(),
         &token_hash(&format!("account:{}", user.email.as_str())),
@@ -183,6 +185,7 @@ pub async fn reset_password(
     let record = Event::new(ctx, now, "auth.password_reset", "user")
         .by(user.id, user.role)
         .on(user.id)
+        .detail(format!("revoked {tokens} API tokens, {grants} app grants"))
         .build();
     change.audit(record);
     change.commit().await?;

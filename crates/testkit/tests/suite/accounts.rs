@@ -510,6 +510,22 @@ async fn password_reset_signs_out_everywhere(backend: Backend) {
     let first = app.web();
     first.sign_in(&patient.email, &patient.password).await;
     assert_eq!(first.get("/account").await.status(), 200);
+    // An API token made before the reset.
+    let api_token = app.token_for(&patient, None).await;
+    let me = |bearer: String| {
+        let http = reqwest::Client::new();
+        let url = app.url("/api/v1/me");
+        async move {
+            http.get(url)
+                .bearer_auth(bearer)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(me(api_token.clone()).await, 200);
 
     let anon = app.web();
     let r = anon
@@ -562,6 +578,11 @@ async fn password_reset_signs_out_everywhere(backend: Backend) {
         location(&first.get("/account").await).as_deref(),
         Some("/login"),
         "the old session is gone"
+    );
+    assert_eq!(
+        me(api_token.clone()).await,
+        401,
+        "the API token went with the password"
     );
     assert_eq!(anon.sign_in(&patient.email, &patient.password).await.0, 401);
     assert_eq!(

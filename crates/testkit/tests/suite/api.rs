@@ -365,6 +365,7 @@ async fn admins_manage_users_and_invitations(backend: Backend) {
         .unwrap();
     assert_eq!(users.as_array().unwrap().len(), 1);
 
+    let patient_auth = format!("Bearer {}", app.token_for(&patient, None).await);
     let r = c
         .patch(app.url(&format!("/api/v1/users/{}", patient.id)))
         .header("authorization", &auth)
@@ -374,6 +375,16 @@ async fn admins_manage_users_and_invitations(backend: Backend) {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["role"], "staff");
+    assert_eq!(
+        c.get(app.url("/api/v1/me"))
+            .header("authorization", &patient_auth)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401,
+        "a token made for the old role goes with it"
+    );
     let r = c
         .patch(app.url(&format!("/api/v1/users/{}", admin.id)))
         .header("authorization", &auth)
