@@ -173,6 +173,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::oauth::endpoints().layer(security::cors_for_apps()))
         .merge(ops::router())
         .merge(openapi::router())
+        .layer(from_fn(security::refuse_nul))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(RequestBodyLimitLayer::new(max_body));
     let uploads = Router::new()
@@ -184,6 +185,7 @@ pub fn router(state: AppState) -> Router {
             "/fhir/R4/",
             fhir::base_with_slash().layer(security::cors_for_apps()),
         )
+        .layer(from_fn(security::refuse_nul_in_address))
         .layer(DefaultBodyLimit::max(max_upload))
         .layer(RequestBodyLimitLayer::new(max_upload));
     Router::new()

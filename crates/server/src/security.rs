@@ -245,3 +245,58 @@ pub fn upload_limit(config: &crate::Config) -> usize {
         .max(files.max_document_bytes)
         .saturating_add(64 * 1024)
 }
+
+/// Refuses a NUL character (U+0000) in a request's address or in a JSON or form body:
+/// PostgreSQL cannot store one in text and SQLite would keep it invisibly, so both
+/// databases answer the same clear 400 instead of a 500 or a stored oddity. Bodies are
+/// read here only on routes whose bodies are small (`max_body_bytes`); FHIR bodies are
+/// checked where they are parsed (`fhir::write::parse_json`).
+pub async fn refuse_nul(request: Request, next: Next) -> Response {
+    if nul_in_address(&request) {
+        return crate::error::AppError(nul_refused("query")).into_response();
+    }
+    let kind = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let json = kind.starts_with("application/json") || kind.contains("+json");
+    let form = kind.starts_with("application/x-www-form-urlencoded");
+    if !(json || form) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    // The body limit layer below this one has already bounded what can arrive.
+    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(b) => b,
+        // Past the body limit (a body sent without its length): what the extractor
+        // would have said.
+        Err(_) => return crate::error::AppError(telemed_domain::Error::TooLarge).into_response(),
+    };
+    let has_nul = bytes.contains(&0)
+        || (json && bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")))
+        || (form && bytes.windows(3).any(|w| w.eq_ignore_ascii_case(b"%00")));
+    if has_nul {
+        return crate::error::AppError(nul_refused("body")).into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// The same for routes whose bodies may be large (uploads, FHIR): the address only.
+pub async fn refuse_nul_in_address(request: Request, next: Next) -> Response {
+    if nul_in_address(&request) {
+        return crate::error::AppError(nul_refused("query")).into_response();
+    }
+    next.run(request).await
+}
+
+fn nul_in_address(request: &Request) -> bool {
+    let nul_in = |s: &str| s.to_ascii_lowercase().contains("%00");
+    request.uri().query().is_some_and(nul_in) || nul_in(request.uri().path())
+}
+
+fn nul_refused(field: &'static str) -> telemed_domain::Error {
+    telemed_domain::Error::invalid(field, "the NUL character (U+0000) is not accepted in text")
+}

@@ -64,11 +64,27 @@ pub struct WriteScope {
     pub refs: HashMap<String, String>,
 }
 
+/// Whether any string (or key) of `v` holds a NUL character.
+fn holds_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
 pub fn parse_json(body: &[u8]) -> Result<Value> {
     let v: Value =
         serde_json::from_slice(body).map_err(|_| Error::invalid("body", "the body is not JSON"))?;
     if !v.is_object() {
         return Err(Error::invalid("body", "the body is not a FHIR resource"));
+    }
+    if holds_nul(&v) {
+        return Err(Error::invalid(
+            "body",
+            "the NUL character (U+0000) is not accepted in text",
+        ));
     }
     Ok(v)
 }

@@ -210,7 +210,71 @@ async fn the_sqlite_log_is_checkpointed_in_the_background() {
     store.close().await;
 }
 
+/// A NUL character (U+0000), which PostgreSQL cannot store in text and SQLite would
+/// keep unseen, is refused with the same 400 on both databases, wherever it comes: a
+/// JSON body, a form, a search's address, a FHIR resource; nothing is stored.
+async fn nul_characters_are_refused_alike(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let patient = app.create_user(telemed_domain::Role::Patient).await;
+    let token = app.token_for(&patient, None).await;
+    let http = reqwest::Client::new();
+    let tokens = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM api_tokens")
+            .fetch_one(app.state().store.pool())
+            .await
+            .unwrap()
+    };
+    let before = tokens().await;
+    let r = http
+        .post(app.url("/api/v1/tokens"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(r#"{"name": "laptop\u0000", "scopes": ["profile"]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("NUL"),
+        "{body}"
+    );
+    assert_eq!(tokens().await, before, "nothing stored");
+    let r = http
+        .get(app.url("/fhir/R4/Patient?name=ana%00"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a search's address");
+    let r = http
+        .post(app.url("/fhir/R4/AllergyIntolerance"))
+        .bearer_auth(&token)
+        .header("content-type", "application/fhir+json")
+        .body(format!(
+            r#"{{"resourceType": "AllergyIntolerance", "patient": {{"reference": "Patient/{}"}}, "code": {{"text": "Latex\u0000"}}}}"#,
+            patient.id
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "a FHIR resource");
+    let r = app
+        .web()
+        .post(
+            "/login",
+            &[("email", "a\0b@clinic.example"), ("password", "x")],
+        )
+        .await;
+    assert_eq!(r.status(), 400, "a form");
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    nul_characters_are_refused_alike,
     health_readiness_and_metrics,
     readiness_fails_when_the_database_is_gone,
     errors_have_one_format_with_a_request_id,
