@@ -115,12 +115,14 @@ pub fn accept(bytes: &[u8], allowed: &[MediaType], max_bytes: usize) -> Result<M
 }
 
 /// A file name safe to show and to put in a Content-Disposition header: the last path
-/// part, control characters and quotes removed, at most 120 characters; never empty.
+/// part, control characters, quotes and the invisible formatting characters that
+/// reorder or hide text (U+202E, a right-to-left override, makes `invoice` + override +
+/// `fdp.exe` show as `invoiceexe.pdf`) removed, at most 120 characters; never empty.
 pub fn clean_file_name(name: &str, media: MediaType) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | ';'))
+        .filter(|c| !c.is_control() && !matches!(c, '"' | '\\' | ';') && !reorders_text(*c))
         .take(120)
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').to_owned();
@@ -129,6 +131,14 @@ pub fn clean_file_name(name: &str, media: MediaType) -> String {
     } else {
         cleaned
     }
+}
+
+/// Bidirectional overrides, isolates and marks, and zero-width characters.
+fn reorders_text(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}'
+    )
 }
 
 #[cfg(test)]
@@ -186,5 +196,14 @@ mod tests {
         );
         assert_eq!(clean_file_name("..", MediaType::Png), "file.png");
         assert_eq!(clean_file_name("a\r\nb.jpg", MediaType::Jpeg), "ab.jpg");
+        assert_eq!(
+            clean_file_name("invoice\u{202E}fdp.exe", MediaType::Pdf),
+            "invoicefdp.exe"
+        );
+        assert_eq!(
+            clean_file_name("scan\u{2067}\u{200B}.png", MediaType::Png),
+            "scan.png"
+        );
+        assert_eq!(clean_file_name("café ñ.jpg", MediaType::Jpeg), "café ñ.jpg");
     }
 }
