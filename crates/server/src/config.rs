@@ -39,6 +39,11 @@ pub struct Config {
     pub record: RecordConfig,
     pub prescribing: PrescribingConfig,
     pub smtp: Option<SmtpConfig>,
+    /// The bearer token `/metrics` asks for. Unset, `/metrics` answers only to this
+    /// machine, connecting directly (not through a proxy).
+    pub metrics_token: Option<String>,
+    /// A file holding `metrics_token`.
+    pub metrics_token_file: Option<PathBuf>,
 }
 
 /// The patient record.
@@ -265,6 +270,8 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             trust_forwarded_for: false,
+            metrics_token: None,
+            metrics_token_file: None,
             demo: false,
             nats_url: None,
             session: SessionConfig::default(),
@@ -421,6 +428,21 @@ impl Config {
         }
         if !(1..=24 * 60).contains(&self.record.break_glass_minutes) {
             return fail("record.break_glass_minutes must be between 1 and 1440");
+        }
+        if let Some(file) = self.metrics_token_file.take() {
+            if self.metrics_token.is_some() {
+                return fail("set metrics_token or metrics_token_file, not both");
+            }
+            let secret = std::fs::read_to_string(&file).or_else(|e| {
+                fail(format!(
+                    "cannot read metrics_token_file {}: {e}",
+                    file.display()
+                ))
+            })?;
+            self.metrics_token = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
+        }
+        if self.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
+            return fail("metrics_token must be at least 16 characters");
         }
         if let Some(smtp) = &mut self.smtp {
             if smtp.host.trim().is_empty() {

@@ -40,7 +40,33 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+/// Prometheus metrics: for the bearer of `metrics_token`, or without one for this
+/// machine connecting directly (a request that came through a proxy says so in its
+/// forwarding headers and is refused: a proxy on this machine would otherwise open it
+/// to everyone).
+async fn metrics(State(state): State<AppState>, request: axum::extract::Request) -> Response {
+    let headers = request.headers();
+    let allowed = match &state.config.metrics_token {
+        Some(token) => headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|given| {
+                crate::crypto::constant_time_eq(given.as_bytes(), token.as_bytes())
+            }),
+        None => {
+            let direct =
+                !headers.contains_key("x-forwarded-for") && !headers.contains_key("forwarded");
+            let local = request
+                .extensions()
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .is_some_and(|c| c.0.ip().is_loopback());
+            direct && local
+        }
+    };
+    if !allowed {
+        return crate::error::AppError(telemed_domain::Error::Forbidden).into_response();
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

@@ -273,7 +273,51 @@ async fn nul_characters_are_refused_alike(backend: Backend) {
     app.shutdown().await;
 }
 
+/// `/metrics` answers this machine connecting directly, or the bearer of the metrics
+/// token when one is set; a request forwarded by a proxy, or without the token, is
+/// refused.
+async fn metrics_are_for_this_machine_or_the_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let http = reqwest::Client::new();
+    let status = |r: reqwest::Response| r.status().as_u16();
+    let direct = http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(status(direct), 200, "this machine, directly");
+    let proxied = http
+        .get(app.url("/metrics"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(proxied), 403, "through a proxy");
+    app.shutdown().await;
+
+    let token = "metrics-scraper-token-0123456789";
+    let app = TestApp::spawn_with(backend, |c| c.metrics_token = Some(token.into())).await;
+    let none = http.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(
+        status(none),
+        403,
+        "a token is set: this machine needs it too"
+    );
+    let wrong = http
+        .get(app.url("/metrics"))
+        .bearer_auth("metrics-scraper-token-0123456780")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(wrong), 403);
+    let right = http
+        .get(app.url("/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(status(right), 200);
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    metrics_are_for_this_machine_or_the_token,
     nul_characters_are_refused_alike,
     health_readiness_and_metrics,
     readiness_fails_when_the_database_is_gone,
