@@ -1211,14 +1211,18 @@ async fn revoking_a_token_or_changing_its_owner_counts_at_once(backend: Backend)
         patch(json!({"disabled": false})).await.unwrap().status(),
         200
     );
-    assert_eq!(status(me.clone(), token.clone()).await, 200);
+    assert_eq!(
+        status(me.clone(), token.clone()).await,
+        401,
+        "revoked with the disabling: enabling the account does not bring it back"
+    );
 
-    // A new role: the record scopes a clinician's token had go with it (a clinician
-    // is told there is no such observation; staff may not ask).
+    // A new role: the tokens made for the old one go with it.
+    let token = app.token_for(&clinician, None).await;
     let observation = format!("Observation/{}", uuid::Uuid::new_v4());
     assert_eq!(status(observation.clone(), token.clone()).await, 404);
     assert_eq!(patch(json!({"role": "staff"})).await.unwrap().status(), 200);
-    assert_eq!(status(observation, token.clone()).await, 403);
+    assert_eq!(status(observation, token.clone()).await, 401);
     app.shutdown().await;
 }
 
