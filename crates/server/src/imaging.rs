@@ -113,6 +113,32 @@ fn unreadable(what: &str) -> Error {
     Error::invalid("file", format!("the {what} could not be read"))
 }
 
+/// Refuses a picture larger than telemed shows (`MAX_SIDE` a side), read from its header
+/// alone: a file of a few kilobytes can claim 40,000 × 40,000 pixels and make whoever
+/// opens it decode gigabytes (a message attachment is decoded by the recipient's
+/// browser). Files that are not pictures pass.
+pub fn check_picture_size(bytes: &[u8], media: MediaType) -> Result<()> {
+    let format = match media {
+        MediaType::Png => ImageFormat::Png,
+        MediaType::Jpeg => ImageFormat::Jpeg,
+        MediaType::Gif => ImageFormat::Gif,
+        MediaType::Webp => ImageFormat::WebP,
+        MediaType::Pdf | MediaType::Dicom => return Ok(()),
+    };
+    let (width, height) = ImageReader::with_format(Cursor::new(bytes), format)
+        .into_dimensions()
+        .map_err(|_| unreadable("picture"))?;
+    if width > MAX_SIDE || height > MAX_SIDE {
+        return Err(Error::invalid(
+            "file",
+            format!(
+                "the picture is {width} × {height} pixels; at most {MAX_SIDE} a side is accepted"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A small JPEG of a photo (PNG, JPEG, GIF, WebP), turned upright by its EXIF
 /// orientation. `None` for files that are not pictures.
 pub fn thumbnail(bytes: &[u8], media: MediaType) -> Result<Option<Rendered>> {
@@ -348,6 +374,49 @@ fn render_dicom(object: &DefaultDicomObject, window: Option<Window>) -> Result<D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A PNG of `width` × `height` as its header says (no pixels at all): what a
+    /// picture bomb looks like to a reader of headers.
+    fn png_header(width: u32, height: u32) -> Vec<u8> {
+        fn crc32(data: &[u8]) -> u32 {
+            let mut crc = 0xFFFF_FFFFu32;
+            for byte in data {
+                crc ^= u32::from(*byte);
+                for _ in 0..8 {
+                    crc = if crc & 1 == 1 {
+                        (crc >> 1) ^ 0xEDB8_8320
+                    } else {
+                        crc >> 1
+                    };
+                }
+            }
+            !crc
+        }
+        let mut chunk = b"IHDR".to_vec();
+        chunk.extend_from_slice(&width.to_be_bytes());
+        chunk.extend_from_slice(&height.to_be_bytes());
+        chunk.extend_from_slice(&[8, 2, 0, 0, 0]);
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&13u32.to_be_bytes());
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+        // An empty image data chunk and the end: readers look that far for the header.
+        for name in [b"IDAT", b"IEND"] {
+            png.extend_from_slice(&0u32.to_be_bytes());
+            png.extend_from_slice(name);
+            png.extend_from_slice(&crc32(name).to_be_bytes());
+        }
+        png
+    }
+
+    #[test]
+    fn a_picture_larger_than_telemed_shows_is_refused_from_its_header() {
+        let bomb = png_header(40_000, 40_000);
+        let refused = check_picture_size(&bomb, MediaType::Png).unwrap_err();
+        assert!(refused.to_string().contains("40000 × 40000"), "{refused}");
+        assert!(check_picture_size(&png_header(4_000, 3_000), MediaType::Png).is_ok());
+        assert!(check_picture_size(b"%PDF-1.4", MediaType::Pdf).is_ok());
+    }
 
     fn fixture(name: &str) -> Vec<u8> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));

@@ -420,15 +420,36 @@ impl Store {
                 format!("{} exists already; name a new file", target.display()),
             ));
         }
-        let target = target
+        // Written under a temporary name, made durable, then renamed: a backup stopped
+        // part-way never leaves a file under the name asked for (it would open as an
+        // empty or partial database). A partial file of an earlier stopped run is ours
+        // to replace.
+        let mut partial = target.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        if partial.exists() {
+            std::fs::remove_file(&partial).map_err(|e| {
+                Error::internal(format!("removing the stale {}: {e}", partial.display()))
+            })?;
+        }
+        let written = partial
             .to_str()
             .ok_or_else(|| Error::invalid("backup", "the backup path must be valid UTF-8"))?;
         sqlx::query("VACUUM INTO $1")
-            .bind(target.to_owned())
+            .bind(written.to_owned())
             .execute(&self.pool)
             .await
             .map_err(db_error)?;
-        Ok(())
+        let durable = std::fs::File::open(&partial)
+            .and_then(|f| f.sync_all())
+            .and_then(|()| std::fs::rename(&partial, target))
+            .and_then(
+                |()| match target.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    Some(folder) => std::fs::File::open(folder)?.sync_all(),
+                    None => Ok(()),
+                },
+            );
+        durable.map_err(|e| Error::internal(format!("finishing the backup: {e}")))
     }
 }
 

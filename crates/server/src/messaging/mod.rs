@@ -66,7 +66,9 @@ impl<'a> Draft<'a> {
 
 /// Checks a file against what messages accept; nothing is stored.
 fn check_attachment(bytes: &[u8], max_bytes: usize) -> Result<MediaType> {
-    telemed_domain::files::accept(bytes, &ATTACHABLE, max_bytes)
+    let media = telemed_domain::files::accept(bytes, &ATTACHABLE, max_bytes)?;
+    crate::imaging::check_picture_size(bytes, media)?;
+    Ok(media)
 }
 
 /// Seals the draft's files (objects written, rows not yet). A refused file stops

@@ -195,9 +195,18 @@ fn users_audit_and_backup_from_the_shell() {
     assert!(text(&out).contains("intact: 3 entries"), "{}", text(&out));
 
     let backup = folder.0.join("backup.db");
+    // A partial file left by a backup stopped part-way is replaced, never renamed as is.
+    let stale = folder.0.join("backup.db.partial");
+    std::fs::write(&stale, b"half a database").unwrap();
     let out = telemed(&folder, &["backup", backup.to_str().unwrap()], None);
     assert!(out.status.success(), "{}", text(&out));
     assert!(std::fs::metadata(&backup).unwrap().len() > 0);
+    assert!(!stale.exists(), "the temporary file became the backup");
+    assert_eq!(
+        &std::fs::read(&backup).unwrap()[..16],
+        b"SQLite format 3\0",
+        "a whole database"
+    );
     let out = telemed(&folder, &["backup", backup.to_str().unwrap()], None);
     assert!(!out.status.success(), "an existing file is not overwritten");
 
