@@ -105,10 +105,9 @@ pub async fn run(state: &AppState, payload: &str, attempt: i64) -> Result<()> {
         .await?
         .ok_or(Error::NotFound)?;
     let patient = sealed.patient();
-    // telemed itself sends, on the prescriber's behalf (audited under system.*).
-    let read = access::system(SystemTask::PrescriptionSending, patient, patient);
-    let p = sealed.open(&read)?;
-    let grant = access::system(SystemTask::PrescriptionSending, patient, p.prescriber);
+    // telemed itself sends (what it records of the sending names no author).
+    let grant = access::system(SystemTask::PrescriptionSending, patient, patient);
+    let p = sealed.open(&grant)?;
     let channel = match p.pharmacy_id.as_deref() {
         Some(id) => state
             .store

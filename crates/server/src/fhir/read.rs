@@ -411,19 +411,21 @@ pub async fn everything(
         found
             .extend(super::communications::of_patient(&state, &ctx, &caller, patient, None).await?);
     }
-    let (requests, dispenses) =
-        super::prescriptions::resources_of(&state, &ctx, &caller, patient).await?;
-    if caller
-        .scopes
-        .allows(ResourceType::MedicationRequest.as_str(), Interaction::Read)
-    {
-        found.extend(requests);
-    }
-    if caller
-        .scopes
-        .allows(ResourceType::MedicationDispense.as_str(), Interaction::Read)
-    {
-        found.extend(dispenses);
+    // Read (and audited) only when the token may see one of the two.
+    let allows = |rt: ResourceType| caller.scopes.allows(rt.as_str(), Interaction::Read);
+    let (requests_allowed, dispenses_allowed) = (
+        allows(ResourceType::MedicationRequest),
+        allows(ResourceType::MedicationDispense),
+    );
+    if requests_allowed || dispenses_allowed {
+        let (requests, dispenses) =
+            super::prescriptions::resources_of(&state, &ctx, &caller, patient).await?;
+        if requests_allowed {
+            found.extend(requests);
+        }
+        if dispenses_allowed {
+            found.extend(dispenses);
+        }
     }
     for rt in [ResourceType::Appointment, ResourceType::Encounter] {
         if caller.scopes.allows(rt.as_str(), Interaction::Read) {
