@@ -35,6 +35,14 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("the request body is too large")]
     TooLarge,
+    /// telemed cannot do this now (its database is unreachable, or it is at its limit
+    /// for work of this kind); the same request may succeed after `retry_after_secs`
+    /// (HTTP 503 with Retry-After).
+    #[error("{message}")]
+    Unavailable {
+        retry_after_secs: u64,
+        message: String,
+    },
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// The client accepts no format telemed can answer in (HTTP 406).
@@ -85,6 +93,7 @@ impl Error {
             Error::PreconditionFailed(_) => "precondition_failed",
             Error::RateLimited { .. } => "rate_limited",
             Error::TooLarge => "too_large",
+            Error::Unavailable { .. } => "unavailable",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::NotAcceptable(_) => "not_acceptable",
             Error::Internal(_) => "internal",

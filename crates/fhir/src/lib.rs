@@ -4,6 +4,7 @@
 //! OperationOutcomes and the CapabilityStatement.
 
 pub mod booking;
+pub mod bounded;
 pub mod bundle;
 pub mod capability;
 pub mod input;

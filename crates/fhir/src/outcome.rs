@@ -13,6 +13,7 @@ pub fn issue_code(error_code: &str) -> &'static str {
         "conflict" | "precondition_failed" => "conflict",
         "rate_limited" => "throttled",
         "too_large" => "too-long",
+        "unavailable" => "transient",
         "unsupported_media_type" | "method_not_allowed" | "not_acceptable" => "not-supported",
         _ => "exception",
     }

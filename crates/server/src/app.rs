@@ -56,6 +56,8 @@ pub struct Inner {
     /// the known ingredient names, as the database held them at start or at this node's
     /// last import (`knowledge()`).
     pub knowledge: std::sync::RwLock<Arc<crate::prescribing::Reference>>,
+    /// What parsed FHIR bodies may hold at once (see `fhir::body`).
+    pub json_budget: crate::fhir::body::JsonBudget,
 }
 
 impl Deref for AppState {
@@ -135,6 +137,7 @@ impl AppState {
             blobs,
             message_writer,
             knowledge,
+            json_budget: Default::default(),
         };
         Ok((AppState(Arc::new(inner)), audit_task))
     }
@@ -179,18 +182,26 @@ pub fn router(state: AppState) -> Router {
     let uploads = Router::new()
         .merge(web::upload_router().layer(csrf))
         .nest("/api/v1", api::upload_router())
-        // FHIR writes carry whole transaction bundles: the upload limit applies.
-        .nest("/fhir/R4", fhir::router().layer(security::cors_for_apps()))
-        .route(
-            "/fhir/R4/",
-            fhir::base_with_slash().layer(security::cors_for_apps()),
-        )
         .layer(from_fn(security::refuse_nul_in_address))
         .layer(DefaultBodyLimit::max(max_upload))
         .layer(RequestBodyLimitLayer::new(max_upload));
+    // FHIR: each route sets its own limit (a resource, a bundle) within the bundle's.
+    let fhir_limits = &state.config.fhir;
+    let fhir = Router::new()
+        .nest(
+            "/fhir/R4",
+            fhir::router(fhir_limits).layer(security::cors_for_apps()),
+        )
+        .route(
+            "/fhir/R4/",
+            fhir::base_with_slash(fhir_limits).layer(security::cors_for_apps()),
+        )
+        .layer(from_fn(security::refuse_nul_in_address))
+        .layer(RequestBodyLimitLayer::new(fhir_limits.max_bundle_bytes));
     Router::new()
         .merge(plain)
         .merge(uploads)
+        .merge(fhir)
         .layer(from_fn_with_state(state.clone(), metrics::track))
         .layer(from_fn(respond::render_errors))
         .layer(from_fn_with_state(
@@ -334,12 +345,20 @@ pub async fn start_with_store(
         Dialect::Sqlite => "SQLite",
         Dialect::Postgres => "PostgreSQL",
     };
+    let memory_task = tokio::spawn(state.json_budget.clone().return_memory_after_bursts());
     tracing::info!(%bound, %scheme, database = db, "telemed is listening");
     Ok(RunningServer {
         addr: bound,
         state,
         stop: Some(stop),
         serving,
-        background: vec![audit_task, mail_task, jobs_task, sweep_task, exports_task],
+        background: vec![
+            audit_task,
+            mail_task,
+            jobs_task,
+            sweep_task,
+            exports_task,
+            memory_task,
+        ],
     })
 }

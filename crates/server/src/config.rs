@@ -38,12 +38,33 @@ pub struct Config {
     pub video: VideoConfig,
     pub record: RecordConfig,
     pub prescribing: PrescribingConfig,
+    pub fhir: FhirConfig,
     pub smtp: Option<SmtpConfig>,
     /// The bearer token `/metrics` asks for. Unset, `/metrics` answers only to this
     /// machine, connecting directly (not through a proxy).
     pub metrics_token: Option<String>,
     /// A file holding `metrics_token`.
     pub metrics_token_file: Option<PathBuf>,
+}
+
+/// The FHIR API's request sizes: what one body may be before it is read. Its JSON is
+/// then held to `telemed_fhir::bounded::Limits` before any value is built.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FhirConfig {
+    /// One resource: a create, an update, a search posted as a form.
+    pub max_resource_bytes: usize,
+    /// A transaction or batch Bundle posted to the base.
+    pub max_bundle_bytes: usize,
+}
+
+impl Default for FhirConfig {
+    fn default() -> Self {
+        FhirConfig {
+            max_resource_bytes: 1024 * 1024,
+            max_bundle_bytes: 8 * 1024 * 1024,
+        }
+    }
 }
 
 /// The patient record.
@@ -281,6 +302,7 @@ impl Default for Config {
             video: VideoConfig::default(),
             record: RecordConfig::default(),
             prescribing: PrescribingConfig::default(),
+            fhir: FhirConfig::default(),
             smtp: None,
         }
     }
@@ -420,6 +442,12 @@ impl Config {
         }
         self.files.validate()?;
         self.video.validate()?;
+        let f = &self.fhir;
+        if !(1024..=64 * 1024 * 1024).contains(&f.max_resource_bytes)
+            || !(f.max_resource_bytes..=256 * 1024 * 1024).contains(&f.max_bundle_bytes)
+        {
+            return fail("fhir: max_resource_bytes must be between 1024 and 67108864, and max_bundle_bytes between it and 268435456");
+        }
         if self.prescribing.max_refills > 12 {
             return fail("prescribing.max_refills must be between 0 and 12");
         }

@@ -42,6 +42,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -56,7 +57,11 @@ impl IntoResponse for AppError {
             _ => None,
         };
         let mut response = status.into_response();
-        if let Error::RateLimited { retry_after_secs } = self.0 {
+        if let Error::RateLimited { retry_after_secs }
+        | Error::Unavailable {
+            retry_after_secs, ..
+        } = self.0
+        {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, v);
             }

@@ -250,7 +250,7 @@ pub fn upload_limit(config: &crate::Config) -> usize {
 /// PostgreSQL cannot store one in text and SQLite would keep it invisibly, so both
 /// databases answer the same clear 400 instead of a 500 or a stored oddity. Bodies are
 /// read here only on routes whose bodies are small (`max_body_bytes`); FHIR bodies are
-/// checked where they are parsed (`fhir::write::parse_json`).
+/// checked where they are measured (`fhir::body`).
 pub async fn refuse_nul(request: Request, next: Next) -> Response {
     if nul_in_address(&request) {
         return crate::error::AppError(nul_refused("query")).into_response();

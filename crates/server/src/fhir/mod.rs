@@ -2,6 +2,7 @@
 //! search parsing and scopes live in `telemed-fhir`; this module authenticates, asks the
 //! record's policy (audited like the UI) and runs the store's queries.
 
+pub mod body;
 mod bulk;
 mod caller;
 pub mod caller_cache;
@@ -15,6 +16,7 @@ mod search;
 mod transaction;
 mod write;
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -23,24 +25,40 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use telemed_domain::{Error, Result};
 use telemed_fhir::ResourceType;
+use tower_http::limit::RequestBodyLimitLayer;
 
 pub use bulk::{fail_stalled_exports, watch_stalled_exports};
 pub use caller::FhirCaller;
 
+use crate::config::FhirConfig;
 use crate::AppState;
 
-pub fn router() -> Router<AppState> {
+/// The FHIR API under its base. Each route reads at most the body it needs: a bundle
+/// at the base, one resource elsewhere (`[fhir]` in the configuration).
+pub fn router(limits: &FhirConfig) -> Router<AppState> {
+    // The declared length is refused before anything is read; a body without one is
+    // cut off at the limit.
+    let resource = (
+        DefaultBodyLimit::max(limits.max_resource_bytes),
+        RequestBodyLimitLayer::new(limits.max_resource_bytes),
+    );
     Router::new()
-        .route("/", post(transaction::process))
+        .route("/", base_with_slash(limits))
         .route("/metadata", get(metadata))
         .route("/.well-known/smart-configuration", get(smart_configuration))
         .route(
             "/.well-known/openid-configuration",
             get(openid_configuration),
         )
-        .route("/{type}", get(search::by_get).post(write::create))
-        .route("/{type}/_search", post(search::by_post))
-        .route("/{type}/{id}", get(read::read).put(write::update))
+        .route(
+            "/{type}",
+            get(search::by_get).post(write::create).layer(resource),
+        )
+        .route("/{type}/_search", post(search::by_post).layer(resource))
+        .route(
+            "/{type}/{id}",
+            get(read::read).put(write::update).layer(resource),
+        )
         .route("/{type}/{id}/_history", get(read::history))
         .route("/{type}/{id}/_history/{vid}", get(read::vread))
         .route("/Patient/{id}/$everything", get(read::everything))
@@ -108,8 +126,11 @@ async fn elsewhere() -> crate::error::AppError {
 
 /// `POST` to the base written with a slash (`/fhir/R4/`, as some clients write it): a
 /// bundle, as at the base. Routed beside the nest, which does not see that path.
-pub fn base_with_slash() -> axum::routing::MethodRouter<AppState> {
-    post(transaction::process)
+pub fn base_with_slash(limits: &FhirConfig) -> axum::routing::MethodRouter<AppState> {
+    post(transaction::process).layer((
+        DefaultBodyLimit::max(limits.max_bundle_bytes),
+        RequestBodyLimitLayer::new(limits.max_bundle_bytes),
+    ))
 }
 
 /// A FHIR response's body: built as JSON, or already written out (the read of one

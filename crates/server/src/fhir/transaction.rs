@@ -18,10 +18,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 use telemed_domain::{Error, Result};
+use telemed_fhir::bounded::Limits;
 use telemed_fhir::{outcome, ResourceType};
 use telemed_store::DbResult;
 
-use super::write::{self, create_in, parse_json, update_in, Update, WriteScope, Written};
+use super::write::{self, create_in, update_in, Update, WriteScope, Written};
 use super::{Body, FhirCaller, FhirJson};
 use crate::context::Ctx;
 use crate::error::{status_of, AppResult};
@@ -197,7 +198,7 @@ pub async fn process(
     caller: FhirCaller,
     body: Bytes,
 ) -> AppResult<FhirJson> {
-    let bundle = parse_json(&body)?;
+    let bundle = super::body::parse(&state.json_budget, &body, &Limits::BUNDLE).await?;
     if bundle["resourceType"].as_str() != Some("Bundle") {
         return Err(Error::invalid("resourceType", "POST to the base takes a Bundle").into());
     }

@@ -13,6 +13,7 @@ use telemed_domain::access::{self as policy, Data, Op};
 use telemed_domain::audit::AuditRecord;
 use telemed_domain::record::{NewEntry, Section, ValidEntry};
 use telemed_domain::{Error, Permission, Result, Role, UserId};
+use telemed_fhir::bounded::Limits;
 use telemed_fhir::input::{self, Incoming, NewPatient};
 use telemed_fhir::{resources, search as parser, Interaction, ResourceType};
 use telemed_store::record::{self as record_store, Entry};
@@ -62,31 +63,6 @@ pub struct WriteScope {
     pub audit: Vec<AuditRecord>,
     /// A transaction's `urn:uuid:` ids of the patients created so far.
     pub refs: HashMap<String, String>,
-}
-
-/// Whether any string (or key) of `v` holds a NUL character.
-fn holds_nul(v: &Value) -> bool {
-    match v {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(holds_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
-        _ => false,
-    }
-}
-
-pub fn parse_json(body: &[u8]) -> Result<Value> {
-    let v: Value =
-        serde_json::from_slice(body).map_err(|_| Error::invalid("body", "the body is not JSON"))?;
-    if !v.is_object() {
-        return Err(Error::invalid("body", "the body is not a FHIR resource"));
-    }
-    if holds_nul(&v) {
-        return Err(Error::invalid(
-            "body",
-            "the NUL character (U+0000) is not accepted in text",
-        ));
-    }
-    Ok(v)
 }
 
 /// Creates one resource inside `tx`; references to a transaction's `urn:uuid:` ids
@@ -398,7 +374,7 @@ pub async fn create(
     body: Bytes,
 ) -> AppResult<FhirJson> {
     let rt = resource_type(&rt)?;
-    let json = parse_json(&body)?;
+    let json = super::body::parse(&state.json_budget, &body, &Limits::RESOURCE).await?;
     if rt == ResourceType::MedicationRequest {
         let code = headers
             .get(super::prescriptions::SECOND_FACTOR_HEADER)
@@ -523,7 +499,7 @@ pub async fn update(
     body: Bytes,
 ) -> AppResult<FhirJson> {
     let rt = resource_type(&rt)?;
-    let json = parse_json(&body)?;
+    let json = super::body::parse(&state.json_budget, &body, &Limits::RESOURCE).await?;
     let expected = if_match(headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()))?;
     let change = Update {
         resource_type: rt,

@@ -12,9 +12,9 @@ use telemed_testkit::{Backend, TestApp};
 const WAIT: Duration = Duration::from_secs(20);
 
 /// A `telemed serve` process, stopped when dropped.
-struct Node {
-    child: Child,
-    base: String,
+pub struct Node {
+    pub child: Child,
+    pub base: String,
 }
 
 impl Drop for Node {
@@ -24,7 +24,7 @@ impl Drop for Node {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -32,17 +32,20 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// Starts a node on `app`'s database and files (same master key) and waits until it
-/// answers /readyz.
-async fn serve(app: &TestApp, nats: &str) -> Node {
+/// Starts a node on `app`'s database and files (same master key), joined to the others
+/// by `nats` if given, and waits until it answers /readyz.
+pub async fn serve(app: &TestApp, nats: Option<&str>) -> Node {
     let config = &app.state().config;
     let port = free_port();
     let data = config.files.local_dir.clone().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_telemed"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_telemed"));
+    command.env_clear();
+    if let Some(nats) = nats {
+        command.env("TELEMED_NATS_URL", nats);
+    }
+    let child = command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env_clear()
         .env("TELEMED_DATABASE_URL", &config.database_url)
-        .env("TELEMED_NATS_URL", nats)
         .env("TELEMED_DATA_DIR", data.parent().unwrap())
         .env("TELEMED_FILES_LOCAL_DIR", &data)
         .env(
@@ -131,7 +134,10 @@ async fn two_serve_processes_share_live_events_over_nats() {
     .unwrap();
     tx.commit().await.unwrap();
 
-    let (a, b) = (serve(&app, &nats).await, serve(&app, &nats).await);
+    let (a, b) = (
+        serve(&app, Some(&nats)).await,
+        serve(&app, Some(&nats)).await,
+    );
     let mut patient_on_a = LiveClient::with_token(&a.base, &patient_token)
         .await
         .unwrap();

@@ -168,6 +168,98 @@ async fn oversized_bodies_are_refused(backend: Backend) {
     app.shutdown().await;
 }
 
+/// Each FHIR route reads at most what it needs: one resource elsewhere, a bundle at the
+/// base; a body within its bytes but holding more JSON values than a resource does is
+/// refused before its tree is built, naming the limit; nothing is stored.
+async fn fhir_bodies_are_bounded_per_route(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(telemed_domain::Role::Clinician).await;
+    let token = app.token_for(&clinician, None).await;
+    let http = reqwest::Client::new();
+    let entries = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM users")
+            .fetch_one(app.state().store.pool())
+            .await
+            .unwrap()
+    };
+    let before = entries().await;
+    let post = |path: &str, body: String| {
+        http.post(app.url(path))
+            .bearer_auth(&token)
+            .header("content-type", "application/fhir+json")
+            .body(body)
+            .send()
+    };
+    let observation = |padding: &str| {
+        format!(
+            r#"{{"resourceType":"Patient","name":[{{"family":"Bounds","given":["Ada"]}}]{padding}}}"#
+        )
+    };
+    // 1.5 MiB: more than a resource may be, less than a bundle.
+    let spaces = " ".repeat(1536 * 1024);
+    let declared = refused_from_the_header(&app, "/fhir/R4/Patient", &token, spaces.len()).await;
+    assert_eq!(
+        declared, 413,
+        "a resource past max_resource_bytes, refused unread"
+    );
+    let r = post(
+        "/fhir/R4",
+        format!(r#"{{"resourceType":"Bundle","type":"batch","entry":[]{spaces}}}"#),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200, "the same size is a bundle's to take");
+    let declared = refused_from_the_header(&app, "/fhir/R4", &token, 9 * 1024 * 1024).await;
+    assert_eq!(
+        declared, 413,
+        "a bundle past max_bundle_bytes, refused unread"
+    );
+    // 400,000 numbers in under 1 MiB: a tree of many megabytes, refused unbuilt.
+    let zeros = vec!["0"; 400_000].join(",");
+    let r = post(
+        "/fhir/R4/Patient",
+        observation(&format!(r#","note":[{zeros}]"#)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let outcome: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        outcome["issue"][0]["details"]["text"], "the body holds more than 100000 JSON values",
+        "{outcome}"
+    );
+    let deep = format!(r#","x":{}1{}"#, "[".repeat(200), "]".repeat(200));
+    let r = post("/fhir/R4/Patient", observation(&deep)).await.unwrap();
+    assert_eq!(r.status(), 400, "nesting past the limit");
+    assert_eq!(entries().await, before, "nothing stored");
+    // What a resource may hold is still taken.
+    let r = post("/fhir/R4/Patient", observation("")).await.unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    app.shutdown().await;
+}
+
+/// The status a request declaring a `length`-byte body gets before sending any of it.
+async fn refused_from_the_header(app: &TestApp, path: &str, token: &str, length: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.url("").trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {token}\r\ncontent-type: application/fhir+json\r\ncontent-length: {length}\r\n\r\n"
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = vec![0; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(10), socket.read(&mut answer))
+        .await
+        .expect("answered before the body was sent")
+        .unwrap();
+    let status = String::from_utf8_lossy(&answer[..n]);
+    status
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {status:?}"))
+}
+
 /// SQLite's write-ahead log is copied back into the database file by a background task
 /// (commits never do it themselves): the file takes in what was written without any
 /// further write, and the log does not grow without bound.
@@ -325,6 +417,7 @@ on_both_databases!(
     security_headers_are_on_every_response,
     openapi_document_describes_the_api,
     oversized_bodies_are_refused,
+    fhir_bodies_are_bounded_per_route,
 );
 
 /// A pooled PostgreSQL connection the server closed while it sat idle is pinged when it
