@@ -30,7 +30,7 @@ pub struct Inner {
     pub config: Arc<Config>,
     pub store: Store,
     pub clock: Arc<dyn Clock>,
-    /// The batching writer for audit entries of reads.
+    /// The group-commit writer for audit entries of reads (a read waits for its own).
     pub audit: AuditWriter,
     /// Wakes the mail sender when something is queued.
     pub mail_wake: Arc<Notify>,

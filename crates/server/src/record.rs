@@ -117,11 +117,22 @@ async fn audit_as(
         return Ok(());
     }
     let event = about_patient(ctx, state.clock.now(), action, principal, patient);
-    let event = match grant {
-        Some(g) => event.detail(g.basis().as_str()),
-        None => event.outcome(Outcome::Denied),
-    };
-    state.audit.record(event.build()).await
+    match grant {
+        Some(g) => {
+            state
+                .audit
+                .record(event.detail(g.basis().as_str()).build())
+                .await
+        }
+        // A refusal discloses nothing and may come inside the refused write's
+        // transaction: queued, not waited for.
+        None => {
+            state
+                .audit
+                .queue(event.outcome(Outcome::Denied).build())
+                .await
+        }
+    }
 }
 
 /// What the policy says, with the facts the store finds; nothing audited.

@@ -158,11 +158,17 @@ impl Store {
 }
 
 enum WriterMessage {
-    Record(AuditRecord),
+    /// A record, and who waits for its commit, if anyone.
+    Record(AuditRecord, Option<oneshot::Sender<bool>>),
     Flush(oneshot::Sender<()>),
 }
 
-/// The batching writer for audit entries of reads. Cheap to clone.
+/// The group-committing writer for audit entries of reads. Cheap to clone.
+///
+/// A read's answer waits for its entry's commit (`record`), so no patient data leaves
+/// unaudited, even if the process dies the next instant. Entries that arrive while a
+/// commit runs queue and go together in the next one: under load one commit carries
+/// many reads, and a lone read waits for one commit only.
 #[derive(Clone)]
 pub struct AuditWriter {
     tx: mpsc::Sender<WriterMessage>,
@@ -175,12 +181,6 @@ pub struct AuditWriter {
 /// third lower p99 (docs/benchmarks.md).
 const MAX_BATCH: usize = 2048;
 
-/// How long the writer gathers entries after the first before it commits them (unless
-/// the batch fills or someone waits on a flush). Every commit makes each SQLite
-/// connection drop its page cache, so fewer, larger commits keep reads fast; an entry
-/// still reaches the disk within a few tens of milliseconds.
-const GATHER_FOR: StdDuration = StdDuration::from_millis(20);
-
 impl AuditWriter {
     /// Starts the writer task. It ends, after writing what it holds, when every clone of
     /// the writer is dropped.
@@ -190,10 +190,30 @@ impl AuditWriter {
         (Self { tx }, task)
     }
 
-    /// Queues a record; it is committed within moments. Waits only when the queue is full.
+    /// Appends a record and returns once it is committed, in a commit shared with the
+    /// records queued beside it. An error means the entry is not in the trail: the read
+    /// it audits must not be answered.
     pub async fn record(&self, record: AuditRecord) -> Result<()> {
+        let stopped = || Error::internal("the audit writer has stopped");
+        let (done, committed) = oneshot::channel();
         self.tx
-            .send(WriterMessage::Record(record))
+            .send(WriterMessage::Record(record, Some(done)))
+            .await
+            .map_err(|_| stopped())?;
+        match committed.await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::internal("the audit entry could not be committed")),
+            Err(_) => Err(stopped()),
+        }
+    }
+
+    /// Queues a record without waiting for its commit: for refusals, whose answer
+    /// discloses nothing, and which may be made while the refused write's own
+    /// transaction is still open (waiting there for the writer's commit would wait on
+    /// that transaction's lock). Waits only when the queue is full.
+    pub async fn queue(&self, record: AuditRecord) -> Result<()> {
+        self.tx
+            .send(WriterMessage::Record(record, None))
             .await
             .map_err(|_| Error::internal("the audit writer has stopped"))
     }
@@ -212,45 +232,45 @@ impl AuditWriter {
 
 async fn run_writer(store: Store, mut rx: mpsc::Receiver<WriterMessage>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    let mut waiters = Vec::new();
+    let mut readers = Vec::with_capacity(MAX_BATCH);
+    let mut flushes = Vec::new();
     while let Some(first) = rx.recv().await {
-        let until = tokio::time::Instant::now() + GATHER_FOR;
+        // Everything queued now goes in this commit; nothing waits to gather more.
         let mut next = Some(first);
         while let Some(message) = next.take() {
             match message {
-                WriterMessage::Record(r) => batch.push(r),
-                WriterMessage::Flush(w) => waiters.push(w),
+                WriterMessage::Record(r, done) => {
+                    batch.push(r);
+                    readers.extend(done);
+                }
+                WriterMessage::Flush(w) => flushes.push(w),
             }
             if batch.len() >= MAX_BATCH {
                 break;
             }
-            next = match rx.try_recv() {
-                Ok(m) => Some(m),
-                Err(_) if waiters.is_empty() => tokio::time::timeout_at(until, rx.recv())
-                    .await
-                    .ok()
-                    .flatten(),
-                Err(_) => None,
-            };
+            next = rx.try_recv().ok();
         }
-        write_batch(&store, &mut batch).await;
-        for w in waiters.drain(..) {
+        let committed = write_batch(&store, &mut batch).await;
+        for done in readers.drain(..) {
+            let _ = done.send(committed);
+        }
+        for w in flushes.drain(..) {
             let _ = w.send(());
         }
     }
 }
 
-/// Writes a batch, retrying a failed commit a few times: audit entries are not dropped
-/// lightly. What still fails is logged (without personal data) and counted.
-async fn write_batch(store: &Store, batch: &mut Vec<AuditRecord>) {
+/// Writes a batch, retrying a failed commit a few times. What still fails is logged
+/// (without personal data) and counted, and its readers are told (`false`).
+async fn write_batch(store: &Store, batch: &mut Vec<AuditRecord>) -> bool {
     if batch.is_empty() {
-        return;
+        return true;
     }
     for attempt in 1..=5u32 {
         match store.append_audit(batch).await {
             Ok(()) => {
                 batch.clear();
-                return;
+                return true;
             }
             Err(e) => {
                 tracing::error!(attempt, entries = batch.len(), error = %e_detail(&e), "audit batch commit failed");
@@ -260,9 +280,10 @@ async fn write_batch(store: &Store, batch: &mut Vec<AuditRecord>) {
     }
     tracing::error!(
         entries = batch.len(),
-        "audit entries dropped after repeated failures"
+        "audit entries not committed after repeated failures; their reads were refused"
     );
     batch.clear();
+    false
 }
 
 fn e_detail(e: &Error) -> String {

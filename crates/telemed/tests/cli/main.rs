@@ -427,9 +427,10 @@ fn the_audit_chain_survives_kill_9_under_load() {
             .unwrap();
         let patient = me["id"].as_str().unwrap().to_owned();
 
-        // Audited reads (group commit) and audited writes (failed sign-ins) at once.
-        // A refused sign-in (401, or 429 once locked) is answered only after its audit
-        // entry commits, so every one the client saw must be in the chain after the kill.
+        // Audited reads (group commit) and audited writes (failed sign-ins) at once. A
+        // read is answered only after its audit entry commits, and so is a refused
+        // sign-in (401, or 429 once locked): every one the client saw must be in the
+        // chain after the kill.
         let mut load = Vec::new();
         for i in 0..8 {
             let (plain, base, token, patient) =
@@ -490,6 +491,7 @@ fn the_audit_chain_survives_kill_9_under_load() {
         }
     });
     let durable = durable.load(Ordering::SeqCst);
+    let reads = reads.load(Ordering::SeqCst);
     let out = telemed(&folder, &["audit", "verify"], None);
     assert!(out.status.success(), "{}", text(&out));
     let entries: u64 = text(&out)
@@ -501,9 +503,25 @@ fn the_audit_chain_survives_kill_9_under_load() {
         .unwrap()
         .parse()
         .unwrap();
+    // Each answered read and each refused sign-in waited for its entry's commit: all are
+    // in the chain, the kill notwithstanding.
+    let audited_reads: i64 = rt.block_on(async {
+        use sqlx::Connection;
+        let mut db = sqlx::SqliteConnection::connect(&folder.db_url())
+            .await
+            .unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'record.%.read'")
+            .fetch_one(&mut db)
+            .await
+            .unwrap()
+    });
     assert!(
-        entries >= durable,
-        "{durable} refused sign-ins were answered, so their entries committed: {}",
+        u64::try_from(audited_reads).unwrap() >= reads,
+        "{reads} reads were answered, {audited_reads} are in the audit trail"
+    );
+    assert!(
+        entries >= durable + reads,
+        "{reads} reads and {durable} refused sign-ins were answered, so their entries committed: {}",
         text(&out)
     );
 }
