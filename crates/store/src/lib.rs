@@ -193,6 +193,11 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
 /// A pooled server connection unused this long is pinged before it is handed out.
 const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(1);
 
+/// How long a request waits for a pooled connection before it is answered 503: while
+/// the database is unreachable, no connection comes, and a client is better told so in
+/// seconds than kept waiting.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(4);
+
 /// How often the SQLite write-ahead log is copied back into the database file.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -263,7 +268,7 @@ impl Store {
             .log_slow_statements(tracing::log::LevelFilter::Warn, Duration::from_millis(500));
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             // A ping before use tells whether a server went away while the connection
             // sat idle. An embedded database cannot go away (and the ping is one more
             // trip to its worker thread); a server connection is pinged only after a
@@ -461,7 +466,36 @@ pub fn db_error(e: sqlx::Error) -> Error {
         sqlx::Error::Database(d) if d.is_unique_violation() => {
             Error::Conflict("it exists already".into())
         }
+        _ if is_outage(&e) => {
+            tracing::warn!(error = %e, "the database is unreachable");
+            Error::Unavailable {
+                retry_after_secs: OUTAGE_RETRY_AFTER_SECS,
+                message: "the database is unreachable; try again shortly".into(),
+            }
+        }
         _ => Error::internal(format!("database: {e}")),
+    }
+}
+
+/// What an answer to a request made during a database outage tells the client to wait.
+const OUTAGE_RETRY_AFTER_SECS: u64 = 5;
+
+/// Whether `e` says the database cannot be reached (no connection to be had, the
+/// connection lost, the server shutting down or starting) rather than that the query
+/// was wrong: the same request may succeed once it is back.
+fn is_outage(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception), 57P01-57P03 (the server is shutting
+        // down or not yet accepting connections).
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 

@@ -30,11 +30,38 @@ async fn health_readiness_and_metrics(backend: Backend) {
     app.shutdown().await;
 }
 
+/// With the database gone, readiness says so, and requests that need it are answered
+/// 503 with Retry-After on every surface (FHIR: an OperationOutcome `transient`), not a
+/// 500 that looks like a bug.
 async fn readiness_fails_when_the_database_is_gone(backend: Backend) {
     let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(telemed_domain::Role::Clinician).await;
+    let token = app.token_for(&clinician, None).await;
     app.state().store.close().await;
     let r = app.client().get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(r.status(), 503);
+    let r = app
+        .client()
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503, "the API");
+    assert!(r.headers().contains_key("retry-after"));
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unavailable");
+    let r = app
+        .client()
+        .get(app.url("/fhir/R4/Patient?name=x"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503, "FHIR");
+    assert!(r.headers().contains_key("retry-after"));
+    let outcome: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(outcome["issue"][0]["code"], "transient", "{outcome}");
     assert_eq!(
         app.client()
             .get(app.url("/healthz"))
