@@ -3,6 +3,7 @@
 //! receives what telemed really sends, HTTP helpers, and headless Chromium.
 
 pub mod browser;
+pub mod cut;
 pub mod fhir_validate;
 pub mod live;
 pub mod smtp;

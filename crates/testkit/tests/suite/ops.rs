@@ -447,6 +447,61 @@ on_both_databases!(
     fhir_bodies_are_bounded_per_route,
 );
 
+/// PostgreSQL out of reach (the network path to it cut: connections in the pool end,
+/// new ones are refused): requests are answered 503 with Retry-After within the pool's
+/// wait, nothing is a 500; when the path is back, telemed recovers by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_pg),
+    ignore = "PostgreSQL not configured: set TELEMED_TEST_DATABASE_URL to run"
+)]
+async fn a_postgres_outage_is_503_and_recovers_by_itself() {
+    use telemed_testkit::cut::{target_of, CuttablePath};
+    let server = std::env::var("TELEMED_TEST_DATABASE_URL").unwrap();
+    let path = CuttablePath::start(target_of(&server)).await.unwrap();
+    let app = TestApp::spawn_with(Backend::Postgres, |c| {
+        c.database_url = path.url_through(&c.database_url);
+    })
+    .await;
+    let clinician = app.create_user(telemed_domain::Role::Clinician).await;
+    let token = app.token_for(&clinician, None).await;
+    let http = reqwest::Client::new();
+    let me = || http.get(app.url("/api/v1/me")).bearer_auth(&token).send();
+    assert_eq!(me().await.unwrap().status(), 200);
+
+    path.cut();
+    for _ in 0..3 {
+        let r = me().await.unwrap();
+        assert_eq!(r.status(), 503, "while PostgreSQL is out of reach");
+        assert!(r.headers().contains_key("retry-after"));
+    }
+    let r = http
+        .get(app.url(&format!("/fhir/R4/Patient/{}", clinician.id)))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let r = app.client().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+
+    path.restore();
+    let back = std::time::Instant::now();
+    loop {
+        let status = me().await.unwrap().status();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503, "only 503 until it is back");
+        assert!(
+            back.elapsed() < std::time::Duration::from_secs(30),
+            "telemed did not recover"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    app.shutdown().await;
+}
+
 /// A pooled PostgreSQL connection the server closed while it sat idle is pinged when it
 /// is next handed out (after a second unused) and replaced: no query fails for it. A
 /// busy connection is not pinged before each use.
