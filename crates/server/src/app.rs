@@ -154,8 +154,38 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = Store::connect(&config.database_url, config.max_db_connections)
         .await
         .map_err(describe)?;
+    if store.is_new().await.map_err(describe)? {
+        refuse_a_new_database_beside_a_clinic(config)?;
+    }
     store.migrate().await.map_err(describe)?;
     Ok(store)
+}
+
+/// A new, empty database is a new clinic only where nothing says a clinic existed: a
+/// master key file (made at a clinic's first start) or stored files in the files folder
+/// mean its database was lost or is not the one configured, and starting an empty
+/// clinic beside them would hide that until someone missed a record.
+fn refuse_a_new_database_beside_a_clinic(config: &Config) -> anyhow::Result<()> {
+    let key = config.files.master_key_file(&config.data_dir);
+    let files = config.files.local_dir(&config.data_dir);
+    let mut traces = Vec::new();
+    if config.files.master_key.is_none() && key.exists() {
+        traces.push(format!("the master key file {}", key.display()));
+    }
+    let holds_files = config.files.storage != "s3"
+        && std::fs::read_dir(&files).is_ok_and(|mut entries| entries.next().is_some());
+    if holds_files {
+        traces.push(format!("the files folder {}", files.display()));
+    }
+    if traces.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "the database is new and empty, but {} belong to a clinic that existed: telemed \
+         will not start an empty clinic beside them. Point database_url at that clinic's \
+         database or restore its backup; to start a new clinic instead, move them away first",
+        traces.join(" and ")
+    )
 }
 
 /// Turns a domain error into a message for the operator (internal detail included).

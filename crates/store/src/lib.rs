@@ -332,6 +332,23 @@ impl Store {
     }
 
     /// Applies the embedded migrations of this dialect that have not run yet.
+    /// Whether no migration was ever applied to this database: a new, empty one.
+    pub async fn is_new(&self) -> Result<bool> {
+        let sql = match self.dialect {
+            Dialect::Sqlite => {
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'"
+            }
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+            }
+        };
+        let tables: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(db_error)?;
+        Ok(tables == 0)
+    }
+
     pub async fn migrate(&self) -> Result<()> {
         migrations::migrator(self.dialect)
             .run(&self.pool)

@@ -297,6 +297,35 @@ fn bad_configuration_stops_with_a_useful_message() {
     }
 }
 
+/// A clinic's database lost (or the configuration pointing at another one) while its
+/// master key and files stay: telemed refuses to start an empty clinic beside them,
+/// on every command, and says what to do.
+#[test]
+fn a_new_database_beside_a_clinics_key_or_files_is_refused() {
+    let folder = Folder::new();
+    let out = telemed(&folder, &["migrate"], None);
+    assert!(out.status.success(), "a new clinic: {}", text(&out));
+    let data = folder.0.join("telemed-data");
+    std::fs::create_dir_all(data.join("files/ab")).unwrap();
+    std::fs::write(data.join("master.key"), "the clinic's key").unwrap();
+    for file in ["telemed.db", "telemed.db-wal", "telemed.db-shm"] {
+        let _ = std::fs::remove_file(folder.0.join(file));
+    }
+    let out = telemed(&folder, &["migrate"], None);
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("will not start an empty clinic")
+            && text(&out).contains("master.key")
+            && text(&out).contains("files folder"),
+        "{}",
+        text(&out)
+    );
+    // Moved away, as the message says: a new clinic starts.
+    std::fs::rename(&data, folder.0.join("old-clinic")).unwrap();
+    let out = telemed(&folder, &["migrate"], None);
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 /// The value of the first hidden `csrf` field in a page.
 fn csrf_of(html: &str) -> String {
     html.split("name=\"csrf\" value=\"")
