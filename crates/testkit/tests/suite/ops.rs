@@ -287,6 +287,22 @@ async fn refused_from_the_header(app: &TestApp, path: &str, token: &str, length:
         .unwrap_or_else(|| panic!("no status in {status:?}"))
 }
 
+/// SQLite syncs its log at every commit (synchronous=FULL): an acknowledged write
+/// survives a power cut, not only a crash of the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_commits_are_synced() {
+    let db = telemed_testkit::TestDb::create(Backend::Sqlite)
+        .await
+        .unwrap();
+    let store = telemed_store::Store::connect(&db.url, 2).await.unwrap();
+    let level: i64 = sqlx::query_scalar("PRAGMA synchronous")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(level, 2, "FULL");
+    store.close().await;
+}
+
 /// SQLite's write-ahead log is copied back into the database file by a background task
 /// (commits never do it themselves): the file takes in what was written without any
 /// further write, and the log does not grow without bound.
