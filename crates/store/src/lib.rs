@@ -39,7 +39,6 @@ mod values;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -165,19 +164,32 @@ pub struct Store {
 
 /// Counts the committed changes that took power away from a credential (see
 /// [`Tx::credentials_changed`]), in this process. Whatever remembers who a token stands
-/// for keeps it only while this has not moved. Cheap to clone.
-#[derive(Clone, Default)]
-pub struct CredentialsEpoch(std::sync::Arc<AtomicU64>);
+/// for keeps it only while this has not moved; whatever holds a connection open for a
+/// credential (a live WebSocket) is woken by `changed` to check it again. Cheap to
+/// clone.
+#[derive(Clone)]
+pub struct CredentialsEpoch(std::sync::Arc<tokio::sync::watch::Sender<u64>>);
+
+impl Default for CredentialsEpoch {
+    fn default() -> Self {
+        CredentialsEpoch(std::sync::Arc::new(tokio::sync::watch::Sender::new(0)))
+    }
+}
 
 impl CredentialsEpoch {
     pub fn current(&self) -> u64 {
-        self.0.load(Ordering::SeqCst)
+        *self.0.borrow()
     }
 
     /// What a committed credential change does (`Tx::commit`); anything that changes
     /// credentials outside a `Tx` calls it after its change.
     pub fn advance(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
+        self.0.send_modify(|epoch| *epoch += 1);
+    }
+
+    /// Wakes on each change after this call.
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
     }
 }
 

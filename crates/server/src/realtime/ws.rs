@@ -7,7 +7,9 @@
 //!
 //! Once open: the server says `{"type":"ready"}`, then sends events as JSON text. It
 //! pings every 20 s and closes a connection it has heard nothing from for 60 s, or whose
-//! session, token or pass has ended (signed out, revoked, timed out). Clients may send
+//! session, token or pass has ended (signed out, revoked, timed out): checked at each
+//! ping, and at once when this node revokes a token or changes an account's standing
+//! (`CredentialsEpoch`); a session signed out elsewhere ends at the next ping. Clients may send
 //! `{"type":"ping"}` and get `{"type":"pong"}`, and the video frames of
 //! `video::signal`; frames over 64 KiB, or more than 200 frames in 10 s, close the
 //! connection.
@@ -207,6 +209,9 @@ async fn serve(
     }
     state.metrics.live_connections(1);
     let mut heartbeat = tokio::time::interval_at(Instant::now() + HEARTBEAT, HEARTBEAT);
+    // A credential revoked on this node (a token, an account disabled, a role changed)
+    // closes the connection at once; on another node, at the next heartbeat.
+    let mut credentials = state.store.credentials_epoch().changes();
     let mut last_heard = Instant::now();
     let mut window = (Instant::now(), 0u32);
     loop {
@@ -250,6 +255,12 @@ async fn serve(
                 // Oversized frames and protocol errors end here too.
                 Some(Err(_)) | None => break,
             },
+            changed = credentials.changed() => {
+                if changed.is_err() || !still_valid(&state, &credential).await {
+                    let _ = sink.send(close(CLOSE_SIGNED_OUT, "signed out")).await;
+                    break;
+                }
+            }
             _ = heartbeat.tick() => {
                 if last_heard.elapsed() > IDLE_TIMEOUT {
                     let _ = sink.send(close(CLOSE_IDLE, "no answer")).await;

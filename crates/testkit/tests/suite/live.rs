@@ -59,6 +59,31 @@ async fn only_signed_in_people_connect_and_hear_their_own_news(backend: Backend)
         Err(Ended::TimedOut)
     );
 
+    // The bystander revokes the token their connection opened with: it closes at once
+    // ("signed out"), not at the next heartbeat 20 s later.
+    let http = reqwest::Client::new();
+    let tokens: serde_json::Value = http
+        .get(app.url("/api/v1/tokens"))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = tokens[0]["id"].as_str().unwrap().to_owned();
+    let r = http
+        .delete(app.url(&format!("/api/v1/tokens/{id}")))
+        .bearer_auth(&other_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        bystander.next_event(Duration::from_secs(3)).await,
+        Err(Ended::Closed(Some(4001)))
+    );
+
     // An oversized frame closes the connection.
     assert!(browser_tab.send_binary(vec![0u8; 100 * 1024]).await);
     assert!(matches!(
