@@ -33,6 +33,7 @@ pub struct Config {
     pub nats_url: Option<String>,
     pub session: SessionConfig,
     pub login: LoginConfig,
+    pub limits: LimitsConfig,
     pub scheduling: SchedulingConfig,
     pub files: FilesConfig,
     pub video: VideoConfig,
@@ -297,6 +298,7 @@ impl Default for Config {
             nats_url: None,
             session: SessionConfig::default(),
             login: LoginConfig::default(),
+            limits: LimitsConfig::default(),
             scheduling: SchedulingConfig::default(),
             files: FilesConfig::default(),
             video: VideoConfig::default(),
@@ -324,6 +326,34 @@ impl Default for LoginConfig {
             max_failures_per_address: 50,
             failure_window_minutes: 15,
             lockout_minutes: 15,
+        }
+    }
+}
+
+/// Rate limits on what sends email or names an email address, counted per hour; the
+/// use that reaches a limit locks its key for an hour (429 with `Retry-After`). They are
+/// counted whether or not the address has an account, so a refusal tells nothing.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Sign-ups and password-reset requests from one client address.
+    pub email_requests_per_address: i64,
+    /// Emails one address can be made to receive by sign-ups, reset requests and proxy
+    /// invitations (someone else typing it).
+    pub emails_per_recipient: i64,
+    /// Proxy invitations one person sends (a patient, the front desk).
+    pub proxy_invitations_per_person: i64,
+    /// Staff invitations one admin sends.
+    pub staff_invitations_per_admin: i64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            email_requests_per_address: 20,
+            emails_per_recipient: 5,
+            proxy_invitations_per_person: 10,
+            staff_invitations_per_admin: 100,
         }
     }
 }
@@ -422,6 +452,18 @@ impl Config {
             || l.lockout_minutes < 1
         {
             return fail("login: every limit must be at least 1");
+        }
+        let r = &self.limits;
+        if [
+            r.email_requests_per_address,
+            r.emails_per_recipient,
+            r.proxy_invitations_per_person,
+            r.staff_invitations_per_admin,
+        ]
+        .iter()
+        .any(|n| !(1..=100_000).contains(n))
+        {
+            return fail("limits: every limit must be between 1 and 100000 per hour");
         }
         if self.scheduling.reminder_hours.len() > 5
             || self

@@ -38,6 +38,8 @@ pub mod ops;
 pub mod pdf;
 pub mod pharmacies;
 pub mod prescribing;
+pub mod proxies;
+pub mod rate_limits;
 pub mod realtime;
 pub mod record;
 pub mod renewals;

@@ -34,6 +34,12 @@ pub enum Mail<'a> {
         link: &'a str,
         role: &'a str,
     },
+    /// An invitation to see someone's record on their behalf: a link only; who invited
+    /// and whose record are shown after sign-in, to the account with this address.
+    ProxyInvitation {
+        link: &'a str,
+        days: i64,
+    },
     /// A secure message arrived: a link only, never the message.
     NewMessage {
         link: &'a str,
@@ -110,6 +116,13 @@ impl Mail<'_> {
                     ("Restablecer su contraseña de telemed".into(), format!("Hola:\n\nPara elegir una contraseña nueva, abra este enlace (válido 1 hora):\n\n{link}\n\nSi no lo pidió, ignore este mensaje: su contraseña no cambia.\n"))
                 } else {
                     ("Reset your telemed password".into(), format!("Hello,\n\nTo choose a new password, open this link (valid for 1 hour):\n\n{link}\n\nIf you did not ask for this, ignore this message: your password stays the same.\n"))
+                }
+            }
+            Mail::ProxyInvitation { link, days } => {
+                if es {
+                    ("Invitación para acceder a una historia en telemed".into(), format!("Hola:\n\nUn paciente de la clínica le invitó a ver su historia clínica en su nombre (como familiar o cuidador). Para ver quién le invitó y aceptar o rechazar, inicie sesión con esta dirección de correo y abra (válido {days} días):\n\n{link}\n\nSi no tiene cuenta, regístrese como paciente con esta misma dirección. Si no espera esta invitación, ignore este mensaje: nada cambia sin su respuesta.\n"))
+                } else {
+                    ("An invitation to access a record on telemed".into(), format!("Hello,\n\nA patient of the clinic invited you to see their health record on their behalf (as a relative or carer). To see who invited you and accept or decline, sign in with this email address and open (valid for {days} days):\n\n{link}\n\nIf you have no account, register as a patient with this same address. If you do not expect this invitation, ignore this message: nothing changes without your answer.\n"))
                 }
             }
             Mail::NewMessage { link } => {

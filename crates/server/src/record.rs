@@ -19,7 +19,7 @@ use crate::realtime::{Envelope, LiveEvent};
 use crate::AppState;
 
 /// An audit entry by `principal` about `patient`'s record as a whole.
-fn about_patient(
+pub(crate) fn about_patient(
     ctx: &Ctx,
     now: chrono::DateTime<chrono::Utc>,
     action: &str,
@@ -211,7 +211,7 @@ pub async fn demographics(
     state.store.demographics(&grant).await
 }
 
-fn clean(field: &'static str, v: &Option<String>, max: usize) -> Result<Option<String>> {
+pub(crate) fn clean(field: &'static str, v: &Option<String>, max: usize) -> Result<Option<String>> {
     let v = v.as_deref().map(str::trim).filter(|s| !s.is_empty());
     match v {
         Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => {
@@ -911,82 +911,6 @@ pub async fn add_to_care_team(
         change.rollback().await?;
     }
     Ok(added)
-}
-
-/// Proxies are granted and revoked by the patient themselves or by the front desk.
-fn manages_proxies(principal: &Principal, patient: UserId) -> bool {
-    (principal.role == Role::Patient && principal.user_id == patient)
-        || principal.role == Role::Staff
-}
-
-/// Delegates read access to a patient's record to another patient account (a parent,
-/// a carer): by the patient themselves, or by the front desk (a child's record).
-pub async fn grant_proxy(
-    state: &AppState,
-    ctx: &Ctx,
-    principal: &Principal,
-    patient: UserId,
-    proxy_email: &str,
-    relationship: &str,
-) -> Result<String> {
-    if !manages_proxies(principal, patient) {
-        return Err(Error::NotFound);
-    }
-    let facts = state
-        .store
-        .care_facts(principal.user_id, patient, state.clock.now())
-        .await?;
-    if !facts.patient_exists {
-        return Err(Error::NotFound);
-    }
-    let relationship = clean("relationship", &Some(relationship.to_owned()), 60)?
-        .ok_or_else(|| Error::invalid("relationship", "say who they are to the patient"))?;
-    let email = telemed_domain::Email::parse(proxy_email)?;
-    let proxy = state
-        .store
-        .user_by_email(&email)
-        .await?
-        .filter(|u| u.role == Role::Patient && u.id != patient)
-        .ok_or_else(|| {
-            Error::invalid(
-                "email",
-                "the proxy needs their own patient account with that email",
-            )
-        })?;
-    let now = state.clock.now();
-    let mut change = Change::begin(state).await?;
-    let id = store::grant_proxy(
-        change.tx(),
-        patient,
-        proxy.id,
-        &relationship,
-        principal.user_id,
-        now,
-    )
-    .await?;
-    let event = about_patient(ctx, now, "record.proxy.grant", principal, patient)
-        .detail(format!("proxy {}", proxy.id));
-    change.audit(event);
-    change.commit().await?;
-    Ok(id)
-}
-
-pub async fn revoke_proxy(
-    state: &AppState,
-    ctx: &Ctx,
-    principal: &Principal,
-    patient: UserId,
-    id: &str,
-) -> Result<()> {
-    if !manages_proxies(principal, patient) {
-        return Err(Error::NotFound);
-    }
-    let now = state.clock.now();
-    let mut change = Change::begin(state).await?;
-    store::revoke_proxy(change.tx(), patient, id, now).await?;
-    let event = about_patient(ctx, now, "record.proxy.revoke", principal, patient);
-    change.audit(event);
-    change.commit().await
 }
 
 /// One line of a patient's access log: who did what to their record, and when.

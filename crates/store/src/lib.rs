@@ -24,6 +24,7 @@ pub mod one_time;
 pub mod outbox;
 pub mod pharmacies;
 pub mod prescriptions;
+pub mod proxy_invitations;
 pub mod record;
 pub mod renewals;
 pub mod scheduling;

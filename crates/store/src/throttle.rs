@@ -1,5 +1,6 @@
-//! Sign-in throttling: failures counted per key (an account's email, a client address)
-//! in a window; too many lock the key for a while. Keys are stored hashed.
+//! Throttling: events counted per key in a window; too many lock the key for a while.
+//! Sign-in counts its failures (per account, per client address); rate limits count
+//! every use (`spend`). Keys are stored hashed.
 
 use chrono::{DateTime, Duration, Utc};
 use telemed_domain::Result;
@@ -8,6 +9,7 @@ use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottleRule {
+    /// The events the window allows; the one that reaches it locks the key.
     pub max_failures: i64,
     pub window: Duration,
     pub lockout: Duration,
@@ -63,6 +65,35 @@ pub async fn record_failure(
         .await
         .db()?;
     Ok(Some(until))
+}
+
+impl Store {
+    /// Spends one use of each key under its rule, in a transaction of its own (so that a
+    /// request refused later still counts): `RateLimited` while any key is locked, and
+    /// then nothing is counted.
+    pub async fn spend(&self, keys: &[(String, ThrottleRule)], now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let mut locked_until = None;
+        for (key, _) in keys {
+            let until: Option<Option<i64>> =
+                sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key_hash = $1")
+                    .bind(key.clone())
+                    .fetch_optional(tx.conn())
+                    .await
+                    .db()?;
+            if let Some(until) = until.flatten().map(from_micros).filter(|t| *t > now) {
+                locked_until = locked_until.max(Some(until));
+            }
+        }
+        if let Some(until) = locked_until {
+            let retry_after_secs = (until - now).num_seconds().max(1) as u64;
+            return Err(telemed_domain::Error::RateLimited { retry_after_secs });
+        }
+        for (key, rule) in keys {
+            record_failure(&mut tx, key, *rule, now).await?;
+        }
+        tx.commit().await.db()
+    }
 }
 
 pub async fn clear(conn: &mut Conn, key_hash: &str) -> Result<()> {

@@ -15,6 +15,7 @@ use crate::context::Ctx;
 use crate::crypto::{random_token, token_hash};
 use crate::i18n::Lang;
 use crate::mail::{self, Mail};
+use crate::rate_limits::{self, Use};
 use crate::AppState;
 
 pub struct NewInvite<'a> {
@@ -45,6 +46,11 @@ pub async fn invite(
             "an account with this email exists already".into(),
         ));
     }
+    rate_limits::spend(
+        state,
+        &[Use::StaffInvitationBy(admin.user_id), Use::EmailTo(&email)],
+    )
+    .await?;
     let now = state.clock.now();
     let token = random_token("");
     let link = format!("{}/invite?token={token}", state.config.public_url);

@@ -16,6 +16,7 @@ use crate::context::Ctx;
 use crate::crypto::{random_token, token_hash};
 use crate::i18n::Lang;
 use crate::mail::{self, Mail};
+use crate::rate_limits::{self, Use};
 use crate::AppState;
 
 pub struct Registration<'a> {
@@ -32,6 +33,7 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
     let name = validate_display_name(r.display_name)?;
     let email = Email::parse(r.email)?;
     let password = super::new_password(r.password, &email, &name)?;
+    rate_limits::spend(state, &[Use::EmailRequestFrom(ctx), Use::EmailTo(&email)]).await?;
     let hash = hash_blocking(password.expose()).await?;
     let now = state.clock.now();
     let mut change = Change::begin(state).await?;
@@ -104,7 +106,8 @@ pub async fn confirm_email(state: &AppState, ctx: &Ctx, token: &str) -> Result<b
     Ok(true)
 }
 
-/// Emails a reset link if the address has an active account; answers the same either way.
+/// Emails a reset link if the address has an active account; answers the same either
+/// way, and counts the request against the client address and the address either way.
 pub async fn request_password_reset(
     state: &AppState,
     ctx: &Ctx,
@@ -114,6 +117,7 @@ pub async fn request_password_reset(
     let Ok(email) = Email::parse(email) else {
         return Ok(());
     };
+    rate_limits::spend(state, &[Use::EmailRequestFrom(ctx), Use::EmailTo(&email)]).await?;
     let Some(user) = state
         .store
         .user_by_email(&email)

@@ -12,6 +12,7 @@ mod notifications;
 mod patients;
 mod pharmacies;
 mod prescribing;
+mod proxies;
 mod record;
 mod scheduling;
 mod tokens;
@@ -161,11 +162,17 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/patients/{id}/proxies",
-            axum::routing::post(record::grant_proxy),
+            get(proxies::list).post(proxies::invite),
+        )
+        .route("/patients/{id}/proxies/{proxy}", delete(proxies::remove))
+        .route("/proxy-invitations", get(proxies::mine))
+        .route(
+            "/proxy-invitations/{id}/accept",
+            axum::routing::post(proxies::accept),
         )
         .route(
-            "/patients/{id}/proxies/{proxy}",
-            delete(record::revoke_proxy),
+            "/proxy-invitations/{id}/decline",
+            axum::routing::post(proxies::decline),
         )
         .route("/audit", get(audit::search))
         .route("/audit/verify", get(audit::verify))
@@ -243,7 +250,8 @@ pub fn router() -> Router<AppState> {
         messaging::receipts, messaging::archive, messaging::route, messaging::upload, messaging::attachment,
         record::summary, record::demographics, record::save_demographics, record::entries, record::add_entry,
         record::change_status, record::notes, record::start_note, record::note, record::save_draft, record::sign,
-        record::add_addendum, record::break_glass, record::add_to_care_team, record::grant_proxy, record::revoke_proxy,
+        record::add_addendum, record::break_glass, record::add_to_care_team,
+        proxies::invite, proxies::list, proxies::remove, proxies::mine, proxies::accept, proxies::decline,
         documents::upload, documents::list, documents::get, documents::file, documents::thumbnail, documents::preview,
         documents::change_status, export::export, prescribing::search, prescribing::check, prescribing::sign, prescribing::list, prescribing::cancel, prescribing::discontinue, prescribing::pdf,
         prescribing::request_renewal, prescribing::renewals_of, prescribing::renewal_queue, prescribing::deny_renewal, prescribing::ask_for_visit,

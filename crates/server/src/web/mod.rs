@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod pages;
 mod pharmacies;
 mod prescriptions;
+mod proxies;
 mod room;
 mod rx_pad;
 mod schedule_editor;
@@ -74,6 +75,16 @@ pub fn router() -> Router<AppState> {
         )
         .route("/account/mfa/disable", post(account::mfa_disable))
         .route("/account/sessions", get(account::sessions))
+        .route("/account/proxies", get(proxies::show).post(proxies::invite))
+        .route("/account/proxies/{id}/remove", post(proxies::remove))
+        .route(
+            "/account/proxy-invitations/{id}/accept",
+            post(proxies::accept),
+        )
+        .route(
+            "/account/proxy-invitations/{id}/decline",
+            post(proxies::decline),
+        )
         .route(
             "/account/sessions/revoke-all",
             post(account::revoke_all_sessions),

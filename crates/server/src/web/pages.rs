@@ -133,6 +133,20 @@ pub fn render_with(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
+/// A form page shown again after `e` refused what was sent: 400 for what was written,
+/// 429 with `Retry-After` for a rate limit, and so on as the API answers.
+pub fn render_refusal(e: &Error, template: &impl Template) -> Response {
+    let mut response = render_with(crate::error::status_of(e), template);
+    if let Error::RateLimited { retry_after_secs } = e {
+        if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+    }
+    response
+}
+
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::pages::{render, render_with, MessagePage, Page};
+use super::pages::{render, render_refusal, render_with, MessagePage, Page};
 use super::WebCtx;
 use crate::accounts::registration::{self, Registration};
 use crate::accounts::signin::{self, Refusal};
@@ -232,8 +232,8 @@ pub async fn register(
             link: None,
         }),
         Err(e @ telemed_domain::Error::Internal(_)) => AppError(e).into_response(),
-        Err(e) => render_with(
-            StatusCode::BAD_REQUEST,
+        Err(e) => render_refusal(
+            &e,
             &RegisterPage {
                 page: &page,
                 error: Some(page.form_error(&e)),
@@ -318,11 +318,15 @@ pub async fn verify(
 #[template(path = "forgot.html")]
 struct ForgotPage<'a> {
     page: &'a Page,
+    error: Option<String>,
 }
 
 pub async fn forgot_form(w: WebCtx) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/password/forgot");
-    render(&ForgotPage { page: &page })
+    render(&ForgotPage {
+        page: &page,
+        error: None,
+    })
 }
 
 #[derive(Deserialize)]
@@ -344,6 +348,13 @@ pub async fn forgot(
             good: true,
             link: None,
         }),
+        Err(e @ telemed_domain::Error::RateLimited { .. }) => render_refusal(
+            &e,
+            &ForgotPage {
+                page: &page,
+                error: Some(page.form_error(&e)),
+            },
+        ),
         Err(e) => AppError(e).into_response(),
     }
 }

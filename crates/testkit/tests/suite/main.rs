@@ -46,6 +46,7 @@ mod ops;
 mod prescribing;
 mod prescribing_browser;
 mod prescribing_web;
+mod proxies;
 mod record;
 mod record_browser;
 mod renewals;

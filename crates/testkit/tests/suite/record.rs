@@ -110,15 +110,7 @@ pub(super) async fn cast(app: &TestApp, api: &Api<'_>) -> Cast {
     assert_eq!(status, 204, "{body}");
     let proxy = app.create_user(Role::Patient).await;
     let patient_token = app.token_for(&patient, None).await;
-    let (status, body) = api
-        .call(
-            "POST",
-            &format!("/api/v1/patients/{}/proxies", patient.id),
-            &patient_token,
-            Some(json!({"email": proxy.email, "relationship": "daughter"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    super::proxies::make_proxy(app, api, &patient, &patient_token, &proxy).await;
     let mut people = vec![
         ("the patient", patient.clone(), patient_token),
         ("staff", staff, staff_token),
