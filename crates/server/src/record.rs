@@ -104,6 +104,29 @@ pub(crate) async fn audit_decision(
     audit_as(state, ctx, principal, patient, op, &action, grant).await
 }
 
+/// Audits reads the caller took with `policy::decide` on several patients at once (a
+/// search's matches): one entry per patient, under each grant's basis, committed
+/// together before any of them is answered.
+pub(crate) async fn audit_reads(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: &Principal,
+    data: Data,
+    granted: &[(UserId, Grant)],
+) -> Result<()> {
+    let action = policy::action_name(data, Op::Read);
+    let now = state.clock.now();
+    let events = granted
+        .iter()
+        .map(|(patient, grant)| {
+            about_patient(ctx, now, &action, principal, *patient)
+                .detail(grant.basis().as_str())
+                .build()
+        })
+        .collect();
+    state.audit.record_all(events).await
+}
+
 async fn audit_as(
     state: &AppState,
     ctx: &Ctx,

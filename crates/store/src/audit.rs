@@ -194,17 +194,31 @@ impl AuditWriter {
     /// records queued beside it. An error means the entry is not in the trail: the read
     /// it audits must not be answered.
     pub async fn record(&self, record: AuditRecord) -> Result<()> {
+        self.record_all(vec![record]).await
+    }
+
+    /// Appends several records (a search's matches, one entry each) and returns once
+    /// all are committed: they are queued together and share a commit, where recording
+    /// them one after another would wait for one commit each.
+    pub async fn record_all(&self, records: Vec<AuditRecord>) -> Result<()> {
         let stopped = || Error::internal("the audit writer has stopped");
-        let (done, committed) = oneshot::channel();
-        self.tx
-            .send(WriterMessage::Record(record, Some(done)))
-            .await
-            .map_err(|_| stopped())?;
-        match committed.await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Error::internal("the audit entry could not be committed")),
-            Err(_) => Err(stopped()),
+        let mut commits = Vec::with_capacity(records.len());
+        for record in records {
+            let (done, committed) = oneshot::channel();
+            self.tx
+                .send(WriterMessage::Record(record, Some(done)))
+                .await
+                .map_err(|_| stopped())?;
+            commits.push(committed);
         }
+        for committed in commits {
+            match committed.await {
+                Ok(true) => {}
+                Ok(false) => return Err(Error::internal("the audit entry could not be committed")),
+                Err(_) => return Err(stopped()),
+            }
+        }
+        Ok(())
     }
 
     /// Queues a record without waiting for its commit: for refusals, whose answer

@@ -293,8 +293,9 @@ async fn patients(
     }
     let (people, more) = state.store.search_people(&q).await?;
     let total = total(search, people.len(), more, state.store.count_people(&q)).await?;
-    let read = (Data::Section(Section::Demographics), Op::Read);
+    let demographics = Data::Section(Section::Demographics);
     let mut matches = Vec::with_capacity(people.len());
+    let mut granted = Vec::with_capacity(people.len());
     for p in &people {
         // Demographics need no care relationship: the facts a search knows decide.
         let facts = CareFacts {
@@ -302,12 +303,14 @@ async fn patients(
             proxy: proxied.contains(&p.id),
             ..CareFacts::default()
         };
-        let Some(grant) = policy::decide(principal, p.id, read.0, read.1, facts) else {
+        let Some(grant) = policy::decide(principal, p.id, demographics, Op::Read, facts) else {
             continue;
         };
-        record::audit_decision(state, ctx, principal, p.id, read, Some(&grant)).await?;
+        granted.push((p.id, grant));
         matches.push(resources::patient(p));
     }
+    // Every match audited, in one commit, before the page is answered.
+    record::audit_reads(state, ctx, principal, demographics, &granted).await?;
     Ok(Found {
         matches: as_json(matches),
         included: vec![],
