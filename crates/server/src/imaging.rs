@@ -118,6 +118,10 @@ fn unreadable(what: &str) -> Error {
 /// opens it decode gigabytes (a message attachment is decoded by the recipient's
 /// browser). Files that are not pictures pass.
 pub fn check_picture_size(bytes: &[u8], media: MediaType) -> Result<()> {
+    guarded("picture", || picture_size_within(bytes, media))
+}
+
+fn picture_size_within(bytes: &[u8], media: MediaType) -> Result<()> {
     let format = match media {
         MediaType::Png => ImageFormat::Png,
         MediaType::Jpeg => ImageFormat::Jpeg,
@@ -142,6 +146,10 @@ pub fn check_picture_size(bytes: &[u8], media: MediaType) -> Result<()> {
 /// A small JPEG of a photo (PNG, JPEG, GIF, WebP), turned upright by its EXIF
 /// orientation. `None` for files that are not pictures.
 pub fn thumbnail(bytes: &[u8], media: MediaType) -> Result<Option<Rendered>> {
+    guarded("picture", || photo_thumbnail(bytes, media))
+}
+
+fn photo_thumbnail(bytes: &[u8], media: MediaType) -> Result<Option<Rendered>> {
     let format = match media {
         MediaType::Png => ImageFormat::Png,
         MediaType::Jpeg => ImageFormat::Jpeg,
@@ -204,9 +212,10 @@ pub struct DicomRead {
 /// is refused; a valid file whose pixels cannot be decoded here (a compression telemed
 /// does not read, or no image at all) is kept without a preview.
 pub fn read_dicom(bytes: &[u8]) -> Result<DicomRead> {
-    let object = parse_dicom(bytes)?;
-    let header = dicom_header(&object)?;
-    let (preview, thumbnail) = match render_dicom(&object, None) {
+    let object = guarded("DICOM file", || parse_dicom(bytes))?;
+    let header = guarded("DICOM file", || dicom_header(&object))?;
+    let rendered = guarded("image in this DICOM file", || render_dicom(&object, None));
+    let (preview, thumbnail) = match rendered {
         Ok(picture) => (Some(png(&picture)?), Some(jpeg_thumbnail(&picture)?)),
         Err(e) => {
             tracing::info!(reason = %e, transfer_syntax = %header.transfer_syntax, "no preview for a DICOM file");
@@ -222,15 +231,30 @@ pub fn read_dicom(bytes: &[u8]) -> Result<DicomRead> {
 
 /// Renders a stored DICOM file again with another window (the viewer's CT presets).
 pub fn render_dicom_with(bytes: &[u8], window: Window) -> Result<Rendered> {
-    let object = parse_dicom(bytes)?;
-    let picture =
-        render_dicom(&object, Some(window)).map_err(|_| unreadable("image in this DICOM file"))?;
+    let object = guarded("DICOM file", || parse_dicom(bytes))?;
+    let picture = guarded("image in this DICOM file", || {
+        render_dicom(&object, Some(window))
+    })
+    .map_err(|_| unreadable("image in this DICOM file"))?;
     png(&picture)
+}
+
+/// Runs a decoder of other people's code on an uploaded file. A panic in it (fuzzing
+/// found an out-of-bounds index in the DICOM RLE decoder on a damaged file) means that
+/// file cannot be read: a clear 400, or a DICOM file kept without a preview, rather than
+/// a failed request.
+fn guarded<T>(what: &str, decode: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode))
+        .unwrap_or_else(|_| Err(unreadable(what)))
 }
 
 fn parse_dicom(bytes: &[u8]) -> Result<DefaultDicomObject> {
     if bytes.len() < 132 || &bytes[128..132] != b"DICM" {
         return Err(Error::invalid("file", "this is not a DICOM Part 10 file"));
+    }
+    // The parser allocates what an element declares before reading it.
+    if !crate::dicom_lengths::lengths_fit(bytes) {
+        return Err(unreadable("DICOM file"));
     }
     // `from_reader` starts at the "DICM" magic, after the 128-byte preamble.
     dicom_object::from_reader(&bytes[128..]).map_err(|_| unreadable("DICOM file"))
@@ -320,6 +344,9 @@ fn render_dicom(object: &DefaultDicomObject, window: Option<Window>) -> Result<D
         || frame_bytes as u64 > MAX_PIXEL_BYTES
     {
         return Err(Error::invalid("file", "the image is empty or too large"));
+    }
+    if !crate::dicom_lengths::rle_fragments_fit(object) {
+        return Err(unreadable("image in this DICOM file"));
     }
     let decoded = object
         .decode_pixel_data_frame(0)

@@ -426,6 +426,40 @@ async fn dicom_images_are_read_and_rendered_like_pydicom_does(backend: Backend) 
     assert_eq!(nm["dicom"]["transfer_syntax"], "1.2.840.10008.1.2.4.51");
     assert!(nm["preview_url"].is_null());
 
+    // A damaged RLE image whose segments overrun the frame (found by fuzzing; the
+    // decoder panicked, and the upload was a 500): filed, its header read, no preview.
+    let (status, damaged) = api
+        .file_document(
+            &who.c,
+            who.patient.id,
+            file("damaged.dcm", fixture("rle_overrun.dcm")),
+        )
+        .await;
+    assert_eq!(status, 201, "{damaged}");
+    assert!(damaged["preview_url"].is_null() && damaged["thumbnail_url"].is_null());
+    // An RLE frame header claiming about 3 billion segments (the decoder allocated
+    // 12 GB for their offsets): filed, no preview, nothing allocated.
+    let (status, claims) = api
+        .file_document(
+            &who.c,
+            who.patient.id,
+            file("claims.dcm", fixture("rle_segment_count.dcm")),
+        )
+        .await;
+    assert_eq!(status, 201, "{claims}");
+    assert!(claims["preview_url"].is_null());
+
+    // A 2.7 KB file with an element declaring about 4 GB (found by fuzzing; the parser
+    // allocated it): refused before it is parsed.
+    let (status, refused) = api
+        .file_document(
+            &who.c,
+            who.patient.id,
+            file("bomb.dcm", fixture("length_past_the_end.dcm")),
+        )
+        .await;
+    assert_eq!(status, 400, "{refused}");
+
     // A DICOM object with no image (an RT plan) is filed, without a preview.
     let (status, plan) = api
         .file_document(
@@ -464,7 +498,7 @@ async fn dicom_images_are_read_and_rendered_like_pydicom_does(backend: Backend) 
             None,
         )
         .await;
-    assert_eq!(list.as_array().unwrap().len(), 5);
+    assert_eq!(list.as_array().unwrap().len(), 7);
     app.shutdown().await;
 }
 
