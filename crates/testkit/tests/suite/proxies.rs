@@ -43,6 +43,14 @@ async fn answer(api: &Api<'_>, token: &str, id: &str, verb: &str) -> (u16, Value
     api.call("POST", &path, token, None).await
 }
 
+/// The patient's proxies and waiting invitations, as `token` lists them.
+async fn proxies_of(api: &Api<'_>, patient: &TestUser, token: &str) -> Value {
+    let path = format!("/api/v1/patients/{}/proxies", patient.id);
+    let (status, list) = api.call("GET", &path, token, None).await;
+    assert_eq!(status, 200, "{list}");
+    list
+}
+
 async fn reads_record(api: &Api<'_>, patient: &TestUser, token: &str) -> u16 {
     let path = format!("/api/v1/patients/{}/record/allergies", patient.id);
     api.call("GET", &path, token, None).await.0
@@ -148,14 +156,7 @@ async fn the_invited_person_accepts_or_declines(backend: Backend) {
     assert_eq!(answer(&api, &stranger_token, &id, "accept").await.0, 404);
     assert_eq!(reads_record(&api, &patient, &stranger_token).await, 404);
 
-    let (_, list) = api
-        .call(
-            "GET",
-            &format!("/api/v1/patients/{}/proxies", patient.id),
-            &token,
-            None,
-        )
-        .await;
+    let list = proxies_of(&api, &patient, &token).await;
     assert_eq!(list["invitations"][0]["email"], carer.email.as_str());
     assert_eq!(list["proxies"].as_array().unwrap().len(), 0);
 
@@ -167,14 +168,7 @@ async fn the_invited_person_accepts_or_declines(backend: Backend) {
         404,
         "answered once"
     );
-    let (_, list) = api
-        .call(
-            "GET",
-            &format!("/api/v1/patients/{}/proxies", patient.id),
-            &token,
-            None,
-        )
-        .await;
+    let list = proxies_of(&api, &patient, &token).await;
     assert_eq!(list["proxies"][0]["proxy_id"], carer.id.to_string());
     assert_eq!(list["invitations"].as_array().unwrap().len(), 0);
     let grant = list["proxies"][0]["id"].as_str().unwrap().to_owned();
