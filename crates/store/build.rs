@@ -5,7 +5,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    // Read when the script runs, not when it was compiled: a build script compiled for
+    // one checkout may run for another sharing the target folder.
+    let dir = Path::new(&std::env::var("CARGO_MANIFEST_DIR")?).join("migrations");
     println!("cargo::rerun-if-changed={}", dir.display());
     let mut names: Vec<String> = std::fs::read_dir(&dir)?
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())

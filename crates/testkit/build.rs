@@ -32,7 +32,10 @@ fn main() {
     }
     // The independent FHIR validators (tools/fhir-validate): @medplum/core from npm and
     // fhir.resources from PyPI.
-    let tools = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/fhir-validate");
+    // The checkout this build is for (read at run time: the script may have been
+    // compiled for another checkout sharing the target folder).
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
+    let tools = std::path::Path::new(&manifest).join("../../tools/fhir-validate");
     let medplum = tools.join("node_modules/@medplum/core/package.json");
     println!("cargo::rerun-if-changed={}", medplum.display());
     let python_models = std::process::Command::new("python3")

@@ -35,6 +35,13 @@ pub enum Error {
     RateLimited { retry_after_secs: u64 },
     #[error("the request body is too large")]
     TooLarge,
+    /// The upload does not fit in what the person may store (HTTP 413). Sizes in bytes.
+    #[error("{}", quota_message(*used, *incoming, *quota))]
+    QuotaExceeded {
+        used: u64,
+        incoming: u64,
+        quota: u64,
+    },
     /// telemed cannot do this now (its database is unreachable, or it is at its limit
     /// for work of this kind); the same request may succeed after `retry_after_secs`
     /// (HTTP 503 with Retry-After).
@@ -51,6 +58,18 @@ pub enum Error {
     /// Detail for the logs only; clients see a generic message and the request id.
     #[error("internal error")]
     Internal(String),
+}
+
+/// What a refused upload tells its sender: how much they store, and what to do.
+fn quota_message(used: u64, incoming: u64, quota: u64) -> String {
+    let mb = |bytes: u64| bytes.div_ceil(1024 * 1024);
+    format!(
+        "this {} MB upload does not fit: your files take {} MB of the {} MB you may store; \
+         delete unsent uploads or ask the clinic for more room",
+        mb(incoming),
+        mb(used),
+        mb(quota)
+    )
 }
 
 impl Error {
@@ -93,6 +112,7 @@ impl Error {
             Error::PreconditionFailed(_) => "precondition_failed",
             Error::RateLimited { .. } => "rate_limited",
             Error::TooLarge => "too_large",
+            Error::QuotaExceeded { .. } => "quota_exceeded",
             Error::Unavailable { .. } => "unavailable",
             Error::UnsupportedMediaType(_) => "unsupported_media_type",
             Error::NotAcceptable(_) => "not_acceptable",

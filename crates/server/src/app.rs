@@ -112,6 +112,7 @@ impl AppState {
         let hub = crate::realtime::Hub::new();
         tokio::spawn(hub.clone().run(bus.subscribe()));
         let credentials = store.credentials_epoch();
+        bus.relay_credential_changes(credentials.clone());
         crate::prescribing::seed_starter(&store, clock.now())
             .await
             .map_err(describe)?;

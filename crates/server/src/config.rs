@@ -159,6 +159,13 @@ pub struct FilesConfig {
     pub max_attachment_bytes: usize,
     /// Largest document or image filed in a patient record (DICOM can be large).
     pub max_document_bytes: usize,
+    /// The most a patient (or a proxy) may store, in MiB; 0: no quota.
+    pub quota_mb_patient: u64,
+    /// The most one staff member may store, in MiB (a clinician files scans and imaging
+    /// for many patients); 0: no quota.
+    pub quota_mb_staff: u64,
+    /// How long a file uploaded for a message waits to be sent before it is deleted.
+    pub unsent_upload_hours: i64,
     pub s3: Option<S3Config>,
 }
 
@@ -194,6 +201,9 @@ impl Default for FilesConfig {
             master_key: None,
             max_attachment_bytes: 10 * 1024 * 1024,
             max_document_bytes: 64 * 1024 * 1024,
+            quota_mb_patient: 1024,
+            quota_mb_staff: 50 * 1024,
+            unsent_upload_hours: 24,
             s3: None,
         }
     }
@@ -330,9 +340,10 @@ impl Default for LoginConfig {
     }
 }
 
-/// Rate limits on what sends email or names an email address, counted per hour; the
-/// use that reaches a limit locks its key for an hour (429 with `Retry-After`). They are
-/// counted whether or not the address has an account, so a refusal tells nothing.
+/// Rate limits, counted per hour: on what sends email or names an email address
+/// (counted whether or not the address has an account, so a refusal tells nothing), and
+/// on uploads. The use that reaches a limit locks its key for an hour (429 with
+/// `Retry-After`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
@@ -345,6 +356,11 @@ pub struct LimitsConfig {
     pub proxy_invitations_per_person: i64,
     /// Staff invitations one admin sends.
     pub staff_invitations_per_admin: i64,
+    /// Requests that store files (attachments, messages with files, record documents)
+    /// one patient or proxy makes.
+    pub uploads_per_hour_patient: i64,
+    /// The same for one staff member.
+    pub uploads_per_hour_staff: i64,
 }
 
 impl Default for LimitsConfig {
@@ -354,6 +370,8 @@ impl Default for LimitsConfig {
             emails_per_recipient: 5,
             proxy_invitations_per_person: 10,
             staff_invitations_per_admin: 100,
+            uploads_per_hour_patient: 60,
+            uploads_per_hour_staff: 600,
         }
     }
 }
@@ -459,6 +477,8 @@ impl Config {
             r.emails_per_recipient,
             r.proxy_invitations_per_person,
             r.staff_invitations_per_admin,
+            r.uploads_per_hour_patient,
+            r.uploads_per_hour_staff,
         ]
         .iter()
         .any(|n| !(1..=100_000).contains(n))
@@ -704,6 +724,12 @@ impl FilesConfig {
         }
         if !(1024..=1024 * 1024 * 1024).contains(&self.max_document_bytes) {
             return fail("files.max_document_bytes must be between 1024 and 1073741824");
+        }
+        if self.quota_mb_patient > 1 << 30 || self.quota_mb_staff > 1 << 30 {
+            return fail("files.quota_mb_patient and quota_mb_staff must be at most 1073741824 (0: no quota)");
+        }
+        if !(1..=24 * 90).contains(&self.unsent_upload_hours) {
+            return fail("files.unsent_upload_hours must be between 1 and 2160");
         }
         if self.master_key.is_some() && self.master_key_file.is_some() {
             return fail("set files.master_key or files.master_key_file, not both");

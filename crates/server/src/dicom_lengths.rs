@@ -8,6 +8,7 @@
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::StandardDataDictionary;
+use telemed_domain::MediaType;
 
 /// Nested sequences followed at most (real files nest a few levels).
 const MAX_DEPTH: usize = 32;
@@ -24,7 +25,7 @@ enum Syntax {
 /// Whether every element, item and fragment of the file declares a length that fits in
 /// what follows it. `false` for anything that cannot be walked.
 pub fn lengths_fit(bytes: &[u8]) -> bool {
-    if bytes.len() < 132 || &bytes[128..132] != b"DICM" {
+    if MediaType::sniff(bytes) != Some(MediaType::Dicom) {
         return false;
     }
     let mut r = Reader { bytes, pos: 132 };

@@ -37,10 +37,10 @@ struct Prepared {
     dicom: Option<telemed_domain::documents::DicomHeader>,
 }
 
-/// Checks the content and makes the thumbnail and preview (CPU work, off the runtime;
-/// the bytes go to the blocking thread and come back, never copied).
-async fn prepare(bytes: Vec<u8>, max_bytes: usize) -> Result<(Vec<u8>, Prepared)> {
-    let media = telemed_domain::files::accept(&bytes, &RECORD_FILES, max_bytes)?;
+/// Reads an accepted file of type `media` and makes its thumbnail and preview (CPU
+/// work, off the runtime; the bytes go to the blocking thread and come back, never
+/// copied).
+async fn prepare(bytes: Vec<u8>, media: MediaType) -> Result<(Vec<u8>, Prepared)> {
     tokio::task::spawn_blocking(move || {
         let prepared = match media {
             MediaType::Dicom => {
@@ -82,7 +82,10 @@ pub async fn upload(
         Op::Write,
     )
     .await?;
-    let (bytes, prepared) = prepare(upload.bytes, state.config.files.max_document_bytes).await?;
+    let max_bytes = state.config.files.max_document_bytes;
+    let media = telemed_domain::files::accept(&upload.bytes, &RECORD_FILES, max_bytes)?;
+    crate::quotas::admit(state, principal, upload.bytes.len() as u64).await?;
+    let (bytes, prepared) = prepare(upload.bytes, media).await?;
     let details = upload.details.validate(prepared.media, &upload.file_name)?;
     if let Some(a) = upload.appointment {
         let reach = telemed_domain::access::visits_in_record(&grant).ok_or(Error::NotFound)?;

@@ -41,11 +41,24 @@ pub fn status_of(e: &Error) -> StatusCode {
         Error::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         Error::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
         Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::TooLarge | Error::QuotaExceeded { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         Error::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
         Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// `Retry-After` on a response refused for a rate limit or an outage, from the error.
+pub fn add_retry_after(e: &Error, response: &mut Response) {
+    if let Error::RateLimited { retry_after_secs }
+    | Error::Unavailable {
+        retry_after_secs, ..
+    } = e
+    {
+        if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
     }
 }
 
@@ -57,15 +70,7 @@ impl IntoResponse for AppError {
             _ => None,
         };
         let mut response = status.into_response();
-        if let Error::RateLimited { retry_after_secs }
-        | Error::Unavailable {
-            retry_after_secs, ..
-        } = self.0
-        {
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-        }
+        add_retry_after(&self.0, &mut response);
         if matches!(self.0, Error::Unauthenticated) {
             response
                 .headers_mut()

@@ -60,8 +60,9 @@ pub async fn seal(
 pub const ORPHAN_GRACE: chrono::Duration = chrono::Duration::hours(1);
 
 /// Every hour, deletes stored objects no row refers to (left by a node that died between
-/// writing an upload's object and committing its row). Every node may run it: deleting
-/// an orphan twice is harmless, and objects younger than `ORPHAN_GRACE` are left alone.
+/// writing an upload's object and committing its row), and uploads nobody sent in time
+/// (`quotas::expire_unsent`). Every node may run it: deleting an orphan twice is
+/// harmless, and objects younger than `ORPHAN_GRACE` are left alone.
 pub async fn run_sweeper(state: crate::AppState) {
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
@@ -70,6 +71,11 @@ pub async fn run_sweeper(state: crate::AppState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "removed stored files that nothing refers to"),
             Err(e) => tracing::warn!(error = ?e, "sweeping unreferenced stored files failed"),
+        }
+        match crate::quotas::expire_unsent(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "removed uploads nobody sent in time"),
+            Err(e) => tracing::warn!(error = ?e, "expiring unsent uploads failed"),
         }
     }
 }

@@ -228,6 +228,12 @@ texts! {
     err_forbidden: "You are not allowed to do this.", "No tiene permiso para hacer esto.";
     err_invalid: "The request was not valid.", "La solicitud no era válida.";
     err_too_large: "What you sent is too large.", "Lo que envió es demasiado grande.";
+    err_quota: "This file does not fit: your files take {used} MB of the {quota} MB you may store. Delete unsent uploads or ask the clinic for more room.", "Este archivo no cabe: sus archivos ocupan {used} MB de los {quota} MB que puede guardar. Borre los adjuntos sin enviar o pida más espacio a la clínica.";
+    storage: "Storage", "Almacenamiento";
+    storage_of: "{used} MB of {quota} MB", "{used} MB de {quota} MB";
+    storage_unlimited: "{used} MB (no quota)", "{used} MB (sin cuota)";
+    storage_unsent: "{n} unsent", "{n} sin enviar";
+    storage_total: "Files stored by everyone: {used} MB in {files} files.", "Archivos guardados por todos: {used} MB en {files} archivos.";
     err_internal: "An error happened on our side. Please try again.", "Ocurrió un error de nuestra parte. Vuelva a intentarlo.";
     err_session_form: "The form expired. Reload the page and try again.", "El formulario caducó. Recargue la página y vuelva a intentarlo.";
     err_email: "Enter a valid email address.", "Escriba un correo electrónico válido.";

@@ -249,7 +249,7 @@ fn guarded<T>(what: &str, decode: impl FnOnce() -> Result<T>) -> Result<T> {
 }
 
 fn parse_dicom(bytes: &[u8]) -> Result<DefaultDicomObject> {
-    if bytes.len() < 132 || &bytes[128..132] != b"DICM" {
+    if MediaType::sniff(bytes) != Some(MediaType::Dicom) {
         return Err(Error::invalid("file", "this is not a DICOM Part 10 file"));
     }
     // The parser allocates what an element declares before reading it.

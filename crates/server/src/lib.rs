@@ -42,6 +42,7 @@ pub mod pdf;
 pub mod pharmacies;
 pub mod prescribing;
 pub mod proxies;
+pub mod quotas;
 pub mod rate_limits;
 pub mod realtime;
 pub mod record;

@@ -81,8 +81,8 @@ pub async fn invite(
     let now = state.clock.now();
     let expires_at = now + Duration::days(INVITATION_DAYS);
     let mut change = Change::begin(state).await?;
-    let waiting = proxy_invitations::waiting_of_patient(change.tx(), patient, now).await?;
-    if waiting.len() >= MAX_WAITING {
+    let waiting = proxy_invitations::count_waiting_of_patient(change.tx(), patient, now).await?;
+    if waiting >= MAX_WAITING {
         return Err(Error::Conflict(format!(
             "{MAX_WAITING} invitations are waiting for an answer; withdraw one first"
         )));
@@ -260,6 +260,7 @@ pub async fn invitations_to(state: &AppState, user: &User) -> Result<Vec<Invitat
 pub async fn answer(
     state: &AppState,
     ctx: &Ctx,
+    principal: &Principal,
     user: &User,
     id: &str,
     accept: bool,
@@ -299,17 +300,12 @@ pub async fn answer(
             Err(e) => return Err(e),
         }
     }
-    let principal = Principal {
-        user_id: user.id,
-        role: user.role,
-        permissions: vec![],
-    };
     let action = if accept {
         "record.proxy.accept"
     } else {
         "record.proxy.decline"
     };
-    let event = about_patient(ctx, now, action, &principal, invitation.patient)
+    let event = about_patient(ctx, now, action, principal, invitation.patient)
         .detail(format!("invitation {id}"));
     change.audit(event);
     change.commit().await

@@ -1,11 +1,11 @@
-//! Rate limits on what sends email or names an email address (`[limits]`): sign-ups,
-//! password-reset requests, proxy and staff invitations. Each use is counted under
-//! every key it touches — the client address, the address written to, the person
-//! asking — whether or not an account has that address, so being refused says nothing
-//! about who is registered. Counts live in the database, shared by every node.
+//! Rate limits (`[limits]`) on what sends email or names an email address — sign-ups,
+//! password-reset requests, proxy and staff invitations — and on uploads. Each use is
+//! counted under every key it touches — the client address, the address written to, the
+//! person asking — whether or not an account has that address, so being refused says
+//! nothing about who is registered. Counts live in the database, shared by every node.
 
 use chrono::Duration;
-use telemed_domain::{Email, Result, UserId};
+use telemed_domain::{Email, Result, Role, UserId};
 use telemed_store::throttle::ThrottleRule;
 
 use crate::context::Ctx;
@@ -22,6 +22,8 @@ pub enum Use<'a> {
     ProxyInvitationBy(UserId),
     /// A staff invitation sent by this admin.
     StaffInvitationBy(UserId),
+    /// A request that stores files, by this person in this role.
+    UploadBy(UserId, Role),
 }
 
 impl Use<'_> {
@@ -50,6 +52,14 @@ impl Use<'_> {
                 id.to_string(),
                 l.staff_invitations_per_admin,
             ),
+            Use::UploadBy(id, role) => (
+                "upload-by",
+                id.to_string(),
+                match role {
+                    Role::Patient => l.uploads_per_hour_patient,
+                    _ => l.uploads_per_hour_staff,
+                },
+            ),
         };
         Some((token_hash(&format!("limit:{kind}:{value}")), per_hour))
     }
@@ -63,7 +73,7 @@ pub async fn spend(state: &AppState, uses: &[Use<'_>]) -> Result<()> {
         .filter_map(|u| u.key(state))
         .map(|(key, per_hour)| {
             let rule = ThrottleRule {
-                max_failures: per_hour,
+                max_events: per_hour,
                 window: Duration::hours(1),
                 lockout: Duration::hours(1),
             };

@@ -50,6 +50,28 @@ pub struct S3Location {
 
 pub use telemed_domain::views::Blob;
 
+/// What the file store holds against the database's rows (`Blobs::check_objects`).
+#[derive(Debug, Default)]
+pub struct ObjectCheck {
+    pub rows: u64,
+    /// Rows whose object is not there.
+    pub missing: Vec<String>,
+    /// Rows whose object is not the size the row says.
+    pub wrong_size: Vec<String>,
+    /// Rows whose object does not open (deep check): altered, or under another key.
+    pub unreadable: Vec<String>,
+    /// Objects no row names: uploads made after a backup was taken, or left by a crash
+    /// (the hourly sweep removes them).
+    pub unreferenced: u64,
+}
+
+impl ObjectCheck {
+    /// Whether every row has its object, whole.
+    pub fn is_whole(&self) -> bool {
+        self.missing.is_empty() && self.wrong_size.is_empty() && self.unreadable.is_empty()
+    }
+}
+
 /// An object written and waiting for its row (`insert`), which commits with whatever
 /// refers to it.
 #[derive(Debug)]
@@ -353,6 +375,57 @@ impl Blobs {
             }
         }
         Ok(deleted)
+    }
+
+    /// Holds every row of `store` against the objects stored: each row's object must
+    /// be there at the size its row says, and with `deep`, open under its key (the GCM
+    /// tag proves it whole; every byte is read). Objects no row names are counted.
+    pub async fn check_objects(&self, store: &Store, deep: bool) -> Result<ObjectCheck> {
+        use futures::TryStreamExt as _;
+        let mut listed: std::collections::HashMap<String, u64> = self
+            .objects
+            .list(Some(&ObjectPath::from("blobs")))
+            .map_ok(|o| (o.location.filename().unwrap_or_default().to_owned(), o.size))
+            .try_collect()
+            .await
+            .map_err(storage_error)?;
+        let overhead = (OBJECT_MAGIC.len() + NONCE_LEN + TAG_LEN) as u64;
+        let mut check = ObjectCheck::default();
+        let mut after = String::new();
+        loop {
+            let page: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT id, byte_size FROM blobs WHERE id > $1 ORDER BY id LIMIT 1000",
+            )
+            .bind(after.clone())
+            .fetch_all(store.pool())
+            .await
+            .db()?;
+            let Some((last, _)) = page.last() else {
+                break;
+            };
+            after = last.clone();
+            for (id, size) in page {
+                check.rows += 1;
+                let Ok(blob) = id.parse::<BlobId>() else {
+                    check.unreadable.push(id);
+                    continue;
+                };
+                match listed.remove(&id) {
+                    None => check.missing.push(id),
+                    Some(stored)
+                        if i64::try_from(stored - overhead.min(stored)).ok() != Some(size) =>
+                    {
+                        check.wrong_size.push(id)
+                    }
+                    Some(_) if deep && self.read(store, blob).await.is_err() => {
+                        check.unreadable.push(id)
+                    }
+                    Some(_) => {}
+                }
+            }
+        }
+        check.unreferenced = listed.len() as u64;
+        Ok(check)
     }
 
     /// Deletes the object of a blob whose row never committed (or was removed).

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod blobs;
+pub mod checks;
 pub mod documents;
 pub mod exports;
 pub mod fhir;
@@ -29,6 +30,7 @@ pub mod record;
 pub mod renewals;
 pub mod scheduling;
 pub mod sessions;
+pub mod storage;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
@@ -161,36 +163,60 @@ pub struct Store {
     credentials: CredentialsEpoch,
     /// On SQLite, connections of its own for the hottest reads (see `direct`).
     direct: Option<std::sync::Arc<direct::DirectReads>>,
+    /// On SQLite, a shared lock on the database file for as long as the store is open:
+    /// `telemed restore` takes it exclusively before it replaces the file, so it never
+    /// swaps a database from under a running telemed (see `lock_for_replacement`).
+    _in_use: Option<std::sync::Arc<std::fs::File>>,
 }
 
 /// Counts the committed changes that took power away from a credential (see
-/// [`Tx::credentials_changed`]), in this process. Whatever remembers who a token stands
-/// for keeps it only while this has not moved; whatever holds a connection open for a
-/// credential (a live WebSocket) is woken by `changed` to check it again. Cheap to
-/// clone.
+/// [`Tx::credentials_changed`]), in this process and, told over the bus, on the other
+/// nodes. Whatever remembers who a token stands for keeps it only while this has not
+/// moved; whatever holds a connection open for a credential (a live WebSocket) is woken
+/// by `changed` to check it again. Cheap to clone.
 #[derive(Clone)]
-pub struct CredentialsEpoch(std::sync::Arc<tokio::sync::watch::Sender<u64>>);
+pub struct CredentialsEpoch {
+    /// Every change, made here or on another node.
+    all: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Changes committed by this process only: what other nodes must hear of.
+    here: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+}
 
 impl Default for CredentialsEpoch {
     fn default() -> Self {
-        CredentialsEpoch(std::sync::Arc::new(tokio::sync::watch::Sender::new(0)))
+        CredentialsEpoch {
+            all: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+            here: std::sync::Arc::new(tokio::sync::watch::Sender::new(0)),
+        }
     }
 }
 
 impl CredentialsEpoch {
     pub fn current(&self) -> u64 {
-        *self.0.borrow()
+        *self.all.borrow()
     }
 
     /// What a committed credential change does (`Tx::commit`); anything that changes
     /// credentials outside a `Tx` calls it after its change.
     pub fn advance(&self) {
-        self.0.send_modify(|epoch| *epoch += 1);
+        self.here.send_modify(|epoch| *epoch += 1);
+        self.all.send_modify(|epoch| *epoch += 1);
     }
 
-    /// Wakes on each change after this call.
+    /// What another node's credential change does here (heard over the bus): the same
+    /// re-checks, and nothing to tell the other nodes.
+    pub fn advance_from_elsewhere(&self) {
+        self.all.send_modify(|epoch| *epoch += 1);
+    }
+
+    /// Wakes on each change after this call, wherever it was made.
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
-        self.0.subscribe()
+        self.all.subscribe()
+    }
+
+    /// Wakes on each change this process commits.
+    pub fn changes_here(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.here.subscribe()
     }
 }
 
@@ -201,6 +227,45 @@ pub fn sqlite_path(url: &str) -> Option<PathBuf> {
         .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// Opens (or creates) the SQLite file at `path` with a shared lock, held while the
+/// store is open; refused while a restore holds it exclusively.
+fn lock_in_use(path: &Path) -> Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|e| Error::internal(format!("opening {}: {e}", path.display())))?;
+    match file.try_lock_shared() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Unavailable {
+            retry_after_secs: 60,
+            message: format!(
+                "{} is being replaced by `telemed restore`; start again when it is done",
+                path.display()
+            ),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::internal(format!("locking {}: {e}", path.display())))
+        }
+    }
+}
+
+/// Takes the SQLite file at `path` for replacement: an exclusive lock, which no open
+/// store shares. `None` while any telemed process (a server, a command) has it open.
+pub fn lock_for_replacement(path: &Path) -> Result<Option<std::fs::File>> {
+    let file = std::fs::File::open(path)
+        .map_err(|e| Error::internal(format!("opening {}: {e}", path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(Error::internal(format!("locking {}: {e}", path.display())))
+        }
+    }
 }
 
 /// A pooled server connection unused this long is pinged before it is handed out.
@@ -247,6 +312,7 @@ impl Store {
         sqlx::any::install_default_drivers();
         let dialect = Dialect::of_url(url)?;
         let mut url = url.to_owned();
+        let mut in_use = None;
         if dialect == Dialect::Sqlite {
             let path = sqlite_path(&url).ok_or_else(|| {
                 Error::invalid(
@@ -274,6 +340,7 @@ impl Store {
                     "?mode=rwc"
                 });
             }
+            in_use = Some(std::sync::Arc::new(lock_in_use(&path)?));
         }
         let options = AnyConnectOptions::from_str(&url)
             .map_err(|e| Error::invalid("database_url", format!("database_url is not valid: {e}")))?
@@ -332,6 +399,7 @@ impl Store {
             conditional_gate: Default::default(),
             credentials: CredentialsEpoch::default(),
             direct,
+            _in_use: in_use,
         })
     }
 

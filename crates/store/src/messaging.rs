@@ -505,8 +505,8 @@ async fn mark_sent(conn: &mut Conn, messages: &[Message]) -> Result<()> {
     Ok(())
 }
 
-/// Links uploaded files to a new message. Each must be the sender's and not sent
-/// before (a file belongs to one message), or nothing is linked.
+/// Links uploaded files to a new message. Each must be one of the sender's unsent
+/// uploads, which it stops being (a file belongs to one message), or nothing is linked.
 async fn attach(
     conn: &mut Conn,
     message: MessageId,
@@ -516,21 +516,19 @@ async fn attach(
 ) -> Result<Vec<Blob>> {
     let mut attached = Vec::with_capacity(blobs.len());
     for (position, blob) in blobs.iter().enumerate() {
-        let row: Option<BlobRecord> = sqlx::query_as(&format!(
-            "SELECT {BLOB_COLUMNS} FROM blobs b WHERE b.id = $1 AND b.owner_id = $2 \
-             AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.blob_id = b.id)"
-        ))
-        .bind(blob.to_string())
-        .bind(sender.to_string())
-        .fetch_optional(&mut *conn)
-        .await
-        .db()?;
-        let Some(row) = row else {
+        if !crate::storage::take_unsent(&mut *conn, *blob, sender).await? {
             return Err(Error::invalid(
                 "attachments",
-                "an attachment is not one of your unsent uploads",
+                "an attachment is not one of your unsent uploads (they are kept for a while, then deleted)",
             ));
-        };
+        }
+        let row: BlobRecord = sqlx::query_as(&format!(
+            "SELECT {BLOB_COLUMNS} FROM blobs b WHERE b.id = $1"
+        ))
+        .bind(blob.to_string())
+        .fetch_one(&mut *conn)
+        .await
+        .db()?;
         sqlx::query(
             "INSERT INTO message_attachments (blob_id, message_id, thread_id, position) VALUES ($1, $2, $3, $4)",
         )

@@ -105,6 +105,24 @@ pub async fn waiting_of_patient(
     rows.into_iter().map(from_row).collect()
 }
 
+/// How many invitations of `patient` still wait at `now`.
+pub async fn count_waiting_of_patient(
+    conn: &mut Conn,
+    patient: UserId,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM proxy_invitations \
+         WHERE patient_id = $1 AND answer IS NULL AND expires_at > $2",
+    )
+    .bind(patient.to_string())
+    .bind(to_micros(now))
+    .fetch_one(conn)
+    .await
+    .db()?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
 /// Answers the invitation `id` addressed to `email`, if it still waits at `now`; the
 /// invitation as it was, or `None` (no such invitation for that address, answered,
 /// expired: one answer, so a guess tells nothing).

@@ -10,7 +10,7 @@ use crate::{from_micros, to_micros, Conn, DbResult, Store};
 #[derive(Debug, Clone, Copy)]
 pub struct ThrottleRule {
     /// The events the window allows; the one that reaches it locks the key.
-    pub max_failures: i64,
+    pub max_events: i64,
     pub window: Duration,
     pub lockout: Duration,
 }
@@ -32,15 +32,16 @@ impl Store {
     }
 }
 
-/// Counts a failure; locks the key when the rule's limit is reached. Returns the lock's end.
-pub async fn record_failure(
+/// Counts one event (a failed sign-in, a use); locks the key when the rule's limit is
+/// reached. Returns the lock's end.
+pub async fn count_event(
     conn: &mut Conn,
     key_hash: &str,
     rule: ThrottleRule,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>> {
     let window_start = to_micros(now - rule.window);
-    let failures: i64 = sqlx::query_scalar(
+    let events: i64 = sqlx::query_scalar(
         "INSERT INTO login_throttle (key_hash, failures, window_started_at) VALUES ($1, 1, $2) \
          ON CONFLICT (key_hash) DO UPDATE SET \
            failures = CASE WHEN login_throttle.window_started_at < $3 THEN 1 ELSE login_throttle.failures + 1 END, \
@@ -53,7 +54,7 @@ pub async fn record_failure(
     .fetch_one(&mut *conn)
     .await
     .db()?;
-    if failures < rule.max_failures {
+    if events < rule.max_events {
         return Ok(None);
     }
     let until = now + rule.lockout;
@@ -90,7 +91,7 @@ impl Store {
             return Err(telemed_domain::Error::RateLimited { retry_after_secs });
         }
         for (key, rule) in keys {
-            record_failure(&mut tx, key, *rule, now).await?;
+            count_event(&mut tx, key, *rule, now).await?;
         }
         tx.commit().await.db()
     }

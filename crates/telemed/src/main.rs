@@ -1,7 +1,8 @@
 //! The `telemed` command: serve the platform, run a demo, migrate, manage users from
-//! the shell, verify the audit chain, back up the embedded database.
+//! the shell, verify the audit chain, back up and restore the embedded database.
 
 mod demo;
+mod restore;
 
 use std::io::BufRead as _;
 use std::path::PathBuf;
@@ -54,6 +55,22 @@ enum Command {
     Backup {
         /// The file to write; it must not exist.
         target: PathBuf,
+    },
+    /// Put a backup of the embedded database back, once it is shown to belong with the
+    /// configured files and master key (integrity, migrations, audit chain, keys, every
+    /// file present). The database it replaces is moved aside, never deleted. Stop
+    /// telemed first. With --check instead of a file: ask the same of the database in
+    /// use (SQLite or PostgreSQL, e.g. after pg_restore), changing nothing.
+    Restore {
+        /// The backup file (made by `telemed backup`).
+        #[arg(required_unless_present = "check", conflicts_with = "check")]
+        backup: Option<PathBuf>,
+        /// Check the configured database against the files and key; change nothing.
+        #[arg(long)]
+        check: bool,
+        /// Also open every stored file (reads them all; slow on a large clinic).
+        #[arg(long)]
+        deep: bool,
     },
 }
 
@@ -343,6 +360,37 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let store = open_store(&config).await?;
             store.backup_sqlite(target).await.map_err(describe)?;
             println!("backed up to {}", target.display());
+        }
+        Command::Restore {
+            backup: None, deep, ..
+        } => {
+            let config = load_config(&cli, None, false)?;
+            // Connected, not opened for serving: nothing is migrated or created.
+            let store = telemed_store::Store::connect(&config.database_url, 2)
+                .await
+                .map_err(describe)?;
+            println!("checking the database in use against the files and the key:");
+            let found = restore::check(&store, &config, *deep).await?;
+            if !restore::report(&found) {
+                return Ok(ExitCode::from(2));
+            }
+        }
+        Command::Restore {
+            backup: Some(backup),
+            deep,
+            ..
+        } => {
+            let config = load_config(&cli, None, false)?;
+            println!("checking {}:", backup.display());
+            let restored = restore::restore(&config, backup, *deep).await?;
+            restore::report(&restored.findings);
+            match restored.replaced {
+                Some(aside) => println!(
+                    "restored; the database it replaced is kept as {}",
+                    aside.display()
+                ),
+                None => println!("restored"),
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -319,6 +319,27 @@ impl TestApp {
         secret
     }
 
+    /// What `GET path` answers `token` as JSON, asserting a 200.
+    pub async fn get_json(&self, token: &str, path: &str) -> serde_json::Value {
+        let r = reqwest::Client::new()
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    /// The id of the newest of the tokens the owner of `token` holds.
+    pub async fn newest_token_id(&self, token: &str) -> String {
+        let tokens = self.get_json(token, "/api/v1/tokens").await;
+        tokens[0]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no token listed: {tokens}"))
+            .to_owned()
+    }
+
     /// Commits queued audit entries of reads.
     /// Gives `clinician` daily hours and books their first free video slot for
     /// `patient` (about an hour from now); returns the appointment as the API shows it.

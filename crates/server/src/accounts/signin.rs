@@ -43,7 +43,7 @@ impl AppState {
     fn account_rule(&self) -> ThrottleRule {
         let l = &self.config.login;
         ThrottleRule {
-            max_failures: l.max_failures_per_account,
+            max_events: l.max_failures_per_account,
             window: Duration::minutes(l.failure_window_minutes),
             lockout: Duration::minutes(l.lockout_minutes),
         }
@@ -51,7 +51,7 @@ impl AppState {
 
     fn address_rule(&self) -> ThrottleRule {
         ThrottleRule {
-            max_failures: self.config.login.max_failures_per_address,
+            max_events: self.config.login.max_failures_per_address,
             ..self.account_rule()
         }
     }
@@ -94,9 +94,9 @@ impl Keys {
     async fn fail(&self, state: &AppState, event: Event) -> Result<()> {
         let now = state.clock.now();
         let mut change = Change::begin(state).await?;
-        throttle::record_failure(change.tx(), &self.account, state.account_rule(), now).await?;
+        throttle::count_event(change.tx(), &self.account, state.account_rule(), now).await?;
         if let Some(a) = &self.address {
-            throttle::record_failure(change.tx(), a, state.address_rule(), now).await?;
+            throttle::count_event(change.tx(), a, state.address_rule(), now).await?;
         }
         change.audit(event.outcome(Outcome::Failure));
         change.commit().await

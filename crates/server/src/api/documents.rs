@@ -127,8 +127,10 @@ pub async fn read_upload(form: &mut Multipart, max_file: usize) -> Result<Upload
 #[utoipa::path(post, path = "/api/v1/patients/{id}/record/documents", tag = "record", security(("bearer" = [])), params(("id" = String, Path)),
     request_body(content_type = "multipart/form-data", description = "`file` and optional details"),
     responses((status = 201, body = DocumentView), (status = 400, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
-        (status = 415, body = crate::error::ErrorBody)))]
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 413, description = "larger than files.max_document_bytes, or past the caller's storage quota (code quota_exceeded)", body = crate::error::ErrorBody),
+        (status = 415, body = crate::error::ErrorBody),
+        (status = 429, description = "the caller's uploads per hour are spent; see Retry-After", body = crate::error::ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     ctx: Ctx,

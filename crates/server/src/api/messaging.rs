@@ -104,7 +104,9 @@ impl From<Blob> for AttachmentView {
 #[utoipa::path(post, path = "/api/v1/attachments", tag = "messaging", security(("bearer" = [])),
     request_body(content_type = "multipart/form-data", description = "a `file` field"),
     responses((status = 201, body = AttachmentView), (status = 400, body = crate::error::ErrorBody),
-        (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)))]
+        (status = 413, description = "larger than files.max_attachment_bytes, or past the caller's storage quota (code quota_exceeded)", body = crate::error::ErrorBody),
+        (status = 415, body = crate::error::ErrorBody),
+        (status = 429, description = "the caller's uploads per hour are spent; see Retry-After", body = crate::error::ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     ctx: Ctx,

@@ -56,6 +56,7 @@ pub fn router() -> Router<AppState> {
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/users", get(users::list))
+        .route("/storage", get(users::storage))
         .route("/users/{id}", get(users::get).patch(users::patch))
         .route(
             "/invitations",
@@ -240,7 +241,7 @@ pub fn router() -> Router<AppState> {
 #[openapi(
     info(title = "telemed API", description = "The telemed JSON API. Authenticate with a personal access token: `Authorization: Bearer tm_pat_...`."),
     paths(
-        me::me, tokens::list, tokens::create, tokens::revoke, users::list, users::get, users::patch,
+        me::me, tokens::list, tokens::create, tokens::revoke, users::list, users::storage, users::get, users::patch,
         invitations::list, invitations::create, invitations::revoke, patients::get, patients::access_log,
         audit::search, audit::verify, scheduling::find_clinicians, scheduling::get_schedule, scheduling::put_schedule,
         scheduling::slots, scheduling::book, scheduling::list, scheduling::get, scheduling::cancel,

@@ -96,7 +96,7 @@ pub async fn accept(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    proxies::answer(&state, &ctx, &caller.user, &id, true).await?;
+    proxies::answer(&state, &ctx, &caller.principal, &caller.user, &id, true).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -109,6 +109,6 @@ pub async fn decline(
     caller: ApiUser,
     Path(id): Path<String>,
 ) -> AppResult<StatusCode> {
-    proxies::answer(&state, &ctx, &caller.user, &id, false).await?;
+    proxies::answer(&state, &ctx, &caller.principal, &caller.user, &id, false).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -130,3 +130,29 @@ pub async fn patch(
     let user = state.store.user_by_id(id).await?.ok_or(Error::NotFound)?;
     Ok(Json(user.into()))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct StorageQuery {
+    /// How many of the people storing the most to list (1 to 500; 50 by default).
+    pub limit: Option<i64>,
+}
+
+/// The clinic's stored files, and who stores the most against their quota (admins).
+#[utoipa::path(get, path = "/api/v1/storage", tag = "admin", security(("bearer" = [])), params(StorageQuery), responses(
+    (status = 200, body = crate::quotas::StorageReport), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn storage(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    caller: ApiUser,
+    ApiQuery(q): ApiQuery<StorageQuery>,
+) -> AppResult<Json<crate::quotas::StorageReport>> {
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(Error::invalid("limit", "limit must be between 1 and 500").into());
+    }
+    Ok(Json(
+        crate::quotas::report(&state, &ctx, &caller.principal, limit).await?,
+    ))
+}

@@ -4,7 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use serde_json::Value;
-use telemed_domain::access::{self as policy, CareFacts, Data, Op};
+use telemed_domain::access::{self as policy, CareFacts, Data, Grant, Op};
 use telemed_domain::record::Section;
 use telemed_domain::{EntryId, Error, Permission, Result, Role, UserId};
 use telemed_fhir::bundle::{self, Resource};
@@ -178,18 +178,11 @@ async fn entries(
                 .any(|c| c != "vital-signs" || *s == Section::Vitals)
         })
     });
-    let mut allowed = vec![];
-    let mut grants = vec![];
-    for section in q.sections.clone() {
-        match record::authorize(state, ctx, &caller.principal, patient, section, Op::Read).await {
-            Ok(grant) => {
-                allowed.push(section);
-                grants.push(grant);
-            }
-            Err(Error::NotFound) => {}
-            Err(e) => return Err(e),
-        }
-    }
+    let (allowed, grants): (Vec<Section>, Vec<Grant>) =
+        record::authorize_section_reads(state, ctx, &caller.principal, patient, &q.sections)
+            .await?
+            .into_iter()
+            .unzip();
     if allowed.is_empty() {
         return Ok(Found::nothing());
     }

@@ -14,6 +14,7 @@ use telemed_store::messaging::{
 };
 use telemed_store::notifications::{self, NewNotification};
 use telemed_store::scheduling::AppointmentStatus;
+use telemed_store::storage;
 
 pub mod writer;
 
@@ -89,6 +90,10 @@ async fn seal_files(
     for (_, bytes) in &draft.files {
         kinds.push(check_attachment(bytes, max)?);
     }
+    if !draft.files.is_empty() {
+        let incoming = draft.files.iter().map(|(_, b)| b.len() as u64).sum();
+        crate::quotas::admit(state, principal, incoming).await?;
+    }
     let mut sealed = Vec::with_capacity(draft.files.len());
     for ((name, bytes), kind) in draft.files.iter().zip(kinds) {
         match seal_one(state, principal, name, bytes, kind).await {
@@ -135,11 +140,14 @@ pub async fn upload_attachment(
 ) -> Result<Blob> {
     principal.require(Permission::Messages)?;
     let kind = check_attachment(bytes, state.config.files.max_attachment_bytes)?;
+    crate::quotas::admit(state, principal, bytes.len() as u64).await?;
     let sealed = seal_one(state, principal, file_name, bytes, kind).await?;
     let now = sealed.blob.created_at;
     let stored = async {
         let mut change = Change::begin(state).await?;
         blobs::insert(change.tx(), &sealed).await?;
+        let expires_at = crate::quotas::unsent_expiry(state, now);
+        storage::insert_unsent(change.tx(), sealed.blob.id, principal.user_id, expires_at).await?;
         let record = Event::new(ctx, now, "attachment.upload", "blob")
             .by(principal.user_id, principal.role)
             .on(sealed.blob.id);
@@ -325,7 +333,9 @@ async fn store_message(
 ) -> Result<Appended> {
     let mut attachments: Vec<BlobId> = draft.uploaded.to_vec();
     for s in sealed {
+        // Stored with the message: an upload the message takes at once.
         blobs::insert(tx, s).await?;
+        storage::insert_unsent(tx, s.blob.id, principal.user_id, now).await?;
         attachments.push(s.blob.id);
     }
     let new = NewMessage {

@@ -9,6 +9,7 @@ use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 use telemed_domain::video::Participant;
 use telemed_domain::{AppointmentId, GuestId, PeerId, UserId};
+use telemed_store::CredentialsEpoch;
 use tokio::sync::broadcast;
 
 /// The NATS subject live events travel on.
@@ -60,6 +61,10 @@ pub enum LiveEvent {
         to: PeerId,
         data: serde_json::Value,
     },
+    /// A node committed a change that took power away from a credential (a token
+    /// revoked, a password reset, an account disabled): every node checks the
+    /// credentials it holds connections for. For the nodes, never sent to a browser.
+    CredentialsChanged { node: String },
 }
 
 /// Someone who can hold live connections: a person with an account, or a visit's guest.
@@ -144,7 +149,8 @@ impl Bus {
     /// Sends an event to everyone it names, on every node. Best effort: live delivery
     /// is a convenience on top of what is stored, never the record itself.
     pub async fn publish(&self, envelope: Envelope) {
-        if envelope.to.is_empty() && envelope.guests.is_empty() {
+        let for_nodes = matches!(envelope.event, LiveEvent::CredentialsChanged { .. });
+        if envelope.to.is_empty() && envelope.guests.is_empty() && !for_nodes {
             return;
         }
         match &self.nats {
@@ -169,5 +175,41 @@ impl Bus {
 
     pub fn is_shared(&self) -> bool {
         self.nats.is_some()
+    }
+
+    /// With several nodes, carries credential changes between them for the life of
+    /// the server: each one this node commits is published, and each one another node
+    /// publishes moves this node's epoch (its sockets check their credentials at once).
+    pub fn relay_credential_changes(&self, epoch: CredentialsEpoch) {
+        if !self.is_shared() {
+            return;
+        }
+        let node = uuid::Uuid::new_v4().to_string();
+        let mut here = epoch.changes_here();
+        let bus = self.clone();
+        let me = node.clone();
+        tokio::spawn(async move {
+            while here.changed().await.is_ok() {
+                let event = LiveEvent::CredentialsChanged { node: me.clone() };
+                bus.publish(Envelope::new(vec![], event)).await;
+            }
+        });
+        let mut heard = self.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match heard.recv().await {
+                    Ok(envelope) => {
+                        if let LiveEvent::CredentialsChanged { node: from } = &envelope.event {
+                            if *from != node {
+                                epoch.advance_from_elsewhere();
+                            }
+                        }
+                    }
+                    // Events were skipped: one of them may have been a change.
+                    Err(broadcast::error::RecvError::Lagged(_)) => epoch.advance_from_elsewhere(),
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
     }
 }

@@ -1,4 +1,5 @@
-//! Admin pages: users and invitations, the mail outbox, the audit trail.
+//! Admin pages: users (with what each stores) and invitations, the mail outbox, the
+//! audit trail.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -6,9 +7,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use telemed_domain::{Error, InvitationId, Permission, Role, UserId};
+use telemed_store::storage::Usage;
 use telemed_store::users::UserFilter;
 
-use super::pages::{render, render_with, when, Page};
+use super::pages::{megabytes, render, render_with, when, Page};
 use super::WebCtx;
 use crate::accounts::admin::{self, NewInvite};
 use crate::api::{describe_break, invitation_status, AuditQuery};
@@ -16,7 +18,7 @@ use crate::audit::Event;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
 use crate::i18n::Lang;
-use crate::AppState;
+use crate::{quotas, AppState};
 
 struct UserRow {
     id: UserId,
@@ -27,6 +29,8 @@ struct UserRow {
     mfa: bool,
     disabled: bool,
     is_self: bool,
+    /// What they store against their quota, as shown ("12 MB of 1024 MB · 2 unsent").
+    storage: String,
 }
 
 struct InvitationRow {
@@ -49,6 +53,8 @@ struct UsersPage<'a> {
     role_filter: String,
     roles: Vec<(&'static str, &'static str)>,
     users: Vec<UserRow>,
+    /// Everyone's stored files, in a sentence.
+    storage_total: String,
     invitations: Vec<InvitationRow>,
 }
 
@@ -69,6 +75,29 @@ pub async fn users(
     Query(query): Query<UsersQuery>,
 ) -> AppResult<Response> {
     users_page(&state, &w, &me, query, None).await
+}
+
+/// "12 MB of 1024 MB · 2 unsent": what one person stores, for the users table.
+fn storage_line(page: &Page, usage: Usage, quota: Option<u64>) -> String {
+    let used = megabytes(usage.bytes as u64).to_string();
+    let mut line = match quota {
+        Some(q) => page
+            .t
+            .storage_of
+            .replace("{used}", &used)
+            .replace("{quota}", &megabytes(q).to_string()),
+        None => page.t.storage_unlimited.replace("{used}", &used),
+    };
+    if usage.unsent_files > 0 {
+        line.push_str(" · ");
+        line.push_str(
+            &page
+                .t
+                .storage_unsent
+                .replace("{n}", &usage.unsent_files.to_string()),
+        );
+    }
+    line
 }
 
 async fn users_page(
@@ -101,9 +130,22 @@ async fn users_page(
                 .build(),
         )
         .await?;
+    let ids: Vec<UserId> = list.iter().map(|u| u.id).collect();
+    let usage = quotas::usage_of(state, &me.principal, &ids).await?;
+    let total = quotas::clinic_total(state, &me.principal).await?;
+    let storage_total = page
+        .t
+        .storage_total
+        .replace("{used}", &megabytes(total.bytes as u64).to_string())
+        .replace("{files}", &total.files.to_string());
     let users = list
         .into_iter()
         .map(|u| UserRow {
+            storage: storage_line(
+                &page,
+                usage.get(&u.id).copied().unwrap_or_default(),
+                quotas::quota_of(state, u.role),
+            ),
             id: u.id,
             role: u.role.as_str(),
             role_label: page.role_name(u.role),
@@ -161,6 +203,7 @@ async fn users_page(
                 .map(|r| (r.as_str(), page.role_name(*r)))
                 .collect(),
             users,
+            storage_total,
             invitations,
         },
     ))

@@ -19,7 +19,7 @@ use telemed_store::documents::Document;
 use telemed_store::record::Entry;
 
 use super::booking::local;
-use super::pages::{render, render_with, Page};
+use super::pages::{render, render_form, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::documents::{self, Rendition};
@@ -427,13 +427,8 @@ async fn chart_page(
         (true, Some(values)) => super::rx_pad::filled(state, me, &page, patient, values).await?,
         (true, None) => super::rx_pad::blank(state, me, &page, patient, preferred_id).await?,
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    Ok(render_with(
-        status,
+    Ok(render_form(
+        error,
         &ChartPage {
             patient,
             name: user.display_name,
@@ -690,7 +685,13 @@ pub async fn upload(
         .into_response()),
         (Err(e), true) => Err(e.into()),
         (
-            Err(e @ (Error::Invalid { .. } | Error::TooLarge | Error::UnsupportedMediaType(_))),
+            Err(
+                e @ (Error::Invalid { .. }
+                | Error::TooLarge
+                | Error::QuotaExceeded { .. }
+                | Error::RateLimited { .. }
+                | Error::UnsupportedMediaType(_)),
+            ),
             false,
         ) => chart_page(&state, &w, &me, patient, None, Some(&e), "").await,
         (Err(e), false) => Err(e.into()),
@@ -971,13 +972,8 @@ async fn break_glass_page(
         Some(&me.user),
         &format!("/patients/{patient}/break-glass"),
     );
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    Ok(render_with(
-        status,
+    Ok(render_form(
+        error,
         &BreakGlassPage {
             patient,
             name: user.display_name,

@@ -12,7 +12,7 @@ use telemed_domain::{Error, Role, ThreadId, UserId};
 use telemed_store::messaging::{InboxEntry, Message};
 
 use super::booking::local;
-use super::pages::{render, render_with, Page};
+use super::pages::{render, render_form, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
@@ -223,13 +223,8 @@ async fn thread_page(
     } else {
         Vec::new()
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    Ok(render_with(
-        status,
+    Ok(render_form(
+        error,
         &ThreadPage {
             page: &page,
             id,
@@ -348,7 +343,12 @@ impl axum::extract::FromRequest<AppState> for MessageForm {
 fn shown_in_form(e: &Error) -> bool {
     matches!(
         e,
-        Error::Invalid { .. } | Error::TooLarge | Error::UnsupportedMediaType(_) | Error::Forbidden
+        Error::Invalid { .. }
+            | Error::TooLarge
+            | Error::QuotaExceeded { .. }
+            | Error::RateLimited { .. }
+            | Error::UnsupportedMediaType(_)
+            | Error::Forbidden
     )
 }
 
@@ -455,13 +455,8 @@ async fn new_page(
 ) -> AppResult<Response> {
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/messages");
     let contacts = service::contacts(state, &me.principal).await?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    Ok(render_with(
-        status,
+    Ok(render_form(
+        error,
         &NewPage {
             page: &page,
             contacts,

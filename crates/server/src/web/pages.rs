@@ -109,11 +109,20 @@ impl Page {
             } => t.err_password_weak.into(),
             Error::RateLimited { .. } => t.too_many_attempts.into(),
             Error::TooLarge => t.err_too_large.into(),
+            Error::QuotaExceeded { used, quota, .. } => t
+                .err_quota
+                .replace("{used}", &megabytes(*used).to_string())
+                .replace("{quota}", &megabytes(*quota).to_string()),
             Error::UnsupportedMediaType(_) => t.err_file_type.into(),
             Error::Internal(_) => t.err_internal.into(),
             other => other.to_string(),
         }
     }
+}
+
+/// Bytes as whole megabytes (MiB), rounded up: what storage figures show.
+pub fn megabytes(bytes: u64) -> u64 {
+    bytes.div_ceil(1024 * 1024)
 }
 
 /// A moment as shown in tables: UTC, to the minute.
@@ -133,17 +142,20 @@ pub fn render_with(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
+/// A page with a form, shown as asked (200) or again after `error` refused what was
+/// sent (with that refusal's status, as `render_refusal`).
+pub fn render_form(error: Option<&Error>, template: &impl Template) -> Response {
+    match error {
+        Some(e) => render_refusal(e, template),
+        None => render(template),
+    }
+}
+
 /// A form page shown again after `e` refused what was sent: 400 for what was written,
 /// 429 with `Retry-After` for a rate limit, and so on as the API answers.
 pub fn render_refusal(e: &Error, template: &impl Template) -> Response {
     let mut response = render_with(crate::error::status_of(e), template);
-    if let Error::RateLimited { retry_after_secs } = e {
-        if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string()) {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, v);
-        }
-    }
+    crate::error::add_retry_after(e, &mut response);
     response
 }
 
@@ -173,7 +185,7 @@ pub fn error_page(ctx: &Ctx, status: StatusCode, info: &ErrorInfo) -> String {
         "not_found" => t.err_not_found,
         "forbidden" | "unauthenticated" => t.err_forbidden,
         "csrf" => t.err_session_form,
-        "too_large" => t.err_too_large,
+        "too_large" | "quota_exceeded" => t.err_too_large,
         "rate_limited" => t.too_many_attempts,
         _ if status.is_server_error() => t.err_internal,
         _ => t.err_invalid,

@@ -203,7 +203,7 @@ pub async fn accept(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let result = proxies::answer(&state, &w.ctx, &me.user, &id, true).await;
+    let result = proxies::answer(&state, &w.ctx, &me.principal, &me.user, &id, true).await;
     answered(&state, &w, &me, result, "accepted").await
 }
 
@@ -213,7 +213,7 @@ pub async fn decline(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let result = proxies::answer(&state, &w.ctx, &me.user, &id, false).await;
+    let result = proxies::answer(&state, &w.ctx, &me.principal, &me.user, &id, false).await;
     answered(&state, &w, &me, result, "declined").await
 }
 

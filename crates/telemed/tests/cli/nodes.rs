@@ -35,6 +35,11 @@ pub fn free_port() -> u16 {
 /// Starts a node on `app`'s database and files (same master key), joined to the others
 /// by `nats` if given, and waits until it answers /readyz.
 pub async fn serve(app: &TestApp, nats: Option<&str>) -> Node {
+    serve_with(app, nats, &[]).await
+}
+
+/// The same, with more settings (`TELEMED_*` variables).
+pub async fn serve_with(app: &TestApp, nats: Option<&str>, settings: &[(&str, &str)]) -> Node {
     let config = &app.state().config;
     let port = free_port();
     let data = config.files.local_dir.clone().unwrap();
@@ -43,6 +48,7 @@ pub async fn serve(app: &TestApp, nats: Option<&str>) -> Node {
     if let Some(nats) = nats {
         command.env("TELEMED_NATS_URL", nats);
     }
+    command.envs(settings.iter().copied());
     let child = command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .env("TELEMED_DATABASE_URL", &config.database_url)
@@ -197,6 +203,33 @@ async fn two_serve_processes_share_live_events_over_nats() {
         next_of(&mut patient_on_a, "visit.cancelled").await["type"],
         "notification"
     );
+
+    // A token revoked through B: its connection on A closes at once ("signed out"),
+    // not at A's next heartbeat, and A refuses the token from then on.
+    let token_id = app.newest_token_id(&patient_token).await;
+    let r = reqwest::Client::new()
+        .delete(format!("{}/api/v1/tokens/{token_id}", b.base))
+        .bearer_auth(&patient_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let ended = loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match patient_on_a.next_event(left).await {
+            Ok(_) => continue, // events sent before the revocation
+            Err(ended) => break ended,
+        }
+    };
+    assert_eq!(ended, telemed_testkit::live::Ended::Closed(Some(4001)));
+    let r = reqwest::Client::new()
+        .get(format!("{}/fhir/R4/Patient/{}", a.base, patient.id))
+        .bearer_auth(&patient_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "node A no longer takes the token");
     drop((a, b));
     app.shutdown().await;
 }

@@ -162,18 +162,7 @@ async fn tokens_are_created_scoped_and_revoked(backend: Backend) {
     // Someone else's token id is not found, and not revoked.
     let other = app.create_user(Role::Patient).await;
     let other_token = app.token_for(&other, None).await;
-    let other_id = c
-        .get(app.url("/api/v1/tokens"))
-        .header("authorization", bearer(&other_token))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let other_id = app.newest_token_id(&other_token).await;
     let r = c
         .delete(app.url(&format!("/api/v1/tokens/{other_id}")))
         .header("authorization", &auth)

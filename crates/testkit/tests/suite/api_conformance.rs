@@ -18,6 +18,7 @@ mod run {
         let app = TestApp::spawn_with(Backend::Sqlite, |c| {
             // The run sends a few thousand requests from one address.
             c.login.max_failures_per_address = 1_000_000;
+            c.limits.uploads_per_hour_staff = 100_000;
         })
         .await;
         let clinician = app.create_user(Role::Clinician).await;

@@ -328,7 +328,7 @@ async fn bad_files_are_refused_and_nothing_is_stored(backend: Backend) {
             &[("files", "photo.png", b"<svg onload=alert(1)>".to_vec())],
         )
         .await;
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 415, "the status the API answers");
     let page = r.text().await.unwrap();
     assert!(page.contains("PNG, JPEG, GIF, WebP"), "{page}");
     assert!(page.contains("my draft text"));
@@ -339,7 +339,7 @@ async fn bad_files_are_refused_and_nothing_is_stored(backend: Backend) {
             &[("files", "big.png", huge)],
         )
         .await;
-    assert_eq!(r.status(), 400);
+    assert_eq!(r.status(), 413);
     assert!(r.text().await.unwrap().contains("too large"));
     assert_eq!(count(&app, "messages").await, messages);
     assert_eq!(count(&app, "blobs").await, uploaded);

@@ -1171,17 +1171,7 @@ async fn revoking_a_token_or_changing_its_owner_counts_at_once(backend: Backend)
     for _ in 0..3 {
         assert_eq!(status(me.clone(), token.clone()).await, 200);
     }
-    let listed: Value = api
-        .http
-        .get(app.url("/api/v1/tokens"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = listed[0]["id"].as_str().unwrap().to_owned();
+    let id = app.newest_token_id(&token).await;
     let r = api
         .http
         .delete(app.url(&format!("/api/v1/tokens/{id}")))

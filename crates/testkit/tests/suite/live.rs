@@ -62,16 +62,7 @@ async fn only_signed_in_people_connect_and_hear_their_own_news(backend: Backend)
     // The bystander revokes the token their connection opened with: it closes at once
     // ("signed out"), not at the next heartbeat 20 s later.
     let http = reqwest::Client::new();
-    let tokens: serde_json::Value = http
-        .get(app.url("/api/v1/tokens"))
-        .bearer_auth(&other_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = tokens[0]["id"].as_str().unwrap().to_owned();
+    let id = app.newest_token_id(&other_token).await;
     let r = http
         .delete(app.url(&format!("/api/v1/tokens/{id}")))
         .bearer_auth(&other_token)

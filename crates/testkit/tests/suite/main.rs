@@ -47,6 +47,7 @@ mod prescribing;
 mod prescribing_browser;
 mod prescribing_web;
 mod proxies;
+mod quotas;
 mod record;
 mod record_browser;
 mod renewals;

@@ -13,10 +13,13 @@ use telemed_testkit::browser::{
 };
 use telemed_testkit::{Backend, TestApp};
 
-/// A coturn on loopback with `use-auth-secret`, killed when dropped.
+/// A coturn on loopback with `use-auth-secret`, killed when dropped. It listens on UDP
+/// only (a TCP listener could find its port taken by one of the suite's servers) and
+/// is ready when it answers a STUN binding request; its log is kept for failures.
 struct Coturn {
     child: Child,
     port: u16,
+    log: std::path::PathBuf,
 }
 
 impl Coturn {
@@ -25,6 +28,7 @@ impl Coturn {
             .and_then(|s| s.local_addr())
             .map(|a| a.port())
             .unwrap();
+        let log = std::env::temp_dir().join(format!("telemed-coturn-{}.log", uuid::Uuid::new_v4()));
         let child = Command::new("/usr/bin/turnserver")
             .args([
                 "-n",
@@ -35,20 +39,53 @@ impl Coturn {
                 &format!("--static-auth-secret={secret}"),
                 "--realm=telemed.test",
                 "--allow-loopback-peers",
+                "--no-tcp",
                 "--no-tls",
                 "--no-dtls",
                 "--no-cli",
                 "--no-tcp-relay",
                 "--min-port=49200",
                 "--max-port=49400",
-                "--log-file=stdout",
+                "--simple-log",
+                &format!("--log-file={}", log.display()),
             ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("coturn is not installed: apt-get install coturn");
-        std::thread::sleep(Duration::from_millis(500));
-        Coturn { child, port }
+        let mut coturn = Coturn { child, port, log };
+        coturn.wait_until_it_answers();
+        coturn
+    }
+
+    /// Sends STUN binding requests until one is answered (RFC 8489 section 6).
+    fn wait_until_it_answers(&mut self) {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut request = vec![0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42];
+        request.extend_from_slice(b"telemed-test");
+        for _ in 0..50 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("coturn exited ({status}): {}", self.log_tail());
+            }
+            let _ = socket.send_to(&request, ("127.0.0.1", self.port));
+            let mut answer = [0u8; 512];
+            if let Ok(n) = socket.recv(&mut answer) {
+                if n >= 20 && answer[..2] == [0x01, 0x01] && answer[8..20] == request[8..20] {
+                    return;
+                }
+            }
+        }
+        panic!("coturn did not answer STUN in 10 s: {}", self.log_tail());
+    }
+
+    /// The end of coturn's log, for a failure message.
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
     }
 }
 
@@ -56,6 +93,7 @@ impl Drop for Coturn {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
 
@@ -141,12 +179,17 @@ async fn the_call_survives_network_changes(doc: &chromiumoxide::Page, pat: &chro
         },
     )
     .await;
-    wait_for_media(doc, "clinician after the reconnect").await;
-    wait_for_media(pat, "patient after the reconnect").await;
+    wait_for_media(doc, "clinician after the reconnect", None).await;
+    wait_for_media(pat, "patient after the reconnect", None).await;
 }
 
-/// Waits until the page decodes video frames and receives audio.
-async fn wait_for_media(page: &chromiumoxide::Page, who: &str) -> serde_json::Value {
+/// Waits until the page decodes video frames and receives audio; on failure says what
+/// the page's connections and the relay (when there is one) were doing.
+async fn wait_for_media(
+    page: &chromiumoxide::Page,
+    who: &str,
+    relay: Option<&Coturn>,
+) -> serde_json::Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let got = inbound(page).await;
@@ -155,10 +198,11 @@ async fn wait_for_media(page: &chromiumoxide::Page, who: &str) -> serde_json::Va
         {
             return got;
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{who} received no media: {got}"
-        );
+        if tokio::time::Instant::now() >= deadline {
+            let connections = json_of(page, "window.telemedRoom.connections()").await;
+            let relay_log = relay.map(Coturn::log_tail).unwrap_or_default();
+            panic!("{who} received no media: {got}\nconnections: {connections}\n{relay_log}");
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -233,8 +277,8 @@ async fn a_call(relay: bool) {
         .unwrap();
 
     // Each side decodes the other's video and hears their audio.
-    let at_doc = wait_for_media(&doc, "clinician").await;
-    let at_pat = wait_for_media(&pat, "patient").await;
+    let at_doc = wait_for_media(&doc, "clinician", coturn.as_ref()).await;
+    let at_pat = wait_for_media(&pat, "patient", coturn.as_ref()).await;
     if relay {
         assert_eq!(at_doc["relayed"], true, "{at_doc}");
         assert_eq!(at_pat["relayed"], true, "{at_pat}");
