@@ -209,6 +209,8 @@ texts! {
     proxies_mine: "Who can see my record", "Quién puede ver mi historia";
     proxies_explain: "A proxy (a parent, a carer) reads your record and adds documents to it on your behalf, signed in with their own patient account. They get access only when they accept your invitation.", "Un representante (un familiar, un cuidador) lee su historia y añade documentos en su nombre, con su propia cuenta de paciente. Solo accede cuando acepta su invitación.";
     proxies_none: "Nobody else can see your record.", "Nadie más puede ver su historia.";
+    proxies_none_patient: "Nobody has proxy access to this record.", "Nadie tiene acceso de representante a esta historia.";
+    proxies_of_patient: "Who can see this patient's record on their behalf", "Quién puede ver la historia de este paciente en su nombre";
     proxies_waiting: "Invitations waiting for an answer", "Invitaciones pendientes de respuesta";
     proxy_remove: "Remove access", "Quitar el acceso";
     proxy_withdraw: "Withdraw", "Retirar";

@@ -55,8 +55,10 @@ pub async fn run_due(state: &AppState) -> Result<usize> {
 
 pub async fn run_worker(state: AppState) {
     loop {
-        if let Err(e) = run_due(&state).await {
-            tracing::error!(error = ?e, "running due jobs failed");
+        match run_due(&state).await {
+            // Logged by the store, once in a while, while the outage lasts.
+            Ok(_) | Err(telemed_domain::Error::Unavailable { .. }) => {}
+            Err(e) => tracing::error!(error = ?e, "running due jobs failed"),
         }
         tokio::select! {
             _ = state.jobs_wake.notified() => {}

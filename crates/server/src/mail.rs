@@ -238,6 +238,8 @@ pub async fn run_sender(
                     }
                 }
             }
+            // An outage is logged by the store, once in a while.
+            Err(telemed_domain::Error::Unavailable { .. }) => {}
             Err(e) => tracing::error!(error = ?e, "reading the mail outbox failed"),
         }
         tokio::select! {

@@ -287,7 +287,10 @@ async fn write_batch(store: &Store, batch: &mut Vec<AuditRecord>) -> bool {
                 return true;
             }
             Err(e) => {
-                tracing::error!(attempt, entries = batch.len(), error = %e_detail(&e), "audit batch commit failed");
+                // An outage is logged by `db_error`, once in a while.
+                if !matches!(e, Error::Unavailable { .. }) {
+                    tracing::error!(attempt, entries = batch.len(), error = %e_detail(&e), "audit batch commit failed");
+                }
                 tokio::time::sleep(StdDuration::from_millis(50 * u64::from(attempt))).await;
             }
         }

@@ -569,7 +569,7 @@ pub fn db_error(e: sqlx::Error) -> Error {
             Error::Conflict("it exists already".into())
         }
         _ if is_outage(&e) => {
-            tracing::warn!(error = %e, "the database is unreachable");
+            note_outage(&e);
             Error::Unavailable {
                 retry_after_secs: OUTAGE_RETRY_AFTER_SECS,
                 message: "the database is unreachable; try again shortly".into(),
@@ -581,6 +581,55 @@ pub fn db_error(e: sqlx::Error) -> Error {
 
 /// What an answer to a request made during a database outage tells the client to wait.
 const OUTAGE_RETRY_AFTER_SECS: u64 = 5;
+
+/// How often an outage is logged while it lasts: every request and every background
+/// loop meets it, and a line each would bury the rest of the log.
+const OUTAGE_LOG_EVERY: Duration = Duration::from_secs(30);
+
+/// Logs an outage at most once per `OUTAGE_LOG_EVERY`, with how many failures the
+/// quiet time held.
+fn note_outage(e: &sqlx::Error) {
+    static LOG: std::sync::Mutex<LogThrottle> =
+        std::sync::Mutex::new(LogThrottle::new(OUTAGE_LOG_EVERY));
+    let due = LOG
+        .lock()
+        .map(|mut log| log.due(std::time::Instant::now()))
+        .unwrap_or(Some(0));
+    if let Some(quiet) = due {
+        tracing::warn!(error = %e, failures_not_logged = quiet, "the database is unreachable");
+    }
+}
+
+/// Lets one line through per period and counts the ones held back.
+struct LogThrottle {
+    every: Duration,
+    last: Option<std::time::Instant>,
+    held: u64,
+}
+
+impl LogThrottle {
+    const fn new(every: Duration) -> Self {
+        LogThrottle {
+            every,
+            last: None,
+            held: 0,
+        }
+    }
+
+    /// `Some(held back since the last line)` when a line is due at `now`, else `None`.
+    fn due(&mut self, now: std::time::Instant) -> Option<u64> {
+        match self.last {
+            Some(last) if now.duration_since(last) < self.every => {
+                self.held += 1;
+                None
+            }
+            _ => {
+                self.last = Some(now);
+                Some(std::mem::take(&mut self.held))
+            }
+        }
+    }
+}
 
 /// Whether `e` says the database cannot be reached (no connection to be had, the
 /// connection lost, the server shutting down or starting) rather than that the query
@@ -625,3 +674,21 @@ pub(crate) fn like_escape(text: &str) -> String {
 
 /// A connection, whether from the pool or inside a transaction.
 pub type Conn = AnyConnection;
+
+#[cfg(test)]
+mod outage_log_tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_logged_once_a_period_with_what_was_held_back() {
+        let mut log = LogThrottle::new(Duration::from_secs(30));
+        let t0 = std::time::Instant::now();
+        assert_eq!(log.due(t0), Some(0));
+        for s in 1..30 {
+            assert_eq!(log.due(t0 + Duration::from_secs(s)), None);
+        }
+        assert_eq!(log.due(t0 + Duration::from_secs(30)), Some(29));
+        assert_eq!(log.due(t0 + Duration::from_secs(31)), None);
+        assert_eq!(log.due(t0 + Duration::from_secs(90)), Some(1));
+    }
+}

@@ -456,6 +456,8 @@ struct AppointmentRow {
     patient_id: UserId,
     /// The viewer is a clinician: the patient's name opens their chart.
     chart_link: bool,
+    /// The viewer is the front desk: a link to the patient's proxy access.
+    proxies_link: bool,
     clinician: String,
     kind: &'static str,
     status: &'static str,
@@ -498,6 +500,7 @@ async fn rows(
             patient: name(&a.patient_id),
             patient_id: a.patient_id,
             chart_link: page.user.as_ref().is_some_and(|u| u.is_clinician),
+            proxies_link: page.user.as_ref().is_some_and(|u| u.is_staff),
             clinician: name(&a.clinician_id),
             kind: page.kind_name(a.visit_kind),
             status: page.status_name(a.status),

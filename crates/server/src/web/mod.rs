@@ -78,6 +78,14 @@ pub fn router() -> Router<AppState> {
         .route("/account/proxies", get(proxies::show).post(proxies::invite))
         .route("/account/proxies/{id}/remove", post(proxies::remove))
         .route(
+            "/patients/{id}/proxies",
+            get(proxies::show_for_patient).post(proxies::invite_for_patient),
+        )
+        .route(
+            "/patients/{id}/proxies/{proxy}/remove",
+            post(proxies::remove_for_patient),
+        )
+        .route(
             "/account/proxy-invitations/{id}/accept",
             post(proxies::accept),
         )

@@ -1,6 +1,8 @@
-//! The proxy page (`/account/proxies`): a patient sees who can read their record on
+//! The proxy pages. `/account/proxies`: a patient sees who can read their record on
 //! their behalf, invites someone by email and removes access; anyone invited answers
-//! here, signed in with the invited address. Every action goes through `crate::proxies`.
+//! here, signed in with the invited address. `/patients/{id}/proxies`: the same for the
+//! front desk, on a patient's behalf (reached from the clinic calendar). Every action
+//! goes through `crate::proxies`, which decides who may.
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -8,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use telemed_domain::{Error, Role};
+use telemed_domain::{Error, Role, UserId};
 
 use super::pages::{render_refusal, render_with, when, Page};
 use super::WebCtx;
@@ -17,7 +19,32 @@ use crate::error::AppResult;
 use crate::proxies::{self, InvitationEntry, InvitationToMe, ProxyEntry};
 use crate::AppState;
 
-const PATH: &str = "/account/proxies";
+const OWN: &str = "/account/proxies";
+
+/// Whose proxies a page shows: the signed-in patient's own, or a patient's, for the
+/// front desk.
+#[derive(Clone, Copy)]
+enum Whose {
+    Own,
+    Patient(UserId),
+}
+
+impl Whose {
+    fn patient(self, me: &SignedIn) -> UserId {
+        match self {
+            Whose::Own => me.user.id,
+            Whose::Patient(id) => id,
+        }
+    }
+
+    /// The page's address, where its forms post.
+    fn base(self) -> String {
+        match self {
+            Whose::Own => OWN.to_owned(),
+            Whose::Patient(id) => format!("/patients/{id}/proxies"),
+        }
+    }
+}
 
 struct ProxyRow {
     id: String,
@@ -46,7 +73,15 @@ struct ProxiesPage<'a> {
     page: &'a Page,
     notice: Option<&'a str>,
     error: Option<String>,
-    is_patient: bool,
+    /// Whether the page manages someone's proxies (a patient's own, or the front desk's
+    /// for a patient); otherwise it only answers invitations.
+    manages: bool,
+    /// Where the page's forms post.
+    base: String,
+    /// The patient, when the front desk manages their proxies.
+    patient_name: Option<String>,
+    /// Invitations to the signed-in person (on their own page only).
+    own: bool,
     proxies: Vec<ProxyRow>,
     sent: Vec<SentRow>,
     received: Vec<ReceivedRow>,
@@ -73,18 +108,31 @@ async fn proxies_page(
     state: &AppState,
     w: &WebCtx,
     me: &SignedIn,
+    whose: Whose,
     done: Option<&str>,
     refused: Refused,
 ) -> AppResult<Response> {
-    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), PATH);
-    let is_patient = me.role() == Role::Patient;
-    let (proxies, sent) = if is_patient {
-        let list = proxies::list(state, &w.ctx, &me.principal, me.user.id).await?;
+    let base = whose.base();
+    let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), &base);
+    let manages = match whose {
+        Whose::Own => me.role() == Role::Patient,
+        Whose::Patient(_) => true,
+    };
+    let patient = whose.patient(me);
+    let (proxies, sent) = if manages {
+        // Refused as "not found" unless the caller manages this patient's proxies.
+        let list = proxies::list(state, &w.ctx, &me.principal, patient).await?;
         (list.proxies, list.invitations)
     } else {
         (vec![], vec![])
     };
-    let received = proxies::invitations_to(state, &me.user).await?;
+    let (received, patient_name) = match whose {
+        Whose::Own => (proxies::invitations_to(state, &me.user).await?, None),
+        Whose::Patient(id) => {
+            let names = state.store.names_of(&[id]).await?;
+            (vec![], names.get(&id).map(|(name, _)| name.clone()))
+        }
+    };
     let notice = match done {
         Some("invited") => Some(page.t.proxy_invited),
         Some("removed") => Some(page.t.proxy_removed),
@@ -99,7 +147,10 @@ async fn proxies_page(
             Error::NotFound => page.t.proxy_not_found.to_owned(),
             other => page.form_error(other),
         }),
-        is_patient,
+        manages,
+        base,
+        patient_name,
+        own: matches!(whose, Whose::Own),
         proxies: proxies.into_iter().map(proxy_row).collect(),
         sent: sent.into_iter().map(sent_row).collect(),
         received: received.into_iter().map(received_row).collect(),
@@ -139,8 +190,8 @@ fn received_row(i: InvitationToMe) -> ReceivedRow {
     }
 }
 
-fn done(what: &str) -> Response {
-    Redirect::to(&format!("{PATH}?done={what}")).into_response()
+fn done(whose: Whose, what: &str) -> Response {
+    Redirect::to(&format!("{}?done={what}", whose.base())).into_response()
 }
 
 pub async fn show(
@@ -149,7 +200,39 @@ pub async fn show(
     me: SignedIn,
     Query(q): Query<DoneQuery>,
 ) -> AppResult<Response> {
-    proxies_page(&state, &w, &me, q.done.as_deref(), Refused::default()).await
+    proxies_page(
+        &state,
+        &w,
+        &me,
+        Whose::Own,
+        q.done.as_deref(),
+        Refused::default(),
+    )
+    .await
+}
+
+/// A patient's proxies, for the front desk.
+pub async fn show_for_patient(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(patient): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> AppResult<Response> {
+    let whose = Whose::Patient(patient_id(&patient)?);
+    proxies_page(
+        &state,
+        &w,
+        &me,
+        whose,
+        q.done.as_deref(),
+        Refused::default(),
+    )
+    .await
+}
+
+fn patient_id(path: &str) -> Result<UserId, Error> {
+    path.parse().map_err(|_| Error::NotFound)
 }
 
 #[derive(Deserialize)]
@@ -164,25 +247,46 @@ pub async fn invite(
     me: SignedIn,
     Form(form): Form<InviteForm>,
 ) -> AppResult<Response> {
+    invite_as(&state, &w, &me, Whose::Own, form).await
+}
+
+pub async fn invite_for_patient(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path(patient): Path<String>,
+    Form(form): Form<InviteForm>,
+) -> AppResult<Response> {
+    let whose = Whose::Patient(patient_id(&patient)?);
+    invite_as(&state, &w, &me, whose, form).await
+}
+
+async fn invite_as(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    whose: Whose,
+    form: InviteForm,
+) -> AppResult<Response> {
     let sent = proxies::invite(
-        &state,
+        state,
         &w.ctx,
         &me.principal,
-        me.user.id,
+        whose.patient(me),
         &form.email,
         &form.relationship,
     )
     .await;
     match sent {
-        Ok(_) => Ok(done("invited")),
-        Err(e @ Error::Internal(_)) => Err(e.into()),
+        Ok(_) => Ok(done(whose, "invited")),
+        Err(e @ (Error::Internal(_) | Error::NotFound)) => Err(e.into()),
         Err(e) => {
             let refused = Refused {
                 error: Some(e),
                 email: form.email,
                 relationship: form.relationship,
             };
-            proxies_page(&state, &w, &me, None, refused).await
+            proxies_page(state, w, me, whose, None, refused).await
         }
     }
 }
@@ -194,7 +298,18 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let removed = proxies::remove(&state, &w.ctx, &me.principal, me.user.id, &id).await;
-    answered(&state, &w, &me, removed, "removed").await
+    answered(&state, &w, &me, Whose::Own, removed, "removed").await
+}
+
+pub async fn remove_for_patient(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Path((patient, id)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let whose = Whose::Patient(patient_id(&patient)?);
+    let removed = proxies::remove(&state, &w.ctx, &me.principal, whose.patient(&me), &id).await;
+    answered(&state, &w, &me, whose, removed, "removed").await
 }
 
 pub async fn accept(
@@ -204,7 +319,7 @@ pub async fn accept(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let result = proxies::answer(&state, &w.ctx, &me.principal, &me.user, &id, true).await;
-    answered(&state, &w, &me, result, "accepted").await
+    answered(&state, &w, &me, Whose::Own, result, "accepted").await
 }
 
 pub async fn decline(
@@ -214,7 +329,7 @@ pub async fn decline(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let result = proxies::answer(&state, &w.ctx, &me.principal, &me.user, &id, false).await;
-    answered(&state, &w, &me, result, "declined").await
+    answered(&state, &w, &me, Whose::Own, result, "declined").await
 }
 
 /// Back to the page with what happened: a notice, or the refusal shown on the page.
@@ -222,18 +337,19 @@ async fn answered(
     state: &AppState,
     w: &WebCtx,
     me: &SignedIn,
+    whose: Whose,
     result: telemed_domain::Result<()>,
     what: &str,
 ) -> AppResult<Response> {
     match result {
-        Ok(()) => Ok(done(what)),
+        Ok(()) => Ok(done(whose, what)),
         Err(e @ Error::Internal(_)) => Err(e.into()),
         Err(e) => {
             let refused = Refused {
                 error: Some(e),
                 ..Refused::default()
             };
-            proxies_page(state, w, me, None, refused).await
+            proxies_page(state, w, me, whose, None, refused).await
         }
     }
 }

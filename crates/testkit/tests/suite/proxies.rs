@@ -305,8 +305,102 @@ async fn email_endpoints_are_rate_limited_alike(backend: Backend) {
     app.shutdown().await;
 }
 
+/// The front desk manages a patient's proxies on the web, reached from the clinic
+/// calendar; nobody else reaches that page for someone else's record.
+async fn the_front_desk_manages_proxies_on_the_web(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let api = Api {
+        app: &app,
+        http: app.client(),
+    };
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app
+        .create_named_user(Role::Patient, "Lucía Fernández")
+        .await;
+    let desk = app.create_user(Role::Staff).await;
+    let visit = app.book_video_visit(&clinician, &patient).await;
+    let desk_web = app.signed_in_web(&desk).await;
+    // The visit's day in the clinic's zone is the UTC day or one beside it.
+    let start: chrono::NaiveDate = visit["start"].as_str().unwrap()[..10].parse().unwrap();
+    let page_path = format!("/patients/{}/proxies", patient.id);
+    let mut linked = false;
+    for day in [start.pred_opt().unwrap(), start, start.succ_opt().unwrap()] {
+        let calendar = desk_web
+            .get(&format!("/calendar?day={day}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        linked |= calendar.contains(&format!("href=\"{page_path}\""));
+    }
+    assert!(
+        linked,
+        "the clinic calendar links to the patient's proxy page"
+    );
+
+    let page = desk_web.get(&page_path).await.text().await.unwrap();
+    assert!(page.contains("Lucía Fernández"), "{page}");
+    assert!(page.contains("Nobody has proxy access"), "{page}");
+    let r = desk_web
+        .post(
+            &page_path,
+            &[("email", "carer@example.org"), ("relationship", "carer")],
+        )
+        .await;
+    assert_eq!(
+        telemed_testkit::location(&r).as_deref(),
+        Some(format!("{page_path}?done=invited").as_str())
+    );
+    let token = app.token_for(&patient, None).await;
+    let list = proxies_of(&api, &patient, &token).await;
+    let id = list["invitations"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(list["invitations"][0]["email"], "carer@example.org");
+    let page = desk_web.get(&page_path).await.text().await.unwrap();
+    assert!(page.contains("carer@example.org"), "{page}");
+    // What was written is kept and the refusal shown when the address is not one.
+    let r = desk_web
+        .post(
+            &page_path,
+            &[("email", "not an address"), ("relationship", "son")],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("not an address"));
+    let r = desk_web
+        .post(&format!("{page_path}/{id}/remove"), &[])
+        .await;
+    assert_eq!(
+        telemed_testkit::location(&r).as_deref(),
+        Some(format!("{page_path}?done=removed").as_str())
+    );
+    let list = proxies_of(&api, &patient, &token).await;
+    assert!(list["invitations"].as_array().unwrap().is_empty());
+
+    // A clinician, another patient, or an id that is nobody's: not found.
+    let other = app.create_user(Role::Patient).await;
+    for who in [&clinician, &other] {
+        let web = app.signed_in_web(who).await;
+        assert_eq!(web.get(&page_path).await.status(), 404);
+        let r = web
+            .post(
+                &page_path,
+                &[("email", "carer@example.org"), ("relationship", "carer")],
+            )
+            .await;
+        assert_eq!(r.status(), 404);
+    }
+    let nobody = format!("/patients/{}/proxies", uuid::Uuid::new_v4());
+    assert_eq!(desk_web.get(&nobody).await.status(), 404);
+    assert_eq!(
+        desk_web.get("/patients/not-an-id/proxies").await.status(),
+        404
+    );
+    app.shutdown().await;
+}
+
 on_both_databases!(
     an_invitation_tells_nothing_about_who_is_a_patient,
     the_invited_person_accepts_or_declines,
     email_endpoints_are_rate_limited_alike,
+    the_front_desk_manages_proxies_on_the_web,
 );
