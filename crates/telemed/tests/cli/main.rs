@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 mod crash_loop;
+mod demo;
 mod memory;
 mod nodes;
 mod restore;
