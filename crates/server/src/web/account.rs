@@ -11,6 +11,7 @@ use telemed_domain::role::format_scopes;
 use telemed_domain::{ApiTokenId, Error, Permission, Role, SessionId};
 use telemed_store::sessions;
 
+use super::access_log;
 use super::pages::{render, render_with, when, Page};
 use super::signin::with_cookie;
 use super::WebCtx;
@@ -481,8 +482,10 @@ struct AccessRow {
     at: String,
     who: String,
     role: &'static str,
-    action: String,
+    /// What they did, in a phrase ("opened your chart").
+    what: String,
     outcome: &'static str,
+    refused: bool,
 }
 
 #[derive(Template)]
@@ -503,11 +506,12 @@ pub async fn access_log(
         .await?
         .into_iter()
         .map(|e| AccessRow {
-            at: when(e.at),
+            at: access_log::moment(page.t, e.at, w.ctx.time_zone),
             who: e.who,
             role: e.role.map(|r| page.role_name(r)).unwrap_or(""),
-            action: e.action,
-            outcome: e.outcome.as_str(),
+            what: access_log::describe(page.t, &e.action),
+            outcome: access_log::outcome(page.t, e.outcome),
+            refused: e.outcome != telemed_domain::audit::Outcome::Success,
         })
         .collect();
     Ok(render(&AccessLogPage {

@@ -1,6 +1,7 @@
 //! The server-rendered UI: askama templates (auto-escaped), htmx, no inline scripts.
 //! Every route sits behind the CSRF check; private pages take a session extractor.
 
+mod access_log;
 mod account;
 mod admin;
 mod booking;

@@ -491,6 +491,22 @@ async fn break_the_glass_is_stated_time_limited_flagged_and_told(backend: Backen
         !body.contains("Unconscious") && !body.contains("allergies"),
         "{body}"
     );
+    // The patient reads it in plain words, in their language: no audit codes.
+    let web = app.signed_in_web(&patient).await;
+    let page = web.get("/account/access-log").await.text().await.unwrap();
+    assert!(
+        page.contains("opened your record in an emergency (break the glass)")
+            && page.contains("opened your record: Problems"),
+        "{page}"
+    );
+    assert!(!page.contains("record.break_glass") && !page.contains("record.problems"));
+    web.post("/language", &[("lang", "es")]).await;
+    let page = web.get("/account/access-log").await.text().await.unwrap();
+    assert!(
+        page.contains("abrió su historia en una emergencia")
+            && page.contains("abrió su historia: Problemas"),
+        "{page}"
+    );
 
     // An hour later the glass is whole again.
     app.clock.advance(chrono::Duration::minutes(61));
