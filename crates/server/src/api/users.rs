@@ -141,7 +141,8 @@ pub struct StorageQuery {
 
 /// The clinic's stored files, and who stores the most against their quota (admins).
 #[utoipa::path(get, path = "/api/v1/storage", tag = "admin", security(("bearer" = [])), params(StorageQuery), responses(
-    (status = 200, body = crate::quotas::StorageReport), (status = 403, body = crate::error::ErrorBody)))]
+    (status = 200, body = crate::quotas::StorageReport), (status = 400, description = "limit outside 1 to 500", body = crate::error::ErrorBody),
+    (status = 403, body = crate::error::ErrorBody)))]
 pub async fn storage(
     State(state): State<AppState>,
     ctx: Ctx,
