@@ -49,14 +49,8 @@ impl Demo {
             base: format!("http://127.0.0.1:{port}"),
             printed,
         };
-        for _ in 0..600 {
-            let ready = reqwest::get(format!("{}/readyz", demo.base)).await;
-            if ready.is_ok_and(|r| r.status() == 200) {
-                return demo;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("telemed demo did not start");
+        crate::nodes::wait_until_ready(&demo.base).await;
+        demo
     }
 
     /// What it printed, once it printed where to sign in.
@@ -73,8 +67,8 @@ impl Demo {
     }
 }
 
-/// Signs in on the web; the answer's status and where it leads.
-async fn sign_in(base: &str, email: &str, password: &str) -> (reqwest::Client, u16, String) {
+/// Signs in on the web; the signed-in client, the answer's status and where it leads.
+pub async fn sign_in(base: &str, email: &str, password: &str) -> (reqwest::Client, u16, String) {
     let web = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())

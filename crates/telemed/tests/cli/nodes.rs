@@ -67,19 +67,25 @@ pub async fn serve_with(app: &TestApp, nats: Option<&str>, settings: &[(&str, &s
         child,
         base: format!("http://127.0.0.1:{port}"),
     };
+    wait_until_ready(&node.base).await;
+    node
+}
+
+/// Waits until a telemed at `base` answers /readyz (60 s at most: a cold start of a
+/// debug build under load is slow).
+pub async fn wait_until_ready(base: &str) {
     let http = reqwest::Client::new();
-    let deadline = std::time::Instant::now() + WAIT;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let ready = http.get(format!("{}/readyz", node.base)).send().await;
+        let ready = http.get(format!("{base}/readyz")).send().await;
         if ready.is_ok_and(|r| r.status() == 200) {
-            return node;
+            return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "node {} did not start",
-            node.base
+            "telemed at {base} did not start"
         );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

@@ -36,48 +36,23 @@ async fn serve(folder: &Folder) -> Served {
         child,
         base: format!("http://127.0.0.1:{port}"),
     };
-    for _ in 0..200 {
-        let ready = reqwest::get(format!("{}/readyz", served.base)).await;
-        if ready.is_ok_and(|r| r.status() == 200) {
-            return served;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("telemed did not start");
+    crate::nodes::wait_until_ready(&served.base).await;
+    served
 }
 
 /// Signs the patient in on the web and makes an API token there.
 async fn token(base: &str) -> String {
-    let web = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = |path: &'static str| {
-        let web = web.clone();
-        async move {
-            web.get(format!("{base}{path}"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
-    let csrf = csrf_of(&page("/login").await);
-    let r = web
-        .post(format!("{base}/login"))
-        .form(&[
-            ("email", "pat@clinic.example"),
-            ("password", PASSWORD),
-            ("csrf", &csrf),
-        ])
+    let (web, status, _) = crate::demo::sign_in(base, "pat@clinic.example", PASSWORD).await;
+    assert_eq!(status, 303);
+    let page = web
+        .get(format!("{base}/account/tokens"))
         .send()
         .await
+        .unwrap()
+        .text()
+        .await
         .unwrap();
-    assert_eq!(r.status(), 303);
-    let csrf = csrf_of(&page("/account/tokens").await);
+    let csrf = csrf_of(&page);
     let created = web
         .post(format!("{base}/account/tokens"))
         .form(&[
