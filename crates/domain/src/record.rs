@@ -1068,54 +1068,9 @@ fn vital_sign(e: &mut ValidEntry, kind: &VitalKind, imported: bool) -> Result<()
 
 // ---- notes --------------------------------------------------------------------------
 
-/// A specialty's SOAP note template: prompts that prefill the four parts.
-pub struct NoteTemplate {
-    pub key: &'static str,
-    pub name: &'static str,
-    pub subjective: &'static str,
-    pub objective: &'static str,
-    pub assessment: &'static str,
-    pub plan: &'static str,
-}
-
-pub const NOTE_TEMPLATES: [NoteTemplate; 4] = [
-    NoteTemplate {
-        key: "general",
-        name: "General consultation",
-        subjective: "Reason for visit:\nHistory of present illness:\n",
-        objective: "Observed on video:\nVitals reported:\n",
-        assessment: "",
-        plan: "Treatment:\nFollow-up:\n",
-    },
-    NoteTemplate {
-        key: "dermatology",
-        name: "Dermatology",
-        subjective: "Lesion history (onset, change, symptoms):\n",
-        objective: "Site:\nMorphology (size, colour, border):\nPhotos reviewed:\n",
-        assessment: "",
-        plan: "Treatment:\nBiopsy / referral:\nFollow-up photo in:\n",
-    },
-    NoteTemplate {
-        key: "psychiatry",
-        name: "Psychiatry",
-        subjective: "Mood and sleep:\nStressors:\nRisk (self/others):\n",
-        objective: "Mental state examination:\nScales (PHQ-9, GAD-7):\n",
-        assessment: "",
-        plan: "Therapy:\nMedication:\nSafety plan:\nFollow-up:\n",
-    },
-    NoteTemplate {
-        key: "cardiology",
-        name: "Cardiology",
-        subjective: "Chest pain, dyspnoea, palpitations, syncope:\n",
-        objective: "Home blood pressure and heart rate:\nECG reviewed:\n",
-        assessment: "",
-        plan: "Medication:\nTests:\nFollow-up:\n",
-    },
-];
-
-pub fn note_template(key: &str) -> Option<&'static NoteTemplate> {
-    NOTE_TEMPLATES.iter().find(|t| t.key == key)
-}
+/// The SOAP note templates, by key: each prefills the four parts with a specialty's
+/// prompts, in the writer's language (the prompts live with the UI texts).
+pub const NOTE_TEMPLATES: [&str; 4] = ["general", "dermatology", "psychiatry", "cardiology"];
 
 /// The four parts of a SOAP note, as written.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, utoipa::ToSchema)]

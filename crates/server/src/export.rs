@@ -12,6 +12,8 @@ use telemed_store::documents::Document;
 use telemed_store::record::{Addendum, Demographics, Entry, Note, RecentVisit};
 
 use crate::context::Ctx;
+use crate::i18n::record::{criticality_name, severity_name, status_name, verification_name};
+use crate::i18n::{Texts, EN};
 use crate::pdf::PdfWriter;
 use crate::record::{authorize_as, decide};
 use crate::AppState;
@@ -117,8 +119,10 @@ fn day(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
 }
 
-/// An entry as one line: what, value, code, when, status.
-pub fn entry_line(e: &Entry) -> String {
+/// An entry as one line in the reader's language: what, value, code, when, status.
+/// What was written (the text, the value, the unit, the time) stays as written; only
+/// the words around it and the names of coded values are the reader's.
+pub fn entry_line(t: &Texts, e: &Entry) -> String {
     let mut line = e.text.clone();
     match (e.value, e.value2) {
         (Some(a), Some(b)) => line.push_str(&format!(" {}/{}", number(a), number(b))),
@@ -132,24 +136,29 @@ pub fn entry_line(e: &Entry) -> String {
         line.push_str(&format!(" {u}"));
     }
     if let Some(sent) = &e.as_sent {
-        line.push_str(&format!(" (sent as {sent})"));
+        line.push_str(&format!(" ({})", t.el_sent_as.replace("{value}", sent)));
     }
     if e.range_low.is_some() || e.range_high.is_some() {
         let low = e.range_low.map(number).unwrap_or_default();
         let high = e.range_high.map(number).unwrap_or_default();
-        line.push_str(&format!(" (reference {low}–{high})"));
+        let reference = t
+            .el_reference
+            .replace("{low}", &low)
+            .replace("{high}", &high);
+        line.push_str(&format!(" ({reference})"));
         if e.out_of_range() {
-            line.push_str(" out of range");
+            line.push_str(&format!(" {}", t.el_out_of_range));
         }
     }
     if let Some(d) = &e.dosage {
         line.push_str(&format!(", {d}"));
     }
     if let Some(s) = e.severity {
-        line.push_str(&format!(", {}", s.as_str()));
+        line.push_str(&format!(", {}", severity_name(t, s)));
     }
     if let Some(c) = e.criticality {
-        line.push_str(&format!(", criticality {}", c.as_str()));
+        let criticality = t.el_criticality.replace("{value}", criticality_name(t, c));
+        line.push_str(&format!(", {criticality}"));
     }
     if let Some(r) = &e.reaction {
         line.push_str(&format!(" ({r})"));
@@ -162,25 +171,26 @@ pub fn entry_line(e: &Entry) -> String {
     }
     if let Some(results) = &e.results {
         // A lab report: its results are lines of their own in the same section.
-        line.push_str(&format!(", report of {} results", results.len()));
+        let count = results.len().to_string();
+        line.push_str(&format!(", {}", t.el_report_of.replace("{count}", &count)));
         if let Some(conclusion) = &e.note {
             line.push_str(&format!(": {conclusion}"));
         }
     }
-    if let Some(t) = &e.effective {
-        line.push_str(&format!(" — {}", t.label()));
+    if let Some(at) = &e.effective {
+        line.push_str(&format!(" — {}", at.label()));
     }
-    if let Some(t) = &e.ended {
-        line.push_str(&format!(" to {}", t.label()));
+    if let Some(at) = &e.ended {
+        line.push_str(&format!(" {} {}", t.el_until, at.label()));
     }
-    line.push_str(&format!(" · {}", e.status.as_str()));
+    line.push_str(&format!(" · {}", status_name(t, e.status)));
     // How sure its author was, unless plainly confirmed: an unconfirmed allergy must
     // not read like a confirmed one.
     if let Some(v) = e
         .verification
         .filter(|v| !matches!(v, Verification::Confirmed | Verification::EnteredInError))
     {
-        line.push_str(&format!(" · {}", v.as_str().to_uppercase()));
+        line.push_str(&format!(" · {}", verification_name(t, v)));
     }
     line
 }
@@ -217,7 +227,7 @@ pub fn to_pdf(r: &RecordExport) -> Vec<u8> {
             pdf.small("Nothing recorded.");
         }
         for e in entries {
-            pdf.text(&entry_line(e));
+            pdf.text(&entry_line(&EN, e));
         }
     }
 

@@ -3,6 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod dates;
+pub mod notes;
+pub mod record;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Lang {
     En,
@@ -70,6 +74,8 @@ macro_rules! texts {
         }
         pub static EN: Texts = Texts { $($key: $en,)* };
         pub static ES: Texts = Texts { $($key: $es,)* };
+        /// Every text as (key, English, Spanish), for checks that read whole pages.
+        pub static ALL_TEXTS: &[(&str, &str, &str)] = &[$((stringify!($key), $en, $es),)*];
     };
 }
 
@@ -224,6 +230,75 @@ texts! {
     proxy_not_found: "That invitation or access is not there any more (answered, withdrawn or expired).", "Esa invitación o acceso ya no existe (respondida, retirada o caducada).";
     access_log_intro: "Each time someone at the clinic opens your record, it is listed here.", "Cada vez que alguien de la clínica abre su historia, aparece aquí.";
     months_short: "Jan, Feb, Mar, Apr, May, Jun, Jul, Aug, Sep, Oct, Nov, Dec", "ene, feb, mar, abr, may, jun, jul, ago, sep, oct, nov, dic";
+    months: "January, February, March, April, May, June, July, August, September, October, November, December", "enero, febrero, marzo, abril, mayo, junio, julio, agosto, septiembre, octubre, noviembre, diciembre";
+    weekdays_in_dates: "Monday, Tuesday, Wednesday, Thursday, Friday, Saturday, Sunday", "lunes, martes, miércoles, jueves, viernes, sábado, domingo";
+    weekdays_short: "Mon, Tue, Wed, Thu, Fri, Sat, Sun", "lun, mar, mié, jue, vie, sáb, dom";
+    date_long: "{weekday} {day} {month} {year}", "{weekday} {day} de {month} de {year}";
+    date_long_no_year: "{weekday} {day} {month}", "{weekday} {day} de {month}";
+    date_short: "{wd} {day} {mon} {year}", "{wd} {day} {mon} {year}";
+    date_short_no_year: "{wd} {day} {mon}", "{wd} {day} {mon}";
+    date_plain: "{day} {mon} {year}", "{day} {mon} {year}";
+    date_plain_no_year: "{day} {mon}", "{day} {mon}";
+    st_active: "active", "activo";
+    st_recurrence: "recurrence", "recurrencia";
+    st_relapse: "relapse", "recaída";
+    st_inactive: "inactive", "inactivo";
+    st_remission: "remission", "remisión";
+    st_resolved: "resolved", "resuelto";
+    st_unstated: "status not stated", "estado no indicado";
+    st_stopped: "stopped", "suspendido";
+    st_completed: "completed", "completado";
+    st_intended: "planned", "previsto";
+    st_on_hold: "on hold", "en pausa";
+    st_not_taken: "not taken", "no tomado";
+    st_not_done: "not given", "no administrada";
+    st_registered: "registered", "registrado";
+    st_partial: "partial", "parcial";
+    st_preliminary: "preliminary", "preliminar";
+    st_final: "final", "definitivo";
+    st_amended: "amended", "modificado";
+    st_corrected: "corrected", "corregido";
+    st_appended: "appended", "ampliado";
+    st_cancelled: "cancelled", "cancelado";
+    st_unknown: "status unknown", "estado desconocido";
+    st_entered_in_error: "entered in error", "registrado por error";
+    ver_unconfirmed: "UNCONFIRMED", "NO CONFIRMADO";
+    ver_provisional: "PROVISIONAL", "PROVISIONAL";
+    ver_differential: "DIFFERENTIAL", "DIFERENCIAL";
+    ver_confirmed: "confirmed", "confirmado";
+    ver_refuted: "REFUTED", "DESCARTADO";
+    sev_mild: "mild", "leve";
+    sev_moderate: "moderate", "moderada";
+    sev_severe: "severe", "grave";
+    crit_low: "low", "baja";
+    crit_high: "high", "alta";
+    crit_unable: "unable to assess", "no evaluable";
+    el_sent_as: "sent as {value}", "enviado como {value}";
+    el_reference: "reference {low}–{high}", "referencia {low}–{high}";
+    el_out_of_range: "out of range", "fuera de rango";
+    el_criticality: "criticality {value}", "criticidad {value}";
+    el_report_of: "report of {count} results", "informe de {count} resultados";
+    el_until: "to", "hasta";
+    browser: "Browser", "Navegador";
+    copy: "Copy", "Copiar";
+    week_nav: "Weeks", "Semanas";
+    call_timer: "Time in the call", "Tiempo en la llamada";
+    tpl_general: "General consultation", "Consulta general";
+    tpl_general_s: "Reason for visit:\nHistory of present illness:\n", "Motivo de consulta:\nEnfermedad actual:\n";
+    tpl_general_o: "Observed on video:\nVitals reported:\n", "Observado en vídeo:\nConstantes referidas:\n";
+    tpl_general_p: "Treatment:\nFollow-up:\n", "Tratamiento:\nSeguimiento:\n";
+    tpl_dermatology: "Dermatology", "Dermatología";
+    tpl_dermatology_s: "Lesion history (onset, change, symptoms):\n", "Historia de la lesión (inicio, cambios, síntomas):\n";
+    tpl_dermatology_o: "Site:\nMorphology (size, colour, border):\nPhotos reviewed:\n", "Localización:\nMorfología (tamaño, color, borde):\nFotos revisadas:\n";
+    tpl_dermatology_p: "Treatment:\nBiopsy / referral:\nFollow-up photo in:\n", "Tratamiento:\nBiopsia / derivación:\nFoto de control en:\n";
+    tpl_psychiatry: "Psychiatry", "Psiquiatría";
+    tpl_psychiatry_s: "Mood and sleep:\nStressors:\nRisk (self/others):\n", "Ánimo y sueño:\nFactores de estrés:\nRiesgo (autolesión/terceros):\n";
+    tpl_psychiatry_o: "Mental state examination:\nScales (PHQ-9, GAD-7):\n", "Exploración del estado mental:\nEscalas (PHQ-9, GAD-7):\n";
+    tpl_psychiatry_p: "Therapy:\nMedication:\nSafety plan:\nFollow-up:\n", "Terapia:\nMedicación:\nPlan de seguridad:\nSeguimiento:\n";
+    tpl_cardiology: "Cardiology", "Cardiología";
+    tpl_cardiology_s: "Chest pain, dyspnoea, palpitations, syncope:\n", "Dolor torácico, disnea, palpitaciones, síncope:\n";
+    tpl_cardiology_o: "Home blood pressure and heart rate:\nECG reviewed:\n", "Tensión arterial y frecuencia cardiaca en casa:\nECG revisado:\n";
+    tpl_cardiology_p: "Medication:\nTests:\nFollow-up:\n", "Medicación:\nPruebas:\nSeguimiento:\n";
     al_when: "{day} {month} {year} at {time}", "{day} {month} {year} a las {time}";
     al_what: "What", "Qué";
     al_allowed: "done", "hecho";

@@ -163,12 +163,7 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
         .filter(|_| !p.notice.to_clinician());
     let zone = match own_zone {
         Some(zone) => zone,
-        None => state
-            .store
-            .clinician_profile(a.clinician_id)
-            .await?
-            .map(|c| c.availability.time_zone)
-            .unwrap_or(chrono_tz::Tz::UTC),
+        None => crate::scheduling::clinician_zone(state, a.clinician_id).await?,
     };
     let local = a.start_at.with_timezone(&zone);
     let when = format!("{} ({})", local.format("%Y-%m-%d %H:%M"), zone.name());

@@ -15,6 +15,8 @@ use telemed_store::record::{self as store, Demographics, Entry, Note};
 use crate::audit::Event;
 use crate::change::Change;
 use crate::context::Ctx;
+use crate::i18n::notes::note_template;
+use crate::i18n::Lang;
 use crate::realtime::{Envelope, LiveEvent};
 use crate::AppState;
 
@@ -627,6 +629,8 @@ pub async fn chart(
 pub struct NewNoteRequest<'a> {
     pub appointment: Option<AppointmentId>,
     pub template: &'a str,
+    /// The writer's language: the template's prompts are written in it.
+    pub lang: Lang,
     pub soap: Option<Soap>,
 }
 
@@ -643,7 +647,7 @@ pub async fn start_note(
     if grant.actor_role() != Some(Role::Clinician) {
         return Err(Error::Forbidden);
     }
-    let template = telemed_domain::record::note_template(req.template).ok_or_else(|| {
+    let template = note_template(req.lang.texts(), req.template).ok_or_else(|| {
         Error::invalid(
             "template",
             "unknown template; one of general, dermatology, psychiatry, cardiology",

@@ -212,6 +212,18 @@ fn first_slot(
     None
 }
 
+/// The zone a clinician's schedule is kept in: how a visit's time reads to someone who
+/// has not told their own (a guest's first visit, an email). UTC for one without a
+/// schedule.
+pub async fn clinician_zone(state: &AppState, clinician: UserId) -> Result<chrono_tz::Tz> {
+    Ok(state
+        .store
+        .clinician_profile(clinician)
+        .await?
+        .map(|c| c.availability.time_zone)
+        .unwrap_or(chrono_tz::Tz::UTC))
+}
+
 /// Free slots of a clinician's visit kind that start in `[from, to)`.
 pub async fn free_slots(
     state: &AppState,

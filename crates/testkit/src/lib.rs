@@ -476,6 +476,13 @@ pub struct WebClient {
 
 impl TestApp {
     pub fn web(&self) -> WebClient {
+        WebClient::for_site(&self.base)
+    }
+}
+
+impl WebClient {
+    /// A new browser session against the telemed at `base` (`http://host:port`).
+    pub fn for_site(base: &str) -> WebClient {
         let jar = Arc::new(reqwest::cookie::Jar::default());
         WebClient {
             http: reqwest::Client::builder()
@@ -484,12 +491,33 @@ impl TestApp {
                 .build()
                 .unwrap_or_else(|e| panic!("http client: {e}")),
             jar,
-            base: self.base.clone(),
+            base: base.to_owned(),
         }
     }
-}
 
-impl WebClient {
+    /// Enrols the second factor as a person with an authenticator app would, at the
+    /// moment `now`: reads the key the enrolment page shows and answers its code.
+    /// Answers the key, to make later codes with `totp_code`.
+    pub async fn enrol_totp(&self, now: chrono::DateTime<Utc>) -> String {
+        let page = self
+            .get("/account/mfa")
+            .await
+            .text()
+            .await
+            .unwrap_or_default();
+        let secret = page
+            .split("id=\"totp-secret\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .expect("the enrolment page shows the key")
+            .to_owned();
+        let r = self
+            .post("/account/mfa", &[("code", &totp_code(&secret, now))])
+            .await;
+        assert_eq!(r.status(), 200, "TOTP enrolment");
+        secret
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -634,21 +662,9 @@ impl TestApp {
         if next.as_deref() != Some("/account/mfa") {
             return (web, None);
         }
-        let page = web
-            .get("/account/mfa")
-            .await
-            .text()
-            .await
-            .unwrap_or_default();
-        let secret = page
-            .split("id=\"totp-secret\">")
-            .nth(1)
-            .and_then(|rest| rest.split('<').next())
-            .expect("the enrolment page shows the key")
-            .to_owned();
-        let code = totp_code(&secret, telemed_domain::Clock::now(&self.clock));
-        let r = web.post("/account/mfa", &[("code", &code)]).await;
-        assert_eq!(r.status(), 200, "TOTP enrolment");
+        let secret = web
+            .enrol_totp(telemed_domain::Clock::now(&self.clock))
+            .await;
         (web, Some(secret))
     }
 }

@@ -434,6 +434,7 @@ pub async fn start_note(
     let req = NewNoteRequest {
         appointment: body.appointment_id,
         template: &body.template,
+        lang: ctx.lang,
         soap: body.soap,
     };
     let note = record::start_note(

@@ -19,6 +19,8 @@ use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::change::Change;
 use crate::error::AppResult;
+use crate::i18n::dates::{self, Day};
+use crate::i18n::Texts;
 use crate::scheduling::{self as service, BookingRequest, ClinicianQuery};
 use crate::AppState;
 
@@ -119,7 +121,9 @@ pub async fn search(
                 .next()
                 .unwrap_or("video")
                 .to_owned(),
-            next: m.next_available.map(|t| local(tz, t, "%a %d %b %H:%M")),
+            next: m
+                .next_available
+                .map(|at| dates::moment(page.t, tz, at, Day::ShortNoYear)),
             next_week: m
                 .next_available
                 .map(|t| local(tz, t, "%Y-%m-%d"))
@@ -156,6 +160,7 @@ pub(super) struct SlotWeek {
 /// The week of `week` (default: this week; never before it) of free `kind` slots.
 pub(super) async fn slot_week(
     state: &AppState,
+    t: &Texts,
     tz: Tz,
     clinician: UserId,
     kind: VisitKind,
@@ -184,7 +189,7 @@ pub(super) async fn slot_week(
                 })
                 .collect();
             DayColumn {
-                label: date.format("%a %d %b").to_string(),
+                label: dates::day(t, date, Day::ShortNoYear),
                 slots,
             }
         })
@@ -252,8 +257,8 @@ pub async fn week(
             Error::invalid("kind", "this clinician does not offer that kind of visit")
         })?;
     let tz = w.ctx.time_zone;
-    let week = slot_week(&state, tz, id, kind, q.week).await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/book");
+    let week = slot_week(&state, page.t, tz, id, kind, q.week).await?;
     let link = |d: NaiveDate| {
         format!(
             "/book/{id}?kind={}&week={}",
@@ -347,7 +352,7 @@ async fn confirm_page(
             kind: kind.as_str(),
             kind_label: page.kind_name(kind),
             start: start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            when: format!("{} ({})", local(tz, start, "%A %d %B %Y, %H:%M"), tz.name()),
+            when: dates::moment_in_zone(page.t, tz, start, Day::Long),
             reason: reason.to_owned(),
             back: format!("/book/{id}?kind={}", kind.as_str()),
             for_patient: me.role() == Role::Staff,
@@ -495,7 +500,7 @@ async fn rows(
                 local(tz, a.start_at, "%H:%M"),
                 local(tz, a.end_at, "%H:%M")
             ),
-            day: local(tz, a.start_at, "%a %d %b %Y"),
+            day: dates::moment_day(page.t, tz, a.start_at, Day::Short),
             date: a.start_at.with_timezone(&tz).date_naive(),
             patient: name(&a.patient_id),
             patient_id: a.patient_id,
@@ -690,7 +695,7 @@ pub async fn calendar(
         let mut week: Vec<(String, Vec<AppointmentRow>)> = (0..7)
             .map(|i| {
                 let d = first + Duration::days(i);
-                (d.format("%a %d %b").to_string(), Vec::new())
+                (dates::day(page.t, d, Day::ShortNoYear), Vec::new())
             })
             .collect();
         for row in all {
@@ -707,11 +712,11 @@ pub async fn calendar(
         title: if week_view {
             format!(
                 "{} – {}",
-                first.format("%d %b"),
-                (first + Duration::days(6)).format("%d %b %Y")
+                dates::day(page.t, first, Day::PlainNoYear),
+                dates::day(page.t, first + Duration::days(6), Day::Plain)
             )
         } else {
-            day.format("%A %d %B %Y").to_string()
+            dates::day(page.t, day, Day::Long)
         },
         prev: link(first - Duration::days(days)),
         next: link(first + Duration::days(days)),

@@ -26,6 +26,7 @@ use crate::documents::{self, Rendition};
 use crate::error::AppResult;
 use crate::export::entry_line;
 use crate::files::Disposition;
+use crate::i18n::notes::note_template;
 use crate::i18n::Texts;
 use crate::record::{self, decide, Chart, ChartView};
 use crate::AppState;
@@ -67,11 +68,11 @@ pub struct Line {
     pub flagged: bool,
 }
 
-fn lines(entries: &[Entry]) -> Vec<Line> {
+fn lines(t: &Texts, entries: &[Entry]) -> Vec<Line> {
     entries
         .iter()
         .map(|e| Line {
-            text: entry_line(e),
+            text: entry_line(t, e),
             inactive: !matches!(e.status.as_str(), "active" | "final"),
             flagged: e.out_of_range(),
         })
@@ -310,7 +311,7 @@ async fn chart_page(
                 .take(LAB_REPORT_CHOICES)
                 .map(|e| Choice {
                     value: e.id.to_string(),
-                    label: entry_line(e),
+                    label: entry_line(t, e),
                 })
                 .collect();
         }
@@ -319,7 +320,7 @@ async fn chart_page(
             key: section.as_str(),
             cut,
             title: section_name(t, section),
-            lines: lines(&shown[..shown.len().min(CHART_SECTION_LINES as usize)]),
+            lines: lines(t, &shown[..shown.len().min(CHART_SECTION_LINES as usize)]),
         });
     }
     let documents = documents.iter().map(|d| doc_card(t, tz, d)).collect();
@@ -437,10 +438,10 @@ async fn chart_page(
             given_names: user.name.given_joined(),
             contact,
             can_edit_demographics,
-            problems: lines(&current.problems),
-            allergies: lines(&current.allergies),
-            medications: lines(&current.medications),
-            vitals: lines(&current.vitals),
+            problems: lines(t, &current.problems),
+            allergies: lines(t, &current.allergies),
+            medications: lines(t, &current.medications),
+            vitals: lines(t, &current.vitals),
             visits: recent_visits
                 .iter()
                 .map(|v| {
@@ -480,6 +481,7 @@ async fn chart_page(
             upcoming,
             templates: NOTE_TEMPLATES
                 .iter()
+                .filter_map(|key| note_template(t, key))
                 .map(|n| Choice {
                     value: n.key.into(),
                     label: n.name.into(),

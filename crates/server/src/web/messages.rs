@@ -11,11 +11,11 @@ use serde::Deserialize;
 use telemed_domain::{Error, Role, ThreadId, UserId};
 use telemed_store::messaging::{InboxEntry, Message};
 
-use super::booking::local;
-use super::pages::{render, render_form, Page};
+use super::pages::{lang_of, render, render_form, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
+use crate::i18n::dates::{self, Day};
 use crate::messaging::{self as service, Draft, NewThreadRequest};
 use crate::AppState;
 
@@ -55,6 +55,7 @@ async fn inbox_rows(
     archived: bool,
 ) -> AppResult<Vec<ThreadRow>> {
     let tz = w.ctx.time_zone;
+    let t = lang_of(&w.ctx, Some(&me.user)).texts();
     Ok(service::inbox(state, &me.principal, archived)
         .await?
         .into_iter()
@@ -62,7 +63,7 @@ async fn inbox_rows(
             unread: e.unread(),
             id: e.thread.id,
             subject: e.thread.subject,
-            when: local(tz, e.thread.last_message_at, "%d %b %H:%M"),
+            when: dates::moment(t, tz, e.thread.last_message_at, Day::PlainNoYear),
             clinic_inbox: e.thread.clinic_inbox,
         })
         .collect())
@@ -176,6 +177,7 @@ async fn message_rows(
     let senders: Vec<UserId> = messages.iter().map(|m| m.sender_id).collect();
     let names = state.store.names_of(&senders).await?;
     let tz = w.ctx.time_zone;
+    let t = lang_of(&w.ctx, Some(&me.user)).texts();
     let rows = messages
         .into_iter()
         .map(|m: Message| MessageRow {
@@ -186,7 +188,7 @@ async fn message_rows(
                 .unwrap_or_default(),
             mine: m.sender_id == me.user.id,
             seen: m.seq <= others_read,
-            when: local(tz, m.created_at, "%d %b %H:%M"),
+            when: dates::moment(t, tz, m.created_at, Day::PlainNoYear),
             files: m.attachments.iter().map(FileRow::from).collect(),
             body: m.body,
         })

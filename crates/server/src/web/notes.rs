@@ -14,7 +14,7 @@ use telemed_store::record::NoteStatus;
 
 use super::booking::local;
 use super::chart::Notice;
-use super::pages::{render_with, Page};
+use super::pages::{lang_of, render_with, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
@@ -51,6 +51,7 @@ pub async fn start(
         NewNoteRequest {
             appointment,
             template: &form.template,
+            lang: lang_of(&w.ctx, Some(&me.user)),
             soap: None,
         },
     )

@@ -14,6 +14,7 @@ use super::pages::{render, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
+use crate::i18n::dates::{self, Day};
 use crate::AppState;
 
 struct NotificationRow {
@@ -66,7 +67,7 @@ pub async fn notifications(
             },
             about: n
                 .subject_at
-                .map(|s| local(tz, s, "%a %d %b %Y, %H:%M"))
+                .map(|s| dates::moment(t, tz, s, Day::Short))
                 .unwrap_or_default(),
             link: match (n.subject_at, me.role()) {
                 _ if n.kind == "record.emergency_access" => "/account/access-log".to_owned(),
@@ -82,7 +83,7 @@ pub async fn notifications(
                 }
                 _ => link.to_owned(),
             },
-            at: local(tz, n.created_at, "%d %b %H:%M"),
+            at: dates::moment(t, tz, n.created_at, Day::PlainNoYear),
             unread: n.read_at.is_none(),
         })
         .collect();

@@ -37,9 +37,7 @@ pub struct Page {
 impl Page {
     /// A page for `user` (their saved language wins over the browser's).
     pub fn new(ctx: &Ctx, csrf: &str, user: Option<&User>, path: &str) -> Self {
-        let lang = user
-            .and_then(|u| Lang::from_code(&u.locale))
-            .unwrap_or(ctx.lang);
+        let lang = lang_of(ctx, user);
         Page {
             lang,
             t: lang.texts(),
@@ -118,6 +116,12 @@ impl Page {
             other => other.to_string(),
         }
     }
+}
+
+/// The language a page speaks: the signed-in user's own choice, else the browser's.
+pub fn lang_of(ctx: &Ctx, user: Option<&User>) -> Lang {
+    user.and_then(|u| Lang::from_code(&u.locale))
+        .unwrap_or(ctx.lang)
 }
 
 /// Bytes as whole megabytes (MiB), rounded up: what storage figures show.

@@ -16,11 +16,12 @@ use telemed_domain::{AppointmentId, Error, GuestId};
 use telemed_store::visits::{ChatLine, Peer};
 
 use super::booking::local;
-use super::pages::{render, Page};
+use super::pages::{lang_of, render, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::context::cookie;
 use crate::error::AppResult;
+use crate::i18n::dates::{self, Day};
 use crate::video::{self, guests, Caller};
 use crate::AppState;
 
@@ -96,8 +97,12 @@ async fn chart_summary(
         .ok_or(Error::NotFound)?;
     let beside = video::record::beside_the_call(state, &w.ctx, &me.principal, room).await?;
     let tz = w.ctx.time_zone;
+    let t = lang_of(&w.ctx, Some(&me.user)).texts();
     let lines = |entries: &[telemed_store::record::Entry]| {
-        entries.iter().map(crate::export::entry_line).collect()
+        entries
+            .iter()
+            .map(|e| crate::export::entry_line(t, e))
+            .collect()
     };
     let chart = beside.chart;
     Ok(ChartSummary {
@@ -227,11 +232,7 @@ pub async fn room(
         me: room.me.id_text(),
         roster: serde_json::to_string(&names).unwrap_or_default(),
         title: clinician,
-        when: format!(
-            "{} ({})",
-            local(w.ctx.time_zone, a.start_at, "%A %d %B, %H:%M"),
-            w.ctx.time_zone.name()
-        ),
+        when: dates::moment_in_zone(page.t, w.ctx.time_zone, a.start_at, Day::LongNoYear),
         audio_only: a.visit_kind == telemed_domain::schedule::VisitKind::Audio,
         summary,
         invites,
@@ -309,6 +310,12 @@ pub async fn join_form(
     let a = guests::invited_visit(&state, &invite).await?;
     let names = state.store.names_of(&[a.clinician_id]).await?;
     let page = Page::new(&w.ctx, &w.csrf, None, "/visits/join");
+    // A guest opening the link for the first time has not told us their zone yet: the
+    // clinician's stated zone, named, says when the visit is rather than UTC.
+    let zone = match w.ctx.browser_time_zone {
+        Some(zone) => zone,
+        None => crate::scheduling::clinician_zone(&state, a.clinician_id).await?,
+    };
     Ok(render(&JoinPage {
         page: &page,
         token,
@@ -317,11 +324,7 @@ pub async fn join_form(
             .get(&a.clinician_id)
             .map(|n| n.0.clone())
             .unwrap_or_default(),
-        when: format!(
-            "{} ({})",
-            local(w.ctx.time_zone, a.start_at, "%A %d %B, %H:%M"),
-            w.ctx.time_zone.name()
-        ),
+        when: dates::moment_in_zone(page.t, zone, a.start_at, Day::LongNoYear),
     }))
 }
 
@@ -506,7 +509,7 @@ pub async fn record(
     );
     Ok(render(&RecordPage {
         page: &page,
-        when: local(tz, a.start_at, "%A %d %B %Y"),
+        when: dates::moment_day(page.t, tz, a.start_at, Day::Long),
         started: local(tz, encounter.started_at, "%H:%M:%S"),
         ended: encounter
             .ended_at

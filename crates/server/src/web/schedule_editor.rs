@@ -22,6 +22,7 @@ use super::pages::{render, render_with, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
+use crate::i18n::dates::{self, Day};
 use crate::scheduling::{self as service, ScheduleUpdate};
 use crate::AppState;
 
@@ -391,7 +392,7 @@ async fn preview(state: &AppState, page: &Page, clinician: UserId, f: &ScheduleF
                 .filter(|s| s.start.with_timezone(&tz).date_naive() == date)
                 .map(|s| local(tz, s.start, "%H:%M"))
                 .collect();
-            (date.format("%a %d %b").to_string(), times)
+            (dates::day(page.t, date, Day::ShortNoYear), times)
         })
         .collect();
     Preview {

@@ -16,6 +16,7 @@ use super::pages::{render, render_with, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
+use crate::i18n::dates::{self, Day};
 use crate::scheduling as service;
 use crate::AppState;
 
@@ -73,9 +74,9 @@ async fn reschedule_page(
     error: Option<&Error>,
 ) -> AppResult<Response> {
     let tz = w.ctx.time_zone;
-    let slots = slot_week(state, tz, a.clinician_id, a.visit_kind, week).await?;
-    let clinician = clinician_name(state, a).await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), home_of(me));
+    let slots = slot_week(state, page.t, tz, a.clinician_id, a.visit_kind, week).await?;
+    let clinician = clinician_name(state, a).await?;
     let link = |d: NaiveDate| {
         format!(
             "/appointments/{}/reschedule?week={}",
@@ -94,11 +95,7 @@ async fn reschedule_page(
             error: error.map(|e| page.form_error(e)),
             id: a.id,
             clinician,
-            current: format!(
-                "{} ({})",
-                local(tz, a.start_at, "%A %d %B %Y, %H:%M"),
-                tz.name()
-            ),
+            current: dates::moment_in_zone(page.t, tz, a.start_at, Day::Long),
             empty: slots.days.iter().all(|d| d.slots.is_empty()),
             prev: slots.prev.map(link),
             next: link(slots.next),
@@ -203,11 +200,7 @@ async fn waiting_room_page(
             error: error.map(|e| page.form_error(e)),
             id: a.id,
             clinician,
-            when: format!(
-                "{} ({})",
-                local(tz, a.start_at, "%A %d %B, %H:%M"),
-                tz.name()
-            ),
+            when: dates::moment_in_zone(page.t, tz, a.start_at, Day::LongNoYear),
             checked_in: (a.status == AppointmentStatus::Arrived).then(|| {
                 a.arrived_at
                     .map(|t| local(tz, t, "%H:%M"))

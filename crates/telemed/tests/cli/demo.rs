@@ -10,9 +10,9 @@ use std::time::Duration;
 use crate::{csrf_of, Folder};
 
 /// A `telemed demo` process and the lines it printed, stopped when dropped.
-struct Demo {
+pub struct Demo {
     child: Child,
-    base: String,
+    pub base: String,
     printed: mpsc::Receiver<String>,
 }
 
@@ -24,7 +24,7 @@ impl Drop for Demo {
 }
 
 impl Demo {
-    async fn start(folder: &Folder) -> Demo {
+    pub async fn start(folder: &Folder) -> Demo {
         let port = crate::nodes::free_port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_telemed"))
             .args(["demo", "--listen", &format!("127.0.0.1:{port}")])
@@ -54,7 +54,7 @@ impl Demo {
     }
 
     /// What it printed, once it printed where to sign in.
-    fn logins(&self) -> Vec<String> {
+    pub fn logins(&self) -> Vec<String> {
         let mut lines = vec![];
         while let Ok(line) = self.printed.recv_timeout(Duration::from_secs(30)) {
             let done = line.starts_with("No SMTP server");
@@ -65,6 +65,16 @@ impl Demo {
         }
         panic!("the demo did not print its logins: {lines:?}");
     }
+}
+
+/// The demo password, from what the demo printed.
+pub fn printed_password(printed: &[String]) -> String {
+    printed
+        .iter()
+        .find_map(|l| l.strip_prefix("Demo logins (password for all: "))
+        .and_then(|l| l.strip_suffix("):"))
+        .unwrap_or_else(|| panic!("a password is printed: {printed:?}"))
+        .to_owned()
 }
 
 /// Signs in on the web; the signed-in client, the answer's status and where it leads.
@@ -95,12 +105,7 @@ async fn the_demo_starts_in_an_empty_folder_and_its_logins_work() {
     let folder = Folder::new();
     let demo = Demo::start(&folder).await;
     let printed = demo.logins();
-    let password = printed
-        .iter()
-        .find_map(|l| l.strip_prefix("Demo logins (password for all: "))
-        .and_then(|l| l.strip_suffix("):"))
-        .unwrap_or_else(|| panic!("a password is printed: {printed:?}"))
-        .to_owned();
+    let password = printed_password(&printed);
     // The patient of the visit that is on now.
     let patient = printed
         .iter()

@@ -12,6 +12,7 @@ mod demo;
 mod memory;
 mod nodes;
 mod restore;
+mod spanish;
 
 struct Folder(PathBuf);
 

@@ -429,7 +429,7 @@ async fn visits_change_through_the_ui(backend: Backend) {
         .unwrap();
     let column = week
         .split("<div class=\"day\">")
-        .find(|d| d.contains(&start.format("%a %d %b").to_string()))
+        .find(|d| d.contains(&start.format("%a %-d %b").to_string()))
         .unwrap();
     assert!(
         column.contains(&start.format("%H:%M").to_string()),

@@ -357,15 +357,42 @@ async fn guests_join_by_a_single_use_link(backend: Backend) {
         .await;
     assert_eq!(r.status(), 400);
 
+    // A guest whose browser has not told its zone reads the time in the clinician's
+    // stated zone, named, not in UTC.
+    let token = v.app.token_for(&v.clinician, None).await;
+    let schedule_url = v
+        .app
+        .url(&format!("/api/v1/clinicians/{}/schedule", v.clinician.id));
+    let mut schedule: Value = v
+        .app
+        .client()
+        .get(&schedule_url)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    schedule["time_zone"] = json!("Europe/Madrid");
+    let r = v
+        .app
+        .client()
+        .put(&schedule_url)
+        .bearer_auth(&token)
+        .json(&schedule)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+
     // Opening the link shows who it is for and spends nothing; joining spends it.
     let guest = v.app.web();
     let landing = guest.get(&path).await;
     assert_eq!(landing.status(), 200);
-    assert!(landing
-        .text()
-        .await
-        .unwrap()
-        .contains("Interpreter (Spanish)"));
+    let landing = landing.text().await.unwrap();
+    assert!(landing.contains("Interpreter (Spanish)"));
+    assert!(landing.contains("(Europe/Madrid)"), "{landing}");
     let r = guest.post(&path, &[]).await;
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r).unwrap(), format!("/visits/{}/room", v.id));
