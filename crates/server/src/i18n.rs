@@ -283,6 +283,8 @@ texts! {
     copy: "Copy", "Copiar";
     week_nav: "Weeks", "Semanas";
     call_timer: "Time in the call", "Tiempo en la llamada";
+    call_to_change: "Less than {hours} hours before the visit, it can no longer be moved or cancelled online: call the clinic.", "A menos de {hours} horas de la cita ya no se puede cambiar ni cancelar en línea: llame a la clínica.";
+    next_steps: "Before your visit: check your camera, microphone and speaker below, then check in. The button to join appears once you are checked in.", "Antes de la cita: compruebe abajo la cámara, el micrófono y el altavoz, y después registre su llegada. El botón para entrar aparece al registrarse.";
     tpl_general: "General consultation", "Consulta general";
     tpl_general_s: "Reason for visit:\nHistory of present illness:\n", "Motivo de consulta:\nEnfermedad actual:\n";
     tpl_general_o: "Observed on video:\nVitals reported:\n", "Observado en vídeo:\nConstantes referidas:\n";

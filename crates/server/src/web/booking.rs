@@ -470,6 +470,9 @@ struct AppointmentRow {
     can_cancel: bool,
     /// A booked visit still ahead: it can move to another time.
     can_move: bool,
+    /// A patient's visit inside the cut-off: it can no longer change online, and the
+    /// page says so (with whom to call) instead of offering buttons that would fail.
+    call_to_change: bool,
     can_undo_noshow: bool,
     /// Started and booked or checked in: the clinician can mark it done.
     can_complete: bool,
@@ -491,38 +494,46 @@ async fn rows(
     let names = state.store.names_of(&ids).await?;
     let name = |id: &UserId| names.get(id).map(|n| n.0.clone()).unwrap_or_default();
     let now = state.clock.now();
+    let is_patient = page.user.as_ref().is_some_and(|u| u.is_patient);
+    let cutoff = Duration::hours(state.config.scheduling.patient_cancel_cutoff_hours);
     Ok(list
         .into_iter()
-        .map(|a| AppointmentRow {
-            id: a.id,
-            when: format!(
-                "{}–{}",
-                local(tz, a.start_at, "%H:%M"),
-                local(tz, a.end_at, "%H:%M")
-            ),
-            day: dates::moment_day(page.t, tz, a.start_at, Day::Short),
-            date: a.start_at.with_timezone(&tz).date_naive(),
-            patient: name(&a.patient_id),
-            patient_id: a.patient_id,
-            chart_link: page.user.as_ref().is_some_and(|u| u.is_clinician),
-            proxies_link: page.user.as_ref().is_some_and(|u| u.is_staff),
-            clinician: name(&a.clinician_id),
-            kind: page.kind_name(a.visit_kind),
-            status: page.status_name(a.status),
-            can_cancel: a.status.is_active() && a.start_at > now,
-            can_move: matches!(
-                a.status,
-                AppointmentStatus::Booked | AppointmentStatus::Proposed
-            ) && a.start_at > now,
-            can_undo_noshow: a.status == AppointmentStatus::Noshow,
-            can_complete: matches!(
-                a.status,
-                AppointmentStatus::Booked | AppointmentStatus::Arrived
-            ) && a.start_at <= now,
-            waiting_room: a.status.is_active()
-                && a.end_at > now
-                && a.start_at < now + Duration::hours(24),
-            reason: a.reason,
+        .map(|a| {
+            let ahead = a.status.is_active() && a.start_at > now;
+            let locked = is_patient && ahead && a.start_at - now < cutoff;
+            AppointmentRow {
+                id: a.id,
+                when: format!(
+                    "{}–{}",
+                    local(tz, a.start_at, "%H:%M"),
+                    local(tz, a.end_at, "%H:%M")
+                ),
+                day: dates::moment_day(page.t, tz, a.start_at, Day::Short),
+                date: a.start_at.with_timezone(&tz).date_naive(),
+                patient: name(&a.patient_id),
+                patient_id: a.patient_id,
+                chart_link: page.user.as_ref().is_some_and(|u| u.is_clinician),
+                proxies_link: page.user.as_ref().is_some_and(|u| u.is_staff),
+                clinician: name(&a.clinician_id),
+                kind: page.kind_name(a.visit_kind),
+                status: page.status_name(a.status),
+                can_cancel: ahead && !locked,
+                can_move: matches!(
+                    a.status,
+                    AppointmentStatus::Booked | AppointmentStatus::Proposed
+                ) && a.start_at > now
+                    && !locked,
+                call_to_change: locked,
+                can_undo_noshow: a.status == AppointmentStatus::Noshow,
+                can_complete: matches!(
+                    a.status,
+                    AppointmentStatus::Booked | AppointmentStatus::Arrived
+                ) && a.start_at <= now,
+                waiting_room: a.status.is_active()
+                    && a.end_at > now
+                    && a.start_at < now + Duration::hours(24),
+                reason: a.reason,
+            }
         })
         .collect())
 }
@@ -536,6 +547,8 @@ struct AppointmentsPage<'a> {
     upcoming: Vec<AppointmentRow>,
     past: Vec<AppointmentRow>,
     time_zone: String,
+    /// What a patient reads beside a visit inside the cut-off.
+    call_to_change: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -559,14 +572,15 @@ async fn appointments_page(
     let now = state.clock.now();
     let p = &me.principal;
     // A visit under way (started, not yet over) is still ahead of the patient: its
-    // waiting room and video room stay one click away.
+    // waiting room and video room stay one click away. One that is done, cancelled or
+    // missed is past, whatever time it was booked until.
     // (No visit lasts a day.)
     let (from, to) = (now - Duration::days(400), now + Duration::days(400));
     let (upcoming, past): (Vec<_>, Vec<_>) =
         service::visits_between(state, &w.ctx, p, from, to, 1000)
             .await?
             .into_iter()
-            .partition(|a| a.end_at > now);
+            .partition(|a| a.end_at > now && a.status.is_active());
     let tz = w.ctx.time_zone;
     let status = if error.is_some() {
         StatusCode::CONFLICT
@@ -582,6 +596,14 @@ async fn appointments_page(
             upcoming: rows(state, &page, tz, upcoming).await?,
             past: rows(state, &page, tz, past.into_iter().rev().collect()).await?,
             time_zone: tz.name().to_owned(),
+            call_to_change: page.t.call_to_change.replace(
+                "{hours}",
+                &state
+                    .config
+                    .scheduling
+                    .patient_cancel_cutoff_hours
+                    .to_string(),
+            ),
         },
     ))
 }

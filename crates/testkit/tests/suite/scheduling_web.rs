@@ -464,8 +464,75 @@ async fn a_visit_under_way_is_still_ahead(backend: Backend) {
     app.shutdown().await;
 }
 
+/// A patient is offered only what can succeed: more than the cut-off ahead a visit can
+/// be moved or cancelled; inside it there is no button that would be refused, but a
+/// word to call the clinic; the waiting room names one next step at a time; a visit the
+/// clinician has completed leaves "Upcoming" at once, though its booked end is ahead.
+async fn patients_are_offered_only_what_can_succeed(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |c| c.scheduling.patient_cancel_cutoff_hours = 12).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app.create_user(Role::Patient).await;
+    // Booked for a day from now, with changes online up to 12 hours before.
+    let id = super::messaging::give_a_visit(&app, &clinician, &patient).await;
+    let cancel = format!("/appointments/{id}/cancel");
+    let reschedule = format!("/appointments/{id}/reschedule");
+    let web = app.signed_in_web(&patient).await;
+    let ahead = web.get("/appointments").await.text().await.unwrap();
+    assert!(
+        ahead.contains(&cancel) && ahead.contains(&reschedule),
+        "{ahead}"
+    );
+    assert!(!ahead.contains("call-to-change"), "{ahead}");
+
+    // (A session idles out over hours: the patient signs in again each time.)
+    app.clock.advance(chrono::Duration::hours(13));
+    let web = app.signed_in_web(&patient).await;
+    let inside = web.get("/appointments").await.text().await.unwrap();
+    assert!(!inside.contains(&cancel), "{inside}");
+    assert!(!inside.contains(&reschedule), "{inside}");
+    assert!(inside.contains("call-to-change"), "{inside}");
+    assert!(inside.contains("12 hours"), "{inside}");
+    // The refusal itself stands for anyone who posts anyway.
+    assert_eq!(web.post(&cancel, &[]).await.status(), 409);
+
+    // In the waiting room, the next step is checking in; joining comes after.
+    app.clock
+        .advance(chrono::Duration::hours(11) - chrono::Duration::minutes(5));
+    let web = app.signed_in_web(&patient).await;
+    let waiting_room = format!("/appointments/{id}/waiting-room");
+    let before = web.get(&waiting_room).await.text().await.unwrap();
+    assert!(before.contains("id=\"check-in\""), "{before}");
+    assert!(before.contains("id=\"next-steps\""), "{before}");
+    assert!(!before.contains("id=\"join-video\""), "{before}");
+    assert_eq!(
+        web.post(&format!("/appointments/{id}/check-in"), &[])
+            .await
+            .status(),
+        303
+    );
+    let after = web.get(&waiting_room).await.text().await.unwrap();
+    assert!(after.contains("id=\"join-video\""), "{after}");
+    assert!(!after.contains("id=\"check-in\""), "{after}");
+
+    // Completed ten minutes in, with twenty still booked: no longer upcoming.
+    app.clock.advance(chrono::Duration::minutes(15));
+    let doctor = app.signed_in_web(&clinician).await;
+    let r = doctor
+        .post(
+            &format!("/appointments/{id}/complete"),
+            &[("back", "/calendar")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let done = web.get("/appointments").await.text().await.unwrap();
+    let past_at = done.rfind("<h2").unwrap();
+    assert!(!done[..past_at].contains(&waiting_room), "{done}");
+    app.shutdown().await;
+}
+
 on_both_databases!(
     the_availability_editor_previews_and_saves,
     visits_change_through_the_ui,
     a_visit_under_way_is_still_ahead,
+    patients_are_offered_only_what_can_succeed,
 );
