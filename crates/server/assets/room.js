@@ -551,6 +551,35 @@
     Object.keys(links).forEach(function (id) { if (links[id].offerer) { offer(id, true); } });
   }
 
+  // ---- one's own picture: small in a corner of the other's, and movable ---------------
+  // While someone else is on screen, the self-view floats over their video (CSS); a
+  // finger or the mouse moves it out of the way, kept inside the video area.
+  (function movableSelfView() {
+    var tile = document.querySelector("#videos .tile.me");
+    if (!tile) { return; }
+    var drag = null;
+    tile.addEventListener("pointerdown", function (e) {
+      if (getComputedStyle(tile).position !== "absolute") { return; }
+      var box = tile.getBoundingClientRect();
+      drag = { dx: e.clientX - box.left, dy: e.clientY - box.top };
+      tile.setPointerCapture(e.pointerId);
+      e.preventDefault();
+    });
+    tile.addEventListener("pointermove", function (e) {
+      if (!drag) { return; }
+      var area = $("videos").getBoundingClientRect();
+      var box = tile.getBoundingClientRect();
+      var x = Math.min(Math.max(e.clientX - area.left - drag.dx, 0), area.width - box.width);
+      var y = Math.min(Math.max(e.clientY - area.top - drag.dy, 0), area.height - box.height);
+      tile.classList.add("moved");
+      tile.style.left = x + "px";
+      tile.style.top = y + "px";
+    });
+    function stop() { drag = null; }
+    tile.addEventListener("pointerup", stop);
+    tile.addEventListener("pointercancel", stop);
+  })();
+
   window.telemedRoom = {
     me: me, known: known, inbound: inbound, reportQuality: reportQuality,
     connections: connections, restartIce: restartIce

@@ -26,6 +26,27 @@ pub fn chromium_path() -> PathBuf {
 
 impl TestBrowser {
     pub async fn launch() -> anyhow::Result<Self> {
+        Self::launch_with(None).await
+    }
+
+    /// A browser with a phone's screen (390 × 844 CSS pixels, touch, mobile), as
+    /// patients mostly have.
+    pub async fn launch_phone() -> anyhow::Result<Self> {
+        Self::launch_with(Some(chromiumoxide::handler::viewport::Viewport {
+            width: 390,
+            height: 844,
+            device_scale_factor: Some(1.0),
+            emulating_mobile: true,
+            is_landscape: false,
+            has_touch: true,
+        }))
+        .await
+    }
+
+    /// `viewport`: an emulated screen; None for the window's own (1280 × 900).
+    async fn launch_with(
+        viewport: Option<chromiumoxide::handler::viewport::Viewport>,
+    ) -> anyhow::Result<Self> {
         let exe = chromium_path();
         if !exe.exists() {
             return Err(anyhow!(
@@ -41,7 +62,7 @@ impl TestBrowser {
             .no_sandbox()
             .user_data_dir(&profile)
             .window_size(1280, 900)
-            .viewport(None)
+            .viewport(viewport)
             .launch_timeout(Duration::from_secs(30))
             .request_timeout(Duration::from_secs(30))
             .args([

@@ -207,6 +207,39 @@ async fn wait_for_media(
     }
 }
 
+/// On a phone in a call: the clinician's video is first and large, the patient's own
+/// picture small over it, and the mute, camera and leave buttons on screen without
+/// scrolling, even scrolled down to the chat.
+async fn a_phone_shows_the_other_person_first(pat: &chromiumoxide::Page) {
+    let layout = |scrolled: bool| {
+        format!(
+            "(() => {{ if ({scrolled}) window.scrollTo(0, document.body.scrollHeight);
+              const box = s => document.querySelector(s).getBoundingClientRect();
+              const me = box('#videos .tile.me'), them = box('#videos .tile:not(.me)');
+              const inView = s => {{ const b = box(s); return b.top >= 0 && b.bottom <= innerHeight && b.width > 0; }};
+              return {{ width: innerWidth, me: me.width, them: them.width, themTop: them.top, meTop: me.top,
+                controls: inView('#toggle-mic') && inView('#toggle-camera') && inView('#leave-call') }}; }})()"
+        )
+    };
+    for scrolled in [false, true] {
+        let seen = json_of(pat, &layout(scrolled)).await;
+        assert!(seen["width"].as_f64().unwrap() < 500.0, "a phone: {seen}");
+        assert!(
+            seen["them"].as_f64().unwrap() > 2.5 * seen["me"].as_f64().unwrap(),
+            "the other person large, oneself small: {seen}"
+        );
+        assert!(
+            seen["themTop"].as_f64().unwrap() <= seen["meTop"].as_f64().unwrap(),
+            "the other person first: {seen}"
+        );
+        assert_eq!(seen["controls"], true, "controls in reach: {seen}");
+    }
+    pat.evaluate("window.scrollTo(0, 0)").await.unwrap();
+    telemed_testkit::browser::screenshot(pat, "30-phone-call")
+        .await
+        .unwrap();
+}
+
 async fn a_call(relay: bool) {
     let secret = "loopback-turn-secret";
     let coturn = relay.then(|| Coturn::start(secret));
@@ -244,8 +277,8 @@ async fn a_call(relay: bool) {
         "chart summary beside the video"
     );
 
-    // The patient accepts the telehealth consent on the way in, then waits.
-    let pat_browser = TestBrowser::launch().await.expect("Chromium");
+    // The patient, on a phone, accepts the telehealth consent on the way in, then waits.
+    let pat_browser = TestBrowser::launch_phone().await.expect("Chromium");
     let pat = pat_browser.open(&app.url("/login")).await.unwrap();
     sign_in_patient(&pat, &patient).await;
     pat.goto(room.as_str()).await.unwrap();
@@ -279,6 +312,7 @@ async fn a_call(relay: bool) {
     // Each side decodes the other's video and hears their audio.
     let at_doc = wait_for_media(&doc, "clinician", coturn.as_ref()).await;
     let at_pat = wait_for_media(&pat, "patient", coturn.as_ref()).await;
+    a_phone_shows_the_other_person_first(&pat).await;
     if relay {
         assert_eq!(at_doc["relayed"], true, "{at_doc}");
         assert_eq!(at_pat["relayed"], true, "{at_pat}");
@@ -287,6 +321,10 @@ async fn a_call(relay: bool) {
     }
 
     // A chat line crosses, as text.
+    // (On the phone the chat is below the call: scrolled to, clear of the controls.)
+    pat.evaluate("document.getElementById('chat-form').scrollIntoView({block: 'center'})")
+        .await
+        .unwrap();
     fill(&pat, "#chat-input", "Can you see the <b>rash</b>?")
         .await
         .unwrap();
