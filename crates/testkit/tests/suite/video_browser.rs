@@ -218,6 +218,7 @@ async fn a_phone_shows_the_other_person_first(pat: &chromiumoxide::Page) {
               const me = box('#videos .tile.me'), them = box('#videos .tile:not(.me)');
               const inView = s => {{ const b = box(s); return b.top >= 0 && b.bottom <= innerHeight && b.width > 0; }};
               return {{ width: innerWidth, me: me.width, them: them.width, themTop: them.top, meTop: me.top,
+                bar: document.querySelector('header.top').getBoundingClientRect().height, height: innerHeight,
                 controls: inView('#toggle-mic') && inView('#toggle-camera') && inView('#leave-call') }}; }})()"
         )
     };
@@ -233,6 +234,10 @@ async fn a_phone_shows_the_other_person_first(pat: &chromiumoxide::Page) {
             "the other person first: {seen}"
         );
         assert_eq!(seen["controls"], true, "controls in reach: {seen}");
+        assert!(
+            seen["bar"].as_f64().unwrap() < 0.1 * seen["height"].as_f64().unwrap(),
+            "the top bar is one row: {seen}"
+        );
     }
     pat.evaluate("window.scrollTo(0, 0)").await.unwrap();
     telemed_testkit::browser::screenshot(pat, "30-phone-call")
