@@ -463,6 +463,7 @@ texts! {
     note_rescheduled: "Visit moved to a new time", "Cita cambiada de hora";
     note_patient_cancelled: "A patient cancelled a visit", "Un paciente canceló una cita";
     note_patient_rescheduled: "A patient moved a visit", "Un paciente cambió la hora de una cita";
+    note_patient_booked: "A patient booked a visit with you", "Un paciente reservó una cita con usted";
     note_other: "Update", "Novedad";
     dc_ok: "Works", "Funciona";
     dc_fail: "Not working", "No funciona";

@@ -65,6 +65,8 @@ pub enum VisitNotice {
     Reminder,
     Cancelled,
     Rescheduled,
+    /// To the clinician: a patient booked a visit with them.
+    PatientBooked,
     /// To the clinician: their patient cancelled.
     PatientCancelled,
     /// To the clinician: their patient moved the visit.
@@ -76,7 +78,9 @@ impl VisitNotice {
     pub fn to_clinician(self) -> bool {
         matches!(
             self,
-            VisitNotice::PatientCancelled | VisitNotice::PatientRescheduled
+            VisitNotice::PatientBooked
+                | VisitNotice::PatientCancelled
+                | VisitNotice::PatientRescheduled
         )
     }
 
@@ -89,6 +93,7 @@ impl VisitNotice {
             VisitNotice::Rescheduled => "visit.rescheduled",
             VisitNotice::PatientCancelled => "visit.patient_cancelled",
             VisitNotice::PatientRescheduled => "visit.patient_rescheduled",
+            VisitNotice::PatientBooked => "visit.patient_booked",
         }
     }
 }
@@ -148,6 +153,8 @@ impl Mail<'_> {
                 (VisitNotice::Cancelled, true) => ("Su cita de telemed está cancelada".into(), format!("Hola:\n\nSu cita del {when} está cancelada.\n\nReservar otra hora: {link}\n")),
                 (VisitNotice::Rescheduled, false) => ("Your telemed visit has a new time".into(), format!("Hello,\n\nYour visit is now on {when}.\n\nSee or change it: {link}\n\nThe attached invitation updates your calendar.\n")),
                 (VisitNotice::Rescheduled, true) => ("Su cita de telemed tiene una hora nueva".into(), format!("Hola:\n\nSu cita es ahora el {when}.\n\nVerla o cambiarla: {link}\n\nLa invitación adjunta actualiza su calendario.\n")),
+                (VisitNotice::PatientBooked, false) => ("A patient booked a telemed visit with you".into(), format!("Hello,\n\nA patient booked a visit with you on {when}.\n\nYour day: {link}\n")),
+                (VisitNotice::PatientBooked, true) => ("Un paciente reservó una cita de telemed con usted".into(), format!("Hola:\n\nUn paciente reservó una cita con usted el {when}.\n\nSu día: {link}\n")),
                 (VisitNotice::PatientCancelled, false) => ("A telemed visit was cancelled by the patient".into(), format!("Hello,\n\nThe patient cancelled the visit on {when}. The time is free again.\n\nYour day: {link}\n")),
                 (VisitNotice::PatientCancelled, true) => ("Un paciente canceló una cita de telemed".into(), format!("Hola:\n\nEl paciente canceló la cita del {when}. La hora vuelve a estar libre.\n\nSu día: {link}\n")),
                 (VisitNotice::PatientRescheduled, false) => ("A telemed visit was moved by the patient".into(), format!("Hello,\n\nThe patient moved a visit; it is now on {when}.\n\nYour day: {link}\n")),

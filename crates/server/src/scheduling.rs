@@ -395,6 +395,10 @@ pub async fn book(
         VisitNotice::Booked,
     )
     .await?;
+    if principal.role == Role::Patient {
+        crate::visit_notices::queue_notice(change.tx(), id, VisitNotice::PatientBooked, now, now)
+            .await?;
+    }
     let record = Event::new(ctx, now, "appointment.book", "appointment")
         .by(principal.user_id, principal.role)
         .on(id)

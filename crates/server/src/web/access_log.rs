@@ -161,6 +161,7 @@ mod tests {
             "visit.rescheduled",
             "visit.patient_cancelled",
             "visit.patient_rescheduled",
+            "visit.patient_booked",
             "visit.notice",
             "visit.noshow_check",
             "prescription.renewal",

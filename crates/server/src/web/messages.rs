@@ -22,6 +22,9 @@ use crate::AppState;
 struct ThreadRow {
     id: ThreadId,
     subject: String,
+    /// Whom it is with, as the reader needs it: the patient's name for the care team,
+    /// the clinician who wrote first for the patient (empty when the patient did).
+    with: String,
     when: String,
     unread: i64,
     clinic_inbox: bool,
@@ -56,10 +59,21 @@ async fn inbox_rows(
 ) -> AppResult<Vec<ThreadRow>> {
     let tz = w.ctx.time_zone;
     let t = lang_of(&w.ctx, Some(&me.user)).texts();
-    Ok(service::inbox(state, &me.principal, archived)
-        .await?
+    let entries = service::inbox(state, &me.principal, archived).await?;
+    let people: Vec<UserId> = entries
+        .iter()
+        .flat_map(|e| e.thread.patient_id.into_iter().chain([e.thread.created_by]))
+        .collect();
+    let names = state.store.names_of(&people).await?;
+    let name = |id: UserId| names.get(&id).map(|n| n.0.clone()).unwrap_or_default();
+    Ok(entries
         .into_iter()
         .map(|e: InboxEntry| ThreadRow {
+            with: match e.thread.patient_id {
+                Some(patient) if patient != me.user.id => name(patient),
+                _ if e.thread.created_by != me.user.id => name(e.thread.created_by),
+                _ => String::new(),
+            },
             unread: e.unread(),
             id: e.thread.id,
             subject: e.thread.subject,

@@ -58,6 +58,7 @@ pub async fn notifications(
                 "visit.rescheduled" => t.note_rescheduled,
                 "visit.patient_cancelled" => t.note_patient_cancelled,
                 "visit.patient_rescheduled" => t.note_patient_rescheduled,
+                "visit.patient_booked" => t.note_patient_booked,
                 "message.new" => t.note_message,
                 "message.routed" => t.note_routed,
                 "record.emergency_access" => t.note_emergency_access,

@@ -372,6 +372,18 @@ async fn the_web_form_sends_files_and_shows_them(backend: Backend) {
     assert!(location.starts_with("/messages/"));
 
     let clinician = app.signed_in_web(&who.clinician).await;
+    // The clinician's inbox says whom the thread is about; the patient's, who wrote
+    // first themselves, needs no name.
+    let inbox = clinician.get("/messages").await.text().await.unwrap();
+    assert!(
+        inbox.contains("<span class=\"thread-with\">· Test patient</span>"),
+        "{inbox}"
+    );
+    let own = patient.get("/messages").await.text().await.unwrap();
+    assert!(
+        own.contains("Before my visit") && !own.contains("thread-with"),
+        "{own}"
+    );
     let page = clinician.get(&location).await.text().await.unwrap();
     assert!(
         page.contains("class=\"attachment-preview\" src=\"/messages/files/"),

@@ -641,7 +641,10 @@ async fn bookings_send_confirmations_reminders_and_cancellations(backend: Backen
         .fetch_one(c.app.state().store.pool())
         .await
         .unwrap();
-    assert_eq!(jobs, 3, "confirmation and two reminders");
+    assert_eq!(
+        jobs, 4,
+        "confirmation, two reminders, and the clinician's word of the booking"
+    );
     telemed_server::jobs::run_due(c.app.state()).await.unwrap();
     let mail = c.app.smtp.wait_for(&c.patient.email, "is booked").await;
     assert!(
@@ -1152,6 +1155,8 @@ async fn visits_move_and_both_sides_are_told(backend: Backend) {
     c.app.shutdown().await;
 }
 
+/// A patient's booking, and then their cancelling, each tell the clinician once: in
+/// the app and by email, with no clinical detail.
 async fn a_patient_cancelling_tells_the_clinician(backend: Backend) {
     let c = Clinic::open(backend).await;
     let slots = c.slots(5).await;
@@ -1169,6 +1174,13 @@ async fn a_patient_cancelling_tells_the_clinician(backend: Backend) {
         .await
         .unwrap();
     let id = v["id"].as_str().unwrap();
+    telemed_server::jobs::run_due(c.app.state()).await.unwrap();
+    let mail = c
+        .app
+        .smtp
+        .wait_for(&c.clinician.email, "booked a telemed visit with you")
+        .await;
+    assert!(!mail.raw.contains("Rash on the arm"));
     let r = c
         .post(
             &format!("/api/v1/appointments/{id}/cancel"),
@@ -1196,7 +1208,8 @@ async fn a_patient_cancelling_tells_the_clinician(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(notes.len(), 1);
-    assert_eq!(notes[0]["kind"], "visit.patient_cancelled");
+    let mut kinds: Vec<&str> = notes.iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    kinds.sort();
+    assert_eq!(kinds, ["visit.patient_booked", "visit.patient_cancelled"]);
     c.app.shutdown().await;
 }
