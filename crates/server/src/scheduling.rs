@@ -16,6 +16,7 @@ use crate::audit::Event;
 use crate::change::Change;
 use crate::context::Ctx;
 use crate::mail::VisitNotice;
+use crate::realtime::{Envelope, LiveEvent};
 use crate::AppState;
 
 /// The longest span one slot query may cover.
@@ -407,6 +408,7 @@ pub async fn book(
     change.audit(record);
     change.commit().await?;
     state.jobs_wake.notify_one();
+    announce_queue_change(state, id, profile.user_id).await;
     Ok(id)
 }
 
@@ -540,6 +542,7 @@ pub async fn cancel(
     change.audit(record);
     change.commit().await?;
     state.jobs_wake.notify_one();
+    announce_queue_change(state, id, appointment.clinician_id).await;
     Ok(())
 }
 
@@ -614,7 +617,26 @@ pub async fn reschedule(
     change.audit(record);
     change.commit().await?;
     state.jobs_wake.notify_one();
+    announce_queue_change(state, id, appointment.clinician_id).await;
     Ok(())
+}
+
+/// Tells the visit's clinician and the front desk, on whatever node they are connected
+/// to, that the waiting queue changed: their open queue and home pages refresh at once
+/// instead of polling. Told after the commit; a failure to list the staff only leaves
+/// them to their page's slow refresh.
+async fn announce_queue_change(state: &AppState, visit: AppointmentId, clinician: UserId) {
+    let mut to = vec![clinician];
+    match state.store.active_ids_with_role(Role::Staff).await {
+        Ok(staff) => to.extend(staff),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not list the front desk to tell of a queue change")
+        }
+    }
+    state
+        .bus
+        .publish(Envelope::new(to, LiveEvent::Queue { visit }))
+        .await;
 }
 
 /// Moves a visit from the first of `from` it is in to `to`, with its audit entry, in
@@ -643,7 +665,9 @@ async fn change_status(
         .on(a.id)
         .patient(a.patient_id);
     change.audit(record);
-    change.commit().await
+    change.commit().await?;
+    announce_queue_change(state, a.id, a.clinician_id).await;
+    Ok(())
 }
 
 struct StatusChange {
@@ -716,7 +740,9 @@ pub async fn mark_noshow(state: &AppState, id: AppointmentId) -> Result<()> {
         .patient(a.patient_id)
         .detail("no check-in within the grace period");
         change.audit(record);
-        change.commit().await
+        change.commit().await?;
+        announce_queue_change(state, id, a.clinician_id).await;
+        Ok(())
     } else {
         // Already so: nothing written, nothing to audit.
         change.rollback().await

@@ -54,6 +54,9 @@ pub enum LiveEvent {
     RoomChat { visit: AppointmentId, seq: i64 },
     /// The clinician ended the call.
     RoomEnded { visit: AppointmentId },
+    /// The waiting queue changed for the visit's clinician and the front desk: a
+    /// patient checked in, a visit was booked, done, cancelled or missed.
+    Queue { visit: AppointmentId },
     /// WebRTC negotiation (offer, answer, ICE candidate) from one tab to another.
     Signal {
         visit: AppointmentId,

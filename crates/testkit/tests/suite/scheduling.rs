@@ -4,6 +4,7 @@
 use chrono::{Duration, SecondsFormat};
 use serde_json::{json, Value};
 use telemed_domain::Role;
+use telemed_testkit::live::LiveClient;
 use telemed_testkit::{Backend, TestApp, TestUser};
 
 fn every_day(start: &str, end: &str) -> Vec<Value> {
@@ -885,8 +886,28 @@ async fn waiting_room_check_in_and_no_shows(backend: Backend) {
     c.app
         .clock
         .advance(instant(&first) - now() - Duration::minutes(14));
+    // The clinician's open queue hears of the check-in at once, and the front desk's;
+    // a refused check-in tells nobody anything.
+    let desk = c.app.create_user(Role::Staff).await;
+    let desk_token = c.app.token_for(&desk, None).await;
+    let mut doctor_live = LiveClient::with_token(&c.app.base, &c.clinician_token)
+        .await
+        .unwrap();
+    let mut desk_live = LiveClient::with_token(&c.app.base, &desk_token)
+        .await
+        .unwrap();
     assert_eq!(check_in(&c.patient_token, &ids[0]).await, 200);
+    for live in [&mut doctor_live, &mut desk_live] {
+        let event = live
+            .expect("queue", std::time::Duration::from_secs(5))
+            .await;
+        assert_eq!(event["visit"], ids[0].as_str());
+    }
     assert_eq!(check_in(&c.patient_token, &ids[0]).await, 409);
+    assert!(doctor_live
+        .next_event(std::time::Duration::from_millis(300))
+        .await
+        .is_err());
     // Nobody else may check the patient in; another patient's id reads as unknown.
     assert_eq!(check_in(&c.clinician_token, &ids[0]).await, 404);
     let stranger = c.app.create_user(Role::Patient).await;
