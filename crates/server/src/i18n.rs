@@ -282,6 +282,12 @@ texts! {
     browser: "Browser", "Navegador";
     copy: "Copy", "Copiar";
     week_nav: "Weeks", "Semanas";
+    day_nav: "Days", "Días";
+    day_today: "Today", "Hoy";
+    day_waiting: "waiting now", "esperando ahora";
+    day_no_visits: "No visits today.", "Hoy no hay citas.";
+    day_unread: "Unread messages", "Mensajes sin leer";
+    day_no_unread: "Nothing unread.", "Nada sin leer.";
     call_timer: "Time in the call", "Tiempo en la llamada";
     call_to_change: "Less than {hours} hours before the visit, it can no longer be moved or cancelled online: call the clinic.", "A menos de {hours} horas de la cita ya no se puede cambiar ni cancelar en línea: llame a la clínica.";
     next_steps: "Before your visit: check your camera, microphone and speaker below, then check in. The button to join appears once you are checked in.", "Antes de la cita: compruebe abajo la cámara, el micrófono y el altavoz, y después registre su llegada. El botón para entrar aparece al registrarse.";

@@ -33,12 +33,16 @@ struct HomePage<'a> {
     is_patient: bool,
     is_admin: bool,
     has_calendar: bool,
+    /// A clinician's or the front desk's day.
+    day: Option<super::day::DayPanel>,
 }
 
 pub async fn home(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> AppResult<Response> {
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/");
     let specialty = state.store.specialty_of(me.user.id).await?;
+    let day = super::day::panel(&state, &w, &me, &page).await?;
     Ok(render(&HomePage {
+        day,
         page: &page,
         name: &me.user.display_name,
         role: page.role_name(me.role()),

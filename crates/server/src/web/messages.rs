@@ -19,15 +19,15 @@ use crate::i18n::dates::{self, Day};
 use crate::messaging::{self as service, Draft, NewThreadRequest};
 use crate::AppState;
 
-struct ThreadRow {
-    id: ThreadId,
-    subject: String,
+pub(super) struct ThreadRow {
+    pub(super) id: ThreadId,
+    pub(super) subject: String,
     /// Whom it is with, as the reader needs it: the patient's name for the care team,
     /// the clinician who wrote first for the patient (empty when the patient did).
-    with: String,
-    when: String,
-    unread: i64,
-    clinic_inbox: bool,
+    pub(super) with: String,
+    pub(super) when: String,
+    pub(super) unread: i64,
+    pub(super) clinic_inbox: bool,
 }
 
 #[derive(Template)]
@@ -51,7 +51,7 @@ pub struct InboxQuery {
     archived: bool,
 }
 
-async fn inbox_rows(
+pub(super) async fn inbox_rows(
     state: &AppState,
     w: &WebCtx,
     me: &SignedIn,

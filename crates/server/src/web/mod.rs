@@ -6,6 +6,7 @@ mod account;
 mod admin;
 mod booking;
 mod chart;
+mod day;
 mod messages;
 mod notes;
 mod notifications;

@@ -530,7 +530,66 @@ async fn patients_are_offered_only_what_can_succeed(backend: Backend) {
     app.shutdown().await;
 }
 
+/// A clinician's home is their day: today's visits with status and a way into the
+/// room, how many wait now, and the unread threads with whom they are about; the
+/// front desk sees the same day with each visit's clinician; a patient has none of it.
+async fn a_clinicians_home_is_their_day(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app.create_named_user(Role::Patient, "Ana Day").await;
+    let id = super::messaging::give_a_visit(&app, &clinician, &patient).await;
+    let api = super::messaging::Api {
+        app: &app,
+        http: app.client(),
+    };
+    let patient_token = app.token_for(&patient, None).await;
+    api.open_thread(
+        &patient_token,
+        &clinician,
+        "Rash is worse",
+        "Since this morning.",
+    )
+    .await;
+    // The morning of the visit, ten minutes before it (it is at this hour tomorrow).
+    app.clock
+        .advance(chrono::Duration::days(1) - chrono::Duration::minutes(10));
+
+    let doctor = app.signed_in_web(&clinician).await;
+    let home = doctor.get("/").await.text().await.unwrap();
+    let day = &home[home.find("id=\"day\"").expect("the day panel")..];
+    assert!(day.contains(&format!("data-appointment=\"{id}\"")), "{day}");
+    assert!(day.contains("Ana Day"), "{day}");
+    assert!(day.contains(&format!("/visits/{id}/room")), "{day}");
+    assert!(day.contains("Rash is worse"), "{day}");
+    assert!(!day.contains("waiting now"), "nobody waits yet: {day}");
+
+    let web = app.signed_in_web(&patient).await;
+    let r = web.post(&format!("/appointments/{id}/check-in"), &[]).await;
+    assert_eq!(r.status(), 303);
+    let home = doctor.get("/").await.text().await.unwrap();
+    assert!(home.contains("1 waiting now"), "{home}");
+
+    let desk = app.create_user(Role::Staff).await;
+    let desk_home = app
+        .signed_in_web(&desk)
+        .await
+        .get("/")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(desk_home.contains("Ana Day") && desk_home.contains("Test clinician"));
+    assert!(
+        !desk_home.contains(&format!("/visits/{id}/room")),
+        "{desk_home}"
+    );
+    let own = web.get("/").await.text().await.unwrap();
+    assert!(!own.contains("id=\"day\""), "{own}");
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    a_clinicians_home_is_their_day,
     the_availability_editor_previews_and_saves,
     visits_change_through_the_ui,
     a_visit_under_way_is_still_ahead,
