@@ -191,21 +191,8 @@ async fn seed_visit_now(
     pharmacy: Option<&str>,
 ) -> anyhow::Result<()> {
     let now = state.clock.now();
-    let start = chrono::DateTime::from_timestamp(now.timestamp() - now.timestamp() % 1800, 0)
-        .unwrap_or(now);
     let mut tx = state.store.begin_write().await.map_err(describe)?;
-    let visit = telemed_store::scheduling::NewAppointment {
-        clinician_id: clinician,
-        patient_id: patient,
-        visit_kind: VisitKind::Video,
-        start_at: start,
-        end_at: start + chrono::Duration::minutes(30),
-        reason: "Rash on the forearm (demo video visit)",
-        booked_by: patient,
-    };
-    telemed_store::scheduling::book(&mut tx, visit, now)
-        .await
-        .map_err(describe)?;
+    book_this_half_hour(&mut tx, clinician, patient, now).await?;
     seed_record(&mut tx, clinician, patient, now).await?;
     if let Some(pharmacy) = pharmacy {
         let grant = telemed_domain::access::system(SystemTask::DemoSeed, patient, clinician);
@@ -216,6 +203,61 @@ async fn seed_visit_now(
     tx.commit()
         .await
         .map_err(|e| anyhow::anyhow!("seeding the demo visit: {e}"))?;
+    Ok(())
+}
+
+/// Books the demo pair's video visit for the half hour `now` is in; false when the
+/// clinician already has a visit then (the store refuses a double booking).
+async fn book_this_half_hour(
+    tx: &mut telemed_store::Conn,
+    clinician: UserId,
+    patient: UserId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<bool> {
+    let start = chrono::DateTime::from_timestamp(now.timestamp() - now.timestamp() % 1800, 0)
+        .unwrap_or(now);
+    let visit = telemed_store::scheduling::NewAppointment {
+        clinician_id: clinician,
+        patient_id: patient,
+        visit_kind: VisitKind::Video,
+        start_at: start,
+        end_at: start + chrono::Duration::minutes(30),
+        reason: "Rash on the forearm (demo video visit)",
+        booked_by: patient,
+    };
+    match telemed_store::scheduling::book(tx, visit, now).await {
+        Ok(_) => Ok(true),
+        Err(telemed_domain::Error::Conflict(_)) => Ok(false),
+        Err(e) => Err(describe(e)),
+    }
+}
+
+/// Every start of the demo has a video visit on now: one started again after the last
+/// demo visit ended books the current half hour for the same two people.
+pub async fn keep_a_visit_on_now(state: &AppState) -> anyhow::Result<()> {
+    let email = |e: &str| telemed_domain::Email::parse(e).map_err(describe);
+    let (Some(clinician), Some(patient)) = (
+        state
+            .store
+            .user_by_email(&email(VISIT_NOW.0)?)
+            .await
+            .map_err(describe)?,
+        state
+            .store
+            .user_by_email(&email(VISIT_NOW.1)?)
+            .await
+            .map_err(describe)?,
+    ) else {
+        return Ok(());
+    };
+    let mut tx = state.store.begin_write().await.map_err(describe)?;
+    if book_this_half_hour(&mut tx, clinician.id, patient.id, state.clock.now()).await? {
+        tx.commit()
+            .await
+            .map_err(|e| anyhow::anyhow!("booking the demo visit: {e}"))?;
+        tracing::info!("booked the demo's video visit for this half hour");
+    }
+    // Otherwise one is on already; the transaction rolls back as it drops.
     Ok(())
 }
 

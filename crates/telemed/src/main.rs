@@ -210,6 +210,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let config = load_config(&cli, Some(args), true)?;
             let server = telemed_server::start(config, Arc::new(SystemClock)).await?;
             demo::seed_if_empty(&server.state).await?;
+            demo::keep_a_visit_on_now(&server.state).await?;
             demo::print_logins(&server.state);
             server.run_until_signal().await?;
         }

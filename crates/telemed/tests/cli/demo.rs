@@ -134,14 +134,43 @@ async fn the_demo_starts_in_an_empty_folder_and_its_logins_work() {
     );
     drop(demo);
 
-    // Started again on the same folder: the same clinic, not seeded twice.
-    let again = Demo::start(&folder).await;
-    again.logins();
-    let (_, status, _) = sign_in(&again.base, &patient, &password).await;
-    assert_eq!(status, 303);
-    drop(again);
+    // Hours later the demo's visit is long over: moved two hours back, as if so (with
+    // the clinician's time it holds).
     let db = folder.0.join("telemed-data/telemed.db");
     use sqlx::Connection as _;
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let two_hours: i64 = 2 * 3600 * 1_000_000;
+    sqlx::query("UPDATE appointments SET start_at = start_at - $1, end_at = end_at - $1")
+        .bind(two_hours)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let tick_micros = telemed_domain::schedule::TICK_MINUTES * 60 * 1_000_000;
+    sqlx::query("UPDATE appointment_ticks SET tick = tick - $1")
+        .bind(two_hours / tick_micros)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+
+    // Started again on the same folder: the same clinic, not seeded twice, and a visit
+    // on now again.
+    let again = Demo::start(&folder).await;
+    again.logins();
+    let (web, status, _) = sign_in(&again.base, &patient, &password).await;
+    assert_eq!(status, 303);
+    let visits = web
+        .get(format!("{}/appointments", again.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(visits.contains("/waiting-room"), "a visit is on now again");
+    drop(again);
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}?mode=ro", db.display()))
         .await
         .unwrap();
