@@ -62,7 +62,7 @@ pub enum Error {
 
 /// What a refused upload tells its sender: how much they store, and what to do.
 fn quota_message(used: u64, incoming: u64, quota: u64) -> String {
-    let mb = |bytes: u64| bytes.div_ceil(1024 * 1024);
+    let mb = crate::files::megabytes;
     format!(
         "this {} MB upload does not fit: your files take {} MB of the {} MB you may store; \
          delete unsent uploads or ask the clinic for more room",

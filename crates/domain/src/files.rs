@@ -4,6 +4,12 @@
 
 use crate::{Error, Result};
 
+/// Bytes as whole megabytes (MiB), rounded up: how storage figures read everywhere (a
+/// quota refusal, the admin's usage column), so that they agree.
+pub fn megabytes(bytes: u64) -> u64 {
+    bytes.div_ceil(1024 * 1024)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MediaType {
@@ -144,6 +150,23 @@ fn reorders_text(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn storage_reads_in_whole_megabytes_rounded_up() {
+        let mib = 1024 * 1024;
+        assert_eq!(megabytes(0), 0);
+        assert_eq!(megabytes(1), 1, "a byte stored is not nothing");
+        assert_eq!(megabytes(mib), 1);
+        assert_eq!(megabytes(mib + 1), 2);
+        // The refusal and the admin's figures say the same.
+        let refusal = Error::QuotaExceeded {
+            used: mib + 1,
+            incoming: 1,
+            quota: 3 * mib,
+        }
+        .to_string();
+        assert!(refusal.contains("take 2 MB of the 3 MB"), "{refusal}");
+    }
 
     #[test]
     fn content_decides_not_the_name() {

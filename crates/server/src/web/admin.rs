@@ -6,11 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
+use telemed_domain::files::megabytes;
 use telemed_domain::{Error, InvitationId, Permission, Role, UserId};
 use telemed_store::storage::Usage;
 use telemed_store::users::UserFilter;
 
-use super::pages::{megabytes, render, render_with, when, Page};
+use super::pages::{render, render_with, when, Page};
 use super::WebCtx;
 use crate::accounts::admin::{self, NewInvite};
 use crate::api::{describe_break, invitation_status, AuditQuery};

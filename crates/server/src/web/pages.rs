@@ -5,6 +5,7 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use telemed_domain::files::megabytes;
 use telemed_domain::{Error, Role};
 use telemed_store::users::User;
 
@@ -122,11 +123,6 @@ impl Page {
 pub fn lang_of(ctx: &Ctx, user: Option<&User>) -> Lang {
     user.and_then(|u| Lang::from_code(&u.locale))
         .unwrap_or(ctx.lang)
-}
-
-/// Bytes as whole megabytes (MiB), rounded up: what storage figures show.
-pub fn megabytes(bytes: u64) -> u64 {
-    bytes.div_ceil(1024 * 1024)
 }
 
 /// A moment as shown in tables: UTC, to the minute.
