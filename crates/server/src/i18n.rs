@@ -307,7 +307,7 @@ texts! {
     tpl_cardiology_s: "Chest pain, dyspnoea, palpitations, syncope:\n", "Dolor torácico, disnea, palpitaciones, síncope:\n";
     tpl_cardiology_o: "Home blood pressure and heart rate:\nECG reviewed:\n", "Tensión arterial y frecuencia cardiaca en casa:\nECG revisado:\n";
     tpl_cardiology_p: "Medication:\nTests:\nFollow-up:\n", "Medicación:\nPruebas:\nSeguimiento:\n";
-    al_when: "{day} {month} {year} at {time}", "{day} {month} {year} a las {time}";
+    al_when: "{date} at {time}", "{date} a las {time}";
     al_what: "What", "Qué";
     al_allowed: "done", "hecho";
     al_refused: "refused", "denegado";

@@ -3,12 +3,13 @@
 //! No audit code reaches the page; an action without a sentence of its own reads as a
 //! use of the record.
 
-use chrono::{DateTime, Datelike as _, Utc};
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use telemed_domain::audit::Outcome;
 use telemed_domain::record::Section;
 
 use super::chart::section_name;
+use crate::i18n::dates::{self, Day};
 use crate::i18n::Texts;
 
 /// What `action` did, as a phrase about the patient ("opened your chart"); `None` for
@@ -91,19 +92,12 @@ pub fn outcome(t: &Texts, outcome: Outcome) -> &'static str {
     }
 }
 
-/// "6 Dec 2026 at 13:17" in the reader's language and zone.
+/// "6 Dec 2026 at 13:17" in the reader's language and zone (the day as `i18n::dates`
+/// writes it).
 pub fn moment(t: &Texts, at: DateTime<Utc>, tz: Tz) -> String {
-    let local = at.with_timezone(&tz);
-    let month = t
-        .months_short
-        .split(", ")
-        .nth(local.month0() as usize)
-        .unwrap_or_default();
     t.al_when
-        .replace("{day}", &local.day().to_string())
-        .replace("{month}", month)
-        .replace("{year}", &local.year().to_string())
-        .replace("{time}", &local.format("%H:%M").to_string())
+        .replace("{date}", &dates::moment_day(t, tz, at, Day::Plain))
+        .replace("{time}", &at.with_timezone(&tz).format("%H:%M").to_string())
 }
 
 #[cfg(test)]
