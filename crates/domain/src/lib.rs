@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod clinic;
 pub mod clinical_time;
 pub mod clock;
 pub mod documents;

@@ -63,7 +63,7 @@ impl Role {
                 SchedulesWrite,
                 Messages,
             ],
-            Role::Admin => &[Profile, UsersRead, UsersWrite, AuditRead],
+            Role::Admin => &[Profile, UsersRead, UsersWrite, AuditRead, ClinicWrite],
             Role::Pharmacist => &[Profile, Dispense],
         }
     }
@@ -129,10 +129,13 @@ pub enum Permission {
     /// Dispense the prescriptions presented to one's pharmacy (by their signed token).
     #[serde(rename = "prescriptions:dispense")]
     Dispense,
+    /// Keep the clinic's settings, logo and consent texts (admins).
+    #[serde(rename = "clinic:write")]
+    ClinicWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::Profile,
         Permission::PatientsRead,
         Permission::UsersRead,
@@ -144,6 +147,7 @@ impl Permission {
         Permission::RecordsRead,
         Permission::RecordsWrite,
         Permission::Dispense,
+        Permission::ClinicWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -159,6 +163,7 @@ impl Permission {
             Permission::RecordsRead => "records:read",
             Permission::RecordsWrite => "records:write",
             Permission::Dispense => "prescriptions:dispense",
+            Permission::ClinicWrite => "clinic:write",
         }
     }
 }

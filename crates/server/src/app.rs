@@ -58,6 +58,8 @@ pub struct Inner {
     pub knowledge: std::sync::RwLock<Arc<crate::prescribing::Reference>>,
     /// What parsed FHIR bodies may hold at once (see `fhir::body`).
     pub json_budget: crate::fhir::body::JsonBudget,
+    /// This node's copy of the clinic's settings (see `clinic::current`).
+    pub clinic: Arc<crate::clinic::ClinicCache>,
 }
 
 impl Deref for AppState {
@@ -106,8 +108,12 @@ impl AppState {
         if sealed > 0 {
             tracing::info!(sealed, "second-factor secrets sealed under the master key");
         }
-        let message_writer =
-            crate::messaging::writer::Writer::start(store.clone(), config.public_url.clone());
+        let clinic = Arc::new(crate::clinic::ClinicCache::default());
+        let message_writer = crate::messaging::writer::Writer::start(
+            store.clone(),
+            config.public_url.clone(),
+            clinic.clone(),
+        );
         let bus = crate::realtime::Bus::connect(config.nats_url.as_deref()).await?;
         let hub = crate::realtime::Hub::new();
         tokio::spawn(hub.clone().run(bus.subscribe()));
@@ -139,6 +145,7 @@ impl AppState {
             message_writer,
             knowledge,
             json_budget: Default::default(),
+            clinic,
         };
         Ok((AppState(Arc::new(inner)), audit_task))
     }

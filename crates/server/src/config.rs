@@ -34,7 +34,6 @@ pub struct Config {
     pub session: SessionConfig,
     pub login: LoginConfig,
     pub limits: LimitsConfig,
-    pub scheduling: SchedulingConfig,
     pub files: FilesConfig,
     pub video: VideoConfig,
     pub record: RecordConfig,
@@ -225,30 +224,6 @@ impl FilesConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
-pub struct SchedulingConfig {
-    /// Patients may cancel online until this many hours before the visit.
-    pub patient_cancel_cutoff_hours: i64,
-    /// Reminder emails go this many hours before a visit.
-    pub reminder_hours: Vec<i64>,
-    /// Patients can check in to the waiting room from this many minutes before.
-    pub check_in_opens_minutes: i64,
-    /// A booked visit whose patient has not checked in this long after its start is a no-show.
-    pub noshow_grace_minutes: i64,
-}
-
-impl Default for SchedulingConfig {
-    fn default() -> Self {
-        SchedulingConfig {
-            patient_cancel_cutoff_hours: 24,
-            reminder_hours: vec![24, 1],
-            check_in_opens_minutes: 15,
-            noshow_grace_minutes: 15,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
 pub struct SessionConfig {
     /// Sign out after this long without activity.
     pub idle_timeout_minutes: i64,
@@ -309,7 +284,6 @@ impl Default for Config {
             session: SessionConfig::default(),
             login: LoginConfig::default(),
             limits: LimitsConfig::default(),
-            scheduling: SchedulingConfig::default(),
             files: FilesConfig::default(),
             video: VideoConfig::default(),
             record: RecordConfig::default(),
@@ -384,6 +358,12 @@ fn fail<T>(message: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(message.into()))
 }
 
+/// Where the scheduling policy went when it left the configuration file.
+const MOVED_SCHEDULING: &str = "the [scheduling] settings (reminder_hours, \
+     patient_cancel_cutoff_hours, check_in_opens_minutes, noshow_grace_minutes) are now \
+     the clinic's settings, kept by an admin on the Clinic page (/admin/clinic) or with \
+     PATCH /api/v1/clinic; remove them from the configuration";
+
 /// Environment variables with the `TELEMED_` prefix that are not configuration keys.
 const NOT_CONFIG_PREFIXES: [&str; 5] = [
     "TELEMED_CONFIG",
@@ -407,15 +387,21 @@ impl Config {
                     path.display()
                 ))
             })?;
+            let from_file: toml::Table = toml::from_str(&text)
+                .or_else(|e| fail(format!("{} is not valid TOML: {e}", path.display())))?;
+            if from_file.contains_key("scheduling") {
+                return fail(format!("{}: {MOVED_SCHEDULING}", path.display()));
+            }
             // Parsed alone first, so a mistake is reported with its line and key.
             toml::from_str::<Config>(&text)
                 .or_else(|e| fail(format!("{}: {e}", path.display())))?;
-            let from_file: toml::Table = toml::from_str(&text)
-                .or_else(|e| fail(format!("{} is not valid TOML: {e}", path.display())))?;
             merge(&mut merged, from_file);
         }
         let known = known_env_keys()?;
         for (name, value) in env {
+            if name.starts_with("TELEMED_SCHEDULING_") {
+                return fail(format!("{name}: {MOVED_SCHEDULING}"));
+            }
             if !name.starts_with("TELEMED_")
                 || NOT_CONFIG_PREFIXES.iter().any(|p| name.starts_with(p))
             {
@@ -484,23 +470,6 @@ impl Config {
         .any(|n| !(1..=100_000).contains(n))
         {
             return fail("limits: every limit must be between 1 and 100000 per hour");
-        }
-        if self.scheduling.reminder_hours.len() > 5
-            || self
-                .scheduling
-                .reminder_hours
-                .iter()
-                .any(|h| !(1..=24 * 14).contains(h))
-        {
-            return fail("scheduling.reminder_hours: up to 5 values, each 1 to 336 hours");
-        }
-        if !(1..=120).contains(&self.scheduling.check_in_opens_minutes)
-            || !(1..=240).contains(&self.scheduling.noshow_grace_minutes)
-        {
-            return fail("scheduling: check_in_opens_minutes must be 1 to 120 and noshow_grace_minutes 1 to 240");
-        }
-        if !(0..=24 * 14).contains(&self.scheduling.patient_cancel_cutoff_hours) {
-            return fail("scheduling.patient_cancel_cutoff_hours must be between 0 and 336");
         }
         self.files.validate()?;
         self.video.validate()?;
@@ -893,9 +862,22 @@ mod tests {
         assert!(err.contains("stun_urls"), "{err}");
         let err = refused(&[("TELEMED_VIDEO_ICE_TRANSPORT_POLICY", "relay")]);
         assert!(err.contains("needs video.turn_urls"), "{err}");
-        let err = refused(&[("TELEMED_SCHEDULING_REMINDER_HOURS", "24,soon")]);
+    }
+
+    #[test]
+    fn the_scheduling_policy_is_the_clinics_now() {
+        let err = Config::load(None, env(&[("TELEMED_SCHEDULING_REMINDER_HOURS", "24")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/admin/clinic"), "{err}");
+        let dir = std::env::temp_dir().join(format!("telemed-config-moved-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("telemed.toml");
+        std::fs::write(&file, "[scheduling]\nreminder_hours = [24]\n").unwrap();
+        let err = Config::load(Some(&file), env(&[])).unwrap_err().to_string();
+        std::fs::remove_dir_all(&dir).ok();
         assert!(
-            err.contains("REMINDER_HOURS must be whole numbers"),
+            err.contains("[scheduling] settings") && err.contains("PATCH /api/v1/clinic"),
             "{err}"
         );
     }

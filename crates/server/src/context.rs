@@ -30,6 +30,9 @@ pub struct Ctx {
     pub time_zone: chrono_tz::Tz,
     /// The zone the browser told, if it did (remembered at sign-in for emails).
     pub browser_time_zone: Option<chrono_tz::Tz>,
+    /// The clinic as this node knew it when the request came in (name, phone,
+    /// languages offered…); work no request started reads `clinic::current` instead.
+    pub clinic: std::sync::Arc<crate::clinic::Clinic>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -54,6 +57,7 @@ impl Ctx {
             user_agent: String::new(),
             time_zone: chrono_tz::Tz::UTC,
             browser_time_zone: None,
+            clinic: Default::default(),
         }
     }
 
@@ -113,14 +117,18 @@ pub async fn assign_context(
         .and_then(|v| v.split(',').next())
         .map(|v| v.trim().to_owned())
         .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
+    let clinic = crate::clinic::current(&state).await;
     let lang = cookie(headers, LANG_COOKIE)
         .and_then(Lang::from_code)
+        .filter(|l| clinic.offers_language(*l))
         .unwrap_or_else(|| {
             Lang::from_accept_language(
                 headers
                     .get(header::ACCEPT_LANGUAGE)
                     .and_then(|v| v.to_str().ok()),
+                &clinic.languages(),
             )
+            .unwrap_or_else(|| clinic.default_language())
         });
     let browser_time_zone = cookie(headers, TIME_ZONE_COOKIE)
         .map(|v| v.replace("%2F", "/").replace("%2f", "/"))
@@ -131,6 +139,7 @@ pub async fn assign_context(
         request_id: request_id_from(headers),
         client_addr: forwarded.or(peer),
         lang,
+        clinic,
         user_agent: headers
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())

@@ -27,8 +27,9 @@ impl Lang {
         Lang::ALL.into_iter().find(|l| l.code() == code)
     }
 
-    /// The first supported language in an `Accept-Language` header, by quality.
-    pub fn from_accept_language(header: Option<&str>) -> Self {
+    /// The language of `offered` an `Accept-Language` header prefers (by quality);
+    /// None when it asks for none of them.
+    pub fn from_accept_language(header: Option<&str>, offered: &[Lang]) -> Option<Self> {
         let mut best: Option<(f32, Lang)> = None;
         for part in header.unwrap_or_default().split(',') {
             let mut pieces = part.trim().split(';');
@@ -41,13 +42,13 @@ impl Lang {
                 })
                 .unwrap_or(1.0);
             let primary = tag.split('-').next().unwrap_or_default();
-            if let Some(lang) = Lang::from_code(primary) {
-                if best.is_none_or(|(bq, _)| q > bq) {
+            if let Some(lang) = Lang::from_code(primary).filter(|l| offered.contains(l)) {
+                if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
                     best = Some((q, lang));
                 }
             }
         }
-        best.map(|(_, l)| l).unwrap_or(Lang::En)
+        best.map(|(_, l)| l)
     }
 
     pub fn texts(self) -> &'static Texts {
@@ -290,6 +291,7 @@ texts! {
     day_no_unread: "Nothing unread.", "Nada sin leer.";
     call_timer: "Time in the call", "Tiempo en la llamada";
     call_to_change: "Less than {hours} hours before the visit, it can no longer be moved or cancelled online: call the clinic.", "A menos de {hours} horas de la cita ya no se puede cambiar ni cancelar en línea: llame a la clínica.";
+    clinic_phone: "Phone:", "Teléfono:";
     next_steps: "Before your visit: check your camera, microphone and speaker below, then check in. The button to join appears once you are checked in.", "Antes de la cita: compruebe abajo la cámara, el micrófono y el altavoz, y después registre su llegada. El botón para entrar aparece al registrarse.";
     tpl_general: "General consultation", "Consulta general";
     tpl_general_s: "Reason for visit:\nHistory of present illness:\n", "Motivo de consulta:\nEnfermedad actual:\n";
@@ -346,6 +348,15 @@ texts! {
     al_appointment_noshow_undo: "undid a missed visit", "deshizo una consulta no acudida";
     al_appointment_fulfil: "completed a visit", "completó una consulta";
     al_appointment_read: "looked at your visits", "consultó sus consultas";
+    al_on_demand_join: "asked to be seen now", "pidió ser atendido ahora";
+    al_on_demand_withdraw: "stopped waiting to be seen now", "dejó de esperar para ser atendido ahora";
+    al_start_now: "started a video visit with you", "inició una videoconsulta con usted";
+    note_start_now: "Your clinician is waiting for you in a video visit now", "Su profesional le espera ahora en una videoconsulta";
+    sn_title: "See the patient now", "Atender al paciente ahora";
+    sn_reason: "Reason, for the patient", "Motivo, para el paciente";
+    sn_start: "Start a video visit now", "Iniciar una videoconsulta ahora";
+    sn_hint: "The patient is told at once, in the app and by email, with a link to the visit.", "Se avisa al paciente de inmediato, en la aplicación y por correo, con un enlace a la consulta.";
+    al_on_demand_take: "took you from the queue to be seen now", "le atendió desde la cola de atención inmediata";
     al_message_read: "read your messages", "leyó sus mensajes";
     al_message_send: "sent a message", "envió un mensaje";
     al_thread_create: "started a conversation", "inició una conversación";
@@ -575,6 +586,7 @@ texts! {
     consent_p3: "The clinic keeps a record of the visit (when it started and ended, who took part, the chat and the connection quality) with your health record.", "La clínica guarda un registro de la visita (inicio y fin, quién participó, el chat y la calidad de la conexión) con su historia clínica.";
     consent_p4: "You may withdraw this consent at any time and ask for an in-person visit instead.", "Puede retirar este consentimiento en cualquier momento y pedir una visita presencial.";
     consent_accept: "I agree", "Acepto";
+    consent_changed: "The clinic published a new version of this consent while you were reading: please read it again.", "La clínica publicó una nueva versión de este consentimiento mientras lo leía: léalo de nuevo, por favor.";
     consent_version: "Version", "Versión";
     consents_title: "Consents", "Consentimientos";
     join_title: "Join a video visit", "Entrar a una visita por video";
@@ -832,6 +844,62 @@ texts! {
     apps_disabled: "disabled", "desactivada";
     apps_granted: "Allowed on", "Permitida el";
     nav_apps: "Apps", "Aplicaciones";
+    nav_clinic: "Clinic", "Clínica";
+    nav_now: "See someone now", "Atención inmediata";
+    nav_on_demand: "On demand", "Atención inmediata";
+    od_title: "See a clinician now", "Ver a un profesional ahora";
+    od_intro: "Choose the kind of care and say why you want to be seen: the first clinician free takes you into a video visit, usually within minutes.", "Elija el tipo de atención y diga por qué quiere ser atendido: el primer profesional libre le atiende por videoconsulta, normalmente en minutos.";
+    od_emergency: "In an emergency, call your local emergency number instead.", "En una emergencia, llame en su lugar al número de emergencias local.";
+    od_none: "The clinic does not see patients on demand at present: book a visit instead.", "La clínica no ofrece atención inmediata por ahora: reserve una cita.";
+    od_specialty: "Kind of care", "Tipo de atención";
+    od_reason: "Reason", "Motivo";
+    od_join_queue: "Ask to be seen now", "Pedir atención ahora";
+    od_place: "You are number {place} of {of} waiting for {specialty}.", "Es el número {place} de {of} en espera para {specialty}.";
+    od_estimate: "Estimated wait: about {minutes} minutes.", "Espera estimada: unos {minutes} minutos.";
+    od_waiting_hint: "Keep this page open: it moves to the visit as soon as a clinician takes you. Meanwhile, check your camera and microphone below.", "Mantenga esta página abierta: pasa a la consulta en cuanto un profesional le atienda. Mientras, compruebe su cámara y micrófono abajo.";
+    od_device_check: "Check your camera and microphone", "Comprobar la cámara y el micrófono";
+    od_withdraw: "Stop waiting", "Dejar de esperar";
+    od_taken: "A clinician is ready to see you.", "Un profesional está listo para atenderle.";
+    od_join: "Join the video visit", "Entrar en la videoconsulta";
+    od_queue_title: "Patients waiting to be seen now", "Pacientes que esperan atención inmediata";
+    od_queue_of: "Queue:", "Cola:";
+    od_queue_empty: "Nobody is waiting.", "No hay nadie esperando.";
+    od_queue_none: "The clinic has no on-demand queue for your specialty.", "La clínica no tiene cola de atención inmediata para su especialidad.";
+    od_take: "Take the next patient", "Atender al siguiente paciente";
+    od_since: "Waiting since", "Esperando desde";
+    clinic_title: "The clinic", "La clínica";
+    clinic_intro: "What patients see of the clinic on every page and in every email, the visits it offers and its rules for booking. Changes apply at once.", "Lo que los pacientes ven de la clínica en cada página y cada correo, las visitas que ofrece y sus reglas de reserva. Los cambios se aplican de inmediato.";
+    clinic_contact: "Name and contact", "Nombre y contacto";
+    clinic_name: "Name of the clinic", "Nombre de la clínica";
+    clinic_phone_label: "Phone for patients", "Teléfono para pacientes";
+    clinic_email: "Contact email for patients", "Correo de contacto para pacientes";
+    clinic_hours: "When the phone is answered", "Horario de atención telefónica";
+    clinic_hours_example: "Mon–Fri 8:00–18:00", "lun–vie 8:00–18:00";
+    clinic_address: "Address", "Dirección";
+    clinic_place: "Zone, currency and languages", "Zona, moneda e idiomas";
+    clinic_zone_hint: "An IANA zone such as Europe/Madrid: guests' pages and new schedules use it.", "Una zona IANA como Europe/Madrid: la usan las páginas de invitados y los horarios nuevos.";
+    clinic_currency_hint: "Three letters, such as EUR: the fees of schedules saved from now on are in it.", "Tres letras, como EUR: las tarifas de los horarios que se guarden desde ahora van en ella.";
+    clinic_languages: "Languages offered", "Idiomas ofrecidos";
+    clinic_default_language: "default", "predeterminado";
+    clinic_visits_hint: "Only the kinds offered can be booked. Each clinician sets their own length and fee; these are where a new schedule starts.", "Solo se pueden reservar los tipos ofrecidos. Cada profesional fija su duración y tarifa; estas son el punto de partida de un horario nuevo.";
+    clinic_policy: "Booking rules", "Reglas de reserva";
+    clinic_reminders: "Reminders (hours before)", "Recordatorios (horas antes)";
+    clinic_reminders_hint: "Several reminders separated by commas, e.g. 24, 1; leave it empty for none.", "Varios recordatorios separados por comas, p. ej. 24, 1; vacío para ninguno.";
+    clinic_cutoff: "Patients can move or cancel until (hours before)", "Los pacientes pueden cambiar o cancelar hasta (horas antes)";
+    clinic_check_in: "Check-in opens (minutes before)", "El registro de llegada abre (minutos antes)";
+    clinic_noshow: "No-show after (minutes)", "Ausencia tras (minutos)";
+    clinic_on_demand: "Specialties seen on demand", "Especialidades con atención inmediata";
+    clinic_on_demand_hint: "Patients may ask to be seen now in these specialties (as clinicians name theirs), separated by commas; any clinician of the specialty takes the next patient.", "Los pacientes pueden pedir ser atendidos ahora en estas especialidades (tal como las nombran los profesionales), separadas por comas; cualquier profesional de la especialidad atiende al siguiente paciente.";
+    clinic_logo: "Logo", "Logotipo";
+    clinic_logo_choose: "Logo image", "Imagen del logotipo";
+    clinic_logo_hint: "PNG, JPEG or WebP, up to {kib} KiB; shown beside the name on every page.", "PNG, JPEG o WebP, hasta {kib} KiB; se muestra junto al nombre en cada página.";
+    clinic_logo_upload: "Upload the logo", "Subir el logotipo";
+    clinic_logo_remove: "Remove the logo", "Quitar el logotipo";
+    clinic_consent_hint: "Publishing a new version asks every patient to accept it before their next video visit. Published versions are kept unchanged, with who accepted which.", "Publicar una versión nueva pide a cada paciente que la acepte antes de su próxima videoconsulta. Las versiones publicadas se conservan sin cambios, con quién aceptó cada una.";
+    clinic_consent_publish: "Publish as a new version", "Publicar como versión nueva";
+    clinic_consent_published: "The new consent version is published.", "La nueva versión del consentimiento está publicada.";
+    clinic_consent_versions: "Published versions", "Versiones publicadas";
+    clinic_consent_published_at: "Published", "Publicada";
 }
 
 #[cfg(test)]
@@ -840,16 +908,19 @@ mod tests {
 
     #[test]
     fn picks_language_by_quality() {
+        let all = &Lang::ALL;
+        let pick = |header| Lang::from_accept_language(Some(header), all);
+        assert_eq!(pick("es-MX,es;q=0.9,en;q=0.8"), Some(Lang::Es));
+        assert_eq!(pick("fr-FR,en;q=0.5,es;q=0.7"), Some(Lang::Es));
+        assert_eq!(pick("de"), None);
+        assert_eq!(Lang::from_accept_language(None, all), None);
+        // A clinic that offers only English answers a Spanish browser in English's
+        // stead only through its default: the header alone names nothing offered.
+        assert_eq!(Lang::from_accept_language(Some("es"), &[Lang::En]), None);
         assert_eq!(
-            Lang::from_accept_language(Some("es-MX,es;q=0.9,en;q=0.8")),
-            Lang::Es
+            Lang::from_accept_language(Some("es,en;q=0.2"), &[Lang::En]),
+            Some(Lang::En)
         );
-        assert_eq!(
-            Lang::from_accept_language(Some("fr-FR,en;q=0.5,es;q=0.7")),
-            Lang::Es
-        );
-        assert_eq!(Lang::from_accept_language(Some("de")), Lang::En);
-        assert_eq!(Lang::from_accept_language(None), Lang::En);
     }
 
     #[test]

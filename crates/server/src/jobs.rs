@@ -77,7 +77,7 @@ async fn run_job(state: &AppState, job: &Job) -> Result<()> {
         NOSHOW_CHECK => {
             let payload: NoshowPayload =
                 serde_json::from_str(&job.payload).map_err(Error::internal)?;
-            crate::scheduling::mark_noshow(state, payload.appointment).await
+            crate::scheduling::mark_noshow(state, payload.appointment, payload.grace_minutes).await
         }
         crate::sending::SEND_PRESCRIPTION => {
             crate::sending::run(state, &job.payload, job.attempts).await
@@ -169,6 +169,8 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
     let when = format!("{} ({})", local.format("%Y-%m-%d %H:%M"), zone.name());
     let path = if p.notice.to_clinician() {
         format!("/calendar?day={}", local.format("%Y-%m-%d"))
+    } else if p.notice == VisitNotice::StartNow {
+        format!("/visits/{}/room", a.id)
     } else {
         "/appointments".to_owned()
     };
@@ -185,6 +187,7 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
     };
     let ics = calendar("telemed", Some(method), &[event], now);
     let lang = Lang::from_code(&recipient.locale).unwrap_or(Lang::En);
+    let clinic = crate::clinic::current(state).await;
     let mut tx = state.store.begin_write().await?;
     if notifications::wants_email(&mut tx, recipient.id, "visits").await? {
         mail::enqueue_with_calendar(
@@ -196,7 +199,7 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
                 link: &link,
             },
             Some(&ics),
-            lang,
+            clinic.letter(lang),
             now,
         )
         .await?;

@@ -71,6 +71,8 @@ pub enum VisitNotice {
     PatientCancelled,
     /// To the clinician: their patient moved the visit.
     PatientRescheduled,
+    /// To the patient: their clinician started a video visit now and waits in it.
+    StartNow,
 }
 
 impl VisitNotice {
@@ -94,77 +96,81 @@ impl VisitNotice {
             VisitNotice::PatientCancelled => "visit.patient_cancelled",
             VisitNotice::PatientRescheduled => "visit.patient_rescheduled",
             VisitNotice::PatientBooked => "visit.patient_booked",
+            VisitNotice::StartNow => "visit.start_now",
         }
     }
 }
 
 impl Mail<'_> {
-    fn compose(&self, lang: Lang) -> (String, String) {
+    /// The subject and text in `lang`, signed with the clinic's name (`clinic`).
+    fn compose(&self, lang: Lang, clinic: &str) -> (String, String) {
         let es = lang == Lang::Es;
         match self {
             Mail::VerifyEmail { link } => {
                 if es {
-                    ("Confirme su correo para telemed".into(), format!("Hola:\n\nPara confirmar su dirección y activar su cuenta de telemed, abra este enlace (válido 24 horas):\n\n{link}\n\nSi no creó una cuenta, ignore este mensaje.\n"))
+                    (format!("Confirme su correo para {clinic}"), format!("Hola:\n\nPara confirmar su dirección y activar su cuenta de {clinic}, abra este enlace (válido 24 horas):\n\n{link}\n\nSi no creó una cuenta, ignore este mensaje.\n"))
                 } else {
-                    ("Confirm your email for telemed".into(), format!("Hello,\n\nTo confirm your address and activate your telemed account, open this link (valid for 24 hours):\n\n{link}\n\nIf you did not create an account, ignore this message.\n"))
+                    (format!("Confirm your email for {clinic}"), format!("Hello,\n\nTo confirm your address and activate your {clinic} account, open this link (valid for 24 hours):\n\n{link}\n\nIf you did not create an account, ignore this message.\n"))
                 }
             }
             Mail::AccountExists { sign_in, reset } => {
                 if es {
-                    ("Ya tiene una cuenta de telemed".into(), format!("Hola:\n\nAlguien intentó crear una cuenta de telemed con esta dirección, pero ya tiene una.\n\nIniciar sesión: {sign_in}\nSi olvidó su contraseña: {reset}\n\nSi no fue usted, ignore este mensaje.\n"))
+                    (format!("Ya tiene una cuenta de {clinic}"), format!("Hola:\n\nAlguien intentó crear una cuenta de {clinic} con esta dirección, pero ya tiene una.\n\nIniciar sesión: {sign_in}\nSi olvidó su contraseña: {reset}\n\nSi no fue usted, ignore este mensaje.\n"))
                 } else {
-                    ("You already have a telemed account".into(), format!("Hello,\n\nSomeone tried to create a telemed account with this address, but you already have one.\n\nSign in: {sign_in}\nForgot your password: {reset}\n\nIf this was not you, ignore this message.\n"))
+                    (format!("You already have a {clinic} account"), format!("Hello,\n\nSomeone tried to create a {clinic} account with this address, but you already have one.\n\nSign in: {sign_in}\nForgot your password: {reset}\n\nIf this was not you, ignore this message.\n"))
                 }
             }
             Mail::ResetPassword { link } => {
                 if es {
-                    ("Restablecer su contraseña de telemed".into(), format!("Hola:\n\nPara elegir una contraseña nueva, abra este enlace (válido 1 hora):\n\n{link}\n\nSi no lo pidió, ignore este mensaje: su contraseña no cambia.\n"))
+                    (format!("Restablecer su contraseña de {clinic}"), format!("Hola:\n\nPara elegir una contraseña nueva, abra este enlace (válido 1 hora):\n\n{link}\n\nSi no lo pidió, ignore este mensaje: su contraseña no cambia.\n"))
                 } else {
-                    ("Reset your telemed password".into(), format!("Hello,\n\nTo choose a new password, open this link (valid for 1 hour):\n\n{link}\n\nIf you did not ask for this, ignore this message: your password stays the same.\n"))
+                    (format!("Reset your {clinic} password"), format!("Hello,\n\nTo choose a new password, open this link (valid for 1 hour):\n\n{link}\n\nIf you did not ask for this, ignore this message: your password stays the same.\n"))
                 }
             }
             Mail::ProxyInvitation { link, days } => {
                 if es {
-                    ("Invitación para acceder a una historia en telemed".into(), format!("Hola:\n\nUn paciente de la clínica le invitó a ver su historia clínica en su nombre (como familiar o cuidador). Para ver quién le invitó y aceptar o rechazar, inicie sesión con esta dirección de correo y abra (válido {days} días):\n\n{link}\n\nSi no tiene cuenta, regístrese como paciente con esta misma dirección. Si no espera esta invitación, ignore este mensaje: nada cambia sin su respuesta.\n"))
+                    (format!("Invitación para acceder a una historia en {clinic}"), format!("Hola:\n\nUn paciente de la clínica le invitó a ver su historia clínica en su nombre (como familiar o cuidador). Para ver quién le invitó y aceptar o rechazar, inicie sesión con esta dirección de correo y abra (válido {days} días):\n\n{link}\n\nSi no tiene cuenta, regístrese como paciente con esta misma dirección. Si no espera esta invitación, ignore este mensaje: nada cambia sin su respuesta.\n"))
                 } else {
-                    ("An invitation to access a record on telemed".into(), format!("Hello,\n\nA patient of the clinic invited you to see their health record on their behalf (as a relative or carer). To see who invited you and accept or decline, sign in with this email address and open (valid for {days} days):\n\n{link}\n\nIf you have no account, register as a patient with this same address. If you do not expect this invitation, ignore this message: nothing changes without your answer.\n"))
+                    (format!("An invitation to access a record on {clinic}"), format!("Hello,\n\nA patient of the clinic invited you to see their health record on their behalf (as a relative or carer). To see who invited you and accept or decline, sign in with this email address and open (valid for {days} days):\n\n{link}\n\nIf you have no account, register as a patient with this same address. If you do not expect this invitation, ignore this message: nothing changes without your answer.\n"))
                 }
             }
             Mail::NewMessage { link } => {
                 if es {
-                    ("Tiene un mensaje nuevo en telemed".into(), format!("Hola:\n\nTiene un mensaje seguro nuevo. Léalo aquí (tras iniciar sesión):\n\n{link}\n\nPor su privacidad, el mensaje no se envía por correo.\n"))
+                    (format!("Tiene un mensaje nuevo en {clinic}"), format!("Hola:\n\nTiene un mensaje seguro nuevo. Léalo aquí (tras iniciar sesión):\n\n{link}\n\nPor su privacidad, el mensaje no se envía por correo.\n"))
                 } else {
-                    ("You have a new message on telemed".into(), format!("Hello,\n\nYou have a new secure message. Read it here (sign-in required):\n\n{link}\n\nFor your privacy, the message itself is not sent by email.\n"))
+                    (format!("You have a new message on {clinic}"), format!("Hello,\n\nYou have a new secure message. Read it here (sign-in required):\n\n{link}\n\nFor your privacy, the message itself is not sent by email.\n"))
                 }
             }
             Mail::EmergencyAccess { when, link } => {
                 if es {
-                    ("Acceso de emergencia a su historia en telemed".into(), format!("Hola:\n\nEl {when}, un profesional sin relación asistencial con usted abrió su historia clínica por una emergencia. Estos accesos quedan registrados con su motivo y la clínica los revisa.\n\nVea quién y por qué (tras iniciar sesión):\n\n{link}\n\nSi algo no le parece correcto, contacte con la clínica.\n"))
+                    (format!("Acceso de emergencia a su historia en {clinic}"), format!("Hola:\n\nEl {when}, un profesional sin relación asistencial con usted abrió su historia clínica por una emergencia. Estos accesos quedan registrados con su motivo y la clínica los revisa.\n\nVea quién y por qué (tras iniciar sesión):\n\n{link}\n\nSi algo no le parece correcto, contacte con la clínica.\n"))
                 } else {
-                    ("Emergency access to your telemed record".into(), format!("Hello,\n\nOn {when}, a clinician without a care relationship with you opened your health record in an emergency. Such access is recorded with its reason and reviewed by the clinic.\n\nSee who and why (sign-in required):\n\n{link}\n\nIf something looks wrong, contact the clinic.\n"))
+                    (format!("Emergency access to your {clinic} record"), format!("Hello,\n\nOn {when}, a clinician without a care relationship with you opened your health record in an emergency. Such access is recorded with its reason and reviewed by the clinic.\n\nSee who and why (sign-in required):\n\n{link}\n\nIf something looks wrong, contact the clinic.\n"))
                 }
             }
             Mail::Visit { notice, when, link } => match (notice, es) {
-                (VisitNotice::Booked, false) => ("Your telemed visit is booked".into(), format!("Hello,\n\nYour visit is booked for {when}.\n\nSee or change it: {link}\n\nThe attached invitation adds it to your calendar.\n")),
-                (VisitNotice::Booked, true) => ("Su cita de telemed está reservada".into(), format!("Hola:\n\nSu cita está reservada para el {when}.\n\nVerla o cambiarla: {link}\n\nLa invitación adjunta la añade a su calendario.\n")),
-                (VisitNotice::Reminder, false) => ("Reminder: your telemed visit".into(), format!("Hello,\n\nA reminder of your visit on {when}.\n\nDetails: {link}\n")),
-                (VisitNotice::Reminder, true) => ("Recordatorio: su cita de telemed".into(), format!("Hola:\n\nLe recordamos su cita del {when}.\n\nDetalles: {link}\n")),
-                (VisitNotice::Cancelled, false) => ("Your telemed visit is cancelled".into(), format!("Hello,\n\nYour visit on {when} is cancelled.\n\nBook another time: {link}\n")),
-                (VisitNotice::Cancelled, true) => ("Su cita de telemed está cancelada".into(), format!("Hola:\n\nSu cita del {when} está cancelada.\n\nReservar otra hora: {link}\n")),
-                (VisitNotice::Rescheduled, false) => ("Your telemed visit has a new time".into(), format!("Hello,\n\nYour visit is now on {when}.\n\nSee or change it: {link}\n\nThe attached invitation updates your calendar.\n")),
-                (VisitNotice::Rescheduled, true) => ("Su cita de telemed tiene una hora nueva".into(), format!("Hola:\n\nSu cita es ahora el {when}.\n\nVerla o cambiarla: {link}\n\nLa invitación adjunta actualiza su calendario.\n")),
-                (VisitNotice::PatientBooked, false) => ("A patient booked a telemed visit with you".into(), format!("Hello,\n\nA patient booked a visit with you on {when}.\n\nYour day: {link}\n")),
-                (VisitNotice::PatientBooked, true) => ("Un paciente reservó una cita de telemed con usted".into(), format!("Hola:\n\nUn paciente reservó una cita con usted el {when}.\n\nSu día: {link}\n")),
-                (VisitNotice::PatientCancelled, false) => ("A telemed visit was cancelled by the patient".into(), format!("Hello,\n\nThe patient cancelled the visit on {when}. The time is free again.\n\nYour day: {link}\n")),
-                (VisitNotice::PatientCancelled, true) => ("Un paciente canceló una cita de telemed".into(), format!("Hola:\n\nEl paciente canceló la cita del {when}. La hora vuelve a estar libre.\n\nSu día: {link}\n")),
-                (VisitNotice::PatientRescheduled, false) => ("A telemed visit was moved by the patient".into(), format!("Hello,\n\nThe patient moved a visit; it is now on {when}.\n\nYour day: {link}\n")),
-                (VisitNotice::PatientRescheduled, true) => ("Un paciente cambió la hora de una cita de telemed".into(), format!("Hola:\n\nEl paciente cambió una cita; ahora es el {when}.\n\nSu día: {link}\n")),
+                (VisitNotice::Booked, false) => (format!("Your {clinic} visit is booked"), format!("Hello,\n\nYour visit is booked for {when}.\n\nSee or change it: {link}\n\nThe attached invitation adds it to your calendar.\n")),
+                (VisitNotice::Booked, true) => (format!("Su cita de {clinic} está reservada"), format!("Hola:\n\nSu cita está reservada para el {when}.\n\nVerla o cambiarla: {link}\n\nLa invitación adjunta la añade a su calendario.\n")),
+                (VisitNotice::Reminder, false) => (format!("Reminder: your {clinic} visit"), format!("Hello,\n\nA reminder of your visit on {when}.\n\nDetails: {link}\n")),
+                (VisitNotice::Reminder, true) => (format!("Recordatorio: su cita de {clinic}"), format!("Hola:\n\nLe recordamos su cita del {when}.\n\nDetalles: {link}\n")),
+                (VisitNotice::Cancelled, false) => (format!("Your {clinic} visit is cancelled"), format!("Hello,\n\nYour visit on {when} is cancelled.\n\nBook another time: {link}\n")),
+                (VisitNotice::Cancelled, true) => (format!("Su cita de {clinic} está cancelada"), format!("Hola:\n\nSu cita del {when} está cancelada.\n\nReservar otra hora: {link}\n")),
+                (VisitNotice::Rescheduled, false) => (format!("Your {clinic} visit has a new time"), format!("Hello,\n\nYour visit is now on {when}.\n\nSee or change it: {link}\n\nThe attached invitation updates your calendar.\n")),
+                (VisitNotice::Rescheduled, true) => (format!("Su cita de {clinic} tiene una hora nueva"), format!("Hola:\n\nSu cita es ahora el {when}.\n\nVerla o cambiarla: {link}\n\nLa invitación adjunta actualiza su calendario.\n")),
+                (VisitNotice::PatientBooked, false) => (format!("A patient booked a {clinic} visit with you"), format!("Hello,\n\nA patient booked a visit with you on {when}.\n\nYour day: {link}\n")),
+                (VisitNotice::PatientBooked, true) => (format!("Un paciente reservó una cita de {clinic} con usted"), format!("Hola:\n\nUn paciente reservó una cita con usted el {when}.\n\nSu día: {link}\n")),
+                (VisitNotice::PatientCancelled, false) => (format!("A {clinic} visit was cancelled by the patient"), format!("Hello,\n\nThe patient cancelled the visit on {when}. The time is free again.\n\nYour day: {link}\n")),
+                (VisitNotice::PatientCancelled, true) => (format!("Un paciente canceló una cita de {clinic}"), format!("Hola:\n\nEl paciente canceló la cita del {when}. La hora vuelve a estar libre.\n\nSu día: {link}\n")),
+                (VisitNotice::PatientRescheduled, false) => (format!("A {clinic} visit was moved by the patient"), format!("Hello,\n\nThe patient moved a visit; it is now on {when}.\n\nYour day: {link}\n")),
+                (VisitNotice::StartNow, false) => (format!("Your clinician is waiting for you now ({clinic})"), format!("Hello,\n\nYour clinician has started a video visit with you and is waiting for you now ({when}).\n\nJoin it (sign-in required): {link}\n")),
+                (VisitNotice::StartNow, true) => (format!("Su profesional le espera ahora ({clinic})"), format!("Hola:\n\nSu profesional ha iniciado una videoconsulta con usted y le espera ahora ({when}).\n\nEntrar (tras iniciar sesión): {link}\n")),
+                (VisitNotice::PatientRescheduled, true) => (format!("Un paciente cambió la hora de una cita de {clinic}"), format!("Hola:\n\nEl paciente cambió una cita; ahora es el {when}.\n\nSu día: {link}\n")),
             },
             Mail::Invitation { link, role } => {
                 if es {
-                    ("Invitación a telemed".into(), format!("Hola:\n\nLe invitaron a unirse a telemed como {role}. Para crear su cuenta, abra este enlace (válido 7 días):\n\n{link}\n"))
+                    (format!("Invitación a {clinic}"), format!("Hola:\n\nLe invitaron a unirse a {clinic} como {role}. Para crear su cuenta, abra este enlace (válido 7 días):\n\n{link}\n"))
                 } else {
-                    ("Your invitation to telemed".into(), format!("Hello,\n\nYou have been invited to join telemed as {role}. To create your account, open this link (valid for 7 days):\n\n{link}\n"))
+                    (format!("Your invitation to {clinic}"), format!("Hello,\n\nYou have been invited to join {clinic} as {role}. To create your account, open this link (valid for 7 days):\n\n{link}\n"))
                 }
             }
         }
@@ -176,10 +182,17 @@ pub async fn enqueue(
     conn: &mut Conn,
     to: &Email,
     mail: Mail<'_>,
-    lang: Lang,
+    letter: Letter<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
-    enqueue_with_calendar(conn, to, mail, None, lang, now).await
+    enqueue_with_calendar(conn, to, mail, None, letter, now).await
+}
+
+/// How a mail is written: in the reader's language, in the clinic's name.
+#[derive(Debug, Clone, Copy)]
+pub struct Letter<'a> {
+    pub lang: Lang,
+    pub clinic: &'a str,
 }
 
 /// Queues `mail` with an iCalendar attachment.
@@ -188,10 +201,10 @@ pub async fn enqueue_with_calendar(
     to: &Email,
     mail: Mail<'_>,
     calendar: Option<&str>,
-    lang: Lang,
+    letter: Letter<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
-    let (subject, body) = mail.compose(lang);
+    let (subject, body) = mail.compose(letter.lang, letter.clinic);
     outbox::enqueue(conn, to.as_str(), &subject, &body, calendar, now).await
 }
 

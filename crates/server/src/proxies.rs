@@ -100,7 +100,7 @@ pub async fn invite(
         link: &link,
         days: INVITATION_DAYS,
     };
-    mail::enqueue(change.tx(), &email, mail, ctx.lang, now).await?;
+    mail::enqueue(change.tx(), &email, mail, ctx.clinic.letter(ctx.lang), now).await?;
     let event = about_patient(ctx, now, "record.proxy.invite", principal, patient)
         .detail(format!("invitation {id}"));
     change.audit(event);

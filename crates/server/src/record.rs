@@ -924,7 +924,7 @@ pub async fn break_glass(
             when: &when,
             link: &link,
         };
-        crate::mail::enqueue(change.tx(), &user.email, mail, lang, now).await?;
+        crate::mail::enqueue(change.tx(), &user.email, mail, ctx.clinic.letter(lang), now).await?;
     }
     change.commit().await?;
     state

@@ -92,7 +92,23 @@ pub async fn set_schedule(
     if kinds.len() != update.visit_types.len() {
         return Err(Error::invalid("visit_types", "each visit kind once"));
     }
+    let clinic = crate::clinic::current(state).await;
     for v in &update.visit_types {
+        if !clinic.settings.offers(v.kind) {
+            return Err(Error::invalid(
+                "visit_types",
+                format!("the clinic does not offer {} visits", v.kind.as_str()),
+            ));
+        }
+        if v.currency != clinic.settings.currency {
+            return Err(Error::invalid(
+                "visit_types",
+                format!(
+                    "fees are in the clinic's currency, {}",
+                    clinic.settings.currency
+                ),
+            ));
+        }
         telemed_domain::schedule::validate_minutes("duration_minutes", v.duration_minutes, 5, 240)?;
         if !(0..=10_000_000).contains(&v.fee_cents)
             || v.currency.len() != 3
@@ -144,8 +160,13 @@ pub async fn find_clinicians(state: &AppState, q: &ClinicianQuery) -> Result<Vec
     let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b.trim());
     let to = now + Duration::days(MAX_SLOT_QUERY_DAYS);
     let busy = state.store.busy_intervals_of_all(now, to).await?;
+    let clinic = crate::clinic::current(state).await;
     let mut out = Vec::new();
     for profile in state.store.clinician_profiles().await? {
+        let profile = within_offer(&clinic, profile);
+        if profile.visit_types.is_empty() {
+            continue;
+        }
         let fits = q
             .specialty
             .as_deref()
@@ -194,6 +215,26 @@ pub async fn find_clinicians(state: &AppState, q: &ClinicianQuery) -> Result<Vec
     Ok(out)
 }
 
+/// A clinician's profile as patients may book it: the kinds of visit the clinic does
+/// not offer (an admin turned them off) are left out.
+fn within_offer(clinic: &crate::clinic::Clinic, mut profile: ClinicianProfile) -> ClinicianProfile {
+    profile
+        .visit_types
+        .retain(|v| clinic.settings.offers(v.kind));
+    profile
+}
+
+/// `clinician`'s profile as patients may book it (see `within_offer`).
+pub async fn bookable_profile(state: &AppState, clinician: UserId) -> Result<ClinicianProfile> {
+    let profile = state
+        .store
+        .clinician_profile(clinician)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let clinic = crate::clinic::current(state).await;
+    Ok(within_offer(&clinic, profile))
+}
+
 /// The first free slot, looking a week at a time so a busy-free clinician costs a week's work.
 fn first_slot(
     a: &Availability,
@@ -239,11 +280,7 @@ pub async fn free_slots(
             format!("ask for up to {MAX_SLOT_QUERY_DAYS} days at a time, with to after from"),
         ));
     }
-    let profile = state
-        .store
-        .clinician_profile(clinician)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let profile = bookable_profile(state, clinician).await?;
     let visit = profile
         .visit_types
         .iter()
@@ -275,11 +312,7 @@ async fn check_offered(
     if start <= now {
         return Err(Error::invalid("start", "this time has passed"));
     }
-    let profile = state
-        .store
-        .clinician_profile(clinician)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let profile = bookable_profile(state, clinician).await?;
     let visit = profile
         .visit_types
         .iter()
@@ -478,18 +511,25 @@ pub async fn calendar_feed(state: &AppState, secret: &str) -> Result<Vec<Appoint
 }
 
 /// Patients change a visit online only up to the configured cut-off before it.
-fn check_patient_cutoff(
+async fn check_patient_cutoff(
     state: &AppState,
     principal: &Principal,
     appointment: &Appointment,
     verb: &str,
 ) -> Result<()> {
-    let hours = state.config.scheduling.patient_cancel_cutoff_hours;
+    let clinic = crate::clinic::current(state).await;
+    let hours = clinic.settings.patient_cancel_cutoff_hours;
     if principal.role == Role::Patient
         && appointment.start_at - state.clock.now() < Duration::hours(hours)
     {
+        let phone = &clinic.settings.phone;
+        let call = if phone.is_empty() {
+            "please call the clinic".to_owned()
+        } else {
+            format!("please call the clinic on {phone}")
+        };
         return Err(Error::Conflict(format!(
-            "visits can be {verb} online up to {hours} hours before; please call the clinic"
+            "visits can be {verb} online up to {hours} hours before; {call}"
         )));
     }
     Ok(())
@@ -526,7 +566,7 @@ pub async fn cancel(
     let appointment = visible_appointment(state, principal, id).await?;
     let now = state.clock.now();
     let reason = check_change_reason(principal, reason)?;
-    check_patient_cutoff(state, principal, &appointment, "cancelled")?;
+    check_patient_cutoff(state, principal, &appointment, "cancelled").await?;
     let mut change = Change::begin(state).await?;
     scheduling::cancel(change.tx(), id, reason, now).await?;
     let notice = if principal.role == Role::Patient {
@@ -567,7 +607,7 @@ pub async fn reschedule(
             "this appointment can no longer be moved".into(),
         ));
     }
-    check_patient_cutoff(state, principal, &appointment, "moved")?;
+    check_patient_cutoff(state, principal, &appointment, "moved").await?;
     if start == appointment.start_at {
         return Err(Error::invalid("start", "choose a different time"));
     }
@@ -660,6 +700,11 @@ async fn change_status(
     if !moved {
         return Err(Error::Conflict(status.refusal.into()));
     }
+    if status.to == AppointmentStatus::Fulfilled && now < a.end_at {
+        // Done early: the rest of its time is the clinician's again (the visit keeps
+        // its booked times).
+        scheduling::release_ticks_from(change.tx(), a.id, now).await?;
+    }
     let record = Event::new(ctx, now, status.action, "appointment")
         .by(principal.user_id, principal.role)
         .on(a.id)
@@ -690,11 +735,13 @@ pub async fn check_in(
         return Err(Error::NotFound);
     }
     let now = state.clock.now();
-    let opens = a.start_at - Duration::minutes(state.config.scheduling.check_in_opens_minutes);
-    if now < opens {
+    let opening = crate::clinic::current(state)
+        .await
+        .settings
+        .check_in_opens_minutes;
+    if now < a.start_at - Duration::minutes(opening) {
         return Err(Error::Conflict(format!(
-            "check-in opens {} minutes before the visit",
-            state.config.scheduling.check_in_opens_minutes
+            "check-in opens {opening} minutes before the visit"
         )));
     }
     if now >= a.end_at {
@@ -710,14 +757,29 @@ pub async fn check_in(
 }
 
 /// The no-show job: a visit still only booked after the grace period becomes a no-show.
-pub async fn mark_noshow(state: &AppState, id: AppointmentId) -> Result<()> {
+/// `grace_minutes` is the grace the check was queued with (the clinic's, at booking),
+/// so that a change of the setting since cannot leave a queued check forever early.
+pub async fn mark_noshow(
+    state: &AppState,
+    id: AppointmentId,
+    grace_minutes: Option<i64>,
+) -> Result<()> {
     let reach = access::system_visits(SystemTask::Scheduling);
     let Some(a) = state.store.appointment(&reach, id).await? else {
         return Ok(());
     };
     let now = state.clock.now();
     // A check queued for a time the visit has since moved from is not due yet.
-    if now < a.start_at + Duration::minutes(state.config.scheduling.noshow_grace_minutes) {
+    let grace = match grace_minutes {
+        Some(minutes) => minutes,
+        None => {
+            crate::clinic::current(state)
+                .await
+                .settings
+                .noshow_grace_minutes
+        }
+    };
+    if now < a.start_at + Duration::minutes(grace) {
         return Ok(());
     }
     let mut change = Change::begin(state).await?;

@@ -16,6 +16,10 @@ pub const NOSHOW_CHECK: &str = "visit.noshow_check";
 #[derive(Serialize, Deserialize)]
 pub(crate) struct NoshowPayload {
     pub(crate) appointment: AppointmentId,
+    /// The clinic's grace period when the check was queued (checks queued before it
+    /// was kept here read the current one).
+    #[serde(default)]
+    pub(crate) grace_minutes: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -38,10 +42,15 @@ pub async fn schedule_visit_notices(
     first: VisitNotice,
 ) -> Result<()> {
     let now = state.clock.now();
+    let clinic = crate::clinic::current(state).await;
+    let policy = &clinic.settings;
     queue_notice(conn, id, first, now, now).await?;
-    let noshow_at = start + Duration::minutes(state.config.scheduling.noshow_grace_minutes);
-    let payload =
-        serde_json::to_string(&NoshowPayload { appointment: id }).map_err(Error::internal)?;
+    let noshow_at = start + Duration::minutes(policy.noshow_grace_minutes);
+    let payload = serde_json::to_string(&NoshowPayload {
+        appointment: id,
+        grace_minutes: Some(policy.noshow_grace_minutes),
+    })
+    .map_err(Error::internal)?;
     let at = start.timestamp();
     jobs::enqueue(
         conn,
@@ -52,7 +61,7 @@ pub async fn schedule_visit_notices(
         now,
     )
     .await?;
-    for hours in &state.config.scheduling.reminder_hours {
+    for hours in &policy.reminder_hours {
         let run_at = start - Duration::hours(*hours);
         if run_at > now {
             let payload = serde_json::to_string(&NoticePayload {

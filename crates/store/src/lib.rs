@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod blobs;
 pub mod checks;
+pub mod clinic;
 pub mod documents;
 pub mod exports;
 pub mod fhir;
@@ -21,6 +22,7 @@ pub mod messaging;
 pub mod migrations;
 pub mod notifications;
 pub mod oauth;
+pub mod on_demand;
 pub mod one_time;
 pub mod outbox;
 pub mod pharmacies;

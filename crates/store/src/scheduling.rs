@@ -445,6 +445,22 @@ async fn claim_ticks(
     Ok(())
 }
 
+/// Frees the ticks an appointment holds from `from` on (a visit done before its booked
+/// end gives the clinician back the rest of its time; its times stay as booked).
+pub async fn release_ticks_from(
+    conn: &mut Conn,
+    id: AppointmentId,
+    from: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("DELETE FROM appointment_ticks WHERE appointment_id = $1 AND tick >= $2")
+        .bind(id.to_string())
+        .bind(to_micros(from).div_euclid(TICK_MICROS))
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(())
+}
+
 /// Moves a booked appointment to a new time, releasing its old ticks and claiming the
 /// new ones. A clash is a `Conflict`; roll back and the old time is kept.
 pub async fn reschedule(

@@ -135,6 +135,9 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
         }
     }
     let id_of = |email: &str| ids.iter().find(|(e, _)| *e == email).map(|(_, id)| *id);
+    if let Some(admin) = id_of(ADMIN) {
+        seed_clinic(state, admin).await?;
+    }
     let pharmacy = match (id_of(ADMIN), id_of(PHARMACIST)) {
         (Some(admin), Some(pharmacist)) => Some(seed_pharmacy(state, admin, pharmacist).await?),
         _ => None,
@@ -143,6 +146,39 @@ pub async fn seed_if_empty(state: &AppState) -> anyhow::Result<()> {
         seed_visit_now(state, clinician, patient, pharmacy.as_deref()).await?;
     }
     tracing::info!(accounts = USERS.len(), "seeded the demo clinic");
+    Ok(())
+}
+
+fn admin_principal(admin: UserId) -> Principal {
+    Principal {
+        user_id: admin,
+        role: Role::Admin,
+        permissions: Role::Admin.permissions().to_vec(),
+    }
+}
+
+/// The demo clinic's settings, as its admin would write them on the clinic page.
+async fn seed_clinic(state: &AppState, admin: UserId) -> anyhow::Result<()> {
+    let settings = telemed_domain::clinic::ClinicSettings {
+        name: "Clínica Demo".into(),
+        phone: "+34 910 000 001".into(),
+        email: "desk@demo.telemed.example".into(),
+        address: "Calle de Alcalá 1\n28014 Madrid".into(),
+        hours: "Mon–Fri 8:00–20:00".into(),
+        time_zone: "Europe/Madrid".into(),
+        on_demand: vec!["Family medicine".into()],
+        ..Default::default()
+    };
+    let clinic = telemed_server::clinic::current(state).await;
+    telemed_server::clinic::update(
+        state,
+        &crate::shell_ctx(),
+        &admin_principal(admin),
+        clinic.revision,
+        settings,
+    )
+    .await
+    .map_err(describe)?;
     Ok(())
 }
 
@@ -155,11 +191,7 @@ async fn seed_pharmacy(
 ) -> anyhow::Result<String> {
     use telemed_server::pharmacies;
     let ctx = crate::shell_ctx();
-    let admin = Principal {
-        user_id: admin,
-        role: Role::Admin,
-        permissions: Role::Admin.permissions().to_vec(),
-    };
+    let admin = admin_principal(admin);
     let details = pharmacies::validate(
         "Farmacia Sol",
         "Calle Mayor 12, 28013 Madrid",

@@ -1,8 +1,10 @@
 //! Scheduling figures: clinician search and slot listing over 200 clinicians and 30
 //! days (p50/p99), and booking throughput under contention through the API against a
 //! raw insert of the same rows (appointment + ticks, no HTTP, checks or audit) at the
-//! same concurrency. `cargo bench -p telemed-testkit --bench scheduling` (PostgreSQL
-//! too when TELEMED_TEST_DATABASE_URL is set).
+//! same concurrency; and the on-demand queue: 50 patients waiting, 10 clinicians taking
+//! the next one at once (take, mark done, take again), each take's latency beside an
+//! ordinary booking's at the same concurrency. `cargo bench -p telemed-testkit --bench
+//! scheduling` (PostgreSQL too when TELEMED_TEST_DATABASE_URL is set).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -92,6 +94,142 @@ async fn timed_gets(client: &reqwest::Client, urls: Vec<String>, token: &str) ->
     }
     ms.sort_by(f64::total_cmp);
     ms
+}
+
+/// POSTs to `url` as `token` and returns the milliseconds it took and the answer.
+async fn timed_post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> (f64, u16, serde_json::Value) {
+    let t0 = Instant::now();
+    let request = client.post(url).bearer_auth(token);
+    let request = match body {
+        Some(b) => request.json(&b),
+        None => request,
+    };
+    let r = request.send().await.unwrap();
+    let status = r.status().as_u16();
+    let answer = r.json().await.unwrap_or(serde_json::Value::Null);
+    (t0.elapsed().as_secs_f64() * 1000.0, status, answer)
+}
+
+const ON_DEMAND_PATIENTS: usize = 50;
+const ON_DEMAND_CLINICIANS: usize = 10;
+
+/// 50 patients in the family medicine queue; 10 of its clinicians take at once until
+/// nobody waits. The reference: the same 10 clients booking 50 ordinary visits.
+async fn on_demand(app: &TestApp, ids: &[UserId], db: &str) {
+    app.set_clinic(|c| c.on_demand = vec!["Family medicine".into()])
+        .await;
+    let client = reqwest::Client::new();
+    let mut patients = Vec::new();
+    for _ in 0..ON_DEMAND_PATIENTS {
+        let p = app.create_user(Role::Patient).await;
+        let token = app.token_for(&p, None).await;
+        let body = serde_json::json!({"specialty": "Family medicine", "reason": "benchmark"});
+        let (_, status, _) =
+            timed_post(&client, &app.url("/api/v1/on-demand"), &token, Some(body)).await;
+        assert_eq!(status, 201);
+        patients.push(token);
+    }
+    // Seeded clinician i practises family medicine when i % 4 == 1.
+    let mut doctors = Vec::new();
+    for i in (1..ids.len()).step_by(4).take(ON_DEMAND_CLINICIANS) {
+        let user = telemed_testkit::TestUser {
+            id: ids[i],
+            email: format!("clinician{i}@bench.example"),
+            password: String::new(),
+            role: Role::Clinician,
+        };
+        doctors.push(app.token_for(&user, None).await);
+    }
+    let started = Instant::now();
+    let runs = doctors.iter().map(|token| {
+        let (client, take) = (client.clone(), app.url("/api/v1/on-demand/take"));
+        async move {
+            let mut ms = Vec::new();
+            loop {
+                let (took, status, answer) = timed_post(&client, &take, token, None).await;
+                if status == 409 {
+                    return ms;
+                }
+                assert_eq!(status, 201, "{answer}");
+                ms.push(took);
+                let done = app.url(&format!(
+                    "/api/v1/appointments/{}/complete",
+                    answer["visit_id"].as_str().unwrap()
+                ));
+                let (_, status, _) = timed_post(&client, &done, token, None).await;
+                assert!(status < 300);
+            }
+        }
+    });
+    let mut takes: Vec<f64> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    let elapsed = started.elapsed().as_secs_f64();
+    assert_eq!(takes.len(), ON_DEMAND_PATIENTS);
+    takes.sort_by(f64::total_cmp);
+    // The reference: 10 clients booking 50 ordinary visits (a patient each, the next
+    // free slots of ten other clinicians).
+    let now = app.clock.now();
+    let (from, to) = (
+        now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        (now + Duration::days(30)).to_rfc3339_opts(SecondsFormat::Secs, true),
+    );
+    let mut work = Vec::new();
+    for id in &ids[100..100 + ON_DEMAND_CLINICIANS] {
+        let slots: Vec<serde_json::Value> = client
+            .get(app.url(&format!(
+                "/api/v1/clinicians/{id}/slots?visit_kind=video&from={from}&to={to}"
+            )))
+            .bearer_auth(&patients[0])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        work.extend(
+            slots
+                .iter()
+                .take(ON_DEMAND_PATIENTS / ON_DEMAND_CLINICIANS)
+                .map(|s| (*id, s["start"].as_str().unwrap().to_owned())),
+        );
+    }
+    let chunks: Vec<Vec<(UserId, String)>> = work
+        .chunks(ON_DEMAND_PATIENTS / ON_DEMAND_CLINICIANS)
+        .map(<[_]>::to_vec)
+        .collect();
+    let runs = chunks.into_iter().zip(patients.chunks(ON_DEMAND_PATIENTS / ON_DEMAND_CLINICIANS)).map(|(slots, tokens)| {
+        let (client, url) = (client.clone(), app.url("/api/v1/appointments"));
+        async move {
+            let mut ms = Vec::new();
+            for ((clinician, start), token) in slots.into_iter().zip(tokens) {
+                let body = serde_json::json!({"clinician_id": clinician, "visit_kind": "video", "start": start, "reason": "benchmark"});
+                let (took, status, answer) = timed_post(&client, &url, token, Some(body)).await;
+                assert_eq!(status, 201, "{answer}");
+                ms.push(took);
+            }
+            ms
+        }
+    });
+    let mut bookings: Vec<f64> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    bookings.sort_by(f64::total_cmp);
+    println!("| {db} | on-demand take, {ON_DEMAND_PATIENTS} waiting, {ON_DEMAND_CLINICIANS} clinicians at once: p50 / p99 | {:.1} ms / {:.1} ms |", pct(&takes, 0.5), pct(&takes, 0.99));
+    println!("| {db} | ordinary booking, {ON_DEMAND_CLINICIANS} clients at once (reference): p50 / p99 | {:.1} ms / {:.1} ms |", pct(&bookings, 0.5), pct(&bookings, 0.99));
+    println!(
+        "| {db} | all {ON_DEMAND_PATIENTS} patients seen (take + mark done each) in | {:.2} s |",
+        elapsed
+    );
 }
 
 fn main() {
@@ -185,6 +323,7 @@ fn main() {
             println!("| {db} | bookings/s through the API, {CONNECTIONS} clients, {total} bookings | {api_rate:.0} |");
             println!("| {db} | raw inserts/s of the same rows (appointment + ticks), {CONNECTIONS} clients | {raw_rate:.0} |");
             println!("| {db} | API booking rate as a share of raw insert rate | {:.2} |", api_rate / raw_rate);
+            on_demand(&app, &ids, &db).await;
             app.shutdown().await;
         });
     }

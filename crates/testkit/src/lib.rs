@@ -294,6 +294,34 @@ impl TestApp {
         }
     }
 
+    /// Changes the clinic's settings as an admin would (a new admin account saves them),
+    /// for tests that need a policy other than the defaults.
+    pub async fn set_clinic(
+        &self,
+        change: impl FnOnce(&mut telemed_domain::clinic::ClinicSettings),
+    ) {
+        let admin = self.create_user(Role::Admin).await;
+        let principal = telemed_domain::access::Principal {
+            user_id: admin.id,
+            role: Role::Admin,
+            permissions: Role::Admin.permissions().to_vec(),
+        };
+        let clinic = telemed_server::clinic::reload(self.state())
+            .await
+            .unwrap_or_else(|e| panic!("reading the clinic: {e:?}"));
+        let mut settings = clinic.settings.clone();
+        change(&mut settings);
+        telemed_server::clinic::update(
+            self.state(),
+            &test_ctx(),
+            &principal,
+            clinic.revision,
+            settings,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("saving the clinic: {e:?}"));
+    }
+
     /// A personal access token for `user` with `scopes` (all of the role's by default).
     pub async fn token_for(&self, user: &TestUser, scopes: Option<&[Permission]>) -> String {
         let principal = telemed_domain::access::Principal {

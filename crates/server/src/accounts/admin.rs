@@ -71,7 +71,7 @@ pub async fn invite(
             link: &link,
             role: role_label(invite.role, invite.lang),
         },
-        invite.lang,
+        ctx.clinic.letter(invite.lang),
         now,
     )
     .await?;

@@ -49,7 +49,7 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
     match users::insert(change.tx(), new, now).await {
         Ok(id) => {
             let user = state.store_user_in(change.tx(), id).await?;
-            send_verification(state, change.tx(), &user, r.lang).await?;
+            send_verification(state, change.tx(), &user, ctx.clinic.letter(r.lang)).await?;
             let record = Event::new(ctx, now, "user.register", "user")
                 .by(id, Role::Patient)
                 .on(id)
@@ -67,7 +67,7 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
                     sign_in: &sign_in,
                     reset: &reset,
                 },
-                r.lang,
+                ctx.clinic.letter(r.lang),
                 now,
             )
             .await?;
@@ -144,7 +144,7 @@ pub async fn request_password_reset(
         change.tx(),
         &user.email,
         Mail::ResetPassword { link: &link },
-        lang,
+        ctx.clinic.letter(lang),
         now,
     )
     .await?;

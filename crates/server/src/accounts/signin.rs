@@ -140,13 +140,8 @@ pub async fn sign_in(
     }
     if user.email_verified_at.is_none() {
         let mut change = Change::begin(state).await?;
-        send_verification(
-            state,
-            change.tx(),
-            &user,
-            Lang::from_code(&user.locale).unwrap_or(ctx.lang),
-        )
-        .await?;
+        let lang = Lang::from_code(&user.locale).unwrap_or(ctx.lang);
+        send_verification(state, change.tx(), &user, ctx.clinic.letter(lang)).await?;
         change.audit(event.outcome(Outcome::Failure).detail("email_unverified"));
         change.commit().await?;
         state.mail_wake.notify_one();
@@ -236,7 +231,7 @@ pub async fn send_verification(
     state: &AppState,
     conn: &mut telemed_store::Conn,
     user: &User,
-    lang: Lang,
+    letter: mail::Letter<'_>,
 ) -> Result<()> {
     let token = random_token("");
     let now = state.clock.now();
@@ -254,7 +249,7 @@ pub async fn send_verification(
         conn,
         &user.email,
         Mail::VerifyEmail { link: &link },
-        lang,
+        letter,
         now,
     )
     .await

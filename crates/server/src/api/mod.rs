@@ -3,12 +3,14 @@
 //! malformed one is a clear 4xx in the one error format.
 
 mod audit;
+mod clinic;
 mod documents;
 mod export;
 mod invitations;
 mod me;
 mod messaging;
 mod notifications;
+mod on_demand;
 mod patients;
 mod pharmacies;
 mod prescribing;
@@ -100,6 +102,19 @@ pub fn router() -> Router<AppState> {
         .route(
             "/renewal-requests/{id}/ask-for-visit",
             axum::routing::post(prescribing::ask_for_visit),
+        )
+        .route("/clinic", get(clinic::get).patch(clinic::patch))
+        .route(
+            "/on-demand",
+            get(on_demand::get)
+                .post(on_demand::join)
+                .delete(on_demand::withdraw),
+        )
+        .route("/on-demand/queue", get(on_demand::queue))
+        .route("/on-demand/take", axum::routing::post(on_demand::take))
+        .route(
+            "/patients/{id}/start-now",
+            axum::routing::post(on_demand::start_now),
         )
         .route(
             "/pharmacies",
@@ -256,6 +271,7 @@ pub fn router() -> Router<AppState> {
         documents::upload, documents::list, documents::get, documents::file, documents::thumbnail, documents::preview,
         documents::change_status, export::export, prescribing::search, prescribing::check, prescribing::sign, prescribing::list, prescribing::cancel, prescribing::discontinue, prescribing::pdf,
         prescribing::request_renewal, prescribing::renewals_of, prescribing::renewal_queue, prescribing::deny_renewal, prescribing::ask_for_visit,
+        clinic::get, clinic::patch, on_demand::get, on_demand::join, on_demand::withdraw, on_demand::queue, on_demand::take, on_demand::start_now,
         pharmacies::list, pharmacies::create, pharmacies::update, pharmacies::add_member, pharmacies::lookup, pharmacies::dispense, pharmacies::preferred, pharmacies::set_preferred,
         crate::ops::healthz, crate::ops::readyz,
     ),

@@ -371,8 +371,10 @@ pub async fn search_slots(state: &AppState, search: &Search) -> Result<Found> {
     if to <= from {
         return Ok(Found::nothing());
     }
-    let Some(profile) = state.store.clinician_profile(clinician).await? else {
-        return Ok(Found::nothing());
+    let profile = match crate::scheduling::bookable_profile(state, clinician).await {
+        Ok(profile) => profile,
+        Err(Error::NotFound) => return Ok(Found::nothing()),
+        Err(e) => return Err(e),
     };
     let kinds: Vec<Vec<String>> = references(search, Target::ServiceType);
     let mut slots = vec![];

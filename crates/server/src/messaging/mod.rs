@@ -362,6 +362,7 @@ pub async fn start_thread(
     let sealed = seal_files(state, principal, &req.first).await?;
     let now = state.clock.now();
     let stored = async {
+        let clinic = &ctx.clinic;
         let mut change = Change::begin(state).await?;
         let new = NewThread {
             subject,
@@ -374,7 +375,10 @@ pub async fn start_thread(
         let appended =
             store_message(change.tx(), id, principal, &req.first, body, &sealed, now).await?;
         notify_members(
-            &state.config.public_url,
+            Sender {
+                public_url: &state.config.public_url,
+                clinic: &clinic.settings.name,
+            },
             change.tx(),
             std::slice::from_ref(&appended.message),
             now,
@@ -410,8 +414,15 @@ pub async fn start_thread(
 /// to someone who wrote in the same thread in this batch: they are in the conversation).
 /// Runs in the caller's transaction, reading on its connection; returns the members it
 /// read (every member of each thread), who are also the live audience.
+/// Who message emails come from: the links' site and the clinic's name.
+#[derive(Clone, Copy)]
+pub(crate) struct Sender<'a> {
+    pub public_url: &'a str,
+    pub clinic: &'a str,
+}
+
 pub(crate) async fn notify_members(
-    public_url: &str,
+    sender: Sender<'_>,
     conn: &mut telemed_store::Conn,
     messages: &[Message],
     now: DateTime<Utc>,
@@ -450,9 +461,13 @@ pub(crate) async fn notify_members(
     for (member, thread) in emails {
         if let Some(user) = telemed_store::users::by_id_in(conn, member).await? {
             let lang = crate::i18n::Lang::from_code(&user.locale).unwrap_or(crate::i18n::Lang::En);
-            let link = format!("{public_url}/messages/{thread}");
+            let link = format!("{}/messages/{thread}", sender.public_url);
             let mail = crate::mail::Mail::NewMessage { link: &link };
-            crate::mail::enqueue(conn, &user.email, mail, lang, now).await?;
+            let letter = crate::mail::Letter {
+                lang,
+                clinic: sender.clinic,
+            };
+            crate::mail::enqueue(conn, &user.email, mail, letter, now).await?;
         }
     }
     Ok(members.into_iter().map(|(t, u, _, _)| (t, u)).collect())
@@ -559,6 +574,7 @@ pub async fn send(
     }
     let sealed = seal_files(state, principal, &draft).await?;
     let stored = async {
+        let clinic = &ctx.clinic;
         let mut change = Change::begin(state).await?;
         if read_seq.is_none() {
             // Staff answering from the clinic inbox join the thread.
@@ -571,7 +587,10 @@ pub async fn send(
             return Ok(appended);
         }
         notify_members(
-            &state.config.public_url,
+            Sender {
+                public_url: &state.config.public_url,
+                clinic: &clinic.settings.name,
+            },
             change.tx(),
             std::slice::from_ref(&appended.message),
             now,

@@ -41,9 +41,14 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer task; it ends when the last `Writer` is dropped.
-    pub fn start(store: Store, public_url: String) -> Self {
+    /// `clinic` names the clinic in the emails the messages cause.
+    pub fn start(
+        store: Store,
+        public_url: String,
+        clinic: std::sync::Arc<crate::clinic::ClinicCache>,
+    ) -> Self {
         let (queue, jobs) = mpsc::channel(1024);
-        tokio::spawn(run(store, public_url, jobs));
+        tokio::spawn(run(store, public_url, clinic, jobs));
         Writer { queue }
     }
 
@@ -61,7 +66,12 @@ impl Writer {
     }
 }
 
-async fn run(store: Store, public_url: String, mut jobs: mpsc::Receiver<Job>) {
+async fn run(
+    store: Store,
+    public_url: String,
+    clinic: std::sync::Arc<crate::clinic::ClinicCache>,
+    mut jobs: mpsc::Receiver<Job>,
+) {
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -71,7 +81,13 @@ async fn run(store: Store, public_url: String, mut jobs: mpsc::Receiver<Job>) {
             }
         }
         let sends: Vec<&Send> = batch.iter().map(|j| &j.send).collect();
-        match write_batch(&store, &public_url, &sends).await {
+        // Read before the batch's transaction opens (a read of its own).
+        let clinic = clinic.get(&store).await;
+        let sender = super::Sender {
+            public_url: &public_url,
+            clinic: &clinic.settings.name,
+        };
+        match write_batch(&store, sender, &sends).await {
             Ok(results) => {
                 for (job, result) in batch.into_iter().zip(results) {
                     let _ = job.reply.send(Ok(result));
@@ -84,7 +100,7 @@ async fn run(store: Store, public_url: String, mut jobs: mpsc::Receiver<Job>) {
             }
             Err(_) => {
                 for job in batch {
-                    let result = write_batch(&store, &public_url, &[&job.send])
+                    let result = write_batch(&store, sender, &[&job.send])
                         .await
                         .and_then(|mut r| r.pop().ok_or_else(|| Error::internal("empty batch")));
                     let _ = job.reply.send(result);
@@ -94,7 +110,11 @@ async fn run(store: Store, public_url: String, mut jobs: mpsc::Receiver<Job>) {
     }
 }
 
-async fn write_batch(store: &Store, public_url: &str, sends: &[&Send]) -> Result<Vec<Written>> {
+async fn write_batch(
+    store: &Store,
+    sender: super::Sender<'_>,
+    sends: &[&Send],
+) -> Result<Vec<Written>> {
     let now = sends.iter().map(|s| s.now).max().unwrap_or_default();
     let items: Vec<NewMessage<'_>> = sends
         .iter()
@@ -114,7 +134,7 @@ async fn write_batch(store: &Store, public_url: &str, sends: &[&Send]) -> Result
             .filter(|a| !a.duplicate)
             .map(|a| a.message.clone())
             .collect();
-        let members = super::notify_members(public_url, &mut tx, &new, now).await?;
+        let members = super::notify_members(sender, &mut tx, &new, now).await?;
         let records: Vec<AuditRecord> = sends
             .iter()
             .zip(&appended)

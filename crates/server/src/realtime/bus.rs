@@ -57,6 +57,9 @@ pub enum LiveEvent {
     /// The waiting queue changed for the visit's clinician and the front desk: a
     /// patient checked in, a visit was booked, done, cancelled or missed.
     Queue { visit: AppointmentId },
+    /// The on-demand queue of a specialty changed (a patient joined, withdrew or was
+    /// taken): for the patients waiting in it and its clinicians.
+    OnDemand { specialty: String },
     /// WebRTC negotiation (offer, answer, ICE candidate) from one tab to another.
     Signal {
         visit: AppointmentId,

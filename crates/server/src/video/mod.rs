@@ -16,9 +16,7 @@ use chrono::Duration;
 use telemed_domain::access;
 use telemed_domain::record::Section;
 use telemed_domain::schedule::VisitKind;
-use telemed_domain::video::{
-    Participant, Quality, MAX_PARTICIPANTS, TELEHEALTH_CONSENT, TELEHEALTH_CONSENT_VERSION,
-};
+use telemed_domain::video::{Participant, Quality, MAX_PARTICIPANTS, TELEHEALTH_CONSENT};
 use telemed_domain::{AppointmentId, Error, PeerId, Result, UserId};
 use telemed_store::scheduling::{self, Appointment, AppointmentStatus};
 use telemed_store::visits::{self, Consent, Invite, Peer};
@@ -140,12 +138,13 @@ pub async fn open_room(state: &AppState, caller: &Caller, id: AppointmentId) -> 
         _ => return Err(Error::Conflict("this visit has ended".into())),
     }
     let now = state.clock.now();
-    let opens =
-        appointment.start_at - Duration::minutes(state.config.scheduling.check_in_opens_minutes);
-    if now < opens {
+    let opening = crate::clinic::current(state)
+        .await
+        .settings
+        .check_in_opens_minutes;
+    if now < appointment.start_at - Duration::minutes(opening) {
         return Err(Error::Conflict(format!(
-            "the visit room opens {} minutes before the visit",
-            state.config.scheduling.check_in_opens_minutes
+            "the visit room opens {opening} minutes before the visit"
         )));
     }
     if encounter.is_none() && now > appointment.end_at + Duration::hours(OVERRUN_HOURS) {
@@ -154,11 +153,13 @@ pub async fn open_room(state: &AppState, caller: &Caller, id: AppointmentId) -> 
     Ok(Room { appointment, me })
 }
 
-/// Whether the patient accepted the current telehealth consent text.
+/// Whether the patient accepted the current telehealth consent text (the clinic's
+/// latest published version; an earlier acceptance is asked again).
 pub async fn has_consent(state: &AppState, patient: UserId) -> Result<bool> {
+    let version = crate::clinic::telehealth_consent_version(state).await?;
     state
         .store
-        .has_accepted(patient, TELEHEALTH_CONSENT, TELEHEALTH_CONSENT_VERSION)
+        .has_accepted(patient, TELEHEALTH_CONSENT, &version)
         .await
 }
 
@@ -175,23 +176,27 @@ pub async fn consents_of(
     state.store.consents_of(&grant).await
 }
 
-/// The patient accepts the current telehealth consent text (audited).
-pub async fn accept_consent(state: &AppState, ctx: &Ctx, patient: UserId) -> Result<()> {
+/// The patient accepts the telehealth consent text they read, version `read` (audited).
+/// A version that is no longer the current one is refused: the text changed meanwhile.
+pub async fn accept_consent(
+    state: &AppState,
+    ctx: &Ctx,
+    patient: UserId,
+    read: &str,
+) -> Result<()> {
+    let version = crate::clinic::telehealth_consent_version(state).await?;
+    if read != version {
+        return Err(Error::Conflict(
+            "the consent text has changed since it was shown: read the new version".into(),
+        ));
+    }
     let now = state.clock.now();
     let mut change = Change::begin(state).await?;
-    if visits::accept_consent(
-        change.tx(),
-        patient,
-        TELEHEALTH_CONSENT,
-        TELEHEALTH_CONSENT_VERSION,
-        now,
-    )
-    .await?
-    {
+    if visits::accept_consent(change.tx(), patient, TELEHEALTH_CONSENT, &version, now).await? {
         let record = Event::new(ctx, now, "consent.accept", "consent")
             .by(patient, telemed_domain::Role::Patient)
             .patient(patient)
-            .detail(format!("{TELEHEALTH_CONSENT} {TELEHEALTH_CONSENT_VERSION}"));
+            .detail(format!("{TELEHEALTH_CONSENT} {version}"));
         change.audit(record);
         change.commit().await
     } else {

@@ -47,7 +47,13 @@ pub fn phrase(t: &Texts, action: &str) -> Option<String> {
         "appointment.noshow" => t.al_appointment_noshow,
         "appointment.noshow_undo" => t.al_appointment_noshow_undo,
         "appointment.fulfil" => t.al_appointment_fulfil,
-        "appointment.read" | "appointment.list" => t.al_appointment_read,
+        "appointment.read" | "appointment.list" | "appointment.on_demand.list" => {
+            t.al_appointment_read
+        }
+        "appointment.on_demand.join" => t.al_on_demand_join,
+        "appointment.on_demand.withdraw" => t.al_on_demand_withdraw,
+        "appointment.on_demand.take" => t.al_on_demand_take,
+        "appointment.start_now" => t.al_start_now,
         "message.read" | "message.list" | "thread.read" => t.al_message_read,
         "message.send" => t.al_message_send,
         "thread.create" => t.al_thread_create,
@@ -156,6 +162,7 @@ mod tests {
             "visit.patient_cancelled",
             "visit.patient_rescheduled",
             "visit.patient_booked",
+            "visit.start_now",
             "visit.notice",
             "visit.noshow_check",
             "prescription.renewal",

@@ -14,7 +14,7 @@ use telemed_domain::schedule::VisitKind;
 use telemed_domain::{AppointmentId, Error, Permission, Role, UserId};
 use telemed_store::scheduling::{Appointment, AppointmentStatus};
 
-use super::pages::{render, render_with, Page};
+use super::pages::{render, render_with, DoneQuery, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::change::Change;
@@ -235,11 +235,7 @@ pub async fn week(
 ) -> AppResult<Response> {
     me.principal.require(Permission::Appointments)?;
     let id: UserId = id.parse().map_err(|_| Error::NotFound)?;
-    let profile = state
-        .store
-        .clinician_profile(id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let profile = service::bookable_profile(&state, id).await?;
     let kind = if q.kind.is_empty() {
         profile
             .visit_types
@@ -330,11 +326,7 @@ async fn confirm_page(
         reason,
         patient_email,
     } = choice;
-    let profile = state
-        .store
-        .clinician_profile(id)
-        .await?
-        .ok_or(Error::NotFound)?;
+    let profile = service::bookable_profile(state, id).await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/book");
     let tz = w.ctx.time_zone;
     let status = if error.is_some() {
@@ -495,7 +487,7 @@ async fn rows(
     let name = |id: &UserId| names.get(id).map(|n| n.0.clone()).unwrap_or_default();
     let now = state.clock.now();
     let is_patient = page.user.as_ref().is_some_and(|u| u.is_patient);
-    let cutoff = Duration::hours(state.config.scheduling.patient_cancel_cutoff_hours);
+    let cutoff = Duration::hours(page.clinic.settings.patient_cancel_cutoff_hours);
     Ok(list
         .into_iter()
         .map(|a| {
@@ -551,12 +543,6 @@ struct AppointmentsPage<'a> {
     call_to_change: String,
 }
 
-#[derive(Deserialize, Default)]
-pub struct DoneQuery {
-    #[serde(default)]
-    done: String,
-}
-
 async fn appointments_page(
     state: &AppState,
     w: &WebCtx,
@@ -598,11 +584,7 @@ async fn appointments_page(
             time_zone: tz.name().to_owned(),
             call_to_change: page.t.call_to_change.replace(
                 "{hours}",
-                &state
-                    .config
-                    .scheduling
-                    .patient_cancel_cutoff_hours
-                    .to_string(),
+                &page.clinic.settings.patient_cancel_cutoff_hours.to_string(),
             ),
         },
     ))

@@ -240,6 +240,17 @@ pub async fn chart(
     chart_page(&state, &w, &me, patient, notice, None, &q.renew).await
 }
 
+/// The chart again with `e`, the refusal of something asked from it.
+pub(super) async fn chart_with_error(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    patient: UserId,
+    e: &Error,
+) -> AppResult<Response> {
+    chart_page(state, w, me, patient, None, Some(e), "").await
+}
+
 async fn chart_page(
     state: &AppState,
     w: &WebCtx,

@@ -6,11 +6,13 @@ mod account;
 mod admin;
 mod booking;
 mod chart;
+mod clinic;
 mod day;
 mod messages;
 mod notes;
 mod notifications;
 pub mod oauth;
+mod on_demand;
 pub mod pages;
 mod pharmacies;
 mod prescriptions;
@@ -117,6 +119,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/apps/{id}/disable", post(oauth::disable_app))
         .route("/account/access-log", get(account::access_log))
         .route("/admin/users", get(admin::users))
+        .route("/clinic/logo", get(clinic::logo))
+        .route("/admin/clinic", get(clinic::page).post(clinic::save))
+        .route("/admin/clinic/logo", post(clinic::upload_logo))
+        .route("/admin/clinic/logo/remove", post(clinic::remove_logo))
+        .route("/admin/clinic/consent", post(clinic::publish_consent))
         .route(
             "/admin/pharmacies",
             get(pharmacies::page).post(pharmacies::add),
@@ -166,6 +173,13 @@ pub fn router() -> Router<AppState> {
             post(schedule_editor::preview_fragment),
         )
         .route("/waiting-room", get(visits::queue))
+        .route("/now", get(on_demand::now).post(on_demand::join))
+        .route("/now/status", get(on_demand::status))
+        .route("/now/withdraw", post(on_demand::withdraw))
+        .route("/on-demand", get(on_demand::queue))
+        .route("/on-demand/rows", get(on_demand::queue_refresh))
+        .route("/on-demand/take", post(on_demand::take))
+        .route("/patients/{id}/start-now", post(on_demand::start_now))
         .route("/waiting-room/rows", get(visits::queue_refresh))
         .route("/messages", get(messages::inbox))
         .route("/messages/list", get(messages::inbox_fragment))
@@ -278,11 +292,15 @@ pub struct LanguageForm {
 async fn set_language(
     state: axum::extract::State<AppState>,
     headers: axum::http::HeaderMap,
+    ctx: Ctx,
     Form(form): Form<LanguageForm>,
 ) -> Response {
-    let Some(lang) = Lang::from_code(&form.lang) else {
-        return crate::error::AppError(telemed_domain::Error::invalid("lang", "unknown language"))
-            .into_response();
+    let Some(lang) = Lang::from_code(&form.lang).filter(|l| ctx.clinic.offers_language(*l)) else {
+        return crate::error::AppError(telemed_domain::Error::invalid(
+            "lang",
+            "the clinic does not offer that language",
+        ))
+        .into_response();
     };
     if let Some(secret) = crate::context::cookie(&headers, crate::auth::SESSION_COOKIE) {
         let now = state.clock.now();

@@ -59,6 +59,7 @@ pub async fn notifications(
                 "visit.patient_cancelled" => t.note_patient_cancelled,
                 "visit.patient_rescheduled" => t.note_patient_rescheduled,
                 "visit.patient_booked" => t.note_patient_booked,
+                "visit.start_now" => t.note_start_now,
                 "message.new" => t.note_message,
                 "message.routed" => t.note_routed,
                 "record.emergency_access" => t.note_emergency_access,
@@ -72,6 +73,9 @@ pub async fn notifications(
                 .unwrap_or_default(),
             link: match (n.subject_at, me.role()) {
                 _ if n.kind == "record.emergency_access" => "/account/access-log".to_owned(),
+                _ if n.kind == "visit.start_now" => {
+                    format!("/visits/{}/room", n.subject_id.clone().unwrap_or_default())
+                }
                 _ if n.kind.starts_with("prescription.renewal") => format!(
                     "/patients/{}/chart#prescriptions",
                     n.subject_id.clone().unwrap_or_default()

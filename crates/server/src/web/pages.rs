@@ -13,6 +13,13 @@ use crate::context::Ctx;
 use crate::error::ErrorInfo;
 use crate::i18n::{Lang, Texts};
 
+/// `?done=…`: what a form that went back to its page did (a notice to show).
+#[derive(serde::Deserialize, Default)]
+pub struct DoneQuery {
+    #[serde(default)]
+    pub done: String,
+}
+
 pub struct NavUser {
     pub is_admin: bool,
     pub is_patient: bool,
@@ -33,6 +40,8 @@ pub struct Page {
     pub path: String,
     /// Whether the page holds a live connection (signed in, or a visit's guest).
     pub live: bool,
+    /// The clinic whose pages these are (name, logo, how to reach it).
+    pub clinic: std::sync::Arc<crate::clinic::Clinic>,
 }
 
 impl Page {
@@ -53,11 +62,32 @@ impl Page {
                 is_pharmacist: u.role == Role::Pharmacist,
             }),
             path: path.to_owned(),
+            clinic: ctx.clinic.clone(),
         }
     }
 
-    pub fn langs(&self) -> [Lang; 2] {
-        Lang::ALL
+    pub fn is_clinician(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_clinician)
+    }
+
+    /// The languages the clinic offers (the language form's choices).
+    pub fn langs(&self) -> Vec<Lang> {
+        self.clinic.languages()
+    }
+
+    /// The clinic's phone number, when it has one ("" otherwise).
+    pub fn clinic_phone(&self) -> &str {
+        &self.clinic.settings.phone
+    }
+
+    /// The clinic's phone number as a `tel:` link dials it (digits and a leading +).
+    pub fn clinic_tel(&self) -> String {
+        self.clinic
+            .settings
+            .phone
+            .chars()
+            .filter(|c| c.is_ascii_digit() || *c == '+')
+            .collect()
     }
 
     pub fn kind_name(&self, kind: telemed_domain::schedule::VisitKind) -> &'static str {
@@ -120,8 +150,10 @@ impl Page {
 }
 
 /// The language a page speaks: the signed-in user's own choice, else the browser's.
+/// A language the clinic no longer offers gives way to the request's.
 pub fn lang_of(ctx: &Ctx, user: Option<&User>) -> Lang {
     user.and_then(|u| Lang::from_code(&u.locale))
+        .filter(|l| ctx.clinic.offers_language(*l))
         .unwrap_or(ctx.lang)
 }
 

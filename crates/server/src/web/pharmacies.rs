@@ -9,7 +9,7 @@ use serde::Deserialize;
 use telemed_domain::{Error, UserId};
 use telemed_store::pharmacies::Pharmacy;
 
-use super::pages::{render_with, Page};
+use super::pages::{render_with, DoneQuery, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
@@ -30,12 +30,6 @@ struct DirectoryPage<'a> {
     rows: Vec<Row>,
     /// Pharmacist accounts, to add to a pharmacy: id and name.
     pharmacists: Vec<(UserId, String)>,
-}
-
-#[derive(Deserialize, Default)]
-pub struct DoneQuery {
-    #[serde(default)]
-    done: String,
 }
 
 pub async fn page(

@@ -7,16 +7,16 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::{Deserialize, Serialize};
-use telemed_domain::video::{Participant, TELEHEALTH_CONSENT_VERSION};
+use telemed_domain::video::Participant;
 use telemed_domain::{AppointmentId, Error, GuestId};
 use telemed_store::visits::{ChatLine, Peer};
 
 use super::booking::local;
-use super::pages::{lang_of, render, Page};
+use super::pages::{lang_of, render, render_with, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::context::cookie;
@@ -246,7 +246,9 @@ pub async fn room(
 struct ConsentPage<'a> {
     page: &'a Page,
     id: AppointmentId,
-    version: &'static str,
+    consent: crate::clinic::ConsentText,
+    /// The text changed between showing and accepting: this is the new one.
+    changed: bool,
 }
 
 /// The telehealth consent, before a patient's first video visit.
@@ -261,17 +263,40 @@ pub async fn consent_form(
     if !matches!(room.me, Participant::Patient(_)) {
         return Err(Error::NotFound.into());
     }
+    consent_page(&state, &w, &me, room.id(), false).await
+}
+
+async fn consent_page(
+    state: &AppState,
+    w: &WebCtx,
+    me: &SignedIn,
+    id: AppointmentId,
+    changed: bool,
+) -> AppResult<Response> {
     let page = Page::new(
         &w.ctx,
         &w.csrf,
         Some(&me.user),
-        &format!("/visits/{}/consent", room.id()),
+        &format!("/visits/{id}/consent"),
     );
-    Ok(render(&ConsentPage {
+    let consent = crate::clinic::telehealth_consent(state, page.lang).await?;
+    let template = ConsentPage {
         page: &page,
-        id: room.id(),
-        version: TELEHEALTH_CONSENT_VERSION,
-    }))
+        id,
+        consent,
+        changed,
+    };
+    Ok(if changed {
+        render_with(StatusCode::CONFLICT, &template)
+    } else {
+        render(&template)
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    /// The version of the text the patient read.
+    version: String,
 }
 
 pub async fn consent(
@@ -279,6 +304,7 @@ pub async fn consent(
     w: WebCtx,
     me: SignedIn,
     Path(id): Path<String>,
+    Form(form): Form<ConsentForm>,
 ) -> AppResult<Response> {
     // Consent is the patient's, not the visit's; the visit only has to be theirs.
     let room = video::open_room(&state, &Caller::User(me.user.id), visit_id(&id)?).await?;
@@ -286,8 +312,11 @@ pub async fn consent(
         return Err(Error::NotFound.into());
     }
     let id = room.id();
-    video::accept_consent(&state, &w.ctx, me.user.id).await?;
-    Ok(Redirect::to(&format!("/visits/{id}/room")).into_response())
+    match video::accept_consent(&state, &w.ctx, me.user.id, &form.version).await {
+        Ok(()) => Ok(Redirect::to(&format!("/visits/{id}/room")).into_response()),
+        Err(Error::Conflict(_)) => consent_page(&state, &w, &me, id, true).await,
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]

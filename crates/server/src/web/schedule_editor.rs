@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use chrono::{Duration, Weekday};
 use serde::Deserialize;
+use telemed_domain::clinic::{format_fee, parse_fee, ClinicSettings};
 use telemed_domain::schedule::{parse_time_zone, Availability, VisitKind};
 use telemed_domain::schedule_text::{
     format_day_hours, format_exceptions, parse_day_hours, parse_exceptions,
@@ -111,6 +112,24 @@ pub struct KindForm {
 }
 
 impl KindForm {
+    /// The form with each kind's row as `row(kind)` gives it: (offered, minutes, fee).
+    fn each(row: impl Fn(VisitKind) -> (Option<String>, String, String)) -> Self {
+        let (video_on, video_minutes, video_fee) = row(VisitKind::Video);
+        let (audio_on, audio_minutes, audio_fee) = row(VisitKind::Audio);
+        let (messaging_on, messaging_minutes, messaging_fee) = row(VisitKind::Messaging);
+        KindForm {
+            video_on,
+            video_minutes,
+            video_fee,
+            audio_on,
+            audio_minutes,
+            audio_fee,
+            messaging_on,
+            messaging_minutes,
+            messaging_fee,
+        }
+    }
+
     fn rows(&self) -> [(VisitKind, KindFields); 3] {
         let row = |on: &Option<String>, minutes: &str, fee: &str| KindFields {
             on: on.clone(),
@@ -142,22 +161,6 @@ fn number(field: &'static str, text: &str) -> Result<i64> {
     text.trim()
         .parse()
         .map_err(|_| Error::invalid(field, "enter a whole number"))
-}
-
-/// `60`, `60.5` or `60.50` (a comma works too) as cents.
-fn cents(text: &str) -> Result<i64> {
-    let bad = || Error::invalid("fee", "write the fee as 60 or 60.50");
-    let text = text.trim().replace(',', ".");
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    if fraction.len() > 2 || !fraction.chars().all(|c| c.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let whole: i64 = whole.parse().map_err(|_| bad())?;
-    let fraction: i64 = format!("{fraction:0<2}").parse().map_err(|_| bad())?;
-    whole
-        .checked_mul(100)
-        .and_then(|c| c.checked_add(fraction))
-        .ok_or_else(bad)
 }
 
 fn codes(text: &str) -> Vec<String> {
@@ -208,7 +211,7 @@ impl ScheduleForm {
             out.push(VisitType {
                 kind,
                 duration_minutes: number("duration_minutes", &row.minutes)?,
-                fee_cents: cents(&row.fee)?,
+                fee_cents: parse_fee(&row.fee)?,
                 currency: currency.clone(),
             });
         }
@@ -242,11 +245,7 @@ impl ScheduleForm {
                 .map(|v| v.duration_minutes.to_string())
                 .unwrap_or_else(|| "30".into())
         };
-        let fee = |k| {
-            kind(k)
-                .map(|v| format!("{}.{:02}", v.fee_cents / 100, v.fee_cents % 100))
-                .unwrap_or_default()
-        };
+        let fee = |k| kind(k).map(|v| format_fee(v.fee_cents)).unwrap_or_default();
         ScheduleForm {
             specialty: p.specialty.clone(),
             languages: p.languages.join(" "),
@@ -269,22 +268,17 @@ impl ScheduleForm {
                 .first()
                 .map(|v| v.currency.clone())
                 .unwrap_or_else(|| "EUR".into()),
-            kinds: KindForm {
-                video_on: on(VisitKind::Video),
-                video_minutes: minutes(VisitKind::Video),
-                video_fee: fee(VisitKind::Video),
-                audio_on: on(VisitKind::Audio),
-                audio_minutes: minutes(VisitKind::Audio),
-                audio_fee: fee(VisitKind::Audio),
-                messaging_on: on(VisitKind::Messaging),
-                messaging_minutes: minutes(VisitKind::Messaging),
-                messaging_fee: fee(VisitKind::Messaging),
-            },
+            kinds: KindForm::each(|k| (on(k), minutes(k), fee(k))),
         }
     }
 
-    /// A new clinician's starting point: weekdays 09:00–17:00 in the viewer's zone.
-    fn fresh(time_zone: &str, specialty: String) -> Self {
+    /// A new clinician's starting point: weekdays 09:00–17:00 in the viewer's zone, the
+    /// kinds of visit the clinic offers with its durations and fees.
+    fn fresh(time_zone: &str, specialty: String, clinic: &ClinicSettings) -> Self {
+        let offer = |k: VisitKind| clinic.visits.iter().find(|v| v.kind == k && v.offered);
+        let on = |k| offer(k).map(|_| "on".to_owned());
+        let minutes = |k| offer(k).map_or_else(|| "30".into(), |v| v.duration_minutes.to_string());
+        let fee = |k| offer(k).map_or_else(|| "0".into(), |v| format_fee(v.fee_cents));
         let weekday = "09:00-17:00".to_owned();
         ScheduleForm {
             specialty,
@@ -298,15 +292,8 @@ impl ScheduleForm {
             hours_wed: weekday.clone(),
             hours_thu: weekday.clone(),
             hours_fri: weekday,
-            currency: "EUR".into(),
-            kinds: KindForm {
-                video_on: Some("on".into()),
-                video_minutes: "30".into(),
-                video_fee: "0".into(),
-                audio_minutes: "15".into(),
-                messaging_minutes: "15".into(),
-                ..KindForm::default()
-            },
+            currency: clinic.currency.clone(),
+            kinds: KindForm::each(|k| (on(k), minutes(k), fee(k))),
             ..ScheduleForm::default()
         }
     }
@@ -441,6 +428,7 @@ async fn editor(
         .kinds
         .rows()
         .into_iter()
+        .filter(|(k, _)| page.clinic.settings.offers(*k))
         .map(|(k, row)| KindRow {
             name: k.as_str(),
             label: page.kind_name(k),
@@ -528,8 +516,11 @@ pub async fn edit(
     let form = match state.store.clinician_profile(id).await? {
         Some(p) if !p.visit_types.is_empty() => ScheduleForm::of(&p),
         other => ScheduleForm::fresh(
-            w.ctx.time_zone.name(),
+            w.ctx
+                .browser_zone()
+                .unwrap_or(&w.ctx.clinic.settings.time_zone),
             other.map(|p| p.specialty).unwrap_or_default(),
+            &w.ctx.clinic.settings,
         ),
     };
     editor(&state, &w, &me, id, form, None).await
@@ -566,19 +557,4 @@ pub async fn preview_fragment(
     service::may_manage(&me.principal, id)?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/schedule");
     Ok(render(&preview(&state, &page, id, &form).await))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fees_read_as_cents() {
-        assert_eq!(cents("60").unwrap(), 6000);
-        assert_eq!(cents("60.5").unwrap(), 6050);
-        assert_eq!(cents("60,05").unwrap(), 6005);
-        assert!(cents("60.505").is_err());
-        assert!(cents("sixty").is_err());
-        assert!(cents("-1.-5").is_err());
-    }
 }

@@ -186,7 +186,7 @@ async fn waiting_room_page(
     let tz = w.ctx.time_zone;
     let now = state.clock.now();
     let opens =
-        a.start_at - chrono::Duration::minutes(state.config.scheduling.check_in_opens_minutes);
+        a.start_at - chrono::Duration::minutes(w.ctx.clinic.settings.check_in_opens_minutes);
     let clinician = clinician_name(state, a).await?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/appointments");
     let status = if error.is_some() {

@@ -48,10 +48,15 @@ fn visible_text(html: &str) -> String {
         text.push_str(&rest[..open]);
         text.push(' ');
         let tag = &rest[open..];
+        // Scripts and styles are not read; nor is a text field that says it holds
+        // another language (the admin's English consent text beside the Spanish one).
+        let opening = &tag[..tag.find('>').unwrap_or(tag.len())];
+        let other_language = opening.starts_with("<textarea") && opening.contains(" lang=\"en\"");
         let skip_to = ["<script", "<style"]
             .iter()
             .find(|t| tag.starts_with(**t))
-            .and_then(|t| tag.find(&format!("</{}", &t[1..])));
+            .and_then(|t| tag.find(&format!("</{}", &t[1..])))
+            .or_else(|| other_language.then(|| tag.find("</textarea")).flatten());
         let after = match skip_to {
             Some(end) => open + end,
             None => open,

@@ -62,6 +62,7 @@ impl Api<'_> {
             "GET" => self.http.get(url),
             "PUT" => self.http.put(url),
             "DELETE" => self.http.delete(url),
+            "PATCH" => self.http.patch(url),
             _ => self.http.post(url),
         }
         .bearer_auth(token);

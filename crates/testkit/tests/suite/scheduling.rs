@@ -14,7 +14,7 @@ fn every_day(start: &str, end: &str) -> Vec<Value> {
         .collect()
 }
 
-fn schedule(specialty: &str, languages: &[&str], regions: &[&str]) -> Value {
+pub(crate) fn schedule(specialty: &str, languages: &[&str], regions: &[&str]) -> Value {
     json!({
         "specialty": specialty, "languages": languages, "regions": regions, "bio": "",
         "time_zone": "UTC", "buffer_minutes": 0, "horizon_days": 30, "min_notice_minutes": 60,

@@ -469,7 +469,13 @@ async fn a_visit_under_way_is_still_ahead(backend: Backend) {
 /// word to call the clinic; the waiting room names one next step at a time; a visit the
 /// clinician has completed leaves "Upcoming" at once, though its booked end is ahead.
 async fn patients_are_offered_only_what_can_succeed(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |c| c.scheduling.patient_cancel_cutoff_hours = 12).await;
+    let app = TestApp::spawn(backend).await;
+    app.set_clinic(|c| {
+        c.patient_cancel_cutoff_hours = 12;
+        c.phone = "+34 910 000 001".into();
+        c.hours = "Mon–Fri 8:00–18:00".into();
+    })
+    .await;
     let clinician = app.create_user(Role::Clinician).await;
     let patient = app.create_user(Role::Patient).await;
     // Booked for a day from now, with changes online up to 12 hours before.
@@ -492,8 +498,15 @@ async fn patients_are_offered_only_what_can_succeed(backend: Backend) {
     assert!(!inside.contains(&reschedule), "{inside}");
     assert!(inside.contains("call-to-change"), "{inside}");
     assert!(inside.contains("12 hours"), "{inside}");
-    // The refusal itself stands for anyone who posts anyway.
-    assert_eq!(web.post(&cancel, &[]).await.status(), 409);
+    // …with the clinic's number to call, and when it answers.
+    assert!(
+        inside.contains(r#"<a href="tel:+34910000001">+34 910 000 001</a> (Mon–Fri 8:00–18:00)"#),
+        "{inside}"
+    );
+    // The refusal itself stands for anyone who posts anyway, and names the number too.
+    let refused = web.post(&cancel, &[]).await;
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("+34 910 000 001"));
 
     // In the waiting room, the next step is checking in; joining comes after.
     app.clock

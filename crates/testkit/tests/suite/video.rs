@@ -53,7 +53,10 @@ impl Visit {
 
     async fn consenting_patient(&self) -> WebClient {
         let web = self.app.signed_in_web(&self.patient).await;
-        let r = web.post(&format!("/visits/{}/consent", self.id), &[]).await;
+        let version = [("version", telemed_domain::video::TELEHEALTH_CONSENT_VERSION)];
+        let r = web
+            .post(&format!("/visits/{}/consent", self.id), &version)
+            .await;
         assert_eq!(r.status(), 303);
         web
     }
