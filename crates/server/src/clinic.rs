@@ -155,8 +155,12 @@ impl ClinicCache {
                 clinic
             }
             Err(e) => {
+                // Kept as if read: the next try (and this line) comes after FRESH_FOR,
+                // not on every request while the database is away.
                 tracing::warn!(error = %e, "reading the clinic settings; using the last copy");
-                self.last()
+                let last = self.last();
+                self.hold(last.clone());
+                last
             }
         }
     }

@@ -181,25 +181,18 @@ async fn visit_minutes(state: &AppState) -> i64 {
 
 /// The active clinicians whose specialty is `queue`.
 async fn clinicians_of(state: &AppState, queue: &str) -> Result<Vec<UserId>> {
-    Ok(state
-        .store
-        .clinician_profiles()
-        .await?
-        .into_iter()
-        .filter(|p| p.specialty.trim().eq_ignore_ascii_case(queue))
-        .map(|p| p.user_id)
-        .collect())
+    state.store.clinicians_with_specialty(queue).await
 }
 
 /// The queue a clinician takes from: their specialty's, if the clinic opened one.
 async fn queue_of_clinician(state: &AppState, clinician: UserId) -> Result<Option<String>> {
-    let Some(profile) = state.store.clinician_profile(clinician).await? else {
+    let Some(specialty) = state.store.specialty_of(clinician).await? else {
         return Ok(None);
     };
     let clinic = crate::clinic::current(state).await;
     Ok(clinic
         .settings
-        .on_demand_queue(&profile.specialty)
+        .on_demand_queue(&specialty)
         .map(str::to_owned))
 }
 

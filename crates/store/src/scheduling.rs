@@ -87,6 +87,26 @@ impl Store {
         self.complete_profiles(rows, None).await
     }
 
+    /// The active clinicians whose specialty is `specialty` (ignoring ASCII case and
+    /// surrounding spaces), without loading their schedules.
+    pub async fn clinicians_with_specialty(&self, specialty: &str) -> Result<Vec<UserId>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT p.user_id FROM clinician_profiles p JOIN users u ON u.id = p.user_id \
+             WHERE u.disabled_at IS NULL AND u.role = 'clinician' \
+             AND LOWER(TRIM(p.specialty)) = LOWER($1)",
+        )
+        .bind(specialty.trim())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        rows.into_iter()
+            .map(|(id,)| {
+                id.parse()
+                    .map_err(|_| Error::internal("corrupt clinician row"))
+            })
+            .collect()
+    }
+
     pub async fn clinician_profile(&self, id: UserId) -> Result<Option<ClinicianProfile>> {
         let rows: Vec<ProfileRow> = sqlx::query_as(&format!("{PROFILE_SELECT} AND p.user_id = $1"))
             .bind(id.to_string())
