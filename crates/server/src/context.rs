@@ -32,7 +32,7 @@ pub struct Ctx {
     pub browser_time_zone: Option<chrono_tz::Tz>,
     /// The clinic as this node knew it when the request came in (name, phone,
     /// languages offered…); work no request started reads `clinic::current` instead.
-    pub clinic: std::sync::Arc<crate::clinic::Clinic>,
+    pub clinic: std::sync::Arc<crate::clinic_cache::Clinic>,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
@@ -117,7 +117,7 @@ pub async fn assign_context(
         .and_then(|v| v.split(',').next())
         .map(|v| v.trim().to_owned())
         .filter(|v| v.parse::<std::net::IpAddr>().is_ok());
-    let clinic = crate::clinic::current(&state).await;
+    let clinic = crate::clinic_cache::current(&state).await;
     let lang = cookie(headers, LANG_COOKIE)
         .and_then(Lang::from_code)
         .filter(|l| clinic.offers_language(*l))

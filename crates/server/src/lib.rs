@@ -17,6 +17,7 @@ pub mod audit;
 pub mod auth;
 pub mod change;
 pub mod clinic;
+pub mod clinic_cache;
 pub mod config;
 pub mod context;
 pub mod crypto;

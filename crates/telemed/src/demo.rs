@@ -166,7 +166,7 @@ async fn seed_clinic(state: &AppState, admin: UserId) -> anyhow::Result<()> {
         address: "Calle de Alcalá 1\n28014 Madrid".into(),
         hours: "Mon–Fri 8:00–20:00".into(),
         time_zone: "Europe/Madrid".into(),
-        on_demand: vec!["Family medicine".into()],
+        on_demand: vec!["Family medicine".into(), "Dermatology".into()],
         ..Default::default()
     };
     let clinic = telemed_server::clinic::current(state).await;
@@ -490,6 +490,7 @@ pub fn print_logins(state: &AppState) {
         "\nA video visit is on now: {} (patient) with {} — open it from the patient's Appointments and the clinician's Calendar, in two browsers.",
         VISIT_NOW.1, VISIT_NOW.0
     );
+    println!("\nSee someone now: a patient (e.g. ben.carter@demo.telemed.example) asks under \"See someone now\" for Dermatology, and dr.okafor@demo.telemed.example takes them under \"On demand\". (Family medicine is open too; Dr. García takes from it once the visit on now is marked done.)");
     println!("\nPrescribing: {} has a penicillin allergy and takes warfarin; prescribe from her chart or the video room, and dispense as {PHARMACIST} at /rx/verify (Farmacia Sol).", VISIT_NOW.1);
     println!("\nAdmin, clinicians and the pharmacist set up two-step verification (an authenticator app) at first sign-in.");
     println!("No SMTP server is configured: emails (verification, invitations) appear under Admin → Mail outbox.\n");

@@ -11,6 +11,9 @@ use telemed_testkit::{Backend, TestApp, TestUser};
 
 use super::messaging::Api;
 use super::scheduling::schedule;
+use telemed_testkit::browser::{
+    fill, screenshot, sign_in_patient, submit, text_of, wait_for, wait_for_path, TestBrowser,
+};
 
 /// A clinic seeing family medicine on demand, with `clinicians` family doctors (their
 /// schedules saved, so their specialty is known) and their tokens.
@@ -463,3 +466,50 @@ on_both_databases!(
     patients_are_seen_by_whichever_clinician_takes_them,
     fifty_patients_ten_clinicians_none_taken_twice,
 );
+
+/// On a phone: a patient asks to be seen now and waits on the page; of two doctors
+/// taking at once one gets them, the other finds nobody; the patient's page goes to the
+/// visit by itself (the live connection, no reload), where the consent comes first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
+async fn on_a_phone_the_queue_leads_to_the_visit() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let api = Api {
+        app: &app,
+        http: app.client(),
+    };
+    let doctors = open_clinic(&app, 2).await;
+    let patient = app.create_named_user(Role::Patient, "Inés Moreno").await;
+    let browser = TestBrowser::launch_phone().await.expect("Chromium");
+    let page = browser.open(&app.url("/login")).await.unwrap();
+    sign_in_patient(&page, &patient).await;
+    page.goto(app.url("/now")).await.unwrap();
+    wait_for(&page, "#od-reason").await.unwrap();
+    fill(&page, "#od-reason", "Rash on both arms since this morning")
+        .await
+        .unwrap();
+    submit(&page).await;
+    let place = wait_for(&page, "#on-demand-place").await.unwrap();
+    let said = place.inner_text().await.unwrap().unwrap_or_default();
+    assert!(said.contains("number 1 of 1"), "{said}");
+    screenshot(&page, "40-on-demand-waiting-phone")
+        .await
+        .unwrap();
+
+    let (a, b) = tokio::join!(take(&api, &doctors[0].1), take(&api, &doctors[1].1));
+    let mut outcomes = [a.0, b.0];
+    outcomes.sort_unstable();
+    assert_eq!(outcomes, [201, 409], "{a:?} {b:?}");
+    let visit = if a.0 == 201 { &a.1 } else { &b.1 };
+    let visit = visit["visit_id"].as_str().unwrap();
+    wait_for_path(&page, &format!("/visits/{visit}/consent"))
+        .await
+        .unwrap();
+    let heading = text_of(&page, "main h1").await.unwrap();
+    assert!(heading.contains("Consent"), "{heading}");
+    browser.close().await;
+    app.shutdown().await;
+}
