@@ -185,9 +185,9 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
     } else {
         "CANCEL"
     };
-    let ics = calendar("telemed", Some(method), &[event], now);
-    let lang = Lang::from_code(&recipient.locale).unwrap_or(Lang::En);
     let clinic = crate::clinic::current(state).await;
+    let ics = calendar(&clinic.settings.name, Some(method), &[event], now);
+    let lang = Lang::from_code(&recipient.locale).unwrap_or(Lang::En);
     let mut tx = state.store.begin_write().await?;
     if notifications::wants_email(&mut tx, recipient.id, "visits").await? {
         mail::enqueue_with_calendar(

@@ -752,7 +752,8 @@ pub async fn ics(
         .map_err(|_| Error::NotFound)?;
     let a = service::read_visit(&state, &w.ctx, &me.principal, id).await?;
     let event = crate::jobs::visit_event(&state, &a, "/appointments");
-    let body = crate::ical::calendar("telemed", Some("PUBLISH"), &[event], state.clock.now());
+    let name = &w.ctx.clinic.settings.name;
+    let body = crate::ical::calendar(name, Some("PUBLISH"), &[event], state.clock.now());
     Ok(calendar_response(body))
 }
 
@@ -783,8 +784,12 @@ pub async fn feed(State(state): State<AppState>, Path(token): Path<String>) -> A
         .iter()
         .map(|a| crate::jobs::visit_event(&state, a, "/calendar"))
         .collect();
+    let clinic = crate::clinic::current(&state).await;
     Ok(calendar_response(crate::ical::calendar(
-        "telemed", None, &events, now,
+        &clinic.settings.name,
+        None,
+        &events,
+        now,
     )))
 }
 

@@ -359,6 +359,7 @@ async fn a_clinician_starts_a_visit_now_from_the_chart(backend: Backend) {
     let other = app.create_user(Role::Patient).await;
     let clinician_token = app.token_for(&clinician, None).await;
     let patient_token = app.token_for(&patient, None).await;
+    app.set_clinic(|c| c.name = "Clínica Norte".into()).await;
     let path = |p: &TestUser| format!("/api/v1/patients/{}/start-now", p.id);
     // Their care relationships: a visit booked for tomorrow each.
     super::messaging::give_a_visit(&app, &clinician, &patient).await;
@@ -427,6 +428,18 @@ async fn a_clinician_starts_a_visit_now_from_the_chart(backend: Backend) {
     live.expect("notification", std::time::Duration::from_secs(5))
         .await;
     let mail = app.smtp.wait_for(&patient.email, "waiting for you").await;
+    // In the clinic's name: the subject and the invitation's calendar.
+    // (The sink's decoding of encoded words drops the space between them.)
+    let subject = mail.subject();
+    assert!(
+        subject.contains("(Clínica") && subject.contains("Norte)"),
+        "{subject}"
+    );
+    let invitation = mail.part("text/calendar").unwrap();
+    assert!(
+        invitation.contains("X-WR-CALNAME:Clínica Norte"),
+        "{invitation}"
+    );
     let text = mail.part("text/plain").unwrap();
     assert!(
         text.lines().any(|l| l.trim_end().ends_with(room.as_str())),
