@@ -124,26 +124,37 @@ fn built_in_consent(lang: Lang) -> ConsentText {
 /// The current telehealth consent in `lang` (or, when the version has no text in it,
 /// in the clinic's default language, then in any language it has).
 pub async fn telehealth_consent(state: &AppState, lang: Lang) -> Result<ConsentText> {
+    let mut texts = telehealth_consent_in(state, &[lang]).await?;
+    texts
+        .pop()
+        .ok_or_else(|| Error::internal("no consent text"))
+}
+
+/// The current telehealth consent in each of `langs` (as `telehealth_consent`), read once.
+pub async fn telehealth_consent_in(state: &AppState, langs: &[Lang]) -> Result<Vec<ConsentText>> {
     let Some(published) = state.store.current_consent(TELEHEALTH_CONSENT).await? else {
-        return Ok(built_in_consent(lang));
+        return Ok(langs.iter().map(|l| built_in_consent(*l)).collect());
     };
     let clinic = current(state).await;
-    let text = [lang.code(), clinic.default_language().code()]
-        .iter()
-        .find_map(|code| published.texts.iter().find(|(l, _)| l == code))
-        .or(published.texts.first())
-        .map(|(_, text)| text.as_str())
-        .unwrap_or_default();
-    Ok(ConsentText::of(&published.version, text))
+    let in_lang = |lang: &Lang| {
+        let text = [lang.code(), clinic.default_language().code()]
+            .iter()
+            .find_map(|code| published.texts.iter().find(|(l, _)| l == code))
+            .or(published.texts.first())
+            .map(|(_, text)| text.as_str())
+            .unwrap_or_default();
+        ConsentText::of(&published.version, text)
+    };
+    Ok(langs.iter().map(in_lang).collect())
 }
 
 /// The version of the telehealth consent a patient must have accepted now.
 pub async fn telehealth_consent_version(state: &AppState) -> Result<String> {
     Ok(state
         .store
-        .current_consent(TELEHEALTH_CONSENT)
+        .current_consent_version(TELEHEALTH_CONSENT)
         .await?
-        .map_or_else(|| TELEHEALTH_CONSENT_VERSION.to_owned(), |c| c.version))
+        .unwrap_or_else(|| TELEHEALTH_CONSENT_VERSION.to_owned()))
 }
 
 /// Every published version of the telehealth consent, newest first (none: only the

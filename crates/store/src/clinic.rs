@@ -217,18 +217,23 @@ impl Store {
     /// The current (latest published) version of the `kind` consent; None: the
     /// built-in text.
     pub async fn current_consent(&self, kind: &str) -> Result<Option<ConsentVersion>> {
-        let latest: Option<String> = sqlx::query_scalar(
+        let Some(latest) = self.current_consent_version(kind).await? else {
+            return Ok(None);
+        };
+        self.consent_version(kind, &latest).await
+    }
+
+    /// The name of the current (latest published) version of the `kind` consent, without
+    /// its texts; None: the built-in text.
+    pub async fn current_consent_version(&self, kind: &str) -> Result<Option<String>> {
+        sqlx::query_scalar(
             "SELECT version FROM consent_texts WHERE kind = $1 \
              ORDER BY published_at DESC, version DESC LIMIT 1",
         )
         .bind(kind)
         .fetch_optional(self.pool())
         .await
-        .db()?;
-        let Some(latest) = latest else {
-            return Ok(None);
-        };
-        self.consent_version(kind, &latest).await
+        .db()
     }
 
     /// One published version of the `kind` consent.

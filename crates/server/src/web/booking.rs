@@ -37,7 +37,7 @@ pub(super) fn local_midnight(tz: Tz, date: NaiveDate) -> DateTime<Utc> {
 }
 
 fn money(cents: i64, currency: &str) -> String {
-    format!("{}.{:02} {currency}", cents / 100, cents % 100)
+    format!("{} {currency}", telemed_domain::clinic::format_fee(cents))
 }
 
 struct ClinicianRow {

@@ -16,7 +16,7 @@ use telemed_domain::{Error, Permission, Result};
 use super::pages::{render_form, DoneQuery, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
-use crate::clinic::{self as service, ConsentText};
+use crate::clinic as service;
 use crate::error::AppResult;
 use crate::i18n::dates::{self, Day};
 use crate::i18n::Lang;
@@ -239,17 +239,23 @@ async fn show(
         Some(form) => ClinicForm::sent(form),
         None => ClinicForm::of(s),
     };
-    let mut languages = Vec::new();
-    for lang in Lang::ALL {
-        let consent = service::telehealth_consent(state, lang).await?;
-        languages.push(LanguageRow {
+    let consents = service::telehealth_consent_in(state, &Lang::ALL).await?;
+    // The same version in every language.
+    let consent_version = consents
+        .first()
+        .map(|c| c.version.clone())
+        .unwrap_or_default();
+    let languages = Lang::ALL
+        .into_iter()
+        .zip(consents)
+        .map(|(lang, consent)| LanguageRow {
             code: lang.code(),
             name: lang.name(),
             offered: clinic.offers_language(lang),
             default: clinic.default_language() == lang,
             consent: consent.paragraphs.join("\n\n"),
-        });
-    }
+        })
+        .collect();
     let visits = VisitKind::ALL
         .into_iter()
         .map(|kind| {
@@ -280,7 +286,6 @@ async fn show(
                 .join(", "),
         })
         .collect();
-    let ConsentText { version, .. } = service::telehealth_consent(state, page.lang).await?;
     let error = refused.as_ref().map(|r| page.form_error(r.error));
     let template = ClinicPage {
         page: &page,
@@ -292,7 +297,7 @@ async fn show(
         visits,
         logo: clinic.logo_url(),
         logo_max_kib: LOGO_MAX_BYTES / 1024,
-        consent_version: version,
+        consent_version,
         consents,
     };
     Ok(render_form(refused.as_ref().map(|r| r.error), &template))

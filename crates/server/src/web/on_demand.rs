@@ -11,7 +11,7 @@ use axum::Form;
 use serde::Deserialize;
 use telemed_domain::Error;
 
-use super::pages::{render, render_with, Page};
+use super::pages::{render, render_form, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
@@ -64,10 +64,7 @@ async fn now_page(
         error,
         status,
     };
-    Ok(match refused {
-        Some((e, ..)) => render_with(crate::error::status_of(e), &template),
-        None => render(&template),
-    })
+    Ok(render_form(refused.map(|(e, ..)| e), &template))
 }
 
 /// The patient's page: ask to be seen now, or where they stand.
@@ -197,10 +194,7 @@ async fn queue_page(
         error: error.map(|e| page.form_error(e)),
         rows,
     };
-    Ok(match error {
-        Some(e) => render_with(crate::error::status_of(e), &template),
-        None => render(&template),
-    })
+    Ok(render_form(error, &template))
 }
 
 /// The clinician's on-demand queue.

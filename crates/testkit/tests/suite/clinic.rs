@@ -19,10 +19,7 @@ async fn clinic_of(api: &Api<'_>, token: &str) -> Value {
 /// a stale one is refused; bad values are refused by name; every page shows the clinic.
 async fn admins_keep_the_clinic_settings(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let api = Api {
-        app: &app,
-        http: app.client(),
-    };
+    let api = Api::of(&app);
     let admin = app.create_user(Role::Admin).await;
     let clinician = app.create_user(Role::Clinician).await;
     let patient = app.create_user(Role::Patient).await;
@@ -240,10 +237,7 @@ async fn admins_keep_the_clinic_settings(backend: Backend) {
 /// are in the clinic's currency; the pages speak only the languages it offers.
 async fn what_the_clinic_offers_is_what_can_be_booked(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let api = Api {
-        app: &app,
-        http: app.client(),
-    };
+    let api = Api::of(&app);
     let clinician = app.create_user(Role::Clinician).await;
     let patient = app.create_user(Role::Patient).await;
     let clinician_token = app.token_for(&clinician, None).await;

@@ -13,6 +13,16 @@ pub(crate) struct Api<'a> {
     pub http: reqwest::Client,
 }
 
+impl<'a> Api<'a> {
+    /// A client of `app`'s API (tokens are passed per call).
+    pub fn of(app: &'a TestApp) -> Self {
+        Api {
+            app,
+            http: app.client(),
+        }
+    }
+}
+
 impl Api<'_> {
     /// Starts a thread from `token` to `to`; returns the path of its messages.
     pub async fn open_thread(

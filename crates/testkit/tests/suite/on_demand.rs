@@ -20,10 +20,7 @@ use telemed_testkit::browser::{
 async fn open_clinic(app: &TestApp, clinicians: usize) -> Vec<(TestUser, String)> {
     app.set_clinic(|c| c.on_demand = vec!["Family medicine".into()])
         .await;
-    let api = Api {
-        app,
-        http: app.client(),
-    };
+    let api = Api::of(app);
     let mut out = Vec::new();
     for _ in 0..clinicians {
         let clinician = app.create_user(Role::Clinician).await;
@@ -57,10 +54,7 @@ async fn take(api: &Api<'_>, token: &str) -> (u16, Value) {
 
 async fn patients_are_seen_by_whichever_clinician_takes_them(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let api = Api {
-        app: &app,
-        http: app.client(),
-    };
+    let api = Api::of(&app);
     let doctors = open_clinic(&app, 2).await;
     let dermatologist = app.create_user(Role::Clinician).await;
     let derm_token = app.token_for(&dermatologist, None).await;
@@ -225,10 +219,7 @@ async fn patients_are_seen_by_whichever_clinician_takes_them(backend: Backend) {
 /// every patient is seen exactly once.
 async fn fifty_patients_ten_clinicians_none_taken_twice(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let api = Api {
-        app: &app,
-        http: app.client(),
-    };
+    let api = Api::of(&app);
     let doctors = open_clinic(&app, 10).await;
     let mut waiting = BTreeSet::new();
     for i in 0..50 {
@@ -350,10 +341,7 @@ async fn the_pages_lead_from_the_queue_to_the_room(backend: Backend) {
 /// the app and by email with the room's link (nothing clinical), and finds it open.
 async fn a_clinician_starts_a_visit_now_from_the_chart(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let api = Api {
-        app: &app,
-        http: app.client(),
-    };
+    let api = Api::of(&app);
     let clinician = app.create_user(Role::Clinician).await;
     let patient = app.create_user(Role::Patient).await;
     let other = app.create_user(Role::Patient).await;
@@ -490,10 +478,7 @@ on_both_databases!(
 )]
 async fn on_a_phone_the_queue_leads_to_the_visit() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let api = Api {
-        app: &app,
-        http: app.client(),
-    };
+    let api = Api::of(&app);
     let doctors = open_clinic(&app, 2).await;
     let patient = app.create_named_user(Role::Patient, "Inés Moreno").await;
     let browser = TestBrowser::launch_phone().await.expect("Chromium");
