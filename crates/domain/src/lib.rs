@@ -20,6 +20,7 @@ pub mod record;
 pub mod role;
 pub mod schedule;
 pub mod schedule_text;
+pub mod terminology;
 pub mod video;
 pub mod views;
 

@@ -498,7 +498,7 @@ impl Severity {
 ///
 /// | section | code system (typed in telemed) | required | also |
 /// |---|---|---|---|
-/// | problems | ICD-10 or SNOMED CT | code, text | status, verification, onset |
+/// | problems | ICD-10-CM, ICD-10 or SNOMED CT | code, text | status, verification, onset |
 /// | allergies | SNOMED CT or RxNorm, or text only | substance text, severity | reaction, verification, criticality |
 /// | medications | RxNorm or text only | text | dosage, start/stop |
 /// | immunizations | CVX | code, text, date | lot in `note` |
@@ -775,7 +775,7 @@ impl NewEntry {
         if e.code.is_some() != e.code_system.is_some() {
             return Err(Error::invalid(
                 "code",
-                "a code needs its code_system, and a code_system its code",
+                "a code needs the code system it is from, and a code system its code",
             ));
         }
         let imported = origin == Origin::Imported;
@@ -912,10 +912,12 @@ impl NewEntry {
                 taken_now(&mut e);
             }
             Section::Problems => {
-                if !system_is(&[ICD10, SNOMED]) || e.code.is_none() && !imported {
+                if !system_is(&[crate::terminology::ICD10CM, ICD10, SNOMED])
+                    || e.code.is_none() && !imported
+                {
                     return Err(Error::invalid(
                         "code",
-                        "a problem needs an ICD-10 or SNOMED CT code",
+                        "a problem needs its diagnosis code (ICD-10-CM, ICD-10 or SNOMED CT): type words of the diagnosis and choose one",
                     ));
                 }
             }

@@ -122,6 +122,9 @@ impl AppState {
         crate::prescribing::seed_starter(&store, clock.now())
             .await
             .map_err(describe)?;
+        crate::terminology::seed_starter(&store, clock.now())
+            .await
+            .map_err(describe)?;
         let knowledge = std::sync::RwLock::new(Arc::new(
             crate::prescribing::Reference::load(&store)
                 .await
@@ -223,6 +226,15 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn(security::refuse_nul_in_address))
         .layer(DefaultBodyLimit::max(max_upload))
         .layer(RequestBodyLimitLayer::new(max_upload));
+    let releases = Router::new()
+        .merge(
+            web::release_router().layer(from_fn_with_state(state.clone(), security::csrf_protect)),
+        )
+        .layer(from_fn(security::refuse_nul_in_address))
+        .layer(DefaultBodyLimit::max(web::terminology::MAX_RELEASE_BYTES))
+        .layer(RequestBodyLimitLayer::new(
+            web::terminology::MAX_RELEASE_BYTES,
+        ));
     // FHIR: each route sets its own limit (a resource, a bundle) within the bundle's.
     let fhir_limits = &state.config.fhir;
     let fhir = Router::new()
@@ -238,6 +250,7 @@ pub fn router(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(fhir_limits.max_bundle_bytes));
     Router::new()
         .merge(plain)
+        .merge(releases)
         .merge(uploads)
         .merge(fhir)
         .layer(from_fn_with_state(state.clone(), metrics::track))

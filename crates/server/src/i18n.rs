@@ -634,7 +634,7 @@ texts! {
     chart_range_high: "to", "hasta";
     chart_note_field: "Note", "Nota";
     chart_add: "Add", "Añadir";
-    chart_entry_hint: "Vital signs take their LOINC code (85354-9 blood pressure, 8867-4 heart rate, 8310-5 temperature, 59408-5 SpO2, 29463-7 weight, 8302-2 height, 2339-0 glucose); the unit is filled in.", "Los signos vitales llevan su código LOINC (85354-9 presión arterial, 8867-4 frecuencia cardiaca, 8310-5 temperatura, 59408-5 SpO2, 29463-7 peso, 8302-2 talla, 2339-0 glucosa); la unidad se completa sola.";
+    chart_entry_hint: "Choose the section, then find the code by typing words (\"dermatitis\", \"heart rate\"): the description is filled in from the code chosen when left empty, and a vital sign's unit always is.", "Elija la sección y busque el código escribiendo palabras (\"dermatitis\", \"frecuencia cardiaca\"): la descripción se completa con la del código elegido si se deja vacía, y la unidad de un signo vital siempre.";
     chart_latest_only: "The latest 100 are shown; the data file download and the API have them all.", "Se muestran los 100 más recientes; la descarga del archivo de datos y la API los tienen todos.";
     chart_added: "Added to the chart.", "Añadido a la historia.";
     sec_demographics: "Demographics and contacts", "Datos personales y contactos";
@@ -900,6 +900,36 @@ texts! {
     clinic_consent_published: "The new consent version is published.", "La nueva versión del consentimiento está publicada.";
     clinic_consent_versions: "Published versions", "Versiones publicadas";
     clinic_consent_published_at: "Published", "Publicada";
+    code_find: "Find the code: type words of the diagnosis, test or vaccine, or the start of its code", "Buscar el código: escriba palabras del diagnóstico, la prueba o la vacuna, o el comienzo de su código";
+    code_choices: "Codes found", "Códigos encontrados";
+    code_nothing_found: "No code of this kind has these words. Try fewer or shorter words.", "Ningún código de este tipo tiene estas palabras. Pruebe con menos palabras o más cortas.";
+    code_not_coded_here: "This part of the chart is written in words; no code to look up.", "Esta parte de la historia se escribe con palabras; no hay código que buscar.";
+    code_typed_yourself: "Or type the code yourself", "O escriba el código usted mismo";
+    code_chosen_differs: "The code chosen from the list and the code typed differ: keep one of them.", "El código elegido de la lista y el código escrito no coinciden: deje solo uno.";
+    nav_terminology: "Code systems", "Sistemas de códigos";
+    term_title: "Code systems", "Sistemas de códigos";
+    term_intro: "Clinicians pick diagnoses, tests and vaccines from these code systems as they type. telemed starts with a set of common codes; import the full releases here. An import adds and updates codes and marks those the release no longer lists inactive; nothing is deleted, and charts keep the codes they hold.", "Los clínicos eligen diagnósticos, pruebas y vacunas de estos sistemas de códigos mientras escriben. telemed empieza con un conjunto de códigos frecuentes; importe aquí las versiones completas. Una importación añade y actualiza códigos y marca inactivos los que la versión ya no incluye; no se borra nada y las historias conservan sus códigos.";
+    term_system: "Code system", "Sistema de códigos";
+    term_active: "Active codes", "Códigos activos";
+    term_inactive: "Inactive", "Inactivos";
+    term_held: "What is held", "Qué hay";
+    term_starter: "telemed's starter set", "Conjunto inicial de telemed";
+    term_imported: "A full release, imported", "Una versión completa, importada";
+    term_import: "Import a release", "Importar una versión";
+    term_import_hint: "ICD-10-CM: the order file CMS publishes (icd10cm_order_2026.txt). LOINC: the table of a release (LoincTable/Loinc.csv). The import runs in the background; this page shows how far it has come.", "ICD-10-CM: el archivo de orden que publica CMS (icd10cm_order_2026.txt). LOINC: la tabla de una versión (LoincTable/Loinc.csv). La importación se hace en segundo plano; esta página muestra cuánto ha avanzado.";
+    term_file: "Release file", "Archivo de la versión";
+    term_start: "Start the import", "Empezar la importación";
+    term_started: "The import has started.", "La importación ha empezado.";
+    term_imports: "Imports", "Importaciones";
+    term_file_name: "File", "Archivo";
+    term_status: "Status", "Estado";
+    term_progress: "Progress", "Avance";
+    term_running: "running", "en curso";
+    term_done: "done", "terminada";
+    term_failed: "failed", "fallida";
+    term_codes_read: "{concepts} codes read ({added} new, {retired} retired)", "{concepts} códigos leídos ({added} nuevos, {retired} retirados)";
+    term_no_imports: "No release has been imported yet.", "Aún no se ha importado ninguna versión.";
+    term_choose_file: "Choose the release file to import.", "Elija el archivo de la versión que quiere importar.";
 }
 
 #[cfg(test)]

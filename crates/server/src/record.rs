@@ -410,6 +410,9 @@ pub async fn add_entry(
     let grant = authorize(state, ctx, principal, patient, section, Op::Write).await?;
     let now = state.clock.now();
     let valid = entry.validate(section, now)?;
+    if let (Some(system), Some(code)) = (&valid.code_system, &valid.code) {
+        crate::terminology::check_typed_code(state, system, code).await?;
+    }
     let mut change = Change::begin(state).await?;
     let entry = store::insert_entry(change.tx(), &grant, &valid, now).await?;
     change.audit(audit_write(ctx, state, &grant, entry.id));

@@ -33,6 +33,7 @@ pub mod renewals;
 pub mod scheduling;
 pub mod sessions;
 pub mod storage;
+pub mod terminology;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

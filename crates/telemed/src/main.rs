@@ -48,6 +48,9 @@ enum Command {
     /// Manage the medication catalogue prescriptions are written from.
     #[command(subcommand)]
     Medications(MedicationsCommand),
+    /// Manage the code systems clinicians pick codes from (ICD-10-CM, LOINC, CVX).
+    #[command(subcommand)]
+    Terminology(TerminologyCommand),
     /// Manage the master key that protects stored files.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -105,6 +108,21 @@ enum UserCommand {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TerminologyCommand {
+    /// Import a full release: `icd10cm` takes the order file CMS publishes
+    /// (icd10cm_order_YYYY.txt), `loinc` the table of a LOINC release
+    /// (LoincTable/Loinc.csv). Codes are added or brought up to date; codes the
+    /// release no longer lists are kept, inactive. A line that does not read stops
+    /// the import and is named.
+    Import {
+        /// icd10cm or loinc.
+        system: String,
+        /// The release file.
+        file: PathBuf,
     },
 }
 
@@ -314,6 +332,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!(
                 "imported {} interaction pairs; they replace the {} held before (restart other nodes to use them)",
                 report.imported, report.replaced
+            );
+        }
+        Command::Terminology(TerminologyCommand::Import { system, file }) => {
+            let system = telemed_domain::terminology::CodeSystem::from_key(system)
+                .ok_or_else(|| anyhow::anyhow!("the code system is icd10cm or loinc"))?;
+            let config = load_config(&cli, None, false)?;
+            let opened = tokio::fs::File::open(file)
+                .await
+                .with_context(|| format!("reading {}", file.display()))?;
+            let size = opened.metadata().await.map(|m| m.len()).unwrap_or(0);
+            let name = file
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("release");
+            let store = open_store(&config).await?;
+            let (state, _writer) = AppState::new(config, store, Arc::new(SystemClock)).await?;
+            let id = telemed_server::terminology::begin_import(&state, None, system, name, size)
+                .await
+                .map_err(describe)?;
+            eprintln!("importing {} from {name} ({size} bytes)…", system.label());
+            let report = telemed_server::terminology::run_import(
+                &state,
+                &shell_ctx(),
+                None,
+                &id,
+                system,
+                tokio::io::BufReader::with_capacity(256 * 1024, opened),
+            )
+            .await
+            .map_err(describe)?;
+            println!(
+                "imported {} {} codes ({} new); {} codes the release no longer lists are now inactive",
+                report.concepts,
+                system.label(),
+                report.added,
+                report.retired
             );
         }
         Command::Keys(KeysCommand::Rotate) => {

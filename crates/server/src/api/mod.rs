@@ -17,6 +17,7 @@ mod prescribing;
 mod proxies;
 mod record;
 mod scheduling;
+mod terminology;
 mod tokens;
 mod users;
 mod waiting_room;
@@ -69,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .route("/patients/{id}/access-log", get(patients::access_log))
         .route("/patients/{id}/record", get(record::summary))
         .route("/medications", get(prescribing::search))
+        .route("/terminology", get(terminology::search))
         .route(
             "/patients/{id}/prescriptions/check",
             axum::routing::post(prescribing::check),
@@ -269,7 +271,7 @@ pub fn router() -> Router<AppState> {
         record::add_addendum, record::break_glass, record::add_to_care_team,
         proxies::invite, proxies::list, proxies::remove, proxies::mine, proxies::accept, proxies::decline,
         documents::upload, documents::list, documents::get, documents::file, documents::thumbnail, documents::preview,
-        documents::change_status, export::export, prescribing::search, prescribing::check, prescribing::sign, prescribing::list, prescribing::cancel, prescribing::discontinue, prescribing::pdf,
+        documents::change_status, export::export, prescribing::search, terminology::search, prescribing::check, prescribing::sign, prescribing::list, prescribing::cancel, prescribing::discontinue, prescribing::pdf,
         prescribing::request_renewal, prescribing::renewals_of, prescribing::renewal_queue, prescribing::deny_renewal, prescribing::ask_for_visit,
         clinic::get, clinic::patch, on_demand::get, on_demand::join, on_demand::withdraw, on_demand::queue, on_demand::take, on_demand::start_now,
         pharmacies::list, pharmacies::create, pharmacies::update, pharmacies::add_member, pharmacies::lookup, pharmacies::dispense, pharmacies::preferred, pharmacies::set_preferred,

@@ -515,6 +515,9 @@ pub struct EntryForm {
     code_system: String,
     #[serde(default)]
     code: String,
+    /// A code chosen from the code finder: `system|code|display`.
+    #[serde(default)]
+    concept: String,
     #[serde(default)]
     text: String,
     #[serde(default)]
@@ -545,7 +548,8 @@ fn given(s: &str) -> Option<String> {
     Some(s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
-fn number(field: &'static str, s: &str) -> Result<Option<f64>, Error> {
+/// A number typed in a field; `what` names the field in the words of the form.
+fn number(field: &'static str, what: &str, s: &str) -> Result<Option<f64>, Error> {
     match given(s) {
         None => Ok(None),
         Some(v) => v
@@ -554,7 +558,7 @@ fn number(field: &'static str, s: &str) -> Result<Option<f64>, Error> {
             .ok()
             .filter(|n| n.is_finite())
             .map(Some)
-            .ok_or_else(|| Error::invalid(field, format!("{field} is not a number"))),
+            .ok_or_else(|| Error::invalid(field, format!("{what} \"{v}\" is not a number"))),
     }
 }
 
@@ -563,21 +567,48 @@ impl EntryForm {
         let section = Section::parse(&self.section)
             .filter(|s| s.is_chart())
             .ok_or_else(|| Error::invalid("section", "choose a chart section"))?;
+        let (mut code_system, mut code) = (given(&self.code_system), given(&self.code));
+        let mut text = self.text.trim().to_owned();
+        if let Some((system, chosen, display)) = given(&self.concept)
+            .as_deref()
+            .and_then(super::terminology::chosen)
+        {
+            if code.as_ref().is_some_and(|typed| *typed != chosen) {
+                return Err(Error::invalid(
+                    "concept",
+                    "the code chosen from the list and the code typed differ",
+                ));
+            }
+            // A vital sign takes its name from its code; other entries say what the
+            // code says unless the clinician wrote their own words.
+            if text.is_empty() && section != Section::Vitals {
+                text = display;
+            }
+            (code_system, code) = (Some(system), Some(chosen));
+        }
         Ok((
             section,
             NewEntry {
-                code_system: given(&self.code_system),
-                code: given(&self.code),
-                text: self.text.trim().to_owned(),
+                code_system,
+                code,
+                text,
                 status: None,
                 effective: given(&self.effective),
                 ended: None,
-                value: number("value", &self.value)?,
-                value2: number("value2", &self.value2)?,
+                value: number("value", "the value", &self.value)?,
+                value2: number("value2", "the second value", &self.value2)?,
                 value_text: None,
                 unit: given(&self.unit),
-                range_low: number("range_low", &self.range_low)?,
-                range_high: number("range_high", &self.range_high)?,
+                range_low: number(
+                    "range_low",
+                    "the reference range's low end",
+                    &self.range_low,
+                )?,
+                range_high: number(
+                    "range_high",
+                    "the reference range's high end",
+                    &self.range_high,
+                )?,
                 severity: given(&self.severity),
                 reaction: given(&self.reaction),
                 dosage: given(&self.dosage),

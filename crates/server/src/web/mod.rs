@@ -21,6 +21,7 @@ mod room;
 mod rx_pad;
 mod schedule_editor;
 mod signin;
+pub mod terminology;
 mod visits;
 
 use axum::extract::FromRequestParts;
@@ -42,6 +43,11 @@ pub fn upload_router() -> Router<AppState> {
         .route("/messages/new", post(messages::create))
         .route("/messages/{id}", post(messages::send))
         .route("/patients/{id}/documents", post(chart::upload))
+}
+
+/// Release files an admin imports (code systems): larger than any other upload.
+pub fn release_router() -> Router<AppState> {
+    Router::new().route("/admin/terminology", post(terminology::start_import))
 }
 
 pub fn router() -> Router<AppState> {
@@ -121,6 +127,9 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users", get(admin::users))
         .route("/clinic/logo", get(clinic::logo))
         .route("/admin/clinic", get(clinic::page).post(clinic::save))
+        .route("/admin/terminology", get(terminology::page))
+        .route("/admin/terminology/imports", get(terminology::imports))
+        .route("/terminology/choices", get(terminology::choices))
         .route("/admin/clinic/logo", post(clinic::upload_logo))
         .route("/admin/clinic/logo/remove", post(clinic::remove_logo))
         .route("/admin/clinic/consent", post(clinic::publish_consent))

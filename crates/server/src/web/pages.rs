@@ -136,6 +136,9 @@ impl Page {
             Error::Invalid {
                 field: "password", ..
             } => t.err_password_weak.into(),
+            Error::Invalid {
+                field: "concept", ..
+            } => t.code_chosen_differs.into(),
             Error::RateLimited { .. } => t.too_many_attempts.into(),
             Error::TooLarge => t.err_too_large.into(),
             Error::QuotaExceeded { used, quota, .. } => t

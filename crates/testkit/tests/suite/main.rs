@@ -56,6 +56,7 @@ mod renewals;
 mod scheduling;
 mod scheduling_web;
 mod sessions;
+mod terminology;
 mod tls;
 mod video;
 mod video_browser;

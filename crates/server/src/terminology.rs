@@ -1,0 +1,331 @@
+//! Terminology as a service: telemed's starter set at a clinic's first start, type-ahead
+//! search for the chart's coded fields, the check that a typed code exists, and imports
+//! of full releases (the CMS ICD-10-CM order file, LOINC's `Loinc.csv`) read line by
+//! line, upserted in batches, with their progress kept where every node can read it.
+
+use chrono::{DateTime, Utc};
+use telemed_domain::access::Principal;
+use telemed_domain::audit::Outcome;
+use telemed_domain::record::Section;
+use telemed_domain::terminology::{
+    for_section, icd10cm_order_line, is_icd10cm_shaped, starter, CodeSystem, Concept, LoincReader,
+    Typed,
+};
+use telemed_domain::{Error, Permission, Result};
+use telemed_store::terminology::{self as store, Found};
+use telemed_store::{DbResult, Store};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt};
+
+use crate::audit::Event;
+use crate::change::Change;
+use crate::context::Ctx;
+use crate::AppState;
+
+/// Concepts upserted per transaction during an import (and progress saved after each).
+const IMPORT_BATCH: usize = 2_000;
+
+/// An import that has not moved for this long is taken as interrupted (its node
+/// stopped), so that another may start.
+const STALE_AFTER_MINUTES: i64 = 10;
+
+/// Puts telemed's starter set in place for each system that holds nothing yet.
+pub async fn seed_starter(store: &Store, now: DateTime<Utc>) -> Result<()> {
+    let concepts = starter()?;
+    let mut tx = store.begin_write().await?;
+    for system in CodeSystem::ALL {
+        if !store::holds_any(&mut tx, system).await? {
+            let mine: Vec<Concept> = concepts
+                .iter()
+                .filter(|c| c.system == system)
+                .cloned()
+                .collect();
+            store::upsert(&mut tx, &mine, "starter", now).await?;
+        }
+    }
+    tx.commit().await.db()
+}
+
+/// The concepts a chart section's code field offers for what was typed (at most
+/// `limit`), with names in `lang` where they exist. Anyone signed in may search: the
+/// code systems are reference data, not anyone's record.
+pub async fn search_for_section(
+    state: &AppState,
+    section: Section,
+    q: &str,
+    lang: &str,
+    limit: i64,
+) -> Result<Vec<Found>> {
+    let (system, category) = for_section(section).ok_or_else(|| {
+        Error::invalid(
+            "section",
+            "that part of the chart is not coded from a code system here",
+        )
+    })?;
+    let typed = Typed::parse(q)?;
+    state
+        .store
+        .search_concepts(system, category, &typed, lang, limit)
+        .await
+}
+
+/// Searches one code system, all categories.
+pub async fn search(
+    state: &AppState,
+    system: CodeSystem,
+    q: &str,
+    lang: &str,
+    limit: i64,
+) -> Result<Vec<Found>> {
+    let typed = Typed::parse(q)?;
+    state
+        .store
+        .search_concepts(system, None, &typed, lang, limit)
+        .await
+}
+
+/// Refuses a code typed into the chart that the code system, as imported here, does
+/// not have or does not let one record (a category heading). Checked only once a full
+/// release of the system is in: the starter set alone would refuse good codes.
+pub async fn check_typed_code(state: &AppState, system_uri: &str, code: &str) -> Result<()> {
+    let Some(system) = CodeSystem::from_uri(system_uri) else {
+        return Ok(());
+    };
+    if system == CodeSystem::Icd10Cm && !is_icd10cm_shaped(code) {
+        return Err(Error::invalid(
+            "code",
+            format!("{code} is not written as an ICD-10-CM code is (a letter, two characters, a dot and up to four more: L23.9)"),
+        ));
+    }
+    let held = state.store.concept(system, code).await?;
+    match held {
+        Some(c) if c.selectable => Ok(()),
+        Some(c) => Err(Error::invalid(
+            "code",
+            format!(
+                "{code} ({}) is a heading of {}: choose one of the codes under it",
+                c.display,
+                system.label()
+            ),
+        )),
+        None if state.store.release_imported(system).await? => Err(Error::invalid(
+            "code",
+            format!(
+                "{code} is not a code of {} (the release imported here)",
+                system.label()
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportReport {
+    pub id: String,
+    pub concepts: u64,
+    pub added: u64,
+    pub retired: u64,
+}
+
+/// Starts an import (recorded as running, so one runs per system at a time), for
+/// `run_import` to carry out. Admins only; `None` is the operator at the server's shell.
+pub async fn begin_import(
+    state: &AppState,
+    principal: Option<&Principal>,
+    system: CodeSystem,
+    file_name: &str,
+    bytes_total: u64,
+) -> Result<String> {
+    if let Some(p) = principal {
+        p.require(Permission::ClinicWrite)?;
+    }
+    if system == CodeSystem::Cvx {
+        return Err(Error::invalid(
+            "system",
+            "CVX is kept from telemed's starter set; releases of ICD-10-CM and LOINC are imported",
+        ));
+    }
+    let mut tx = state.store.begin_write().await?;
+    let id = store::start_import(
+        &mut tx,
+        system,
+        file_name,
+        i64::try_from(bytes_total).unwrap_or(i64::MAX),
+        principal.map(|p| p.user_id),
+        state.clock.now(),
+        chrono::Duration::minutes(STALE_AFTER_MINUTES),
+    )
+    .await?;
+    tx.commit().await.db()?;
+    Ok(id)
+}
+
+/// Reads a release line by line and upserts its concepts in batches, saving progress
+/// after each; at the end, concepts of the system the release did not list are marked
+/// inactive and the import is audited (`terminology.import`). A line that does not read
+/// ends the import as failed, naming the line; what earlier batches wrote stays (it is
+/// the release's own data) and nothing is retired.
+pub async fn run_import(
+    state: &AppState,
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    id: &str,
+    system: CodeSystem,
+    input: impl AsyncBufRead + Unpin,
+) -> Result<ImportReport> {
+    let outcome = read_and_upsert(state, id, system, input).await;
+    let now = state.clock.now();
+    let mut change = Change::begin(state).await?;
+    let mut event = Event::new(ctx, now, "terminology.import", "terminology").on(id);
+    if let Some(p) = principal {
+        event = event.by(p.user_id, p.role);
+    }
+    let result = match outcome {
+        Ok((concepts, added)) => {
+            let retired = store::retire_unlisted(change.tx(), system, &source_of(id), now).await?;
+            store::finish_import(change.tx(), id, Ok(retired), now).await?;
+            change.audit(event.detail(format!(
+                "{}: {concepts} concepts ({added} new, {retired} retired)",
+                system.key()
+            )));
+            Ok(ImportReport {
+                id: id.to_owned(),
+                concepts,
+                added,
+                retired,
+            })
+        }
+        Err(e) => {
+            let why = match &e {
+                Error::Invalid { message, .. } => message.clone(),
+                _ => "the import stopped on an internal error".to_owned(),
+            };
+            store::finish_import(change.tx(), id, Err(&why), now).await?;
+            change.audit(
+                event
+                    .outcome(Outcome::Failure)
+                    .detail(format!("{}: failed", system.key())),
+            );
+            Err(e)
+        }
+    };
+    change.commit().await?;
+    result
+}
+
+/// Ends an import that could not run (its file was lost), so that another may start.
+pub async fn abandon_import(state: &AppState, ctx: &Ctx, id: &str, why: &str) {
+    let ended = async {
+        let now = state.clock.now();
+        let mut change = Change::begin(state).await?;
+        store::finish_import(change.tx(), id, Err(why), now).await?;
+        change.audit(
+            Event::new(ctx, now, "terminology.import", "terminology")
+                .on(id)
+                .outcome(Outcome::Failure)
+                .detail("abandoned"),
+        );
+        change.commit().await
+    }
+    .await;
+    if let Err(e) = ended {
+        tracing::warn!(import = %id, error = %e, "an abandoned terminology import stays running");
+    }
+}
+
+fn source_of(import_id: &str) -> String {
+    format!("import {import_id}")
+}
+
+async fn read_and_upsert(
+    state: &AppState,
+    id: &str,
+    system: CodeSystem,
+    mut input: impl AsyncBufRead + Unpin,
+) -> Result<(u64, u64)> {
+    let source = source_of(id);
+    let mut loinc: Option<LoincReader> = None;
+    let (mut line_no, mut bytes, mut concepts, mut added) = (0u64, 0u64, 0u64, 0u64);
+    let mut batch: Vec<Concept> = Vec::with_capacity(IMPORT_BATCH);
+    let mut raw = Vec::new();
+    loop {
+        raw.clear();
+        let n = input
+            .read_until(b'\n', &mut raw)
+            .await
+            .map_err(|e| Error::invalid("file", format!("the file does not read: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        bytes += n as u64;
+        let line = std::str::from_utf8(&raw)
+            .map_err(|_| Error::invalid("file", format!("line {line_no} is not UTF-8 text")))?;
+        let at_line = |e: Error| match e {
+            Error::Invalid { message, .. } => {
+                Error::invalid("file", format!("line {line_no}: {message}"))
+            }
+            other => other,
+        };
+        let concept = match system {
+            CodeSystem::Icd10Cm => icd10cm_order_line(line).map_err(at_line)?,
+            CodeSystem::Loinc => match &mut loinc {
+                None => {
+                    loinc = Some(LoincReader::new(line).map_err(at_line)?);
+                    None
+                }
+                Some(reader) => reader.line(line).map_err(at_line)?,
+            },
+            CodeSystem::Cvx => None,
+        };
+        if let Some(c) = concept {
+            batch.push(c);
+        }
+        if batch.len() >= IMPORT_BATCH {
+            added +=
+                write_batch(state, id, &source, &mut batch, bytes, &mut concepts, added).await?;
+        }
+    }
+    if concepts == 0 && batch.is_empty() {
+        return Err(Error::invalid(
+            "file",
+            format!("the file holds no {} code", system.label()),
+        ));
+    }
+    added += write_batch(state, id, &source, &mut batch, bytes, &mut concepts, added).await?;
+    Ok((concepts, added))
+}
+
+/// Upserts one batch (a code listed twice: the later line wins) and saves the progress.
+async fn write_batch(
+    state: &AppState,
+    id: &str,
+    source: &str,
+    batch: &mut Vec<Concept>,
+    bytes_read: u64,
+    concepts: &mut u64,
+    added_before: u64,
+) -> Result<u64> {
+    let mut seen = std::collections::HashSet::new();
+    let mut unique: Vec<Concept> = batch
+        .drain(..)
+        .rev()
+        .filter(|c| seen.insert(c.code.clone()))
+        .collect();
+    unique.reverse();
+    let now = state.clock.now();
+    let mut tx = state.store.begin_write().await?;
+    let added = store::upsert(&mut tx, &unique, source, now).await?;
+    *concepts += unique.len() as u64;
+    store::import_progress(
+        &mut tx,
+        id,
+        i64::try_from(bytes_read).unwrap_or(i64::MAX),
+        i64::try_from(*concepts).unwrap_or(i64::MAX),
+        i64::try_from(added_before + added).unwrap_or(i64::MAX),
+        now,
+    )
+    .await?;
+    tx.commit().await.db()?;
+    Ok(added)
+}
