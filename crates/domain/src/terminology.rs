@@ -381,19 +381,28 @@ pub fn starter() -> Result<Vec<Concept>> {
             .map(|l| l.split('\t').collect::<Vec<_>>())
     };
     let broken = || Error::internal("telemed's starter terminology does not read");
-    for r in rows(include_str!("terminology/starter_icd10cm.tsv")) {
-        let [code, display] = r[..] else {
-            return Err(broken());
-        };
-        out.push(Concept {
-            system: CodeSystem::Icd10Cm,
-            code: code.to_owned(),
-            display: display.to_owned(),
-            category: None,
-            selectable: true,
-            active: true,
-            names: Vec::new(),
-        });
+    // ICD-10-CM and CVX: a code and its name a line.
+    for (system, text) in [
+        (
+            CodeSystem::Icd10Cm,
+            include_str!("terminology/starter_icd10cm.tsv"),
+        ),
+        (CodeSystem::Cvx, include_str!("terminology/starter_cvx.tsv")),
+    ] {
+        for r in rows(text) {
+            let [code, display] = r[..] else {
+                return Err(broken());
+            };
+            out.push(Concept {
+                system,
+                code: code.to_owned(),
+                display: display.to_owned(),
+                category: None,
+                selectable: true,
+                active: true,
+                names: Vec::new(),
+            });
+        }
     }
     for r in rows(include_str!("terminology/starter_loinc.tsv")) {
         let [code, category, display, es] = r[..] else {
@@ -410,20 +419,6 @@ pub fn starter() -> Result<Vec<Concept>> {
                 .filter(|(_, n)| !n.is_empty())
                 .into_iter()
                 .collect(),
-        });
-    }
-    for r in rows(include_str!("terminology/starter_cvx.tsv")) {
-        let [code, display] = r[..] else {
-            return Err(broken());
-        };
-        out.push(Concept {
-            system: CodeSystem::Cvx,
-            code: code.to_owned(),
-            display: display.to_owned(),
-            category: None,
-            selectable: true,
-            active: true,
-            names: Vec::new(),
         });
     }
     Ok(out)

@@ -12,7 +12,7 @@ use telemed_domain::terminology::{
     Typed,
 };
 use telemed_domain::{Error, Permission, Result};
-use telemed_store::terminology::{self as store, Found};
+use telemed_store::terminology::{self as store, Found, Import, SystemSummary};
 use telemed_store::{DbResult, Store};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
@@ -118,6 +118,18 @@ pub async fn check_typed_code(state: &AppState, system_uri: &str, code: &str) ->
     }
 }
 
+/// What each code system holds (admins).
+pub async fn summary(state: &AppState, principal: &Principal) -> Result<Vec<SystemSummary>> {
+    principal.require(Permission::ClinicWrite)?;
+    state.store.terminology_summary().await
+}
+
+/// The newest imports, running ones first among them (admins).
+pub async fn imports(state: &AppState, principal: &Principal) -> Result<Vec<Import>> {
+    principal.require(Permission::ClinicWrite)?;
+    state.store.terminology_imports(10).await
+}
+
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportReport {
@@ -210,6 +222,11 @@ pub async fn run_import(
         }
     };
     change.commit().await?;
+    if result.is_ok() {
+        let mut conn = state.store.begin_write().await?;
+        store::analyze(&mut conn).await?;
+        conn.commit().await.db()?;
+    }
     result
 }
 

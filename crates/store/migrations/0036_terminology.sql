@@ -7,8 +7,10 @@ CREATE TABLE terminology_concepts (
     -- The code as typed and compared: upper case, without dots or dashes.
 -- [sqlite]     code_key TEXT NOT NULL,
 -- [postgres]     code_key TEXT COLLATE "C" NOT NULL,
-    -- The system's own name for the concept (English).
+    -- The system's own name for the concept (English), and its length in characters
+    -- (type-ahead lists the shortest names first).
     display TEXT NOT NULL,
+    display_length INTEGER NOT NULL,
     -- LOINC: vital-signs, laboratory or other; NULL where a system has no such split.
     category TEXT,
     -- Recorded in a chart (an ICD-10-CM category heading is not).
@@ -20,6 +22,7 @@ CREATE TABLE terminology_concepts (
     PRIMARY KEY (system, code)
 );
 CREATE INDEX terminology_concepts_by_key ON terminology_concepts (system, code_key);
+CREATE INDEX terminology_concepts_shortest ON terminology_concepts (system, display_length, code);
 -- A concept's names in other languages.
 CREATE TABLE terminology_names (
     system TEXT NOT NULL,

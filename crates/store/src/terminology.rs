@@ -63,6 +63,25 @@ fn system_of(uri: &str) -> Result<CodeSystem> {
     CodeSystem::from_uri(uri).ok_or_else(|| Error::internal("a terminology row of no known system"))
 }
 
+/// A word whose range of the words index holds this many entries or more is common:
+/// it does not drive a search (see `Store::search_concepts`).
+const COMMON: i64 = 5_000;
+
+/// A concept's name in the reader's language (`$2`).
+const NAME_JOIN: &str = "LEFT JOIN terminology_names n \
+     ON n.system = c.system AND n.code = c.code AND n.lang = $2";
+
+/// ` AND c.category = $n` when a category is asked for.
+fn category_clause(category: Option<Category>, binds: &mut Vec<String>) -> String {
+    match category {
+        Some(c) => {
+            binds.push(c.as_str().to_owned());
+            format!(" AND c.category = ${}", binds.len())
+        }
+        None => String::new(),
+    }
+}
+
 /// Rows bound per statement (SQLite allows 32,766 parameters).
 const BATCH: usize = 200;
 
@@ -143,12 +162,14 @@ async fn upsert_chunk(
 
     let insert = format!(
         "INSERT INTO terminology_concepts \
-         (system, code, code_key, display, category, selectable, active, source, updated_at) VALUES {} \
+         (system, code, code_key, display, display_length, category, selectable, active, source, \
+         updated_at) VALUES {} \
          ON CONFLICT (system, code) DO UPDATE SET code_key = excluded.code_key, \
-         display = excluded.display, category = excluded.category, \
+         display = excluded.display, display_length = excluded.display_length, \
+         category = excluded.category, \
          selectable = excluded.selectable, active = excluded.active, source = excluded.source, \
          updated_at = excluded.updated_at",
-        placeholders(chunk.len(), 9, 1)
+        placeholders(chunk.len(), 10, 1)
     );
     let mut q = sqlx::query(&insert);
     for c in chunk {
@@ -157,6 +178,7 @@ async fn upsert_chunk(
             .bind(&c.code)
             .bind(code_key(&c.code))
             .bind(&c.display)
+            .bind(c.display.chars().count() as i64)
             .bind(c.category.map(Category::as_str))
             .bind(i64::from(c.selectable))
             .bind(i64::from(c.active))
@@ -165,9 +187,23 @@ async fn upsert_chunk(
     }
     q.execute(&mut *conn).await.db()?;
 
-    // Names and words are replaced whole for the concepts already held.
+    // A release without names in other languages (CMS's, LOINC's table) keeps those
+    // telemed or an earlier import gave; names and words are then written anew.
+    let mut kept_names: std::collections::HashMap<String, Vec<(String, String)>> =
+        std::collections::HashMap::new();
     let replaced: Vec<&Concept> = chunk.iter().filter(|c| held.contains(&c.code)).collect();
     if !replaced.is_empty() {
+        let sql = format!(
+            "SELECT code, lang, name FROM terminology_names WHERE system = $1 AND code IN ({})",
+            list(2, replaced.len())
+        );
+        let mut q = sqlx::query_as::<_, (String, String, String)>(&sql).bind(system);
+        for c in &replaced {
+            q = q.bind(&c.code);
+        }
+        for (code, lang, name) in q.fetch_all(&mut *conn).await.db()? {
+            kept_names.entry(code).or_default().push((lang, name));
+        }
         for table in ["terminology_names", "terminology_words"] {
             let sql = format!(
                 "DELETE FROM {table} WHERE system = $1 AND code IN ({})",
@@ -180,6 +216,16 @@ async fn upsert_chunk(
             q.execute(&mut *conn).await.db()?;
         }
     }
+    let chunk: Vec<Concept> = chunk
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            if c.names.is_empty() {
+                c.names = kept_names.remove(&c.code).unwrap_or_default();
+            }
+            c
+        })
+        .collect();
     let names: Vec<(&str, &str, &str)> = chunk
         .iter()
         .flat_map(|c| {
@@ -237,6 +283,18 @@ pub async fn retire_unlisted(
     .await
     .db()?;
     Ok(done.rows_affected())
+}
+
+/// Brings the planner's statistics of the terminology tables up to date (after an
+/// import changed them wholesale), so that searches keep their plans.
+pub async fn analyze(conn: &mut Conn) -> Result<()> {
+    for table in ["terminology_concepts", "terminology_words"] {
+        sqlx::query(&format!("ANALYZE {table}"))
+            .execute(&mut *conn)
+            .await
+            .db()?;
+    }
+    Ok(())
 }
 
 /// Whether any concept of `system` is held.
@@ -385,10 +443,15 @@ pub async fn finish_import(
 }
 
 impl Store {
-    /// Selectable, active concepts of `system` (in `category` when given) whose names
-    /// have a word starting with each word typed, or whose code starts with what was
-    /// typed: codes first, then the shortest names. `lang` picks the name shown beside
-    /// the system's own.
+    /// Selectable, active concepts of `system` (in `category` when given) whose code
+    /// starts with what was typed (those first), then those whose names have a word
+    /// starting with each word typed, shortest names first. `lang` picks the name shown
+    /// beside the system's own.
+    ///
+    /// A word few names start with drives the search (its range of the words index,
+    /// then the others probed per concept); when every word typed is common (the first
+    /// letters of a word), concepts are walked shortest first and probed, which stops
+    /// as soon as the list is full.
     pub async fn search_concepts(
         &self,
         system: CodeSystem,
@@ -397,51 +460,118 @@ impl Store {
         lang: &str,
         limit: i64,
     ) -> Result<Vec<Found>> {
-        if typed.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut binds: Vec<String> = vec![system.uri().to_owned(), lang.to_owned()];
-        let mut bind = |v: String| {
-            binds.push(v);
-            format!("${}", binds.len())
+        let limit = limit.clamp(1, 50);
+        let mut found = match &typed.code {
+            Some(key) => {
+                self.concepts_by_code(system, category, key, lang, limit)
+                    .await?
+            }
+            None => Vec::new(),
         };
-        let mut matches = Vec::new();
-        if let Some(key) = &typed.code {
-            let (lo, hi) = (bind(key.clone()), bind(format!("{key}\u{10FFFF}")));
-            matches.push(format!("(c.code_key >= {lo} AND c.code_key < {hi})"));
+        if !typed.words.is_empty() && (found.len() as i64) < limit {
+            for f in self
+                .concepts_by_words(system, category, &typed.words, lang, limit)
+                .await?
+            {
+                if !found.iter().any(|g| g.code == f.code) {
+                    found.push(f);
+                }
+            }
+            found.truncate(limit as usize);
         }
-        if !typed.words.is_empty() {
-            let all: Vec<String> = typed
-                .words
-                .iter()
-                .map(|w| {
-                    let (lo, hi) = (bind(w.clone()), bind(format!("{w}\u{10FFFF}")));
-                    format!(
-                        "c.code IN (SELECT w.code FROM terminology_words w \
-                         WHERE w.system = $1 AND w.word >= {lo} AND w.word < {hi})"
-                    )
-                })
-                .collect();
-            matches.push(format!("({})", all.join(" AND ")));
-        }
-        let code_first = match &typed.code {
-            Some(_) => "CASE WHEN c.code_key >= $3 AND c.code_key < $4 THEN 0 ELSE 1 END, ",
-            None => "",
-        };
-        let category_clause = match category {
-            Some(c) => format!(" AND c.category = {}", bind(c.as_str().to_owned())),
-            None => String::new(),
-        };
+        Ok(found)
+    }
+
+    async fn concepts_by_code(
+        &self,
+        system: CodeSystem,
+        category: Option<Category>,
+        key: &str,
+        lang: &str,
+        limit: i64,
+    ) -> Result<Vec<Found>> {
+        let mut binds = vec![
+            system.uri().to_owned(),
+            lang.to_owned(),
+            key.to_owned(),
+            format!("{key}\u{10FFFF}"),
+        ];
+        let category_clause = category_clause(category, &mut binds);
         let sql = format!(
-            "SELECT c.code, c.display, n.name FROM terminology_concepts c \
-             LEFT JOIN terminology_names n ON n.system = c.system AND n.code = c.code AND n.lang = $2 \
-             WHERE c.system = $1 AND c.active = 1 AND c.selectable = 1{category_clause} AND ({}) \
-             ORDER BY {code_first}LENGTH(c.display), c.code LIMIT {}",
-            matches.join(" OR "),
-            limit.clamp(1, 50)
+            "SELECT c.code, c.display, n.name FROM terminology_concepts c {NAME_JOIN} \
+             WHERE c.system = $1 AND c.code_key >= $3 AND c.code_key < $4 \
+             AND c.active = 1 AND c.selectable = 1{category_clause} \
+             ORDER BY c.code_key LIMIT {limit}"
         );
-        let mut q = sqlx::query_as::<_, (String, String, Option<String>)>(&sql);
-        for b in &binds {
+        self.found(system, &sql, &binds).await
+    }
+
+    async fn concepts_by_words(
+        &self,
+        system: CodeSystem,
+        category: Option<Category>,
+        words: &[String],
+        lang: &str,
+        limit: i64,
+    ) -> Result<Vec<Found>> {
+        // How many index entries each word's range holds, counted up to COMMON.
+        let mut counts = Vec::with_capacity(words.len());
+        for w in words {
+            let (n,): (i64,) = sqlx::query_as(&format!(
+                "SELECT COUNT(*) FROM (SELECT 1 FROM terminology_words \
+                 WHERE system = $1 AND word >= $2 AND word < $3 LIMIT {COMMON}) t"
+            ))
+            .bind(system.uri())
+            .bind(w)
+            .bind(format!("{w}\u{10FFFF}"))
+            .fetch_one(self.pool())
+            .await
+            .db()?;
+            counts.push(n);
+        }
+        let rarest = (0..words.len()).min_by_key(|&i| counts[i]).unwrap_or(0);
+        let mut binds = vec![system.uri().to_owned(), lang.to_owned()];
+        let mut probes = String::new();
+        for (i, w) in words.iter().enumerate() {
+            let driven = counts[rarest] < COMMON && i == rarest;
+            if driven {
+                continue;
+            }
+            binds.push(w.clone());
+            binds.push(format!("{w}\u{10FFFF}"));
+            let (lo, hi) = (binds.len() - 1, binds.len());
+            probes.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM terminology_words p WHERE p.system = $1 \
+                 AND p.code = c.code AND p.word >= ${lo} AND p.word < ${hi})"
+            ));
+        }
+        let category_clause = category_clause(category, &mut binds);
+        let sql = if counts[rarest] < COMMON {
+            let w = &words[rarest];
+            binds.push(w.clone());
+            binds.push(format!("{w}\u{10FFFF}"));
+            let (lo, hi) = (binds.len() - 1, binds.len());
+            format!(
+                "SELECT c.code, c.display, n.name FROM \
+                 (SELECT DISTINCT code FROM terminology_words \
+                  WHERE system = $1 AND word >= ${lo} AND word < ${hi}) d \
+                 JOIN terminology_concepts c ON c.system = $1 AND c.code = d.code {NAME_JOIN} \
+                 WHERE c.active = 1 AND c.selectable = 1{category_clause}{probes} \
+                 ORDER BY c.display_length, c.code LIMIT {limit}"
+            )
+        } else {
+            format!(
+                "SELECT c.code, c.display, n.name FROM terminology_concepts c {NAME_JOIN} \
+                 WHERE c.system = $1 AND c.active = 1 AND c.selectable = 1{category_clause}{probes} \
+                 ORDER BY c.display_length, c.code LIMIT {limit}"
+            )
+        };
+        self.found(system, &sql, &binds).await
+    }
+
+    async fn found(&self, system: CodeSystem, sql: &str, binds: &[String]) -> Result<Vec<Found>> {
+        let mut q = sqlx::query_as::<_, (String, String, Option<String>)>(sql);
+        for b in binds {
             q = q.bind(b);
         }
         Ok(q.fetch_all(self.pool())

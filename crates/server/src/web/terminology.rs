@@ -141,12 +141,10 @@ fn w_zone(page: &Page) -> chrono_tz::Tz {
     page.clinic.settings.zone()
 }
 
-async fn import_rows(state: &AppState, page: &Page) -> AppResult<Vec<ImportRow>> {
+async fn import_rows(state: &AppState, me: &SignedIn, page: &Page) -> AppResult<Vec<ImportRow>> {
     let t = page.t;
     let zone = w_zone(page);
-    Ok(state
-        .store
-        .terminology_imports(10)
+    Ok(service::imports(state, &me.principal)
         .await?
         .into_iter()
         .map(|i| ImportRow {
@@ -185,9 +183,7 @@ async fn show(
     me.principal.require(Permission::ClinicWrite)?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/admin/terminology");
     let t = page.t;
-    let systems = state
-        .store
-        .terminology_summary()
+    let systems = service::summary(state, &me.principal)
         .await?
         .into_iter()
         .map(|s| SystemRow {
@@ -201,7 +197,7 @@ async fn show(
             },
         })
         .collect();
-    let imports = import_rows(state, &page).await?;
+    let imports = import_rows(state, me, &page).await?;
     let running = imports.iter().any(|i| i.running);
     Ok(render_form(
         error,
@@ -235,7 +231,7 @@ pub async fn imports(
 ) -> AppResult<Response> {
     me.principal.require(Permission::ClinicWrite)?;
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/admin/terminology");
-    let imports = import_rows(&state, &page).await?;
+    let imports = import_rows(&state, &me, &page).await?;
     let running = imports.iter().any(|i| i.running);
     Ok(render_with(
         StatusCode::OK,

@@ -369,7 +369,53 @@ async fn the_chart_form_records_the_code_chosen(backend: Backend) {
     app.shutdown().await;
 }
 
+/// A LOINC release: its laboratory tests and vital signs come in by their class, a
+/// deprecated code is kept but not offered, the Spanish names telemed gives the vital
+/// signs stay; a file that is not LOINC's table is refused naming what it lacks.
+async fn a_loinc_release_keeps_the_names_telemed_gave(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let token = app.token_for(&clinician, None).await;
+    let admin = app.create_user(Role::Admin).await;
+    let admin_web = app.signed_in_web(&admin).await;
+
+    let table = import(&admin_web, "loinc", "codes.csv", "code,name\n1,Heart\n").await;
+    assert!(table.contains("line 1: this is not LOINC"), "{table}");
+    assert!(table.contains("it has no LOINC_NUM column"), "{table}");
+
+    let loinc = [
+        "\"LOINC_NUM\",\"COMPONENT\",\"STATUS\",\"CLASSTYPE\",\"LONG_COMMON_NAME\"",
+        "\"8867-4\",\"Heart rate\",\"ACTIVE\",\"2\",\"Heart rate\"",
+        "\"2345-7\",\"Glucose\",\"ACTIVE\",\"1\",\"Glucose [Mass/volume] in Serum or Plasma\"",
+        "\"14749-6\",\"Glucose\",\"ACTIVE\",\"1\",\"Glucose [Moles/volume] in Serum or Plasma\"",
+        "\"1-8\",\"Acyclovir\",\"DEPRECATED\",\"1\",\"Acyclovir [Mass/volume] in Serum or Plasma\"",
+        "\"8480-6\",\"Intravascular systolic\",\"ACTIVE\",\"2\",\"Systolic blood pressure\"",
+    ]
+    .join("\r\n");
+    let table = import(&admin_web, "loinc", "Loinc.csv", &loinc).await;
+    assert!(
+        table.contains("5 codes read (3 new, 29 retired)"),
+        "{table}"
+    );
+
+    let (_, labs) = find(&app, &token, "section=labs&q=glucose", "en").await;
+    assert_eq!(codes(&labs), ["2345-7", "14749-6"], "{labs}");
+    let (_, gone) = find(&app, &token, "section=labs&q=acyclovir", "en").await;
+    assert_eq!(codes(&gone), Vec::<&str>::new(), "{gone}");
+    // A starter test the release does not list is retired.
+    let (_, hemoglobin) = find(&app, &token, "section=labs&q=hemoglobin", "en").await;
+    assert_eq!(codes(&hemoglobin), Vec::<&str>::new(), "{hemoglobin}");
+    // A clinical LOINC code the chart's vital signs do not know is not offered there.
+    let (_, systolic) = find(&app, &token, "section=vitals&q=systolic", "en").await;
+    assert_eq!(codes(&systolic), Vec::<&str>::new(), "{systolic}");
+    let (_, es) = find(&app, &token, "section=vitals&q=frecuencia", "es").await;
+    assert_eq!(codes(&es), ["8867-4"], "{es}");
+    assert_eq!(es[0]["name"], "Frecuencia cardiaca", "{es}");
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    a_loinc_release_keeps_the_names_telemed_gave,
     codes_are_found_as_typed_and_a_release_replaces_the_starter_set,
     the_chart_form_records_the_code_chosen,
 );
