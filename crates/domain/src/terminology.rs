@@ -5,6 +5,8 @@
 //! and the readers of the releases an admin imports: the CMS ICD-10-CM order file and
 //! the LOINC table (`Loinc.csv`). No IO: readers take lines.
 
+pub mod index;
+
 use crate::names::fold;
 use crate::record::{Section, CVX, LOINC, VITALS};
 use crate::{Error, Result};
@@ -264,6 +266,7 @@ pub struct LoincReader {
 
 impl LoincReader {
     pub fn new(header: &str) -> Result<LoincReader> {
+        let header = header.trim_end_matches(['\r', '\n']);
         let fields = csv_fields(header.trim_start_matches('\u{feff}'))
             .ok_or_else(|| Error::invalid("file", "the LOINC table's header does not read"))?;
         let at = |name: &str| {
@@ -493,7 +496,7 @@ mod tests {
     #[test]
     fn the_loinc_table_reads_by_its_header() {
         let mut r = LoincReader::new(
-            "\"LOINC_NUM\",\"COMPONENT\",\"STATUS\",\"CLASSTYPE\",\"LONG_COMMON_NAME\"",
+            "\u{feff}\"LOINC_NUM\",\"COMPONENT\",\"STATUS\",\"CLASSTYPE\",\"LONG_COMMON_NAME\"\r\n",
         )
         .unwrap();
         let c = r

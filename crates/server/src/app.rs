@@ -60,6 +60,8 @@ pub struct Inner {
     pub json_budget: crate::fhir::body::JsonBudget,
     /// This node's copy of the clinic's settings (see `clinic::current`).
     pub clinic: Arc<crate::clinic::ClinicCache>,
+    /// This node's type-ahead indexes of the code systems (see `terminology`).
+    pub terminology: crate::terminology::Indexes,
 }
 
 impl Deref for AppState {
@@ -149,6 +151,7 @@ impl AppState {
             knowledge,
             json_budget: Default::default(),
             clinic,
+            terminology: Default::default(),
         };
         Ok((AppState(Arc::new(inner)), audit_task))
     }

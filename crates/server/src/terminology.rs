@@ -3,16 +3,20 @@
 //! of full releases (the CMS ICD-10-CM order file, LOINC's `Loinc.csv`) read line by
 //! line, upserted in batches, with their progress kept where every node can read it.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use telemed_domain::access::Principal;
 use telemed_domain::audit::Outcome;
 use telemed_domain::record::Section;
+use telemed_domain::terminology::index::Index;
 use telemed_domain::terminology::{
-    for_section, icd10cm_order_line, is_icd10cm_shaped, starter, CodeSystem, Concept, LoincReader,
-    Typed,
+    for_section, icd10cm_order_line, is_icd10cm_shaped, starter, Category, CodeSystem, Concept,
+    LoincReader, Typed,
 };
 use telemed_domain::{Error, Permission, Result};
-use telemed_store::terminology::{self as store, Found, Import, SystemSummary};
+use telemed_store::terminology::{self as store, Import, SystemSummary};
 use telemed_store::{DbResult, Store};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
@@ -45,6 +49,92 @@ pub async fn seed_starter(store: &Store, now: DateTime<Utc>) -> Result<()> {
     tx.commit().await.db()
 }
 
+/// A concept a search found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub system: CodeSystem,
+    pub code: String,
+    /// The code system's own name for it.
+    pub display: String,
+    /// Its name in the language asked for, when it has one.
+    pub name: Option<String>,
+}
+
+/// This node's type-ahead index of each code system, built from the database on first
+/// use and built again once an import of the system has ended (on any node: the
+/// imports table says so).
+#[derive(Default)]
+pub struct Indexes {
+    held: tokio::sync::RwLock<HashMap<CodeSystem, Arc<HeldIndex>>>,
+    building: tokio::sync::Mutex<()>,
+}
+
+struct HeldIndex {
+    revision: (i64, i64),
+    index: Index,
+}
+
+async fn index_of(state: &AppState, system: CodeSystem) -> Result<Arc<HeldIndex>> {
+    let revision = state.store.terminology_revision(system).await?;
+    let current = || async {
+        state
+            .terminology
+            .held
+            .read()
+            .await
+            .get(&system)
+            .filter(|h| h.revision == revision)
+            .cloned()
+    };
+    if let Some(held) = current().await {
+        return Ok(held);
+    }
+    // One node builds an index once, however many searches wait for it.
+    let _building = state.terminology.building.lock().await;
+    if let Some(held) = current().await {
+        return Ok(held);
+    }
+    let concepts = state.store.concepts_of(system).await?;
+    let index = tokio::task::spawn_blocking(move || Index::new(concepts))
+        .await
+        .map_err(Error::internal)?;
+    let held = Arc::new(HeldIndex { revision, index });
+    state
+        .terminology
+        .held
+        .write()
+        .await
+        .insert(system, held.clone());
+    Ok(held)
+}
+
+async fn search_index(
+    state: &AppState,
+    system: CodeSystem,
+    category: Option<Category>,
+    q: &str,
+    lang: &str,
+    limit: i64,
+) -> Result<Vec<Found>> {
+    let typed = Typed::parse(q)?;
+    if typed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held = index_of(state, system).await?;
+    let limit = usize::try_from(limit.clamp(1, 50)).unwrap_or(1);
+    Ok(held
+        .index
+        .search(&typed, category, lang, limit)
+        .into_iter()
+        .map(|h| Found {
+            system,
+            code: h.code.to_owned(),
+            display: h.display.to_owned(),
+            name: h.name.map(str::to_owned),
+        })
+        .collect())
+}
+
 /// The concepts a chart section's code field offers for what was typed (at most
 /// `limit`), with names in `lang` where they exist. Anyone signed in may search: the
 /// code systems are reference data, not anyone's record.
@@ -61,11 +151,7 @@ pub async fn search_for_section(
             "that part of the chart is not coded from a code system here",
         )
     })?;
-    let typed = Typed::parse(q)?;
-    state
-        .store
-        .search_concepts(system, category, &typed, lang, limit)
-        .await
+    search_index(state, system, category, q, lang, limit).await
 }
 
 /// Searches one code system, all categories.
@@ -76,11 +162,7 @@ pub async fn search(
     lang: &str,
     limit: i64,
 ) -> Result<Vec<Found>> {
-    let typed = Typed::parse(q)?;
-    state
-        .store
-        .search_concepts(system, None, &typed, lang, limit)
-        .await
+    search_index(state, system, None, q, lang, limit).await
 }
 
 /// Refuses a code typed into the chart that the code system, as imported here, does

@@ -1,28 +1,22 @@
 -- Code systems clinicians pick codes from as they type (ICD-10-CM, LOINC, CVX): telemed's
 -- starter set from a clinic's first start, and the full releases an admin imports. A
 -- concept is never deleted: a release that no longer lists it leaves it inactive.
+-- Type-ahead searches an index each node builds in memory from these rows.
 CREATE TABLE terminology_concepts (
     system TEXT NOT NULL,
     code TEXT NOT NULL,
-    -- The code as typed and compared: upper case, without dots or dashes.
--- [sqlite]     code_key TEXT NOT NULL,
--- [postgres]     code_key TEXT COLLATE "C" NOT NULL,
-    -- The system's own name for the concept (English), and its length in characters
-    -- (type-ahead lists the shortest names first).
+    -- The system's own name for the concept (English).
     display TEXT NOT NULL,
-    display_length INTEGER NOT NULL,
     -- LOINC: vital-signs, laboratory or other; NULL where a system has no such split.
     category TEXT,
     -- Recorded in a chart (an ICD-10-CM category heading is not).
     selectable INTEGER NOT NULL,
     active INTEGER NOT NULL,
-    -- 'starter', or the import that last brought it ('icd10cm icd10cm_order_2026.txt').
+    -- 'starter', or the import that last brought it ('import <terminology_imports.id>').
     source TEXT NOT NULL,
     updated_at BIGINT NOT NULL,
     PRIMARY KEY (system, code)
 );
-CREATE INDEX terminology_concepts_by_key ON terminology_concepts (system, code_key);
-CREATE INDEX terminology_concepts_shortest ON terminology_concepts (system, display_length, code);
 -- A concept's names in other languages.
 CREATE TABLE terminology_names (
     system TEXT NOT NULL,
@@ -32,15 +26,6 @@ CREATE TABLE terminology_names (
     PRIMARY KEY (system, code, lang),
     FOREIGN KEY (system, code) REFERENCES terminology_concepts (system, code)
 );
--- Type-ahead: every folded word of a concept's names, for a prefix range scan.
-CREATE TABLE terminology_words (
-    system TEXT NOT NULL,
--- [sqlite]     word TEXT NOT NULL,
--- [postgres]     word TEXT COLLATE "C" NOT NULL,
-    code TEXT NOT NULL,
-    PRIMARY KEY (system, word, code)
-);
-CREATE INDEX terminology_words_by_code ON terminology_words (system, code);
 -- Releases imported (or being imported), with their progress.
 CREATE TABLE terminology_imports (
     id TEXT PRIMARY KEY,

@@ -1,28 +1,15 @@
-//! Code systems' concepts for type-ahead (ICD-10-CM, LOINC, CVX), their names in other
-//! languages, the folded words they are found by, and the imports that bring releases
-//! in. Reference data, not anyone's record: any caller the service lets in may search.
-//!
-//! A search narrows through one range of the words index per word typed (a prefix is a
-//! range), or through the codes' keys when what was typed can begin a code.
+//! Code systems' concepts (ICD-10-CM, LOINC, CVX), their names in other languages, and
+//! the imports that bring releases in. Reference data, not anyone's record. Type-ahead
+//! searches an index each node builds in memory from these rows
+//! (`telemed_domain::terminology::index`).
 
 use chrono::{DateTime, Utc};
-use telemed_domain::terminology::{code_key, Category, CodeSystem, Concept, Typed};
+use telemed_domain::terminology::{Category, CodeSystem, Concept};
 use telemed_domain::{Error, Result, UserId};
 
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
-/// What a search finds: a concept as the chart records it, with its name in the
-/// reader's language when it has one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
-    pub system: CodeSystem,
-    pub code: String,
-    pub display: String,
-    /// The name in the language asked for, when the concept has one.
-    pub name: Option<String>,
-}
-
-/// A concept as held: what `Found` has, and whether it may be recorded.
+/// A concept as held, and whether it may be recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Held {
     pub code: String,
@@ -63,30 +50,11 @@ fn system_of(uri: &str) -> Result<CodeSystem> {
     CodeSystem::from_uri(uri).ok_or_else(|| Error::internal("a terminology row of no known system"))
 }
 
-/// A word whose range of the words index holds this many entries or more is common:
-/// it does not drive a search (see `Store::search_concepts`).
-const COMMON: i64 = 5_000;
-
-/// A concept's name in the reader's language (`$2`).
-const NAME_JOIN: &str = "LEFT JOIN terminology_names n \
-     ON n.system = c.system AND n.code = c.code AND n.lang = $2";
-
-/// ` AND c.category = $n` when a category is asked for.
-fn category_clause(category: Option<Category>, binds: &mut Vec<String>) -> String {
-    match category {
-        Some(c) => {
-            binds.push(c.as_str().to_owned());
-            format!(" AND c.category = ${}", binds.len())
-        }
-        None => String::new(),
-    }
-}
-
 /// Rows bound per statement (SQLite allows 32,766 parameters).
 const BATCH: usize = 200;
 
 /// Adds concepts or brings those held (same system and code) up to date, with their
-/// names and words; `source` says where they came from. Returns how many were new.
+/// names; `source` says where they came from. Returns how many were new.
 pub async fn upsert(
     conn: &mut Conn,
     concepts: &[Concept],
@@ -162,23 +130,20 @@ async fn upsert_chunk(
 
     let insert = format!(
         "INSERT INTO terminology_concepts \
-         (system, code, code_key, display, display_length, category, selectable, active, source, \
-         updated_at) VALUES {} \
-         ON CONFLICT (system, code) DO UPDATE SET code_key = excluded.code_key, \
-         display = excluded.display, display_length = excluded.display_length, \
-         category = excluded.category, \
+         (system, code, display, category, selectable, active, source, updated_at) \
+         VALUES {} \
+         ON CONFLICT (system, code) DO UPDATE SET \
+         display = excluded.display, category = excluded.category, \
          selectable = excluded.selectable, active = excluded.active, source = excluded.source, \
          updated_at = excluded.updated_at",
-        placeholders(chunk.len(), 10, 1)
+        placeholders(chunk.len(), 8, 1)
     );
     let mut q = sqlx::query(&insert);
     for c in chunk {
         q = q
             .bind(system)
             .bind(&c.code)
-            .bind(code_key(&c.code))
             .bind(&c.display)
-            .bind(c.display.chars().count() as i64)
             .bind(c.category.map(Category::as_str))
             .bind(i64::from(c.selectable))
             .bind(i64::from(c.active))
@@ -188,7 +153,7 @@ async fn upsert_chunk(
     q.execute(&mut *conn).await.db()?;
 
     // A release without names in other languages (CMS's, LOINC's table) keeps those
-    // telemed or an earlier import gave; names and words are then written anew.
+    // telemed or an earlier import gave; names are then written anew.
     let mut kept_names: std::collections::HashMap<String, Vec<(String, String)>> =
         std::collections::HashMap::new();
     let replaced: Vec<&Concept> = chunk.iter().filter(|c| held.contains(&c.code)).collect();
@@ -204,7 +169,7 @@ async fn upsert_chunk(
         for (code, lang, name) in q.fetch_all(&mut *conn).await.db()? {
             kept_names.entry(code).or_default().push((lang, name));
         }
-        for table in ["terminology_names", "terminology_words"] {
+        for table in ["terminology_names"] {
             let sql = format!(
                 "DELETE FROM {table} WHERE system = $1 AND code IN ({})",
                 list(2, replaced.len())
@@ -245,21 +210,6 @@ async fn upsert_chunk(
         }
         q.execute(&mut *conn).await.db()?;
     }
-    let words: Vec<(String, &str)> = chunk
-        .iter()
-        .flat_map(|c| c.words().into_iter().map(move |w| (w, c.code.as_str())))
-        .collect();
-    for part in words.chunks(BATCH * 2) {
-        let sql = format!(
-            "INSERT INTO terminology_words (system, word, code) VALUES {}",
-            placeholders(part.len(), 3, 1)
-        );
-        let mut q = sqlx::query(&sql);
-        for (word, code) in part {
-            q = q.bind(system).bind(word.as_str()).bind(*code);
-        }
-        q.execute(&mut *conn).await.db()?;
-    }
     Ok(added)
 }
 
@@ -288,7 +238,7 @@ pub async fn retire_unlisted(
 /// Brings the planner's statistics of the terminology tables up to date (after an
 /// import changed them wholesale), so that searches keep their plans.
 pub async fn analyze(conn: &mut Conn) -> Result<()> {
-    for table in ["terminology_concepts", "terminology_words"] {
+    for table in ["terminology_concepts", "terminology_names"] {
         sqlx::query(&format!("ANALYZE {table}"))
             .execute(&mut *conn)
             .await
@@ -443,148 +393,53 @@ pub async fn finish_import(
 }
 
 impl Store {
-    /// Selectable, active concepts of `system` (in `category` when given) whose code
-    /// starts with what was typed (those first), then those whose names have a word
-    /// starting with each word typed, shortest names first. `lang` picks the name shown
-    /// beside the system's own.
-    ///
-    /// A word few names start with drives the search (its range of the words index,
-    /// then the others probed per concept); when every word typed is common (the first
-    /// letters of a word), concepts are walked shortest first and probed, which stops
-    /// as soon as the list is full.
-    pub async fn search_concepts(
-        &self,
-        system: CodeSystem,
-        category: Option<Category>,
-        typed: &Typed,
-        lang: &str,
-        limit: i64,
-    ) -> Result<Vec<Found>> {
-        let limit = limit.clamp(1, 50);
-        let mut found = match &typed.code {
-            Some(key) => {
-                self.concepts_by_code(system, category, key, lang, limit)
-                    .await?
-            }
-            None => Vec::new(),
-        };
-        if !typed.words.is_empty() && (found.len() as i64) < limit {
-            for f in self
-                .concepts_by_words(system, category, &typed.words, lang, limit)
-                .await?
-            {
-                if !found.iter().any(|g| g.code == f.code) {
-                    found.push(f);
-                }
-            }
-            found.truncate(limit as usize);
+    /// Every concept of `system` with its names, for the type-ahead index.
+    pub async fn concepts_of(&self, system: CodeSystem) -> Result<Vec<Concept>> {
+        let rows: Vec<(String, String, Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT code, display, category, selectable, active FROM terminology_concepts \
+             WHERE system = $1",
+        )
+        .bind(system.uri())
+        .fetch_all(self.pool())
+        .await
+        .db()?;
+        let names: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT code, lang, name FROM terminology_names WHERE system = $1")
+                .bind(system.uri())
+                .fetch_all(self.pool())
+                .await
+                .db()?;
+        let mut by_code: std::collections::HashMap<String, Vec<(String, String)>> =
+            std::collections::HashMap::new();
+        for (code, lang, name) in names {
+            by_code.entry(code).or_default().push((lang, name));
         }
-        Ok(found)
-    }
-
-    async fn concepts_by_code(
-        &self,
-        system: CodeSystem,
-        category: Option<Category>,
-        key: &str,
-        lang: &str,
-        limit: i64,
-    ) -> Result<Vec<Found>> {
-        let mut binds = vec![
-            system.uri().to_owned(),
-            lang.to_owned(),
-            key.to_owned(),
-            format!("{key}\u{10FFFF}"),
-        ];
-        let category_clause = category_clause(category, &mut binds);
-        let sql = format!(
-            "SELECT c.code, c.display, n.name FROM terminology_concepts c {NAME_JOIN} \
-             WHERE c.system = $1 AND c.code_key >= $3 AND c.code_key < $4 \
-             AND c.active = 1 AND c.selectable = 1{category_clause} \
-             ORDER BY c.code_key LIMIT {limit}"
-        );
-        self.found(system, &sql, &binds).await
-    }
-
-    async fn concepts_by_words(
-        &self,
-        system: CodeSystem,
-        category: Option<Category>,
-        words: &[String],
-        lang: &str,
-        limit: i64,
-    ) -> Result<Vec<Found>> {
-        // How many index entries each word's range holds, counted up to COMMON.
-        let mut counts = Vec::with_capacity(words.len());
-        for w in words {
-            let (n,): (i64,) = sqlx::query_as(&format!(
-                "SELECT COUNT(*) FROM (SELECT 1 FROM terminology_words \
-                 WHERE system = $1 AND word >= $2 AND word < $3 LIMIT {COMMON}) t"
-            ))
-            .bind(system.uri())
-            .bind(w)
-            .bind(format!("{w}\u{10FFFF}"))
-            .fetch_one(self.pool())
-            .await
-            .db()?;
-            counts.push(n);
-        }
-        let rarest = (0..words.len()).min_by_key(|&i| counts[i]).unwrap_or(0);
-        let mut binds = vec![system.uri().to_owned(), lang.to_owned()];
-        let mut probes = String::new();
-        for (i, w) in words.iter().enumerate() {
-            let driven = counts[rarest] < COMMON && i == rarest;
-            if driven {
-                continue;
-            }
-            binds.push(w.clone());
-            binds.push(format!("{w}\u{10FFFF}"));
-            let (lo, hi) = (binds.len() - 1, binds.len());
-            probes.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM terminology_words p WHERE p.system = $1 \
-                 AND p.code = c.code AND p.word >= ${lo} AND p.word < ${hi})"
-            ));
-        }
-        let category_clause = category_clause(category, &mut binds);
-        let sql = if counts[rarest] < COMMON {
-            let w = &words[rarest];
-            binds.push(w.clone());
-            binds.push(format!("{w}\u{10FFFF}"));
-            let (lo, hi) = (binds.len() - 1, binds.len());
-            format!(
-                "SELECT c.code, c.display, n.name FROM \
-                 (SELECT DISTINCT code FROM terminology_words \
-                  WHERE system = $1 AND word >= ${lo} AND word < ${hi}) d \
-                 JOIN terminology_concepts c ON c.system = $1 AND c.code = d.code {NAME_JOIN} \
-                 WHERE c.active = 1 AND c.selectable = 1{category_clause}{probes} \
-                 ORDER BY c.display_length, c.code LIMIT {limit}"
-            )
-        } else {
-            format!(
-                "SELECT c.code, c.display, n.name FROM terminology_concepts c {NAME_JOIN} \
-                 WHERE c.system = $1 AND c.active = 1 AND c.selectable = 1{category_clause}{probes} \
-                 ORDER BY c.display_length, c.code LIMIT {limit}"
-            )
-        };
-        self.found(system, &sql, &binds).await
-    }
-
-    async fn found(&self, system: CodeSystem, sql: &str, binds: &[String]) -> Result<Vec<Found>> {
-        let mut q = sqlx::query_as::<_, (String, String, Option<String>)>(sql);
-        for b in binds {
-            q = q.bind(b);
-        }
-        Ok(q.fetch_all(self.pool())
-            .await
-            .db()?
+        Ok(rows
             .into_iter()
-            .map(|(code, display, name)| Found {
+            .map(|(code, display, category, selectable, active)| Concept {
                 system,
+                names: by_code.remove(&code).unwrap_or_default(),
                 code,
                 display,
-                name,
+                category: category.as_deref().and_then(Category::parse),
+                selectable: selectable != 0,
+                active: active != 0,
             })
             .collect())
+    }
+
+    /// Changes whenever an import of `system` ends (done or failed), so that a node
+    /// knows its index is out of date: how many imports ended, and the last end.
+    pub async fn terminology_revision(&self, system: CodeSystem) -> Result<(i64, i64)> {
+        let row: (i64, Option<i64>) = sqlx::query_as(
+            "SELECT COUNT(*), MAX(finished_at) FROM terminology_imports \
+             WHERE system = $1 AND finished_at IS NOT NULL",
+        )
+        .bind(system.uri())
+        .fetch_one(self.pool())
+        .await
+        .db()?;
+        Ok((row.0, row.1.unwrap_or(0)))
     }
 
     /// The concept with this code, active or not, when held.

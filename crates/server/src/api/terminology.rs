@@ -2,13 +2,13 @@
 //! code system or for a chart section (which picks the system and, for LOINC, vital
 //! signs or laboratory tests).
 
+use crate::terminology::Found;
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use telemed_domain::record::Section;
 use telemed_domain::terminology::CodeSystem;
 use telemed_domain::Error;
-use telemed_store::terminology::Found;
 
 use super::ApiQuery;
 use crate::auth::ApiUser;
