@@ -1,7 +1,8 @@
 //! Terminology as a service: telemed's starter set at a clinic's first start, type-ahead
-//! search for the chart's coded fields, the check that a typed code exists, and imports
-//! of full releases (the CMS ICD-10-CM order file, LOINC's `Loinc.csv`) read line by
-//! line, upserted in batches, with their progress kept where every node can read it.
+//! search for the chart's coded fields (over an index each node holds in memory, built
+//! again when an import ends), the check that a typed code exists, and imports of full
+//! releases (the CMS ICD-10-CM order file, LOINC's `Loinc.csv`) read line by line,
+//! upserted in batches, with their progress kept where every node can read it.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -102,6 +102,19 @@ async fn search_times(app: &TestApp, token: &str) -> (Vec<f64>, usize, String) {
     (times, found / ROUNDS, slowest)
 }
 
+/// This process's resident memory, in MB (Linux).
+fn resident_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -152,7 +165,9 @@ fn main() {
             let import = started.elapsed().as_secs_f64();
             let held = report.concepts;
 
+            let before = resident_mb();
             let (full, found, slowest) = search_times(&app, &token).await;
+            let index_mb = resident_mb() - before;
             println!(
                 "| {db} | {held} (full release) | search per keystroke ({found} of {strokes} found some) | {:.2} ms | {:.2} ms | {:.2} ms |",
                 percentile(&full, 0.5),
@@ -161,6 +176,7 @@ fn main() {
             );
             println!("| {db} | {held} | import of the release (CMS order file) | {import:.1} s | | |");
             println!("{db}, slowest keystrokes: {slowest}");
+            println!("{db}, resident memory grew {index_mb:.1} MB while the index was built and searched");
             app.shutdown().await;
         });
     }
