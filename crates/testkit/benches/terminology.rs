@@ -155,11 +155,11 @@ fn main() {
             let state = app.state();
             let ctx = telemed_server::context::Ctx::background("bench");
             let started = Instant::now();
-            let id = telemed_server::terminology::begin_import(&state, None, CodeSystem::Icd10Cm, "icd10cm_order.txt", size)
+            let id = telemed_server::terminology::begin_import(state, None, CodeSystem::Icd10Cm, "icd10cm_order.txt", size)
                 .await
                 .unwrap();
             let input = tokio::io::BufReader::new(tokio::fs::File::open(&file).await.unwrap());
-            let report = telemed_server::terminology::run_import(&state, &ctx, None, &id, CodeSystem::Icd10Cm, input)
+            let report = telemed_server::terminology::run_import(state, &ctx, None, &id, CodeSystem::Icd10Cm, input)
                 .await
                 .unwrap();
             let import = started.elapsed().as_secs_f64();
