@@ -317,6 +317,8 @@ impl Criticality {
 
 pub const LOINC: &str = "http://loinc.org";
 pub const ICD10: &str = "http://hl7.org/fhir/sid/icd-10";
+/// ICD-10-CM, the United States' clinical modification of ICD-10.
+pub const ICD10CM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
 pub const SNOMED: &str = "http://snomed.info/sct";
 pub const CVX: &str = "http://hl7.org/fhir/sid/cvx";
 pub const RXNORM: &str = "http://www.nlm.nih.gov/research/umls/rxnorm";
@@ -912,9 +914,7 @@ impl NewEntry {
                 taken_now(&mut e);
             }
             Section::Problems => {
-                if !system_is(&[crate::terminology::ICD10CM, ICD10, SNOMED])
-                    || e.code.is_none() && !imported
-                {
+                if !system_is(&[ICD10CM, ICD10, SNOMED]) || e.code.is_none() && !imported {
                     return Err(Error::invalid(
                         "code",
                         "a problem needs its diagnosis code (ICD-10-CM, ICD-10 or SNOMED CT): type words of the diagnosis and choose one",

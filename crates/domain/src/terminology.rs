@@ -8,11 +8,9 @@
 pub mod index;
 
 use crate::names::fold;
+pub use crate::record::ICD10CM;
 use crate::record::{Section, CVX, LOINC, VITALS};
 use crate::{Error, Result};
-
-/// ICD-10-CM, the United States' clinical modification (its FHIR system URI).
-pub const ICD10CM: &str = "http://hl7.org/fhir/sid/icd-10-cm";
 
 /// A code system telemed holds concepts of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
