@@ -91,7 +91,7 @@ async fn upsert_chunk(
     now: DateTime<Utc>,
 ) -> Result<u64> {
     use std::collections::HashSet;
-    // One system per statement, for the key lookups below.
+    // One system per statement.
     let mut systems: Vec<CodeSystem> = chunk.iter().map(|c| c.system).collect();
     systems.dedup();
     if systems.len() > 1 {
@@ -111,46 +111,30 @@ async fn upsert_chunk(
     let Some(system) = systems.first().map(|s| s.uri()) else {
         return Ok(0);
     };
-    let sql = format!(
-        "SELECT code FROM terminology_concepts WHERE system = $1 AND code IN ({})",
-        list(2, chunk.len())
-    );
-    let mut held = sqlx::query_as::<_, (String,)>(&sql).bind(system);
-    for c in chunk {
-        held = held.bind(&c.code);
-    }
-    let held: HashSet<String> = held
-        .fetch_all(&mut *conn)
-        .await
-        .db()?
-        .into_iter()
-        .map(|(c,)| c)
+    // New concepts go in first; the rows that come back are the ones that were new (the
+    // conflict is found through the primary key, whatever the planner's statistics say
+    // in the middle of a bulk load). The others are then brought up to date.
+    let new_codes: HashSet<String> = insert_concepts(
+        conn,
+        system,
+        &chunk.iter().collect::<Vec<_>>(),
+        source,
+        now,
+        false,
+    )
+    .await?
+    .into_iter()
+    .collect();
+    let held: HashSet<String> = chunk
+        .iter()
+        .filter(|c| !new_codes.contains(&c.code))
+        .map(|c| c.code.clone())
         .collect();
-    let added = chunk.iter().filter(|c| !held.contains(&c.code)).count() as u64;
-
-    let insert = format!(
-        "INSERT INTO terminology_concepts \
-         (system, code, display, category, selectable, active, source, updated_at) \
-         VALUES {} \
-         ON CONFLICT (system, code) DO UPDATE SET \
-         display = excluded.display, category = excluded.category, \
-         selectable = excluded.selectable, active = excluded.active, source = excluded.source, \
-         updated_at = excluded.updated_at",
-        placeholders(chunk.len(), 8, 1)
-    );
-    let mut q = sqlx::query(&insert);
-    for c in chunk {
-        q = q
-            .bind(system)
-            .bind(&c.code)
-            .bind(&c.display)
-            .bind(c.category.map(Category::as_str))
-            .bind(i64::from(c.selectable))
-            .bind(i64::from(c.active))
-            .bind(source)
-            .bind(to_micros(now));
+    let updated: Vec<&Concept> = chunk.iter().filter(|c| held.contains(&c.code)).collect();
+    if !updated.is_empty() {
+        insert_concepts(conn, system, &updated, source, now, true).await?;
     }
-    q.execute(&mut *conn).await.db()?;
+    let added = new_codes.len() as u64;
 
     // A release without names in other languages (CMS's, LOINC's table) keeps those
     // telemed or an earlier import gave; names are then written anew.
@@ -211,6 +195,49 @@ async fn upsert_chunk(
         q.execute(&mut *conn).await.db()?;
     }
     Ok(added)
+}
+
+/// Inserts concept rows: those not held yet (`update` false: returns their codes), or
+/// over those held (`update` true).
+async fn insert_concepts(
+    conn: &mut Conn,
+    system: &str,
+    concepts: &[&Concept],
+    source: &str,
+    now: DateTime<Utc>,
+    update: bool,
+) -> Result<Vec<String>> {
+    let on_conflict = if update {
+        "DO UPDATE SET display = excluded.display, category = excluded.category, \
+         selectable = excluded.selectable, active = excluded.active, \
+         source = excluded.source, updated_at = excluded.updated_at"
+    } else {
+        "DO NOTHING"
+    };
+    let sql = format!(
+        "INSERT INTO terminology_concepts \
+         (system, code, display, category, selectable, active, source, updated_at) \
+         VALUES {} ON CONFLICT (system, code) {on_conflict} RETURNING code",
+        placeholders(concepts.len(), 8, 1)
+    );
+    let mut q = sqlx::query_as::<_, (String,)>(&sql);
+    for c in concepts {
+        q = q
+            .bind(system)
+            .bind(&c.code)
+            .bind(&c.display)
+            .bind(c.category.map(Category::as_str))
+            .bind(i64::from(c.selectable))
+            .bind(i64::from(c.active))
+            .bind(source)
+            .bind(to_micros(now));
+    }
+    Ok(q.fetch_all(conn)
+        .await
+        .db()?
+        .into_iter()
+        .map(|(code,)| code)
+        .collect())
 }
 
 /// Marks inactive the concepts of `system` the import `source` did not bring (a release
