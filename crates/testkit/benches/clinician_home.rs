@@ -15,7 +15,7 @@ use chrono::{Duration, TimeZone, Utc};
 use serde_json::json;
 use telemed_domain::schedule::VisitKind;
 use telemed_domain::{Clock, Role};
-use telemed_testkit::{percentile, Backend, TestApp, WebClient};
+use telemed_testkit::{percentile, TestApp, WebClient};
 
 const VISITS: i64 = 24;
 const THREADS: usize = 12;
@@ -42,12 +42,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let mut backends = vec![Backend::Sqlite];
-    if std::env::var_os("TELEMED_TEST_DATABASE_URL").is_some() {
-        backends.push(Backend::Postgres);
-    } else {
-        println!("PostgreSQL skipped: set TELEMED_TEST_DATABASE_URL to include it");
-    }
+    let backends = telemed_testkit::bench_backends();
     println!("| database | page | p50 | p99 |");
     println!("|---|---|---|---|");
     for backend in backends {

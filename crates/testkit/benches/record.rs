@@ -15,7 +15,7 @@ use telemed_domain::schedule::VisitKind;
 use telemed_domain::{Clock, MediaType, Role, UserId};
 use telemed_store::record::{self, NewNote};
 use telemed_store::scheduling::{self, NewAppointment};
-use telemed_testkit::{percentile as pct, Backend, TestApp};
+use telemed_testkit::{percentile as pct, TestApp};
 
 const YEARS: i64 = 10;
 /// Other patients with a record of the same size, so indexes have to select.
@@ -323,12 +323,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let mut backends = vec![Backend::Sqlite];
-    if std::env::var_os("TELEMED_TEST_DATABASE_URL").is_some() {
-        backends.push(Backend::Postgres);
-    } else {
-        println!("PostgreSQL skipped: set TELEMED_TEST_DATABASE_URL to include it");
-    }
+    let backends = telemed_testkit::bench_backends();
     println!("| database | measure | figure |");
     println!("|---|---|---|");
     for backend in backends {

@@ -14,7 +14,7 @@ use telemed_domain::schedule::{parse_time_zone, Availability, VisitKind, WeeklyR
 use telemed_domain::{Clock, Email, Role, UserId};
 use telemed_store::scheduling::{self, NewAppointment, ProfileUpdate, VisitType};
 use telemed_store::users::{self, NewUser};
-use telemed_testkit::{percentile as pct, Backend, TestApp};
+use telemed_testkit::{percentile as pct, TestApp};
 use tokio::sync::Mutex;
 
 const CLINICIANS: usize = 200;
@@ -237,12 +237,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let mut backends = vec![Backend::Sqlite];
-    if std::env::var_os("TELEMED_TEST_DATABASE_URL").is_some() {
-        backends.push(Backend::Postgres);
-    } else {
-        println!("PostgreSQL skipped: set TELEMED_TEST_DATABASE_URL to include it");
-    }
+    let backends = telemed_testkit::bench_backends();
     println!("| database | measure | figure |");
     println!("|---|---|---|");
     for backend in backends {

@@ -465,6 +465,18 @@ pub fn test_ctx() -> Ctx {
     }
 }
 
+/// The databases a benchmark runs on: SQLite, and PostgreSQL when
+/// TELEMED_TEST_DATABASE_URL is set (said when it is not).
+pub fn bench_backends() -> Vec<Backend> {
+    let mut backends = vec![Backend::Sqlite];
+    if std::env::var_os("TELEMED_TEST_DATABASE_URL").is_some() {
+        backends.push(Backend::Postgres);
+    } else {
+        println!("PostgreSQL skipped: set TELEMED_TEST_DATABASE_URL to include it");
+    }
+    backends
+}
+
 /// The value at fraction `p` (0.5 for the median) of an ascending slice, as benchmarks
 /// report it.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
