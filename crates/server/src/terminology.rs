@@ -167,7 +167,7 @@ pub async fn search(
 }
 
 /// Refuses a code typed into the chart that the code system, as imported here, does
-/// not have or does not let one record (a category heading). Checked only once a full
+/// not have, retired, or does not let one record (a category heading). Checked only once a full
 /// release of the system is in: the starter set alone would refuse good codes.
 pub async fn check_typed_code(state: &AppState, system_uri: &str, code: &str) -> Result<()> {
     let Some(system) = CodeSystem::from_uri(system_uri) else {
@@ -181,6 +181,14 @@ pub async fn check_typed_code(state: &AppState, system_uri: &str, code: &str) ->
     }
     let held = state.store.concept(system, code).await?;
     match held {
+        Some(c) if !c.active => Err(Error::invalid(
+            "code",
+            format!(
+                "{code} ({}) is no longer in {}: the release imported here retired it",
+                c.display,
+                system.label()
+            ),
+        )),
         Some(c) if c.selectable => Ok(()),
         Some(c) => Err(Error::invalid(
             "code",

@@ -12,7 +12,6 @@ use crate::{from_micros, to_micros, Conn, DbResult, Store};
 /// A concept as held, and whether it may be recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Held {
-    pub code: String,
     pub display: String,
     pub selectable: bool,
     pub active: bool,
@@ -91,26 +90,14 @@ async fn upsert_chunk(
     now: DateTime<Utc>,
 ) -> Result<u64> {
     use std::collections::HashSet;
-    // One system per statement.
-    let mut systems: Vec<CodeSystem> = chunk.iter().map(|c| c.system).collect();
-    systems.dedup();
-    if systems.len() > 1 {
-        let mut added = 0;
-        for system in CodeSystem::ALL {
-            let part: Vec<Concept> = chunk
-                .iter()
-                .filter(|c| c.system == system)
-                .cloned()
-                .collect();
-            if !part.is_empty() {
-                added += Box::pin(upsert_chunk(conn, &part, source, now)).await?;
-            }
-        }
-        return Ok(added);
-    }
-    let Some(system) = systems.first().map(|s| s.uri()) else {
+    // A chunk is of one system: telemed seeds and imports a system at a time.
+    let Some(system) = chunk.first().map(|c| c.system) else {
         return Ok(0);
     };
+    if chunk.iter().any(|c| c.system != system) {
+        return Err(Error::internal("concepts of several systems in one upsert"));
+    }
+    let system = system.uri();
     // New concepts go in first; the rows that come back are the ones that were new (the
     // conflict is found through the primary key, whatever the planner's statistics say
     // in the middle of a bulk load). The others are then brought up to date.
@@ -471,8 +458,8 @@ impl Store {
 
     /// The concept with this code, active or not, when held.
     pub async fn concept(&self, system: CodeSystem, code: &str) -> Result<Option<Held>> {
-        let row: Option<(String, String, i64, i64)> = sqlx::query_as(
-            "SELECT code, display, selectable, active FROM terminology_concepts \
+        let row: Option<(String, i64, i64)> = sqlx::query_as(
+            "SELECT display, selectable, active FROM terminology_concepts \
              WHERE system = $1 AND code = $2",
         )
         .bind(system.uri())
@@ -480,8 +467,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await
         .db()?;
-        Ok(row.map(|(code, display, selectable, active)| Held {
-            code,
+        Ok(row.map(|(display, selectable, active)| Held {
             display,
             selectable: selectable != 0,
             active: active != 0,

@@ -256,6 +256,15 @@ async fn codes_are_found_as_typed_and_a_release_replaces_the_starter_set(backend
             .contains("is not a code of ICD-10-CM"),
         "{body}"
     );
+    let (status, body) = add_problem(&api, &token, &patient, "I10").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("retired it"),
+        "{body}"
+    );
     assert_eq!(add_problem(&api, &token, &patient, "Z99.89").await.0, 201);
     // What the chart held keeps its codes, retired or not.
     let (_, problems) = api
