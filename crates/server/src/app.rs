@@ -62,6 +62,8 @@ pub struct Inner {
     pub clinic: Arc<crate::clinic::ClinicCache>,
     /// This node's type-ahead indexes of the code systems (see `terminology`).
     pub terminology: crate::terminology::Indexes,
+    /// The fonts PDFs are written in (Noto Sans and `record.pdf_fonts`).
+    pub pdf_fonts: Arc<crate::pdf::Fonts>,
 }
 
 impl Deref for AppState {
@@ -132,6 +134,10 @@ impl AppState {
                 .await
                 .map_err(describe)?,
         ));
+        let pdf_fonts = Arc::new(
+            crate::pdf::Fonts::with_fallbacks(&config.record.pdf_fonts)
+                .map_err(|e| anyhow::anyhow!(e))?,
+        );
         let inner = Inner {
             config: Arc::new(config),
             store,
@@ -152,6 +158,7 @@ impl AppState {
             json_budget: Default::default(),
             clinic,
             terminology: Default::default(),
+            pdf_fonts,
         };
         Ok((AppState(Arc::new(inner)), audit_task))
     }

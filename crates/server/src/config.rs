@@ -73,12 +73,18 @@ impl Default for FhirConfig {
 pub struct RecordConfig {
     /// How long a clinician's break-the-glass access to a record lasts.
     pub break_glass_minutes: i64,
+    /// Fonts for the scripts Noto Sans (shipped) lacks, tried in order when a PDF
+    /// (record export, prescription) holds such a character, e.g.
+    /// `/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc` from Debian's
+    /// `fonts-noto-cjk`. A character no font has prints as a box, and the PDF says so.
+    pub pdf_fonts: Vec<PathBuf>,
 }
 
 impl Default for RecordConfig {
     fn default() -> Self {
         RecordConfig {
             break_glass_minutes: 60,
+            pdf_fonts: Vec::new(),
         }
     }
 }

@@ -14,7 +14,7 @@ use telemed_store::record::{Addendum, Demographics, Entry, Note, RecentVisit};
 use crate::context::Ctx;
 use crate::i18n::record::{criticality_name, severity_name, status_name, verification_name};
 use crate::i18n::{Texts, EN};
-use crate::pdf::PdfWriter;
+use crate::pdf::{Fonts, PdfWriter};
 use crate::record::{authorize_as, decide};
 use crate::AppState;
 
@@ -196,9 +196,9 @@ pub fn entry_line(t: &Texts, e: &Entry) -> String {
 }
 
 /// The readable copy of a record.
-pub fn to_pdf(r: &RecordExport) -> Vec<u8> {
+pub fn to_pdf(r: &RecordExport, fonts: &Fonts) -> Result<Vec<u8>> {
     let title = format!("Health record of {}", r.patient_name);
-    let mut pdf = PdfWriter::new(&title);
+    let mut pdf = PdfWriter::new(&title, fonts)?;
     pdf.title(&title);
     pdf.small(&format!(
         "Exported on {} UTC from telemed. Only signed visit notes are included.",

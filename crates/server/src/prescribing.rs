@@ -584,7 +584,7 @@ pub async fn pdf(
     let name = |u: &UserId| names.get(u).map(|n| n.0.clone()).unwrap_or_default();
     let es = lang == Language::Spanish;
     let say = |en: &'static str, es_text: &'static str| if es { es_text } else { en };
-    let mut doc = crate::pdf::PdfWriter::new(say("Prescription", "Receta"));
+    let mut doc = crate::pdf::PdfWriter::new(say("Prescription", "Receta"), &state.pdf_fonts)?;
     doc.title(&p.medication.name);
     doc.text(if es { &p.sig_text_es } else { &p.sig_text_en });
     doc.gap(6.0);
@@ -647,7 +647,7 @@ pub async fn pdf(
         p.token
     );
     doc.qr(&url, 220.0).map_err(Error::internal)?;
-    Ok(doc.finish())
+    doc.finish()
 }
 
 /// The `typ` claim of a prescription token.

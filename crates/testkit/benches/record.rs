@@ -1,6 +1,6 @@
 //! Patient record figures: the chart summary (and the whole vitals section) for a
 //! patient with ten years of history among other patients' records, p50/p99 through
-//! the API; and the encrypted file store's write and read throughput against a plain
+//! the API; the whole-record download as PDF against JSON; and the encrypted file store's write and read throughput against a plain
 //! file write and read of the same bytes in the same folder and run.
 //! `cargo bench -p telemed-testkit --bench record` (PostgreSQL too when
 //! TELEMED_TEST_DATABASE_URL is set).
@@ -231,6 +231,40 @@ async fn timed(client: &reqwest::Client, url: &str, token: &str) -> Vec<f64> {
     times
 }
 
+/// The patient's whole-record download, as the readable PDF (krilla, Noto Sans
+/// embedded and subset) against the JSON copy of the same record in the same run.
+async fn export_figures(
+    app: &TestApp,
+    db: &str,
+    patient: &telemed_testkit::TestUser,
+    base: &str,
+    entries: usize,
+) {
+    let token = app.token_for(patient, None).await;
+    let client = reqwest::Client::new();
+    for format in ["json", "pdf"] {
+        let url = format!("{base}/record/export?format={format}");
+        let mut times = Vec::new();
+        let mut size = 0;
+        for i in 0..23 {
+            let started = Instant::now();
+            let r = client.get(&url).bearer_auth(&token).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            size = r.bytes().await.unwrap().len();
+            if i >= 3 {
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "| {db} | whole-record export as {format} ({entries} entries, 120 notes; {:.1} MB): p50 / max of 20 | {:.0} ms / {:.0} ms |",
+            size as f64 / 1e6,
+            pct(&times, 0.5),
+            times[times.len() - 1]
+        );
+    }
+}
+
 /// Encrypted store against plain files: the same bytes, the same folder, interleaved.
 async fn file_throughput(app: &TestApp, db: &str) {
     const FILES: usize = 8;
@@ -396,6 +430,7 @@ fn main() {
                 "| {db} | the same section read from the store alone (no HTTP, JSON or audit): p50 | {:.1} ms |",
                 pct(&direct, 0.5)
             );
+            export_figures(&app, &db, &patient, &base, own).await;
             file_throughput(&app, &db).await;
             app.shutdown().await;
         });

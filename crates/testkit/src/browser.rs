@@ -201,6 +201,47 @@ fn screenshot_dir() -> PathBuf {
     target.join("screenshots")
 }
 
+/// axe-core, vendored (`crates/testkit/axe`, MPL-2.0): the accessibility rules the
+/// journeys' pages are checked against.
+static AXE: &str = include_str!("../axe/axe.min.js");
+
+/// The serious and critical violations axe-core finds on the page as it is now, under
+/// the WCAG 2.0, 2.1 and 2.2 A and AA rules: one line each, with the rule, its help
+/// text and the first offending elements. (Run over the DevTools protocol, so the
+/// pages' strict Content-Security-Policy stays as it is.)
+pub async fn accessibility_violations(page: &Page) -> anyhow::Result<Vec<String>> {
+    page.evaluate(AXE).await.context("loading axe-core")?;
+    let found = page
+        .evaluate(
+            "axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', \
+             'wcag21a', 'wcag21aa', 'wcag22aa'] }, resultTypes: ['violations'] })\
+             .then(r => r.violations\
+               .filter(v => v.impact === 'serious' || v.impact === 'critical')\
+               .map(v => `${v.id} (${v.impact}): ${v.help}: ` + v.nodes.slice(0, 4)\
+                 .map(n => n.target.join(' ') + ' ' + (n.failureSummary || '').split('\\n')[1])\
+                 .join(' | ')))",
+        )
+        .await
+        .context("running axe-core")?;
+    Ok(found.into_value()?)
+}
+
+/// Fails the test when axe-core finds a serious or critical violation on the page;
+/// `what` names the page in the message.
+pub async fn assert_accessible(page: &Page, what: &str) {
+    let found = accessibility_violations(page)
+        .await
+        .expect("axe-core runs on the page");
+    assert!(found.is_empty(), "{what}: {found:#?}");
+}
+
+/// A page of a journey as it is now: photographed (`screenshot`) and checked by
+/// axe-core (`assert_accessible`).
+pub async fn look(page: &Page, name: &str) {
+    screenshot(page, name).await.expect("a screenshot");
+    assert_accessible(page, name).await;
+}
+
 /// Evaluates a JavaScript expression, retrying until it is true (15 s); panics if it
 /// never is.
 pub async fn until(page: &Page, expression: &str) {

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod cut;
 pub mod fhir_validate;
 pub mod live;
+pub mod pdf_text;
 pub mod smtp;
 pub mod synthetic;
 
@@ -21,6 +22,7 @@ use telemed_server::config::{FilesConfig, SmtpConfig};
 use telemed_server::context::Ctx;
 use telemed_server::{AppState, Config, RunningServer};
 
+pub use pdf_text::{filled_boxes, pdf_text};
 pub use smtp::{ReceivedMail, SmtpSink};
 
 /// Which database a test runs on.

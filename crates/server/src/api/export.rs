@@ -90,19 +90,24 @@ pub async fn export(
         return Err(Error::invalid("format", "format is json or pdf").into());
     }
     let record = export::gather(&state, &ctx, &caller.principal, patient, format).await?;
-    Ok(export_response(record, format))
+    export_response(&state, record, format)
 }
 
 /// The export as a download named after the day.
-pub fn export_response(record: RecordExport, format: &str) -> Response {
+pub fn export_response(
+    state: &AppState,
+    record: RecordExport,
+    format: &str,
+) -> AppResult<Response> {
     let file_name = format!(
         "health-record-{}.{format}",
         record.exported_at.format("%Y-%m-%d")
     );
     if format == "pdf" {
-        crate::respond::pdf_download(export::to_pdf(&record), &file_name)
+        let pdf = export::to_pdf(&record, &state.pdf_fonts)?;
+        Ok(crate::respond::pdf_download(pdf, &file_name))
     } else {
         let json = axum::Json(RecordExportView::from(record)).into_response();
-        crate::respond::download(json, &file_name)
+        Ok(crate::respond::download(json, &file_name))
     }
 }

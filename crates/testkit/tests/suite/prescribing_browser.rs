@@ -10,7 +10,7 @@ use chromiumoxide::Page;
 use serde_json::json;
 use telemed_domain::Role;
 use telemed_testkit::browser::{
-    fill, screenshot, sign_in_patient, sign_in_to_enrolment, submit, text_of, until, wait_for,
+    fill, look, sign_in_patient, sign_in_to_enrolment, submit, text_of, until, wait_for,
     wait_for_path, TestBrowser,
 };
 use telemed_testkit::{totp_code, Backend, TestApp, TestUser};
@@ -47,44 +47,42 @@ async fn set(page: &Page, id: &str, value: &str) {
     .unwrap();
 }
 
-/// The QR code a PDF of telemed draws (one filled rectangle per run of dark modules,
-/// in module units), rasterised as a scanner would see it and read.
+/// The QR code a PDF of telemed draws (filled rectangles, one per run of dark
+/// modules), rasterised at four pixels a point as a scanner would see it, and read.
 fn read_qr(pdf: &[u8]) -> String {
-    let text = String::from_utf8_lossy(pdf);
-    let runs: Vec<(usize, usize, usize)> = text
-        .lines()
-        .filter_map(|line| {
-            let parts: Vec<&str> = line.split_whitespace().collect();
-            match parts.as_slice() {
-                [x, y, w, "1.02", "re", "f"] => Some((
-                    x.parse().ok()?,
-                    y.parse().ok()?,
-                    w.trim_end_matches(".02").parse().ok()?,
-                )),
-                _ => None,
-            }
-        })
-        .collect();
-    assert!(runs.len() > 100, "a QR code is drawn");
-    let size = runs.iter().map(|(x, _, w)| x + w).max().unwrap() + 4;
-    let scale = 4;
-    let side = size * scale;
-    let mut dark = vec![false; side * side];
-    for (x, y, w) in runs {
-        let row = size - y - 1;
-        for py in row * scale..(row + 1) * scale {
-            for px in x * scale..(x + w) * scale {
-                dark[py * side + px] = true;
+    let boxes = telemed_testkit::filled_boxes(pdf);
+    assert!(boxes.len() > 100, "a QR code is drawn");
+    // The code with a quiet zone of 20 points around it.
+    let left = boxes.iter().map(|b| b[0]).fold(f32::MAX, f32::min) - 20.0;
+    let top = boxes.iter().map(|b| b[1]).fold(f32::MAX, f32::min) - 20.0;
+    let right = boxes.iter().map(|b| b[2]).fold(0.0, f32::max) + 20.0;
+    let bottom = boxes.iter().map(|b| b[3]).fold(0.0, f32::max) + 20.0;
+    let scale = 4.0;
+    let (w, h) = (
+        ((right - left) * scale) as usize,
+        ((bottom - top) * scale) as usize,
+    );
+    let mut dark = vec![false; w * h];
+    for b in boxes {
+        let px = |v: f32, origin: f32, max: usize| (((v - origin) * scale) as usize).min(max);
+        for y in px(b[1], top, h)..px(b[3], top, h) {
+            for x in px(b[0], left, w)..px(b[2], left, w) {
+                dark[y * w + x] = true;
             }
         }
     }
-    let mut image = rqrr::PreparedImage::prepare_from_greyscale(side, side, |x, y| {
-        if dark[y * side + x] {
-            0
-        } else {
-            255
-        }
-    });
+    let mut image =
+        rqrr::PreparedImage::prepare_from_greyscale(
+            w,
+            h,
+            |x, y| {
+                if dark[y * w + x] {
+                    0
+                } else {
+                    255
+                }
+            },
+        );
     let grids = image.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code");
     grids[0].decode().expect("the QR code reads").1
@@ -164,9 +162,7 @@ async fn a_prescription_from_the_video_room_is_verified_from_its_qr_code_and_dis
         .await
         .unwrap()
         .contains("Take 500 mg by mouth three times a day for 7 days."));
-    screenshot(&doc, "60-room-prescription-warning")
-        .await
-        .unwrap();
+    look(&doc, "60-room-prescription-warning").await;
     fill(
         &doc,
         "#rx-finding-list textarea",
@@ -193,9 +189,7 @@ async fn a_prescription_from_the_video_room_is_verified_from_its_qr_code_and_dis
     wait_for(&doc, "#room-status[data-state='in-call']")
         .await
         .unwrap();
-    screenshot(&doc, "61-room-prescription-signed")
-        .await
-        .unwrap();
+    look(&doc, "61-room-prescription-signed").await;
 
     // Ibuprofen for a patient on warfarin: a major interaction.
     choose_product(&doc, "ibuprofen 400", "ibuprofen-400-mg-oral-tablet").await;
@@ -207,7 +201,7 @@ async fn a_prescription_from_the_video_room_is_verified_from_its_qr_code_and_dis
         "[...document.querySelectorAll('#rx-finding-list li')].some(li => li.dataset.severity === 'major' && li.textContent.toLowerCase().includes('warfarin'))",
     )
     .await;
-    screenshot(&doc, "62-room-interaction").await.unwrap();
+    look(&doc, "62-room-interaction").await;
 
     // The patient finds it in their record and downloads the copy.
     let (status, list) = api
@@ -286,7 +280,7 @@ async fn a_prescription_from_the_video_room_is_verified_from_its_qr_code_and_dis
     assert!(text_of(&ph, "#rx-fills").await.unwrap().contains("0 of 1"));
     let other_till = ph_browser.open(&url).await.unwrap();
     wait_for(&other_till, "#rx-dispense").await.unwrap();
-    screenshot(&ph, "63-pharmacist-verify").await.unwrap();
+    look(&ph, "63-pharmacist-verify").await;
     wait_for(&ph, "#rx-dispense button")
         .await
         .unwrap()
@@ -302,9 +296,7 @@ async fn a_prescription_from_the_video_room_is_verified_from_its_qr_code_and_dis
         .unwrap();
     let refused = text_of(&other_till, "#rx-refused").await.unwrap();
     assert!(refused.contains("every fill"), "{refused}");
-    screenshot(&other_till, "64-pharmacist-refused")
-        .await
-        .unwrap();
+    look(&other_till, "64-pharmacist-refused").await;
     let dispenses: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM dispenses")
         .fetch_one(app.state().store.pool())
         .await
