@@ -4,8 +4,8 @@
 
 use telemed_domain::Role;
 use telemed_testkit::browser::{
-    choose_file, fill, screenshot, sign_in_clinician, sign_in_to_enrolment, submit, text_of,
-    wait_for, wait_for_path, TestBrowser,
+    choose_file, fill, look, sign_in_clinician, sign_in_to_enrolment, submit, text_of, wait_for,
+    wait_for_path, TestBrowser,
 };
 use telemed_testkit::{totp_code, Backend, TestApp, TestUser};
 
@@ -26,7 +26,7 @@ async fn patient_registers_verifies_and_signs_in() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let browser = TestBrowser::launch().await.expect("Chromium");
     let page = browser.open(&app.url("/register")).await.unwrap();
-    screenshot(&page, "01-register").await.unwrap();
+    look(&page, "01-register").await;
     fill(&page, "#display_name", "Lucía Fernández")
         .await
         .unwrap();
@@ -42,7 +42,7 @@ async fn patient_registers_verifies_and_signs_in() {
         .unwrap()
         .unwrap()
         .contains("Check your email"));
-    screenshot(&page, "02-register-sent").await.unwrap();
+    look(&page, "02-register-sent").await;
 
     let mail = app
         .smtp
@@ -59,7 +59,7 @@ async fn patient_registers_verifies_and_signs_in() {
         .unwrap()
         .unwrap()
         .contains("confirmed"));
-    screenshot(&page, "03-email-confirmed").await.unwrap();
+    look(&page, "03-email-confirmed").await;
 
     page.goto(app.url("/login")).await.unwrap();
     wait_for(&page, "#email").await.unwrap();
@@ -67,12 +67,12 @@ async fn patient_registers_verifies_and_signs_in() {
     fill(&page, "#password", "amber otter glacier 19")
         .await
         .unwrap();
-    screenshot(&page, "04-sign-in").await.unwrap();
+    look(&page, "04-sign-in").await;
     submit(&page).await;
     wait_for_path(&page, "/").await.unwrap();
     let heading = text_of(&page, "main h1").await.unwrap();
     assert!(heading.contains("Lucía Fernández"), "{heading}");
-    screenshot(&page, "05-patient-home").await.unwrap();
+    look(&page, "05-patient-home").await;
     browser.close().await;
     app.shutdown().await;
 }
@@ -96,7 +96,7 @@ async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
         .into_value()
         .unwrap();
     assert!(qr_width > 0.0, "the QR image did not render");
-    screenshot(&page, "06-mfa-enroll").await.unwrap();
+    look(&page, "06-mfa-enroll").await;
     fill(
         &page,
         "#code",
@@ -117,7 +117,7 @@ async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
         10,
         "{codes}"
     );
-    screenshot(&page, "07-recovery-codes").await.unwrap();
+    look(&page, "07-recovery-codes").await;
 
     // Sign out, then in again with a fresh code.
     page.find_element("header form[action='/logout'] button")
@@ -132,7 +132,7 @@ async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
     fill(&page, "#password", &clinician.password).await.unwrap();
     submit(&page).await;
     wait_for_path(&page, "/login/mfa").await.unwrap();
-    screenshot(&page, "08-mfa-code").await.unwrap();
+    look(&page, "08-mfa-code").await;
     fill(
         &page,
         "#code",
@@ -151,7 +151,7 @@ async fn clinician_enrolls_totp_and_signs_in_with_a_code() {
         .await
         .unwrap()
         .contains("Bienvenido"));
-    screenshot(&page, "09-clinician-home-es").await.unwrap();
+    look(&page, "09-clinician-home-es").await;
     browser.close().await;
     app.shutdown().await;
 }
@@ -200,7 +200,7 @@ async fn admin_invites_a_clinician_and_reads_the_audit_trail() {
         .await
         .unwrap()
         .contains("sofia.marin@clinic.example"));
-    screenshot(&page, "10-admin-users").await.unwrap();
+    look(&page, "10-admin-users").await;
     app.smtp
         .wait_for("sofia.marin@clinic.example", "invitation")
         .await;
@@ -219,7 +219,7 @@ async fn admin_invites_a_clinician_and_reads_the_audit_trail() {
         table.contains("user.invite") && table.contains("auth.mfa_enroll"),
         "{table}"
     );
-    screenshot(&page, "11-admin-audit").await.unwrap();
+    look(&page, "11-admin-audit").await;
     browser.close().await;
     app.shutdown().await;
 }
@@ -333,7 +333,7 @@ async fn patient_checks_devices_and_checks_in_to_the_live_queue() {
     wait_for(&page, "[data-dc-result=speaker][data-state=ok]")
         .await
         .unwrap();
-    screenshot(&page, "17-device-check").await.unwrap();
+    look(&page, "17-device-check").await;
     page.find_element("#check-in")
         .await
         .unwrap()
@@ -341,13 +341,13 @@ async fn patient_checks_devices_and_checks_in_to_the_live_queue() {
         .await
         .unwrap();
     wait_for(&page, "#checked-in").await.unwrap();
-    screenshot(&page, "18-checked-in").await.unwrap();
+    look(&page, "18-checked-in").await;
 
     // The clinician's open queue shows them waiting without a reload.
     wait_for(&queue, "#queue-table .pill.good").await.unwrap();
     let after = text_of(&queue, "#queue-table").await.unwrap();
     assert!(after.contains("Waiting"), "{after}");
-    screenshot(&queue, "19-waiting-queue").await.unwrap();
+    look(&queue, "19-waiting-queue").await;
     browser.close().await;
     clinician_browser.close().await;
     app.shutdown().await;
@@ -374,7 +374,7 @@ async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
         .await
         .unwrap();
     wait_for(&page, "li.clinician a.button").await.unwrap();
-    screenshot(&page, "12-find-clinician").await.unwrap();
+    look(&page, "12-find-clinician").await;
     page.find_element("li.clinician a.button")
         .await
         .unwrap()
@@ -382,7 +382,7 @@ async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
         .await
         .unwrap();
     wait_for(&page, "a.slot").await.unwrap();
-    screenshot(&page, "13-week-view").await.unwrap();
+    look(&page, "13-week-view").await;
     page.find_element("a.slot")
         .await
         .unwrap()
@@ -398,7 +398,7 @@ async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
         .unwrap()
         .into_value()
         .unwrap();
-    screenshot(&page, "14-confirm").await.unwrap();
+    look(&page, "14-confirm").await;
     submit(&page).await;
     wait_for_path(&page, "/appointments").await.unwrap();
     let list = text_of(&page, "main").await.unwrap();
@@ -406,7 +406,7 @@ async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
         list.contains("Your visit is booked") && list.contains("Test clinician"),
         "{list}"
     );
-    screenshot(&page, "15-my-appointments").await.unwrap();
+    look(&page, "15-my-appointments").await;
     browser.close().await;
 
     // The clinician sees it on that day.
@@ -428,7 +428,7 @@ async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
         table.contains("Test patient") && table.contains("Itchy rash on the forearm"),
         "{table}"
     );
-    screenshot(&page, "16-clinician-day").await.unwrap();
+    look(&page, "16-clinician-day").await;
     browser.close().await;
     app.shutdown().await;
 }
@@ -524,7 +524,7 @@ async fn patient_and_clinician_message_each_other_live() {
         .into_value()
         .unwrap();
     assert!(!pwned, "markup in a message never runs");
-    screenshot(&inbox, "20-clinician-thread").await.unwrap();
+    look(&inbox, "20-clinician-thread").await;
 
     // The reply appears live on the patient's open thread, and is marked seen there.
     wait_for(&inbox, "body[data-live-ready]").await.unwrap();
@@ -540,7 +540,7 @@ async fn patient_and_clinician_message_each_other_live() {
         .await
         .unwrap();
     assert_eq!(reply.trim(), "Please send a photo.");
-    screenshot(&page, "21-patient-thread-live").await.unwrap();
+    look(&page, "21-patient-thread-live").await;
 
     // The patient sends a photo; it shows, decoded, in the clinician's open thread.
     let photo = std::env::temp_dir().join(format!("rash-{}.png", uuid::Uuid::new_v4()));
@@ -574,7 +574,7 @@ async fn patient_and_clinician_message_each_other_live() {
         decoded,
         "the photo came back through the server and decoded"
     );
-    screenshot(&inbox, "22-clinician-sees-photo").await.unwrap();
+    look(&inbox, "22-clinician-sees-photo").await;
     let _ = std::fs::remove_file(&photo);
     browser.close().await;
     clinician_browser.close().await;

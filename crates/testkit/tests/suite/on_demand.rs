@@ -12,7 +12,8 @@ use telemed_testkit::{Backend, TestApp, TestUser};
 use super::messaging::Api;
 use super::scheduling::schedule;
 use telemed_testkit::browser::{
-    fill, screenshot, sign_in_patient, submit, text_of, wait_for, wait_for_path, TestBrowser,
+    assert_accessible, fill, look, sign_in_patient, submit, text_of, wait_for, wait_for_path,
+    TestBrowser,
 };
 
 /// A clinic seeing family medicine on demand, with `clinicians` family doctors (their
@@ -486,6 +487,7 @@ async fn on_a_phone_the_queue_leads_to_the_visit() {
     sign_in_patient(&page, &patient).await;
     page.goto(app.url("/now")).await.unwrap();
     wait_for(&page, "#od-reason").await.unwrap();
+    assert_accessible(&page, "the on-demand form, on a phone").await;
     fill(&page, "#od-reason", "Rash on both arms since this morning")
         .await
         .unwrap();
@@ -493,9 +495,7 @@ async fn on_a_phone_the_queue_leads_to_the_visit() {
     let place = wait_for(&page, "#on-demand-place").await.unwrap();
     let said = place.inner_text().await.unwrap().unwrap_or_default();
     assert!(said.contains("number 1 of 1"), "{said}");
-    screenshot(&page, "40-on-demand-waiting-phone")
-        .await
-        .unwrap();
+    look(&page, "40-on-demand-waiting-phone").await;
 
     let (a, b) = tokio::join!(take(&api, &doctors[0].1), take(&api, &doctors[1].1));
     let mut outcomes = [a.0, b.0];
@@ -508,6 +508,7 @@ async fn on_a_phone_the_queue_leads_to_the_visit() {
         .unwrap();
     let heading = text_of(&page, "main h1").await.unwrap();
     assert!(heading.contains("Consent"), "{heading}");
+    assert_accessible(&page, "the telehealth consent, on a phone").await;
     browser.close().await;
     app.shutdown().await;
 }

@@ -6,7 +6,7 @@
 use chromiumoxide::Page;
 use telemed_domain::Role;
 use telemed_testkit::browser::{
-    choose_file, fill, screenshot, sign_in_clinician, sign_in_patient, text_of, until, wait_for,
+    choose_file, fill, look, sign_in_clinician, sign_in_patient, text_of, until, wait_for,
     wait_for_path, TestBrowser,
 };
 use telemed_testkit::{Backend, TestApp};
@@ -70,7 +70,7 @@ async fn a_photo_sent_ahead_is_opened_from_the_chart_and_the_signed_note_read() 
     )
     .await
     .unwrap();
-    screenshot(&p, "40-patient-record-upload").await.unwrap();
+    look(&p, "40-patient-record-upload").await;
     click(&p, "#upload-form button[type=submit]").await;
     until(&p, "location.search.includes('uploaded=true')").await;
     until(
@@ -86,7 +86,7 @@ async fn a_photo_sent_ahead_is_opened_from_the_chart_and_the_signed_note_read() 
         .unwrap();
     let (sent, total) = progress.split_once('/').expect("progress events fired");
     assert_eq!(sent, total, "the progress reached the whole file");
-    screenshot(&p, "41-patient-record-uploaded").await.unwrap();
+    look(&p, "41-patient-record-uploaded").await;
 
     // The clinician opens it from the chart: the original, full size.
     let clinician_browser = TestBrowser::launch().await.expect("Chromium");
@@ -103,7 +103,7 @@ async fn a_photo_sent_ahead_is_opened_from_the_chart_and_the_signed_note_read() 
         "(() => { const i = document.getElementById('viewer-image'); return !!i && i.complete && i.naturalWidth === 640; })()",
     )
     .await;
-    screenshot(&c, "42-clinician-photo").await.unwrap();
+    look(&c, "42-clinician-photo").await;
 
     // A CT image through the viewer: the file's window, then the lung window.
     c.goto(app.url(&chart)).await.unwrap();
@@ -137,7 +137,7 @@ async fn a_photo_sent_ahead_is_opened_from_the_chart_and_the_signed_note_read() 
         "(() => { const i = document.getElementById('viewer-image'); return !!i && i.complete && i.naturalWidth === 128 && i.src.endsWith('window=lung'); })()",
     )
     .await;
-    screenshot(&c, "43-clinician-ct-lung").await.unwrap();
+    look(&c, "43-clinician-ct-lung").await;
 
     // The clinician writes the visit's note and signs it.
     c.goto(app.url(&chart)).await.unwrap();
@@ -158,7 +158,7 @@ async fn a_photo_sent_ahead_is_opened_from_the_chart_and_the_signed_note_read() 
     retype(&c, "#assessment", "Atypical naevus, excision advised.").await;
     retype(&c, "#plan", "Refer to dermatologic surgery.").await;
     c.evaluate("window.confirm = () => true").await.unwrap();
-    screenshot(&c, "44-clinician-note").await.unwrap();
+    look(&c, "44-clinician-note").await;
     click(&c, "#note-sign").await;
     until(
         &c,
@@ -176,7 +176,7 @@ async fn a_photo_sent_ahead_is_opened_from_the_chart_and_the_signed_note_read() 
         "{body}"
     );
     assert!(p.find_element("#note-editor").await.is_err());
-    screenshot(&p, "45-patient-reads-note").await.unwrap();
+    look(&p, "45-patient-reads-note").await;
     p.goto(app.url(&chart)).await.unwrap();
     // Their own contacts, corrected from the same page.
     click(&p, "#edit-demographics summary").await;

@@ -6,7 +6,8 @@
 use serde_json::{json, Value};
 use telemed_domain::Role;
 use telemed_testkit::browser::{
-    fill, screenshot, sign_in_clinician, text_of, until, wait_for, wait_for_path, TestBrowser,
+    assert_accessible, fill, look, sign_in_clinician, text_of, until, wait_for, wait_for_path,
+    TestBrowser,
 };
 use telemed_testkit::{Backend, TestApp, TestUser, WebClient};
 
@@ -466,7 +467,7 @@ async fn on_a_phone_a_problem_is_added_by_typing_dermatitis() {
         .click()
         .await
         .unwrap();
-    screenshot(&page, "45-code-finder-phone").await.unwrap();
+    look(&page, "45-code-finder-phone").await;
     wait_for(&page, "#add-entry button[type=submit]")
         .await
         .unwrap()
@@ -480,6 +481,7 @@ async fn on_a_phone_a_problem_is_added_by_typing_dermatitis() {
         problems.contains("Allergic contact dermatitis, unspecified cause"),
         "{problems}"
     );
+    assert_accessible(&page, "the chart, on a phone").await;
     browser.close().await;
     app.shutdown().await;
 }

@@ -240,9 +240,7 @@ async fn a_phone_shows_the_other_person_first(pat: &chromiumoxide::Page) {
         );
     }
     pat.evaluate("window.scrollTo(0, 0)").await.unwrap();
-    telemed_testkit::browser::screenshot(pat, "30-phone-call")
-        .await
-        .unwrap();
+    telemed_testkit::browser::look(pat, "30-phone-call").await;
 }
 
 async fn a_call(relay: bool) {
