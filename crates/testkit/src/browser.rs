@@ -151,6 +151,61 @@ pub async fn fill(page: &Page, selector: &str, text: &str) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Presses a key as a keyboard does (`Tab`, `Enter`, `Space`…), on whatever has the
+/// focus; `shift` held for `Shift+Tab`.
+pub async fn press(page: &Page, key: &str, shift: bool) -> anyhow::Result<()> {
+    use chromiumoxide::cdp::browser_protocol::input::{
+        DispatchKeyEventParams, DispatchKeyEventType,
+    };
+    let (code, text, key_name) = match key {
+        "Tab" => (9, None, "Tab"),
+        "Enter" => (13, Some("\r"), "Enter"),
+        "Space" => (32, Some(" "), " "),
+        other => anyhow::bail!("no key code for {other}"),
+    };
+    for kind in [DispatchKeyEventType::KeyDown, DispatchKeyEventType::KeyUp] {
+        let mut event = DispatchKeyEventParams::builder()
+            .r#type(kind.clone())
+            .key(key_name)
+            .code(if key == "Space" { "Space" } else { key })
+            .windows_virtual_key_code(code)
+            .native_virtual_key_code(code)
+            .modifiers(if shift { 8 } else { 0 });
+        if let (Some(text), DispatchKeyEventType::KeyDown) = (text, &kind) {
+            event = event.text(text);
+        }
+        page.execute(event.build().map_err(|e| anyhow!(e))?).await?;
+    }
+    Ok(())
+}
+
+/// Presses Tab until the focused element matches `selector` (at most 80 times):
+/// what someone without a mouse does to reach it. Fails when it is never reached.
+pub async fn tab_to(page: &Page, selector: &str) -> anyhow::Result<()> {
+    let focused = format!(
+        "!!document.activeElement && document.activeElement.matches({})",
+        serde_json::to_string(selector)?
+    );
+    for _ in 0..80 {
+        press(page, "Tab", false).await?;
+        if page
+            .evaluate(focused.as_str())
+            .await?
+            .into_value::<bool>()?
+        {
+            return Ok(());
+        }
+    }
+    Err(anyhow!("Tab never reaches {selector}"))
+}
+
+/// Types `text` into whatever has the focus.
+pub async fn type_text(page: &Page, text: &str) -> anyhow::Result<()> {
+    page.execute(chromiumoxide::cdp::browser_protocol::input::InsertTextParams::new(text))
+        .await?;
+    Ok(())
+}
+
 /// Clicks `selector` and waits for the page it leads to.
 pub async fn click_and_wait(page: &Page, selector: &str) -> anyhow::Result<()> {
     page.find_element(selector)

@@ -4,8 +4,8 @@
 
 use telemed_domain::Role;
 use telemed_testkit::browser::{
-    choose_file, fill, look, sign_in_clinician, sign_in_to_enrolment, submit, text_of, wait_for,
-    wait_for_path, TestBrowser,
+    choose_file, fill, look, press, sign_in_clinician, sign_in_to_enrolment, submit, tab_to,
+    text_of, type_text, wait_for, wait_for_path, TestBrowser,
 };
 use telemed_testkit::{totp_code, Backend, TestApp, TestUser};
 
@@ -578,5 +578,94 @@ async fn patient_and_clinician_message_each_other_live() {
     let _ = std::fs::remove_file(&photo);
     browser.close().await;
     clinician_browser.close().await;
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
+async fn with_the_keyboard_alone_a_patient_books_and_joins_a_visit() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app.create_user(Role::Patient).await;
+    open_dermatology_hours(&app, &clinician).await;
+    let browser = TestBrowser::launch().await.expect("Chromium");
+    let page = browser.open(&app.url("/login")).await.unwrap();
+    // Signing in: Tab to each field, type, Enter.
+    let sign_in = || async {
+        tab_to(&page, "#email").await.unwrap();
+        type_text(&page, &patient.email).await.unwrap();
+        tab_to(&page, "#password").await.unwrap();
+        type_text(&page, &patient.password).await.unwrap();
+        press(&page, "Enter", false).await.unwrap();
+        wait_for_path(&page, "/").await.unwrap();
+    };
+    sign_in().await;
+
+    // Booking: the clinician, a free time, the reason, confirm.
+    page.goto(app.url("/book?specialty=Dermatology&region=ES-MD"))
+        .await
+        .unwrap();
+    wait_for(&page, "li.clinician a.button").await.unwrap();
+    tab_to(&page, "li.clinician a.button").await.unwrap();
+    press(&page, "Enter", false).await.unwrap();
+    wait_for(&page, "a.slot").await.unwrap();
+    tab_to(&page, "a.slot").await.unwrap();
+    press(&page, "Enter", false).await.unwrap();
+    wait_for(&page, "#reason").await.unwrap();
+    tab_to(&page, "#reason").await.unwrap();
+    type_text(&page, "Itchy rash, booked without a mouse")
+        .await
+        .unwrap();
+    let start: String = page
+        .evaluate("document.querySelector('input[name=start]').value")
+        .await
+        .unwrap()
+        .into_value()
+        .unwrap();
+    tab_to(&page, "form button[type=submit]").await.unwrap();
+    press(&page, "Enter", false).await.unwrap();
+    wait_for_path(&page, "/appointments").await.unwrap();
+    let list = text_of(&page, "main").await.unwrap();
+    assert!(list.contains("Your visit is booked"), "{list}");
+
+    // Joining, ten minutes before (signed in again: the session has lapsed by then):
+    // the waiting room, the device check, check-in.
+    let now = telemed_domain::Clock::now(&app.clock);
+    let start = chrono::DateTime::parse_from_rfc3339(&start)
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    app.clock
+        .advance(start - now - chrono::Duration::minutes(10));
+    page.goto(app.url("/login")).await.unwrap();
+    sign_in().await;
+    page.goto(app.url("/appointments")).await.unwrap();
+    wait_for(&page, "a.button[href$='/waiting-room']")
+        .await
+        .unwrap();
+    tab_to(&page, "a.button[href$='/waiting-room']")
+        .await
+        .unwrap();
+    press(&page, "Enter", false).await.unwrap();
+    wait_for(&page, "[data-dc-media]").await.unwrap();
+    tab_to(&page, "[data-dc-media]").await.unwrap();
+    press(&page, "Enter", false).await.unwrap();
+    for check in ["camera", "microphone", "connection"] {
+        wait_for(&page, &format!("[data-dc-result={check}][data-state=ok]"))
+            .await
+            .unwrap_or_else(|e| panic!("{check}: {e}"));
+    }
+    tab_to(&page, "[data-dc-heard]").await.unwrap();
+    press(&page, "Space", false).await.unwrap();
+    wait_for(&page, "[data-dc-result=speaker][data-state=ok]")
+        .await
+        .unwrap();
+    tab_to(&page, "#check-in").await.unwrap();
+    press(&page, "Enter", false).await.unwrap();
+    wait_for(&page, "#checked-in").await.unwrap();
+    look(&page, "19-checked-in-by-keyboard").await;
+    browser.close().await;
     app.shutdown().await;
 }
