@@ -107,6 +107,15 @@ texts! {
     login_unverified: "Confirm your email address first: we have sent you a new link.", "Primero confirme su correo: le enviamos un enlace nuevo.";
     account_disabled: "This account is disabled. Contact the clinic.", "Esta cuenta está desactivada. Contacte con la clínica.";
     signed_out_idle: "You were signed out after a period of inactivity.", "Se cerró su sesión por inactividad.";
+    login_code_link: "Email me a sign-in code instead", "Prefiero recibir un código por correo";
+    code_title: "Sign in with a code", "Entrar con un código";
+    code_intro: "Patients can sign in without their password: we email a six-digit code to the address of your account.", "Los pacientes pueden entrar sin su contraseña: enviamos un código de seis dígitos a la dirección de su cuenta.";
+    code_send: "Email me a code", "Enviarme un código";
+    code_sent: "If this address has a patient account, we have emailed it a code. It works once, for 10 minutes.", "Si esta dirección tiene una cuenta de paciente, le enviamos un código. Vale una vez, durante 10 minutos.";
+    code_label: "Code from the email", "Código del correo";
+    code_resend: "Send a new code", "Enviar otro código";
+    code_failed: "That code is not right, or it has expired. Check the newest email or ask for a new code.", "Ese código no es correcto o ha caducado. Mire el correo más reciente o pida otro código.";
+    code_use_password: "Sign in with your password instead", "Entrar con su contraseña";
     mfa_title: "Two-step verification", "Verificación en dos pasos";
     mfa_prompt: "Enter the 6-digit code from your authenticator app, or one of your recovery codes.", "Escriba el código de 6 dígitos de su aplicación de autenticación o uno de sus códigos de recuperación.";
     mfa_code: "Code", "Código";

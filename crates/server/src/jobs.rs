@@ -170,7 +170,9 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
     let path = if p.notice.to_clinician() {
         format!("/calendar?day={}", local.format("%Y-%m-%d"))
     } else if p.notice == VisitNotice::StartNow {
-        format!("/visits/{}/room", a.id)
+        // Signed in, the link goes straight to the room; else it offers a code by email
+        // (or the password) first.
+        format!("/login/code?next=/visits/{}/room", a.id)
     } else {
         "/appointments".to_owned()
     };

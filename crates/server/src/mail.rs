@@ -30,6 +30,11 @@ pub enum Mail<'a> {
     ResetPassword {
         link: &'a str,
     },
+    /// A patient's sign-in code: the digits and how long they are good for.
+    SignInCode {
+        code: &'a str,
+        minutes: i64,
+    },
     Invitation {
         link: &'a str,
         role: &'a str,
@@ -113,6 +118,13 @@ impl Mail<'_> {
                     (format!("Confirm your email for {clinic}"), format!("Hello,\n\nTo confirm your address and activate your {clinic} account, open this link (valid for 24 hours):\n\n{link}\n\nIf you did not create an account, ignore this message.\n"))
                 }
             }
+            Mail::SignInCode { code, minutes } => {
+                if es {
+                    (format!("Su código para entrar en {clinic}: {code}"), format!("Hola:\n\nSu código para entrar en {clinic} es:\n\n    {code}\n\nEscríbalo en la página donde lo pidió. Vale {minutes} minutos y una sola vez.\n\nSi no lo pidió, ignore este mensaje: nadie puede entrar sin el código.\n"))
+                } else {
+                    (format!("Your {clinic} sign-in code: {code}"), format!("Hello,\n\nYour code to sign in to {clinic} is:\n\n    {code}\n\nType it on the page where you asked for it. It works once, for {minutes} minutes.\n\nIf you did not ask for it, ignore this message: no one can sign in without the code.\n"))
+                }
+            }
             Mail::AccountExists { sign_in, reset } => {
                 if es {
                     (format!("Ya tiene una cuenta de {clinic}"), format!("Hola:\n\nAlguien intentó crear una cuenta de {clinic} con esta dirección, pero ya tiene una.\n\nIniciar sesión: {sign_in}\nSi olvidó su contraseña: {reset}\n\nSi no fue usted, ignore este mensaje.\n"))
@@ -162,8 +174,8 @@ impl Mail<'_> {
                 (VisitNotice::PatientCancelled, false) => (format!("A {clinic} visit was cancelled by the patient"), format!("Hello,\n\nThe patient cancelled the visit on {when}. The time is free again.\n\nYour day: {link}\n")),
                 (VisitNotice::PatientCancelled, true) => (format!("Un paciente canceló una cita de {clinic}"), format!("Hola:\n\nEl paciente canceló la cita del {when}. La hora vuelve a estar libre.\n\nSu día: {link}\n")),
                 (VisitNotice::PatientRescheduled, false) => (format!("A {clinic} visit was moved by the patient"), format!("Hello,\n\nThe patient moved a visit; it is now on {when}.\n\nYour day: {link}\n")),
-                (VisitNotice::StartNow, false) => (format!("Your clinician is waiting for you now ({clinic})"), format!("Hello,\n\nYour clinician has started a video visit with you and is waiting for you now ({when}).\n\nJoin it (sign-in required): {link}\n")),
-                (VisitNotice::StartNow, true) => (format!("Su profesional le espera ahora ({clinic})"), format!("Hola:\n\nSu profesional ha iniciado una videoconsulta con usted y le espera ahora ({when}).\n\nEntrar (tras iniciar sesión): {link}\n")),
+                (VisitNotice::StartNow, false) => (format!("Your clinician is waiting for you now ({clinic})"), format!("Hello,\n\nYour clinician has started a video visit with you and is waiting for you now ({when}).\n\nJoin it: {link}\n\nIf you are not signed in on this device, that page emails you a code to sign in with (or use your password).\n")),
+                (VisitNotice::StartNow, true) => (format!("Su profesional le espera ahora ({clinic})"), format!("Hola:\n\nSu profesional ha iniciado una videoconsulta con usted y le espera ahora ({when}).\n\nEntrar: {link}\n\nSi no ha iniciado sesión en este dispositivo, esa página le envía por correo un código para entrar (o use su contraseña).\n")),
                 (VisitNotice::PatientRescheduled, true) => (format!("Un paciente cambió la hora de una cita de {clinic}"), format!("Hola:\n\nEl paciente cambió una cita; ahora es el {when}.\n\nSu día: {link}\n")),
             },
             Mail::Invitation { link, role } => {

@@ -1,4 +1,5 @@
-//! Single-use, expiring tokens sent by email: address verification and password reset.
+//! Single-use, expiring tokens sent by email: address verification, password reset and
+//! the codes patients sign in with.
 
 use chrono::{DateTime, Utc};
 use telemed_domain::{Error, Result, UserId};
@@ -77,4 +78,52 @@ pub async fn void_all(
         .await
         .db()?;
     Ok(())
+}
+
+/// A sign-in code for `user` (its hash), voiding the user's earlier unused codes.
+pub async fn insert_sign_in_code(
+    conn: &mut Conn,
+    user: UserId,
+    code_hash: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query("UPDATE sign_in_codes SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(to_micros(now))
+        .bind(user.to_string())
+        .execute(&mut *conn)
+        .await
+        .db()?;
+    sqlx::query(
+        "INSERT INTO sign_in_codes (code_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(code_hash.to_owned())
+    .bind(user.to_string())
+    .bind(to_micros(now))
+    .bind(to_micros(expires_at))
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
+}
+
+/// Uses up `user`'s sign-in code of this hash, if it is unused and unexpired; two
+/// concurrent uses cannot both succeed.
+pub async fn consume_sign_in_code(
+    conn: &mut Conn,
+    user: UserId,
+    code_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let used = sqlx::query(
+        "UPDATE sign_in_codes SET used_at = $1 \
+         WHERE code_hash = $2 AND user_id = $3 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(to_micros(now))
+    .bind(code_hash.to_owned())
+    .bind(user.to_string())
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(used.rows_affected() == 1)
 }

@@ -140,22 +140,9 @@ pub async fn request_password_reset(
         now + Duration::hours(1),
     )
     .await?;
-    mail::enqueue(
-        change.tx(),
-        &user.email,
-        Mail::ResetPassword { link: &link },
-        ctx.clinic.letter(lang),
-        now,
-    )
-    .await?;
-    let record = Event::new(ctx, now, "auth.password_reset_request", "user")
-        .by(user.id, user.role)
-        .on(user.id)
-        .build();
-    change.audit(record);
-    change.commit().await?;
-    state.mail_wake.notify_one();
-    Ok(())
+    let mail = Mail::ResetPassword { link: &link };
+    let action = "auth.password_reset_request";
+    super::mail_on_request(state, ctx, change, &user, mail, lang, action).await
 }
 
 /// Sets a new password from a reset link, signs every session out, revokes every API

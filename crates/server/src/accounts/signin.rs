@@ -16,6 +16,7 @@ use crate::context::Ctx;
 use crate::crypto::{self, random_token, token_hash};
 use crate::i18n::Lang;
 use crate::mail::{self, Mail};
+use crate::rate_limits::{self, Use};
 use crate::AppState;
 
 /// Why a sign-in did not go through. Only `Failed` and `Locked` are shown before the
@@ -103,15 +104,16 @@ impl Keys {
     }
 }
 
-pub async fn sign_in(
+/// The start of every sign-in attempt: its throttle keys and audit event, refused (and
+/// audited) while the account or address is locked, and the account the address
+/// names, if any.
+async fn begin_attempt(
     state: &AppState,
     ctx: &Ctx,
     email: &str,
-    password: &str,
-) -> Result<std::result::Result<StartedSession, Refusal>> {
+) -> Result<std::result::Result<(Keys, Event, Option<User>), Refusal>> {
     let keys = Keys::of(email, ctx);
-    let now = state.clock.now();
-    let event = Event::new(ctx, now, "auth.sign_in", "session");
+    let event = Event::new(ctx, state.clock.now(), "auth.sign_in", "session");
     if keys.locked(state).await? {
         state
             .store
@@ -122,6 +124,19 @@ pub async fn sign_in(
     let user = match Email::parse(email) {
         Ok(e) => state.store.user_by_email(&e).await?,
         Err(_) => None,
+    };
+    Ok(Ok((keys, event, user)))
+}
+
+pub async fn sign_in(
+    state: &AppState,
+    ctx: &Ctx,
+    email: &str,
+    password: &str,
+) -> Result<std::result::Result<StartedSession, Refusal>> {
+    let (keys, event, user) = match begin_attempt(state, ctx, email).await? {
+        Ok(attempt) => attempt,
+        Err(refusal) => return Ok(Err(refusal)),
     };
     // Verify against a dummy hash when there is no account, so timing does not tell.
     let stored = user
@@ -147,6 +162,22 @@ pub async fn sign_in(
         state.mail_wake.notify_one();
         return Ok(Err(Refusal::Unverified));
     }
+    open_session(state, ctx, &keys, user, "password", None).await
+}
+
+/// Opens the session of someone whose first factor (`how`: "password", "email code")
+/// was right: active, or waiting for the second factor (or its enrolment) where the
+/// account has or needs one. `code` is the sign-in code to use up in the same
+/// transaction, so a code cannot open two sessions.
+async fn open_session(
+    state: &AppState,
+    ctx: &Ctx,
+    keys: &Keys,
+    user: User,
+    how: &str,
+    code: Option<&str>,
+) -> Result<std::result::Result<StartedSession, Refusal>> {
+    let now = state.clock.now();
     let stage = if user.mfa_enabled() {
         SessionStage::MfaPending
     } else if user.role.requires_mfa() {
@@ -155,13 +186,25 @@ pub async fn sign_in(
         SessionStage::Active
     };
     let detail = match stage {
-        SessionStage::Active => "password",
-        SessionStage::MfaPending => "password; second factor pending",
-        SessionStage::MfaEnroll => "password; second factor enrolment required",
+        SessionStage::Active => how.to_owned(),
+        SessionStage::MfaPending => format!("{how}; second factor pending"),
+        SessionStage::MfaEnroll => format!("{how}; second factor enrolment required"),
     };
     let cookie = random_token("");
     let (cookie_hash, csrf_secret) = (token_hash(&cookie), random_token(""));
     let mut change = Change::begin(state).await?;
+    if let Some(code) = code {
+        let hash = sign_in_code_hash(user.id, code);
+        if !one_time::consume_sign_in_code(change.tx(), user.id, &hash, now).await? {
+            drop(change);
+            let event = Event::new(ctx, now, "auth.sign_in", "session")
+                .by(user.id, user.role)
+                .on(user.id)
+                .detail("bad_code");
+            keys.fail(state, event).await?;
+            return Ok(Err(Refusal::Failed));
+        }
+    }
     throttle::clear(change.tx(), &keys.account).await?;
     if stage == SessionStage::Active {
         remember_time_zone(change.tx(), ctx, &user).await?;
@@ -209,6 +252,78 @@ fn new_session<'a>(
         expires_at: state.clock.now()
             + Duration::hours(state.config.session.absolute_lifetime_hours),
     }
+}
+
+/// How long an emailed sign-in code is good for.
+pub const SIGN_IN_CODE_MINUTES: i64 = 10;
+
+fn sign_in_code_hash(user: telemed_domain::UserId, code: &str) -> String {
+    token_hash(&format!("sign-in-code:{user}:{code}"))
+}
+
+/// A patient asks for a sign-in code instead of typing a password: six digits to the
+/// account's address, valid ten minutes, once. The answer is the same whether or not
+/// the address has an account; only verified, enabled patient accounts get a code
+/// (clinicians, staff and admins sign in with their password and second factor).
+/// Requests are limited like other mail sent on request.
+pub async fn send_sign_in_code(state: &AppState, ctx: &Ctx, email: &str) -> Result<()> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
+    };
+    rate_limits::spend(state, &[Use::EmailRequestFrom(ctx), Use::EmailTo(&email)]).await?;
+    let Some(user) = state.store.user_by_email(&email).await?.filter(|u| {
+        u.role == Role::Patient && u.disabled_at.is_none() && u.email_verified_at.is_some()
+    }) else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
+    let lang = Lang::from_code(&user.locale).unwrap_or(ctx.lang);
+    let mut change = Change::begin(state).await?;
+    one_time::insert_sign_in_code(
+        change.tx(),
+        user.id,
+        &sign_in_code_hash(user.id, &code),
+        now,
+        now + Duration::minutes(SIGN_IN_CODE_MINUTES),
+    )
+    .await?;
+    let mail = Mail::SignInCode {
+        code: &code,
+        minutes: SIGN_IN_CODE_MINUTES,
+    };
+    super::mail_on_request(state, ctx, change, &user, mail, lang, "auth.sign_in_code").await
+}
+
+/// Signs a patient in with an emailed code in place of the password; the second
+/// factor is still asked where the account has one. A wrong, used or expired code
+/// counts as a failed sign-in (the same throttle as passwords).
+pub async fn sign_in_with_code(
+    state: &AppState,
+    ctx: &Ctx,
+    email: &str,
+    code: &str,
+) -> Result<std::result::Result<StartedSession, Refusal>> {
+    let (keys, event, user) = match begin_attempt(state, ctx, email).await? {
+        Ok(attempt) => attempt,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let Some(user) = user.filter(|u| {
+        u.role == Role::Patient
+            && u.email_verified_at.is_some()
+            && code.len() == 6
+            && code.bytes().all(|b| b.is_ascii_digit())
+    }) else {
+        keys.fail(state, event.detail("bad_code")).await?;
+        return Ok(Err(Refusal::Failed));
+    };
+    if user.disabled_at.is_some() {
+        let event = event.by(user.id, user.role).on(user.id);
+        keys.fail(state, event.detail("disabled")).await?;
+        return Ok(Err(Refusal::Disabled));
+    }
+    open_session(state, ctx, &keys, user, "email code", Some(&code)).await
 }
 
 /// Argon2 takes tens of milliseconds of CPU: keep it off the async workers.

@@ -55,6 +55,11 @@ pub fn router() -> Router<AppState> {
         .route("/", get(account::home))
         .route("/login", get(signin::login_form).post(signin::login))
         .route("/login/mfa", get(signin::mfa_form).post(signin::mfa))
+        .route(
+            "/login/code",
+            get(signin::code_form).post(signin::send_code),
+        )
+        .route("/login/code/verify", post(signin::verify_code))
         .route("/logout", post(signin::logout))
         .route(
             "/register",

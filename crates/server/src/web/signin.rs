@@ -101,6 +101,144 @@ pub async fn login(
     }
 }
 
+#[derive(Template)]
+#[template(path = "login_code.html")]
+struct CodePage<'a> {
+    page: &'a Page,
+    error: Option<String>,
+    /// Whether a code was (possibly) sent: the page asks for it.
+    sent: bool,
+    email: String,
+    /// Where to go once signed in: a path on this site, or empty.
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct CodeQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// `next` when it is a path on this site, else nothing.
+fn local_next(next: Option<&str>) -> String {
+    next.filter(|n| super::is_local_path(n))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Signing in with an emailed code: the address first. Someone already signed in goes
+/// straight on to `next` (a link in an email opened in the browser that is signed in).
+pub async fn code_form(
+    w: WebCtx,
+    AnySession(session): AnySession,
+    Query(q): Query<CodeQuery>,
+) -> Response {
+    let next = local_next(q.next.as_deref());
+    if session.is_some_and(|(s, _)| s.stage == telemed_store::sessions::SessionStage::Active)
+        && !next.is_empty()
+    {
+        return Redirect::to(&next).into_response();
+    }
+    let page = Page::new(&w.ctx, &w.csrf, None, "/login/code");
+    render(&CodePage {
+        page: &page,
+        error: None,
+        sent: false,
+        email: String::new(),
+        next,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CodeRequestForm {
+    email: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// Sends a code (when the address is a patient's) and asks for it.
+pub async fn send_code(
+    State(state): State<AppState>,
+    w: WebCtx,
+    Form(form): Form<CodeRequestForm>,
+) -> Response {
+    let page = Page::new(&w.ctx, &w.csrf, None, "/login/code");
+    let next = local_next(form.next.as_deref());
+    match signin::send_sign_in_code(&state, &w.ctx, &form.email).await {
+        Ok(()) => render(&CodePage {
+            page: &page,
+            error: None,
+            sent: true,
+            email: form.email,
+            next,
+        }),
+        Err(e @ telemed_domain::Error::RateLimited { .. }) => render_refusal(
+            &e,
+            &CodePage {
+                page: &page,
+                error: Some(page.form_error(&e)),
+                sent: false,
+                email: form.email,
+                next,
+            },
+        ),
+        Err(e) => AppError(e).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignInCodeForm {
+    email: String,
+    code: String,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// The code typed: a session, as after a password (the second factor next where the
+/// account has one), then `next`.
+pub async fn verify_code(
+    State(state): State<AppState>,
+    w: WebCtx,
+    Form(form): Form<SignInCodeForm>,
+) -> Response {
+    let page = Page::new(&w.ctx, &w.csrf, None, "/login/code");
+    let next = local_next(form.next.as_deref());
+    let refused = |error: &str, status: StatusCode| {
+        render_with(
+            status,
+            &CodePage {
+                page: &page,
+                error: Some(error.to_owned()),
+                sent: true,
+                email: form.email.clone(),
+                next: next.clone(),
+            },
+        )
+    };
+    match signin::sign_in_with_code(&state, &w.ctx, &form.email, &form.code).await {
+        Err(e) => AppError(e).into_response(),
+        Ok(Err(Refusal::Failed | Refusal::Unverified)) => {
+            refused(page.t.code_failed, StatusCode::UNAUTHORIZED)
+        }
+        Ok(Err(Refusal::Locked)) => {
+            refused(page.t.too_many_attempts, StatusCode::TOO_MANY_REQUESTS)
+        }
+        Ok(Err(Refusal::Disabled)) => refused(page.t.account_disabled, StatusCode::FORBIDDEN),
+        Ok(Ok(started)) => {
+            let to = match started.stage {
+                telemed_store::sessions::SessionStage::Active if !next.is_empty() => next.as_str(),
+                telemed_store::sessions::SessionStage::Active => "/",
+                telemed_store::sessions::SessionStage::MfaPending => "/login/mfa",
+                telemed_store::sessions::SessionStage::MfaEnroll => "/account/mfa",
+            };
+            with_cookie(
+                Redirect::to(to).into_response(),
+                &session_cookie(&started.cookie, state.config.secure_cookies()),
+            )
+        }
+    }
+}
+
 pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
     if let Ok(v) = HeaderValue::from_str(cookie) {
         response.headers_mut().append(header::SET_COOKIE, v);

@@ -430,8 +430,9 @@ async fn a_clinician_starts_a_visit_now_from_the_chart(backend: Backend) {
         "{invitation}"
     );
     let text = mail.part("text/plain").unwrap();
+    let link = format!("/login/code?next={room}");
     assert!(
-        text.lines().any(|l| l.trim_end().ends_with(room.as_str())),
+        text.lines().any(|l| l.trim_end().ends_with(link.as_str())),
         "{text}"
     );
     assert!(!text.contains("blood test"), "no clinical words by email");
@@ -448,6 +449,12 @@ async fn a_clinician_starts_a_visit_now_from_the_chart(backend: Backend) {
         consent.status(),
         303,
         "the room asks for the telehealth consent first"
+    );
+    // Opened where the patient is signed in, the link goes on to the room.
+    let through = patient_web.get(&link).await;
+    assert_eq!(
+        telemed_testkit::location(&through).as_deref(),
+        Some(room.as_str())
     );
 
     // In that visit, the clinician cannot start another; the chart says why.
@@ -509,6 +516,73 @@ async fn on_a_phone_the_queue_leads_to_the_visit() {
     let heading = text_of(&page, "main h1").await.unwrap();
     assert!(heading.contains("Consent"), "{heading}");
     assert_accessible(&page, "the telehealth consent, on a phone").await;
+    browser.close().await;
+    app.shutdown().await;
+}
+
+/// On a phone: the clinician starts a visit now; the patient, not signed in there,
+/// opens the emailed link, asks for a code, types it, and is at the visit (the consent
+/// first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
+async fn on_a_phone_the_see_you_now_link_opens_the_visit_after_a_code() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let api = Api::of(&app);
+    let clinician = app.create_user(Role::Clinician).await;
+    let patient = app.create_named_user(Role::Patient, "Inés Moreno").await;
+    super::messaging::give_a_visit(&app, &clinician, &patient).await;
+    let token = app.token_for(&clinician, None).await;
+    let (status, body) = api
+        .call(
+            "POST",
+            &format!("/api/v1/patients/{}/start-now", patient.id),
+            &token,
+            Some(json!({"reason": "Your blood test results"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mail = app.smtp.wait_for(&patient.email, "waiting for you").await;
+    let link = mail
+        .part("text/plain")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.split_whitespace()
+                .find(|w| w.contains("/login/code?next="))
+        })
+        .and_then(|l| l.find("/login/code").map(|at| l[at..].to_owned()))
+        .expect("the link");
+
+    let browser = TestBrowser::launch_phone().await.expect("Chromium");
+    let page = browser.open(&app.url(&link)).await.unwrap();
+    wait_for(&page, "#email").await.unwrap();
+    look(&page, "41-see-you-now-link-phone").await;
+    fill(&page, "#email", &patient.email).await.unwrap();
+    submit(&page).await;
+    wait_for(&page, "#code").await.unwrap();
+    let code_mail = app.smtp.wait_for(&patient.email, "sign-in code").await;
+    let code: String = code_mail
+        .subject()
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+    look(&page, "42-sign-in-code-phone").await;
+    fill(&page, "#code", &code).await.unwrap();
+    submit(&page).await;
+    let visit = link
+        .split("next=")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches("/room");
+    wait_for_path(&page, &format!("{visit}/consent"))
+        .await
+        .unwrap();
+    assert_accessible(&page, "the consent after a code, on a phone").await;
     browser.close().await;
     app.shutdown().await;
 }

@@ -281,7 +281,127 @@ async fn a_half_signed_in_session_can_sign_out(backend: Backend) {
     app.shutdown().await;
 }
 
+/// The six digits of a sign-in code mail.
+fn code_in(mail: &telemed_testkit::ReceivedMail) -> String {
+    let subject = mail.subject();
+    let code: String = subject
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect();
+    assert_eq!(code.len(), 6, "{subject}");
+    assert!(mail.body().contains(&code), "{}", mail.body());
+    code
+}
+
+/// A patient signs in with a code sent by email instead of the password: once, for ten
+/// minutes, the newest code only, wrong codes throttled like wrong passwords; nobody
+/// learns from the page whether an address has an account, and clinicians get no code.
+async fn a_patient_signs_in_with_an_emailed_code(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let patient = app.create_user(Role::Patient).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let web = app.web();
+    let form = web.get("/login/code?next=/appointments").await;
+    assert_eq!(form.status(), 200);
+    let form = form.text().await.unwrap();
+    assert!(
+        form.contains(r#"name="next" value="/appointments""#),
+        "{form}"
+    );
+    // Another site is never where one lands.
+    let elsewhere = web
+        .get("/login/code?next=//evil.example/")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(elsewhere.contains(r#"name="next" value="""#));
+
+    // The same page whoever asks; only the patient's address gets a code.
+    let mut pages = Vec::new();
+    for email in [
+        clinician.email.as_str(),
+        "nobody@example.org",
+        patient.email.as_str(),
+    ] {
+        let r = web
+            .post(
+                "/login/code",
+                &[("email", email), ("next", "/appointments")],
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+        let page = r.text().await.unwrap();
+        assert!(page.contains(r#"id="code-sent""#));
+        pages.push(page.replace(email, "ADDRESS"));
+    }
+    assert_eq!(pages[0], pages[1], "no account is revealed");
+    let first = code_in(&app.smtp.wait_for(&patient.email, "sign-in code").await);
+    assert!(
+        !app.smtp
+            .all()
+            .iter()
+            .any(|m| m.recipients.contains(&clinician.email)),
+        "clinicians sign in with their password and second factor"
+    );
+
+    // A newer code voids the older one.
+    web.post("/login/code", &[("email", &patient.email)]).await;
+    let second = code_in(
+        &app.smtp
+            .wait_for_nth(&patient.email, "sign-in code", 2)
+            .await,
+    );
+    let verify = |code: &str| {
+        let (web, email, code) = (app.web(), patient.email.clone(), code.to_owned());
+        async move {
+            let r = web
+                .post(
+                    "/login/code/verify",
+                    &[
+                        ("email", &email),
+                        ("code", &code),
+                        ("next", "/appointments"),
+                    ],
+                )
+                .await;
+            (r.status().as_u16(), telemed_testkit::location(&r), web)
+        }
+    };
+    if first != second {
+        assert_eq!(verify(&first).await.0, 401, "the older code is void");
+    }
+    assert_eq!(verify("12345").await.0, 401, "not six digits");
+    let (status, to, signed_in) = verify(&format!(" {second} ")).await;
+    assert_eq!((status, to.as_deref()), (303, Some("/appointments")));
+    assert_eq!(signed_in.get("/appointments").await.status(), 200);
+    assert_eq!(verify(&second).await.0, 401, "used once");
+
+    // Expired after ten minutes.
+    web.post("/login/code", &[("email", &patient.email)]).await;
+    let third = code_in(
+        &app.smtp
+            .wait_for_nth(&patient.email, "sign-in code", 3)
+            .await,
+    );
+    app.clock.advance(Duration::minutes(11));
+    assert_eq!(verify(&third).await.0, 401, "expired");
+
+    // Wrong codes lock the account like wrong passwords.
+    let mut last = 0;
+    for _ in 0..6 {
+        last = verify("000000").await.0;
+    }
+    assert_eq!(last, 429);
+    app.shutdown().await;
+}
+
 on_both_databases!(
+    a_patient_signs_in_with_an_emailed_code,
     a_half_signed_in_session_can_sign_out,
     session_cookies_are_locked_down,
     idle_and_absolute_timeouts_sign_out,
