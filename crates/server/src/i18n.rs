@@ -116,6 +116,10 @@ texts! {
     code_resend: "Send a new code", "Enviar otro código";
     code_failed: "That code is not right, or it has expired. Check the newest email or ask for a new code.", "Ese código no es correcto o ha caducado. Mire el correo más reciente o pida otro código.";
     code_use_password: "Sign in with your password instead", "Entrar con su contraseña";
+    code_new_title: "See a clinician now", "Ver a un profesional ahora";
+    code_new_intro: "New here? Give your name and email: we email you a code, and with it you are in. You can choose a password later, in your account.", "¿Es nuevo? Indique su nombre y su correo: le enviamos un código y con él entra. Podrá elegir una contraseña después, en su cuenta.";
+    code_have_account: "Already a patient here?", "¿Ya es paciente aquí?";
+    care_now: "Need care today?", "¿Necesita atención hoy?";
     mfa_title: "Two-step verification", "Verificación en dos pasos";
     mfa_prompt: "Enter the 6-digit code from your authenticator app, or one of your recovery codes.", "Escriba el código de 6 dígitos de su aplicación de autenticación o uno de sus códigos de recuperación.";
     mfa_code: "Code", "Código";

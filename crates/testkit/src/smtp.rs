@@ -33,6 +33,23 @@ impl ReceivedMail {
             .map(|l| l[prefix.len()..].trim().to_owned())
     }
 
+    /// The code of a sign-in code mail: the six digits that end its subject (and are
+    /// in its text).
+    pub fn sign_in_code(&self) -> String {
+        let subject = self.subject();
+        let code: String = subject
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        assert_eq!(code.len(), 6, "{subject}");
+        assert!(self.body().contains(&code), "{}", self.body());
+        code
+    }
+
     /// The subject, with RFC 2047 encoded words (`=?utf-8?b?...?=`) decoded.
     pub fn subject(&self) -> String {
         let raw = self.header("Subject").unwrap_or_default();

@@ -84,6 +84,57 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
     Ok(())
 }
 
+/// A new patient who signs in with emailed codes (to be seen on demand without a
+/// password first): the account, with a random password nobody knows (a code or a
+/// password reset opens it), and a code, which verifies the address when used. An
+/// address that has an account gets a code if it is a patient's, as
+/// `signin::send_sign_in_code`, and nothing else; the answer is the same.
+pub async fn register_for_code(
+    state: &AppState,
+    ctx: &Ctx,
+    display_name: &str,
+    email: &str,
+    lang: Lang,
+) -> Result<()> {
+    let name = validate_display_name(display_name)?;
+    let email = Email::parse(email)?;
+    rate_limits::spend(state, &[Use::EmailRequestFrom(ctx), Use::EmailTo(&email)]).await?;
+    if let Some(user) = state.store.user_by_email(&email).await? {
+        if !super::signin::gets_codes(&user) {
+            return Ok(());
+        }
+        let change = Change::begin(state).await?;
+        return super::signin::queue_sign_in_code(state, ctx, change, &user).await;
+    }
+    let unknown_password = hash_blocking(&random_token("")).await?;
+    let now = state.clock.now();
+    let mut change = Change::begin(state).await?;
+    let new = NewUser {
+        email: &email,
+        display_name: &name,
+        role: Role::Patient,
+        password_hash: &unknown_password,
+        email_verified: false,
+        locale: lang.code(),
+        name: None,
+    };
+    let id = match users::insert(change.tx(), new, now).await {
+        Ok(id) => id,
+        // Registered a moment ago by another request, which sent the code.
+        Err(Error::Conflict(_)) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let user = state.store_user_in(change.tx(), id).await?;
+    let record = Event::new(ctx, now, "user.register", "user")
+        .by(id, Role::Patient)
+        .on(id)
+        .patient(id)
+        .detail("sign-in code")
+        .build();
+    change.audit(record);
+    super::signin::queue_sign_in_code(state, ctx, change, &user).await
+}
+
 /// Confirms an address from its emailed link. False when the link is not valid now.
 pub async fn confirm_email(state: &AppState, ctx: &Ctx, token: &str) -> Result<bool> {
     let now = state.clock.now();

@@ -204,6 +204,9 @@ async fn open_session(
             keys.fail(state, event).await?;
             return Ok(Err(Refusal::Failed));
         }
+        if user.email_verified_at.is_none() {
+            users::mark_email_verified(change.tx(), user.id, now).await?;
+        }
     }
     throttle::clear(change.tx(), &keys.account).await?;
     if stage == SessionStage::Active {
@@ -263,23 +266,38 @@ fn sign_in_code_hash(user: telemed_domain::UserId, code: &str) -> String {
 
 /// A patient asks for a sign-in code instead of typing a password: six digits to the
 /// account's address, valid ten minutes, once. The answer is the same whether or not
-/// the address has an account; only verified, enabled patient accounts get a code
-/// (clinicians, staff and admins sign in with their password and second factor).
-/// Requests are limited like other mail sent on request.
+/// the address has an account; only enabled patient accounts get a code (clinicians,
+/// staff and admins sign in with their password and second factor). Using the code
+/// proves the address, so an account not yet verified is verified by it. Requests are
+/// limited like other mail sent on request.
 pub async fn send_sign_in_code(state: &AppState, ctx: &Ctx, email: &str) -> Result<()> {
     let Ok(email) = Email::parse(email) else {
         return Ok(());
     };
     rate_limits::spend(state, &[Use::EmailRequestFrom(ctx), Use::EmailTo(&email)]).await?;
-    let Some(user) = state.store.user_by_email(&email).await?.filter(|u| {
-        u.role == Role::Patient && u.disabled_at.is_none() && u.email_verified_at.is_some()
-    }) else {
+    let Some(user) = state.store.user_by_email(&email).await?.filter(gets_codes) else {
         return Ok(());
     };
+    let change = Change::begin(state).await?;
+    queue_sign_in_code(state, ctx, change, &user).await
+}
+
+/// Whether an account may sign in with emailed codes: an enabled patient's.
+pub(super) fn gets_codes(user: &User) -> bool {
+    user.role == Role::Patient && user.disabled_at.is_none()
+}
+
+/// Queues a sign-in code for `user` (one that `gets_codes`) in `change`, with its audit
+/// entry, and commits.
+pub(super) async fn queue_sign_in_code(
+    state: &AppState,
+    ctx: &Ctx,
+    mut change: Change,
+    user: &User,
+) -> Result<()> {
     let now = state.clock.now();
     let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
     let lang = Lang::from_code(&user.locale).unwrap_or(ctx.lang);
-    let mut change = Change::begin(state).await?;
     one_time::insert_sign_in_code(
         change.tx(),
         user.id,
@@ -292,7 +310,7 @@ pub async fn send_sign_in_code(state: &AppState, ctx: &Ctx, email: &str) -> Resu
         code: &code,
         minutes: SIGN_IN_CODE_MINUTES,
     };
-    super::mail_on_request(state, ctx, change, &user, mail, lang, "auth.sign_in_code").await
+    super::mail_on_request(state, ctx, change, user, mail, lang, "auth.sign_in_code").await
 }
 
 /// Signs a patient in with an emailed code in place of the password; the second
@@ -310,10 +328,7 @@ pub async fn sign_in_with_code(
     };
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let Some(user) = user.filter(|u| {
-        u.role == Role::Patient
-            && u.email_verified_at.is_some()
-            && code.len() == 6
-            && code.bytes().all(|b| b.is_ascii_digit())
+        u.role == Role::Patient && code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit())
     }) else {
         keys.fail(state, event.detail("bad_code")).await?;
         return Ok(Err(Refusal::Failed));

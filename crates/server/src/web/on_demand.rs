@@ -13,7 +13,7 @@ use telemed_domain::Error;
 
 use super::pages::{render, render_form, Page};
 use super::WebCtx;
-use crate::auth::SignedIn;
+use crate::auth::{AnySession, SignedIn};
 use crate::error::AppResult;
 use crate::i18n::dates::{self, Day};
 use crate::on_demand::{self as service, Standing};
@@ -68,8 +68,19 @@ async fn now_page(
 }
 
 /// The patient's page: ask to be seen now, or where they stand.
-pub async fn now(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> AppResult<Response> {
-    now_page(&state, &w, &me, None).await
+/// The on-demand page. Someone not signed in is offered the new-patient form (a name,
+/// an email, a code) with a way to sign in instead, and comes back here.
+pub async fn now(
+    State(state): State<AppState>,
+    w: WebCtx,
+    session: Result<SignedIn, Response>,
+    AnySession(any): AnySession,
+) -> AppResult<Response> {
+    match session {
+        Ok(me) => now_page(&state, &w, &me, None).await,
+        Err(_) if any.is_none() => Ok(Redirect::to("/login/code?next=/now&new=1").into_response()),
+        Err(half_signed_in) => Ok(half_signed_in),
+    }
 }
 
 /// Where the patient stands, for the page's live refresh; once a clinician took them,

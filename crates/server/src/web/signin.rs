@@ -25,6 +25,8 @@ struct LoginPage<'a> {
     error: Option<String>,
     notice: Option<String>,
     email: String,
+    /// The clinic sees patients on demand: the page offers "see a clinician now".
+    on_demand: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -33,7 +35,11 @@ pub struct LoginQuery {
     idle: Option<String>,
 }
 
-pub async fn login_form(w: WebCtx, Query(q): Query<LoginQuery>) -> Response {
+pub async fn login_form(
+    State(state): State<AppState>,
+    w: WebCtx,
+    Query(q): Query<LoginQuery>,
+) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/login");
     let notice = q.idle.map(|_| page.t.signed_out_idle.to_owned());
     render(&LoginPage {
@@ -41,6 +47,7 @@ pub async fn login_form(w: WebCtx, Query(q): Query<LoginQuery>) -> Response {
         error: None,
         notice,
         email: String::new(),
+        on_demand: !crate::on_demand::specialties(&state).await.is_empty(),
     })
 }
 
@@ -57,6 +64,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/login");
+    let on_demand = !crate::on_demand::specialties(&state).await.is_empty();
     let refused = |error: &str, status: StatusCode| {
         render_with(
             status,
@@ -65,6 +73,7 @@ pub async fn login(
                 error: Some(error.to_owned()),
                 notice: None,
                 email: form.email.clone(),
+                on_demand,
             },
         )
     };
@@ -111,12 +120,18 @@ struct CodePage<'a> {
     email: String,
     /// Where to go once signed in: a path on this site, or empty.
     next: String,
+    /// Someone new: the page asks for a name too, and makes the account.
+    new_patient: bool,
+    display_name: String,
 }
 
 #[derive(Deserialize, Default)]
 pub struct CodeQuery {
     #[serde(default)]
     next: Option<String>,
+    /// `1`: the page is for a new patient.
+    #[serde(default)]
+    new: Option<String>,
 }
 
 /// `next` when it is a path on this site, else nothing.
@@ -146,6 +161,8 @@ pub async fn code_form(
         sent: false,
         email: String::new(),
         next,
+        new_patient: q.new.as_deref() == Some("1"),
+        display_name: String::new(),
     })
 }
 
@@ -154,9 +171,13 @@ pub struct CodeRequestForm {
     email: String,
     #[serde(default)]
     next: Option<String>,
+    /// A new patient's name (the new-patient form only).
+    #[serde(default)]
+    display_name: Option<String>,
 }
 
-/// Sends a code (when the address is a patient's) and asks for it.
+/// Sends a code (when the address is a patient's, or, from the new-patient form, a new
+/// patient's account) and asks for it.
 pub async fn send_code(
     State(state): State<AppState>,
     w: WebCtx,
@@ -164,24 +185,26 @@ pub async fn send_code(
 ) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/login/code");
     let next = local_next(form.next.as_deref());
-    match signin::send_sign_in_code(&state, &w.ctx, &form.email).await {
-        Ok(()) => render(&CodePage {
-            page: &page,
-            error: None,
-            sent: true,
-            email: form.email,
-            next,
-        }),
-        Err(e @ telemed_domain::Error::RateLimited { .. }) => render_refusal(
-            &e,
-            &CodePage {
-                page: &page,
-                error: Some(page.form_error(&e)),
-                sent: false,
-                email: form.email,
-                next,
-            },
-        ),
+    let sent = match &form.display_name {
+        Some(name) => {
+            registration::register_for_code(&state, &w.ctx, name, &form.email, page.lang).await
+        }
+        None => signin::send_sign_in_code(&state, &w.ctx, &form.email).await,
+    };
+    let code_page = |error: Option<String>| CodePage {
+        page: &page,
+        sent: error.is_none(),
+        error,
+        email: form.email.clone(),
+        next: next.clone(),
+        new_patient: form.display_name.is_some(),
+        display_name: form.display_name.clone().unwrap_or_default(),
+    };
+    match sent {
+        Ok(()) => render(&code_page(None)),
+        Err(
+            e @ (telemed_domain::Error::RateLimited { .. } | telemed_domain::Error::Invalid { .. }),
+        ) => render_refusal(&e, &code_page(Some(page.form_error(&e)))),
         Err(e) => AppError(e).into_response(),
     }
 }
@@ -212,6 +235,8 @@ pub async fn verify_code(
                 sent: true,
                 email: form.email.clone(),
                 next: next.clone(),
+                new_patient: false,
+                display_name: String::new(),
             },
         )
     };
@@ -293,6 +318,7 @@ pub async fn mfa(
                     error: Some(page.t.too_many_attempts.into()),
                     notice: None,
                     email: String::new(),
+                    on_demand: false,
                 },
             );
             with_cookie(response, &session_cookie("", state.config.secure_cookies()))

@@ -12,8 +12,7 @@ use telemed_testkit::{Backend, TestApp, TestUser};
 use super::messaging::Api;
 use super::scheduling::schedule;
 use telemed_testkit::browser::{
-    assert_accessible, fill, look, sign_in_patient, submit, text_of, wait_for, wait_for_path,
-    TestBrowser,
+    assert_accessible, fill, look, submit, text_of, wait_for, wait_for_path, TestBrowser,
 };
 
 /// A clinic seeing family medicine on demand, with `clinicians` family doctors (their
@@ -476,7 +475,8 @@ on_both_databases!(
     fifty_patients_ten_clinicians_none_taken_twice,
 );
 
-/// On a phone: a patient asks to be seen now and waits on the page; of two doctors
+/// On a phone: someone new to the clinic signs up with a code sent to their email,
+/// asks to be seen now and waits on the page; of two doctors
 /// taking at once one gets them, the other finds nobody; the patient's page goes to the
 /// visit by itself (the live connection, no reload), where the consent comes first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -488,11 +488,31 @@ async fn on_a_phone_the_queue_leads_to_the_visit() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let api = Api::of(&app);
     let doctors = open_clinic(&app, 2).await;
-    let patient = app.create_named_user(Role::Patient, "Inés Moreno").await;
+    // Someone new to the clinic: from the sign-in page to the on-demand page, with a
+    // name, an email and the code sent to it.
+    let email = "ines.moreno@example.org";
     let browser = TestBrowser::launch_phone().await.expect("Chromium");
     let page = browser.open(&app.url("/login")).await.unwrap();
-    sign_in_patient(&page, &patient).await;
-    page.goto(app.url("/now")).await.unwrap();
+    wait_for(&page, "#see-now")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "#display_name").await.unwrap();
+    look(&page, "39-new-patient-now-phone").await;
+    fill(&page, "#display_name", "Inés Moreno").await.unwrap();
+    fill(&page, "#email", email).await.unwrap();
+    submit(&page).await;
+    wait_for(&page, "#code").await.unwrap();
+    let code = app
+        .smtp
+        .wait_for(email, "sign-in code")
+        .await
+        .sign_in_code();
+    fill(&page, "#code", &code).await.unwrap();
+    submit(&page).await;
+    wait_for_path(&page, "/now").await.unwrap();
     wait_for(&page, "#od-reason").await.unwrap();
     assert_accessible(&page, "the on-demand form, on a phone").await;
     fill(&page, "#od-reason", "Rash on both arms since this morning")
@@ -563,14 +583,11 @@ async fn on_a_phone_the_see_you_now_link_opens_the_visit_after_a_code() {
     fill(&page, "#email", &patient.email).await.unwrap();
     submit(&page).await;
     wait_for(&page, "#code").await.unwrap();
-    let code_mail = app.smtp.wait_for(&patient.email, "sign-in code").await;
-    let code: String = code_mail
-        .subject()
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .to_owned();
+    let code = app
+        .smtp
+        .wait_for(&patient.email, "sign-in code")
+        .await
+        .sign_in_code();
     look(&page, "42-sign-in-code-phone").await;
     fill(&page, "#code", &code).await.unwrap();
     submit(&page).await;

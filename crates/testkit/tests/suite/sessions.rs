@@ -281,22 +281,6 @@ async fn a_half_signed_in_session_can_sign_out(backend: Backend) {
     app.shutdown().await;
 }
 
-/// The six digits of a sign-in code mail.
-fn code_in(mail: &telemed_testkit::ReceivedMail) -> String {
-    let subject = mail.subject();
-    let code: String = subject
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    assert_eq!(code.len(), 6, "{subject}");
-    assert!(mail.body().contains(&code), "{}", mail.body());
-    code
-}
-
 /// A patient signs in with a code sent by email instead of the password: once, for ten
 /// minutes, the newest code only, wrong codes throttled like wrong passwords; nobody
 /// learns from the page whether an address has an account, and clinicians get no code.
@@ -340,7 +324,11 @@ async fn a_patient_signs_in_with_an_emailed_code(backend: Backend) {
         pages.push(page.replace(email, "ADDRESS"));
     }
     assert_eq!(pages[0], pages[1], "no account is revealed");
-    let first = code_in(&app.smtp.wait_for(&patient.email, "sign-in code").await);
+    let first = app
+        .smtp
+        .wait_for(&patient.email, "sign-in code")
+        .await
+        .sign_in_code();
     assert!(
         !app.smtp
             .all()
@@ -351,11 +339,11 @@ async fn a_patient_signs_in_with_an_emailed_code(backend: Backend) {
 
     // A newer code voids the older one.
     web.post("/login/code", &[("email", &patient.email)]).await;
-    let second = code_in(
-        &app.smtp
-            .wait_for_nth(&patient.email, "sign-in code", 2)
-            .await,
-    );
+    let second = app
+        .smtp
+        .wait_for_nth(&patient.email, "sign-in code", 2)
+        .await
+        .sign_in_code();
     let verify = |code: &str| {
         let (web, email, code) = (app.web(), patient.email.clone(), code.to_owned());
         async move {
@@ -383,13 +371,64 @@ async fn a_patient_signs_in_with_an_emailed_code(backend: Backend) {
 
     // Expired after ten minutes.
     web.post("/login/code", &[("email", &patient.email)]).await;
-    let third = code_in(
-        &app.smtp
-            .wait_for_nth(&patient.email, "sign-in code", 3)
-            .await,
-    );
+    let third = app
+        .smtp
+        .wait_for_nth(&patient.email, "sign-in code", 3)
+        .await
+        .sign_in_code();
     app.clock.advance(Duration::minutes(11));
     assert_eq!(verify(&third).await.0, 401, "expired");
+
+    // Someone new gets an account and a code; the code verifies the address. A bad
+    // name is refused and makes nothing.
+    let newcomer = app.web();
+    let bad = newcomer
+        .post(
+            "/login/code",
+            &[("display_name", " "), ("email", "new@example.org")],
+        )
+        .await;
+    assert_eq!(bad.status(), 400);
+    let r = newcomer
+        .post(
+            "/login/code",
+            &[
+                ("display_name", "Nuevo Paciente"),
+                ("email", "new@example.org"),
+                ("next", "/now"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let code = app
+        .smtp
+        .wait_for("new@example.org", "sign-in code")
+        .await
+        .sign_in_code();
+    let r = newcomer
+        .post(
+            "/login/code/verify",
+            &[
+                ("email", "new@example.org"),
+                ("code", &code),
+                ("next", "/now"),
+            ],
+        )
+        .await;
+    assert_eq!(telemed_testkit::location(&r).as_deref(), Some("/now"));
+    let account = newcomer.get("/account").await.text().await.unwrap();
+    assert!(account.contains("Nuevo Paciente"), "{account}");
+    // The same form for an address with an account: a code, no second account.
+    let again = app.web();
+    again
+        .post(
+            "/login/code",
+            &[("display_name", "Someone Else"), ("email", &patient.email)],
+        )
+        .await;
+    app.smtp
+        .wait_for_nth(&patient.email, "sign-in code", 4)
+        .await;
 
     // Wrong codes lock the account like wrong passwords.
     let mut last = 0;
