@@ -232,6 +232,9 @@ pub async fn run_sender(
         tracing::warn!(
             "no SMTP server is configured: mail stays in the outbox (admin pages show it)"
         );
+        if config.demo {
+            print_demo_mail(store, wake).await;
+        }
         return;
     };
     let transport = match transport(&smtp) {
@@ -273,6 +276,33 @@ pub async fn run_sender(
             // An outage is logged by the store, once in a while.
             Err(telemed_domain::Error::Unavailable { .. }) => {}
             Err(e) => tracing::error!(error = ?e, "reading the mail outbox failed"),
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(StdDuration::from_secs(5)) => {}
+        }
+    }
+}
+
+/// The demo (made-up people, no SMTP server): each new mail's recipient, subject,
+/// links and codes are also printed on the terminal, so that signing up, a sign-in code
+/// or a reset can be tried without reading the admin outbox. Mail stays queued.
+async fn print_demo_mail(store: Store, wake: Arc<Notify>) {
+    let mut seen: std::collections::HashSet<String> = match store.recent_mail(500).await {
+        Ok(mail) => mail.into_iter().map(|m| m.id).collect(),
+        Err(_) => Default::default(),
+    };
+    loop {
+        if let Ok(mut recent) = store.recent_mail(50).await {
+            recent.reverse();
+            for mail in recent.into_iter().filter(|m| seen.insert(m.id.clone())) {
+                println!("\n✉ demo mail to {}: {}", mail.to_addr, mail.subject);
+                for line in mail.body_text.lines().map(str::trim).filter(|l| {
+                    l.contains("http") || (l.len() == 6 && l.bytes().all(|b| b.is_ascii_digit()))
+                }) {
+                    println!("  {line}");
+                }
+            }
         }
         tokio::select! {
             _ = wake.notified() => {}

@@ -493,5 +493,5 @@ pub fn print_logins(state: &AppState) {
     println!("\nSee someone now: a patient (e.g. ben.carter@demo.telemed.example) asks under \"See someone now\" for Dermatology, and dr.okafor@demo.telemed.example takes them under \"On demand\". (Family medicine is open too; Dr. García takes from it once the visit on now is marked done.)");
     println!("\nPrescribing: {} has a penicillin allergy and takes warfarin; prescribe from her chart or the video room, and dispense as {PHARMACIST} at /rx/verify (Farmacia Sol).", VISIT_NOW.1);
     println!("\nAdmin, clinicians and the pharmacist set up two-step verification (an authenticator app) at first sign-in.");
-    println!("No SMTP server is configured: emails (verification, invitations) appear under Admin → Mail outbox.\n");
+    println!("No SMTP server is configured: emails (verification, sign-in codes, invitations) appear under Admin → Mail outbox, and their links and codes are printed here as they are queued.\n");
 }

@@ -132,6 +132,52 @@ async fn the_demo_starts_in_an_empty_folder_and_its_logins_work() {
         visits.text().await.unwrap().contains("/waiting-room"),
         "the visit on now can be joined"
     );
+
+    // Without an SMTP server, a sign-in code is printed on the terminal too.
+    let code = {
+        let web = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let page = web
+            .get(format!("{}/login/code", demo.base))
+            .send()
+            .await
+            .unwrap();
+        let csrf = csrf_of(&page.text().await.unwrap());
+        let asked = web
+            .post(format!("{}/login/code", demo.base))
+            .form(&[("email", patient.as_str()), ("csrf", &csrf)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asked.status(), 200);
+        let mut for_patient = false;
+        let mut code = None;
+        while let Ok(line) = demo.printed.recv_timeout(Duration::from_secs(30)) {
+            if line.starts_with("✉ demo mail to ") {
+                for_patient = line.contains(&patient) && line.contains("sign-in code");
+            } else if for_patient && line.trim().len() == 6 {
+                code = Some(line.trim().to_owned());
+                break;
+            }
+        }
+        let code = code.expect("the code is printed");
+        let signed_in = web
+            .post(format!("{}/login/code/verify", demo.base))
+            .form(&[
+                ("email", patient.as_str()),
+                ("code", &code),
+                ("csrf", &csrf),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), 303, "the printed code signs in");
+        code
+    };
+    assert_eq!(code.len(), 6);
     drop(demo);
 
     // Hours later the demo's visit is long over: moved two hours back, as if so (with
