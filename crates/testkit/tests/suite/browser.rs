@@ -665,7 +665,7 @@ async fn with_the_keyboard_alone_a_patient_books_and_joins_a_visit() {
     tab_to(&page, "#check-in").await.unwrap();
     press(&page, "Enter", false).await.unwrap();
     wait_for(&page, "#checked-in").await.unwrap();
-    look(&page, "19-checked-in-by-keyboard").await;
+    look(&page, "18b-checked-in-by-keyboard").await;
     browser.close().await;
     app.shutdown().await;
 }

@@ -500,7 +500,7 @@ async fn on_a_phone_the_queue_leads_to_the_visit() {
         .await
         .unwrap();
     wait_for(&page, "#display_name").await.unwrap();
-    look(&page, "39-new-patient-now-phone").await;
+    look(&page, "50-new-patient-now-phone").await;
     fill(&page, "#display_name", "Inés Moreno").await.unwrap();
     fill(&page, "#email", email).await.unwrap();
     submit(&page).await;
@@ -522,7 +522,7 @@ async fn on_a_phone_the_queue_leads_to_the_visit() {
     let place = wait_for(&page, "#on-demand-place").await.unwrap();
     let said = place.inner_text().await.unwrap().unwrap_or_default();
     assert!(said.contains("number 1 of 1"), "{said}");
-    look(&page, "40-on-demand-waiting-phone").await;
+    look(&page, "51-on-demand-waiting-phone").await;
 
     let (a, b) = tokio::join!(take(&api, &doctors[0].1), take(&api, &doctors[1].1));
     let mut outcomes = [a.0, b.0];
@@ -579,7 +579,7 @@ async fn on_a_phone_the_see_you_now_link_opens_the_visit_after_a_code() {
     let browser = TestBrowser::launch_phone().await.expect("Chromium");
     let page = browser.open(&app.url(&link)).await.unwrap();
     wait_for(&page, "#email").await.unwrap();
-    look(&page, "41-see-you-now-link-phone").await;
+    look(&page, "52-see-you-now-link-phone").await;
     fill(&page, "#email", &patient.email).await.unwrap();
     submit(&page).await;
     wait_for(&page, "#code").await.unwrap();
@@ -588,7 +588,7 @@ async fn on_a_phone_the_see_you_now_link_opens_the_visit_after_a_code() {
         .wait_for(&patient.email, "sign-in code")
         .await
         .sign_in_code();
-    look(&page, "42-sign-in-code-phone").await;
+    look(&page, "53-sign-in-code-phone").await;
     fill(&page, "#code", &code).await.unwrap();
     submit(&page).await;
     let visit = link

@@ -467,7 +467,7 @@ async fn on_a_phone_a_problem_is_added_by_typing_dermatitis() {
         .click()
         .await
         .unwrap();
-    look(&page, "45-code-finder-phone").await;
+    look(&page, "46-code-finder-phone").await;
     wait_for(&page, "#add-entry button[type=submit]")
         .await
         .unwrap()
