@@ -195,6 +195,16 @@ pub fn entry_line(t: &Texts, e: &Entry) -> String {
     line
 }
 
+/// The readable copy of a record, laid out on a blocking thread: shaping and subsetting
+/// a long record takes a few hundred milliseconds of CPU (`docs/benchmarks.md`), which
+/// must not hold up the requests and live connections sharing the async workers.
+pub async fn pdf_of(state: &crate::AppState, record: RecordExport) -> Result<Vec<u8>> {
+    let fonts = state.pdf_fonts.clone();
+    tokio::task::spawn_blocking(move || to_pdf(&record, &fonts))
+        .await
+        .map_err(|e| Error::internal(format!("the PDF task: {e}")))?
+}
+
 /// The readable copy of a record.
 pub fn to_pdf(r: &RecordExport, fonts: &Fonts) -> Result<Vec<u8>> {
     let title = format!("Health record of {}", r.patient_name);

@@ -90,11 +90,11 @@ pub async fn export(
         return Err(Error::invalid("format", "format is json or pdf").into());
     }
     let record = export::gather(&state, &ctx, &caller.principal, patient, format).await?;
-    export_response(&state, record, format)
+    export_response(&state, record, format).await
 }
 
 /// The export as a download named after the day.
-pub fn export_response(
+pub async fn export_response(
     state: &AppState,
     record: RecordExport,
     format: &str,
@@ -104,7 +104,7 @@ pub fn export_response(
         record.exported_at.format("%Y-%m-%d")
     );
     if format == "pdf" {
-        let pdf = export::to_pdf(&record, &state.pdf_fonts)?;
+        let pdf = export::pdf_of(state, record).await?;
         Ok(crate::respond::pdf_download(pdf, &file_name))
     } else {
         let json = axum::Json(RecordExportView::from(record)).into_response();

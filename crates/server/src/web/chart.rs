@@ -973,7 +973,7 @@ pub async fn export(
         _ => "pdf",
     };
     let record = crate::export::gather(&state, &w.ctx, &me.principal, patient, format).await?;
-    crate::api::export_response(&state, record, format)
+    crate::api::export_response(&state, record, format).await
 }
 
 #[derive(Template)]
