@@ -37,15 +37,7 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
     let hash = hash_blocking(password.expose()).await?;
     let now = state.clock.now();
     let mut change = Change::begin(state).await?;
-    let new = NewUser {
-        email: &email,
-        display_name: &name,
-        role: Role::Patient,
-        password_hash: &hash,
-        email_verified: false,
-        locale: r.lang.code(),
-        name: None,
-    };
+    let new = new_patient(&email, &name, &hash, r.lang);
     match users::insert(change.tx(), new, now).await {
         Ok(id) => {
             let user = state.store_user_in(change.tx(), id).await?;
@@ -84,6 +76,19 @@ pub async fn register_patient(state: &AppState, ctx: &Ctx, r: Registration<'_>) 
     Ok(())
 }
 
+/// A patient account as a patient makes it: the address not verified yet.
+fn new_patient<'a>(email: &'a Email, name: &'a str, hash: &'a str, lang: Lang) -> NewUser<'a> {
+    NewUser {
+        email,
+        display_name: name,
+        role: Role::Patient,
+        password_hash: hash,
+        email_verified: false,
+        locale: lang.code(),
+        name: None,
+    }
+}
+
 /// A new patient who signs in with emailed codes (to be seen on demand without a
 /// password first): the account, with a random password nobody knows (a code or a
 /// password reset opens it), and a code, which verifies the address when used. An
@@ -109,15 +114,7 @@ pub async fn register_for_code(
     let unknown_password = hash_blocking(&random_token("")).await?;
     let now = state.clock.now();
     let mut change = Change::begin(state).await?;
-    let new = NewUser {
-        email: &email,
-        display_name: &name,
-        role: Role::Patient,
-        password_hash: &unknown_password,
-        email_verified: false,
-        locale: lang.code(),
-        name: None,
-    };
+    let new = new_patient(&email, &name, &unknown_password, lang);
     let id = match users::insert(change.tx(), new, now).await {
         Ok(id) => id,
         // Registered a moment ago by another request, which sent the code.
