@@ -13,7 +13,7 @@ use telemed_store::record::{Addendum, Demographics, Entry, Note, RecentVisit};
 
 use crate::context::Ctx;
 use crate::i18n::record::{criticality_name, severity_name, status_name, verification_name};
-use crate::i18n::{Texts, EN};
+use crate::i18n::{args, Lang, Texts};
 use crate::pdf::{Fonts, PdfWriter};
 use crate::record::{authorize_as, decide};
 use crate::AppState;
@@ -136,15 +136,19 @@ pub fn entry_line(t: &Texts, e: &Entry) -> String {
         line.push_str(&format!(" {u}"));
     }
     if let Some(sent) = &e.as_sent {
-        line.push_str(&format!(" ({})", t.el_sent_as.replace("{value}", sent)));
+        // As the other system sent it, character for character: a string, never a number.
+        let sent = t.el_sent_as(args::ElSentAs {
+            value: sent.as_str().into(),
+        });
+        line.push_str(&format!(" ({sent})"));
     }
     if e.range_low.is_some() || e.range_high.is_some() {
         let low = e.range_low.map(number).unwrap_or_default();
         let high = e.range_high.map(number).unwrap_or_default();
-        let reference = t
-            .el_reference
-            .replace("{low}", &low)
-            .replace("{high}", &high);
+        let reference = t.el_reference(args::ElReference {
+            low: low.into(),
+            high: high.into(),
+        });
         line.push_str(&format!(" ({reference})"));
         if e.out_of_range() {
             line.push_str(&format!(" {}", t.el_out_of_range));
@@ -157,7 +161,9 @@ pub fn entry_line(t: &Texts, e: &Entry) -> String {
         line.push_str(&format!(", {}", severity_name(t, s)));
     }
     if let Some(c) = e.criticality {
-        let criticality = t.el_criticality.replace("{value}", criticality_name(t, c));
+        let criticality = t.el_criticality(args::ElCriticality {
+            value: criticality_name(t, c).into(),
+        });
         line.push_str(&format!(", {criticality}"));
     }
     if let Some(r) = &e.reaction {
@@ -171,8 +177,10 @@ pub fn entry_line(t: &Texts, e: &Entry) -> String {
     }
     if let Some(results) = &e.results {
         // A lab report: its results are lines of their own in the same section.
-        let count = results.len().to_string();
-        line.push_str(&format!(", {}", t.el_report_of.replace("{count}", &count)));
+        let count = t.el_report_of(args::ElReportOf {
+            count: results.len().into(),
+        });
+        line.push_str(&format!(", {count}"));
         if let Some(conclusion) = &e.note {
             line.push_str(&format!(": {conclusion}"));
         }
@@ -237,7 +245,7 @@ pub fn to_pdf(r: &RecordExport, fonts: &Fonts) -> Result<Vec<u8>> {
             pdf.small("Nothing recorded.");
         }
         for e in entries {
-            pdf.text(&entry_line(&EN, e));
+            pdf.text(&entry_line(Lang::En.texts(), e));
         }
     }
 

@@ -16,7 +16,7 @@ use telemed_store::{outbox, Conn, Store};
 use tokio::sync::Notify;
 
 use crate::config::{Config, SmtpConfig};
-use crate::i18n::Lang;
+use crate::i18n::{args, Lang};
 
 /// An email telemed sends. Links carry single-use tokens; nothing clinical.
 pub enum Mail<'a> {
@@ -107,85 +107,166 @@ impl VisitNotice {
 }
 
 impl Mail<'_> {
-    /// The subject and text in `lang`, signed with the clinic's name (`clinic`).
+    /// The subject and text in `lang`, signed with the clinic's name (`clinic`); the
+    /// words are the language's (`mail_*` in its Fluent file).
     fn compose(&self, lang: Lang, clinic: &str) -> (String, String) {
-        let es = lang == Lang::Es;
-        match self {
-            Mail::VerifyEmail { link } => {
-                if es {
-                    (format!("Confirme su correo para {clinic}"), format!("Hola:\n\nPara confirmar su dirección y activar su cuenta de {clinic}, abra este enlace (válido 24 horas):\n\n{link}\n\nSi no creó una cuenta, ignore este mensaje.\n"))
-                } else {
-                    (format!("Confirm your email for {clinic}"), format!("Hello,\n\nTo confirm your address and activate your {clinic} account, open this link (valid for 24 hours):\n\n{link}\n\nIf you did not create an account, ignore this message.\n"))
-                }
-            }
-            Mail::SignInCode { code, minutes } => {
-                if es {
-                    (format!("Su código para entrar en {clinic}: {code}"), format!("Hola:\n\nSu código para entrar en {clinic} es:\n\n    {code}\n\nEscríbalo en la página donde lo pidió. Vale {minutes} minutos y una sola vez.\n\nSi no lo pidió, ignore este mensaje: nadie puede entrar sin el código.\n"))
-                } else {
-                    (format!("Your {clinic} sign-in code: {code}"), format!("Hello,\n\nYour code to sign in to {clinic} is:\n\n    {code}\n\nType it on the page where you asked for it. It works once, for {minutes} minutes.\n\nIf you did not ask for it, ignore this message: no one can sign in without the code.\n"))
-                }
-            }
-            Mail::AccountExists { sign_in, reset } => {
-                if es {
-                    (format!("Ya tiene una cuenta de {clinic}"), format!("Hola:\n\nAlguien intentó crear una cuenta de {clinic} con esta dirección, pero ya tiene una.\n\nIniciar sesión: {sign_in}\nSi olvidó su contraseña: {reset}\n\nSi no fue usted, ignore este mensaje.\n"))
-                } else {
-                    (format!("You already have a {clinic} account"), format!("Hello,\n\nSomeone tried to create a {clinic} account with this address, but you already have one.\n\nSign in: {sign_in}\nForgot your password: {reset}\n\nIf this was not you, ignore this message.\n"))
-                }
-            }
-            Mail::ResetPassword { link } => {
-                if es {
-                    (format!("Restablecer su contraseña de {clinic}"), format!("Hola:\n\nPara elegir una contraseña nueva, abra este enlace (válido 1 hora):\n\n{link}\n\nSi no lo pidió, ignore este mensaje: su contraseña no cambia.\n"))
-                } else {
-                    (format!("Reset your {clinic} password"), format!("Hello,\n\nTo choose a new password, open this link (valid for 1 hour):\n\n{link}\n\nIf you did not ask for this, ignore this message: your password stays the same.\n"))
-                }
-            }
-            Mail::ProxyInvitation { link, days } => {
-                if es {
-                    (format!("Invitación para acceder a una historia en {clinic}"), format!("Hola:\n\nUn paciente de la clínica le invitó a ver su historia clínica en su nombre (como familiar o cuidador). Para ver quién le invitó y aceptar o rechazar, inicie sesión con esta dirección de correo y abra (válido {days} días):\n\n{link}\n\nSi no tiene cuenta, regístrese como paciente con esta misma dirección. Si no espera esta invitación, ignore este mensaje: nada cambia sin su respuesta.\n"))
-                } else {
-                    (format!("An invitation to access a record on {clinic}"), format!("Hello,\n\nA patient of the clinic invited you to see their health record on their behalf (as a relative or carer). To see who invited you and accept or decline, sign in with this email address and open (valid for {days} days):\n\n{link}\n\nIf you have no account, register as a patient with this same address. If you do not expect this invitation, ignore this message: nothing changes without your answer.\n"))
-                }
-            }
-            Mail::NewMessage { link } => {
-                if es {
-                    (format!("Tiene un mensaje nuevo en {clinic}"), format!("Hola:\n\nTiene un mensaje seguro nuevo. Léalo aquí (tras iniciar sesión):\n\n{link}\n\nPor su privacidad, el mensaje no se envía por correo.\n"))
-                } else {
-                    (format!("You have a new message on {clinic}"), format!("Hello,\n\nYou have a new secure message. Read it here (sign-in required):\n\n{link}\n\nFor your privacy, the message itself is not sent by email.\n"))
-                }
-            }
-            Mail::EmergencyAccess { when, link } => {
-                if es {
-                    (format!("Acceso de emergencia a su historia en {clinic}"), format!("Hola:\n\nEl {when}, un profesional sin relación asistencial con usted abrió su historia clínica por una emergencia. Estos accesos quedan registrados con su motivo y la clínica los revisa.\n\nVea quién y por qué (tras iniciar sesión):\n\n{link}\n\nSi algo no le parece correcto, contacte con la clínica.\n"))
-                } else {
-                    (format!("Emergency access to your {clinic} record"), format!("Hello,\n\nOn {when}, a clinician without a care relationship with you opened your health record in an emergency. Such access is recorded with its reason and reviewed by the clinic.\n\nSee who and why (sign-in required):\n\n{link}\n\nIf something looks wrong, contact the clinic.\n"))
-                }
-            }
-            Mail::Visit { notice, when, link } => match (notice, es) {
-                (VisitNotice::Booked, false) => (format!("Your {clinic} visit is booked"), format!("Hello,\n\nYour visit is booked for {when}.\n\nSee or change it: {link}\n\nThe attached invitation adds it to your calendar.\n")),
-                (VisitNotice::Booked, true) => (format!("Su cita de {clinic} está reservada"), format!("Hola:\n\nSu cita está reservada para el {when}.\n\nVerla o cambiarla: {link}\n\nLa invitación adjunta la añade a su calendario.\n")),
-                (VisitNotice::Reminder, false) => (format!("Reminder: your {clinic} visit"), format!("Hello,\n\nA reminder of your visit on {when}.\n\nDetails: {link}\n")),
-                (VisitNotice::Reminder, true) => (format!("Recordatorio: su cita de {clinic}"), format!("Hola:\n\nLe recordamos su cita del {when}.\n\nDetalles: {link}\n")),
-                (VisitNotice::Cancelled, false) => (format!("Your {clinic} visit is cancelled"), format!("Hello,\n\nYour visit on {when} is cancelled.\n\nBook another time: {link}\n")),
-                (VisitNotice::Cancelled, true) => (format!("Su cita de {clinic} está cancelada"), format!("Hola:\n\nSu cita del {when} está cancelada.\n\nReservar otra hora: {link}\n")),
-                (VisitNotice::Rescheduled, false) => (format!("Your {clinic} visit has a new time"), format!("Hello,\n\nYour visit is now on {when}.\n\nSee or change it: {link}\n\nThe attached invitation updates your calendar.\n")),
-                (VisitNotice::Rescheduled, true) => (format!("Su cita de {clinic} tiene una hora nueva"), format!("Hola:\n\nSu cita es ahora el {when}.\n\nVerla o cambiarla: {link}\n\nLa invitación adjunta actualiza su calendario.\n")),
-                (VisitNotice::PatientBooked, false) => (format!("A patient booked a {clinic} visit with you"), format!("Hello,\n\nA patient booked a visit with you on {when}.\n\nYour day: {link}\n")),
-                (VisitNotice::PatientBooked, true) => (format!("Un paciente reservó una cita de {clinic} con usted"), format!("Hola:\n\nUn paciente reservó una cita con usted el {when}.\n\nSu día: {link}\n")),
-                (VisitNotice::PatientCancelled, false) => (format!("A {clinic} visit was cancelled by the patient"), format!("Hello,\n\nThe patient cancelled the visit on {when}. The time is free again.\n\nYour day: {link}\n")),
-                (VisitNotice::PatientCancelled, true) => (format!("Un paciente canceló una cita de {clinic}"), format!("Hola:\n\nEl paciente canceló la cita del {when}. La hora vuelve a estar libre.\n\nSu día: {link}\n")),
-                (VisitNotice::PatientRescheduled, false) => (format!("A {clinic} visit was moved by the patient"), format!("Hello,\n\nThe patient moved a visit; it is now on {when}.\n\nYour day: {link}\n")),
-                (VisitNotice::StartNow, false) => (format!("Your clinician is waiting for you now ({clinic})"), format!("Hello,\n\nYour clinician has started a video visit with you and is waiting for you now ({when}).\n\nJoin it: {link}\n\nIf you are not signed in on this device, that page emails you a code to sign in with (or use your password).\n")),
-                (VisitNotice::StartNow, true) => (format!("Su profesional le espera ahora ({clinic})"), format!("Hola:\n\nSu profesional ha iniciado una videoconsulta con usted y le espera ahora ({when}).\n\nEntrar: {link}\n\nSi no ha iniciado sesión en este dispositivo, esa página le envía por correo un código para entrar (o use su contraseña).\n")),
-                (VisitNotice::PatientRescheduled, true) => (format!("Un paciente cambió la hora de una cita de {clinic}"), format!("Hola:\n\nEl paciente cambió una cita; ahora es el {when}.\n\nSu día: {link}\n")),
+        let t = lang.texts();
+        let (subject, body) = match self {
+            Mail::VerifyEmail { link } => (
+                t.mail_verify_email_subject(args::MailVerifyEmailSubject {
+                    clinic: clinic.into(),
+                }),
+                t.mail_verify_email_body(args::MailVerifyEmailBody {
+                    clinic: clinic.into(),
+                    link: (*link).into(),
+                }),
+            ),
+            Mail::SignInCode { code, minutes } => (
+                t.mail_sign_in_code_subject(args::MailSignInCodeSubject {
+                    clinic: clinic.into(),
+                    code: (*code).into(),
+                }),
+                t.mail_sign_in_code_body(args::MailSignInCodeBody {
+                    clinic: clinic.into(),
+                    code: (*code).into(),
+                    minutes: (*minutes).into(),
+                }),
+            ),
+            Mail::AccountExists { sign_in, reset } => (
+                t.mail_account_exists_subject(args::MailAccountExistsSubject {
+                    clinic: clinic.into(),
+                }),
+                t.mail_account_exists_body(args::MailAccountExistsBody {
+                    clinic: clinic.into(),
+                    reset: (*reset).into(),
+                    sign_in: (*sign_in).into(),
+                }),
+            ),
+            Mail::ResetPassword { link } => (
+                t.mail_reset_password_subject(args::MailResetPasswordSubject {
+                    clinic: clinic.into(),
+                }),
+                t.mail_reset_password_body(args::MailResetPasswordBody {
+                    link: (*link).into(),
+                }),
+            ),
+            Mail::ProxyInvitation { link, days } => (
+                t.mail_proxy_invitation_subject(args::MailProxyInvitationSubject {
+                    clinic: clinic.into(),
+                }),
+                t.mail_proxy_invitation_body(args::MailProxyInvitationBody {
+                    days: (*days).into(),
+                    link: (*link).into(),
+                }),
+            ),
+            Mail::NewMessage { link } => (
+                t.mail_new_message_subject(args::MailNewMessageSubject {
+                    clinic: clinic.into(),
+                }),
+                t.mail_new_message_body(args::MailNewMessageBody {
+                    link: (*link).into(),
+                }),
+            ),
+            Mail::EmergencyAccess { when, link } => (
+                t.mail_emergency_access_subject(args::MailEmergencyAccessSubject {
+                    clinic: clinic.into(),
+                }),
+                t.mail_emergency_access_body(args::MailEmergencyAccessBody {
+                    link: (*link).into(),
+                    when: (*when).into(),
+                }),
+            ),
+            Mail::Invitation { link, role } => (
+                t.mail_invitation_subject(args::MailInvitationSubject {
+                    clinic: clinic.into(),
+                }),
+                t.mail_invitation_body(args::MailInvitationBody {
+                    clinic: clinic.into(),
+                    link: (*link).into(),
+                    role: (*role).into(),
+                }),
+            ),
+            Mail::Visit { notice, when, link } => match notice {
+                VisitNotice::Booked => (
+                    t.mail_visit_booked_subject(args::MailVisitBookedSubject {
+                        clinic: clinic.into(),
+                    }),
+                    t.mail_visit_booked_body(args::MailVisitBookedBody {
+                        link: (*link).into(),
+                        when: (*when).into(),
+                    }),
+                ),
+                VisitNotice::Reminder => (
+                    t.mail_visit_reminder_subject(args::MailVisitReminderSubject {
+                        clinic: clinic.into(),
+                    }),
+                    t.mail_visit_reminder_body(args::MailVisitReminderBody {
+                        link: (*link).into(),
+                        when: (*when).into(),
+                    }),
+                ),
+                VisitNotice::Cancelled => (
+                    t.mail_visit_cancelled_subject(args::MailVisitCancelledSubject {
+                        clinic: clinic.into(),
+                    }),
+                    t.mail_visit_cancelled_body(args::MailVisitCancelledBody {
+                        link: (*link).into(),
+                        when: (*when).into(),
+                    }),
+                ),
+                VisitNotice::Rescheduled => (
+                    t.mail_visit_rescheduled_subject(args::MailVisitRescheduledSubject {
+                        clinic: clinic.into(),
+                    }),
+                    t.mail_visit_rescheduled_body(args::MailVisitRescheduledBody {
+                        link: (*link).into(),
+                        when: (*when).into(),
+                    }),
+                ),
+                VisitNotice::PatientBooked => (
+                    t.mail_visit_patient_booked_subject(args::MailVisitPatientBookedSubject {
+                        clinic: clinic.into(),
+                    }),
+                    t.mail_visit_patient_booked_body(args::MailVisitPatientBookedBody {
+                        link: (*link).into(),
+                        when: (*when).into(),
+                    }),
+                ),
+                VisitNotice::PatientCancelled => (
+                    t.mail_visit_patient_cancelled_subject(
+                        args::MailVisitPatientCancelledSubject {
+                            clinic: clinic.into(),
+                        },
+                    ),
+                    t.mail_visit_patient_cancelled_body(args::MailVisitPatientCancelledBody {
+                        link: (*link).into(),
+                        when: (*when).into(),
+                    }),
+                ),
+                VisitNotice::PatientRescheduled => (
+                    t.mail_visit_patient_rescheduled_subject(
+                        args::MailVisitPatientRescheduledSubject {
+                            clinic: clinic.into(),
+                        },
+                    ),
+                    t.mail_visit_patient_rescheduled_body(args::MailVisitPatientRescheduledBody {
+                        link: (*link).into(),
+                        when: (*when).into(),
+                    }),
+                ),
+                VisitNotice::StartNow => (
+                    t.mail_visit_start_now_subject(args::MailVisitStartNowSubject {
+                        clinic: clinic.into(),
+                    }),
+                    t.mail_visit_start_now_body(args::MailVisitStartNowBody {
+                        link: (*link).into(),
+                        when: (*when).into(),
+                    }),
+                ),
             },
-            Mail::Invitation { link, role } => {
-                if es {
-                    (format!("Invitación a {clinic}"), format!("Hola:\n\nLe invitaron a unirse a {clinic} como {role}. Para crear su cuenta, abra este enlace (válido 7 días):\n\n{link}\n"))
-                } else {
-                    (format!("Your invitation to {clinic}"), format!("Hello,\n\nYou have been invited to join {clinic} as {role}. To create your account, open this link (valid for 7 days):\n\n{link}\n"))
-                }
-            }
-        }
+        };
+        // A Fluent text ends at its last word; a mail's text ends with a line break.
+        (subject, body + "\n")
     }
 }
 
@@ -369,4 +450,93 @@ async fn deliver(
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_mail() -> Vec<Mail<'static>> {
+        let link = "https://clinic.example/x?token=abc";
+        let mut all = vec![
+            Mail::VerifyEmail { link },
+            Mail::AccountExists {
+                sign_in: link,
+                reset: link,
+            },
+            Mail::ResetPassword { link },
+            Mail::SignInCode {
+                code: "042917",
+                minutes: 10,
+            },
+            Mail::Invitation {
+                link,
+                role: "clinician",
+            },
+            Mail::ProxyInvitation { link, days: 1 },
+            Mail::NewMessage { link },
+            Mail::EmergencyAccess {
+                when: "7 Dec 2026, 13:17",
+                link,
+            },
+        ];
+        for notice in [
+            VisitNotice::Booked,
+            VisitNotice::Reminder,
+            VisitNotice::Cancelled,
+            VisitNotice::Rescheduled,
+            VisitNotice::PatientBooked,
+            VisitNotice::PatientCancelled,
+            VisitNotice::PatientRescheduled,
+            VisitNotice::StartNow,
+        ] {
+            all.push(Mail::Visit {
+                notice,
+                when: "7 Dec 2026, 13:17",
+                link,
+            });
+        }
+        all
+    }
+
+    /// Every mail reads whole in every language: the clinic named, the link or code
+    /// given, no Fluent placeholder left, one line break at the end.
+    #[test]
+    fn every_mail_is_written_in_every_language() {
+        for lang in Lang::ALL {
+            for mail in every_mail() {
+                let (subject, body) = mail.compose(lang, "Clínica Sol");
+                assert!(subject.contains("Clínica Sol"), "{lang:?}: {subject}");
+                assert!(
+                    body.contains("https://clinic.example/x?token=abc") || body.contains("042917"),
+                    "{lang:?}: {body}"
+                );
+                assert!(!subject.contains('{') && !body.contains('{'), "{body}");
+                assert!(body.ends_with(".\n") || body.ends_with("abc\n"), "{body:?}");
+                assert!(!body.ends_with("\n\n"), "{body:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_code_stands_on_a_line_of_its_own_and_plurals_follow_the_language() {
+        let (subject, body) = Mail::SignInCode {
+            code: "042917",
+            minutes: 10,
+        }
+        .compose(Lang::En, "Sol");
+        assert_eq!(subject, "Your Sol sign-in code: 042917");
+        assert!(
+            body.starts_with("Hello,\n\nYour code to sign in to Sol is:\n\n042917\n\nType it"),
+            "{body:?}"
+        );
+        assert!(body.contains("for 10 minutes."), "{body}");
+        let one_day = |lang| {
+            Mail::ProxyInvitation { link: "L", days: 1 }
+                .compose(lang, "Sol")
+                .1
+        };
+        assert!(one_day(Lang::En).contains("(valid for one day)"));
+        assert!(one_day(Lang::Es).contains("(válido un día)"));
+    }
 }

@@ -665,12 +665,7 @@ pub async fn start_note(
             ));
         }
     }
-    let soap = req.soap.unwrap_or_else(|| Soap {
-        subjective: template.subjective.into(),
-        objective: template.objective.into(),
-        assessment: template.assessment.into(),
-        plan: template.plan.into(),
-    });
+    let soap = req.soap.unwrap_or_else(|| template.soap());
     soap.validate()?;
     let now = state.clock.now();
     let mut change = Change::begin(state).await?;

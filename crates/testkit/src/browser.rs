@@ -295,6 +295,74 @@ pub async fn assert_accessible(page: &Page, what: &str) {
 pub async fn look(page: &Page, name: &str) {
     screenshot(page, name).await.expect("a screenshot");
     assert_accessible(page, name).await;
+    docs_screenshots(page, name)
+        .await
+        .expect("the docs' screenshots");
+}
+
+/// The journeys' pages that `docs/screenshots` shows (the README's tour), and the name
+/// each has there.
+const DOCS_PAGES: [(&str, &str); 11] = [
+    ("04-sign-in", "sign-in"),
+    ("05-patient-home", "patient-home"),
+    ("13-week-view", "free-times"),
+    ("16-clinician-day", "clinician-day"),
+    ("17-device-check", "device-check"),
+    ("19-waiting-queue", "waiting-queue"),
+    ("21-patient-thread-live", "messages"),
+    ("41-patient-record-uploaded", "patient-record"),
+    ("46-code-finder-phone", "code-finder"),
+    ("51-on-demand-waiting-phone", "on-demand-queue"),
+    ("61-room-prescription-signed", "visit-room-prescribing"),
+];
+
+/// When `TELEMED_DOCS_SCREENSHOTS` names a folder (`docs/screenshots`), the tour's pages
+/// are saved there too, as the screen shows them on a laptop (1280 × 900) and on a
+/// phone (390 × 844); the page then gets back the screen its test gave it.
+async fn docs_screenshots(page: &Page, name: &str) -> anyhow::Result<()> {
+    use chromiumoxide::cdp::browser_protocol::emulation::{
+        ClearDeviceMetricsOverrideParams, SetDeviceMetricsOverrideParams,
+    };
+    let Some(dir) = std::env::var_os("TELEMED_DOCS_SCREENSHOTS").map(PathBuf::from) else {
+        return Ok(());
+    };
+    let Some((_, docs_name)) = DOCS_PAGES.iter().find(|(journey, _)| *journey == name) else {
+        return Ok(());
+    };
+    std::fs::create_dir_all(&dir)?;
+    let on_a_phone = page
+        .evaluate("window.innerWidth < 600")
+        .await?
+        .into_value::<bool>()?;
+    let screen = |width: i64, height: i64, mobile: bool| {
+        SetDeviceMetricsOverrideParams::builder()
+            .width(width)
+            .height(height)
+            .device_scale_factor(1.0)
+            .mobile(mobile)
+            .build()
+            .map_err(|e| anyhow!("screen: {e}"))
+    };
+    for (size, width, height, mobile) in [("laptop", 1280, 900, false), ("phone", 390, 844, true)] {
+        page.execute(screen(width, height, mobile)?).await?;
+        // The layout follows the new width before the picture is taken.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let png = page
+            .screenshot(
+                ScreenshotParams::builder()
+                    .format(CaptureScreenshotFormat::Png)
+                    .build(),
+            )
+            .await?;
+        std::fs::write(dir.join(format!("{docs_name}-{size}.png")), png)?;
+    }
+    if on_a_phone {
+        page.execute(screen(390, 844, true)?).await?;
+    } else {
+        page.execute(ClearDeviceMetricsOverrideParams::default())
+            .await?;
+    }
+    Ok(())
 }
 
 /// Evaluates a JavaScript expression, retrying until it is true (15 s); panics if it

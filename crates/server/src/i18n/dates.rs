@@ -1,13 +1,13 @@
 //! Days and moments as people read them, in their language and zone: "Monday 7
 //! December 2026, 09:30", "lunes 7 de diciembre de 2026, 09:30", "lun 7 dic". The names
-//! and the order of the parts come from the language's texts (`date_*` patterns with
-//! `{weekday}`, `{wd}`, `{day}`, `{month}`, `{mon}`, `{year}`), so a language brings its
+//! and the order of the parts come from the language's texts (`date_*` messages with
+//! `$weekday`, `$wd`, `$day`, `$month`, `$mon`, `$year`), so a language brings its
 //! own; no pattern of chrono's reaches a page.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 
-use super::Texts;
+use super::{args, Texts};
 
 /// How much of a day to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,22 +33,47 @@ fn nth(list: &str, n: u32) -> &str {
 
 /// A day in the reader's language.
 pub fn day(t: &Texts, date: NaiveDate, style: Day) -> String {
-    let pattern = match style {
-        Day::Long => t.date_long,
-        Day::LongNoYear => t.date_long_no_year,
-        Day::Short => t.date_short,
-        Day::ShortNoYear => t.date_short_no_year,
-        Day::Plain => t.date_plain,
-        Day::PlainNoYear => t.date_plain_no_year,
-    };
-    let weekday = date.weekday().num_days_from_monday();
-    pattern
-        .replace("{weekday}", nth(t.weekdays_in_dates, weekday))
-        .replace("{wd}", nth(t.weekdays_short, weekday))
-        .replace("{day}", &date.day().to_string())
-        .replace("{month}", nth(t.months, date.month0()))
-        .replace("{mon}", nth(t.months_short, date.month0()))
-        .replace("{year}", &date.year().to_string())
+    let weekday_number = date.weekday().num_days_from_monday();
+    let weekday = || nth(t.weekdays_in_dates, weekday_number).into();
+    let wd = || nth(t.weekdays_short, weekday_number).into();
+    let month = || nth(t.months, date.month0()).into();
+    let mon = || nth(t.months_short, date.month0()).into();
+    let day = || date.day().into();
+    // The year as written, never grouped as a number ("2026", not "2,026").
+    let year = || date.year().to_string().into();
+    match style {
+        Day::Long => t.date_long(args::DateLong {
+            weekday: weekday(),
+            day: day(),
+            month: month(),
+            year: year(),
+        }),
+        Day::LongNoYear => t.date_long_no_year(args::DateLongNoYear {
+            weekday: weekday(),
+            day: day(),
+            month: month(),
+        }),
+        Day::Short => t.date_short(args::DateShort {
+            wd: wd(),
+            day: day(),
+            mon: mon(),
+            year: year(),
+        }),
+        Day::ShortNoYear => t.date_short_no_year(args::DateShortNoYear {
+            wd: wd(),
+            day: day(),
+            mon: mon(),
+        }),
+        Day::Plain => t.date_plain(args::DatePlain {
+            day: day(),
+            mon: mon(),
+            year: year(),
+        }),
+        Day::PlainNoYear => t.date_plain_no_year(args::DatePlainNoYear {
+            day: day(),
+            mon: mon(),
+        }),
+    }
 }
 
 /// The day a moment falls on in the reader's zone, in their language.
@@ -76,7 +101,15 @@ pub fn moment_in_zone(t: &Texts, tz: Tz, at: DateTime<Utc>, style: Day) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::i18n::{Lang, EN, ES};
+    use crate::i18n::Lang;
+
+    fn en() -> &'static crate::i18n::Texts {
+        Lang::En.texts()
+    }
+
+    fn es() -> &'static crate::i18n::Texts {
+        Lang::Es.texts()
+    }
     use chrono::TimeZone;
 
     fn monday() -> NaiveDate {
@@ -85,17 +118,20 @@ mod tests {
 
     #[test]
     fn days_read_in_each_language() {
-        assert_eq!(day(&EN, monday(), Day::Long), "Monday 7 December 2026");
+        assert_eq!(day(en(), monday(), Day::Long), "Monday 7 December 2026");
         assert_eq!(
-            day(&ES, monday(), Day::Long),
+            day(es(), monday(), Day::Long),
             "lunes 7 de diciembre de 2026"
         );
-        assert_eq!(day(&EN, monday(), Day::ShortNoYear), "Mon 7 Dec");
-        assert_eq!(day(&ES, monday(), Day::ShortNoYear), "lun 7 dic");
-        assert_eq!(day(&ES, monday(), Day::Plain), "7 dic 2026");
+        assert_eq!(day(en(), monday(), Day::ShortNoYear), "Mon 7 Dec");
+        assert_eq!(day(es(), monday(), Day::ShortNoYear), "lun 7 dic");
+        assert_eq!(day(es(), monday(), Day::Plain), "7 dic 2026");
         // Sunday is the last of the names, as chrono counts from Monday.
         let sunday = NaiveDate::from_ymd_opt(2026, 12, 13).unwrap();
-        assert_eq!(day(&ES, sunday, Day::LongNoYear), "domingo 13 de diciembre");
+        assert_eq!(
+            day(es(), sunday, Day::LongNoYear),
+            "domingo 13 de diciembre"
+        );
     }
 
     #[test]
@@ -104,11 +140,11 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2026, 12, 6, 23, 30, 0).unwrap();
         let madrid: Tz = "Europe/Madrid".parse().unwrap();
         assert_eq!(
-            moment(&ES, madrid, at, Day::Long),
+            moment(es(), madrid, at, Day::Long),
             "lunes 7 de diciembre de 2026, 00:30"
         );
         assert_eq!(
-            moment_in_zone(&EN, Tz::UTC, at, Day::Short),
+            moment_in_zone(en(), Tz::UTC, at, Day::Short),
             "Sun 6 Dec 2026, 23:30 (UTC)"
         );
     }

@@ -3,6 +3,8 @@
 //! (`NOTE_TEMPLATES`); each language names every one (the match is exhaustive over
 //! them, and a test proves it).
 
+use telemed_domain::record::Soap;
+
 use super::Texts;
 
 /// A template as one language has it.
@@ -13,6 +15,26 @@ pub struct NoteTemplate {
     pub objective: &'static str,
     pub assessment: &'static str,
     pub plan: &'static str,
+}
+
+impl NoteTemplate {
+    /// A new note's four parts, prefilled with the prompts: each prompt a line of its
+    /// own, ending with a line break so the clinician writes below the last one.
+    pub fn soap(&self) -> Soap {
+        let prompts = |lines: &str| {
+            if lines.is_empty() {
+                String::new()
+            } else {
+                format!("{lines}\n")
+            }
+        };
+        Soap {
+            subjective: prompts(self.subjective),
+            objective: prompts(self.objective),
+            assessment: prompts(self.assessment),
+            plan: prompts(self.plan),
+        }
+    }
 }
 
 /// The template `key` in the language of `t`; None for a key that is not one.
@@ -75,5 +97,12 @@ mod tests {
             }
         }
         assert!(note_template(Lang::En.texts(), "surgery").is_none());
+    }
+
+    #[test]
+    fn prompts_are_lines_to_write_under() {
+        let soap = note_template(Lang::Es.texts(), "general").unwrap().soap();
+        assert_eq!(soap.subjective, "Motivo de consulta:\nEnfermedad actual:\n");
+        assert_eq!(soap.assessment, "");
     }
 }

@@ -10,7 +10,7 @@ use telemed_domain::record::Section;
 
 use super::chart::section_name;
 use crate::i18n::dates::{self, Day};
-use crate::i18n::Texts;
+use crate::i18n::{args, Texts};
 
 /// What `action` did, as a phrase about the patient ("opened your chart"); `None` for
 /// an action this page has no sentence for.
@@ -77,12 +77,12 @@ fn section_phrase(t: &Texts, action: &str) -> Option<String> {
     let rest = action.strip_prefix("record.")?;
     let (section, op) = rest.rsplit_once('.')?;
     let section = section_name(t, Section::parse(section)?);
-    let template = match op {
-        "read" => t.al_section_read,
-        "write" => t.al_section_write,
-        _ => return None,
-    };
-    Some(template.replace("{section}", section))
+    let section = section.into();
+    match op {
+        "read" => Some(t.al_section_read(args::AlSectionRead { section })),
+        "write" => Some(t.al_section_write(args::AlSectionWrite { section })),
+        _ => None,
+    }
 }
 
 /// The sentence's verb phrase for any action: its own, or a use of the record.
@@ -101,15 +101,16 @@ pub fn outcome(t: &Texts, outcome: Outcome) -> &'static str {
 /// "6 Dec 2026 at 13:17" in the reader's language and zone (the day as `i18n::dates`
 /// writes it).
 pub fn moment(t: &Texts, at: DateTime<Utc>, tz: Tz) -> String {
-    t.al_when
-        .replace("{date}", &dates::moment_day(t, tz, at, Day::Plain))
-        .replace("{time}", &at.with_timezone(&tz).format("%H:%M").to_string())
+    t.al_when(args::AlWhen {
+        date: dates::moment_day(t, tz, at, Day::Plain).into(),
+        time: at.with_timezone(&tz).format("%H:%M").to_string().into(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::i18n::{EN, ES};
+    use crate::i18n::Lang;
 
     /// Every action the server audits about a patient has a sentence in each
     /// language: the actions are read from the source, as string literals.
@@ -174,14 +175,14 @@ mod tests {
         let missing: Vec<&String> = actions
             .iter()
             .filter(|a| !not_actions.contains(&a.as_str()))
-            .filter(|a| phrase(&EN, a).is_none() || phrase(&ES, a).is_none())
+            .filter(|a| Lang::ALL.iter().any(|l| phrase(l.texts(), a).is_none()))
             .collect();
         assert!(missing.is_empty(), "no sentence for {missing:?}");
         // The record's sections, read and written.
         for section in Section::ALL {
             for op in ["read", "write"] {
                 let action = format!("record.{}.{op}", section.as_str());
-                assert!(phrase(&ES, &action).is_some(), "{action}");
+                assert!(phrase(Lang::Es.texts(), &action).is_some(), "{action}");
             }
         }
     }
@@ -190,12 +191,18 @@ mod tests {
     fn moments_read_in_the_readers_language() {
         let at = "2026-12-06T12:17:00Z".parse().unwrap();
         let madrid: Tz = "Europe/Madrid".parse().unwrap();
-        assert_eq!(moment(&EN, at, madrid), "6 Dec 2026 at 13:17");
-        assert_eq!(moment(&ES, at, madrid), "6 dic 2026 a las 13:17");
+        assert_eq!(moment(Lang::En.texts(), at, madrid), "6 Dec 2026 at 13:17");
         assert_eq!(
-            describe(&ES, "record.vitals.read"),
+            moment(Lang::Es.texts(), at, madrid),
+            "6 dic 2026 a las 13:17"
+        );
+        assert_eq!(
+            describe(Lang::Es.texts(), "record.vitals.read"),
             "abrió su historia: Signos vitales"
         );
-        assert_eq!(describe(&EN, "something.new"), "used your record");
+        assert_eq!(
+            describe(Lang::En.texts(), "something.new"),
+            "used your record"
+        );
     }
 }

@@ -18,7 +18,7 @@ use crate::api::{describe_break, invitation_status, AuditQuery};
 use crate::audit::Event;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
-use crate::i18n::Lang;
+use crate::i18n::{args, Lang};
 use crate::{quotas, AppState};
 
 struct UserRow {
@@ -80,23 +80,21 @@ pub async fn users(
 
 /// "12 MB of 1024 MB · 2 unsent": what one person stores, for the users table.
 fn storage_line(page: &Page, usage: Usage, quota: Option<u64>) -> String {
-    let used = megabytes(usage.bytes as u64).to_string();
+    let used = megabytes(usage.bytes as u64);
     let mut line = match quota {
-        Some(q) => page
+        Some(q) => page.t.storage_of(args::StorageOf {
+            used: used.into(),
+            quota: megabytes(q).into(),
+        }),
+        None => page
             .t
-            .storage_of
-            .replace("{used}", &used)
-            .replace("{quota}", &megabytes(q).to_string()),
-        None => page.t.storage_unlimited.replace("{used}", &used),
+            .storage_unlimited(args::StorageUnlimited { used: used.into() }),
     };
     if usage.unsent_files > 0 {
         line.push_str(" · ");
-        line.push_str(
-            &page
-                .t
-                .storage_unsent
-                .replace("{n}", &usage.unsent_files.to_string()),
-        );
+        line.push_str(&page.t.storage_unsent(args::StorageUnsent {
+            n: usage.unsent_files.into(),
+        }));
     }
     line
 }
@@ -134,11 +132,10 @@ async fn users_page(
     let ids: Vec<UserId> = list.iter().map(|u| u.id).collect();
     let usage = quotas::usage_of(state, &me.principal, &ids).await?;
     let total = quotas::clinic_total(state, &me.principal).await?;
-    let storage_total = page
-        .t
-        .storage_total
-        .replace("{used}", &megabytes(total.bytes as u64).to_string())
-        .replace("{files}", &total.files.to_string());
+    let storage_total = page.t.storage_total(args::StorageTotal {
+        used: megabytes(total.bytes as u64).into(),
+        files: total.files.into(),
+    });
     let users = list
         .into_iter()
         .map(|u| UserRow {

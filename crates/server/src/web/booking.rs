@@ -20,7 +20,7 @@ use crate::auth::SignedIn;
 use crate::change::Change;
 use crate::error::AppResult;
 use crate::i18n::dates::{self, Day};
-use crate::i18n::Texts;
+use crate::i18n::{args, Texts};
 use crate::scheduling::{self as service, BookingRequest, ClinicianQuery};
 use crate::AppState;
 
@@ -582,10 +582,9 @@ async fn appointments_page(
             upcoming: rows(state, &page, tz, upcoming).await?,
             past: rows(state, &page, tz, past.into_iter().rev().collect()).await?,
             time_zone: tz.name().to_owned(),
-            call_to_change: page.t.call_to_change.replace(
-                "{hours}",
-                &page.clinic.settings.patient_cancel_cutoff_hours.to_string(),
-            ),
+            call_to_change: page.t.call_to_change(args::CallToChange {
+                hours: page.clinic.settings.patient_cancel_cutoff_hours.into(),
+            }),
         },
     ))
 }

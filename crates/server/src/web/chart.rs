@@ -13,6 +13,7 @@ use serde::Deserialize;
 use telemed_domain::access::Op;
 use telemed_domain::documents::{Category, DocumentStatus};
 use telemed_domain::prescribing::prescription::PrescriptionStatus;
+use telemed_domain::prescribing::sig::Language;
 use telemed_domain::record::{NewEntry, Section, NOTE_TEMPLATES};
 use telemed_domain::{DocumentId, Error, Role, UserId};
 use telemed_store::documents::Document;
@@ -344,7 +345,7 @@ async fn chart_page(
             signed: n.status == telemed_store::record::NoteStatus::Signed,
         })
         .collect();
-    let spanish = w.ctx.lang == crate::i18n::Lang::Es;
+    let spanish = w.ctx.lang.directions() == Language::Spanish;
     use telemed_domain::prescribing::renewal::RenewalStatus;
     let is_patient = me.role() == Role::Patient;
     let renewal_label = |s: RenewalStatus| match s {

@@ -19,7 +19,7 @@ use crate::auth::SignedIn;
 use crate::clinic as service;
 use crate::error::AppResult;
 use crate::i18n::dates::{self, Day};
-use crate::i18n::Lang;
+use crate::i18n::{args, Lang};
 use crate::AppState;
 
 struct LanguageRow {
@@ -57,7 +57,8 @@ struct ClinicPage<'a> {
     languages: Vec<LanguageRow>,
     visits: Vec<VisitRow>,
     logo: Option<String>,
-    logo_max_kib: usize,
+    /// What a logo may be, with the largest size allowed.
+    logo_hint: String,
     consent_version: String,
     consents: Vec<PublishedConsent>,
 }
@@ -296,7 +297,9 @@ async fn show(
         languages,
         visits,
         logo: clinic.logo_url(),
-        logo_max_kib: LOGO_MAX_BYTES / 1024,
+        logo_hint: page.t.clinic_logo_hint(args::ClinicLogoHint {
+            kib: (LOGO_MAX_BYTES / 1024).into(),
+        }),
         consent_version,
         consents,
     };

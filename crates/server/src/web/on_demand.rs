@@ -15,6 +15,7 @@ use super::pages::{render, render_form, Page};
 use super::WebCtx;
 use crate::auth::{AnySession, SignedIn};
 use crate::error::AppResult;
+use crate::i18n::args;
 use crate::i18n::dates::{self, Day};
 use crate::on_demand::{self as service, Standing};
 use crate::AppState;
@@ -28,6 +29,24 @@ struct StatusFragment<'a> {
     /// What was typed, shown again after a refusal.
     specialty: String,
     reason: String,
+}
+
+impl StatusFragment<'_> {
+    /// "You are number 2 of 3 waiting for Family medicine."
+    fn place_sentence(&self, specialty: &str, place: usize, of: usize) -> String {
+        self.page.t.od_place(args::OdPlace {
+            place: place.into(),
+            of: of.into(),
+            specialty: specialty.into(),
+        })
+    }
+
+    /// "Estimated wait: about 10 minutes."
+    fn estimate_sentence(&self, minutes: i64) -> String {
+        self.page.t.od_estimate(args::OdEstimate {
+            minutes: minutes.into(),
+        })
+    }
 }
 
 #[derive(Template)]

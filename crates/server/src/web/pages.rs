@@ -11,7 +11,7 @@ use telemed_store::users::User;
 
 use crate::context::Ctx;
 use crate::error::ErrorInfo;
-use crate::i18n::{Lang, Texts};
+use crate::i18n::{args, Lang, Texts};
 
 /// `?done=…`: what a form that went back to its page did (a notice to show).
 #[derive(serde::Deserialize, Default)]
@@ -141,10 +141,10 @@ impl Page {
             } => t.code_chosen_differs.into(),
             Error::RateLimited { .. } => t.too_many_attempts.into(),
             Error::TooLarge => t.err_too_large.into(),
-            Error::QuotaExceeded { used, quota, .. } => t
-                .err_quota
-                .replace("{used}", &megabytes(*used).to_string())
-                .replace("{quota}", &megabytes(*quota).to_string()),
+            Error::QuotaExceeded { used, quota, .. } => t.err_quota(args::ErrQuota {
+                used: megabytes(*used).into(),
+                quota: megabytes(*quota).into(),
+            }),
             Error::UnsupportedMediaType(_) => t.err_file_type.into(),
             Error::Internal(_) => t.err_internal.into(),
             other => other.to_string(),

@@ -20,6 +20,7 @@ use super::pages::{render_with, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
+use crate::i18n::args;
 use crate::prescribing::{self as service, Verdict};
 use crate::AppState;
 use telemed_domain::prescribing::prescription::PrescriptionStatus;
@@ -157,11 +158,10 @@ fn shown(page: &Page, v: &service::Verified, pharmacist: bool) -> Shown {
 }
 
 fn fills_shown(page: &Page, fills: &Fills, dispensing: bool) -> FillsShown {
-    let summary = page
-        .t
-        .rx_fills
-        .replace("{done}", &fills.completed.to_string())
-        .replace("{allowed}", &fills.allowed().to_string());
+    let summary = page.t.rx_fills(args::RxFills {
+        done: fills.completed.into(),
+        allowed: fills.allowed().into(),
+    });
     FillsShown {
         summary,
         open: fills
@@ -202,10 +202,10 @@ pub async fn dispense(
             crate::dispensing::dispense(&state, &w.ctx, &me.principal, &ask)
                 .await
                 .map(|done| {
-                    page.t
-                        .rx_dispensed
-                        .replace("{quantity}", &format_amount(done.dispensed.quantity))
-                        .replace("{fill}", &done.dispensed.fill.to_string())
+                    page.t.rx_dispensed(args::RxDispensed {
+                        quantity: format_amount(done.dispensed.quantity).into(),
+                        fill: done.dispensed.fill.into(),
+                    })
                 })
         }
     };
@@ -231,11 +231,7 @@ pub async fn pdf(
     me: SignedIn,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    use telemed_domain::prescribing::sig::Language;
-    let lang = match w.ctx.lang {
-        crate::i18n::Lang::Es => Language::Spanish,
-        crate::i18n::Lang::En => Language::English,
-    };
+    let lang = w.ctx.lang.directions();
     let bytes = crate::prescribing::pdf(&state, &w.ctx, &me.principal, &id, lang).await?;
     Ok(crate::respond::pdf_download(bytes, "prescription.pdf"))
 }

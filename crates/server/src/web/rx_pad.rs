@@ -16,7 +16,7 @@ use axum::Form;
 use serde::Deserialize;
 use telemed_domain::prescribing::checks::{Finding, FindingKind};
 use telemed_domain::prescribing::prescription::Override;
-use telemed_domain::prescribing::sig::{Frequency, Sig};
+use telemed_domain::prescribing::sig::{Frequency, Language, Sig};
 use telemed_domain::{Error, UserId};
 
 use super::pages::{render_with, Page};
@@ -420,9 +420,9 @@ async fn findings_part<'a>(
     match service::check(state, &w.ctx, &me.principal, patient, &proposed).await {
         Ok(report) => Ok(FindingsPart {
             page,
-            sig_text: Some(match page.lang {
-                crate::i18n::Lang::Es => report.sig_text_es,
-                crate::i18n::Lang::En => report.sig_text_en,
+            sig_text: Some(match page.lang.directions() {
+                Language::Spanish => report.sig_text_es,
+                Language::English => report.sig_text_en,
             }),
             not_checked: !report.medication.is_checked(),
             findings: finding_lines(&report.findings, values),

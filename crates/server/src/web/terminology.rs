@@ -16,7 +16,7 @@ use super::pages::{render_form, render_with, DoneQuery, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
-use crate::i18n::dates;
+use crate::i18n::{args, dates};
 use crate::terminology as service;
 use crate::AppState;
 
@@ -158,11 +158,11 @@ async fn import_rows(state: &AppState, me: &SignedIn, page: &Page) -> AppResult<
             } else {
                 0
             },
-            summary: t
-                .term_codes_read
-                .replace("{concepts}", &i.concepts.to_string())
-                .replace("{added}", &i.added.to_string())
-                .replace("{retired}", &i.retired.to_string()),
+            summary: t.term_codes_read(args::TermCodesRead {
+                concepts: i.concepts.into(),
+                added: i.added.into(),
+                retired: i.retired.into(),
+            }),
             error: i.error,
             started: dates::moment(t, zone, i.started_at, dates::Day::Short),
         })

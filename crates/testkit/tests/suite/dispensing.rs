@@ -418,13 +418,13 @@ async fn a_pharmacist_dispenses_from_the_verification_page(backend: Backend) {
         "no form for who does not dispense"
     );
     assert!(
-        anonymous.contains("0 of 1 fills dispensed in full"),
+        anonymous.contains("0 of 1 fill dispensed in full"),
         "anyone holding the token sees the fills left"
     );
     let (pharmacist_web, _) = app.signed_in_with_totp(&pharmacist).await;
     let page = pharmacist_web.get(&verify).await.text().await.unwrap();
     assert!(page.contains("id=\"rx-dispense\""), "{page}");
-    assert!(page.contains("0 of 1 fills dispensed in full"), "{page}");
+    assert!(page.contains("0 of 1 fill dispensed in full"), "{page}");
     let form = [
         ("token", rx_token.as_str()),
         ("fill", "1"),
