@@ -34,6 +34,8 @@ pub struct Inner {
     pub audit: AuditWriter,
     /// Wakes the mail sender when something is queued.
     pub mail_wake: Arc<Notify>,
+    /// Wakes the SMS sender when a text is queued.
+    pub sms_wake: Arc<Notify>,
     /// Wakes the job worker when a job is queued to run now.
     pub jobs_wake: Arc<Notify>,
     pub metrics: Metrics,
@@ -144,6 +146,7 @@ impl AppState {
             clock,
             audit,
             mail_wake: Arc::new(Notify::new()),
+            sms_wake: Arc::new(Notify::new()),
             jobs_wake: Arc::new(Notify::new()),
             metrics: Metrics::default(),
             csrf_key,
@@ -226,6 +229,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(web::oauth::endpoints().layer(security::cors_for_apps()))
         .merge(ops::router())
+        .merge(crate::sms::router())
         .merge(openapi::router())
         .layer(from_fn(security::refuse_nul))
         .layer(DefaultBodyLimit::max(max_body))
@@ -347,6 +351,12 @@ pub async fn start_with_store(
         state.clock.clone(),
         state.mail_wake.clone(),
     ));
+    let sms_task = tokio::spawn(crate::sms::run_sender(
+        state.store.clone(),
+        state.config.clone(),
+        state.clock.clone(),
+        state.sms_wake.clone(),
+    ));
     let jobs_task = tokio::spawn(crate::jobs::run_worker(state.clone()));
     let sweep_task = tokio::spawn(crate::files::run_sweeper(state.clone()));
     let exports_task = tokio::spawn(fhir::watch_stalled_exports(state.clone()));
@@ -416,6 +426,7 @@ pub async fn start_with_store(
         background: vec![
             audit_task,
             mail_task,
+            sms_task,
             jobs_task,
             sweep_task,
             exports_task,

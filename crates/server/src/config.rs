@@ -40,6 +40,8 @@ pub struct Config {
     pub prescribing: PrescribingConfig,
     pub fhir: FhirConfig,
     pub smtp: Option<SmtpConfig>,
+    /// Text messages (SMS); off without this section.
+    pub sms: Option<SmsConfig>,
     /// The bearer token `/metrics` asks for. Unset, `/metrics` answers only to this
     /// machine, connecting directly (not through a proxy).
     pub metrics_token: Option<String>,
@@ -263,6 +265,36 @@ pub struct SmtpConfig {
     pub from: String,
 }
 
+/// Text messages through a provider's HTTP API: sign-in codes, reminders and visit
+/// links for the people who ask for them by SMS. Never anything clinical.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// `twilio`, the provider spoken so far (its Messages REST API).
+    #[serde(default = "default_sms_provider")]
+    pub provider: String,
+    /// The account the messages are sent from (Twilio's Account SID, `AC…`).
+    pub account_sid: String,
+    /// The account's secret: it signs the API calls and the provider's status callbacks.
+    pub auth_token: Option<String>,
+    /// A file holding `auth_token`, instead of it.
+    pub auth_token_file: Option<PathBuf>,
+    /// The sender: a phone number in E.164 form (`+34600111222`) or a messaging service
+    /// (`MG…`).
+    pub from: String,
+    /// The API's base address; tests point it at a local server that speaks the API.
+    #[serde(default = "default_sms_api_base")]
+    pub api_base: String,
+}
+
+fn default_sms_provider() -> String {
+    "twilio".into()
+}
+
+fn default_sms_api_base() -> String {
+    "https://api.twilio.com".into()
+}
+
 fn default_smtp_port() -> u16 {
     587
 }
@@ -296,6 +328,7 @@ impl Default for Config {
             prescribing: PrescribingConfig::default(),
             fhir: FhirConfig::default(),
             smtp: None,
+            sms: None,
         }
     }
 }
@@ -537,6 +570,40 @@ impl Config {
                 return fail("smtp.password is set but smtp.username is not");
             }
         }
+        if let Some(sms) = &mut self.sms {
+            if sms.provider != "twilio" {
+                return fail("sms.provider must be twilio");
+            }
+            if sms.account_sid.trim().is_empty() {
+                return fail("sms.account_sid is empty");
+            }
+            let e164 = sms.from.strip_prefix('+').is_some_and(|digits| {
+                (8..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+            });
+            if !e164 && !sms.from.starts_with("MG") {
+                return fail(
+                    "sms.from must be a number such as +34600111222 or a messaging service (MG…)",
+                );
+            }
+            if !(sms.api_base.starts_with("https://") || sms.api_base.starts_with("http://")) {
+                return fail("sms.api_base must be an http(s) address");
+            }
+            if let Some(file) = sms.auth_token_file.take() {
+                if sms.auth_token.is_some() {
+                    return fail("set sms.auth_token or sms.auth_token_file, not both");
+                }
+                let secret = std::fs::read_to_string(&file).or_else(|e| {
+                    fail(format!(
+                        "cannot read sms.auth_token_file {}: {e}",
+                        file.display()
+                    ))
+                })?;
+                sms.auth_token = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
+            }
+            if sms.auth_token.as_deref().is_none_or(str::is_empty) {
+                return fail("sms needs auth_token or auth_token_file");
+            }
+        }
         Ok(self)
     }
 
@@ -775,6 +842,14 @@ fn known_env_keys() -> Result<BTreeMap<String, (Vec<String>, toml::Value)>, Conf
             password: Some(String::new()),
             password_file: Some(PathBuf::new()),
             from: String::new(),
+        }),
+        sms: Some(SmsConfig {
+            provider: String::new(),
+            account_sid: String::new(),
+            auth_token: Some(String::new()),
+            auth_token_file: Some(PathBuf::new()),
+            from: String::new(),
+            api_base: String::new(),
         }),
         ..Config::default()
     };

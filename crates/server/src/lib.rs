@@ -54,6 +54,7 @@ pub mod respond;
 pub mod scheduling;
 pub mod security;
 pub mod sending;
+pub mod sms;
 pub mod terminology;
 pub mod video;
 pub mod visit_notices;

@@ -328,7 +328,10 @@ pub async fn run_sender(
     let from: Option<Mailbox> = smtp.from.parse().ok();
     loop {
         let now = clock.now();
-        match store.claim_due_mail(now, Duration::minutes(5), 20).await {
+        match store
+            .claim_due_mail(outbox::EMAIL, now, Duration::minutes(5), 20)
+            .await
+        {
             Ok(batch) => {
                 for mail in batch {
                     let result = match &from {

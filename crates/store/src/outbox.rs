@@ -1,6 +1,6 @@
-//! The mail outbox: every email is stored first and delivered by a background sender,
-//! so a crash or an SMTP outage loses nothing. Bodies are erased once delivered (they
-//! may hold sign-in links).
+//! The outbox: every email and text message (SMS) is stored first and delivered by a
+//! background sender of its channel, so a crash or an outage loses nothing. Bodies are
+//! erased once delivered (they may hold sign-in links and codes).
 
 use chrono::{DateTime, Duration, Utc};
 use telemed_domain::{Error, Result};
@@ -19,6 +19,13 @@ pub struct OutboxMail {
     pub last_error: Option<String>,
     /// An iCalendar (RFC 5545) document sent as an attachment.
     pub calendar: Option<String>,
+    /// `email` or `sms`.
+    pub channel: String,
+    /// A text's id at its provider, once handed over.
+    pub provider_id: Option<String>,
+    /// What the provider last said of a text: `sent`, `delivered`, `undelivered`,
+    /// `failed`, or `rejected` (refused outright, not retried).
+    pub delivery: Option<String>,
     next_attempt_at: i64,
 }
 
@@ -34,6 +41,9 @@ struct OutboxRow {
     sent_at: Option<i64>,
     last_error: Option<String>,
     calendar: Option<String>,
+    channel: String,
+    provider_id: Option<String>,
+    delivery: Option<String>,
 }
 
 impl From<OutboxRow> for OutboxMail {
@@ -48,13 +58,21 @@ impl From<OutboxRow> for OutboxMail {
             sent_at: r.sent_at.map(from_micros),
             last_error: r.last_error,
             calendar: r.calendar,
+            channel: r.channel,
+            provider_id: r.provider_id,
+            delivery: r.delivery,
             next_attempt_at: r.next_attempt_at,
         }
     }
 }
 
 const COLUMNS: &str =
-    "id, to_addr, subject, body_text, created_at, next_attempt_at, attempts, sent_at, last_error, calendar";
+    "id, to_addr, subject, body_text, created_at, next_attempt_at, attempts, sent_at, last_error, calendar, channel, provider_id, delivery";
+
+/// A text message's channel in the outbox.
+pub const SMS: &str = "sms";
+/// An email's channel in the outbox.
+pub const EMAIL: &str = "email";
 
 /// Queues a mail, optionally with an iCalendar attachment. An address under the
 /// reserved `.invalid` domain (RFC 2606: never deliverable; given to patients imported
@@ -85,20 +103,42 @@ pub async fn enqueue(
     Ok(())
 }
 
+/// Queues a text message to `to` (a phone number in E.164), to be sent after the
+/// caller's transaction commits.
+pub async fn enqueue_sms(conn: &mut Conn, to: &str, body: &str, now: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO mail_outbox (id, to_addr, subject, body_text, created_at, next_attempt_at, channel) VALUES ($1, $2, '', $3, $4, $4, $5)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(to.to_owned())
+    .bind(body.to_owned())
+    .bind(to_micros(now))
+    .bind(SMS)
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
+}
+
+/// The moment after which nothing is claimed: what is given up is put there.
+const NEVER: i64 = i64::MAX;
+
 impl Store {
     /// Claims up to `limit` mails that are due, leasing each for `lease` so that another
     /// node does not send it at the same time.
     pub async fn claim_due_mail(
         &self,
+        channel: &str,
         now: DateTime<Utc>,
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<OutboxMail>> {
         let due: Vec<OutboxRow> = sqlx::query_as(&format!(
-            "SELECT {COLUMNS} FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2"
+            "SELECT {COLUMNS} FROM mail_outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 AND channel = $3 ORDER BY next_attempt_at LIMIT $2"
         ))
         .bind(to_micros(now))
         .bind(limit)
+        .bind(channel.to_owned())
         .fetch_all(self.pool())
         .await
         .db()?;
@@ -141,6 +181,66 @@ impl Store {
             .await
             .db()?;
         Ok(())
+    }
+
+    /// Marks a text handed to its provider, under the provider's id; its body is erased
+    /// unless `keep_body` (the demo's outbox).
+    pub async fn mark_sms_sent(
+        &self,
+        id: &str,
+        provider_id: &str,
+        now: DateTime<Utc>,
+        keep_body: bool,
+    ) -> Result<()> {
+        let sql = if keep_body {
+            "UPDATE mail_outbox SET sent_at = $1, last_error = NULL, provider_id = $2, delivery = 'sent' WHERE id = $3"
+        } else {
+            "UPDATE mail_outbox SET sent_at = $1, last_error = NULL, provider_id = $2, delivery = 'sent', body_text = '' WHERE id = $3"
+        };
+        sqlx::query(sql)
+            .bind(to_micros(now))
+            .bind(provider_id.to_owned())
+            .bind(id.to_owned())
+            .execute(self.pool())
+            .await
+            .db()?;
+        Ok(())
+    }
+
+    /// Gives a message up: the provider refused it outright (a number that is not one),
+    /// so it is never tried again; `error` says why, for the admin outbox.
+    pub async fn mark_mail_rejected(&self, id: &str, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE mail_outbox SET last_error = $1, next_attempt_at = $2, delivery = 'rejected', body_text = '' WHERE id = $3",
+        )
+        .bind(error.chars().take(500).collect::<String>())
+        .bind(NEVER)
+        .bind(id.to_owned())
+        .execute(self.pool())
+        .await
+        .db()?;
+        Ok(())
+    }
+
+    /// Records what a provider says of the text it knows as `provider_id`; false when
+    /// no text has that id. `error` is the provider's error code, if any.
+    pub async fn record_sms_delivery(
+        &self,
+        provider_id: &str,
+        delivery: &str,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE mail_outbox SET delivery = $1, last_error = COALESCE($2, last_error) WHERE provider_id = $3 AND channel = $4",
+        )
+        .bind(delivery.to_owned())
+        .bind(error.map(|e| e.chars().take(500).collect::<String>()))
+        .bind(provider_id.to_owned())
+        .bind(SMS)
+        .execute(self.pool())
+        .await
+        .db()?;
+        Ok(done.rows_affected() > 0)
     }
 
     pub async fn mark_mail_failed(

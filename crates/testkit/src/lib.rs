@@ -9,6 +9,7 @@ pub mod live;
 pub mod pdf_text;
 pub mod smtp;
 pub mod synthetic;
+pub mod twilio;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use telemed_server::{AppState, Config, RunningServer};
 
 pub use pdf_text::{filled_boxes, pdf_text};
 pub use smtp::{ReceivedMail, SmtpSink};
+pub use twilio::{FakeTwilio, SentText};
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -56,6 +56,7 @@ mod renewals;
 mod scheduling;
 mod scheduling_web;
 mod sessions;
+mod sms;
 mod terminology;
 mod tls;
 mod video;
