@@ -32,10 +32,10 @@ account_disabled = This account is disabled. Contact the clinic.
 signed_out_idle = You were signed out after a period of inactivity.
 login_code_link = Email me a sign-in code instead
 code_title = Sign in with a code
-code_intro = Patients can sign in without their password: we email a six-digit code to the address of your account.
+code_intro = Patients can sign in without their password: we send a six-digit code to the address of your account (or by text message, if you chose that in your account).
 code_send = Email me a code
-code_sent = If this address has a patient account, we have emailed it a code. It works once, for 10 minutes.
-code_label = Code from the email
+code_sent = If this address has a patient account, we have sent it a code (by email, or by text message if you chose that). It works once, for 10 minutes.
+code_label = Code you received
 code_resend = Send a new code
 code_failed = That code is not right, or it has expired. Check the newest email or ask for a new code.
 code_use_password = Sign in with your password instead
@@ -502,8 +502,8 @@ the_clinic = The clinic (front desk)
 note_message = New message
 note_routed = A conversation was passed to you
 note_emergency_access = A clinician opened your record in an emergency (see who and when in your access log)
-prefs_title = Notification emails
-prefs_intro = You always see notifications here. Choose which ones also come by email; emails never hold clinical details, only a link.
+prefs_title = How notifications reach you
+prefs_intro = You always see notifications here. Choose which ones also come by email or, where offered, by text message; they never hold clinical details, only a link.
 email_visits = Visits: confirmations, reminders and changes
 email_messages = New secure messages
 saved = Saved.
@@ -1052,3 +1052,37 @@ mail_visit_start_now_body =
     Join it: { $link }
 
     If you are not signed in on this device, that page emails you a code to sign in with (or use your password).
+
+## Text messages (SMS): short, in the clinic's name, never anything clinical.
+
+sms_confirm_mobile = { $clinic }: { $code } is your code to confirm this number. It works for { $minutes } minutes.
+sms_sign_in_code = { $clinic }: { $code } is your sign-in code. It works once, for { $minutes } minutes.
+sms_visit_booked = { $clinic }: your visit is booked for { $when }. { $link }
+sms_visit_reminder = { $clinic }: a reminder of your visit on { $when }. { $link }
+sms_visit_cancelled = { $clinic }: your visit on { $when } is cancelled. { $link }
+sms_visit_rescheduled = { $clinic }: your visit is now on { $when }. { $link }
+sms_visit_patient_booked = { $clinic }: a patient booked a visit with you on { $when }. { $link }
+sms_visit_patient_cancelled = { $clinic }: a patient cancelled the visit on { $when }. { $link }
+sms_visit_patient_rescheduled = { $clinic }: a patient moved a visit to { $when }. { $link }
+sms_visit_start_now = { $clinic }: your clinician is waiting for you in a video visit now. { $link }
+
+## The account's mobile number and how notices come.
+
+mobile_title = Text messages (SMS)
+mobile_intro = Reminders, links to your visits and sign-in codes can also come by text message. Texts never hold clinical details.
+mobile_number = Mobile number, with its country code
+mobile_send_code = Send a code to this number
+mobile_code_sent = We have sent a code to { $number }. Type it here to confirm the number.
+mobile_code = Code from the text message
+mobile_confirm = Confirm the number
+mobile_confirmed = Texts go to { $number }.
+mobile_none = No mobile number is confirmed yet.
+mobile_remove = Forget the number
+mobile_removed = The number is forgotten: no texts will come.
+mobile_bad_number = Write the number with its country code, such as +34 600 111 222.
+mobile_wrong_code = That code is not right. Check the newest text message.
+mobile_code_gone = No code is waiting any more: send a new one.
+prefs_by_email = Email
+prefs_by_sms = Text message
+prefs_codes = Sign-in codes
+prefs_sms_needs_number = Texts go only to a confirmed mobile number.

@@ -30,10 +30,10 @@ account_disabled = Esta cuenta está desactivada. Contacte con la clínica.
 signed_out_idle = Se cerró su sesión por inactividad.
 login_code_link = Prefiero recibir un código por correo
 code_title = Entrar con un código
-code_intro = Los pacientes pueden entrar sin su contraseña: enviamos un código de seis dígitos a la dirección de su cuenta.
+code_intro = Los pacientes pueden entrar sin su contraseña: enviamos un código de seis dígitos a la dirección de su cuenta (o por mensaje de texto, si lo eligió en su cuenta).
 code_send = Enviarme un código
-code_sent = Si esta dirección tiene una cuenta de paciente, le enviamos un código. Vale una vez, durante 10 minutos.
-code_label = Código del correo
+code_sent = Si esta dirección tiene una cuenta de paciente, le enviamos un código (por correo, o por mensaje de texto si lo eligió). Vale una vez, durante 10 minutos.
+code_label = Código recibido
 code_resend = Enviar otro código
 code_failed = Ese código no es correcto o ha caducado. Mire el correo más reciente o pida otro código.
 code_use_password = Entrar con su contraseña
@@ -500,8 +500,8 @@ the_clinic = La clínica (recepción)
 note_message = Mensaje nuevo
 note_routed = Le pasaron una conversación
 note_emergency_access = Un profesional abrió su historia clínica en una urgencia (vea quién y cuándo en su registro de accesos)
-prefs_title = Correos de aviso
-prefs_intro = Siempre verá los avisos aquí. Elija cuáles le llegan también por correo; los correos nunca llevan datos clínicos, solo un enlace.
+prefs_title = Cómo le llegan los avisos
+prefs_intro = Siempre verá los avisos aquí. Elija cuáles le llegan también por correo o, donde se ofrezca, por mensaje de texto; nunca llevan datos clínicos, solo un enlace.
 email_visits = Citas: confirmaciones, recordatorios y cambios
 email_messages = Mensajes seguros nuevos
 saved = Guardado.
@@ -1050,3 +1050,37 @@ mail_visit_start_now_body =
     Entrar: { $link }
 
     Si no ha iniciado sesión en este dispositivo, esa página le envía por correo un código para entrar (o use su contraseña).
+
+## Mensajes de texto (SMS): breves, en nombre de la clínica, nunca nada clínico.
+
+sms_confirm_mobile = { $clinic }: { $code } es su código para confirmar este número. Vale { $minutes } minutos.
+sms_sign_in_code = { $clinic }: { $code } es su código para entrar. Vale una vez, durante { $minutes } minutos.
+sms_visit_booked = { $clinic }: su cita está reservada para el { $when }. { $link }
+sms_visit_reminder = { $clinic }: le recordamos su cita del { $when }. { $link }
+sms_visit_cancelled = { $clinic }: su cita del { $when } está cancelada. { $link }
+sms_visit_rescheduled = { $clinic }: su cita es ahora el { $when }. { $link }
+sms_visit_patient_booked = { $clinic }: un paciente reservó una cita con usted el { $when }. { $link }
+sms_visit_patient_cancelled = { $clinic }: un paciente canceló la cita del { $when }. { $link }
+sms_visit_patient_rescheduled = { $clinic }: un paciente cambió una cita al { $when }. { $link }
+sms_visit_start_now = { $clinic }: su profesional le espera ahora en una videoconsulta. { $link }
+
+## El móvil de la cuenta y cómo llegan los avisos.
+
+mobile_title = Mensajes de texto (SMS)
+mobile_intro = Los recordatorios, los enlaces a sus citas y los códigos para entrar también pueden llegar por mensaje de texto. Los mensajes nunca llevan datos clínicos.
+mobile_number = Número de móvil, con el prefijo del país
+mobile_send_code = Enviar un código a este número
+mobile_code_sent = Enviamos un código al { $number }. Escríbalo aquí para confirmar el número.
+mobile_code = Código del mensaje
+mobile_confirm = Confirmar el número
+mobile_confirmed = Los mensajes van al { $number }.
+mobile_none = Aún no hay ningún móvil confirmado.
+mobile_remove = Olvidar el número
+mobile_removed = El número se ha olvidado: no llegarán mensajes.
+mobile_bad_number = Escriba el número con el prefijo del país, como +34 600 111 222.
+mobile_wrong_code = Ese código no es correcto. Mire el mensaje más reciente.
+mobile_code_gone = Ya no hay ningún código pendiente: envíe uno nuevo.
+prefs_by_email = Correo
+prefs_by_sms = Mensaje de texto
+prefs_codes = Códigos para entrar
+prefs_sms_needs_number = Los mensajes solo van a un móvil confirmado.

@@ -49,6 +49,7 @@ pub async fn run_due(state: &AppState) -> Result<usize> {
     }
     if count > 0 {
         state.mail_wake.notify_one();
+        state.sms_wake.notify_one();
     }
     Ok(count)
 }
@@ -206,6 +207,21 @@ async fn send_visit_notice(state: &AppState, job_id: &str, p: NoticePayload) -> 
         )
         .await?;
     }
+    let text = crate::sms::Text::Visit {
+        notice: p.notice,
+        when: &when,
+        link: &link,
+    };
+    crate::sms::queue_if_wanted(
+        &state.config,
+        &mut tx,
+        recipient.id,
+        "visits",
+        &text,
+        clinic.letter(lang),
+        now,
+    )
+    .await?;
     let notification = NewNotification {
         user_id: recipient.id,
         kind: p.notice.kind(),

@@ -29,7 +29,10 @@ mod tests {
         "live_session",
         "live_sessions_of",
         "mark_notifications_read",
+        // The caller's own mobile number and how their notices come.
+        "mobile",
         "names_of",
+        "notice_channels",
         "notifications",
         "oauth_clients",
         "pending_invitation",

@@ -21,13 +21,140 @@ use base64::Engine as _;
 use chrono::Duration;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
+use telemed_store::notifications::Channel;
 use telemed_store::outbox::{OutboxMail, SMS};
 use telemed_store::Store;
 use tokio::sync::Notify;
 
 use crate::config::{Config, SmsConfig};
 use crate::crypto::constant_time_eq;
+use crate::i18n::args;
+use crate::mail::{Letter, VisitNotice};
 use crate::AppState;
+
+/// A text telemed sends: a code, a time, a link; in the reader's language, in the
+/// clinic's name (`sms_*` in the language files).
+pub enum Text<'a> {
+    /// The code that confirms a mobile number.
+    ConfirmMobile { code: &'a str, minutes: i64 },
+    /// A patient's sign-in code.
+    SignInCode { code: &'a str, minutes: i64 },
+    /// A visit booked, moved, cancelled, coming up, or started now.
+    Visit {
+        notice: VisitNotice,
+        when: &'a str,
+        link: &'a str,
+    },
+}
+
+impl Text<'_> {
+    fn compose(&self, letter: Letter<'_>) -> String {
+        let t = letter.lang.texts();
+        let clinic = || letter.clinic.into();
+        match self {
+            Text::ConfirmMobile { code, minutes } => t.sms_confirm_mobile(args::SmsConfirmMobile {
+                clinic: clinic(),
+                code: (*code).into(),
+                minutes: (*minutes).into(),
+            }),
+            Text::SignInCode { code, minutes } => t.sms_sign_in_code(args::SmsSignInCode {
+                clinic: clinic(),
+                code: (*code).into(),
+                minutes: (*minutes).into(),
+            }),
+            Text::Visit { notice, when, link } => {
+                let (when, link) = ((*when).into(), (*link).into());
+                match notice {
+                    VisitNotice::Booked => t.sms_visit_booked(args::SmsVisitBooked {
+                        clinic: clinic(),
+                        when,
+                        link,
+                    }),
+                    VisitNotice::Reminder => t.sms_visit_reminder(args::SmsVisitReminder {
+                        clinic: clinic(),
+                        when,
+                        link,
+                    }),
+                    VisitNotice::Cancelled => t.sms_visit_cancelled(args::SmsVisitCancelled {
+                        clinic: clinic(),
+                        when,
+                        link,
+                    }),
+                    VisitNotice::Rescheduled => {
+                        t.sms_visit_rescheduled(args::SmsVisitRescheduled {
+                            clinic: clinic(),
+                            when,
+                            link,
+                        })
+                    }
+                    VisitNotice::PatientBooked => {
+                        t.sms_visit_patient_booked(args::SmsVisitPatientBooked {
+                            clinic: clinic(),
+                            when,
+                            link,
+                        })
+                    }
+                    VisitNotice::PatientCancelled => {
+                        t.sms_visit_patient_cancelled(args::SmsVisitPatientCancelled {
+                            clinic: clinic(),
+                            when,
+                            link,
+                        })
+                    }
+                    VisitNotice::PatientRescheduled => {
+                        t.sms_visit_patient_rescheduled(args::SmsVisitPatientRescheduled {
+                            clinic: clinic(),
+                            when,
+                            link,
+                        })
+                    }
+                    VisitNotice::StartNow => t.sms_visit_start_now(args::SmsVisitStartNow {
+                        clinic: clinic(),
+                        link,
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// Queues `text` to `number` (E.164) in the caller's transaction.
+pub async fn queue(
+    conn: &mut telemed_store::Conn,
+    number: &str,
+    text: &Text<'_>,
+    letter: Letter<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> telemed_domain::Result<()> {
+    telemed_store::outbox::enqueue_sms(conn, number, &text.compose(letter), now).await
+}
+
+/// Queues `text` to `user` when texts are set up here, the user has a confirmed mobile
+/// number and wants `group` by text; whether it was queued. The caller wakes the sender
+/// (`AppState::sms_wake`) once committed.
+pub async fn queue_if_wanted(
+    config: &Config,
+    conn: &mut telemed_store::Conn,
+    user: telemed_domain::UserId,
+    group: &str,
+    text: &Text<'_>,
+    letter: Letter<'_>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> telemed_domain::Result<bool> {
+    if config.sms.is_none()
+        || !telemed_store::notifications::wants(&mut *conn, user, group, Channel::Sms).await?
+    {
+        return Ok(false);
+    }
+    let Some(number) = telemed_store::mobile::mobile_of(&mut *conn, user)
+        .await?
+        .confirmed
+    else {
+        return Ok(false);
+    };
+    queue(conn, &number, text, letter, now).await?;
+    Ok(true)
+}
 
 /// Where the provider reports what became of each text.
 pub const STATUS_PATH: &str = "/hooks/sms/twilio";

@@ -20,6 +20,7 @@ pub mod knowledge;
 pub mod medications;
 pub mod messaging;
 pub mod migrations;
+pub mod mobile;
 pub mod notifications;
 pub mod oauth;
 pub mod on_demand;

@@ -9,31 +9,83 @@ use crate::{from_micros, to_micros, Conn, DbResult, Store};
 /// The groups people choose email for: visit notices and new messages.
 pub const EMAIL_GROUPS: [&str; 2] = ["visits", "messages"];
 
-/// Whether `user` wants email for `group` (on unless they turned it off), read in the
-/// caller's transaction.
-pub async fn wants_email(conn: &mut Conn, user: UserId, group: &str) -> Result<bool> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("SELECT email FROM notification_prefs WHERE user_id = $1 AND kind = $2")
-            .bind(user.to_string())
-            .bind(group.to_owned())
-            .fetch_optional(conn)
-            .await
-            .db()?;
-    Ok(row.is_none_or(|(on,)| on != 0))
+/// The groups of notices that may also come by text message: the visits' (booked,
+/// moved, cancelled, reminders, "your clinician is waiting"), and a patient's sign-in
+/// codes (`codes`, which also has an email choice; with neither chosen, codes come by
+/// email).
+pub const SMS_GROUPS: [&str; 2] = ["visits", "codes"];
+
+/// A way notices come besides the app, with its column in `notification_prefs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// On unless turned off.
+    Email,
+    /// Off unless turned on.
+    Sms,
 }
 
-pub async fn set_email(conn: &mut Conn, user: UserId, group: &str, on: bool) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO notification_prefs (user_id, kind, email) VALUES ($1, $2, $3) \
-         ON CONFLICT (user_id, kind) DO UPDATE SET email = excluded.email",
-    )
+impl Channel {
+    fn column(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+/// Whether `user` wants `group` by `channel`, read in the caller's transaction.
+pub async fn wants(conn: &mut Conn, user: UserId, group: &str, channel: Channel) -> Result<bool> {
+    let row: Option<(i64,)> = sqlx::query_as(&format!(
+        "SELECT {} FROM notification_prefs WHERE user_id = $1 AND kind = $2",
+        channel.column()
+    ))
     .bind(user.to_string())
     .bind(group.to_owned())
-    .bind(i64::from(on))
+    .fetch_optional(conn)
+    .await
+    .db()?;
+    Ok(match row {
+        Some((on,)) => on != 0,
+        None => channel == Channel::Email,
+    })
+}
+
+/// Sets whether `user` wants `group` by `channel`; the other channel keeps its choice
+/// (or its default).
+pub async fn choose(
+    conn: &mut Conn,
+    user: UserId,
+    group: &str,
+    channel: Channel,
+    on: bool,
+) -> Result<()> {
+    let column = channel.column();
+    // A first choice writes the row with the other channel at its default.
+    let (email, sms) = match channel {
+        Channel::Email => (on, false),
+        Channel::Sms => (true, on),
+    };
+    sqlx::query(&format!(
+        "INSERT INTO notification_prefs (user_id, kind, email, sms) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, kind) DO UPDATE SET {column} = excluded.{column}"
+    ))
+    .bind(user.to_string())
+    .bind(group.to_owned())
+    .bind(i64::from(email))
+    .bind(i64::from(sms))
     .execute(conn)
     .await
     .db()?;
     Ok(())
+}
+
+/// Whether `user` wants email for `group` (on unless they turned it off).
+pub async fn wants_email(conn: &mut Conn, user: UserId, group: &str) -> Result<bool> {
+    wants(conn, user, group, Channel::Email).await
+}
+
+pub async fn set_email(conn: &mut Conn, user: UserId, group: &str, on: bool) -> Result<()> {
+    choose(conn, user, group, Channel::Email, on).await
 }
 
 #[derive(Debug, Clone)]
@@ -154,6 +206,22 @@ impl Store {
                     .is_none_or(|(_, e)| *e != 0);
                 (*g, on)
             })
+            .collect())
+    }
+
+    /// How `user` wants each group of notices: (group, by email, by text), for the
+    /// groups they chose something for; a group absent keeps the defaults (email on,
+    /// text off).
+    pub async fn notice_channels(&self, user: UserId) -> Result<Vec<(String, bool, bool)>> {
+        let rows: Vec<(String, i64, i64)> =
+            sqlx::query_as("SELECT kind, email, sms FROM notification_prefs WHERE user_id = $1")
+                .bind(user.to_string())
+                .fetch_all(self.pool())
+                .await
+                .db()?;
+        Ok(rows
+            .into_iter()
+            .map(|(group, email, sms)| (group, email != 0, sms != 0))
             .collect())
     }
 

@@ -236,6 +236,24 @@ pub async fn screenshot(page: &Page, name: &str) -> anyhow::Result<PathBuf> {
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.png"));
+    // A page just loaded may still be committing its navigation, or not have painted
+    // yet (a full-page capture then waits for a frame that does not come): wait until
+    // two animation frames have run in the page as it now is.
+    let mut painted = Err(anyhow!("not tried"));
+    for _ in 0..20 {
+        painted = page
+            .evaluate(
+                "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))",
+            )
+            .await
+            .map(|_| ())
+            .context("waiting for a frame");
+        if painted.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    painted?;
     let png = page
         .screenshot(
             ScreenshotParams::builder()

@@ -34,6 +34,16 @@ pub struct SentText {
     pub status_callback: Option<String>,
 }
 
+impl SentText {
+    /// The first run of six digits in the text: a code.
+    pub fn code(&self) -> Option<String> {
+        self.body
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|run| run.len() == 6)
+            .map(str::to_owned)
+    }
+}
+
 #[derive(Default)]
 struct Inbox {
     texts: Vec<SentText>,
@@ -130,14 +140,19 @@ impl FakeTwilio {
 
     /// Waits (15 s at most) for the first text to `to`.
     pub async fn text_to(&self, to: &str) -> anyhow::Result<SentText> {
+        self.nth_text_to(to, 1).await
+    }
+
+    /// Waits (15 s at most) for the `n`th text (from 1) to `to`.
+    pub async fn nth_text_to(&self, to: &str, n: usize) -> anyhow::Result<SentText> {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             let arrived = self.shared.arrived.notified();
-            if let Some(t) = self.texts().into_iter().find(|t| t.to == to) {
+            if let Some(t) = self.texts().into_iter().filter(|t| t.to == to).nth(n - 1) {
                 return Ok(t);
             }
             if tokio::time::timeout_at(deadline, arrived).await.is_err() {
-                return Err(anyhow!("no text to {to} within 15 s"));
+                return Err(anyhow!("no text number {n} to {to} within 15 s"));
             }
         }
     }

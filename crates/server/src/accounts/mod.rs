@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod api_tokens;
 pub mod mfa;
+pub mod mobile;
 pub mod recovery;
 pub mod registration;
 pub mod signin;
@@ -41,6 +42,19 @@ async fn mail_on_request(
 ) -> Result<()> {
     let now = state.clock.now();
     mail::enqueue(change.tx(), &user.email, mail, ctx.clinic.letter(lang), now).await?;
+    commit_request(state, ctx, change, user, action).await
+}
+
+/// Commits `change` with the request's audit entry (`action`, by and on the account)
+/// and wakes the senders of what it queued.
+async fn commit_request(
+    state: &AppState,
+    ctx: &Ctx,
+    mut change: Change,
+    user: &User,
+    action: &str,
+) -> Result<()> {
+    let now = state.clock.now();
     let record = Event::new(ctx, now, action, "user")
         .by(user.id, user.role)
         .on(user.id)
@@ -48,5 +62,6 @@ async fn mail_on_request(
     change.audit(record);
     change.commit().await?;
     state.mail_wake.notify_one();
+    state.sms_wake.notify_one();
     Ok(())
 }

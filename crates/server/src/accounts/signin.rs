@@ -306,6 +306,26 @@ pub(super) async fn queue_sign_in_code(
         now + Duration::minutes(SIGN_IN_CODE_MINUTES),
     )
     .await?;
+    // By text when the patient chose it (and has a confirmed number); by email too
+    // when they chose both, and always when no text could go.
+    let text = crate::sms::Text::SignInCode {
+        code: &code,
+        minutes: SIGN_IN_CODE_MINUTES,
+    };
+    let letter = ctx.clinic.letter(lang);
+    let texted = crate::sms::queue_if_wanted(
+        &state.config,
+        change.tx(),
+        user.id,
+        "codes",
+        &text,
+        letter,
+        now,
+    )
+    .await?;
+    if texted && !telemed_store::notifications::wants_email(change.tx(), user.id, "codes").await? {
+        return super::commit_request(state, ctx, change, user, "auth.sign_in_code").await;
+    }
     let mail = Mail::SignInCode {
         code: &code,
         minutes: SIGN_IN_CODE_MINUTES,

@@ -336,12 +336,19 @@ pub async fn outbox(State(state): State<AppState>, w: WebCtx, me: SignedIn) -> A
         .await?
         .into_iter()
         .map(|m| MailRow {
-            status: match m.sent_at {
-                Some(t) => format!("{} {}", page.t.sent, when(t)),
-                None => format!("{} ({})", page.t.queued, m.attempts),
+            status: match (m.sent_at, &m.delivery) {
+                // What the SMS provider last reported, in its own word.
+                (Some(t), Some(said)) => format!("{} {} · {said}", page.t.sent, when(t)),
+                (Some(t), None) => format!("{} {}", page.t.sent, when(t)),
+                (None, Some(said)) => said.clone(),
+                (None, None) => format!("{} ({})", page.t.queued, m.attempts),
             },
             to: m.to_addr,
-            subject: m.subject,
+            subject: if m.channel == telemed_store::outbox::SMS {
+                page.t.prefs_by_sms.to_owned()
+            } else {
+                m.subject
+            },
             error: m.last_error,
             // Bodies hold sign-in and reset links: readable here only in the demo.
             body: if state.config.demo {

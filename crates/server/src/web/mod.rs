@@ -216,6 +216,12 @@ pub fn router() -> Router<AppState> {
             "/account/notifications",
             get(notifications::preferences).post(notifications::save_preferences),
         )
+        .route("/account/mobile", post(notifications::send_mobile_code))
+        .route(
+            "/account/mobile/confirm",
+            post(notifications::confirm_mobile),
+        )
+        .route("/account/mobile/remove", post(notifications::remove_mobile))
         .route(
             "/visits/join/{token}",
             get(room::join_form).post(room::join),

@@ -1,19 +1,23 @@
 //! The notification center: the list (newest first), the unread badge the navigation
-//! refreshes live, and the choice of email per group (in-app always).
+//! refreshes live, and how notices come besides in the app: email per group, text
+//! messages per group once a mobile number is confirmed (`accounts::mobile`).
 
 use askama::Template;
 use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
-use telemed_domain::Role;
-use telemed_store::notifications::EMAIL_GROUPS;
+use telemed_domain::{Error, Role};
+use telemed_store::notifications::{self, SMS_GROUPS};
 
 use super::booking::local;
-use super::pages::{render, Page};
+use super::pages::{render, render_with, Page};
 use super::WebCtx;
+use crate::accounts::mobile;
 use crate::auth::SignedIn;
 use crate::error::AppResult;
+use crate::i18n::args;
 use crate::i18n::dates::{self, Day};
 use crate::AppState;
 
@@ -125,7 +129,9 @@ pub async fn notifications_badge(
 struct PreferenceRow {
     group: &'static str,
     label: &'static str,
-    on: bool,
+    email: bool,
+    /// None where the group does not come by text.
+    sms: Option<bool>,
 }
 
 #[derive(Template)]
@@ -133,36 +139,90 @@ struct PreferenceRow {
 struct PreferencesPage<'a> {
     page: &'a Page,
     rows: Vec<PreferenceRow>,
-    saved: bool,
+    notice: Option<String>,
+    error: Option<String>,
+    /// Whether the clinic sends text messages at all.
+    texts: bool,
+    /// "Texts go to +34…", or that none is confirmed.
+    confirmed: String,
+    has_number: bool,
+    /// The sentence asking for the code sent to a number typed, while one waits.
+    waiting: Option<String>,
+}
+
+/// What the preferences page says after an action.
+enum Said {
+    Nothing,
+    Saved,
+    Notice(String),
+    Refused(Error),
 }
 
 async fn preferences_page(
     state: &AppState,
     w: &WebCtx,
     me: &SignedIn,
-    saved: bool,
+    said: Said,
 ) -> AppResult<Response> {
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/account/notifications");
-    let rows = state
-        .store
-        .email_preferences(me.user.id)
-        .await?
-        .into_iter()
-        .map(|(group, on)| PreferenceRow {
+    let t = page.t;
+    let user = me.user.id;
+    let chosen = state.store.notice_channels(user).await?;
+    let mut rows = Vec::new();
+    let patient = me.user.role == Role::Patient;
+    for (group, label) in [
+        ("visits", t.email_visits),
+        ("messages", t.email_messages),
+        ("codes", t.prefs_codes),
+    ] {
+        if group == "codes" && !patient {
+            continue;
+        }
+        let choice = chosen.iter().find(|(g, _, _)| g == group);
+        rows.push(PreferenceRow {
             group,
-            label: if group == "visits" {
-                page.t.email_visits
-            } else {
-                page.t.email_messages
-            },
-            on,
+            label,
+            email: choice.is_none_or(|(_, email, _)| *email),
+            sms: SMS_GROUPS
+                .contains(&group)
+                .then(|| choice.is_some_and(|(_, _, sms)| *sms)),
+        });
+    }
+    let mobile = state.store.mobile(user).await?;
+    let (notice, error, status) = match said {
+        Said::Nothing => (None, None, StatusCode::OK),
+        Said::Saved => (Some(t.saved.to_owned()), None, StatusCode::OK),
+        Said::Notice(n) => (Some(n), None, StatusCode::OK),
+        Said::Refused(e) => (
+            None,
+            Some(page.form_error(&e)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    };
+    let confirmed = match &mobile.confirmed {
+        Some(number) => t.mobile_confirmed(args::MobileConfirmed {
+            number: number.as_str().into(),
+        }),
+        None => t.mobile_none.to_owned(),
+    };
+    let waiting = mobile.pending.as_deref().map(|number| {
+        t.mobile_code_sent(args::MobileCodeSent {
+            number: number.into(),
         })
-        .collect();
-    Ok(render(&PreferencesPage {
-        page: &page,
-        rows,
-        saved,
-    }))
+    });
+    Ok(render_with(
+        status,
+        &PreferencesPage {
+            page: &page,
+            rows,
+            notice,
+            error,
+            texts: state.config.sms.is_some(),
+            confirmed,
+            has_number: mobile.confirmed.is_some() || mobile.pending.is_some(),
+            waiting,
+        },
+    ))
 }
 
 pub async fn preferences(
@@ -170,16 +230,23 @@ pub async fn preferences(
     w: WebCtx,
     me: SignedIn,
 ) -> AppResult<Response> {
-    preferences_page(&state, &w, &me, false).await
+    preferences_page(&state, &w, &me, Said::Nothing).await
 }
 
-/// Checked boxes arrive as `group=on`; an unchecked box is simply absent.
+/// Checked boxes arrive as `group=on` (email) and `group_sms=on`; an unchecked box is
+/// simply absent.
 #[derive(Deserialize, Default)]
 pub struct PreferencesForm {
     #[serde(default)]
     visits: Option<String>,
     #[serde(default)]
     messages: Option<String>,
+    #[serde(default)]
+    codes: Option<String>,
+    #[serde(default)]
+    visits_sms: Option<String>,
+    #[serde(default)]
+    codes_sms: Option<String>,
 }
 
 pub async fn save_preferences(
@@ -188,14 +255,79 @@ pub async fn save_preferences(
     me: SignedIn,
     Form(form): Form<PreferencesForm>,
 ) -> AppResult<Response> {
+    let user = me.user.id;
     let mut tx = state.store.begin_write().await?;
-    for group in EMAIL_GROUPS {
-        let on = match group {
-            "visits" => form.visits.is_some(),
-            _ => form.messages.is_some(),
-        };
-        telemed_store::notifications::set_email(&mut tx, me.user.id, group, on).await?;
+    for (group, on) in [
+        ("visits", form.visits.is_some()),
+        ("messages", form.messages.is_some()),
+        ("codes", form.codes.is_some()),
+    ] {
+        notifications::set_email(&mut tx, user, group, on).await?;
+    }
+    for (group, on) in [
+        ("visits", form.visits_sms.is_some()),
+        ("codes", form.codes_sms.is_some()),
+    ] {
+        notifications::choose(&mut tx, user, group, notifications::Channel::Sms, on).await?;
     }
     telemed_store::DbResult::db(tx.commit().await)?;
-    preferences_page(&state, &w, &me, true).await
+    preferences_page(&state, &w, &me, Said::Saved).await
+}
+
+#[derive(Deserialize)]
+pub struct MobileForm {
+    #[serde(default)]
+    mobile: String,
+}
+
+/// Sends a code to the number typed.
+pub async fn send_mobile_code(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Form(form): Form<MobileForm>,
+) -> AppResult<Response> {
+    let said = match mobile::send_code(&state, &w.ctx, &me.user, &form.mobile).await {
+        Ok(()) => Said::Nothing,
+        Err(e @ (Error::Invalid { .. } | Error::RateLimited { .. })) => Said::Refused(e),
+        Err(e) => return Err(e.into()),
+    };
+    preferences_page(&state, &w, &me, said).await
+}
+
+#[derive(Deserialize)]
+pub struct MobileCodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// Confirms the waiting number with the code from its text.
+pub async fn confirm_mobile(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+    Form(form): Form<MobileCodeForm>,
+) -> AppResult<Response> {
+    let said = match mobile::confirm(&state, &w.ctx, &me.user, &form.code).await {
+        Ok(()) => Said::Saved,
+        Err(e @ Error::Invalid { .. }) => Said::Refused(e),
+        Err(e) => return Err(e.into()),
+    };
+    preferences_page(&state, &w, &me, said).await
+}
+
+/// Forgets the number.
+pub async fn remove_mobile(
+    State(state): State<AppState>,
+    w: WebCtx,
+    me: SignedIn,
+) -> AppResult<Response> {
+    mobile::remove(&state, &w.ctx, &me.user).await?;
+    let said = Said::Notice(
+        Page::new(&w.ctx, &w.csrf, Some(&me.user), "")
+            .t
+            .mobile_removed
+            .to_owned(),
+    );
+    preferences_page(&state, &w, &me, said).await
 }

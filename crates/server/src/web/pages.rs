@@ -126,6 +126,21 @@ impl Page {
         match e {
             Error::Invalid { field: "email", .. } => t.err_email.into(),
             Error::Invalid {
+                field: "mobile",
+                message,
+            } if message.contains("not set up") => message.clone(),
+            Error::Invalid {
+                field: "mobile", ..
+            } => t.mobile_bad_number.into(),
+            Error::Invalid {
+                field: "mobile_code",
+                ..
+            } => t.mobile_wrong_code.into(),
+            Error::Invalid {
+                field: "mobile_code_gone",
+                ..
+            } => t.mobile_code_gone.into(),
+            Error::Invalid {
                 field: "display_name",
                 ..
             } => t.err_name.into(),

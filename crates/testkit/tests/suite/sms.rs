@@ -2,6 +2,7 @@
 //! what telemed hands over, what it does when the provider refuses or is down, and
 //! which status callbacks it believes.
 
+use telemed_domain::Role;
 use telemed_store::outbox::{self, OutboxMail, SMS};
 use telemed_testkit::twilio::INVALID_NUMBER;
 use telemed_testkit::{Backend, FakeTwilio, TestApp};
@@ -122,4 +123,212 @@ async fn texts_go_to_the_provider_and_only_signed_reports_count(backend: Backend
     app.shutdown().await;
 }
 
-on_both_databases!(texts_go_to_the_provider_and_only_signed_reports_count);
+/// A patient confirms their mobile with a texted code, chooses texts for sign-in codes
+/// and visits, and then signs in with a code that came by text only and is told of a
+/// booking by text.
+async fn a_patient_chooses_texts_after_confirming_their_number(backend: Backend) {
+    let twilio = FakeTwilio::start().await.unwrap();
+    let app = TestApp::spawn_with(backend, |c| twilio.configure(c, CLINIC_NUMBER)).await;
+    let patient = app.create_user(Role::Patient).await;
+    let web = app.signed_in_web(&patient).await;
+    let page = web
+        .get("/account/notifications")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"mobile\"") && page.contains("No mobile number is confirmed yet."));
+
+    // A number without its country code is refused, and nothing is sent.
+    let r = web
+        .post("/account/mobile", &[("mobile", "600 111 222")])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("with its country code"));
+    assert!(twilio.texts().is_empty());
+
+    let number = "+34600111222";
+    let r = web
+        .post("/account/mobile", &[("mobile", "+34 600 11 12 22")])
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("We have sent a code to +34600111222."));
+    let text = twilio.text_to(number).await.unwrap();
+    let code = text.code().expect("a code in the text");
+    assert!(
+        text.body.contains("to confirm this number"),
+        "{}",
+        text.body
+    );
+
+    // Someone else's session cannot confirm it; a wrong code is refused and counted.
+    let other = app.create_user(Role::Patient).await;
+    let other_web = app.signed_in_web(&other).await;
+    let r = other_web
+        .post("/account/mobile/confirm", &[("code", &code)])
+        .await;
+    assert_eq!(r.status(), 422);
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let r = web
+        .post("/account/mobile/confirm", &[("code", wrong)])
+        .await;
+    assert_eq!(r.status(), 422);
+    assert!(r.text().await.unwrap().contains("That code is not right."));
+    let r = web
+        .post("/account/mobile/confirm", &[("code", &code)])
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Texts go to +34600111222."));
+    assert_eq!(
+        app.state().store.mobile(other.id).await.unwrap().confirmed,
+        None
+    );
+
+    // Sign-in codes by text only; visits by email and text.
+    let r = web
+        .post(
+            "/account/notifications",
+            &[("visits", "on"), ("visits_sms", "on"), ("codes_sms", "on")],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let anonymous = app.web();
+    anonymous
+        .post("/login/code", &[("email", &patient.email)])
+        .await;
+    let sign_in = twilio.nth_text_to(number, 2).await.unwrap();
+    assert!(sign_in.body.contains("sign-in code"), "{}", sign_in.body);
+    let r = anonymous
+        .post(
+            "/login/code/verify",
+            &[
+                ("email", patient.email.as_str()),
+                ("code", &sign_in.code().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "the texted code signs the patient in");
+    let mailed_codes = app
+        .state()
+        .store
+        .recent_mail(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.channel == outbox::EMAIL && m.to_addr == patient.email)
+        .count();
+    assert_eq!(mailed_codes, 0, "codes chosen by text only are not emailed");
+
+    let clinician = app.create_user(Role::Clinician).await;
+    app.book_video_visit(&clinician, &patient).await;
+    let booked = twilio.nth_text_to(number, 3).await.unwrap();
+    assert!(
+        booked.body.contains("your visit is booked for"),
+        "{}",
+        booked.body
+    );
+    assert!(booked.body.contains("/appointments"), "{}", booked.body);
+
+    // Forgotten, the number gets nothing more.
+    let r = web.post("/account/mobile/remove", &[]).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.state().store.mobile(patient.id).await.unwrap(),
+        Default::default()
+    );
+    app.shutdown().await;
+}
+
+on_both_databases!(
+    texts_go_to_the_provider_and_only_signed_reports_count,
+    a_patient_chooses_texts_after_confirming_their_number,
+);
+
+/// On a phone, a patient types their number, gets the code by text and confirms it,
+/// then chooses texts for reminders; every step's page passes axe-core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
+async fn on_a_phone_a_patient_confirms_their_number_and_chooses_texts() {
+    use telemed_testkit::browser::{fill, look, sign_in_patient, wait_for, TestBrowser};
+
+    let twilio = FakeTwilio::start().await.unwrap();
+    let app = TestApp::spawn_with(Backend::Sqlite, |c| twilio.configure(c, CLINIC_NUMBER)).await;
+    let patient = app.create_user(Role::Patient).await;
+    let browser = TestBrowser::launch_phone().await.expect("Chromium");
+    let page = browser.open(&app.url("/login")).await.unwrap();
+    sign_in_patient(&page, &patient).await;
+    page.goto(app.url("/account/notifications")).await.unwrap();
+    wait_for(&page, "#mobile-number").await.unwrap();
+    fill(&page, "#mobile-number", "+44 7700 900123")
+        .await
+        .unwrap();
+    page.find_element("#mobile button[type=submit]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "#mobile-code").await.unwrap();
+    look(&page, "70-mobile-code-phone").await;
+    let code = twilio
+        .text_to("+447700900123")
+        .await
+        .unwrap()
+        .code()
+        .unwrap();
+    fill(&page, "#mobile-code", &code).await.unwrap();
+    page.find_element("form[action='/account/mobile/confirm'] button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "#saved").await.unwrap();
+    let state = page
+        .find_element("#mobile-state")
+        .await
+        .unwrap()
+        .inner_text()
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(state, "Texts go to +447700900123.");
+    page.find_element("input[name=visits_sms]")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    page.find_element("form[action='/account/notifications'] button")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&page, "#saved").await.unwrap();
+    look(&page, "71-texts-chosen-phone").await;
+    let mut tx = app.state().store.begin_write().await.unwrap();
+    let chosen = telemed_store::notifications::wants(
+        &mut tx,
+        patient.id,
+        "visits",
+        telemed_store::notifications::Channel::Sms,
+    )
+    .await
+    .unwrap();
+    drop(tx);
+    assert!(chosen, "the visits' texts are chosen");
+    browser.close().await;
+    app.shutdown().await;
+}
