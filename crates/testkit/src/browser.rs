@@ -236,24 +236,34 @@ pub async fn screenshot(page: &Page, name: &str) -> anyhow::Result<PathBuf> {
     let dir = screenshot_dir();
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{name}.png"));
-    // A page just loaded may still be committing its navigation, or not have painted
-    // yet (a full-page capture then waits for a frame that does not come): wait until
-    // two animation frames have run in the page as it now is.
-    let mut painted = Err(anyhow!("not tried"));
-    for _ in 0..20 {
-        painted = page
+    // A page just loaded may still be committing its navigation, or not have drawn its
+    // first frame (a full-page capture asked for then waits until it times out): wait
+    // until the page as it now is answers, has loaded and has had two animation frames
+    // (or a second has passed: a page in a background tab gets no frames).
+    // The page's screen, once it is drawn: "phone" or "wide"; an error while the
+    // page's new document replaces the old one, tried again.
+    let mut screen_now = None;
+    for _ in 0..50 {
+        screen_now = page
             .evaluate(
-                "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(true))))",
+                "new Promise(done => { \
+                   const now = () => document.readyState === 'complete' ? (window.innerWidth < 600 ? 'phone' : 'wide') : ''; \
+                   requestAnimationFrame(() => requestAnimationFrame(() => done(now()))); \
+                   setTimeout(() => done(now()), 1000); })",
             )
             .await
-            .map(|_| ())
-            .context("waiting for a frame");
-        if painted.is_ok() {
+            .ok()
+            .and_then(|v| v.into_value::<String>().ok())
+            .filter(|s| !s.is_empty());
+        if screen_now.is_some() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    painted?;
+    let Some(screen_now) = screen_now else {
+        return Err(anyhow!("{name}: the page did not finish loading"));
+    };
+    let on_a_phone = screen_now == "phone";
     let png = page
         .screenshot(
             ScreenshotParams::builder()
@@ -264,7 +274,47 @@ pub async fn screenshot(page: &Page, name: &str) -> anyhow::Result<PathBuf> {
         .await
         .context("screenshot")?;
     std::fs::write(&path, png)?;
+    // A full-page capture leaves the page at the window's own size: a phone's page is
+    // given its screen back.
+    give_back_screen(page, on_a_phone).await?;
     Ok(path)
+}
+
+/// Whether the page is shown on a phone-sized screen now.
+async fn on_a_phone(page: &Page) -> anyhow::Result<bool> {
+    Ok(page
+        .evaluate("window.innerWidth < 600")
+        .await?
+        .into_value::<bool>()?)
+}
+
+/// An emulated screen `width` × `height` CSS pixels.
+fn screen(
+    width: i64,
+    height: i64,
+    mobile: bool,
+) -> anyhow::Result<chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams>
+{
+    chromiumoxide::cdp::browser_protocol::emulation::SetDeviceMetricsOverrideParams::builder()
+        .width(width)
+        .height(height)
+        .device_scale_factor(1.0)
+        .mobile(mobile)
+        .build()
+        .map_err(|e| anyhow!("screen: {e}"))
+}
+
+/// Puts the page back on a phone's screen (`launch_phone`'s), or on the window's own.
+async fn give_back_screen(page: &Page, phone: bool) -> anyhow::Result<()> {
+    if phone {
+        page.execute(screen(390, 844, true)?).await?;
+    } else {
+        page.execute(
+            chromiumoxide::cdp::browser_protocol::emulation::ClearDeviceMetricsOverrideParams::default(),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 fn screenshot_dir() -> PathBuf {
@@ -320,7 +370,7 @@ pub async fn look(page: &Page, name: &str) {
 
 /// The journeys' pages that `docs/screenshots` shows (the README's tour), and the name
 /// each has there.
-const DOCS_PAGES: [(&str, &str); 11] = [
+const DOCS_PAGES: [(&str, &str); 12] = [
     ("04-sign-in", "sign-in"),
     ("05-patient-home", "patient-home"),
     ("13-week-view", "free-times"),
@@ -332,15 +382,13 @@ const DOCS_PAGES: [(&str, &str); 11] = [
     ("46-code-finder-phone", "code-finder"),
     ("51-on-demand-waiting-phone", "on-demand-queue"),
     ("61-room-prescription-signed", "visit-room-prescribing"),
+    ("73-menu-phone", "menu"),
 ];
 
 /// When `TELEMED_DOCS_SCREENSHOTS` names a folder (`docs/screenshots`), the tour's pages
 /// are saved there too, as the screen shows them on a laptop (1280 × 900) and on a
 /// phone (390 × 844); the page then gets back the screen its test gave it.
 async fn docs_screenshots(page: &Page, name: &str) -> anyhow::Result<()> {
-    use chromiumoxide::cdp::browser_protocol::emulation::{
-        ClearDeviceMetricsOverrideParams, SetDeviceMetricsOverrideParams,
-    };
     let Some(dir) = std::env::var_os("TELEMED_DOCS_SCREENSHOTS").map(PathBuf::from) else {
         return Ok(());
     };
@@ -348,19 +396,7 @@ async fn docs_screenshots(page: &Page, name: &str) -> anyhow::Result<()> {
         return Ok(());
     };
     std::fs::create_dir_all(&dir)?;
-    let on_a_phone = page
-        .evaluate("window.innerWidth < 600")
-        .await?
-        .into_value::<bool>()?;
-    let screen = |width: i64, height: i64, mobile: bool| {
-        SetDeviceMetricsOverrideParams::builder()
-            .width(width)
-            .height(height)
-            .device_scale_factor(1.0)
-            .mobile(mobile)
-            .build()
-            .map_err(|e| anyhow!("screen: {e}"))
-    };
+    let phone = on_a_phone(page).await?;
     for (size, width, height, mobile) in [("laptop", 1280, 900, false), ("phone", 390, 844, true)] {
         page.execute(screen(width, height, mobile)?).await?;
         // The layout follows the new width before the picture is taken.
@@ -374,12 +410,7 @@ async fn docs_screenshots(page: &Page, name: &str) -> anyhow::Result<()> {
             .await?;
         std::fs::write(dir.join(format!("{docs_name}-{size}.png")), png)?;
     }
-    if on_a_phone {
-        page.execute(screen(390, 844, true)?).await?;
-    } else {
-        page.execute(ClearDeviceMetricsOverrideParams::default())
-            .await?;
-    }
+    give_back_screen(page, phone).await?;
     Ok(())
 }
 

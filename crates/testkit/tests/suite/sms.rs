@@ -316,6 +316,8 @@ async fn on_a_phone_a_patient_confirms_their_number_and_chooses_texts() {
         .click()
         .await
         .unwrap();
+    // The page before had its "saved" notice too: wait for the new one.
+    page.wait_for_navigation().await.unwrap();
     wait_for(&page, "#saved").await.unwrap();
     look(&page, "71-texts-chosen-phone").await;
     let mut tx = app.state().store.begin_write().await.unwrap();
