@@ -6,6 +6,7 @@ language_name = English
 
 skip_to_content = Skip to content
 nav_home = Home
+nav_menu = Menu
 nav_account = Account
 nav_users = Users
 nav_audit = Audit trail

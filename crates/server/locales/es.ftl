@@ -4,6 +4,7 @@ language_name = Español
 
 skip_to_content = Saltar al contenido
 nav_home = Inicio
+nav_menu = Menú
 nav_account = Cuenta
 nav_users = Usuarios
 nav_audit = Registro de auditoría

@@ -8,6 +8,7 @@ mod booking;
 mod chart;
 mod clinic;
 mod day;
+mod menu;
 mod messages;
 mod notes;
 mod notifications;
@@ -203,6 +204,7 @@ pub fn router() -> Router<AppState> {
         .route("/messages/{id}/list", get(messages::thread_fragment))
         .route("/messages/{id}/archive", post(messages::archive))
         .route("/messages/{id}/route", post(messages::route))
+        .route("/menu", get(menu::menu))
         .route("/notifications", get(notifications::notifications))
         .route(
             "/notifications/read",

@@ -669,3 +669,65 @@ async fn with_the_keyboard_alone_a_patient_books_and_joins_a_visit() {
     browser.close().await;
     app.shutdown().await;
 }
+
+/// On a phone the bar is the clinic's name and "Menu", not a row of links to scroll:
+/// the menu page lists the links one per line, and the language is chosen in the
+/// footer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(telemed_browser),
+    ignore = "Chromium not found at /usr/bin/chromium: apt-get install chromium (TELEMED_REQUIRE_BROWSER=1 makes this a failure)"
+)]
+async fn on_a_phone_the_links_are_in_the_menu() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let patient = app.create_user(Role::Patient).await;
+    let browser = TestBrowser::launch_phone().await.expect("Chromium");
+    let page = browser.open(&app.url("/login")).await.unwrap();
+    telemed_testkit::browser::sign_in_patient(&page, &patient).await;
+    // The bar fits the screen, and its links are not shown there.
+    let fits = page
+        .evaluate("(() => { const bar = document.querySelector('header .bar'); return bar.scrollWidth <= bar.clientWidth && bar.getBoundingClientRect().height < 80; })()")
+        .await
+        .unwrap()
+        .into_value::<bool>()
+        .unwrap();
+    assert!(fits, "the bar is one short row on a phone");
+    let hidden = page
+        .evaluate("getComputedStyle(document.querySelector('header .links')).display === 'none'")
+        .await
+        .unwrap()
+        .into_value::<bool>()
+        .unwrap();
+    assert!(hidden);
+    look(&page, "72-patient-home-phone-bar").await;
+    page.find_element("header .menu-link")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&page, "/menu").await.unwrap();
+    let links = text_of(&page, "nav.menu").await.unwrap();
+    for link in [
+        "Book a visit",
+        "My appointments",
+        "My record",
+        "Messages",
+        "Account",
+        "Sign out",
+    ] {
+        assert!(links.contains(link), "{link} is in the menu: {links}");
+    }
+    look(&page, "73-menu-phone").await;
+    page.find_element("nav.menu a[href='/appointments']")
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for_path(&page, "/appointments").await.unwrap();
+    // The language, in the footer.
+    wait_for(&page, "footer #lang-select").await.unwrap();
+    browser.close().await;
+    app.shutdown().await;
+}
