@@ -397,6 +397,26 @@ fn fail<T>(message: impl Into<String>) -> Result<T, ConfigError> {
     Err(ConfigError(message.into()))
 }
 
+/// Reads a secret kept in a file (`file`, named `name` in messages) into `value`, its
+/// line ending dropped; both given is refused with `both`.
+fn secret_from_file(
+    value: &mut Option<String>,
+    file: &mut Option<PathBuf>,
+    name: &str,
+    both: &str,
+) -> Result<(), ConfigError> {
+    let Some(file) = file.take() else {
+        return Ok(());
+    };
+    if value.is_some() {
+        return fail(both);
+    }
+    let secret = std::fs::read_to_string(&file)
+        .or_else(|e| fail(format!("cannot read {name} {}: {e}", file.display())))?;
+    *value = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
+    Ok(())
+}
+
 /// Where the scheduling policy went when it left the configuration file.
 const MOVED_SCHEDULING: &str = "the [scheduling] settings (reminder_hours, \
      patient_cancel_cutoff_hours, check_in_opens_minutes, noshow_grace_minutes) are now \
@@ -527,18 +547,12 @@ impl Config {
         if !(1..=24 * 60).contains(&self.record.break_glass_minutes) {
             return fail("record.break_glass_minutes must be between 1 and 1440");
         }
-        if let Some(file) = self.metrics_token_file.take() {
-            if self.metrics_token.is_some() {
-                return fail("set metrics_token or metrics_token_file, not both");
-            }
-            let secret = std::fs::read_to_string(&file).or_else(|e| {
-                fail(format!(
-                    "cannot read metrics_token_file {}: {e}",
-                    file.display()
-                ))
-            })?;
-            self.metrics_token = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
-        }
+        secret_from_file(
+            &mut self.metrics_token,
+            &mut self.metrics_token_file,
+            "metrics_token_file",
+            "set metrics_token or metrics_token_file, not both",
+        )?;
         if self.metrics_token.as_deref().is_some_and(|t| t.len() < 16) {
             return fail("metrics_token must be at least 16 characters");
         }
@@ -554,18 +568,12 @@ impl Config {
                     "smtp.from must be an address such as `telemed <noreply@clinic.example>`",
                 );
             }
-            if let Some(file) = smtp.password_file.take() {
-                if smtp.password.is_some() {
-                    return fail("set smtp.password or smtp.password_file, not both");
-                }
-                let secret = std::fs::read_to_string(&file).or_else(|e| {
-                    fail(format!(
-                        "cannot read smtp.password_file {}: {e}",
-                        file.display()
-                    ))
-                })?;
-                smtp.password = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
-            }
+            secret_from_file(
+                &mut smtp.password,
+                &mut smtp.password_file,
+                "smtp.password_file",
+                "set smtp.password or smtp.password_file, not both",
+            )?;
             if smtp.password.is_some() && smtp.username.is_none() {
                 return fail("smtp.password is set but smtp.username is not");
             }
@@ -588,18 +596,12 @@ impl Config {
             if !(sms.api_base.starts_with("https://") || sms.api_base.starts_with("http://")) {
                 return fail("sms.api_base must be an http(s) address");
             }
-            if let Some(file) = sms.auth_token_file.take() {
-                if sms.auth_token.is_some() {
-                    return fail("set sms.auth_token or sms.auth_token_file, not both");
-                }
-                let secret = std::fs::read_to_string(&file).or_else(|e| {
-                    fail(format!(
-                        "cannot read sms.auth_token_file {}: {e}",
-                        file.display()
-                    ))
-                })?;
-                sms.auth_token = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
-            }
+            secret_from_file(
+                &mut sms.auth_token,
+                &mut sms.auth_token_file,
+                "sms.auth_token_file",
+                "set sms.auth_token or sms.auth_token_file, not both",
+            )?;
             if sms.auth_token.as_deref().is_none_or(str::is_empty) {
                 return fail("sms needs auth_token or auth_token_file");
             }
@@ -726,18 +728,12 @@ impl VideoConfig {
                 "video.turn_urls: {bad:?} must look like turn:host:3478 or turns:host:5349"
             ));
         }
-        if let Some(file) = self.turn_secret_file.take() {
-            if self.turn_secret.is_some() {
-                return fail("set video.turn_secret or video.turn_secret_file, not both");
-            }
-            let secret = std::fs::read_to_string(&file).or_else(|e| {
-                fail(format!(
-                    "cannot read video.turn_secret_file {}: {e}",
-                    file.display()
-                ))
-            })?;
-            self.turn_secret = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
-        }
+        secret_from_file(
+            &mut self.turn_secret,
+            &mut self.turn_secret_file,
+            "video.turn_secret_file",
+            "set video.turn_secret or video.turn_secret_file, not both",
+        )?;
         if !self.turn_urls.is_empty() && self.turn_secret.as_deref().is_none_or(str::is_empty) {
             return fail(
                 "video.turn_urls needs video.turn_secret (the TURN server's static-auth-secret)",
@@ -782,20 +778,12 @@ impl FilesConfig {
                 if s3.bucket.trim().is_empty() || s3.access_key_id.trim().is_empty() {
                     return fail("files.s3 needs bucket and access_key_id");
                 }
-                if let Some(file) = s3.secret_access_key_file.take() {
-                    if s3.secret_access_key.is_some() {
-                        return fail(
-                            "set files.s3.secret_access_key or secret_access_key_file, not both",
-                        );
-                    }
-                    let secret = std::fs::read_to_string(&file).or_else(|e| {
-                        fail(format!(
-                            "cannot read files.s3.secret_access_key_file {}: {e}",
-                            file.display()
-                        ))
-                    })?;
-                    s3.secret_access_key = Some(secret.trim_end_matches(['\r', '\n']).to_owned());
-                }
+                secret_from_file(
+                    &mut s3.secret_access_key,
+                    &mut s3.secret_access_key_file,
+                    "files.s3.secret_access_key_file",
+                    "set files.s3.secret_access_key or secret_access_key_file, not both",
+                )?;
                 if s3.secret_access_key.is_none() {
                     return fail("files.s3 needs secret_access_key or secret_access_key_file");
                 }

@@ -347,9 +347,9 @@ pub async fn run_sender(
                                 attempt = mail.attempts + 1,
                                 "sending mail failed; will retry (the admin outbox shows why)"
                             );
-                            let backoff =
-                                Duration::seconds(30 * (1i64 << mail.attempts.clamp(0, 7)));
-                            store.mark_mail_failed(&mail.id, &e, now + backoff).await
+                            store
+                                .mark_mail_failed(&mail.id, &e, now + retry_delay(mail.attempts))
+                                .await
                         }
                     };
                     if let Err(e) = stored {
@@ -366,6 +366,12 @@ pub async fn run_sender(
             _ = tokio::time::sleep(StdDuration::from_secs(5)) => {}
         }
     }
+}
+
+/// How long a message of the outbox (email or text) waits after its `attempts`th
+/// failed attempt: 30 s, doubling, at most about an hour.
+pub fn retry_delay(attempts: i64) -> Duration {
+    Duration::seconds(30 * (1i64 << attempts.clamp(0, 7)))
 }
 
 /// The demo (made-up people, no SMTP server): each new mail's recipient, subject,

@@ -29,7 +29,7 @@ use tokio::sync::Notify;
 use crate::config::{Config, SmsConfig};
 use crate::crypto::constant_time_eq;
 use crate::i18n::args;
-use crate::mail::{Letter, VisitNotice};
+use crate::mail::{retry_delay, Letter, VisitNotice};
 use crate::AppState;
 
 /// A text telemed sends: a code, a time, a link; in the reader's language, in the
@@ -303,9 +303,9 @@ pub async fn run_sender(
                                 attempt = text.attempts + 1,
                                 "sending a text failed; will retry (the admin outbox shows why)"
                             );
-                            let backoff =
-                                Duration::seconds(30 * (1i64 << text.attempts.clamp(0, 7)));
-                            store.mark_mail_failed(&text.id, &why, now + backoff).await
+                            store
+                                .mark_mail_failed(&text.id, &why, now + retry_delay(text.attempts))
+                                .await
                         }
                     };
                     if let Err(e) = stored {

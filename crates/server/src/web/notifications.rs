@@ -154,7 +154,7 @@ struct PreferencesPage<'a> {
 enum Said {
     Nothing,
     Saved,
-    Notice(String),
+    Removed,
     Refused(Error),
 }
 
@@ -192,7 +192,7 @@ async fn preferences_page(
     let (notice, error, status) = match said {
         Said::Nothing => (None, None, StatusCode::OK),
         Said::Saved => (Some(t.saved.to_owned()), None, StatusCode::OK),
-        Said::Notice(n) => (Some(n), None, StatusCode::OK),
+        Said::Removed => (Some(t.mobile_removed.to_owned()), None, StatusCode::OK),
         Said::Refused(e) => (
             None,
             Some(page.form_error(&e)),
@@ -323,11 +323,5 @@ pub async fn remove_mobile(
     me: SignedIn,
 ) -> AppResult<Response> {
     mobile::remove(&state, &w.ctx, &me.user).await?;
-    let said = Said::Notice(
-        Page::new(&w.ctx, &w.csrf, Some(&me.user), "")
-            .t
-            .mobile_removed
-            .to_owned(),
-    );
-    preferences_page(&state, &w, &me, said).await
+    preferences_page(&state, &w, &me, Said::Removed).await
 }
