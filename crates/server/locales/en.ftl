@@ -380,6 +380,17 @@ times_in = Times shown in
 prev_week = Previous week
 next_week = Next week
 no_slots = No free times this week.
+day_no_times = No free times this day.
+day_strip_none = none
+days_nav = Days of the week
+part_morning = Morning
+part_afternoon = Afternoon
+part_evening = Evening
+free_times_count =
+    { $count ->
+        [one] one time
+       *[other] { $count } times
+    }
 confirm_title = Confirm your visit
 reason_label = Reason for the visit
 confirm_button = Book this visit

@@ -378,6 +378,17 @@ times_in = Horas en
 prev_week = Semana anterior
 next_week = Semana siguiente
 no_slots = No hay horas libres esta semana.
+day_no_times = No hay horas libres este día.
+day_strip_none = ninguna
+days_nav = Días de la semana
+part_morning = Mañana
+part_afternoon = Tarde
+part_evening = Tarde-noche
+free_times_count =
+    { $count ->
+        [one] una hora
+       *[other] { $count } horas
+    }
 confirm_title = Confirme su cita
 reason_label = Motivo de la consulta
 confirm_button = Reservar esta cita

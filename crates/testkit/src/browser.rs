@@ -349,12 +349,35 @@ pub async fn accessibility_violations(page: &Page) -> anyhow::Result<Vec<String>
     Ok(found.into_value()?)
 }
 
-/// Fails the test when axe-core finds a serious or critical violation on the page;
-/// `what` names the page in the message.
+/// Shows the page as on a device set to the dark theme (`dark`), or as set again.
+async fn dark_theme(page: &Page, dark: bool) -> anyhow::Result<()> {
+    use chromiumoxide::cdp::browser_protocol::emulation::{MediaFeature, SetEmulatedMediaParams};
+    let scheme = if dark { "dark" } else { "light" };
+    page.execute(
+        SetEmulatedMediaParams::builder()
+            .feature(MediaFeature::new("prefers-color-scheme", scheme))
+            .build(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Fails the test when axe-core finds a serious or critical violation on the page, in
+/// the light theme or the dark one (contrast included); `what` names the page in the
+/// message.
 pub async fn assert_accessible(page: &Page, what: &str) {
-    let found = accessibility_violations(page)
+    let mut found = Vec::new();
+    for dark in [false, true] {
+        dark_theme(page, dark).await.expect("the theme is emulated");
+        let theme = if dark { "dark" } else { "light" };
+        let violations = accessibility_violations(page)
+            .await
+            .expect("axe-core runs on the page");
+        found.extend(violations.into_iter().map(|v| format!("{theme}: {v}")));
+    }
+    dark_theme(page, false)
         .await
-        .expect("axe-core runs on the page");
+        .expect("the theme is restored");
     assert!(found.is_empty(), "{what}: {found:#?}");
 }
 
@@ -370,11 +393,12 @@ pub async fn look(page: &Page, name: &str) {
 
 /// The journeys' pages that `docs/screenshots` shows (the README's tour), and the name
 /// each has there.
-const DOCS_PAGES: [(&str, &str); 12] = [
+const DOCS_PAGES: [(&str, &str); 13] = [
     ("04-sign-in", "sign-in"),
     ("05-patient-home", "patient-home"),
     ("13-week-view", "free-times"),
     ("16-clinician-day", "clinician-day"),
+    ("16b-clinician-week", "clinician-week"),
     ("17-device-check", "device-check"),
     ("19-waiting-queue", "waiting-queue"),
     ("21-patient-thread-live", "messages"),
@@ -385,9 +409,13 @@ const DOCS_PAGES: [(&str, &str); 12] = [
     ("73-menu-phone", "menu"),
 ];
 
+/// The tour's pages the README also shows on a phone set to the dark theme.
+const DARK_DOCS_PAGES: [&str; 3] = ["patient-home", "free-times", "clinician-week"];
+
 /// When `TELEMED_DOCS_SCREENSHOTS` names a folder (`docs/screenshots`), the tour's pages
 /// are saved there too, as the screen shows them on a laptop (1280 × 900) and on a
-/// phone (390 × 844); the page then gets back the screen its test gave it.
+/// phone (390 × 844), a few also in the dark theme; the page then gets back the screen
+/// and theme its test gave it.
 async fn docs_screenshots(page: &Page, name: &str) -> anyhow::Result<()> {
     let Some(dir) = std::env::var_os("TELEMED_DOCS_SCREENSHOTS").map(PathBuf::from) else {
         return Ok(());
@@ -397,7 +425,17 @@ async fn docs_screenshots(page: &Page, name: &str) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&dir)?;
     let phone = on_a_phone(page).await?;
-    for (size, width, height, mobile) in [("laptop", 1280, 900, false), ("phone", 390, 844, true)] {
+    let sizes = [
+        ("laptop", 1280, 900, false),
+        ("phone", 390, 844, true),
+        ("phone-dark", 390, 844, true),
+    ];
+    for (size, width, height, mobile) in sizes {
+        let dark = size.ends_with("dark");
+        if dark && !DARK_DOCS_PAGES.contains(docs_name) {
+            continue;
+        }
+        dark_theme(page, dark).await?;
         page.execute(screen(width, height, mobile)?).await?;
         // The layout follows the new width before the picture is taken.
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -410,6 +448,7 @@ async fn docs_screenshots(page: &Page, name: &str) -> anyhow::Result<()> {
             .await?;
         std::fs::write(dir.join(format!("{docs_name}-{size}.png")), png)?;
     }
+    dark_theme(page, false).await?;
     give_back_screen(page, phone).await?;
     Ok(())
 }

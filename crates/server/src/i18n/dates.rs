@@ -31,6 +31,11 @@ fn nth(list: &str, n: u32) -> &str {
     list.split(',').nth(n as usize).map(str::trim).unwrap_or("")
 }
 
+/// A day's short weekday name in the reader's language: "Tue".
+pub fn weekday_short(t: &Texts, date: NaiveDate) -> &'static str {
+    nth(t.weekdays_short, date.weekday().num_days_from_monday())
+}
+
 /// A day in the reader's language.
 pub fn day(t: &Texts, date: NaiveDate, style: Day) -> String {
     let weekday_number = date.weekday().num_days_from_monday();

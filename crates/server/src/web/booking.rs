@@ -7,13 +7,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use serde::Deserialize;
 use telemed_domain::schedule::VisitKind;
 use telemed_domain::{AppointmentId, Error, Permission, Role, UserId};
 use telemed_store::scheduling::{Appointment, AppointmentStatus};
 
+use super::calendar_grid;
 use super::pages::{render, render_with, DoneQuery, Page};
 use super::WebCtx;
 use crate::auth::SignedIn;
@@ -143,10 +144,34 @@ pub async fn search(
     }))
 }
 
-/// One day of free times: its label and each slot as (local time, RFC 3339 instant).
+/// One day of free times: its label, the anchor the page's day strip links to, and its
+/// slots grouped by part of the day.
 pub(super) struct DayColumn {
     pub label: String,
+    /// The day strip's two lines: "Tue" and "8".
+    pub weekday: String,
+    pub day_number: u32,
+    pub anchor: String,
+    pub count: usize,
+    /// "12 times", for the day strip.
+    pub count_label: String,
+    pub parts: Vec<DayPart>,
+}
+
+/// Morning, afternoon or evening of a day, and its free times as (local time, RFC 3339
+/// instant); only parts that have a time are listed.
+pub(super) struct DayPart {
+    pub name: &'static str,
     pub slots: Vec<(String, String)>,
+}
+
+/// Where a local time falls: before noon, before 17:00, or later.
+fn part_of_day(t: &Texts, hour: u32) -> &'static str {
+    match hour {
+        0..12 => t.part_morning,
+        12..17 => t.part_afternoon,
+        _ => t.part_evening,
+    }
 }
 
 /// A week (Monday to Sunday in the viewer's zone) of a clinician's free times.
@@ -178,19 +203,36 @@ pub(super) async fn slot_week(
     let days = (0..7)
         .map(|i| {
             let date = monday + Duration::days(i);
-            let slots = slots
+            let mut parts: Vec<DayPart> = Vec::new();
+            for slot in slots
                 .iter()
                 .filter(|s| s.start.with_timezone(&tz).date_naive() == date)
-                .map(|s| {
-                    (
-                        local(tz, s.start, "%H:%M"),
-                        s.start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    )
-                })
-                .collect();
+            {
+                let name = part_of_day(t, slot.start.with_timezone(&tz).hour());
+                let time = (
+                    local(tz, slot.start, "%H:%M"),
+                    slot.start
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                );
+                match parts.last_mut() {
+                    Some(part) if part.name == name => part.slots.push(time),
+                    _ => parts.push(DayPart {
+                        name,
+                        slots: vec![time],
+                    }),
+                }
+            }
+            let count = parts.iter().map(|p| p.slots.len()).sum();
             DayColumn {
                 label: dates::day(t, date, Day::ShortNoYear),
-                slots,
+                weekday: dates::weekday_short(t, date).to_owned(),
+                day_number: date.day(),
+                anchor: date.format("day-%Y-%m-%d").to_string(),
+                count,
+                count_label: t.free_times_count(args::FreeTimesCount {
+                    count: count.into(),
+                }),
+                parts,
             }
         })
         .collect();
@@ -270,7 +312,7 @@ pub async fn week(
         kind_label: page.kind_name(kind),
         duration: visit.duration_minutes,
         fee: money(visit.fee_cents, &visit.currency),
-        empty: week.days.iter().all(|d| d.slots.is_empty()),
+        empty: week.days.iter().all(|d| d.count == 0),
         prev: week.prev.map(link),
         next: link(week.next),
         days: week.days,
@@ -443,12 +485,17 @@ pub async fn book(
     }
 }
 
+#[derive(Clone)]
 struct AppointmentRow {
     id: AppointmentId,
     when: String,
     day: String,
     /// The local date it starts on.
     date: NaiveDate,
+    /// Its local start and end, where the week calendar places it.
+    local_span: (NaiveDateTime, NaiveDateTime),
+    /// The FHIR status code, a class the week calendar styles it by.
+    status_code: &'static str,
     patient: String,
     patient_id: UserId,
     /// The viewer is a clinician: the patient's name opens their chart.
@@ -502,6 +549,11 @@ async fn rows(
                 ),
                 day: dates::moment_day(page.t, tz, a.start_at, Day::Short),
                 date: a.start_at.with_timezone(&tz).date_naive(),
+                local_span: (
+                    a.start_at.with_timezone(&tz).naive_local(),
+                    a.end_at.with_timezone(&tz).naive_local(),
+                ),
+                status_code: a.status.as_str(),
                 patient: name(&a.patient_id),
                 patient_id: a.patient_id,
                 chart_link: page.user.as_ref().is_some_and(|u| u.is_clinician),
@@ -650,11 +702,54 @@ struct CalendarPage<'a> {
     switch: String,
     week_view: bool,
     rows: Vec<AppointmentRow>,
-    /// The week view: each day's label and visits.
+    /// The week view as lists, when more visits overlap than the grid shows side by side.
     week: Vec<(String, Vec<AppointmentRow>)>,
+    /// The week view as blocks in time.
+    grid: Option<WeekGrid>,
     show_clinician: bool,
     back: String,
     time_zone: String,
+}
+
+/// The week calendar: hours down the side, a column per day, each visit a block.
+struct WeekGrid {
+    class: String,
+    hours: Vec<String>,
+    days: Vec<GridDay>,
+}
+
+struct GridDay {
+    label: String,
+    /// The day view of that day, where a visit's actions are.
+    link: String,
+    blocks: Vec<(String, AppointmentRow)>,
+}
+
+/// The week's visits as blocks in time, or None when a day has more visits at once than
+/// the grid can set side by side.
+fn week_grid(days: &[(String, Vec<AppointmentRow>)], first: NaiveDate) -> Option<WeekGrid> {
+    let window = calendar_grid::window(days.iter().flat_map(|d| d.1.iter().map(|r| &r.local_span)));
+    let mut grid = WeekGrid {
+        class: window.class(),
+        hours: window.hours().map(|h| format!("{h:02}:00")).collect(),
+        days: Vec::with_capacity(days.len()),
+    };
+    for (i, (label, rows)) in (0..).zip(days) {
+        let date = first + Duration::days(i);
+        let top = date.and_hms_opt(window.from, 0, 0)?;
+        let spans: Vec<_> = rows.iter().map(|r| r.local_span).collect();
+        let placed = calendar_grid::place(top, window, &spans)?;
+        grid.days.push(GridDay {
+            label: label.clone(),
+            link: format!("/calendar?day={}", date.format("%Y-%m-%d")),
+            blocks: placed
+                .iter()
+                .map(|p| p.classes())
+                .zip(rows.iter().cloned())
+                .collect(),
+        });
+    }
+    Some(grid)
 }
 
 #[derive(Deserialize)]
@@ -711,6 +806,7 @@ pub async fn calendar(
     } else {
         (all, Vec::new())
     };
+    let grid = week_view.then(|| week_grid(&week, first)).flatten();
     Ok(render(&CalendarPage {
         title: if week_view {
             format!(
@@ -731,6 +827,7 @@ pub async fn calendar(
         week_view,
         rows,
         week,
+        grid,
         page: &page,
         show_clinician: me.role() == Role::Staff,
         back,

@@ -5,9 +5,12 @@ mod access_log;
 mod account;
 mod admin;
 mod booking;
+mod calendar_grid;
 mod chart;
 mod clinic;
 mod day;
+#[cfg(test)]
+mod design;
 mod menu;
 mod messages;
 mod notes;

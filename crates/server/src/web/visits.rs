@@ -96,7 +96,7 @@ async fn reschedule_page(
             id: a.id,
             clinician,
             current: dates::moment_in_zone(page.t, tz, a.start_at, Day::Long),
-            empty: slots.days.iter().all(|d| d.slots.is_empty()),
+            empty: slots.days.iter().all(|d| d.count == 0),
             prev: slots.prev.map(link),
             next: link(slots.next),
             days: slots.days,

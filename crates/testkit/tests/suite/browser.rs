@@ -429,6 +429,42 @@ async fn patient_books_a_visit_that_shows_on_the_clinicians_day() {
         "{table}"
     );
     look(&page, "16-clinician-day").await;
+
+    // The week shows the visit as a block in time in its day's column: half an hour
+    // tall, as far below the top of the grid as its start is after the grid's first hour.
+    page.goto(app.url(&format!("/calendar?day={day}&view=week")))
+        .await
+        .unwrap();
+    wait_for(&page, ".timeline .block").await.unwrap();
+    let (offset, height, hour, column, text): (f64, f64, f64, String, String) = page
+        .evaluate(
+            "(() => { const b = document.querySelector('.timeline .block'); \
+               const hour = document.querySelector('.timeline .hours li').getBoundingClientRect().height; \
+               const top = b.parentElement.getBoundingClientRect().top; const r = b.getBoundingClientRect(); \
+               return [r.top - top, r.height, hour, b.closest('.tday').querySelector('h2').innerText, b.innerText]; })()",
+        )
+        .await
+        .unwrap()
+        .into_value()
+        .unwrap();
+    let starts: chrono::DateTime<chrono::Utc> = start.parse().unwrap();
+    use chrono::Timelike as _;
+    let first_hour = starts.hour().min(8);
+    let after_first = f64::from((starts.hour() - first_hour) * 60 + starts.minute()) / 60.0;
+    assert!(
+        (offset - after_first * hour).abs() < 1.5,
+        "{offset} vs {after_first} h of {hour} px"
+    );
+    assert!((height - hour / 2.0).abs() < 1.5, "{height} vs {hour}");
+    assert!(
+        column.contains(&starts.format("%a %-d %b").to_string()),
+        "{column}"
+    );
+    assert!(
+        text.contains(&starts.format("%H:%M").to_string()) && text.contains("Test patient"),
+        "{text}"
+    );
+    look(&page, "16b-clinician-week").await;
     browser.close().await;
     app.shutdown().await;
 }

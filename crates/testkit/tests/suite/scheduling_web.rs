@@ -1,7 +1,7 @@
 //! Scheduling through the web UI: the availability editor and its preview, moving a
 //! visit, staff booking for a patient, undoing a no-show, notifications.
 
-use chrono::{Duration, SecondsFormat};
+use chrono::{Duration, SecondsFormat, Timelike};
 use serde_json::{json, Value};
 use telemed_domain::{Clock, Role};
 use telemed_testkit::{location, Backend, TestApp};
@@ -420,7 +420,8 @@ async fn visits_change_through_the_ui(backend: Backend) {
             .status,
         telemed_store::scheduling::AppointmentStatus::Booked
     );
-    // The week view holds the visit in its day's column.
+    // The week view holds the visit in its day's column, as a block placed at its time
+    // (the grid starts at 08:00 unless a visit is earlier) that opens the day view.
     let week = front_desk
         .get(&format!("{day}&view=week"))
         .await
@@ -428,13 +429,27 @@ async fn visits_change_through_the_ui(backend: Backend) {
         .await
         .unwrap();
     let column = week
-        .split("<div class=\"day\">")
+        .split("<section class=\"tday\"")
         .find(|d| d.contains(&start.format("%a %-d %b").to_string()))
         .unwrap();
+    let block = column
+        .split("<li class=\"block ")
+        .nth(1)
+        .expect("a block in the visit's day");
     assert!(
-        column.contains(&start.format("%H:%M").to_string()),
-        "{column}"
+        block.contains(&start.format("%H:%M").to_string()),
+        "{block}"
     );
+    let from = start.hour().min(8);
+    let steps = (start.hour() - from) * 12 + start.minute() / 5;
+    let place = format!("at-h{} at-m{} ", steps / 12, steps % 12);
+    assert!(block.starts_with(&place), "{place} in {block}");
+    assert!(
+        block.contains(&format!("{day}#a-{id}")),
+        "the block opens the day view at the visit: {block}"
+    );
+    let day_view = front_desk.get(&day).await.text().await.unwrap();
+    assert!(day_view.contains(&format!("<tr id=\"a-{id}\">")));
     app.shutdown().await;
 }
 
