@@ -253,7 +253,12 @@ pub async fn verify_code(
             let to = match started.stage {
                 telemed_store::sessions::SessionStage::Active if !next.is_empty() => next.as_str(),
                 telemed_store::sessions::SessionStage::Active => "/",
-                telemed_store::sessions::SessionStage::MfaPending => "/login/mfa",
+                telemed_store::sessions::SessionStage::MfaPending => {
+                    return with_cookie(
+                        Redirect::to(&mfa_then(&next)).into_response(),
+                        &session_cookie(&started.cookie, state.config.secure_cookies()),
+                    );
+                }
                 telemed_store::sessions::SessionStage::MfaEnroll => "/account/mfa",
             };
             with_cookie(
@@ -271,25 +276,46 @@ pub fn with_cookie(mut response: Response, cookie: &str) -> Response {
     response
 }
 
+/// The second factor's page, then `next` (a path on this site) once it is answered.
+fn mfa_then(next: &str) -> String {
+    if next.is_empty() {
+        "/login/mfa".to_owned()
+    } else {
+        let query = serde_urlencoded::to_string([("next", next)]).unwrap_or_default();
+        format!("/login/mfa?{query}")
+    }
+}
+
 #[derive(Template)]
 #[template(path = "mfa.html")]
 struct MfaPage<'a> {
     page: &'a Page,
     error: Option<String>,
+    /// Where to go once the code is right: a path on this site, or empty.
+    next: String,
 }
 
-pub async fn mfa_form(w: WebCtx, pending: MfaPending) -> Response {
+#[derive(Deserialize, Default)]
+pub struct MfaQuery {
+    #[serde(default)]
+    next: Option<String>,
+}
+
+pub async fn mfa_form(w: WebCtx, pending: MfaPending, Query(q): Query<MfaQuery>) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/login/mfa");
     let _ = pending.user;
     render(&MfaPage {
         page: &page,
         error: None,
+        next: local_next(q.next.as_deref()),
     })
 }
 
 #[derive(Deserialize)]
 pub struct CodeForm {
     code: String,
+    #[serde(default)]
+    next: Option<String>,
 }
 
 pub async fn mfa(
@@ -300,6 +326,7 @@ pub async fn mfa(
     Form(form): Form<CodeForm>,
 ) -> Response {
     let page = Page::new(&w.ctx, &w.csrf, None, "/login/mfa");
+    let next = local_next(form.next.as_deref());
     match signin::complete_mfa(&state, &w.ctx, &pending.session, &pending.user, &form.code).await {
         Err(e) => AppError(e).into_response(),
         Ok(Ok(())) => match super::oauth::return_after_sign_in(&headers) {
@@ -308,6 +335,7 @@ pub async fn mfa(
                 r.headers_mut().append(header::SET_COOKIE, clear);
                 r
             }
+            None if !next.is_empty() => Redirect::to(&next).into_response(),
             None => Redirect::to("/").into_response(),
         },
         Ok(Err(Refusal::Locked)) => {
@@ -328,6 +356,7 @@ pub async fn mfa(
             &MfaPage {
                 page: &page,
                 error: Some(page.t.mfa_failed.into()),
+                next,
             },
         ),
     }

@@ -439,8 +439,75 @@ async fn a_patient_signs_in_with_an_emailed_code(backend: Backend) {
     app.shutdown().await;
 }
 
+/// A visit link (a code sign-in with `next`) still lands on its page for a patient who
+/// turned on a second factor: the code, then the authenticator's code, then the page.
+async fn a_second_factor_keeps_where_the_link_pointed(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let patient = app.create_user(Role::Patient).await;
+    let secret = app
+        .signed_in_web(&patient)
+        .await
+        .enrol_totp(telemed_domain::Clock::now(&app.clock))
+        .await;
+    for (n, (next, lands)) in [("/appointments", "/appointments"), ("//evil.example/", "/")]
+        .into_iter()
+        .enumerate()
+    {
+        app.clock.advance(Duration::minutes(1));
+        let web = app.web();
+        web.post("/login/code", &[("email", &patient.email)]).await;
+        let code = app
+            .smtp
+            .wait_for_nth(&patient.email, "sign-in code", n + 1)
+            .await
+            .sign_in_code();
+        let r = web
+            .post(
+                "/login/code/verify",
+                &[("email", &patient.email), ("code", &code), ("next", next)],
+            )
+            .await;
+        let mfa = location(&r).unwrap();
+        if lands == "/" {
+            assert_eq!(mfa, "/login/mfa", "another site is never kept");
+        } else {
+            assert_eq!(mfa, "/login/mfa?next=%2Fappointments");
+        }
+        let form = web.get(&mfa).await.text().await.unwrap();
+        assert_eq!(
+            form.contains(&format!(r#"name="next" value="{next}""#)),
+            lands != "/",
+            "{form}"
+        );
+        let now = telemed_domain::Clock::now(&app.clock);
+        let wrong = web
+            .post("/login/mfa", &[("code", "000000"), ("next", next)])
+            .await;
+        assert_eq!(wrong.status(), 401);
+        let again = wrong.text().await.unwrap();
+        assert_eq!(
+            again.contains(&format!(r#"name="next" value="{next}""#)),
+            lands != "/",
+            "a wrong code keeps where to go: {again}"
+        );
+        let r = web
+            .post(
+                "/login/mfa",
+                &[
+                    ("code", &telemed_testkit::totp_code(&secret, now)),
+                    ("next", next),
+                ],
+            )
+            .await;
+        assert_eq!(location(&r).as_deref(), Some(lands));
+        assert_eq!(web.get("/appointments").await.status(), 200);
+    }
+    app.shutdown().await;
+}
+
 on_both_databases!(
     a_patient_signs_in_with_an_emailed_code,
+    a_second_factor_keeps_where_the_link_pointed,
     a_half_signed_in_session_can_sign_out,
     session_cookies_are_locked_down,
     idle_and_absolute_timeouts_sign_out,
