@@ -21,7 +21,6 @@ mod tests {
         "clinician_profiles",
         // `telemed_store::DbResult::db`: naming a database error, not a read.
         "db",
-        "email_preferences",
         "grants_of",
         "has_calendar_feed",
         "list_users",

@@ -21,6 +21,7 @@ pub mod clinic_cache;
 pub mod config;
 pub mod context;
 pub mod crypto;
+pub mod delivery;
 mod dicom_lengths;
 pub mod dispensing;
 pub mod documents;

@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::Duration;
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
 use lettre::message::{Attachment, MultiPart, SinglePart};
@@ -16,6 +15,7 @@ use telemed_store::{outbox, Conn, Store};
 use tokio::sync::Notify;
 
 use crate::config::{Config, SmtpConfig};
+use crate::delivery::{Carrier, Handed, Outbox};
 use crate::i18n::{args, Lang};
 
 /// An email telemed sends. Links carry single-use tokens; nothing clinical.
@@ -326,52 +326,34 @@ pub async fn run_sender(
         }
     };
     let from: Option<Mailbox> = smtp.from.parse().ok();
-    loop {
-        let now = clock.now();
-        match store
-            .claim_due_mail(outbox::EMAIL, now, Duration::minutes(5), 20)
-            .await
-        {
-            Ok(batch) => {
-                for mail in batch {
-                    let result = match &from {
-                        Some(from) => deliver(&transport, from, &mail).await,
-                        None => Err("smtp.from is not a valid address".to_owned()),
-                    };
-                    let now = clock.now();
-                    let stored = match result {
-                        Ok(()) => store.mark_mail_sent(&mail.id, now, config.demo).await,
-                        Err(e) => {
-                            // The SMTP reply may quote the address: it goes to the outbox row, not the log.
-                            tracing::warn!(
-                                attempt = mail.attempts + 1,
-                                "sending mail failed; will retry (the admin outbox shows why)"
-                            );
-                            store
-                                .mark_mail_failed(&mail.id, &e, now + retry_delay(mail.attempts))
-                                .await
-                        }
-                    };
-                    if let Err(e) = stored {
-                        tracing::error!(error = ?e, "recording the mail outcome failed");
-                    }
-                }
-            }
-            // An outage is logged by the store, once in a while.
-            Err(telemed_domain::Error::Unavailable { .. }) => {}
-            Err(e) => tracing::error!(error = ?e, "reading the mail outbox failed"),
-        }
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(StdDuration::from_secs(5)) => {}
-        }
-    }
+    let outbox = Outbox {
+        store: &store,
+        clock: clock.as_ref(),
+        channel: outbox::EMAIL,
+        keep_bodies: config.demo,
+        wake: &wake,
+    };
+    outbox.deliver_forever(&Smtp { transport, from }).await;
 }
 
-/// How long a message of the outbox (email or text) waits after its `attempts`th
-/// failed attempt: 30 s, doubling, at most about an hour.
-pub fn retry_delay(attempts: i64) -> Duration {
-    Duration::seconds(30 * (1i64 << attempts.clamp(0, 7)))
+/// The clinic's SMTP server, where email leaves.
+struct Smtp {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// `smtp.from`, when it is an address.
+    from: Option<Mailbox>,
+}
+
+impl Carrier for Smtp {
+    async fn carry(&self, mail: &outbox::OutboxMail) -> Handed {
+        let Some(from) = &self.from else {
+            return Handed::Later("smtp.from is not a valid address".to_owned());
+        };
+        // The SMTP reply may quote the address: it goes to the outbox row, not the log.
+        match deliver(&self.transport, from, mail).await {
+            Ok(()) => Handed::Taken(None),
+            Err(e) => Handed::Later(e),
+        }
+    }
 }
 
 /// The demo (made-up people, no SMTP server): each new mail's recipient, subject,
@@ -394,10 +376,7 @@ async fn print_demo_mail(store: Store, wake: Arc<Notify>) {
                 }
             }
         }
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(StdDuration::from_secs(5)) => {}
-        }
+        crate::delivery::pause(&wake).await;
     }
 }
 

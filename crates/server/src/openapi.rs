@@ -191,10 +191,10 @@ mod tests {
         assert_eq!(id["schema"]["format"], "uuid");
         // The notification groups the document states are the ones the store knows.
         assert_eq!(
-            doc["components"]["schemas"]["EmailPreference"]["properties"]["group"]["pattern"],
+            doc["components"]["schemas"]["NoticePreference"]["properties"]["group"]["pattern"],
             format!(
                 "^({})$",
-                telemed_store::notifications::EMAIL_GROUPS.join("|")
+                telemed_store::notifications::NOTICE_GROUPS.join("|")
             )
         );
         for (path, item) in paths {

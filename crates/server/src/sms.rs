@@ -18,7 +18,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Form, Router};
 use base64::Engine as _;
-use chrono::Duration;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use telemed_store::notifications::Channel;
@@ -28,8 +27,9 @@ use tokio::sync::Notify;
 
 use crate::config::{Config, SmsConfig};
 use crate::crypto::constant_time_eq;
+use crate::delivery::{Carrier, Handed, Outbox};
 use crate::i18n::args;
-use crate::mail::{retry_delay, Letter, VisitNotice};
+use crate::mail::{Letter, VisitNotice};
 use crate::AppState;
 
 /// A text telemed sends: a code, a time, a link; in the reader's language, in the
@@ -246,16 +246,6 @@ async fn status_callback(
     }
 }
 
-/// How one attempt to hand a text over ended.
-enum Handed {
-    /// The provider took it, under this id.
-    Taken(String),
-    /// The provider refused it for good (a number that is not one): never retried.
-    Refused(String),
-    /// Not now (the provider or the network is down, or it asks to slow down).
-    Later(String),
-}
-
 /// Hands queued texts to the provider until the process ends. Without `[sms]` it
 /// returns at once (nothing queues texts then).
 pub async fn run_sender(
@@ -278,48 +268,32 @@ pub async fn run_sender(
         }
     };
     let callback = status_url(&config);
-    loop {
-        let now = clock.now();
-        match store
-            .claim_due_mail(SMS, now, Duration::minutes(5), 20)
-            .await
-        {
-            Ok(batch) => {
-                for text in batch {
-                    let handed = hand_over(&client, &sms, &callback, &text).await;
-                    let now = clock.now();
-                    let stored = match handed {
-                        Handed::Taken(id) => {
-                            store.mark_sms_sent(&text.id, &id, now, config.demo).await
-                        }
-                        Handed::Refused(why) => {
-                            tracing::warn!(
-                                "the SMS provider refused a text (the admin outbox shows why)"
-                            );
-                            store.mark_mail_rejected(&text.id, &why).await
-                        }
-                        Handed::Later(why) => {
-                            tracing::warn!(
-                                attempt = text.attempts + 1,
-                                "sending a text failed; will retry (the admin outbox shows why)"
-                            );
-                            store
-                                .mark_mail_failed(&text.id, &why, now + retry_delay(text.attempts))
-                                .await
-                        }
-                    };
-                    if let Err(e) = stored {
-                        tracing::error!(error = ?e, "recording a text's outcome failed");
-                    }
-                }
-            }
-            Err(telemed_domain::Error::Unavailable { .. }) => {}
-            Err(e) => tracing::error!(error = ?e, "reading the outbox for texts failed"),
-        }
-        tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(StdDuration::from_secs(5)) => {}
-        }
+    let outbox = Outbox {
+        store: &store,
+        clock: clock.as_ref(),
+        channel: SMS,
+        keep_bodies: config.demo,
+        wake: &wake,
+    };
+    let twilio = Twilio {
+        client,
+        sms,
+        callback,
+    };
+    outbox.deliver_forever(&twilio).await;
+}
+
+/// Twilio's Messages API, where texts leave.
+struct Twilio {
+    client: reqwest::Client,
+    sms: SmsConfig,
+    /// Where Twilio reports each text's delivery.
+    callback: String,
+}
+
+impl Carrier for Twilio {
+    async fn carry(&self, text: &OutboxMail) -> Handed {
+        hand_over(&self.client, &self.sms, &self.callback, text).await
     }
 }
 
@@ -360,7 +334,7 @@ async fn hand_over(
     let answer: serde_json::Value = response.json().await.unwrap_or_default();
     if status.is_success() {
         return match answer.get("sid").and_then(|s| s.as_str()) {
-            Some(sid) => Handed::Taken(sid.to_owned()),
+            Some(sid) => Handed::Taken(Some(sid.to_owned())),
             None => Handed::Later("the provider's answer has no message sid".to_owned()),
         };
     }

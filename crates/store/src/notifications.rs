@@ -6,8 +6,9 @@ use telemed_domain::{Result, UserId};
 
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
-/// The groups people choose email for: visit notices and new messages.
-pub const EMAIL_GROUPS: [&str; 2] = ["visits", "messages"];
+/// The groups of notices people choose channels for: visit notices, new messages, and
+/// (patients only) sign-in codes.
+pub const NOTICE_GROUPS: [&str; 3] = ["visits", "messages", "codes"];
 
 /// The groups of notices that may also come by text message: the visits' (booked,
 /// moved, cancelled, reminders, "your clinician is waiting"), and a patient's sign-in
@@ -186,26 +187,6 @@ impl Store {
                     read_at: read_at.map(from_micros),
                 },
             )
-            .collect())
-    }
-
-    /// Each email group and whether `user` gets email for it.
-    pub async fn email_preferences(&self, user: UserId) -> Result<Vec<(&'static str, bool)>> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT kind, email FROM notification_prefs WHERE user_id = $1")
-                .bind(user.to_string())
-                .fetch_all(self.pool())
-                .await
-                .db()?;
-        Ok(EMAIL_GROUPS
-            .iter()
-            .map(|g| {
-                let on = rows
-                    .iter()
-                    .find(|(k, _)| k == g)
-                    .is_none_or(|(_, e)| *e != 0);
-                (*g, on)
-            })
             .collect())
     }
 

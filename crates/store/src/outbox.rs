@@ -162,48 +162,31 @@ impl Store {
         Ok(claimed)
     }
 
-    /// Marks a mail delivered. Keeps its body only when `keep_body` (demo outbox).
-    pub async fn mark_mail_sent(
+    /// Marks a message handed to its carrier, under the carrier's id for it when it
+    /// gives one (a text's, whose delivery its callbacks report later); its body is
+    /// erased unless `keep_body` (the demo's outbox).
+    pub async fn mark_sent(
         &self,
         id: &str,
+        carrier_id: Option<&str>,
         now: DateTime<Utc>,
         keep_body: bool,
     ) -> Result<()> {
-        let sql = if keep_body {
-            "UPDATE mail_outbox SET sent_at = $1, last_error = NULL WHERE id = $2"
+        let erase = if keep_body { "" } else { ", body_text = ''" };
+        let delivery = if carrier_id.is_some() {
+            ", delivery = 'sent'"
         } else {
-            "UPDATE mail_outbox SET sent_at = $1, last_error = NULL, body_text = '' WHERE id = $2"
+            ""
         };
-        sqlx::query(sql)
-            .bind(to_micros(now))
-            .bind(id.to_owned())
-            .execute(self.pool())
-            .await
-            .db()?;
-        Ok(())
-    }
-
-    /// Marks a text handed to its provider, under the provider's id; its body is erased
-    /// unless `keep_body` (the demo's outbox).
-    pub async fn mark_sms_sent(
-        &self,
-        id: &str,
-        provider_id: &str,
-        now: DateTime<Utc>,
-        keep_body: bool,
-    ) -> Result<()> {
-        let sql = if keep_body {
-            "UPDATE mail_outbox SET sent_at = $1, last_error = NULL, provider_id = $2, delivery = 'sent' WHERE id = $3"
-        } else {
-            "UPDATE mail_outbox SET sent_at = $1, last_error = NULL, provider_id = $2, delivery = 'sent', body_text = '' WHERE id = $3"
-        };
-        sqlx::query(sql)
-            .bind(to_micros(now))
-            .bind(provider_id.to_owned())
-            .bind(id.to_owned())
-            .execute(self.pool())
-            .await
-            .db()?;
+        sqlx::query(&format!(
+            "UPDATE mail_outbox SET sent_at = $1, last_error = NULL, provider_id = COALESCE($2, provider_id){delivery}{erase} WHERE id = $3"
+        ))
+        .bind(to_micros(now))
+        .bind(carrier_id.map(str::to_owned))
+        .bind(id.to_owned())
+        .execute(self.pool())
+        .await
+        .db()?;
         Ok(())
     }
 

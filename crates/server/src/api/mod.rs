@@ -9,6 +9,7 @@ mod export;
 mod invitations;
 mod me;
 mod messaging;
+mod mobile;
 mod notifications;
 mod on_demand;
 mod patients;
@@ -56,6 +57,11 @@ pub fn upload_router() -> Router<AppState> {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/me", get(me::me))
+        .route(
+            "/me/mobile",
+            get(mobile::get).post(mobile::add).delete(mobile::remove),
+        )
+        .route("/me/mobile/confirm", axum::routing::post(mobile::confirm))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/users", get(users::list))
@@ -264,6 +270,7 @@ pub fn router() -> Router<AppState> {
         scheduling::slots, scheduling::book, scheduling::list, scheduling::get, scheduling::cancel,
         waiting_room::reschedule, waiting_room::check_in, waiting_room::undo_noshow, waiting_room::complete, waiting_room::queue,
         notifications::list, notifications::mark_read, notifications::preferences, notifications::set_preferences,
+        mobile::get, mobile::add, mobile::confirm, mobile::remove,
         messaging::inbox, messaging::start, messaging::messages, messaging::send, messaging::mark_read,
         messaging::receipts, messaging::archive, messaging::route, messaging::upload, messaging::attachment,
         record::summary, record::demographics, record::save_demographics, record::entries, record::add_entry,

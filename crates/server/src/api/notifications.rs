@@ -5,6 +5,9 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use telemed_domain::Error;
+use telemed_store::notifications::{self, Channel, NOTICE_GROUPS, SMS_GROUPS};
+
 use crate::auth::ApiUser;
 use crate::error::AppResult;
 use crate::AppState;
@@ -68,60 +71,87 @@ pub async fn mark_read(
 
 #[derive(Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct EmailPreference {
-    /// `visits` (confirmations, reminders, changes) or `messages` (new secure messages).
-    #[schema(pattern = "^(visits|messages)$")]
+pub struct NoticePreference {
+    /// `visits` (confirmations, reminders, changes), `messages` (new secure messages) or,
+    /// for patients, `codes` (sign-in codes).
+    #[schema(pattern = "^(visits|messages|codes)$")]
     pub group: String,
     /// Whether these also come by email (in-app notifications always happen).
     pub email: bool,
+    /// Whether these also come by text message, to the confirmed mobile number; only
+    /// `visits` and `codes` can. Left out of a change, the choice stays as it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sms: Option<bool>,
 }
 
-/// The caller's email choices per notification group.
+/// The groups `user` chooses for.
+fn groups_of(user: &telemed_store::users::User) -> Vec<&'static str> {
+    NOTICE_GROUPS
+        .into_iter()
+        .filter(|g| *g != "codes" || user.role == telemed_domain::Role::Patient)
+        .collect()
+}
+
+/// The caller's choices per notification group: email, and text where it can.
 #[utoipa::path(get, path = "/api/v1/notification-preferences", tag = "account", security(("bearer" = [])),
-    responses((status = 200, body = [EmailPreference])))]
+    responses((status = 200, body = [NoticePreference])))]
 pub async fn preferences(
     State(state): State<AppState>,
     caller: ApiUser,
-) -> AppResult<Json<Vec<EmailPreference>>> {
-    let list = state
-        .store
-        .email_preferences(caller.principal.user_id)
-        .await?;
+) -> AppResult<Json<Vec<NoticePreference>>> {
+    let chosen = state.store.notice_channels(caller.user.id).await?;
     Ok(Json(
-        list.into_iter()
-            .map(|(group, email)| EmailPreference {
-                group: group.to_owned(),
-                email,
+        groups_of(&caller.user)
+            .into_iter()
+            .map(|group| {
+                let choice = chosen.iter().find(|(g, _, _)| g == group);
+                NoticePreference {
+                    group: group.to_owned(),
+                    email: choice.is_none_or(|(_, email, _)| *email),
+                    sms: SMS_GROUPS
+                        .contains(&group)
+                        .then(|| choice.is_some_and(|(_, _, sms)| *sms)),
+                }
             })
             .collect(),
     ))
 }
 
-/// Sets email choices; groups left out keep theirs.
-#[utoipa::path(put, path = "/api/v1/notification-preferences", tag = "account", security(("bearer" = [])), request_body = [EmailPreference],
-    responses((status = 200, body = [EmailPreference]), (status = 400, body = crate::error::ErrorBody)))]
+/// Sets the choices given; groups left out keep theirs, and so does a group's text
+/// choice when `sms` is left out. Nothing changes when one of them is refused.
+#[utoipa::path(put, path = "/api/v1/notification-preferences", tag = "account", security(("bearer" = [])), request_body = [NoticePreference],
+    responses((status = 200, body = [NoticePreference]), (status = 400, body = crate::error::ErrorBody)))]
 pub async fn set_preferences(
     State(state): State<AppState>,
     caller: ApiUser,
-    super::ApiJson(body): super::ApiJson<Vec<EmailPreference>>,
-) -> AppResult<Json<Vec<EmailPreference>>> {
-    let groups = telemed_store::notifications::EMAIL_GROUPS;
-    if let Some(bad) = body.iter().find(|p| !groups.contains(&p.group.as_str())) {
-        return Err(telemed_domain::Error::invalid(
-            "group",
-            format!("unknown group {:?}; use visits or messages", bad.group),
-        )
-        .into());
+    super::ApiJson(body): super::ApiJson<Vec<NoticePreference>>,
+) -> AppResult<Json<Vec<NoticePreference>>> {
+    let groups = groups_of(&caller.user);
+    for p in &body {
+        if !groups.contains(&p.group.as_str()) {
+            return Err(Error::invalid(
+                "group",
+                format!(
+                    "unknown group {:?}; use one of {}",
+                    p.group,
+                    groups.join(", ")
+                ),
+            )
+            .into());
+        }
+        if p.sms.is_some() && !SMS_GROUPS.contains(&p.group.as_str()) {
+            return Err(
+                Error::invalid("sms", format!("{} do not come by text message", p.group)).into(),
+            );
+        }
     }
+    let user = caller.user.id;
     let mut tx = state.store.begin_write().await?;
     for p in &body {
-        telemed_store::notifications::set_email(
-            &mut tx,
-            caller.principal.user_id,
-            &p.group,
-            p.email,
-        )
-        .await?;
+        notifications::choose(&mut tx, user, &p.group, Channel::Email, p.email).await?;
+        if let Some(on) = p.sms {
+            notifications::choose(&mut tx, user, &p.group, Channel::Sms, on).await?;
+        }
     }
     telemed_store::DbResult::db(tx.commit().await)?;
     preferences(State(state), caller).await

@@ -2,10 +2,13 @@
 //! what telemed hands over, what it does when the provider refuses or is down, and
 //! which status callbacks it believes.
 
+use serde_json::{json, Value};
 use telemed_domain::Role;
 use telemed_store::outbox::{self, OutboxMail, SMS};
 use telemed_testkit::twilio::INVALID_NUMBER;
 use telemed_testkit::{Backend, FakeTwilio, TestApp};
+
+use super::messaging::Api;
 
 const CLINIC_NUMBER: &str = "+34910000000";
 
@@ -247,9 +250,153 @@ async fn a_patient_chooses_texts_after_confirming_their_number(backend: Backend)
     app.shutdown().await;
 }
 
+/// An app does through the API what the account page does: types a number, confirms it
+/// with the texted code, chooses texts for visits, removes the number; choices that
+/// cannot be are refused and change nothing.
+async fn the_api_confirms_a_number_and_chooses_texts(backend: Backend) {
+    let twilio = FakeTwilio::start().await.unwrap();
+    let app = TestApp::spawn_with(backend, |c| twilio.configure(c, CLINIC_NUMBER)).await;
+    let api = Api::of(&app);
+    let patient = app.create_user(Role::Patient).await;
+    let clinician = app.create_user(Role::Clinician).await;
+    let (p, c) = (
+        app.token_for(&patient, None).await,
+        app.token_for(&clinician, None).await,
+    );
+    let (status, mobile) = api.call("GET", "/api/v1/me/mobile", &p, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        mobile,
+        json!({"confirmed": null, "pending": null, "texts": true})
+    );
+
+    let (status, _) = api
+        .call(
+            "POST",
+            "/api/v1/me/mobile",
+            &p,
+            Some(json!({"number": "600 111 222"})),
+        )
+        .await;
+    assert_eq!(status, 400, "no country code");
+    let (status, _) = api
+        .call(
+            "POST",
+            "/api/v1/me/mobile",
+            &p,
+            Some(json!({"mobile": "+34600111222"})),
+        )
+        .await;
+    assert_eq!(status, 400, "an unknown field");
+    assert!(twilio.texts().is_empty());
+    let number = "+34600111222";
+    let (status, mobile) = api
+        .call(
+            "POST",
+            "/api/v1/me/mobile",
+            &p,
+            Some(json!({"number": "+34 600 11 12 22"})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(mobile["pending"], number);
+    let code = twilio.text_to(number).await.unwrap().code().unwrap();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let (status, _) = api
+        .call(
+            "POST",
+            "/api/v1/me/mobile/confirm",
+            &p,
+            Some(json!({"code": wrong})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, mobile) = api
+        .call(
+            "POST",
+            "/api/v1/me/mobile/confirm",
+            &p,
+            Some(json!({"code": code})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(mobile["confirmed"], number);
+    assert_eq!(mobile["pending"], Value::Null);
+
+    // Preferences: every group with its email choice, and the text choice where texts can
+    // carry it; codes are a patient's group only.
+    let (_, prefs) = api
+        .call("GET", "/api/v1/notification-preferences", &p, None)
+        .await;
+    assert_eq!(
+        prefs,
+        json!([
+            {"group": "visits", "email": true, "sms": false},
+            {"group": "messages", "email": true},
+            {"group": "codes", "email": true, "sms": false},
+        ])
+    );
+    let (status, _) = api
+        .call(
+            "PUT",
+            "/api/v1/notification-preferences",
+            &p,
+            Some(json!([{"group": "visits", "email": false, "sms": true}, {"group": "messages", "email": true, "sms": true}])),
+        )
+        .await;
+    assert_eq!(status, 400, "messages never come by text");
+    let (_, unchanged) = api
+        .call("GET", "/api/v1/notification-preferences", &p, None)
+        .await;
+    assert_eq!(unchanged, prefs, "a refused change changes nothing");
+    let (status, _) = api
+        .call(
+            "PUT",
+            "/api/v1/notification-preferences",
+            &c,
+            Some(json!([{"group": "codes", "email": false}])),
+        )
+        .await;
+    assert_eq!(status, 400, "clinicians sign in with their second factor");
+    let (status, prefs) = api
+        .call(
+            "PUT",
+            "/api/v1/notification-preferences",
+            &p,
+            Some(json!([{"group": "visits", "email": false, "sms": true}, {"group": "codes", "email": true}])),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        prefs[0],
+        json!({"group": "visits", "email": false, "sms": true})
+    );
+    assert_eq!(
+        prefs[2],
+        json!({"group": "codes", "email": true, "sms": false})
+    );
+    // The account page shows the same choices.
+    let page = app
+        .signed_in_web(&patient)
+        .await
+        .get("/account/notifications")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(number), "{page}");
+
+    let (status, _) = api.call("DELETE", "/api/v1/me/mobile", &p, None).await;
+    assert_eq!(status, 204);
+    let (_, mobile) = api.call("GET", "/api/v1/me/mobile", &p, None).await;
+    assert_eq!(mobile["confirmed"], Value::Null);
+    app.shutdown().await;
+}
+
 on_both_databases!(
     texts_go_to_the_provider_and_only_signed_reports_count,
     a_patient_chooses_texts_after_confirming_their_number,
+    the_api_confirms_a_number_and_chooses_texts,
 );
 
 /// On a phone, a patient types their number, gets the code by text and confirms it,
