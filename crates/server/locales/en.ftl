@@ -37,6 +37,7 @@ code_intro = Patients can sign in without their password: we send a six-digit co
 code_send = Email me a code
 code_sent = If this address has a patient account, we have sent it a code (by email, or by text message if you chose that). It works once, for 10 minutes.
 code_label = Code you received
+code_by_email = Send a new code by email instead
 code_resend = Send a new code
 code_failed = That code is not right, or it has expired. Check the newest email or ask for a new code.
 code_use_password = Sign in with your password instead

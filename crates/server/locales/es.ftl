@@ -35,6 +35,7 @@ code_intro = Los pacientes pueden entrar sin su contraseña: enviamos un código
 code_send = Enviarme un código
 code_sent = Si esta dirección tiene una cuenta de paciente, le enviamos un código (por correo, o por mensaje de texto si lo eligió). Vale una vez, durante 10 minutos.
 code_label = Código recibido
+code_by_email = Enviar un código nuevo por correo electrónico
 code_resend = Enviar otro código
 code_failed = Ese código no es correcto o ha caducado. Mire el correo más reciente o pida otro código.
 code_use_password = Entrar con su contraseña

@@ -109,7 +109,14 @@ pub async fn register_for_code(
             return Ok(());
         }
         let change = Change::begin(state).await?;
-        return super::signin::queue_sign_in_code(state, ctx, change, &user).await;
+        return super::signin::queue_sign_in_code(
+            state,
+            ctx,
+            change,
+            &user,
+            super::signin::CodeRoute::AsChosen,
+        )
+        .await;
     }
     let unknown_password = hash_blocking(&random_token("")).await?;
     let now = state.clock.now();
@@ -129,7 +136,14 @@ pub async fn register_for_code(
         .detail("sign-in code")
         .build();
     change.audit(record);
-    super::signin::queue_sign_in_code(state, ctx, change, &user).await
+    super::signin::queue_sign_in_code(
+        state,
+        ctx,
+        change,
+        &user,
+        super::signin::CodeRoute::AsChosen,
+    )
+    .await
 }
 
 /// Confirms an address from its emailed link. False when the link is not valid now.

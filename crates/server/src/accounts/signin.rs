@@ -270,7 +270,12 @@ fn sign_in_code_hash(user: telemed_domain::UserId, code: &str) -> String {
 /// staff and admins sign in with their password and second factor). Using the code
 /// proves the address, so an account not yet verified is verified by it. Requests are
 /// limited like other mail sent on request.
-pub async fn send_sign_in_code(state: &AppState, ctx: &Ctx, email: &str) -> Result<()> {
+pub async fn send_sign_in_code(
+    state: &AppState,
+    ctx: &Ctx,
+    email: &str,
+    route: CodeRoute,
+) -> Result<()> {
     let Ok(email) = Email::parse(email) else {
         return Ok(());
     };
@@ -279,7 +284,16 @@ pub async fn send_sign_in_code(state: &AppState, ctx: &Ctx, email: &str) -> Resu
         return Ok(());
     };
     let change = Change::begin(state).await?;
-    queue_sign_in_code(state, ctx, change, &user).await
+    queue_sign_in_code(state, ctx, change, &user, route).await
+}
+
+/// How a sign-in code goes out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeRoute {
+    /// As the patient chose: by text, by email, or both.
+    AsChosen,
+    /// By email only: the patient asked for it there (a text did not arrive).
+    ByEmail,
 }
 
 /// Whether an account may sign in with emailed codes: an enabled patient's.
@@ -294,6 +308,7 @@ pub(super) async fn queue_sign_in_code(
     ctx: &Ctx,
     mut change: Change,
     user: &User,
+    route: CodeRoute,
 ) -> Result<()> {
     let now = state.clock.now();
     let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
@@ -313,16 +328,17 @@ pub(super) async fn queue_sign_in_code(
         minutes: SIGN_IN_CODE_MINUTES,
     };
     let letter = ctx.clinic.letter(lang);
-    let texted = crate::sms::queue_if_wanted(
-        &state.config,
-        change.tx(),
-        user.id,
-        "codes",
-        &text,
-        letter,
-        now,
-    )
-    .await?;
+    let texted = route == CodeRoute::AsChosen
+        && crate::sms::queue_if_wanted(
+            &state.config,
+            change.tx(),
+            user.id,
+            "codes",
+            &text,
+            letter,
+            now,
+        )
+        .await?;
     if texted && !telemed_store::notifications::wants_email(change.tx(), user.id, "codes").await? {
         return super::commit_request(state, ctx, change, user, "auth.sign_in_code").await;
     }

@@ -174,6 +174,9 @@ pub struct CodeRequestForm {
     /// A new patient's name (the new-patient form only).
     #[serde(default)]
     display_name: Option<String>,
+    /// `email`: the code by email only (the text did not arrive).
+    #[serde(default)]
+    by: Option<String>,
 }
 
 /// Sends a code (when the address is a patient's, or, from the new-patient form, a new
@@ -189,7 +192,13 @@ pub async fn send_code(
         Some(name) => {
             registration::register_for_code(&state, &w.ctx, name, &form.email, page.lang).await
         }
-        None => signin::send_sign_in_code(&state, &w.ctx, &form.email).await,
+        None => {
+            let route = match form.by.as_deref() {
+                Some("email") => signin::CodeRoute::ByEmail,
+                _ => signin::CodeRoute::AsChosen,
+            };
+            signin::send_sign_in_code(&state, &w.ctx, &form.email, route).await
+        }
     };
     let code_page = |error: Option<String>| CodePage {
         page: &page,

@@ -230,9 +230,41 @@ async fn a_patient_chooses_texts_after_confirming_their_number(backend: Backend)
         .count();
     assert_eq!(mailed_codes, 0, "codes chosen by text only are not emailed");
 
+    // A text that does not arrive: the page offers the code by email instead, and that
+    // one goes by email only.
+    let page = anonymous
+        .post("/login/code", &[("email", &patient.email)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"id="code-by-email""#), "{page}");
+    twilio.nth_text_to(number, 3).await.unwrap();
+    let texts_before = twilio.texts().len();
+    anonymous
+        .post("/login/code", &[("email", &patient.email), ("by", "email")])
+        .await;
+    let emailed = app
+        .smtp
+        .wait_for(&patient.email, "sign-in code")
+        .await
+        .sign_in_code();
+    assert_eq!(twilio.texts().len(), texts_before, "no text this time");
+    let r = anonymous
+        .post(
+            "/login/code/verify",
+            &[("email", patient.email.as_str()), ("code", &emailed)],
+        )
+        .await;
+    assert_eq!(r.status(), 303, "the emailed code signs the patient in");
+
     let clinician = app.create_user(Role::Clinician).await;
     app.book_video_visit(&clinician, &patient).await;
-    let booked = twilio.nth_text_to(number, 3).await.unwrap();
+    let booked = twilio.nth_text_to(number, 4).await.unwrap();
+    assert!(
+        booked.code().is_none(),
+        "the code asked by email was not texted"
+    );
     assert!(
         booked.body.contains("your visit is booked for"),
         "{}",
