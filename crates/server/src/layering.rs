@@ -31,7 +31,7 @@ mod tests {
         // The caller's own mobile number and how their notices come.
         "mobile",
         "names_of",
-        "notice_channels",
+        "notice_choices",
         "notifications",
         "oauth_clients",
         "pending_invitation",

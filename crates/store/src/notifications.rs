@@ -2,7 +2,7 @@
 //! happened and link to it; the page renders the words in the reader's language.
 
 use chrono::{DateTime, Utc};
-use telemed_domain::{Result, UserId};
+use telemed_domain::{Result, Role, UserId};
 
 use crate::{from_micros, to_micros, Conn, DbResult, Store};
 
@@ -15,6 +15,22 @@ pub const NOTICE_GROUPS: [&str; 3] = ["visits", "messages", "codes"];
 /// codes (`codes`, which also has an email choice; with neither chosen, codes come by
 /// email).
 pub const SMS_GROUPS: [&str; 2] = ["visits", "codes"];
+
+/// The groups `role` chooses channels for: sign-in codes are a patient's only.
+pub fn groups_for(role: Role) -> impl Iterator<Item = &'static str> {
+    NOTICE_GROUPS
+        .into_iter()
+        .filter(move |g| *g != "codes" || role == Role::Patient)
+}
+
+/// One group's channels as chosen (or by default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeChoice {
+    pub group: &'static str,
+    pub email: bool,
+    /// None where the group does not come by text.
+    pub sms: Option<bool>,
+}
 
 /// A way notices come besides the app, with its column in `notification_prefs`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,19 +206,27 @@ impl Store {
             .collect())
     }
 
-    /// How `user` wants each group of notices: (group, by email, by text), for the
-    /// groups they chose something for; a group absent keeps the defaults (email on,
-    /// text off).
-    pub async fn notice_channels(&self, user: UserId) -> Result<Vec<(String, bool, bool)>> {
+    /// How `user` (of `role`) wants each group of notices they choose for: by email (on
+    /// unless turned off) and, for the groups texts can carry, by text (off unless
+    /// turned on).
+    pub async fn notice_choices(&self, user: UserId, role: Role) -> Result<Vec<NoticeChoice>> {
         let rows: Vec<(String, i64, i64)> =
             sqlx::query_as("SELECT kind, email, sms FROM notification_prefs WHERE user_id = $1")
                 .bind(user.to_string())
                 .fetch_all(self.pool())
                 .await
                 .db()?;
-        Ok(rows
-            .into_iter()
-            .map(|(group, email, sms)| (group, email != 0, sms != 0))
+        Ok(groups_for(role)
+            .map(|group| {
+                let row = rows.iter().find(|(g, _, _)| g == group);
+                NoticeChoice {
+                    group,
+                    email: row.is_none_or(|(_, email, _)| *email != 0),
+                    sms: SMS_GROUPS
+                        .contains(&group)
+                        .then(|| row.is_some_and(|(_, _, sms)| *sms != 0)),
+                }
+            })
             .collect())
     }
 

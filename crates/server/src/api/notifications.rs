@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use telemed_domain::Error;
-use telemed_store::notifications::{self, Channel, NOTICE_GROUPS, SMS_GROUPS};
+use telemed_store::notifications::{self, Channel, SMS_GROUPS};
 
 use crate::auth::ApiUser;
 use crate::error::AppResult;
@@ -84,14 +84,6 @@ pub struct NoticePreference {
     pub sms: Option<bool>,
 }
 
-/// The groups `user` chooses for.
-fn groups_of(user: &telemed_store::users::User) -> Vec<&'static str> {
-    NOTICE_GROUPS
-        .into_iter()
-        .filter(|g| *g != "codes" || user.role == telemed_domain::Role::Patient)
-        .collect()
-}
-
 /// The caller's choices per notification group: email, and text where it can.
 #[utoipa::path(get, path = "/api/v1/notification-preferences", tag = "account", security(("bearer" = [])),
     responses((status = 200, body = [NoticePreference])))]
@@ -99,19 +91,17 @@ pub async fn preferences(
     State(state): State<AppState>,
     caller: ApiUser,
 ) -> AppResult<Json<Vec<NoticePreference>>> {
-    let chosen = state.store.notice_channels(caller.user.id).await?;
+    let choices = state
+        .store
+        .notice_choices(caller.user.id, caller.user.role)
+        .await?;
     Ok(Json(
-        groups_of(&caller.user)
+        choices
             .into_iter()
-            .map(|group| {
-                let choice = chosen.iter().find(|(g, _, _)| g == group);
-                NoticePreference {
-                    group: group.to_owned(),
-                    email: choice.is_none_or(|(_, email, _)| *email),
-                    sms: SMS_GROUPS
-                        .contains(&group)
-                        .then(|| choice.is_some_and(|(_, _, sms)| *sms)),
-                }
+            .map(|c| NoticePreference {
+                group: c.group.to_owned(),
+                email: c.email,
+                sms: c.sms,
             })
             .collect(),
     ))
@@ -126,7 +116,7 @@ pub async fn set_preferences(
     caller: ApiUser,
     super::ApiJson(body): super::ApiJson<Vec<NoticePreference>>,
 ) -> AppResult<Json<Vec<NoticePreference>>> {
-    let groups = groups_of(&caller.user);
+    let groups: Vec<_> = notifications::groups_for(caller.user.role).collect();
     for p in &body {
         if !groups.contains(&p.group.as_str()) {
             return Err(Error::invalid(

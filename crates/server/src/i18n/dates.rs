@@ -40,7 +40,7 @@ pub fn weekday_short(t: &Texts, date: NaiveDate) -> &'static str {
 pub fn day(t: &Texts, date: NaiveDate, style: Day) -> String {
     let weekday_number = date.weekday().num_days_from_monday();
     let weekday = || nth(t.weekdays_in_dates, weekday_number).into();
-    let wd = || nth(t.weekdays_short, weekday_number).into();
+    let wd = || weekday_short(t, date).into();
     let month = || nth(t.months, date.month0()).into();
     let mon = || nth(t.months_short, date.month0()).into();
     let day = || date.day().into();

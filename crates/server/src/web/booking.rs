@@ -485,7 +485,6 @@ pub async fn book(
     }
 }
 
-#[derive(Clone)]
 struct AppointmentRow {
     id: AppointmentId,
     when: String,
@@ -725,31 +724,37 @@ struct GridDay {
     blocks: Vec<(String, AppointmentRow)>,
 }
 
-/// The week's visits as blocks in time, or None when a day has more visits at once than
-/// the grid can set side by side.
-fn week_grid(days: &[(String, Vec<AppointmentRow>)], first: NaiveDate) -> Option<WeekGrid> {
+/// The week's visits as blocks in time; the lists back when a day has more visits at
+/// once than the grid can set side by side.
+fn week_grid(
+    days: Vec<(String, Vec<AppointmentRow>)>,
+    first: NaiveDate,
+) -> Result<WeekGrid, Vec<(String, Vec<AppointmentRow>)>> {
     let window = calendar_grid::window(days.iter().flat_map(|d| d.1.iter().map(|r| &r.local_span)));
-    let mut grid = WeekGrid {
+    let mut places = Vec::with_capacity(days.len());
+    for (i, (_, rows)) in (0..).zip(&days) {
+        let top = (first + Duration::days(i)).and_hms_opt(window.from, 0, 0);
+        let spans: Vec<_> = rows.iter().map(|r| r.local_span).collect();
+        match top.and_then(|top| calendar_grid::place(top, window, &spans)) {
+            Some(placed) => places.push(placed),
+            None => return Err(days),
+        }
+    }
+    Ok(WeekGrid {
         class: window.class(),
         hours: window.hours().map(|h| format!("{h:02}:00")).collect(),
-        days: Vec::with_capacity(days.len()),
-    };
-    for (i, (label, rows)) in (0..).zip(days) {
-        let date = first + Duration::days(i);
-        let top = date.and_hms_opt(window.from, 0, 0)?;
-        let spans: Vec<_> = rows.iter().map(|r| r.local_span).collect();
-        let placed = calendar_grid::place(top, window, &spans)?;
-        grid.days.push(GridDay {
-            label: label.clone(),
-            link: format!("/calendar?day={}", date.format("%Y-%m-%d")),
-            blocks: placed
-                .iter()
-                .map(|p| p.classes())
-                .zip(rows.iter().cloned())
-                .collect(),
-        });
-    }
-    Some(grid)
+        days: (0..)
+            .zip(days.into_iter().zip(places))
+            .map(|(i, ((label, rows), placed))| GridDay {
+                label,
+                link: format!(
+                    "/calendar?day={}",
+                    (first + Duration::days(i)).format("%Y-%m-%d")
+                ),
+                blocks: placed.iter().map(|p| p.classes()).zip(rows).collect(),
+            })
+            .collect(),
+    })
 }
 
 #[derive(Deserialize)]
@@ -806,7 +811,11 @@ pub async fn calendar(
     } else {
         (all, Vec::new())
     };
-    let grid = week_view.then(|| week_grid(&week, first)).flatten();
+    let (grid, week) = match week_view.then(|| week_grid(week, first)) {
+        Some(Ok(grid)) => (Some(grid), Vec::new()),
+        Some(Err(lists)) => (None, lists),
+        None => (None, Vec::new()),
+    };
     Ok(render(&CalendarPage {
         title: if week_view {
             format!(

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 use telemed_domain::{Error, Role};
-use telemed_store::notifications::{self, SMS_GROUPS};
+use telemed_store::notifications::{self, NoticeChoice};
 
 use super::booking::local;
 use super::pages::{render, render_with, Page};
@@ -127,11 +127,8 @@ pub async fn notifications_badge(
 }
 
 struct PreferenceRow {
-    group: &'static str,
+    choice: NoticeChoice,
     label: &'static str,
-    email: bool,
-    /// None where the group does not come by text.
-    sms: Option<bool>,
 }
 
 #[derive(Template)]
@@ -167,27 +164,20 @@ async fn preferences_page(
     let page = Page::new(&w.ctx, &w.csrf, Some(&me.user), "/account/notifications");
     let t = page.t;
     let user = me.user.id;
-    let chosen = state.store.notice_channels(user).await?;
-    let mut rows = Vec::new();
-    let patient = me.user.role == Role::Patient;
-    for (group, label) in [
-        ("visits", t.email_visits),
-        ("messages", t.email_messages),
-        ("codes", t.prefs_codes),
-    ] {
-        if group == "codes" && !patient {
-            continue;
-        }
-        let choice = chosen.iter().find(|(g, _, _)| g == group);
-        rows.push(PreferenceRow {
-            group,
-            label,
-            email: choice.is_none_or(|(_, email, _)| *email),
-            sms: SMS_GROUPS
-                .contains(&group)
-                .then(|| choice.is_some_and(|(_, _, sms)| *sms)),
-        });
-    }
+    let rows = state
+        .store
+        .notice_choices(user, me.user.role)
+        .await?
+        .into_iter()
+        .map(|choice| PreferenceRow {
+            label: match choice.group {
+                "visits" => t.email_visits,
+                "messages" => t.email_messages,
+                _ => t.prefs_codes,
+            },
+            choice,
+        })
+        .collect();
     let mobile = state.store.mobile(user).await?;
     let (notice, error, status) = match said {
         Said::Nothing => (None, None, StatusCode::OK),

@@ -260,18 +260,13 @@ pub async fn verify_code(
         Ok(Err(Refusal::Disabled)) => refused(page.t.account_disabled, StatusCode::FORBIDDEN),
         Ok(Ok(started)) => {
             let to = match started.stage {
-                telemed_store::sessions::SessionStage::Active if !next.is_empty() => next.as_str(),
-                telemed_store::sessions::SessionStage::Active => "/",
-                telemed_store::sessions::SessionStage::MfaPending => {
-                    return with_cookie(
-                        Redirect::to(&mfa_then(&next)).into_response(),
-                        &session_cookie(&started.cookie, state.config.secure_cookies()),
-                    );
-                }
-                telemed_store::sessions::SessionStage::MfaEnroll => "/account/mfa",
+                telemed_store::sessions::SessionStage::Active if !next.is_empty() => next,
+                telemed_store::sessions::SessionStage::Active => "/".to_owned(),
+                telemed_store::sessions::SessionStage::MfaPending => mfa_then(&next),
+                telemed_store::sessions::SessionStage::MfaEnroll => "/account/mfa".to_owned(),
             };
             with_cookie(
-                Redirect::to(to).into_response(),
+                Redirect::to(&to).into_response(),
                 &session_cookie(&started.cookie, state.config.secure_cookies()),
             )
         }

@@ -282,6 +282,16 @@ async fn a_patient_chooses_texts_after_confirming_their_number(backend: Backend)
     app.shutdown().await;
 }
 
+const PREFS: &str = "/api/v1/notification-preferences";
+
+async fn post(api: &Api<'_>, token: &str, path: &str, body: Value) -> (u16, Value) {
+    api.call("POST", path, token, Some(body)).await
+}
+
+async fn put_prefs(api: &Api<'_>, token: &str, body: Value) -> (u16, Value) {
+    api.call("PUT", PREFS, token, Some(body)).await
+}
+
 /// An app does through the API what the account page does: types a number, confirms it
 /// with the texted code, chooses texts for visits, removes the number; choices that
 /// cannot be are refused and change nothing.
@@ -302,64 +312,51 @@ async fn the_api_confirms_a_number_and_chooses_texts(backend: Backend) {
         json!({"confirmed": null, "pending": null, "texts": true})
     );
 
-    let (status, _) = api
-        .call(
-            "POST",
-            "/api/v1/me/mobile",
-            &p,
-            Some(json!({"number": "600 111 222"})),
-        )
-        .await;
+    let (status, _) = post(
+        &api,
+        &p,
+        "/api/v1/me/mobile",
+        json!({"number": "600 111 222"}),
+    )
+    .await;
     assert_eq!(status, 400, "no country code");
-    let (status, _) = api
-        .call(
-            "POST",
-            "/api/v1/me/mobile",
-            &p,
-            Some(json!({"mobile": "+34600111222"})),
-        )
-        .await;
+    let (status, _) = post(
+        &api,
+        &p,
+        "/api/v1/me/mobile",
+        json!({"mobile": "+34600111222"}),
+    )
+    .await;
     assert_eq!(status, 400, "an unknown field");
     assert!(twilio.texts().is_empty());
     let number = "+34600111222";
-    let (status, mobile) = api
-        .call(
-            "POST",
-            "/api/v1/me/mobile",
-            &p,
-            Some(json!({"number": "+34 600 11 12 22"})),
-        )
-        .await;
+    let (status, mobile) = post(
+        &api,
+        &p,
+        "/api/v1/me/mobile",
+        json!({"number": "+34 600 11 12 22"}),
+    )
+    .await;
     assert_eq!(status, 202);
     assert_eq!(mobile["pending"], number);
     let code = twilio.text_to(number).await.unwrap().code().unwrap();
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let (status, _) = api
-        .call(
-            "POST",
-            "/api/v1/me/mobile/confirm",
-            &p,
-            Some(json!({"code": wrong})),
-        )
-        .await;
+    let (status, _) = post(
+        &api,
+        &p,
+        "/api/v1/me/mobile/confirm",
+        json!({"code": wrong}),
+    )
+    .await;
     assert_eq!(status, 400);
-    let (status, mobile) = api
-        .call(
-            "POST",
-            "/api/v1/me/mobile/confirm",
-            &p,
-            Some(json!({"code": code})),
-        )
-        .await;
+    let (status, mobile) = post(&api, &p, "/api/v1/me/mobile/confirm", json!({"code": code})).await;
     assert_eq!(status, 200);
     assert_eq!(mobile["confirmed"], number);
     assert_eq!(mobile["pending"], Value::Null);
 
     // Preferences: every group with its email choice, and the text choice where texts can
     // carry it; codes are a patient's group only.
-    let (_, prefs) = api
-        .call("GET", "/api/v1/notification-preferences", &p, None)
-        .await;
+    let (_, prefs) = api.call("GET", PREFS, &p, None).await;
     assert_eq!(
         prefs,
         json!([
@@ -368,36 +365,13 @@ async fn the_api_confirms_a_number_and_chooses_texts(backend: Backend) {
             {"group": "codes", "email": true, "sms": false},
         ])
     );
-    let (status, _) = api
-        .call(
-            "PUT",
-            "/api/v1/notification-preferences",
-            &p,
-            Some(json!([{"group": "visits", "email": false, "sms": true}, {"group": "messages", "email": true, "sms": true}])),
-        )
-        .await;
+    let (status, _) = put_prefs(&api, &p, json!([{"group": "visits", "email": false, "sms": true}, {"group": "messages", "email": true, "sms": true}])).await;
     assert_eq!(status, 400, "messages never come by text");
-    let (_, unchanged) = api
-        .call("GET", "/api/v1/notification-preferences", &p, None)
-        .await;
+    let (_, unchanged) = api.call("GET", PREFS, &p, None).await;
     assert_eq!(unchanged, prefs, "a refused change changes nothing");
-    let (status, _) = api
-        .call(
-            "PUT",
-            "/api/v1/notification-preferences",
-            &c,
-            Some(json!([{"group": "codes", "email": false}])),
-        )
-        .await;
+    let (status, _) = put_prefs(&api, &c, json!([{"group": "codes", "email": false}])).await;
     assert_eq!(status, 400, "clinicians sign in with their second factor");
-    let (status, prefs) = api
-        .call(
-            "PUT",
-            "/api/v1/notification-preferences",
-            &p,
-            Some(json!([{"group": "visits", "email": false, "sms": true}, {"group": "codes", "email": true}])),
-        )
-        .await;
+    let (status, prefs) = put_prefs(&api, &p, json!([{"group": "visits", "email": false, "sms": true}, {"group": "codes", "email": true}])).await;
     assert_eq!(status, 200);
     assert_eq!(
         prefs[0],
@@ -407,7 +381,7 @@ async fn the_api_confirms_a_number_and_chooses_texts(backend: Backend) {
         prefs[2],
         json!({"group": "codes", "email": true, "sms": false})
     );
-    // The account page shows the same choices.
+    // The account page shows the confirmed number.
     let page = app
         .signed_in_web(&patient)
         .await
